@@ -1,0 +1,398 @@
+"""`VRChatClient`: the group-moderation slice of the VRChat Web API, for one account.
+
+Every method checks its arguments before anything is sent, goes through the account's single rate
+limiter, and returns typed models. Method names are a contract used across the bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from . import ids
+from .auth import SessionManager, TwoFactorPrompt
+from .errors import (
+    AlreadyInvited,
+    AlreadyMember,
+    BadRequest,
+    CannotInvite,
+    Forbidden,
+    NotFound,
+    SessionExpired,
+    Unauthorized,
+)
+from .models import (
+    AuditLogPage,
+    CurrentUser,
+    Group,
+    GroupInstance,
+    GroupMember,
+    GroupPost,
+    GroupRole,
+    JoinRequestAction,
+    LimitedUser,
+    PostVisibility,
+    User,
+    UserGroup,
+    UserGroupInstances,
+    UserStatus,
+)
+from .profile import profile_update_body
+from .transport import Politeness, Response, Transport
+
+DEFAULT_BASE_URL = "https://api.vrchat.cloud/api/1"
+MAX_PAGE = 100  # the spec's maximum for `n`
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _page(n: int, offset: int) -> dict[str, int]:
+    if not 1 <= n <= MAX_PAGE:
+        raise ValueError(f"n must be between 1 and {MAX_PAGE}, not {n}")
+    if offset < 0:
+        raise ValueError(f"offset must be 0 or more, not {offset}")
+    return {"n": n, "offset": offset}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("dates sent to VRChat must be timezone-aware")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class VRChatClient:
+    """One VRChat account. Use as `async with VRChatClient(...) as vrc:`; then `await vrc.login()`."""
+
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        session_path: str | Path,
+        base_url: str = DEFAULT_BASE_URL,
+        username: str | None = None,
+        password: str | None = None,
+        totp_secret: str | None = None,
+        politeness: Politeness | None = None,
+        relogin_interval: float = 900.0,
+        http_session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
+        self._transport = Transport(base_url, user_agent, politeness or Politeness(), session=http_session)
+        self._auth = SessionManager(
+            self._transport,
+            Path(session_path),
+            username=username,
+            password=password,
+            totp_secret=totp_secret,
+            relogin_interval=relogin_interval,
+        )
+
+    def __repr__(self) -> str:
+        return f"<VRChatClient {self._transport.base_url} user_id={self._auth.user_id!r}>"
+
+    async def __aenter__(self) -> VRChatClient:
+        await self._transport.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    # -- session ---------------------------------------------------------------------------------
+
+    @property
+    def user_id(self) -> str | None:
+        """The bot account's own user ID, known after login."""
+        return self._auth.user_id
+
+    @property
+    def session_blocked(self) -> bool:
+        """True after SessionExpired: no call reaches VRChat until a login succeeds."""
+        return self._auth.blocked
+
+    @property
+    def password_logins(self) -> int:
+        return self._auth.password_logins
+
+    @property
+    def request_count(self) -> int:
+        return self._transport.request_count
+
+    async def login(self, prompt: TwoFactorPrompt | None = None, *, force: bool = False) -> str:
+        """Reuse the saved session if VRChat still accepts it, else log in with the password (and 2FA).
+
+        Returns the account's user ID. `prompt` answers 2FA interactively; without it only a configured
+        TOTP secret can, and otherwise TwoFactorRequired is raised.
+        """
+        return await self._auth.login(prompt, force=force)
+
+    async def forget_session(self) -> None:
+        await self._auth.logout()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Response:
+        auth = self._auth
+        if auth.blocked:
+            if not auth.relogin_allowed_now():
+                raise SessionExpired("The VRChat session has expired; run `groupbridge login`.")
+            await auth.recover(auth.generation)
+        generation = auth.generation
+        try:
+            return await self._transport.request(method, path, **kwargs)
+        except Unauthorized:
+            await auth.recover(generation)
+        try:
+            return await self._transport.request(method, path, **kwargs)
+        except Unauthorized:
+            auth.blocked = True
+            raise SessionExpired("VRChat refused the session right after a re-login.") from None
+
+    async def _get(self, path: str, **params: Any) -> Any:
+        return (await self._call("GET", path, params=params)).data
+
+    # -- account ---------------------------------------------------------------------------------
+
+    async def get_current_user(self) -> CurrentUser:
+        return CurrentUser.model_validate(await self._get("/auth/user"))
+
+    async def update_user(
+        self,
+        user_id: str,
+        *,
+        status: UserStatus | str | None = None,
+        status_description: str | None = None,
+        bio: str | None = None,
+        bio_links: Sequence[str] | None = None,
+        pronouns: str | None = None,
+    ) -> CurrentUser:
+        """Change the bot account's own profile. Every value is checked before the request."""
+        body = profile_update_body(
+            status=status,
+            status_description=status_description,
+            bio=bio,
+            bio_links=bio_links,
+            pronouns=pronouns,
+        )
+        path = f"/users/{_seg(ids.require_user_id(user_id))}"
+        return CurrentUser.model_validate((await self._call("PUT", path, json=body, idempotent=True)).data)
+
+    # -- groups ----------------------------------------------------------------------------------
+
+    async def get_group(self, group_id: str, *, include_roles: bool = False) -> Group:
+        gid = ids.require_group_id(group_id)
+        return Group.model_validate(
+            await self._get(f"/groups/{_seg(gid)}", includeRoles=include_roles or None)
+        )
+
+    async def list_group_roles(self, group_id: str) -> list[GroupRole]:
+        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/roles")
+        return [GroupRole.model_validate(item) for item in data or []]
+
+    async def list_group_members(
+        self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
+    ) -> list[GroupMember]:
+        gid = ids.require_group_id(group_id)
+        data = await self._get(f"/groups/{_seg(gid)}/members", **_page(n, offset))
+        return [GroupMember.model_validate(item) for item in data or []]
+
+    async def iter_group_members(
+        self, group_id: str, *, page_size: int = MAX_PAGE
+    ) -> AsyncIterator[GroupMember]:
+        """Every member (VRChat leaves out the calling account itself), paging n/offset to the end."""
+        offset = 0
+        while True:
+            page = await self.list_group_members(group_id, n=page_size, offset=offset)
+            for member in page:
+                yield member
+            if len(page) < page_size:
+                return
+            offset += len(page)
+
+    async def get_group_member(self, group_id: str, user_id: str) -> GroupMember:
+        path = f"/groups/{_seg(ids.require_group_id(group_id))}/members/{_seg(ids.require_user_id(user_id))}"
+        return GroupMember.model_validate(await self._get(path))
+
+    async def kick_member(self, group_id: str, user_id: str) -> None:
+        path = f"/groups/{_seg(ids.require_group_id(group_id))}/members/{_seg(ids.require_user_id(user_id))}"
+        await self._call("DELETE", path)
+
+    async def ban_member(self, group_id: str, user_id: str) -> GroupMember:
+        gid, uid = ids.require_group_id(group_id), ids.require_user_id(user_id)
+        response = await self._call("POST", f"/groups/{_seg(gid)}/bans", json={"userId": uid})
+        return GroupMember.model_validate(response.data)
+
+    async def unban_member(self, group_id: str, user_id: str) -> GroupMember:
+        path = f"/groups/{_seg(ids.require_group_id(group_id))}/bans/{_seg(ids.require_user_id(user_id))}"
+        return GroupMember.model_validate((await self._call("DELETE", path)).data)
+
+    async def list_group_bans(
+        self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
+    ) -> list[GroupMember]:
+        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/bans", **_page(n, offset))
+        return [GroupMember.model_validate(item) for item in data or []]
+
+    async def invite_user(self, group_id: str, user_id: str, *, confirm_override_block: bool = False) -> None:
+        """Invite a user. AlreadyMember / AlreadyInvited / CannotInvite explain the usual refusals."""
+        gid, uid = ids.require_group_id(group_id), ids.require_user_id(user_id)
+        body: dict[str, Any] = {"userId": uid}
+        if confirm_override_block:
+            body["confirmOverrideBlock"] = True
+        try:
+            await self._call("POST", f"/groups/{_seg(gid)}/invites", json=body)
+        except BadRequest as exc:
+            # VRChat answers 400 for both "already a member" and "already invited"; tell them apart by
+            # asking for the membership, not by parsing the message text.
+            status = await self._membership_status(gid, uid)
+            kind = {"member": AlreadyMember, "invited": AlreadyInvited}.get(status or "", BadRequest)
+            raise kind(exc.message, status=exc.status, method=exc.method, path=exc.path) from None
+        except Forbidden as exc:
+            raise CannotInvite(exc.message, status=exc.status, method=exc.method, path=exc.path) from None
+
+    async def _membership_status(self, group_id: str, user_id: str) -> str | None:
+        try:
+            return (await self.get_group_member(group_id, user_id)).membership_status
+        except (BadRequest, Forbidden, NotFound):
+            return None
+
+    async def list_group_invites(
+        self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
+    ) -> list[GroupMember]:
+        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/invites", **_page(n, offset))
+        return [GroupMember.model_validate(item) for item in data or []]
+
+    async def cancel_invite(self, group_id: str, user_id: str) -> None:
+        path = f"/groups/{_seg(ids.require_group_id(group_id))}/invites/{_seg(ids.require_user_id(user_id))}"
+        await self._call("DELETE", path)
+
+    async def list_join_requests(
+        self, group_id: str, *, blocked: bool = False, n: int = MAX_PAGE, offset: int = 0
+    ) -> list[GroupMember]:
+        gid = ids.require_group_id(group_id)
+        data = await self._get(f"/groups/{_seg(gid)}/requests", blocked=blocked, **_page(n, offset))
+        return [GroupMember.model_validate(item) for item in data or []]
+
+    async def respond_join_request(
+        self, group_id: str, user_id: str, action: JoinRequestAction | str, block: bool = False
+    ) -> None:
+        try:
+            verb = JoinRequestAction(action)
+        except ValueError:
+            raise ValueError(f"action must be 'accept' or 'reject', not {action!r}") from None
+        if block and verb is not JoinRequestAction.REJECT:
+            raise ValueError("block=True only goes with action 'reject'")
+        path = f"/groups/{_seg(ids.require_group_id(group_id))}/requests/{_seg(ids.require_user_id(user_id))}"
+        body: dict[str, Any] = {"action": verb.value}
+        if block:
+            body["block"] = True
+        await self._call("PUT", path, json=body)
+
+    async def list_posts(
+        self, group_id: str, *, n: int = 20, offset: int = 0, public_only: bool | None = None
+    ) -> list[GroupPost]:
+        gid = ids.require_group_id(group_id)
+        data = await self._get(f"/groups/{_seg(gid)}/posts", publicOnly=public_only, **_page(n, offset))
+        posts = data.get("posts") if isinstance(data, dict) else None
+        return [GroupPost.model_validate(item) for item in posts or []]
+
+    async def create_post(
+        self,
+        group_id: str,
+        title: str,
+        text: str,
+        visibility: PostVisibility | str,
+        role_ids: Iterable[str] = (),
+        send_notification: bool = False,
+    ) -> GroupPost:
+        gid = ids.require_group_id(group_id)
+        try:
+            vis = PostVisibility(visibility)
+        except ValueError:
+            raise ValueError(f"visibility must be 'group' or 'public', not {visibility!r}") from None
+        roles = [ids.require_role_id(r) for r in role_ids]
+        if roles and vis is not PostVisibility.GROUP:
+            raise ValueError("roles can only be chosen for a post with 'group' visibility")
+        if not title.strip() or not text.strip():
+            raise ValueError("a post needs both a title and a text")
+        body: dict[str, Any] = {
+            "title": title,
+            "text": text,
+            "visibility": vis.value,
+            "sendNotification": bool(send_notification),
+        }
+        if roles:
+            body["roleIds"] = roles
+        response = await self._call("POST", f"/groups/{_seg(gid)}/posts", json=body)
+        return GroupPost.model_validate(response.data)
+
+    async def delete_post(self, group_id: str, post_id: str) -> None:
+        path = f"/groups/{_seg(ids.require_group_id(group_id))}/posts/{_seg(ids.require_post_id(post_id))}"
+        await self._call("DELETE", path)
+
+    async def get_audit_logs(
+        self,
+        group_id: str,
+        n: int = MAX_PAGE,
+        offset: int = 0,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        event_types: Sequence[str] | None = None,
+        actor_ids: Sequence[str] | None = None,
+        target_ids: Sequence[str] | None = None,
+    ) -> AuditLogPage:
+        """One page of the audit log, newest first, with VRChat's totalCount and hasNext."""
+        gid = ids.require_group_id(group_id)
+        params: dict[str, Any] = {
+            **_page(n, offset),
+            "startDate": _iso(start_date),
+            "endDate": _iso(end_date),
+            "eventTypes": list(event_types) if event_types else None,
+            "actorIds": [ids.require_user_id(a) for a in actor_ids] if actor_ids else None,
+            "targetIds": list(target_ids) if target_ids else None,
+        }
+        return AuditLogPage.model_validate(await self._get(f"/groups/{_seg(gid)}/auditLogs", **params))
+
+    async def list_audit_log_types(self, group_id: str) -> list[str]:
+        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/auditLogTypes")
+        return [str(item) for item in data or []]
+
+    async def list_group_instances(self, group_id: str) -> list[GroupInstance]:
+        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/instances")
+        return [GroupInstance.model_validate(item) for item in data or []]
+
+    # -- users -----------------------------------------------------------------------------------
+
+    async def get_user(self, user_id: str) -> User:
+        return User.model_validate(await self._get(f"/users/{_seg(ids.require_user_id(user_id))}"))
+
+    async def search_users(self, query: str, *, n: int = 10, offset: int = 0) -> list[LimitedUser]:
+        query = query.strip()
+        if not query:
+            raise ValueError("a user search needs some text")
+        if len(query) > 100:
+            raise ValueError("a user search is limited to 100 characters")
+        data = await self._get("/users", search=query, **_page(n, offset))
+        return [LimitedUser.model_validate(item) for item in data or []]
+
+    async def list_user_groups(self, user_id: str) -> list[UserGroup]:
+        data = await self._get(f"/users/{_seg(ids.require_user_id(user_id))}/groups")
+        return [UserGroup.model_validate(item) for item in data or []]
+
+    async def list_user_group_instances(self, user_id: str) -> UserGroupInstances:
+        """Only the bot's own user ID works; VRChat answers 403 (Forbidden) for anyone else."""
+        data = await self._get(f"/users/{_seg(ids.require_user_id(user_id))}/instances/groups")
+        return UserGroupInstances.model_validate(data or {})
