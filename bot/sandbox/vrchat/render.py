@@ -1,0 +1,406 @@
+"""Turn state records into the JSON objects the spec describes.
+
+Every object carries all ``required`` fields of its schema so the response validator passes.
+Fields whose spec definition is ``$ref`` plus ``nullable: true`` are omitted when empty instead
+of sent as ``null``: OpenAPI 3.0 ignores siblings of ``$ref``, so ``null`` would fail validation
+(real VRChat does send ``null`` there; clients must cope with both).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import (
+    SimAuditEntry,
+    SimGroup,
+    SimInstance,
+    SimMembership,
+    SimPost,
+    SimRole,
+    SimUser,
+    SimWorld,
+    iso,
+)
+from .state import SimState
+
+JSON = dict[str, Any]
+_FILE_BASE = "https://api.vrchat.cloud/api/1"
+
+
+def _avatar(user_id: str) -> tuple[str, str]:
+    """Stable fake avatar image URLs for a user."""
+    file_id = "file_" + user_id.removeprefix("usr_")
+    return f"{_FILE_BASE}/file/{file_id}/1/file", f"{_FILE_BASE}/image/{file_id}/1/256"
+
+
+def current_user(user: SimUser, state: SimState) -> JSON:
+    """CurrentUser for ``GET /auth/user`` and ``PUT /users/{id}``."""
+    image, thumb = _avatar(user.id)
+    groups = [g.id for g in state.groups.values() if state.is_member(g.id, user.id)]
+    return {
+        "acceptedPrivacyVersion": 0,
+        "acceptedTOSVersion": 7,
+        "accountDeletionDate": None,
+        "activeFriends": [],
+        "ageVerificationStatus": user.age_verification_status,
+        "ageVerified": user.age_verification_status != "hidden",
+        "allowAvatarCopying": False,
+        "badges": [],
+        "bio": user.bio,
+        "bioLinks": list(user.bio_links),
+        "currentAvatar": "avtr_" + user.id.removeprefix("usr_"),
+        "currentAvatarImageUrl": image,
+        "currentAvatarTags": [],
+        "currentAvatarThumbnailImageUrl": thumb,
+        "date_joined": user.date_joined.isoformat(),
+        "developerType": user.developer_type,
+        "displayName": user.display_name,
+        "emailVerified": True,
+        "friendGroupNames": [],
+        "friendKey": "",
+        "friends": [],
+        "hasBirthday": True,
+        "hasEmail": True,
+        "hasLoggedInFromClient": True,
+        "hasPendingEmail": False,
+        "homeLocation": "",
+        "id": user.id,
+        "isAdult": True,
+        "isBoopingEnabled": True,
+        "isFriend": False,
+        "last_activity": iso(user.last_login),
+        "last_login": iso(user.last_login),
+        "last_mobile": None,
+        "last_platform": user.last_platform,
+        "obfuscatedEmail": "g****e@example.invalid",
+        "obfuscatedPendingEmail": "",
+        "oculusId": "",
+        "offlineFriends": [],
+        "onlineFriends": [],
+        "pastDisplayNames": [],
+        "presence": {
+            "groups": groups,
+            "id": user.id,
+            "displayName": user.display_name,
+            "status": user.status,
+        },
+        "profilePicOverride": "",
+        "profilePicOverrideThumbnail": "",
+        "pronouns": user.pronouns,
+        "pronounsHistory": [],
+        "state": "offline",
+        "status": user.status,
+        "statusDescription": user.status_description,
+        "statusFirstTime": False,
+        "statusHistory": [],
+        "steamDetails": {},
+        "steamId": "",
+        "tags": list(user.tags),
+        "twoFactorAuthEnabled": bool(user.totp_secret),
+        "unsubscribe": True,
+        "updated_at": iso(user.updated_at),
+        "userIcon": "",
+        "usesGeneratedPassword": False,
+    }
+
+
+def user(user: SimUser) -> JSON:
+    """Public User for ``GET /users/{id}``."""
+    image, thumb = _avatar(user.id)
+    return {
+        "ageVerificationStatus": user.age_verification_status,
+        "ageVerified": user.age_verification_status != "hidden",
+        "allowAvatarCopying": False,
+        "badges": [],
+        "bio": user.bio,
+        "bioLinks": list(user.bio_links),
+        "currentAvatarImageUrl": image,
+        "currentAvatarTags": [],
+        "currentAvatarThumbnailImageUrl": thumb,
+        "date_joined": user.date_joined.isoformat(),
+        "developerType": user.developer_type,
+        "displayName": user.display_name,
+        "friendKey": "",
+        "id": user.id,
+        "isFriend": False,
+        "last_activity": "",
+        "last_login": "",
+        "last_platform": user.last_platform,
+        "location": "offline",
+        "profilePicOverride": "",
+        "profilePicOverrideThumbnail": "",
+        "pronouns": user.pronouns,
+        "state": "offline",
+        "status": user.status,
+        "statusDescription": user.status_description,
+        "tags": list(user.tags),
+        "userIcon": "",
+    }
+
+
+def limited_user_search(user: SimUser) -> JSON:
+    """LimitedUserSearch for ``GET /users``."""
+    image, thumb = _avatar(user.id)
+    return {
+        "bio": user.bio,
+        "bioLinks": list(user.bio_links),
+        "currentAvatarImageUrl": image,
+        "currentAvatarTags": [],
+        "currentAvatarThumbnailImageUrl": thumb,
+        "developerType": user.developer_type,
+        "displayName": user.display_name,
+        "id": user.id,
+        "isFriend": False,
+        "last_platform": user.last_platform,
+        "profilePicOverride": "",
+        "pronouns": user.pronouns,
+        "status": user.status,
+        "statusDescription": user.status_description,
+        "tags": list(user.tags),
+        "userIcon": "",
+    }
+
+
+def role(role: SimRole) -> JSON:
+    """GroupRole."""
+    return {
+        "createdAt": iso(role.created_at),
+        "description": role.description,
+        "groupId": role.group_id,
+        "id": role.id,
+        "isManagementRole": role.is_management_role,
+        "isSelfAssignable": False,
+        "name": role.name,
+        "order": role.order,
+        "permissions": list(role.permissions),
+        "requiresPurchase": False,
+        "requiresTwoFactor": False,
+        "updatedAt": iso(role.updated_at),
+    }
+
+
+def member(record: SimMembership, state: SimState) -> JSON:
+    """GroupMember (also used for bans, invites and join requests, as VRChat does)."""
+    target = state.user(record.user_id)
+    out: JSON = {
+        "acceptedByDisplayName": record.accepted_by_display_name,
+        "acceptedById": record.accepted_by_id,
+        "bannedAt": iso(record.banned_at) if record.banned_at else None,
+        "createdAt": iso(record.created_at),
+        "groupId": record.group_id,
+        "id": record.id,
+        "isRepresenting": False,
+        "isSubscribedToAnnouncements": record.is_subscribed_to_announcements,
+        "isSubscribedToEventAnnouncements": record.is_subscribed_to_event_announcements,
+        "joinedAt": iso(record.joined_at) if record.joined_at else None,
+        "lastPostReadAt": iso(record.last_post_read_at) if record.last_post_read_at else None,
+        "mRoleIds": [],
+        "managerNotes": record.manager_notes,
+        "membershipStatus": record.status,
+        "roleIds": list(record.role_ids),
+        "userId": record.user_id,
+        "visibility": record.visibility,
+    }
+    if target is not None:
+        _, thumb = _avatar(target.id)
+        out["user"] = {
+            "currentAvatarTags": [],
+            "currentAvatarThumbnailImageUrl": thumb,
+            "displayName": target.display_name,
+            "iconUrl": "",
+            "id": target.id,
+            "profilePicOverride": "",
+            "thumbnailUrl": thumb,
+        }
+    return out
+
+
+def my_member(record: SimMembership, state: SimState) -> JSON:
+    """GroupMyMember: the caller's own membership inside a Group object."""
+    return {
+        "acceptedByDisplayName": record.accepted_by_display_name,
+        "acceptedById": record.accepted_by_id,
+        "createdAt": iso(record.created_at),
+        "groupId": record.group_id,
+        "has2FA": False,
+        "hasJoinedFromPurchase": False,
+        "id": record.id,
+        "isRepresenting": False,
+        "isSubscribedToAnnouncements": record.is_subscribed_to_announcements,
+        "isSubscribedToEventAnnouncements": record.is_subscribed_to_event_announcements,
+        "joinedAt": iso(record.joined_at or record.created_at),
+        "lastPostReadAt": iso(record.last_post_read_at) if record.last_post_read_at else None,
+        "mRoleIds": [],
+        "managerNotes": record.manager_notes,
+        "membershipStatus": record.status,
+        "permissions": state.permissions(record.group_id, record.user_id),
+        "roleIds": list(record.role_ids),
+        "userId": record.user_id,
+        "visibility": record.visibility,
+    }
+
+
+def group(grp: SimGroup, state: SimState, viewer_id: str, *, include_roles: bool = False) -> JSON:
+    """Group as seen by ``viewer_id`` (``membershipStatus``/``myMember`` depend on the viewer)."""
+    mine = grp.memberships.get(viewer_id)
+    latest_post = max((p.created_at for p in grp.posts.values()), default=None)
+    out: JSON = {
+        "badges": [],
+        "bannerId": None,
+        "bannerUrl": None,
+        "createdAt": iso(grp.created_at),
+        "description": grp.description,
+        "discriminator": grp.discriminator,
+        "galleries": [],
+        "iconId": None,
+        "iconUrl": None,
+        "id": grp.id,
+        "isVerified": False,
+        "joinState": grp.join_state,
+        "languages": ["eng"],
+        "lastPostCreatedAt": iso(latest_post) if latest_post else None,
+        "links": [],
+        "memberCount": grp.member_count,
+        "memberCountSyncedAt": iso(state.clock()),
+        "membershipStatus": mine.status if mine else "inactive",
+        "name": grp.name,
+        "onlineMemberCount": 0,
+        "ownerId": grp.owner_id,
+        "privacy": grp.privacy,
+        "rules": grp.rules,
+        "shortCode": grp.short_code,
+        "tags": [],
+        "updatedAt": iso(grp.updated_at),
+    }
+    if mine is not None and mine.status == "member":
+        out["myMember"] = my_member(mine, state)
+    if include_roles:
+        out["roles"] = [role(r) for r in sorted(grp.roles.values(), key=lambda r: r.order)]
+    return out
+
+
+def limited_user_group(record: SimMembership, grp: SimGroup) -> JSON:
+    """LimitedUserGroups for ``GET /users/{id}/groups``."""
+    latest_post = max((p.created_at for p in grp.posts.values()), default=None)
+    return {
+        "bannerId": None,
+        "bannerUrl": None,
+        "description": grp.description,
+        "discriminator": grp.discriminator,
+        "groupId": grp.id,
+        "iconId": None,
+        "iconUrl": None,
+        "id": record.id,
+        "isRepresenting": False,
+        "lastPostCreatedAt": iso(latest_post) if latest_post else None,
+        "lastPostReadAt": None,
+        "memberCount": grp.member_count,
+        "memberVisibility": record.visibility,
+        "mutualGroup": False,
+        "name": grp.name,
+        "ownerId": grp.owner_id,
+        "privacy": grp.privacy,
+        "shortCode": grp.short_code,
+    }
+
+
+def post(item: SimPost) -> JSON:
+    """GroupPost (``editorId``/``imageId`` omitted: ``$ref`` + nullable, see module doc)."""
+    return {
+        "authorId": item.author_id,
+        "createdAt": iso(item.created_at),
+        "groupId": item.group_id,
+        "id": item.id,
+        "imageUrl": None,
+        "roleId": list(item.role_ids),
+        "text": item.text,
+        "title": item.title,
+        "updatedAt": iso(item.updated_at),
+        "visibility": item.visibility,
+    }
+
+
+def audit_entry(entry: SimAuditEntry) -> JSON:
+    """GroupAuditLogEntry (note the snake_case ``created_at``)."""
+    return {
+        "actorDisplayName": entry.actor_display_name,
+        "actorId": entry.actor_id,
+        "created_at": iso(entry.created_at),
+        "data": entry.data,
+        "description": entry.description,
+        "eventType": entry.event_type,
+        "groupId": entry.group_id,
+        "id": entry.id,
+        "targetId": entry.target_id,
+    }
+
+
+def world(w: SimWorld) -> JSON:
+    """A complete World object (many required fields, mostly placeholders)."""
+    image = f"{_FILE_BASE}/file/file_{w.id.removeprefix('wrld_')}/1/file"
+    return {
+        "authorId": w.author_id,
+        "authorName": w.author_name or "unknown",
+        "capacity": w.capacity,
+        "created_at": iso(w.created_at),
+        "description": "",
+        "featured": False,
+        "heat": 0,
+        "id": w.id,
+        "imageUrl": image,
+        "labsPublicationDate": "none",
+        "name": w.name,
+        "organization": "vrchat",
+        "popularity": 0,
+        "publicationDate": "none",
+        "recommendedCapacity": w.capacity,
+        "releaseStatus": "private",
+        "tags": [],
+        "thumbnailImageUrl": image,
+        "updated_at": iso(w.created_at),
+        "version": 1,
+        "visits": 0,
+    }
+
+
+def group_instance(inst: SimInstance) -> JSON:
+    """GroupInstance for ``GET /groups/{id}/instances``."""
+    return {
+        "instanceId": inst.instance_id,
+        "location": inst.location,
+        "memberCount": inst.n_users,
+        "world": world(inst.world),
+    }
+
+
+def instance(inst: SimInstance) -> JSON:
+    """Full Instance for ``GET /users/{id}/instances/groups``."""
+    region = inst.region if inst.region in {"eu", "jp", "us", "use"} else "unknown"
+    return {
+        "active": True,
+        "canRequestInvite": False,
+        "capacity": inst.capacity,
+        "clientNumber": "unknown",
+        "full": inst.n_users >= inst.capacity,
+        "groupAccessType": inst.access_type,
+        "id": inst.location,
+        "instanceId": inst.instance_id,
+        "location": inst.location,
+        "n_users": inst.n_users,
+        "name": inst.name,
+        "ownerId": inst.group_id,
+        "permanent": False,
+        "photonRegion": region,
+        "platforms": {"android": 0, "standalonewindows": inst.n_users},
+        "queueEnabled": False,
+        "queueSize": 0,
+        "recommendedCapacity": inst.capacity,
+        "region": region,
+        "secureName": inst.name,
+        "strict": False,
+        "tags": [],
+        "type": "group",
+        "userCount": inst.n_users,
+        "world": world(inst.world),
+        "worldId": inst.world.id,
+    }

@@ -1,0 +1,202 @@
+"""The simulator server: aiohttp app, the request pipeline and the public VRChatSimulator API.
+
+Pipeline for every request under /api/1: record it -> validate it against the spec (violations
+are recorded and answered 400) -> apply faults -> route to the handler -> validate the response
+(violations recorded, response still sent).  Requests outside /api/1, or to endpoints the spec
+has but the simulator does not implement, are recorded as violations too, so a test cannot pass
+while its client silently calls something unexpected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from . import auth, group_content, groups, users
+from .common import STATE_KEY, ApiError, envelope
+from .faults import FAULT_MARK, FaultSet
+from .state import SimState
+from .validation import SpecValidator, load_validator
+
+API_PREFIX = "/api/1"
+
+
+@dataclass
+class RecordedRequest:
+    """What the simulator received (``path`` is without /api/1); ``status`` is what it answered."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    at: float
+    body: bytes = b""
+    status: int | None = field(default=None)
+
+
+def _decode_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+class VRChatSimulator:
+    """A local, stateful fake of the VRChat group API that validates traffic against the spec."""
+
+    def __init__(
+        self, validate: bool = True, *, state: SimState | None = None, spec_path: str | Path | None = None
+    ):
+        self.validate = validate
+        self.state = state or SimState()
+        self.requests: list[RecordedRequest] = []
+        self.violations: list[str] = []
+        self.faults = FaultSet()
+        self._spec_path = spec_path
+        self._validator: SpecValidator | None = None
+        self._sessions = auth.SessionStore()
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+
+    # ------------------------------------------------------------ public API
+    @property
+    def base_url(self) -> str:
+        """``http://<host>:<port>/api/1`` once started."""
+        if self._base_url is None:
+            raise RuntimeError("VRChatSimulator is not started")
+        return self._base_url
+
+    @property
+    def password_logins(self) -> int:
+        """How many Basic-auth logins created a new session."""
+        return self._sessions.password_logins
+
+    def expire_sessions(self, *, forget_devices: bool = False) -> None:
+        """Invalidate every ``auth`` cookie; ``forget_devices`` also drops twoFactorAuth cookies."""
+        self._sessions.expire(forget_devices=forget_devices)
+
+    def requests_to(self, method: str, path_regex: str) -> list[RecordedRequest]:
+        """Recorded requests with that method whose path matches the regex (search)."""
+        pattern = re.compile(path_regex)
+        return [r for r in self.requests if r.method == method.upper() and pattern.search(r.path)]
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Load the spec (cached per process) and start serving."""
+        if self._runner is not None:
+            raise RuntimeError("VRChatSimulator already started")
+        if self.validate and self._validator is None:
+            self._validator = await asyncio.to_thread(load_validator, self._spec_path)
+        self.faults.arm_delays()
+        runner = web.AppRunner(self._build_app(), access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        bound_host, bound_port = runner.addresses[0][:2]
+        if ":" in bound_host:  # IPv6 literal
+            bound_host = f"[{bound_host}]"
+        self._base_url = f"http://{bound_host}:{bound_port}{API_PREFIX}"
+
+    async def close(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._runner is not None:
+            self.faults.release_delays()
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------ internals
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._pipeline], client_max_size=1024**2)
+        app[STATE_KEY] = self.state
+        app[auth.SESSIONS_KEY] = self._sessions
+        for module in (auth, groups, group_content, users):
+            module.add_routes(app, API_PREFIX)
+        return app
+
+    @web.middleware
+    async def _pipeline(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        body = await request.read()
+        path = request.path
+        rel = path[len(API_PREFIX) :] if path.startswith(API_PREFIX + "/") else None
+        record = RecordedRequest(
+            method=request.method,
+            path=rel if rel is not None else path,
+            query=dict(request.query.items()),
+            headers=dict(request.headers.items()),
+            json=_decode_json(body),
+            at=time.monotonic(),
+            body=body,
+        )
+        self.requests.append(record)
+        if rel is None:
+            self.violations.append(f"{request.method} {path}: outside {API_PREFIX}")
+            response: web.StreamResponse = envelope(404, '"Not Found"')
+        else:
+            response = await self._handle(request, handler, rel, body)
+        record.status = response.status
+        return response
+
+    async def _handle(
+        self, request: web.Request, handler: Handler, rel: str, body: bytes
+    ) -> web.StreamResponse:
+        validator = self._validator if self.validate else None
+        template = None
+        if validator is not None:
+            template, _ = validator.find(request.method, rel)
+            problems = validator.check_request(
+                request.method,
+                rel,
+                list(request.query.items()),
+                dict(request.headers.items()),
+                body,
+                request.headers.get("Content-Type", ""),
+            )
+            if problems:
+                self.violations.extend(f"request: {p}" for p in problems)
+                return envelope(400, "Request does not match the VRChat API spec: " + problems[0])
+        fault_response = await self.faults.apply(request.method, rel)
+        if fault_response is not None:
+            return fault_response
+        match_error = request.match_info.http_exception
+        route_template = None if match_error else request.match_info.route.resource.canonical
+        if match_error is not None or (template is not None and route_template != API_PREFIX + template):
+            # The spec has it (or validation is off) but the simulator does not implement it.
+            self.violations.append(f"{request.method} {rel}: not implemented by the simulator")
+            return envelope(501, f'"{request.method} {rel} is not implemented by the simulator"')
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = envelope(exc.status, exc.message)
+        if validator is not None and not response.get(FAULT_MARK) and isinstance(response, web.Response):
+            data = response.body if isinstance(response.body, bytes) else b""
+            problems = validator.check_response(
+                request.method,
+                rel,
+                response.status,
+                data,
+                response.content_type if data else "",
+                list(response.headers.items()),
+            )
+            self.violations.extend(f"response: {p}" for p in problems)
+        return response

@@ -1,0 +1,175 @@
+"""SimState: the simulator's data plus the audited actions the API performs.
+
+The action methods (``kick``, ``ban``, ``invite``...) are what the HTTP handlers call after
+checking permissions and preconditions; each writes an audit entry like VRChat does.  Tests can
+call them directly to mimic a moderator acting in VRChat itself, outside the bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .models import (
+    EVENT_INVITE_CANCEL,
+    EVENT_INVITE_CREATE,
+    EVENT_MEMBER_REMOVE,
+    EVENT_MEMBER_UPDATE,
+    EVENT_POST_CREATE,
+    EVENT_POST_DELETE,
+    EVENT_REQUEST_ACCEPT,
+    EVENT_REQUEST_BLOCK,
+    EVENT_REQUEST_REJECT,
+    EVENT_USER_BAN,
+    EVENT_USER_UNBAN,
+    SimMembership,
+    SimPost,
+)
+from .store import SimStore
+
+
+class SimState(SimStore):
+    """Seed data, lookups and audited actions (see ``SimStore`` for the ``add_*`` helpers)."""
+
+    def kick(self, group_id: str, user_id: str, actor_id: str) -> None:
+        """Remove a member (DELETE /groups/{id}/members/{userId})."""
+        del self._group(group_id).memberships[user_id]
+        self.add_audit_entry(
+            group_id,
+            EVENT_MEMBER_REMOVE,
+            actor_id,
+            user_id,
+            f"{self.display_name(user_id)} was removed from the group.",
+        )
+
+    def ban(self, group_id: str, user_id: str, actor_id: str) -> SimMembership:
+        """Ban a user, member or not; membership ends."""
+        record = self.add_ban(group_id, user_id)
+        self.add_audit_entry(
+            group_id,
+            EVENT_USER_BAN,
+            actor_id,
+            user_id,
+            f"{self.display_name(user_id)} was banned from the group.",
+        )
+        return record
+
+    def unban(self, group_id: str, user_id: str, actor_id: str) -> SimMembership:
+        """Lift a ban; the record disappears and is returned as ``inactive``."""
+        record = self._group(group_id).memberships.pop(user_id)
+        record.status = "inactive"
+        self.add_audit_entry(
+            group_id,
+            EVENT_USER_UNBAN,
+            actor_id,
+            user_id,
+            f"{self.display_name(user_id)} was unbanned from the group.",
+        )
+        return record
+
+    def invite(self, group_id: str, user_id: str, actor_id: str) -> SimMembership:
+        """Invite a user to the group."""
+        record = self.add_invite(group_id, user_id)
+        self.add_audit_entry(
+            group_id,
+            EVENT_INVITE_CREATE,
+            actor_id,
+            user_id,
+            f"{self.display_name(user_id)} was invited to the group.",
+        )
+        return record
+
+    def cancel_invite(self, group_id: str, user_id: str, actor_id: str) -> None:
+        """Withdraw an invite."""
+        del self._group(group_id).memberships[user_id]
+        self.add_audit_entry(
+            group_id,
+            EVENT_INVITE_CANCEL,
+            actor_id,
+            user_id,
+            f"The invite for {self.display_name(user_id)} was cancelled.",
+        )
+
+    def respond_request(
+        self, group_id: str, user_id: str, actor_id: str, action: str, block: bool = False
+    ) -> None:
+        """Accept or reject (optionally block) a pending join request."""
+        group = self._group(group_id)
+        name = self.display_name(user_id)
+        if action == "accept":
+            self._put_record(
+                group,
+                user_id,
+                "member",
+                joined_at=self.clock(),
+                accepted_by_id=actor_id,
+                accepted_by_display_name=self.display_name(actor_id),
+            )
+            self.add_audit_entry(
+                group_id, EVENT_REQUEST_ACCEPT, actor_id, user_id, f"Accepted join request from {name}."
+            )
+        elif block:
+            self._put_record(group, user_id, "userblocked")
+            self.add_audit_entry(
+                group_id, EVENT_REQUEST_BLOCK, actor_id, user_id, f"Blocked join request from {name}."
+            )
+        else:
+            del group.memberships[user_id]
+            self.add_audit_entry(
+                group_id, EVENT_REQUEST_REJECT, actor_id, user_id, f"Rejected join request from {name}."
+            )
+
+    def create_post(
+        self,
+        group_id: str,
+        actor_id: str,
+        title: str,
+        text: str,
+        *,
+        visibility: str,
+        role_ids: Iterable[str] = (),
+    ) -> SimPost:
+        """Publish a post and audit it."""
+        post = self.add_post(group_id, actor_id, title, text, visibility=visibility, role_ids=role_ids)
+        self.add_audit_entry(
+            group_id, EVENT_POST_CREATE, actor_id, post.id, f"Post {title!r} was created.", {"title": title}
+        )
+        return post
+
+    def delete_post(self, group_id: str, post_id: str, actor_id: str) -> None:
+        """Delete a post and audit it."""
+        post = self._group(group_id).posts.pop(post_id)
+        self.add_audit_entry(
+            group_id,
+            EVENT_POST_DELETE,
+            actor_id,
+            post_id,
+            f"Post {post.title!r} was deleted.",
+            {"title": post.title},
+        )
+
+    def update_member(
+        self, group_id: str, user_id: str, actor_id: str, changes: dict[str, Any]
+    ) -> SimMembership:
+        """Apply UpdateGroupMemberRequest fields; the audit data records old/new values."""
+        record = self._group(group_id).memberships[user_id]
+        attrs = {
+            "visibility": "visibility",
+            "isSubscribedToAnnouncements": "is_subscribed_to_announcements",
+            "isSubscribedToEventAnnouncements": "is_subscribed_to_event_announcements",
+            "managerNotes": "manager_notes",
+        }
+        diff: dict[str, Any] = {}
+        for key, attr in attrs.items():
+            if key in changes and changes[key] != getattr(record, attr):
+                diff[key] = {"old": getattr(record, attr), "new": changes[key]}
+                setattr(record, attr, changes[key])
+        self.add_audit_entry(
+            group_id,
+            EVENT_MEMBER_UPDATE,
+            actor_id,
+            user_id,
+            f"{self.display_name(user_id)} was updated.",
+            diff,
+        )
+        return record

@@ -1,0 +1,6 @@
+"""Shared test configuration. Fixtures live in tests/fixtures/, one module per subsystem."""
+
+pytest_plugins = [
+    "tests.fixtures.vrchat_sim",
+    "tests.fixtures.logs",
+]
