@@ -1,0 +1,176 @@
+"""The ``groupbridge`` command (also ``python -m bot``).
+
+    groupbridge check-config [PATH]          validate a config file and summarise it (exit 0 or 2)
+    groupbridge run [--config PATH]          run the bot
+    groupbridge login [--config PATH]        log in to VRChat interactively (asks for a 2FA code)
+    groupbridge db upgrade [--config PATH]   create or upgrade the database schema
+    groupbridge sync [--config PATH]         register the slash commands with Discord
+
+Every command loads and validates the configuration first; if it has problems they are all printed
+to stderr and the command exits with status 2 without doing anything else. ``check-config`` and
+``run`` also require the credentials (VRChat username and password, Discord token); ``login`` asks
+for the VRChat ones when they are missing, ``sync`` needs only the Discord token and ``db upgrade``
+none. The application itself (``bot.app``) is imported only after that, so ``check-config`` works on
+its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import REQUIRED_KEYS, Config, ConfigError, describe_config, load_config
+
+DEFAULT_CONFIG = "config.toml"
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2  # also what argparse uses for usage errors
+EXIT_INTERRUPTED = 130
+
+# subcommand -> (function in bot.app it calls with the Config, which may be a coroutine function;
+#                 the credentials it needs in the config, besides the config being valid)
+_APP_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "run": ("run_bot", REQUIRED_KEYS),
+    "login": ("login_interactive", ()),  # asks for the username and password when they are not set
+    "db upgrade": ("db_upgrade", ()),
+    "sync": ("sync_commands", ("discord.token",)),
+}
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("groupbridge")
+    except Exception:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="groupbridge",
+        description="VRChat group moderation from Discord.",
+        epilog="Settings can also come from GROUPBRIDGE_<SECTION>__<KEY> environment variables.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check-config", help="validate a config file and summarise it")
+    check.add_argument(
+        "path", nargs="?", default=DEFAULT_CONFIG, metavar="PATH", help=f"default: {DEFAULT_CONFIG}"
+    )
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--config",
+            "-c",
+            dest="path",
+            default=DEFAULT_CONFIG,
+            metavar="PATH",
+            help=f"config file (default: {DEFAULT_CONFIG})",
+        )
+        return p
+
+    with_config(commands.add_parser("run", help="run the bot"))
+    with_config(commands.add_parser("login", help="log in to VRChat interactively and save the session"))
+    with_config(commands.add_parser("sync", help="register the slash commands with Discord"))
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
+    with_config(db_commands.add_parser("upgrade", help="create or upgrade the database schema"))
+    return parser
+
+
+def _print_problems(error: ConfigError) -> None:
+    print(str(error), file=sys.stderr)
+    count = len(error.problems)
+    print(
+        f"groupbridge: {error.source} has {count} problem{'' if count == 1 else 's'}; nothing was started.",
+        file=sys.stderr,
+    )
+
+
+def _load(path: str, required: Sequence[str] = REQUIRED_KEYS) -> Config | None:
+    try:
+        return load_config(Path(path), required=required)
+    except ConfigError as error:
+        _print_problems(error)
+        return None
+
+
+def check_config(path: str) -> int:
+    config = _load(path)
+    if config is None:
+        return EXIT_CONFIG
+    groups, bindings = len(config.groups), len(config.bindings)
+    print(
+        f"OK: {path} is valid ({groups} group{'' if groups == 1 else 's'}, "
+        f"{bindings} binding{'' if bindings == 1 else 's'})"
+    )
+    for line in describe_config(config):
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def run_app_command(name: str, path: str) -> int:
+    """Load the config, set up logging, then call ``bot.app.<function>(config)``."""
+    function_name, required = _APP_COMMANDS[name]
+    config = _load(path, required)
+    if config is None:
+        return EXIT_CONFIG
+
+    from bot.logs import register_secrets, setup_logging
+
+    register_secrets(config.secret_values())
+    try:
+        setup_logging(config.logging.level, config.logging.file)
+    except OSError as exc:
+        print(f"groupbridge: cannot open log file {config.logging.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
+
+    try:
+        app = importlib.import_module("bot.app")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.app":
+            raise
+        print("groupbridge: the application module bot.app is not installed", file=sys.stderr)
+        return EXIT_FAILURE
+    function = getattr(app, function_name)
+    try:
+        result: Any = function(config)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+    except KeyboardInterrupt:
+        print("groupbridge: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_FAILURE
+
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        return check_config(args.path)
+    if args.command == "db":
+        if args.db_command is None:
+            print("groupbridge db: choose a subcommand: upgrade", file=sys.stderr)
+            return EXIT_CONFIG
+        return run_app_command(f"db {args.db_command}", args.path)
+    return run_app_command(args.command, args.path)

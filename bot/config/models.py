@@ -1,0 +1,497 @@
+"""The configuration schema: one pydantic model per TOML table.
+
+Every model forbids unknown keys, secrets are ``SecretStr``, and validation messages are written for
+the operator who edits ``config.toml`` (the loader adds the file name, line and key in front of them).
+Messages never quote the offending value, so a secret typed into the wrong place is not echoed back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+ENV_PREFIX = "GROUPBRIDGE_"
+
+#: Event families a binding can subscribe to (``[[bindings]] events``). The feed maps each VRChat
+#: audit-log event type onto one of these:
+#: requests    group.request.*            (join requests and their outcome)
+#: members     group.member.join/leave/remove, member updates
+#: moderation  group.user.ban/unban, instance kicks and warnings
+#: roles       group.role.*, group.member.role.*
+#: invites     group.invite.*
+#: posts       group.post.*, group.announcement.*
+#: instances   group.instance.create/close
+#: settings    group.update, gallery and other group settings
+#: other       anything not covered above
+EVENT_FAMILIES: tuple[str, ...] = (
+    "requests",
+    "members",
+    "moderation",
+    "roles",
+    "invites",
+    "posts",
+    "instances",
+    "settings",
+    "other",
+)
+
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
+FEED_POLL_FLOOR_SECONDS = 30
+MIN_TOTP_SECRET_LENGTH = 16
+
+GROUP_ID_RE = re.compile(r"^grp_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
+_URL_RE = re.compile(r"https?://([A-Za-z0-9-]+\.)+[A-Za-z]{2,}\S*", re.IGNORECASE)
+_PLACEHOLDER_MARKERS = ("changeme", "change-me", "change_me", "your contact", "your email", "your-email")
+_PLACEHOLDER_LOCALPARTS = ("you", "your", "yourname", "your.name", "your-name", "email", "name", "user")
+_RESERVED_DOMAIN_RE = re.compile(
+    r"(^|\.)(example\.(com|org|net|edu)|[a-z0-9-]+\.(example|test|invalid|localhost)|example|localhost)$",
+    re.IGNORECASE,
+)
+_DISCORD_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{10,}$")
+SNOWFLAKE_MAX = 2**64 - 1
+
+
+def env_var_name(section: str, key: str) -> str:
+    """The environment variable that overrides ``[section] key``, e.g. GROUPBRIDGE_VRCHAT__PASSWORD."""
+    return f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+
+
+# --- reusable field types ------------------------------------------------------------------------------
+
+
+def _no_bool(value: Any) -> Any:
+    # pydantic's lax mode would turn `true` into 1; in a config file that is always a mistake.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+def _snowflake(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a Discord ID (a number), not true/false")
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit():
+            raise ValueError(
+                "must be a Discord ID: digits only (enable Developer Mode, right-click, Copy ID)"
+            )
+        value = int(value)
+    if isinstance(value, int) and not 0 < value <= SNOWFLAKE_MAX:
+        raise ValueError("is not a valid Discord ID (enable Developer Mode, right-click, Copy ID)")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_no_bool)]
+Count = Annotated[int, BeforeValidator(_no_bool)]
+Snowflake = Annotated[int, BeforeValidator(_snowflake)]
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+# --- sections ------------------------------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Name of the TOML table, used for environment variable names in messages.
+    SECTION: ClassVar[str] = ""
+    #: Fields holding secrets: never stripped, never shown.
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strip_strings(cls, data: Any) -> Any:
+        # Surrounding whitespace in a plain value is a copy/paste accident; in a password it may be real.
+        if isinstance(data, dict):
+            return {
+                k: v.strip() if isinstance(v, str) and k not in cls.SECRET_FIELDS else v
+                for k, v in data.items()
+            }
+        return data
+
+    @classmethod
+    def _require_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(
+                f"is empty: fill it in, or set the environment variable "
+                f"{env_var_name(cls.SECTION, info.field_name or '')}"
+            )
+        return value
+
+
+class VRChatConfig(_Section):
+    SECTION: ClassVar[str] = "vrchat"
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"password", "totp_secret"})
+
+    # The credentials are optional in the model: `login` can prompt for them. Whether a command needs
+    # them is decided by load_config(required=...), which by default requires them.
+    username: str | None = None
+    password: SecretStr | None = None
+    totp_secret: SecretStr | None = None
+    user_agent: str
+    base_url: str = "https://api.vrchat.cloud/api/1"
+    session_file: Path = Path("groupbridge-session.json")
+    requests_per_second: Number = Field(default=1.0, gt=0, le=10)
+    burst: Count = Field(default=3, ge=1)
+    max_backoff_seconds: Number = Field(default=1800.0, ge=1)
+    relogin_interval_seconds: Number = Field(default=900.0, ge=60)
+    request_timeout_seconds: Number = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("username", "password", mode="before")
+    @classmethod
+    def _blank_credentials(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("user_agent", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any, info: ValidationInfo) -> Any:
+        return cls._require_text(value, info)
+
+    @field_validator("totp_secret", mode="before")
+    @classmethod
+    def _check_totp_secret(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            return value  # let pydantic report the type
+        normalized = re.sub(r"[\s-]", "", value).upper().rstrip("=")
+        if not re.fullmatch(r"[A-Z2-7]+", normalized):
+            raise ValueError(
+                "must be the base32 secret shown when you set up the authenticator app "
+                "(letters A-Z and digits 2-7 only)"
+            )
+        if len(normalized) < MIN_TOTP_SECRET_LENGTH:
+            raise ValueError(
+                f"is too short for a TOTP secret (at least {MIN_TOTP_SECRET_LENGTH} base32 characters); "
+                "it is the setup key, not a 6-digit code"
+            )
+        try:
+            base64.b32decode(normalized + "=" * (-len(normalized) % 8))
+        except (binascii.Error, ValueError):
+            raise ValueError("is not valid base32 (check it was copied completely)") from None
+        return normalized
+
+    @field_validator("user_agent")
+    @classmethod
+    def _check_user_agent(cls, value: str) -> str:
+        if any(ord(c) < 32 or ord(c) > 126 for c in value):
+            raise ValueError("may only contain printable ASCII characters (it is sent as an HTTP header)")
+        lowered = value.lower()
+        for marker in _PLACEHOLDER_MARKERS:
+            if marker in lowered:
+                raise ValueError(
+                    "must include contact info: replace the placeholder with your real email address or "
+                    "URL (VRChat asks API users for a descriptive User-Agent so they can contact you "
+                    "instead of blocking the bot)"
+                )
+        contacts = [m.group(0) for m in _EMAIL_RE.finditer(value)] + [
+            m.group(0) for m in _URL_RE.finditer(value)
+        ]
+        real = [c for c in contacts if not _is_placeholder_contact(c)]
+        if not real:
+            reason = "a placeholder address" if contacts else "no email address or URL"
+            raise ValueError(
+                f"must include contact info (an email address or URL VRChat can reach you at); found {reason}"
+            )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://api.vrchat.cloud/api/1")
+        return value.rstrip("/")
+
+    @field_validator("session_file", mode="before")
+    @classmethod
+    def _check_session_file(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must be a file path")
+        return value
+
+
+def _is_placeholder_contact(contact: str) -> bool:
+    if "@" in contact and not contact.lower().startswith(("http://", "https://")):
+        local, _, domain = contact.rpartition("@")
+        return local.lower() in _PLACEHOLDER_LOCALPARTS or bool(_RESERVED_DOMAIN_RE.search(domain))
+    host = urlsplit(contact).hostname or ""
+    return bool(_RESERVED_DOMAIN_RE.search(host))
+
+
+class DiscordConfig(_Section):
+    SECTION: ClassVar[str] = "discord"
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"token"})
+
+    token: SecretStr | None = None  # required by default: see load_config(required=...)
+    guild_ids: list[Snowflake] = Field(default_factory=list)
+    sync_commands_on_start: bool = True
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _check_token(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if value.lower().startswith("bot "):
+            raise ValueError('must be the bare token, without the "Bot " prefix')
+        if not _DISCORD_TOKEN_RE.match(value):
+            raise ValueError(
+                "does not look like a Discord bot token (three dot-separated parts): copy it from the "
+                "Developer Portal, Bot page, Reset Token - not the application's client secret"
+            )
+        return value
+
+    @field_validator("guild_ids")
+    @classmethod
+    def _unique_guilds(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists the same server ID more than once")
+        return value
+
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+class DatabaseConfig(_Section):
+    SECTION: ClassVar[str] = "database"
+
+    url: str = "sqlite+aiosqlite:///groupbridge.db"
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url  # deferred: only needed when validating
+        from sqlalchemy.exc import ArgumentError
+
+        examples = "sqlite+aiosqlite:///groupbridge.db or postgresql+asyncpg://user:password@host/dbname"
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"is not a database URL; use e.g. {examples}") from None
+        backend = url.get_backend_name()
+        if backend in ("postgres", "postgresql"):
+            backend = "postgresql"
+        wanted = _ASYNC_DRIVERS.get(backend)
+        if wanted is None:
+            raise ValueError(
+                f"uses an unsupported database ({url.drivername}); use {examples}",
+            )
+        if url.drivername != wanted:
+            raise ValueError(
+                f"must use the async driver: write {wanted}://... instead of {url.drivername}://..."
+            )
+        return value
+
+    @property
+    def masked_url(self) -> str:
+        """The URL with any password replaced by ***, safe to print."""
+        return mask_database_url(self.url)
+
+    def __repr_args__(self) -> Any:
+        yield "url", self.masked_url
+
+
+def mask_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    if parsed.password is None:
+        return url
+    return parsed.render_as_string(hide_password=True)
+
+
+class LoggingConfig(_Section):
+    SECTION: ClassVar[str] = "logging"
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: Path | None = None
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
+            return value.strip().upper()
+        if isinstance(value, str):
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    @field_validator("file", mode="before")
+    @classmethod
+    def _blank_file(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+
+class FeedConfig(_Section):
+    SECTION: ClassVar[str] = "feed"
+
+    poll_interval_seconds: Number = Field(default=60.0, le=86400)
+    backfill: Literal["none", "last", "all"] = "none"
+    backfill_count: Count = Field(default=100, ge=1, le=100_000)
+    post_backfill: bool = False
+    retention_days: Count = Field(default=0, ge=0)
+
+    @field_validator("poll_interval_seconds")
+    @classmethod
+    def _floor(cls, value: float) -> float:
+        if value < FEED_POLL_FLOOR_SECONDS:
+            raise ValueError(
+                f"must be at least {FEED_POLL_FLOOR_SECONDS} seconds (the floor that keeps polling "
+                "within VRChat's rate limits)"
+            )
+        return value
+
+    @field_validator("backfill", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class GroupConfig(_Section):
+    SECTION: ClassVar[str] = "groups"
+
+    id: str
+    name: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        return check_group_id(value)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _blank_name(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+
+def check_group_id(value: str) -> str:
+    if GROUP_ID_RE.match(value):
+        return value
+    if GROUP_ID_RE.match(value.lower()):
+        raise ValueError("must be lowercase (grp_ followed by a lowercase UUID)")
+    raise ValueError(
+        "must be grp_ followed by a lowercase UUID, like grp_0a1b2c3d-4e5f-6789-abcd-ef0123456789 "
+        "(copy it from the group's page URL on vrchat.com)"
+    )
+
+
+class BindingConfig(_Section):
+    SECTION: ClassVar[str] = "bindings"
+
+    group_id: str
+    guild_id: Snowflake
+    feed_channel_id: Snowflake
+    requests_channel_id: Snowflake | None = None
+    moderator_role_ids: list[Snowflake] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=lambda: list(EVENT_FAMILIES))
+
+    @field_validator("group_id")
+    @classmethod
+    def _check_group_id(cls, value: str) -> str:
+        return check_group_id(value)
+
+    @field_validator("events")
+    @classmethod
+    def _check_events(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must name at least one event family (leave the key out to get all of them)")
+        unknown = [e for e in value if e not in EVENT_FAMILIES]
+        if unknown:
+            raise ValueError(
+                f"unknown event famil{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(repr(e) for e in unknown)}; choose from {', '.join(EVENT_FAMILIES)}"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("lists the same event family more than once")
+        return value
+
+
+#: Top-level tables that may be overridden from the environment (arrays of tables may not).
+SECTION_MODELS: dict[str, type[_Section]] = {
+    "vrchat": VRChatConfig,
+    "discord": DiscordConfig,
+    "database": DatabaseConfig,
+    "logging": LoggingConfig,
+    "feed": FeedConfig,
+}
+
+
+class Config(BaseModel):
+    """The whole validated configuration, as returned by ``load_config``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vrchat: VRChatConfig
+    discord: DiscordConfig
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    feed: FeedConfig = Field(default_factory=FeedConfig)
+    groups: list[GroupConfig] = Field(default_factory=list)
+    bindings: list[BindingConfig] = Field(default_factory=list)
+
+    _path: Path | None = PrivateAttr(default=None)
+    _env_keys: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def path(self) -> Path | None:
+        """The file this configuration was loaded from (None when built in code)."""
+        return self._path
+
+    @property
+    def env_keys(self) -> tuple[str, ...]:
+        """Dotted keys (e.g. ``vrchat.password``) whose values came from environment variables."""
+        return self._env_keys
+
+    @property
+    def group_ids(self) -> frozenset[str]:
+        """The allow-list of VRChat group ids."""
+        return frozenset(g.id for g in self.groups)
+
+    def group(self, group_id: str) -> GroupConfig | None:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+    def secret_values(self) -> list[str]:
+        """Every secret in the configuration, for ``bot.logs.register_secret``."""
+        secrets = (self.vrchat.password, self.vrchat.totp_secret, self.discord.token)
+        values = [s.get_secret_value() for s in secrets if s is not None]
+        db_password = _database_password(self.database.url)
+        if db_password:
+            values.append(db_password)
+        return values
+
+
+def _database_password(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None

@@ -1,0 +1,260 @@
+"""The groupbridge command line: check-config output and exit codes, and every other command
+refusing to start on a bad configuration before the application is imported."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from bot import logs
+from bot.cli import main
+from tests.test_config import DB_PASSWORD, EXAMPLE, PASSWORD, TOKEN, TOTP, VALID
+
+APP_COMMANDS = [
+    (["run"], "run_bot"),
+    (["login"], "login_interactive"),
+    (["db", "upgrade"], "db_upgrade"),
+    (["sync"], "sync_commands"),
+]
+SECRETS = (PASSWORD, TOKEN, TOTP, DB_PASSWORD)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """No GROUPBRIDGE_* variables from the developer's shell; logging and secrets reset afterwards."""
+    for name in list(os.environ):
+        if name.startswith("GROUPBRIDGE_"):
+            monkeypatch.delenv(name)
+    yield
+    logs.reset_logging()
+    logs.clear_secrets()
+
+
+@pytest.fixture
+def no_app(monkeypatch):
+    """Make any import of bot.app fail loudly, to prove a command never got that far."""
+    monkeypatch.setitem(sys.modules, "bot.app", None)
+
+
+@pytest.fixture
+def fake_app(monkeypatch):
+    """A stand-in bot.app recording calls (nothing is written to disk)."""
+    app = types.ModuleType("bot.app")
+    app.calls = []
+
+    def record(name, result=None):
+        def function(config):
+            app.calls.append((name, config))
+            logging.getLogger("bot.app").info("started %s with password %s", name, PASSWORD)
+            return result
+
+        return function
+
+    async def run_bot(config):
+        app.calls.append(("run_bot", config))
+        return 0
+
+    app.run_bot = run_bot
+    app.login_interactive = record("login_interactive")
+    app.db_upgrade = record("db_upgrade", result=3)
+    app.sync_commands = record("sync_commands")
+    monkeypatch.setitem(sys.modules, "bot.app", app)
+    return app
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_no_secrets(*outputs: str) -> None:
+    for output in outputs:
+        for secret in SECRETS:
+            assert secret not in output
+
+
+# --- check-config --------------------------------------------------------------------------------------
+
+
+def test_check_config_ok_prints_summary_without_secrets(tmp_path, capsys, monkeypatch):
+    text = VALID.replace(f'password = "{PASSWORD}"\n', "")
+    monkeypatch.setenv("GROUPBRIDGE_VRCHAT__PASSWORD", PASSWORD)
+    path = write(tmp_path, text)
+
+    assert main(["check-config", str(path)]) == 0
+
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0] == f"OK: {path} is valid (2 groups, 2 bindings)"
+    assert "grp_0a1b2c3d-4e5f-6789-abcd-ef0123456789 (Group A)" in out
+    assert "database: postgresql+asyncpg://bridge:***@localhost/bridge" in out
+    assert (
+        "secrets: vrchat.password from environment (GROUPBRIDGE_VRCHAT__PASSWORD); "
+        "vrchat.totp_secret from config file; discord.token from config file"
+    ) in out
+    assert_no_secrets(out, err)
+
+
+def test_check_config_lists_other_environment_keys(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GROUPBRIDGE_FEED__POLL_INTERVAL_SECONDS", "300")
+    assert main(["check-config", str(write(tmp_path, VALID))]) == 0
+    out = capsys.readouterr().out
+    assert "also from the environment: feed.poll_interval_seconds" in out
+    assert "poll every 300s" in out
+
+
+def test_check_config_on_the_example_reports_the_placeholders(capsys):
+    assert main(["check-config", str(EXAMPLE)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    problem_lines = [line for line in err.splitlines() if line.startswith(f"{EXAMPLE}:")]
+    assert [line.split(": ")[1] for line in problem_lines] == [
+        "vrchat.username",
+        "vrchat.password",
+        "vrchat.user_agent",
+        "discord.token",
+    ]
+    assert "must include contact info" in err
+    assert "GROUPBRIDGE_VRCHAT__PASSWORD" in err
+    assert err.splitlines()[-1] == f"groupbridge: {EXAMPLE} has 4 problems; nothing was started."
+
+
+def test_check_config_defaults_to_config_toml(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("config.toml: config file not found")
+    assert "cp config.example.toml config.toml" in err
+
+    write(tmp_path, VALID)
+    assert main(["check-config"]) == 0
+    assert capsys.readouterr().out.startswith("OK: config.toml is valid")
+
+
+def test_check_config_syntax_error_exit_2_with_line(tmp_path, capsys):
+    path = write(tmp_path, VALID.replace('level = "debug"', "level = debug"))
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    line = VALID.splitlines().index('level = "debug"') + 1
+    assert err.startswith(f"{path}:{line}: TOML syntax error:")
+
+
+def test_check_config_never_prints_secrets_on_failure(tmp_path, capsys, monkeypatch):
+    # Secrets present in the file and the environment, plus unrelated mistakes.
+    monkeypatch.setenv("GROUPBRIDGE_DISCORD__TOKEN", "Bot " + TOKEN)
+    text = VALID.replace("burst = 5", f'burst = 0\npassword_again = "{PASSWORD}"')
+    assert main(["check-config", str(write(tmp_path, text))]) == 2
+    out, err = capsys.readouterr()
+    assert "vrchat.password_again: unknown key" in err
+    assert "GROUPBRIDGE_DISCORD__TOKEN" in err
+    assert_no_secrets(out, err)
+
+
+# --- the other commands refuse a bad config ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "function"), APP_COMMANDS, ids=[" ".join(a) for a, _ in APP_COMMANDS])
+def test_app_commands_refuse_a_bad_config_before_importing_the_app(argv, function, tmp_path, capsys, no_app):
+    path = write(tmp_path, VALID.replace("poll_interval_seconds = 45", "poll_interval_seconds = 10"))
+    assert main([*argv, "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "feed.poll_interval_seconds: must be at least 30 seconds" in err
+    assert "nothing was started" in err
+    assert sys.modules["bot.app"] is None  # still the blocker: no import was attempted
+
+
+@pytest.mark.parametrize(("argv", "function"), APP_COMMANDS, ids=[" ".join(a) for a, _ in APP_COMMANDS])
+def test_app_commands_refuse_a_missing_config(argv, function, tmp_path, capsys, monkeypatch, no_app):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert "config.toml: config file not found" in capsys.readouterr().err
+
+
+def test_app_commands_refuse_the_example_config(capsys, no_app):
+    assert main(["run", "-c", str(EXAMPLE)]) == 2
+    assert "vrchat.user_agent: must include contact info" in capsys.readouterr().err
+
+
+# --- and call the app with a good one ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "function"), APP_COMMANDS, ids=[" ".join(a) for a, _ in APP_COMMANDS])
+def test_app_commands_call_the_app_with_the_loaded_config(argv, function, tmp_path, fake_app):
+    path = write(tmp_path, VALID)
+    code = main([*argv, "--config", str(path)])
+    assert [name for name, _ in fake_app.calls] == [function]
+    config = fake_app.calls[0][1]
+    assert config.path == path
+    assert config.vrchat.username == "ModBot"
+    assert code == (3 if function == "db_upgrade" else 0)  # an int result becomes the exit status
+
+
+def test_app_command_logs_are_redacted_with_config_secrets(tmp_path, fake_app, secret_log_capture):
+    log_file = tmp_path / "logs" / "bot.log"
+    text = VALID.replace('level = "debug"', f'level = "debug"\nfile = "{log_file}"')
+    assert main(["login", "-c", str(write(tmp_path, text))]) == 0
+    written = log_file.read_text()
+    assert "started login_interactive with password ***" in written
+    assert_no_secrets(written)
+    # The raw capture proves the fake app really logged the password, i.e. the filter did the work.
+    assert PASSWORD in secret_log_capture.text()
+
+
+def test_login_and_db_upgrade_do_not_need_credentials_but_run_and_sync_do(tmp_path, capsys, fake_app):
+    text = VALID.replace('username = "ModBot"\n', "").replace(f'password = "{PASSWORD}"\n', "")
+    text = text.replace(f'token = "{TOKEN}"\n', "")
+    path = str(write(tmp_path, text))
+
+    assert main(["login", "-c", path]) == 0
+    assert main(["db", "upgrade", "-c", path]) == 3
+    assert [name for name, _ in fake_app.calls] == ["login_interactive", "db_upgrade"]
+    assert fake_app.calls[0][1].vrchat.password is None
+
+    capsys.readouterr()
+    assert main(["sync", "-c", path]) == 2
+    err = capsys.readouterr().err
+    assert "discord.token: is required" in err and "vrchat.password" not in err
+    assert main(["run", "-c", path]) == 2
+    err = capsys.readouterr().err
+    assert all(key in err for key in ("vrchat.username", "vrchat.password", "discord.token"))
+    assert len(fake_app.calls) == 2  # neither sync nor run reached the app
+
+
+# --- usage ---------------------------------------------------------------------------------------------
+
+
+def test_usage_errors(capsys):
+    assert main([]) == 2
+    assert "usage: groupbridge" in capsys.readouterr().err
+    assert main(["frobnicate"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert main(["db"]) == 2
+    assert "upgrade" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+    assert "check-config" in capsys.readouterr().out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("groupbridge ")
+
+
+def test_python_dash_m_bot(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUPBRIDGE_")}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "bot", "check-config", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "vrchat.user_agent: must include contact info" in result.stderr
