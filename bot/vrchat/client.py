@@ -223,9 +223,11 @@ class VRChatClient:
                 return
             offset += len(page)
 
-    async def get_group_member(self, group_id: str, user_id: str) -> GroupMember:
+    async def get_group_member(self, group_id: str, user_id: str) -> GroupMember | None:
+        """The user's relation to the group, or None when there is none (VRChat answers `null`)."""
         path = f"/groups/{_seg(ids.require_group_id(group_id))}/members/{_seg(ids.require_user_id(user_id))}"
-        return GroupMember.model_validate(await self._get(path))
+        data = await self._get(path)
+        return GroupMember.model_validate(data) if data else None
 
     async def kick_member(self, group_id: str, user_id: str) -> None:
         path = f"/groups/{_seg(ids.require_group_id(group_id))}/members/{_seg(ids.require_user_id(user_id))}"
@@ -265,9 +267,10 @@ class VRChatClient:
 
     async def _membership_status(self, group_id: str, user_id: str) -> str | None:
         try:
-            return (await self.get_group_member(group_id, user_id)).membership_status
+            member = await self.get_group_member(group_id, user_id)
         except (BadRequest, Forbidden, NotFound):
             return None
+        return member.membership_status if member else None
 
     async def list_group_invites(
         self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
