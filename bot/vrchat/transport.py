@@ -116,10 +116,14 @@ class Transport:
 
     async def _wait_turn(self) -> None:
         loop = asyncio.get_running_loop()
-        # A loop, not an Event: a second 429 may push the shared cool-down further while we sleep.
-        while (delay := self._cooldown_until - loop.time()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)
-        await self._limiter.acquire()
+        while True:
+            # Sleep rather than wait on an Event: another 429 may push the shared cool-down further.
+            while (delay := self._cooldown_until - loop.time()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            await self._limiter.acquire()
+            # A 429 may have arrived while this call queued in the limiter: then wait that out too.
+            if self._cooldown_until <= loop.time():
+                return
 
     def _backoff_after_429(self, retry_after: float | None) -> float:
         """Honour Retry-After; on repeated 429s grow exponentially with jitter, capped."""

@@ -1,0 +1,187 @@
+"""Login, 2FA, session reuse across restarts, and the 401 rules — against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+
+import pyotp
+import pytest
+
+from bot.vrchat import LoginFailed, SessionExpired, TwoFactorRequired, VRChatClient
+from tests.fixtures.vrchat_sim import SeededSim
+from tests.vrchat.conftest import ClientFactory
+
+
+def password_logins(seeded: SeededSim) -> int:
+    return seeded.sim.password_logins
+
+
+async def test_totp_login_saves_a_0600_session(
+    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path
+) -> None:
+    client = await client_factory()
+    user_id = await client.login()
+    assert user_id == seeded_sim.bot.id
+    assert password_logins(seeded_sim) == 1
+    assert seeded_sim.sim.requests_to("POST", r"/auth/twofactorauth/totp/verify")
+
+    saved = tmp_path / "session.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    payload = json.loads(saved.read_text())
+    assert set(payload["cookies"]) == {"auth", "twoFactorAuth"}
+    assert payload["user_id"] == seeded_sim.bot.id
+    assert seeded_sim.password not in saved.read_text() and seeded_sim.totp_secret not in saved.read_text()
+
+
+async def test_basic_auth_header_only_on_the_login_call(
+    client_factory: ClientFactory, seeded_sim: SeededSim
+) -> None:
+    client = await client_factory()
+    await client.login()
+    await client.get_group(seeded_sim.group.id)
+    with_basic = [
+        r for r in seeded_sim.sim.requests if r.headers.get("Authorization", "").startswith("Basic ")
+    ]
+    assert [(r.method, r.path) for r in with_basic] == [("GET", "/auth/user")]
+
+
+async def test_restart_reuses_the_session_file(client_factory: ClientFactory, seeded_sim: SeededSim) -> None:
+    first = await client_factory()
+    await first.login()
+    await first.close()
+    seeded_sim.sim.requests.clear()
+
+    second = await client_factory()  # same session path: a restarted bot
+    assert await second.login() == seeded_sim.bot.id
+    assert password_logins(seeded_sim) == 1  # no second password login
+    assert [(r.method, r.path) for r in seeded_sim.sim.requests] == [("GET", "/auth")]  # validated once
+    group = await second.get_group(seeded_sim.group.id)
+    assert group.id == seeded_sim.group.id
+
+
+async def test_expired_saved_session_logs_in_again_once(
+    client_factory: ClientFactory, seeded_sim: SeededSim
+) -> None:
+    first = await client_factory()
+    await first.login()
+    await first.close()
+    seeded_sim.sim.expire_sessions(forget_devices=True)
+
+    second = await client_factory()
+    await second.login()
+    assert password_logins(seeded_sim) == 2
+    await second.get_group(seeded_sim.group.id)
+
+
+async def test_prompted_totp_and_recovery_code(
+    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path
+) -> None:
+    asked: list[list[str]] = []
+
+    async def prompt(methods: list[str]) -> tuple[str, str]:
+        asked.append(methods)
+        return "totp", pyotp.TOTP(seeded_sim.totp_secret).now()
+
+    client = await client_factory(totp_secret=None)
+    assert await client.login(prompt=prompt) == seeded_sim.bot.id
+    assert asked and "totp" in asked[0]
+
+    seeded_sim.bot.recovery_codes.append("abcd-1234")
+    seeded_sim.sim.expire_sessions(forget_devices=True)
+
+    async def recovery(methods: list[str]) -> tuple[str, str]:
+        return "otp", " abcd-1234 "
+
+    again = await client_factory(totp_secret=None, session_path=tmp_path / "other.json")
+    await again.login(prompt=recovery)
+    assert seeded_sim.sim.requests_to("POST", r"/auth/twofactorauth/otp/verify")
+    assert "abcd-1234" not in seeded_sim.bot.recovery_codes  # used up
+
+
+async def test_two_factor_without_secret_or_prompt(client_factory: ClientFactory, tmp_path) -> None:
+    client = await client_factory(totp_secret=None)
+    with pytest.raises(TwoFactorRequired) as err:
+        await client.login()
+    assert "totp" in err.value.methods and "groupbridge login" in str(err.value)
+    assert not (tmp_path / "session.json").exists()
+
+
+async def test_wrong_password_and_wrong_code(
+    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path
+) -> None:
+    client = await client_factory(password="wrong")
+    with pytest.raises(LoginFailed, match="username or password"):
+        await client.login()
+
+    async def bad_code(methods: list[str]) -> tuple[str, str]:
+        return "totp", "000000" if pyotp.TOTP(seeded_sim.totp_secret).now() != "000000" else "111111"
+
+    other = await client_factory(totp_secret=None)
+    with pytest.raises(LoginFailed, match="totp code"):
+        await other.login(prompt=bad_code)
+    assert not (tmp_path / "session.json").exists()
+
+
+async def test_no_session_and_no_password(client_factory: ClientFactory) -> None:
+    client = await client_factory(password=None)
+    with pytest.raises(SessionExpired, match="groupbridge login"):
+        await client.login()
+
+
+async def test_401_mid_run_leads_to_exactly_one_relogin(client: VRChatClient, seeded_sim: SeededSim) -> None:
+    assert password_logins(seeded_sim) == 1
+    seeded_sim.sim.expire_sessions()
+    # Many tasks hit the 401 at once; only one may log in again (single flight).
+    results = await asyncio.gather(*(client.get_group(seeded_sim.group.id) for _ in range(8)))
+    assert {g.id for g in results} == {seeded_sim.group.id}
+    assert password_logins(seeded_sim) == 2
+    assert not client.session_blocked
+
+
+async def test_second_401_within_the_interval_stops_calling(
+    client_factory: ClientFactory, seeded_sim: SeededSim
+) -> None:
+    client = await client_factory(relogin_interval=3600)
+    await client.login()
+    seeded_sim.sim.expire_sessions()
+    await client.get_group(seeded_sim.group.id)  # first expiry: one re-login
+    seeded_sim.sim.expire_sessions()
+    with pytest.raises(SessionExpired, match="not retrying"):
+        await client.get_group(seeded_sim.group.id)
+    assert password_logins(seeded_sim) == 2
+    assert client.session_blocked
+
+    before = len(seeded_sim.sim.requests)
+    for _ in range(3):
+        with pytest.raises(SessionExpired):
+            await client.get_group(seeded_sim.group.id)
+    assert len(seeded_sim.sim.requests) == before  # stopped calling: no retry loop
+
+
+async def test_401_without_unattended_login_raises_session_expired(
+    client_factory: ClientFactory, seeded_sim: SeededSim
+) -> None:
+    async def prompt(methods: list[str]) -> tuple[str, str]:
+        return "totp", pyotp.TOTP(seeded_sim.totp_secret).now()
+
+    client = await client_factory(totp_secret=None)
+    await client.login(prompt=prompt)
+    seeded_sim.sim.expire_sessions(forget_devices=True)
+    with pytest.raises(SessionExpired, match="groupbridge login"):
+        await client.get_group(seeded_sim.group.id)
+    assert password_logins(seeded_sim) == 1
+    before = len(seeded_sim.sim.requests)
+    with pytest.raises(SessionExpired):
+        await client.list_group_roles(seeded_sim.group.id)
+    assert len(seeded_sim.sim.requests) == before
+
+
+async def test_explicit_login_unblocks(client_factory: ClientFactory, seeded_sim: SeededSim) -> None:
+    client = await client_factory(relogin_interval=3600)
+    await client.login()
+    client._auth.blocked = True  # as after a SessionExpired
+    await client.login(force=True)
+    assert not client.session_blocked
+    await client.get_group(seeded_sim.group.id)
