@@ -8,10 +8,12 @@
 
 Every command loads and validates the configuration first; if it has problems they are all printed
 to stderr and the command exits with status 2 without doing anything else. ``check-config`` and
-``run`` also require the credentials (VRChat username and password, Discord token); ``login`` asks
-for the VRChat ones when they are missing, ``sync`` needs only the Discord token and ``db upgrade``
-none. The application itself (``bot.app``) is imported only after that, so ``check-config`` works on
-its own.
+``run`` also require the VRChat username and the Discord token; ``login`` asks for the VRChat
+credentials when they are missing, ``sync`` needs only the Discord token and ``db upgrade`` none.
+The VRChat password is never required: ``login`` saves a session that ``run`` reuses. What follows
+from a missing password or session is printed by ``check-config`` as notes (``bot.config.config_notes``),
+which do not change its exit status, and logged by ``run``. The application itself (``bot.app``) is
+imported only after that, so ``check-config`` works on its own.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ import argparse
 import asyncio
 import importlib
 import inspect
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.config import REQUIRED_KEYS, Config, ConfigError, describe_config, load_config
+from bot.config import REQUIRED_KEYS, Config, ConfigError, config_notes, describe_config, load_config
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -79,7 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     with_config(commands.add_parser("run", help="run the bot"))
-    with_config(commands.add_parser("login", help="log in to VRChat interactively and save the session"))
+    login = with_config(
+        commands.add_parser("login", help="log in to VRChat interactively and save the session")
+    )
+    login.add_argument(
+        "--fresh", action="store_true", help="forget the saved session and log in with the password again"
+    )
     with_config(commands.add_parser("sync", help="register the slash commands with Discord"))
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
@@ -87,8 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_problems(error: ConfigError) -> None:
+def _print_problems(error: ConfigError, *, with_notes: bool = False) -> None:
     print(str(error), file=sys.stderr)
+    if with_notes:
+        for note in error.notes:
+            print(f"note: {note}", file=sys.stderr)
     count = len(error.problems)
     print(
         f"groupbridge: {error.source} has {count} problem{'' if count == 1 else 's'}; nothing was started.",
@@ -96,16 +109,16 @@ def _print_problems(error: ConfigError) -> None:
     )
 
 
-def _load(path: str, required: Sequence[str] = REQUIRED_KEYS) -> Config | None:
+def _load(path: str, required: Sequence[str] = REQUIRED_KEYS, *, with_notes: bool = False) -> Config | None:
     try:
         return load_config(Path(path), required=required)
     except ConfigError as error:
-        _print_problems(error)
+        _print_problems(error, with_notes=with_notes)
         return None
 
 
 def check_config(path: str) -> int:
-    config = _load(path)
+    config = _load(path, with_notes=True)
     if config is None:
         return EXIT_CONFIG
     groups, bindings = len(config.groups), len(config.bindings)
@@ -115,11 +128,13 @@ def check_config(path: str) -> int:
     )
     for line in describe_config(config):
         print(f"  {line}")
+    for note in config_notes(config):
+        print(f"note: {note}")
     return EXIT_OK
 
 
-def run_app_command(name: str, path: str) -> int:
-    """Load the config, set up logging, then call ``bot.app.<function>(config)``."""
+def run_app_command(name: str, path: str, **options: Any) -> int:
+    """Load the config, set up logging, then call ``bot.app.<function>(config, **options)``."""
     function_name, required = _APP_COMMANDS[name]
     config = _load(path, required)
     if config is None:
@@ -133,6 +148,9 @@ def run_app_command(name: str, path: str) -> int:
     except OSError as exc:
         print(f"groupbridge: cannot open log file {config.logging.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILURE
+    if name == "run":
+        for note in config_notes(config):
+            log.info("Note: %s", note)
 
     try:
         app = importlib.import_module("bot.app")
@@ -143,7 +161,7 @@ def run_app_command(name: str, path: str) -> int:
         return EXIT_FAILURE
     function = getattr(app, function_name)
     try:
-        result: Any = function(config)
+        result: Any = function(config, **options)
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
     except KeyboardInterrupt:
@@ -173,4 +191,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("groupbridge db: choose a subcommand: upgrade", file=sys.stderr)
             return EXIT_CONFIG
         return run_app_command(f"db {args.db_command}", args.path)
+    if args.command == "login":
+        return run_app_command("login", args.path, fresh=args.fresh)
     return run_app_command(args.command, args.path)

@@ -14,7 +14,17 @@ import pytest
 
 from bot import logs
 from bot.cli import main
-from tests.test_config import DB_PASSWORD, EXAMPLE, PASSWORD, TOKEN, TOTP, VALID
+from tests.test_config import (
+    DB_PASSWORD,
+    EXAMPLE,
+    NOTE_NO_RELOGIN,
+    PASSWORD,
+    TOKEN,
+    TOTP,
+    VALID,
+    session_note,
+    with_session_file,
+)
 
 APP_COMMANDS = [
     (["run"], "run_bot"),
@@ -49,8 +59,9 @@ def fake_app(monkeypatch):
     app.calls = []
 
     def record(name, result=None):
-        def function(config):
+        def function(config, **options):
             app.calls.append((name, config))
+            app.options = options
             logging.getLogger("bot.app").info("started %s with password %s", name, PASSWORD)
             return result
 
@@ -84,6 +95,7 @@ def assert_no_secrets(*outputs: str) -> None:
 
 
 def test_check_config_ok_prints_summary_without_secrets(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where the (relative, default) session file is looked for
     text = VALID.replace(f'password = "{PASSWORD}"\n', "")
     monkeypatch.setenv("GROUPBRIDGE_VRCHAT__PASSWORD", PASSWORD)
     path = write(tmp_path, text)
@@ -100,6 +112,9 @@ def test_check_config_ok_prints_summary_without_secrets(tmp_path, capsys, monkey
         "secrets: vrchat.password from environment (GROUPBRIDGE_VRCHAT__PASSWORD); "
         "vrchat.totp_secret from config file; discord.token from config file"
     ) in out
+    # The only note: password and TOTP secret are both there, but no session has been saved yet.
+    assert [line for line in lines if line.startswith("note:")] == [lines[-1]]
+    assert lines[-1] == f"note: {session_note('groupbridge-session.json')}"
     assert_no_secrets(out, err)
 
 
@@ -111,20 +126,44 @@ def test_check_config_lists_other_environment_keys(tmp_path, capsys, monkeypatch
     assert "poll every 300s" in out
 
 
-def test_check_config_on_the_example_reports_the_placeholders(capsys):
+def test_check_config_on_the_example_reports_the_placeholders(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["check-config", str(EXAMPLE)]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    problem_lines = [line for line in err.splitlines() if line.startswith(f"{EXAMPLE}:")]
-    assert [line.split(": ")[1] for line in problem_lines] == [
-        "vrchat.username",
-        "vrchat.password",
-        "vrchat.user_agent",
-        "discord.token",
+    lines = err.splitlines()
+    text = EXAMPLE.read_text()
+    where = {
+        key: next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key} ="))
+        for key in ("username", "user_agent", "token")
+    }
+    assert lines[:3] == [
+        f"{EXAMPLE}:{where['username']}: vrchat.username: is empty: fill it in, or set the environment "
+        "variable GROUPBRIDGE_VRCHAT__USERNAME",
+        lines[1],
+        f"{EXAMPLE}:{where['token']}: discord.token: is empty: fill it in, or set the environment "
+        "variable GROUPBRIDGE_DISCORD__TOKEN",
     ]
-    assert "must include contact info" in err
-    assert "GROUPBRIDGE_VRCHAT__PASSWORD" in err
-    assert err.splitlines()[-1] == f"groupbridge: {EXAMPLE} has 4 problems; nothing was started."
+    assert lines[1].startswith(f"{EXAMPLE}:{where['user_agent']}: vrchat.user_agent: must include contact")
+    # The empty password is no problem, only a note; the notes follow the problems.
+    assert lines[3:5] == [f"note: {NOTE_NO_RELOGIN}", f"note: {session_note('groupbridge-session.json')}"]
+    assert lines[5:] == [f"groupbridge: {EXAMPLE} has 3 problems; nothing was started."]
+
+
+def test_check_config_notes_do_not_change_the_exit_status(tmp_path, capsys):
+    session = tmp_path / "session.json"
+    session.write_text("{}")
+    complete = with_session_file(VALID, session)
+    assert main(["check-config", str(write(tmp_path, complete))]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("OK: ") and "note:" not in out and err == ""
+
+    path = write(tmp_path, complete.replace(f'password = "{PASSWORD}"\n', ""))
+    assert main(["check-config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"OK: {path} is valid")
+    assert out.splitlines()[-1] == f"note: {NOTE_NO_RELOGIN}"
+    assert out.count("note:") == 1 and err == ""
 
 
 def test_check_config_defaults_to_config_toml(tmp_path, capsys, monkeypatch):
@@ -222,11 +261,27 @@ def test_login_and_db_upgrade_do_not_need_credentials_but_run_and_sync_do(tmp_pa
     capsys.readouterr()
     assert main(["sync", "-c", path]) == 2
     err = capsys.readouterr().err
-    assert "discord.token: is required" in err and "vrchat.password" not in err
+    assert "discord.token: is required" in err and "vrchat." not in err
     assert main(["run", "-c", path]) == 2
     err = capsys.readouterr().err
-    assert all(key in err for key in ("vrchat.username", "vrchat.password", "discord.token"))
+    assert "vrchat.username: is required" in err and "discord.token: is required" in err
+    assert "vrchat.password" not in err  # neither a problem nor (outside check-config) a note
     assert len(fake_app.calls) == 2  # neither sync nor run reached the app
+
+
+def test_run_without_password_starts_and_logs_the_notes(tmp_path, fake_app, secret_log_capture):
+    session = tmp_path / "missing-session.json"
+    text = with_session_file(VALID.replace(f'password = "{PASSWORD}"\n', ""), session)
+    path = str(write(tmp_path, text))
+
+    assert main(["run", "-c", path]) == 0
+    assert [name for name, _ in fake_app.calls] == ["run_bot"]
+    logged = [r.getMessage() for r in secret_log_capture.records if r.name == "bot.cli"]
+    assert logged == [f"Note: {NOTE_NO_RELOGIN}", f"Note: {session_note(session.as_posix())}"]
+
+    before = len(secret_log_capture.records)
+    assert main(["login", "-c", path]) == 0  # the notes are for run (and check-config) only
+    assert not [r for r in secret_log_capture.records[before:] if r.name == "bot.cli"]
 
 
 # --- usage ---------------------------------------------------------------------------------------------
@@ -258,3 +313,11 @@ def test_python_dash_m_bot(tmp_path):
     )
     assert result.returncode == 2
     assert "vrchat.user_agent: must include contact info" in result.stderr
+
+
+def test_login_fresh_flag_reaches_the_app(tmp_path: Path, fake_app) -> None:
+    path = write(tmp_path, VALID)
+    assert main(["login", "--config", str(path), "--fresh"]) == 0
+    assert fake_app.calls[-1][0] == "login_interactive" and fake_app.options == {"fresh": True}
+    assert main(["login", "--config", str(path)]) == 0
+    assert fake_app.options == {"fresh": False}

@@ -12,9 +12,11 @@ from pydantic import SecretStr
 
 from bot.config import (
     EVENT_FAMILIES,
+    REQUIRED_KEYS,
     Config,
     ConfigError,
     Problem,
+    config_notes,
     load_config,
     load_config_text,
 )
@@ -104,16 +106,17 @@ def line_of(text: str, needle: str, occurrence: int = 0) -> int:
 # --- the example file ----------------------------------------------------------------------------------
 
 
-def test_example_config_reports_exactly_the_placeholders():
+def test_example_config_reports_exactly_the_placeholders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no session file here
     with pytest.raises(ConfigError) as info:
         load_config(EXAMPLE, env={})
     text = EXAMPLE.read_text()
     by_key = {p.key: p for p in info.value.problems}
-    assert set(by_key) == {"vrchat.username", "vrchat.password", "vrchat.user_agent", "discord.token"}
+    assert set(by_key) == {"vrchat.username", "vrchat.user_agent", "discord.token"}  # password: optional
+    assert by_key["vrchat.username"].line == line_of(text, "username =")
+    assert "GROUPBRIDGE_VRCHAT__USERNAME" in by_key["vrchat.username"].message
     assert by_key["vrchat.user_agent"].line == line_of(text, "user_agent =")
     assert "must include contact info" in by_key["vrchat.user_agent"].message
-    assert by_key["vrchat.password"].line == line_of(text, "password =")
-    assert "GROUPBRIDGE_VRCHAT__PASSWORD" in by_key["vrchat.password"].message
     assert by_key["discord.token"].line == line_of(text, "token =")
     assert "GROUPBRIDGE_DISCORD__TOKEN" in by_key["discord.token"].message
     assert (
@@ -272,32 +275,35 @@ def test_empty_environment_variable_counts_as_unset():
 
 
 def test_missing_secrets_can_come_from_environment_only():
-    text = VALID.replace(f'password = "{PASSWORD}"\n', "").replace(f'token = "{TOKEN}"\n', "")
+    text = VALID.replace('username = "ModBot"\n', "").replace(f'token = "{TOKEN}"\n', "")
+    text = text.replace(f'password = "{PASSWORD}"\n', "")
     problems = problems_of(text)
-    assert {p.key for p in problems} == {"vrchat.password", "discord.token"}
-    password = next(p for p in problems if p.key == "vrchat.password")
-    assert "GROUPBRIDGE_VRCHAT__PASSWORD" in password.message
-    assert password.line == line_of(text, "[vrchat]")  # the key is absent: point at its table
+    assert {p.key for p in problems} == {"vrchat.username", "discord.token"}
+    token = next(p for p in problems if p.key == "discord.token")
+    assert "GROUPBRIDGE_DISCORD__TOKEN" in token.message
+    assert token.line == line_of(text, "[discord]")  # the key is absent: point at its table
     config = load_config_text(
-        text, env={"GROUPBRIDGE_VRCHAT__PASSWORD": PASSWORD, "GROUPBRIDGE_DISCORD__TOKEN": TOKEN}
+        text,
+        env={
+            "GROUPBRIDGE_VRCHAT__USERNAME": "ModBot",
+            "GROUPBRIDGE_VRCHAT__PASSWORD": PASSWORD,
+            "GROUPBRIDGE_DISCORD__TOKEN": TOKEN,
+        },
     )
     assert config.discord.token.get_secret_value() == TOKEN
+    assert config.vrchat.password.get_secret_value() == PASSWORD
 
 
-def test_credentials_are_required_by_default_but_can_be_waived():
+def test_username_and_token_are_required_by_default_but_can_be_waived():
+    assert REQUIRED_KEYS == ("vrchat.username", "discord.token")
     text = VALID.replace('username = "ModBot"\n', "").replace(f'password = "{PASSWORD}"', 'password = ""')
     text = text.replace(f'token = "{TOKEN}"\n', "")
     problems = problems_of(text)
     assert [(p.key, p.line) for p in problems] == [
         ("vrchat.username", line_of(text, "[vrchat]")),  # absent: its table
-        ("vrchat.password", line_of(text, "password =")),  # present but empty: its line
         ("discord.token", line_of(text, "[discord]")),
     ]
     assert problems[0].message.startswith("is required: set it in the [vrchat] table or with the environment")
-    assert (
-        problems[1].message
-        == "is empty: fill it in, or set the environment variable GROUPBRIDGE_VRCHAT__PASSWORD"
-    )
 
     config = load_config_text(text, env={}, required=())
     assert (config.vrchat.username, config.vrchat.password, config.discord.token) == (None, None, None)
@@ -305,6 +311,26 @@ def test_credentials_are_required_by_default_but_can_be_waived():
 
     only_token = problems_of_required(text, ["discord.token"])
     assert [p.key for p in only_token] == ["discord.token"]
+
+    # A caller may still insist on the password: present but empty points at its line.
+    with_password = problems_of_required(text, ["vrchat.password"])
+    assert [(p.key, p.line) for p in with_password] == [("vrchat.password", line_of(text, "password ="))]
+    assert with_password[0].message == (
+        "is empty: fill it in, or set the environment variable GROUPBRIDGE_VRCHAT__PASSWORD"
+    )
+    with pytest.raises(ValueError, match=r"vrchat\.totp_secret"):
+        load_config_text(text, env={}, required=["vrchat.totp_secret"])
+
+
+def test_password_is_optional_by_default():
+    for text in (
+        VALID.replace(f'password = "{PASSWORD}"\n', ""),
+        VALID.replace(f'password = "{PASSWORD}"', 'password = ""'),
+        VALID.replace(f'password = "{PASSWORD}"', 'password = "   "'),
+    ):
+        config = load_config_text(text, env={})
+        assert config.vrchat.password is None
+        assert PASSWORD not in config.secret_values()
 
 
 def problems_of_required(text: str, required: list[str]) -> list[Problem]:
@@ -398,7 +424,7 @@ BAD_VALUES = [
         "must be a string",
     ),
     ('username = "ModBot"', 'username = ""', "vrchat.username", "GROUPBRIDGE_VRCHAT__USERNAME"),
-    (f'password = "{PASSWORD}"', 'password = "   "', "vrchat.password", "is empty"),
+    (f'token = "{TOKEN}"', 'token = "   "', "discord.token", "is empty"),
     (f'totp_secret = "{TOTP}"', 'totp_secret = "123456"', "vrchat.totp_secret", "base32"),
     (f'totp_secret = "{TOTP}"', 'totp_secret = "JBSWY3DP"', "vrchat.totp_secret", "too short"),
     ("requests_per_second = 2", "requests_per_second = 0", "vrchat.requests_per_second", "greater than 0"),
@@ -633,7 +659,6 @@ def test_missing_table_reports_each_required_key_without_line():
     problems = problems_of("[discord]" + text)
     assert {p.key: p.line for p in problems} == {
         "vrchat.username": None,
-        "vrchat.password": None,
         "vrchat.user_agent": None,
     }
     assert all("[vrchat]" in p.message for p in problems)
@@ -713,6 +738,128 @@ def test_secrets_never_appear_in_config_errors():
     }
     # The pydantic error (which carries the input values) is not chained onto ours.
     assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+# --- notes (not problems) ------------------------------------------------------------------------------
+
+NOTE_NO_RELOGIN = (
+    "vrchat.password and vrchat.totp_secret are not both set, so the bot cannot log in again by itself "
+    "when VRChat ends its session; it will stop calling VRChat and ask for `groupbridge login`."
+)
+
+
+def session_note(path: Path | str) -> str:
+    return f"no saved VRChat session at {path} yet: run `groupbridge login` once before `groupbridge run`."
+
+
+def with_session_file(text: str, path: Path) -> str:
+    return text.replace("burst = 5", f'burst = 5\nsession_file = "{path.as_posix()}"')
+
+
+def test_no_notes_with_password_totp_and_a_saved_session(tmp_path):
+    session = tmp_path / "session.json"
+    session.write_text("{}")
+    assert config_notes(load_config_text(with_session_file(VALID, session), env={})) == []
+
+
+def test_missing_session_file_is_a_note_naming_its_path(tmp_path):
+    session = tmp_path / "state" / "session.json"
+    config = load_config_text(with_session_file(VALID, session), env={})
+    assert config_notes(config) == [session_note(session.as_posix())]
+
+
+@pytest.mark.parametrize(
+    "removed",
+    [("password",), ("totp_secret",), ("password", "totp_secret")],
+    ids=["no password", "no totp_secret", "neither"],
+)
+def test_without_password_and_totp_secret_the_bot_cannot_log_in_again_by_itself(removed, tmp_path):
+    session = tmp_path / "session.json"
+    session.write_text("{}")
+    text = with_session_file(VALID, session)
+    for key in removed:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith(f"{key} ="))
+    config = load_config_text(text, env={})  # not a problem: loads
+    assert config_notes(config) == [NOTE_NO_RELOGIN]
+
+
+def test_password_from_the_environment_counts_for_the_relogin_note(tmp_path):
+    session = tmp_path / "session.json"
+    session.write_text("{}")
+    text = with_session_file(VALID.replace(f'password = "{PASSWORD}"\n', ""), session)
+    config = load_config_text(text, env={"GROUPBRIDGE_VRCHAT__PASSWORD": PASSWORD})
+    assert config_notes(config) == []
+
+
+def test_relative_session_file_is_looked_up_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config_text(VALID, env={})  # the default session_file, relative
+    assert config_notes(config) == [session_note("groupbridge-session.json")]
+    (tmp_path / "groupbridge-session.json").write_text("{}")
+    assert config_notes(config) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "env", "can_relogin"),
+    [
+        (lambda t: t, {}, True),
+        (lambda t: t.replace(f'password = "{PASSWORD}"\n', ""), {}, False),
+        (
+            lambda t: t.replace(f'password = "{PASSWORD}"\n', ""),
+            {"GROUPBRIDGE_VRCHAT__PASSWORD": PASSWORD},
+            True,
+        ),
+        (lambda t: t.replace(f'totp_secret = "{TOTP}"', 'totp_secret = "  "'), {}, False),
+        (lambda t: t.replace(f'password = "{PASSWORD}"', 'password = ""'), {}, False),
+    ],
+    ids=["complete", "no password", "password from env", "blank totp_secret", "empty password"],
+)
+@pytest.mark.parametrize("session_exists", [True, False], ids=["session", "no session"])
+def test_config_error_carries_the_notes_of_what_could_be_read(
+    edit, env, can_relogin, session_exists, tmp_path
+):
+    session = tmp_path / "session.json"
+    if session_exists:
+        session.write_text("{}")
+    text = with_session_file(edit(VALID), session)
+    expected = config_notes(load_config_text(text, env=env))
+    assert len(expected) == (not can_relogin) + (not session_exists)
+    broken = text.replace("burst = 5", "burst = 0")  # an unrelated problem
+    with pytest.raises(ConfigError) as info:
+        load_config_text(broken, env=env)
+    assert [p.key for p in info.value.problems] == ["vrchat.burst"]
+    assert info.value.notes == expected
+    assert all(note not in str(info.value) for note in info.value.notes)  # notes are not problems
+
+
+def test_config_error_notes_skip_what_cannot_be_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = VALID.replace(f'password = "{PASSWORD}"\n', "")
+    with pytest.raises(ConfigError) as info:
+        load_config_text(text.replace("burst = 5", 'session_file = ""'), env={})
+    assert info.value.notes == [NOTE_NO_RELOGIN]  # an invalid session_file gives no session note
+    with pytest.raises(ConfigError) as info:
+        load_config_text(text.replace("burst = 5", "burst = 0"), env={})
+    assert info.value.notes == [NOTE_NO_RELOGIN, session_note("groupbridge-session.json")]
+    with pytest.raises(ConfigError) as info:
+        load_config_text(text.replace("burst = 5", "burst = = 5"), env={})
+    assert info.value.notes == []  # a syntax error: nothing could be read
+    with pytest.raises(ConfigError) as info:
+        load_config_text('vrchat = "not a table"\n', env={})
+    assert info.value.notes == []
+
+
+def test_group_ids_are_checked_with_the_vrchat_clients_pattern():
+    from bot.config import checks
+    from bot.vrchat import ids
+
+    assert checks.GROUP_ID_RE is ids.GROUP_ID_RE
+    for candidate in (GROUP_A, GROUP_A.upper(), "grp_123", f"{GROUP_A}x", "usr_" + GROUP_A[4:]):
+        try:
+            accepted_by_config = checks.check_group_id(candidate) == candidate
+        except ValueError:
+            accepted_by_config = False
+        assert accepted_by_config == bool(ids.GROUP_ID_RE.match(candidate)), candidate
 
 
 # --- the line scanner ----------------------------------------------------------------------------------

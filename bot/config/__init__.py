@@ -2,19 +2,16 @@
 
 from bot.config import load_config, ConfigError
 config = load_config(Path("config.toml"))      # raises ConfigError listing every problem
-config.vrchat.password.get_secret_value()
+config.vrchat.user_agent
+
+Layout: ``models`` (the schema), ``checks`` (field types and value checks), ``loader`` (load and
+validate), ``env`` (environment overrides), ``problems`` (``Problem``, ``ConfigError``, messages),
+``summary`` (``describe_config`` and ``config_notes`` for check-config), ``locate`` (key -> line).
 """
 
-from bot.config.loader import (
-    REQUIRED_KEYS,
-    SECRET_KEYS,
-    ConfigError,
-    Problem,
-    apply_env_overrides,
-    describe_config,
-    load_config,
-    load_config_text,
-)
+from bot.config.checks import mask_database_url
+from bot.config.env import apply_env_overrides
+from bot.config.loader import CREDENTIAL_KEYS, REQUIRED_KEYS, load_config, load_config_text
 from bot.config.models import (
     EVENT_FAMILIES,
     FEED_POLL_FLOOR_SECONDS,
@@ -27,10 +24,12 @@ from bot.config.models import (
     LoggingConfig,
     VRChatConfig,
     env_var_name,
-    mask_database_url,
 )
+from bot.config.problems import ConfigError, Problem
+from bot.config.summary import SECRET_KEYS, config_notes, describe_config
 
 __all__ = [
+    "CREDENTIAL_KEYS",
     "EVENT_FAMILIES",
     "FEED_POLL_FLOOR_SECONDS",
     "REQUIRED_KEYS",
@@ -46,6 +45,7 @@ __all__ = [
     "Problem",
     "VRChatConfig",
     "apply_env_overrides",
+    "config_notes",
     "describe_config",
     "env_var_name",
     "load_config",

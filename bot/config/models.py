@@ -1,22 +1,16 @@
 """The configuration schema: one pydantic model per TOML table.
 
-Every model forbids unknown keys, secrets are ``SecretStr``, and validation messages are written for
-the operator who edits ``config.toml`` (the loader adds the file name, line and key in front of them).
-Messages never quote the offending value, so a secret typed into the wrong place is not echoed back.
+Every model forbids unknown keys and secrets are ``SecretStr``. The value checks and their
+operator-facing messages live in ``bot.config.checks``; the loader adds file, line and key in front.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
-from urllib.parse import urlsplit
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -24,6 +18,21 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_validator,
+)
+
+from bot.config.checks import (
+    Count,
+    Number,
+    Snowflake,
+    blank_to_none,
+    check_database_url,
+    check_discord_token,
+    check_group_id,
+    check_http_url,
+    check_totp_secret,
+    check_user_agent,
+    database_password,
+    mask_database_url,
 )
 
 ENV_PREFIX = "GROUPBRIDGE_"
@@ -53,60 +62,11 @@ EVENT_FAMILIES: tuple[str, ...] = (
 
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 FEED_POLL_FLOOR_SECONDS = 30
-MIN_TOTP_SECRET_LENGTH = 16
-
-GROUP_ID_RE = re.compile(r"^grp_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
-_URL_RE = re.compile(r"https?://([A-Za-z0-9-]+\.)+[A-Za-z]{2,}\S*", re.IGNORECASE)
-_PLACEHOLDER_MARKERS = ("changeme", "change-me", "change_me", "your contact", "your email", "your-email")
-_PLACEHOLDER_LOCALPARTS = ("you", "your", "yourname", "your.name", "your-name", "email", "name", "user")
-_RESERVED_DOMAIN_RE = re.compile(
-    r"(^|\.)(example\.(com|org|net|edu)|[a-z0-9-]+\.(example|test|invalid|localhost)|example|localhost)$",
-    re.IGNORECASE,
-)
-_DISCORD_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{10,}$")
-SNOWFLAKE_MAX = 2**64 - 1
 
 
 def env_var_name(section: str, key: str) -> str:
     """The environment variable that overrides ``[section] key``, e.g. GROUPBRIDGE_VRCHAT__PASSWORD."""
     return f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
-
-
-# --- reusable field types ------------------------------------------------------------------------------
-
-
-def _no_bool(value: Any) -> Any:
-    # pydantic's lax mode would turn `true` into 1; in a config file that is always a mistake.
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
-    return value
-
-
-def _snowflake(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be a Discord ID (a number), not true/false")
-    if isinstance(value, str):
-        value = value.strip()
-        if not value.isdigit():
-            raise ValueError(
-                "must be a Discord ID: digits only (enable Developer Mode, right-click, Copy ID)"
-            )
-        value = int(value)
-    if isinstance(value, int) and not 0 < value <= SNOWFLAKE_MAX:
-        raise ValueError("is not a valid Discord ID (enable Developer Mode, right-click, Copy ID)")
-    return value
-
-
-Number = Annotated[float, BeforeValidator(_no_bool)]
-Count = Annotated[int, BeforeValidator(_no_bool)]
-Snowflake = Annotated[int, BeforeValidator(_snowflake)]
-
-
-def _blank_to_none(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
 
 
 # --- sections ------------------------------------------------------------------------------------------
@@ -145,8 +105,9 @@ class VRChatConfig(_Section):
     SECTION: ClassVar[str] = "vrchat"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"password", "totp_secret"})
 
-    # The credentials are optional in the model: `login` can prompt for them. Whether a command needs
-    # them is decided by load_config(required=...), which by default requires them.
+    # The credentials are optional in the model: `login` can prompt for them, and `run` reuses the
+    # session `login` saved. Whether a command needs them is decided by load_config(required=...), which
+    # by default requires the username only; a missing password is a note (see config_notes).
     username: str | None = None
     password: SecretStr | None = None
     totp_secret: SecretStr | None = None
@@ -162,7 +123,7 @@ class VRChatConfig(_Section):
     @field_validator("username", "password", mode="before")
     @classmethod
     def _blank_credentials(cls, value: Any) -> Any:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
     @field_validator("user_agent", mode="before")
     @classmethod
@@ -172,58 +133,17 @@ class VRChatConfig(_Section):
     @field_validator("totp_secret", mode="before")
     @classmethod
     def _check_totp_secret(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str):
-            return value  # let pydantic report the type
-        normalized = re.sub(r"[\s-]", "", value).upper().rstrip("=")
-        if not re.fullmatch(r"[A-Z2-7]+", normalized):
-            raise ValueError(
-                "must be the base32 secret shown when you set up the authenticator app "
-                "(letters A-Z and digits 2-7 only)"
-            )
-        if len(normalized) < MIN_TOTP_SECRET_LENGTH:
-            raise ValueError(
-                f"is too short for a TOTP secret (at least {MIN_TOTP_SECRET_LENGTH} base32 characters); "
-                "it is the setup key, not a 6-digit code"
-            )
-        try:
-            base64.b32decode(normalized + "=" * (-len(normalized) % 8))
-        except (binascii.Error, ValueError):
-            raise ValueError("is not valid base32 (check it was copied completely)") from None
-        return normalized
+        return check_totp_secret(value)
 
     @field_validator("user_agent")
     @classmethod
     def _check_user_agent(cls, value: str) -> str:
-        if any(ord(c) < 32 or ord(c) > 126 for c in value):
-            raise ValueError("may only contain printable ASCII characters (it is sent as an HTTP header)")
-        lowered = value.lower()
-        for marker in _PLACEHOLDER_MARKERS:
-            if marker in lowered:
-                raise ValueError(
-                    "must include contact info: replace the placeholder with your real email address or "
-                    "URL (VRChat asks API users for a descriptive User-Agent so they can contact you "
-                    "instead of blocking the bot)"
-                )
-        contacts = [m.group(0) for m in _EMAIL_RE.finditer(value)] + [
-            m.group(0) for m in _URL_RE.finditer(value)
-        ]
-        real = [c for c in contacts if not _is_placeholder_contact(c)]
-        if not real:
-            reason = "a placeholder address" if contacts else "no email address or URL"
-            raise ValueError(
-                f"must include contact info (an email address or URL VRChat can reach you at); found {reason}"
-            )
-        return value
+        return check_user_agent(value)
 
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http:// or https:// URL, e.g. https://api.vrchat.cloud/api/1")
-        return value.rstrip("/")
+        return check_http_url(value)
 
     @field_validator("session_file", mode="before")
     @classmethod
@@ -231,14 +151,6 @@ class VRChatConfig(_Section):
         if isinstance(value, str) and not value.strip():
             raise ValueError("must be a file path")
         return value
-
-
-def _is_placeholder_contact(contact: str) -> bool:
-    if "@" in contact and not contact.lower().startswith(("http://", "https://")):
-        local, _, domain = contact.rpartition("@")
-        return local.lower() in _PLACEHOLDER_LOCALPARTS or bool(_RESERVED_DOMAIN_RE.search(domain))
-    host = urlsplit(contact).hostname or ""
-    return bool(_RESERVED_DOMAIN_RE.search(host))
 
 
 class DiscordConfig(_Section):
@@ -252,18 +164,7 @@ class DiscordConfig(_Section):
     @field_validator("token", mode="before")
     @classmethod
     def _check_token(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if not isinstance(value, str):
-            return value
-        value = value.strip()
-        if value.lower().startswith("bot "):
-            raise ValueError('must be the bare token, without the "Bot " prefix')
-        if not _DISCORD_TOKEN_RE.match(value):
-            raise ValueError(
-                "does not look like a Discord bot token (three dot-separated parts): copy it from the "
-                "Developer Portal, Bot page, Reset Token - not the application's client secret"
-            )
-        return value
+        return check_discord_token(value)
 
     @field_validator("guild_ids")
     @classmethod
@@ -271,9 +172,6 @@ class DiscordConfig(_Section):
         if len(set(value)) != len(value):
             raise ValueError("lists the same server ID more than once")
         return value
-
-
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
 class DatabaseConfig(_Section):
@@ -284,27 +182,7 @@ class DatabaseConfig(_Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url  # deferred: only needed when validating
-        from sqlalchemy.exc import ArgumentError
-
-        examples = "sqlite+aiosqlite:///groupbridge.db or postgresql+asyncpg://user:password@host/dbname"
-        try:
-            url = make_url(value)
-        except ArgumentError:
-            raise ValueError(f"is not a database URL; use e.g. {examples}") from None
-        backend = url.get_backend_name()
-        if backend in ("postgres", "postgresql"):
-            backend = "postgresql"
-        wanted = _ASYNC_DRIVERS.get(backend)
-        if wanted is None:
-            raise ValueError(
-                f"uses an unsupported database ({url.drivername}); use {examples}",
-            )
-        if url.drivername != wanted:
-            raise ValueError(
-                f"must use the async driver: write {wanted}://... instead of {url.drivername}://..."
-            )
-        return value
+        return check_database_url(value)
 
     @property
     def masked_url(self) -> str:
@@ -313,19 +191,6 @@ class DatabaseConfig(_Section):
 
     def __repr_args__(self) -> Any:
         yield "url", self.masked_url
-
-
-def mask_database_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-    if parsed.password is None:
-        return url
-    return parsed.render_as_string(hide_password=True)
 
 
 class LoggingConfig(_Section):
@@ -346,7 +211,7 @@ class LoggingConfig(_Section):
     @field_validator("file", mode="before")
     @classmethod
     def _blank_file(cls, value: Any) -> Any:
-        return _blank_to_none(value)
+        return blank_to_none(value)
 
 
 class FeedConfig(_Section):
@@ -388,18 +253,7 @@ class GroupConfig(_Section):
     @field_validator("name", mode="before")
     @classmethod
     def _blank_name(cls, value: Any) -> Any:
-        return _blank_to_none(value)
-
-
-def check_group_id(value: str) -> str:
-    if GROUP_ID_RE.match(value):
-        return value
-    if GROUP_ID_RE.match(value.lower()):
-        raise ValueError("must be lowercase (grp_ followed by a lowercase UUID)")
-    raise ValueError(
-        "must be grp_ followed by a lowercase UUID, like grp_0a1b2c3d-4e5f-6789-abcd-ef0123456789 "
-        "(copy it from the group's page URL on vrchat.com)"
-    )
+        return blank_to_none(value)
 
 
 class BindingConfig(_Section):
@@ -481,17 +335,7 @@ class Config(BaseModel):
         """Every secret in the configuration, for ``bot.logs.register_secret``."""
         secrets = (self.vrchat.password, self.vrchat.totp_secret, self.discord.token)
         values = [s.get_secret_value() for s in secrets if s is not None]
-        db_password = _database_password(self.database.url)
+        db_password = database_password(self.database.url)
         if db_password:
             values.append(db_password)
         return values
-
-
-def _database_password(url: str) -> str | None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).password
-    except ArgumentError:
-        return None
