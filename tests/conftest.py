@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.vrchat_sim",
+    "tests.fixtures.postgres",
     "tests.fixtures.logs",
 ]

@@ -1,0 +1,121 @@
+"""Bindings: which VRChat group's audit log goes to which Discord channel, and who may moderate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.store._base import StoreBase, binding_from_row
+from bot.store.models import BindingRow
+from bot.store.types import Binding, BindingIn, BindingSource, ConfigSyncResult, DuplicateBindingError
+
+
+def _columns(b: BindingIn) -> dict[str, Any]:
+    return {
+        "group_id": b.group_id,
+        "guild_id": b.guild_id,
+        "feed_channel_id": b.feed_channel_id,
+        "requests_channel_id": b.requests_channel_id,
+        "moderator_role_ids": [int(r) for r in b.moderator_role_ids],
+        "event_families": [str(f) for f in b.event_families],
+    }
+
+
+class BindingOps(StoreBase):
+    async def add_binding(self, binding: BindingIn, *, source: BindingSource = "command") -> Binding:
+        """Create a binding; DuplicateBindingError if the group already posts to that channel."""
+        row = BindingRow(**_columns(binding), paused=False, source=source, created_at=self._now())
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            raise DuplicateBindingError(
+                f"group {binding.group_id} is already bound to channel {binding.feed_channel_id}"
+            ) from exc
+        return binding_from_row(row)
+
+    async def remove_binding(self, binding_id: int) -> bool:
+        """Delete a binding. Its queued outbox rows go with it (ON DELETE CASCADE)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(BindingRow).where(BindingRow.id == binding_id),
+                execution_options={"synchronize_session": False},
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def get_binding(self, binding_id: int) -> Binding | None:
+        async with self._sessions() as session:
+            row = await session.get(BindingRow, binding_id)
+            return binding_from_row(row) if row is not None else None
+
+    async def list_bindings(
+        self,
+        *,
+        guild_id: int | None = None,
+        group_id: str | None = None,
+        channel_id: int | None = None,
+        source: BindingSource | None = None,
+    ) -> list[Binding]:
+        stmt = select(BindingRow).order_by(BindingRow.id)
+        if guild_id is not None:
+            stmt = stmt.where(BindingRow.guild_id == guild_id)
+        if group_id is not None:
+            stmt = stmt.where(BindingRow.group_id == group_id)
+        if channel_id is not None:
+            stmt = stmt.where(BindingRow.feed_channel_id == channel_id)
+        if source is not None:
+            stmt = stmt.where(BindingRow.source == source)
+        async with self._sessions() as session:
+            return [binding_from_row(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def set_event_families(self, binding_id: int, families: Iterable[str]) -> Binding | None:
+        """Replace a binding's event-family filter (empty = everything). None if no such binding."""
+        async with self._sessions.begin() as session:
+            row = await session.get(BindingRow, binding_id)
+            if row is None:
+                return None
+            row.event_families = list(dict.fromkeys(str(f) for f in families))
+        return binding_from_row(row)
+
+    async def apply_config_bindings(
+        self, bindings: Sequence[BindingIn], *, prune: bool = False
+    ) -> ConfigSyncResult:
+        """Make the config file's bindings exist, keyed by (group_id, feed_channel_id). Idempotent.
+
+        A matching binding created by a command is adopted (source becomes 'config'). Runtime state
+        (paused, paused_reason, created_at) is never touched. With prune=True, config-sourced bindings
+        that are no longer in the list are removed, together with their queued outbox rows.
+        """
+        wanted: dict[tuple[str, int], BindingIn] = {}
+        for b in bindings:
+            wanted[(b.group_id, b.feed_channel_id)] = b  # last one wins, like a dict in the config
+        added = updated = unchanged = removed = 0
+        now = self._now()
+        async with self._sessions.begin() as session:
+            existing = {
+                (r.group_id, r.feed_channel_id): r
+                for r in (await session.execute(select(BindingRow))).scalars()
+            }
+            for key, b in wanted.items():
+                row = existing.get(key)
+                values = _columns(b)
+                if row is None:
+                    session.add(BindingRow(**values, paused=False, source="config", created_at=now))
+                    added += 1
+                    continue
+                values["source"] = "config"
+                if all(getattr(row, name) == value for name, value in values.items()):
+                    unchanged += 1
+                    continue
+                for name, value in values.items():
+                    setattr(row, name, value)
+                updated += 1
+            if prune:
+                for key, row in existing.items():
+                    if row.source == "config" and key not in wanted:
+                        await session.delete(row)
+                        removed += 1
+        return ConfigSyncResult(added=added, updated=updated, unchanged=unchanged, removed=removed)

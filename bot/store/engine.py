@@ -1,0 +1,80 @@
+"""Engine construction: the one place that knows about SQLite quirks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Accept the plain scheme names people write in config files and pick the async drivers."""
+    parsed = make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def sqlite_location_problem(url: URL) -> str | None:
+    """Why a file-based SQLite URL cannot work, or None. sqlite3 itself only says 'unable to open'."""
+    if url.get_backend_name() != "sqlite" or is_memory_sqlite(url):
+        return None
+    folder = Path(url.database or "").expanduser().resolve().parent
+    if not folder.is_dir():
+        return f"directory for the SQLite database does not exist: {folder}"
+    return None
+
+
+def create_engine(url: str | URL, *, foreign_keys: bool = True, echo: bool = False) -> AsyncEngine:
+    """Create the AsyncEngine for a store URL.
+
+    foreign_keys=False is only for migrations on SQLite: a batch migration recreates tables, and
+    dropping the old copy of a table with ON DELETE CASCADE children would delete those children.
+    """
+    parsed = normalise_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite" and is_memory_sqlite(parsed):
+        # Every pooled connection to ':memory:' would otherwise be its own empty database.
+        kwargs["poolclass"] = StaticPool
+    if parsed.get_backend_name() == "postgresql":
+        kwargs["pool_pre_ping"] = True
+    engine = create_async_engine(parsed, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        _install_sqlite_hooks(engine, foreign_keys=foreign_keys, wal=not is_memory_sqlite(parsed))
+    return engine
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, *, foreign_keys: bool, wal: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module: it only BEGINs before DML, so a
+        # read-then-write "transaction" (ingest reads the cursor, then writes) was not atomic.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                # WAL lets the feed sender read while the poller writes.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes
+        # fails with SQLITE_BUSY (not retried by busy_timeout) if another connection wrote meanwhile.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

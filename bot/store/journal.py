@@ -1,0 +1,102 @@
+"""Gaps in the mirrored audit log, and the log of actions the bot took for Discord moderators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from bot.store._base import StoreBase, action_from_row, chunked, gap_from_row, ids_list, like_escape
+from bot.store.models import ActionLogRow, GapRow
+from bot.store.types import ActionIn, ActionOutcome, ActionRecord, Gap
+
+
+class JournalOps(StoreBase):
+    # ---------------------------------------------------------------- gaps
+
+    async def record_gap(self, group_id: str, start: datetime, end: datetime, reason: str) -> Gap:
+        """Remember a span of audit time that could not be fetched, to be announced in the feed."""
+        if end < start:
+            raise ValueError(f"gap ends ({end}) before it starts ({start})")
+        row = GapRow(
+            group_id=group_id, start=start, end=end, reason=reason, created_at=self._now(), notified=False
+        )
+        async with self._sessions.begin() as session:
+            session.add(row)
+        return gap_from_row(row)
+
+    async def unnotified_gaps(self, group_id: str | None = None) -> list[Gap]:
+        stmt = select(GapRow).where(GapRow.notified.is_(False)).order_by(GapRow.start, GapRow.id)
+        if group_id is not None:
+            stmt = stmt.where(GapRow.group_id == group_id)
+        async with self._sessions() as session:
+            return [gap_from_row(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def mark_gap_notified(self, gap_ids: Iterable[int]) -> int:
+        changed = 0
+        async with self._sessions.begin() as session:
+            for chunk in chunked(ids_list(gap_ids)):
+                result = await session.execute(
+                    update(GapRow).where(GapRow.id.in_(chunk)).values(notified=True),
+                    execution_options={"synchronize_session": False},
+                )
+                changed += result.rowcount  # type: ignore[attr-defined]
+        return changed
+
+    # ---------------------------------------------------------------- action log
+
+    async def record_action(self, action: ActionIn) -> ActionRecord:
+        row = ActionLogRow(
+            created_at=self._now(),
+            guild_id=action.guild_id,
+            discord_user_id=action.discord_user_id,
+            discord_user_name=action.discord_user_name,
+            group_id=action.group_id,
+            action=action.action,
+            target_id=action.target_id,
+            details=dict(action.details) if action.details is not None else None,
+            outcome=action.outcome,
+            error=action.error,
+        )
+        async with self._sessions.begin() as session:
+            session.add(row)
+        return action_from_row(row)
+
+    async def list_actions(
+        self,
+        *,
+        guild_id: int | None = None,
+        discord_user_id: int | None = None,
+        group_id: str | None = None,
+        action: str | None = None,
+        target_id: str | None = None,
+        outcome: ActionOutcome | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+    ) -> list[ActionRecord]:
+        """Newest first. `action` matches exactly or as a dotted prefix ('request' -> 'request.accept')."""
+        stmt = select(ActionLogRow)
+        if guild_id is not None:
+            stmt = stmt.where(ActionLogRow.guild_id == guild_id)
+        if discord_user_id is not None:
+            stmt = stmt.where(ActionLogRow.discord_user_id == discord_user_id)
+        if group_id is not None:
+            stmt = stmt.where(ActionLogRow.group_id == group_id)
+        if action is not None:
+            stmt = stmt.where(
+                (ActionLogRow.action == action)
+                | ActionLogRow.action.like(like_escape(action) + ".%", escape="\\")
+            )
+        if target_id is not None:
+            stmt = stmt.where(ActionLogRow.target_id == target_id)
+        if outcome is not None:
+            stmt = stmt.where(ActionLogRow.outcome == outcome)
+        if since is not None:
+            stmt = stmt.where(ActionLogRow.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(ActionLogRow.created_at < until)
+        stmt = stmt.order_by(ActionLogRow.created_at.desc(), ActionLogRow.id.desc()).limit(limit)
+        async with self._sessions() as session:
+            return [action_from_row(row) for row in (await session.execute(stmt)).scalars()]

@@ -1,0 +1,125 @@
+"""Run the Alembic migrations programmatically (the app at startup, `groupbridge db ...`, tests).
+
+Nothing here depends on the current directory: script_location is resolved from this file, and the
+database is handed to migrations/env.py through ``Config.attributes`` (a live connection, or a URL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.engine import create_engine
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS_DIR = REPO_ROOT / "migrations"
+
+R = TypeVar("R")
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+def alembic_config(*, connection: Connection | None = None, url: str | URL | None = None) -> Config:
+    """An Alembic Config that finds migrations/ from any working directory, without alembic.ini."""
+    if not (MIGRATIONS_DIR / "env.py").is_file():
+        raise MigrationError(f"migrations not found at {MIGRATIONS_DIR} (is the source tree installed?)")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    if url is not None:
+        # Via attributes, not set_main_option: ConfigParser would choke on '%' in URL-encoded passwords.
+        cfg.attributes["url"] = url
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise MigrationError("no migration revisions found")
+    return head
+
+
+def _set_sqlite_foreign_keys(conn: Connection, enabled: bool) -> None:
+    # Must go straight to the driver: through SQLAlchemy it would auto-begin a transaction, and
+    # SQLite ignores PRAGMA foreign_keys inside one.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+    finally:
+        cursor.close()
+
+
+def _migrate_sync(conn: Connection, step: Callable[[Config], None]) -> None:
+    """Run one alembic command on `conn` inside a single transaction.
+
+    SQLite: foreign keys are switched off for the duration, because batch migrations copy and drop
+    tables, and dropping a parent table would fire ON DELETE CASCADE on its children. The result
+    is checked with PRAGMA foreign_key_check before committing instead.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        _set_sqlite_foreign_keys(conn, False)
+    try:
+        with conn.begin():
+            step(alembic_config(connection=conn))
+            if sqlite:
+                problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if problems:
+                    raise MigrationError(f"migration left dangling foreign keys: {problems[:5]!r}")
+    finally:
+        if sqlite:
+            _set_sqlite_foreign_keys(conn, True)
+
+
+async def run_upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    async with engine.connect() as conn:
+        await conn.run_sync(_migrate_sync, lambda cfg: command.upgrade(cfg, revision))
+
+
+async def run_downgrade(engine: AsyncEngine, revision: str) -> None:
+    async with engine.connect() as conn:
+        await conn.run_sync(_migrate_sync, lambda cfg: command.downgrade(cfg, revision))
+
+
+async def current_revision_async(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+
+
+def _with_engine(url: str | URL, action: Callable[[AsyncEngine], Awaitable[R]]) -> R:
+    async def runner() -> R:
+        engine = create_engine(url)
+        try:
+            return await action(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Blocking: bring the database at `url` up to `revision`. Not callable from inside an event loop."""
+    _with_engine(url, lambda engine: run_upgrade(engine, revision))
+
+
+def downgrade(url: str | URL, revision: str) -> None:
+    """Blocking: downgrade the database at `url` to `revision` ('base' drops everything)."""
+    _with_engine(url, lambda engine: run_downgrade(engine, revision))
+
+
+def current(url: str | URL) -> str | None:
+    """Blocking: the revision the database is at, None for a database never migrated."""
+    return _with_engine(url, current_revision_async)

@@ -1,0 +1,205 @@
+"""Table definitions (SQLAlchemy 2 declarative), portable across SQLite and PostgreSQL.
+
+The migrations in migrations/versions must produce exactly this schema; tests/store/test_migrations.py
+runs alembic's autogenerate comparison on both backends to keep the two from drifting.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Explicit constraint names: SQLite batch migrations can only drop/alter constraints that have names,
+# and identical names on both backends keep the autogenerate comparison meaningful.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on every backend.
+
+    SQLite has no timezone type: SQLAlchemy would silently drop the offset of an aware value, so we
+    normalise to UTC first and store it naive; the fixed-width ISO text it writes sorts correctly.
+    Naive input is refused rather than guessed at: it is always a bug upstream.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store only accepts timezone-aware values")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Surrogate keys: 64-bit on PostgreSQL, but SQLite only auto-increments a column declared INTEGER.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+# Python None stored as SQL NULL rather than the JSON literal 'null'.
+JSONValue = JSON(none_as_null=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONValue,
+        list[Any]: JSONValue,
+    }
+
+
+class AuditEntryRow(Base):
+    __tablename__ = "audit_entries"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)  # VRChat 'gaud_...' id
+    group_id: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime]
+    event_type: Mapped[str] = mapped_column(String)
+    actor_id: Mapped[str | None] = mapped_column(String)
+    actor_display_name: Mapped[str | None] = mapped_column(String)
+    # Instance ids can be long ('wrld_..:123~group(grp_..)~region(eu)'), hence unbounded strings.
+    target_id: Mapped[str | None] = mapped_column(String)
+    description: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None]
+    fetched_at: Mapped[datetime]
+    # Set when the bot performed the action on behalf of a Discord moderator.
+    discord_actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    discord_actor_name: Mapped[str | None] = mapped_column(String)
+
+    __table_args__ = (
+        Index(None, "group_id", "created_at"),
+        Index(None, "actor_id"),
+        Index(None, "target_id"),
+        Index(None, "event_type"),
+    )
+
+
+class GroupCursorRow(Base):
+    __tablename__ = "group_cursors"
+
+    group_id: Mapped[str] = mapped_column(String, primary_key=True)
+    newest_entry_id: Mapped[str | None] = mapped_column(String)
+    newest_created_at: Mapped[datetime | None]
+    last_poll_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    backfill_done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BindingRow(Base):
+    __tablename__ = "bindings"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(String)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    feed_channel_id: Mapped[int] = mapped_column(BigInteger)
+    requests_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    moderator_role_ids: Mapped[list[Any]]
+    event_families: Mapped[list[Any]]
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("group_id", "feed_channel_id"),
+        Index(None, "guild_id"),
+        CheckConstraint("source IN ('config', 'command')", name="source"),
+    )
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # CASCADE: removing a binding drops its queue; retention purges sent rows with their entries.
+    entry_id: Mapped[str] = mapped_column(ForeignKey("audit_entries.id", ondelete="CASCADE"))
+    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    nonce: Mapped[str | None] = mapped_column(String(64))
+    discord_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    delayed: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("entry_id", "channel_id"),
+        Index(None, "channel_id", "state", "id"),
+        # The binding FK has no index of its own otherwise; cascades and pause joins use it.
+        Index(None, "binding_id"),
+        CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name="state"),
+    )
+
+
+class GapRow(Base):
+    __tablename__ = "gaps"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(String)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index(None, "group_id", "notified"),)
+
+
+class ActionLogRow(Base):
+    __tablename__ = "action_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    discord_user_name: Mapped[str] = mapped_column(String)
+    group_id: Mapped[str | None] = mapped_column(String)
+    action: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String)
+    details: Mapped[dict[str, Any] | None]
+    outcome: Mapped[str] = mapped_column(String(8))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "guild_id", "created_at"),
+        Index(None, "discord_user_id"),
+        CheckConstraint("outcome IN ('ok', 'error')", name="outcome"),
+    )
+
+
+metadata = Base.metadata

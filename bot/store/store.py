@@ -1,0 +1,248 @@
+"""The Store: lifecycle, audit ingest and poll cursors. Other concerns live in the mixin modules."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.store import migrate
+from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
+from bot.store.bindings import BindingOps
+from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
+from bot.store.journal import JournalOps
+from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
+from bot.store.outbox import OutboxOps
+from bot.store.query import QueryOps
+from bot.store.types import AuditEntryIn, CursorUpdate, GroupCursor, IngestResult, StoreError
+
+# Test seam, see Store.ingest_hook: (stage name, the ingest's session) -> awaitable.
+IngestHook = Callable[[str, AsyncSession], Awaitable[None]]
+
+
+class Store(OutboxOps, BindingOps, JournalOps, QueryOps, StoreBase):
+    """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
+
+    def __init__(self, url: str | URL, *, clock: Callable[[], datetime] = utcnow, echo: bool = False) -> None:
+        self._engine = create_engine(url, echo=echo)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        self._clock = clock
+        # Test seam: awaited after each of ingest's steps ('entries', 'outbox', 'cursor') with the
+        # open session, inside the transaction. Whatever fails there must leave no trace of the batch.
+        self.ingest_hook: IngestHook | None = None
+
+    @classmethod
+    async def open(
+        cls, url: str | URL, *, clock: Callable[[], datetime] = utcnow, echo: bool = False
+    ) -> Store:
+        parsed = normalise_url(url)
+        problem = sqlite_location_problem(parsed)  # one stat() at startup; fine to block
+        if problem:
+            raise StoreError(problem)
+        store = cls(parsed, clock=clock, echo=echo)
+        # Connect once now so a bad URL or unreachable server fails at startup, not on first poll.
+        try:
+            async with store._engine.connect():
+                pass
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine (health checks, diagnostics, tests). Prefer the methods below."""
+        return self._engine
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Run the Alembic migrations up to `revision` on this store's database."""
+        await migrate.run_upgrade(self._engine, revision)
+
+    async def downgrade(self, revision: str) -> None:
+        await migrate.run_downgrade(self._engine, revision)
+
+    # ---------------------------------------------------------------- ingest
+
+    async def ingest(
+        self,
+        group_id: str,
+        entries: Sequence[AuditEntryIn],
+        *,
+        cursor_update: CursorUpdate | None = None,
+        enqueue: bool = True,
+        delayed_ids: Collection[str] = (),
+    ) -> IngestResult:
+        """Store new entries, queue them for every interested binding and move the cursor, atomically.
+
+        Entries already stored (or repeated in the batch) are skipped and never re-queued, so a poll
+        that overlaps the previous one is harmless. enqueue=False stores without posting (backfill).
+        delayed_ids marks the outbox rows of entries that showed up late (posted with a note).
+        """
+        unique: dict[str, AuditEntryIn] = {}
+        for entry in entries:
+            unique.setdefault(entry.id, entry)
+        now = self._now()
+        queued = 0
+        async with self._sessions.begin() as session:
+            new_ids = await self._insert_entries(session, group_id, unique, now)
+            await self._run_hook("entries", session)
+            if enqueue and new_ids:
+                queued = await self._enqueue(session, group_id, new_ids, unique, set(delayed_ids), now)
+            await self._run_hook("outbox", session)
+            if cursor_update is not None:
+                await self._apply_cursor(session, group_id, cursor_update, now)
+            await self._run_hook("cursor", session)
+        return IngestResult(new_ids=new_ids, duplicates=len(entries) - len(new_ids), queued=queued)
+
+    async def _run_hook(self, stage: str, session: AsyncSession) -> None:
+        if self.ingest_hook is not None:
+            await self.ingest_hook(stage, session)
+
+    async def _insert_entries(
+        self, session: AsyncSession, group_id: str, unique: dict[str, AuditEntryIn], now: datetime
+    ) -> list[str]:
+        if not unique:
+            return []
+        rows = [
+            {
+                "id": e.id,
+                "group_id": group_id,
+                "created_at": e.created_at,
+                "event_type": e.event_type,
+                "actor_id": e.actor_id,
+                "actor_display_name": e.actor_display_name,
+                "target_id": e.target_id,
+                "description": e.description,
+                "data": dict(e.data) if e.data is not None else None,
+                "fetched_at": now,
+                "discord_actor_id": e.discord_actor_id,
+                "discord_actor_name": e.discord_actor_name,
+            }
+            for e in unique.values()
+        ]
+        entries = table(AuditEntryRow)
+        # One multi-row INSERT per ~1000 rows (SQLAlchemy "insertmanyvalues"); RETURNING tells us
+        # which rows were new, because ON CONFLICT DO NOTHING silently drops the known ones.
+        stmt = self._insert(entries).on_conflict_do_nothing(index_elements=["id"]).returning(entries.c.id)
+        inserted = set((await session.execute(stmt, rows)).scalars())
+        return [entry_id for entry_id in unique if entry_id in inserted]
+
+    async def _enqueue(
+        self,
+        session: AsyncSession,
+        group_id: str,
+        new_ids: list[str],
+        unique: dict[str, AuditEntryIn],
+        delayed: set[str],
+        now: datetime,
+    ) -> int:
+        result = await session.execute(
+            select(BindingRow).where(BindingRow.group_id == group_id, BindingRow.paused.is_(False))
+        )
+        bindings = [binding_from_row(row) for row in result.scalars()]
+        rows = [
+            {
+                "entry_id": entry_id,
+                "binding_id": binding.id,
+                "channel_id": binding.feed_channel_id,
+                "state": "pending",
+                "attempts": 0,
+                "delayed": entry_id in delayed,
+                "created_at": now,
+            }
+            for entry_id in new_ids
+            for binding in bindings
+            if binding.wants(unique[entry_id].event_type)
+        ]
+        if not rows:
+            return 0
+        outbox = table(OutboxRow)
+        stmt = (
+            self._insert(outbox)
+            .on_conflict_do_nothing(index_elements=["entry_id", "channel_id"])
+            .returning(outbox.c.id)
+        )
+        return len((await session.execute(stmt, rows)).all())
+
+    # ---------------------------------------------------------------- cursors
+
+    async def _locked_cursor(self, session: AsyncSession, group_id: str) -> GroupCursorRow:
+        """The group's cursor row, created if missing and locked for update (PostgreSQL)."""
+        await session.execute(
+            self._insert(table(GroupCursorRow))
+            .values(group_id=group_id, backfill_done=False)
+            .on_conflict_do_nothing(index_elements=["group_id"])
+        )
+        result = await session.execute(
+            select(GroupCursorRow)
+            .where(GroupCursorRow.group_id == group_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one()
+
+    async def _apply_cursor(
+        self, session: AsyncSession, group_id: str, upd: CursorUpdate, now: datetime
+    ) -> None:
+        row = await self._locked_cursor(session, group_id)
+        values: dict[str, Any] = {}
+        if upd.newest_created_at is not None and upd.newest_entry_id is not None:
+            new_key = (upd.newest_created_at, upd.newest_entry_id)
+            old_key = (row.newest_created_at, row.newest_entry_id or "")
+            # Never move backwards: a late or re-fetched older page must not rewind the cursor.
+            if row.newest_created_at is None or new_key > old_key:
+                values["newest_created_at"] = upd.newest_created_at
+                values["newest_entry_id"] = upd.newest_entry_id
+        if upd.backfill_done is not None:
+            values["backfill_done"] = upd.backfill_done
+        if upd.mark_success:
+            values.update(last_poll_at=now, last_success_at=now, last_error=None)
+        if values:
+            await session.execute(
+                update(GroupCursorRow).where(GroupCursorRow.group_id == group_id).values(**values)
+            )
+
+    async def get_cursor(self, group_id: str) -> GroupCursor | None:
+        async with self._sessions() as session:
+            row = await session.get(GroupCursorRow, group_id)
+            return cursor_from_row(row) if row is not None else None
+
+    async def list_cursors(self) -> list[GroupCursor]:
+        async with self._sessions() as session:
+            result = await session.execute(select(GroupCursorRow).order_by(GroupCursorRow.group_id))
+            return [cursor_from_row(row) for row in result.scalars()]
+
+    async def record_poll(self, group_id: str, ok: bool, error: str | None = None) -> None:
+        """Stamp a poll attempt; a failure keeps last_success_at and records the error text."""
+        now = self._now()
+        values: dict[str, Any] = {"last_poll_at": now}
+        if ok:
+            values.update(last_success_at=now, last_error=None)
+        else:
+            values["last_error"] = error or "unknown error"
+        async with self._sessions.begin() as session:
+            await self._locked_cursor(session, group_id)
+            await session.execute(
+                update(GroupCursorRow).where(GroupCursorRow.group_id == group_id).values(**values)
+            )
+
+    async def known_ids(self, group_id: str, ids: Iterable[str]) -> set[str]:
+        """Which of these entry ids are already stored for the group (the poller's stop condition)."""
+        wanted = ids_list(ids)
+        found: set[str] = set()
+        async with self._sessions() as session:
+            for chunk in chunked(wanted):
+                result = await session.execute(
+                    select(AuditEntryRow.id).where(
+                        AuditEntryRow.group_id == group_id, AuditEntryRow.id.in_(chunk)
+                    )
+                )
+                found.update(result.scalars())
+        return found

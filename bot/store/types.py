@@ -1,0 +1,216 @@
+"""Plain values that go in and out of the store.
+
+The store never hands out ORM objects: callers (poller, feed sender, slash commands) get frozen
+dataclasses, so nothing outside bot/store can lazily trigger SQL or hold a session open.
+Discord snowflakes are ints; VRChat ids are strings; every datetime is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+OutboxState = Literal["pending", "sending", "sent", "failed", "skipped"]
+BindingSource = Literal["config", "command"]
+ActionOutcome = Literal["ok", "error"]
+
+OUTBOX_STATES: tuple[OutboxState, ...] = ("pending", "sending", "sent", "failed", "skipped")
+BINDING_SOURCES: tuple[BindingSource, ...] = ("config", "command")
+ACTION_OUTCOMES: tuple[ActionOutcome, ...] = ("ok", "error")
+
+
+class StoreError(Exception):
+    """Base class for errors the store raises on purpose (not driver errors)."""
+
+
+class DuplicateBindingError(StoreError):
+    """A binding for this (group_id, feed_channel_id) already exists."""
+
+
+class InvalidCursorError(StoreError, ValueError):
+    """A pagination cursor that this store did not produce (or that was mangled in transit)."""
+
+
+def event_family(event_type: str) -> str:
+    """'group.user.ban' -> 'group.user': the event type up to its second dot."""
+    return ".".join(event_type.split(".", 2)[:2])
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntryIn:
+    """One audit log entry as fetched from VRChat, ready to store (group id is given to ingest)."""
+
+    id: str
+    created_at: datetime
+    event_type: str
+    actor_id: str | None = None
+    actor_display_name: str | None = None
+    target_id: str | None = None
+    description: str = ""
+    data: Mapping[str, Any] | None = None
+    discord_actor_id: int | None = None
+    discord_actor_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    id: str
+    group_id: str
+    created_at: datetime
+    event_type: str
+    actor_id: str | None
+    actor_display_name: str | None
+    target_id: str | None
+    description: str
+    data: Any
+    fetched_at: datetime
+    discord_actor_id: int | None
+    discord_actor_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CursorUpdate:
+    """What a successful poll learned. The newest marker only ever moves forward (see Store.ingest)."""
+
+    newest_entry_id: str | None = None
+    newest_created_at: datetime | None = None
+    backfill_done: bool | None = None  # None leaves the stored flag alone
+    mark_success: bool = True  # also stamp last_poll_at/last_success_at and clear last_error
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCursor:
+    group_id: str
+    newest_entry_id: str | None
+    newest_created_at: datetime | None
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    backfill_done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    new_ids: list[str]  # in batch order
+    duplicates: int  # entries skipped: already stored, or repeated inside the batch
+    queued: int = 0  # outbox rows created
+
+
+@dataclass(frozen=True, slots=True)
+class BindingIn:
+    group_id: str
+    guild_id: int
+    feed_channel_id: int
+    requests_channel_id: int | None = None
+    moderator_role_ids: tuple[int, ...] = ()
+    event_families: tuple[str, ...] = ()  # empty = every family
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    id: int
+    group_id: str
+    guild_id: int
+    feed_channel_id: int
+    requests_channel_id: int | None
+    moderator_role_ids: tuple[int, ...]
+    event_families: tuple[str, ...]
+    paused: bool
+    paused_reason: str | None
+    source: BindingSource
+    created_at: datetime
+
+    def wants(self, event_type: str) -> bool:
+        """Whether this binding's feed should carry an entry of this type.
+
+        A listed family matches its whole family; a listed full event type matches only itself,
+        so a binding can also subscribe to one single event type.
+        """
+        if not self.event_families:
+            return True
+        return event_family(event_type) in self.event_families or event_type in self.event_families
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSyncResult:
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    binding_id: int
+    channel_id: int
+    state: OutboxState
+    attempts: int
+    nonce: str | None
+    discord_message_id: int | None
+    delayed: bool
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    entry: StoredEntry
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelBacklog:
+    channel_id: int
+    pending: int
+    oldest_pending_at: datetime  # when the oldest pending row was queued
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    channels: list[ChannelBacklog]
+    total_pending: int
+    oldest_pending_age: timedelta | None  # None when nothing is pending
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    id: int
+    group_id: str
+    start: datetime
+    end: datetime
+    reason: str
+    created_at: datetime
+    notified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ActionIn:
+    guild_id: int | None
+    discord_user_id: int
+    discord_user_name: str
+    group_id: str | None
+    action: str  # 'request.accept', 'invite', 'post.create', 'member.kick', ...
+    target_id: str | None = None
+    details: Mapping[str, Any] | None = None
+    outcome: ActionOutcome = "ok"
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    id: int
+    created_at: datetime
+    guild_id: int | None
+    discord_user_id: int
+    discord_user_name: str
+    group_id: str | None
+    action: str
+    target_id: str | None
+    details: Any
+    outcome: ActionOutcome
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    entries: list[StoredEntry]
+    next_cursor: str | None  # pass as before_cursor for the next (older) page; None = last page

@@ -1,0 +1,65 @@
+"""Connection setup (SQLite pragmas, URL handling) and concurrent use of one Store."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.store import Store, StoreError
+from bot.store.engine import create_engine, normalise_url
+from tests.store.helpers import GROUP, binding, count_rows, entries
+
+
+def test_normalise_url() -> None:
+    assert normalise_url("sqlite:///x.db").drivername == "sqlite+aiosqlite"
+    assert normalise_url("postgresql://u@h/db").drivername == "postgresql+asyncpg"
+    assert normalise_url("postgres://u@h/db").drivername == "postgresql+asyncpg"
+    assert normalise_url("postgresql+asyncpg://u@h/db").drivername == "postgresql+asyncpg"
+
+
+async def test_every_sqlite_connection_gets_the_pragmas(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        async with AsyncExitStack() as stack:
+            # Several connections open at once, so they cannot all be the same pooled one.
+            conns = [await stack.enter_async_context(engine.connect()) for _ in range(3)]
+            for conn in conns:
+                assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+                assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+                assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one() == 10_000
+                await conn.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def test_in_memory_sqlite_store_works() -> None:
+    store = await Store.open("sqlite://")
+    try:
+        await store.upgrade()
+        await store.add_binding(binding(1))
+        result = await store.ingest(GROUP, entries(range(3)))
+        assert result.queued == 3
+        assert len(await store.pending_for_channel(1)) == 3
+    finally:
+        await store.close()
+
+
+async def test_open_names_a_missing_sqlite_directory(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="missing-dir"):
+        await Store.open(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+
+
+async def test_concurrent_overlapping_ingests(store: Store) -> None:
+    """Four pollers racing on overlapping batches: no error, no duplicate entry or outbox row."""
+    await store.add_binding(binding(1))
+    batches = [entries(range(start, start + 300)) for start in (0, 100, 200, 0)]
+    results = await asyncio.gather(*(store.ingest(GROUP, b) for b in batches))
+    new_ids = [i for r in results for i in r.new_ids]
+    assert len(new_ids) == len(set(new_ids)) == 500
+    assert sum(r.queued for r in results) == 500
+    assert await count_rows(store, "audit_entries") == 500
+    assert await count_rows(store, "outbox") == 500
