@@ -1,0 +1,113 @@
+"""`groupbridge login` and the session check of `run`, end to end against the VRChat simulator.
+
+Only the terminal is replaced (input/getpass); the config loader, client and simulator are real.
+"""
+
+from __future__ import annotations
+
+import builtins
+import getpass
+import stat
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from bot import app
+from bot.config import Config, load_config_text
+from tests.fixtures.vrchat_sim import SeededSim
+
+
+def make_config(
+    seeded: SeededSim, tmp_path: Path, *, password: str | None, totp: str | None = None
+) -> Config:
+    lines = [
+        "[vrchat]",
+        f'username = "{seeded.username}"',
+        f'password = "{password or ""}"',
+        f'totp_secret = "{totp or ""}"',
+        'user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"',
+        f'base_url = "{seeded.sim.base_url}"',
+        f'session_file = "{tmp_path / "session.json"}"',
+        "requests_per_second = 10",
+        "[discord]",
+    ]
+    return load_config_text("\n".join(lines) + "\n", required=())
+
+
+class Terminal:
+    """Scripted answers for input() and getpass(); records every prompt."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, answers: dict[str, str]) -> None:
+        self.prompts: list[str] = []
+        self.answers = answers
+        monkeypatch.setattr(builtins, "input", self._answer)
+        monkeypatch.setattr(getpass, "getpass", self._answer)
+
+    def _answer(self, prompt: str = "") -> str:
+        self.prompts.append(prompt)
+        for key, value in self.answers.items():
+            if key in prompt:
+                return value() if callable(value) else value
+        raise AssertionError(f"unexpected prompt {prompt!r}")
+
+
+async def test_login_prompts_for_password_and_code_then_saves_the_session(
+    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    code = lambda: pyotp.TOTP(seeded_sim.totp_secret).now()  # noqa: E731
+    terminal = Terminal(monkeypatch, {"password": seeded_sim.password, "[1-": "1", "authenticator": code})
+    config = make_config(seeded_sim, tmp_path, password=None)
+
+    assert await app.login_interactive(config) == 0
+    out = capsys.readouterr().out
+    assert "Logged in as GroupBridge Bot" in out and seeded_sim.password not in out
+    session = tmp_path / "session.json"
+    assert stat.S_IMODE(session.stat().st_mode) == 0o600
+    assert any("password" in p for p in terminal.prompts)
+    assert seeded_sim.sim.password_logins == 1
+
+    # A second `login` finds the saved session valid and asks nothing.
+    terminal.prompts.clear()
+    assert await app.login_interactive(config) == 0
+    assert terminal.prompts == [] and "still valid" in capsys.readouterr().out
+    assert seeded_sim.sim.password_logins == 1
+
+
+async def test_login_reports_a_wrong_password_plainly(
+    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    Terminal(monkeypatch, {})
+    config = make_config(seeded_sim, tmp_path, password="not it")
+    assert await app.login_interactive(config) == 1
+    err = capsys.readouterr().err
+    assert "Login failed" in err and "username or password" in err and "not it" not in err
+    assert not (tmp_path / "session.json").exists()
+
+
+async def test_run_reuses_the_session_without_a_password_login(
+    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    Terminal(monkeypatch, {})
+    with_totp = make_config(seeded_sim, tmp_path, password=seeded_sim.password, totp=seeded_sim.totp_secret)
+    assert await app.login_interactive(with_totp) == 0  # unattended: the TOTP secret answers 2FA
+    assert seeded_sim.sim.password_logins == 1
+
+    no_password = make_config(seeded_sim, tmp_path, password=None)
+    assert await app.run_bot(no_password) == 3  # the Discord side does not exist yet
+    assert "VRChat session OK" in capsys.readouterr().err
+    assert seeded_sim.sim.password_logins == 1
+
+    seeded_sim.sim.expire_sessions(forget_devices=True)
+    assert await app.run_bot(no_password) == 1
+    assert "groupbridge login" in capsys.readouterr().err
+
+
+async def test_fresh_login_forgets_the_saved_session(
+    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Terminal(monkeypatch, {})
+    config = make_config(seeded_sim, tmp_path, password=seeded_sim.password, totp=seeded_sim.totp_secret)
+    assert await app.login_interactive(config) == 0
+    assert await app.login_interactive(config, fresh=True) == 0
+    assert seeded_sim.sim.password_logins == 2
