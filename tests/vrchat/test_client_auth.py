@@ -185,3 +185,20 @@ async def test_explicit_login_unblocks(client_factory: ClientFactory, seeded_sim
     await client.login(force=True)
     assert not client.session_blocked
     await client.get_group(seeded_sim.group.id)
+
+
+async def test_email_otp_by_prompt(client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path) -> None:
+    seeded_sim.sim.state.add_user("Mailer", username="mail-bot", password="mail pass", email_otp="482913")
+    offered: list[list[str]] = []
+
+    async def prompt(methods: list[str]) -> tuple[str, str]:
+        offered.append(methods)
+        return "emailOtp", "482913"
+
+    client = await client_factory(
+        username="mail-bot", password="mail pass", totp_secret=None, session_path=tmp_path / "mail.json"
+    )
+    await client.login(prompt=prompt)
+    assert offered == [["emailOtp"]]
+    assert seeded_sim.sim.requests_to("POST", r"/auth/twofactorauth/emailotp/verify")
+    assert (await client.get_current_user()).display_name == "Mailer"
