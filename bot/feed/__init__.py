@@ -1,0 +1,1 @@
+"""The audit-log mirror: poller, outbox delivery and rendering."""

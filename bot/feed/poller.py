@@ -1,0 +1,240 @@
+"""The audit-log poller: one loop per bound group, paging VRChat's log into the store.
+
+Each poll walks the log newest-first until it meets entries it already stored, then hands every new
+entry (oldest first) to `Store.ingest`, which stores them, queues them for the feed channels and moves
+the cursor in one transaction. Nothing is acknowledged before it is stored: a poll that fails half way
+stores nothing and the next poll fetches the same pages again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
+from bot.vrchat import VRChatError
+from bot.vrchat.errors import AuthError
+from bot.vrchat.models import AuditLogEntry, AuditLogPage
+
+log = logging.getLogger(__name__)
+
+POLL_FLOOR_SECONDS = 30.0
+PAGE_SIZE = 100  # the API's maximum
+
+
+class AuditLogSource(Protocol):
+    """What the poller needs of the VRChat client (VRChatClient satisfies it)."""
+
+    async def get_audit_logs(self, group_id: str, n: int = ..., offset: int = ...) -> AuditLogPage: ...
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    interval: float = 60.0
+    jitter: float = 0.25  # each wait is interval × (1 ± jitter): never on a fixed clock
+    backfill: Literal["none", "last", "all"] = "none"
+    backfill_count: int = 100
+    post_backfill: bool = False
+    # Late entries: keep reading this far behind the newest stored entry before stopping.
+    overlap: timedelta = timedelta(minutes=5)
+    max_pages: int = 50  # beyond this, what was not reached is recorded as a gap
+
+    def __post_init__(self) -> None:
+        if self.interval < POLL_FLOOR_SECONDS:
+            raise ValueError(f"poll interval must be at least {POLL_FLOOR_SECONDS:.0f} s")
+
+
+@dataclass
+class PollResult:
+    requests: int = 0
+    new: int = 0
+    queued: int = 0
+    delayed: int = 0
+    backfill: bool = False
+    gap: tuple[datetime, datetime] | None = None
+    newest: list[str] = field(default_factory=list)
+
+
+def to_entry_in(entry: AuditLogEntry) -> AuditEntryIn:
+    created = entry.created_at if entry.created_at.tzinfo else entry.created_at.replace(tzinfo=UTC)
+    return AuditEntryIn(
+        id=entry.id,
+        created_at=created,
+        event_type=entry.event_type or "unknown",
+        actor_id=entry.actor_id,
+        actor_display_name=entry.actor_display_name,
+        target_id=entry.target_id,
+        description=entry.description or "",
+        data=entry.data or {},
+    )
+
+
+def _oldest_first(entries: list[AuditEntryIn]) -> list[AuditEntryIn]:
+    return sorted(entries, key=lambda e: (e.created_at, e.id))
+
+
+class AuditPoller:
+    def __init__(
+        self,
+        source: AuditLogSource,
+        store: Store,
+        group_id: str,
+        settings: PollSettings | None = None,
+        *,
+        rng: random.Random | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.group_id = group_id
+        self.settings = settings or PollSettings()
+        self._rng = rng or random.Random()
+        self._now = now
+        self.last_result: PollResult | None = None
+
+    # -- one iteration ---------------------------------------------------------------------------
+
+    async def poll_once(self) -> PollResult:
+        """Fetch what is new since the last poll and store it; raises on VRChat or database errors."""
+        cursor = await self.store.get_cursor(self.group_id)
+        if cursor is None or not cursor.backfill_done:
+            result = await self._first_poll()
+        else:
+            result = await self._incremental_poll(cursor)
+        self.last_result = result
+        return result
+
+    async def _page(self, offset: int, result: PollResult) -> AuditLogPage:
+        result.requests += 1
+        return await self.source.get_audit_logs(self.group_id, n=PAGE_SIZE, offset=offset)
+
+    async def _first_poll(self) -> PollResult:
+        """First start for this group: store history as configured, without flooding the channel."""
+        s, result = self.settings, PollResult(backfill=True)
+        wanted = {"none": 1, "last": s.backfill_count, "all": None}[s.backfill]
+        fetched: list[AuditEntryIn] = []
+        offset = 0
+        while True:
+            page = await self._page(offset, result)
+            fetched.extend(to_entry_in(e) for e in page.results)
+            offset += len(page.results)
+            if not page.results or not page.has_next or (wanted is not None and len(fetched) >= wanted):
+                break
+        newest = max(fetched, key=lambda e: (e.created_at, e.id), default=None)
+        if wanted is not None and newest is not None:
+            # Also keep (unposted) what lies within the overlap of the newest entry: the next poll reads
+            # that far back for late entries, and must not mistake this history for them.
+            horizon = newest.created_at - s.overlap
+            fetched = [e for i, e in enumerate(fetched) if i < wanted or e.created_at >= horizon]
+        ingest = await self.store.ingest(
+            self.group_id,
+            _oldest_first(fetched),
+            enqueue=s.post_backfill and s.backfill != "none",
+            cursor_update=CursorUpdate(
+                newest_entry_id=newest.id if newest else None,
+                newest_created_at=newest.created_at if newest else None,
+                backfill_done=True,
+            ),
+        )
+        result.new, result.queued = len(ingest.new_ids), ingest.queued
+        log.info(
+            "Audit log of %s: first poll stored %d entries (backfill %s, %s posted).",
+            self.group_id,
+            result.new,
+            s.backfill,
+            "queued" if result.queued else "none",
+        )
+        return result
+
+    async def _incremental_poll(self, cursor: GroupCursor) -> PollResult:
+        s, result = self.settings, PollResult()
+        horizon = cursor.newest_created_at - s.overlap if cursor.newest_created_at else None
+        fresh: dict[str, AuditEntryIn] = {}
+        offset, reached_known = 0, False
+        for _ in range(s.max_pages):
+            page = await self._page(offset, result)
+            entries = [to_entry_in(e) for e in page.results]
+            known = await self.store.known_ids(self.group_id, [e.id for e in entries])
+            for entry in entries:  # newest first
+                if entry.id in known:
+                    reached_known = True
+                elif not (reached_known and horizon is not None and entry.created_at < horizon):
+                    # Past what we know, only the overlap window counts (late entries); older unknown
+                    # entries are history the backfill setting chose not to keep.
+                    fresh.setdefault(entry.id, entry)
+            offset += len(entries)
+            oldest = min((e.created_at for e in entries), default=None)
+            behind_horizon = horizon is None or (oldest is not None and oldest < horizon)
+            if not page.has_next or not entries or (reached_known and behind_horizon):
+                break
+        else:
+            # Paged max_pages deep without meeting what we had: VRChat holds more than we can reach now.
+            oldest_seen = min((e.created_at for e in fresh.values()), default=self._now())
+            since = cursor.newest_created_at or oldest_seen
+            result.gap = (since, oldest_seen)
+            await self.store.record_gap(
+                self.group_id, since, oldest_seen, f"more than {s.max_pages * PAGE_SIZE} new entries at once"
+            )
+            log.warning("Audit log of %s: gap between %s and %s", self.group_id, since, oldest_seen)
+
+        batch = _oldest_first(list(fresh.values()))
+        newest = batch[-1] if batch else None
+        delayed = [
+            e.id for e in batch if cursor.newest_created_at and e.created_at < cursor.newest_created_at
+        ]
+        ingest = await self.store.ingest(
+            self.group_id,
+            batch,
+            delayed_ids=delayed,
+            cursor_update=CursorUpdate(
+                newest_entry_id=newest.id if newest else None,
+                newest_created_at=newest.created_at if newest else None,
+            ),
+        )
+        result.new, result.queued, result.delayed = len(ingest.new_ids), ingest.queued, len(delayed)
+        if result.new:
+            log.info("Audit log of %s: %d new entries, %d queued.", self.group_id, result.new, result.queued)
+        return result
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def next_delay(self) -> float:
+        spread = self.settings.interval * self.settings.jitter
+        return max(POLL_FLOOR_SECONDS, self.settings.interval + self._rng.uniform(-spread, spread))
+
+    async def poll_safely(self) -> PollResult | None:
+        """One iteration as the loop runs it: an error is logged and recorded, never raised."""
+        try:
+            return await self.poll_once()
+        except asyncio.CancelledError:
+            raise
+        except (VRChatError, AuthError) as exc:
+            log.warning("Audit log poll of %s failed: %s", self.group_id, exc)
+            await self._record_failure(str(exc))
+        except Exception as exc:
+            log.exception("Audit log poll of %s failed unexpectedly", self.group_id)
+            await self._record_failure(f"{type(exc).__name__}: {exc}")
+        return None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set, with a jittered pause between polls; errors never end the loop."""
+        delay = self._rng.uniform(0, min(5.0, self.settings.interval))  # spread groups' first polls
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+                return
+            except TimeoutError:
+                pass
+            await self.poll_safely()
+            delay = self.next_delay()
+
+    async def _record_failure(self, error: str) -> None:
+        try:
+            await self.store.record_poll(self.group_id, ok=False, error=error[:500])
+        except Exception:
+            log.exception("Could not record the failed poll of %s", self.group_id)
