@@ -1,0 +1,57 @@
+"""Sending feed messages through discord.py, with Discord's answers turned into the outbox's terms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import aiohttp
+import discord
+
+
+class SendError(Exception):
+    """Base class of what a FeedSender raises."""
+
+
+class ChannelUnavailable(SendError):
+    """403/404: the channel is gone or the bot may not post there. Retrying cannot help."""
+
+
+class PermanentSendError(SendError):
+    """Discord refused this message itself (4xx other than 403/404, 429): resending it is pointless."""
+
+
+class TransientSendError(SendError):
+    """5xx or a network failure: the same message (same nonce) may be sent again later."""
+
+
+class FeedSender(Protocol):
+    async def send(self, channel_id: int, embeds: Sequence[discord.Embed], nonce: str) -> int:
+        """Post the embeds as one message; returns the message id."""
+        ...
+
+
+class DiscordFeedSender:
+    """Posts through a logged-in discord.Client; needs no gateway connection or channel cache."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client
+
+    async def send(self, channel_id: int, embeds: Sequence[discord.Embed], nonce: str) -> int:
+        channel = self._client.get_partial_messageable(channel_id)
+        try:
+            # nonce= makes discord.py set enforce_nonce: a resend after a crash is collapsed by Discord.
+            message = await channel.send(
+                embeds=list(embeds), nonce=nonce, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.Forbidden as exc:
+            raise ChannelUnavailable(f"the bot may not post in channel {channel_id} ({exc.text})") from None
+        except discord.NotFound as exc:
+            raise ChannelUnavailable(f"channel {channel_id} does not exist ({exc.text})") from None
+        except discord.HTTPException as exc:
+            if exc.status >= 500:
+                raise TransientSendError(f"Discord answered {exc.status}") from None
+            raise PermanentSendError(f"Discord refused the message: {exc.status} {exc.text}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientSendError(f"network error: {type(exc).__name__}") from None
+        return message.id
