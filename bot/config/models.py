@@ -34,31 +34,9 @@ from bot.config.checks import (
     database_password,
     mask_database_url,
 )
+from bot.events import EVENT_FAMILIES  # re-exported: bindings list these family names
 
 ENV_PREFIX = "GROUPBRIDGE_"
-
-#: Event families a binding can subscribe to (``[[bindings]] events``). The feed maps each VRChat
-#: audit-log event type onto one of these:
-#: requests    group.request.*            (join requests and their outcome)
-#: members     group.member.join/leave/remove, member updates
-#: moderation  group.user.ban/unban, instance kicks and warnings
-#: roles       group.role.*, group.member.role.*
-#: invites     group.invite.*
-#: posts       group.post.*, group.announcement.*
-#: instances   group.instance.create/close
-#: settings    group.update, gallery and other group settings
-#: other       anything not covered above
-EVENT_FAMILIES: tuple[str, ...] = (
-    "requests",
-    "members",
-    "moderation",
-    "roles",
-    "invites",
-    "posts",
-    "instances",
-    "settings",
-    "other",
-)
 
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 FEED_POLL_FLOOR_SECONDS = 30

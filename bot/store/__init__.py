@@ -27,7 +27,6 @@ from bot.store.types import (
     OutboxStats,
     StoredEntry,
     StoreError,
-    event_family,
 )
 
 __all__ = [
@@ -54,5 +53,4 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredEntry",
-    "event_family",
 ]

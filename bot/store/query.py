@@ -89,7 +89,10 @@ class _Filter:
 
 
 def _type_matches(pattern: str) -> ColumnElement[bool]:
-    """'group.user.ban' matches itself; 'group.user' or 'group.user.*' match the whole family."""
+    """'group.user.ban' matches itself; 'group.user' or 'group.user.*' match every type below it.
+
+    Raw dotted event types (search and export), not the friendly bot.events families.
+    """
     base = pattern.removesuffix(".*").removesuffix(".")
     return or_(
         AuditEntryRow.event_type == base,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.events import family_of
+
 OutboxState = Literal["pending", "sending", "sent", "failed", "skipped"]
 BindingSource = Literal["config", "command"]
 ActionOutcome = Literal["ok", "error"]
@@ -31,11 +33,6 @@ class DuplicateBindingError(StoreError):
 
 class InvalidCursorError(StoreError, ValueError):
     """A pagination cursor that this store did not produce (or that was mangled in transit)."""
-
-
-def event_family(event_type: str) -> str:
-    """'group.user.ban' -> 'group.user': the event type up to its second dot."""
-    return ".".join(event_type.split(".", 2)[:2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +102,7 @@ class BindingIn:
     feed_channel_id: int
     requests_channel_id: int | None = None
     moderator_role_ids: tuple[int, ...] = ()
-    event_families: tuple[str, ...] = ()  # empty = every family
+    event_families: tuple[str, ...] = ()  # bot.events family names or exact types; empty = all
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +122,13 @@ class Binding:
     def wants(self, event_type: str) -> bool:
         """Whether this binding's feed should carry an entry of this type.
 
-        A listed family matches its whole family; a listed full event type matches only itself,
-        so a binding can also subscribe to one single event type.
+        A listed friendly family (bot.events: "moderation", "requests", ...) matches every type in
+        it; a listed full event type matches only itself, so a binding can also subscribe to one
+        single event type.
         """
         if not self.event_families:
             return True
-        return event_family(event_type) in self.event_families or event_type in self.event_families
+        return family_of(event_type) in self.event_families or event_type in self.event_families
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,13 @@ from tests.store.helpers import GROUP, GUILD, OTHER_GROUP, T0, binding, count_ro
 
 
 async def test_add_get_list_bindings(store: Store) -> None:
-    a = await store.add_binding(binding(1, roles=(5, 6), families=("group.user",)))
+    a = await store.add_binding(binding(1, roles=(5, 6), families=("moderation",)))
     b = await store.add_binding(binding(2, group_id=OTHER_GROUP, guild_id=999))
     assert a.id != b.id
     assert a.source == "command" and a.paused is False and a.created_at.tzinfo == UTC
     fetched = await store.get_binding(a.id)
     assert fetched == a
-    assert fetched.moderator_role_ids == (5, 6) and fetched.event_families == ("group.user",)
+    assert fetched.moderator_role_ids == (5, 6) and fetched.event_families == ("moderation",)
     assert await store.get_binding(123456) is None
     assert [x.id for x in await store.list_bindings(guild_id=GUILD)] == [a.id]
     assert [x.id for x in await store.list_bindings(group_id=OTHER_GROUP)] == [b.id]
@@ -34,9 +34,9 @@ async def test_add_get_list_bindings(store: Store) -> None:
 
 async def test_set_event_families(store: Store) -> None:
     b = await store.add_binding(binding(1))
-    updated = await store.set_event_families(b.id, ["group.instance", "group.user", "group.instance"])
-    assert updated is not None and updated.event_families == ("group.instance", "group.user")
-    assert (await store.get_binding(b.id)).event_families == ("group.instance", "group.user")  # type: ignore[union-attr]
+    updated = await store.set_event_families(b.id, ["instances", "moderation", "instances"])
+    assert updated is not None and updated.event_families == ("instances", "moderation")
+    assert (await store.get_binding(b.id)).event_families == ("instances", "moderation")  # type: ignore[union-attr]
     cleared = await store.set_event_families(b.id, [])
     assert cleared is not None and cleared.event_families == ()
     assert await store.set_event_families(424242, ["x"]) is None
@@ -46,7 +46,7 @@ async def test_apply_config_bindings_is_idempotent(store: Store) -> None:
     adopted = await store.add_binding(binding(3))  # made by a command, then written into the config
     paused = await store.add_binding(binding(4), source="config")
     await store.pause_binding(binding_id=paused.id, reason="no access")
-    config = [binding(1, roles=(7,)), binding(2, families=("group.user",)), binding(3), binding(4)]
+    config = [binding(1, roles=(7,)), binding(2, families=("moderation",)), binding(3), binding(4)]
 
     first = await store.apply_config_bindings(config)
     assert (first.added, first.updated, first.unchanged, first.removed) == (2, 1, 1, 0)

@@ -9,15 +9,36 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store import CursorUpdate, Store, event_family
+from bot.store import Binding, CursorUpdate, Store
 from tests.store.helpers import GROUP, OTHER_GROUP, T0, binding, count_rows, entries, entry
 
 
-async def test_event_family() -> None:
-    assert event_family("group.user.ban") == "group.user"
-    assert event_family("group.instance.warn") == "group.instance"
-    assert event_family("group.update") == "group.update"
-    assert event_family("group.role.assign.extra") == "group.role"
+def _wants(*families: str) -> Binding:
+    return Binding(
+        id=1,
+        group_id=GROUP,
+        guild_id=1,
+        feed_channel_id=1,
+        requests_channel_id=None,
+        moderator_role_ids=(),
+        event_families=families,
+        paused=False,
+        paused_reason=None,
+        source="config",
+        created_at=T0,
+    )
+
+
+def test_binding_wants_friendly_families_and_exact_types() -> None:
+    assert _wants().wants("group.anything.at_all")  # no families listed: everything
+    moderation = _wants("moderation")
+    assert moderation.wants("group.user.ban") and moderation.wants("group.instance.warn")
+    assert not moderation.wants("group.update") and not moderation.wants("group.member.join")
+    # The old prefix families no longer mean anything: 'group.user' is neither a family nor a type.
+    assert not _wants("group.user").wants("group.user.ban")
+    exact = _wants("group.instance.kick")
+    assert exact.wants("group.instance.kick") and not exact.wants("group.instance.warn")
+    assert _wants("other").wants("group.brand_new.thing") and not moderation.wants("group.brand_new.thing")
 
 
 async def test_same_batch_twice_stores_once(store: Store) -> None:
@@ -123,31 +144,32 @@ async def test_constraint_violation_mid_ingest_rolls_back(store: Store) -> None:
 
 async def test_event_family_filter_and_paused_bindings(store: Store) -> None:
     everything = await store.add_binding(binding(1))
-    users_only = await store.add_binding(binding(2, families=("group.user",)))
+    moderation = await store.add_binding(binding(2, families=("moderation",)))
     single_type = await store.add_binding(binding(3, families=("group.instance.kick",)))
     paused = await store.add_binding(binding(4))
     other_group = await store.add_binding(binding(5, group_id=OTHER_GROUP))
+    settings = await store.add_binding(binding(6, families=("settings",)))
     assert await store.pause_binding(binding_id=paused.id, reason="missing permissions") == 1
 
     batch = [
         entry(1, event_type="group.user.ban"),
         entry(2, event_type="group.user.unban"),
-        entry(3, event_type="group.instance.kick"),
-        entry(4, event_type="group.instance.warn"),
+        entry(3, event_type="group.instance.kick"),  # moderation, although it is a group.instance type
+        entry(4, event_type="group.instance.create"),  # instances: not moderation
         entry(5, event_type="group.update"),
     ]
     result = await store.ingest(GROUP, batch)
-    assert result.queued == 5 + 2 + 1
+    assert result.queued == 5 + 3 + 1 + 1
 
     def channels_of(n: int) -> set[int]:
         return {i.channel_id for i in by_entry[f"gaud_{n:08d}"]}
 
     by_entry = {e.id: await store.outbox_items(e.id) for e in batch}
-    assert channels_of(1) == {everything.feed_channel_id, users_only.feed_channel_id}
+    assert channels_of(1) == {everything.feed_channel_id, moderation.feed_channel_id}
     assert channels_of(2) == {1, 2}
-    assert channels_of(3) == {1, single_type.feed_channel_id}
+    assert channels_of(3) == {1, 2, single_type.feed_channel_id}
     assert channels_of(4) == {1}
-    assert channels_of(5) == {1}
+    assert channels_of(5) == {1, settings.feed_channel_id}
     assert other_group.feed_channel_id not in set().union(*(channels_of(n) for n in range(1, 6)))
 
 
