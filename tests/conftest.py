@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.vrchat_sim",
     "tests.fixtures.postgres",
     "tests.fixtures.logs",
+    "tests.fixtures.discord_standin",
 ]

@@ -1,0 +1,250 @@
+"""``DiscordStandIn``: the aiohttp server, its request pipeline and the public test API.
+
+Pipeline for every request: parse and record it -> unknown route? 404/405 + violation -> check
+``Authorization: Bot <token>`` (401) -> count it against its rate limit bucket (429) -> handler ->
+add the ``X-RateLimit-*`` headers and ``Via``.  discord.py treats a 429 *without* a ``Via`` header
+as a Cloudflare ban and raises instead of waiting, so every response carries ``Via`` like Discord's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from types import TracebackType
+from typing import Self
+
+from aiohttp import BodyPartReader, web
+from aiohttp.typedefs import Handler
+
+from . import handlers
+from .handlers import API_PREFIX, BODY_KEY, STATE_KEY, URLS_KEY, ParsedBody, Urls, json_response
+from .models import Clock, RecordedFile, RecordedRequest, StandInChannel, StandInMessage, StandInUser
+from .ratelimit import RateLimiter
+from .state import ApiError, StandInState
+
+CREATE_MESSAGE_ROUTE = "POST /channels/{channel_id}/messages"
+
+
+async def _parse_body(request: web.Request) -> ParsedBody:
+    """JSON bodies as they are; multipart as ``payload_json`` + ``files[n]`` parts (discord.py's shape)."""
+    if request.content_type.startswith("multipart/"):
+        parsed = ParsedBody()
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                continue  # nested multipart: discord.py never sends it
+            data = await part.read()
+            if part.name == "payload_json":
+                try:
+                    parsed.json = json.loads(data)
+                except ValueError:
+                    parsed.invalid = True
+            else:
+                content_type = part.headers.get("Content-Type")
+                parsed.files.append(RecordedFile(part.name, part.filename or "", bytes(data), content_type))
+        return parsed
+    raw = await request.read()
+    if not raw:
+        return ParsedBody()
+    try:
+        return ParsedBody(json=json.loads(raw))
+    except ValueError:
+        return ParsedBody(invalid=True)
+
+
+class DiscordStandIn:
+    """A local fake of the slice of Discord's REST API v10 the bot uses.
+
+    ``rate_limit`` is (requests, seconds) per channel for message creation; ``other_rate_limit``
+    applies per route + channel to everything else.  ``nonce_window`` is how long an
+    ``enforce_nonce`` duplicate returns the earlier message.  ``clock`` returns epoch seconds.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        rate_limit: tuple[int, float] = (5, 5.0),
+        other_rate_limit: tuple[int, float] = (50, 1.0),
+        nonce_window: float = 300.0,
+        strict_mentions: bool = True,
+        clock: Clock = time.time,
+        bot_id: int = 1_100_000_000_000_000_001,
+        bot_name: str = "GroupBridge",
+    ) -> None:
+        self.token = token
+        self.rate_limit = rate_limit
+        self.other_rate_limit = other_rate_limit
+        self.clock = clock
+        self.state = StandInState(
+            bot=StandInUser(id=bot_id, username=bot_name),
+            clock=clock,
+            nonce_window=nonce_window,
+            strict_mentions=strict_mentions,
+        )
+        self.requests: list[RecordedRequest] = []
+        self.rate_limited_count = 0
+        self.limiter = RateLimiter()
+        self._runner: web.AppRunner | None = None
+        self._origin: str | None = None
+
+    # ------------------------------------------------------------ public API
+    @property
+    def base_url(self) -> str:
+        """``http://<host>:<port>/api/v10`` once started: what ``Route.BASE`` gets pointed at."""
+        return self.origin + API_PREFIX
+
+    @property
+    def origin(self) -> str:
+        """``http://<host>:<port>`` once started."""
+        if self._origin is None:
+            raise RuntimeError("DiscordStandIn is not started")
+        return self._origin
+
+    @property
+    def gateway_url(self) -> str:
+        """What ``/gateway`` answers (nothing listens there yet)."""
+        return self.origin.replace("http://", "ws://", 1) + "/gateway"
+
+    @property
+    def bot_user(self) -> StandInUser:
+        return self.state.bot
+
+    @property
+    def violations(self) -> list[str]:
+        """Everything Discord would reject or the bot must not do; clear it after provoking one."""
+        return self.state.violations
+
+    @property
+    def strict_mentions(self) -> bool:
+        return self.state.strict_mentions
+
+    @strict_mentions.setter
+    def strict_mentions(self, value: bool) -> None:
+        self.state.strict_mentions = value
+
+    def add_channel(self, channel_id: int, *, guild_id: int, name: str = "feed") -> StandInChannel:
+        """Create a guild text channel the bot can post in."""
+        return self.state.add_channel(channel_id, guild_id=guild_id, name=name)
+
+    def set_channel_error(self, channel_id: int, status: int | None) -> None:
+        """Make a channel answer 403 Missing Permissions / 404 Unknown Channel, or (None) work again."""
+        if status not in (403, 404, None):
+            raise ValueError("status must be 403, 404 or None")
+        self.state.channels[channel_id].error = status
+
+    def messages(self, channel_id: int) -> list[StandInMessage]:
+        """The channel's messages (deleted ones left out), oldest first."""
+        return self.state.channels[channel_id].live_messages()
+
+    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
+        """Recorded requests with that method and exact path (without /api/v10)."""
+        return [r for r in self.requests if r.method == method.upper() and r.path == path]
+
+    def message_creations(self, channel_id: int) -> list[RecordedRequest]:
+        """Successful (200) message-create requests to a channel, in arrival order."""
+        return [r for r in self.requests_to("POST", f"/channels/{channel_id}/messages") if r.status == 200]
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Start serving; ``port=0`` picks a free port (see ``base_url``)."""
+        if self._runner is not None:
+            raise RuntimeError("DiscordStandIn already started")
+        app = web.Application(middlewares=[self._pipeline], client_max_size=25 * 1024**2)
+        handlers.add_routes(app)
+        app[STATE_KEY] = self.state
+        urls = app[URLS_KEY] = Urls()  # filled in once the port is known
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_host, bound_port = runner.addresses[0][:2]
+        if ":" in bound_host:  # IPv6 literal
+            bound_host = f"[{bound_host}]"
+        self._origin = f"http://{bound_host}:{bound_port}"
+        urls.origin, urls.gateway = self._origin, self.gateway_url
+        self._runner = runner
+
+    async def close(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------ pipeline
+    @web.middleware
+    async def _pipeline(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        now = self.clock()
+        try:
+            parsed = await _parse_body(request)
+        except ValueError:  # malformed multipart: the handler answers 50109 like for bad JSON
+            parsed = ParsedBody(invalid=True)
+        request[BODY_KEY] = parsed
+        path = request.path
+        record = RecordedRequest(
+            method=request.method,
+            path=path[len(API_PREFIX) :] if path.startswith(API_PREFIX + "/") else path,
+            query=dict(request.query.items()),
+            headers=dict(request.headers.items()),
+            json=parsed.json,
+            at=now,
+            files=parsed.files,
+        )
+        self.requests.append(record)
+        try:
+            response = await self._dispatch(request, handler, record.path, now)
+        except Exception as exc:  # a stand-in bug: fail fast (discord.py retries a 500 for ~16 s)
+            self.violations.append(f"{request.method} {record.path}: stand-in error {exc!r}")
+            response = json_response({"message": f"stand-in error: {exc!r}", "code": 0}, 400)
+        response.headers["Via"] = "1.1 google"
+        record.status = response.status
+        return response
+
+    async def _dispatch(
+        self, request: web.Request, handler: Handler, rel: str, now: float
+    ) -> web.StreamResponse:
+        match_error = request.match_info.http_exception
+        if match_error is not None:
+            status = 405 if isinstance(match_error, web.HTTPMethodNotAllowed) else 404
+            self.violations.append(f"{request.method} {rel}: not a route the stand-in knows")
+            return json_response({"message": f"{status}: {match_error.reason}", "code": 0}, status)
+        template = request.match_info.route.resource.canonical
+        if not template.startswith(API_PREFIX + "/"):
+            return await handler(request)  # attachment downloads: CDN, no auth, no bucket
+        if request.headers.get("Authorization") != f"Bot {self.token}":
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        route = f"{request.method} {template[len(API_PREFIX) :]}"
+        limit, per = self.rate_limit if route == CREATE_MESSAGE_ROUTE else self.other_rate_limit
+        decision = self.limiter.hit(route, request.match_info.get("channel_id", ""), limit, per, now)
+        if not decision.allowed:
+            self.rate_limited_count += 1
+            body = {
+                "message": "You are being rate limited.",
+                "retry_after": decision.reset_after,
+                "global": False,
+            }
+            headers = {
+                **decision.headers(),
+                "Retry-After": str(math.ceil(decision.reset_after)),
+                "X-RateLimit-Scope": "user",
+            }
+            return json_response(body, 429, headers)
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = json_response(exc.body(), exc.status)
+        response.headers.update(decision.headers())
+        return response
+
+    def __repr__(self) -> str:
+        where = self._origin or "not started"
+        return f"<DiscordStandIn {where} channels={len(self.state.channels)} requests={len(self.requests)}>"

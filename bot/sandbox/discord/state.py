@@ -1,0 +1,220 @@
+"""What the stand-in knows: channels, messages, the nonce index, and the rules for changing them.
+
+Handlers translate HTTP to these calls; everything Discord would refuse raises ``ApiError`` with
+Discord's status, JSON error code and message, and is added to ``violations`` when it means the
+client sent something Discord rejects (a 403 on a channel set up to refuse is not the client's fault).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from typing import Any
+
+from .models import (
+    Clock,
+    RecordedFile,
+    SnowflakeFactory,
+    StandInAttachment,
+    StandInChannel,
+    StandInMessage,
+    StandInUser,
+)
+from .validation import check_message_body, is_empty, mention_problem
+
+_FILE_FIELD = re.compile(r"files\[(\d+)\]")
+
+
+class ApiError(Exception):
+    """Becomes ``{"message": ..., "code": ...[, "errors": ...]}`` with the HTTP status."""
+
+    def __init__(self, status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"message": self.message, "code": self.code}
+        if self.errors is not None:
+            data["errors"] = self.errors
+        return data
+
+
+def unknown_channel() -> ApiError:
+    return ApiError(404, 10003, "Unknown Channel")
+
+
+def unknown_message() -> ApiError:
+    return ApiError(404, 10008, "Unknown Message")
+
+
+class StandInState:
+    """Channels and messages of one stand-in, plus the checks Discord applies to them."""
+
+    def __init__(self, *, bot: StandInUser, clock: Clock, nonce_window: float, strict_mentions: bool) -> None:
+        self.bot = bot
+        self.clock = clock
+        self.nonce_window = nonce_window
+        self.strict_mentions = strict_mentions
+        self.snowflakes = SnowflakeFactory(clock)
+        self.channels: dict[int, StandInChannel] = {}
+        self.violations: list[str] = []
+        # (channel, author, nonce) -> message; Discord de-duplicates per author and channel.
+        self._nonces: dict[tuple[int, int, str], StandInMessage] = {}
+
+    # ------------------------------------------------------------ channels
+    def add_channel(self, channel_id: int, *, guild_id: int, name: str) -> StandInChannel:
+        if channel_id in self.channels:
+            raise ValueError(f"channel {channel_id} already exists")
+        channel = StandInChannel(id=channel_id, guild_id=guild_id, name=name)
+        self.channels[channel_id] = channel
+        return channel
+
+    def channel(self, channel_id: int) -> StandInChannel:
+        """The channel, or the error Discord would answer for it."""
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.error == 404:
+            raise unknown_channel()
+        if channel.error == 403:
+            raise ApiError(403, 50013, "Missing Permissions")
+        return channel
+
+    def message(self, channel_id: int, message_id: int) -> StandInMessage:
+        for message in self.channel(channel_id).messages:
+            if message.id == message_id and not message.deleted:
+                return message
+        raise unknown_message()
+
+    # ------------------------------------------------------------ checks
+    def _validate(self, method: str, body: dict[str, Any]) -> None:
+        errors = check_message_body(body)
+        if errors:
+            self.violations.extend(f"{method}: {p}" for p in errors.problems)
+            raise ApiError(400, 50035, "Invalid Form Body", errors.tree)
+
+    def _check_mentions(self, method: str, body: dict[str, Any]) -> None:
+        # Not an error at Discord (it would send and ping), so the message still goes through.
+        problem = mention_problem(body) if self.strict_mentions else None
+        if problem is not None:
+            self.violations.append(f"{method}: mention problem: {problem}")
+
+    def _empty(self, method: str) -> ApiError:
+        self.violations.append(f"{method}: empty message (no content, embeds, components or files)")
+        return ApiError(400, 50006, "Cannot send an empty message")
+
+    def _new_attachments(self, method: str, body: dict[str, Any], files: list[RecordedFile]) -> list[Any]:
+        """Attachments for uploaded ``files[n]`` parts, named by the body's ``attachments`` entry n."""
+        described = {
+            str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict) and "id" in a
+        }
+        out: list[StandInAttachment] = []
+        for upload in files:
+            match = _FILE_FIELD.fullmatch(upload.field)
+            if match is None:
+                self.violations.append(f"{method}: multipart part {upload.field!r} is not files[n]")
+                raise ApiError(400, 50035, "Invalid Form Body", {upload.field: {"_errors": []}})
+            info = described.get(match.group(1), {})
+            filename = info.get("filename") or upload.filename
+            out.append(
+                StandInAttachment(
+                    id=self.snowflakes.next(),
+                    filename=filename,
+                    data=upload.data,
+                    content_type=mimetypes.guess_type(filename)[0] or upload.content_type,
+                    description=info.get("description"),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------ messages
+    def create_message(
+        self, channel_id: int, body: dict[str, Any], files: list[RecordedFile]
+    ) -> tuple[StandInMessage, bool]:
+        """Create a message, or return the earlier one with the same nonce (``created`` False)."""
+        method = f"POST /channels/{channel_id}/messages"
+        channel = self.channel(channel_id)
+        self._validate(method, body)
+        if is_empty(body, len(files)):
+            raise self._empty(method)
+        now = self.clock()
+        nonce = body.get("nonce")
+        key = (channel_id, self.bot.id, str(nonce))
+        if nonce is not None and body.get("enforce_nonce"):
+            earlier = self._nonces.get(key)
+            if earlier is not None and not earlier.deleted and now - earlier.timestamp <= self.nonce_window:
+                return earlier, False
+        self._check_mentions(method, body)
+        message = StandInMessage(
+            id=self.snowflakes.next(),
+            channel_id=channel_id,
+            author_id=self.bot.id,
+            content=body.get("content") or "",
+            embeds=[{"type": "rich", **e} for e in body.get("embeds") or []],
+            components=list(body.get("components") or []),
+            nonce=nonce,
+            allowed_mentions=body.get("allowed_mentions"),
+            attachments=self._new_attachments(method, body, files),
+            timestamp=now,
+            tts=bool(body.get("tts")),
+            flags=int(body.get("flags") or 0),
+        )
+        channel.messages.append(message)
+        if nonce is not None:
+            self._nonces[key] = message
+        return message, True
+
+    def edit_message(
+        self, channel_id: int, message_id: int, body: dict[str, Any], files: list[RecordedFile]
+    ) -> StandInMessage:
+        """Apply the fields present in ``body``; ``attachments`` lists which existing ones stay."""
+        method = f"PATCH /channels/{channel_id}/messages/{message_id}"
+        message = self.message(channel_id, message_id)
+        self._validate(method, body)
+        content = (body["content"] or "") if "content" in body else message.content
+        embeds = [{"type": "rich", **e} for e in body["embeds"] or []] if "embeds" in body else message.embeds
+        components = list(body["components"] or []) if "components" in body else message.components
+        attachments = message.attachments
+        if "attachments" in body:
+            keep = {str(a.get("id")) for a in body["attachments"] or [] if isinstance(a, dict)}
+            attachments = [a for a in attachments if str(a.id) in keep]
+        attachments = attachments + self._new_attachments(method, body, files)
+        after = {"content": content, "embeds": embeds, "components": components}
+        if is_empty(after, len(attachments)):
+            raise self._empty(method)
+        self._check_mentions(method, body)
+        message.content, message.embeds, message.components = content, embeds, components
+        message.attachments = attachments
+        if "allowed_mentions" in body:
+            message.allowed_mentions = body["allowed_mentions"]
+        if "flags" in body:
+            message.flags = int(body["flags"] or 0)
+        message.edited_at = self.clock()
+        return message
+
+    def delete_message(self, channel_id: int, message_id: int) -> None:
+        self.message(channel_id, message_id).deleted = True
+
+    def list_messages(
+        self,
+        channel_id: int,
+        *,
+        limit: int,
+        before: int | None = None,
+        after: int | None = None,
+        around: int | None = None,
+    ) -> list[StandInMessage]:
+        """Like Discord: newest first; ``after`` gives the ``limit`` messages right after the id."""
+        live = self.channel(channel_id).live_messages()  # oldest first
+        if before is not None:
+            chosen = [m for m in live if m.id < before][-limit:]
+        elif after is not None:
+            chosen = [m for m in live if m.id > after][:limit]
+        elif around is not None:
+            older = [m for m in live if m.id < around][-(limit // 2) :] if limit > 1 else []
+            rest = [m for m in live if m.id >= around][: limit - len(older)]
+            chosen = older + rest
+        else:
+            chosen = live[-limit:]
+        return list(reversed(chosen))
