@@ -1,0 +1,207 @@
+"""Outbox delivery through the real discord.py to the Discord stand-in: complete, ordered, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.feed.outbox import OutboxWorker
+from bot.feed.pacing import SlidingWindowPacer
+from bot.feed.sender import DiscordFeedSender
+from bot.sandbox.discord import DiscordStandIn
+from bot.store import AuditEntryIn, BindingIn, Store
+from tests.fixtures.discord_standin import (
+    FEED_CHANNEL_ID,
+    GUILD_ID,
+    TOKEN,
+    fail_on_violations,
+    logged_in_client,
+    running_standin,
+)
+
+GROUP = "grp_6e0c3f6e-6f1f-4b43-9f39-3c1c2a6f8a11"
+GAUD = re.compile(r"gaud\\?_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+FAST = (5, 0.05)  # Discord's 5-per-window bucket, with the window scaled down for tests
+
+
+def fast_pacer() -> SlidingWindowPacer:
+    return SlidingWindowPacer(*FAST, margin=0.005)
+
+
+def make_entries(count: int, **overrides: object) -> list[AuditEntryIn]:
+    return [
+        AuditEntryIn(
+            id=f"gaud_{uuid.UUID(int=i + 1)}",
+            created_at=T0 + timedelta(seconds=i),
+            event_type=str(overrides.get("event_type", "group.user.ban")),
+            actor_id="usr_c1644b5b-3ca4-45b4-97c6-a2a0de70d469",
+            actor_display_name=str(overrides.get("actor_display_name", "Moderator")),
+            target_id="usr_00000000-0000-0000-0000-000000000001",
+            description=str(overrides.get("description", f"entry {i}")),
+            data={},
+        )
+        for i in range(count)
+    ]
+
+
+def delivered_ids(standin: DiscordStandIn, channel: int = FEED_CHANNEL_ID) -> list[str]:
+    ids = []
+    for message in standin.messages(channel):
+        for embed in message.embeds:
+            match = GAUD.search(embed.get("footer", {}).get("text", ""))
+            assert match, embed
+            ids.append(match.group(0).replace("\\", ""))
+    return ids
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
+    await opened.upgrade()
+    await opened.add_binding(BindingIn(group_id=GROUP, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID))
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with running_standin(rate_limit=FAST) as running:
+        yield running
+        fail_on_violations(running)
+
+
+@pytest.fixture
+async def worker(store: Store, standin: DiscordStandIn) -> AsyncIterator[OutboxWorker]:
+    async with logged_in_client(standin) as client:
+        yield OutboxWorker(store, DiscordFeedSender(client), pacer_factory=fast_pacer)
+
+
+async def test_a_1000_entry_burst_arrives_complete_in_order_packed(
+    store: Store, standin: DiscordStandIn, worker: OutboxWorker
+) -> None:
+    entries = make_entries(1000)
+    await store.ingest(GROUP, entries)
+    result = await worker.drain_once()
+    assert result.entries == 1000 and result.messages == len(standin.messages(FEED_CHANNEL_ID))
+    assert delivered_ids(standin) == [e.id for e in entries]  # complete, in order, nothing twice
+    assert all(1 <= len(m.embeds) <= 10 for m in standin.messages(FEED_CHANNEL_ID))
+    assert result.messages <= 110  # packed, not one message per event
+    assert standin.rate_limited_count == 0  # paced under the bucket instead of running into 429s
+    assert all(m.allowed_mentions == {"parse": []} for m in standin.messages(FEED_CHANNEL_ID))
+    assert (await store.outbox_stats()).total_pending == 0
+    again = await worker.drain_once()
+    assert again.messages == 0 and len(delivered_ids(standin)) == 1000
+
+
+async def test_hostile_names_cannot_ping(store: Store, standin: DiscordStandIn, worker: OutboxWorker) -> None:
+    await store.ingest(
+        GROUP,
+        make_entries(
+            3, actor_display_name="@everyone", description="**bold** <@&123> @here [x](https://evil)"
+        ),
+    )
+    await worker.drain_once()
+    for message in standin.messages(FEED_CHANNEL_ID):
+        text = str(message.embeds)
+        assert "@everyone" not in text and "@here" not in text and "<@&123>" not in text
+        assert message.allowed_mentions == {"parse": []}
+
+
+async def test_unknown_event_types_are_delivered(
+    store: Store, standin: DiscordStandIn, worker: OutboxWorker
+) -> None:
+    entries = make_entries(2, event_type="group.brand.new.thing")
+    await store.ingest(GROUP, entries)
+    await worker.drain_once()
+    assert delivered_ids(standin) == [e.id for e in entries]
+
+
+@pytest.mark.parametrize("status", [403, 404])
+async def test_an_unusable_channel_pauses_its_binding_once(
+    store: Store, standin: DiscordStandIn, worker: OutboxWorker, status: int
+) -> None:
+    standin.set_channel_error(FEED_CHANNEL_ID, status)
+    await store.ingest(GROUP, make_entries(30))
+    result = await worker.drain_once()
+    assert result.paused == [FEED_CHANNEL_ID] and result.messages == 0
+    (binding,) = await store.list_bindings(channel_id=FEED_CHANNEL_ID)
+    assert binding.paused and binding.paused_reason and str(FEED_CHANNEL_ID) in binding.paused_reason
+    tries = len(standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages"))
+    assert tries == 1
+    for _ in range(3):  # no retry storm: a paused channel is not probed again
+        await worker.drain_once()
+    assert len(standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages")) == tries
+
+    standin.set_channel_error(FEED_CHANNEL_ID, None)  # fixed, and an admin resumes the binding
+    await store.resume_binding(channel_id=FEED_CHANNEL_ID)
+    await worker.drain_once()
+    assert len(delivered_ids(standin)) == 30
+
+
+async def test_a_gap_is_announced_once(store: Store, standin: DiscordStandIn, worker: OutboxWorker) -> None:
+    await store.record_gap(GROUP, T0, T0 + timedelta(hours=2), "VRChat refused the audit log")
+    await worker.drain_once()
+    await worker.drain_once()
+    (message,) = standin.messages(FEED_CHANNEL_ID)
+    assert "VRChat refused the audit log" in str(message.embeds)
+    assert await store.unnotified_gaps() == []
+
+
+@pytest.mark.parametrize("mode", ["after-send", "before-send"])
+@pytest.mark.parametrize("crash_at", [1, 4])
+async def test_sigkill_mid_delivery_neither_loses_nor_duplicates(
+    tmp_path: Path, store: Store, standin: DiscordStandIn, mode: str, crash_at: int
+) -> None:
+    entries = make_entries(95)  # ten messages' worth
+    await store.ingest(GROUP, entries)
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"
+
+    async def bot_process(crash: str) -> int:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.feed.outbox_child",
+            db_url,
+            standin.base_url,
+            TOKEN,
+            str(crash_at),
+            crash,
+        )
+        return await asyncio.wait_for(proc.wait(), timeout=60)
+
+    assert await bot_process(mode) == -9  # SIGKILL: no cleanup ran
+    sent_before_restart = len(standin.messages(FEED_CHANNEL_ID))
+    assert sent_before_restart == (crash_at if mode == "after-send" else crash_at - 1)
+    in_flight = await store.rows_in_flight(FEED_CHANNEL_ID)
+    assert in_flight  # the crashed message's rows were packed but never confirmed
+
+    assert await bot_process("none") == 0  # restart
+    assert delivered_ids(standin) == [e.id for e in entries]  # nothing missing, nothing doubled
+    if mode == "after-send":
+        # The resend carried the same nonce and Discord handed back the message it already had.
+        nonces = [
+            r.json.get("nonce") for r in standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages")
+        ]
+        assert len(nonces) == len(set(nonces)) + 1
+    assert (await store.outbox_stats()).total_pending == 0
+    assert await store.rows_in_flight(FEED_CHANNEL_ID) == []
+
+
+async def test_mentions_disabled_on_every_feed_message(standin: DiscordStandIn) -> None:
+    # The sender, not the renderer, is what guarantees allowed_mentions; check it alone.
+    async with logged_in_client(standin) as client:
+        sender = DiscordFeedSender(client)
+        await sender.send(FEED_CHANNEL_ID, [discord.Embed(description="@everyone")], "n1")
+    (message,) = standin.messages(FEED_CHANNEL_ID)
+    assert message.allowed_mentions == {"parse": []} and message.nonce == "n1"
