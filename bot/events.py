@@ -142,3 +142,21 @@ def family_of(event_type: str) -> str:
 
 def is_family(name: str) -> bool:
     return name in FAMILY_DESCRIPTIONS
+
+
+#: Actions moderators take through the bot (the action log's `action`) -> the audit event types VRChat
+#: writes for them. Used to show "by <Discord moderator> via GroupBridge" on the matching feed entry.
+ACTION_EVENT_TYPES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "request.accept": ("group.request.accept", "group.member.join"),
+        "request.reject": ("group.request.reject",),
+        "request.block": ("group.request.block", "group.request.reject"),
+        "invite": ("group.invite.create",),
+        "invite.cancel": ("group.invite.cancel",),
+        "post.create": ("group.post.create", "group.announcement.create"),
+        "post.delete": ("group.post.delete", "group.announcement.delete"),
+        "member.kick": ("group.member.remove",),
+        "member.ban": ("group.user.ban", "group.member.user.ban"),
+        "member.unban": ("group.user.unban", "group.member.user.unban"),
+    }
+)

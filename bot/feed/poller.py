@@ -21,6 +21,8 @@ from bot.vrchat import VRChatError
 from bot.vrchat.errors import AuthError
 from bot.vrchat.models import AuditLogEntry, AuditLogPage
 
+from .attribution import credit_from_store
+
 log = logging.getLogger(__name__)
 
 POLL_FLOOR_SECONDS = 30.0
@@ -182,7 +184,10 @@ class AuditPoller:
             )
             log.warning("Audit log of %s: gap between %s and %s", self.group_id, since, oldest_seen)
 
-        batch = _oldest_first(list(fresh.values()))
+        bot_user_id = getattr(self.source, "user_id", None)  # VRChatClient knows its own account
+        batch = await credit_from_store(
+            self.store, self.group_id, _oldest_first(list(fresh.values())), bot_user_id
+        )
         newest = batch[-1] if batch else None
         delayed = [
             e.id for e in batch if cursor.newest_created_at and e.created_at < cursor.newest_created_at

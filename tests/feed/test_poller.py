@@ -235,3 +235,37 @@ def test_poll_interval_floor_and_jitter() -> None:
     poller = AuditPoller(object(), object(), "grp_x", PollSettings(interval=60), rng=random.Random(7))  # type: ignore[arg-type]
     delays = {round(poller.next_delay(), 3) for _ in range(50)}
     assert len(delays) > 40 and all(45 <= d <= 75 for d in delays)
+
+
+async def test_actions_taken_through_the_bot_are_credited_to_the_discord_moderator(
+    vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
+) -> None:
+    from bot.store import ActionIn
+
+    seed_history(seeded_sim, 2)
+    await bind(sqlite_store, seeded_sim.group.id)
+    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
+    await poller.poll_once()
+
+    # A Discord moderator bans Dave through the bot; the service logs it, then makes the call.
+    await sqlite_store.record_action(
+        ActionIn(
+            guild_id=1,
+            discord_user_id=4242,
+            discord_user_name="mod_maya",
+            group_id=seeded_sim.group.id,
+            action="member.ban",
+            target_id=seeded_sim.outsider.id,
+        )
+    )
+    await vrc.ban_member(seeded_sim.group.id, seeded_sim.outsider.id)
+    # Someone else (in VRChat, not via the bot) kicks Bob: that stays the VRChat actor's alone.
+    seeded_sim.sim.state.kick(seeded_sim.group.id, seeded_sim.member.id, seeded_sim.moderator.id)
+    await poller.poll_once()
+
+    items = {
+        i.entry.event_type: i.entry for i in await sqlite_store.pending_for_channel(900_000_000_000_000_001)
+    }
+    ban, kick = items["group.user.ban"], items["group.member.remove"]
+    assert (ban.discord_actor_id, ban.discord_actor_name) == (4242, "mod_maya")
+    assert kick.discord_actor_id is None and kick.actor_id == seeded_sim.moderator.id
