@@ -7,15 +7,25 @@ from the layers below so they stay free of process concerns (prompts, exit codes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
+import logging
+import signal
 import sys
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import discord
+
+from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
+from bot.store import BindingIn
 from bot.vrchat import AuthError, Politeness, VRChatClient, VRChatError
 
 if TYPE_CHECKING:
     from bot.config import Config
+
+log = logging.getLogger(__name__)
 
 
 def _secret(value: object) -> str | None:
@@ -114,20 +124,94 @@ async def db_upgrade(config: Config) -> int:
     return 0
 
 
-async def run_bot(config: Config) -> int:
-    """Check the VRChat session without a password loop; the Discord front itself is not built yet."""
-    async with make_vrchat_client(config) as client:
+def config_bindings(config: Config) -> list[BindingIn]:
+    """The [[bindings]] of config.toml in the store's terms (all families listed = no filter)."""
+    return [
+        BindingIn(
+            group_id=b.group_id,
+            guild_id=b.guild_id,
+            feed_channel_id=b.feed_channel_id,
+            requests_channel_id=b.requests_channel_id,
+            moderator_role_ids=tuple(b.moderator_role_ids),
+            event_families=() if set(b.events) >= set(EVENT_FAMILIES) else tuple(b.events),
+        )
+        for b in config.bindings
+    ]
+
+
+async def run_bot(config: Config, *, stop: asyncio.Event | None = None) -> int:
+    """Run the audit-log mirror until SIGINT/SIGTERM (or `stop`). Slash commands are not built yet."""
+    from bot.feed.outbox import OutboxWorker
+    from bot.feed.poller import PollSettings
+    from bot.feed.sender import DiscordFeedSender
+    from bot.feed.service import FeedService
+    from bot.store import Store
+
+    stop = stop or _stop_on_signals()
+    feed = config.feed
+    settings = PollSettings(
+        interval=feed.poll_interval_seconds,
+        backfill=feed.backfill,
+        backfill_count=feed.backfill_count,
+        post_backfill=feed.post_backfill,
+    )
+    async with make_vrchat_client(config) as vrchat:
         try:
-            user_id = await client.login()
+            user_id = await vrchat.login()
         except (AuthError, VRChatError) as exc:
             print(f"Cannot start: {exc}", file=sys.stderr)
             return 1
-    print(
-        f"VRChat session OK ({user_id}). The Discord side of `groupbridge run` is not built yet "
-        "(see the README's Status section); exiting.",
-        file=sys.stderr,
-    )
-    return 3
+        log.info("VRChat session OK (%s).", user_id)
+        store = await Store.open(config.database.url)
+        try:
+            await store.upgrade()
+            synced = await store.apply_config_bindings(config_bindings(config))
+            log.info("Bindings from the config: %s", synced)
+            async with _discord_rest_client(config) as discord_client:
+                service = FeedService(
+                    vrchat,
+                    store,
+                    OutboxWorker(store, DiscordFeedSender(discord_client)),
+                    settings,
+                    retention_days=feed.retention_days,
+                )
+                await service.start()
+                log.info("Audit-log mirror running for %d group(s).", len(service.pollers))
+                await stop.wait()
+                await service.stop()
+        finally:
+            await store.close()
+    log.info("Stopped.")
+    return 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@contextlib.asynccontextmanager
+async def _discord_rest_client(config: Config) -> AsyncIterator[discord.Client]:
+    """A discord.Client logged in over REST; the gateway (slash commands) comes with the Discord front."""
+    token = _secret(config.discord.token) or ""
+    register_secret(token)
+    patch = contextlib.nullcontext()
+    if config.discord.api_base_url:
+        from bot.sandbox.discord import pointed_at
+
+        patch = pointed_at(config.discord.api_base_url)
+    with patch:
+        client = discord.Client(
+            intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none()
+        )
+        try:
+            await client.login(token)
+            yield client
+        finally:
+            await client.close()
 
 
 async def sync_commands(config: Config) -> int:

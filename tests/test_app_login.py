@@ -5,6 +5,7 @@ Only the terminal is replaced (input/getpass); the config loader, client and sim
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import getpass
 import stat
@@ -15,11 +16,17 @@ import pytest
 
 from bot import app
 from bot.config import Config, load_config_text
+from tests.fixtures.discord_standin import TOKEN
 from tests.fixtures.vrchat_sim import SeededSim
 
 
 def make_config(
-    seeded: SeededSim, tmp_path: Path, *, password: str | None, totp: str | None = None
+    seeded: SeededSim,
+    tmp_path: Path,
+    *,
+    password: str | None,
+    totp: str | None = None,
+    discord: str | None = None,
 ) -> Config:
     lines = [
         "[vrchat]",
@@ -31,6 +38,10 @@ def make_config(
         f'session_file = "{tmp_path / "session.json"}"',
         "requests_per_second = 10",
         "[discord]",
+        f'token = "{TOKEN}"',
+        f'api_base_url = "{discord or "http://127.0.0.1:9/api/v10"}"',
+        "[database]",
+        f'url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"',
     ]
     return load_config_text("\n".join(lines) + "\n", required=())
 
@@ -86,20 +97,22 @@ async def test_login_reports_a_wrong_password_plainly(
 
 
 async def test_run_reuses_the_session_without_a_password_login(
-    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, discord_standin
 ) -> None:
     Terminal(monkeypatch, {})
     with_totp = make_config(seeded_sim, tmp_path, password=seeded_sim.password, totp=seeded_sim.totp_secret)
     assert await app.login_interactive(with_totp) == 0  # unattended: the TOTP secret answers 2FA
     assert seeded_sim.sim.password_logins == 1
 
-    no_password = make_config(seeded_sim, tmp_path, password=None)
-    assert await app.run_bot(no_password) == 3  # the Discord side does not exist yet
-    assert "VRChat session OK" in capsys.readouterr().err
+    no_password = make_config(seeded_sim, tmp_path, password=None, discord=discord_standin.base_url)
+    stop = asyncio.Event()
+    stop.set()  # start, then stop at once: this test is about the session, not the feed
+    assert await app.run_bot(no_password, stop=stop) == 0
     assert seeded_sim.sim.password_logins == 1
+    assert [r.path for r in seeded_sim.sim.requests if r.path.startswith("/auth")][-1] == "/auth"
 
     seeded_sim.sim.expire_sessions(forget_devices=True)
-    assert await app.run_bot(no_password) == 1
+    assert await app.run_bot(no_password, stop=stop) == 1
     assert "groupbridge login" in capsys.readouterr().err
 
 

@@ -226,7 +226,9 @@ class AuditPoller:
             await self._record_failure(f"{type(exc).__name__}: {exc}")
         return None
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(
+        self, stop: asyncio.Event, *, on_result: Callable[[PollResult | None], None] | None = None
+    ) -> None:
         """Poll until `stop` is set, with a jittered pause between polls; errors never end the loop."""
         delay = self._rng.uniform(0, min(5.0, self.settings.interval))  # spread groups' first polls
         while True:
@@ -235,7 +237,9 @@ class AuditPoller:
                 return
             except TimeoutError:
                 pass
-            await self.poll_safely()
+            result = await self.poll_safely()
+            if on_result is not None:
+                on_result(result)
             delay = self.next_delay()
 
     async def _record_failure(self, error: str) -> None:

@@ -1,0 +1,116 @@
+"""Runs the audit-log mirror: a poller per bound group, the outbox worker, and retention.
+
+Each group's poller is its own task with its own error handling, so one group's failure never stops
+another's; the outbox worker is woken as soon as a poll queued something.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from bot.store import Store
+
+from .outbox import DrainResult, OutboxWorker
+from .poller import AuditLogSource, AuditPoller, PollResult, PollSettings
+
+log = logging.getLogger(__name__)
+
+RETENTION_EVERY = 6 * 3600.0  # seconds between retention purges
+
+
+@dataclass
+class CycleResult:
+    polls: dict[str, PollResult | None]
+    drain: DrainResult
+
+
+class FeedService:
+    def __init__(
+        self,
+        source: AuditLogSource,
+        store: Store,
+        worker: OutboxWorker,
+        settings: PollSettings | None = None,
+        *,
+        retention_days: int = 0,
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.worker = worker
+        self.settings = settings or PollSettings()
+        self.retention_days = retention_days
+        self.pollers: dict[str, AuditPoller] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    async def bound_groups(self) -> list[str]:
+        return sorted({b.group_id for b in await self.store.list_bindings()})
+
+    async def sync_pollers(self) -> None:
+        """One poller per bound group: start the missing ones, drop those no longer bound."""
+        wanted = set(await self.bound_groups())
+        for group_id in wanted - set(self.pollers):
+            self.pollers[group_id] = AuditPoller(self.source, self.store, group_id, self.settings)
+        for group_id in set(self.pollers) - wanted:
+            del self.pollers[group_id]
+            task = self._tasks.pop(group_id, None)
+            if task is not None:
+                task.cancel()
+        if "outbox" in self._tasks:  # running: give new groups their loop now
+            self._start_missing_tasks()
+
+    async def run_once(self) -> CycleResult:
+        """One poll of every group, then one drain of the outbox (what tests and `--once` use)."""
+        await self.sync_pollers()
+        polls = {group_id: await poller.poll_safely() for group_id, poller in self.pollers.items()}
+        return CycleResult(polls=polls, drain=await self.worker.drain_once())
+
+    # -- long-running ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stop.clear()
+        await self.sync_pollers()
+        self._tasks["outbox"] = asyncio.create_task(self.worker.run(self._stop, self._wake), name="outbox")
+        if self.retention_days > 0:
+            self._tasks["retention"] = asyncio.create_task(self._retention_loop(), name="retention")
+        self._start_missing_tasks()
+
+    def _start_missing_tasks(self) -> None:
+        for group_id, poller in self.pollers.items():
+            if group_id not in self._tasks:
+                self._tasks[group_id] = asyncio.create_task(self._poll_loop(poller), name=f"poll {group_id}")
+
+    async def _poll_loop(self, poller: AuditPoller) -> None:
+        await poller.run(self._stop, on_result=self._after_poll)
+
+    def _after_poll(self, result: PollResult | None) -> None:
+        if result is not None and result.queued:
+            self._wake.set()
+
+    async def _retention_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                purged = await self.store.purge_older_than(self.retention_days)
+                if purged:
+                    log.info(
+                        "Retention: purged %d audit entries older than %d days", purged, self.retention_days
+                    )
+            except Exception:
+                log.exception("Retention purge failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=RETENTION_EVERY)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        done, pending = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("Feed task %s ended with an error", task.get_name(), exc_info=task.exception())

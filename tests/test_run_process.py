@@ -1,0 +1,81 @@
+"""`groupbridge run` as a real process: config bindings, VRChat simulator in, Discord stand-in out."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from bot.sandbox.discord import DiscordStandIn
+from tests.feed.conftest import seed_history
+from tests.fixtures.discord_standin import FEED_CHANNEL_ID, GUILD_ID, TOKEN
+from tests.fixtures.vrchat_sim import SeededSim
+
+
+def write_config(seeded: SeededSim, standin: DiscordStandIn, tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[vrchat]
+username = "{seeded.username}"
+password = "{seeded.password}"
+totp_secret = "{seeded.totp_secret}"
+user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"
+base_url = "{seeded.sim.base_url}"
+session_file = "{tmp_path / "session.json"}"
+
+[discord]
+token = "{TOKEN}"
+api_base_url = "{standin.base_url}"
+
+[database]
+url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
+
+[feed]
+backfill = "last"
+backfill_count = 3
+post_backfill = true
+
+[[groups]]
+id = "{seeded.group.id}"
+
+[[bindings]]
+group_id = "{seeded.group.id}"
+guild_id = {GUILD_ID}
+feed_channel_id = {FEED_CHANNEL_ID}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def test_run_mirrors_the_feed_and_stops_cleanly_on_sigterm(
+    seeded_sim: SeededSim, discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    history = seed_history(seeded_sim, 10)
+    config = write_config(seeded_sim, discord_standin, tmp_path)
+    log_path = tmp_path / "stderr.log"
+    with log_path.open("wb") as stderr:  # a file, not a pipe: a chatty child can never block on it
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "-c", str(config), stderr=stderr
+        )
+        try:
+            async with asyncio.timeout(30):
+                # Polling what the stand-in received: the child process cannot set an Event here.
+                while sum(len(m.embeds) for m in discord_standin.messages(FEED_CHANNEL_ID)) < 3:  # noqa: ASYNC110
+                    await asyncio.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), timeout=20)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    log = log_path.read_text()
+    assert proc.returncode == 0, log
+    footers = [e["footer"]["text"] for m in discord_standin.messages(FEED_CHANNEL_ID) for e in m.embeds]
+    assert [f.split(" ")[0].replace("\\", "") for f in footers] == history[-3:]
+    assert "Audit-log mirror running for 1 group" in log
+    for secret in (seeded_sim.password, seeded_sim.totp_secret, TOKEN):
+        assert secret not in log
+    assert seeded_sim.sim.password_logins == 1
