@@ -124,10 +124,25 @@ class OutboxWorker:
                 await self.store.mark_gap_notified([gap.id])
 
     async def _resend_in_flight(self, channel_id: int, result: DrainResult) -> None:
-        """Messages whose delivery was never confirmed: same rows, same nonce, so Discord de-duplicates."""
+        """Messages whose delivery was never confirmed (a crash between send and mark).
+
+        Those already in the channel's history are marked sent; the rest go again as the same group
+        with the same nonce, which Discord also collapses while it remembers the nonce.
+        """
         rows = await self.store.rows_in_flight(channel_id)
+        if not rows:
+            return
+        delivered = await self.sender.find_delivered(channel_id, [item.entry.id for item in rows])
         for nonce, group in groupby(rows, key=lambda item: item.nonce):
             items = list(group)
+            message_ids = {delivered.get(item.entry.id) for item in items}
+            if len(message_ids) == 1 and None not in message_ids:
+                (message_id,) = message_ids
+                await self.store.mark_sent([item.id for item in items], message_id)  # type: ignore[arg-type]
+                log.info(
+                    "Feed channel %s: %d unconfirmed entries were delivered before", channel_id, len(items)
+                )
+                continue
             if nonce is None:  # cannot happen through mark_packed; be safe and repack them
                 nonce = message_nonce(channel_id, [i.entry.id for i in items])
             log.info(

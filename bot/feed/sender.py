@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 import aiohttp
@@ -25,9 +26,18 @@ class TransientSendError(SendError):
     """5xx or a network failure: the same message (same nonce) may be sent again later."""
 
 
+# The renderer writes each entry's gaud_ id into its embed footer (possibly markdown-escaped).
+_AUDIT_ID = re.compile(r"gaud\\?_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+HISTORY_LOOKBACK = 100  # messages; crash recovery only needs the last few
+
+
 class FeedSender(Protocol):
     async def send(self, channel_id: int, embeds: Sequence[discord.Embed], nonce: str) -> int:
         """Post the embeds as one message; returns the message id."""
+        ...
+
+    async def find_delivered(self, channel_id: int, entry_ids: Collection[str]) -> dict[str, int]:
+        """Which of these entries the bot already posted in the channel's recent history (id -> message)."""
         ...
 
 
@@ -55,3 +65,28 @@ class DiscordFeedSender:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientSendError(f"network error: {type(exc).__name__}") from None
         return message.id
+
+    async def find_delivered(self, channel_id: int, entry_ids: Collection[str]) -> dict[str, int]:
+        """Discord only collapses a repeated nonce for a few minutes; after a longer outage the
+        channel's own history is the record of what was posted before the crash."""
+        wanted, found = set(entry_ids), {}
+        me = self._client.user.id if self._client.user else None
+        channel = self._client.get_partial_messageable(channel_id)
+        try:
+            async for message in channel.history(limit=HISTORY_LOOKBACK):
+                if me is not None and message.author.id != me:
+                    continue
+                for embed in message.embeds:
+                    for match in _AUDIT_ID.finditer(embed.footer.text or ""):
+                        entry_id = match.group(0).replace("\\", "")
+                        if entry_id in wanted:
+                            found.setdefault(entry_id, message.id)
+        except discord.Forbidden as exc:
+            raise ChannelUnavailable(f"the bot may not read channel {channel_id} ({exc.text})") from None
+        except discord.NotFound as exc:
+            raise ChannelUnavailable(f"channel {channel_id} does not exist ({exc.text})") from None
+        except discord.HTTPException as exc:
+            raise TransientSendError(f"Discord answered {exc.status}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientSendError(f"network error: {type(exc).__name__}") from None
+        return found

@@ -14,7 +14,8 @@ import discord
 import pytest
 
 from bot.feed.outbox import OutboxWorker
-from bot.feed.pacing import SlidingWindowPacer
+from bot.feed.pacing import SlidingWindowPacer, message_nonce
+from bot.feed.render import render_outbox_item
 from bot.feed.sender import DiscordFeedSender
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import AuditEntryIn, BindingIn, Store
@@ -188,12 +189,11 @@ async def test_sigkill_mid_delivery_neither_loses_nor_duplicates(
 
     assert await bot_process("none") == 0  # restart
     assert delivered_ids(standin) == [e.id for e in entries]  # nothing missing, nothing doubled
+    posts = standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages")
     if mode == "after-send":
-        # The resend carried the same nonce and Discord handed back the message it already had.
-        nonces = [
-            r.json.get("nonce") for r in standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages")
-        ]
-        assert len(nonces) == len(set(nonces)) + 1
+        # The restarted process found the crashed message in the channel's history: no resend at all.
+        assert len(posts) == len(standin.messages(FEED_CHANNEL_ID))
+        assert standin.requests_to("GET", f"/channels/{FEED_CHANNEL_ID}/messages")
     assert (await store.outbox_stats()).total_pending == 0
     assert await store.rows_in_flight(FEED_CHANNEL_ID) == []
 
@@ -205,3 +205,25 @@ async def test_mentions_disabled_on_every_feed_message(standin: DiscordStandIn) 
         await sender.send(FEED_CHANNEL_ID, [discord.Embed(description="@everyone")], "n1")
     (message,) = standin.messages(FEED_CHANNEL_ID)
     assert message.allowed_mentions == {"parse": []} and message.nonce == "n1"
+
+
+async def test_without_history_the_same_nonce_still_prevents_a_duplicate(
+    store: Store, standin: DiscordStandIn, worker: OutboxWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: if history cannot show the message (lookback exhausted), the nonce does."""
+    import bot.feed.sender
+
+    monkeypatch.setattr(bot.feed.sender, "HISTORY_LOOKBACK", 0)
+    entries = make_entries(7)
+    await store.ingest(GROUP, entries)
+    items = await store.pending_for_channel(FEED_CHANNEL_ID)
+    nonce = message_nonce(FEED_CHANNEL_ID, [i.entry.id for i in items])
+    # What a process that died between Discord's answer and mark_sent leaves behind:
+    await store.mark_packed([i.id for i in items], nonce)
+    await worker.sender.send(FEED_CHANNEL_ID, [render_outbox_item(i) for i in items], nonce)
+
+    await worker.drain_once()
+    assert delivered_ids(standin) == [e.id for e in entries]
+    posts = standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages")
+    assert [p.json["nonce"] for p in posts] == [nonce, nonce]  # resent, and collapsed by Discord
+    assert await store.rows_in_flight(FEED_CHANNEL_ID) == []
