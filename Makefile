@@ -27,5 +27,9 @@ test: lint
 demo: $(STAMP)
 	$(BIN)/groupbridge check-config config.example.toml
 
+# Prints figures (feed drain rate, VRChat requests per poll, ingest rate, peak RSS); never asserts them.
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -44,6 +44,9 @@ class PollSettings:
     post_backfill: bool = False
     # Late entries: keep reading this far behind the newest stored entry before stopping.
     overlap: timedelta = timedelta(minutes=5)
+    # ...but never more than this many already-stored entries: after a burst the five minutes can hold
+    # hundreds of entries, and an idle poll should still cost one request.
+    overlap_entries: int = PAGE_SIZE
     max_pages: int = 50  # beyond this, what was not reached is recorded as a gap
 
     def __post_init__(self) -> None:
@@ -125,8 +128,14 @@ class AuditPoller:
             page = await self._page(offset, result)
             fetched.extend(to_entry_in(e) for e in page.results)
             offset += len(page.results)
-            if not page.results or not page.has_next or (wanted is not None and len(fetched) >= wanted):
+            if not page.results or not page.has_next:
                 break
+            if wanted is not None and len(fetched) >= wanted:
+                # Enough history; read on only while still inside the overlap the next poll will look at.
+                horizon = max(e.created_at for e in fetched) - s.overlap
+                oldest = min(e.created_at for e in fetched)
+                if oldest < horizon or len(fetched) >= wanted + s.overlap_entries:
+                    break
         newest = max(fetched, key=lambda e: (e.created_at, e.id), default=None)
         if wanted is not None and newest is not None:
             # Also keep (unposted) what lies within the overlap of the newest entry: the next poll reads
@@ -157,11 +166,12 @@ class AuditPoller:
         s, result = self.settings, PollResult()
         horizon = cursor.newest_created_at - s.overlap if cursor.newest_created_at else None
         fresh: dict[str, AuditEntryIn] = {}
-        offset, reached_known = 0, False
+        offset, reached_known, known_seen = 0, False, 0
         for _ in range(s.max_pages):
             page = await self._page(offset, result)
             entries = [to_entry_in(e) for e in page.results]
             known = await self.store.known_ids(self.group_id, [e.id for e in entries])
+            known_seen += len(known)
             for entry in entries:  # newest first
                 if entry.id in known:
                     reached_known = True
@@ -172,7 +182,8 @@ class AuditPoller:
             offset += len(entries)
             oldest = min((e.created_at for e in entries), default=None)
             behind_horizon = horizon is None or (oldest is not None and oldest < horizon)
-            if not page.has_next or not entries or (reached_known and behind_horizon):
+            overlap_done = behind_horizon or known_seen >= s.overlap_entries
+            if not page.has_next or not entries or (reached_known and overlap_done):
                 break
         else:
             # Paged max_pages deep without meeting what we had: VRChat holds more than we can reach now.

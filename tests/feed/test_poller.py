@@ -269,3 +269,29 @@ async def test_actions_taken_through_the_bot_are_credited_to_the_discord_moderat
     ban, kick = items["group.user.ban"], items["group.member.remove"]
     assert (ban.discord_actor_id, ban.discord_actor_name) == (4242, "mod_maya")
     assert kick.discord_actor_id is None and kick.actor_id == seeded_sim.moderator.id
+
+
+async def test_idle_polls_stay_at_one_request_after_a_dense_burst(
+    vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
+) -> None:
+    seed_history(seeded_sim, 3)
+    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
+    await poller.poll_once()
+    # 600 entries inside five minutes: the whole overlap window is full of stored entries.
+    seed_history(seeded_sim, 600, start=datetime.now(UTC) - timedelta(minutes=5), step=0.5)
+    assert (await poller.poll_once()).new == 600
+    for _ in range(2):
+        result = await poller.poll_once()
+        assert (result.new, result.requests) == (0, 1)
+
+
+async def test_first_poll_keeps_a_dense_overlap_so_it_is_not_reposted_as_late(
+    vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
+) -> None:
+    seed_history(seeded_sim, 150, start=datetime.now(UTC) - timedelta(minutes=3), step=1)
+    await bind(sqlite_store, seeded_sim.group.id)
+    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)  # backfill "none"
+    await poller.poll_once()
+    result = await poller.poll_once()
+    assert (result.new, result.delayed) == (0, 0)
+    assert await outbox_ids(sqlite_store) == []
