@@ -321,3 +321,18 @@ def test_login_fresh_flag_reaches_the_app(tmp_path: Path, fake_app) -> None:
     assert fake_app.calls[-1][0] == "login_interactive" and fake_app.options == {"fresh": True}
     assert main(["login", "--config", str(path)]) == 0
     assert fake_app.options == {"fresh": False}
+
+
+def test_db_upgrade_creates_the_schema_in_a_real_sqlite_file(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "bot.db"
+    text = VALID.replace(
+        f"postgresql+asyncpg://bridge:{DB_PASSWORD}@localhost/bridge", f"sqlite+aiosqlite:///{db}"
+    )
+    path = write(tmp_path, text)
+    assert main(["db", "upgrade", "-c", str(path)]) == 0
+    with sqlite3.connect(db) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"audit_entries", "group_cursors", "bindings", "outbox", "action_log", "alembic_version"} <= tables
+    assert main(["db", "upgrade", "-c", str(path)]) == 0  # idempotent
