@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.logs",
     "tests.fixtures.discord_standin",
+    "tests.fixtures.discord_gateway",
 ]

@@ -19,9 +19,35 @@ Routes: ``GET /users/@me``, ``GET /oauth2/applications/@me`` (``Client.login`` c
 ``GET /gateway``, ``GET /gateway/bot``, ``GET /channels/{id}``, ``GET|POST /channels/{id}/messages``,
 ``GET|PATCH|DELETE /channels/{id}/messages/{id}``; uploads are served back under ``/attachments/``.
 It imports nothing from the bot, so the bot cannot pass by agreeing with itself.
+
+Gateway and interactions (a real bot connects over a websocket and answers interactions):
+
+    standin.add_guild(GUILD_ID, "Guild", owner_id=ADMIN_ID)
+    moderator = standin.add_member(GUILD_ID, 42, "mod", role_ids=(MOD_ROLE_ID,))
+    with pointed_at(standin, gateway=standin.gateway_url):
+        ...  # bot.start(TOKEN) as a task; tests/fixtures/discord_gateway.py does all this
+        exchange = await standin.dispatch_interaction(
+            slash_command("ping", {"text": "hi"}, member=moderator, channel_id=FEED_ID)
+        )
+        assert (await exchange.wait()).type == 4
+
+Routes added for that: ``GET /gateway`` (websocket), ``POST /interactions/{id}/{token}/callback``,
+``POST /webhooks/{app}/{token}``, ``GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{id|@original}``,
+``GET|PUT /applications/{app}/commands`` and ``.../guilds/{guild}/commands``.
 """
 
 from .client_patch import current_base, pointed_at
+from .commands import CommandRegistry, CommandSync
+from .gateway import GatewayConnection, GatewayServer, GatewaySession
+from .guilds import StandInGuild, StandInMember, StandInRole
+from .interactions import (
+    ExchangeEvent,
+    InteractionExchange,
+    autocomplete,
+    button_click,
+    modal_submit,
+    slash_command,
+)
 from .models import (
     RecordedFile,
     RecordedRequest,
@@ -31,19 +57,35 @@ from .models import (
     StandInUser,
 )
 from .ratelimit import bucket_hash
+from .responses import CommandUnavailable
 from .server import DiscordStandIn
 from .state import ApiError
 
 __all__ = [
     "ApiError",
+    "CommandRegistry",
+    "CommandSync",
+    "CommandUnavailable",
     "DiscordStandIn",
+    "ExchangeEvent",
+    "GatewayConnection",
+    "GatewayServer",
+    "GatewaySession",
+    "InteractionExchange",
     "RecordedFile",
     "RecordedRequest",
     "StandInAttachment",
     "StandInChannel",
+    "StandInGuild",
+    "StandInMember",
     "StandInMessage",
+    "StandInRole",
     "StandInUser",
+    "autocomplete",
     "bucket_hash",
+    "button_click",
     "current_base",
+    "modal_submit",
     "pointed_at",
+    "slash_command",
 ]

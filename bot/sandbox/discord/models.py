@@ -42,10 +42,11 @@ def iso_timestamp(moment: float) -> str:
 
 @dataclass
 class StandInUser:
-    """The bot account the stand-in answers ``/users/@me`` with and authors every message as."""
+    """A user: the bot account (``/users/@me``, author of every message) or a guild member."""
 
     id: int
     username: str
+    bot: bool = True
 
     def to_payload(self) -> dict[str, Any]:
         """A partial user object, as Discord embeds it in messages."""
@@ -55,7 +56,7 @@ class StandInUser:
             "discriminator": "0",
             "global_name": None,
             "avatar": None,
-            "bot": True,
+            "bot": self.bot,
             "public_flags": 0,
         }
 
@@ -104,12 +105,21 @@ class StandInMessage:
     flags: int = 0
     edited_at: float | None = None
     deleted: bool = False
+    # Interaction responses and follow-ups: Discord marks them as sent by the application webhook.
+    message_type: int = 0
+    webhook_id: int | None = None
+    interaction_metadata: dict[str, Any] | None = None
+
+    @property
+    def ephemeral(self) -> bool:
+        """Only the interacting user sees it; channel routes cannot read or edit it."""
+        return bool(self.flags & 64)
 
     def to_payload(self, author: StandInUser, url_base: str, *, with_nonce: bool) -> dict[str, Any]:
         """The message object; Discord only echoes ``nonce`` in the create response, not on fetch."""
         payload: dict[str, Any] = {
             "id": str(self.id),
-            "type": 0,
+            "type": self.message_type,
             "channel_id": str(self.channel_id),
             "author": author.to_payload(),
             "content": self.content,
@@ -127,6 +137,10 @@ class StandInMessage:
         }
         if with_nonce and self.nonce is not None:
             payload["nonce"] = self.nonce
+        if self.webhook_id is not None:
+            payload["webhook_id"] = payload["application_id"] = str(self.webhook_id)
+        if self.interaction_metadata is not None:
+            payload["interaction_metadata"] = self.interaction_metadata
         return payload
 
 
@@ -144,9 +158,13 @@ class StandInChannel:
         """Messages not deleted, oldest first (ids are increasing, so list order is id order)."""
         return [m for m in self.messages if not m.deleted]
 
+    def public_messages(self) -> list[StandInMessage]:
+        """What channel routes can see: live and not ephemeral."""
+        return [m for m in self.messages if not m.deleted and not m.ephemeral]
+
     def to_payload(self) -> dict[str, Any]:
         """A type-0 guild text channel object, enough for ``Client.fetch_channel``."""
-        live = self.live_messages()
+        live = self.public_messages()
         return {
             "id": str(self.id),
             "type": 0,

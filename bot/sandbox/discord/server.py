@@ -4,6 +4,11 @@ Pipeline for every request: parse and record it -> unknown route? 404/405 + viol
 ``Authorization: Bot <token>`` (401) -> count it against its rate limit bucket (429) -> handler ->
 add the ``X-RateLimit-*`` headers and ``Via``.  discord.py treats a 429 *without* a ``Via`` header
 as a Cloudflare ban and raises instead of waiting, so every response carries ``Via`` like Discord's.
+Interaction callbacks and ``/webhooks/{id}/{token}`` routes skip the ``Authorization`` check: Discord
+authenticates them by the token in the path, and discord.py sends them without the bot token.
+
+The gateway (``gateway.py``) is served at ``/gateway`` on the same port; interactions are completed,
+dispatched and answered by ``responses.InteractionDesk``; commands live in ``commands.CommandRegistry``.
 """
 
 from __future__ import annotations
@@ -12,18 +17,24 @@ import json
 import math
 import time
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
 
-from . import handlers
+from . import commands, handlers, responses
+from .commands import REGISTRY_KEY, CommandRegistry
+from .gateway import GatewayServer
+from .guilds import DEFAULT_BOT_PERMISSIONS, StandInGuild, StandInMember, StandInRole
 from .handlers import API_PREFIX, BODY_KEY, STATE_KEY, URLS_KEY, ParsedBody, Urls, json_response
+from .interactions import InteractionExchange
 from .models import Clock, RecordedFile, RecordedRequest, StandInChannel, StandInMessage, StandInUser
 from .ratelimit import RateLimiter
 from .state import ApiError, StandInState
 
 CREATE_MESSAGE_ROUTE = "POST /channels/{channel_id}/messages"
+# Authenticated by the interaction token in the path, not by the bot token.
+TOKEN_ROUTES = (f"{API_PREFIX}/interactions/", f"{API_PREFIX}/webhooks/{{application_id}}/{{webhook_token}}")
 
 
 async def _parse_body(request: web.Request) -> ParsedBody:
@@ -86,6 +97,9 @@ class DiscordStandIn:
         self.requests: list[RecordedRequest] = []
         self.rate_limited_count = 0
         self.limiter = RateLimiter()
+        self.gateway = GatewayServer(self.state, token)
+        self.commands = CommandRegistry(bot_id, self.state.snowflakes)
+        self.desk = responses.InteractionDesk(self.state, self.commands, self.gateway, self.render_message)
         self._runner: web.AppRunner | None = None
         self._origin: str | None = None
 
@@ -104,7 +118,7 @@ class DiscordStandIn:
 
     @property
     def gateway_url(self) -> str:
-        """What ``/gateway`` answers (nothing listens there yet)."""
+        """The gateway websocket (what ``/gateway`` answers and READY's ``resume_gateway_url``)."""
         return self.origin.replace("http://", "ws://", 1) + "/gateway"
 
     @property
@@ -127,6 +141,60 @@ class DiscordStandIn:
     def add_channel(self, channel_id: int, *, guild_id: int, name: str = "feed") -> StandInChannel:
         """Create a guild text channel the bot can post in."""
         return self.state.add_channel(channel_id, guild_id=guild_id, name=name)
+
+    def add_guild(
+        self,
+        guild_id: int,
+        name: str = "Guild",
+        *,
+        owner_id: int,
+        bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+    ) -> StandInGuild:
+        """A guild the bot is in: @everyone role (id == guild id), the bot as a member with a managed
+        role granting ``bot_permissions``.  Its channels are the ``add_channel``s with this guild_id."""
+        return self.state.add_guild(guild_id, name, owner_id=owner_id, bot_permissions=bot_permissions)
+
+    def add_role(self, guild_id: int, role_id: int, name: str, permissions: int = 0) -> StandInRole:
+        """A role; members holding it get ``permissions`` (see ``guilds`` for the permission bits)."""
+        return self.state.add_role(guild_id, role_id, name, permissions)
+
+    def add_member(
+        self,
+        guild_id: int,
+        user_id: int,
+        name: str,
+        role_ids: tuple[int, ...] = (),
+        *,
+        permissions: int | None = None,
+    ) -> StandInMember:
+        """A guild member; permissions are computed from @everyone + roles (owner/admin: all) unless
+        ``permissions`` overrides them (as a channel overwrite would)."""
+        return self.state.add_member(guild_id, user_id, name, role_ids=role_ids, permissions=permissions)
+
+    def member(self, guild_id: int, user_id: int) -> StandInMember:
+        return self.state.member(guild_id, user_id)
+
+    async def dispatch_interaction(
+        self, payload: dict[str, Any], *, force: bool = False
+    ) -> InteractionExchange:
+        """Complete a builder's payload like Discord, send INTERACTION_CREATE to the connected bot,
+        and return the exchange that records its answers.  Raises ``CommandUnavailable`` for a
+        command Discord would not deliver (not synced; hidden by default_member_permissions unless
+        ``force``) and ``ValueError`` for a click or modal submit a user could not have made."""
+        return await self.desk.dispatch(payload, force=force)
+
+    @property
+    def exchanges(self) -> list[InteractionExchange]:
+        """Every dispatched interaction's exchange, oldest first."""
+        return self.desk.exchanges
+
+    def synced_commands(self, guild_id: int | None = None) -> list[dict[str, Any]]:
+        """The commands as stored after the last bulk overwrite (``guild_id`` None: global)."""
+        return self.commands.scopes.get(guild_id, [])
+
+    def render_message(self, message: StandInMessage) -> dict[str, Any]:
+        """A stored message as Discord's JSON (what a fetch would return)."""
+        return message.to_payload(self.state.bot, self.origin, with_nonce=False)
 
     def set_channel_error(self, channel_id: int, status: int | None) -> None:
         """Make a channel answer 403 Missing Permissions / 404 Unknown Channel, or (None) work again."""
@@ -152,7 +220,11 @@ class DiscordStandIn:
             raise RuntimeError("DiscordStandIn already started")
         app = web.Application(middlewares=[self._pipeline], client_max_size=25 * 1024**2)
         handlers.add_routes(app)
+        commands.add_routes(app)
+        responses.add_routes(app, self.desk)
+        app.router.add_get("/gateway", self.gateway.handle)
         app[STATE_KEY] = self.state
+        app[REGISTRY_KEY] = self.commands
         urls = app[URLS_KEY] = Urls()  # filled in once the port is known
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
@@ -163,11 +235,13 @@ class DiscordStandIn:
             bound_host = f"[{bound_host}]"
         self._origin = f"http://{bound_host}:{bound_port}"
         urls.origin, urls.gateway = self._origin, self.gateway_url
+        self.gateway.url = self.gateway_url
         self._runner = runner
 
     async def close(self) -> None:
         """Stop serving (idempotent)."""
         if self._runner is not None:
+            await self.gateway.close_all()  # else cleanup waits shutdown_timeout for open sockets
             await self._runner.cleanup()
             self._runner = None
 
@@ -205,7 +279,8 @@ class DiscordStandIn:
         except Exception as exc:  # a stand-in bug: fail fast (discord.py retries a 500 for ~16 s)
             self.violations.append(f"{request.method} {record.path}: stand-in error {exc!r}")
             response = json_response({"message": f"stand-in error: {exc!r}", "code": 0}, 400)
-        response.headers["Via"] = "1.1 google"
+        if not response.prepared:  # a websocket has already sent its headers
+            response.headers["Via"] = "1.1 google"
         record.status = response.status
         return response
 
@@ -220,11 +295,14 @@ class DiscordStandIn:
         template = request.match_info.route.resource.canonical
         if not template.startswith(API_PREFIX + "/"):
             return await handler(request)  # attachment downloads: CDN, no auth, no bucket
-        if request.headers.get("Authorization") != f"Bot {self.token}":
+        token_route = template.startswith(TOKEN_ROUTES)
+        if not token_route and request.headers.get("Authorization") != f"Bot {self.token}":
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         route = f"{request.method} {template[len(API_PREFIX) :]}"
         limit, per = self.rate_limit if route == CREATE_MESSAGE_ROUTE else self.other_rate_limit
-        decision = self.limiter.hit(route, request.match_info.get("channel_id", ""), limit, per, now)
+        info = request.match_info
+        major = info.get("channel_id") or info.get("webhook_token") or info.get("interaction_id", "")
+        decision = self.limiter.hit(route, major, limit, per, now)
         if not decision.allowed:
             self.rate_limited_count += 1
             body = {

@@ -11,6 +11,13 @@ import mimetypes
 import re
 from typing import Any
 
+from .guilds import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_EVERYONE_PERMISSIONS,
+    StandInGuild,
+    StandInMember,
+    StandInRole,
+)
 from .models import (
     Clock,
     RecordedFile,
@@ -60,6 +67,7 @@ class StandInState:
         self.strict_mentions = strict_mentions
         self.snowflakes = SnowflakeFactory(clock)
         self.channels: dict[int, StandInChannel] = {}
+        self.guilds: dict[int, StandInGuild] = {}
         self.violations: list[str] = []
         # (channel, author, nonce) -> message; Discord de-duplicates per author and channel.
         self._nonces: dict[tuple[int, int, str], StandInMessage] = {}
@@ -72,6 +80,62 @@ class StandInState:
         self.channels[channel_id] = channel
         return channel
 
+    # ------------------------------------------------------------ guilds, roles, members
+    def add_guild(
+        self, guild_id: int, name: str, *, owner_id: int, bot_permissions: int = DEFAULT_BOT_PERMISSIONS
+    ) -> StandInGuild:
+        """A guild with its @everyone role (id == guild id) and the bot as a member with its own
+        managed role, the way a bot invite creates one."""
+        if guild_id in self.guilds:
+            raise ValueError(f"guild {guild_id} already exists")
+        now = self.clock()
+        guild = StandInGuild(id=guild_id, name=name, owner_id=owner_id, created_at=now)
+        guild.roles[guild_id] = StandInRole(guild_id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS, position=0)
+        bot_role = StandInRole(self.snowflakes.next(), self.bot.username, bot_permissions, position=1)
+        bot_role.managed_by_bot = self.bot.id
+        guild.roles[bot_role.id] = bot_role
+        guild.members[self.bot.id] = StandInMember(guild_id, self.bot, (bot_role.id,), joined_at=now)
+        self.guilds[guild_id] = guild
+        guild.refresh_permissions()
+        return guild
+
+    def add_role(self, guild_id: int, role_id: int, name: str, permissions: int = 0) -> StandInRole:
+        guild = self.guilds[guild_id]
+        if role_id in guild.roles:
+            raise ValueError(f"role {role_id} already exists in guild {guild_id}")
+        role = StandInRole(role_id, name, permissions, position=len(guild.roles))
+        guild.roles[role_id] = role
+        guild.refresh_permissions()
+        return role
+
+    def add_member(
+        self,
+        guild_id: int,
+        user_id: int,
+        name: str,
+        *,
+        role_ids: tuple[int, ...] = (),
+        permissions: int | None = None,
+        bot: bool = False,
+    ) -> StandInMember:
+        guild = self.guilds[guild_id]
+        unknown = [r for r in role_ids if r not in guild.roles]
+        if unknown:
+            raise ValueError(f"roles {unknown} are not in guild {guild_id}; add_role them first")
+        user = StandInUser(id=user_id, username=name, bot=bot)
+        member = StandInMember(guild_id, user, tuple(role_ids), joined_at=self.clock())
+        member.permissions_override = permissions
+        guild.members[user_id] = member
+        guild.refresh_permissions()
+        return member
+
+    def member(self, guild_id: int, user_id: int) -> StandInMember:
+        return self.guilds[guild_id].members[user_id]
+
+    def guild_channels(self, guild_id: int) -> list[StandInChannel]:
+        return [c for c in self.channels.values() if c.guild_id == guild_id]
+
+    # ------------------------------------------------------------ channels
     def channel(self, channel_id: int) -> StandInChannel:
         """The channel, or the error Discord would answer for it."""
         channel = self.channels.get(channel_id)
@@ -82,8 +146,8 @@ class StandInState:
         return channel
 
     def message(self, channel_id: int, message_id: int) -> StandInMessage:
-        for message in self.channel(channel_id).messages:
-            if message.id == message_id and not message.deleted:
+        for message in self.channel(channel_id).public_messages():
+            if message.id == message_id:
                 return message
         raise unknown_message()
 
@@ -145,32 +209,61 @@ class StandInState:
             earlier = self._nonces.get(key)
             if earlier is not None and not earlier.deleted and now - earlier.timestamp <= self.nonce_window:
                 return earlier, False
+        message = self._store(channel, method, body, files)
+        if nonce is not None:
+            self._nonces[key] = message
+        return message, True
+
+    def post_message(
+        self, channel_id: int, method: str, body: dict[str, Any], files: list[RecordedFile], **extra: Any
+    ) -> StandInMessage:
+        """Store a message sent through an interaction (callback or follow-up webhook).
+
+        No channel access check: Discord lets an app answer an interaction where it cannot post.
+        """
+        self._validate(method, body)
+        if is_empty(body, len(files)):
+            raise self._empty(method)
+        return self._store(self.channels[channel_id], method, body, files, **extra)
+
+    def _store(
+        self,
+        channel: StandInChannel,
+        method: str,
+        body: dict[str, Any],
+        files: list[RecordedFile],
+        **extra: Any,
+    ) -> StandInMessage:
         self._check_mentions(method, body)
         message = StandInMessage(
             id=self.snowflakes.next(),
-            channel_id=channel_id,
+            channel_id=channel.id,
             author_id=self.bot.id,
             content=body.get("content") or "",
             embeds=[{"type": "rich", **e} for e in body.get("embeds") or []],
             components=list(body.get("components") or []),
-            nonce=nonce,
+            nonce=body.get("nonce"),
             allowed_mentions=body.get("allowed_mentions"),
             attachments=self._new_attachments(method, body, files),
-            timestamp=now,
+            timestamp=self.clock(),
             tts=bool(body.get("tts")),
             flags=int(body.get("flags") or 0),
+            **extra,
         )
         channel.messages.append(message)
-        if nonce is not None:
-            self._nonces[key] = message
-        return message, True
+        return message
 
     def edit_message(
         self, channel_id: int, message_id: int, body: dict[str, Any], files: list[RecordedFile]
     ) -> StandInMessage:
         """Apply the fields present in ``body``; ``attachments`` lists which existing ones stay."""
         method = f"PATCH /channels/{channel_id}/messages/{message_id}"
-        message = self.message(channel_id, message_id)
+        return self.apply_edit(self.message(channel_id, message_id), method, body, files)
+
+    def apply_edit(
+        self, message: StandInMessage, method: str, body: dict[str, Any], files: list[RecordedFile]
+    ) -> StandInMessage:
+        """Apply the fields present in ``body`` to a stored message (channel or webhook edit)."""
         self._validate(method, body)
         content = (body["content"] or "") if "content" in body else message.content
         embeds = [{"type": "rich", **e} for e in body["embeds"] or []] if "embeds" in body else message.embeds
@@ -206,7 +299,7 @@ class StandInState:
         around: int | None = None,
     ) -> list[StandInMessage]:
         """Like Discord: newest first; ``after`` gives the ``limit`` messages right after the id."""
-        live = self.channel(channel_id).live_messages()  # oldest first
+        live = self.channel(channel_id).public_messages()  # oldest first
         if before is not None:
             chosen = [m for m in live if m.id < before][-limit:]
         elif after is not None:
