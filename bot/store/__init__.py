@@ -1,9 +1,11 @@
-"""Database layer: the mirrored audit log, the Discord outbox, bindings, gaps and the action log.
+"""Database layer: the mirrored audit log, the Discord outbox, bindings, gaps, the action log and
+join-request cards.
 
 Knows nothing about Discord or the VRChat HTTP API: plain values in (bot.store.types), plain
 values out. Entry point: ``store = await Store.open(url); await store.upgrade()``.
 """
 
+from bot.store.cards import CARD_STATES, NO_CHANNEL, CardState, HandledWhere, RequestCard
 from bot.store.store import IngestHook, Store
 from bot.store.types import (
     ActionIn,
@@ -30,6 +32,8 @@ from bot.store.types import (
 )
 
 __all__ = [
+    "CARD_STATES",
+    "NO_CHANNEL",
     "ActionIn",
     "ActionOutcome",
     "ActionRecord",
@@ -37,6 +41,7 @@ __all__ = [
     "Binding",
     "BindingIn",
     "BindingSource",
+    "CardState",
     "ChannelBacklog",
     "ConfigSyncResult",
     "CursorUpdate",
@@ -44,12 +49,14 @@ __all__ = [
     "EntryPage",
     "Gap",
     "GroupCursor",
+    "HandledWhere",
     "IngestHook",
     "IngestResult",
     "InvalidCursorError",
     "OutboxItem",
     "OutboxState",
     "OutboxStats",
+    "RequestCard",
     "Store",
     "StoreError",
     "StoredEntry",

@@ -202,4 +202,39 @@ class ActionLogRow(Base):
     )
 
 
+class RequestCardRow(Base):
+    """A join request shown as a card (a Discord message with buttons) in a requests channel.
+
+    One row per (group, requester, channel). ``state`` leaves 'pending' exactly once, through a
+    conditional UPDATE (bot.store.cards.CardOps.claim_card): that is what makes the first click win,
+    across processes too. channel_id 0 is a claim made where no card was posted (a slash command).
+    """
+
+    __tablename__ = "request_cards"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(String)
+    user_id: Mapped[str] = mapped_column(String)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    display_name: Mapped[str | None] = mapped_column(String)
+    # When the user asked to join, as VRChat reports it: audit entries older than this are about
+    # an earlier request of the same user.
+    requested_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16))
+    handled_by_discord_id: Mapped[int | None] = mapped_column(BigInteger)
+    handled_by_name: Mapped[str | None] = mapped_column(String)
+    handled_where: Mapped[str | None] = mapped_column(String(16))
+    handled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id", "channel_id"),
+        Index(None, "group_id", "state"),
+        CheckConstraint("state IN ('pending', 'accepted', 'rejected', 'blocked', 'gone')", name="state"),
+        CheckConstraint("handled_where IN ('Discord', 'VRChat')", name="handled_where"),
+    )
+
+
 metadata = Base.metadata

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.store import migrate
 from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
 from bot.store.bindings import BindingOps
+from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
 from bot.store.journal import JournalOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
@@ -24,7 +25,7 @@ from bot.store.types import AuditEntryIn, CursorUpdate, GroupCursor, IngestResul
 IngestHook = Callable[[str, AsyncSession], Awaitable[None]]
 
 
-class Store(OutboxOps, BindingOps, JournalOps, QueryOps, StoreBase):
+class Store(OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, StoreBase):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
 
     def __init__(self, url: str | URL, *, clock: Callable[[], datetime] = utcnow, echo: bool = False) -> None:

@@ -1,0 +1,91 @@
+"""The services the Discord cogs call: plain values in, dataclasses out, ServiceError for the user.
+
+No Discord here. Every mutating method checks permission itself (the cog's check is not trusted)
+and validates its input before any VRChat request or database write.
+
+    services = Services(client, store, config)
+    await services.requests.decide(actor, group_id, user_id, "accept")
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from bot.config import Config
+from bot.services.access import Access
+from bot.services.audit import AuditPage, AuditService, CsvExport
+from bot.services.bindings import BindingService, ChannelStatus, GroupStatus, StatusReport
+from bot.services.common import (
+    ActionLog,
+    Actor,
+    AlreadyHandled,
+    Clock,
+    InvalidInput,
+    NotFoundError,
+    PermissionDenied,
+    ServiceError,
+    utcnow,
+)
+from bot.services.invites import InviteOutcome, InviteService
+from bot.services.moderation import ModerationOutcome, ModerationService
+from bot.services.posts import PostDraft, PostService
+from bot.services.request_sync import CardChange
+from bot.services.request_views import JoinRequestView
+from bot.services.requests import Decision, JoinRequestService
+from bot.services.users import UserDirectory
+from bot.store import Store
+from bot.vrchat import VRChatClient
+
+
+class Services:
+    """Everything the cogs need, built once from the VRChat client, the store and the config."""
+
+    def __init__(
+        self,
+        client: VRChatClient,
+        store: Store,
+        config: Config,
+        *,
+        clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` dates decisions and reports; `monotonic` times the caches and the search rate limit."""
+        actions = ActionLog(store)
+        users = UserDirectory(client, monotonic=monotonic)
+        self.access = Access(store, config)
+        self.requests = JoinRequestService(client, store, self.access, users, actions, clock)
+        self.invites = InviteService(client, self.access, users, actions)
+        self.posts = PostService(client, self.access, actions, monotonic=monotonic)
+        self.moderation = ModerationService(client, self.access, users, actions)
+        self.bindings = BindingService(client, store, self.access, actions, clock)
+        self.audit = AuditService(store, self.access, actions, clock)
+
+
+__all__ = [
+    "Access",
+    "Actor",
+    "AlreadyHandled",
+    "AuditPage",
+    "AuditService",
+    "BindingService",
+    "CardChange",
+    "ChannelStatus",
+    "CsvExport",
+    "Decision",
+    "GroupStatus",
+    "InvalidInput",
+    "InviteOutcome",
+    "InviteService",
+    "JoinRequestService",
+    "JoinRequestView",
+    "ModerationOutcome",
+    "ModerationService",
+    "NotFoundError",
+    "PermissionDenied",
+    "PostDraft",
+    "PostService",
+    "ServiceError",
+    "Services",
+    "StatusReport",
+]

@@ -1,0 +1,200 @@
+"""Searching and exporting the mirrored audit log (moderators only)."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.events import KNOWN_EVENT_TYPES, OTHER, is_family
+from bot.services.access import Access
+from bot.services.common import ActionLog, Actor, Clock, InvalidInput, checked_group_id, quoted
+from bot.store import InvalidCursorError, Store, StoredEntry
+from bot.vrchat import InvalidReference, parse_user_id
+from bot.vrchat.ids import USER_FORMS
+
+PAGE_MAX = 25
+EXPORT_CAP = 50_000
+_EVENT_TYPE = re.compile(r"^group(\.[A-Za-z]+)*(\.\*)?$")
+_TARGET = re.compile(r"^\S{1,300}$")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    group_id: str
+    entries: tuple[StoredEntry, ...]
+    next_cursor: str | None  # pass back as `cursor` for the next (older) page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class CsvExport:
+    data: bytes  # UTF-8 CSV with a header row, newest entry first
+    rows: int
+    capped: bool  # True when more entries matched than `rows`
+    filename: str
+
+    @property
+    def note(self) -> str:
+        if self.capped:
+            return (
+                f"Exported the newest {self.rows:,} matching entries; that is the limit for one file. "
+                "Narrow the time range to export the older ones."
+            )
+        return f"Exported {self.rows:,} matching {'entry' if self.rows == 1 else 'entries'}."
+
+
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    actor_id: str | None
+    target_id: str | None
+    event_types: list[str] | None
+    since: datetime | None
+    until: datetime | None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {
+            "actor_id": self.actor_id,
+            "target_id": self.target_id,
+            "event_types": self.event_types,
+            "since": self.since,
+            "until": self.until,
+        }
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _event_types(text: str | None) -> list[str] | None:
+    value = (text or "").strip()
+    if not value:
+        return None
+    if is_family(value.lower()):
+        family = value.lower()
+        if family == OTHER:
+            raise InvalidInput(
+                "“other” cannot be searched for as such; give an exact event type like group.update."
+            )
+        return sorted(t for t, f in KNOWN_EVENT_TYPES.items() if f == family)
+    if not _EVENT_TYPE.match(value):
+        raise InvalidInput(
+            f"{quoted(value)} is not an event type. Use a kind of event (requests, members, moderation, …) "
+            "or a VRChat event type like group.user.ban or group.member.*"
+        )
+    return [value]
+
+
+def _filters(
+    actor_id: str | None,
+    target_id: str | None,
+    event_type: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> _Filters:
+    actor = None
+    if actor_id and actor_id.strip():
+        try:
+            actor = parse_user_id(actor_id)
+        except InvalidReference:
+            raise InvalidInput(f"The actor must be {USER_FORMS}.") from None
+    target = None
+    if target_id and target_id.strip():
+        try:
+            target = parse_user_id(target_id)
+        except InvalidReference:
+            target = target_id.strip()
+            if not _TARGET.match(target):
+                raise InvalidInput(
+                    f"{quoted(target)} is not a VRChat ID; the target is a user, post, role or instance ID."
+                ) from None
+    start, end = _aware(since), _aware(until)
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput("The start of the time range must be before its end.")
+    return _Filters(actor, target, _event_types(event_type), start, end)
+
+
+class _RowSink:
+    """A text buffer that remembers where each written row ends (csv.writer writes one row per call)."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.ends: list[int] = []
+
+    def write(self, text: str, /) -> int:
+        written = self.buffer.write(text)
+        self.ends.append(self.buffer.tell())
+        return written
+
+
+class AuditService:
+    def __init__(self, store: Store, access: Access, actions: ActionLog, clock: Clock) -> None:
+        self._store = store
+        self._access = access
+        self._actions = actions
+        self._clock = clock
+
+    async def search(
+        self,
+        actor: Actor,
+        group_id: str,
+        actor_id: str | None = None,
+        target_id: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        page_size: int = 10,
+    ) -> AuditPage:
+        """One page of the group's mirrored audit log, newest first."""
+        gid = checked_group_id(group_id)
+        flt = _filters(actor_id, target_id, event_type, since, until)
+        if not 1 <= page_size <= PAGE_MAX:
+            raise InvalidInput(f"A page shows between 1 and {PAGE_MAX} entries.")
+        await self._access.require_moderator(actor, gid)
+        try:
+            page = await self._store.search_entries(
+                group_id=gid, **flt.as_kwargs(), limit=page_size, before_cursor=cursor or None
+            )
+        except InvalidCursorError:
+            raise InvalidInput("That page is no longer valid; run the search again.") from None
+        return AuditPage(gid, tuple(page.entries), page.next_cursor)
+
+    async def export_csv(
+        self,
+        actor: Actor,
+        group_id: str,
+        actor_id: str | None = None,
+        target_id: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        limit: int = EXPORT_CAP,
+    ) -> CsvExport:
+        """The matching entries as a CSV file, at most `limit` rows (the newest); `capped` says so."""
+        gid = checked_group_id(group_id)
+        flt = _filters(actor_id, target_id, event_type, since, until)
+        if not 1 <= limit <= EXPORT_CAP:
+            raise InvalidInput(f"An export holds between 1 and {EXPORT_CAP:,} entries.")
+        await self._access.require_moderator(actor, gid)
+        sink = _RowSink()
+        # One row more than allowed tells whether there were more; it is cut off again below.
+        written = await self._store.export_csv(sink, group_id=gid, **flt.as_kwargs(), limit=limit + 1)
+        text = sink.buffer.getvalue()
+        capped = written > limit
+        if capped:
+            text = text[: sink.ends[limit]]  # ends[0] is the header row
+        rows = min(written, limit)
+        await self._actions.record(
+            actor,
+            gid,
+            "audit.export",
+            target_id=gid,
+            details={"rows": rows, "capped": capped, "event_types": flt.event_types},
+        )
+        stamp = self._clock().strftime("%Y%m%d-%H%M%S")
+        return CsvExport(text.encode("utf-8"), rows, capped, f"audit-{gid}-{stamp}.csv")

@@ -1,0 +1,249 @@
+"""Linking Discord servers to VRChat groups, choosing what the feed carries, and the status report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.events import EVENT_FAMILIES
+from bot.services.access import Access
+from bot.services.common import (
+    ActionLog,
+    Actor,
+    Clock,
+    InvalidInput,
+    NotFoundError,
+    PermissionDenied,
+    age,
+    checked_group_id,
+    quoted,
+)
+from bot.store import Binding, BindingIn, DuplicateBindingError, Gap, Store
+from bot.vrchat import Forbidden, InvalidReference, NotFound, VRChatClient, parse_group_id
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStatus:
+    group_id: str
+    group_name: str
+    bindings: tuple[Binding, ...]
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    newest_entry_at: datetime | None
+    cursor_age: timedelta | None  # how old the newest mirrored audit entry is
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    channel_id: int
+    pending: int
+    oldest_pending_age: timedelta | None
+    paused: bool
+    paused_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    guild_id: int
+    generated_at: datetime
+    vrchat_user_id: str | None
+    session_blocked: bool
+    groups: tuple[GroupStatus, ...]
+    channels: tuple[ChannelStatus, ...]
+    gaps: tuple[Gap, ...]  # spans of audit history that could not be fetched, not yet announced
+
+    @property
+    def paused_channels(self) -> tuple[ChannelStatus, ...]:
+        return tuple(c for c in self.channels if c.paused)
+
+    @property
+    def outbox_pending(self) -> int:
+        return sum(c.pending for c in self.channels)
+
+
+def _snowflake(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInput(f"That is not a valid Discord {what} ID.")
+    return value
+
+
+def _families(families: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in families if isinstance(f, str) and f.strip()))
+    if not chosen:
+        raise InvalidInput(f"Pick at least one kind of event: {', '.join(EVENT_FAMILIES)}.")
+    unknown = [f for f in chosen if f not in EVENT_FAMILIES]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown kind of event {', '.join(quoted(f, 30) for f in unknown)}; choose from "
+            f"{', '.join(EVENT_FAMILIES)}."
+        )
+    return chosen
+
+
+class BindingService:
+    def __init__(
+        self, client: VRChatClient, store: Store, access: Access, actions: ActionLog, clock: Clock
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._access = access
+        self._actions = actions
+        self._clock = clock
+
+    def _admin_here(self, actor: Actor, guild_id: int) -> None:
+        self._access.require_same_guild(actor, guild_id)
+        self._access.require_admin(actor)
+
+    async def _bindings(self, guild_id: int, group_id: str) -> list[Binding]:
+        bindings = await self._store.list_bindings(guild_id=guild_id, group_id=group_id)
+        if not bindings:
+            raise NotFoundError(
+                f"This server is not linked to the VRChat group {self._access.group_label(group_id)}."
+            )
+        return bindings
+
+    async def link(
+        self,
+        actor: Actor,
+        guild_id: int,
+        group_id_text: str,
+        feed_channel_id: int,
+        requests_channel_id: int | None = None,
+        moderator_role_ids: Iterable[int] = (),
+    ) -> Binding:
+        """Link a group to this server: its audit log goes to the feed channel (admins only)."""
+        self._admin_here(actor, guild_id)
+        try:
+            group_id = parse_group_id(group_id_text)
+        except InvalidReference as exc:
+            raise InvalidInput(str(exc)) from None
+        feed = _snowflake(feed_channel_id, "channel")
+        requests = _snowflake(requests_channel_id, "channel") if requests_channel_id is not None else None
+        roles = tuple(dict.fromkeys(_snowflake(r, "role") for r in moderator_role_ids))
+        self._access.require_allowed_group(group_id)
+        if await self._store.list_bindings(group_id=group_id, channel_id=feed):
+            raise InvalidInput(f"{self._access.group_label(group_id)} already posts to <#{feed}>.")
+        try:
+            group = await self._client.get_group(group_id)
+        except (NotFound, Forbidden):
+            raise NotFoundError(
+                f"VRChat has no group {group_id}, or the bot's VRChat account cannot see it."
+            ) from None
+        try:
+            binding = await self._store.add_binding(
+                BindingIn(group_id, guild_id, feed, requests, roles), source="command"
+            )
+        except DuplicateBindingError:
+            raise InvalidInput(f"{self._access.group_label(group_id)} already posts to <#{feed}>.") from None
+        await self._actions.record(
+            actor,
+            group_id,
+            "binding.link",
+            target_id=group_id,
+            details={"group_name": group.name, "feed_channel_id": feed, "requests_channel_id": requests},
+        )
+        return binding
+
+    async def unlink(self, actor: Actor, guild_id: int, group_id: str) -> list[Binding]:
+        """Remove every link of that group in this server; links from config.toml are refused."""
+        self._admin_here(actor, guild_id)
+        gid = checked_group_id(group_id)
+        bindings = await self._bindings(guild_id, gid)
+        if any(b.source == "config" for b in bindings):
+            raise PermissionDenied(
+                f"The link to {self._access.group_label(gid)} comes from config.toml; remove it there "
+                "(it would come back at the next start otherwise)."
+            )
+        for binding in bindings:
+            await self._store.remove_binding(binding.id)
+        await self._actions.record(
+            actor,
+            gid,
+            "binding.unlink",
+            target_id=gid,
+            details={"channels": [b.feed_channel_id for b in bindings]},
+        )
+        return bindings
+
+    async def set_events(
+        self, actor: Actor, guild_id: int, group_id: str, families: Iterable[str]
+    ) -> list[Binding]:
+        """Choose which kinds of events (bot.events families) the group's feed carries here."""
+        self._admin_here(actor, guild_id)
+        gid = checked_group_id(group_id)
+        chosen = _families(families)
+        bindings = await self._bindings(guild_id, gid)
+        updated = [b for b in [await self._store.set_event_families(b.id, chosen) for b in bindings] if b]
+        await self._actions.record(
+            actor, gid, "binding.events", target_id=gid, details={"families": list(chosen)}
+        )
+        return updated
+
+    async def resume(self, actor: Actor, guild_id: int, channel_id: int) -> list[Binding]:
+        """Start posting again to a feed channel the bot paused (after fixing what it complained about)."""
+        self._admin_here(actor, guild_id)
+        channel = _snowflake(channel_id, "channel")
+        bindings = await self._store.list_bindings(guild_id=guild_id, channel_id=channel)
+        if not bindings:
+            raise NotFoundError(f"<#{channel}> is not a feed channel of this server.")
+        paused = [b for b in bindings if b.paused]
+        if not paused:
+            raise InvalidInput(f"<#{channel}> is not paused; nothing to resume.")
+        await self._store.resume_binding(channel_id=channel)
+        for binding in paused:
+            await self._actions.record(
+                actor,
+                binding.group_id,
+                "binding.resume",
+                target_id=binding.group_id,
+                details={"channel_id": channel, "paused_reason": binding.paused_reason},
+            )
+        return [b for b in await self._store.list_bindings(guild_id=guild_id, channel_id=channel)]
+
+    async def status(self, guild_id: int) -> StatusReport:
+        """Health of everything this server relies on: the VRChat session, polling, the outbox."""
+        now = self._clock()
+        bindings = await self._store.list_bindings(guild_id=guild_id)
+        cursors = {c.group_id: c for c in await self._store.list_cursors()}
+        groups = []
+        for group_id in dict.fromkeys(b.group_id for b in bindings):
+            cursor = cursors.get(group_id)
+            groups.append(
+                GroupStatus(
+                    group_id=group_id,
+                    group_name=self._access.group_label(group_id),
+                    bindings=tuple(b for b in bindings if b.group_id == group_id),
+                    last_poll_at=cursor.last_poll_at if cursor else None,
+                    last_success_at=cursor.last_success_at if cursor else None,
+                    newest_entry_at=cursor.newest_created_at if cursor else None,
+                    cursor_age=age(cursor.newest_created_at if cursor else None, now),
+                    last_error=cursor.last_error if cursor else None,
+                )
+            )
+        backlog = {c.channel_id: c for c in (await self._store.outbox_stats(now)).channels}
+        channels = []
+        for channel_id in dict.fromkeys(b.feed_channel_id for b in bindings):
+            mine = [b for b in bindings if b.feed_channel_id == channel_id]
+            queued = backlog.get(channel_id)
+            paused = next((b for b in mine if b.paused), None)
+            channels.append(
+                ChannelStatus(
+                    channel_id=channel_id,
+                    pending=queued.pending if queued else 0,
+                    oldest_pending_age=age(queued.oldest_pending_at if queued else None, now),
+                    paused=paused is not None,
+                    paused_reason=paused.paused_reason if paused else None,
+                )
+            )
+        gaps = [g for group in groups for g in await self._store.unnotified_gaps(group.group_id)]
+        return StatusReport(
+            guild_id=guild_id,
+            generated_at=now,
+            vrchat_user_id=self._client.user_id,
+            session_blocked=self._client.session_blocked,
+            groups=tuple(groups),
+            channels=tuple(channels),
+            gaps=tuple(gaps),
+        )

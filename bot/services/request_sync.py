@@ -1,0 +1,239 @@
+"""Keeping join-request cards in step with VRChat: new requests to post, vanished ones to close.
+
+A request can leave VRChat's pending list without any click in Discord: a moderator handled it in
+VRChat itself, or the user withdrew it. The audit log says which and who; the mirrored copy in the
+store is asked first, VRChat's own log only when the mirror has nothing (yet).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.services.common import Clock, Where
+from bot.services.request_views import JoinRequestView, build_view
+from bot.services.users import UserDirectory
+from bot.store import NO_CHANNEL, CardState, RequestCard, Store
+from bot.vrchat import AuthError, VRChatClient, VRChatError
+from bot.vrchat.models import GroupMember
+
+log = logging.getLogger(__name__)
+
+REQUEST_EVENTS: dict[str, CardState] = {
+    "group.request.accept": "accepted",
+    "group.request.reject": "rejected",
+    "group.request.block": "blocked",
+    "group.request.withdraw": "gone",
+}
+# A handled card whose request is still listed this long afterwards is reopened even when VRChat
+# gives no request time to compare with (the decision evidently never reached VRChat).
+STALE_DECISION = timedelta(minutes=10)
+# How far before a card's creation an audit entry may lie and still explain the card's end.
+LOOKBACK = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class VRChatOutcome:
+    state: CardState
+    by: str | None
+    at: datetime | None
+    where: Where = "VRChat"
+    by_discord_id: int | None = None
+
+
+GONE = VRChatOutcome("gone", None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class CardChange:
+    """One thing for the card poller to do in Discord.
+
+    kind "post": post a new card for `view` in `channel_id`, then call Store.set_card_message.
+    kind "update": edit message `message_id` to show the outcome (state, handled_*; summary in words).
+    """
+
+    kind: Literal["post", "update"]
+    group_id: str
+    user_id: str
+    channel_id: int
+    message_id: int | None
+    state: CardState
+    view: JoinRequestView | None = None
+    display_name: str | None = None
+    handled_by: str | None = None
+    handled_where: Where | None = None
+    handled_at: datetime | None = None
+    summary: str = ""
+
+
+def outcome_since(cards: Iterable[RequestCard], now: datetime) -> datetime:
+    """How far back the audit log may explain how these cards' request ended.
+
+    From the moment the user asked (VRChat's request time, when a card recorded it), else a little
+    before the first card was made; older entries are about an earlier request of the same user.
+    """
+    cards = list(cards)
+    asked = [c.requested_at for c in cards if c.requested_at is not None]
+    if asked:
+        return min(asked)
+    return min((c.created_at for c in cards), default=now) - LOOKBACK
+
+
+def summary_of(outcome: VRChatOutcome) -> str:
+    if outcome.state == "gone" or outcome.by is None:
+        return "No longer pending: withdrawn or handled elsewhere."
+    place = "via Discord" if outcome.where == "Discord" else "in VRChat"
+    return f"{outcome.state.capitalize()} by {outcome.by} {place}."
+
+
+async def vrchat_outcome(
+    client: VRChatClient, store: Store, group_id: str, user_id: str, since: datetime
+) -> VRChatOutcome:
+    """How a request that left VRChat's pending list ended, and who ended it, as far as is known."""
+    page = await store.search_entries(
+        group_id=group_id, target_id=user_id, event_types=list(REQUEST_EVENTS), since=since, limit=5
+    )
+    for entry in page.entries:
+        if entry.event_type in REQUEST_EVENTS:
+            if entry.discord_actor_name:
+                return VRChatOutcome(
+                    REQUEST_EVENTS[entry.event_type],
+                    entry.discord_actor_name,
+                    entry.created_at,
+                    "Discord",
+                    entry.discord_actor_id,
+                )
+            return VRChatOutcome(
+                REQUEST_EVENTS[entry.event_type], entry.actor_display_name or entry.actor_id, entry.created_at
+            )
+    try:
+        fresh = await client.get_audit_logs(
+            group_id, n=10, start_date=since, event_types=list(REQUEST_EVENTS), target_ids=[user_id]
+        )
+    except (VRChatError, AuthError) as exc:  # no audit permission, rate limit...: say less, not fail
+        log.info("could not look up how the join request of %s ended: %s", user_id, exc)
+        return GONE
+    for item in fresh.results:
+        if item.event_type in REQUEST_EVENTS and item.target_id == user_id:
+            return VRChatOutcome(
+                REQUEST_EVENTS[item.event_type], item.actor_display_name or item.actor_id, item.created_at
+            )
+    return GONE
+
+
+class CardReconciler:
+    def __init__(self, client: VRChatClient, store: Store, users: UserDirectory, clock: Clock) -> None:
+        self._client = client
+        self._store = store
+        self._users = users
+        self._clock = clock
+
+    async def _all_pending(self, group_id: str) -> list[GroupMember]:
+        out: list[GroupMember] = []
+        offset = 0
+        while True:
+            page = await self._client.list_join_requests(group_id, n=100, offset=offset)
+            out.extend(page)
+            if len(page) < 100:
+                return out
+            offset += len(page)
+
+    async def reconcile(self, group_id: str, channels: list[int]) -> list[CardChange]:
+        # VRChat first, cards second: a click landing in between has then already claimed its card,
+        # so it is neither reopened nor closed as "handled elsewhere" here.
+        pending = {r.user_id: r for r in await self._all_pending(group_id)}
+        now = self._clock()
+        changes: list[CardChange] = []
+        cards: dict[tuple[str, int], RequestCard] = {
+            (c.user_id, c.channel_id): c for c in await self._store.list_cards(group_id)
+        }
+        for request in pending.values():
+            changes += await self._post_if_needed(group_id, request, channels, cards, now)
+        vanished = sorted({c.user_id for c in cards.values() if c.pending and c.user_id not in pending})
+        for user_id in vanished:
+            changes += await self._close(
+                group_id, user_id, [c for c in cards.values() if c.user_id == user_id]
+            )
+        return changes
+
+    async def _post_if_needed(
+        self,
+        group_id: str,
+        request: GroupMember,
+        channels: list[int],
+        cards: dict[tuple[str, int], RequestCard],
+        now: datetime,
+    ) -> list[CardChange]:
+        user_id = request.user_id
+        mine = [c for (uid, _), c in cards.items() if uid == user_id]
+        # Reopen cards decided before this request was made (asked again), or decided so long ago
+        # that the decision evidently never reached VRChat.
+        handled_before = max(request.created_at or now - STALE_DECISION, now - STALE_DECISION)
+        if any(not c.pending and c.handled_at is not None and c.handled_at < handled_before for c in mine):
+            # The old cards start over, as new cards without a message.
+            await self._store.reopen_cards(group_id, user_id, handled_before=handled_before)
+            mine = await self._store.cards_for(group_id, user_id)
+        by_channel = {c.channel_id: c for c in mine}
+        to_post = [
+            ch
+            for ch in channels
+            if ch != NO_CHANNEL
+            and (ch not in by_channel or (by_channel[ch].pending and by_channel[ch].message_id is None))
+        ]
+        if not to_post:
+            return []
+        user = await self._users.profile(user_id, request.user.display_name if request.user else None)
+        view = build_view(group_id, request, user, now.date())
+        out = []
+        for channel_id in to_post:
+            await self._store.upsert_card(
+                group_id, user_id, channel_id, display_name=view.display_name, requested_at=request.created_at
+            )
+            out.append(
+                CardChange(
+                    "post",
+                    group_id,
+                    user_id,
+                    channel_id,
+                    None,
+                    "pending",
+                    view=view,
+                    display_name=view.display_name,
+                )
+            )
+        return out
+
+    async def _close(self, group_id: str, user_id: str, cards: list[RequestCard]) -> list[CardChange]:
+        since = outcome_since(cards, self._clock())
+        outcome = await vrchat_outcome(self._client, self._store, group_id, user_id, since)
+        claimed = await self._store.claim_card(
+            group_id,
+            user_id,
+            outcome.state,
+            by_discord_id=outcome.by_discord_id,
+            by_name=outcome.by,
+            where=outcome.where,
+            at=outcome.at,
+        )
+        if not claimed:  # a click won meanwhile; its own reply updates the cards
+            return []
+        return [
+            CardChange(
+                "update",
+                group_id,
+                user_id,
+                card.channel_id,
+                card.message_id,
+                outcome.state,
+                display_name=card.display_name,
+                handled_by=outcome.by,
+                handled_where=outcome.where,
+                handled_at=outcome.at,
+                summary=summary_of(outcome),
+            )
+            for card in cards
+            if card.pending and card.message_id is not None
+        ]

@@ -1,0 +1,76 @@
+"""What a moderator sees about someone asking to join: a JoinRequestView, built from VRChat's data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.services.common import clip
+from bot.vrchat.models import GroupMember, User
+
+BIO_EXCERPT = 200
+PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
+
+# Highest first: a veteran account also carries the lower trust tags.
+TRUST_RANKS: tuple[tuple[str, str], ...] = (
+    ("system_trust_veteran", "Trusted User"),
+    ("system_trust_trusted", "Known User"),
+    ("system_trust_known", "User"),
+    ("system_trust_basic", "New User"),
+)
+VISITOR = "Visitor"
+
+
+def trust_rank(tags: Iterable[str]) -> str:
+    present = set(tags)
+    return next((rank for tag, rank in TRUST_RANKS if tag in present), VISITOR)
+
+
+def is_adult(age_verification_status: str | None) -> bool:
+    """Only VRChat's exact "18+" counts; "hidden", "verified" and anything new do not."""
+    return age_verification_status == "18+"
+
+
+def bio_excerpt(bio: str | None) -> str:
+    return clip((bio or "").strip(), BIO_EXCERPT)
+
+
+def avatar_url(user: User) -> str | None:
+    """The picture VRChat itself shows: the VRC+ icon, then a profile picture, then the avatar."""
+    for url in (user.user_icon, user.profile_pic_override, user.current_avatar_thumbnail_image_url):
+        if url:
+            return url
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequestView:
+    group_id: str
+    user_id: str
+    display_name: str
+    avatar_url: str | None
+    profile_url: str
+    account_created: date | None
+    account_age_days: int | None
+    trust_rank: str
+    adult: bool
+    bio_excerpt: str
+    requested_at: datetime | None
+
+
+def build_view(group_id: str, request: GroupMember, user: User, today: date) -> JoinRequestView:
+    created = user.date_joined
+    return JoinRequestView(
+        group_id=group_id,
+        user_id=user.id,
+        display_name=user.display_name or (request.user.display_name if request.user else None) or user.id,
+        avatar_url=avatar_url(user),
+        profile_url=PROFILE_URL.format(user_id=user.id),
+        account_created=created,
+        account_age_days=max(0, (today - created).days) if created is not None else None,
+        trust_rank=trust_rank(user.tags),
+        adult=is_adult(user.age_verification_status),
+        bio_excerpt=bio_excerpt(user.bio),
+        requested_at=request.created_at,
+    )

@@ -1,0 +1,295 @@
+"""Join requests: list them, show one, decide one (first click wins), keep the cards in step.
+
+First click wins, in two layers:
+- in this process, a lock per (group, user) queues concurrent decisions on the same request, so the
+  second one waits for the first to finish (VRChat call included) and then sees its result;
+- across processes, the decision is claimed in the database with a conditional UPDATE of the
+  request's cards (Store.claim_card: ``... WHERE state = 'pending'``) BEFORE VRChat is called.
+  Only the caller whose UPDATE changed a row calls VRChat; the others get AlreadyHandled naming the
+  winner. If the VRChat call then fails, the claim is released so the request can be decided again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.services.access import Access
+from bot.services.common import (
+    ActionLog,
+    Actor,
+    AlreadyHandled,
+    Clock,
+    InvalidInput,
+    KeyedLocks,
+    NotFoundError,
+    PermissionDenied,
+    ServiceError,
+    checked_group_id,
+    error_text,
+)
+from bot.services.request_sync import CardChange, CardReconciler, outcome_since, vrchat_outcome
+from bot.services.request_views import JoinRequestView, build_view
+from bot.services.users import UserDirectory, require_user_id
+from bot.store import NO_CHANNEL, CardState, RequestCard, Store
+from bot.vrchat import (
+    AuthError,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    OutcomeUnknown,
+    VRChatClient,
+    VRChatError,
+)
+
+log = logging.getLogger(__name__)
+
+DecisionKind = Literal["accept", "reject", "block"]
+STATE_OF: dict[str, CardState] = {"accept": "accepted", "reject": "rejected", "block": "blocked"}
+# The membership status VRChat shows once each decision has been applied (reject leaves no record).
+_STATUS_AFTER: dict[str, str | None] = {"accept": "member", "reject": None, "block": "userblocked"}
+# A decision older than this, on a request VRChat still lists, may be redone (asked again, or lost).
+REOPEN_GRACE = timedelta(seconds=60)
+MAX_PAGE = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    group_id: str
+    user_id: str
+    display_name: str
+    decision: DecisionKind
+    state: CardState
+    by_discord_id: int
+    by_name: str
+    at: datetime
+    cards: tuple[RequestCard, ...]  # every card of the request, all now in `state`: edit their messages
+
+
+class JoinRequestService:
+    def __init__(
+        self,
+        client: VRChatClient,
+        store: Store,
+        access: Access,
+        users: UserDirectory,
+        actions: ActionLog,
+        clock: Clock,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._access = access
+        self._users = users
+        self._actions = actions
+        self._clock = clock
+        self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
+        self._reconciler = CardReconciler(client, store, users, clock)
+
+    # ------------------------------------------------------------------ reading
+
+    async def pending(
+        self, group_id: str, *, offset: int = 0, limit: int = 10
+    ) -> tuple[list[JoinRequestView], bool]:
+        """One page of pending requests, newest first, and whether there are more."""
+        gid = checked_group_id(group_id)
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"A page shows between 1 and {MAX_PAGE} requests.")
+        if offset < 0:
+            raise InvalidInput("The page offset cannot be negative.")
+        page = await self._client.list_join_requests(gid, n=limit + 1, offset=offset)
+        today = self._clock().date()
+        views = []
+        for request in page[:limit]:
+            fallback = request.user.display_name if request.user else None
+            profile = await self._users.profile(request.user_id, fallback)
+            views.append(build_view(gid, request, profile, today))
+        return views, len(page) > limit
+
+    async def view(self, group_id: str, user_id: str) -> JoinRequestView:
+        gid, uid = checked_group_id(group_id), require_user_id(user_id)
+        request = await self._client.get_group_member(gid, uid)
+        if request is None or request.membership_status != "requested":
+            name = await self._name(uid)
+            raise NotFoundError(f"{name} has no pending join request in {self._access.group_label(gid)}.")
+        fallback = request.user.display_name if request.user else None
+        return build_view(gid, request, await self._users.profile(uid, fallback), self._clock().date())
+
+    async def _name(self, user_id: str, cards: list[RequestCard] | None = None) -> str:
+        for card in cards or ():
+            if card.display_name:
+                return card.display_name
+        try:
+            return await self._users.display_name(user_id)
+        except (ServiceError, VRChatError, AuthError):
+            return user_id
+
+    async def reconcile(self, group_id: str) -> list[CardChange]:
+        """For the card poller: cards to post for new requests, cards to close for vanished ones."""
+        gid = checked_group_id(group_id)
+        try:
+            self._access.require_allowed_group(gid)
+        except PermissionDenied:
+            log.warning("not reconciling join requests of %s: not in [[groups]] of config.toml", gid)
+            return []
+        bindings = await self._store.list_bindings(group_id=gid)
+        channels = sorted({b.requests_channel_id for b in bindings if b.requests_channel_id})
+        return await self._reconciler.reconcile(gid, channels)
+
+    # ------------------------------------------------------------------ deciding
+
+    async def decide(self, actor: Actor, group_id: str, user_id: str, decision: DecisionKind) -> Decision:
+        """Accept, reject or block one request. The first click wins; the others get AlreadyHandled."""
+        if decision not in STATE_OF:
+            raise InvalidInput("A join request can only be accepted, rejected or blocked.")
+        gid, uid = checked_group_id(group_id), require_user_id(user_id)
+        binding = await self._access.require_moderator(actor, gid)
+        async with self._locks.hold((gid, uid)):
+            await self._claim(actor, gid, uid, STATE_OF[decision], binding.requests_channel_id)
+            return await self._respond(actor, gid, uid, decision)
+
+    async def _claim(
+        self, actor: Actor, group_id: str, user_id: str, state: CardState, channel_id: int | None
+    ) -> None:
+        if not await self._store.cards_for(group_id, user_id):
+            # Decided before any card was posted (or without a requests channel): the claim still
+            # needs a row to hold it.
+            await self._store.upsert_card(group_id, user_id, channel_id or NO_CHANNEL)
+        if await self._try_claim(actor, group_id, user_id, state):
+            return
+        now = self._clock()
+        latest = _latest(await self._store.cards_for(group_id, user_id))
+        if (
+            latest is not None
+            and latest.handled_at is not None
+            and latest.handled_at < now - REOPEN_GRACE
+            and await self._membership_status(group_id, user_id) == "requested"
+        ):
+            # VRChat lists the request again long after the last decision: asked again, or that
+            # decision never arrived. Either way it is open for a new one.
+            await self._store.reopen_cards(group_id, user_id, handled_before=now - REOPEN_GRACE)
+            if await self._try_claim(actor, group_id, user_id, state):
+                return
+            latest = _latest(await self._store.cards_for(group_id, user_id))
+        if latest is None:
+            raise AlreadyHandled.describe(outcome="gone", by=None, when=None, where="Discord", now=now)
+        raise AlreadyHandled.describe(
+            outcome=latest.state,
+            by=latest.handled_by_name,
+            when=latest.handled_at,
+            where=latest.handled_where or "Discord",
+            now=self._clock(),
+            by_discord_id=latest.handled_by_discord_id,
+        )
+
+    async def _try_claim(self, actor: Actor, group_id: str, user_id: str, state: CardState) -> bool:
+        return await self._store.claim_card(
+            group_id,
+            user_id,
+            state,
+            by_discord_id=actor.user_id,
+            by_name=actor.name,
+            where="Discord",
+            at=self._clock(),
+        )
+
+    async def _membership_status(self, group_id: str, user_id: str) -> str | None:
+        try:
+            member = await self._client.get_group_member(group_id, user_id)
+        except (VRChatError, AuthError):
+            return "unknown"
+        return member.membership_status if member else None
+
+    async def _respond(self, actor: Actor, group_id: str, user_id: str, decision: DecisionKind) -> Decision:
+        state = STATE_OF[decision]
+        action = f"request.{decision}"
+        cards: list[RequestCard] = []
+        name = user_id
+        details = {"display_name": name}
+        try:  # everything after the claim is inside: whatever fails releases it (except BaseException)
+            cards = await self._store.cards_for(group_id, user_id)
+            name = details["display_name"] = await self._name(user_id, cards)
+            await self._client.respond_join_request(
+                group_id, user_id, "accept" if decision == "accept" else "reject", block=decision == "block"
+            )
+        except (BadRequest, NotFound) as exc:
+            await self._actions.record(
+                actor,
+                group_id,
+                action,
+                target_id=user_id,
+                details=details,
+                outcome="error",
+                error=error_text(exc),
+            )
+            raise await self._gone(actor, group_id, user_id, state, cards) from None
+        except OutcomeUnknown as exc:
+            status = await self._membership_status(group_id, user_id)
+            if status != _STATUS_AFTER[decision]:
+                await self._store.release_claim(group_id, user_id, state, actor.user_id)
+                await self._actions.record(
+                    actor,
+                    group_id,
+                    action,
+                    target_id=user_id,
+                    details=details,
+                    outcome="error",
+                    error=error_text(exc),
+                )
+                if status == "requested":
+                    raise ServiceError(
+                        "VRChat did not answer in time and the request is still pending; nothing changed, "
+                        "try again."
+                    ) from None
+                raise
+            details["confirmed_after_timeout"] = "yes"
+        except BaseException as exc:
+            await self._store.release_claim(group_id, user_id, state, actor.user_id)
+            if isinstance(exc, VRChatError | AuthError):
+                await self._actions.record(
+                    actor,
+                    group_id,
+                    action,
+                    target_id=user_id,
+                    details=details,
+                    outcome="error",
+                    error=error_text(exc),
+                )
+            if isinstance(exc, Forbidden):
+                raise PermissionDenied(
+                    f"The bot's VRChat account may not answer join requests in "
+                    f"{self._access.group_label(group_id)}; its group role needs the permission to manage "
+                    "invites and join requests."
+                ) from None
+            raise
+        await self._actions.record(actor, group_id, action, target_id=user_id, details=details)
+        final = await self._store.cards_for(group_id, user_id)
+        at = next((c.handled_at for c in final if c.handled_at), None) or self._clock()
+        return Decision(group_id, user_id, name, decision, state, actor.user_id, actor.name, at, tuple(final))
+
+    async def _gone(
+        self, actor: Actor, group_id: str, user_id: str, state: CardState, cards: list[RequestCard]
+    ) -> AlreadyHandled:
+        """VRChat says there is no such pending request: find out how it ended, fix the cards."""
+        now = self._clock()
+        since = outcome_since(cards, now)
+        outcome = await vrchat_outcome(self._client, self._store, group_id, user_id, since)
+        await self._store.release_claim(group_id, user_id, state, actor.user_id)
+        await self._store.claim_card(
+            group_id,
+            user_id,
+            outcome.state,
+            by_discord_id=None,
+            by_name=outcome.by,
+            where="VRChat",
+            at=outcome.at or now,
+        )
+        return AlreadyHandled.describe(
+            outcome=outcome.state, by=outcome.by, when=outcome.at, where="VRChat", now=now
+        )
+
+
+def _latest(cards: list[RequestCard]) -> RequestCard | None:
+    handled = [c for c in cards if not c.pending]
+    return max(handled, key=lambda c: c.handled_at or c.created_at, default=None)

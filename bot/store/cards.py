@@ -1,0 +1,248 @@
+"""Join-request cards: which request is shown where, and who handled it first.
+
+A card is one Discord message for one pending join request in one requests channel. Its ``state``
+moves out of 'pending' only through ``claim_card``, a single conditional UPDATE
+(``... WHERE state = 'pending'``): two moderators clicking at once, even in two bot processes, both
+run it, and the database lets exactly one of them change the row. The loser reads who won.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import select, update
+
+from bot.store._base import StoreBase, table
+from bot.store.models import RequestCardRow
+
+CardState = Literal["pending", "accepted", "rejected", "blocked", "gone"]
+HandledWhere = Literal["Discord", "VRChat"]
+
+CARD_STATES: tuple[CardState, ...] = ("pending", "accepted", "rejected", "blocked", "gone")
+HANDLED_STATES: tuple[CardState, ...] = ("accepted", "rejected", "blocked", "gone")
+#: channel_id of a card that has no message: a decision taken where no card was posted.
+NO_CHANNEL = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCard:
+    id: int
+    group_id: str
+    user_id: str
+    channel_id: int
+    message_id: int | None
+    display_name: str | None
+    requested_at: datetime | None
+    state: CardState
+    handled_by_discord_id: int | None
+    handled_by_name: str | None
+    handled_where: HandledWhere | None
+    handled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "pending"
+
+
+def card_from_row(row: RequestCardRow) -> RequestCard:
+    return RequestCard(
+        id=row.id,
+        group_id=row.group_id,
+        user_id=row.user_id,
+        channel_id=row.channel_id,
+        message_id=row.message_id,
+        display_name=row.display_name,
+        requested_at=row.requested_at,
+        state=cast(CardState, row.state),
+        handled_by_discord_id=row.handled_by_discord_id,
+        handled_by_name=row.handled_by_name,
+        handled_where=cast(HandledWhere | None, row.handled_where),
+        handled_at=row.handled_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+_CLEARED: dict[str, Any] = {
+    "handled_by_discord_id": None,
+    "handled_by_name": None,
+    "handled_where": None,
+    "handled_at": None,
+}
+
+
+class CardOps(StoreBase):
+    async def upsert_card(
+        self,
+        group_id: str,
+        user_id: str,
+        channel_id: int,
+        *,
+        display_name: str | None = None,
+        message_id: int | None = None,
+        requested_at: datetime | None = None,
+    ) -> RequestCard:
+        """The card for (group, user, channel), created 'pending' if missing.
+
+        An existing card keeps its state; display_name, message_id and requested_at are updated
+        when given.
+        """
+        now = self._now()
+        rc = RequestCardRow
+        async with self._sessions.begin() as session:
+            await session.execute(
+                self._insert(table(rc))
+                .values(
+                    group_id=group_id,
+                    user_id=user_id,
+                    channel_id=channel_id,
+                    message_id=message_id,
+                    display_name=display_name,
+                    requested_at=requested_at,
+                    state="pending",
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["group_id", "user_id", "channel_id"])
+            )
+            changes: dict[str, Any] = {}
+            if display_name is not None:
+                changes["display_name"] = display_name
+            if message_id is not None:
+                changes["message_id"] = message_id
+            if requested_at is not None:
+                changes["requested_at"] = requested_at
+            key = (rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
+            if changes:
+                await session.execute(
+                    update(rc).where(*key).values(**changes, updated_at=now),
+                    execution_options={"synchronize_session": False},
+                )
+            row = (
+                await session.execute(select(rc).where(*key).execution_options(populate_existing=True))
+            ).scalar_one()
+            return card_from_row(row)
+
+    async def get_card(self, group_id: str, user_id: str, channel_id: int) -> RequestCard | None:
+        rc = RequestCardRow
+        stmt = select(rc).where(rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
+        async with self._sessions() as session:
+            row = (await session.execute(stmt)).scalar_one_or_none()
+            return card_from_row(row) if row is not None else None
+
+    async def cards_for(self, group_id: str, user_id: str) -> list[RequestCard]:
+        """Every card of one request (one per channel it was posted to), oldest first."""
+        rc = RequestCardRow
+        stmt = select(rc).where(rc.group_id == group_id, rc.user_id == user_id).order_by(rc.id)
+        async with self._sessions() as session:
+            return [card_from_row(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def list_cards(self, group_id: str, state: CardState | None = None) -> list[RequestCard]:
+        rc = RequestCardRow
+        stmt = select(rc).where(rc.group_id == group_id).order_by(rc.id)
+        if state is not None:
+            stmt = stmt.where(rc.state == state)
+        async with self._sessions() as session:
+            return [card_from_row(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def claim_card(
+        self,
+        group_id: str,
+        user_id: str,
+        new_state: CardState,
+        *,
+        by_discord_id: int | None,
+        by_name: str | None,
+        where: HandledWhere,
+        at: datetime | None = None,
+    ) -> bool:
+        """Move every pending card of this request to new_state, atomically; False if none was pending.
+
+        The WHERE state = 'pending' condition is what decides a race: on PostgreSQL the second UPDATE
+        waits for the first transaction's row lock and then re-checks the condition; on SQLite the
+        write transactions (BEGIN IMMEDIATE) run one after the other. Either way one caller wins.
+        """
+        if new_state not in HANDLED_STATES:
+            raise ValueError(f"a card can only be claimed as one of {HANDLED_STATES}, not {new_state!r}")
+        now = self._now()
+        rc = RequestCardRow
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(rc)
+                .where(rc.group_id == group_id, rc.user_id == user_id, rc.state == "pending")
+                .values(
+                    state=new_state,
+                    handled_by_discord_id=by_discord_id,
+                    handled_by_name=by_name,
+                    handled_where=where,
+                    handled_at=at or now,
+                    updated_at=now,
+                ),
+                execution_options={"synchronize_session": False},
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release_claim(self, group_id: str, user_id: str, state: CardState, by_discord_id: int) -> int:
+        """Undo a Discord claim whose VRChat call failed, so the request can be decided again."""
+        now = self._now()
+        rc = RequestCardRow
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(rc)
+                .where(
+                    rc.group_id == group_id,
+                    rc.user_id == user_id,
+                    rc.state == state,
+                    rc.handled_where == "Discord",
+                    rc.handled_by_discord_id == by_discord_id,
+                )
+                .values(state="pending", updated_at=now, **_CLEARED),
+                execution_options={"synchronize_session": False},
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def reopen_cards(self, group_id: str, user_id: str, *, handled_before: datetime) -> int:
+        """The user asked to join again: handled cards start over, 'pending', without a message.
+
+        Only cards handled before `handled_before` are touched, so a decision that has just been
+        claimed (and whose VRChat call may still be in flight) is never undone by a stale listing.
+        created_at restarts and requested_at is forgotten: they date the request the card stands for.
+        """
+        now = self._now()
+        rc = RequestCardRow
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(rc)
+                .where(
+                    rc.group_id == group_id,
+                    rc.user_id == user_id,
+                    rc.state != "pending",
+                    rc.handled_at < handled_before,
+                )
+                .values(
+                    state="pending",
+                    message_id=None,
+                    requested_at=None,
+                    created_at=now,
+                    updated_at=now,
+                    **_CLEARED,
+                ),
+                execution_options={"synchronize_session": False},
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_card_message(self, group_id: str, user_id: str, channel_id: int, message_id: int) -> bool:
+        """Remember the Discord message that shows the card; False when there is no such card."""
+        rc = RequestCardRow
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(rc)
+                .where(rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
+                .values(message_id=message_id, updated_at=self._now()),
+                execution_options={"synchronize_session": False},
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
