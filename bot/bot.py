@@ -1,0 +1,111 @@
+"""The Discord bot: a thin class whose setup_hook builds everything once.
+
+One aiohttp session each for VRChat (inside VRChatClient) and Discord (discord.py's own), one store,
+one Services container; cogs are discovered under bot/cogs/, restart-safe buttons are DynamicItems
+registered here. Mentions are disabled for every message the bot sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+import bot.cogs
+from bot.cogs._groups import make_groups
+from bot.feed.outbox import OutboxWorker
+from bot.feed.poller import PollSettings
+from bot.feed.sender import DiscordFeedSender
+from bot.feed.service import FeedService
+from bot.replies import GroupBridgeTree
+from bot.services import Services
+from bot.store import Store
+from bot.views.requests import REQUEST_BUTTONS
+from bot.vrchat import VRChatClient
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+
+class GroupBridgeBot(commands.Bot):
+    def __init__(
+        self,
+        config: Config,
+        vrchat: VRChatClient,
+        store: Store,
+        *,
+        run_feed: bool = True,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and roles for permission checks; no message content, no members
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # unused: the bot has slash commands only
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=GroupBridgeTree,
+            help_command=None,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.config = config
+        self.vrchat = vrchat
+        self.store = store
+        self.services = Services(vrchat, store, config)
+        self.run_feed = run_feed
+        self.feed: FeedService | None = None
+        self.groups = make_groups()
+
+    async def setup_hook(self) -> None:
+        for item in REQUEST_BUTTONS:
+            self.add_dynamic_items(item)
+        for module in pkgutil.iter_modules(bot.cogs.__path__, "bot.cogs."):
+            if not module.name.rsplit(".", 1)[-1].startswith("_"):
+                await self.load_extension(module.name)
+        for group in self.groups.all():
+            self.tree.add_command(group)
+        if self.run_feed:
+            feed = self.config.feed
+            self.feed = FeedService(
+                self.vrchat,
+                self.store,
+                OutboxWorker(self.store, DiscordFeedSender(self)),
+                PollSettings(
+                    interval=feed.poll_interval_seconds,
+                    backfill=feed.backfill,
+                    backfill_count=feed.backfill_count,
+                    post_backfill=feed.post_backfill,
+                ),
+                retention_days=feed.retention_days,
+            )
+            await self.feed.start()
+        if self.config.discord.sync_commands_on_start:
+            await self.sync_commands()
+
+    async def sync_commands(self, *, allow_global: bool = False) -> list[int]:
+        """Sync to the configured guilds: instant there. A global sync (no guilds configured) happens
+        only when asked for (`groupbridge sync`), never on every start."""
+        if not self.config.discord.guild_ids:
+            if allow_global:
+                await self.tree.sync()
+                log.info("Slash commands synced globally (they can take up to an hour to appear).")
+            else:
+                log.info("No discord.guild_ids configured: run `groupbridge sync` to register commands.")
+            return []
+        synced = []
+        for guild_id in self.config.discord.guild_ids:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+            synced.append(guild_id)
+        log.info("Slash commands synced to %d guild(s).", len(synced))
+        return synced
+
+    async def close(self) -> None:
+        if self.feed is not None:
+            await self.feed.stop()
+        await super().close()

@@ -1,0 +1,41 @@
+"""`/vrc invite`: invite a VRChat user by ID, profile link, or display name (autocomplete)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.cogs._groups import chosen_group, group_autocomplete
+from bot.replies import send_ephemeral
+from bot.views.context import actor_of, services_of
+
+if TYPE_CHECKING:
+    from bot.bot import GroupBridgeBot
+
+
+async def user_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    if len(current.strip()) < 2 or current.startswith(("usr_", "http")):
+        return []  # an ID or a link needs no search
+    suggestions = await services_of(interaction).invites.suggest(current)
+    return [app_commands.Choice(name=name[:100], value=user_id) for name, user_id in suggestions[:25]]
+
+
+@app_commands.command(name="invite", description="Invite a VRChat user to the group")
+@app_commands.describe(
+    user="A user ID (usr_…), a vrchat.com profile link, or a display name",
+    group="The VRChat group (defaults to this server's only linked group)",
+)
+@app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
+async def invite(interaction: discord.Interaction, user: str, group: str | None = None) -> None:
+    services = services_of(interaction)
+    group_id = await chosen_group(interaction, group)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    outcome = await services.invites.invite(actor_of(interaction), group_id, user)
+    # Already a member / already invited / not allowed are explained, not reported as errors.
+    await send_ephemeral(interaction, discord.utils.escape_markdown(outcome.message))
+
+
+async def setup(bot: GroupBridgeBot) -> None:
+    bot.groups.vrc.add_command(invite)

@@ -1,0 +1,72 @@
+"""`/vrc kick`, `/vrc ban`, `/vrc unban`: each with a reason, a confirmation, and an action-log entry."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.cogs._groups import chosen_group, group_autocomplete
+from bot.cogs.invites import user_autocomplete
+from bot.feed.render import safe_text
+from bot.replies import send_ephemeral
+from bot.services import Actor, ModerationOutcome
+from bot.views.confirm import Confirm
+from bot.views.context import actor_of, services_of
+
+if TYPE_CHECKING:
+    from bot.bot import GroupBridgeBot
+
+Act = Callable[[Actor, str, str, str], Awaitable[ModerationOutcome]]
+
+
+async def _confirm_then(
+    interaction: discord.Interaction, verb: str, user: str, group: str | None, reason: str, act: Act
+) -> None:
+    services = services_of(interaction)
+    actor = actor_of(interaction)
+    group_id = await chosen_group(interaction, group)
+    # Refuse before asking: a non-moderator never sees a confirmation, and nothing changes.
+    await services.access.require_moderator(actor, group_id)
+    if len(reason) > 512:
+        await send_ephemeral(interaction, f"The reason is {len(reason)} characters long; the limit is 512.")
+        return
+    confirm = Confirm(interaction.user.id, verb.capitalize())
+    shown = safe_text(user, 100, single_line=True)
+    await send_ephemeral(
+        interaction, f"{verb.capitalize()} {shown}? Reason: {safe_text(reason or '—', 600)}", view=confirm
+    )
+    if not await confirm.wait_for_answer():
+        await confirm.finish("Nothing was changed.")
+        return
+    outcome = await act(actor, group_id, user, reason)
+    await confirm.finish(safe_text(outcome.message, 1900))
+
+
+def _command(verb: str, description: str, pick: Callable[[GroupBridgeBot], Act]) -> app_commands.Command:
+    @app_commands.command(name=verb, description=description)
+    @app_commands.describe(
+        user="A user ID (usr_…), a vrchat.com profile link, or a display name",
+        reason="Why (kept in the bot's action log)",
+        group="The VRChat group (defaults to this server's only linked group)",
+    )
+    @app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
+    async def command(
+        interaction: discord.Interaction, user: str, reason: str = "", group: str | None = None
+    ) -> None:
+        bot = interaction.client
+        await _confirm_then(interaction, verb, user, group, reason, pick(bot))  # type: ignore[arg-type]
+
+    return command
+
+
+async def setup(bot: GroupBridgeBot) -> None:
+    bot.groups.vrc.add_command(
+        _command("kick", "Remove a member from the group", lambda b: b.services.moderation.kick)
+    )
+    bot.groups.vrc.add_command(
+        _command("ban", "Ban a user from the group", lambda b: b.services.moderation.ban)
+    )
+    bot.groups.vrc.add_command(_command("unban", "Lift a user's ban", lambda b: b.services.moderation.unban))

@@ -1,0 +1,160 @@
+"""`/vrc post` (a modal, then a preview with Publish / Cancel) and `/vrc posts` (recent, with Delete)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+
+from bot.cogs._groups import chosen_group, group_autocomplete
+from bot.feed.render import safe_text
+from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.services import PostDraft
+from bot.services.posts import TEXT_MAX, TITLE_MAX
+from bot.views.confirm import Confirm
+from bot.views.context import actor_of, services_of
+
+if TYPE_CHECKING:
+    from bot.bot import GroupBridgeBot
+
+
+def preview(draft: PostDraft, group_label: str) -> discord.Embed:
+    embed = discord.Embed(title=safe_text(draft.title, 256), description=safe_text(draft.text, 4000))
+    audience = "members" if draft.visibility == "group" else "everyone"
+    if draft.role_ids:
+        audience += f" with {len(draft.role_ids)} chosen role(s)"
+    notify = "members are notified" if draft.send_notification else "no notification"
+    embed.set_footer(text=f"Preview — {safe_text(group_label, 100)} · visible to {audience} · {notify}")
+    return embed
+
+
+class PostModal(discord.ui.Modal, title="New group post"):
+    post_title: discord.ui.TextInput[Any] = discord.ui.TextInput(label="Title", max_length=TITLE_MAX)
+    text: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Text", style=discord.TextStyle.paragraph, max_length=TEXT_MAX
+    )
+
+    def __init__(self, group_id: str, visibility: str, role_ids: tuple[str, ...], notify: bool) -> None:
+        super().__init__()
+        self.group_id, self.visibility, self.role_ids, self.notify = group_id, visibility, role_ids, notify
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        draft = await services.posts.draft_checked(
+            self.group_id,
+            str(self.post_title.value),
+            str(self.text.value),
+            self.visibility,
+            self.role_ids,
+            self.notify,
+        )
+        confirm = Confirm(interaction.user.id, "Publish")
+        await interaction.response.send_message(
+            "This is how the post will look:",
+            embed=preview(draft, services.access.group_label(draft.group_id)),
+            view=confirm,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+        if not await confirm.wait_for_answer():
+            await confirm.finish("Not published.")
+            return
+        post = await services.posts.publish(actor_of(interaction), draft)
+        await confirm.finish(f"Published ({post.id}).")
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await report_error(interaction, error)
+
+
+@app_commands.command(name="post", description="Publish a post in the VRChat group")
+@app_commands.describe(
+    visibility="Who can see it",
+    role="Only members with this role (group visibility only)",
+    notify="Notify members",
+    group="The VRChat group (defaults to this server's only linked group)",
+)
+@app_commands.autocomplete(group=group_autocomplete)
+async def post(
+    interaction: discord.Interaction,
+    visibility: Literal["group", "public"] = "group",
+    role: str | None = None,
+    notify: bool = False,
+    group: str | None = None,
+) -> None:
+    services = services_of(interaction)
+    group_id = await chosen_group(interaction, group)
+    await services.access.require_moderator(actor_of(interaction), group_id)
+    roles = (role,) if role else ()
+    # Check the options now, so nobody types a whole post into a modal that cannot be published.
+    services.posts.draft(group_id, "t", "t", visibility, roles, notify)
+    await interaction.response.send_modal(PostModal(group_id, visibility, roles, notify))
+
+
+@post.autocomplete("role")
+async def role_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    group = getattr(interaction.namespace, "group", None)
+    try:
+        group_id = await chosen_group(interaction, group)
+        choices = await services_of(interaction).posts.role_choices(group_id, current)
+    except Exception:
+        return []  # autocomplete cannot show errors; the command itself will explain
+    return [app_commands.Choice(name=name[:100], value=role_id) for name, role_id in choices]
+
+
+class DeletePost(discord.ui.View):
+    def __init__(self, owner_id: int, group_id: str, posts: list[tuple[str, str]]) -> None:
+        super().__init__(timeout=120)
+        self.owner_id, self.group_id = owner_id, group_id
+        self.pick.options = [discord.SelectOption(label=title[:100], value=pid) for title, pid in posts[:25]]
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.owner_id
+
+    @discord.ui.select(placeholder="Delete a post…")
+    async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
+        post_id = select.values[0]
+        confirm = Confirm(interaction.user.id, "Delete")
+        await interaction.response.send_message(
+            f"Delete post {post_id}? This cannot be undone.",
+            view=confirm,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+        if not await confirm.wait_for_answer():
+            await confirm.finish("Nothing was deleted.")
+            return
+        try:
+            await services_of(interaction).posts.delete(actor_of(interaction), self.group_id, post_id)
+        except Exception as exc:
+            await report_error(confirm.interaction or interaction, exc)
+            return
+        await confirm.finish(f"Deleted post {post_id}.")
+
+
+@app_commands.command(name="posts", description="Recent group posts, with Delete")
+@app_commands.autocomplete(group=group_autocomplete)
+async def posts(interaction: discord.Interaction, group: str | None = None) -> None:
+    services = services_of(interaction)
+    group_id = await chosen_group(interaction, group)
+    await services.access.require_moderator(actor_of(interaction), group_id)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    recent = await services.posts.recent(group_id, limit=10)
+    if not recent:
+        await send_ephemeral(interaction, "The group has no posts.")
+        return
+    embed = discord.Embed(title="Recent posts", colour=discord.Colour.blurple())
+    for item in recent:
+        when = discord.utils.format_dt(item.created_at, "R") if item.created_at else "unknown time"
+        embed.add_field(
+            name=safe_text(item.title or "(untitled)", 100, single_line=True),
+            value=f"{item.visibility or '?'} · {when} · {item.id}",
+            inline=False,
+        )
+    view = DeletePost(interaction.user.id, group_id, [(p.title or p.id, p.id) for p in recent])
+    await interaction.followup.send(embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: GroupBridgeBot) -> None:
+    bot.groups.vrc.add_command(post)
+    bot.groups.vrc.add_command(posts)

@@ -1,0 +1,78 @@
+"""One error funnel for slash commands and buttons: a short, specific, ephemeral message for the user,
+the traceback in the log, never in Discord.
+
+Known errors carry a sentence meant for a moderator (service errors, bad references, VRChat refusals);
+anything else is a bug: the user is told it was logged, and the log gets the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.services.common import ServiceError
+from bot.vrchat import InvalidReference, OutcomeUnknown, RateLimited, SessionExpired, VRChatError
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+UNEXPECTED = "Something went wrong on our side; it has been logged for the bot's operator."
+
+
+def user_message(error: BaseException) -> str | None:
+    """The sentence to show for an expected error, or None for a bug."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, ServiceError | InvalidReference):
+        return str(error)
+    if isinstance(error, app_commands.CheckFailure):
+        return str(error) or "You are not allowed to use this command here."
+    if isinstance(error, app_commands.TransformerError):
+        return f"That is not a valid value for {error.type.name.lower()}: {error.value!r}"
+    if isinstance(error, SessionExpired):
+        return "The bot's VRChat session has expired; the operator needs to run `groupbridge login`."
+    if isinstance(error, RateLimited):
+        return "VRChat is rate limiting the bot right now; try again in a few minutes."
+    if isinstance(error, OutcomeUnknown):
+        return (
+            "VRChat did not answer in time; the change may or may not have happened. Check before retrying."
+        )
+    if isinstance(error, VRChatError):
+        return f"VRChat refused: {error.message}"
+    return None
+
+
+async def send_ephemeral(interaction: discord.Interaction, content: str, **kwargs: object) -> None:
+    """Reply or follow up, whichever is still possible, always ephemeral and without mentions."""
+    if interaction.response.is_done():
+        await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_MENTIONS, **kwargs)  # type: ignore[arg-type]
+    else:
+        await interaction.response.send_message(
+            content, ephemeral=True, allowed_mentions=NO_MENTIONS, **kwargs
+        )  # type: ignore[arg-type]
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    message = user_message(error)
+    if message is None:
+        original = getattr(error, "original", error)
+        log.error(
+            "Unhandled error in interaction %s (%s)",
+            interaction.id,
+            interaction.command.qualified_name if interaction.command else "component",
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        message = UNEXPECTED
+    try:
+        await send_ephemeral(interaction, message)
+    except discord.HTTPException:
+        log.warning("Could not tell the user about an error in interaction %s", interaction.id)
+
+
+class GroupBridgeTree(app_commands.CommandTree):
+    """The command tree whose on_error is the funnel for every slash command."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await report_error(interaction, error)

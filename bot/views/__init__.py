@@ -1,0 +1,1 @@
+"""Discord UI components: restart-safe buttons (DynamicItems) and short-lived confirmations."""

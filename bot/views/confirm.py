@@ -1,0 +1,54 @@
+"""A short-lived, ephemeral "are you sure?" that only the person who asked can answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.replies import NO_MENTIONS
+
+TIMEOUT = 60.0
+
+
+class Confirm(discord.ui.View):
+    def __init__(self, owner_id: int, confirm_label: str, *, timeout: float = TIMEOUT) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.answer: bool | None = None
+        self.interaction: discord.Interaction | None = None  # the click, for the follow-up
+        self.confirm.label = confirm_label
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(
+                "Only the moderator who asked can answer this.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return False
+        return True
+
+    async def _answer(self, interaction: discord.Interaction, value: bool) -> None:
+        self.answer, self.interaction = value, interaction
+        await interaction.response.edit_message(
+            content="Working on it…" if value else "Cancelled.", view=None, allowed_mentions=NO_MENTIONS
+        )
+        self.stop()
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        await self._answer(interaction, True)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        await self._answer(interaction, False)
+
+    async def wait_for_answer(self) -> bool:
+        """True only for an explicit Confirm; a timeout counts as no."""
+        await self.wait()
+        return bool(self.answer)
+
+    async def finish(self, text: str) -> None:
+        if self.interaction is not None:
+            await self.interaction.edit_original_response(
+                content=text, view=None, allowed_mentions=NO_MENTIONS
+            )

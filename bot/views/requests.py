@@ -1,0 +1,137 @@
+"""Approve / Reject / Reject & Block on a join-request card.
+
+Each button is a DynamicItem whose custom_id carries the action, the group and the user
+(`gb:jr:<action>:<grp_…>:<usr_…>`, at most 93 characters), so a click works after any restart with no
+lookup table. The clicker's permission is checked again by the service on every click.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+import discord
+
+from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.services import AlreadyHandled, Decision
+from bot.views.confirm import Confirm
+from bot.views.context import actor_of, services_of
+
+_ID = r"[A-Za-z0-9_-]+"
+TEMPLATE = rf"gb:jr:(?P<action>accept|reject|block):(?P<group>grp_{_ID}):(?P<user>{_ID})"
+
+_LABELS = {"accept": "Approve", "reject": "Reject", "block": "Reject & Block"}
+_STYLES = {
+    "accept": discord.ButtonStyle.success,
+    "reject": discord.ButtonStyle.secondary,
+    "block": discord.ButtonStyle.danger,
+}
+
+
+def custom_id(action: str, group_id: str, user_id: str) -> str:
+    return f"gb:jr:{action}:{group_id}:{user_id}"
+
+
+class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+    def __init__(self, action: str, group_id: str, user_id: str) -> None:
+        self.action, self.group_id, self.user_id = action, group_id, user_id
+        super().__init__(
+            discord.ui.Button(
+                label=_LABELS[action], style=_STYLES[action], custom_id=custom_id(action, group_id, user_id)
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RequestButton:
+        return cls(match["action"], match["group"], match["user"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            if self.action == "block":
+                confirm = Confirm(interaction.user.id, "Reject & Block")
+                await send_ephemeral(
+                    interaction,
+                    "Reject this request and block the user from asking again?",
+                    view=confirm,
+                )
+                if not await confirm.wait_for_answer():
+                    await confirm.finish("Nothing was changed.")
+                    return
+                interaction = confirm.interaction or interaction
+            else:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+            decision = await services_of(interaction).requests.decide(
+                actor_of(interaction),
+                self.group_id,
+                self.user_id,
+                self.action,  # type: ignore[arg-type]
+            )
+        except AlreadyHandled as exc:
+            await send_ephemeral(interaction, str(exc))
+            await _close_card(interaction, outcome_line_for_error(exc))
+            return
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        await send_ephemeral(interaction, f"Done: {_name(decision.display_name)} was {decision.state}.")
+        await _close_card(interaction, outcome_line(decision))
+        await _close_other_cards(interaction, decision)
+
+
+def _name(text: str) -> str:
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+async def _close_other_cards(interaction: discord.Interaction, decision: Decision) -> None:
+    """The same request may have a card in another requests channel: close those too."""
+    clicked = interaction.message.id if interaction.message else None
+    for card in decision.cards:
+        if not card.message_id or card.message_id == clicked or not card.channel_id:
+            continue
+        message = interaction.client.get_partial_messageable(card.channel_id).get_partial_message(
+            card.message_id
+        )
+        with contextlib.suppress(discord.HTTPException):
+            fetched = await message.fetch()
+            embeds = [discord.Embed.from_dict(e.to_dict()) for e in fetched.embeds]
+            if embeds:
+                embeds[0].add_field(name="Outcome", value=outcome_line(decision)[:1024], inline=False)
+            await message.edit(embeds=embeds, view=None, allowed_mentions=NO_MENTIONS)
+
+
+def outcome_line(decision: Decision) -> str:
+    return (
+        f"**{decision.state.capitalize()}** by {discord.utils.escape_markdown(decision.by_name)} via Discord"
+    )
+
+
+def outcome_line_for_error(error: AlreadyHandled) -> str:
+    by = f" by {discord.utils.escape_markdown(error.by)}" if error.by else ""
+    where = " via Discord" if error.where == "Discord" else " in VRChat"
+    return f"**{error.outcome.capitalize()}**{by}{where if error.by else ''}"
+
+
+async def _close_card(interaction: discord.Interaction, line: str) -> None:
+    """Edit the card the button sits on: buttons removed, the outcome added."""
+    message = interaction.message
+    if message is None:
+        return
+    embeds = [discord.Embed.from_dict(e.to_dict()) for e in message.embeds]
+    if embeds:
+        embeds[0].add_field(name="Outcome", value=line[:1024], inline=False)
+    # The card may be gone; the card poller edits it again from the database anyway.
+    with contextlib.suppress(discord.HTTPException):
+        await message.edit(embeds=embeds, view=None, allowed_mentions=NO_MENTIONS)
+
+
+REQUEST_BUTTONS = (RequestButton,)
+
+
+def card_view(group_id: str, user_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in ("accept", "reject", "block"):
+        view.add_item(RequestButton(action, group_id, user_id))
+    return view

@@ -1,0 +1,109 @@
+"""Join-request cards and their buttons, through the real bot, gateway and REST."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.sandbox.discord import DiscordStandIn, button_click
+from tests.discord.conftest import card_messages, components
+from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID
+from tests.fixtures.vrchat_sim import SeededSim
+
+
+def puts_to_requests(seeded: SeededSim) -> int:
+    return len(seeded.sim.requests_to("PUT", r"/requests/usr_"))
+
+
+async def post_cards(bot) -> None:
+    await bot.get_cog("JoinRequests").sync_cards()
+
+
+async def test_a_card_is_posted_with_restart_safe_buttons(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    async with make_bot() as bot:
+        await post_cards(bot)
+        await post_cards(bot)  # a second round posts nothing new
+    (card,) = card_messages(gateway_standin)
+    embed = card.embeds[0]
+    assert "Carol" in embed["title"] and embed["url"].endswith(seeded_sim.requester.id)
+    ids = [c["custom_id"] for c in components(card)]
+    assert ids == [
+        f"gb:jr:{a}:{seeded_sim.group.id}:{seeded_sim.requester.id}" for a in ("accept", "reject", "block")
+    ]
+    assert all(len(i) <= 100 for i in ids)
+    assert card.allowed_mentions == {"parse": []}
+
+
+async def test_approve_after_a_restart_accepts_once_and_closes_the_card(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    async with make_bot() as bot:
+        await post_cards(bot)
+    (card,) = card_messages(gateway_standin)
+    approve = components(card)[0]["custom_id"]
+
+    async with make_bot():  # a new bot instance on the same database: no lookup table survives
+        moderator = gateway_standin.member(GUILD_ID, MOD_ID)
+        exchange = await gateway_standin.dispatch_interaction(button_click(approve, card, member=moderator))
+        await exchange.wait_for_followup(1, timeout=10)
+        assert exchange.callback.body["type"] == 5 and exchange.callback.body["data"]["flags"] & 64
+        assert "Done" in exchange.followups[0].body["content"]
+    assert seeded_sim.sim.state.is_member(seeded_sim.group.id, seeded_sim.requester.id)
+    assert puts_to_requests(seeded_sim) == 1
+    (closed,) = card_messages(gateway_standin)
+    assert components(closed) == []  # buttons removed
+    assert "Accepted" in str(closed.embeds) and "via Discord" in str(closed.embeds)
+
+
+async def test_a_non_moderator_click_is_refused_and_changes_nothing(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    async with make_bot() as bot:
+        await post_cards(bot)
+        (card,) = card_messages(gateway_standin)
+        member = gateway_standin.member(GUILD_ID, MEMBER_ID)
+        exchange = await gateway_standin.dispatch_interaction(
+            button_click(components(card)[0]["custom_id"], card, member=member)
+        )
+        await exchange.wait_for_followup(1, timeout=10)
+        text = exchange.followups[0].body["content"]
+        assert "moderator" in text.lower()
+    assert puts_to_requests(seeded_sim) == 0
+    assert not seeded_sim.sim.state.is_member(seeded_sim.group.id, seeded_sim.requester.id)
+    assert len(components(card_messages(gateway_standin)[0])) == 3  # the card is untouched
+
+
+async def test_two_moderators_clicking_at_once_make_one_accept_call(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    async with make_bot() as bot:
+        await post_cards(bot)
+        (card,) = card_messages(gateway_standin)
+        approve = components(card)[0]["custom_id"]
+        clicks = [
+            button_click(approve, card, member=gateway_standin.member(GUILD_ID, MOD_ID)),
+            button_click(approve, card, member=gateway_standin.member(GUILD_ID, ADMIN_ID)),
+        ]
+        exchanges = await asyncio.gather(*(gateway_standin.dispatch_interaction(c) for c in clicks))
+        for exchange in exchanges:
+            await exchange.wait_for_followup(1, timeout=10)
+        replies = sorted(e.followups[0].body["content"] for e in exchanges)
+    assert puts_to_requests(seeded_sim) == 1
+    assert replies[0].startswith("Already accepted by") and replies[1].startswith("Done")
+
+
+async def test_a_request_handled_in_vrchat_updates_the_card(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    async with make_bot() as bot:
+        await post_cards(bot)
+        # Alice handles it in VRChat itself, not through the bot.
+        seeded_sim.sim.state.respond_request(
+            seeded_sim.group.id, seeded_sim.requester.id, seeded_sim.moderator.id, "reject"
+        )
+        await post_cards(bot)
+    (card,) = card_messages(gateway_standin)
+    assert components(card) == []
+    text = str(card.embeds)
+    assert "Rejected" in text and "Alice" in text and "VRChat" in text
