@@ -30,7 +30,8 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, app_commands.CheckFailure):
         return str(error) or "You are not allowed to use this command here."
     if isinstance(error, app_commands.TransformerError):
-        return f"That is not a valid value for {error.type.name.lower()}: {error.value!r}"
+        kind = error.type.name.lower().replace("_", " ")
+        return f"That is not a valid {kind} here; pick one from the list Discord offers."
     if isinstance(error, SessionExpired):
         return "The bot's VRChat session has expired; the operator needs to run `groupbridge login`."
     if isinstance(error, RateLimited):
