@@ -12,7 +12,6 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import discord
@@ -140,21 +139,11 @@ def config_bindings(config: Config) -> list[BindingIn]:
 
 
 async def run_bot(config: Config, *, stop: asyncio.Event | None = None) -> int:
-    """Run the audit-log mirror until SIGINT/SIGTERM (or `stop`). Slash commands are not built yet."""
-    from bot.feed.outbox import OutboxWorker
-    from bot.feed.poller import PollSettings
-    from bot.feed.sender import DiscordFeedSender
-    from bot.feed.service import FeedService
+    """Run the bot until SIGINT/SIGTERM (or `stop`): slash commands, cards and the audit-log mirror."""
+    from bot.bot import GroupBridgeBot
     from bot.store import Store
 
     stop = stop or _stop_on_signals()
-    feed = config.feed
-    settings = PollSettings(
-        interval=feed.poll_interval_seconds,
-        backfill=feed.backfill,
-        backfill_count=feed.backfill_count,
-        post_backfill=feed.post_backfill,
-    )
     async with make_vrchat_client(config) as vrchat:
         try:
             user_id = await vrchat.login()
@@ -167,22 +156,49 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None) -> int:
             await store.upgrade()
             synced = await store.apply_config_bindings(config_bindings(config))
             log.info("Bindings from the config: %s", synced)
-            async with _discord_rest_client(config) as discord_client:
-                service = FeedService(
-                    vrchat,
-                    store,
-                    OutboxWorker(store, DiscordFeedSender(discord_client)),
-                    settings,
-                    retention_days=feed.retention_days,
-                )
-                await service.start()
-                log.info("Audit-log mirror running for %d group(s).", len(service.pollers))
-                await stop.wait()
-                await service.stop()
+            bot = GroupBridgeBot(config, vrchat, store)
+            with _discord_target(config):
+                return await _run_until(bot, _token(config), stop)
         finally:
             await store.close()
-    log.info("Stopped.")
+
+
+async def _run_until(bot: discord.Client, token: str, stop: asyncio.Event) -> int:
+    runner = asyncio.create_task(bot.start(token), name="discord")
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    await bot.close()
+    if runner not in done:  # asked to stop: whatever start() was doing is being torn down
+        try:
+            await asyncio.wait_for(runner, timeout=10)
+        except Exception as exc:  # e.g. a login cut short by close(); not a failure of the stop
+            log.debug("Discord client ended while stopping: %r", exc)
+        log.info("Stopped.")
+        return 0
+    error = runner.exception()
+    if isinstance(error, discord.LoginFailure):
+        print("Cannot start: Discord rejected the bot token (discord.token).", file=sys.stderr)
+        return 1
+    if error is not None:
+        log.error("The bot stopped with an error", exc_info=error)
+        return 1
     return 0
+
+
+def _token(config: Config) -> str:
+    token = _secret(config.discord.token) or ""
+    register_secret(token)
+    return token
+
+
+def _discord_target(config: Config) -> contextlib.AbstractContextManager[object]:
+    """Discord itself, or (tests, the demo) a local stand-in named in the config."""
+    if not config.discord.api_base_url:
+        return contextlib.nullcontext()
+    from bot.sandbox.discord import pointed_at
+
+    return pointed_at(config.discord.api_base_url, gateway=config.discord.gateway_url)
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -193,29 +209,32 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-@contextlib.asynccontextmanager
-async def _discord_rest_client(config: Config) -> AsyncIterator[discord.Client]:
-    """A discord.Client logged in over REST; the gateway (slash commands) comes with the Discord front."""
-    token = _secret(config.discord.token) or ""
-    register_secret(token)
-    patch = contextlib.nullcontext()
-    if config.discord.api_base_url:
-        from bot.sandbox.discord import pointed_at
-
-        patch = pointed_at(config.discord.api_base_url)
-    with patch:
-        client = discord.Client(
-            intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none()
-        )
-        try:
-            await client.login(token)
-            yield client
-        finally:
-            await client.close()
-
-
 async def sync_commands(config: Config) -> int:
-    print(
-        "Slash commands do not exist yet (see the README's Status section); nothing to sync.", file=sys.stderr
-    )
-    return 3
+    """`groupbridge sync`: register the slash commands (configured guilds, else globally) and exit."""
+    from discord.ext import commands
+
+    from bot.bot import install_commands, sync_tree
+
+    class Syncer(commands.Bot):
+        """Only the command tree: enough to sync, without the VRChat client or the database."""
+
+        run_feed = False  # the cogs start no background work here
+
+        async def setup_hook(self) -> None:  # discord.py calls it at the end of login()
+            await install_commands(self)
+            guild_ids = config.discord.guild_ids
+            await sync_tree(self.tree, guild_ids, allow_global=True)
+            names = ", ".join(f"/{command.name}" for command in self.tree.get_commands())
+            where = f"to {len(guild_ids)} server(s)" if guild_ids else "globally (up to an hour to appear)"
+            print(f"Synced {names} {where}.")
+
+    syncer = Syncer(command_prefix=commands.when_mentioned, intents=discord.Intents.none())
+    with _discord_target(config):
+        try:
+            await syncer.login(_token(config))
+        except discord.LoginFailure:
+            print("Cannot sync: Discord rejected the bot token (discord.token).", file=sys.stderr)
+            return 1
+        finally:
+            await syncer.close()
+    return 0

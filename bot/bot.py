@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import pkgutil
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs
@@ -58,16 +60,11 @@ class GroupBridgeBot(commands.Bot):
         self.services = Services(vrchat, store, config)
         self.run_feed = run_feed
         self.feed: FeedService | None = None
-        self.groups = make_groups()
 
     async def setup_hook(self) -> None:
         for item in REQUEST_BUTTONS:
             self.add_dynamic_items(item)
-        for module in pkgutil.iter_modules(bot.cogs.__path__, "bot.cogs."):
-            if not module.name.rsplit(".", 1)[-1].startswith("_"):
-                await self.load_extension(module.name)
-        for group in self.groups.all():
-            self.tree.add_command(group)
+        await install_commands(self)
         if self.run_feed:
             feed = self.config.feed
             self.feed = FeedService(
@@ -83,29 +80,44 @@ class GroupBridgeBot(commands.Bot):
                 retention_days=feed.retention_days,
             )
             await self.feed.start()
+            log.info("Audit-log mirror running for %d group(s).", len(self.feed.pollers))
         if self.config.discord.sync_commands_on_start:
             await self.sync_commands()
 
     async def sync_commands(self, *, allow_global: bool = False) -> list[int]:
-        """Sync to the configured guilds: instant there. A global sync (no guilds configured) happens
-        only when asked for (`groupbridge sync`), never on every start."""
-        if not self.config.discord.guild_ids:
-            if allow_global:
-                await self.tree.sync()
-                log.info("Slash commands synced globally (they can take up to an hour to appear).")
-            else:
-                log.info("No discord.guild_ids configured: run `groupbridge sync` to register commands.")
-            return []
-        synced = []
-        for guild_id in self.config.discord.guild_ids:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
-            synced.append(guild_id)
-        log.info("Slash commands synced to %d guild(s).", len(synced))
-        return synced
+        return await sync_tree(self.tree, self.config.discord.guild_ids, allow_global=allow_global)
 
     async def close(self) -> None:
         if self.feed is not None:
             await self.feed.stop()
         await super().close()
+
+
+async def install_commands(client: commands.Bot) -> None:
+    """Load every cog under bot/cogs (helpers start with "_") and add the command groups to the tree."""
+    client.groups = make_groups()  # type: ignore[attr-defined]
+    for module in pkgutil.iter_modules(bot.cogs.__path__, "bot.cogs."):
+        if not module.name.rsplit(".", 1)[-1].startswith("_"):
+            await client.load_extension(module.name)
+    for group in client.groups.all():  # type: ignore[attr-defined]
+        client.tree.add_command(group)
+
+
+async def sync_tree(
+    tree: app_commands.CommandTree, guild_ids: Sequence[int], *, allow_global: bool
+) -> list[int]:
+    """Sync to the configured guilds: instant there. A global sync (no guilds configured) happens only
+    when asked for (`groupbridge sync`), never on every start."""
+    if not guild_ids:
+        if allow_global:
+            await tree.sync()
+            log.info("Slash commands synced globally (they can take up to an hour to appear).")
+        else:
+            log.info("No discord.guild_ids configured: run `groupbridge sync` to register the commands.")
+        return []
+    for guild_id in guild_ids:
+        guild = discord.Object(id=guild_id)
+        tree.copy_global_to(guild=guild)
+        await tree.sync(guild=guild)
+    log.info("Slash commands synced to %d guild(s).", len(guild_ids))
+    return list(guild_ids)

@@ -28,6 +28,8 @@ session_file = "{tmp_path / "session.json"}"
 [discord]
 token = "{TOKEN}"
 api_base_url = "{standin.base_url}"
+gateway_url = "{standin.gateway_url}"
+guild_ids = [{GUILD_ID}]
 
 [database]
 url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
@@ -51,8 +53,9 @@ feed_channel_id = {FEED_CHANNEL_ID}
 
 
 async def test_run_mirrors_the_feed_and_stops_cleanly_on_sigterm(
-    seeded_sim: SeededSim, discord_standin: DiscordStandIn, tmp_path: Path
+    seeded_sim: SeededSim, gateway_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
+    discord_standin = gateway_standin
     history = seed_history(seeded_sim, 10)
     config = write_config(seeded_sim, discord_standin, tmp_path)
     log_path = tmp_path / "stderr.log"
@@ -76,6 +79,24 @@ async def test_run_mirrors_the_feed_and_stops_cleanly_on_sigterm(
     footers = [e["footer"]["text"] for m in discord_standin.messages(FEED_CHANNEL_ID) for e in m.embeds]
     assert [f.split(" ")[0].replace("\\", "") for f in footers] == history[-3:]
     assert "Audit-log mirror running for 1 group" in log
+    synced = {c["name"] for c in gateway_standin.synced_commands(GUILD_ID)}
+    assert synced == {"vrc", "bridge", "audit"}  # synced to the configured guild on start
     for secret in (seeded_sim.password, seeded_sim.totp_secret, TOKEN):
         assert secret not in log
     assert seeded_sim.sim.password_logins == 1
+
+
+async def test_sync_registers_the_commands_and_exits(
+    seeded_sim: SeededSim, gateway_standin: DiscordStandIn, tmp_path: Path, capsys
+) -> None:
+    from bot import app
+    from bot.config import load_config
+
+    config = load_config(write_config(seeded_sim, gateway_standin, tmp_path))
+    assert await app.sync_commands(config) == 0
+    synced = {c["name"]: c for c in gateway_standin.synced_commands(GUILD_ID)}
+    assert set(synced) == {"vrc", "bridge", "audit"}
+    vrc = {option["name"] for option in synced["vrc"]["options"]}
+    assert {"invite", "requests", "post", "posts", "kick", "ban", "unban"} <= vrc
+    assert synced["bridge"]["default_member_permissions"] == "32"  # Manage Server: hidden from others
+    assert "Synced /vrc, /bridge, /audit to 1 server(s)." in capsys.readouterr().out

@@ -138,14 +138,22 @@ class DiscordConfig(_Section):
     token: SecretStr | None = None  # required by default: see load_config(required=...)
     guild_ids: list[Snowflake] = Field(default_factory=list)
     sync_commands_on_start: bool = True
-    # Only for tests and the offline demo: where Discord's REST API is (a local stand-in).
+    # Only for tests and the offline demo: where Discord's REST API and gateway are (a local stand-in).
     api_base_url: str | None = None
+    gateway_url: str | None = None
 
     @field_validator("api_base_url")
     @classmethod
     def _check_api_base(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL ending in /api/v10")
+        return value
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _check_gateway(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws:// or wss:// URL")
         return value
 
     @field_validator("token", mode="before")
