@@ -10,9 +10,10 @@ import discord
 from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
-from bot.feed.render import safe_text, title_for
+from bot.feed.render import title_for
 from bot.replies import NO_MENTIONS, report_error
 from bot.services import Actor, AuditPage, InvalidInput
+from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:

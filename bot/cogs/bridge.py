@@ -10,9 +10,9 @@ from discord import app_commands
 
 from bot.cogs._groups import group_autocomplete
 from bot.events import EVENT_FAMILIES, FAMILY_DESCRIPTIONS
-from bot.feed.render import safe_text
 from bot.replies import NO_MENTIONS, send_ephemeral
 from bot.services import StatusReport
+from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:

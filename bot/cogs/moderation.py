@@ -10,9 +10,9 @@ from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.cogs.invites import user_autocomplete
-from bot.feed.render import safe_text
 from bot.replies import send_ephemeral
 from bot.services import Actor, ModerationOutcome
+from bot.text import safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
 

@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
-from bot.feed.render import safe_text
 from bot.replies import NO_MENTIONS, report_error, send_ephemeral
 from bot.services import PostDraft
 from bot.services.posts import TEXT_MAX, TITLE_MAX
+from bot.text import safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
 

@@ -14,9 +14,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
-from bot.feed.render import safe_text
 from bot.replies import NO_MENTIONS
 from bot.services.request_sync import CardChange
+from bot.text import safe_text
 from bot.views.cards import closed_card, request_card
 from bot.views.context import actor_of, services_of
 from bot.views.requests import card_view

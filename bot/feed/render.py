@@ -11,18 +11,16 @@ Pure functions: no I/O, no clock.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import discord
-from discord.utils import escape_markdown
 
 from bot.events import EVENT_TITLES, OTHER, family_of
 from bot.store.types import OutboxItem, StoredEntry
+from bot.text import clip, plain_line, safe_text, text_units
 from bot.vrchat.ids import GROUP_ID_RE, is_user_id
 
 # Discord's hard limits for one embed.
@@ -45,8 +43,6 @@ MAX_CHANGES: Final = 4
 MAX_FIELDS: Final = 12
 TOTAL_BUDGET: Final = 4000
 
-ZWSP: Final = "\u200b"
-ELLIPSIS: Final = "…"
 USER_URL: Final = "https://vrchat.com/home/user/"
 GROUP_URL: Final = "https://vrchat.com/home/group/"
 
@@ -62,83 +58,6 @@ FAMILY_COLOURS: Final[Mapping[str, int]] = {
     "other": 0x95A5A6,  # grey
 }
 GAP_COLOUR: Final = 0xD35400
-
-# --- text safety and length ----------------------------------------------------------------------
-
-
-def text_units(text: str) -> int:
-    """Length in UTF-16 code units: an emoji outside the BMP counts 2, as in Discord's clients."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` UTF-16 units, ending in "…" when anything was cut."""
-    if text_units(text) <= limit:
-        return text
-    if limit < 1:
-        return ""
-    used = kept = 0
-    for ch in text:
-        width = 2 if ord(ch) > 0xFFFF else 1
-        if used + width > limit - 1:  # keep one unit for the ellipsis
-            break
-        used += width
-        kept += 1
-    return text[:kept] + ELLIPSIS
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_BRACKET = re.compile(r"([\[\]])")
-_ORDERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
-
-
-def _escape_markdown(text: str) -> str:
-    # escape_markdown treats a whole "[text](url)" as one token and only escapes its first bracket,
-    # leaving the rest (including **bold** inside) live, and a stray "]" could close a masked link
-    # of ours early. Splitting on brackets first means escape_markdown never sees one.
-    parts = [
-        ("\\" + p) if p in ("[", "]") else escape_markdown(p, ignore_links=False)
-        for p in _BRACKET.split(text)
-    ]
-    return _ORDERED_LIST.sub(r"\1\\.", "".join(parts))
-
-
-def neutralise_mentions(text: str) -> str:
-    """Break @everyone/@here and every <@…>, <@&…>, <#…>, <t:…>, </cmd:…> form with a zero-width space."""
-    return text.replace("@", "@" + ZWSP).replace("<", "<" + ZWSP)
-
-
-def safe_text(value: object, limit: int, *, single_line: bool = False) -> str:
-    """User-controlled `value` as inert markdown of at most `limit` units."""
-    text = _CONTROL.sub(" ", value if isinstance(value, str) else _format_value(value)).replace("\t", " ")
-    if single_line:
-        text = " ".join(text.split())
-    # Clip before escaping so a megabyte description costs nothing, then again: escaping grows it.
-    return clip(neutralise_mentions(_escape_markdown(clip(text, limit))), limit)
-
-
-def _plain_line(text: str, limit: int) -> str:
-    """For footers, which Discord shows as plain text: no escaping (it would show), but no mentions."""
-    return clip(neutralise_mentions(" ".join(_CONTROL.sub(" ", text).split())), limit)
-
-
-def _format_value(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        return value if value.strip() else "(empty)"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list | tuple) and all(v is None or isinstance(v, str | int | float) for v in value):
-        shown = ", ".join(_format_value(v) for v in value[:50])
-        return (shown + (", …" if len(value) > 50 else "")) or "(none)"
-    try:
-        return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)[:2000]
-    except Exception:  # mixed-type keys cannot be sorted, absurd nesting overflows: never fail on data
-        return f"({type(value).__name__})"
-
 
 # --- embed pieces ---------------------------------------------------------------------------------
 
@@ -320,7 +239,7 @@ def _footer(entry: StoredEntry, delayed: bool) -> str:
     parts = [entry.id, entry.event_type]
     if delayed:
         parts.insert(0, f"⏱ delayed, originally {_utc_text(entry.created_at)}")
-    return _plain_line(" · ".join(str(p) for p in parts), 300)
+    return plain_line(" · ".join(str(p) for p in parts), 300)
 
 
 def _add_fields(embed: discord.Embed, fields: list[Field]) -> None:
@@ -391,7 +310,7 @@ def render_gap_notice(group_id: str, start: datetime, end: datetime, reason: str
         title="⚠ Gap in the audit log", description=description, colour=GAP_COLOUR, timestamp=end
     )
     embed.add_field(name="Group", value=_id_link(group_id) or "—", inline=False)
-    embed.set_footer(text=_plain_line(f"gap · {group_id}", 300))
+    embed.set_footer(text=plain_line(f"gap · {group_id}", 300))
     return embed
 
 

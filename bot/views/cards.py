@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import discord
 
-from bot.feed.render import safe_text
 from bot.services import JoinRequestView
 from bot.services.request_sync import CardChange
+from bot.text import safe_text
 
 PENDING_COLOUR = discord.Colour.blurple()
 OUTCOME_COLOURS = {

@@ -19,16 +19,13 @@ from bot.feed.render import (
     FAMILY_COLOURS,
     FAMILY_RENDERERS,
     TOTAL_BUDGET,
-    ZWSP,
-    clip,
     embed_size,
     render_entry,
     render_gap_notice,
     render_outbox_item,
-    safe_text,
-    text_units,
 )
 from bot.store.types import OutboxItem, StoredEntry
+from bot.text import ZWSP, clip, safe_text, text_units
 
 USER = "usr_c1644b5b-3ca4-45b4-97c6-a2a0de70d469"
 TARGET = "usr_00000000-1111-2222-3333-444444444444"
