@@ -57,6 +57,18 @@ FAMILY_COLOURS: Final[Mapping[str, int]] = {
     "settings": 0x607D8B,  # blue grey
     "other": 0x95A5A6,  # grey
 }
+# Shown with the family name as the embed's author line, so the kind of event reads at a glance.
+FAMILY_ICONS: Final[Mapping[str, str]] = {
+    "requests": "📨",
+    "members": "👥",
+    "moderation": "🔨",
+    "roles": "🎭",
+    "invites": "✉️",
+    "posts": "📝",
+    "instances": "🌐",
+    "settings": "⚙️",
+    "other": "📄",
+}
 GAP_COLOUR: Final = 0xD35400
 
 # --- embed pieces ---------------------------------------------------------------------------------
@@ -267,6 +279,7 @@ def render_entry(
         colour=FAMILY_COLOURS.get(family, FAMILY_COLOURS[OTHER]),
         timestamp=_aware(entry.created_at),
     )
+    embed.set_author(name=f"{FAMILY_ICONS.get(family, FAMILY_ICONS[OTHER])} {family.capitalize()}")
     fields: list[Field] = []
     if group_name:
         fields.append(Field("Group", _named_group_link(group_name, entry.group_id)))

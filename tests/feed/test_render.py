@@ -402,3 +402,14 @@ def test_fuzz_any_text_renders_inert_and_within_limits(seed: int) -> None:
         )
         assert_within_limits(embed)
         assert_inert(embed)
+
+
+def test_every_family_has_its_own_icon_and_colour() -> None:
+    from bot.feed.render import FAMILY_ICONS
+
+    assert set(FAMILY_ICONS) == set(EVENT_FAMILIES) == set(FAMILY_COLOURS)
+    assert len(set(FAMILY_ICONS.values())) == len(FAMILY_ICONS)
+    assert len(set(FAMILY_COLOURS.values())) == len(FAMILY_COLOURS)
+    for event_type, family in KNOWN_EVENT_TYPES.items():
+        embed = render_entry(make(event_type))
+        assert embed.author.name == f"{FAMILY_ICONS[family]} {family.capitalize()}"
