@@ -13,7 +13,15 @@ import discord
 from discord import app_commands
 
 from bot.services.common import ServiceError
-from bot.vrchat import InvalidReference, OutcomeUnknown, RateLimited, SessionExpired, VRChatError
+from bot.vrchat import (
+    InvalidReference,
+    MalformedResponse,
+    OutcomeUnknown,
+    RateLimited,
+    ServerError,
+    SessionExpired,
+    VRChatError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +48,9 @@ def user_message(error: BaseException) -> str | None:
         return (
             "VRChat did not answer in time; the change may or may not have happened. Check before retrying."
         )
+    if isinstance(error, ServerError | MalformedResponse):
+        # VRChat failed rather than refused; its "message" may be a gateway's HTML page summary.
+        return "VRChat is having trouble right now (it answered with an error); try again in a few minutes."
     if isinstance(error, VRChatError):
         return f"VRChat refused: {error.message}"
     return None

@@ -39,7 +39,7 @@ async def _confirm_then(
         interaction, f"{verb.capitalize()} {shown}? Reason: {safe_text(reason or '—', 600)}", view=confirm
     )
     if not await confirm.wait_for_answer():
-        await confirm.finish("Nothing was changed.")
+        await confirm.finish("Nothing was changed.", origin=interaction)
         return
     outcome = await act(actor, group_id, user, reason)
     await confirm.finish(safe_text(outcome.message, 1900))

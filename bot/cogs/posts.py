@@ -58,7 +58,7 @@ class PostModal(discord.ui.Modal, title="New group post"):
             allowed_mentions=NO_MENTIONS,
         )
         if not await confirm.wait_for_answer():
-            await confirm.finish("Not published.")
+            await confirm.finish("Not published.", origin=interaction)
             return
         post = await services.posts.publish(actor_of(interaction), draft)
         await confirm.finish(f"Published ({post.id}).")
@@ -122,7 +122,7 @@ class DeletePost(discord.ui.View):
             allowed_mentions=NO_MENTIONS,
         )
         if not await confirm.wait_for_answer():
-            await confirm.finish("Nothing was deleted.")
+            await confirm.finish("Nothing was deleted.", origin=interaction)
             return
         try:
             await services_of(interaction).posts.delete(actor_of(interaction), self.group_id, post_id)

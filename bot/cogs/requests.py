@@ -1,5 +1,10 @@
 """Join requests: one card per pending request in the requests channel, kept in step with VRChat,
-and `/vrc requests` for those who prefer a list."""
+and `/vrc requests` for those who prefer a list.
+
+Cards follow VRChat two ways: a full reconcile of every linked group about once a minute (jittered),
+and, every ~10 s, a look in the store for `group.request.*` entries the audit-log mirror has just
+stored (a database query, no VRChat call); only the groups that had one are reconciled early.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -27,6 +34,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CARD_POLL_SECONDS = 60.0
+FEED_CHECK_SECONDS = 10.0
+# Entries reach the mirror after the event (poll interval, VRChat's own lag): look back this far
+# behind the last check; entries already seen are skipped by id.
+FEED_LOOKBACK = timedelta(minutes=10)
+FEED_PAGE = 100
+FEED_MAX_PAGES = 5
+REQUEST_EVENT_PREFIX = "group.request"
 PAGE_SIZE = 10
 
 
@@ -35,6 +49,8 @@ class JoinRequests(commands.Cog):
         self.bot = bot
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._feed_checked_at = datetime.now(UTC)
+        self._feed_seen: dict[str, datetime] = {}  # request entries already acted on: id -> created_at
 
     async def cog_load(self) -> None:
         if self.bot.run_feed:
@@ -49,21 +65,74 @@ class JoinRequests(commands.Cog):
 
     async def _loop(self) -> None:
         await self.bot.wait_until_ready()
+        clock = asyncio.get_running_loop().time
+        next_sync = clock()
         while not self._stop.is_set():
-            try:
-                await self.sync_cards()
-            except Exception:
-                log.exception("Updating join-request cards failed; trying again later")
-            delay = CARD_POLL_SECONDS * random.uniform(0.8, 1.2)  # jittered, never on a fixed clock
+            if clock() >= next_sync:
+                try:
+                    await self._new_request_groups()  # a full round covers whatever they announced
+                    await self.sync_cards()
+                except Exception:  # the store is unreachable, or the like
+                    log.exception("Updating join-request cards failed; trying again later")
+                # jittered, never on a fixed clock
+                next_sync = clock() + CARD_POLL_SECONDS * random.uniform(0.8, 1.2)
+            else:
+                try:
+                    await self.check_feed_events()
+                except Exception:
+                    log.exception("Checking the audit feed for join-request events failed")
+            delay = min(FEED_CHECK_SECONDS * random.uniform(0.9, 1.1), max(next_sync - clock(), 0.0))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
 
-    async def sync_cards(self) -> int:
-        """One round for every linked group: post new cards, close those VRChat resolved."""
+    async def check_feed_events(self) -> bool:
+        """Reconcile the groups whose mirrored audit log gained a join-request entry since the last
+        check; True if any did. Costs one database query when nothing happened."""
+        groups = await self._new_request_groups()
+        if groups:
+            await self.sync_cards(groups)
+        return bool(groups)
+
+    async def _new_request_groups(self) -> set[str]:
+        """Linked groups with `group.request.*` entries not seen before; marks those entries seen."""
+        now = datetime.now(UTC)
+        since = self._feed_checked_at - FEED_LOOKBACK
+        store = self.bot.store
+        fresh: dict[str, str] = {}  # entry id -> group id
+        cursor: str | None = None
+        for _ in range(FEED_MAX_PAGES):
+            page = await store.search_entries(
+                event_types=[REQUEST_EVENT_PREFIX], since=since, limit=FEED_PAGE, before_cursor=cursor
+            )
+            for entry in page.entries:
+                if entry.id not in self._feed_seen:
+                    self._feed_seen[entry.id] = entry.created_at
+                    fresh[entry.id] = entry.group_id
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        self._feed_checked_at = now
+        horizon = now - FEED_LOOKBACK  # the next check looks no further back than this
+        self._feed_seen = {k: at for k, at in self._feed_seen.items() if at >= horizon}
+        if not fresh:
+            return set()
+        linked = {b.group_id for b in await store.list_bindings()}
+        return set(fresh.values()) & linked
+
+    async def sync_cards(self, group_ids: Iterable[str] | None = None) -> int:
+        """One round for every linked group (or just `group_ids`): post new cards, close those VRChat
+        resolved. A group that fails is logged and the others still get their round."""
         services = self.bot.services
+        if group_ids is None:
+            group_ids = {b.group_id for b in await self.bot.store.list_bindings()}
         done = 0
-        for group_id in sorted({b.group_id for b in await self.bot.store.list_bindings()}):
-            for change in await services.requests.reconcile(group_id):
+        for group_id in sorted(set(group_ids)):
+            try:
+                changes = await services.requests.reconcile(group_id)
+            except Exception:
+                log.exception("Updating the join-request cards of %s failed; trying again later", group_id)
+                continue
+            for change in changes:
                 try:
                     await self.apply(change)
                     done += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import discord
@@ -47,8 +48,13 @@ class Confirm(discord.ui.View):
         await self.wait()
         return bool(self.answer)
 
-    async def finish(self, text: str) -> None:
-        if self.interaction is not None:
-            await self.interaction.edit_original_response(
-                content=text, view=None, allowed_mentions=NO_MENTIONS
-            )
+    async def finish(self, text: str, *, origin: discord.Interaction | None = None) -> None:
+        """Replace the prompt with `text`. After a timeout nobody clicked, so the prompt is edited
+        through `origin`, the interaction it was sent for (else its buttons would linger, dead)."""
+        target = self.interaction or origin
+        if target is None:
+            return
+        if self.interaction is None:
+            text = f"No answer in time. {text}"
+        with contextlib.suppress(discord.HTTPException):  # the prompt may be gone
+            await target.edit_original_response(content=text, view=None, allowed_mentions=NO_MENTIONS)

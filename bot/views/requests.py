@@ -49,6 +49,9 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
         return cls(match["action"], match["group"], match["user"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        # The card this button sits on: after a confirmation, `interaction` is the click on the
+        # ephemeral prompt, whose message is the prompt, not the card.
+        card = interaction.message
         try:
             if self.action == "block":
                 confirm = Confirm(interaction.user.id, "Reject & Block")
@@ -58,7 +61,7 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
                     view=confirm,
                 )
                 if not await confirm.wait_for_answer():
-                    await confirm.finish("Nothing was changed.")
+                    await confirm.finish("Nothing was changed.", origin=interaction)
                     return
                 interaction = confirm.interaction or interaction
             else:
@@ -70,30 +73,31 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
                 self.action,  # type: ignore[arg-type]
             )
         except AlreadyHandled as exc:
+            await _close_card(card, outcome_line_for_error(exc))
             await send_ephemeral(interaction, str(exc))
-            await _close_card(interaction, outcome_line_for_error(exc))
             return
         except Exception as exc:
             await report_error(interaction, exc)
             return
+        # Cards first, then the reply: once the moderator reads "Done", every card shows the outcome.
+        await _close_card(card, outcome_line(decision))
+        await _close_other_cards(interaction.client, card, decision)
         await send_ephemeral(interaction, f"Done: {_name(decision.display_name)} was {decision.state}.")
-        await _close_card(interaction, outcome_line(decision))
-        await _close_other_cards(interaction, decision)
 
 
 def _name(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
-async def _close_other_cards(interaction: discord.Interaction, decision: Decision) -> None:
+async def _close_other_cards(
+    client: discord.Client, clicked: discord.Message | None, decision: Decision
+) -> None:
     """The same request may have a card in another requests channel: close those too."""
-    clicked = interaction.message.id if interaction.message else None
+    clicked_id = clicked.id if clicked else None
     for card in decision.cards:
-        if not card.message_id or card.message_id == clicked or not card.channel_id:
+        if not card.message_id or card.message_id == clicked_id or not card.channel_id:
             continue
-        message = interaction.client.get_partial_messageable(card.channel_id).get_partial_message(
-            card.message_id
-        )
+        message = client.get_partial_messageable(card.channel_id).get_partial_message(card.message_id)
         with contextlib.suppress(discord.HTTPException):
             fetched = await message.fetch()
             embeds = [discord.Embed.from_dict(e.to_dict()) for e in fetched.embeds]
@@ -114,9 +118,8 @@ def outcome_line_for_error(error: AlreadyHandled) -> str:
     return f"**{error.outcome.capitalize()}**{by}{where if error.by else ''}"
 
 
-async def _close_card(interaction: discord.Interaction, line: str) -> None:
+async def _close_card(message: discord.Message | None, line: str) -> None:
     """Edit the card the button sits on: buttons removed, the outcome added."""
-    message = interaction.message
     if message is None:
         return
     embeds = [discord.Embed.from_dict(e.to_dict()) for e in message.embeds]

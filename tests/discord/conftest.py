@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
 
 from bot.bot import GroupBridgeBot
 from bot.config import Config, load_config_text
-from bot.sandbox.discord import DiscordStandIn
+from bot.sandbox.discord import DiscordStandIn, InteractionExchange, button_click, slash_command
 from bot.store import BindingIn, Store
 from bot.vrchat import Politeness, VRChatClient
 from tests.fixtures.discord_gateway import (
     FEED_CHANNEL_ID,
     GUILD_ID,
+    MOD_ID,
     MOD_ROLE_ID,
     REQUESTS_CHANNEL_ID,
     TOKEN,
@@ -116,4 +118,60 @@ def card_messages(standin: DiscordStandIn) -> list:
     return [m for m in standin.messages(REQUESTS_CHANNEL_ID) if m.embeds]
 
 
-__all__ = ["card_messages", "components", "discord"]
+def component_id(message: object, label: str) -> str:
+    """The custom_id of the component labelled `label` (buttons) on a stored stand-in message."""
+    found = [c["custom_id"] for c in components(message) if c.get("label") == label]
+    assert found, f"no component labelled {label!r}: {components(message)}"
+    return found[0]
+
+
+def answered(exchange: InteractionExchange) -> bool:
+    """The user has seen something: a message or modal callback, or a follow-up after a deferral."""
+    callback = exchange.callback
+    if callback is None:
+        return False
+    return callback.body["type"] in (4, 7, 9) or bool(exchange.followups)
+
+
+async def command(
+    standin: DiscordStandIn,
+    name: str,
+    sub: str,
+    options: dict[str, Any],
+    who: int = MOD_ID,
+    *,
+    force: bool = False,
+) -> InteractionExchange:
+    """`/name sub options` by member `who`, once answered; `force` delivers a command the client would
+    hide (default_permissions only hides commands)."""
+    member = standin.member(GUILD_ID, who)
+    exchange = await standin.dispatch_interaction(
+        slash_command(name, options, channel_id=FEED_CHANNEL_ID, member=member, subcommand=sub),
+        force=force,
+    )
+    await exchange.wait_for(answered, timeout=10, what="a message for the user")
+    return exchange
+
+
+async def click(
+    standin: DiscordStandIn, custom_id: str, message: object, who: int = MOD_ID, **kwargs: Any
+) -> InteractionExchange:
+    """A click on a component of a stored message (a select with `values=[...]`), not yet answered."""
+    member = standin.member(GUILD_ID, who)
+    return await standin.dispatch_interaction(button_click(custom_id, message, member=member, **kwargs))
+
+
+def first_reply(exchange: InteractionExchange) -> dict[str, Any]:
+    """The message the user sees first: the callback's own, or the first follow-up after a deferral."""
+    callback = exchange.callback
+    assert callback is not None
+    if callback.body["type"] in (4, 7):
+        return callback.body["data"]
+    return exchange.followups[0].body
+
+
+def is_ephemeral(message: dict[str, Any]) -> bool:
+    return bool(message.get("flags", 0) & 64)
+
+
+__all__ = ["card_messages", "click", "command", "component_id", "components", "discord", "first_reply"]

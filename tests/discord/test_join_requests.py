@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+from bot.feed.poller import AuditPoller
 from bot.sandbox.discord import DiscordStandIn, button_click
+from bot.store import AuditEntryIn
 from tests.discord.conftest import card_messages, components
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
@@ -107,3 +110,81 @@ async def test_a_request_handled_in_vrchat_updates_the_card(
     assert components(card) == []
     text = str(card.embeds)
     assert "Rejected" in text and "Alice" in text and "VRChat" in text
+
+
+def request_list_calls(seeded: SeededSim) -> int:
+    return len(seeded.sim.requests_to("GET", r"/requests$"))
+
+
+async def mirror_audit_log(bot, seeded: SeededSim) -> None:
+    """One poll of the audit-log mirror, as the feed service would run it."""
+    await AuditPoller(bot.vrchat, bot.store, seeded.group.id).poll_once()
+
+
+async def test_a_request_event_in_the_mirror_closes_the_card_before_the_next_poll(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    async with make_bot() as bot:
+        cog = bot.get_cog("JoinRequests")
+        await post_cards(bot)
+        await mirror_audit_log(bot, seeded_sim)
+        seeded_sim.sim.state.respond_request(
+            seeded_sim.group.id, seeded_sim.requester.id, seeded_sim.moderator.id, "reject"
+        )
+        calls = request_list_calls(seeded_sim)
+        assert await cog.check_feed_events() is False  # not mirrored yet: no event, no VRChat call
+        assert request_list_calls(seeded_sim) == calls
+        assert len(components(card_messages(gateway_standin)[0])) == 3
+
+        await mirror_audit_log(bot, seeded_sim)
+        assert await cog.check_feed_events() is True
+        assert await cog.check_feed_events() is False  # each event acts once
+        assert request_list_calls(seeded_sim) == calls + 1
+    (card,) = card_messages(gateway_standin)
+    assert components(card) == []
+    text = str(card.embeds)
+    assert "Rejected" in text and "Alice" in text and "VRChat" in text
+
+
+async def test_a_new_request_event_posts_its_card(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    state, group_id = seeded_sim.sim.state, seeded_sim.group.id
+    async with make_bot() as bot:
+        cog = bot.get_cog("JoinRequests")
+        await post_cards(bot)
+        await mirror_audit_log(bot, seeded_sim)
+        erin = state.add_user("Erin", bio="Hello")
+        state.add_join_request(group_id, erin.id)
+        assert await cog.check_feed_events() is False
+        assert len(card_messages(gateway_standin)) == 1
+        state.add_audit_entry(group_id, "group.request.create", erin.id, group_id, "Erin asked to join.")
+        await mirror_audit_log(bot, seeded_sim)
+        assert await cog.check_feed_events() is True
+    cards = card_messages(gateway_standin)
+    assert len(cards) == 2 and "Erin" in cards[1].embeds[0]["title"]
+    assert components(cards[1])[0]["custom_id"] == f"gb:jr:accept:{group_id}:{erin.id}"
+    assert cards[1].allowed_mentions == {"parse": []}
+
+
+async def test_request_events_of_unlinked_groups_are_ignored(make_bot, seeded_sim: SeededSim) -> None:
+    other = "grp_00000000-0000-0000-0000-0000000000aa"
+    async with make_bot() as bot:
+        await bot.store.ingest(
+            other,
+            [
+                AuditEntryIn(
+                    id="gaud_other-1",
+                    created_at=datetime.now(UTC),
+                    event_type="group.request.create",
+                    actor_id=seeded_sim.outsider.id,
+                    actor_display_name="Dave",
+                    target_id=other,
+                    description="Dave asked to join.",
+                    data={},
+                )
+            ],
+        )
+        calls = request_list_calls(seeded_sim)
+        assert await bot.get_cog("JoinRequests").check_feed_events() is False
+    assert request_list_calls(seeded_sim) == calls
