@@ -66,7 +66,8 @@ async def send_ephemeral(interaction: discord.Interaction, content: str, **kwarg
         )  # type: ignore[arg-type]
 
 
-async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+def explain(interaction: discord.Interaction, error: BaseException) -> str:
+    """The sentence for the user; a bug is logged with its traceback and gets the generic sentence."""
     message = user_message(error)
     if message is None:
         original = getattr(error, "original", error)
@@ -77,6 +78,11 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             exc_info=(type(original), original, original.__traceback__),
         )
         message = UNEXPECTED
+    return message
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    message = explain(interaction, error)
     try:
         await send_ephemeral(interaction, message)
     except discord.HTTPException:

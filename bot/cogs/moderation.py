@@ -41,8 +41,11 @@ async def _confirm_then(
     if not await confirm.wait_for_answer():
         await confirm.finish("Nothing was changed.", origin=interaction)
         return
-    outcome = await act(actor, group_id, user, reason)
-    await confirm.finish(safe_text(outcome.message, 1900))
+
+    async def work() -> str:
+        return safe_text((await act(actor, group_id, user, reason)).message, 1900)
+
+    await confirm.finish_with(interaction, work())
 
 
 def _command(verb: str, description: str, pick: Callable[[GroupBridgeBot], Act]) -> app_commands.Command:

@@ -60,8 +60,11 @@ class PostModal(discord.ui.Modal, title="New group post"):
         if not await confirm.wait_for_answer():
             await confirm.finish("Not published.", origin=interaction)
             return
-        post = await services.posts.publish(actor_of(interaction), draft)
-        await confirm.finish(f"Published ({post.id}).")
+
+        async def work() -> str:
+            return f"Published ({(await services.posts.publish(actor_of(interaction), draft)).id})."
+
+        await confirm.finish_with(interaction, work())
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await report_error(interaction, error)
@@ -71,6 +74,8 @@ class PostModal(discord.ui.Modal, title="New group post"):
 @app_commands.describe(
     visibility="Who can see it",
     role="Only members with this role (group visibility only)",
+    role2="…or this role",
+    role3="…or this role",
     notify="Notify members",
     group="The VRChat group (defaults to this server's only linked group)",
 )
@@ -79,19 +84,23 @@ async def post(
     interaction: discord.Interaction,
     visibility: Literal["group", "public"] = "group",
     role: str | None = None,
+    role2: str | None = None,
+    role3: str | None = None,
     notify: bool = False,
     group: str | None = None,
 ) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)
     await services.access.require_moderator(actor_of(interaction), group_id)
-    roles = (role,) if role else ()
+    roles = tuple(r for r in (role, role2, role3) if r)
     # Check the options now, so nobody types a whole post into a modal that cannot be published.
     services.posts.draft(group_id, "t", "t", visibility, roles, notify)
     await interaction.response.send_modal(PostModal(group_id, visibility, roles, notify))
 
 
 @post.autocomplete("role")
+@post.autocomplete("role2")
+@post.autocomplete("role3")
 async def role_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     group = getattr(interaction.namespace, "group", None)
     try:
@@ -124,12 +133,12 @@ class DeletePost(discord.ui.View):
         if not await confirm.wait_for_answer():
             await confirm.finish("Nothing was deleted.", origin=interaction)
             return
-        try:
+
+        async def work() -> str:
             await services_of(interaction).posts.delete(actor_of(interaction), self.group_id, post_id)
-        except Exception as exc:
-            await report_error(confirm.interaction or interaction, exc)
-            return
-        await confirm.finish(f"Deleted post {post_id}.")
+            return f"Deleted post {post_id}."
+
+        await confirm.finish_with(interaction, work())
 
 
 @app_commands.command(name="posts", description="Recent group posts, with Delete")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 import discord
 
-from bot.replies import NO_MENTIONS
+from bot.replies import NO_MENTIONS, explain
 
 TIMEOUT = 60.0
 
@@ -58,3 +59,12 @@ class Confirm(discord.ui.View):
             text = f"No answer in time. {text}"
         with contextlib.suppress(discord.HTTPException):  # the prompt may be gone
             await target.edit_original_response(content=text, view=None, allowed_mentions=NO_MENTIONS)
+
+    async def finish_with(self, origin: discord.Interaction, work: Awaitable[str]) -> None:
+        """Run the confirmed action; the prompt ends with its result, or with what went wrong
+        (instead of staying at "Working on it…" while the error arrives as a separate message)."""
+        try:
+            text = await work
+        except Exception as exc:
+            text = explain(self.interaction or origin, exc)
+        await self.finish(text, origin=origin)

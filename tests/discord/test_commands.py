@@ -211,3 +211,48 @@ async def test_bridge_status_for_admins_only(
         and "Test Group" in str(status["embeds"])
     )
     assert ephemeral(refused) and "Manage Server" in refused["content"]
+
+
+async def test_a_refusal_after_confirming_ends_the_prompt_with_the_reason(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    async with make_bot():
+        from bot.sandbox.vrchat import Fault
+
+        # VRChat refuses only after the moderator confirmed.
+        seeded_sim.sim.faults.add(Fault(method="POST", path=r"/bans$", status=403, times=1))
+        exchange = await run(
+            gateway_standin, "vrc", "ban", {"user": seeded_sim.outsider.id, "reason": "test"}
+        )
+        prompt = exchange.callback.message
+        confirm = next(
+            c["custom_id"] for row in prompt.components for c in row["components"] if c["label"] == "Ban"
+        )
+        click = await gateway_standin.dispatch_interaction(
+            button_click(confirm, prompt, member=gateway_standin.member(GUILD_ID, MOD_ID))
+        )
+        await click.wait_for_edit(1, timeout=10)
+    final = click.edits[-1].body["content"]
+    assert "did not let the bot ban" in final and "Working on it" not in final
+    assert click.followups == []  # one place for the outcome: the prompt itself
+
+
+async def test_post_roles_come_from_the_group_and_several_can_be_chosen(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    from bot.sandbox.discord import autocomplete
+
+    extra = seeded_sim.sim.state.add_role(seeded_sim.group.id, "Event Staff")
+    async with make_bot():
+        member = gateway_standin.member(GUILD_ID, MOD_ID)
+        exchange = await gateway_standin.dispatch_interaction(
+            autocomplete(
+                "vrc", "role2", "staff", channel_id=FEED_CHANNEL_ID, member=member, subcommand="post"
+            )
+        )
+        choices = (await exchange.wait(timeout=10)).body["data"]["choices"]
+        assert [(c["name"], c["value"]) for c in choices] == [("Event Staff", extra.id)]
+        opened = await run(
+            gateway_standin, "vrc", "post", {"role": seeded_sim.moderator_role.id, "role2": extra.id}
+        )
+    assert opened.callback.body["type"] == 9  # both roles accepted: the modal opens
