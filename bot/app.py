@@ -141,26 +141,10 @@ def config_bindings(config: Config) -> list[BindingIn]:
 async def run_bot(config: Config, *, stop: asyncio.Event | None = None) -> int:
     """Run the bot until SIGINT/SIGTERM (or `stop`): slash commands, cards and the audit-log mirror."""
     from bot.bot import GroupBridgeBot
-    from bot.store import Store
 
     stop = stop or _stop_on_signals()
-    async with make_vrchat_client(config) as vrchat:
-        try:
-            user_id = await vrchat.login()
-        except (AuthError, VRChatError) as exc:
-            print(f"Cannot start: {exc}", file=sys.stderr)
-            return 1
-        log.info("VRChat session OK (%s).", user_id)
-        store = await Store.open(config.database.url)
-        try:
-            await store.upgrade()
-            synced = await store.apply_config_bindings(config_bindings(config))
-            log.info("Bindings from the config: %s", synced)
-            bot = GroupBridgeBot(config, vrchat, store)
-            with _discord_target(config):
-                return await _run_until(bot, _token(config), stop)
-        finally:
-            await store.close()
+    with _discord_target(config):
+        return await _run_until(GroupBridgeBot(config), _token(config), stop)
 
 
 async def _run_until(bot: discord.Client, token: str, stop: asyncio.Event) -> int:
@@ -177,6 +161,9 @@ async def _run_until(bot: discord.Client, token: str, stop: asyncio.Event) -> in
         log.info("Stopped.")
         return 0
     error = runner.exception()
+    if isinstance(error, AuthError | VRChatError):
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 1
     if isinstance(error, discord.LoginFailure):
         print("Cannot start: Discord rejected the bot token (discord.token).", file=sys.stderr)
         return 1

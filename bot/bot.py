@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import pkgutil
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs
+from bot.app import config_bindings, make_vrchat_client
 from bot.cogs._groups import make_groups
 from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import PollSettings
@@ -38,8 +39,8 @@ class GroupBridgeBot(commands.Bot):
     def __init__(
         self,
         config: Config,
-        vrchat: VRChatClient,
-        store: Store,
+        vrchat: VRChatClient | None = None,
+        store: Store | None = None,
         *,
         run_feed: bool = True,
         guild_ready_timeout: float = 2.0,
@@ -55,13 +56,39 @@ class GroupBridgeBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
         )
         self.config = config
-        self.vrchat = vrchat
-        self.store = store
-        self.services = Services(vrchat, store, config)
+        # Built in setup_hook unless given (tests inject them); what the bot built, it closes.
+        self._given_vrchat, self._given_store = vrchat, store
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self.vrchat: VRChatClient
+        self.store: Store
+        self.services: Services
         self.run_feed = run_feed
         self.feed: FeedService | None = None
 
+    async def _open_vrchat(self) -> VRChatClient:
+        if self._given_vrchat is not None:
+            return self._given_vrchat
+        client = make_vrchat_client(self.config)
+        await client.__aenter__()
+        self._closers.append(client.close)
+        user_id = await client.login()  # the saved session; never a password loop (see bot.vrchat.auth)
+        log.info("VRChat session OK (%s).", user_id)
+        return client
+
+    async def _open_store(self) -> Store:
+        if self._given_store is not None:
+            return self._given_store
+        store = await Store.open(self.config.database.url)
+        self._closers.append(store.close)
+        await store.upgrade()
+        synced = await store.apply_config_bindings(config_bindings(self.config))
+        log.info("Bindings from the config: %s", synced)
+        return store
+
     async def setup_hook(self) -> None:
+        self.vrchat = await self._open_vrchat()
+        self.store = await self._open_store()
+        self.services = Services(self.vrchat, self.store, self.config)
         for item in REQUEST_BUTTONS:
             self.add_dynamic_items(item)
         await install_commands(self)
@@ -91,6 +118,8 @@ class GroupBridgeBot(commands.Bot):
         if self.feed is not None:
             await self.feed.stop()
         await super().close()
+        while self._closers:
+            await self._closers.pop()()
 
 
 async def install_commands(client: commands.Bot) -> None:

@@ -27,6 +27,7 @@ def make_config(
     password: str | None,
     totp: str | None = None,
     discord: str | None = None,
+    gateway: str | None = None,
 ) -> Config:
     lines = [
         "[vrchat]",
@@ -40,6 +41,7 @@ def make_config(
         "[discord]",
         f'token = "{TOKEN}"',
         f'api_base_url = "{discord or "http://127.0.0.1:9/api/v10"}"',
+        f'gateway_url = "{gateway or "ws://127.0.0.1:9/gateway"}"',
         "[database]",
         f'url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"',
     ]
@@ -97,22 +99,37 @@ async def test_login_reports_a_wrong_password_plainly(
 
 
 async def test_run_reuses_the_session_without_a_password_login(
-    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, discord_standin
+    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, gateway_standin
 ) -> None:
     Terminal(monkeypatch, {})
     with_totp = make_config(seeded_sim, tmp_path, password=seeded_sim.password, totp=seeded_sim.totp_secret)
     assert await app.login_interactive(with_totp) == 0  # unattended: the TOTP secret answers 2FA
     assert seeded_sim.sim.password_logins == 1
 
-    no_password = make_config(seeded_sim, tmp_path, password=None, discord=discord_standin.base_url)
+    no_password = make_config(
+        seeded_sim,
+        tmp_path,
+        password=None,
+        discord=gateway_standin.base_url,
+        gateway=gateway_standin.gateway_url,
+    )
+    seen = len(seeded_sim.sim.requests)
     stop = asyncio.Event()
-    stop.set()  # start, then stop at once: this test is about the session, not the feed
+
+    async def stop_once_the_session_was_checked() -> None:
+        async with asyncio.timeout(20):
+            # Polling what the simulator received; nothing in the bot can signal this test.
+            while not any(r.path == "/auth" for r in seeded_sim.sim.requests[seen:]):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        stop.set()
+
+    stopper = asyncio.create_task(stop_once_the_session_was_checked())
     assert await app.run_bot(no_password, stop=stop) == 0
-    assert seeded_sim.sim.password_logins == 1
-    assert [r.path for r in seeded_sim.sim.requests if r.path.startswith("/auth")][-1] == "/auth"
+    await stopper
+    assert seeded_sim.sim.password_logins == 1  # the saved session was reused: no password login
 
     seeded_sim.sim.expire_sessions(forget_devices=True)
-    assert await app.run_bot(no_password, stop=stop) == 1
+    assert await app.run_bot(no_password, stop=asyncio.Event()) == 1  # fails on its own, cleanly
     assert "groupbridge login" in capsys.readouterr().err
 
 
