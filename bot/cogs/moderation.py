@@ -33,8 +33,11 @@ async def _confirm_then(
     if len(reason) > 512:
         await send_ephemeral(interaction, f"The reason is {len(reason)} characters long; the limit is 512.")
         return
+    # A bad user reference is explained now, not after the moderator confirmed something impossible.
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    user_id = await services.invites.resolve_user(user)
     confirm = Confirm(interaction.user.id, verb.capitalize())
-    shown = safe_text(user, 100, single_line=True)
+    shown = safe_text(user if user == user_id else f"{user} ({user_id})", 150, single_line=True)
     await send_ephemeral(
         interaction, f"{verb.capitalize()} {shown}? Reason: {safe_text(reason or '—', 600)}", view=confirm
     )
@@ -43,7 +46,7 @@ async def _confirm_then(
         return
 
     async def work() -> str:
-        return safe_text((await act(actor, group_id, user, reason)).message, 1900)
+        return safe_text((await act(actor, group_id, user_id, reason)).message, 1900)
 
     await confirm.finish_with(interaction, work())
 

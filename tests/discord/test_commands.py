@@ -89,6 +89,20 @@ async def test_bad_input_gets_a_specific_message_and_changes_nothing(
         ("audit", "search", {"since": "yesterday"}, "2026-11-25"),
         ("bridge", "link", {"group": "ABCDE.1234", "feed": "FEED"}, "short code"),
         ("bridge", "events", {"group": "", "families": "memes"}, "memes"),
+        ("bridge", "unlink", {"group": "grp_00000000-0000-0000-0000-000000000000"}, "not linked"),
+        ("bridge", "resume", {"channel": "FEED"}, "not paused"),
+        (
+            "vrc",
+            "ban",
+            {"user": "https://vrchat.com/home/world/wrld_x"},
+            "not a VRChat user ID or profile link",
+        ),
+        (
+            "vrc",
+            "unban",
+            {"user": "usr_c1644b5b-3ca4-45b4-97c6-a2a0de70d469", "reason": "r" * 513},
+            "limit is 512",
+        ),
     ],
 )
 async def test_bad_input_on_other_commands(
@@ -96,8 +110,9 @@ async def test_bad_input_on_other_commands(
 ) -> None:
     if options.get("group") == "":
         options = {**options, "group": seeded_sim.group.id}
-    if options.get("feed") == "FEED":
-        options = {**options, "feed": gateway_standin.state.channel(FEED_CHANNEL_ID)}
+    for key in ("feed", "channel"):
+        if options.get(key) == "FEED":
+            options = {**options, key: gateway_standin.state.channel(FEED_CHANNEL_ID)}
     async with make_bot():
         message = reply(await run(gateway_standin, command, sub, options, who=ADMIN_ID))
     assert ephemeral(message) and needle in message["content"], message
