@@ -14,7 +14,7 @@ from bot.bot import GroupBridgeBot
 from bot.config import Config, load_config_text
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange, button_click, slash_command
 from bot.store import BindingIn, Store
-from bot.vrchat import Politeness, VRChatClient
+from bot.vrchat import VRChatClient
 from tests.fixtures.discord_gateway import (
     FEED_CHANNEL_ID,
     GUILD_ID,
@@ -24,7 +24,7 @@ from tests.fixtures.discord_gateway import (
     TOKEN,
     connected_bot,
 )
-from tests.fixtures.vrchat_sim import SeededSim
+from tests.fixtures.vrchat_sim import SeededSim, bot_client
 
 BotFactory = Callable[[], "asynccontextmanager[GroupBridgeBot]"]
 
@@ -74,15 +74,7 @@ async def bot_store(tmp_path: Path, seeded_sim: SeededSim) -> AsyncIterator[Stor
 
 @pytest.fixture
 async def bot_vrchat(seeded_sim: SeededSim, tmp_path: Path) -> AsyncIterator[VRChatClient]:
-    client = VRChatClient(
-        base_url=seeded_sim.sim.base_url,
-        user_agent="GroupBridge-tests/0.1 (tests@groupbridge.net)",
-        session_path=tmp_path / "session.json",
-        username=seeded_sim.username,
-        password=seeded_sim.password,
-        totp_secret=seeded_sim.totp_secret,
-        politeness=Politeness(requests_per_second=200, burst=20, base_backoff=0.01, timeout=5),
-    )
+    client = bot_client(seeded_sim, tmp_path / "session.json")
     async with client:
         await client.login()
         yield client

@@ -2,52 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from bot.sandbox.discord import DiscordStandIn, InteractionExchange, button_click, modal_submit, slash_command
+from bot.sandbox.discord import DiscordStandIn, button_click, modal_submit
+from tests.discord.conftest import command, first_reply, is_ephemeral
 from tests.fixtures.discord_gateway import ADMIN_ID, FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
-
-
-def answered(exchange: InteractionExchange) -> bool:
-    callback = exchange.callback
-    if callback is None:
-        return False
-    return callback.body["type"] in (4, 9) or bool(exchange.followups)
-
-
-async def run(
-    standin: DiscordStandIn,
-    command: str,
-    sub: str,
-    options: dict[str, Any],
-    who: int = MOD_ID,
-    *,
-    force: bool = False,
-) -> InteractionExchange:
-    """`force` delivers a command the client would hide (default_permissions only hides commands)."""
-    member = standin.member(GUILD_ID, who)
-    exchange = await standin.dispatch_interaction(
-        slash_command(command, options, channel_id=FEED_CHANNEL_ID, member=member, subcommand=sub),
-        force=force,
-    )
-    await exchange.wait_for(answered, timeout=10, what="a message for the user")
-    return exchange
-
-
-def reply(exchange: InteractionExchange) -> dict[str, Any]:
-    """The message the user sees first: the callback's own, or the first follow-up after a deferral."""
-    callback = exchange.callback
-    assert callback is not None
-    if callback.body["type"] == 4:
-        return callback.body["data"]
-    return exchange.followups[0].body
-
-
-def ephemeral(message: dict[str, Any]) -> bool:
-    return bool(message.get("flags", 0) & 64)
 
 
 def vrchat_writes(seeded: SeededSim) -> int:
@@ -77,14 +37,14 @@ async def test_bad_input_gets_a_specific_message_and_changes_nothing(
 ) -> None:
     async with make_bot():
         before = vrchat_writes(seeded_sim)
-        message = reply(await run(gateway_standin, "vrc", sub, options))
-    assert ephemeral(message) and needle in message["content"], message
+        message = first_reply(await command(gateway_standin, "vrc", sub, options))
+    assert is_ephemeral(message) and needle in message["content"], message
     assert message["allowed_mentions"] == {"parse": []}
     assert vrchat_writes(seeded_sim) == before
 
 
 @pytest.mark.parametrize(
-    ("command", "sub", "options", "needle"),
+    ("name", "sub", "options", "needle"),
     [
         ("audit", "search", {"since": "yesterday"}, "2026-11-25"),
         ("bridge", "link", {"group": "ABCDE.1234", "feed": "FEED"}, "short code"),
@@ -106,7 +66,7 @@ async def test_bad_input_gets_a_specific_message_and_changes_nothing(
     ],
 )
 async def test_bad_input_on_other_commands(
-    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, command: str, sub: str, options, needle
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, name: str, sub: str, options, needle
 ) -> None:
     if options.get("group") == "":
         options = {**options, "group": seeded_sim.group.id}
@@ -114,16 +74,16 @@ async def test_bad_input_on_other_commands(
         if options.get(key) == "FEED":
             options = {**options, key: gateway_standin.state.channel(FEED_CHANNEL_ID)}
     async with make_bot():
-        message = reply(await run(gateway_standin, command, sub, options, who=ADMIN_ID))
-    assert ephemeral(message) and needle in message["content"], message
+        message = first_reply(await command(gateway_standin, name, sub, options, who=ADMIN_ID))
+    assert is_ephemeral(message) and needle in message["content"], message
 
 
 async def test_invite_outcomes_are_explained_not_errors(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot():
-        sent = reply(await run(gateway_standin, "vrc", "invite", {"user": seeded_sim.outsider.id}))
-        member = reply(await run(gateway_standin, "vrc", "invite", {"user": seeded_sim.member.id}))
+        sent = first_reply(await command(gateway_standin, "vrc", "invite", {"user": seeded_sim.outsider.id}))
+        member = first_reply(await command(gateway_standin, "vrc", "invite", {"user": seeded_sim.member.id}))
     assert "Invited Dave" in sent["content"]
     assert "already a member" in member["content"] and "Something went wrong" not in member["content"]
     assert seeded_sim.sim.state.membership(seeded_sim.group.id, seeded_sim.outsider.id).status == "invited"
@@ -151,10 +111,10 @@ async def test_a_plain_member_cannot_moderate(
 ) -> None:
     async with make_bot():
         before = vrchat_writes(seeded_sim)
-        message = reply(
-            await run(gateway_standin, "vrc", "invite", {"user": seeded_sim.outsider.id}, who=MEMBER_ID)
+        message = first_reply(
+            await command(gateway_standin, "vrc", "invite", {"user": seeded_sim.outsider.id}, who=MEMBER_ID)
         )
-    assert ephemeral(message) and "moderator" in message["content"].lower()
+    assert is_ephemeral(message) and "moderator" in message["content"].lower()
     assert vrchat_writes(seeded_sim) == before
 
 
@@ -162,7 +122,7 @@ async def test_ban_asks_for_confirmation_then_bans(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot() as bot:
-        exchange = await run(
+        exchange = await command(
             gateway_standin, "vrc", "ban", {"user": seeded_sim.outsider.id, "reason": "spam"}
         )
         prompt = exchange.callback.message
@@ -186,7 +146,7 @@ async def test_post_modal_preview_then_publish(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot():
-        opened = await run(gateway_standin, "vrc", "post", {"visibility": "group", "notify": True})
+        opened = await command(gateway_standin, "vrc", "post", {"visibility": "group", "notify": True})
         assert opened.callback.body["type"] == 9
         modal = opened.callback.body["data"]
         inputs = [c for row in modal["components"] for c in row.get("components", [row.get("component", {})])]
@@ -218,14 +178,16 @@ async def test_bridge_status_for_admins_only(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot():
-        status = reply(await run(gateway_standin, "bridge", "status", {}, who=ADMIN_ID))
-        refused = reply(await run(gateway_standin, "bridge", "status", {}, who=MEMBER_ID, force=True))
+        status = first_reply(await command(gateway_standin, "bridge", "status", {}, who=ADMIN_ID))
+        refused = first_reply(
+            await command(gateway_standin, "bridge", "status", {}, who=MEMBER_ID, force=True)
+        )
     assert (
-        ephemeral(status)
+        is_ephemeral(status)
         and "VRChat session" in str(status["embeds"])
         and "Test Group" in str(status["embeds"])
     )
-    assert ephemeral(refused) and "Manage Server" in refused["content"]
+    assert is_ephemeral(refused) and "Manage Server" in refused["content"]
 
 
 async def test_a_refusal_after_confirming_ends_the_prompt_with_the_reason(
@@ -236,7 +198,7 @@ async def test_a_refusal_after_confirming_ends_the_prompt_with_the_reason(
 
         # VRChat refuses only after the moderator confirmed.
         seeded_sim.sim.faults.add(Fault(method="POST", path=r"/bans$", status=403, times=1))
-        exchange = await run(
+        exchange = await command(
             gateway_standin, "vrc", "ban", {"user": seeded_sim.outsider.id, "reason": "test"}
         )
         prompt = exchange.callback.message
@@ -267,7 +229,7 @@ async def test_post_roles_come_from_the_group_and_several_can_be_chosen(
         )
         choices = (await exchange.wait(timeout=10)).body["data"]["choices"]
         assert [(c["name"], c["value"]) for c in choices] == [("Event Staff", extra.id)]
-        opened = await run(
+        opened = await command(
             gateway_standin, "vrc", "post", {"role": seeded_sim.moderator_role.id, "role2": extra.id}
         )
     assert opened.callback.body["type"] == 9  # both roles accepted: the modal opens

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.store import BindingIn, Store
-from bot.vrchat import Politeness, VRChatClient
-from tests.fixtures.vrchat_sim import SeededSim
+from bot.vrchat import VRChatClient
+from tests.fixtures.vrchat_sim import SeededSim, bot_client
 
 FEED_CHANNEL = 900_000_000_000_000_001
 GUILD = 800_000_000_000_000_001
@@ -28,15 +28,7 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 async def vrc(seeded_sim: SeededSim, tmp_path: Path) -> AsyncIterator[VRChatClient]:
-    client = VRChatClient(
-        base_url=seeded_sim.sim.base_url,
-        user_agent="GroupBridge-tests/0.1 (tests@groupbridge.net)",
-        session_path=tmp_path / "session.json",
-        username=seeded_sim.username,
-        password=seeded_sim.password,
-        totp_secret=seeded_sim.totp_secret,
-        politeness=Politeness(requests_per_second=500, burst=50, base_backoff=0.01, timeout=5),
-    )
+    client = bot_client(seeded_sim, tmp_path / "session.json")
     async with client:
         await client.login()
         yield client
