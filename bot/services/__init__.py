@@ -28,8 +28,10 @@ from bot.services.common import (
     utcnow,
 )
 from bot.services.invites import InviteOutcome, InviteService
+from bot.services.lookups import GroupInstances, GroupLine, InstanceLine, LookupService, UserProfile
 from bot.services.moderation import ModerationOutcome, ModerationService
 from bot.services.posts import PostDraft, PostService
+from bot.services.profile import BotProfile, ProfileService
 from bot.services.request_sync import CardChange
 from bot.services.request_views import JoinRequestView
 from bot.services.requests import Decision, JoinRequestService
@@ -60,6 +62,8 @@ class Services:
         self.moderation = ModerationService(client, self.access, users, actions)
         self.bindings = BindingService(client, store, self.access, actions, clock)
         self.audit = AuditService(store, self.access, actions, clock)
+        self.lookups = LookupService(client, self.access, users, clock)
+        self.profile = ProfileService(client, self.access, actions)
 
 
 __all__ = [
@@ -69,23 +73,30 @@ __all__ = [
     "AuditPage",
     "AuditService",
     "BindingService",
+    "BotProfile",
     "CardChange",
     "ChannelStatus",
     "CsvExport",
     "Decision",
+    "GroupInstances",
+    "GroupLine",
     "GroupStatus",
+    "InstanceLine",
     "InvalidInput",
     "InviteOutcome",
     "InviteService",
     "JoinRequestService",
     "JoinRequestView",
+    "LookupService",
     "ModerationOutcome",
     "ModerationService",
     "NotFoundError",
     "PermissionDenied",
     "PostDraft",
     "PostService",
+    "ProfileService",
     "ServiceError",
     "Services",
     "StatusReport",
+    "UserProfile",
 ]
