@@ -145,9 +145,11 @@ class JoinRequests(commands.Cog):
     async def apply(self, change: CardChange) -> None:
         channel = self.bot.get_partial_messageable(change.channel_id)
         if change.kind == "post" and change.view is not None:
+            # A card a rule has already decided is posted closed, without buttons.
+            buttons = card_view(change.group_id, change.user_id) if change.state == "pending" else None
             message = await channel.send(
-                embed=request_card(change.view),
-                view=card_view(change.group_id, change.user_id),
+                embed=request_card(change.view, change.groups, change.rule_note, change.state),
+                view=buttons,  # type: ignore[arg-type]
                 allowed_mentions=NO_MENTIONS,
             )
             await self.bot.store.set_card_message(

@@ -35,7 +35,9 @@ from bot.services.profile import BotProfile, ProfileService
 from bot.services.request_sync import CardChange
 from bot.services.request_views import JoinRequestView
 from bot.services.requests import Decision, JoinRequestService
+from bot.services.rules import RulesService
 from bot.services.users import UserDirectory
+from bot.services.watchlist import WatchlistService
 from bot.store import Store
 from bot.vrchat import VRChatClient
 
@@ -64,6 +66,8 @@ class Services:
         self.audit = AuditService(store, self.access, actions, clock)
         self.lookups = LookupService(client, self.access, users, clock)
         self.profile = ProfileService(client, self.access, actions)
+        self.watchlist = WatchlistService(store, self.access, actions)
+        self.rules = RulesService(store, self.access, actions)
 
 
 __all__ = [
@@ -95,8 +99,10 @@ __all__ = [
     "PostDraft",
     "PostService",
     "ProfileService",
+    "RulesService",
     "ServiceError",
     "Services",
     "StatusReport",
     "UserProfile",
+    "WatchlistService",
 ]

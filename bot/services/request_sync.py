@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.services.common import Clock, Where
-from bot.services.request_views import JoinRequestView, build_view
+from bot.services.request_views import GroupSummary, JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store import NO_CHANNEL, CardState, RequestCard, Store
 from bot.vrchat import AuthError, VRChatClient, VRChatError
-from bot.vrchat.models import GroupMember
+from bot.vrchat.models import GroupMember, User
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ class CardChange:
 
     kind "post": post a new card for `view` in `channel_id`, then call Store.set_card_message.
     kind "update": edit message `message_id` to show the outcome (state, handled_*; summary in words).
+    `groups` (posts only): the requester's groups and this server's watchlist hits, when computed.
+    A post whose state is not "pending" was decided by a rule: post it closed, without buttons.
     """
 
     kind: Literal["post", "update"]
@@ -67,6 +69,8 @@ class CardChange:
     handled_where: Where | None = None
     handled_at: datetime | None = None
     summary: str = ""
+    groups: GroupSummary | None = None
+    rule_note: str | None = None  # what the request rules did or would have done (posts only)
 
 
 def outcome_since(cards: Iterable[RequestCard], now: datetime) -> datetime:
@@ -185,8 +189,16 @@ class CardReconciler:
         ]
         if not to_post:
             return []
-        user = await self._users.profile(user_id, request.user.display_name if request.user else None)
-        view = build_view(group_id, request, user, now.date())
+        fallback = request.user.display_name if request.user else None
+        try:
+            user = await self._users.profile(user_id, fallback)
+            view = build_view(group_id, request, user, now.date())
+        except (VRChatError, AuthError) as exc:  # the card still goes up, saying so
+            log.info("could not fetch the profile of %s for a card: %s", user_id, exc)
+            stub = build_view(
+                group_id, request, User(id=user_id, display_name=fallback or user_id), now.date()
+            )
+            view = replace(stub, profile_available=False)
         out = []
         for channel_id in to_post:
             await self._store.upsert_card(

@@ -57,6 +57,7 @@ class JoinRequestView:
     adult: bool
     bio_excerpt: str
     requested_at: datetime | None
+    profile_available: bool = True  # False: VRChat's profile lookup failed; rank and age mean nothing
 
 
 def build_view(group_id: str, request: GroupMember, user: User, today: date) -> JoinRequestView:
@@ -74,3 +75,30 @@ def build_view(group_id: str, request: GroupMember, user: User, today: date) -> 
         bio_excerpt=bio_excerpt(user.bio),
         requested_at=request.created_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WatchHit:
+    """One of the requester's groups that the card's server has on its watchlist."""
+
+    group_id: str
+    name: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    """The requester's groups as shown on a card: computed once, when the card is posted.
+
+    available=False: VRChat could not be asked (error or timeout); count, names and hits are then
+    empty and mean nothing. VRChat does not tell a private list from an empty one: count 0.
+    """
+
+    available: bool
+    count: int = 0
+    names: tuple[str, ...] = ()  # up to SUMMARY_NAMES
+    hits: tuple[WatchHit, ...] = ()
+
+
+SUMMARY_NAMES = 3
+UNAVAILABLE = GroupSummary(available=False)

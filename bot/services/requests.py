@@ -12,9 +12,10 @@ First click wins, in two layers:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from bot.services.access import Access
 from bot.services.common import (
@@ -32,7 +33,9 @@ from bot.services.common import (
 )
 from bot.services.request_sync import CardChange, CardReconciler, outcome_since, vrchat_outcome
 from bot.services.request_views import JoinRequestView, build_view
+from bot.services.rule_flow import RuleRunner
 from bot.services.users import UserDirectory, require_user_id
+from bot.services.watchlist import with_group_summaries
 from bot.store import NO_CHANNEL, CardState, RequestCard, Store
 from bot.vrchat import (
     AuthError,
@@ -86,6 +89,7 @@ class JoinRequestService:
         self._clock = clock
         self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._reconciler = CardReconciler(client, store, users, clock)
+        self._rules = RuleRunner(store, users, clock)
 
     # ------------------------------------------------------------------ reading
 
@@ -135,19 +139,37 @@ class JoinRequestService:
             return []
         bindings = await self._store.list_bindings(group_id=gid)
         channels = sorted({b.requests_channel_id for b in bindings if b.requests_channel_id})
-        return await self._reconciler.reconcile(gid, channels)
+        changes = await self._reconciler.reconcile(gid, channels)
+        changes = await with_group_summaries(self._client, self._store, changes)
+        return await self._rules.run(changes, self._decide_by_rule)
+
+    async def _decide_by_rule(
+        self, actor: Actor, group_id: str, user_id: str, decision: str, details: Mapping[str, Any]
+    ) -> Decision:
+        return await self.decide(actor, group_id, user_id, decision, automated=details)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ deciding
 
-    async def decide(self, actor: Actor, group_id: str, user_id: str, decision: DecisionKind) -> Decision:
-        """Accept, reject or block one request. The first click wins; the others get AlreadyHandled."""
+    async def decide(
+        self,
+        actor: Actor,
+        group_id: str,
+        user_id: str,
+        decision: DecisionKind,
+        *,
+        automated: Mapping[str, Any] | None = None,
+    ) -> Decision:
+        """Accept, reject or block one request. The first click wins; the others get AlreadyHandled.
+
+        `automated`: a rule decided (bot.services.rule_flow); its rule and values go to the action log.
+        """
         if decision not in STATE_OF:
             raise InvalidInput("A join request can only be accepted, rejected or blocked.")
         gid, uid = checked_group_id(group_id), require_user_id(user_id)
         binding = await self._access.require_moderator(actor, gid)
         async with self._locks.hold((gid, uid)):
             await self._claim(actor, gid, uid, STATE_OF[decision], binding.requests_channel_id)
-            return await self._respond(actor, gid, uid, decision)
+            return await self._respond(actor, gid, uid, decision, automated or {})
 
     async def _claim(
         self, actor: Actor, group_id: str, user_id: str, state: CardState, channel_id: int | None
@@ -201,12 +223,14 @@ class JoinRequestService:
             return "unknown"
         return member.membership_status if member else None
 
-    async def _respond(self, actor: Actor, group_id: str, user_id: str, decision: DecisionKind) -> Decision:
+    async def _respond(
+        self, actor: Actor, group_id: str, user_id: str, decision: DecisionKind, automated: Mapping[str, Any]
+    ) -> Decision:
         state = STATE_OF[decision]
         action = f"request.{decision}"
         cards: list[RequestCard] = []
         name = user_id
-        details = {"display_name": name}
+        details = {"display_name": name, **automated}
         try:  # everything after the claim is inside: whatever fails releases it (except BaseException)
             cards = await self._store.cards_for(group_id, user_id)
             name = details["display_name"] = await self._name(user_id, cards)

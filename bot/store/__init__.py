@@ -30,6 +30,7 @@ from bot.store.types import (
     StoredEntry,
     StoreError,
 )
+from bot.store.watchlist import DuplicateWatchError, WatchEntry
 
 __all__ = [
     "CARD_STATES",
@@ -46,6 +47,7 @@ __all__ = [
     "ConfigSyncResult",
     "CursorUpdate",
     "DuplicateBindingError",
+    "DuplicateWatchError",
     "EntryPage",
     "Gap",
     "GroupCursor",
@@ -60,4 +62,5 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredEntry",
+    "WatchEntry",
 ]

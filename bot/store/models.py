@@ -237,4 +237,57 @@ class RequestCardRow(Base):
     )
 
 
+class WatchlistRow(Base):
+    """A VRChat group a server's admins want to hear about when a requester is in it. Per binding:
+    never shared with another binding (or server) watching the same VRChat group."""
+
+    __tablename__ = "watchlist"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    group_id: Mapped[str] = mapped_column(String)  # the watched group, grp_…
+    note: Mapped[str] = mapped_column(String(200))
+    added_by_discord_id: Mapped[int] = mapped_column(BigInteger)
+    added_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("binding_id", "group_id"),)
+
+
+class RequestRuleRow(Base):
+    """One automatic join-request rule of a binding; the lowest position that matches decides."""
+
+    __tablename__ = "request_rules"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # shown as the rule's number; max + 1 when added
+    kind: Mapped[str] = mapped_column(String(32))
+    parameter: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("binding_id", "position"),
+        CheckConstraint(
+            "kind IN ('age_verified', 'trust_at_least', 'account_age_days_at_least', "
+            "'in_watchlisted_group', 'keyword')",
+            name="kind",
+        ),
+        CheckConstraint("outcome IN ('accept', 'reject', 'hold')", name="outcome"),
+    )
+
+
+class RuleSettingsRow(Base):
+    """Per-binding rule settings; no row means the defaults (shadow mode off)."""
+
+    __tablename__ = "rule_settings"
+
+    binding_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), primary_key=True
+    )
+    shadow: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
 metadata = Base.metadata

@@ -19,13 +19,15 @@ from bot.store.journal import JournalOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
+from bot.store.rules import RuleOps
 from bot.store.types import AuditEntryIn, CursorUpdate, GroupCursor, IngestResult, StoreError
+from bot.store.watchlist import WatchlistOps
 
 # Test seam, see Store.ingest_hook: (stage name, the ingest's session) -> awaitable.
 IngestHook = Callable[[str, AsyncSession], Awaitable[None]]
 
 
-class Store(OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, StoreBase):
+class Store(OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, WatchlistOps, RuleOps, StoreBase):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
 
     def __init__(self, url: str | URL, *, clock: Callable[[], datetime] = utcnow, echo: bool = False) -> None:

@@ -6,6 +6,7 @@ import discord
 
 from bot.services import JoinRequestView
 from bot.services.request_sync import CardChange
+from bot.services.request_views import GroupSummary
 from bot.text import safe_text
 
 PENDING_COLOUR = discord.Colour.blurple()
@@ -16,19 +17,51 @@ OUTCOME_COLOURS = {
     "gone": discord.Colour.dark_grey(),
 }
 
+WATCH_HITS_SHOWN = 3
 
-def request_card(view: JoinRequestView) -> discord.Embed:
+
+def groups_text(groups: GroupSummary) -> str:
+    """ "12 groups: A, B, C, …", or why there is nothing to show."""
+    if not groups.available:
+        return "groups unavailable"
+    if groups.count == 0:
+        return "none shown (the list may be private)"
+    names = ", ".join(safe_text(n, 60, single_line=True) for n in groups.names)
+    more = ", …" if groups.count > len(groups.names) else ""
+    return f"{groups.count} group{'' if groups.count == 1 else 's'}: {names}{more}"
+
+
+def watch_text(groups: GroupSummary) -> str:
+    lines = []
+    for hit in groups.hits[:WATCH_HITS_SHOWN]:  # 3 x ~250 units stays under a field's 1024
+        note = f": {safe_text(hit.note, 150)}" if hit.note else ""
+        name = safe_text(hit.name, 60, single_line=True)
+        lines.append(f"• {name} ({safe_text(hit.group_id, 45)}){note}")
+    if len(groups.hits) > WATCH_HITS_SHOWN:
+        lines.append(f"… and {len(groups.hits) - WATCH_HITS_SHOWN} more")
+    return "\n".join(lines)
+
+
+def request_card(
+    view: JoinRequestView,
+    groups: GroupSummary | None = None,
+    rule_note: str | None = None,
+    state: str = "pending",
+) -> discord.Embed:
     embed = discord.Embed(
         title=f"Join request: {safe_text(view.display_name, 200, single_line=True)}",
         url=view.profile_url,
-        colour=PENDING_COLOUR,
+        colour=OUTCOME_COLOURS.get(state, PENDING_COLOUR),
         timestamp=view.requested_at,
     )
     if view.avatar_url and view.avatar_url.startswith("https://"):
         embed.set_thumbnail(url=view.avatar_url)
     age = f"{view.account_age_days} days" if view.account_age_days is not None else "unknown"
-    embed.add_field(name="Account age", value=age)
-    embed.add_field(name="Trust rank", value=view.trust_rank)
+    if view.profile_available:
+        embed.add_field(name="Account age", value=age)
+        embed.add_field(name="Trust rank", value=view.trust_rank)
+    else:
+        embed.add_field(name="Profile", value="unavailable (VRChat did not answer)")
     if view.adult:  # only VRChat's exact "18+"
         embed.add_field(name="Age verified", value="18+")
     embed.add_field(
@@ -36,6 +69,12 @@ def request_card(view: JoinRequestView) -> discord.Embed:
     )
     if view.bio_excerpt:
         embed.add_field(name="Bio", value=safe_text(view.bio_excerpt, 400), inline=False)
+    if groups is not None:
+        embed.add_field(name="Groups", value=groups_text(groups), inline=False)
+        if groups.hits:
+            embed.add_field(name="⚠️ On this server's watchlist", value=watch_text(groups), inline=False)
+    if rule_note:
+        embed.add_field(name="Rules", value=safe_text(rule_note, 1000), inline=False)
     embed.set_footer(text=f"{view.group_id} · {view.user_id}")
     return embed
 

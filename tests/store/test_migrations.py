@@ -17,7 +17,18 @@ from bot.store.engine import create_engine
 from bot.store.models import metadata
 from tests.store.helpers import GROUP, binding, entries
 
-TABLES = {"action_log", "audit_entries", "bindings", "gaps", "group_cursors", "outbox", "request_cards"}
+TABLES = {
+    "action_log",
+    "audit_entries",
+    "bindings",
+    "gaps",
+    "group_cursors",
+    "outbox",
+    "request_cards",
+    "request_rules",
+    "rule_settings",
+    "watchlist",
+}
 
 
 def _diff(sync_conn: Connection) -> list[Any]:

@@ -1,0 +1,93 @@
+"""`/bridge watchlist add|remove|list`: a server's private list of VRChat groups to flag on
+join-request cards. Admins only; the service checks again on every call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.cogs._groups import group_autocomplete
+from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.store import WatchEntry
+from bot.store.watchlist import NOTE_MAX
+from bot.text import safe_text
+from bot.views.context import actor_of, services_of
+
+if TYPE_CHECKING:
+    from bot.bot import GroupBridgeBot
+
+DESCRIPTION_MAX = 4000  # Discord allows 4096 in an embed description
+
+
+def watch_lines(entries: list[WatchEntry]) -> str:
+    """One line per entry, as many as fit, then how many more there are."""
+    lines: list[str] = []
+    used = 0
+    for shown, entry in enumerate(entries):
+        note = f": {safe_text(entry.note, NOTE_MAX)}" if entry.note else ""
+        line = f"• {safe_text(entry.group_id, 60)}{note}"
+        if used + len(line) + 40 > DESCRIPTION_MAX:
+            lines.append(f"… and {len(entries) - shown} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
+
+
+@app_commands.command(name="add", description="Flag join requests from members of a VRChat group")
+@app_commands.describe(
+    watched="The watched group's ID (grp_…) or vrchat.com link; short codes are not accepted",
+    note=f"Why it is watched (shown on the cards, at most {NOTE_MAX} characters)",
+    group="Which of this server's linked groups (defaults to the only one)",
+)
+@app_commands.autocomplete(group=group_autocomplete)
+async def add(
+    interaction: discord.Interaction,
+    watched: str,
+    note: app_commands.Range[str, 0, NOTE_MAX] = "",
+    group: str | None = None,
+) -> None:
+    services = services_of(interaction)
+    entry = await services.watchlist.add(
+        actor_of(interaction), interaction.guild_id or 0, group, watched, note
+    )
+    await send_ephemeral(interaction, f"Added {safe_text(entry.group_id, 60)} to this server's watchlist.")
+
+
+@app_commands.command(name="remove", description="Stop flagging a VRChat group")
+@app_commands.describe(
+    watched="The watched group's ID (grp_…) or vrchat.com link",
+    group="Which of this server's linked groups (defaults to the only one)",
+)
+@app_commands.autocomplete(group=group_autocomplete)
+async def remove(interaction: discord.Interaction, watched: str, group: str | None = None) -> None:
+    services = services_of(interaction)
+    await services.watchlist.remove(actor_of(interaction), interaction.guild_id or 0, group, watched)
+    await send_ephemeral(interaction, "Removed from this server's watchlist.")
+
+
+@app_commands.command(name="list", description="The VRChat groups this server flags on join requests")
+@app_commands.describe(group="Which of this server's linked groups (defaults to the only one)")
+@app_commands.autocomplete(group=group_autocomplete)
+async def list_watched(interaction: discord.Interaction, group: str | None = None) -> None:
+    services = services_of(interaction)
+    binding, entries = await services.watchlist.list(actor_of(interaction), interaction.guild_id or 0, group)
+    label = safe_text(services.access.group_label(binding.group_id), 100, single_line=True)
+    if not entries:
+        await send_ephemeral(interaction, f"The watchlist for {label} is empty.")
+        return
+    embed = discord.Embed(title=f"Watchlist for {label}", colour=discord.Colour.orange())
+    embed.description = watch_lines(entries)
+    await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: GroupBridgeBot) -> None:
+    watchlist = app_commands.Group(
+        name="watchlist",
+        description="Flag join requests from members of chosen groups",
+        parent=bot.groups.bridge,
+    )
+    for command in (add, remove, list_watched):
+        watchlist.add_command(command)

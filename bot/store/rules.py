@@ -1,0 +1,111 @@
+"""Join-request rules of a binding, and its rule settings (shadow mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, cast
+
+from sqlalchemy import delete, func, select
+
+from bot.store._base import StoreBase, chunked, ids_list, table
+from bot.store.models import RequestRuleRow, RuleSettingsRow
+
+RuleKind = Literal[
+    "age_verified", "trust_at_least", "account_age_days_at_least", "in_watchlisted_group", "keyword"
+]
+RuleOutcome = Literal["accept", "reject", "hold"]
+RULE_KINDS: tuple[RuleKind, ...] = (
+    "age_verified",
+    "trust_at_least",
+    "account_age_days_at_least",
+    "in_watchlisted_group",
+    "keyword",
+)
+RULE_OUTCOMES: tuple[RuleOutcome, ...] = ("accept", "reject", "hold")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRule:
+    id: int
+    binding_id: int
+    position: int
+    kind: RuleKind
+    parameter: str | None
+    outcome: RuleOutcome
+    created_by: int
+    created_at: datetime
+
+
+def rule_from_row(row: RequestRuleRow) -> RequestRule:
+    return RequestRule(
+        id=row.id,
+        binding_id=row.binding_id,
+        position=row.position,
+        kind=cast(RuleKind, row.kind),
+        parameter=row.parameter,
+        outcome=cast(RuleOutcome, row.outcome),
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+class RuleOps(StoreBase):
+    async def add_rule(
+        self, binding_id: int, kind: RuleKind, parameter: str | None, outcome: RuleOutcome, created_by: int
+    ) -> RequestRule:
+        """Append a rule after the binding's last one (max position + 1: a removed number comes back only
+        if it was the highest)."""
+        if kind not in RULE_KINDS or outcome not in RULE_OUTCOMES:
+            raise ValueError(f"unknown rule kind {kind!r} or outcome {outcome!r}")
+        rr = RequestRuleRow
+        async with self._sessions.begin() as session:
+            last = (
+                await session.execute(select(func.max(rr.position)).where(rr.binding_id == binding_id))
+            ).scalar_one()
+            row = RequestRuleRow(
+                binding_id=binding_id,
+                position=(last or 0) + 1,
+                kind=kind,
+                parameter=parameter,
+                outcome=outcome,
+                created_by=created_by,
+                created_at=self._now(),
+            )
+            session.add(row)
+        return rule_from_row(row)
+
+    async def remove_rule(self, binding_id: int, position: int) -> bool:
+        rr = RequestRuleRow
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(rr).where(rr.binding_id == binding_id, rr.position == position),
+                execution_options={"synchronize_session": False},
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list_rules(self, binding_ids: Iterable[int]) -> list[RequestRule]:
+        """The rules of these bindings, by binding then position."""
+        out: list[RequestRule] = []
+        async with self._sessions() as session:
+            for chunk in chunked(ids_list(binding_ids)):
+                stmt = select(RequestRuleRow).where(RequestRuleRow.binding_id.in_(chunk))
+                out.extend(rule_from_row(row) for row in (await session.execute(stmt)).scalars())
+        return sorted(out, key=lambda r: (r.binding_id, r.position))
+
+    async def set_rules_shadow(self, binding_id: int, shadow: bool) -> None:
+        now = self._now()
+        stmt = self._insert(table(RuleSettingsRow)).values(
+            binding_id=binding_id, shadow=shadow, updated_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["binding_id"], set_={"shadow": shadow, "updated_at": now}
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(stmt)
+
+    async def rules_shadow(self, binding_id: int) -> bool:
+        async with self._sessions() as session:
+            row = await session.get(RuleSettingsRow, binding_id)
+            return bool(row.shadow) if row is not None else False

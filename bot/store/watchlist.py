@@ -1,0 +1,84 @@
+"""Watchlists: per binding, the VRChat groups its admins want flagged on join-request cards.
+
+A watchlist belongs to one binding and goes with it (ON DELETE CASCADE); nothing here ever reads
+another binding's list unless asked for that binding by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.store._base import StoreBase, chunked, ids_list
+from bot.store.models import WatchlistRow
+from bot.store.types import StoreError
+
+NOTE_MAX = 200
+
+
+class DuplicateWatchError(StoreError):
+    """This binding already watches that group."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEntry:
+    id: int
+    binding_id: int
+    group_id: str
+    note: str
+    added_by_discord_id: int
+    added_at: datetime
+
+
+def watch_from_row(row: WatchlistRow) -> WatchEntry:
+    return WatchEntry(
+        id=row.id,
+        binding_id=row.binding_id,
+        group_id=row.group_id,
+        note=row.note,
+        added_by_discord_id=row.added_by_discord_id,
+        added_at=row.added_at,
+    )
+
+
+class WatchlistOps(StoreBase):
+    async def add_watch(self, binding_id: int, group_id: str, note: str, added_by: int) -> WatchEntry:
+        """Watch a group for one binding; DuplicateWatchError if it already does."""
+        if len(note) > NOTE_MAX:
+            raise ValueError(f"a watchlist note is at most {NOTE_MAX} characters")
+        row = WatchlistRow(
+            binding_id=binding_id,
+            group_id=group_id,
+            note=note,
+            added_by_discord_id=added_by,
+            added_at=self._now(),
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            raise DuplicateWatchError(f"binding {binding_id} already watches {group_id}") from exc
+        return watch_from_row(row)
+
+    async def remove_watch(self, binding_id: int, group_id: str) -> bool:
+        wl = WatchlistRow
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(wl).where(wl.binding_id == binding_id, wl.group_id == group_id),
+                execution_options={"synchronize_session": False},
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list_watch(self, binding_ids: Iterable[int]) -> list[WatchEntry]:
+        """The watchlist entries of these bindings, oldest first."""
+        wanted = ids_list(binding_ids)
+        out: list[WatchEntry] = []
+        async with self._sessions() as session:
+            for chunk in chunked(wanted):
+                stmt = select(WatchlistRow).where(WatchlistRow.binding_id.in_(chunk))
+                out.extend(watch_from_row(row) for row in (await session.execute(stmt)).scalars())
+        return sorted(out, key=lambda e: e.id)
