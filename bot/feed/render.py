@@ -21,7 +21,7 @@ import discord
 from bot.events import EVENT_TITLES, OTHER, family_of
 from bot.store.types import OutboxItem, StoredEntry
 from bot.text import clip, plain_line, safe_text, text_units
-from bot.vrchat.ids import GROUP_ID_RE, is_user_id
+from bot.vrchat.ids import GROUP_ID_RE, is_user_id, launch_url, parse_location
 
 # Discord's hard limits for one embed.
 TITLE_LIMIT: Final = 256
@@ -180,7 +180,11 @@ def _render_posts(entry: StoredEntry) -> list[Field]:
 
 
 def _render_instances(entry: StoredEntry) -> list[Field]:
+    # VRChat's instance events target the location; link it the way /vrc instances does.
+    location = parse_location(entry.target_id)
+    url = launch_url(*location) if location else None
     return [
+        *([Field("Instance", f"[Open in VRChat]({url})")] if url else []),
         *_optional("Access", _plain(entry, "groupAccessType")),
         *_optional("Announcement", _plain(entry, "title"), inline=False, limit=200),
         *_optional("Message", _plain(entry, "message"), inline=False, limit=300),

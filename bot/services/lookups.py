@@ -10,23 +10,18 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urlencode
 
 from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import Actor, Clock, NotFoundError, PermissionDenied, ServiceError
 from bot.services.request_views import PROFILE_URL, avatar_url, bio_excerpt, is_adult, trust_rank
 from bot.services.users import UserDirectory, parse_user_text
 from bot.vrchat import AuthError, Forbidden, NotFound, VRChatClient, VRChatError
-from bot.vrchat.ids import GROUP_ID_RE
+from bot.vrchat.ids import GROUP_ID_RE, launch_url
 from bot.vrchat.models import Instance, UserGroup
 
 log = logging.getLogger(__name__)
 
 GROUP_URL = "https://vrchat.com/home/group/{group_id}"
-LAUNCH_URL = "https://vrchat.com/home/launch?"
-WORLD_ID_RE = re.compile(r"^wrld_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# "12345~group(grp_…)~groupAccessType(members)~region(eu)": a name, then ~tags with an optional (value).
-INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}(~[A-Za-z]{1,32}(\([A-Za-z0-9_.:-]{0,128}\))?){0,16}$")
 _GROUP_IN_INSTANCE = re.compile(r"~group\((grp_[0-9a-f-]{36})\)")
 NOT_OWN = (
     "VRChat refused to list the bot account's group instances (403). That only happens when the ID "
@@ -93,15 +88,6 @@ def group_lines(entries: list[UserGroup], linked: frozenset[str]) -> tuple[Group
         for entry in entries
     ]
     return tuple(sorted(lines, key=lambda g: (not g.linked, not g.mutual)))
-
-
-def launch_url(world_id: str | None, instance_id: str | None) -> str | None:
-    """VRChat's launch link, only when both IDs have the strict forms (nothing else gets into a URL)."""
-    if not world_id or not instance_id:
-        return None
-    if not WORLD_ID_RE.match(world_id) or not INSTANCE_ID_RE.match(instance_id):
-        return None
-    return LAUNCH_URL + urlencode({"worldId": world_id, "instanceId": instance_id})
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -20,6 +20,10 @@ ROLE_ID_RE = re.compile(rf"^grol_{_UUID}$")
 POST_ID_RE = re.compile(rf"^not_{_UUID}$")
 AUDIT_ID_RE = re.compile(rf"^gaud_{_UUID}$")
 # Short code (letters/digits) and a four-digit discriminator, as shown on group pages: "ABCDE.1234".
+WORLD_ID_RE = re.compile(rf"^wrld_{_UUID}$")
+# "12345~group(grp_…)~groupAccessType(members)~region(eu)": a name, then ~tags with an optional (value).
+INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}(~[A-Za-z]{1,32}(\([A-Za-z0-9_.:-]{0,128}\))?){0,16}$")
+LAUNCH_URL = "https://vrchat.com/home/launch?"
 SHORT_CODE_RE = re.compile(r"^(?P<code>[A-Za-z0-9]{3,6})\.(?P<discriminator>[0-9]{4})$")
 
 _VRCHAT_HOSTS = {"vrchat.com", "www.vrchat.com"}
@@ -149,3 +153,22 @@ def require_role_id(value: object) -> str:
 
 def require_post_id(value: object) -> str:
     return require("group post ID", value, POST_ID_RE, "not_00000000-0000-0000-0000-000000000000")
+
+
+def parse_location(location: str | None) -> tuple[str, str] | None:
+    """(world ID, instance ID) from a VRChat location `wrld_…:12345~…`, or None for anything else."""
+    if not location or ":" not in location:
+        return None
+    world_id, _, instance_id = location.partition(":")
+    if WORLD_ID_RE.match(world_id) and INSTANCE_ID_RE.match(instance_id):
+        return world_id, instance_id
+    return None
+
+
+def launch_url(world_id: str | None, instance_id: str | None) -> str | None:
+    """VRChat's launch link, only when both IDs have the strict forms (nothing else gets into a URL)."""
+    if not world_id or not instance_id:
+        return None
+    if not WORLD_ID_RE.match(world_id) or not INSTANCE_ID_RE.match(instance_id):
+        return None
+    return LAUNCH_URL + urlencode({"worldId": world_id, "instanceId": instance_id})

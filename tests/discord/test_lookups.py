@@ -9,7 +9,7 @@ from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat import SimUser
 from bot.sandbox.vrchat.faults import Fault
 from bot.services import GroupInstances, InstanceLine
-from bot.services.lookups import launch_url
+from bot.vrchat.ids import launch_url
 from tests.discord.conftest import click, command, component_id, components, first_reply, is_ephemeral
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim

@@ -413,3 +413,13 @@ def test_every_family_has_its_own_icon_and_colour() -> None:
     for event_type, family in KNOWN_EVENT_TYPES.items():
         embed = render_entry(make(event_type))
         assert embed.author.name == f"{FAMILY_ICONS[family]} {family.capitalize()}"
+
+
+def test_instance_entries_link_to_the_instance() -> None:
+    world = "wrld_4cf554b4-430c-4f8f-b53e-1f294eb230dd"
+    location = f"{world}:12345~group({GROUP})~groupAccessType(members)~region(eu)"
+    embed = render_entry(make("group.instance.create", target_id=location))
+    assert "https://vrchat.com/home/launch?worldId=" + world in field(embed, "Instance")
+    hostile = render_entry(make("group.instance.create", target_id="wrld_x:1~evil)](https://evil.example)"))
+    assert all(f.name != "Instance" for f in hostile.fields)
+    assert_inert(hostile)

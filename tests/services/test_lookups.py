@@ -10,9 +10,10 @@ from bot.config import Config
 from bot.sandbox.vrchat import SimUser
 from bot.sandbox.vrchat.faults import Fault
 from bot.services import InvalidInput, NotFoundError, PermissionDenied, ServiceError, Services
-from bot.services.lookups import group_lines, launch_url
+from bot.services.lookups import group_lines
 from bot.store import Store
 from bot.vrchat import VRChatClient
+from bot.vrchat.ids import launch_url
 from bot.vrchat.models import UserGroup
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import ADA, EVE, MAYA, OTHER_GUILD, Actor, writes

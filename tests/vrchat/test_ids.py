@@ -126,3 +126,21 @@ def test_require_helpers() -> None:
     ]:
         with pytest.raises(InvalidReference):
             fn(bad)  # type: ignore[arg-type]
+
+
+WORLD = "wrld_4cf554b4-430c-4f8f-b53e-1f294eb230dd"
+
+
+def test_locations_and_launch_links() -> None:
+    from bot.vrchat.ids import launch_url, parse_location
+
+    location = (
+        f"{WORLD}:12345~group(grp_71a7ff59-112c-4e78-a990-c7cc650776e5)~groupAccessType(members)~region(eu)"
+    )
+    world, instance = parse_location(location) or ("", "")
+    assert world == WORLD and instance.startswith("12345~group(")
+    url = launch_url(world, instance)
+    assert url is not None and url.startswith("https://vrchat.com/home/launch?worldId=" + WORLD)
+    assert "%28" in url and "(" not in url  # encoded, so it survives inside a markdown link
+    for bad in [None, "", WORLD, "offline", f"{WORLD}:12345~evil)](https://x", "wrld_x:12345", f"{WORLD}:"]:
+        assert parse_location(bad) is None
