@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -19,18 +18,17 @@ from discord.ext import commands
 import bot.cogs
 from bot.app import config_bindings, make_vrchat_client
 from bot.cogs._groups import make_groups
+from bot.config import Config
 from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.replies import GroupBridgeTree
 from bot.services import Services
+from bot.services.rules import apply_config_rules
 from bot.store import Store
 from bot.views.requests import REQUEST_BUTTONS
 from bot.vrchat import VRChatClient
-
-if TYPE_CHECKING:
-    from bot.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +81,7 @@ class GroupBridgeBot(commands.Bot):
         await store.upgrade()
         synced = await store.apply_config_bindings(config_bindings(self.config))
         log.info("Bindings from the config: %s", synced)
+        await apply_declared_rules(store, self.config)
         return store
 
     async def setup_hook(self) -> None:
@@ -150,3 +149,15 @@ async def sync_tree(
         await tree.sync(guild=guild)
     log.info("Slash commands synced to %d guild(s).", len(guild_ids))
     return list(guild_ids)
+
+
+async def apply_declared_rules(store: Store, config: Config) -> None:
+    """The [[bindings]] that declare `rules` get exactly those rules (and shadow setting) at start."""
+    for declared in config.bindings:
+        if declared.rules is None:
+            continue
+        for binding in await store.list_bindings(
+            group_id=declared.group_id, channel_id=declared.feed_channel_id
+        ):
+            rules = [(r.when, None if r.value is None else str(r.value), r.then) for r in declared.rules]
+            await apply_config_rules(store, binding.id, rules, declared.rules_shadow)

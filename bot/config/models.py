@@ -251,6 +251,27 @@ class GroupConfig(_Section):
         return blank_to_none(value)
 
 
+class RuleConfig(_Section):
+    """One join-request rule of a binding: `when` (condition), its `value` if it takes one, `then`."""
+
+    SECTION: ClassVar[str] = "bindings"
+
+    when: str
+    value: str | int | None = None
+    then: str
+
+    @model_validator(mode="after")
+    def _check_rule(self) -> RuleConfig:
+        from bot.services.common import ServiceError  # deferred: only configs with rules pay for it
+        from bot.services.rules import checked_rule
+
+        try:
+            checked_rule(self.when, None if self.value is None else str(self.value), self.then)
+        except ServiceError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
 class BindingConfig(_Section):
     SECTION: ClassVar[str] = "bindings"
 
@@ -260,6 +281,9 @@ class BindingConfig(_Section):
     requests_channel_id: Snowflake | None = None
     moderator_role_ids: list[Snowflake] = Field(default_factory=list)
     events: list[str] = Field(default_factory=lambda: list(EVENT_FAMILIES))
+    # When given, these are the binding's join-request rules at every start (replacing /bridge rules).
+    rules: list[RuleConfig] | None = None
+    rules_shadow: bool = False
 
     @field_validator("group_id")
     @classmethod

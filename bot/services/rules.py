@@ -213,3 +213,17 @@ class RulesService:
         await self._actions.record(
             actor, binding.group_id, "rules.shadow", details={"shadow": "on" if on else "off"}
         )
+
+
+async def apply_config_rules(
+    store: Store, binding_id: int, rules: list[tuple[str, str | None, str]], shadow: bool
+) -> None:
+    """Make a binding's rules exactly those of config.toml (idempotent: same list, same numbers)."""
+    checked = [checked_rule(kind, parameter, outcome) for kind, parameter, outcome in rules]
+    existing = await store.list_rules([binding_id])
+    if [(r.kind, r.parameter, r.outcome) for r in existing] != checked:
+        for rule in existing:
+            await store.remove_rule(binding_id, rule.position)
+        for kind, parameter, outcome in checked:
+            await store.add_rule(binding_id, kind, parameter, outcome, 0)  # 0: declared, not a Discord user
+    await store.set_rules_shadow(binding_id, shadow)
