@@ -231,13 +231,8 @@ class JoinRequestService:
         cards: list[RequestCard] = []
         name = user_id
         details = {"display_name": name, **automated}
-        try:  # everything after the claim is inside: whatever fails releases it (except BaseException)
-            cards = await self._store.cards_for(group_id, user_id)
-            name = details["display_name"] = await self._name(user_id, cards)
-            await self._client.respond_join_request(
-                group_id, user_id, "accept" if decision == "accept" else "reject", block=decision == "block"
-            )
-        except (BadRequest, NotFound) as exc:
+
+        async def failed(exc: BaseException) -> None:
             await self._actions.record(
                 actor,
                 group_id,
@@ -247,20 +242,21 @@ class JoinRequestService:
                 outcome="error",
                 error=error_text(exc),
             )
+
+        try:  # everything after the claim is inside: whatever fails releases it (except BaseException)
+            cards = await self._store.cards_for(group_id, user_id)
+            name = details["display_name"] = await self._name(user_id, cards)
+            await self._client.respond_join_request(
+                group_id, user_id, "accept" if decision == "accept" else "reject", block=decision == "block"
+            )
+        except (BadRequest, NotFound) as exc:
+            await failed(exc)
             raise await self._gone(actor, group_id, user_id, state, cards) from None
         except OutcomeUnknown as exc:
             status = await self._membership_status(group_id, user_id)
             if status != _STATUS_AFTER[decision]:
                 await self._store.release_claim(group_id, user_id, state, actor.user_id)
-                await self._actions.record(
-                    actor,
-                    group_id,
-                    action,
-                    target_id=user_id,
-                    details=details,
-                    outcome="error",
-                    error=error_text(exc),
-                )
+                await failed(exc)
                 if status == "requested":
                     raise ServiceError(
                         "VRChat did not answer in time and the request is still pending; nothing changed, "
@@ -271,15 +267,7 @@ class JoinRequestService:
         except BaseException as exc:
             await self._store.release_claim(group_id, user_id, state, actor.user_id)
             if isinstance(exc, VRChatError | AuthError):
-                await self._actions.record(
-                    actor,
-                    group_id,
-                    action,
-                    target_id=user_id,
-                    details=details,
-                    outcome="error",
-                    error=error_text(exc),
-                )
+                await failed(exc)
             if isinstance(exc, Forbidden):
                 raise PermissionDenied(
                     f"The bot's VRChat account may not answer join requests in "

@@ -167,3 +167,31 @@ def is_ephemeral(message: dict[str, Any]) -> bool:
 
 
 __all__ = ["card_messages", "click", "command", "component_id", "components", "discord", "first_reply"]
+
+
+HELPER_ROLE_ID = 1_400_000_000_000_000_002
+HELPER_ID = 1_500_000_000_000_000_009
+KICK_AND_BAN = 0x2 | 0x4  # moderation bits without Manage Server
+
+
+@pytest.fixture
+def helper(gateway_standin: DiscordStandIn) -> int:
+    """A member whose role may kick and ban but lacks Manage Server (added before the bot connects)."""
+    gateway_standin.add_role(GUILD_ID, HELPER_ROLE_ID, "Helper", KICK_AND_BAN)
+    gateway_standin.add_member(GUILD_ID, HELPER_ID, "helper", (HELPER_ROLE_ID,))
+    return HELPER_ID
+
+
+def assert_messages_disable_mentions(standin: DiscordStandIn, *, ephemeral: bool = False) -> None:
+    """Besides the stand-in's own check: every message the bot sent or edited disabled mentions (and,
+    with `ephemeral`, every new message was ephemeral; edits keep the message's flags)."""
+    checked = 0
+    for exchange in standin.exchanges:
+        for event in exchange.events:
+            body = event.data
+            if event.kind in ("callback", "followup", "edit") and ("content" in body or "embeds" in body):
+                assert body.get("allowed_mentions") == {"parse": []}, (event.kind, body)
+                if ephemeral and event.kind != "edit" and event.type != 7:
+                    assert is_ephemeral(body), (event.kind, body)
+                checked += 1
+    assert checked or not standin.exchanges

@@ -10,29 +10,23 @@ from bot.sandbox.vrchat import SimUser
 from bot.sandbox.vrchat.faults import Fault
 from bot.services import GroupInstances, InstanceLine
 from bot.vrchat.ids import launch_url
-from tests.discord.conftest import click, command, component_id, components, first_reply, is_ephemeral
-from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID
+from tests.discord.conftest import (
+    assert_messages_disable_mentions,
+    click,
+    command,
+    component_id,
+    components,
+    first_reply,
+    is_ephemeral,
+)
+from tests.fixtures.discord_gateway import ADMIN_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim
-
-HELPER_ROLE_ID = 1_400_000_000_000_000_002
-HELPER_ID = 1_500_000_000_000_000_009
-KICK_AND_BAN = 0x2 | 0x4  # moderation bits without Manage Server
 
 
 @pytest.fixture(autouse=True)
 def every_message_ephemeral_without_mentions(gateway_standin: DiscordStandIn):
-    """Each message the bot sent or edited for these commands is ephemeral and disables mentions."""
     yield
-    checked = 0
-    for exchange in gateway_standin.exchanges:
-        for event in exchange.events:
-            body = event.data
-            if event.kind in ("callback", "followup", "edit") and ("content" in body or "embeds" in body):
-                assert body.get("allowed_mentions") == {"parse": []}, (event.kind, body)
-                if event.kind != "edit" and event.type != 7:  # edits keep the message's flags
-                    assert is_ephemeral(body), (event.kind, body)
-                checked += 1
-    assert checked or not gateway_standin.exchanges
+    assert_messages_disable_mentions(gateway_standin, ephemeral=True)
 
 
 def joiner_of_many(seeded: SeededSim, count: int) -> SimUser:
@@ -228,14 +222,6 @@ async def test_an_admin_sets_the_bot_profile(
     assert {f["name"]: f["value"] for f in reply["embeds"][0]["fields"]}["Pronouns"] == "it/its"
     assert {f["name"]: f["value"] for f in shown["embeds"][0]["fields"]}["Status"] == "busy"
     assert [(a.discord_user_id, a.outcome) for a in logged] == [(ADMIN_ID, "ok")]
-
-
-@pytest.fixture
-def helper(gateway_standin: DiscordStandIn) -> int:
-    """A member whose role may kick and ban but lacks Manage Server."""
-    gateway_standin.add_role(GUILD_ID, HELPER_ROLE_ID, "Helper", KICK_AND_BAN)
-    gateway_standin.add_member(GUILD_ID, HELPER_ID, "helper", (HELPER_ROLE_ID,))
-    return HELPER_ID
 
 
 @pytest.mark.parametrize("who", ["member", "helper"])

@@ -16,6 +16,8 @@ from bot.store import AuditEntryIn, BindingIn, Store
 from bot.store.query import CSV_FIELDS
 from bot.views.confirm import Confirm
 from tests.discord.conftest import (
+    HELPER_ROLE_ID,
+    assert_messages_disable_mentions,
     card_messages,
     click,
     command,
@@ -28,23 +30,12 @@ from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
 OTHER_FEED_ID = 1_300_000_000_000_000_009
-HELPER_ROLE_ID = 1_400_000_000_000_000_002
-HELPER_ID = 1_500_000_000_000_000_009
-KICK_AND_BAN = 0x2 | 0x4  # moderation bits without Manage Server
 
 
 @pytest.fixture(autouse=True)
 def every_message_without_mentions(gateway_standin: DiscordStandIn):
-    """Besides the stand-in's own check: each message the bot sent or edited disabled mentions."""
     yield
-    checked = 0
-    for exchange in gateway_standin.exchanges:
-        for event in exchange.events:
-            body = event.data
-            if event.kind in ("callback", "followup", "edit") and ("content" in body or "embeds" in body):
-                assert body.get("allowed_mentions") == {"parse": []}, (event.kind, body)
-                checked += 1
-    assert checked or not gateway_standin.exchanges
+    assert_messages_disable_mentions(gateway_standin)
 
 
 def no_leaks(text: str) -> None:
@@ -219,14 +210,6 @@ async def test_audit_search_as_csv(make_bot, gateway_standin: DiscordStandIn, se
 
 
 # ------------------------------------------------------------------ /bridge link
-
-
-@pytest.fixture
-def helper(gateway_standin: DiscordStandIn) -> int:
-    """A member whose role moderates but lacks Manage Server (added before the bot connects)."""
-    gateway_standin.add_role(GUILD_ID, HELPER_ROLE_ID, "Helper", KICK_AND_BAN)
-    gateway_standin.add_member(GUILD_ID, HELPER_ID, "helper", (HELPER_ROLE_ID,))
-    return HELPER_ID
 
 
 @pytest.fixture
