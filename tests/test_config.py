@@ -650,8 +650,34 @@ def test_all_problems_are_reported_together_in_file_order(tmp_path):
     ]
     assert lines[2] == (
         f"{path}:{line_of(text, 'poll_interval_seconds =')}: feed.poll_interval_seconds: must be at least "
-        "30 seconds (the floor that keeps polling within VRChat's rate limits)"
+        "30 seconds (the floor that keeps polling within VRChat's rate limits; only a simulator on a "
+        "loopback vrchat.base_url may be polled faster)"
     )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "allowed"),
+    [
+        ("http://127.0.0.1:8080/api/1", True),
+        ("http://localhost:9000/api/1", True),
+        ("http://[::1]:9000/api/1", True),
+        ("https://api.vrchat.cloud/api/1", False),
+        ("http://127.0.0.1.example.net/api/1", False),
+    ],
+)
+def test_only_a_loopback_simulator_may_be_polled_faster_than_the_floor(base_url: str, allowed: bool):
+    text = VALID.replace("poll_interval_seconds = 45", "poll_interval_seconds = 1").replace(
+        "[vrchat]", f'[vrchat]\nbase_url = "{base_url}"', 1
+    )
+    if allowed:
+        assert load_config_text(text, env={}).feed.poll_interval_seconds == 1
+    else:
+        assert [p.key for p in problems_of(text)] == ["feed.poll_interval_seconds"]
+
+
+def test_the_poll_floor_also_holds_for_a_value_from_the_environment():
+    with pytest.raises(ConfigError, match="feed.poll_interval_seconds: must be at least 30"):
+        load_config_text(VALID, env={"GROUPBRIDGE_FEED__POLL_INTERVAL_SECONDS": "5"})
 
 
 def test_missing_table_reports_each_required_key_without_line():

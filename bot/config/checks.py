@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from pydantic import BeforeValidator
 from bot.vrchat.ids import GROUP_ID_RE
 
 MIN_TOTP_SECRET_LENGTH = 16
+FEED_POLL_FLOOR_SECONDS = 30
 SNOWFLAKE_MAX = 2**64 - 1
 
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
@@ -124,6 +126,28 @@ def _is_placeholder_contact(contact: str) -> bool:
         return local.lower() in _PLACEHOLDER_LOCALPARTS or bool(_RESERVED_DOMAIN_RE.search(domain))
     host = urlsplit(contact).hostname or ""
     return bool(_RESERVED_DOMAIN_RE.search(host))
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for http(s) URLs on this machine: a local simulator, never VRChat itself."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def poll_floor_message(interval: float, vrchat_base_url: str) -> str | None:
+    """Why ``feed.poll_interval_seconds`` is too short, or None. The floor protects VRChat's API; a
+    simulator on a loopback address (the offline demo, the tests) needs no protecting."""
+    if interval >= FEED_POLL_FLOOR_SECONDS or is_loopback_url(vrchat_base_url):
+        return None
+    return (
+        f"must be at least {FEED_POLL_FLOOR_SECONDS} seconds (the floor that keeps polling within "
+        "VRChat's rate limits; only a simulator on a loopback vrchat.base_url may be polled faster)"
+    )
 
 
 def check_http_url(value: str) -> str:

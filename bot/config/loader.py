@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.config.checks import poll_floor_message
 from bot.config.env import apply_env_overrides
 from bot.config.locate import KeyLines
-from bot.config.models import SECTION_MODELS, Config, env_var_name
+from bot.config.models import SECTION_MODELS, Config, VRChatConfig, env_var_name
 from bot.config.problems import ConfigError, Problem, translate
 from bot.config.summary import notes_from_data
 
@@ -209,4 +210,27 @@ def _cross_checks(data: dict[str, Any], lines: KeyLines, reported: set[str]) -> 
                 )
             else:
                 seen_bindings[pair] = j
+    problems += _poll_floor(data, lines, reported)
     return problems
+
+
+DEFAULT_VRCHAT_URL: str = VRChatConfig.model_fields["base_url"].default
+
+
+def _poll_floor(data: dict[str, Any], lines: KeyLines, reported: set[str]) -> list[Problem]:
+    """The feed's poll floor, which depends on where vrchat.base_url points (see poll_floor_message)."""
+    if {"feed.poll_interval_seconds", "vrchat.base_url"} & reported:
+        return []
+    feed, vrchat = data.get("feed"), data.get("vrchat")
+    interval = feed.get("poll_interval_seconds") if isinstance(feed, dict) else None
+    base_url = vrchat.get("base_url", DEFAULT_VRCHAT_URL) if isinstance(vrchat, dict) else DEFAULT_VRCHAT_URL
+    try:  # values from the environment arrive as text
+        seconds = float(interval) if isinstance(interval, int | float | str) else None
+    except ValueError:
+        seconds = None
+    if seconds is None or isinstance(interval, bool) or not isinstance(base_url, str):
+        return []
+    message = poll_floor_message(seconds, base_url.strip())
+    if message is None:
+        return []
+    return [Problem("feed.poll_interval_seconds", message, lines.nearest(("feed", "poll_interval_seconds")))]

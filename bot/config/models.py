@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from bot.config.checks import (
+    FEED_POLL_FLOOR_SECONDS,  # noqa: F401 - re-exported by bot.config
     Count,
     Number,
     Snowflake,
@@ -39,7 +40,6 @@ from bot.events import EVENT_FAMILIES  # re-exported: bindings list these family
 ENV_PREFIX = "GROUPBRIDGE_"
 
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
-FEED_POLL_FLOOR_SECONDS = 30
 
 
 def env_var_name(section: str, key: str) -> str:
@@ -212,21 +212,13 @@ class LoggingConfig(_Section):
 class FeedConfig(_Section):
     SECTION: ClassVar[str] = "feed"
 
-    poll_interval_seconds: Number = Field(default=60.0, le=86400)
+    # The floor (FEED_POLL_FLOOR_SECONDS) depends on where vrchat.base_url points, so the loader checks
+    # it (bot.config.checks.poll_floor_problem) rather than this field alone.
+    poll_interval_seconds: Number = Field(default=60.0, gt=0, le=86400)
     backfill: Literal["none", "last", "all"] = "none"
     backfill_count: Count = Field(default=100, ge=1, le=100_000)
     post_backfill: bool = False
     retention_days: Count = Field(default=0, ge=0)
-
-    @field_validator("poll_interval_seconds")
-    @classmethod
-    def _floor(cls, value: float) -> float:
-        if value < FEED_POLL_FLOOR_SECONDS:
-            raise ValueError(
-                f"must be at least {FEED_POLL_FLOOR_SECONDS} seconds (the floor that keeps polling "
-                "within VRChat's rate limits)"
-            )
-        return value
 
     @field_validator("backfill", mode="before")
     @classmethod
