@@ -48,10 +48,13 @@ class PollSettings:
     # hundreds of entries, and an idle poll should still cost one request.
     overlap_entries: int = PAGE_SIZE
     max_pages: int = 50  # beyond this, what was not reached is recorded as a gap
+    # Protects VRChat even from a caller that skipped the config check; only a simulator on loopback
+    # (the demo, benchmarks) is polled with a lower floor.
+    floor: float = POLL_FLOOR_SECONDS
 
     def __post_init__(self) -> None:
-        if self.interval < POLL_FLOOR_SECONDS:
-            raise ValueError(f"poll interval must be at least {POLL_FLOOR_SECONDS:.0f} s")
+        if self.interval < self.floor:
+            raise ValueError(f"poll interval must be at least {self.floor:g} s")
 
 
 @dataclass
@@ -79,8 +82,10 @@ def to_entry_in(entry: AuditLogEntry) -> AuditEntryIn:
     )
 
 
-def _oldest_first(entries: list[AuditEntryIn]) -> list[AuditEntryIn]:
-    return sorted(entries, key=lambda e: (e.created_at, e.id))
+def _oldest_first(newest_first: list[AuditEntryIn]) -> list[AuditEntryIn]:
+    """Oldest first. Entries of the same millisecond keep VRChat's own order (its list is newest
+    first): that position is the only record of which happened first, and the outbox keeps it."""
+    return sorted(reversed(newest_first), key=lambda e: e.created_at)
 
 
 class AuditPoller:
@@ -221,7 +226,7 @@ class AuditPoller:
 
     def next_delay(self) -> float:
         spread = self.settings.interval * self.settings.jitter
-        return max(POLL_FLOOR_SECONDS, self.settings.interval + self._rng.uniform(-spread, spread))
+        return max(self.settings.floor, self.settings.interval + self._rng.uniform(-spread, spread))
 
     async def poll_safely(self) -> PollResult | None:
         """One iteration as the loop runs it: an error is logged and recorded, never raised."""

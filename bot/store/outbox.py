@@ -22,13 +22,14 @@ _RETRYABLE = ("pending", "sending", "failed")
 
 class OutboxOps(StoreBase):
     def _items_query(self, *conditions: ColumnElement[bool]) -> Select[tuple[OutboxRow, AuditEntryRow]]:
-        # Oldest audit time first; entry id then row id make the order total and stable.
+        # Oldest audit time first; within one timestamp, the order the poller stored them in (VRChat's
+        # own order), which the row id records. Total and stable across restarts.
         return (
             select(OutboxRow, AuditEntryRow)
             .join(AuditEntryRow, OutboxRow.entry_id == AuditEntryRow.id)
             .join(BindingRow, OutboxRow.binding_id == BindingRow.id)
             .where(*conditions)
-            .order_by(AuditEntryRow.created_at, AuditEntryRow.id, OutboxRow.id)
+            .order_by(AuditEntryRow.created_at, OutboxRow.id)
         )
 
     async def pending_channels(self) -> list[int]:

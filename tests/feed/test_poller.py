@@ -88,6 +88,31 @@ async def test_new_entries_are_stored_and_queued_oldest_first(
     ]
 
 
+async def test_entries_of_the_same_millisecond_keep_vrchats_order(
+    vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
+) -> None:
+    await bind(sqlite_store, seeded_sim.group.id)
+    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
+    await poller.poll_once()
+    state, group_id, bot_id = seeded_sim.sim.state, seeded_sim.group.id, seeded_sim.bot.id
+    tie = datetime.now(UTC).replace(microsecond=123_000)
+    # Ids chosen against their order, so sorting by id would visibly reorder them.
+    made = [
+        state.add_audit_entry(group_id, "group.update", bot_id, group_id, f"tie {n}", created_at=tie)
+        for n in range(4)
+    ]
+    for entry, entry_id in zip(made, ("gaud_d", "gaud_c", "gaud_b", "gaud_a"), strict=True):
+        entry.id = entry_id
+    assert [e.id for e in state.audit(group_id)][:4] == [
+        "gaud_a",
+        "gaud_b",
+        "gaud_c",
+        "gaud_d",
+    ]  # newest first
+    await poller.poll_once()
+    assert await outbox_ids(sqlite_store) == ["gaud_d", "gaud_c", "gaud_b", "gaud_a"]
+
+
 async def test_an_idle_poll_costs_exactly_one_request(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
@@ -230,6 +255,7 @@ async def test_one_groups_failure_does_not_stop_another(
 def test_poll_interval_floor_and_jitter() -> None:
     with pytest.raises(ValueError, match="at least 30"):
         PollSettings(interval=10)
+    assert PollSettings(interval=1, floor=0.1).interval == 1  # a simulator on loopback
     import random
 
     poller = AuditPoller(object(), object(), "grp_x", PollSettings(interval=60), rng=random.Random(7))  # type: ignore[arg-type]

@@ -12,26 +12,27 @@ from tests.store.helpers import GROUP, OTHER_GROUP, T0, binding, count_rows, ent
 
 async def test_pending_for_channel_is_oldest_first(store: Store) -> None:
     await store.add_binding(binding(1))
-    # Arrives newest first (as the VRChat API pages), in two polls, with a timestamp tie.
+    # In two polls, the first out of time order; a timestamp tie in the second, handed over (as the
+    # poller does) in VRChat's own order, which must win over the ids' order.
     await store.ingest(GROUP, [entry(9), entry(7), entry(8)])
     tie = T0 + timedelta(seconds=3)
     await store.ingest(
-        GROUP, [entry(5), entry(4, at=tie, entry_id="gaud_b"), entry(3, at=tie, entry_id="gaud_a")]
+        GROUP, [entry(4, at=tie, entry_id="gaud_b"), entry(3, at=tie, entry_id="gaud_a"), entry(5)]
     )
     items = await store.pending_for_channel(1, limit=10)
     assert [i.entry.id for i in items] == [
-        "gaud_a",
         "gaud_b",
+        "gaud_a",
         "gaud_00000005",
         "gaud_00000007",
         "gaud_00000008",
         "gaud_00000009",
     ]
     assert all(i.state == "pending" and i.attempts == 0 and i.nonce is None for i in items)
-    assert items[0].entry.group_id == GROUP and items[0].entry.description == "entry 3"
+    assert items[1].entry.group_id == GROUP and items[1].entry.description == "entry 3"
 
     first_two = await store.pending_for_channel(1, limit=2)
-    assert [i.entry.id for i in first_two] == ["gaud_a", "gaud_b"]
+    assert [i.entry.id for i in first_two] == ["gaud_b", "gaud_a"]
 
 
 async def test_pending_channels_skip_paused_bindings(store: Store) -> None:
