@@ -19,8 +19,9 @@ import bot.cogs
 from bot.app import config_bindings, make_vrchat_client
 from bot.cogs._groups import make_groups
 from bot.config import Config
+from bot.config.checks import is_loopback_url
 from bot.feed.outbox import OutboxWorker
-from bot.feed.poller import PollSettings
+from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.replies import GroupBridgeTree
@@ -31,6 +32,8 @@ from bot.views.requests import REQUEST_BUTTONS
 from bot.vrchat import VRChatClient
 
 log = logging.getLogger(__name__)
+
+LOOPBACK_POLL_FLOOR = 0.1
 
 
 class GroupBridgeBot(commands.Bot):
@@ -102,6 +105,7 @@ class GroupBridgeBot(commands.Bot):
                     backfill=feed.backfill,
                     backfill_count=feed.backfill_count,
                     post_backfill=feed.post_backfill,
+                    floor=self._poll_floor(),
                 ),
                 retention_days=feed.retention_days,
             )
@@ -109,6 +113,10 @@ class GroupBridgeBot(commands.Bot):
             log.info("Audit-log mirror running for %d group(s).", len(self.feed.pollers))
         if self.config.discord.sync_commands_on_start:
             await self.sync_commands()
+
+    def _poll_floor(self) -> float:
+        # Mirrors the config check: a simulator on loopback (the offline demo) is not VRChat.
+        return LOOPBACK_POLL_FLOOR if is_loopback_url(self.config.vrchat.base_url) else POLL_FLOOR_SECONDS
 
     async def sync_commands(self, *, allow_global: bool = False) -> list[int]:
         return await sync_tree(self.tree, self.config.discord.guild_ids, allow_global=allow_global)

@@ -65,6 +65,8 @@ class JoinRequests(commands.Cog):
 
     async def _loop(self) -> None:
         await self.bot.wait_until_ready()
+        # Looking in the mirror more often than it is fed finds nothing new.
+        check_seconds = min(FEED_CHECK_SECONDS, self.bot.config.feed.poll_interval_seconds)
         clock = asyncio.get_running_loop().time
         next_sync = clock()
         while not self._stop.is_set():
@@ -81,7 +83,7 @@ class JoinRequests(commands.Cog):
                     await self.check_feed_events()
                 except Exception:
                     log.exception("Checking the audit feed for join-request events failed")
-            delay = min(FEED_CHECK_SECONDS * random.uniform(0.9, 1.1), max(next_sync - clock(), 0.0))
+            delay = min(check_seconds * random.uniform(0.9, 1.1), max(next_sync - clock(), 0.0))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
 
