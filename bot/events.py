@@ -160,3 +160,17 @@ ACTION_EVENT_TYPES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "member.unban": ("group.user.unban", "group.member.user.unban"),
     }
 )
+
+#: `/vrc stats`: what each counted series is made of, in legend order -> (label, event types). Kept
+#: here, beside the families, so "a ban" means the same types in the feed, the search and the chart.
+#: A block is a rejection that also bars the user, so it counts as one; request_sync and the simulator
+#: take group.request.block as a block's whole record (were a reject logged with it, it would count twice).
+STAT_CATEGORIES: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = MappingProxyType(
+    {
+        "joins": ("Joins", ("group.member.join",)),
+        "leaves": ("Leaves", ("group.member.leave",)),
+        "accepted": ("Requests accepted", ("group.request.accept",)),
+        "rejected": ("Requests rejected", ("group.request.reject", "group.request.block")),
+        "bans": ("Bans", ("group.user.ban", "group.member.user.ban")),
+    }
+)

@@ -36,6 +36,7 @@ from bot.services.request_sync import CardChange
 from bot.services.request_views import JoinRequestView
 from bot.services.requests import Decision, JoinRequestService
 from bot.services.rules import RulesService
+from bot.services.stats import StatsService
 from bot.services.users import UserDirectory
 from bot.services.watchlist import WatchlistService
 from bot.store import Store
@@ -68,6 +69,7 @@ class Services:
         self.profile = ProfileService(client, self.access, actions)
         self.watchlist = WatchlistService(store, self.access, actions)
         self.rules = RulesService(store, self.access, actions)
+        self.stats = StatsService(store, self.access, clock)
 
 
 __all__ = [

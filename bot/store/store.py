@@ -20,6 +20,7 @@ from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRo
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
 from bot.store.rules import RuleOps
+from bot.store.stats import StatsOps
 from bot.store.types import AuditEntryIn, CursorUpdate, GroupCursor, IngestResult, StoreError
 from bot.store.watchlist import WatchlistOps
 
@@ -27,7 +28,7 @@ from bot.store.watchlist import WatchlistOps
 IngestHook = Callable[[str, AsyncSession], Awaitable[None]]
 
 
-class Store(OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, WatchlistOps, RuleOps, StoreBase):
+class Store(OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, WatchlistOps, RuleOps, StatsOps, StoreBase):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
 
     def __init__(self, url: str | URL, *, clock: Callable[[], datetime] = utcnow, echo: bool = False) -> None:
