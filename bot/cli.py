@@ -2,6 +2,7 @@
 
     groupbridge check-config [PATH]          validate a config file and summarise it (exit 0 or 2)
     groupbridge run [--config PATH]          run the bot
+    groupbridge run --dry-run [--follow]     print the groups' feed and join requests instead (no Discord)
     groupbridge login [--config PATH]        log in to VRChat interactively (asks for a 2FA code)
     groupbridge db upgrade [--config PATH]   create or upgrade the database schema
     groupbridge sync [--config PATH]         register the slash commands with Discord
@@ -39,10 +40,12 @@ EXIT_FAILURE = 1
 EXIT_CONFIG = 2  # also what argparse uses for usage errors
 EXIT_INTERRUPTED = 130
 
-# subcommand -> (function in bot.app it calls with the Config, which may be a coroutine function;
-#                 the credentials it needs in the config, besides the config being valid)
+# subcommand -> (function it calls with the Config, which may be a coroutine function: a name in
+#                 bot.app, or "module:name"; the credentials it needs in the config, besides the
+#                 config being valid)
 _APP_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "run": ("run_bot", REQUIRED_KEYS),
+    "run --dry-run": ("bot.dryrun:dry_run", ("vrchat.username",)),  # never uses the Discord token
     "login": ("login_interactive", ()),  # asks for the username and password when they are not set
     "db upgrade": ("db_upgrade", ()),
     "sync": ("sync_commands", ("discord.token",)),
@@ -83,7 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return p
 
-    with_config(commands.add_parser("run", help="run the bot"))
+    run = with_config(commands.add_parser("run", help="run the bot"))
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the groups' audit log and join requests to the terminal instead of Discord",
+    )
+    run_mode = run.add_mutually_exclusive_group()
+    run_mode.add_argument("--once", action="store_true", help="with --dry-run: one pass, then exit (default)")
+    run_mode.add_argument(
+        "--follow", action="store_true", help="with --dry-run: keep polling, print what is new, until Ctrl-C"
+    )
+    run.add_argument(
+        "--limit",
+        type=_limit,
+        default=None,
+        metavar="N",
+        help="with --dry-run: audit entries and join requests shown per group (1-100, default 10)",
+    )
     login = with_config(
         commands.add_parser("login", help="log in to VRChat interactively and save the session")
     )
@@ -95,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
     with_config(db_commands.add_parser("upgrade", help="create or upgrade the database schema"))
     return parser
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100, not {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 100, not {value}")
+    return value
 
 
 def _print_problems(error: ConfigError, *, with_notes: bool = False) -> None:
@@ -148,16 +178,18 @@ def run_app_command(name: str, path: str, **options: Any) -> int:
     except OSError as exc:
         print(f"groupbridge: cannot open log file {config.logging.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILURE
-    if name == "run":
+    if name.startswith("run"):
         for note in config_notes(config):
             log.info("Note: %s", note)
 
+    module_name, _, function_name = function_name.rpartition(":")
+    module_name = module_name or "bot.app"
     try:
-        app = importlib.import_module("bot.app")
+        app = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name != "bot.app":
+        if exc.name != module_name:
             raise
-        print("groupbridge: the application module bot.app is not installed", file=sys.stderr)
+        print(f"groupbridge: the application module {module_name} is not installed", file=sys.stderr)
         return EXIT_FAILURE
     function = getattr(app, function_name)
     try:
@@ -193,4 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_app_command(f"db {args.db_command}", args.path)
     if args.command == "login":
         return run_app_command("login", args.path, fresh=args.fresh)
+    if args.command == "run" and args.dry_run:
+        limit = {} if args.limit is None else {"limit": args.limit}
+        return run_app_command("run --dry-run", args.path, follow=args.follow, **limit)
+    if args.command == "run" and (args.once or args.follow or args.limit is not None):
+        print("groupbridge run: --once, --follow and --limit go with --dry-run", file=sys.stderr)
+        return EXIT_CONFIG
     return run_app_command(args.command, args.path)

@@ -1,0 +1,236 @@
+"""What the dry run reads from VRChat for one group: only GET calls, each failure kept per group.
+
+The VRChat client is called directly rather than through the feed poller: the poller exists to store
+entries exactly once and needs a database for its cursor, while a dry run must leave the operator's
+database alone and only needs "the newest entries" and "what is new since the last look", which a set
+of ids seen in the newest page answers without any store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import BindingConfig, Config
+from bot.events import family_of
+from bot.feed.poller import to_entry_in
+from bot.services.request_views import JoinRequestView, build_view
+from bot.services.users import UserDirectory
+from bot.store.types import StoredEntry
+from bot.vrchat import Forbidden, NotFound, VRChatClient, VRChatError
+from bot.vrchat.models import AuditLogEntry, Group, User
+
+PAGE = 100  # the API's maximum page size
+
+# The permissions the dry run exercises: reading the audit log (the feed) and the join requests.
+NEEDED_PERMISSIONS: dict[str, str] = {
+    "group-audit-view": "the audit-log feed",
+    "group-invites-manage": "join requests",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTarget:
+    """A group to look at: allow-listed in [[groups]] and/or bound in [[bindings]]."""
+
+    group_id: str
+    configured_name: str | None
+    bindings: tuple[BindingConfig, ...]
+
+    def feed_channels(self, event_type: str) -> list[int]:
+        """The feed channels whose binding takes this event type (what the outbox would post to)."""
+        family = family_of(event_type)
+        return [b.feed_channel_id for b in self.bindings if family in b.events]
+
+    def request_channels(self) -> list[int]:
+        return sorted({b.requests_channel_id for b in self.bindings if b.requests_channel_id})
+
+
+def targets_from(config: Config) -> list[GroupTarget]:
+    """Bound groups first (in [[bindings]] order), then the rest of the allow-list."""
+    order = [b.group_id for b in config.bindings] + [g.id for g in config.groups]
+    targets = []
+    for group_id in dict.fromkeys(order):
+        listed = config.group(group_id)
+        targets.append(
+            GroupTarget(
+                group_id=group_id,
+                configured_name=listed.name if listed else None,
+                bindings=tuple(b for b in config.bindings if b.group_id == group_id),
+            )
+        )
+    return targets
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """The bot account's standing in the group, as VRChat's group object tells the caller.
+
+    The client's `Group` model keeps fields it does not declare (``extra="allow"``); VRChat puts the
+    caller's own membership there as ``membershipStatus`` and ``myMember.permissions``.
+    """
+
+    status: str | None
+    permissions: tuple[str, ...] | None  # None: VRChat did not say
+
+    @classmethod
+    def of(cls, group: Group) -> Membership:
+        extra: dict[str, Any] = group.model_extra or {}
+        status = extra.get("membershipStatus")
+        mine = extra.get("myMember")
+        perms = mine.get("permissions") if isinstance(mine, dict) else None
+        return cls(
+            status=status if isinstance(status, str) else None,
+            permissions=tuple(str(p) for p in perms) if isinstance(perms, list) else None,
+        )
+
+    @property
+    def is_member(self) -> bool:
+        return self.status == "member"
+
+    def missing(self) -> list[str]:
+        if self.permissions is None or "*" in self.permissions:
+            return []
+        return [p for p in NEEDED_PERMISSIONS if p not in self.permissions]
+
+
+def group_label(group: Group | None, target: GroupTarget) -> str:
+    name = (group.name if group else None) or target.configured_name or "(name unknown)"
+    code = f" ({group.short_code}.{group.discriminator})" if group and group.short_code else ""
+    return f"{name}{code}"
+
+
+def stored(entry: AuditLogEntry, group_id: str, fetched_at: datetime) -> StoredEntry:
+    """An entry as the feed renderer takes it: what the poller would store, never credited to Discord."""
+    raw = to_entry_in(entry)
+    return StoredEntry(
+        id=raw.id,
+        group_id=group_id,
+        created_at=raw.created_at,
+        event_type=raw.event_type,
+        actor_id=raw.actor_id,
+        actor_display_name=raw.actor_display_name,
+        target_id=raw.target_id,
+        description=raw.description,
+        data=raw.data,
+        fetched_at=fetched_at,
+        discord_actor_id=None,
+        discord_actor_name=None,
+    )
+
+
+def explain(error: VRChatError, what: str, permission: str | None = None) -> str:
+    """One sentence for the operator about a failed read."""
+    if isinstance(error, NotFound):
+        return f"cannot read {what}: VRChat has no such group, or the bot account cannot see it ({error})"
+    if isinstance(error, Forbidden) and permission:
+        return (
+            f"cannot read {what}: the bot account is not a member, or its group role lacks the "
+            f"{permission} permission ({error})"
+        )
+    return f"cannot read {what}: {error}"
+
+
+@dataclass
+class Seen:
+    """What earlier passes learned about one group (for --follow): a read primes once it succeeds."""
+
+    group: Group | None = None
+    entry_ids: set[str] = field(default_factory=set)
+    entries_primed: bool = False
+    request_user_ids: set[str] = field(default_factory=set)
+    requests_primed: bool = False
+    last_errors: tuple[str, ...] = ()
+
+
+@dataclass
+class GroupPass:
+    """One look at one group: what is new in it, and what could not be read."""
+
+    target: GroupTarget
+    group: Group | None = None  # set on the pass that first read the group
+    entries_first: bool = False  # this pass primed the audit log: entries are the newest, not new ones
+    entries: list[StoredEntry] = field(default_factory=list)  # oldest first
+    entries_not_shown: int = 0
+    overflow: bool = False  # more new entries than one page holds
+    requests_first: bool = False
+    requests: list[JoinRequestView] = field(default_factory=list)
+    pending: int = 0  # on the priming pass: how many requests VRChat lists (at most one page)
+    requests_not_shown: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+
+class GroupReader:
+    """Reads groups for the dry run. Every call here is a GET."""
+
+    def __init__(self, client: VRChatClient, *, limit: int, clock: Callable[[], datetime]) -> None:
+        self._client = client
+        self._limit = limit
+        self._clock = clock
+        self._users = UserDirectory(client)
+
+    async def read(self, target: GroupTarget, seen: Seen) -> GroupPass:
+        result = GroupPass(target)
+        gid = target.group_id
+        if seen.group is None:
+            try:
+                seen.group = result.group = await self._client.get_group(gid)
+            except VRChatError as exc:
+                result.errors.append(explain(exc, "the group"))
+                if isinstance(exc, NotFound):
+                    return result  # nothing else of a group VRChat does not show can be read
+        try:
+            await self._read_entries(result, seen)
+        except VRChatError as exc:
+            result.errors.append(explain(exc, "the audit log", "group-audit-view"))
+        try:
+            await self._read_requests(result, seen)
+        except VRChatError as exc:
+            result.errors.append(explain(exc, "the join requests", "group-invites-manage"))
+        return result
+
+    async def _read_entries(self, result: GroupPass, seen: Seen) -> None:
+        page = await self._client.get_audit_logs(result.target.group_id, n=PAGE)
+        fetched_at = self._clock()
+        first = result.entries_first = not seen.entries_primed
+        new = [e for e in page.results if e.id not in seen.entry_ids]
+        if not first and page.has_next and len(new) == len(page.results):
+            result.overflow = True
+        # Newer pages only push entries down, so the ids of the newest page are all a later pass needs.
+        seen.entry_ids = {e.id for e in page.results}
+        seen.entries_primed = True
+        chosen = sorted(new, key=lambda e: (to_entry_in(e).created_at, e.id))
+        if first:
+            total = page.total_count if page.has_next and page.total_count is not None else len(chosen)
+            result.entries_not_shown = max(0, total - self._limit)
+            chosen = chosen[-self._limit :]
+        result.entries = [stored(e, result.target.group_id, fetched_at) for e in chosen]
+
+    async def _read_requests(self, result: GroupPass, seen: Seen) -> None:
+        gid = result.target.group_id
+        requests = await self._client.list_join_requests(gid, n=PAGE)
+        first = result.requests_first = not seen.requests_primed
+        new = [r for r in requests if r.user_id not in seen.request_user_ids]
+        seen.request_user_ids = {r.user_id for r in requests}
+        seen.requests_primed = True
+        shown = new[: self._limit] if first else new
+        result.pending = len(requests)
+        result.requests_not_shown = len(new) - len(shown)
+        today = self._clock().astimezone(UTC).date()
+        for request in shown:
+            fallback = request.user.display_name if request.user else None
+            try:
+                profile = await self._users.profile(request.user_id, fallback)
+            except VRChatError:
+                # As on a card: the request is still shown, marked as having no profile to judge by.
+                stub = User(id=request.user_id, display_name=fallback or request.user_id)
+                view = replace(build_view(gid, request, stub, today), profile_available=False)
+            else:
+                view = build_view(gid, request, profile, today)
+            result.requests.append(view)
