@@ -24,8 +24,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# The real bot against local fakes of VRChat and Discord: no credentials, no network, about 40 s.
 demo: $(STAMP)
-	$(BIN)/groupbridge check-config config.example.toml
+	$(BIN)/python -m bot.demo
 
 # Prints figures (feed drain rate, VRChat requests per poll, ingest rate, peak RSS); never asserts them.
 bench: $(STAMP)

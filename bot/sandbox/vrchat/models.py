@@ -15,12 +15,15 @@ from typing import Any
 
 # Event types the simulator writes for the actions it implements.  The spec types
 # GroupAuditLogEntryType as a free string; these are the values VRChat is known to use.
+EVENT_MEMBER_JOIN = "group.member.join"
+EVENT_MEMBER_LEAVE = "group.member.leave"
 EVENT_MEMBER_REMOVE = "group.member.remove"
 EVENT_MEMBER_UPDATE = "group.member.user.update"
 EVENT_USER_BAN = "group.user.ban"
 EVENT_USER_UNBAN = "group.user.unban"
 EVENT_INVITE_CREATE = "group.invite.create"
 EVENT_INVITE_CANCEL = "group.invite.cancel"
+EVENT_REQUEST_CREATE = "group.request.create"
 EVENT_REQUEST_ACCEPT = "group.request.accept"
 EVENT_REQUEST_REJECT = "group.request.reject"
 EVENT_REQUEST_BLOCK = "group.request.block"

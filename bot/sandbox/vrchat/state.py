@@ -13,12 +13,15 @@ from typing import Any
 from .models import (
     EVENT_INVITE_CANCEL,
     EVENT_INVITE_CREATE,
+    EVENT_MEMBER_JOIN,
+    EVENT_MEMBER_LEAVE,
     EVENT_MEMBER_REMOVE,
     EVENT_MEMBER_UPDATE,
     EVENT_POST_CREATE,
     EVENT_POST_DELETE,
     EVENT_REQUEST_ACCEPT,
     EVENT_REQUEST_BLOCK,
+    EVENT_REQUEST_CREATE,
     EVENT_REQUEST_REJECT,
     EVENT_USER_BAN,
     EVENT_USER_UNBAN,
@@ -89,6 +92,37 @@ class SimState(SimStore):
             user_id,
             f"The invite for {self.display_name(user_id)} was cancelled.",
         )
+
+    # --- what players do in VRChat (no moderator involved) ---------------------------------------------
+
+    def request_to_join(self, group_id: str, user_id: str) -> SimMembership:
+        """A user asks to join: a pending request, audited with the user as the actor."""
+        record = self.add_join_request(group_id, user_id)
+        self.add_audit_entry(
+            group_id,
+            EVENT_REQUEST_CREATE,
+            user_id,
+            user_id,
+            f"{self.display_name(user_id)} requested to join.",
+        )
+        return record
+
+    def join(self, group_id: str, user_id: str) -> SimMembership:
+        """A user joins an open group (or takes an invite) by themselves."""
+        record = self.add_member(group_id, user_id)
+        self.add_audit_entry(
+            group_id, EVENT_MEMBER_JOIN, user_id, user_id, f"{self.display_name(user_id)} joined."
+        )
+        return record
+
+    def leave(self, group_id: str, user_id: str) -> None:
+        """A member leaves the group by themselves."""
+        del self._group(group_id).memberships[user_id]
+        self.add_audit_entry(
+            group_id, EVENT_MEMBER_LEAVE, user_id, user_id, f"{self.display_name(user_id)} left."
+        )
+
+    # --- what moderators do (the API handlers call these) ------------------------------------------------
 
     def respond_request(
         self, group_id: str, user_id: str, actor_id: str, action: str, block: bool = False

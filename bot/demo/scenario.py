@@ -1,0 +1,309 @@
+"""The scripted scenario of ``make demo``: a moderator's first evening with GroupBridge, offline.
+
+The bot is the real one (``python -m bot run``, its own process, config and SQLite file); VRChat and
+Discord are the local simulator and stand-in from ``bot.sandbox``. The script acts as VRChat players
+(requests, joins, leaves, a burst of activity) and as a Discord moderator (buttons, a post), kills
+the bot with SIGKILL in the middle of the burst, restarts it, and finally checks what reached
+Discord against VRChat's own audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.sandbox.discord import InteractionExchange, modal_submit
+from bot.sandbox.world import FEED_CHANNEL_ID, GUILD_ID, MOD_ID, SandboxWorld, WorldSettings
+
+Say = Callable[[str], None]
+
+REQUESTERS = ("Gwen", "Hiro", "Ines")
+LATE_REQUESTER = "Jun"
+JOINERS = ("Kofi", "Lena")
+# A realistic mix for the burst: what a busy group's log is made of.
+BURST_TYPES = (
+    "group.member.role.assign",
+    "group.member.role.unassign",
+    "group.instance.create",
+    "group.instance.close",
+    "group.member.user.update",
+    "group.invite.create",
+    "group.update",
+)
+
+
+@dataclass
+class DemoOptions:
+    burst: int = 300
+    kill_after: int = 100  # SIGKILL once this many burst entries reached the feed channel
+    history: int = 5  # audit entries from before the bot's first start (backfilled and posted)
+    timeout: float = 90.0  # for each wait; generous for slow CI machines
+
+
+@dataclass
+class DemoResult:
+    """Everything the report prints; ``ok`` is what the exit status says."""
+
+    started_at: float
+    finished_at: float = 0.0
+    audit_ids: list[str] = field(default_factory=list)  # VRChat's log, oldest first
+    feed_ids: list[str] = field(default_factory=list)  # as they arrived in the feed channel
+    stored: int = 0
+    approved: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    still_pending: list[str] = field(default_factory=list)
+    replies: list[tuple[str, str]] = field(default_factory=list)  # (what the moderator did, what they saw)
+    restarts: int = 0
+    vrchat_requests: Counter[str] = field(default_factory=Counter)
+    vrchat_violations: list[str] = field(default_factory=list)
+    discord_violations: list[str] = field(default_factory=list)
+    bot_exit_status: int | None = None
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.feed_ids) - len(set(self.feed_ids))
+
+    @property
+    def lost(self) -> int:
+        return len(set(self.audit_ids) - set(self.feed_ids))
+
+    @property
+    def out_of_order(self) -> bool:
+        first_seen = list(dict.fromkeys(self.feed_ids))
+        return first_seen != [i for i in self.audit_ids if i in set(first_seen)]
+
+    def summary(self) -> dict[str, object]:
+        """The figures, for ``--json`` (what the tests and CI read)."""
+        return {
+            "audit_entries": len(self.audit_ids),
+            "stored": self.stored,
+            "posted": len(set(self.feed_ids)),
+            "duplicates": self.duplicates,
+            "lost": self.lost,
+            "out_of_order": self.out_of_order,
+            "approved": self.approved,
+            "blocked": self.blocked,
+            "still_pending": self.still_pending,
+            "restarts": self.restarts,
+            "vrchat_requests": dict(self.vrchat_requests),
+            "vrchat_violations": len(self.vrchat_violations),
+            "discord_violations": len(self.discord_violations),
+            "bot_exit_status": self.bot_exit_status,
+            "seconds": round(self.finished_at - self.started_at, 1),
+            "ok": self.ok,
+        }
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.lost == 0
+            and self.duplicates == 0
+            and not self.out_of_order
+            and self.stored == len(self.audit_ids)
+            and not self.vrchat_violations
+            and not self.discord_violations
+            and self.bot_exit_status == 0
+        )
+
+
+def _reply_text(exchange: InteractionExchange) -> str:
+    """The text the clicking moderator saw last (content, else the first embed's title)."""
+    events = [e for e in exchange.events if e.kind in ("callback", "followup", "edit")]
+    for event in reversed(events):
+        data = event.body.get("data", event.body) if event.kind == "callback" else event.body
+        if data.get("content"):
+            return str(data["content"])
+        if data.get("embeds"):
+            return str(data["embeds"][0].get("title", ""))
+    return "(no reply)"
+
+
+async def _answered(exchange: InteractionExchange, timeout: float) -> None:  # noqa: ASYNC109
+    await exchange.wait_for(
+        lambda x: x.callback is not None and (x.callback.body["type"] in (4, 7, 9) or bool(x.followups)),
+        timeout=timeout,
+        what="the bot's answer",
+    )
+
+
+async def run_scenario(directory: Path, options: DemoOptions, say: Say) -> tuple[DemoResult, SandboxWorld]:
+    """Play the scenario in ``directory``; returns the result and the (closed) world to report on."""
+    loop = asyncio.get_running_loop()
+    result = DemoResult(started_at=loop.time())
+    # Backfill everything and post it, so every entry of VRChat's log must reach the feed exactly once.
+    settings = WorldSettings(poll_interval=1.0, backfill="all", post_backfill=True)
+    world = SandboxWorld(directory, settings)
+    async with world:
+        state, group = world.sim.state, world.community.group
+        await _before_start(world, options, say)
+        bot = world.bot_process()
+        await bot.start()
+        say(f"Started the bot: [b]groupbridge run -c {world.config_path}[/b] (pid {bot.pid})")
+        await world.wait_for(
+            lambda: len(world.cards()) == len(REQUESTERS),
+            "a card per join request",
+            options.timeout,
+            process=bot,
+        )
+        say(f"{len(REQUESTERS)} join requests became cards in #join-requests.")
+        await _moderate(world, result, options, say)
+        await _post(world, result, options, say)
+
+        late = state.add_user(LATE_REQUESTER, bio="Heard about the movie nights")
+        state.request_to_join(group.id, late.id)
+        for name in JOINERS:
+            state.join(group.id, state.add_user(name).id)
+        state.leave(group.id, world.community.members[-1].id)
+        say(
+            f"In VRChat: {LATE_REQUESTER} asks to join, {' and '.join(JOINERS)} join, "
+            f"{world.community.members[-1].display_name} leaves."
+        )
+        await world.wait_for(
+            lambda: any(LATE_REQUESTER in str(c.embeds[0].get("title", "")) for c in world.cards()),
+            "the late request's card",
+            options.timeout,
+            process=bot,
+        )
+        say(f"{LATE_REQUESTER}'s card appeared (found through the mirrored audit log).")
+
+        before = len(world.feed_audit_ids())
+        _burst(world, options.burst)
+        say(f"A burst of {options.burst} audit entries lands in VRChat.")
+        await world.wait_for(
+            lambda: len(world.feed_audit_ids()) >= before + min(options.kill_after, options.burst),
+            "the burst to start draining",
+            options.timeout,
+            process=bot,
+        )
+        await bot.kill()
+        result.restarts += 1
+        say(
+            f"[b red]SIGKILL[/b red] the bot with {len(world.feed_audit_ids()) - before} of the burst "
+            "posted; restarting it on the same database."
+        )
+        await bot.start()
+        every = {e.id for e in state.audit(group.id)}
+        await world.wait_for(
+            lambda: every <= set(world.feed_audit_ids()),
+            "every audit entry in #audit-feed",
+            options.timeout,
+            process=bot,
+        )
+        await asyncio.sleep(settings.poll_interval * 3)  # room for a duplicate to show up, if any would
+        result.bot_exit_status = await bot.stop()
+        say(f"Stopped the bot (SIGTERM, exit status {result.bot_exit_status}).")
+
+        # Oldest first; a stable sort of the log in append order keeps VRChat's order within a millisecond.
+        result.audit_ids = [e.id for e in sorted(state.audit(group.id)[::-1], key=lambda e: e.created_at)]
+        result.feed_ids = world.feed_audit_ids()
+        result.still_pending = [
+            state.display_name(m.user_id) for m in group.memberships.values() if m.status == "requested"
+        ]
+        for request in world.sim.requests:
+            result.vrchat_requests[request.method] += 1
+        result.vrchat_violations = list(world.sim.violations)
+        result.discord_violations = list(world.discord.violations)
+        result.stored = await _count_stored(world)
+    result.finished_at = loop.time()
+    return result, world
+
+
+async def _before_start(world: SandboxWorld, options: DemoOptions, say: Say) -> None:
+    state, group = world.sim.state, world.community.group
+    start = datetime.now(UTC) - timedelta(hours=options.history + 1)
+    for i in range(options.history):
+        state.add_audit_entry(
+            group.id,
+            "group.update",
+            world.community.bot.id,
+            group.id,
+            f"Group settings changed ({i + 1})",
+            created_at=start + timedelta(hours=i),
+        )
+    for name in REQUESTERS:
+        state.request_to_join(group.id, state.add_user(name, bio=f"Hi, I'm {name}!").id)
+    say(
+        f"VRChat simulator: group [b]{group.name}[/b] with {len(group.memberships)} members, "
+        f"{options.history} older log entries and {len(REQUESTERS)} pending join requests."
+    )
+
+
+async def _moderate(world: SandboxWorld, result: DemoResult, options: DemoOptions, say: Say) -> None:
+    approve = await world.click(world.card_for(REQUESTERS[0]), "Approve")
+    await _answered(approve, options.timeout)
+    result.replies.append((f"Approve {REQUESTERS[0]}", _reply_text(approve)))
+    result.approved.append(REQUESTERS[0])
+    say(f"Moderator clicked [b]Approve[/b] on {REQUESTERS[0]}'s card: {_reply_text(approve)}")
+
+    ask = await world.click(world.card_for(REQUESTERS[1]), "Reject & Block")
+    prompt = (await ask.wait(timeout=options.timeout)).message
+    if prompt is None:
+        raise RuntimeError("Reject & Block did not ask for confirmation")
+    confirm = await world.click(prompt, "Reject & Block")
+    await confirm.wait_for_followup(1, timeout=options.timeout)
+    result.replies.append((f"Reject & Block {REQUESTERS[1]} (confirmed)", _reply_text(confirm)))
+    result.blocked.append(REQUESTERS[1])
+    say(
+        f"Moderator clicked [b]Reject & Block[/b] on {REQUESTERS[1]}'s card and confirmed: "
+        f"{_reply_text(confirm)}"
+    )
+
+
+async def _post(world: SandboxWorld, result: DemoResult, options: DemoOptions, say: Say) -> None:
+    opened = await world.command("vrc", "post", {"visibility": "group"})
+    await _answered(opened, options.timeout)
+    if opened.callback is None or opened.callback.body["type"] != 9:
+        raise RuntimeError(f"/vrc post did not open its form: {_reply_text(opened)}")
+    modal = opened.callback.body["data"]
+    inputs = [c for row in modal["components"] for c in row.get("components", [row.get("component", {})])]
+    ids = {c.get("label", ""): c["custom_id"] for c in inputs if "custom_id" in c}
+    member = world.discord.member(GUILD_ID, MOD_ID)
+    submitted = await world.discord.dispatch_interaction(
+        modal_submit(
+            modal["custom_id"],
+            {ids["Title"]: "Movie night", ids["Text"]: "Friday 20:00 in the Lounge. @everyone welcome!"},
+            channel_id=FEED_CHANNEL_ID,
+            member=member,
+        )
+    )
+    preview = (await submitted.wait(timeout=options.timeout)).message
+    if preview is None:
+        raise RuntimeError("the post form gave no preview")
+    publish = await world.click(preview, "Publish")
+    await publish.wait_for_edit(1, timeout=options.timeout)
+    result.replies.append(("/vrc post “Movie night” → Publish", _reply_text(publish)))
+    say(f"Moderator published a post with [b]/vrc post[/b]: {_reply_text(publish)}")
+
+
+def _burst(world: SandboxWorld, count: int) -> None:
+    state, group = world.sim.state, world.community.group
+    actors = [world.community.bot, *world.community.members[:2]]
+    now = datetime.now(UTC)
+    for i in range(count):
+        kind = BURST_TYPES[i % len(BURST_TYPES)]
+        actor = actors[i % len(actors)]
+        target = world.community.members[i % len(world.community.members)]
+        # Strictly increasing times a millisecond apart, all in the last second: a real burst.
+        state.add_audit_entry(
+            group.id,
+            kind,
+            actor.id,
+            target.id,
+            f"Burst entry {i + 1} ({kind})",
+            created_at=now - timedelta(milliseconds=count - i),
+        )
+
+
+async def _count_stored(world: SandboxWorld) -> int:
+    from bot.store import Store  # the bot has stopped; its SQLite file is the record
+
+    store = await Store.open(f"sqlite+aiosqlite:///{world.database_path}")
+    try:
+        return await store.export_csv(io.StringIO(), group_id=world.community.group.id)
+    finally:
+        await store.close()
