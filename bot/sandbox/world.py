@@ -103,6 +103,7 @@ class WorldSettings:
     discord_rate_limit: tuple[int, float] = (5, 5.0)  # Discord's real per-channel window
     backfill: str = "none"
     post_backfill: bool = False
+    database_url: str | None = None  # default: a new SQLite file in the world's directory
     extra_config: str = ""  # appended to config.toml verbatim (after [[bindings]]: new tables only)
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the bot process
 
@@ -162,7 +163,7 @@ gateway_url = "{self.discord.gateway_url}"
 guild_ids = [{GUILD_ID}]
 
 [database]
-url = "sqlite+aiosqlite:///{self.database_path}"
+url = "{s.database_url or f"sqlite+aiosqlite:///{self.database_path}"}"
 
 [feed]
 poll_interval_seconds = {s.poll_interval}
