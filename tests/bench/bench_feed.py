@@ -20,7 +20,7 @@ from pathlib import Path
 import discord
 
 from bot.feed.outbox import OutboxWorker
-from bot.feed.pacing import MAX_EMBED_CHARS, SlidingWindowPacer
+from bot.feed.pacing import MAX_EMBED_CHARS, MAX_EMBEDS, SlidingWindowPacer
 from bot.feed.render import embed_size
 from bot.feed.sender import DiscordFeedSender
 from bot.sandbox.discord import DiscordStandIn
@@ -135,16 +135,25 @@ async def run_drain(tmp: Path, events: int, *, scale: float, one_per_event: bool
 
 def report_run(report: Report, run: DrainRun) -> None:
     name = f"{run.label} ({run.events:,} events)"
+    key = "feed.one_per_event" if run.label == "1 msg/event" else "feed.packed"
     ceiling = run.scaled_ceiling
-    report.add("feed", f"{name}: wall time", run.elapsed, "s")
-    report.add("feed", f"{name}: messages sent", run.messages, "msg")
-    report.add("feed", f"{name}: events per message", run.events_per_message, "events/msg", "max 10")
+    report.add("feed", f"{name}: wall time", run.elapsed, "s", key=f"{key}.wall_s")
+    report.add("feed", f"{name}: messages sent", run.messages, "msg", key=f"{key}.messages")
+    report.add(
+        "feed",
+        f"{name}: events per message",
+        run.events_per_message,
+        "events/msg",
+        "max 10",
+        key=f"{key}.events_per_message",
+    )
     report.add(
         "feed",
         f"{name}: measured message rate",
         run.messages_per_second,
         "msg/s",
         f"scaled ceiling {ceiling:g} msg/s; {run.messages_per_second / ceiling:.0%} of it",
+        key=f"{key}.measured_msg_per_s",
     )
     report.add(
         "feed",
@@ -152,6 +161,7 @@ def report_run(report: Report, run: DrainRun) -> None:
         run.events_per_second,
         "events/s",
         f"at the 1/{run.scale:g} window",
+        key=f"{key}.measured_events_per_s",
     )
     report.add(
         "feed",
@@ -159,8 +169,15 @@ def report_run(report: Report, run: DrainRun) -> None:
         run.normalised_events_per_second,
         "events/s",
         f"at Discord's real {DISCORD_LIMIT} msg / {DISCORD_WINDOW:g} s per channel",
+        key=f"{key}.events_per_s",
     )
-    report.add("feed", f"{name}: 429 responses", run.rate_limited, "", "expected 0")
+    report.add(
+        "feed", f"{name}: 429 responses", run.rate_limited, "", "expected 0", key=f"{key}.rate_limited"
+    )
+    report.add(
+        "feed", f"{name}: lost", len(set(run.expected) - set(run.delivered)), "events", key=f"{key}.lost"
+    )
+    report.add("feed", f"{name}: duplicated", run.duplicates, "events", key=f"{key}.duplicated")
     if not run.complete_in_order or run.duplicates or run.violations:
         report.problem(
             f"{name}: delivery was not clean: {len(run.delivered)} delivered of {len(run.expected)}, "
@@ -183,6 +200,30 @@ async def run(report: Report, tmp: Path, *, events: int, single_events: int, sca
     )
     single = await run_drain(tmp, single_events, scale=scale, one_per_event=True)
     report_run(report, single)
+    report.add(
+        "feed",
+        "Discord's ceiling per channel, packed",
+        DISCORD_MSG_PER_S * MAX_EMBEDS,
+        "events/s",
+        f"{DISCORD_LIMIT} msg / {DISCORD_WINDOW:g} s = {DISCORD_MSG_PER_S:g} msg/s × {MAX_EMBEDS} embeds",
+        key="feed.ceiling.packed_events_per_s",
+    )
+    report.add(
+        "feed",
+        "Discord's ceiling per channel, 1 msg/event",
+        DISCORD_MSG_PER_S,
+        "events/s",
+        f"packed reaches {packed.normalised_events_per_second:.2f}, 1 msg/event "
+        f"{single.normalised_events_per_second:.2f}",
+        key="feed.ceiling.one_per_event_events_per_s",
+    )
     if single.normalised_events_per_second:
         gain = packed.normalised_events_per_second / single.normalised_events_per_second
-        report.add("feed", "packing gain (normalised rates)", gain, "×", "packed ÷ 1 msg/event")
+        report.add(
+            "feed",
+            "packing gain (normalised rates)",
+            gain,
+            "×",
+            "packed ÷ 1 msg/event",
+            key="feed.packing_gain",
+        )

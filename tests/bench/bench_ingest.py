@@ -60,10 +60,18 @@ async def run(report: Report, tmp: Path, *, count: int) -> list[IngestRun]:
     for enqueue in (False, True):
         run_ = await run_ingest(tmp, count, enqueue=enqueue)
         label = "with outbox rows" if enqueue else "without outbox rows"
-        report.add("ingest", f"{count:,} entries {label}: wall time", run_.elapsed, "s")
+        key = "ingest.outbox" if enqueue else "ingest.plain"
+        report.add("ingest", f"{count:,} entries {label}: wall time", run_.elapsed, "s", key=f"{key}.wall_s")
         verdict = "met" if run_.per_second >= TARGET_PER_S else "not met"
         beside = f"target ≥ {TARGET_PER_S:,} entries/s ({verdict})"
-        report.add("ingest", f"{count:,} entries {label}: rate", run_.per_second, "entries/s", beside)
+        report.add(
+            "ingest",
+            f"{count:,} entries {label}: rate",
+            run_.per_second,
+            "entries/s",
+            beside,
+            key=f"{key}.entries_per_s",
+        )
         if run_.stored != count or run_.queued != (count if enqueue else 0):
             report.problem(f"ingest {label}: stored {run_.stored}, queued {run_.queued} of {count}")
         runs.append(run_)

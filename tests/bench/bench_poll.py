@@ -151,11 +151,21 @@ async def run(report: Report, tmp: Path, *, bursts: Sequence[int] = (50, 250, 10
         "following hasNext. Both found the same new entries in every row unless a PROBLEM line says so."
     )
     rows = await run_polls(tmp, bursts)
-    for row in rows:
+    for n, row in enumerate(rows):
         pages = -(-row.added // PAGE_SIZE)
         target = "target 1" if row.added == 0 else f"the new entries fill {pages} page{'s' * (pages > 1)}"
-        report.add("poll", f"{row.scenario}: poller", row.poller_requests, "requests", target)
-        report.add("poll", f"{row.scenario}: startDate window", row.window_requests, "requests", target)
+        key = f"poll.new_{row.added}" if row.added else "poll.idle" if n == 0 else "poll.idle_after_burst"
+        report.add(
+            "poll", f"{row.scenario}: poller", row.poller_requests, "requests", target, key=f"{key}.poller"
+        )
+        report.add(
+            "poll",
+            f"{row.scenario}: startDate window",
+            row.window_requests,
+            "requests",
+            target,
+            key=f"{key}.start_date",
+        )
         if row.poller_new != row.added or row.window_new != row.added:
             report.problem(
                 f"{row.scenario}: expected {row.added} new; poller found {row.poller_new}, "

@@ -13,7 +13,7 @@ import pytest
 
 from tests.bench import __main__ as bench_main
 from tests.bench import bench_feed, bench_ingest, bench_poll
-from tests.bench.support import Report
+from tests.bench.support import Report, percentile
 
 SMOKE_SCALE = 50.0  # a 0.1 s channel window keeps 50 one-per-event messages around a second
 
@@ -43,25 +43,100 @@ async def test_ingest_stores_and_queues_every_entry(tmp_path: Path, enqueue: boo
     assert run.stored == 50 and run.queued == (50 if enqueue else 0)
 
 
-def test_the_entry_point_prints_a_table_and_writes_json(
+# Every figure a full run must produce (keys are stable; display names carry the sizes).
+EXPECTED_KEYS = {
+    *(
+        f"feed.{run}.{figure}"
+        for run in ("packed", "one_per_event")
+        for figure in (
+            "events_per_message",
+            "measured_msg_per_s",
+            "events_per_s",
+            "rate_limited",
+            "lost",
+            "duplicated",
+        )
+    ),
+    "feed.ceiling.packed_events_per_s",
+    "feed.ceiling.one_per_event_events_per_s",
+    "feed.packing_gain",
+    "poll.idle.poller",
+    "poll.new_10.poller",
+    "poll.idle_after_burst.poller",
+    "ingest.plain.entries_per_s",
+    "ingest.outbox.entries_per_s",
+    "latency.p50_s",
+    "latency.p99_s",
+    "latency.after_poll_p50_ms",
+    "latency.lost",
+    "latency.duplicated",
+    *(
+        f"interactions.{kind}.{figure}"
+        for kind in ("slash", "button")
+        for figure in (
+            "first_response_p50_ms",
+            "first_response_p99_ms",
+            "reply_p50_ms",
+            "reply_p99_ms",
+            "failed",
+        )
+    ),
+    "rss.groups.peak_mib",
+    "rss.one_group.peak_mib",
+    "rss.per_group_kib",
+    "rss.cards",
+    "rss.lost",
+    "rss.duplicated",
+    "process.peak_rss_mib",
+}
+ZERO_KEYS = [k for k in EXPECTED_KEYS if k.endswith((".lost", ".duplicated", ".failed", ".rate_limited"))]
+TINY = [
+    *("--feed-events", "20", "--single-events", "5", "--scale", "100", "--ingest", "20", "--bursts", "10"),
+    *("--poll-interval", "0.2", "--latency-events", "8", "--latency-duration", "0.5", "--iterations", "3"),
+    *("--rss-groups", "2", "--rss-history", "5", "--rss-cycles", "1"),
+]
+
+
+def test_every_section_runs_and_the_json_has_every_figure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "bench-results.json"
-    argv = ["--feed-events", "20", "--single-events", "5", "--scale", "100", "--ingest", "20"]
-    assert bench_main.main([*argv, "--bursts", "10", "--json", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "== Summary" in printed and "peak RSS" in printed and "cores:" in printed
+    assert bench_main.main([*TINY, "--json", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "GroupBridge benchmarks" in printed.out and "JSON written to" in printed.out
+    assert "[latency]" in printed.err  # figures as they arrive go to stderr, the table to stdout
     payload = json.loads(out.read_text(encoding="utf-8"))
-    sections = {f["section"] for f in payload["figures"]}
-    assert sections == {"feed", "poll", "ingest", "process"}
-    assert payload["meta"]["cores"] and payload["meta"]["python"].startswith("3.11")
     assert payload["problems"] == [] and payload["notes"]
+    assert payload["meta"]["cores"] and payload["meta"]["python"].startswith("3.11")
+    results = payload["results"]
+    assert set(results) >= EXPECTED_KEYS, sorted(EXPECTED_KEYS - set(results))
+    assert {k: results[k] for k in ZERO_KEYS} == dict.fromkeys(ZERO_KEYS, 0.0)
+    assert results["latency.events"] == 8 and results["rss.cards"] == 2
+    assert {f["section"] for f in payload["figures"]} == {
+        "feed",
+        "poll",
+        "ingest",
+        "latency",
+        "interactions",
+        "rss",
+        "process",
+    }
 
 
-def test_report_table_lines_up() -> None:
+def test_report_table_has_a_row_per_figure() -> None:
     report = Report()
-    report.add("feed", "a", 1234.5, "events/s", "beside")
+    report.add("feed", "a", 1234.5, "events/s", "beside", key="feed.a")
     report.add("poll", "longer name", 1, "requests")
-    header, rule, *rows = report.table().splitlines()
-    assert header.startswith("section") and set(rule) <= {"-", " "}
-    assert rows[0].index("1,234.50") + len("1,234.50") == rows[1].index("1") + 1
+    table = report.table()
+    assert table.row_count == 2 and [c.header for c in table.columns][:3] == [
+        "section",
+        "measurement",
+        "value",
+    ]
+    assert report.by_key() == {"feed.a": 1234.5}
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.5 and percentile(values, 99) == pytest.approx(99.01)
+    assert percentile([3.0], 99) == 3.0 and percentile([], 50) != percentile([], 50)  # NaN
