@@ -11,7 +11,7 @@ from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.feed.render import title_for
-from bot.replies import NO_MENTIONS, report_error
+from bot.replies import NO_MENTIONS, report_error, send_ephemeral
 from bot.services import Actor, AuditPage, InvalidInput
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
@@ -59,7 +59,11 @@ class Pager(discord.ui.View):
         self.older.disabled = page.next_cursor is None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.actor.user_id
+        if interaction.user.id != self.actor.user_id:
+            # An answer, not silence: Discord would otherwise show "This interaction failed".
+            await send_ephemeral(interaction, "Only the moderator who ran this search can page through it.")
+            return False
+        return True
 
     @discord.ui.button(label="Older ▸", style=discord.ButtonStyle.secondary)
     async def older(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:

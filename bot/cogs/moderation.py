@@ -46,7 +46,9 @@ async def _confirm_then(
         return
 
     async def work() -> str:
-        return safe_text((await act(actor, group_id, user_id, reason)).message, 1900)
+        # Checked as the person is at the click, not as they were when they typed the command.
+        clicker = actor_of(confirm.interaction) if confirm.interaction else actor
+        return safe_text((await act(clicker, group_id, user_id, reason)).message, 1900)
 
     await confirm.finish_with(interaction, work())
 

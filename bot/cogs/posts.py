@@ -62,7 +62,9 @@ class PostModal(discord.ui.Modal, title="New group post"):
             return
 
         async def work() -> str:
-            return f"Published ({(await services.posts.publish(actor_of(interaction), draft)).id})."
+            # Checked as the person is at the click on Publish, not at the submit.
+            actor = actor_of(confirm.interaction or interaction)
+            return f"Published ({(await services.posts.publish(actor, draft)).id})."
 
         await confirm.finish_with(interaction, work())
 
@@ -118,11 +120,23 @@ class DeletePost(discord.ui.View):
         self.pick.options = [discord.SelectOption(label=title[:100], value=pid) for title, pid in posts[:25]]
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.owner_id
+        if interaction.user.id != self.owner_id:
+            # An answer, not silence: Discord would otherwise show "This interaction failed".
+            await send_ephemeral(
+                interaction, "Only the moderator who listed these posts can delete from here."
+            )
+            return False
+        return True
 
     @discord.ui.select(placeholder="Delete a post…")
     async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
         post_id = select.values[0]
+        try:
+            # Refuse before asking: a moderator role taken away counts from the very next click.
+            await services_of(interaction).access.require_moderator(actor_of(interaction), self.group_id)
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
         confirm = Confirm(interaction.user.id, "Delete")
         await interaction.response.send_message(
             f"Delete post {post_id}? This cannot be undone.",
@@ -135,7 +149,8 @@ class DeletePost(discord.ui.View):
             return
 
         async def work() -> str:
-            await services_of(interaction).posts.delete(actor_of(interaction), self.group_id, post_id)
+            actor = actor_of(confirm.interaction or interaction)  # as they are at the click on Delete
+            await services_of(interaction).posts.delete(actor, self.group_id, post_id)
             return f"Deleted post {post_id}."
 
         await confirm.finish_with(interaction, work())

@@ -1,7 +1,8 @@
 """Runs the audit-log mirror: a poller per bound group, the outbox worker, and retention.
 
 Each group's poller is its own task with its own error handling, so one group's failure never stops
-another's; the outbox worker is woken as soon as a poll queued something.
+another's; the outbox worker is woken as soon as a poll queued something. After each poll the
+session alert looks whether the VRChat client has given up on its session (bot.alerts).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from bot.alerts import SessionAlerts
 from bot.store import Store
 
 from .outbox import DrainResult, OutboxWorker
@@ -46,6 +49,11 @@ class FeedService:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        # The poller's source is the VRChatClient in the bot; a bare AuditLogSource never blocks.
+        self.alerts = SessionAlerts(
+            lambda: bool(getattr(source, "session_blocked", False)), store, worker.sender
+        )
+        self._checks: set[asyncio.Task[list[int]]] = set()
 
     async def bound_groups(self) -> list[str]:
         return sorted({b.group_id for b in await self.store.list_bindings()})
@@ -67,6 +75,7 @@ class FeedService:
         """One poll of every group, then one drain of the outbox (what tests and `--once` use)."""
         await self.sync_pollers()
         polls = {group_id: await poller.poll_safely() for group_id, poller in self.pollers.items()}
+        await self.alerts.check()
         return CycleResult(polls=polls, drain=await self.worker.drain_once())
 
     # -- long-running ------------------------------------------------------------------------------
@@ -90,6 +99,17 @@ class FeedService:
     def _after_poll(self, result: PollResult | None) -> None:
         if result is not None and result.queued:
             self._wake.set()
+        if self.alerts.needs_check():
+            task = asyncio.create_task(self._check_session(), name="session alert")
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+
+    async def _check_session(self) -> list[int]:
+        try:
+            return await self.alerts.check()
+        except Exception:  # the store is unreachable, or the like: the next poll tries again
+            log.exception("Checking whether to post the session alert failed")
+            return []
 
     async def _retention_loop(self) -> None:
         while not self._stop.is_set():
@@ -106,7 +126,7 @@ class FeedService:
 
     async def stop(self) -> None:
         self._stop.set()
-        tasks = list(self._tasks.values())
+        tasks: list[asyncio.Task[Any]] = [*self._tasks.values(), *self._checks]
         self._tasks.clear()
         done, pending = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
         for task in pending:

@@ -54,6 +54,8 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
         card = interaction.message
         try:
             if self.action == "block":
+                # Refuse before asking: someone who may not decide is never shown a confirmation.
+                await services_of(interaction).access.require_moderator(actor_of(interaction), self.group_id)
                 confirm = Confirm(interaction.user.id, "Reject & Block")
                 await send_ephemeral(
                     interaction,

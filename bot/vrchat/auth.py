@@ -126,6 +126,7 @@ class SessionManager:
                 "GET",
                 "/auth/user",
                 headers={"Authorization": basic_auth_header(self._username, self._password)},
+                retry_rate_limited=False,  # a 429 here ends this attempt; the next waits an interval
             )
         except Unauthorized:
             raise LoginFailed("VRChat rejected the username or password.") from None
@@ -154,7 +155,9 @@ class SessionManager:
             raise LoginFailed(f"Unknown two-factor method {method!r}; VRChat offered {', '.join(methods)}.")
         code = code.strip().replace(" ", "")
         try:
-            response = await self._transport.request("POST", path, json={"code": code}, idempotent=False)
+            response = await self._transport.request(
+                "POST", path, json={"code": code}, idempotent=False, retry_rate_limited=False
+            )
         except (Unauthorized, BadRequest) as exc:
             raise LoginFailed(f"VRChat rejected the {method} code (HTTP {exc.status}).") from None
         if not (isinstance(response.data, dict) and response.data.get("verified")):

@@ -150,11 +150,14 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         use_cookies: bool = True,
+        retry_rate_limited: bool = True,
     ) -> Response:
         """Send one logical request; retries only where repeating cannot do harm.
 
         `idempotent` defaults to True for GET. A write that times out or meets a gateway error raises
-        OutcomeUnknown instead of being repeated blindly; a 429 is always safe to repeat (not processed).
+        OutcomeUnknown instead of being repeated blindly; a 429 is safe to repeat (not processed),
+        except where repeating is itself the harm (`retry_rate_limited=False`: logins, which VRChat
+        punishes when they come again and again): then it raises RateLimited at once.
         """
         method = method.upper()
         safe_to_repeat = method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -187,7 +190,8 @@ class Transport:
                     retry_after = parse_retry_after(resp_headers.get("Retry-After"))
                     wait = self._backoff_after_429(retry_after)
                     if (
-                        rate_limit_retries >= self.politeness.max_rate_limit_retries
+                        not retry_rate_limited
+                        or rate_limit_retries >= self.politeness.max_rate_limit_retries
                         or wait > self.politeness.max_backoff
                     ):
                         raise RateLimited(

@@ -1,0 +1,81 @@
+"""Telling the servers when the bot has lost its VRChat session and stopped calling VRChat.
+
+Without an alert the only signs are a silent feed and commands answering "session expired"; the
+operator who can fix it (with `groupbridge login`) may not be the person who notices. So once per
+blocking episode (from the moment the client blocks until a login succeeds again) every feed channel
+gets one notice. It mentions nobody and, like the feed, goes through the FeedSender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import discord
+
+from bot.feed.pacing import message_nonce
+from bot.feed.sender import FeedSender, SendError
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+TITLE = "VRChat session expired"
+TEXT = (
+    "GroupBridge has lost its VRChat session and has stopped calling VRChat, so the audit feed, "
+    "join-request cards and VRChat commands are on hold. The bot's operator needs to run "
+    "`groupbridge login` on the bot's host and then restart the bot. (With a TOTP secret configured, "
+    "the bot also tries one new login by itself per re-login interval.)"
+)
+
+
+def session_alert() -> discord.Embed:
+    return discord.Embed(title=TITLE, description=TEXT, colour=discord.Colour.red())
+
+
+class SessionAlerts:
+    """Posts the notice once per episode; `check()` is cheap (no VRChat call) and safe to call often."""
+
+    def __init__(self, is_blocked: Callable[[], bool], store: Store, sender: FeedSender) -> None:
+        self._is_blocked = is_blocked
+        self._store = store
+        self._sender = sender
+        self._lock = asyncio.Lock()
+        self._alerted = False
+        self.episodes = 0
+
+    def needs_check(self) -> bool:
+        """An episode began or ended since the last check (a local read, no I/O)."""
+        return self._is_blocked() != self._alerted
+
+    async def check(self) -> list[int]:
+        """Post the notice if a new episode began; returns the channels it reached."""
+        async with self._lock:  # concurrent pollers must not both announce the same episode
+            if not self._is_blocked():
+                self._alerted = False
+                return []
+            if self._alerted:
+                return []
+            bindings = await self._store.list_bindings()
+            self._alerted = True
+            self.episodes += 1
+            # Unique across restarts, so Discord's nonce de-duplication never swallows a new episode.
+            episode = f"session:{time.time_ns()}"
+            reached: list[int] = []
+            # A paused channel answered 403/404 before; it is not probed (see the outbox).
+            for channel_id in dict.fromkeys(b.feed_channel_id for b in bindings if not b.paused):
+                try:
+                    await self._sender.send(
+                        channel_id, [session_alert()], message_nonce(channel_id, [episode])
+                    )
+                except SendError as exc:
+                    log.warning("Could not post the session alert in channel %s: %s", channel_id, exc)
+                else:
+                    reached.append(channel_id)
+            log.error(
+                "The VRChat session is blocked: no VRChat calls until `groupbridge login`; "
+                "alert posted in %d channel(s).",
+                len(reached),
+            )
+            return reached

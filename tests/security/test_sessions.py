@@ -1,0 +1,182 @@
+"""The running bot (its audit-log pollers, card sync and commands) when VRChat ends its session:
+one re-login per interval at most, an alert and silence when only a person can log in, and no login
+loop on 429. The client-level rules are in tests/vrchat/test_client_auth.py; these check that the bot
+as a whole, with everything that calls VRChat at once, keeps to them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+import bot.vrchat.auth
+from bot.alerts import TITLE
+from bot.bot import GroupBridgeBot
+from bot.config import Config
+from bot.sandbox.vrchat.faults import Fault
+from bot.sandbox.vrchat.server import RecordedRequest
+from bot.store import Store
+from bot.vrchat import VRChatClient
+from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, connected_bot
+from tests.fixtures.vrchat_sim import bot_client
+from tests.security.conftest import OTHER_FEED_ID, World, answered, reply_text, run_command
+
+INTERVAL = 900.0
+
+
+class Monotonic:
+    """The re-login interval's clock, moved by the test instead of by waiting."""
+
+    def __init__(self) -> None:
+        self.now = 10_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Monotonic:
+    fake = Monotonic()
+    monkeypatch.setattr(bot.vrchat.auth, "time", fake)
+    return fake
+
+
+@asynccontextmanager
+async def session_client(world: World, tmp_path: Path, **overrides: object) -> AsyncIterator[VRChatClient]:
+    """The bot's client after a login with TOTP saved the session (as `groupbridge login` leaves it)."""
+    path = tmp_path / "session.json"
+    async with bot_client(world.seeded, path) as first:
+        await first.login()
+    async with bot_client(world.seeded, path, relogin_interval=INTERVAL, **overrides) as client:
+        await client.login()  # reuses the saved session
+        yield client
+
+
+@asynccontextmanager
+async def running(
+    world: World, store: Store, config: Config, client: VRChatClient
+) -> AsyncIterator[GroupBridgeBot]:
+    """The bot with its feed pollers and card loop running, as `groupbridge run` has it."""
+    async with connected_bot(
+        world.standin, GroupBridgeBot(config, client, store, run_feed=True)
+    ) as running_bot:
+        yield running_bot
+
+
+async def everything_at_once(client: GroupBridgeBot, world: World) -> None:
+    """What calls VRChat in a running bot, all at the same moment: polls, card syncs, commands."""
+    cards = client.get_cog("JoinRequests")
+    commands = [
+        run_command(world.standin, "admin", "vrc requests", {"group": world.group_id}) for _ in range(3)
+    ]
+    await asyncio.gather(
+        *(client.feed.run_once() for _ in range(3)),  # type: ignore[union-attr]
+        *(cards.sync_cards() for _ in range(3)),  # type: ignore[union-attr]
+        *commands,
+    )
+
+
+def password_logins(world: World) -> list[RecordedRequest]:
+    return [
+        r
+        for r in world.seeded.sim.requests
+        if r.path == "/auth/user" and r.headers.get("Authorization", "").startswith("Basic ")
+    ]
+
+
+def alerts(world: World, channel_id: int) -> list:
+    return [m for m in world.standin.messages(channel_id) if any(e.get("title") == TITLE for e in m.embeds)]
+
+
+async def test_a_401_storm_costs_one_relogin_per_interval(
+    world: World, security_store: Store, security_config: Config, tmp_path: Path, clock: Monotonic
+) -> None:
+    sim = world.seeded.sim
+    async with (
+        session_client(world, tmp_path) as client,
+        running(world, security_store, security_config, client) as bot,
+    ):
+        logins = len(password_logins(world))
+        storm = sim.faults.add(Fault(path=r"^/groups/", status=401))
+        for _ in range(3):
+            await everything_at_once(bot, world)
+        assert len(password_logins(world)) == logins + 1
+        assert client.session_blocked
+        quiet_from = len(sim.requests)
+        await everything_at_once(bot, world)
+        assert sim.requests[quiet_from:] == []  # blocked: nothing reaches VRChat until the interval ends
+
+        clock.now += INTERVAL
+        for _ in range(3):
+            await everything_at_once(bot, world)
+        assert len(password_logins(world)) == logins + 2  # the next interval: one more, not one per call
+
+        sim.faults.clear()
+        clock.now += INTERVAL
+        await everything_at_once(bot, world)
+        assert len(password_logins(world)) == logins + 3
+        assert not client.session_blocked  # VRChat answers again: back to normal
+        assert storm.hits > 0
+
+
+async def test_without_a_totp_secret_the_bot_alerts_once_and_stops_calling_vrchat(
+    world: World, security_store: Store, security_config: Config, tmp_path: Path
+) -> None:
+    sim = world.seeded.sim
+    async with (
+        session_client(world, tmp_path, totp_secret=None) as client,
+        running(world, security_store, security_config, client) as bot,
+    ):
+        logins = len(password_logins(world))
+        sim.expire_sessions(forget_devices=True)
+        await bot.feed.run_once()  # type: ignore[union-attr]
+        assert client.session_blocked
+        silent_from = len(sim.requests)
+        for _ in range(3):  # several poll intervals' worth of everything that calls VRChat
+            await everything_at_once(bot, world)
+        asked = await run_command(world.standin, "admin", "vrc instances", {})
+        await asked.wait_for(answered, timeout=10)
+        told = await run_command(world.standin, "admin", "vrc requests", {"group": world.group_id})
+        await told.wait_for(answered, timeout=10)
+        assert sim.requests[silent_from:] == []
+        assert len(password_logins(world)) == logins  # never tried the password: a person must log in
+        assert [len(alerts(world, c)) for c in (FEED_CHANNEL_ID, OTHER_FEED_ID)] == [1, 1]
+
+        async def operator(methods: list[str]) -> tuple[str, str]:
+            return "totp", world.seeded.totp_now()
+
+        await client.login(operator, force=True)  # someone logs in: the episode is over
+        await bot.feed.run_once()  # type: ignore[union-attr]
+        sim.expire_sessions(forget_devices=True)  # ...and a new one begins
+        await bot.feed.run_once()  # type: ignore[union-attr]
+    assert len(alerts(world, FEED_CHANNEL_ID)) == 2  # one per episode
+    for channel_id in (FEED_CHANNEL_ID, OTHER_FEED_ID):
+        alert = alerts(world, channel_id)[0]
+        assert alert.allowed_mentions == {"parse": []}
+        text = str(alert.embeds)
+        assert "groupbridge login" in text and "@everyone" not in text and "<@" not in text
+    assert "groupbridge login" in reply_text(told.followups[0].body if told.followups else told.callback.data)
+
+
+async def test_a_429_on_login_is_not_retried_in_a_loop(
+    world: World, security_store: Store, security_config: Config, tmp_path: Path, clock: Monotonic
+) -> None:
+    sim = world.seeded.sim
+    async with (
+        session_client(world, tmp_path) as client,
+        running(world, security_store, security_config, client) as bot,
+    ):
+        logins = len(password_logins(world))
+        sim.expire_sessions()
+        sim.faults.add(Fault(method="GET", path=r"^/auth/user$", status=429, retry_after=0))
+        for _ in range(3):
+            await everything_at_once(bot, world)
+        assert len(password_logins(world)) == logins + 1
+        assert client.session_blocked
+        clock.now += INTERVAL  # the next interval brings exactly one more attempt
+        for _ in range(3):
+            await everything_at_once(bot, world)
+        assert len(password_logins(world)) == logins + 2
