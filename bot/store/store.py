@@ -147,9 +147,9 @@ class Store(OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, WatchlistOps, 
         delayed: set[str],
         now: datetime,
     ) -> int:
-        result = await session.execute(
-            select(BindingRow).where(BindingRow.group_id == group_id, BindingRow.paused.is_(False))
-        )
+        # Paused bindings are queued for too: their rows wait (pending_for_channel skips them) and go
+        # out, in order, after /bridge resume, so a channel that lost its permission loses nothing.
+        result = await session.execute(select(BindingRow).where(BindingRow.group_id == group_id))
         bindings = [binding_from_row(row) for row in result.scalars()]
         rows = [
             {

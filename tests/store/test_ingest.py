@@ -159,18 +159,22 @@ async def test_event_family_filter_and_paused_bindings(store: Store) -> None:
         entry(5, event_type="group.update"),
     ]
     result = await store.ingest(GROUP, batch)
-    assert result.queued == 5 + 3 + 1 + 1
+    assert result.queued == 5 + 3 + 1 + 1 + 5  # the paused binding's rows wait for /bridge resume
 
     def channels_of(n: int) -> set[int]:
         return {i.channel_id for i in by_entry[f"gaud_{n:08d}"]}
 
     by_entry = {e.id: await store.outbox_items(e.id) for e in batch}
-    assert channels_of(1) == {everything.feed_channel_id, moderation.feed_channel_id}
-    assert channels_of(2) == {1, 2}
-    assert channels_of(3) == {1, 2, single_type.feed_channel_id}
-    assert channels_of(4) == {1}
-    assert channels_of(5) == {1, settings.feed_channel_id}
+    assert channels_of(1) == {everything.feed_channel_id, moderation.feed_channel_id, paused.feed_channel_id}
+    assert channels_of(2) == {1, 2, 4}
+    assert channels_of(3) == {1, 2, single_type.feed_channel_id, 4}
+    assert channels_of(4) == {1, 4}
+    assert channels_of(5) == {1, settings.feed_channel_id, paused.feed_channel_id}
     assert other_group.feed_channel_id not in set().union(*(channels_of(n) for n in range(1, 6)))
+    assert await store.pending_for_channel(paused.feed_channel_id) == []  # held back while paused
+    await store.resume_binding(binding_id=paused.id)
+    waiting = await store.pending_for_channel(paused.feed_channel_id)
+    assert [i.entry.id for i in waiting] == [e.id for e in batch]  # all of them, in order
 
 
 async def test_enqueue_false_and_delayed_ids(store: Store) -> None:

@@ -48,13 +48,14 @@ async def test_pending_channels_skip_paused_bindings(store: Store) -> None:
     assert await store.pending_for_channel(20) == []
     paused = (await store.list_bindings(channel_id=20))[0]
     assert paused.paused and paused.paused_reason == "channel deleted"
-    # While paused, new entries are not queued for it; rows queued before stay, waiting.
+    # While paused, new entries are queued for it too and wait with the older ones.
     await store.ingest(GROUP, [entry(3)])
-    assert await count_rows(store, "outbox", "channel_id = 20") == 3
+    assert await count_rows(store, "outbox", "channel_id = 20") == 4
+    assert await store.pending_channels() == [10, 30]
 
     assert await store.resume_binding(channel_id=20) == 1
     assert await store.pending_channels() == [10, 20, 30]
-    assert [i.entry.id for i in await store.pending_for_channel(20)] == [f"gaud_{n:08d}" for n in range(3)]
+    assert [i.entry.id for i in await store.pending_for_channel(20)] == [f"gaud_{n:08d}" for n in range(4)]
     resumed = await store.get_binding(paused.id)
     assert resumed is not None and not resumed.paused and resumed.paused_reason is None
 
