@@ -8,11 +8,13 @@ anything else is a bug: the user is told it was logged, and the log gets the tra
 from __future__ import annotations
 
 import logging
+import re
 
 import discord
 from discord import app_commands
 
 from bot.services.common import ServiceError
+from bot.text import ZWSP, clip
 from bot.vrchat import (
     InvalidReference,
     MalformedResponse,
@@ -26,6 +28,7 @@ from bot.vrchat import (
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
+CONTENT_LIMIT = 2000  # Discord's limit for a message's text
 UNEXPECTED = "Something went wrong on our side; it has been logged for the bot's operator."
 
 
@@ -66,19 +69,46 @@ async def send_ephemeral(interaction: discord.Interaction, content: str, **kwarg
         )  # type: ignore[arg-type]
 
 
+# The bot's own refusals name this server's roles and channels as mentions (who may moderate, which
+# channel is linked): with mentions disabled those cannot ping, and they read better than numbers.
+_PILL = re.compile(r"<(@&|#)(\d{1,20})>")
+_LIVE_EVERYONE = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+_MENTION_START = re.compile(r"<(?=[@#/:]|a:|t:|id:)")
+
+
+def _inert(text: str) -> str:
+    text = _LIVE_EVERYONE.sub("@" + ZWSP, text)
+    text = _MENTION_START.sub("<" + ZWSP, text)
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def inert_sentence(text: str, guild: discord.Guild | None) -> str:
+    """A refusal often quotes what the user typed (or VRChat's answer to it), which is user text like
+    any other: @everyone/@here and mention syntax are broken and masked links escaped, except pills
+    for roles and channels that really are this server's."""
+    out, last = [], 0
+    for match in _PILL.finditer(text):
+        kind, number = match.group(1), int(match.group(2))
+        found = (guild.get_role(number) if kind == "@&" else guild.get_channel(number)) if guild else None
+        out += [_inert(text[last : match.start()]), match.group(0) if found else _inert(match.group(0))]
+        last = match.end()
+    return "".join([*out, _inert(text[last:])])
+
+
 def explain(interaction: discord.Interaction, error: BaseException) -> str:
     """The sentence for the user; a bug is logged with its traceback and gets the generic sentence."""
     message = user_message(error)
-    if message is None:
-        original = getattr(error, "original", error)
-        log.error(
-            "Unhandled error in interaction %s (%s)",
-            interaction.id,
-            interaction.command.qualified_name if interaction.command else "component",
-            exc_info=(type(original), original, original.__traceback__),
-        )
-        message = UNEXPECTED
-    return message
+    if message is not None:
+        # Some refusals quote the user's input whole; a message over Discord's limit would not arrive.
+        return clip(inert_sentence(message, interaction.guild), CONTENT_LIMIT)
+    original = getattr(error, "original", error)
+    log.error(
+        "Unhandled error in interaction %s (%s)",
+        interaction.id,
+        interaction.command.qualified_name if interaction.command else "component",
+        exc_info=(type(original), original, original.__traceback__),
+    )
+    return UNEXPECTED
 
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:

@@ -15,6 +15,7 @@ from discord.utils import escape_markdown
 
 ZWSP: Final = "\u200b"
 ELLIPSIS: Final = "…"
+EMPTY: Final = "(empty)"
 
 
 def text_units(text: str) -> int:
@@ -62,6 +63,10 @@ def neutralise_mentions(text: str) -> str:
 def safe_text(value: object, limit: int, *, single_line: bool = False) -> str:
     """User-controlled `value` as inert markdown of at most `limit` units."""
     text = _CONTROL.sub(" ", value if isinstance(value, str) else format_value(value)).replace("\t", " ")
+    if text and not text.replace("\ufeff", "").strip():
+        # Discord trims text (U+FEFF too, as JavaScript does) and refuses an embed field left empty;
+        # callers already write `value or "—"` for an empty value, but a blank one got through.
+        text = EMPTY
     if single_line:
         text = " ".join(text.split())
     # Clip before escaping so a megabyte description costs nothing, then again: escaping grows it.
@@ -79,7 +84,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
-        return value if value.strip() else "(empty)"
+        return value if value.strip() else EMPTY
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, list | tuple) and all(v is None or isinstance(v, str | int | float) for v in value):

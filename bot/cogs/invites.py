@@ -9,6 +9,7 @@ from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.replies import send_ephemeral
+from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ async def invite(interaction: discord.Interaction, user: str, group: str | None 
     await interaction.response.defer(ephemeral=True, thinking=True)
     outcome = await services.invites.invite(actor_of(interaction), group_id, user)
     # Already a member / already invited / not allowed are explained, not reported as errors.
-    await send_ephemeral(interaction, discord.utils.escape_markdown(outcome.message))
+    # The message names the VRChat user: their display name is theirs to choose, "@everyone" included.
+    await send_ephemeral(interaction, safe_text(outcome.message, 1900))
 
 
 async def setup(bot: GroupBridgeBot) -> None:

@@ -49,7 +49,7 @@ def _snowflake(value: Any) -> Any:
         raise ValueError("must be a Discord ID (a number), not true/false")
     if isinstance(value, str):
         value = value.strip()
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):  # "²" is a digit to isdigit(), not to int()
             raise ValueError(
                 "must be a Discord ID: digits only (enable Developer Mode, right-click, Copy ID)"
             )
@@ -211,6 +211,10 @@ def check_database_url(value: str) -> str:
         )
     if url.drivername != wanted:
         raise ValueError(f"must use the async driver: write {wanted}://... instead of {url.drivername}://...")
+    if "@" in (url.host or ""):
+        # The URL splits at the last "@", so the rest of the password would pass for the host name
+        # (and be shown wherever the masked URL is). Said without quoting any part of it.
+        raise ValueError('has an "@" in its password or user name: write it as %40')
     return value
 
 

@@ -101,7 +101,8 @@ def _toml_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int | None:
     if match := re.search(r"\(at line (\d+), column \d+\)", str(exc)):
         return int(match.group(1))
     if "end of document" in str(exc):
-        return max(1, len(text.splitlines()))
+        # The last line with anything on it, counted as tomllib counts: only "\n" ends a line.
+        return text.rstrip("\n").count("\n") + 1
     return None
 
 
@@ -139,7 +140,10 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # "²" is a digit to str.isdigit() but not to int(); validation reports it
+            return None
     return None
 
 

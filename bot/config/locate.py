@@ -9,6 +9,7 @@ on text tomllib has already accepted, so it does not need to diagnose anything.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Sequence
 
 Loc = tuple[str | int, ...]
@@ -25,10 +26,20 @@ def _split_key(dotted: str) -> list[str]:
     parts = []
     for match in _PART_RE.finditer(dotted):
         part = match.group(0)
-        if part[0] in "\"'":
-            part = part[1:-1]
+        if part[0] == "'":
+            part = part[1:-1]  # literal: no escapes
+        elif part[0] == '"':
+            part = _unescape(part)
         parts.append(part)
     return parts
+
+
+def _unescape(quoted: str) -> str:
+    """A basic-string key as tomllib reads it (\\t, \\u00e9 ...), so it matches the parsed data."""
+    try:
+        return next(iter(tomllib.loads(f"{quoted} = 0")))
+    except (tomllib.TOMLDecodeError, StopIteration):
+        return quoted[1:-1]
 
 
 class KeyLines:
@@ -56,7 +67,9 @@ class KeyLines:
     def _scan(self, text: str) -> None:
         current: Loc = ()
         in_string: str | None = None  # the closing delimiter of an open multi-line string
-        for lineno, line in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends a line in TOML (as tomllib counts); str.splitlines() would also break at
+        # U+2028, \x85 and the like inside string values and shift every later line number.
+        for lineno, line in enumerate(text.split("\n"), start=1):
             if in_string is not None:
                 if line.count(in_string) % 2 == 1:
                     in_string = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,15 @@ class Problem:
 
     def format(self, source: str) -> str:
         where = f"{source}:{self.line}" if self.line is not None else source
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        key, message = printable(self.key), printable(self.message)
+        return f"{where}: {key}: {message}" if key else f"{where}: {message}"
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character escaped: a key may be any string (quoted TOML keys,
+    variable names), and a newline or terminal escape in it must not break or forge the one line per
+    problem that check-config prints."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class ConfigError(Exception):
@@ -78,8 +87,7 @@ def translate(
     """One ``Problem`` per validation error, located on its line (or naming its environment variable)."""
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
-        # Drop pydantic's internal tags (e.g. "function-after[...]") so locations are plain keys.
-        loc: Loc = tuple(p for p in error["loc"] if isinstance(p, int) or "[" not in p)
+        loc = _plain_loc(error["loc"], data)
         message = _message(error, loc, _raw_at(data, loc))
         dotted = format_loc(loc[:2]) if len(loc) >= 2 else ""
         line: int | None
@@ -90,6 +98,23 @@ def translate(
             line = lines.nearest(loc)
         problems.append(Problem(format_loc(loc), message, line))
     return problems
+
+
+def _plain_loc(loc: Iterable[int | str], data: Any) -> Loc:
+    """pydantic's location without its internal tags (e.g. "function-after[...]"), so locations are
+    plain keys. A part with "[" is a tag only when the data has no such key there: a key in the file
+    may be "[x]" too."""
+    out: list[int | str] = []
+    node = data
+    for part in loc:
+        present = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if not present and isinstance(part, str) and "[" in part:
+            continue
+        out.append(part)
+        node = node[part] if present else None  # type: ignore[index]
+    return tuple(out)
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -122,6 +147,14 @@ _TYPE_MESSAGES = {
     "list_type": "must be a list, like [1, 2]",
     "path_type": "must be a file path (a string)",
 }
+
+# A check that converts text with int()/float() can let Python's ValueError through (bot.config.checks
+# quotes no values; these messages do).
+_CONVERSION_ERROR = re.compile(r"invalid literal for int\(\)|could not convert string to float")
+_DIGITS = "must be a number written with the digits 0-9"
+_URL_NUMBER = (
+    "has a port that is not a number; if the password contains @, : or /, write them as %40, %3A, %2F"
+)
 
 _BOUNDS = {
     "greater_than": ("must be greater than", "gt"),
@@ -159,7 +192,12 @@ def _message(error: Mapping[str, Any], loc: Loc, raw: Any) -> str:
     if kind == "list_type" and len(loc) == 1 and loc[0] in ARRAY_SECTIONS:
         return f"must be written as {ARRAY_SECTIONS[str(loc[0])]} tables"
     if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if _CONVERSION_ERROR.match(message):
+            # Python's own message quotes what it could not convert; in a URL that is the port or,
+            # when the password holds an unescaped "@" or ":", a piece of the password.
+            return _URL_NUMBER if loc and loc[-1] == "url" else _DIGITS
+        return message
     if kind in _TYPE_MESSAGES:
         return _TYPE_MESSAGES[kind]
     if kind in _BOUNDS and _BOUNDS[kind][1] in ctx:

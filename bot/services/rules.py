@@ -152,7 +152,7 @@ def checked_rule(kind: str, parameter: str | None, outcome: str) -> tuple[RuleKi
             raise InvalidInput(f"Trust rank must be one of: {', '.join(TRUST_ORDER)}.")
         return kind, ranks[text.casefold()], outcome  # type: ignore[return-value]
     if kind == "account_age_days_at_least":
-        if not text.isdigit() or int(text) > 36500:
+        if not (text.isascii() and text.isdigit()) or int(text) > 36500:  # "²" passes isdigit() alone
             raise InvalidInput("The account age is a whole number of days, like 30.")
         return kind, str(int(text)), outcome  # type: ignore[return-value]
     if kind == "keyword":

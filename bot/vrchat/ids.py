@@ -69,7 +69,10 @@ def _url_path_tail(text: str, hosts: set[str]) -> list[str] | None:
     """Path segments of an http(s) URL on one of `hosts`, or None when text is not such a URL."""
     if "://" not in text:
         return None
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unbalanced "[" in the host ("http://[") is not a URL of ours either
+        return None
     if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in hosts:
         return None
     return [segment for segment in parts.path.split("/") if segment]

@@ -1,0 +1,16 @@
+"""Hypothesis profiles for the hostile-input properties, and the Discord-side fixtures they reuse.
+
+`hostile` keeps the whole folder well under a minute on two cores; `HYPOTHESIS_PROFILE=thorough`
+selects `hostile-thorough` (eight times the examples). Neither profile has a deadline: how long an
+example takes is not a property, and a shared CI machine would make it a flaky one.
+"""
+
+from __future__ import annotations
+
+from hypothesis import settings
+
+# The bot fixtures live with the Discord tests; importing them here makes them available in this folder.
+from tests.discord.conftest import bot_store, bot_vrchat, make_bot  # noqa: F401
+
+settings.register_profile("hostile", deadline=None, print_blob=True)
+settings.register_profile("hostile-thorough", deadline=None, print_blob=True)
