@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo bench clean install
+.PHONY: test lint demo bench reliability clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ demo: $(STAMP)
 # Prints figures (feed drain rate, VRChat requests per poll, ingest rate, peak RSS); never asserts them.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# 20 SIGKILLs through 2,000 audit entries, and every VRChat / Discord / database fault; prints one table
+# and writes reliability-results.json (about 6 minutes). Exit 1 if anything was lost, repeated or
+# reordered. `make test` runs the same suite at CI sizes.
+reliability: $(STAMP)
+	$(BIN)/python -m tests.reliability
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -12,14 +12,18 @@ import getpass
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
+from bot.config.accounts import AccountLogin, vrchat_accounts
 from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
 from bot.store import BindingIn
 from bot.vrchat import AuthError, Politeness, VRChatClient, VRChatError
+from bot.vrchat.pool import Account, AccountPool, RequestMeter
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -35,30 +39,51 @@ def _secret(value: object) -> str | None:
 
 
 def make_vrchat_client(
-    config: Config, *, username: str | None = None, password: str | None = None
+    config: Config,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    account: AccountLogin | None = None,
+    http_session: aiohttp.ClientSession | None = None,
 ) -> VRChatClient:
-    """The one place a VRChatClient is built from configuration."""
+    """The one place a VRChatClient is built from configuration: for `account` (default: [vrchat])."""
     vrc = config.vrchat
-    password = password or _secret(vrc.password)
-    totp_secret = _secret(vrc.totp_secret)
+    login = account or vrchat_accounts(config)[0]
+    password = password or _secret(login.password)
+    totp_secret = _secret(login.totp_secret)
     for secret in (password, totp_secret):
         if secret:
             register_secret(secret)
     return VRChatClient(
         base_url=vrc.base_url,
         user_agent=vrc.user_agent,
-        session_path=vrc.session_file,
-        username=username or vrc.username or None,
+        session_path=login.session_file,
+        username=username or login.username or None,
         password=password,
         totp_secret=totp_secret,
         relogin_interval=vrc.relogin_interval_seconds,
         politeness=Politeness(
-            requests_per_second=vrc.requests_per_second,
-            burst=vrc.burst,
+            requests_per_second=login.requests_per_second,
+            burst=login.burst,
             max_backoff=vrc.max_backoff_seconds,
             timeout=vrc.request_timeout_seconds,
         ),
+        http_session=http_session,
     )
+
+
+async def open_account_pool(config: Config) -> AccountPool:
+    """Every configured VRChat account ([vrchat] first), opened but not yet logged in. Each client
+    sends through an HTTP session that counts its requests, for the budget in /bridge status."""
+    accounts = []
+    for login in vrchat_accounts(config):
+        meter = RequestMeter(login.requests_per_second)
+        session = meter.session(config.vrchat.request_timeout_seconds)
+        client = make_vrchat_client(config, account=login, http_session=session)
+        accounts.append(Account(login.name, client, meter, primary=login.primary, http_session=session))
+    pool = AccountPool(accounts)
+    await pool.open()
+    return pool
 
 
 async def _console_two_factor(methods: list[str]) -> tuple[str, str]:
@@ -80,20 +105,39 @@ async def _console_two_factor(methods: list[str]) -> tuple[str, str]:
     return method, code
 
 
-async def login_interactive(config: Config, *, fresh: bool = False) -> int:
-    """`groupbridge login`: log the bot's account in once, answering 2FA, and save the session (0600)."""
-    username = config.vrchat.username or await asyncio.to_thread(input, "VRChat username or e-mail: ")
-    password = _secret(config.vrchat.password)
+async def login_interactive(config: Config, *, fresh: bool = False, account: str | None = None) -> int:
+    """`groupbridge login`: log each of the bot's VRChat accounts in once (or only `account`, by its
+    username), answering 2FA, and save each session (0600)."""
+    every = vrchat_accounts(config)
+    chosen = every
+    if account is not None:
+        chosen = tuple(a for a in every if a.username and a.username.casefold() == account.strip().casefold())
+        if not chosen:
+            names = ", ".join(a.name for a in every)
+            print(f"groupbridge login: no account {account!r} in the config; it has {names}", file=sys.stderr)
+            return 2
+    for login in chosen:
+        if len(every) > 1:
+            print(f"VRChat account {login.name}:")
+        status = await _login_one(config, login, fresh=fresh)
+        if status:
+            return status
+    return 0
+
+
+async def _login_one(config: Config, login: AccountLogin, *, fresh: bool) -> int:
+    username = login.username or await asyncio.to_thread(input, "VRChat username or e-mail: ")
+    password = _secret(login.password)
     try:
         if not fresh and not password:
             # Without a configured password, only ask for one if the saved session is really gone.
-            async with make_vrchat_client(config, username=username) as probe:
+            async with make_vrchat_client(config, account=login, username=username) as probe:
                 user_id = await _try_saved_session(probe)
             if user_id:
                 print(f"The saved session is still valid ({user_id}); nothing to do.")
                 return 0
         password = password or await asyncio.to_thread(getpass.getpass, "VRChat password: ")
-        async with make_vrchat_client(config, username=username, password=password) as client:
+        async with make_vrchat_client(config, account=login, username=username, password=password) as client:
             if fresh:
                 await client.forget_session()
             user_id = await client.login(prompt=_console_two_factor, force=fresh)
@@ -101,10 +145,7 @@ async def login_interactive(config: Config, *, fresh: bool = False) -> int:
     except (AuthError, VRChatError) as exc:
         print(f"Login failed: {exc}", file=sys.stderr)
         return 1
-    print(
-        f"Logged in as {me.display_name} ({user_id}). "
-        f"Session saved to {config.vrchat.session_file} (mode 0600)."
-    )
+    print(f"Logged in as {me.display_name} ({user_id}). Session saved to {login.session_file} (mode 0600).")
     return 0
 
 
@@ -138,17 +179,62 @@ def config_bindings(config: Config) -> list[BindingIn]:
     ]
 
 
-async def run_bot(config: Config, *, stop: asyncio.Event | None = None) -> int:
-    """Run the bot until SIGINT/SIGTERM (or `stop`): slash commands, cards and the audit-log mirror."""
+ROLES = ("all", "gateway", "worker")
+
+
+async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: str = "all") -> int:
+    """Run the bot until SIGINT/SIGTERM (or `stop`): slash commands, cards and the audit-log mirror.
+
+    Several processes can share one PostgreSQL database, split by role rather than by Discord shard:
+    the work that grows with the number of groups is polling VRChat and delivering the feed, not
+    the gateway, and one gateway session serves up to 2,500 servers before Discord requires
+    sharding (not built). So `gateway` connects to Discord's gateway, answers slash commands and
+    buttons and syncs the commands, and runs no background work; `worker` never connects to the
+    gateway (REST only) and polls, delivers and keeps the join-request cards for the groups and
+    channels it holds leases on (bot.feed.leases); `all` (the default) is both in one process.
+    Exactly one process per bot token may connect to the gateway, since Discord would deliver each
+    interaction to every un-sharded session: a second `gateway` or `all` waits, as a standby, until
+    the first one's gateway lease is released or expires. Workers can be added and removed freely.
+    On SQLite there is one process, `all`, and a second one on the same file is refused.
+    """
     from bot.bot import GroupBridgeBot
+    from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 
-    stop = stop or _stop_on_signals()
-    with _discord_target(config):
-        return await _run_until(GroupBridgeBot(config), _token(config), stop)
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if role != "all" and lock_path(config.database.url) is not None:
+        print(
+            f"Cannot start: --role {role} needs PostgreSQL. SQLite supports one process, which runs "
+            "everything (--role all).",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        lock = acquire_process_lock(config.database.url)  # before connecting to anything
+    except ProcessLockError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        stop = stop or _stop_on_signals()
+        with _discord_target(config):
+            bot = GroupBridgeBot(config, role=role)  # type: ignore[arg-type]
+            token = _token(config)
+            session = _rest_only(bot, token, stop) if role == "worker" else bot.start(token)
+            return await _run_until(bot, session, stop)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
-async def _run_until(bot: discord.Client, token: str, stop: asyncio.Event) -> int:
-    runner = asyncio.create_task(bot.start(token), name="discord")
+async def _rest_only(bot: discord.Client, token: str, stop: asyncio.Event) -> None:
+    """A worker: log in over REST (discord.py then runs setup_hook, which starts the work) and stay
+    until stopped, without ever opening a gateway session."""
+    await bot.login(token)
+    await stop.wait()
+
+
+async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], stop: asyncio.Event) -> int:
+    runner = asyncio.create_task(session, name="discord")
     stopper = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()

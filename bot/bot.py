@@ -3,6 +3,10 @@
 One aiohttp session each for VRChat (inside VRChatClient) and Discord (discord.py's own), one store,
 one Services container; cogs are discovered under bot/cogs/, restart-safe buttons are DynamicItems
 registered here. Mentions are disabled for every message the bot sends.
+
+The role (see bot.app.run_bot) decides what the process runs: "gateway" answers commands and buttons
+and runs no background work; "worker" never connects to the gateway and runs the mirror and the
+join-request cards for the groups and channels it holds leases on (bot.feed.leases); "all" does both.
 """
 
 from __future__ import annotations
@@ -10,16 +14,19 @@ from __future__ import annotations
 import logging
 import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs
-from bot.app import config_bindings, make_vrchat_client
+from bot.app import config_bindings, open_account_pool
 from bot.cogs._groups import make_groups
 from bot.config import Config
 from bot.config.checks import is_loopback_url
+from bot.feed.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
 from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
@@ -30,21 +37,25 @@ from bot.services.rules import apply_config_rules
 from bot.store import Store
 from bot.views.requests import REQUEST_BUTTONS
 from bot.vrchat import VRChatClient
+from bot.vrchat.router import GroupRouter
 
 log = logging.getLogger(__name__)
 
 LOOPBACK_POLL_FLOOR = 0.1
+
+Role = Literal["all", "gateway", "worker"]
 
 
 class GroupBridgeBot(commands.Bot):
     def __init__(
         self,
         config: Config,
-        vrchat: VRChatClient | None = None,
+        vrchat: VRChatClient | GroupRouter | None = None,
         store: Store | None = None,
         *,
         run_feed: bool = True,
         guild_ready_timeout: float = 2.0,
+        role: Role = "all",
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # channels and roles for permission checks; no message content, no members
@@ -60,31 +71,44 @@ class GroupBridgeBot(commands.Bot):
         # Built in setup_hook unless given (tests inject them); what the bot built, it closes.
         self._given_vrchat, self._given_store = vrchat, store
         self._closers: list[Callable[[], Awaitable[None]]] = []
-        self.vrchat: VRChatClient
+        self.vrchat: VRChatClient | GroupRouter
         self.store: Store
         self.services: Services
-        self.run_feed = run_feed
+        self.role = role
+        self.run_feed = run_feed and role != "gateway"
         self.feed: FeedService | None = None
+        self.leases: LeaseKeeper | None = None
 
-    async def _open_vrchat(self) -> VRChatClient:
+    @property
+    def connects_gateway(self) -> bool:
+        return self.role != "worker"
+
+    def holds_group(self, group_id: str) -> bool:
+        """Whether this process runs the group's background work (always, without leases)."""
+        return self.feed is None or self.feed.holds_group(group_id)
+
+    async def _open_vrchat(self) -> VRChatClient | GroupRouter:
         if self._given_vrchat is not None:
             return self._given_vrchat
-        client = make_vrchat_client(self.config)
-        await client.__aenter__()
-        self._closers.append(client.close)
-        user_id = await client.login()  # the saved session; never a password loop (see bot.vrchat.auth)
-        log.info("VRChat session OK (%s).", user_id)
-        return client
+        pool = await open_account_pool(self.config)
+        self._closers.append(pool.close)
+        # Saved sessions; never a password loop (see bot.vrchat.auth).
+        for name, user_id in (await pool.login()).items():
+            log.info("VRChat session OK for %s (%s).", name, user_id)
+        if len(pool) > 1:
+            await pool.assign(self.config.group_ids)  # the allow-list; later bindings at first use
+        return GroupRouter(pool)
 
     async def _open_store(self) -> Store:
         if self._given_store is not None:
             return self._given_store
         store = await Store.open(self.config.database.url)
         self._closers.append(store.close)
-        await store.upgrade()
-        synced = await store.apply_config_bindings(config_bindings(self.config))
-        log.info("Bindings from the config: %s", synced)
-        await apply_declared_rules(store, self.config)
+        async with store.startup_lock():  # processes starting together must not race on these
+            await store.upgrade()
+            synced = await store.apply_config_bindings(config_bindings(self.config))
+            log.info("Bindings from the config: %s", synced)
+            await apply_declared_rules(store, self.config)
         return store
 
     async def setup_hook(self) -> None:
@@ -94,12 +118,14 @@ class GroupBridgeBot(commands.Bot):
         for item in REQUEST_BUTTONS:
             self.add_dynamic_items(item)
         await install_commands(self)
+        if self.run_feed or self.role == "gateway":
+            self.leases = self._lease_keeper()
         if self.run_feed:
             feed = self.config.feed
             self.feed = FeedService(
                 self.vrchat,
                 self.store,
-                OutboxWorker(self.store, DiscordFeedSender(self)),
+                OutboxWorker(self.store, DiscordFeedSender(self), leases=self.leases),
                 PollSettings(
                     interval=feed.poll_interval_seconds,
                     backfill=feed.backfill,
@@ -108,11 +134,31 @@ class GroupBridgeBot(commands.Bot):
                     floor=self._poll_floor(),
                 ),
                 retention_days=feed.retention_days,
+                leases=self.leases,
             )
+        if self.leases is not None:
+            await self.leases.start()
+        if self.feed is not None:
             await self.feed.start()
-            log.info("Audit-log mirror running for %d group(s).", len(self.feed.pollers))
-        if self.config.discord.sync_commands_on_start:
+            bound = len(await self.feed.bound_groups())
+            others = f" (of {bound}; other processes run the rest)" if bound > len(self.feed.pollers) else ""
+            log.info("Audit-log mirror running for %d group(s)%s.", len(self.feed.pollers), others)
+        # Discord would hand every interaction to each un-sharded session: one gateway at a time.
+        if self.connects_gateway and self.leases and not await self.leases.wait_for(GATEWAY_LEASE):
+            raise RuntimeError("stopped while waiting to become the gateway")
+        if self.config.discord.sync_commands_on_start and self.connects_gateway:
             await self.sync_commands()
+
+    def _lease_keeper(self) -> LeaseKeeper:
+        return LeaseKeeper(
+            self.store,
+            partial(bound_lease_names, self.store),
+            ttl=self.config.feed.lease_seconds,
+            member=self.run_feed,
+            # SQLite admits one process (bot.store.process_lock): it holds everything, at once.
+            exclusive=self.store.dialect_name == "sqlite",
+            pinned=(GATEWAY_LEASE,) if self.connects_gateway else (),
+        )
 
     def _poll_floor(self) -> float:
         # Mirrors the config check: a simulator on loopback (the offline demo) is not VRChat.
@@ -124,7 +170,9 @@ class GroupBridgeBot(commands.Bot):
     async def close(self) -> None:
         if self.feed is not None:
             await self.feed.stop()
-        await super().close()
+        await super().close()  # unloads the cogs: the card loop ends
+        if self.leases is not None:  # released only once none of their work runs
+            await self.leases.stop()
         while self._closers:
             await self._closers.pop()()
 

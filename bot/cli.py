@@ -3,7 +3,9 @@
     groupbridge check-config [PATH]          validate a config file and summarise it (exit 0 or 2)
     groupbridge run [--config PATH]          run the bot
     groupbridge run --dry-run [--follow]     print the groups' feed and join requests instead (no Discord)
+    groupbridge run --role gateway|worker    one of several processes on a PostgreSQL database
     groupbridge login [--config PATH]        log in to VRChat interactively (asks for a 2FA code)
+    groupbridge login --account NAME         ...only that one of several VRChat accounts
     groupbridge db upgrade [--config PATH]   create or upgrade the database schema
     groupbridge sync [--config PATH]         register the slash commands with Discord
 
@@ -92,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the groups' audit log and join requests to the terminal instead of Discord",
     )
+    run.add_argument(
+        "--role",
+        choices=("all", "gateway", "worker"),
+        default="all",
+        help="for several processes on one PostgreSQL database: gateway (Discord commands and buttons; "
+        "exactly one), worker (audit-log polling, feed delivery, join-request cards; any number), "
+        "or all (default, both; the only choice on SQLite)",
+    )
     run_mode = run.add_mutually_exclusive_group()
     run_mode.add_argument("--once", action="store_true", help="with --dry-run: one pass, then exit (default)")
     run_mode.add_argument(
@@ -109,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     login.add_argument(
         "--fresh", action="store_true", help="forget the saved session and log in with the password again"
+    )
+    login.add_argument(
+        "--account",
+        metavar="NAME",
+        help="only this VRChat account (its username); default: every configured account in turn",
     )
     with_config(commands.add_parser("sync", help="register the slash commands with Discord"))
     db = commands.add_parser("db", help="database maintenance")
@@ -224,11 +239,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_CONFIG
         return run_app_command(f"db {args.db_command}", args.path)
     if args.command == "login":
-        return run_app_command("login", args.path, fresh=args.fresh)
+        chosen = {} if args.account is None else {"account": args.account}
+        return run_app_command("login", args.path, fresh=args.fresh, **chosen)
+    if args.command == "run" and args.dry_run and args.role != "all":
+        print("groupbridge run: --role does not go with --dry-run", file=sys.stderr)
+        return EXIT_CONFIG
     if args.command == "run" and args.dry_run:
         limit = {} if args.limit is None else {"limit": args.limit}
         return run_app_command("run --dry-run", args.path, follow=args.follow, **limit)
     if args.command == "run" and (args.once or args.follow or args.limit is not None):
         print("groupbridge run: --once, --follow and --limit go with --dry-run", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "run" and args.role != "all":
+        return run_app_command("run", args.path, role=args.role)
     return run_app_command(args.command, args.path)

@@ -676,7 +676,7 @@ def test_only_a_loopback_simulator_may_be_polled_faster_than_the_floor(base_url:
 
 
 def test_the_poll_floor_also_holds_for_a_value_from_the_environment():
-    with pytest.raises(ConfigError, match="feed.poll_interval_seconds: must be at least 30"):
+    with pytest.raises(ConfigError, match=r"feed\.poll_interval_seconds: must be at least 30"):
         load_config_text(VALID, env={"GROUPBRIDGE_FEED__POLL_INTERVAL_SECONDS": "5"})
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -10,6 +15,7 @@ from discord import app_commands
 
 from bot.cogs._groups import group_autocomplete
 from bot.events import EVENT_FAMILIES, FAMILY_DESCRIPTIONS
+from bot.logs import redact
 from bot.replies import NO_MENTIONS, send_ephemeral
 from bot.services import StatusReport
 from bot.text import safe_text
@@ -29,8 +35,65 @@ def _age(delta: timedelta | None) -> str:
     return f"{seconds} s ago"
 
 
-def status_embed(report: StatusReport) -> discord.Embed:
-    healthy = not report.session_blocked and report.vrchat_user_id
+def _accounts(report: StatusReport) -> str:
+    """One line per account: its requests in the last minute against what its rate allows."""
+    lines = []
+    for account in report.accounts[:10]:
+        name = safe_text(account.name, 60, single_line=True)
+        line = (
+            f"{name}: {account.used}/{account.budget} requests in the last minute, "
+            f"{account.groups} group{'' if account.groups == 1 else 's'}"
+        )
+        if account.session_blocked:
+            # The name stays out of the code span: escaped markdown would show there literally.
+            fix = (
+                "groupbridge login --account` with this name"
+                if len(report.accounts) > 1
+                else "groupbridge login`"
+            )
+            line += f"; session expired: run `{fix}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+class RecentProblems(logging.Handler):
+    """The bot's latest warnings and errors, kept in memory for `/bridge status`.
+
+    Some trouble never reaches the database: a VRChat or Discord rate limit being waited out, a
+    Discord 5xx retried, a database too locked to record the failed poll. The log says so as it
+    happens, but the admin asking in Discord may have no access to the host's log.
+    """
+
+    def __init__(self, keep: int = 50) -> None:
+        super().__init__(logging.WARNING)
+        self._lines: deque[tuple[float, str]] = deque(maxlen=keep)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                text = f"{text}: {type(exc).__name__}: {exc}"
+            # This handler runs before the root handlers' redacting filter: mask secrets here too.
+            self._lines.append((record.created, redact(text.strip().splitlines()[0] if text.strip() else "")))
+        except Exception:
+            self.handleError(record)
+
+    def recent(self, window: float = 600.0, limit: int = 4) -> list[tuple[float, str]]:
+        """(seconds ago, line), newest first, of the last ``limit`` lines within ``window`` seconds."""
+        now = time.time()
+        lines = [(now - at, text) for at, text in reversed(self._lines) if now - at <= window]
+        return lines[:limit]
+
+
+# The bot's own loggers, and discord.py's HTTP one: it warns of each 429 it waits out.
+WATCHED_LOGGERS = ("bot", "discord.http")
+# One recorder per bot, dropped with it (tests run many bots in one process, one after another).
+_RECORDERS: weakref.WeakKeyDictionary[discord.Client, RecentProblems] = weakref.WeakKeyDictionary()
+
+
+def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ()) -> discord.Embed:
+    healthy = not report.session_blocked and report.vrchat_user_id and not report.database and not recent
     embed = discord.Embed(
         title="GroupBridge status",
         colour=discord.Colour.green() if healthy and not report.paused_channels else discord.Colour.orange(),
@@ -40,11 +103,19 @@ def status_embed(report: StatusReport) -> discord.Embed:
         "expired: run `groupbridge login`" if report.session_blocked else f"OK ({report.vrchat_user_id})"
     )
     embed.add_field(name="VRChat session", value=session, inline=False)
+    if report.database:
+        embed.add_field(name="Database", value=safe_text(report.database, 300), inline=False)
+    if report.accounts:
+        embed.add_field(name="VRChat accounts", value=_accounts(report), inline=False)
     for group in report.groups[:10]:
         lines = [
             f"last poll {_age(report.generated_at - group.last_poll_at if group.last_poll_at else None)}",
             f"newest entry {_age(group.cursor_age)}",
         ]
+        if group.served_by:
+            lines.append(f"served by VRChat account {safe_text(group.served_by, 60, single_line=True)}")
+        elif group.unserved:
+            lines.append("no VRChat account of the bot is a member with the permissions it needs")
         if group.last_error:
             lines.append(f"last error: {safe_text(group.last_error, 300)}")
         embed.add_field(
@@ -63,6 +134,12 @@ def status_embed(report: StatusReport) -> discord.Embed:
         )
     if report.gaps:
         embed.add_field(name="Unannounced gaps", value=str(len(report.gaps)), inline=False)
+    if recent:
+        lines = [
+            f"{_age(timedelta(seconds=ago))}: {safe_text(text, 200, single_line=True)}"
+            for ago, text in recent
+        ]
+        embed.add_field(name="Recent problems (newest first)", value="\n".join(lines)[:1024], inline=False)
     return embed
 
 
@@ -125,11 +202,24 @@ async def status(interaction: discord.Interaction) -> None:
     services = services_of(interaction)
     services.access.require_admin(actor_of(interaction))
     report = await services.bindings.status(interaction.guild_id or 0)
+    recorder = _RECORDERS.get(interaction.client)
     await interaction.response.send_message(
-        embed=status_embed(report), ephemeral=True, allowed_mentions=NO_MENTIONS
+        embed=status_embed(report, recorder.recent() if recorder else ()),
+        ephemeral=True,
+        allowed_mentions=NO_MENTIONS,
     )
 
 
 async def setup(bot: GroupBridgeBot) -> None:
+    recorder = _RECORDERS[bot] = RecentProblems()
+    for name in WATCHED_LOGGERS:
+        logging.getLogger(name).addHandler(recorder)
     for command in (link, unlink, events, resume, status):
         bot.groups.bridge.add_command(command)
+
+
+async def teardown(bot: GroupBridgeBot) -> None:
+    recorder = _RECORDERS.pop(bot, None)
+    if recorder is not None:
+        for name in WATCHED_LOGGERS:
+            logging.getLogger(name).removeHandler(recorder)

@@ -4,6 +4,7 @@ and `/vrc requests` for those who prefer a list.
 Cards follow VRChat two ways: a full reconcile of every linked group about once a minute (jittered),
 and, every ~10 s, a look in the store for `group.request.*` entries the audit-log mirror has just
 stored (a database query, no VRChat call); only the groups that had one are reconciled early.
+With several processes, each reconciles only the groups it holds the lease of (bot.feed.leases).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import crashpoints
 from bot.cogs._groups import chosen_group, group_autocomplete
+from bot.feed.pacing import message_nonce
 from bot.replies import NO_MENTIONS
 from bot.services.request_sync import CardChange
 from bot.text import safe_text
@@ -42,6 +45,7 @@ FEED_PAGE = 100
 FEED_MAX_PAGES = 5
 REQUEST_EVENT_PREFIX = "group.request"
 PAGE_SIZE = 10
+CARD_LOOKBACK = 100  # messages searched for a card whose id a crash kept from being stored
 
 
 class JoinRequests(commands.Cog):
@@ -64,7 +68,8 @@ class JoinRequests(commands.Cog):
                 await self._task
 
     async def _loop(self) -> None:
-        await self.bot.wait_until_ready()
+        if self.bot.connects_gateway:  # a worker never connects, and needs no gateway to post cards
+            await self.bot.wait_until_ready()
         # Looking in the mirror more often than it is fed finds nothing new.
         check_seconds = min(FEED_CHECK_SECONDS, self.bot.config.feed.poll_interval_seconds)
         clock = asyncio.get_running_loop().time
@@ -128,7 +133,7 @@ class JoinRequests(commands.Cog):
         if group_ids is None:
             group_ids = {b.group_id for b in await self.bot.store.list_bindings()}
         done = 0
-        for group_id in sorted(set(group_ids)):
+        for group_id in sorted(g for g in set(group_ids) if self.bot.holds_group(g)):
             try:
                 changes = await services.requests.reconcile(group_id)
             except Exception:
@@ -153,21 +158,47 @@ class JoinRequests(commands.Cog):
                 embed=request_card(change.view, change.groups, change.rule_note, change.state),
                 view=buttons,  # type: ignore[arg-type]
                 allowed_mentions=NO_MENTIONS,
+                # A crash before the message id is stored posts the card again after the restart;
+                # with the same nonce Discord hands back the first card instead of showing two.
+                nonce=card_nonce(change),
             )
+            crashpoints.reached("cards.after_post")
             await self.bot.store.set_card_message(
                 change.group_id, change.user_id, change.channel_id, message.id
             )
-        elif change.kind == "update" and change.message_id:
-            message = channel.get_partial_message(change.message_id)
-            try:
-                previous = (await message.fetch()).embeds[:1]
-            except discord.NotFound:
-                return  # someone deleted the card; nothing to edit
+        elif change.kind == "update":
+            message = await self._card_message(channel, change)
+            if message is None or not message.components:
+                return  # deleted, not found, or closed already (CardReconciler._reclose looks twice)
             await message.edit(
-                embed=closed_card(change, previous[0] if previous else None),
+                embed=closed_card(change, message.embeds[0] if message.embeds else None),
                 view=None,
                 allowed_mentions=NO_MENTIONS,
             )
+
+    async def _card_message(
+        self, channel: discord.PartialMessageable, change: CardChange
+    ) -> discord.Message | None:
+        """The card's message by its stored id; without one (a crash came between posting the card
+        and storing its id), the bot's open card with this request's footer in recent history."""
+        try:
+            if change.message_id:
+                return await channel.get_partial_message(change.message_id).fetch()
+            footer = f"{change.group_id} · {change.user_id}"
+            me = self.bot.user.id if self.bot.user else None
+            async for message in channel.history(limit=CARD_LOOKBACK):
+                card = message.embeds[0] if message.embeds else None
+                if message.author.id == me and card and card.footer.text == footer and message.components:
+                    return message
+        except discord.NotFound:
+            pass  # someone deleted the card (or the channel); nothing to edit
+        return None
+
+
+def card_nonce(change: CardChange) -> str:
+    """One per card and request: a user who asks again later gets a new card, not the old one back."""
+    asked = change.view.requested_at.isoformat() if change.view and change.view.requested_at else ""
+    return message_nonce(change.channel_id, [f"card:{change.group_id}:{change.user_id}:{asked}"])
 
 
 @app_commands.command(name="requests", description="List the pending join requests")

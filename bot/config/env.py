@@ -35,6 +35,11 @@ def apply_env_overrides(
         if model is None:
             if section in ARRAY_SECTIONS:
                 message = f"{ARRAY_SECTIONS[section]} entries can only be written in the config file"
+            elif section == "accounts":
+                message = (
+                    "[[accounts]] entries can only be written in the config file; to keep an account's "
+                    "secrets out of it, name variables of your own with password_env and totp_secret_env"
+                )
             else:
                 message = "environment variable does not match any setting" + did_you_mean(
                     section, SECTION_MODELS, lambda s: f"{ENV_PREFIX}{s.upper()}__..."

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.config.accounts import account_problems, secrets_from_env
 from bot.config.checks import poll_floor_message
 from bot.config.env import apply_env_overrides
 from bot.config.locate import KeyLines
@@ -76,7 +77,11 @@ def load_config_text(
         ) from None
 
     lines = KeyLines(text)
-    data, env_keys, problems = apply_env_overrides(data, os.environ if env is None else env)
+    environ = os.environ if env is None else env
+    data, env_keys, problems = apply_env_overrides(data, environ)
+    data, account_env_keys, account_env_problems = secrets_from_env(data, environ, lines)
+    env_keys += account_env_keys
+    problems += account_env_problems
     for section in SECTION_MODELS:
         data.setdefault(section, {})  # so a missing table reports its missing keys one by one
 
@@ -88,6 +93,7 @@ def load_config_text(
     reported = {p.key for p in problems}
     problems += [p for p in _missing_required(data, required, lines) if p.key not in reported]
     problems += [p for p in _cross_checks(data, lines, reported) if p.key not in reported]
+    problems += [p for p in account_problems(data, lines) if p.key not in reported]
 
     if problems or config is None:
         problems.sort(key=lambda p: (p.line is None, p.line or 0))

@@ -6,6 +6,7 @@ operator-facing messages live in ``bot.config.checks``; the loader adds file, li
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -131,6 +132,67 @@ class VRChatConfig(_Section):
         return value
 
 
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class AccountConfig(_Section):
+    """One more VRChat account for the bot (a ``[[accounts]]`` table).
+
+    It has its own login, session file and rate limiter; the connection settings (user_agent, base_url,
+    back-off, timeouts, re-login interval) are [vrchat]'s, and requests_per_second and burst default to
+    [vrchat]'s. Arrays of tables cannot come from the environment, so the secrets can instead be named
+    by ``password_env`` / ``totp_secret_env``, which the loader reads (bot.config.accounts).
+    """
+
+    SECTION: ClassVar[str] = "accounts"
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"password", "totp_secret"})
+
+    username: str
+    password: SecretStr | None = None
+    password_env: str | None = None
+    totp_secret: SecretStr | None = None
+    totp_secret_env: str | None = None
+    session_file: Path
+    requests_per_second: Number | None = Field(default=None, gt=0, le=10)
+    burst: Count | None = Field(default=None, ge=1)
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(
+                "is empty: an extra account needs its VRChat username (it also names the account in "
+                "`groupbridge login --account` and /bridge status)"
+            )
+        return value
+
+    @field_validator("password", "password_env", "totp_secret_env", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return blank_to_none(value)
+
+    @field_validator("password_env", "totp_secret_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_NAME_RE.fullmatch(value):
+            raise ValueError(
+                "must be the name of an environment variable (letters, digits and _), not the secret itself"
+            )
+        return value
+
+    @field_validator("totp_secret", mode="before")
+    @classmethod
+    def _check_totp_secret(cls, value: Any) -> Any:
+        return check_totp_secret(value)
+
+    @field_validator("session_file", mode="before")
+    @classmethod
+    def _check_session_file(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must be a file path (each account needs its own)")
+        return value
+
+
 class DiscordConfig(_Section):
     SECTION: ClassVar[str] = "discord"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"token"})
@@ -219,6 +281,8 @@ class FeedConfig(_Section):
     backfill_count: Count = Field(default=100, ge=1, le=100_000)
     post_backfill: bool = False
     retention_days: Count = Field(default=0, ge=0)
+    # Several processes: how long a dead process's groups and channels wait for a new holder.
+    lease_seconds: Number = Field(default=30.0, ge=1, le=3600)
 
     @field_validator("backfill", mode="before")
     @classmethod
@@ -320,6 +384,7 @@ class Config(BaseModel):
     feed: FeedConfig = Field(default_factory=FeedConfig)
     groups: list[GroupConfig] = Field(default_factory=list)
     bindings: list[BindingConfig] = Field(default_factory=list)
+    accounts: list[AccountConfig] = Field(default_factory=list)  # more VRChat accounts ([vrchat] is first)
 
     _path: Path | None = PrivateAttr(default=None)
     _env_keys: tuple[str, ...] = PrivateAttr(default=())
@@ -342,9 +407,17 @@ class Config(BaseModel):
     def group(self, group_id: str) -> GroupConfig | None:
         return next((g for g in self.groups if g.id == group_id), None)
 
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _accounts_are_tables(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValueError("must be written as [[accounts]] tables")
+        return value
+
     def secret_values(self) -> list[str]:
         """Every secret in the configuration, for ``bot.logs.register_secret``."""
-        secrets = (self.vrchat.password, self.vrchat.totp_secret, self.discord.token)
+        extra = [s for a in self.accounts for s in (a.password, a.totp_secret)]
+        secrets = (self.vrchat.password, self.vrchat.totp_secret, self.discord.token, *extra)
         values = [s.get_secret_value() for s in secrets if s is not None]
         db_password = database_password(self.database.url)
         if db_password:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
 import discord
 
+from bot import crashpoints
 from bot.store import OutboxItem, Store
 
+from .leases import LeaseView, channel_lease, group_lease
 from .pacing import SlidingWindowPacer, message_nonce, pack
 from .render import embed_size as default_embed_size
 from .render import render_gap_notice, render_outbox_item
@@ -48,8 +50,10 @@ class OutboxWorker:
         embed_size: EmbedSize = default_embed_size,
         batch_limit: int = 100,
         pacer_factory: Callable[[], SlidingWindowPacer] = SlidingWindowPacer,
+        leases: LeaseView | None = None,
     ) -> None:
         self.store = store
+        self.leases = leases  # None: deliver every channel (a lone process)
         self.sender = sender
         self.render = render
         self.embed_size = embed_size
@@ -67,7 +71,9 @@ class OutboxWorker:
         """Deliver everything deliverable now: gap notices, unconfirmed messages, then pending rows."""
         await self._announce_gaps()
         channels = sorted(
-            set(await self.store.in_flight_channels()) | set(await self.store.pending_channels())
+            c
+            for c in set(await self.store.in_flight_channels()) | set(await self.store.pending_channels())
+            if self._holds(channel_lease(c))
         )
         results = await asyncio.gather(*(self.drain_channel(c) for c in channels))
         total = DrainResult()
@@ -85,6 +91,8 @@ class OutboxWorker:
             bindings = await self.store.list_bindings(channel_id=channel_id)
             if bindings and all(b.paused for b in bindings):
                 return result  # paused after a 403/404: wait for /bridge to resume it, do not probe
+            if not self._holds(channel_lease(channel_id)):
+                return result  # another process delivers this channel
             try:
                 await self._resend_in_flight(channel_id, result)
                 while True:
@@ -94,7 +102,9 @@ class OutboxWorker:
                     for message in pack(items, self.render, self.embed_size):
                         ids = [item.entry.id for item in message.items]
                         nonce = message_nonce(channel_id, ids)
-                        await self.store.mark_packed([item.id for item in message.items], nonce)
+                        if not await self._claim(channel_id, message.items, nonce):
+                            return result  # the channel (or these rows) went to another process
+                        crashpoints.reached("outbox.after_pack")
                         await self._send(channel_id, message.items, message.rendered, nonce, result)
             except ChannelUnavailable as exc:
                 reason = str(exc)
@@ -105,9 +115,34 @@ class OutboxWorker:
                 log.warning("Feed channel %s: %s; will retry with the same nonce", channel_id, exc)
             return result
 
+    def _holds(self, lease: str) -> bool:
+        return self.leases is None or self.leases.holds(lease)
+
+    async def _claim(self, channel_id: int, items: Sequence[OutboxItem], nonce: str) -> bool:
+        """Claim the rows of one message, and only while this process holds the channel, in the
+        database too: a process paused past its lease must not pack what the new holder packs."""
+        fence = None
+        if self.leases is not None:
+            fence = self.leases.fence(channel_lease(channel_id))
+            if fence is None:
+                return False
+        return await self.store.claim_pending([item.id for item in items], nonce, fence=fence)
+
+    async def quiesce(self, channel_ids: Iterable[int]) -> None:
+        """Return once no delivery to these channels is under way (their leases are being given up;
+        a drain stops at its next message once the lease is no longer held)."""
+        for channel_id in channel_ids:
+            lock = self._locks.get(channel_id)
+            if lock is not None:
+                async with lock:
+                    pass
+
     async def _announce_gaps(self) -> None:
-        """A visible notice in every feed channel of the group for each range that could not be fetched."""
+        """A visible notice in every feed channel of the group for each range that could not be fetched;
+        announced by the process holding the group, whose poller recorded the gap."""
         for gap in await self.store.unnotified_gaps():
+            if not self._holds(group_lease(gap.group_id)):
+                continue
             delivered = True
             for binding in await self.store.list_bindings(group_id=gap.group_id):
                 if binding.paused:
@@ -160,6 +195,7 @@ class OutboxWorker:
     ) -> None:
         await self._pacer(channel_id).wait()
         row_ids = [item.id for item in items]
+        crashpoints.reached("outbox.before_send")
         try:
             message_id = await self.sender.send(channel_id, embeds, nonce)  # type: ignore[arg-type]
         except PermanentSendError as exc:
@@ -168,20 +204,24 @@ class OutboxWorker:
             await self.store.mark_failed(row_ids, str(exc), give_up=True)
             result.failed += len(row_ids)
             return
+        crashpoints.reached("outbox.after_send")
         await self.store.mark_sent(row_ids, message_id)
+        crashpoints.reached("outbox.after_mark")
         result.messages += 1
         result.entries += len(row_ids)
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, *, idle: float = 5.0) -> None:
         """Drain until `stop`; sleep `idle` seconds or until `wake` (set by the poller after an ingest)."""
         while not stop.is_set():
+            # Cleared before the drain: rows queued while it runs wake the next one at once, rather
+            # than waiting out the idle time.
+            wake.clear()
             try:
                 await self.drain_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("Outbox delivery failed; trying again shortly")
-            wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:

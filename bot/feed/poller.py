@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
+from bot import crashpoints
 from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
 from bot.vrchat import VRChatError
 from bot.vrchat.errors import AuthError
@@ -119,9 +120,19 @@ class AuditPoller:
         self.last_result = result
         return result
 
+    def _bot_user_id(self) -> str | None:
+        """The account VRChat records as the actor of the bot's own actions in this group: with
+        several accounts (GroupRouter) the one serving it; a plain VRChatClient knows its own."""
+        for_group = getattr(self.source, "user_id_for", None)
+        if for_group is not None:
+            return for_group(self.group_id)  # type: ignore[no-any-return]
+        return getattr(self.source, "user_id", None)
+
     async def _page(self, offset: int, result: PollResult) -> AuditLogPage:
         result.requests += 1
-        return await self.source.get_audit_logs(self.group_id, n=PAGE_SIZE, offset=offset)
+        page = await self.source.get_audit_logs(self.group_id, n=PAGE_SIZE, offset=offset)
+        crashpoints.reached("poller.after_fetch")
+        return page
 
     async def _first_poll(self) -> PollResult:
         """First start for this group: store history as configured, without flooding the channel."""
@@ -200,7 +211,7 @@ class AuditPoller:
             )
             log.warning("Audit log of %s: gap between %s and %s", self.group_id, since, oldest_seen)
 
-        bot_user_id = getattr(self.source, "user_id", None)  # VRChatClient knows its own account
+        bot_user_id = self._bot_user_id()
         batch = await credit_from_store(
             self.store, self.group_id, _oldest_first(list(fresh.values())), bot_user_id
         )

@@ -23,7 +23,8 @@ class PermanentSendError(SendError):
 
 
 class TransientSendError(SendError):
-    """5xx or a network failure: the same message (same nonce) may be sent again later."""
+    """5xx, 429s discord.py gave up on, or a network failure: the same message (same nonce) may be
+    sent again later."""
 
 
 # The renderer writes each entry's gaud_ id into its embed footer (possibly markdown-escaped).
@@ -59,7 +60,9 @@ class DiscordFeedSender:
         except discord.NotFound as exc:
             raise ChannelUnavailable(f"channel {channel_id} does not exist ({exc.text})") from None
         except discord.HTTPException as exc:
-            if exc.status >= 500:
+            # discord.py waits out a 429 itself but gives up after five in a row and raises it: the
+            # message was never taken, so it must wait for the next drain, not be dropped as refused.
+            if exc.status >= 500 or exc.status == 429:
                 raise TransientSendError(f"Discord answered {exc.status}") from None
             raise PermanentSendError(f"Discord refused the message: {exc.status} {exc.text}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:

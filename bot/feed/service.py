@@ -3,6 +3,10 @@
 Each group's poller is its own task with its own error handling, so one group's failure never stops
 another's; the outbox worker is woken as soon as a poll queued something. After each poll the
 session alert looks whether the VRChat client has given up on its session (bot.alerts).
+
+With a LeaseKeeper (bot.feed.leases) the service runs pollers only for the groups this process holds,
+and starts and stops them as leases are won and lost; the outbox worker delivers only the channels
+it holds. Without one it runs everything, as a lone process does.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ from typing import Any
 from bot.alerts import SessionAlerts
 from bot.store import Store
 
+from .leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from .outbox import DrainResult, OutboxWorker
 from .poller import AuditLogSource, AuditPoller, PollResult, PollSettings
 
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY = 6 * 3600.0  # seconds between retention purges
+OUTBOX_IDLE = 5.0  # seconds between outbox looks when no poll woke it
+OUTBOX_IDLE_SHARED = 1.0
 
 
 @dataclass
@@ -39,6 +46,7 @@ class FeedService:
         settings: PollSettings | None = None,
         *,
         retention_days: int = 0,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.source = source
         self.store = store
@@ -54,13 +62,19 @@ class FeedService:
             lambda: bool(getattr(source, "session_blocked", False)), store, worker.sender
         )
         self._checks: set[asyncio.Task[list[int]]] = set()
+        self.leases = leases
+        if leases is not None:
+            leases.subscribe(self._on_leases)
 
     async def bound_groups(self) -> list[str]:
         return sorted({b.group_id for b in await self.store.list_bindings()})
 
+    def holds_group(self, group_id: str) -> bool:
+        return self.leases is None or self.leases.holds(group_lease(group_id))
+
     async def sync_pollers(self) -> None:
-        """One poller per bound group: start the missing ones, drop those no longer bound."""
-        wanted = set(await self.bound_groups())
+        """One poller per bound group this process holds: start the missing ones, drop the others."""
+        wanted = {g for g in await self.bound_groups() if self.holds_group(g)}
         for group_id in wanted - set(self.pollers):
             self.pollers[group_id] = AuditPoller(self.source, self.store, group_id, self.settings)
         for group_id in set(self.pollers) - wanted:
@@ -70,6 +84,21 @@ class FeedService:
                 task.cancel()
         if "outbox" in self._tasks:  # running: give new groups their loop now
             self._start_missing_tasks()
+
+    async def _on_leases(self, gained: frozenset[str], lost: frozenset[str]) -> None:
+        """Stop the work of lost leases before returning (the keeper releases them after), then start
+        what was gained."""
+        groups = {n.removeprefix(GROUP) for n in lost if n.startswith(GROUP)}
+        stopping = [task for g in groups if (task := self._tasks.pop(g, None)) is not None]
+        for task in stopping:
+            task.cancel()  # an ingest cut short rolls back whole; the next holder polls again
+        await asyncio.gather(*stopping, return_exceptions=True)
+        for group_id in groups:
+            self.pollers.pop(group_id, None)
+        await self.worker.quiesce(int(n.removeprefix(CHANNEL)) for n in lost if n.startswith(CHANNEL))
+        if gained:
+            await self.sync_pollers()
+            self._wake.set()  # a channel taken over may have a backlog
 
     async def run_once(self) -> CycleResult:
         """One poll of every group, then one drain of the outbox (what tests and `--once` use)."""
@@ -83,7 +112,12 @@ class FeedService:
     async def start(self) -> None:
         self._stop.clear()
         await self.sync_pollers()
-        self._tasks["outbox"] = asyncio.create_task(self.worker.run(self._stop, self._wake), name="outbox")
+        # Rows another process's poller queued for a channel held here wake nothing in this process:
+        # with shared leases, look for them every second rather than every five.
+        idle = OUTBOX_IDLE_SHARED if self.leases is not None and not self.leases.exclusive else OUTBOX_IDLE
+        self._tasks["outbox"] = asyncio.create_task(
+            self.worker.run(self._stop, self._wake, idle=idle), name="outbox"
+        )
         if self.retention_days > 0:
             self._tasks["retention"] = asyncio.create_task(self._retention_loop(), name="retention")
         self._start_missing_tasks()

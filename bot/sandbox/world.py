@@ -204,6 +204,12 @@ moderator_role_ids = [{MOD_ROLE_ID}]
                     ids.append(match.group(0))
         return ids
 
+    def expected_audit_ids(self) -> list[str]:
+        """VRChat's log of the world's group oldest first, as the feed must show it: a stable sort of
+        the log in append order keeps VRChat's order within one millisecond."""
+        log = self.sim.state.audit(self.community.group.id)[::-1]
+        return [e.id for e in sorted(log, key=lambda e: e.created_at)]
+
     def cards(self) -> list[StandInMessage]:
         return [m for m in self.public_messages(REQUESTS_CHANNEL_ID) if m.embeds]
 
@@ -236,6 +242,14 @@ moderator_role_ids = [{MOD_ROLE_ID}]
         return await self.discord.dispatch_interaction(
             slash_command(name, options, channel_id=FEED_CHANNEL_ID, member=member, subcommand=sub)
         )
+
+    async def status(self, who: int = ADMIN_ID, timeout: float = 15.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """``/bridge status`` as ``who``; the embed the bot answered with (raises if it sent none)."""
+        exchange = await self.command("bridge", "status", {}, who=who)
+        await exchange.wait_for(
+            lambda x: any(e.data.get("embeds") for e in x.events if e.ok), timeout, "a status embed"
+        )
+        return next(e.data["embeds"][0] for e in exchange.events if e.ok and e.data.get("embeds"))
 
     @staticmethod
     async def wait_for(
@@ -283,10 +297,11 @@ class BotProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    async def start(self, *extra_args: str) -> None:
+    async def start(self, *extra_args: str, env: dict[str, str] | None = None) -> None:
+        """Start the bot; ``env`` adds to the environment of this start only (a crash point, say)."""
         if self.running:
             raise RuntimeError("the bot process is already running")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env, **(env or {})}
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts + 1} ---\n".encode())
             log.flush()
@@ -301,7 +316,7 @@ class BotProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                env=env,
+                env=child_env,
             )
         self.starts += 1
 
@@ -312,6 +327,16 @@ class BotProcess:
             self._proc.kill()
             await self._proc.wait()
             self.kills += 1
+
+    async def wait_exit(self, timeout: float) -> int | None:  # noqa: ASYNC109
+        """The exit status once the process has ended by itself, or None if it still runs after
+        ``timeout`` seconds (it is left running)."""
+        if self._proc is None:
+            raise RuntimeError("the bot process was never started")
+        try:
+            return await asyncio.wait_for(self._proc.wait(), timeout)
+        except TimeoutError:
+            return None
 
     async def stop(self, timeout: float = 20.0) -> int:  # noqa: ASYNC109
         """SIGTERM and wait for a clean exit; returns the exit status (killed after ``timeout``)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
 from bot.config import Config
 from bot.services.access import Access
@@ -41,6 +42,7 @@ from bot.services.users import UserDirectory
 from bot.services.watchlist import WatchlistService
 from bot.store import Store
 from bot.vrchat import VRChatClient
+from bot.vrchat.router import GroupRouter
 
 
 class Services:
@@ -48,14 +50,18 @@ class Services:
 
     def __init__(
         self,
-        client: VRChatClient,
+        vrchat: VRChatClient | GroupRouter,
         store: Store,
         config: Config,
         *,
         clock: Clock = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`clock` dates decisions and reports; `monotonic` times the caches and the search rate limit."""
+        """`vrchat` is one account's client, or the router of several (bot.vrchat.router), which has
+        the same methods; `clock` dates decisions and reports; `monotonic` times the caches and the
+        search rate limit."""
+        client = cast(VRChatClient, vrchat)  # the router matches the client's methods (tests/vrchat)
+        accounts = vrchat.pool if isinstance(vrchat, GroupRouter) else None
         actions = ActionLog(store)
         users = UserDirectory(client, monotonic=monotonic)
         self.access = Access(store, config)
@@ -63,7 +69,7 @@ class Services:
         self.invites = InviteService(client, self.access, users, actions)
         self.posts = PostService(client, self.access, actions, monotonic=monotonic)
         self.moderation = ModerationService(client, self.access, users, actions)
-        self.bindings = BindingService(client, store, self.access, actions, clock)
+        self.bindings = BindingService(client, store, self.access, actions, clock, accounts=accounts)
         self.audit = AuditService(store, self.access, actions, clock)
         self.lookups = LookupService(client, self.access, users, clock)
         self.profile = ProfileService(client, self.access, actions)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.events import EVENT_FAMILIES
 from bot.services.access import Access
@@ -21,6 +24,7 @@ from bot.services.common import (
 )
 from bot.store import Binding, BindingIn, DuplicateBindingError, Gap, Store
 from bot.vrchat import Forbidden, InvalidReference, NotFound, VRChatClient, parse_group_id
+from bot.vrchat.pool import AccountPool, AccountUsage, NoServingAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,9 @@ class GroupStatus:
     newest_entry_at: datetime | None
     cursor_age: timedelta | None  # how old the newest mirrored audit entry is
     last_error: str | None
+    # With several VRChat accounts (bot.vrchat.pool): which one serves the group, or that none can.
+    served_by: str | None = None
+    unserved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,8 @@ class StatusReport:
     groups: tuple[GroupStatus, ...]
     channels: tuple[ChannelStatus, ...]
     gaps: tuple[Gap, ...]  # spans of audit history that could not be fetched, not yet announced
+    accounts: tuple[AccountUsage, ...] = ()  # each VRChat account's request budget (when known)
+    database: str | None = None  # why the bot cannot write its database now; None when it can
 
     @property
     def paused_channels(self) -> tuple[ChannelStatus, ...]:
@@ -84,9 +93,17 @@ def _families(families: Iterable[str]) -> tuple[str, ...]:
 
 class BindingService:
     def __init__(
-        self, client: VRChatClient, store: Store, access: Access, actions: ActionLog, clock: Clock
+        self,
+        client: VRChatClient,
+        store: Store,
+        access: Access,
+        actions: ActionLog,
+        clock: Clock,
+        *,
+        accounts: AccountPool | None = None,
     ) -> None:
         self._client = client
+        self._accounts = accounts  # None: a single client, which says nothing about accounts
         self._store = store
         self._access = access
         self._actions = actions
@@ -127,6 +144,11 @@ class BindingService:
             raise InvalidInput(f"{self._access.group_label(group_id)} already posts to <#{feed}>.")
         try:
             group = await self._client.get_group(group_id)
+        except NoServingAccount:
+            raise NotFoundError(
+                f"None of the bot's VRChat accounts can serve {self._access.group_label(group_id)}: one "
+                "of them must be a member with the permissions to view the audit log and manage invites."
+            ) from None
         except (NotFound, Forbidden):
             raise NotFoundError(
                 f"VRChat has no group {group_id}, or the bot's VRChat account cannot see it."
@@ -205,11 +227,26 @@ class BindingService:
     async def status(self, guild_id: int) -> StatusReport:
         """Health of everything this server relies on: the VRChat session, polling, the outbox."""
         now = self._clock()
+        database = await database_problem(self._store)
+        if database is not None:
+            # Every transaction of the store begins IMMEDIATE, reads too: they would wait out the lock
+            # (longer than Discord waits for an answer), so say what is known without the database.
+            return StatusReport(
+                guild_id,
+                now,
+                self._client.user_id,
+                self._client.session_blocked,
+                (),
+                (),
+                (),
+                database=database,
+            )
         bindings = await self._store.list_bindings(guild_id=guild_id)
         cursors = {c.group_id: c for c in await self._store.list_cursors()}
         groups = []
         for group_id in dict.fromkeys(b.group_id for b in bindings):
             cursor = cursors.get(group_id)
+            served_by, unserved = self._serving(group_id)
             groups.append(
                 GroupStatus(
                     group_id=group_id,
@@ -220,6 +257,8 @@ class BindingService:
                     newest_entry_at=cursor.newest_created_at if cursor else None,
                     cursor_age=age(cursor.newest_created_at if cursor else None, now),
                     last_error=cursor.last_error if cursor else None,
+                    served_by=served_by,
+                    unserved=unserved,
                 )
             )
         backlog = {c.channel_id: c for c in (await self._store.outbox_stats(now)).channels}
@@ -246,4 +285,45 @@ class BindingService:
             groups=tuple(groups),
             channels=tuple(channels),
             gaps=tuple(gaps),
+            accounts=tuple(self._accounts.usage()) if self._accounts is not None else (),
         )
+
+    def _serving(self, group_id: str) -> tuple[str | None, bool]:
+        """Which account serves the group, and whether none can; only worth saying when there are
+        several accounts. Asks VRChat nothing: a group not decided yet shows neither."""
+        if self._accounts is None or len(self._accounts) < 2:
+            return None, False
+        account = self._accounts.serving(group_id)
+        return (account.name if account else None), self._accounts.unservable(group_id)
+
+
+async def database_problem(store: Store) -> str | None:
+    """Why the bot cannot write its SQLite database right now, or None. Only a write lock tells: the
+    bot's own queries just wait (busy_timeout) and fail seconds later. PostgreSQL is not probed."""
+    url = store.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return await asyncio.to_thread(_probe_sqlite, url.database)
+
+
+def _probe_sqlite(path: str) -> str | None:
+    try:
+        # mode=rw: a probe must never create a missing database file.
+        conn = sqlite3.connect(
+            f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, timeout=0.5, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        return f"cannot open the database file: {exc}"
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return (
+                "locked by another process: the bot's writes wait and then fail, and each poll reads "
+                "again what it could not store"
+            )
+        return f"cannot write: {exc}"
+    finally:
+        conn.close()
+    return None

@@ -8,11 +8,12 @@ store is asked first, VRChat's own log only when the mirror has nothing (yet).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot import crashpoints
 from bot.services.common import Clock, Where
 from bot.services.request_views import GroupSummary, JoinRequestView, build_view
 from bot.services.users import UserDirectory
@@ -33,6 +34,8 @@ REQUEST_EVENTS: dict[str, CardState] = {
 STALE_DECISION = timedelta(minutes=10)
 # How far before a card's creation an audit entry may lie and still explain the card's end.
 LOOKBACK = timedelta(minutes=10)
+# Cards handled this recently are shown closed again at a process's first round (see reconcile).
+RECLOSE_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,7 @@ class CardReconciler:
         self._store = store
         self._users = users
         self._clock = clock
+        self._reclosed: set[str] = set()  # groups whose recently handled cards this process re-closed
 
     async def _all_pending(self, group_id: str) -> list[GroupMember]:
         out: list[GroupMember] = []
@@ -161,7 +165,43 @@ class CardReconciler:
             changes += await self._close(
                 group_id, user_id, [c for c in cards.values() if c.user_id == user_id]
             )
+        if group_id not in self._reclosed:
+            self._reclosed.add(group_id)
+            changes += self._reclose(group_id, cards.values(), pending, now)
         return changes
+
+    def _reclose(
+        self, group_id: str, cards: Iterable[RequestCard], pending: Collection[str], now: datetime
+    ) -> list[CardChange]:
+        """A crash between claiming a card and editing its message (or between posting the card and
+        storing its id) leaves the message open with buttons while the database says handled, and
+        nothing edits it later. So the first round of a process closes again the cards handled
+        lately whose request VRChat no longer lists; the poster skips messages closed already."""
+        return [
+            CardChange(
+                "update",
+                group_id,
+                card.user_id,
+                card.channel_id,
+                card.message_id,
+                card.state,
+                display_name=card.display_name,
+                handled_by=card.handled_by_name,
+                handled_where=card.handled_where,
+                handled_at=card.handled_at,
+                summary=summary_of(
+                    VRChatOutcome(
+                        card.state, card.handled_by_name, card.handled_at, card.handled_where or "VRChat"
+                    )
+                ),
+            )
+            for card in cards
+            if not card.pending
+            and card.channel_id != NO_CHANNEL
+            and card.user_id not in pending
+            and card.handled_at is not None
+            and card.handled_at >= now - RECLOSE_WINDOW
+        ]
 
     async def _post_if_needed(
         self,
@@ -204,6 +244,7 @@ class CardReconciler:
             await self._store.upsert_card(
                 group_id, user_id, channel_id, display_name=view.display_name, requested_at=request.created_at
             )
+            crashpoints.reached("cards.after_upsert")
             out.append(
                 CardChange(
                     "post",
@@ -232,6 +273,7 @@ class CardReconciler:
         )
         if not claimed:  # a click won meanwhile; its own reply updates the cards
             return []
+        crashpoints.reached("cards.after_claim")
         return [
             CardChange(
                 "update",
@@ -247,5 +289,6 @@ class CardReconciler:
                 summary=summary_of(outcome),
             )
             for card in cards
-            if card.pending and card.message_id is not None
+            # Without a message id too: the poster then looks for the card in the channel.
+            if card.pending and card.channel_id != NO_CHANNEL
         ]

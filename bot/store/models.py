@@ -290,4 +290,18 @@ class RuleSettingsRow(Base):
     updated_at: Mapped[datetime]
 
 
+class LeaseRow(Base):
+    """Which process runs a piece of work now: a group's poller, a channel's delivery, a process's
+    presence (bot.store.leases). Taken and renewed only by LeaseOps.acquire_leases' single upsert."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)  # 'group:grp_…', 'channel:123', …
+    owner: Mapped[str] = mapped_column(String)  # host:pid:random of the holding process
+    acquired_at: Mapped[datetime]  # when this owner took it; renewals keep it
+    expires_at: Mapped[datetime]
+    # A fencing token: +1 each time the lease changes hands, so each tenure has its own number.
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
 metadata = Base.metadata

@@ -1,6 +1,6 @@
 """Outbox: the queue of audit entries waiting to be posted to Discord feed channels.
 
-Life of a row: pending -> (mark_packed) sending -> (mark_sent) sent. A row is 'sending' from the
+Life of a row: pending -> (claim_pending) sending -> (mark_sent) sent. A row is 'sending' from the
 moment its message was built until Discord confirmed it. After a crash, rows_in_flight returns
 those rows and the sender re-posts them with the SAME nonce, so Discord's nonce de-duplication
 (enforce_nonce) turns a message that did get through into a no-op instead of a double post.
@@ -14,10 +14,15 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 
 from bot.store._base import StoreBase, chunked, ids_list, outbox_from_rows
+from bot.store.leases import LeaseFence, lease_held
 from bot.store.models import AuditEntryRow, BindingRow, OutboxRow
 from bot.store.types import ChannelBacklog, OutboxItem, OutboxStats
 
 _RETRYABLE = ("pending", "sending", "failed")
+
+
+class _ClaimLost(Exception):
+    """Another process took some of the rows: undo the claim."""
 
 
 class OutboxOps(StoreBase):
@@ -93,6 +98,37 @@ class OutboxOps(StoreBase):
             attempts=OutboxRow.attempts + 1,
             nonce=nonce,
         )
+
+    async def claim_pending(
+        self, row_ids: Iterable[int], nonce: str, *, fence: LeaseFence | None = None
+    ) -> bool:
+        """Claim exactly these rows for one message with this nonce ('sending', attempts + 1), or none.
+
+        Only 'pending' rows can be claimed, and with `fence` only while its owner still holds that
+        lease: a process that lost its channel while it was paused cannot pack rows the channel's new
+        holder packed (or is about to). If any row was taken meanwhile nothing changes and False
+        comes back; the caller re-reads the queue.
+        """
+        ids = ids_list(row_ids)
+        conditions = [OutboxRow.state == "pending"]
+        claimed = 0
+        try:
+            async with self._sessions.begin() as session:
+                if fence is not None:
+                    conditions.append(lease_held(fence, self._now()))
+                for chunk in chunked(ids):
+                    result = await session.execute(
+                        update(OutboxRow)
+                        .where(OutboxRow.id.in_(chunk), *conditions)
+                        .values(state="sending", attempts=OutboxRow.attempts + 1, nonce=nonce),
+                        execution_options={"synchronize_session": False},
+                    )
+                    claimed += result.rowcount  # type: ignore[attr-defined]
+                if claimed != len(ids):
+                    raise _ClaimLost  # rolls the partial claim back
+        except _ClaimLost:
+            return False
+        return True
 
     async def mark_sent(self, row_ids: Iterable[int], discord_message_id: int) -> int:
         return await self._update_rows(

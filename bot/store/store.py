@@ -10,12 +10,14 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import crashpoints
 from bot.store import migrate
 from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
 from bot.store.journal import JournalOps
+from bot.store.leases import LeaseOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
@@ -28,7 +30,9 @@ from bot.store.watchlist import WatchlistOps
 IngestHook = Callable[[str, AsyncSession], Awaitable[None]]
 
 
-class Store(OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, WatchlistOps, RuleOps, StatsOps, StoreBase):
+class Store(
+    OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, WatchlistOps, RuleOps, StatsOps, LeaseOps, StoreBase
+):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
 
     def __init__(self, url: str | URL, *, clock: Callable[[], datetime] = utcnow, echo: bool = False) -> None:
@@ -103,6 +107,7 @@ class Store(OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, WatchlistOps, 
             if cursor_update is not None:
                 await self._apply_cursor(session, group_id, cursor_update, now)
             await self._run_hook("cursor", session)
+        crashpoints.reached("store.after_ingest")
         return IngestResult(new_ids=new_ids, duplicates=len(entries) - len(new_ids), queued=queued)
 
     async def _run_hook(self, stage: str, session: AsyncSession) -> None:

@@ -31,7 +31,16 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from tests.bench import bench_feed, bench_ingest, bench_interactions, bench_latency, bench_poll, bench_rss
+from tests.bench import (
+    bench_accounts,
+    bench_feed,
+    bench_ingest,
+    bench_interactions,
+    bench_latency,
+    bench_poll,
+    bench_rss,
+    bench_scale,
+)
 from tests.bench.support import Report
 
 DEFAULT_JSON = Path("bench-results.json")
@@ -53,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--rss-groups", type=int, default=50, help="bound groups in the RSS run")
     add("--rss-history", type=int, default=100, help="history entries per group in the RSS run")
     add("--rss-cycles", type=int, default=3, help="polls of every group before the RSS run stops")
+    add("--accounts-scale", type=float, default=30.0, help="accounts run: intervals / N, rates x N")
+    add("--accounts-minutes", type=float, default=5.0, help="scaled minutes measured per accounts scenario")
+    add("--accounts-groups", type=int, default=None, help="groups per account (default: computed)")
+    add("--fleet-groups", type=int, default=60, help="bound groups in the 1-vs-3-processes run")
+    add("--fleet-entries", type=int, default=40, help="new entries per group in its burst (at most 50)")
+    add("--no-fleet", action="store_true", help="skip the 1-vs-3-processes run (tests/scale covers it)")
     add(
         "--json",
         type=Path,
@@ -63,6 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     counts = (args.feed_events, args.single_events, args.ingest, *args.bursts, args.latency_events)
     counts += (args.iterations, args.rss_groups, args.rss_history, args.rss_cycles)
+    counts += (args.fleet_groups, args.fleet_entries)
+    if args.accounts_groups is not None:
+        counts += (args.accounts_groups,)
     if min(counts) < 1 or min(args.scale, args.poll_interval, args.latency_duration) <= 0:
         parser.error("sizes must be positive, and --scale, --poll-interval, --latency-duration above 0")
     return args
@@ -106,7 +124,26 @@ def sections(
                 interval=args.poll_interval,
             ),
         ),
-    ]
+        (
+            "Groups one VRChat account can serve",
+            lambda: bench_accounts.run(
+                report,
+                tmp,
+                scale=args.accounts_scale,
+                minutes=args.accounts_minutes,
+                groups=args.accounts_groups,
+            ),
+        ),
+    ] + (
+        []
+        if args.no_fleet
+        else [
+            (
+                "Throughput of 1 vs 3 processes (PostgreSQL)",
+                lambda: bench_scale.run(report, tmp, groups=args.fleet_groups, per_group=args.fleet_entries),
+            )
+        ]
+    )
 
 
 async def run_all(args: argparse.Namespace, report: Report, tmp: Path) -> None:

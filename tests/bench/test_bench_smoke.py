@@ -88,12 +88,21 @@ EXPECTED_KEYS = {
     "rss.lost",
     "rss.duplicated",
     "process.peak_rss_mib",
+    *(f"accounts.{k}" for k in ("budget_per_minute", "per_group_per_minute", "capacity")),
+    "accounts.capacity_measured",
+    *(
+        f"accounts.{run}.{k}"
+        for run in ("one_at_capacity", "one_at_twice", "two_at_twice")
+        for k in ("busiest_share_pct", "on_schedule_pct", "per_group_per_minute")
+    ),
 }
 ZERO_KEYS = [k for k in EXPECTED_KEYS if k.endswith((".lost", ".duplicated", ".failed", ".rate_limited"))]
 TINY = [
     *("--feed-events", "20", "--single-events", "5", "--scale", "100", "--ingest", "20", "--bursts", "10"),
     *("--poll-interval", "0.2", "--latency-events", "8", "--latency-duration", "0.5", "--iterations", "3"),
     *("--rss-groups", "2", "--rss-history", "5", "--rss-cycles", "1"),
+    *("--accounts-scale", "120", "--accounts-minutes", "1", "--accounts-groups", "2"),
+    "--no-fleet",  # several processes on PostgreSQL: tests/scale/test_bench_scale.py runs it small
 ]
 
 
@@ -113,6 +122,7 @@ def test_every_section_runs_and_the_json_has_every_figure(
     assert {k: results[k] for k in ZERO_KEYS} == dict.fromkeys(ZERO_KEYS, 0.0)
     assert results["latency.events"] == 8 and results["rss.cards"] == 2
     assert {f["section"] for f in payload["figures"]} == {
+        "accounts",
         "feed",
         "poll",
         "ingest",

@@ -23,6 +23,7 @@ TABLES = {
     "bindings",
     "gaps",
     "group_cursors",
+    "leases",
     "outbox",
     "request_cards",
     "request_rules",

@@ -1,4 +1,4 @@
-"""Injected failures: rate limits, server errors, slow answers, HTML or broken JSON bodies.
+"""Injected failures: rate limits, server errors, slow answers, HTML, broken JSON or cut-off bodies.
 
 A client that talks to VRChat must survive Cloudflare HTML pages, 429 with ``Retry-After`` and
 bodies that are not JSON at all; faults let tests produce each of those on demand.  Faults are
@@ -38,8 +38,10 @@ class Fault:
     then proceeds normally (a slow but correct answer).  ``status`` alone answers VRChat's error
     envelope; ``body`` sends that raw text (status 200 unless given) with ``content_type``
     (guessed as text/html when the body starts with "<", else application/json).
-    ``retry_after`` (seconds) adds a Retry-After header.  ``times`` limits how many requests are
-    hit (None = until cleared); ``hits`` counts them.
+    ``retry_after`` (seconds) adds a Retry-After header.  ``truncate`` sends only that many bytes of
+    ``body`` under the full Content-Length and then drops the connection, as a server or proxy dying
+    mid-answer does.  ``times`` limits how many requests are hit (None = until cleared); ``hits``
+    counts them.
     """
 
     method: str | None = None
@@ -49,6 +51,7 @@ class Fault:
     delay: float | None = None
     body: str | None = None
     content_type: str | None = None
+    truncate: int | None = None
     times: int | None = None
     hits: int = field(default=0, init=False)
 
@@ -67,7 +70,17 @@ class Fault:
             content_type = self.content_type or (
                 "text/html" if self.body.lstrip().startswith("<") else "application/json"
             )
-            response = web.Response(status=status, text=self.body, content_type=content_type)
+            if self.truncate is None:
+                response = web.Response(status=status, text=self.body, content_type=content_type)
+            else:
+                data = self.body.encode()
+                response = web.Response(
+                    status=status, body=data[: self.truncate], content_type=content_type, charset="utf-8"
+                )
+                # aiohttp sends a Content-Length it is given as is; closing after the short body is
+                # what makes the client see a cut-off answer instead of waiting for the rest.
+                response.headers["Content-Length"] = str(len(data))
+                response.force_close()
         else:
             response = envelope(status, _DEFAULT_MESSAGES.get(status, f'"Simulated error {status}"'))
         if self.retry_after is not None:

@@ -1,0 +1,173 @@
+"""Leases: which process runs a piece of work right now, when several share one database.
+
+A lease is a row: a name ('group:grp_…', 'channel:123', …), the owner holding it and when it expires.
+Its holder renews it well before then; once it has expired anyone may take it. Taking and renewing
+are one statement,
+
+    INSERT INTO leases … ON CONFLICT (name) DO UPDATE SET owner, expires_at, …
+    WHERE leases.expires_at <= :now OR leases.owner = :me RETURNING …
+
+so the database settles every race: of several processes asking for the same lease at once exactly
+one gets a row back (SQLite ≥ 3.35 and PostgreSQL both support the upsert with RETURNING). The
+times come from the store's clock, that is the hosts' clocks: keep them synchronised (NTP), since a
+skew eats into the lease time.
+
+Nothing here knows what the names stand for; bot.feed.leases decides what to hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, exists, func, or_, select, update
+
+from bot.store._base import StoreBase, chunked, ids_list, table
+from bot.store.models import LeaseRow
+
+# Any constant works; it only has to be the same in every process of this application.
+_STARTUP_LOCK_KEY = 0x6772_6F75_7062_7267  # "groupbrg"
+
+
+@dataclass(frozen=True)
+class Lease:
+    name: str
+    owner: str
+    acquired_at: datetime  # when this owner took it (renewals keep it)
+    expires_at: datetime
+    generation: int  # +1 each time the lease changed hands
+    remaining: float  # seconds until it expires, as of the read; negative once expired
+
+    @property
+    def live(self) -> bool:
+        return self.remaining > 0
+
+
+@dataclass(frozen=True)
+class LeaseFence:
+    """Proof to hand to a write that must happen only while `owner` still holds lease `name`."""
+
+    name: str
+    owner: str
+
+
+def lease_held(fence: LeaseFence, now: datetime) -> ColumnElement[bool]:
+    """SQL condition: `fence.owner` holds `fence.name` at `now` (for conditional UPDATEs elsewhere)."""
+    return exists().where(
+        LeaseRow.name == fence.name, LeaseRow.owner == fence.owner, LeaseRow.expires_at > now
+    )
+
+
+class LeaseOps(StoreBase):
+    @staticmethod
+    def _lease(
+        name: str, owner: str, acquired_at: datetime, expires_at: datetime, generation: int, now: datetime
+    ) -> Lease:
+        return Lease(
+            name=name,
+            owner=owner,
+            acquired_at=acquired_at,
+            expires_at=expires_at,
+            generation=generation,
+            remaining=(expires_at - now).total_seconds(),
+        )
+
+    async def acquire_leases(
+        self, names: Iterable[str], owner: str, ttl: float, *, force: bool = False
+    ) -> dict[str, Lease]:
+        """Take or renew each named lease for `ttl` seconds; returns those `owner` holds now.
+
+        A lease is held while now < expires_at. It is granted when it is free, expired, or already
+        `owner`'s; one held by someone else and not yet expired is left alone. force=True takes it
+        regardless: only for a process that knows it is alone on the database (SQLite, behind
+        bot.store.process_lock), so that after a crash it does not wait out its dead predecessor's.
+        """
+        wanted = sorted(ids_list(names))  # one lock order for every process: no deadlocks
+        now = self._now()
+        expires = now + timedelta(seconds=ttl)
+        held: dict[str, Lease] = {}
+        async with self._sessions.begin() as session:
+            for chunk in chunked(wanted):
+                stmt = self._upsert_leases(chunk, owner, now, expires, force=force)
+                for name, holder, acquired_at, expires_at, generation in (await session.execute(stmt)).all():
+                    held[name] = self._lease(name, holder, acquired_at, expires_at, generation, now)
+        return held
+
+    def _upsert_leases(
+        self, names: Sequence[str], owner: str, now: datetime, expires: datetime, *, force: bool
+    ) -> Any:
+        leases = table(LeaseRow)
+        rows = [
+            {"name": n, "owner": owner, "acquired_at": now, "expires_at": expires, "generation": 1}
+            for n in names
+        ]
+        insert = self._insert(leases).values(rows)
+        new = insert.excluded
+        same_owner = leases.c.owner == new.owner
+        c = leases.c
+        return insert.on_conflict_do_update(
+            index_elements=[c.name],
+            set_={
+                "owner": new.owner,
+                "expires_at": new.expires_at,
+                "acquired_at": case((same_owner, c.acquired_at), else_=new.acquired_at),
+                "generation": case((same_owner, c.generation), else_=c.generation + 1),
+            },
+            # The whole point: only a free, expired or already-own lease is (re)granted.
+            where=None if force else or_(c.expires_at <= now, c.owner == owner),
+        ).returning(c.name, c.owner, c.acquired_at, c.expires_at, c.generation)
+
+    async def release_leases(self, owner: str, names: Iterable[str] | None = None) -> int:
+        """Let others take these leases (all of `owner`'s when names is None) at once; returns how many
+        were still `owner`'s. The rows stay, so the next holder continues the generation count."""
+        now = self._now()
+        released = 0
+        async with self._sessions.begin() as session:
+            base = update(LeaseRow).where(LeaseRow.owner == owner, LeaseRow.expires_at > now)
+            chunks = [None] if names is None else list(chunked(sorted(ids_list(names))))
+            for chunk in chunks:
+                stmt = base if chunk is None else base.where(LeaseRow.name.in_(chunk))
+                result = await session.execute(
+                    stmt.values(expires_at=now), execution_options={"synchronize_session": False}
+                )
+                released += int(result.rowcount)  # type: ignore[attr-defined]
+        return released
+
+    async def list_leases(self, prefix: str | None = None) -> list[Lease]:
+        """Every lease (or those whose name starts with `prefix`), by name, live or expired."""
+        stmt = select(LeaseRow).order_by(LeaseRow.name)
+        if prefix:
+            stmt = stmt.where(LeaseRow.name.startswith(prefix, autoescape=True))
+        async with self._sessions() as session:
+            rows = list((await session.execute(stmt)).scalars())
+        now = self._now()
+        return [self._lease(r.name, r.owner, r.acquired_at, r.expires_at, r.generation, now) for r in rows]
+
+    async def purge_leases(self, expired_for: timedelta) -> int:
+        """Forget leases that nobody has held for `expired_for` (dead processes' presence rows)."""
+        cutoff = self._now() - expired_for
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(LeaseRow).where(LeaseRow.expires_at < cutoff),
+                execution_options={"synchronize_session": False},
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    @asynccontextmanager
+    async def startup_lock(self) -> AsyncIterator[None]:
+        """Run start-up work (schema upgrade, the config's bindings) one process at a time.
+
+        Several processes starting together on one PostgreSQL database would otherwise race to
+        create the same tables and insert the same bindings. A transaction-scoped advisory lock ends
+        with the transaction, and with the connection if the process dies. SQLite needs none: only
+        one process may use the file (bot.store.process_lock).
+        """
+        if self.dialect_name != "postgresql":
+            yield
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(select(func.pg_advisory_xact_lock(_STARTUP_LOCK_KEY)))
+            yield

@@ -1,0 +1,134 @@
+"""The mirror under leases, in one test process: two "processes" (own store, own keeper, own Discord
+client) on one database, the VRChat simulator in, the Discord stand-in out."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.feed.leases import LeaseKeeper, bound_lease_names, channel_lease
+from bot.feed.outbox import OutboxWorker
+from bot.feed.pacing import SlidingWindowPacer
+from bot.feed.sender import DiscordFeedSender
+from bot.feed.service import FeedService
+from bot.sandbox.discord import DiscordStandIn
+from bot.store import BindingIn, Store
+from tests.feed.test_outbox import GROUP, delivered_ids, make_entries
+from tests.fixtures.discord_standin import (
+    FEED_CHANNEL_ID,
+    GUILD_ID,
+    fail_on_violations,
+    logged_in_client,
+    running_standin,
+)
+from tests.fixtures.vrchat_sim import SeededSim, bot_client
+from tests.scale.conftest import Clock, OpenStore
+
+TTL = 30.0
+SECOND_CHANNEL = FEED_CHANNEL_ID + 1
+
+
+class Mono:
+    """A keeper's monotonic clock, held still: the keeper never notices time passing by itself."""
+
+    def __call__(self) -> float:
+        return 1000.0
+
+
+def fast_pacer() -> SlidingWindowPacer:
+    return SlidingWindowPacer(5, 0.05, margin=0.005)
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    async with running_standin(rate_limit=(5, 0.05)) as running:
+        running.add_channel(SECOND_CHANNEL, guild_id=GUILD_ID, name="second")
+        yield running
+        fail_on_violations(running)
+
+
+def keeper(store: Store, owner: str) -> LeaseKeeper:
+    return LeaseKeeper(
+        store, lambda: bound_lease_names(store), ttl=TTL, owner=owner, clock=Mono(), rng=random.Random(owner)
+    )
+
+
+async def test_a_holder_paused_past_its_lease_cannot_deliver_what_the_new_holder_delivers(
+    open_store: OpenStore, clock: Clock, standin: DiscordStandIn
+) -> None:
+    store_a, store_b = await open_store(), await open_store()
+    await store_a.add_binding(BindingIn(group_id=GROUP, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID))
+    entries = make_entries(25)
+    await store_a.ingest(GROUP, entries)
+    a, b = keeper(store_a, "A"), keeper(store_b, "B")
+    await a.tick()
+    await b.tick()
+    assert a.holds(channel_lease(FEED_CHANNEL_ID)) and not b.holds(channel_lease(FEED_CHANNEL_ID))
+    async with logged_in_client(standin) as client_a, logged_in_client(standin) as client_b:
+        worker_a = OutboxWorker(store_a, DiscordFeedSender(client_a), pacer_factory=fast_pacer, leases=a)
+        worker_b = OutboxWorker(store_b, DiscordFeedSender(client_b), pacer_factory=fast_pacer, leases=b)
+        assert (await worker_b.drain_once()).messages == 0  # not B's channel
+
+        # A packs its first message and then stalls (a long GC pause, a frozen VM) past its lease...
+        first = await store_a.pending_for_channel(FEED_CHANNEL_ID, limit=10)
+        nonce = "stalled-message"
+        fence = a.fence(channel_lease(FEED_CHANNEL_ID))
+        assert await store_a.claim_pending([i.id for i in first], nonce, fence=fence)
+        clock.advance(TTL + 1)
+        round_b = await b.tick()
+        assert channel_lease(FEED_CHANNEL_ID) in round_b.gained
+        # ...wakes up still believing it holds the channel, and carries on:
+        assert a.holds(channel_lease(FEED_CHANNEL_ID))
+        woke = await worker_a.drain_once()
+        # It may finish the message it had packed (same nonce: Discord keeps one), but claims no more.
+        assert woke.entries <= 10
+        await worker_b.drain_once()
+    assert delivered_ids(standin) == [e.id for e in entries]
+    posts = standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages")
+    assert len({p.json["nonce"] for p in posts}) == len(standin.messages(FEED_CHANNEL_ID))
+
+
+async def test_each_process_polls_and_delivers_only_what_it_holds(
+    open_store: OpenStore, standin: DiscordStandIn, seeded_sim: SeededSim, tmp_path: Path
+) -> None:
+    state = seeded_sim.sim.state
+    one = seeded_sim.group.id
+    two = state.add_group("Second", short_code="SECOND", owner_id=seeded_sim.bot.id).id
+    store_a, store_b = await open_store(), await open_store()
+    for group, channel in ((one, FEED_CHANNEL_ID), (two, SECOND_CHANNEL)):
+        await store_a.add_binding(BindingIn(group_id=group, guild_id=GUILD_ID, feed_channel_id=channel))
+    a, b = keeper(store_a, "A"), keeper(store_b, "B")
+    await a.tick()  # alone: all four leases
+    await b.tick()
+    await a.tick()  # gives back half
+    await b.tick()  # takes them
+    assert len(a.held) == len(b.held) == 3  # a group, a channel, its own presence
+
+    async with (
+        bot_client(seeded_sim, tmp_path / "session.json") as vrc,
+        logged_in_client(standin) as client_a,
+        logged_in_client(standin) as client_b,
+    ):
+        await vrc.login()
+        services = []
+        for store, client, held in ((store_a, client_a, a), (store_b, client_b, b)):
+            worker = OutboxWorker(store, DiscordFeedSender(client), pacer_factory=fast_pacer, leases=held)
+            services.append(FeedService(vrc, store, worker, leases=held))
+        for service in services:
+            await service.run_once()  # first polls: history stored, not posted
+        new = {
+            g: [state.add_audit_entry(g, "group.update", seeded_sim.bot.id, g, f"n{i}").id for i in range(3)]
+            for g in (one, two)
+        }
+        cycles = [await service.run_once() for service in services]
+        for service in services:  # a group's entries may be queued for the other process's channel
+            await service.worker.drain_once()
+    polled = [set(c.polls) for c in cycles]
+    assert polled[0] | polled[1] == {one, two} and not polled[0] & polled[1]
+    assert delivered_ids(standin) == new[one]
+    assert delivered_ids(standin, SECOND_CHANNEL) == new[two]
+    for group in (one, two):
+        assert len(seeded_sim.sim.requests_to("GET", rf"/groups/{group}/auditLogs")) == 2  # once each time
