@@ -158,6 +158,7 @@ class GroupBridgeBot(commands.Bot):
             # SQLite admits one process (bot.store.process_lock): it holds everything, at once.
             exclusive=self.store.dialect_name == "sqlite",
             pinned=(GATEWAY_LEASE,) if self.connects_gateway else (),
+            on_processes=self.vrchat.share_rate,
         )
 
     def _poll_floor(self) -> float:

@@ -101,6 +101,7 @@ class LeaseRound:
     lost: frozenset[str] = frozenset()  # taken from us: it had expired, someone else has it now
     released: frozenset[str] = frozenset()  # given back: over our share, or no longer bound
     members: int = 1
+    processes: int = 1  # live processes calling VRChat: the members and a gateway-only process
     next_delay: float = 0.0
     leases: dict[str, Lease] = field(default_factory=dict)
 
@@ -120,8 +121,11 @@ class LeaseKeeper:
         pinned: Collection[str] = (),
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_processes: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
+        # Told every round how many live processes share the VRChat account(s): see share_rate.
+        self._on_processes = on_processes
         self.ttl = ttl
         self.owner = owner or new_owner_id()
         self.member = member  # takes a share of the pools; a gateway-only process does not
@@ -172,6 +176,9 @@ class LeaseKeeper:
         members = 1 + sum(
             1 for n, x in table.items() if n.startswith(MEMBER) and x.live and x.owner != self.owner
         )
+        processes = _processes(table, self.owner)
+        if self._on_processes is not None:
+            self._on_processes(processes)
         take, give = self._plan(wanted, table, members)
         if give:
             await self._give_back(give)
@@ -194,6 +201,7 @@ class LeaseKeeper:
             lost=lost,
             released=frozenset(give),
             members=members,
+            processes=processes,
             next_delay=self._next_delay(table, set(wanted), missed),
             leases=dict(got),
         )
@@ -345,3 +353,10 @@ class LeaseKeeper:
                 log.warning("Could not release the leases (%s); they expire in %g s.", exc, self.ttl)
             else:
                 log.info("Released %d lease(s).", len(held))
+
+
+def _processes(table: Mapping[str, Lease], me: str) -> int:
+    """Distinct live owners of member and gateway leases, this process included: everyone who calls
+    VRChat with the same account(s) and so shares their rate."""
+    owners = {x.owner for n, x in table.items() if x.live and (n.startswith(MEMBER) or n == GATEWAY_LEASE)}
+    return len(owners | {me})

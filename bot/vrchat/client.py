@@ -114,6 +114,10 @@ class VRChatClient:
     async def close(self) -> None:
         await self._transport.close()
 
+    def share_rate(self, processes: int) -> None:
+        """Keep to 1/`processes` of the account's rate (see Transport.share_rate)."""
+        self._transport.share_rate(processes)
+
     # -- session ---------------------------------------------------------------------------------
 
     @property

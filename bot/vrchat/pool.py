@@ -158,7 +158,7 @@ class AccountUsage:
     session_blocked: bool
     groups: int
     used: int  # requests in the last minute
-    budget: int  # what its rate allows in a minute
+    budget: int  # what its rate allows this process in a minute
 
 
 class AccountPool:
@@ -182,6 +182,7 @@ class AccountPool:
         self._served: dict[str, Account] = {}
         self._unservable: dict[str, float] = {}  # group -> when no account could serve it
         self._deciding: dict[str, asyncio.Lock] = {}
+        self.processes = 1  # processes sharing every account's rate (GroupRouter.share_rate)
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -352,7 +353,7 @@ class AccountPool:
                 session_blocked=a.client.session_blocked,
                 groups=load[a],
                 used=a.meter.used(),
-                budget=a.meter.budget,
+                budget=a.meter.budget // self.processes,  # this process's part: it counts only its own
             )
             for a in self._accounts
         ]

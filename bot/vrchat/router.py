@@ -67,6 +67,12 @@ class GroupRouter:
         account = self.pool.serving(group_id)
         return account.client.user_id if account is not None else self.user_id
 
+    def share_rate(self, processes: int) -> None:
+        """Every account is used by every process, so each keeps to 1/`processes` of each rate."""
+        self.pool.processes = max(1, processes)
+        for account in self.pool.accounts:
+            account.client.share_rate(processes)
+
     @property
     def session_blocked(self) -> bool:
         """True when any account has lost its session: some groups are then on hold."""

@@ -93,7 +93,8 @@ class Transport:
         self.cookies: dict[str, str] = {}
         self._session = session
         self._owns_session = session is None
-        self._limiter = AsyncLimiter(politeness.burst, politeness.burst / politeness.requests_per_second)
+        self._processes = 1
+        self._limiter = self._make_limiter()
         # Shared by every call of the account: after a 429 nobody calls until the cool-down is over.
         self._cooldown_until = 0.0
         self._consecutive_429 = 0
@@ -139,6 +140,24 @@ class Transport:
         return wait
 
     # -- the one way out --------------------------------------------------------------------------
+
+    def _make_limiter(self) -> AsyncLimiter:
+        rate = self.politeness.requests_per_second / self._processes
+        return AsyncLimiter(self.politeness.burst, self.politeness.burst / rate)
+
+    def share_rate(self, processes: int) -> None:
+        """The account's rate is shared by `processes` processes that all call VRChat with it (bot
+        workers and the gateway): each keeps to its part, so together they keep to the account's.
+        Calls already queued finish at the old pace."""
+        processes = max(1, processes)
+        if processes != self._processes:
+            self._processes = processes
+            self._limiter = self._make_limiter()
+
+    @property
+    def rate_share(self) -> float:
+        """Requests per second this process may send for the account."""
+        return self.politeness.requests_per_second / self._processes
 
     async def request(
         self,

@@ -8,10 +8,10 @@ when every entry is in Discord (delivery). The stand-in keeps Discord's 5-per-5-
 with at most 50 entries per group a channel needs at most 5 messages, so the bucket never makes a
 channel wait and what is measured is the processes.
 
-Each process has its own VRChat rate limiter (vrchat.requests_per_second, 10/s here, the most the
-config allows). Three processes on one VRChat account would triple that account's request rate,
-which VRChat limits per account: so a third run gives the three workers 10/3 requests/s each, the
-budget of the one account, to show what is left of the gain when polling cannot go faster.
+The account's rate (vrchat.requests_per_second, 10/s here, the most the config allows) is shared:
+each process keeps to 1/N of it, N the live processes (bot.feed.leases, Transport.share_rate), so
+three workers on one account poll no faster than one. What three buy is delivery spread over three
+processes and surviving the loss of one; more polling needs more accounts ([[accounts]]).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ MAX_PER_GROUP = 50  # five messages of ten embeds: what a channel's bucket lets 
 class BurstRun:
     label: str
     workers: int
-    rate: float  # VRChat requests/s per process
+    rate: float  # the VRChat account's requests/s, shared by the processes
     entries: int
     stored_s: float  # burst added -> every entry in the database
     delivered_s: float  # burst added -> every entry in its channel
@@ -161,8 +161,8 @@ async def run(report: Report, tmp: Path, *, groups: int = 60, per_group: int = 4
     report.note(
         f"Processes: {groups} groups, {per_group} new entries each at once ({groups * per_group} in all), "
         f"workers on one PostgreSQL database, a poll every {POLL_INTERVAL:g} s; seconds from the burst "
-        "to every entry stored, and to every entry in its channel. Each process has its own VRChat "
-        "limiter: the 3 × 1/3 run shares one account's 10 requests/s between the three."
+        "to every entry stored, and to every entry in its channel. The three workers share one account's "
+        "10 requests/s (each keeps to a third)."
     )
     cluster = _Cluster(bin_dir)
     runs: list[BurstRun] = []
@@ -171,7 +171,7 @@ async def run(report: Report, tmp: Path, *, groups: int = 60, per_group: int = 4
             await asyncio.to_thread(cluster.start)
         except pytest.fail.Exception as exc:  # the fixture's way to report a failed start
             raise RuntimeError(f"PostgreSQL did not start: {exc}") from None
-        plans = [("1 worker", 1, RATE), ("3 workers", 3, RATE), ("3 workers, one account", 3, RATE / 3)]
+        plans = [("1 worker", 1, RATE), ("3 workers", 3, RATE)]
         with report.steps("worker fleets", len(plans)) as step:
             for n, (label, workers, rate) in enumerate(plans):
                 database = f"bench_scale_{n}"
@@ -207,7 +207,8 @@ async def run(report: Report, tmp: Path, *, groups: int = 60, per_group: int = 4
 def _add(report: Report, section: str, run_: BurstRun) -> None:
     key = run_.label.replace(" ", "_").replace(",", "")
     beside = (
-        f"{run_.workers} × {run_.rate:.3g} VRChat requests/s; {run_.apart} channel(s) apart from their group"
+        f"{run_.workers} worker(s) sharing {run_.rate:.3g} VRChat requests/s; "
+        f"{run_.apart} channel(s) apart from their group"
     )
     report.add(
         section, f"{run_.label}: burst stored", run_.stored_s, "s", beside, key=f"scale.{key}.stored_s"

@@ -213,3 +213,29 @@ async def test_a_second_gateway_waits_until_the_first_is_gone(postgres_db_url: s
         await second.stop()
         for store in stores:
             await store.close()
+
+
+async def test_every_process_calling_vrchat_is_told_its_share_of_the_account(open_store: OpenStore) -> None:
+    names = Names(GROUPS)
+    told: dict[str, list[int]] = {"p0": [], "p1": [], "gw": []}
+    a, b = [
+        LeaseKeeper(await open_store(), names, ttl=TTL, owner=f"p{k}", on_processes=told[f"p{k}"].append)
+        for k in range(2)
+    ]
+    gateway = LeaseKeeper(
+        await open_store(),
+        Names(()),
+        ttl=TTL,
+        owner="gw",
+        member=False,
+        pinned=(GATEWAY_LEASE,),
+        on_processes=told["gw"].append,
+    )
+    assert (await a.tick()).processes == 1  # alone: the whole rate
+    await gateway.tick()
+    await b.tick()
+    await a.tick()
+    assert told == {"p0": [1, 3], "p1": [3], "gw": [2]}  # the gateway calls VRChat too: it counts
+    await b.stop()  # a clean stop releases: the others go back to a larger share
+    await a.tick()
+    assert told["p0"][-1] == 2

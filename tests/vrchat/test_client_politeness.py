@@ -57,6 +57,19 @@ async def test_requests_never_exceed_the_configured_rate(
     assert stamps[-1] - stamps[0] >= (16 - 2) / 10 * 0.9
 
 
+async def test_a_shared_account_keeps_to_its_share_of_the_rate(
+    client_factory: ClientFactory, seeded_sim: SeededSim
+) -> None:
+    client = await logged_in(client_factory, requests_per_second=40, burst=2, timeout=5)
+    client.share_rate(4)  # four processes use this account: this one may send a quarter of it
+    seeded_sim.sim.requests.clear()
+    await asyncio.gather(*(client.get_group(seeded_sim.group.id) for _ in range(12)))
+    stamps = [r.at for r in seeded_sim.sim.requests]
+    assert len(stamps) == 12
+    assert max_in_window(stamps, 0.5) <= 2 + 10 * 0.5 + 1  # 10/s, not the account's 40/s
+    assert stamps[-1] - stamps[0] >= (12 - 2) / 10 * 0.9
+
+
 async def test_429_storm_is_waited_out_within_the_rate(
     client_factory: ClientFactory, seeded_sim: SeededSim
 ) -> None:
