@@ -18,23 +18,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.discord import InteractionExchange, modal_submit
-from bot.sandbox.world import FEED_CHANNEL_ID, GUILD_ID, MOD_ID, SandboxWorld, WorldSettings
+from bot.sandbox.world import (
+    FEED_CHANNEL_ID,
+    GUILD_ID,
+    MOD_ID,
+    ROUTINE_EVENT_TYPES,
+    SandboxWorld,
+    WorldSettings,
+)
 
 Say = Callable[[str], None]
 
 REQUESTERS = ("Gwen", "Hiro", "Ines")
 LATE_REQUESTER = "Jun"
 JOINERS = ("Kofi", "Lena")
-# A realistic mix for the burst: what a busy group's log is made of.
-BURST_TYPES = (
-    "group.member.role.assign",
-    "group.member.role.unassign",
-    "group.instance.create",
-    "group.instance.close",
-    "group.member.user.update",
-    "group.invite.create",
-    "group.update",
-)
 
 
 @dataclass
@@ -285,7 +282,7 @@ def _burst(world: SandboxWorld, count: int) -> None:
     actors = [world.community.bot, *world.community.members[:2]]
     now = datetime.now(UTC)
     for i in range(count):
-        kind = BURST_TYPES[i % len(BURST_TYPES)]
+        kind = ROUTINE_EVENT_TYPES[i % len(ROUTINE_EVENT_TYPES)]
         actor = actors[i % len(actors)]
         target = world.community.members[i % len(world.community.members)]
         # Strictly increasing times a millisecond apart, all in the last second: a real burst.

@@ -52,6 +52,18 @@ MODERATOR_PERMISSIONS = 0x20 | 0x2000 | 0x2 | 0x4 | (1 << 40)
 
 AUDIT_ID_RE = re.compile(r"gaud_[0-9A-Za-z-]+")
 
+# A realistic mix of what a busy group's log is made of, none of it join requests (those drive
+# cards and have scenarios of their own): for bursts and streams of entries.
+ROUTINE_EVENT_TYPES = (
+    "group.member.role.assign",
+    "group.member.role.unassign",
+    "group.instance.create",
+    "group.instance.close",
+    "group.member.user.update",
+    "group.invite.create",
+    "group.update",
+)
+
 BOT_USERNAME = "groupbridge-bot"
 BOT_PASSWORD = "sandbox password"  # noqa: S105 - the simulator's own account, not a real secret
 USER_AGENT = "GroupBridge-sandbox/0.1 (sandbox@groupbridge.net)"

@@ -12,18 +12,7 @@ import asyncio
 import random
 from datetime import UTC, datetime
 
-from bot.sandbox.world import SandboxWorld
-
-# Families the feed carries, none of them join requests (those have a scenario of their own).
-EVENT_TYPES = (
-    "group.member.role.assign",
-    "group.member.role.unassign",
-    "group.instance.create",
-    "group.instance.close",
-    "group.member.user.update",
-    "group.invite.create",
-    "group.update",
-)
+from bot.sandbox.world import ROUTINE_EVENT_TYPES, SandboxWorld
 
 
 class EntryStream:
@@ -48,7 +37,7 @@ class EntryStream:
             if self.added >= self.total:
                 return
             self.added += 1
-            kind = EVENT_TYPES[self.added % len(EVENT_TYPES)]
+            kind = ROUTINE_EVENT_TYPES[self.added % len(ROUTINE_EVENT_TYPES)]
             state.add_audit_entry(
                 community.group.id,
                 kind,
