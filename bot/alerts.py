@@ -37,8 +37,18 @@ def session_alert() -> discord.Embed:
 class SessionAlerts:
     """Posts the notice once per episode; `check()` is cheap (no VRChat call) and safe to call often."""
 
-    def __init__(self, is_blocked: Callable[[], bool], store: Store, sender: FeedSender) -> None:
+    def __init__(
+        self,
+        is_blocked: Callable[[], bool],
+        store: Store,
+        sender: FeedSender,
+        *,
+        posts_to: Callable[[int], bool] = lambda _channel_id: True,
+    ) -> None:
         self._is_blocked = is_blocked
+        # With several processes each channel's notice comes from the one delivering its feed, so a
+        # channel gets one notice per episode, not one per process.
+        self._posts_to = posts_to
         self._store = store
         self._sender = sender
         self._lock = asyncio.Lock()
@@ -64,7 +74,8 @@ class SessionAlerts:
             episode = f"session:{time.time_ns()}"
             reached: list[int] = []
             # A paused channel answered 403/404 before; it is not probed (see the outbox).
-            for channel_id in dict.fromkeys(b.feed_channel_id for b in bindings if not b.paused):
+            channels = dict.fromkeys(b.feed_channel_id for b in bindings if not b.paused)
+            for channel_id in (c for c in channels if self._posts_to(c)):
                 try:
                     await self._sender.send(
                         channel_id, [session_alert()], message_nonce(channel_id, [episode])

@@ -20,7 +20,7 @@ from typing import Any
 from bot.alerts import SessionAlerts
 from bot.store import Store
 
-from .leases import CHANNEL, GROUP, LeaseKeeper, group_lease
+from .leases import CHANNEL, GROUP, LeaseKeeper, channel_lease, group_lease
 from .outbox import DrainResult, OutboxWorker
 from .poller import AuditLogSource, AuditPoller, PollResult, PollSettings
 
@@ -59,7 +59,10 @@ class FeedService:
         self._wake = asyncio.Event()
         # The poller's source is the VRChatClient in the bot; a bare AuditLogSource never blocks.
         self.alerts = SessionAlerts(
-            lambda: bool(getattr(source, "session_blocked", False)), store, worker.sender
+            lambda: bool(getattr(source, "session_blocked", False)),
+            store,
+            worker.sender,
+            posts_to=lambda channel_id: leases is None or leases.holds(channel_lease(channel_id)),
         )
         self._checks: set[asyncio.Task[list[int]]] = set()
         self.leases = leases

@@ -132,3 +132,38 @@ async def test_each_process_polls_and_delivers_only_what_it_holds(
     assert delivered_ids(standin, SECOND_CHANNEL) == new[two]
     for group in (one, two):
         assert len(seeded_sim.sim.requests_to("GET", rf"/groups/{group}/auditLogs")) == 2  # once each time
+
+
+async def answer_2fa(seeded: SeededSim) -> tuple[str, str]:
+    return "totp", seeded.totp_now()
+
+
+async def test_a_lost_session_is_announced_once_per_channel_not_once_per_process(
+    open_store: OpenStore, standin: DiscordStandIn, seeded_sim: SeededSim, tmp_path: Path
+) -> None:
+    second = seeded_sim.sim.state.add_group("Second", short_code="SECOND", owner_id=seeded_sim.bot.id).id
+    store_a, store_b = await open_store(), await open_store()
+    for group, channel in ((seeded_sim.group.id, FEED_CHANNEL_ID), (second, SECOND_CHANNEL)):
+        await store_a.add_binding(BindingIn(group_id=group, guild_id=GUILD_ID, feed_channel_id=channel))
+    a, b = keeper(store_a, "A"), keeper(store_b, "B")
+    for held in (a, b, a, b):
+        await held.tick()  # a group and its channel each
+    async with (
+        bot_client(seeded_sim, tmp_path / "a.json", totp_secret=None) as vrc_a,
+        bot_client(seeded_sim, tmp_path / "b.json", totp_secret=None) as vrc_b,
+        logged_in_client(standin) as client_a,
+        logged_in_client(standin) as client_b,
+    ):
+        services = []
+        for store, vrc, client, held in ((store_a, vrc_a, client_a, a), (store_b, vrc_b, client_b, b)):
+            await vrc.login(prompt=lambda _methods: answer_2fa(seeded_sim))  # an operator at the login
+            worker = OutboxWorker(store, DiscordFeedSender(client), pacer_factory=fast_pacer, leases=held)
+            services.append(FeedService(vrc, store, worker, leases=held))
+        seeded_sim.sim.expire_sessions(forget_devices=True)  # and no TOTP secret to log in again with
+        for service in services:
+            await service.run_once()
+            await service.run_once()  # a second round of the same episode says nothing new
+        assert vrc_a.session_blocked and vrc_b.session_blocked
+    for channel in (FEED_CHANNEL_ID, SECOND_CHANNEL):
+        titles = [e["title"] for m in standin.messages(channel) for e in m.embeds]
+        assert titles == ["VRChat session expired"], (channel, titles)
