@@ -30,6 +30,7 @@ from bot.text import safe_text
 from bot.views.cards import closed_card, request_card
 from bot.views.context import actor_of, services_of
 from bot.views.requests import card_view
+from bot.vrchat import AuthError, VRChatError
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot
@@ -136,6 +137,11 @@ class JoinRequests(commands.Cog):
         for group_id in sorted(g for g in set(group_ids) if self.bot.holds_group(g)):
             try:
                 changes = await services.requests.reconcile(group_id)
+            except (VRChatError, AuthError) as exc:
+                # Expected trouble (a lost session, a 403, VRChat down): one line per round, as the
+                # poller logs it, not a traceback every minute until someone acts.
+                log.warning("Updating the join-request cards of %s failed: %s", group_id, exc)
+                continue
             except Exception:
                 log.exception("Updating the join-request cards of %s failed; trying again later", group_id)
                 continue

@@ -123,7 +123,11 @@ async def test_a_401_storm_costs_one_relogin_per_interval(
 
 
 async def test_without_a_totp_secret_the_bot_alerts_once_and_stops_calling_vrchat(
-    world: World, security_store: Store, security_config: Config, tmp_path: Path
+    world: World,
+    security_store: Store,
+    security_config: Config,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     sim = world.seeded.sim
     async with (
@@ -135,8 +139,12 @@ async def test_without_a_totp_secret_the_bot_alerts_once_and_stops_calling_vrcha
         await bot.feed.run_once()  # type: ignore[union-attr]
         assert client.session_blocked
         silent_from = len(sim.requests)
+        caplog.clear()
         for _ in range(3):  # several poll intervals' worth of everything that calls VRChat
             await everything_at_once(bot, world)
+        # Each round says it in a line; a traceback a minute would bury the logs until someone acts.
+        card_lines = [r for r in caplog.records if r.name == "bot.cogs.requests"]
+        assert card_lines and all(r.levelname == "WARNING" and not r.exc_info for r in card_lines)
         asked = await run_command(world.standin, "admin", "vrc instances", {})
         await asked.wait_for(answered, timeout=10)
         told = await run_command(world.standin, "admin", "vrc requests", {"group": world.group_id})
