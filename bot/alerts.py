@@ -25,8 +25,9 @@ TITLE = "VRChat session expired"
 TEXT = (
     "GroupBridge has lost its VRChat session and has stopped calling VRChat, so the audit feed, "
     "join-request cards and VRChat commands are on hold. The bot's operator needs to run "
-    "`groupbridge login` on the bot's host and then restart the bot. (With a TOTP secret configured, "
-    "the bot also tries one new login by itself per re-login interval.)"
+    "`groupbridge login` on the bot's host; the running bot picks up the new session by itself, and "
+    "the feed catches up. (With a TOTP secret configured, the bot also tries one new login by itself "
+    "per re-login interval.)"
 )
 
 

@@ -69,6 +69,7 @@ class SessionManager:
         self._last_relogin: float | None = None
         self.generation = 0  # bumped on every new session, so concurrent 401s re-login once
         self.blocked = False
+        self._blocked_file: tuple[int, int] | None = None  # the session file as it was when we blocked
         self.user_id: str | None = None
         self.password_logins = 0
 
@@ -182,14 +183,14 @@ class SessionManager:
             if self.generation != failed_generation and not self.blocked:
                 return  # another task already brought a fresh session while we waited
             if not self.can_login_unattended:
-                self.blocked = True
+                self.block()
                 raise SessionExpired(
                     "The VRChat session expired and logging in again needs a person "
                     "(no TOTP secret configured): run `groupbridge login`."
                 )
             now = time.monotonic()
             if self._last_relogin is not None and now - self._last_relogin < self._relogin_interval:
-                self.blocked = True
+                self.block()
                 wait = self._relogin_interval - (now - self._last_relogin)
                 raise SessionExpired(
                     f"The VRChat session expired again soon after a re-login; not retrying for {wait:.0f} s."
@@ -198,8 +199,37 @@ class SessionManager:
             try:
                 await self._password_login(prompt=None)
             except (AuthError, VRChatError) as exc:
-                self.blocked = True
+                self.block()
                 raise SessionExpired(f"Re-login to VRChat failed: {exc}") from None
+
+    def block(self) -> None:
+        """Stop calling VRChat until a person logs in: remember the session file as it is now, so a
+        new one written by `groupbridge login` is noticed (see adopt_new_session_file)."""
+        self.blocked = True
+        self._blocked_file = self._file_stamp()
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self._path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    async def adopt_new_session_file(self) -> bool:
+        """While blocked: if the session file changed since (an operator ran `groupbridge login`),
+        check it with one GET /auth and carry on with it; no restart needed. A stat per call otherwise."""
+        stamp = self._file_stamp()
+        if not self.blocked or stamp is None or stamp == self._blocked_file:
+            return False
+        async with self._lock:
+            if not self.blocked:
+                return True  # another task adopted it while this one waited
+            self._blocked_file = stamp  # one look per new file, whatever it holds
+            if await self._restore():
+                log.info("Picked up the new VRChat session from `groupbridge login`; calling VRChat again.")
+                return True
+            log.warning("The VRChat session file changed, but VRChat does not accept the session in it.")
+            return False
 
     def relogin_allowed_now(self) -> bool:
         if not self.can_login_unattended:

@@ -151,7 +151,7 @@ class VRChatClient:
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         auth = self._auth
-        if auth.blocked:
+        if auth.blocked and not await auth.adopt_new_session_file():
             if not auth.relogin_allowed_now():
                 raise SessionExpired("The VRChat session has expired; run `groupbridge login`.")
             await auth.recover(auth.generation)
@@ -163,7 +163,7 @@ class VRChatClient:
         try:
             return await self._transport.request(method, path, **kwargs)
         except Unauthorized:
-            auth.blocked = True
+            auth.block()
             raise SessionExpired("VRChat refused the session right after a re-login.") from None
 
     async def _get(self, path: str, **params: Any) -> Any:

@@ -178,6 +178,31 @@ async def test_401_without_unattended_login_raises_session_expired(
     assert len(seeded_sim.sim.requests) == before
 
 
+async def test_a_blocked_client_picks_up_the_session_groupbridge_login_saved(
+    client_factory: ClientFactory, seeded_sim: SeededSim
+) -> None:
+    async def prompt(methods: list[str]) -> tuple[str, str]:
+        return "totp", pyotp.TOTP(seeded_sim.totp_secret).now()
+
+    running = await client_factory(totp_secret=None)  # the bot: no way to log in by itself
+    await running.login(prompt=prompt)
+    seeded_sim.sim.expire_sessions(forget_devices=True)
+    with pytest.raises(SessionExpired):
+        await running.get_group(seeded_sim.group.id)
+    before = len(seeded_sim.sim.requests)
+    with pytest.raises(SessionExpired):  # the same file as when it blocked: not even one request
+        await running.get_group(seeded_sim.group.id)
+    assert len(seeded_sim.sim.requests) == before
+
+    operator = await client_factory(totp_secret=None)  # `groupbridge login`, another process
+    await operator.login(prompt=prompt, force=True)
+    checks = len(seeded_sim.sim.requests_to("GET", r"^/auth$"))
+    group = await running.get_group(seeded_sim.group.id)  # no restart
+    assert group.id == seeded_sim.group.id and not running.session_blocked
+    assert len(seeded_sim.sim.requests_to("GET", r"^/auth$")) == checks + 1  # one look at the new file
+    assert password_logins(seeded_sim) == 2  # the bot never tried the password itself
+
+
 async def test_explicit_login_unblocks(client_factory: ClientFactory, seeded_sim: SeededSim) -> None:
     client = await client_factory(relogin_interval=3600)
     await client.login()
