@@ -200,7 +200,10 @@ async def instances(interaction: discord.Interaction) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     groups = await services.lookups.instances(actor)
     if not groups:
-        await send_ephemeral(interaction, "There are no open group instances the bot's account can see.")
+        await send_ephemeral(
+            interaction,
+            ("There are no open instances of this server's groups that the bot's account can see."),
+        )
         return
     embeds, left_out = instance_embeds(groups)
     note = f"{left_out} more instance{'' if left_out == 1 else 's'} not shown." if left_out else None

@@ -199,11 +199,12 @@ class LookupService:
         )
 
     async def instances(self, actor: Actor) -> list[GroupInstances]:
-        """The open group instances the bot's own account can see, grouped by group.
+        """The open instances of this server's linked groups that the bot's own account can see.
 
-        Only the bot's own user ID is ever asked about: VRChat answers 403 for anyone else.
+        Only the bot's own user ID is ever asked about: VRChat answers 403 for anyone else. The bot may
+        serve other servers' groups too: their instances are theirs, so they are left out here.
         """
-        await self.require_moderator(actor)
+        linked = await self.require_moderator(actor)
         own_id = self._client.user_id
         if own_id is None:
             raise ServiceError("The bot is not logged in to VRChat yet; try again in a minute.")
@@ -213,7 +214,9 @@ class LookupService:
             raise ServiceError(NOT_OWN) from None
         by_group: dict[str | None, list[InstanceLine]] = {}
         for instance in listing.instances:
-            by_group.setdefault(instance_group(instance), []).append(instance_line(instance))
+            group_id = instance_group(instance)
+            if group_id in linked:
+                by_group.setdefault(group_id, []).append(instance_line(instance))
         names = await self._group_names(own_id, [g for g in by_group if g is not None])
         return [
             GroupInstances(

@@ -173,7 +173,22 @@ async def test_no_instances_is_said_plainly(
     seeded_sim.sim.state.group(seeded_sim.group.id).instances.clear()
     async with make_bot():
         reply = first_reply(await command(gateway_standin, "vrc", "instances", {}))
-    assert reply["content"] == "There are no open group instances the bot's account can see."
+    assert reply["content"] == (
+        "There are no open instances of this server's groups that the bot's account can see."
+    )
+
+
+async def test_instances_of_groups_linked_elsewhere_are_not_shown(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    state = seeded_sim.sim.state
+    # The bot also serves another community's group, linked to another server (or to none here).
+    elsewhere = state.add_group("Other Community", short_code="OTHER", owner_id=seeded_sim.bot.id)
+    state.add_instance(elsewhere.id, "Secret Hangout", "us", 16, n_users=2)
+    async with make_bot():
+        reply = first_reply(await command(gateway_standin, "vrc", "instances", {}))
+    assert [e["title"] for e in reply["embeds"]] == ["Test Group"]
+    assert "Secret Hangout" not in str(reply) and elsewhere.id not in str(reply)
 
 
 @pytest.mark.parametrize("name_length", [10, 300])
