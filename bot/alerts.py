@@ -44,12 +44,12 @@ class SessionAlerts:
         store: Store,
         sender: FeedSender,
         *,
-        posts_to: Callable[[int], bool] = lambda _channel_id: True,
+        speaks_for: Callable[[str], bool] = lambda _group_id: True,
     ) -> None:
         self._is_blocked = is_blocked
-        # With several processes each channel's notice comes from the one delivering its feed, so a
-        # channel gets one notice per episode, not one per process.
-        self._posts_to = posts_to
+        # With several processes the notice for a group's channels comes from the process polling
+        # that group: it is the one that meets the lost session, and there is one per group.
+        self._speaks_for = speaks_for
         self._store = store
         self._sender = sender
         self._lock = asyncio.Lock()
@@ -75,8 +75,8 @@ class SessionAlerts:
             episode = f"session:{time.time_ns()}"
             reached: list[int] = []
             # A paused channel answered 403/404 before; it is not probed (see the outbox).
-            channels = dict.fromkeys(b.feed_channel_id for b in bindings if not b.paused)
-            for channel_id in (c for c in channels if self._posts_to(c)):
+            mine = [b for b in bindings if not b.paused and self._speaks_for(b.group_id)]
+            for channel_id in dict.fromkeys(b.feed_channel_id for b in mine):
                 try:
                     await self._sender.send(
                         channel_id, [session_alert()], message_nonce(channel_id, [episode])

@@ -247,6 +247,9 @@ async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], st
         log.info("Stopped.")
         return 0
     error = runner.exception()
+    if getattr(bot, "gateway_lost", False):
+        print("Stopped: another process took over the Discord gateway.", file=sys.stderr)
+        return 1
     if isinstance(error, AuthError | VRChatError):
         print(f"Cannot start: {error}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ join-request cards for the groups and channels it holds leases on (bot.feed.leas
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
@@ -78,6 +79,8 @@ class GroupBridgeBot(commands.Bot):
         self.run_feed = run_feed and role != "gateway"
         self.feed: FeedService | None = None
         self.leases: LeaseKeeper | None = None
+        self.gateway_lost = False
+        self._stepping_down: asyncio.Task[None] | None = None
 
     @property
     def connects_gateway(self) -> bool:
@@ -120,6 +123,8 @@ class GroupBridgeBot(commands.Bot):
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
             self.leases = self._lease_keeper()
+            if self.connects_gateway:
+                self.leases.subscribe(self._watch_gateway_lease)
         if self.run_feed:
             feed = self.config.feed
             self.feed = FeedService(
@@ -148,6 +153,15 @@ class GroupBridgeBot(commands.Bot):
             raise RuntimeError("stopped while waiting to become the gateway")
         if self.config.discord.sync_commands_on_start and self.connects_gateway:
             await self.sync_commands()
+
+    async def _watch_gateway_lease(self, gained: frozenset[str], lost: frozenset[str]) -> None:
+        """Another process holds the gateway now (ours lapsed: the database was away too long): step
+        down at once, or every interaction would reach two processes. Exit 1, so a supervisor restarts
+        this process as a standby."""
+        if GATEWAY_LEASE in lost and not self.gateway_lost:
+            self.gateway_lost = True
+            log.error("Lost the gateway lease to another process; disconnecting from Discord.")
+            self._stepping_down = asyncio.create_task(self.close(), name="gateway lost")
 
     def _lease_keeper(self) -> LeaseKeeper:
         return LeaseKeeper(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import weakref
 from collections import deque
@@ -90,6 +91,29 @@ class RecentProblems(logging.Handler):
 WATCHED_LOGGERS = ("bot", "discord.http")
 # One recorder per bot, dropped with it (tests run many bots in one process, one after another).
 _RECORDERS: weakref.WeakKeyDictionary[discord.Client, RecentProblems] = weakref.WeakKeyDictionary()
+
+
+_GROUP_ID_RE = re.compile(r"grp_[0-9A-Za-z-]+")
+_SNOWFLAKE_RE = re.compile(r"(?<!\d)\d{17,20}(?!\d)")
+
+
+def about_this_server(report: StatusReport, lines: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:
+    """The lines fit to show this server: none naming another server's group or channel. One bot may
+    serve several communities, and their trouble (ids, channels) is theirs. Lines naming no group or
+    channel (a VRChat rate limit, a Discord 5xx) concern everyone and stay."""
+    groups = {g.group_id for g in report.groups}
+    snowflakes = {str(report.guild_id)} | {
+        str(i)
+        for g in report.groups
+        for b in g.bindings
+        for i in (b.feed_channel_id, b.requests_channel_id)
+        if i
+    }
+    return [
+        (ago, text)
+        for ago, text in lines
+        if set(_GROUP_ID_RE.findall(text)) <= groups and set(_SNOWFLAKE_RE.findall(text)) <= snowflakes
+    ]
 
 
 def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ()) -> discord.Embed:
@@ -204,7 +228,9 @@ async def status(interaction: discord.Interaction) -> None:
     report = await services.bindings.status(interaction.guild_id or 0)
     recorder = _RECORDERS.get(interaction.client)
     await interaction.response.send_message(
-        embed=status_embed(report, recorder.recent() if recorder else ()),
+        embed=status_embed(
+            report, about_this_server(report, recorder.recent(limit=50))[:4] if recorder else ()
+        ),
         ephemeral=True,
         allowed_mentions=NO_MENTIONS,
     )

@@ -69,8 +69,8 @@ class JoinRequests(commands.Cog):
                 await self._task
 
     async def _loop(self) -> None:
-        if self.bot.connects_gateway:  # a worker never connects, and needs no gateway to post cards
-            await self.bot.wait_until_ready()
+        # Cards need only REST (logged in before cog_load), never the gateway: a worker never connects,
+        # and a standby gateway process holds group leases long before it connects.
         # Looking in the mirror more often than it is fed finds nothing new.
         check_seconds = min(FEED_CHECK_SECONDS, self.bot.config.feed.poll_interval_seconds)
         clock = asyncio.get_running_loop().time

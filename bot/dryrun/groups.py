@@ -205,7 +205,8 @@ class GroupReader:
         # Newer pages only push entries down, so the ids of the newest page are all a later pass needs.
         seen.entry_ids = {e.id for e in page.results}
         seen.entries_primed = True
-        chosen = sorted(new, key=lambda e: (to_entry_in(e).created_at, e.id))
+        # Oldest first, ties in VRChat's own order: the order the feed would post them in.
+        chosen = sorted(reversed(new), key=lambda e: to_entry_in(e).created_at)
         if first:
             total = page.total_count if page.has_next and page.total_count is not None else len(chosen)
             result.entries_not_shown = max(0, total - self._limit)

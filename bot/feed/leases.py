@@ -137,6 +137,7 @@ class LeaseKeeper:
         self._held: dict[str, Lease] = {}
         self._valid_until = 0.0
         self._listeners: list[Listener] = []
+        self._untold: frozenset[str] = frozenset()
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._stop = asyncio.Event()
@@ -188,12 +189,15 @@ class LeaseKeeper:
         before = set(self._held)
         self._held, self._valid_until = got, started + self.ttl * VALID_FRACTION
         gained, lost = frozenset(set(got) - before), frozenset(before - set(got))
+        # A listener that failed on a gain (the database briefly away) is told again, so a lease is
+        # never held for long without its work running.
+        retold, self._untold = self._untold & set(got), frozenset()
         if gained:  # name#generation: each tenure of a lease has its own generation
             log.info("Leases acquired: %s", " ".join(f"{n}#{got[n].generation}" for n in sorted(gained)))
         if lost:
             log.warning("Leases lost to another process, their work stops: %s", " ".join(sorted(lost)))
-        if gained or lost:
-            await self._notify(gained, lost)
+        if gained or lost or retold:
+            await self._notify(gained | retold, lost)
         missed = bool(take - set(got))  # others were quicker: look again soon, not in ttl/3
         return LeaseRound(
             held=frozenset(got),
@@ -269,7 +273,8 @@ class LeaseKeeper:
             try:
                 await listener(gained, lost)
             except Exception:
-                log.exception("A lease listener failed")
+                log.exception("A lease listener failed; its gains are announced again next round")
+                self._untold |= gained
         self._changed.set()
         self._changed = asyncio.Event()
 

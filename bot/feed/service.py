@@ -20,7 +20,7 @@ from typing import Any
 from bot.alerts import SessionAlerts
 from bot.store import Store
 
-from .leases import CHANNEL, GROUP, LeaseKeeper, channel_lease, group_lease
+from .leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from .outbox import DrainResult, OutboxWorker
 from .poller import AuditLogSource, AuditPoller, PollResult, PollSettings
 
@@ -62,7 +62,7 @@ class FeedService:
             lambda: bool(getattr(source, "session_blocked", False)),
             store,
             worker.sender,
-            posts_to=lambda channel_id: leases is None or leases.holds(channel_lease(channel_id)),
+            speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
         )
         self._checks: set[asyncio.Task[list[int]]] = set()
         self.leases = leases

@@ -130,6 +130,7 @@ class SandboxWorld:
         self.discord = DiscordStandIn(TOKEN, rate_limit=self.settings.discord_rate_limit)
         self.community: Community
         self.config_path = directory / "config.toml"
+        self._processes: list[BotProcess] = []
         self.database_path = directory / "groupbridge.db"
         self.session_path = directory / "session.json"
 
@@ -142,6 +143,9 @@ class SandboxWorld:
         self.config_path.write_text(self.config_text(), encoding="utf-8")
 
     async def close(self) -> None:
+        # A scenario that failed half-way must not leave a bot running on a deleted directory.
+        for process in self._processes:
+            await process.kill()
         await self.discord.close()
         await self.sim.close()
 
@@ -194,7 +198,9 @@ moderator_role_ids = [{MOD_ROLE_ID}]
 {s.extra_config}"""
 
     def bot_process(self, name: str = "bot") -> BotProcess:
-        return BotProcess(self.config_path, self.directory / f"{name}.log", env=self.settings.env)
+        process = BotProcess(self.config_path, self.directory / f"{name}.log", env=self.settings.env)
+        self._processes.append(process)
+        return process
 
     # --- what Discord received ---------------------------------------------------------------------------
 

@@ -212,16 +212,16 @@ class LookupService:
             listing = await self._client.list_user_group_instances(own_id)
         except Forbidden:
             raise ServiceError(NOT_OWN) from None
-        by_group: dict[str | None, list[InstanceLine]] = {}
+        by_group: dict[str, list[InstanceLine]] = {}
         for instance in listing.instances:
             group_id = instance_group(instance)
-            if group_id in linked:
+            if group_id is not None and group_id in linked:
                 by_group.setdefault(group_id, []).append(instance_line(instance))
-        names = await self._group_names(own_id, [g for g in by_group if g is not None])
+        names = await self._group_names(own_id, list(by_group))
         return [
             GroupInstances(
                 group_id=group_id,
-                group_name=names.get(group_id, group_id) if group_id else "Other instances",
+                group_name=names.get(group_id, group_id),
                 instances=tuple(lines),
             )
             for group_id, lines in by_group.items()

@@ -224,8 +224,12 @@ class SessionManager:
         async with self._lock:
             if not self.blocked:
                 return True  # another task adopted it while this one waited
-            self._blocked_file = stamp  # one look per new file, whatever it holds
-            if await self._restore():
+            try:
+                adopted = await self._restore()
+            except VRChatError:
+                return False  # VRChat did not answer (5xx, timeout, 429): look at this file again later
+            self._blocked_file = stamp  # VRChat's verdict on this file is in: one look per new file
+            if adopted:
                 log.info("Picked up the new VRChat session from `groupbridge login`; calling VRChat again.")
                 return True
             log.warning("The VRChat session file changed, but VRChat does not accept the session in it.")

@@ -142,8 +142,10 @@ class Transport:
     # -- the one way out --------------------------------------------------------------------------
 
     def _make_limiter(self) -> AsyncLimiter:
+        # Both shared: N processes with a full burst each could send N bursts at once.
+        burst = max(1, self.politeness.burst // self._processes)
         rate = self.politeness.requests_per_second / self._processes
-        return AsyncLimiter(self.politeness.burst, self.politeness.burst / rate)
+        return AsyncLimiter(burst, burst / rate)
 
     def share_rate(self, processes: int) -> None:
         """The account's rate is shared by `processes` processes that all call VRChat with it (bot
@@ -153,11 +155,6 @@ class Transport:
         if processes != self._processes:
             self._processes = processes
             self._limiter = self._make_limiter()
-
-    @property
-    def rate_share(self) -> float:
-        """Requests per second this process may send for the account."""
-        return self.politeness.requests_per_second / self._processes
 
     async def request(
         self,

@@ -172,3 +172,24 @@ def test_a_blocked_account_is_named_with_the_fix() -> None:
     alpha_line, bravo_line = accounts.replace("\\", "").splitlines()
     assert alpha_line == f"{ALPHA}: 17/60 requests in the last minute, 2 groups"
     assert "session expired: run `groupbridge login --account` with this name" in bravo_line
+
+
+def test_recent_problems_of_another_server_are_not_shown() -> None:
+    from bot.cogs.bridge import about_this_server
+    from bot.services.bindings import GroupStatus
+    from bot.store import Binding
+
+    mine, theirs = "grp_11111111-1111-1111-1111-111111111111", "grp_22222222-2222-2222-2222-222222222222"
+    feed, other_feed = 1_300_000_000_000_000_111, 1_300_000_000_000_000_999
+    binding = Binding(1, mine, GUILD_ID, feed, None, (), (), False, None, "command", datetime.now(UTC))
+    group = GroupStatus(mine, "Mine", (binding,), None, None, None, None, None)
+    report = StatusReport(GUILD_ID, datetime.now(UTC), "usr_a", False, (group,), (), ())
+    lines = [
+        (1.0, f"Audit log poll of {mine} failed: 503"),
+        (2.0, f"Audit log poll of {theirs} failed: 503"),  # another community's group
+        (3.0, f"Could not show join request usr_x in {other_feed}: 403"),  # another server's channel
+        (4.0, f"Feed channel {feed} paused: Missing Permissions"),
+        (5.0, "VRChat rate limit: waiting 30 s"),  # the account's trouble is everyone's
+    ]
+    shown = [text for _, text in about_this_server(report, lines)]
+    assert shown == [lines[0][1], lines[3][1], lines[4][1]]

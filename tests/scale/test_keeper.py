@@ -239,3 +239,23 @@ async def test_every_process_calling_vrchat_is_told_its_share_of_the_account(ope
     await b.stop()  # a clean stop releases: the others go back to a larger share
     await a.tick()
     assert told["p0"][-1] == 2
+
+
+async def test_a_gain_its_listener_failed_on_is_announced_again(open_store: OpenStore) -> None:
+    (a,) = await keepers(open_store, Names(GROUPS[:2]), 1)
+    heard: list[frozenset[str]] = []
+    broken = True
+
+    async def listener(gained: frozenset[str], lost: frozenset[str]) -> None:
+        if broken and gained:
+            raise OSError("database unreachable")  # e.g. listing the bindings to start the pollers
+        heard.append(gained)
+
+    a.subscribe(listener)
+    await a.tick()
+    assert heard == [] and set(GROUPS[:2]) <= a.held  # held, but nobody started their work
+    broken = False
+    await a.tick()  # nothing new is won this round...
+    assert heard and set(GROUPS[:2]) <= heard[-1]  # ...yet the work is started now
+    await a.tick()
+    assert len(heard) == 1  # and only once

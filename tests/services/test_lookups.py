@@ -11,12 +11,12 @@ from bot.sandbox.vrchat import SimUser
 from bot.sandbox.vrchat.faults import Fault
 from bot.services import InvalidInput, NotFoundError, PermissionDenied, ServiceError, Services
 from bot.services.lookups import group_lines
-from bot.store import Store
+from bot.store import BindingIn, Store
 from bot.vrchat import VRChatClient
 from bot.vrchat.ids import launch_url
 from bot.vrchat.models import UserGroup
 from tests.fixtures.vrchat_sim import SeededSim
-from tests.services.conftest import ADA, EVE, MAYA, OTHER_GUILD, Actor, writes
+from tests.services.conftest import ADA, EVE, FEED, GUILD, MAYA, OTHER_GUILD, Actor, writes
 
 TODAY = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WORLD = "wrld_4cf554b4-430c-4f8f-b53e-1f294eed230b"
@@ -168,7 +168,9 @@ def instance_requests(seeded: SeededSim) -> list[str]:
     return [r.path for r in seeded.sim.requests_to("GET", r"/instances/groups$")]
 
 
-async def test_instances_of_the_bot_account_by_group(services: Services, seeded_sim: SeededSim) -> None:
+async def test_instances_of_the_bot_account_by_group(
+    services: Services, bound: Store, seeded_sim: SeededSim
+) -> None:
     state = seeded_sim.sim.state
     other = state.add_group("Side Club", short_code="SIDE", owner_id=seeded_sim.moderator.id)
     state.add_member(other.id, seeded_sim.bot.id)
@@ -176,6 +178,10 @@ async def test_instances_of_the_bot_account_by_group(services: Services, seeded_
     state.add_instance(seeded_sim.group.id, "Second World", "us", 20)
     stranger = state.add_group("Not Ours", short_code="NOPE", owner_id=seeded_sim.moderator.id)
     state.add_instance(stranger.id, "Hidden World", "eu", 8)  # the bot is not a member
+    elsewhere = state.add_group("Elsewhere", short_code="ELSE", owner_id=seeded_sim.bot.id)
+    state.add_instance(elsewhere.id, "Their World", "us", 8)  # the bot's, but another server's group
+    await bound.add_binding(BindingIn(group_id=other.id, guild_id=GUILD, feed_channel_id=FEED + 7))
+    await bound.add_binding(BindingIn(group_id=elsewhere.id, guild_id=OTHER_GUILD, feed_channel_id=FEED + 8))
 
     groups = await services.lookups.instances(MAYA)
 

@@ -9,7 +9,8 @@ import stat
 import pyotp
 import pytest
 
-from bot.vrchat import LoginFailed, SessionExpired, TwoFactorRequired, VRChatClient
+from bot.sandbox.vrchat import Fault
+from bot.vrchat import LoginFailed, Politeness, SessionExpired, TwoFactorRequired, VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.vrchat.conftest import ClientFactory
 
@@ -201,6 +202,28 @@ async def test_a_blocked_client_picks_up_the_session_groupbridge_login_saved(
     assert group.id == seeded_sim.group.id and not running.session_blocked
     assert len(seeded_sim.sim.requests_to("GET", r"^/auth$")) == checks + 1  # one look at the new file
     assert password_logins(seeded_sim) == 2  # the bot never tried the password itself
+
+
+async def test_a_new_session_file_met_by_a_vrchat_outage_is_looked_at_again(
+    client_factory: ClientFactory, seeded_sim: SeededSim
+) -> None:
+    async def prompt(methods: list[str]) -> tuple[str, str]:
+        return "totp", pyotp.TOTP(seeded_sim.totp_secret).now()
+
+    # No retries of a 503: the one failed look must reach the session code, not be retried away.
+    no_retries = Politeness(requests_per_second=500, burst=50, max_server_retries=0, base_backoff=0.01)
+    running = await client_factory(totp_secret=None, politeness=no_retries)
+    await running.login(prompt=prompt)
+    seeded_sim.sim.expire_sessions(forget_devices=True)
+    with pytest.raises(SessionExpired):
+        await running.get_group(seeded_sim.group.id)
+    operator = await client_factory(totp_secret=None)
+    await operator.login(prompt=prompt, force=True)
+    seeded_sim.sim.faults.add(Fault(method="GET", path=r"^/auth$", status=503, times=1))
+    with pytest.raises(SessionExpired):  # VRChat could not say whether the new session is good...
+        await running.get_group(seeded_sim.group.id)
+    group = await running.get_group(seeded_sim.group.id)  # ...so the same file is looked at again
+    assert group.id == seeded_sim.group.id and not running.session_blocked
 
 
 async def test_explicit_login_unblocks(client_factory: ClientFactory, seeded_sim: SeededSim) -> None:
