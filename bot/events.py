@@ -171,6 +171,6 @@ STAT_CATEGORIES: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = MappingProxy
         "leaves": ("Leaves", ("group.member.leave",)),
         "accepted": ("Requests accepted", ("group.request.accept",)),
         "rejected": ("Requests rejected", ("group.request.reject", "group.request.block")),
-        "bans": ("Bans", ("group.user.ban", "group.member.user.ban")),
+        "bans": ("Bans", ACTION_EVENT_TYPES["member.ban"]),
     }
 )

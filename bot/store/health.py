@@ -1,0 +1,45 @@
+"""Whether the database can take a write right now, for /bridge status.
+
+With SQLite the bot's own queries only wait on a lock (busy_timeout) and fail seconds later, so a
+status that used them would hang exactly when it is needed; a separate connection that tries to take
+the write lock for half a second answers at once. PostgreSQL is not probed: it has no file lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+
+async def write_problem(url: URL) -> str | None:
+    """Why a write would fail now, or None."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return await asyncio.to_thread(_probe_sqlite, url.database)
+
+
+def _probe_sqlite(path: str) -> str | None:
+    try:
+        # mode=rw: a probe must never create a missing database file.
+        conn = sqlite3.connect(
+            f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, timeout=0.5, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        return f"cannot open the database file: {exc}"
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            # It may be this process's own long write (a big ingest, a purge) as well as another's.
+            return (
+                "locked for more than half a second: writes wait and then fail, and each poll reads "
+                "again what it could not store"
+            )
+        return f"cannot write: {exc}"
+    finally:
+        conn.close()
+    return None
