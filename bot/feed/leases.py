@@ -181,12 +181,12 @@ class LeaseKeeper:
         if self._on_processes is not None:
             self._on_processes(processes)
         take, give = self._plan(wanted, table, members)
-        if give:
-            await self._give_back(give)
+        # Renew what we keep before giving anything back: stopping the given-back work can take a
+        # while (a channel's message in flight), and the kept leases must not lapse meanwhile.
         started = self._clock()
         asked = (set(self._held) | take | self._pinned) - give
         got = await self.store.acquire_leases(asked, self.owner, self.ttl, force=self.exclusive)
-        before = set(self._held)
+        before = set(self._held) - give
         self._held, self._valid_until = got, started + self.ttl * VALID_FRACTION
         gained, lost = frozenset(set(got) - before), frozenset(before - set(got))
         # A listener that failed on a gain (the database briefly away) is told again, so a lease is
@@ -198,6 +198,8 @@ class LeaseKeeper:
             log.warning("Leases lost to another process, their work stops: %s", " ".join(sorted(lost)))
         if gained or lost or retold:
             await self._notify(gained | retold, lost)
+        if give:
+            await self._give_back(give)
         missed = bool(take - set(got))  # others were quicker: look again soon, not in ttl/3
         return LeaseRound(
             held=frozenset(got),

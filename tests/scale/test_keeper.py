@@ -259,3 +259,24 @@ async def test_a_gain_its_listener_failed_on_is_announced_again(open_store: Open
     assert heard and set(GROUPS[:2]) <= heard[-1]  # ...yet the work is started now
     await a.tick()
     assert len(heard) == 1  # and only once
+
+
+async def test_what_a_member_keeps_is_renewed_before_it_gives_anything_back(
+    open_store: OpenStore, clock: Clock
+) -> None:
+    names = Names(GROUPS[:4])
+    a, b = await keepers(open_store, names, 2)
+    await a.tick()  # alone: all four
+    await b.tick()  # a member more: a must give two back on its next round
+    clock.advance(TTL / 2)
+    renewed_first: list[bool] = []
+
+    async def slow_to_stop(gained: frozenset[str], lost: frozenset[str]) -> None:
+        if lost:  # stopping the given-back work: by now the kept leases must be fresh again
+            table = {x.name: x for x in await a.store.list_leases()}
+            kept = [n for n in GROUPS[:4] if n not in lost]
+            renewed_first.append(all(table[n].remaining > TTL * 0.9 for n in kept))
+
+    a.subscribe(slow_to_stop)
+    round_ = await a.tick()
+    assert len(round_.released) == 2 and renewed_first == [True]
