@@ -80,6 +80,8 @@ class GroupBridgeBot(commands.Bot):
         self.feed: FeedService | None = None
         self.leases: LeaseKeeper | None = None
         self.gateway_lost = False
+        # Set once setup_hook has started the leases and the mirror: work that needs them waits.
+        self.work_started = asyncio.Event()
         self._stepping_down: asyncio.Task[None] | None = None
 
     @property
@@ -148,6 +150,7 @@ class GroupBridgeBot(commands.Bot):
             bound = len(await self.feed.bound_groups())
             others = f" (of {bound}; other processes run the rest)" if bound > len(self.feed.pollers) else ""
             log.info("Audit-log mirror running for %d group(s)%s.", len(self.feed.pollers), others)
+        self.work_started.set()
         # Discord would hand every interaction to each un-sharded session: one gateway at a time.
         if self.connects_gateway and self.leases and not await self.leases.wait_for(GATEWAY_LEASE):
             raise RuntimeError("stopped while waiting to become the gateway")

@@ -69,8 +69,10 @@ class JoinRequests(commands.Cog):
                 await self._task
 
     async def _loop(self) -> None:
-        # Cards need only REST (logged in before cog_load), never the gateway: a worker never connects,
-        # and a standby gateway process holds group leases long before it connects.
+        # Cards need only REST, never the gateway (a worker never connects, and a standby gateway
+        # process holds group leases long before it connects), but they need the leases: cogs load
+        # before setup_hook takes them, and a first round without them would skip every group.
+        await self.bot.work_started.wait()
         # Looking in the mirror more often than it is fed finds nothing new.
         check_seconds = min(FEED_CHECK_SECONDS, self.bot.config.feed.poll_interval_seconds)
         clock = asyncio.get_running_loop().time
