@@ -7,7 +7,7 @@ own checks are a convenience for the user; these are the ones that hold.
 from __future__ import annotations
 
 from bot.config import Config
-from bot.services.common import Actor, InvalidInput, NotFoundError, PermissionDenied
+from bot.services.common import Actor, InvalidInput, NotFoundError, PermissionDenied, checked_group_id
 from bot.store import Binding, Store
 
 GUILD_ONLY = "This only works inside a Discord server, not in direct messages."
@@ -59,6 +59,14 @@ class Access:
     async def binding_for(self, actor: Actor, group_id: str) -> Binding:
         """The server's binding of that group (the first one, when it feeds several channels)."""
         return (await self._bindings(actor, group_id))[0]
+
+    async def admin_binding(self, actor: Actor, guild_id: int, group: str | None) -> Binding:
+        """For settings kept per binding (watchlist, request rules): this server's binding of the
+        named group, or of its only linked group; admins (Manage Server) only."""
+        self.require_same_guild(actor, guild_id)
+        self.require_admin(actor)
+        group_id = checked_group_id(group.strip()) if group else await self.default_group(actor)
+        return await self.binding_for(actor, group_id)
 
     async def require_moderator(self, actor: Actor, group_id: str) -> Binding:
         """The binding, if the actor holds one of its moderator roles or has Manage Server.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.services.access import Access
-from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError, checked_group_id, quoted
+from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError, quoted
 from bot.services.request_views import TRUST_RANKS, VISITOR, trust_rank
 from bot.store import Binding, Store
 from bot.store.rules import RULE_KINDS, RULE_OUTCOMES, RequestRule, RuleKind, RuleOutcome
@@ -172,17 +172,11 @@ class RulesService:
         self._access = access
         self._actions = actions
 
-    async def _binding(self, actor: Actor, guild_id: int, group: str | None) -> Binding:
-        self._access.require_same_guild(actor, guild_id)
-        self._access.require_admin(actor)
-        group_id = checked_group_id(group.strip()) if group else await self._access.default_group(actor)
-        return await self._access.binding_for(actor, group_id)
-
     async def add(
         self, actor: Actor, guild_id: int, group: str | None, kind: str, parameter: str | None, outcome: str
     ) -> RequestRule:
         checked = checked_rule(kind, parameter, outcome)
-        binding = await self._binding(actor, guild_id, group)
+        binding = await self._access.admin_binding(actor, guild_id, group)
         if len(await self._store.list_rules([binding.id])) >= MAX_RULES:
             raise InvalidInput(f"A server can have at most {MAX_RULES} rules per group; remove one first.")
         rule = await self._store.add_rule(binding.id, *checked, actor.user_id)
@@ -195,7 +189,7 @@ class RulesService:
         return rule
 
     async def remove(self, actor: Actor, guild_id: int, group: str | None, number: int) -> None:
-        binding = await self._binding(actor, guild_id, group)
+        binding = await self._access.admin_binding(actor, guild_id, group)
         if not await self._store.remove_rule(binding.id, number):
             raise NotFoundError(f"There is no rule #{number} here; see the rules list.")
         await self._actions.record(actor, binding.group_id, "rules.remove", details={"rule": number})
@@ -203,12 +197,12 @@ class RulesService:
     async def list(
         self, actor: Actor, guild_id: int, group: str | None
     ) -> tuple[Binding, list[RequestRule], bool]:
-        binding = await self._binding(actor, guild_id, group)
+        binding = await self._access.admin_binding(actor, guild_id, group)
         rules = await self._store.list_rules([binding.id])
         return binding, rules, await self._store.rules_shadow(binding.id)
 
     async def shadow(self, actor: Actor, guild_id: int, group: str | None, on: bool) -> None:
-        binding = await self._binding(actor, guild_id, group)
+        binding = await self._access.admin_binding(actor, guild_id, group)
         await self._store.set_rules_shadow(binding.id, on)
         await self._actions.record(
             actor, binding.group_id, "rules.shadow", details={"shadow": "on" if on else "off"}

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from bot.services.access import Access
-from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError, checked_group_id, quoted
+from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError, quoted
 from bot.services.request_sync import CardChange
 from bot.services.request_views import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHit
 from bot.store import Binding, DuplicateWatchError, Store, WatchEntry
@@ -48,13 +48,6 @@ class WatchlistService:
         self._access = access
         self._actions = actions
 
-    async def _binding(self, actor: Actor, guild_id: int, group: str | None) -> Binding:
-        """The binding whose watchlist is meant: this server's binding of that group (admins only)."""
-        self._access.require_same_guild(actor, guild_id)
-        self._access.require_admin(actor)
-        group_id = checked_group_id(group.strip()) if group else await self._access.default_group(actor)
-        return await self._access.binding_for(actor, group_id)
-
     async def add(
         self, actor: Actor, guild_id: int, group: str | None, watched: str, note: str = ""
     ) -> WatchEntry:
@@ -62,7 +55,7 @@ class WatchlistService:
         note = " ".join(note.split())
         if len(note) > NOTE_MAX:
             raise InvalidInput(f"A note is at most {NOTE_MAX} characters (this one has {len(note)}).")
-        binding = await self._binding(actor, guild_id, group)
+        binding = await self._access.admin_binding(actor, guild_id, group)
         if len(await self._store.list_watch([binding.id])) >= MAX_ENTRIES:
             raise InvalidInput(f"A watchlist holds at most {MAX_ENTRIES} groups; remove one first.")
         try:
@@ -76,13 +69,13 @@ class WatchlistService:
 
     async def remove(self, actor: Actor, guild_id: int, group: str | None, watched: str) -> None:
         watched_id = watched_group_id(watched)
-        binding = await self._binding(actor, guild_id, group)
+        binding = await self._access.admin_binding(actor, guild_id, group)
         if not await self._store.remove_watch(binding.id, watched_id):
             raise NotFoundError(f"{watched_id} is not on this server's watchlist.")
         await self._actions.record(actor, binding.group_id, "watchlist.remove", target_id=watched_id)
 
     async def list(self, actor: Actor, guild_id: int, group: str | None) -> tuple[Binding, list[WatchEntry]]:
-        binding = await self._binding(actor, guild_id, group)
+        binding = await self._access.admin_binding(actor, guild_id, group)
         return binding, await self._store.list_watch([binding.id])
 
 
