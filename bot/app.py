@@ -125,22 +125,32 @@ async def login_interactive(config: Config, *, fresh: bool = False, account: str
     return 0
 
 
+STILL_VALID = (
+    "The saved session is still valid ({user_id}); no new login needed. A running bot that stopped "
+    "calling VRChat picks it up at its next call."
+)
+
+
 async def _login_one(config: Config, login: AccountLogin, *, fresh: bool) -> int:
     username = login.username or await asyncio.to_thread(input, "VRChat username or e-mail: ")
     password = _secret(login.password)
     try:
         if not fresh and not password:
             # Without a configured password, only ask for one if the saved session is really gone.
+            # Found valid, the session file is stamped as confirmed, which wakes a blocked bot.
             async with make_vrchat_client(config, account=login, username=username) as probe:
                 user_id = await _try_saved_session(probe)
             if user_id:
-                print(f"The saved session is still valid ({user_id}); nothing to do.")
+                print(STILL_VALID.format(user_id=user_id))
                 return 0
         password = password or await asyncio.to_thread(getpass.getpass, "VRChat password: ")
         async with make_vrchat_client(config, account=login, username=username, password=password) as client:
-            if fresh:
-                await client.forget_session()
+            # --fresh skips the saved session but does not delete it: the file is replaced only when
+            # the new login succeeds, so a typo leaves the old one in place.
             user_id = await client.login(prompt=_console_two_factor, force=fresh)
+            if not client.password_logins:  # the configured password was not needed
+                print(STILL_VALID.format(user_id=user_id))
+                return 0
             me = await client.get_current_user()
     except (AuthError, VRChatError) as exc:
         print(f"Login failed: {exc}", file=sys.stderr)
