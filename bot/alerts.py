@@ -1,9 +1,11 @@
-"""Telling the servers when the bot has lost its VRChat session and stopped calling VRChat.
+"""Telling the servers when the bot has lost its VRChat session and stopped calling VRChat, and
+when it has it back.
 
 Without an alert the only signs are a silent feed and commands answering "session expired"; the
 operator who can fix it (with `groupbridge login`) may not be the person who notices. So once per
 blocking episode (from the moment the client blocks until a login succeeds again) every feed channel
-gets one notice. It mentions nobody and, like the feed, goes through the FeedSender.
+gets one notice, and when the episode ends each channel that got it gets one "back" notice, so the
+alarm is not the last word there. They mention nobody and, like the feed, go through the FeedSender.
 """
 
 from __future__ import annotations
@@ -31,12 +33,23 @@ TEXT = (
 )
 
 
+BACK_TITLE = "VRChat session is back"
+BACK_TEXT = (
+    "GroupBridge has a valid VRChat session again and is calling VRChat: the audit feed catches up "
+    "from where it stopped, and join-request cards and VRChat commands work again."
+)
+
+
 def session_alert() -> discord.Embed:
     return discord.Embed(title=TITLE, description=TEXT, colour=discord.Colour.red())
 
 
+def session_back() -> discord.Embed:
+    return discord.Embed(title=BACK_TITLE, description=BACK_TEXT, colour=discord.Colour.green())
+
+
 class SessionAlerts:
-    """Posts the notice once per episode; `check()` is cheap (no VRChat call) and safe to call often."""
+    """Posts the notices once per episode; `check()` is cheap (no VRChat call) and safe to call often."""
 
     def __init__(
         self,
@@ -54,6 +67,7 @@ class SessionAlerts:
         self._sender = sender
         self._lock = asyncio.Lock()
         self._alerted = False
+        self._alerted_channels: list[int] = []  # where this episode's alert arrived: they hear the end
         self.episodes = 0
 
     def needs_check(self) -> bool:
@@ -61,33 +75,44 @@ class SessionAlerts:
         return self._is_blocked() != self._alerted
 
     async def check(self) -> list[int]:
-        """Post the notice if a new episode began; returns the channels it reached."""
+        """Post the alert if a new episode began, or the "back" notice if one ended; returns the
+        channels it reached."""
         async with self._lock:  # concurrent pollers must not both announce the same episode
-            if not self._is_blocked():
-                self._alerted = False
-                return []
-            if self._alerted:
+            blocked = self._is_blocked()
+            if blocked == self._alerted:
                 return []
             bindings = await self._store.list_bindings()
-            self._alerted = True
-            self.episodes += 1
-            # Unique across restarts, so Discord's nonce de-duplication never swallows a new episode.
-            episode = f"session:{time.time_ns()}"
-            reached: list[int] = []
             # A paused channel answered 403/404 before; it is not probed (see the outbox).
-            mine = [b for b in bindings if not b.paused and self._speaks_for(b.group_id)]
-            for channel_id in dict.fromkeys(b.feed_channel_id for b in mine):
-                try:
-                    await self._sender.send(
-                        channel_id, [session_alert()], message_nonce(channel_id, [episode])
-                    )
-                except SendError as exc:
-                    log.warning("Could not post the session alert in channel %s: %s", channel_id, exc)
-                else:
-                    reached.append(channel_id)
+            open_channels = {b.feed_channel_id for b in bindings if not b.paused}
+            self._alerted = blocked
+            if not blocked:
+                # Only where the alert arrived: with several processes each channel heard it from
+                # exactly one of them, which now tells it the end.
+                back = [c for c in self._alerted_channels if c in open_channels]
+                self._alerted_channels = []
+                reached = await self._post(back, session_back(), "session-back", "the session-back notice")
+                log.info("The VRChat session is back; notice posted in %d channel(s).", len(reached))
+                return reached
+            self.episodes += 1
+            mine = [b.feed_channel_id for b in bindings if not b.paused and self._speaks_for(b.group_id)]
+            reached = await self._post(mine, session_alert(), "session", "the session alert")
+            self._alerted_channels = reached
             log.error(
                 "The VRChat session is blocked: no VRChat calls until `groupbridge login`; "
                 "alert posted in %d channel(s).",
                 len(reached),
             )
             return reached
+
+    async def _post(self, channels: list[int], embed: discord.Embed, kind: str, what: str) -> list[int]:
+        # Unique across restarts, so Discord's nonce de-duplication never swallows a new episode.
+        episode = f"{kind}:{time.time_ns()}"
+        reached: list[int] = []
+        for channel_id in dict.fromkeys(channels):
+            try:
+                await self._sender.send(channel_id, [embed], message_nonce(channel_id, [episode]))
+            except SendError as exc:
+                log.warning("Could not post %s in channel %s: %s", what, channel_id, exc)
+            else:
+                reached.append(channel_id)
+        return reached

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import logging
 import signal
 import sys
@@ -22,7 +21,9 @@ from bot.config.accounts import AccountLogin, vrchat_accounts
 from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
 from bot.store import BindingIn
+from bot.terminal import NoAnswer, Terminal
 from bot.vrchat import AuthError, Politeness, VRChatClient, VRChatError
+from bot.vrchat.auth import TWO_FACTOR_TRIES, method_name
 from bot.vrchat.pool import Account, AccountPool, RequestMeter
 
 if TYPE_CHECKING:
@@ -86,23 +87,39 @@ async def open_account_pool(config: Config) -> AccountPool:
     return pool
 
 
-async def _console_two_factor(methods: list[str]) -> tuple[str, str]:
-    """Ask the person at the terminal for a 2FA code; recovery codes are read without echo."""
-    labels = {"totp": "authenticator app code", "otp": "recovery code", "emailOtp": "code from the e-mail"}
-    offered = [m for m in ("totp", "emailOtp", "otp") if m in methods]
-    if not offered:
-        raise AuthError(f"VRChat asks for an unsupported two-factor method: {', '.join(methods)}")
-    method = offered[0]
-    if len(offered) > 1:
-        print("VRChat asks for two-factor authentication. Choose:")
-        for number, name in enumerate(offered, 1):
-            print(f"  {number}. {labels[name]}")
-        choice = await asyncio.to_thread(input, f"[1-{len(offered)}, default 1]: ")
-        if choice.strip().isdigit() and 1 <= int(choice) <= len(offered):
-            method = offered[int(choice) - 1]
-    reader = getpass.getpass if method == "otp" else input
-    code = await asyncio.to_thread(reader, f"Enter the {labels[method]}: ")
-    return method, code
+class ConsoleTwoFactor:
+    """Asks the person at the terminal for a 2FA code (a TwoFactorPrompt); recovery codes are read
+    without echo. The client asks again when VRChat does not accept a code, within the same
+    password login, so being asked again means the last code was refused."""
+
+    def __init__(self, terminal: Terminal) -> None:
+        self._terminal = terminal
+        self._asked = 0
+        self._last: str | None = None
+
+    async def __call__(self, methods: list[str]) -> tuple[str, str]:
+        offered = [m for m in ("totp", "emailOtp", "otp") if m in methods]
+        if not offered:
+            raise AuthError(f"VRChat asks for an unsupported two-factor method: {', '.join(methods)}")
+        terminal = self._terminal
+        if self._last is not None:
+            left = TWO_FACTOR_TRIES - self._asked
+            terminal.say(
+                f"VRChat did not accept that {method_name(self._last)}; try again "
+                f"({left} {'try' if left == 1 else 'tries'} left)."
+            )
+        self._asked += 1
+        method = offered[0]
+        if len(offered) > 1:
+            terminal.say("VRChat asks for two-factor authentication. Choose:")
+            for number, name in enumerate(offered, 1):
+                terminal.say(f"  {number}. {method_name(name)}")
+            choice = await terminal.ask(f"[1-{len(offered)}, default 1]: ")
+            if choice.strip().isdigit() and 1 <= int(choice) <= len(offered):
+                method = offered[int(choice) - 1]
+        self._last = method
+        code = await terminal.ask(f"Enter the {method_name(method)}: ", hidden=method == "otp")
+        return method, code
 
 
 async def login_interactive(config: Config, *, fresh: bool = False, account: str | None = None) -> int:
@@ -116,31 +133,49 @@ async def login_interactive(config: Config, *, fresh: bool = False, account: str
             names = ", ".join(a.name for a in every)
             print(f"groupbridge login: no account {account!r} in the config; it has {names}", file=sys.stderr)
             return 2
+    terminal = Terminal()
     for login in chosen:
         if len(every) > 1:
             print(f"VRChat account {login.name}:")
-        status = await _login_one(config, login, fresh=fresh)
+        try:
+            status = await _login_one(config, login, terminal, fresh=fresh)
+        except NoAnswer:
+            print(f"groupbridge login: no answer (end of input) for {login.name}.", file=sys.stderr)
+            return 1
         if status:
             return status
     return 0
 
 
-async def _login_one(config: Config, login: AccountLogin, *, fresh: bool) -> int:
-    username = login.username or await asyncio.to_thread(input, "VRChat username or e-mail: ")
+STILL_VALID = (
+    "The saved session is still valid ({user_id}); no new login needed. A running bot that stopped "
+    "calling VRChat picks it up at its next call."
+)
+
+
+async def _login_one(config: Config, login: AccountLogin, terminal: Terminal, *, fresh: bool) -> int:
+    username = login.username or await terminal.ask("VRChat username or e-mail: ")
     password = _secret(login.password)
     try:
         if not fresh and not password:
             # Without a configured password, only ask for one if the saved session is really gone.
+            # Found valid, the session file is stamped as confirmed, which wakes a blocked bot.
             async with make_vrchat_client(config, account=login, username=username) as probe:
                 user_id = await _try_saved_session(probe)
             if user_id:
-                print(f"The saved session is still valid ({user_id}); nothing to do.")
+                print(STILL_VALID.format(user_id=user_id))
                 return 0
-        password = password or await asyncio.to_thread(getpass.getpass, "VRChat password: ")
+        password = password or await terminal.ask("VRChat password: ", hidden=True)
+        if not password:
+            print("groupbridge login: no password typed; nothing was changed.", file=sys.stderr)
+            return 1
         async with make_vrchat_client(config, account=login, username=username, password=password) as client:
-            if fresh:
-                await client.forget_session()
-            user_id = await client.login(prompt=_console_two_factor, force=fresh)
+            # --fresh skips the saved session but does not delete it: the file is replaced only when
+            # the new login succeeds, so a typo or Ctrl-C leaves the old one in place.
+            user_id = await client.login(prompt=ConsoleTwoFactor(terminal), force=fresh)
+            if not client.password_logins:  # the configured password was not needed
+                print(STILL_VALID.format(user_id=user_id))
+                return 0
             me = await client.get_current_user()
     except (AuthError, VRChatError) as exc:
         print(f"Login failed: {exc}", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import getpass
+import json
 import stat
 from pathlib import Path
 
@@ -141,3 +142,39 @@ async def test_fresh_login_forgets_the_saved_session(
     assert await app.login_interactive(config) == 0
     assert await app.login_interactive(config, fresh=True) == 0
     assert seeded_sim.sim.password_logins == 2
+
+
+async def test_a_fresh_login_that_fails_keeps_the_saved_session(
+    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    Terminal(monkeypatch, {})
+    config = make_config(seeded_sim, tmp_path, password=seeded_sim.password, totp=seeded_sim.totp_secret)
+    assert await app.login_interactive(config) == 0
+    session = tmp_path / "session.json"
+    before = session.read_bytes()
+
+    typo = make_config(seeded_sim, tmp_path, password="correct horse!", totp=seeded_sim.totp_secret)
+    assert await app.login_interactive(typo, fresh=True) == 1
+    assert "username or password" in capsys.readouterr().err
+    assert session.read_bytes() == before  # replaced only by a login that succeeded
+
+    no_password = make_config(seeded_sim, tmp_path, password=None)
+    assert await app.login_interactive(no_password) == 0  # and the old session still works
+    assert "still valid" in capsys.readouterr().out
+
+
+async def test_login_with_a_configured_password_reuses_a_valid_session_and_says_so(
+    seeded_sim: SeededSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    Terminal(monkeypatch, {})
+    config = make_config(seeded_sim, tmp_path, password=seeded_sim.password, totp=seeded_sim.totp_secret)
+    assert await app.login_interactive(config) == 0
+    assert "Logged in as GroupBridge Bot" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "session.json").read_text())
+
+    assert await app.login_interactive(config) == 0
+    assert "still valid" in capsys.readouterr().out
+    assert seeded_sim.sim.password_logins == 1
+    confirmed = json.loads((tmp_path / "session.json").read_text())
+    # Rewritten, same cookies, with the stamp a blocked bot watching the file wakes up to.
+    assert confirmed["cookies"] == saved["cookies"] and "confirmed_at" in confirmed

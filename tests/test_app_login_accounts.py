@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import getpass
+import json
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,17 @@ async def test_login_refuses_an_account_the_config_does_not_have(
     err = capsys.readouterr().err
     assert "no account 'bot-charlie'" in err and ALPHA in err and BRAVO in err
     assert two.sim.requests == []
+
+
+async def test_login_account_confirms_only_that_accounts_session(
+    two: TwoAccounts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    terminal = Terminal(monkeypatch, two)
+    assert await app.login_interactive(config_of(two, tmp_path)) == 0
+    terminal.prompts.clear()
+    capsys.readouterr()
+    # Both sessions are still valid; the operator runs `login` for Bravo, whose bot blocked.
+    assert await app.login_interactive(config_of(two, tmp_path), account=BRAVO) == 0
+    assert "still valid" in capsys.readouterr().out and terminal.prompts == []
+    alpha, bravo = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("alpha", "bravo"))
+    assert "confirmed_at" in bravo and "confirmed_at" not in alpha  # only Bravo's file wakes anything

@@ -57,6 +57,19 @@ def _accounts(report: StatusReport) -> str:
     return "\n".join(lines)
 
 
+def _session_back(report: StatusReport) -> str:
+    """After a lost session came back (within a day): when, and how, so the alarm moderators saw in
+    the feed is answered here too."""
+    state = report.session
+    if report.session_blocked or state is None or state.back_at is None:
+        return ""
+    since = report.generated_at - state.back_at
+    if since > timedelta(days=1):
+        return ""
+    lost = f", lost {_age(report.generated_at - state.lost_at)}" if state.lost_at else ""
+    return f"\nback {_age(since)} after {state.back_by or 'a login'}{lost}"
+
+
 class RecentProblems(logging.Handler):
     """The bot's latest warnings and errors, kept in memory for `/bridge status`.
 
@@ -126,6 +139,7 @@ def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ())
     session = (
         "expired: run `groupbridge login`" if report.session_blocked else f"OK ({report.vrchat_user_id})"
     )
+    session += _session_back(report)
     embed.add_field(name="VRChat session", value=session, inline=False)
     if report.database:
         embed.add_field(name="Database", value=safe_text(report.database, 300), inline=False)

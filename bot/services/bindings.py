@@ -20,7 +20,7 @@ from bot.services.common import (
     quoted,
 )
 from bot.store import Binding, BindingIn, DuplicateBindingError, Gap, Store
-from bot.vrchat import Forbidden, InvalidReference, NotFound, VRChatClient, parse_group_id
+from bot.vrchat import Forbidden, InvalidReference, NotFound, SessionState, VRChatClient, parse_group_id
 from bot.vrchat.pool import AccountPool, AccountUsage, NoServingAccount
 
 
@@ -59,6 +59,7 @@ class StatusReport:
     gaps: tuple[Gap, ...]  # spans of audit history that could not be fetched, not yet announced
     accounts: tuple[AccountUsage, ...] = ()  # each VRChat account's request budget (when known)
     database: str | None = None  # why the bot cannot write its database now; None when it can
+    session: SessionState | None = None  # since when it is blocked, or when it last came back
 
     @property
     def paused_channels(self) -> tuple[ChannelStatus, ...]:
@@ -237,6 +238,7 @@ class BindingService:
                 (),
                 (),
                 database=database,
+                session=self._client.session_state,
             )
         bindings = await self._store.list_bindings(guild_id=guild_id)
         cursors = {c.group_id: c for c in await self._store.list_cursors()}
@@ -283,6 +285,7 @@ class BindingService:
             channels=tuple(channels),
             gaps=tuple(gaps),
             accounts=tuple(self._accounts.usage()) if self._accounts is not None else (),
+            session=self._client.session_state,
         )
 
     def _serving(self, group_id: str) -> tuple[str | None, bool]:

@@ -1,12 +1,13 @@
 """Async client for the VRChat Web API (group moderation). Knows nothing of Discord or the database."""
 
-from .auth import TwoFactorPrompt
+from .auth import SessionState, TwoFactorPrompt
 from .client import DEFAULT_BASE_URL, VRChatClient, profile_update_body
 from .errors import (
     AlreadyInvited,
     AlreadyMember,
     AuthError,
     BadRequest,
+    CallRefused,
     CannotInvite,
     Forbidden,
     LoginFailed,
@@ -29,6 +30,7 @@ __all__ = [
     "AlreadyMember",
     "AuthError",
     "BadRequest",
+    "CallRefused",
     "CannotInvite",
     "Forbidden",
     "GroupRef",
@@ -42,6 +44,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "SessionExpired",
+    "SessionState",
     "TwoFactorPrompt",
     "TwoFactorRequired",
     "Unauthorized",

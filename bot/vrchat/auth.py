@@ -2,7 +2,10 @@
 
 Order of preference at start: the saved cookies (one `GET /auth` to check them), then — only if they are
 gone — the password, with 2FA answered by the TOTP secret or by a person at `groupbridge login`.
-Mid-run, a 401 leads to at most one re-login per interval, and only when no person is needed.
+Mid-run, a 401 is first checked with one `GET /auth` (VRChat answers 401 now and then for other
+reasons): a valid session means only that call was refused. A session VRChat really ended leads to at
+most one re-login per interval, and only when no person is needed; otherwise the account blocks
+(no VRChat calls) until `groupbridge login` saves or confirms a session in the session file.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import quote
 
 import pyotp
@@ -20,6 +26,7 @@ import pyotp
 from .errors import (
     AuthError,
     BadRequest,
+    CallRefused,
     LoginFailed,
     SessionExpired,
     TwoFactorRequired,
@@ -27,19 +34,44 @@ from .errors import (
     VRChatError,
 )
 from .models import CurrentUser
-from .session_file import SavedSession, delete_session, load_session, save_session
+from .session_file import SavedSession, load_session, save_session
 from .transport import Transport
 
 log = logging.getLogger(__name__)
 
-# A person answers 2FA: given the methods VRChat offers, return (method, code).
+# A person answers 2FA: given the methods VRChat offers, return (method, code). When VRChat does not
+# accept the code it is called again, up to TWO_FACTOR_TRIES times in one login, so a typo costs no
+# new password login (which VRChat counts against the account).
 TwoFactorPrompt = Callable[[list[str]], Awaitable[tuple[str, str]]]
+TWO_FACTOR_TRIES = 3
+
+# The methods in words, for people: the API's names (totp, otp, emailOtp) mean nothing to them.
+METHOD_NAMES = {"totp": "authenticator code", "otp": "recovery code", "emailOtp": "code from the e-mail"}
+
+# At most one `GET /auth` per this many seconds to tell a refused call from a lost session, so a call
+# VRChat keeps refusing cannot turn into a stream of session checks.
+SESSION_CHECK_INTERVAL = 60.0
 
 VERIFY_PATHS = {
     "totp": "/auth/twofactorauth/totp/verify",
     "otp": "/auth/twofactorauth/otp/verify",
     "emailOtp": "/auth/twofactorauth/emailotp/verify",
 }
+
+
+def method_name(method: str) -> str:
+    return METHOD_NAMES.get(method, f"{method} code")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """What is known about the account's session, for the session alert and /bridge status."""
+
+    blocked: bool
+    lost_at: datetime | None = None  # when the current (or, once back, the last) block began
+    reason: str | None = None  # why it blocked
+    back_at: datetime | None = None  # when the last block ended
+    back_by: str | None = None  # what ended it, in words
 
 
 def basic_auth_header(username: str, password: str) -> str:
@@ -69,7 +101,10 @@ class SessionManager:
         self._last_relogin: float | None = None
         self.generation = 0  # bumped on every new session, so concurrent 401s re-login once
         self.blocked = False
-        self._blocked_file: tuple[int, int] | None = None  # the session file as it was when we blocked
+        self._blocked_file: tuple[int, int, int] | None = None  # the session file as it was when we blocked
+        # The last `GET /auth` after a refused call: (generation, when, verdict); verdict None = no answer.
+        self._last_check: tuple[int, float, bool | None] | None = None
+        self._state = SessionState(blocked=False)
         self.user_id: str | None = None
         self.password_logins = 0
 
@@ -80,13 +115,51 @@ class SessionManager:
     def can_login_unattended(self) -> bool:
         return bool(self._username and self._password and self._totp)
 
+    def _missing(self, *, totp: bool) -> str:
+        """What is not configured, in words: "no password", "no password and no TOTP secret", ..."""
+        names = [
+            name for name, value in (("username", self._username), ("password", self._password)) if not value
+        ]
+        if totp and self._totp is None:
+            names.append("TOTP secret")
+        return " and ".join(f"no {name}" for name in names)
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
     async def login(self, prompt: TwoFactorPrompt | None = None, *, force: bool = False) -> str:
-        """Make the session usable; returns the account's user ID."""
+        """Make the session usable; returns the account's user ID.
+
+        A saved session found still valid is saved again with a confirmation stamp: a bot that
+        blocked on it (watching the file) wakes up and checks it, so `groupbridge login` helps even
+        when there was nothing to log in again."""
         async with self._lock:
             if not force and await self._restore():
+                self._confirm_saved_session()
+                self._unblock("a login")
                 return self.user_id or ""
             await self._password_login(prompt)
+            self._unblock("a new login")
             return self.user_id or ""
+
+    def _confirm_saved_session(self) -> None:
+        saved = load_session(self._path, self._username or "")
+        if saved is None or saved.cookies.get("auth") != self._transport.cookies.get("auth"):
+            return  # replaced meanwhile (a re-login elsewhere): that newer file is the signal
+        try:
+            save_session(
+                self._path,
+                SavedSession(
+                    username=self._username or "",
+                    cookies=dict(self._transport.cookies),
+                    user_id=self.user_id,
+                    saved_at=saved.saved_at,
+                    confirmed_at=datetime.now(UTC).isoformat(),
+                ),
+            )
+        except OSError as exc:  # the session works; only the wake-up signal is lost
+            log.warning("Could not stamp the session file %s as confirmed: %s", self._path, exc.strerror)
 
     async def _restore(self) -> bool:
         if not self._username:
@@ -117,7 +190,8 @@ class SessionManager:
     async def _password_login(self, prompt: TwoFactorPrompt | None) -> None:
         if not (self._username and self._password):
             raise SessionExpired(
-                "No valid VRChat session and no username/password configured; run `groupbridge login`."
+                f"No valid VRChat session, and {self._missing(totp=False)} configured to log in "
+                "with; run `groupbridge login`."
             )
         self._transport.cookies.pop("auth", None)
         self.password_logins += 1
@@ -146,11 +220,20 @@ class SessionManager:
 
     async def _second_factor(self, methods: list[str], prompt: TwoFactorPrompt | None) -> None:
         if "totp" in methods and self._totp is not None:
-            method, code = "totp", self._totp.now()
-        elif prompt is not None:
-            method, code = await prompt(methods)
-        else:
+            # A configured secret that VRChat refuses will not do better a second time.
+            if not await self._verify("totp", self._totp.now(), methods):
+                raise LoginFailed("VRChat did not accept the authenticator code made from the TOTP secret.")
+            return
+        if prompt is None:
             raise TwoFactorRequired(methods)
+        for _ in range(TWO_FACTOR_TRIES):  # a person may mistype: ask again, same password login
+            method, code = await prompt(methods)
+            if await self._verify(method, code, methods):
+                return
+            log.debug("VRChat did not accept the %s.", method_name(method))  # the prompt tells the person
+        raise LoginFailed(f"VRChat did not accept the {method_name(method)} ({TWO_FACTOR_TRIES} tries).")
+
+    async def _verify(self, method: str, code: str, methods: list[str]) -> bool:
         path = VERIFY_PATHS.get(method)
         if path is None:
             raise LoginFailed(f"Unknown two-factor method {method!r}; VRChat offered {', '.join(methods)}.")
@@ -159,14 +242,16 @@ class SessionManager:
             response = await self._transport.request(
                 "POST", path, json={"code": code}, idempotent=False, retry_rate_limited=False
             )
-        except (Unauthorized, BadRequest) as exc:
-            raise LoginFailed(f"VRChat rejected the {method} code (HTTP {exc.status}).") from None
-        if not (isinstance(response.data, dict) and response.data.get("verified")):
-            raise LoginFailed(f"VRChat did not accept the {method} code.")
+        except BadRequest:
+            return False  # a malformed code: as good as a wrong one
+        except Unauthorized as exc:  # the half-done login itself is gone: another code will not help
+            raise LoginFailed(
+                f"VRChat ended the login while it waited for the {method_name(method)} (HTTP {exc.status})."
+            ) from None
+        return isinstance(response.data, dict) and bool(response.data.get("verified"))
 
     def _new_session(self, *, save: bool) -> None:
         self.generation += 1
-        self.blocked = False
         if save:
             save_session(
                 self._path,
@@ -177,43 +262,118 @@ class SessionManager:
                 ),
             )
 
-    async def recover(self, failed_generation: int) -> None:
-        """Called after a 401: re-login once (single flight), or block and raise SessionExpired."""
+    async def recover(self, failed_generation: int, refused: Unauthorized | None = None) -> None:
+        """Called after a 401 (`refused`, the call's error): find out whether the session or only the
+        call was refused, then re-login once (single flight), or block and raise SessionExpired.
+        Raises CallRefused when the session is still valid. Without `refused` (blocked, and the
+        re-login interval has passed) it goes straight to the re-login."""
         async with self._lock:
             if self.generation != failed_generation and not self.blocked:
                 return  # another task already brought a fresh session while we waited
+            if refused is not None and not self.blocked:
+                await self._check_session(refused)
             if not self.can_login_unattended:
-                self.block()
-                raise SessionExpired(
+                raise self.block(
                     "The VRChat session expired and logging in again needs a person "
-                    "(no TOTP secret configured): run `groupbridge login`."
+                    f"({self._missing(totp=True)} configured): run `groupbridge login`."
                 )
             now = time.monotonic()
             if self._last_relogin is not None and now - self._last_relogin < self._relogin_interval:
-                self.block()
                 wait = self._relogin_interval - (now - self._last_relogin)
-                raise SessionExpired(
+                raise self.block(
                     f"The VRChat session expired again soon after a re-login; not retrying for {wait:.0f} s."
                 )
             self._last_relogin = now
             try:
                 await self._password_login(prompt=None)
             except (AuthError, VRChatError) as exc:
-                self.block()
-                raise SessionExpired(f"Re-login to VRChat failed: {exc}") from None
+                raise self.block(f"Re-login to VRChat failed: {exc}") from None
+            self._unblock("a new login by the bot")
 
-    def block(self) -> None:
+    async def _check_session(self, refused: Unauthorized) -> None:
+        """One `GET /auth` (at most one per SESSION_CHECK_INTERVAL and session): returns when VRChat
+        says the session is gone, raises CallRefused when it is valid or VRChat cannot say. The lost
+        session is only ever concluded from VRChat's own answer, never from a failed check."""
+        now = time.monotonic()
+        last = self._last_check
+        if last is not None and last[0] == self.generation and now - last[1] < SESSION_CHECK_INTERVAL:
+            if last[2] is False:
+                return
+            raise CallRefused.of(refused) from None
+        try:
+            response = await self._transport.request("GET", "/auth")
+        except Unauthorized:
+            valid: bool | None = False
+        except VRChatError as exc:
+            log.warning(
+                "VRChat answered 401 to %s %s, and checking the session failed (%s); "
+                "not treating the session as lost.",
+                refused.method,
+                refused.path,
+                exc,
+            )
+            valid = None
+        else:
+            valid = isinstance(response.data, dict) and bool(response.data.get("ok"))
+        self._last_check = (self.generation, now, valid)
+        if valid is False:
+            log.info("VRChat answered 401 to %s %s: the session has ended.", refused.method, refused.path)
+            return
+        if valid:
+            log.warning(
+                "VRChat answered 401 to %s %s, but the session is still valid (GET /auth): "
+                "only that call was refused.",
+                refused.method,
+                refused.path,
+            )
+        raise CallRefused.of(refused) from None
+
+    async def check_refused_again(self, refused: Unauthorized) -> NoReturn:
+        """A call was refused again right after a new session (a re-login, or another task's): a
+        refused call if the session is valid (CallRefused), else block (SessionExpired)."""
+        async with self._lock:
+            if self.blocked:  # another task has concluded meanwhile
+                raise SessionExpired(self._state.reason or "The VRChat session has expired.")
+            await self._check_session(refused)
+            raise self.block("VRChat refused the session right after a re-login.")
+
+    def block(self, reason: str) -> SessionExpired:
         """Stop calling VRChat until a person logs in: remember the session file as it is now, so a
-        new one written by `groupbridge login` is noticed (see adopt_new_session_file)."""
+        new one written (or confirmed) by `groupbridge login` is noticed (see adopt_new_session_file).
+        Returns the SessionExpired to raise."""
+        if not self.blocked:
+            self._state = SessionState(
+                blocked=True,
+                lost_at=datetime.now(UTC),
+                reason=reason,
+                back_at=self._state.back_at,
+                back_by=self._state.back_by,
+            )
         self.blocked = True
         self._blocked_file = self._file_stamp()
+        return SessionExpired(reason)
 
-    def _file_stamp(self) -> tuple[int, int] | None:
+    def _unblock(self, how: str) -> None:
+        if self.blocked:
+            self._state = SessionState(
+                blocked=False,
+                lost_at=self._state.lost_at,
+                reason=self._state.reason,
+                back_at=datetime.now(UTC),
+                back_by=how,
+            )
+            # A warning although it is good news: /bridge status lists recent warnings, and this one
+            # must come after the alarm there, so the alarm is not the last word.
+            log.warning("The VRChat session is back after %s; calling VRChat again.", how)
+        self.blocked = False
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        # The inode too: a file replaced within the clock's granularity, with the same size, still counts.
         try:
             stat = self._path.stat()
         except OSError:
             return None
-        return (stat.st_mtime_ns, stat.st_size)
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     async def adopt_new_session_file(self) -> bool:
         """While blocked: if the session file changed since (an operator ran `groupbridge login`),
@@ -230,7 +390,7 @@ class SessionManager:
                 return False  # VRChat did not answer (5xx, timeout, 429): look at this file again later
             self._blocked_file = stamp  # VRChat's verdict on this file is in: one look per new file
             if adopted:
-                log.info("Picked up the new VRChat session from `groupbridge login`; calling VRChat again.")
+                self._unblock("`groupbridge login`")
                 return True
             log.warning("The VRChat session file changed, but VRChat does not accept the session in it.")
             return False
@@ -239,8 +399,3 @@ class SessionManager:
         if not self.can_login_unattended:
             return False
         return self._last_relogin is None or time.monotonic() - self._last_relogin >= self._relogin_interval
-
-    async def logout(self) -> None:
-        """Forget the saved session (used by `groupbridge login --fresh`); VRChat's session simply lapses."""
-        self._transport.cookies.clear()
-        delete_session(self._path)

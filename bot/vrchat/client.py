@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from . import ids
-from .auth import SessionManager, TwoFactorPrompt
+from .auth import SessionManager, SessionState, TwoFactorPrompt
 from .errors import (
     AlreadyInvited,
     AlreadyMember,
@@ -131,6 +131,11 @@ class VRChatClient:
         return self._auth.blocked
 
     @property
+    def session_state(self) -> SessionState:
+        """Whether the session is blocked, since when and why, and when and how it last came back."""
+        return self._auth.state
+
+    @property
     def password_logins(self) -> int:
         return self._auth.password_logins
 
@@ -146,9 +151,6 @@ class VRChatClient:
         """
         return await self._auth.login(prompt, force=force)
 
-    async def forget_session(self) -> None:
-        await self._auth.logout()
-
     async def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         auth = self._auth
         if auth.blocked and not await auth.adopt_new_session_file():
@@ -158,13 +160,13 @@ class VRChatClient:
         generation = auth.generation
         try:
             return await self._transport.request(method, path, **kwargs)
-        except Unauthorized:
-            await auth.recover(generation)
+        except Unauthorized as refused:
+            # Raises CallRefused when the session is fine, SessionExpired when it is lost for good.
+            await auth.recover(generation, refused)
         try:
             return await self._transport.request(method, path, **kwargs)
-        except Unauthorized:
-            auth.block()
-            raise SessionExpired("VRChat refused the session right after a re-login.") from None
+        except Unauthorized as refused:
+            await auth.check_refused_again(refused)  # CallRefused or SessionExpired
 
     async def _get(self, path: str, **params: Any) -> Any:
         return (await self._call("GET", path, params=params)).data

@@ -31,6 +31,24 @@ class Unauthorized(VRChatError):
     """401: the session cookie is missing or no longer valid."""
 
 
+class CallRefused(Unauthorized):
+    """A 401 for one call while `GET /auth` says the session is still valid.
+
+    VRChat answers 401 now and then for other reasons than an expired session; such a call failed,
+    the session did not. The caller treats it like any failed call (the next poll tries again).
+    """
+
+    @classmethod
+    def of(cls, refused: Unauthorized) -> CallRefused:
+        return cls(
+            f"{refused.message} (401, though the bot's VRChat session is still valid: "
+            "only this call was refused)",
+            status=refused.status,
+            method=refused.method,
+            path=refused.path,
+        )
+
+
 class Forbidden(VRChatError):
     """403: the bot account lacks the permission for this action."""
 

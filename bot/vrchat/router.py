@@ -16,8 +16,9 @@ raise NoServingAccount. Calls about the bot's own account go to the account that
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
+from .auth import SessionState
 from .client import MAX_PAGE, VRChatClient
 from .models import (
     AuditLogPage,
@@ -77,6 +78,17 @@ class GroupRouter:
     def session_blocked(self) -> bool:
         """True when any account has lost its session: some groups are then on hold."""
         return any(a.client.session_blocked for a in self.pool.accounts)
+
+    @property
+    def session_state(self) -> SessionState:
+        """A blocked account's state while any is blocked (the longest blocked), else that of the
+        account whose session came back last: what the session alert and /bridge status tell."""
+        states = [a.client.session_state for a in self.pool.accounts]
+        blocked = [s for s in states if s.blocked]
+        if blocked:
+            return min(blocked, key=lambda s: s.lost_at or datetime.max.replace(tzinfo=UTC))
+        recovered = [s for s in states if s.back_at is not None]
+        return max(recovered, key=lambda s: s.back_at or datetime.min.replace(tzinfo=UTC), default=states[0])
 
     @property
     def password_logins(self) -> int:

@@ -27,6 +27,9 @@ class SavedSession:
     cookies: dict[str, str] = field(default_factory=dict)
     user_id: str | None = None
     saved_at: str | None = None
+    # When a login last found these cookies still valid: rewriting the file with it is how
+    # `groupbridge login` wakes a bot that stopped calling VRChat (it watches this file).
+    confirmed_at: str | None = None
 
 
 def load_session(path: Path, username: str) -> SavedSession | None:
@@ -49,6 +52,7 @@ def load_session(path: Path, username: str) -> SavedSession | None:
             cookies=cookies,
             user_id=payload.get("user_id"),
             saved_at=payload.get("saved_at"),
+            confirmed_at=payload.get("confirmed_at"),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("Ignoring unreadable session file %s; a new login will replace it.", path)
@@ -60,8 +64,9 @@ def load_session(path: Path, username: str) -> SavedSession | None:
 
 
 def save_session(path: Path, session: SavedSession) -> None:
-    """Write atomically with mode 0600 from the first byte (never world-readable, even briefly)."""
-    session.saved_at = datetime.now(UTC).isoformat()
+    """Write atomically with mode 0600 from the first byte (never world-readable, even briefly).
+    A session saved before keeps its `saved_at`."""
+    session.saved_at = session.saved_at or datetime.now(UTC).isoformat()
     payload = {
         "version": FORMAT_VERSION,
         "username": session.username,
@@ -69,6 +74,8 @@ def save_session(path: Path, session: SavedSession) -> None:
         "saved_at": session.saved_at,
         "cookies": session.cookies,
     }
+    if session.confirmed_at:
+        payload["confirmed_at"] = session.confirmed_at
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".session-", dir=path.parent)  # mkstemp creates it 0600
     try:

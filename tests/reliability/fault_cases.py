@@ -217,6 +217,16 @@ VRCHAT: list[FaultCase] = [
         "run groupbridge login",
         clear=restart,
     ),
+    # VRChat refuses a call now and then for other reasons than a lost session: one GET /auth says
+    # the session is fine, and the bot neither logs in again nor stops. After the restart above, so
+    # that its session check (at most one a minute) cannot delay noticing the expiries.
+    vrchat_case(
+        "401 on the poll, session still valid",
+        3,
+        mentions("only this call was refused"),
+        "only this call was refused",
+        status=401,
+    ),
 ]
 
 DISCORD: list[FaultCase] = [

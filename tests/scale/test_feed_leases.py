@@ -164,6 +164,13 @@ async def test_a_lost_session_is_announced_once_per_channel_not_once_per_process
             await service.run_once()
             await service.run_once()  # a second round of the same episode says nothing new
         assert vrc_a.session_blocked and vrc_b.session_blocked
+        for name in ("a.json", "b.json"):  # the operator runs `groupbridge login` for each
+            async with bot_client(seeded_sim, tmp_path / name, totp_secret=None) as operator:
+                await operator.login(prompt=lambda _methods: answer_2fa(seeded_sim), force=True)
+        for service in services:  # each picks up its session; the end is told once per channel too
+            await service.run_once()
+            await service.run_once()
+        assert not (vrc_a.session_blocked or vrc_b.session_blocked)
     for channel in (FEED_CHANNEL_ID, SECOND_CHANNEL):
         titles = [e["title"] for m in standin.messages(channel) for e in m.embeds]
-        assert titles == ["VRChat session expired"], (channel, titles)
+        assert titles == ["VRChat session expired", "VRChat session is back"], (channel, titles)

@@ -6,6 +6,7 @@ as a whole, with everything that calls VRChat at once, keeps to them."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,16 +14,25 @@ from pathlib import Path
 import pytest
 
 import bot.vrchat.auth
-from bot.alerts import TITLE
+from bot.alerts import BACK_TITLE, TITLE
 from bot.bot import GroupBridgeBot
 from bot.config import Config
+from bot.sandbox.discord.models import StandInMessage
 from bot.sandbox.vrchat.faults import Fault
 from bot.sandbox.vrchat.server import RecordedRequest
 from bot.store import Store
 from bot.vrchat import VRChatClient
+from bot.vrchat.auth import SESSION_CHECK_INTERVAL
 from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, connected_bot
 from tests.fixtures.vrchat_sim import bot_client
-from tests.security.conftest import OTHER_FEED_ID, World, answered, reply_text, run_command
+from tests.security.conftest import (
+    OTHER_FEED_ID,
+    World,
+    answered,
+    first_answer,
+    reply_text,
+    run_command,
+)
 
 INTERVAL = 900.0
 
@@ -91,6 +101,14 @@ def alerts(world: World, channel_id: int) -> list:
     return [m for m in world.standin.messages(channel_id) if any(e.get("title") == TITLE for e in m.embeds)]
 
 
+def titles_of(message: StandInMessage) -> list[str]:
+    return [e.get("title") for e in message.embeds]
+
+
+def titles(world: World, channel_id: int) -> list[str]:
+    return [t for m in world.standin.messages(channel_id) for t in titles_of(m)]
+
+
 async def test_a_401_storm_costs_one_relogin_per_interval(
     world: World, security_store: Store, security_config: Config, tmp_path: Path, clock: Monotonic
 ) -> None:
@@ -100,7 +118,8 @@ async def test_a_401_storm_costs_one_relogin_per_interval(
         running(world, security_store, security_config, client) as bot,
     ):
         logins = len(password_logins(world))
-        storm = sim.faults.add(Fault(path=r"^/groups/", status=401))
+        # The session itself refused too (GET /auth): a real expiry, not a call VRChat refused.
+        storm = sim.faults.add(Fault(path=r"^/(groups/|auth$)", status=401))
         for _ in range(3):
             await everything_at_once(bot, world)
         assert len(password_logins(world)) == logins + 1
@@ -120,6 +139,28 @@ async def test_a_401_storm_costs_one_relogin_per_interval(
         assert len(password_logins(world)) == logins + 3
         assert not client.session_blocked  # VRChat answers again: back to normal
         assert storm.hits > 0
+
+
+async def test_a_401_storm_on_calls_with_a_valid_session_costs_no_login(
+    world: World, security_store: Store, security_config: Config, tmp_path: Path, clock: Monotonic
+) -> None:
+    sim = world.seeded.sim
+    async with (
+        session_client(world, tmp_path) as client,
+        running(world, security_store, security_config, client) as bot,
+    ):
+        logins = len(password_logins(world))
+        checks = len(sim.requests_to("GET", r"^/auth$"))
+        sim.faults.add(Fault(path=r"^/groups/", status=401))  # VRChat refuses calls, not the session
+        for _ in range(3):
+            await everything_at_once(bot, world)
+        assert len(password_logins(world)) == logins  # not one login for a session that is fine
+        assert not client.session_blocked
+        assert len(sim.requests_to("GET", r"^/auth$")) == checks + 1  # one look per check interval
+        clock.now += SESSION_CHECK_INTERVAL
+        await everything_at_once(bot, world)
+        assert len(sim.requests_to("GET", r"^/auth$")) == checks + 2
+        assert alerts(world, FEED_CHANNEL_ID) == []
 
 
 async def test_without_a_totp_secret_the_bot_alerts_once_and_stops_calling_vrchat(
@@ -158,14 +199,26 @@ async def test_without_a_totp_secret_the_bot_alerts_once_and_stops_calling_vrcha
 
         await client.login(operator, force=True)  # someone logs in: the episode is over
         await bot.feed.run_once()  # type: ignore[union-attr]
+        await bot.feed.run_once()  # type: ignore[union-attr]  # the end is told once
+        assert [titles(world, c)[-2:] for c in (FEED_CHANNEL_ID, OTHER_FEED_ID)] == [[TITLE, BACK_TITLE]] * 2
+        status = await run_command(world.standin, "admin", "bridge status", {})
+        said = reply_text(first_answer(status))
+        # The session field and the newest of the recent problems tell the end, not the alarm.
+        assert re.search(r"VRChat session OK \(usr_[^)]+\)\nback \d+ s ago after a new login", said), said
+        newest = said.split("Recent problems (newest first)")[1].split("\n")[0]
+        assert "The VRChat session is back" in newest, said
         sim.expire_sessions(forget_devices=True)  # ...and a new one begins
         await bot.feed.run_once()  # type: ignore[union-attr]
     assert len(alerts(world, FEED_CHANNEL_ID)) == 2  # one per episode
+    assert titles(world, FEED_CHANNEL_ID).count(BACK_TITLE) == 1
     for channel_id in (FEED_CHANNEL_ID, OTHER_FEED_ID):
         alert = alerts(world, channel_id)[0]
-        assert alert.allowed_mentions == {"parse": []}
-        text = str(alert.embeds)
-        assert "groupbridge login" in text and "@everyone" not in text and "<@" not in text
+        back = next(m for m in world.standin.messages(channel_id) if BACK_TITLE in titles_of(m))
+        for notice in (alert, back):
+            assert notice.allowed_mentions == {"parse": []}
+            text = str(notice.embeds)
+            assert "@everyone" not in text and "<@" not in text
+        assert "groupbridge login" in str(alert.embeds)
     assert "groupbridge login" in reply_text(told.followups[0].body if told.followups else told.callback.data)
 
 

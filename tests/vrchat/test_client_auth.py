@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+import time
 
 import pyotp
 import pytest
@@ -116,19 +117,67 @@ async def test_wrong_password_and_wrong_code(
     with pytest.raises(LoginFailed, match="username or password"):
         await client.login()
 
+    asked: list[list[str]] = []
+
     async def bad_code(methods: list[str]) -> tuple[str, str]:
-        return "totp", "000000" if pyotp.TOTP(seeded_sim.totp_secret).now() != "000000" else "111111"
+        asked.append(methods)
+        return "totp", wrong_code(seeded_sim)
 
     other = await client_factory(totp_secret=None)
-    with pytest.raises(LoginFailed, match="totp code"):
+    with pytest.raises(LoginFailed, match=r"did not accept the authenticator code \(3 tries\)"):
         await other.login(prompt=bad_code)
+    assert len(asked) == 3  # asked again, a few times...
+    assert password_logins(seeded_sim) == 1  # ...within one password login (the first one was refused)
     assert not (tmp_path / "session.json").exists()
 
 
-async def test_no_session_and_no_password(client_factory: ClientFactory) -> None:
-    client = await client_factory(password=None)
-    with pytest.raises(SessionExpired, match="groupbridge login"):
+def wrong_code(seeded: SeededSim) -> str:
+    """A code the simulator refuses (it accepts one step of clock drift either way)."""
+    totp = pyotp.TOTP(seeded.totp_secret)
+    now = time.time()
+    valid = {totp.at(now + step * 30) for step in (-2, -1, 0, 1, 2)}
+    return next(code for code in (str(n) * 6 for n in range(10)) if code not in valid)
+
+
+async def test_a_mistyped_code_is_asked_for_again_without_a_new_password_login(
+    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path
+) -> None:
+    answers = iter([wrong_code(seeded_sim), None])
+
+    async def person(methods: list[str]) -> tuple[str, str]:
+        return "totp", next(answers) or seeded_sim.totp_now()
+
+    client = await client_factory(totp_secret=None)
+    assert await client.login(prompt=person) == seeded_sim.bot.id
+    assert password_logins(seeded_sim) == 1
+    assert len(seeded_sim.sim.requests_to("POST", r"/auth/twofactorauth/totp/verify")) == 2
+    assert (tmp_path / "session.json").exists()
+
+
+async def test_a_wrong_totp_secret_is_not_tried_again(
+    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path
+) -> None:
+    client = await client_factory(totp_secret=pyotp.random_base32())
+    with pytest.raises(LoginFailed, match="authenticator code made from the TOTP secret"):
         await client.login()
+    assert len(seeded_sim.sim.requests_to("POST", r"/auth/twofactorauth/totp/verify")) == 1
+
+
+@pytest.mark.parametrize(
+    ("password", "missing"),
+    [(None, "no password configured"), ("correct horse", None)],
+)
+async def test_no_session_and_no_password(
+    client_factory: ClientFactory, password: str | None, missing: str | None
+) -> None:
+    client = await client_factory(password=password, totp_secret=None)
+    if missing is None:  # the password is there: what is missing is an answer to 2FA
+        with pytest.raises(TwoFactorRequired, match="totp_secret"):
+            await client.login()
+        return
+    with pytest.raises(SessionExpired, match="groupbridge login") as err:
+        await client.login()
+    assert missing in str(err.value) and "username" not in str(err.value)
 
 
 async def test_401_mid_run_leads_to_exactly_one_relogin(client: VRChatClient, seeded_sim: SeededSim) -> None:
