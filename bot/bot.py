@@ -47,6 +47,15 @@ LOOPBACK_POLL_FLOOR = 0.1
 Role = Literal["all", "gateway", "worker"]
 
 
+def bot_intents() -> discord.Intents:
+    """Guilds only: channels and roles for permission checks; no message content, no member list.
+    Whatever client the bot's token drives uses these, even one that never opens the gateway:
+    discord.py warns about its cache without the guilds intent."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
+
+
 class GroupBridgeBot(commands.Bot):
     def __init__(
         self,
@@ -58,11 +67,9 @@ class GroupBridgeBot(commands.Bot):
         guild_ready_timeout: float = 2.0,
         role: Role = "all",
     ) -> None:
-        intents = discord.Intents.none()
-        intents.guilds = True  # channels and roles for permission checks; no message content, no members
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: the bot has slash commands only
-            intents=intents,
+            intents=bot_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=GroupBridgeTree,
             help_command=None,
