@@ -36,7 +36,7 @@ from bot.vrchat.pool import AccountPool, AccountUsage, NoServingAccount
 # /bridge status asks VRChat again about a group whose bot account lacked something, when what it
 # knows is older than this: an admin who fixed the role and asks for the status wants to see it fixed.
 RECHECK_AFTER = timedelta(minutes=1)
-RECHECK_TIMEOUT = 2.0  # seconds: the status must still answer within Discord's three
+RECHECK_TIMEOUT = 2.0  # seconds: then the status says what it knew; it must not wait on VRChat
 
 
 @dataclass(frozen=True, slots=True)
