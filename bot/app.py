@@ -324,7 +324,7 @@ async def sync_commands(config: Config) -> int:
     """`groupbridge sync`: register the slash commands (configured guilds, else globally) and exit."""
     from discord.ext import commands
 
-    from bot.bot import install_commands, sync_tree
+    from bot.bot import bot_intents, install_commands, sync_tree
 
     class Syncer(commands.Bot):
         """Only the command tree: enough to sync, without the VRChat client or the database."""
@@ -339,7 +339,7 @@ async def sync_commands(config: Config) -> int:
             where = f"to {len(guild_ids)} server(s)" if guild_ids else "globally (up to an hour to appear)"
             print(f"Synced {names} {where}.")
 
-    syncer = Syncer(command_prefix=commands.when_mentioned, intents=discord.Intents.none())
+    syncer = Syncer(command_prefix=commands.when_mentioned, intents=bot_intents())
     with _discord_target(config):
         try:
             await syncer.login(_token(config))

@@ -35,7 +35,7 @@ from bot.feed.service import FeedService
 from bot.replies import GroupBridgeTree
 from bot.services import Services
 from bot.services.rules import apply_config_rules
-from bot.store import Store
+from bot.store import ConfigSyncResult, Store
 from bot.views.requests import REQUEST_BUTTONS
 from bot.vrchat import VRChatClient
 from bot.vrchat.router import GroupRouter
@@ -45,6 +45,15 @@ log = logging.getLogger(__name__)
 LOOPBACK_POLL_FLOOR = 0.1
 
 Role = Literal["all", "gateway", "worker"]
+
+
+def bot_intents() -> discord.Intents:
+    """Guilds only: channels and roles for permission checks; no message content, no member list.
+    Whatever client the bot's token drives uses these, even one that never opens the gateway:
+    discord.py warns about its cache without the guilds intent."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
 
 
 class GroupBridgeBot(commands.Bot):
@@ -58,11 +67,9 @@ class GroupBridgeBot(commands.Bot):
         guild_ready_timeout: float = 2.0,
         role: Role = "all",
     ) -> None:
-        intents = discord.Intents.none()
-        intents.guilds = True  # channels and roles for permission checks; no message content, no members
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: the bot has slash commands only
-            intents=intents,
+            intents=bot_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=GroupBridgeTree,
             help_command=None,
@@ -112,7 +119,8 @@ class GroupBridgeBot(commands.Bot):
         async with store.startup_lock():  # processes starting together must not race on these
             await store.upgrade()
             synced = await store.apply_config_bindings(config_bindings(self.config))
-            log.info("Bindings from the config: %s", synced)
+            log.debug("Bindings from the config: %s", synced)
+            log.info(config_bindings_text(synced, len(await store.list_bindings(source="command"))))
             await apply_declared_rules(store, self.config)
         return store
 
@@ -161,6 +169,8 @@ class GroupBridgeBot(commands.Bot):
         """Another process holds the gateway now (ours lapsed: the database was away too long): step
         down at once, or every interaction would reach two processes. Exit 1, so a supervisor restarts
         this process as a standby."""
+        if self.is_closed():  # our own stop gives every lease back: nobody took the gateway
+            return
         if GATEWAY_LEASE in lost and not self.gateway_lost:
             self.gateway_lost = True
             log.error("Lost the gateway lease to another process; disconnecting from Discord.")
@@ -223,6 +233,25 @@ async def sync_tree(
         await tree.sync(guild=guild)
     log.info("Slash commands synced to %d guild(s).", len(guild_ids))
     return list(guild_ids)
+
+
+def config_bindings_text(synced: ConfigSyncResult, linked: int) -> str:
+    """The start-up line about bindings, for operators: what the config's [[bindings]] changed in
+    the database, and how many links were made with /bridge link."""
+    declared = synced.added + synced.updated + synced.unchanged
+
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    commands = f"{count(linked, 'link')} made with /bridge link"
+    if not declared:
+        return f"Bindings: none in the config file; {commands}."
+    changes = [
+        f"{n} {what}"
+        for n, what in ((synced.added, "new"), (synced.updated, "changed"), (synced.unchanged, "unchanged"))
+        if n
+    ]
+    return f"Bindings: {count(declared, 'binding')} from the config file ({', '.join(changes)}); {commands}."
 
 
 async def apply_declared_rules(store: Store, config: Config) -> None:

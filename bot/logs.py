@@ -42,6 +42,7 @@ _LIBRARY_FLOORS = {
     "aiohttp": logging.WARNING,
     "asyncio": logging.INFO,
     "sqlalchemy.engine": logging.WARNING,  # INFO echoes every SQL statement
+    "alembic.runtime.plugins": logging.WARNING,  # INFO lists its plugins at every start
 }
 
 _TOKENISH = r"[A-Za-z0-9._~+/=-]"

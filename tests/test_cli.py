@@ -336,3 +336,86 @@ def test_db_upgrade_creates_the_schema_in_a_real_sqlite_file(tmp_path: Path) -> 
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"audit_entries", "group_cursors", "bindings", "outbox", "action_log", "alembic_version"} <= tables
     assert main(["db", "upgrade", "-c", str(path)]) == 0  # idempotent
+
+
+# --- help: what each command is for, and the order of a first run ----------------------------------------
+
+SUBCOMMANDS = [["check-config"], ["run"], ["login"], ["sync"], ["db"], ["db", "upgrade"]]
+
+
+def help_text(capsys, *argv: str) -> str:
+    assert main([*argv, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def test_top_level_help_gives_the_first_run_steps_in_order(capsys):
+    out = help_text(capsys)
+    assert "VRChat group moderation from Discord" in out
+    steps = [
+        "cp config.example.toml config.toml",
+        "groupbridge check-config",
+        "groupbridge login",
+        "groupbridge run --dry-run",
+        "groupbridge sync",
+        "groupbridge run  ",
+        "/bridge link",
+    ]
+    positions = [out.index(step) for step in steps]
+    assert positions == sorted(positions), positions
+    assert "GROUPBRIDGE_<SECTION>__<KEY>" in out
+
+
+@pytest.mark.parametrize("argv", SUBCOMMANDS, ids=[" ".join(a) for a in SUBCOMMANDS])
+def test_each_subcommand_help_has_a_description(argv, capsys):
+    out = help_text(capsys, *argv)
+    usage, _, rest = out.partition("\n\n")
+    description = rest.split("\n\n")[0]
+    assert usage.startswith(f"usage: groupbridge {' '.join(argv)}")
+    # A sentence of its own between the usage line and the argument lists.
+    assert not description.startswith(("options:", "positional arguments:")), out
+    assert len(description.split()) >= 8, description
+
+
+def test_login_help_explains_two_factor_and_session_reuse(capsys):
+    out = " ".join(help_text(capsys, "login").split())
+    for words in (
+        "vrchat.totp_secret",
+        "authenticator app",
+        "recovery codes",
+        "e-mail",
+        "you choose which",
+        "vrchat.session_file (mode 0600)",
+        "still valid is kept",
+        "--fresh forgets the local copy",
+    ):
+        assert words in out, words
+
+
+def test_check_config_takes_the_path_as_dash_c_too(tmp_path, capsys):
+    path = write(tmp_path, VALID)
+    for argv in (["check-config", "-c", str(path)], ["check-config", "--config", str(path)]):
+        assert main(argv) == 0
+        assert capsys.readouterr().out.startswith(f"OK: {path} is valid")
+    assert main(["check-config", str(path)]) == 0  # as before
+    capsys.readouterr()
+    assert main(["check-config", "-c", str(path), str(tmp_path / "other.toml")]) == 2
+    assert "give the config file once" in capsys.readouterr().err
+
+
+def test_summary_says_what_registers_the_commands(tmp_path, capsys):
+    assert main(["check-config", str(write(tmp_path, VALID))]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "slash commands: registered in servers 111111111111111111, 222222222222222222 at every start of "
+        "`groupbridge run`"
+    ) in out
+
+    no_guilds = VALID.replace("guild_ids = [111111111111111111, 222222222222222222]\n", "")
+    assert main(["check-config", str(write(tmp_path, no_guilds))]) == 0
+    out = capsys.readouterr().out
+    assert "globally" not in out.replace("register them globally", "")  # never "synced globally"
+    assert "no discord.guild_ids, so `groupbridge run` registers none; run `groupbridge sync` once" in out
+
+    manual = VALID.replace("[discord]\n", "[discord]\nsync_commands_on_start = false\n")
+    assert main(["check-config", str(write(tmp_path, manual))]) == 0
+    assert "`groupbridge run` does not register them" in capsys.readouterr().out

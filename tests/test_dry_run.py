@@ -199,7 +199,7 @@ async def test_a_group_the_bot_cannot_see_fails_alone(
     assert "still shown" in out and "Join request: Carol" in out
     section = out[out.index(other.id) :]
     assert "bot account: NOT a member" in section
-    assert "cannot read the audit log: the bot account is not a member" in section
+    assert "cannot read the audit log: the bot's VRChat account is not a member of the group" in section
     assert "VRChat answered 403" in section
     assert "not bound: in [[groups]] only" in section
     gone = out[out.index(missing) :]
@@ -207,7 +207,10 @@ async def test_a_group_the_bot_cannot_see_fails_alone(
     half = out[out.index(partial.id) :]
     assert "bot account: member · permissions: group-audit-view · missing group-invites-manage" in half
     assert "half readable" in half
-    assert "cannot read the join requests: the bot account is not a member, or its group role lacks" in half
+    assert (
+        "cannot read the join requests: the bot's VRChat account is not a member of the group, or its "
+        "group role lacks the group-invites-manage permission (join requests)"
+    ) in half
     assert "Summary: 4 groups, 3 failed; 1 pending join request" in out
     assert writes(seeded_sim) == FRESH_LOGIN
 

@@ -68,6 +68,24 @@ def _exists(path: Path) -> bool:
         return False
 
 
+def _command_registration(config: Config) -> str:
+    """Where the slash commands get registered, and by which command: `run` only ever syncs to the
+    configured servers (bot.bot.sync_tree), a global sync is `groupbridge sync`'s alone."""
+    guild_ids = config.discord.guild_ids
+    if not guild_ids:
+        return (
+            "no discord.guild_ids, so `groupbridge run` registers none; run `groupbridge sync` once "
+            "to register them globally (they can take up to an hour to appear)"
+        )
+    servers = ", ".join(str(g) for g in guild_ids)
+    if not config.discord.sync_commands_on_start:
+        return (
+            f"servers {servers}; `groupbridge run` does not register them "
+            "(discord.sync_commands_on_start = false): run `groupbridge sync`"
+        )
+    return f"registered in servers {servers} at every start of `groupbridge run`"
+
+
 def describe_config(config: Config) -> list[str]:
     """Human-readable summary lines for ``check-config``; never contains a secret value."""
 
@@ -80,8 +98,7 @@ def describe_config(config: Config) -> list[str]:
         f"(2FA: {'TOTP secret configured' if config.vrchat.totp_secret else 'code asked at login'})",
         f"User-Agent: {config.vrchat.user_agent}",
     ]
-    guilds = ", ".join(str(g) for g in config.discord.guild_ids) or "none (commands are synced globally)"
-    out.append(f"Discord servers for commands: {guilds}")
+    out.append(f"slash commands: {_command_registration(config)}")
     out.append(
         f"{plural(len(config.groups), 'allowed group')}:" if config.groups else "allowed groups: none yet"
     )

@@ -8,12 +8,11 @@ of ids seen in the newest page answers without any store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
-from bot.config import BindingConfig, Config
+from bot.config import Config
 from bot.events import family_of
 from bot.feed.poller import to_entry_in
 from bot.services.request_views import JoinRequestView, build_view
@@ -21,23 +20,20 @@ from bot.services.users import UserDirectory
 from bot.store.types import StoredEntry
 from bot.vrchat import Forbidden, NotFound, VRChatClient, VRChatError
 from bot.vrchat.models import AuditLogEntry, Group, User
+from bot.vrchat.permissions import AUDIT_VIEW, INVITES_MANAGE, refused_because
+
+from .bindings import ShownBinding
 
 PAGE = 100  # the API's maximum page size
-
-# The permissions the dry run exercises: reading the audit log (the feed) and the join requests.
-NEEDED_PERMISSIONS: dict[str, str] = {
-    "group-audit-view": "the audit-log feed",
-    "group-invites-manage": "join requests",
-}
 
 
 @dataclass(frozen=True, slots=True)
 class GroupTarget:
-    """A group to look at: allow-listed in [[groups]] and/or bound in [[bindings]]."""
+    """A group to look at: bound (bot.dryrun.bindings) and/or allow-listed in [[groups]]."""
 
     group_id: str
     configured_name: str | None
-    bindings: tuple[BindingConfig, ...]
+    bindings: tuple[ShownBinding, ...]
 
     def feed_channels(self, event_type: str) -> list[int]:
         """The feed channels whose binding takes this event type (what the outbox would post to)."""
@@ -48,9 +44,9 @@ class GroupTarget:
         return sorted({b.requests_channel_id for b in self.bindings if b.requests_channel_id})
 
 
-def targets_from(config: Config) -> list[GroupTarget]:
-    """Bound groups first (in [[bindings]] order), then the rest of the allow-list."""
-    order = [b.group_id for b in config.bindings] + [g.id for g in config.groups]
+def targets_from(config: Config, bindings: Sequence[ShownBinding]) -> list[GroupTarget]:
+    """Bound groups first (in the bindings' order), then the rest of the allow-list."""
+    order = [b.group_id for b in bindings] + [g.id for g in config.groups]
     targets = []
     for group_id in dict.fromkeys(order):
         listed = config.group(group_id)
@@ -58,42 +54,10 @@ def targets_from(config: Config) -> list[GroupTarget]:
             GroupTarget(
                 group_id=group_id,
                 configured_name=listed.name if listed else None,
-                bindings=tuple(b for b in config.bindings if b.group_id == group_id),
+                bindings=tuple(b for b in bindings if b.group_id == group_id),
             )
         )
     return targets
-
-
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """The bot account's standing in the group, as VRChat's group object tells the caller.
-
-    The client's `Group` model keeps fields it does not declare (``extra="allow"``); VRChat puts the
-    caller's own membership there as ``membershipStatus`` and ``myMember.permissions``.
-    """
-
-    status: str | None
-    permissions: tuple[str, ...] | None  # None: VRChat did not say
-
-    @classmethod
-    def of(cls, group: Group) -> Membership:
-        extra: dict[str, Any] = group.model_extra or {}
-        status = extra.get("membershipStatus")
-        mine = extra.get("myMember")
-        perms = mine.get("permissions") if isinstance(mine, dict) else None
-        return cls(
-            status=status if isinstance(status, str) else None,
-            permissions=tuple(str(p) for p in perms) if isinstance(perms, list) else None,
-        )
-
-    @property
-    def is_member(self) -> bool:
-        return self.status == "member"
-
-    def missing(self) -> list[str]:
-        if self.permissions is None or "*" in self.permissions:
-            return []
-        return [p for p in NEEDED_PERMISSIONS if p not in self.permissions]
 
 
 def group_label(group: Group | None, target: GroupTarget) -> str:
@@ -126,10 +90,7 @@ def explain(error: VRChatError, what: str, permission: str | None = None) -> str
     if isinstance(error, NotFound):
         return f"cannot read {what}: VRChat has no such group, or the bot account cannot see it ({error})"
     if isinstance(error, Forbidden) and permission:
-        return (
-            f"cannot read {what}: the bot account is not a member, or its group role lacks the "
-            f"{permission} permission ({error})"
-        )
+        return f"cannot read {what}: {refused_because(permission)} ({error})"
     return f"cannot read {what}: {error}"
 
 
@@ -188,11 +149,11 @@ class GroupReader:
         try:
             await self._read_entries(result, seen)
         except VRChatError as exc:
-            result.errors.append(explain(exc, "the audit log", "group-audit-view"))
+            result.errors.append(explain(exc, "the audit log", AUDIT_VIEW))
         try:
             await self._read_requests(result, seen)
         except VRChatError as exc:
-            result.errors.append(explain(exc, "the join requests", "group-invites-manage"))
+            result.errors.append(explain(exc, "the join requests", INVITES_MANAGE))
         return result
 
     async def _read_entries(self, result: GroupPass, seen: Seen) -> None:

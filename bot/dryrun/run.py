@@ -2,8 +2,9 @@
 
 For checking a setup before the bot joins a server: it logs in as `run` would (the saved session
 first, the password and TOTP secret only when needed) and then only reads. Discord is never
-contacted and its token never used; no database is opened; every VRChat request after the login is
-a GET. With --follow it keeps polling at the configured interval and prints only what is new.
+contacted and its token never used; the database, when there is one, is only read for the bindings
+(bindings.py); every VRChat request after the login is a GET. With --follow it keeps polling at the
+configured interval and prints only what is new.
 """
 
 from __future__ import annotations
@@ -25,17 +26,10 @@ from bot.events import EVENT_FAMILIES
 from bot.feed.render import render_entry
 from bot.views.cards import request_card
 from bot.vrchat import AuthError, VRChatClient, VRChatError
+from bot.vrchat.permissions import NEEDED_PERMISSIONS, GroupStanding
 
-from .groups import (
-    NEEDED_PERMISSIONS,
-    GroupPass,
-    GroupReader,
-    GroupTarget,
-    Membership,
-    Seen,
-    group_label,
-    targets_from,
-)
+from .bindings import ShownBinding, read_bindings
+from .groups import GroupPass, GroupReader, GroupTarget, Seen, group_label, targets_from
 from .terminal import INDENT, embed_text, line
 
 DEFAULT_LIMIT = 10
@@ -73,8 +67,9 @@ async def dry_run(
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
     out = console or make_console()
-    targets = targets_from(config)
     source = config.path or "the configuration"
+    bindings = await read_bindings(config)
+    targets = targets_from(config, bindings.bindings)
     if not targets:
         print(
             f"groupbridge: nothing to check: {source} has no [[groups]] and no [[bindings]].",
@@ -82,13 +77,15 @@ async def dry_run(
         )
         return EXIT_CONFIG
     bound = sum(1 for t in targets if t.bindings)
+    database = "the database is only read" if bindings.from_database else "no database is used"
     out.print(
         line(
             ("Dry run", "bold"),
             f" of {source}: {_count(len(targets), 'group')} ({bound} bound). Nothing is sent to Discord, "
-            "no database is used, and VRChat is only read.",
+            f"{database}, and VRChat is only read.",
         )
     )
+    out.print(line("Bindings: ", (bindings.source, "bold"), "."))
 
     async with make_vrchat_client(config) as client:
         if not await _log_in(client, config, out):
@@ -182,7 +179,7 @@ class Polls:
             line(("━━ ", "bold"), (group_label(seen.group, target), "bold"), "  ", (target.group_id, "dim"))
         )
         if result.group is not None:
-            out.print(_membership_line(Membership.of(result.group)))
+            out.print(_membership_line(GroupStanding.of(result.group)))
         if first:
             out.print(_binding_line(target))
         for error in result.errors:
@@ -231,7 +228,7 @@ class Polls:
 # --- printing ---------------------------------------------------------------------------------------
 
 
-def _membership_line(member: Membership) -> Text:
+def _membership_line(member: GroupStanding) -> Text:
     if not member.is_member:
         return line(INDENT, (f"bot account: NOT a member (VRChat says: {member.status or 'unknown'})", "red"))
     if member.permissions is None:
@@ -246,16 +243,34 @@ def _membership_line(member: Membership) -> Text:
     return text
 
 
+ORIGINS = {
+    "config": "from [[bindings]] in the config",
+    "command": "made with /bridge link",
+    "config, not yet in the database": "from [[bindings]] in the config; the next start adds it",
+}
+
+
 def _binding_line(target: GroupTarget) -> Text:
     if not target.bindings:
         return line(INDENT, ("not bound: in [[groups]] only, so nothing of it would be posted", "yellow"))
-    parts = []
+    text = line(INDENT, "bound:")
     for binding in target.bindings:
-        events = "all events" if set(binding.events) >= set(EVENT_FAMILIES) else ", ".join(binding.events)
-        parts.append(f"feed channel {binding.feed_channel_id} ({events})")
-    channels = target.request_channels()
-    cards = f"cards in channel {', '.join(map(str, channels))}" if channels else "no requests channel"
-    return line(INDENT, "bound: ", "; ".join(parts), f"; join-request {cards}")
+        text.append_text(_one_binding(binding))
+    return text
+
+
+def _one_binding(binding: ShownBinding) -> Text:
+    events = "all events" if set(binding.events) >= set(EVENT_FAMILIES) else ", ".join(binding.events)
+    cards = (
+        f"join-request cards in channel {binding.requests_channel_id}"
+        if binding.requests_channel_id
+        else "no requests channel"
+    )
+    text = line("\n", INDENT, "  ", f"feed channel {binding.feed_channel_id} ({events}); {cards}")
+    text.append_text(line((f" · {ORIGINS[binding.origin]}", "dim")))
+    if binding.paused_reason is not None:
+        text.append_text(line("\n", INDENT, "    ", (f"paused: {binding.paused_reason}", "yellow")))
+    return text
 
 
 def _channels_text(target: GroupTarget, event_type: str) -> Text:

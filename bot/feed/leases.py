@@ -84,6 +84,31 @@ async def bound_lease_names(store: Store) -> dict[str, str | None]:
     return wanted
 
 
+def describe_work(names: Iterable[str]) -> str | None:
+    """The work behind lease names, for operators: "the Discord gateway, the audit log and join
+    requests of 2 groups (grp_…, grp_…) and the feed of 1 channel (123…)". A process's own member
+    lease is no work: None when there is nothing else."""
+    names = set(names)
+
+    def listed(prefix: str, noun: str) -> str | None:
+        ids = sorted(n.removeprefix(prefix) for n in names if n.startswith(prefix))
+        if not ids:
+            return None
+        shown = ", ".join(ids[:3]) + (", …" if len(ids) > 3 else "")
+        return f"{len(ids)} {noun}{'' if len(ids) == 1 else 's'} ({shown})"
+
+    parts = []
+    if GATEWAY_LEASE in names:
+        parts.append("the Discord gateway (slash commands and buttons)")
+    if groups := listed(GROUP, "group"):
+        parts.append(f"the audit-log polling and join-request cards of {groups}")
+    if channels := listed(CHANNEL, "channel"):
+        parts.append(f"the feed delivery to {channels}")
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 class LeaseView(Protocol):
     """What the workers ask before doing a piece of work."""
 
@@ -193,9 +218,15 @@ class LeaseKeeper:
         # never held for long without its work running.
         retold, self._untold = self._untold & set(got), frozenset()
         if gained:  # name#generation: each tenure of a lease has its own generation
-            log.info("Leases acquired: %s", " ".join(f"{n}#{got[n].generation}" for n in sorted(gained)))
+            log.debug("Leases acquired: %s", " ".join(f"{n}#{got[n].generation}" for n in sorted(gained)))
+            if work := describe_work(gained):
+                log.info("This process now runs %s.", work)
         if lost:
-            log.warning("Leases lost to another process, their work stops: %s", " ".join(sorted(lost)))
+            log.debug("Leases lost: %s", " ".join(sorted(lost)))
+            log.warning(
+                "Another process took over %s; this process stopped that work.",
+                describe_work(lost) or "this process's place",
+            )
         if gained or lost or retold:
             await self._notify(gained | retold, lost)
         if give:
@@ -268,7 +299,9 @@ class LeaseKeeper:
             self._held.pop(name, None)  # no new work on them from here on
         await self._notify(frozenset(), frozenset(names))  # ...and what was under way has stopped
         await self.store.release_leases(self.owner, names)
-        log.info("Leases given back: %s", " ".join(sorted(names)))
+        log.debug("Leases given back: %s", " ".join(sorted(names)))
+        if work := describe_work(names):
+            log.info("Handed %s over to other processes.", work)
 
     async def _notify(self, gained: frozenset[str], lost: frozenset[str]) -> None:
         for listener in self._listeners:
@@ -359,7 +392,7 @@ class LeaseKeeper:
             except Exception as exc:  # they expire by themselves within the lease time
                 log.warning("Could not release the leases (%s); they expire in %g s.", exc, self.ttl)
             else:
-                log.info("Released %d lease(s).", len(held))
+                log.debug("Released %d lease(s).", len(held))
 
 
 def _processes(table: Mapping[str, Lease], me: str) -> int:

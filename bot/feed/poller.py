@@ -18,9 +18,10 @@ from typing import Literal, Protocol
 
 from bot import crashpoints
 from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
-from bot.vrchat import VRChatError
+from bot.vrchat import Forbidden, VRChatError
 from bot.vrchat.errors import AuthError
 from bot.vrchat.models import AuditLogEntry, AuditLogPage
+from bot.vrchat.permissions import AUDIT_VIEW, refused_because
 
 from .attribution import credit_from_store
 
@@ -169,13 +170,17 @@ class AuditPoller:
             ),
         )
         result.new, result.queued = len(ingest.new_ids), ingest.queued
-        log.info(
-            "Audit log of %s: first poll stored %d entries (backfill %s, %s posted).",
-            self.group_id,
-            result.new,
-            s.backfill,
-            "queued" if result.queued else "none",
-        )
+        if s.backfill == "none":
+            log.info("Audit log of %s: mirrored from now on (feed.backfill = none).", self.group_id)
+        else:
+            posted = "posting them to the feed" if result.queued else "none for the feed channels' events"
+            log.info(
+                "Audit log of %s: stored %s of its history (feed.backfill = %s); %s.",
+                self.group_id,
+                "1 entry" if result.new == 1 else f"{result.new} entries",
+                s.backfill,
+                posted if s.post_backfill else "not posted (feed.post_backfill = false)",
+            )
         return result
 
     async def _incremental_poll(self, cursor: GroupCursor) -> PollResult:
@@ -230,7 +235,13 @@ class AuditPoller:
         )
         result.new, result.queued, result.delayed = len(ingest.new_ids), ingest.queued, len(delayed)
         if result.new:
-            log.info("Audit log of %s: %d new entries, %d queued.", self.group_id, result.new, result.queued)
+            log.info(
+                "Audit log of %s: %s, %s.",
+                self.group_id,
+                "1 new entry" if result.new == 1 else f"{result.new} new entries",
+                "queued for the feed" if result.queued else "none of them for the feed channels' events",
+            )
+            log.debug("Audit log of %s: %d outbox rows queued.", self.group_id, result.queued)
         return result
 
     # -- the loop --------------------------------------------------------------------------------
@@ -246,8 +257,12 @@ class AuditPoller:
         except asyncio.CancelledError:
             raise
         except (VRChatError, AuthError) as exc:
-            log.warning("Audit log poll of %s failed: %s", self.group_id, exc)
-            await self._record_failure(str(exc))
+            reason = str(exc)
+            if isinstance(exc, Forbidden) and exc.method:  # VRChat's own 403, not a local refusal
+                reason = f"VRChat refused to show the audit log: {refused_because(AUDIT_VIEW)}"
+                log.debug("Audit log poll of %s: VRChat said %s", self.group_id, exc)
+            log.warning("Audit log poll of %s failed: %s", self.group_id, reason)
+            await self._record_failure(reason)
         except Exception as exc:
             log.exception("Audit log poll of %s failed unexpectedly", self.group_id)
             await self._record_failure(f"{type(exc).__name__}: {exc}")

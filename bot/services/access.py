@@ -9,8 +9,31 @@ from __future__ import annotations
 from bot.config import Config
 from bot.services.common import Actor, InvalidInput, NotFoundError, PermissionDenied, checked_group_id
 from bot.store import Binding, Store
+from bot.vrchat.permissions import NEEDED_PERMISSIONS, GroupStanding, lacking
 
 GUILD_ONLY = "This only works inside a Discord server, not in direct messages."
+
+
+def standing_problem(standing: GroupStanding) -> str | None:
+    """What the bot's VRChat account cannot do in a group, in a sentence for server admins, or None.
+
+    VRChat's own view of the account (`GroupStanding`, from the group object) decides: the same facts
+    the dry run prints, said the same way in /bridge link's reply and in /bridge status.
+    """
+    if not standing.is_member:
+        return (
+            "The bot's VRChat account is not a member of this group, so the audit-log feed and join "
+            f"requests will fail: make it a member with a role that has {' and '.join(NEEDED_PERMISSIONS)}."
+        )
+    missing = standing.missing()
+    if not missing:
+        return None
+    which = "that permission" if len(missing) == 1 else "those permissions"
+    return (
+        f"The bot's VRChat account lacks {lacking(missing)} in this group, so "
+        f"{' and '.join(NEEDED_PERMISSIONS[p] for p in missing)} will fail: give its group role {which} "
+        "in VRChat."
+    )
 
 
 class Access:

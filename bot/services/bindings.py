@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.events import EVENT_FAMILIES
-from bot.services.access import Access
+from bot.services.access import Access, standing_problem
 from bot.services.common import (
     ActionLog,
     Actor,
@@ -20,8 +21,23 @@ from bot.services.common import (
     quoted,
 )
 from bot.store import Binding, BindingIn, DuplicateBindingError, Gap, Store
-from bot.vrchat import Forbidden, InvalidReference, NotFound, SessionState, VRChatClient, parse_group_id
+from bot.vrchat import (
+    AuthError,
+    Forbidden,
+    InvalidReference,
+    NotFound,
+    SessionState,
+    VRChatClient,
+    VRChatError,
+    parse_group_id,
+)
+from bot.vrchat.permissions import GroupStanding
 from bot.vrchat.pool import AccountPool, AccountUsage, NoServingAccount
+
+# /bridge status asks VRChat again about a group whose bot account lacked something, when what it
+# knows is older than this: an admin who fixed the role and asks for the status wants to see it fixed.
+RECHECK_AFTER = timedelta(minutes=1)
+RECHECK_TIMEOUT = 2.0  # seconds: then the status says what it knew; it must not wait on VRChat
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +53,11 @@ class GroupStatus:
     # With several VRChat accounts (bot.vrchat.pool): which one serves the group, or that none can.
     served_by: str | None = None
     unserved: bool = False
+    # What the bot's VRChat account cannot do there (access.standing_problem), and when VRChat said so.
+    permission_problem: str | None = None
+    permissions_checked_at: datetime | None = None
+    # The VRChat session serving this group is blocked: no poll reaches VRChat until a login.
+    session_blocked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +89,20 @@ class StatusReport:
     @property
     def outbox_pending(self) -> int:
         return sum(c.pending for c in self.channels)
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """A new binding, and what the bot's VRChat account lacks in its group (VRChat's own view)."""
+
+    binding: Binding
+    permission_problem: str | None  # access.standing_problem: None when nothing is missing
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    standing: GroupStanding
+    at: datetime
 
 
 def _snowflake(value: int, what: str) -> int:
@@ -106,6 +141,9 @@ class BindingService:
         self._access = access
         self._actions = actions
         self._clock = clock
+        # The bot account's standing per group, from /bridge link or a status re-check (the link's
+        # action log record has it too, for after a restart).
+        self._checked: dict[str, _Checked] = {}
 
     def _admin_here(self, actor: Actor, guild_id: int) -> None:
         self._access.require_same_guild(actor, guild_id)
@@ -127,8 +165,11 @@ class BindingService:
         feed_channel_id: int,
         requests_channel_id: int | None = None,
         moderator_role_ids: Iterable[int] = (),
-    ) -> Binding:
-        """Link a group to this server: its audit log goes to the feed channel (admins only)."""
+    ) -> Linked:
+        """Link a group to this server: its audit log goes to the feed channel (admins only).
+
+        The link is made even when the bot's VRChat account lacks a permission there (an operator
+        can fix its role afterwards), but the result says what is missing."""
         self._admin_here(actor, guild_id)
         try:
             group_id = parse_group_id(group_id_text)
@@ -157,14 +198,22 @@ class BindingService:
             )
         except DuplicateBindingError:
             raise InvalidInput(f"{self._access.group_label(group_id)} already posts to <#{feed}>.") from None
+        standing = GroupStanding.of(group)
+        self._checked[group_id] = _Checked(standing, self._clock())
         await self._actions.record(
             actor,
             group_id,
             "binding.link",
             target_id=group_id,
-            details={"group_name": group.name, "feed_channel_id": feed, "requests_channel_id": requests},
+            details={
+                "group_name": group.name,
+                "feed_channel_id": feed,
+                "requests_channel_id": requests,
+                "bot_membership": standing.status,
+                "bot_permissions": list(standing.permissions) if standing.permissions is not None else None,
+            },
         )
-        return binding
+        return Linked(binding, standing_problem(standing))
 
     async def unlink(self, actor: Actor, guild_id: int, group_id: str) -> list[Binding]:
         """Remove every link of that group in this server; links from config.toml are refused."""
@@ -246,6 +295,7 @@ class BindingService:
         for group_id in dict.fromkeys(b.group_id for b in bindings):
             cursor = cursors.get(group_id)
             served_by, unserved = self._serving(group_id)
+            checked = await self._standing(guild_id, group_id, now)
             groups.append(
                 GroupStatus(
                     group_id=group_id,
@@ -258,6 +308,9 @@ class BindingService:
                     last_error=cursor.last_error if cursor else None,
                     served_by=served_by,
                     unserved=unserved,
+                    permission_problem=standing_problem(checked.standing) if checked else None,
+                    permissions_checked_at=checked.at if checked else None,
+                    session_blocked=self._blocked(group_id),
                 )
             )
         backlog = {c.channel_id: c for c in (await self._store.outbox_stats(now)).channels}
@@ -295,3 +348,43 @@ class BindingService:
             return None, False
         account = self._accounts.serving(group_id)
         return (account.name if account else None), self._accounts.unservable(group_id)
+
+    def _blocked(self, group_id: str) -> bool:
+        """Whether the session that would serve this group is blocked (with several accounts, only
+        that account's; a group not decided yet counts as blocked when any account is)."""
+        if self._accounts is not None and len(self._accounts) > 1:
+            account = self._accounts.serving(group_id)
+            if account is not None:
+                return account.client.session_blocked
+        return self._client.session_blocked
+
+    async def _standing(self, guild_id: int, group_id: str, now: datetime) -> _Checked | None:
+        """The newest known standing of the bot account in the group; asked again of VRChat when it
+        showed a problem and is over RECHECK_AFTER old (never while the session is blocked, never
+        longer than RECHECK_TIMEOUT: then what was known stays)."""
+        checked = self._checked.get(group_id) or await self._linked_standing(guild_id, group_id)
+        if checked is None or standing_problem(checked.standing) is None:
+            return checked
+        if now - checked.at < RECHECK_AFTER or self._blocked(group_id):
+            return checked
+        try:
+            group = await asyncio.wait_for(self._client.get_group(group_id), RECHECK_TIMEOUT)
+        except (TimeoutError, VRChatError, AuthError):  # NoServingAccount too: shown as "unserved"
+            return checked
+        fresh = self._checked[group_id] = _Checked(GroupStanding.of(group), now)
+        return fresh
+
+    async def _linked_standing(self, guild_id: int, group_id: str) -> _Checked | None:
+        """What VRChat said when the group was last linked in this server (from the action log)."""
+        records = await self._store.list_actions(
+            guild_id=guild_id, group_id=group_id, action="binding.link", limit=1
+        )
+        details = records[0].details if records else None
+        if not details or "bot_membership" not in details:
+            return None  # linked from config.toml, or before this was recorded
+        permissions = details.get("bot_permissions")
+        standing = GroupStanding(
+            status=details.get("bot_membership"),
+            permissions=tuple(str(p) for p in permissions) if isinstance(permissions, list) else None,
+        )
+        return _Checked(standing, records[0].created_at)

@@ -41,7 +41,12 @@ class Fleet:
         return list(self.channels)
 
     async def start(self, label: str, role: str) -> BotProcess:
-        env = {**self.world.settings.env, "GROUPBRIDGE_VRCHAT__USER_AGENT": f"{USER_AGENT} {label}"}
+        env = {
+            **self.world.settings.env,
+            "GROUPBRIDGE_VRCHAT__USER_AGENT": f"{USER_AGENT} {label}",
+            # "Leases acquired: name#generation ..." (which process held each lease when) is a DEBUG line.
+            "GROUPBRIDGE_LOGGING__LEVEL": "DEBUG",
+        }
         process = BotProcess(self.world.config_path, self.world.directory / f"{label}.log", env=env)
         await process.start("--role", role)
         self.processes[label] = process

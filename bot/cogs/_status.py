@@ -1,0 +1,240 @@
+"""The `/bridge status` embed, and the bot's recent warnings and errors it shows.
+
+Text the bot writes for operators carries `code` spans (``run `groupbridge login` ``); it may also
+carry VRChat's or Discord's own words. `with_code` shows the spans as code and makes the rest inert
+markdown, instead of escaping the backticks, which showed the backslashes and no code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Sequence
+from datetime import timedelta
+
+import discord
+
+from bot.logs import redact
+from bot.services import StatusReport
+from bot.services.bindings import GroupStatus
+from bot.text import ELLIPSIS, neutralise_mentions, safe_text, text_units
+
+SHOWN_PROBLEMS = 4  # distinct recent problems in the embed
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def age_text(delta: timedelta | None) -> str:
+    if delta is None:
+        return "never"
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def with_code(value: str, limit: int) -> str:
+    """One line of at most `limit` units: `code` spans as Discord code, everything else inert.
+
+    Inside a code span Discord shows every character as it is, backslashes too, so nothing is
+    escaped there (a span never holds a backtick: the pattern stops at one); an unpaired backtick
+    is escaped with the rest of the text. A span is never cut in two: it is left out whole."""
+    text = " ".join(value.split())
+    pieces: list[tuple[bool, str]] = []
+    position = 0
+    for span in _CODE_SPAN.finditer(text):
+        pieces += [(False, text[position : span.start()]), (True, span.group(1))]
+        position = span.end()
+    pieces.append((False, text[position:]))
+    out, used = [], 0
+    for is_code, piece in pieces:
+        if not piece:
+            continue
+        if is_code:
+            rendered = f"`{neutralise_mentions(piece)}`"
+        elif piece.strip():
+            rendered = safe_text(piece, limit)
+        else:
+            rendered = piece
+        room = limit - used
+        if text_units(rendered) > room:
+            # Cut plain text (safe_text clips and ends it with "…"); a span that does not fit goes.
+            rest = safe_text(piece, room) if not is_code and piece.strip() and room > 1 else ELLIPSIS
+            out.append(rest if text_units(rest) <= room else "")
+            break
+        out.append(rendered)
+        used += text_units(rendered)
+    return "".join(out)
+
+
+def _accounts(report: StatusReport) -> str:
+    """One line per account: its requests in the last minute against what its rate allows."""
+    lines = []
+    for account in report.accounts[:10]:
+        name = safe_text(account.name, 60, single_line=True)
+        line = (
+            f"{name}: {account.used}/{account.budget} requests in the last minute, "
+            f"{account.groups} group{'' if account.groups == 1 else 's'}"
+        )
+        if account.session_blocked:
+            # The name stays out of the code span: escaped markdown would show there literally.
+            fix = (
+                "groupbridge login --account` with this name"
+                if len(report.accounts) > 1
+                else "groupbridge login`"
+            )
+            line += f"; session expired: run `{fix}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _group_lines(report: StatusReport, group: GroupStatus) -> list[str]:
+    if group.session_blocked:
+        # Polls still "happen" on schedule, but each stops before calling VRChat: not a poll.
+        last_ok = group.last_success_at
+        since = f"last successful poll {age_text(report.generated_at - last_ok if last_ok else None)}"
+        lines = [f"polling paused: the VRChat session is blocked ({since})"]
+    else:
+        polled = group.last_poll_at
+        lines = [f"last poll {age_text(report.generated_at - polled if polled else None)}"]
+    lines.append(f"newest entry {age_text(group.cursor_age)}")
+    if group.served_by:
+        lines.append(f"served by VRChat account {safe_text(group.served_by, 60, single_line=True)}")
+    elif group.unserved:
+        lines.append("no VRChat account of the bot is a member with the permissions it needs")
+    if group.permission_problem:
+        checked = group.permissions_checked_at
+        when = f" (VRChat said so {age_text(report.generated_at - checked)})" if checked else ""
+        lines.append(f"⚠ {with_code(group.permission_problem, 400)}{when}")
+    if group.last_error:
+        lines.append(f"last error: {with_code(group.last_error, 300)}")
+    return lines
+
+
+def _session_back(report: StatusReport) -> str:
+    """After a lost session came back (within a day): when, and how, so the alarm moderators saw in
+    the feed is answered here too."""
+    state = report.session
+    if report.session_blocked or state is None or state.back_at is None:
+        return ""
+    since = report.generated_at - state.back_at
+    if since > timedelta(days=1):
+        return ""
+    lost = f", lost {age_text(report.generated_at - state.lost_at)}" if state.lost_at else ""
+    return f"\nback {age_text(since)} after {state.back_by or 'a login'}{lost}"
+
+
+def collapse(lines: Sequence[tuple[float, str]]) -> list[tuple[float, str, int]]:
+    """(seconds ago, line, how often) per distinct line, newest first: one poll failing every
+    minute is one problem, not four lines of it."""
+    seen: dict[str, list[float | int]] = {}
+    order: list[str] = []
+    for ago, text in lines:
+        if text in seen:
+            seen[text][1] = int(seen[text][1]) + 1
+        else:
+            seen[text] = [ago, 1]
+            order.append(text)
+    return [(float(seen[t][0]), t, int(seen[t][1])) for t in order]
+
+
+def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ()) -> discord.Embed:
+    healthy = not report.session_blocked and report.vrchat_user_id and not report.database and not recent
+    healthy = healthy and not any(g.permission_problem for g in report.groups)
+    embed = discord.Embed(
+        title="GroupBridge status",
+        colour=discord.Colour.green() if healthy and not report.paused_channels else discord.Colour.orange(),
+        timestamp=report.generated_at,
+    )
+    session = (
+        "expired, so the bot makes no VRChat calls: run `groupbridge login`"
+        if report.session_blocked
+        else f"OK ({report.vrchat_user_id})"
+    )
+    session += _session_back(report)
+    embed.add_field(name="VRChat session", value=session, inline=False)
+    if report.database:
+        embed.add_field(name="Database", value=safe_text(report.database, 300), inline=False)
+    if report.accounts:
+        embed.add_field(name="VRChat accounts", value=_accounts(report), inline=False)
+    for group in report.groups[:10]:
+        embed.add_field(
+            name=safe_text(group.group_name, 100, single_line=True),
+            value="\n".join(_group_lines(report, group))[:1024],
+            inline=False,
+        )
+    outbox = f"{report.outbox_pending} entries waiting"
+    oldest = [c.oldest_pending_age for c in report.channels if c.oldest_pending_age]
+    if oldest:
+        outbox += f", oldest {age_text(max(oldest))}"
+    embed.add_field(name="Feed outbox", value=outbox, inline=False)
+    for channel in report.paused_channels[:5]:
+        embed.add_field(
+            name="Paused feed channel",
+            value=f"<#{channel.channel_id}>: {with_code(channel.paused_reason or 'no reason recorded', 300)}",
+            inline=False,
+        )
+    if report.gaps:
+        embed.add_field(name="Unannounced gaps", value=str(len(report.gaps)), inline=False)
+    if recent:
+        lines = []
+        for ago, text, count in collapse(recent)[:SHOWN_PROBLEMS]:
+            times = f" (×{count})" if count > 1 else ""
+            lines.append(f"{age_text(timedelta(seconds=ago))}{times}: {with_code(text, 240)}")
+        embed.add_field(name="Recent problems (newest first)", value="\n".join(lines)[:1024], inline=False)
+    return embed
+
+
+class RecentProblems(logging.Handler):
+    """The bot's latest warnings and errors, kept in memory for `/bridge status`.
+
+    Some trouble never reaches the database: a VRChat or Discord rate limit being waited out, a
+    Discord 5xx retried, a database too locked to record the failed poll. The log says so as it
+    happens, but the admin asking in Discord may have no access to the host's log.
+    """
+
+    def __init__(self, keep: int = 50) -> None:
+        super().__init__(logging.WARNING)
+        self._lines: deque[tuple[float, str]] = deque(maxlen=keep)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                text = f"{text}: {type(exc).__name__}: {exc}"
+            # This handler runs before the root handlers' redacting filter: mask secrets here too.
+            self._lines.append((record.created, redact(text.strip().splitlines()[0] if text.strip() else "")))
+        except Exception:
+            self.handleError(record)
+
+    def recent(self, window: float = 600.0, limit: int = 4) -> list[tuple[float, str]]:
+        """(seconds ago, line), newest first, of the last ``limit`` lines within ``window`` seconds."""
+        now = time.time()
+        lines = [(now - at, text) for at, text in reversed(self._lines) if now - at <= window]
+        return lines[:limit]
+
+
+_GROUP_ID_RE = re.compile(r"grp_[0-9A-Za-z-]+")
+_SNOWFLAKE_RE = re.compile(r"(?<!\d)\d{17,20}(?!\d)")
+
+
+def about_this_server(report: StatusReport, lines: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:
+    """The lines fit to show this server: none naming another server's group or channel. One bot may
+    serve several communities, and their trouble (ids, channels) is theirs. Lines naming no group or
+    channel (a VRChat rate limit, a Discord 5xx) concern everyone and stay."""
+    groups = {g.group_id for g in report.groups}
+    snowflakes = {str(report.guild_id)} | {
+        str(i)
+        for g in report.groups
+        for b in g.bindings
+        for i in (b.feed_channel_id, b.requests_channel_id)
+        if i
+    }
+    return [
+        (ago, text)
+        for ago, text in lines
+        if set(_GROUP_ID_RE.findall(text)) <= groups and set(_SNOWFLAKE_RE.findall(text)) <= snowflakes
+    ]
