@@ -386,7 +386,7 @@ def test_login_help_explains_two_factor_and_session_reuse(capsys):
         "you choose which",
         "vrchat.session_file (mode 0600)",
         "still valid is kept",
-        "--fresh forgets the local copy",
+        "--fresh logs in with the password again",
     ):
         assert words in out, words
 
