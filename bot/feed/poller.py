@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from bot import crashpoints
-from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
+from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, SetAsideIn, Store
+from bot.store.set_aside import MAX_PLACEHOLDER_TYPE, raw_json
+from bot.store.types import UNKNOWN_EVENT_TYPE
 from bot.vrchat import VRChatError
 from bot.vrchat.errors import AuthError
-from bot.vrchat.models import AuditLogEntry, AuditLogPage
+from bot.vrchat.models import AuditLogEntry, AuditLogPage, UnreadableEntry
 
 from .attribution import credit_from_store
 
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 POLL_FLOOR_SECONDS = 30.0
 PAGE_SIZE = 100  # the API's maximum
+# An entry dated further ahead than this is set aside: as the cursor's newest it would hide every
+# real entry after it (they would all look older than the overlap window).
+MAX_FUTURE = timedelta(days=1)
 
 
 class AuditLogSource(Protocol):
@@ -64,23 +69,80 @@ class PollResult:
     new: int = 0
     queued: int = 0
     delayed: int = 0
+    set_aside: int = 0  # new entries stored as set-aside placeholders (see bot.store.set_aside)
     backfill: bool = False
     gap: tuple[datetime, datetime] | None = None
     newest: list[str] = field(default_factory=list)
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def to_entry_in(entry: AuditLogEntry) -> AuditEntryIn:
-    created = entry.created_at if entry.created_at.tzinfo else entry.created_at.replace(tzinfo=UTC)
     return AuditEntryIn(
         id=entry.id,
-        created_at=created,
-        event_type=entry.event_type or "unknown",
+        created_at=_aware(entry.created_at),
+        event_type=entry.event_type or UNKNOWN_EVENT_TYPE,
         actor_id=entry.actor_id,
         actor_display_name=entry.actor_display_name,
         target_id=entry.target_id,
         description=entry.description or "",
         data=entry.data or {},
     )
+
+
+@dataclass
+class PageEntries:
+    """A page as entries to store, newest first; unreadable ones as set-aside placeholders.
+
+    `untimed` holds the placeholders for which not even a neighbour's time was at hand (a page with
+    nothing readable): they sort as "now" and must not move the cursor.
+    """
+
+    entries: list[AuditEntryIn]
+    untimed: set[str]
+
+
+def page_entries(page: AuditLogPage, now: datetime) -> PageEntries:
+    """Every entry of the page in VRChat's order, readable or not.
+
+    An entry that could not be read, or whose time lies implausibly far ahead (it would hold the
+    cursor there and hide everything after it), becomes a placeholder that is set aside in its place:
+    its own time when that could be read, else the time of the nearest readable entry after it in
+    the page (older), else of the one before it, so it keeps its place in the feed.
+    """
+    items: list[AuditLogEntry | UnreadableEntry] = []
+    for item in page.in_order():
+        if isinstance(item, AuditLogEntry) and _aware(item.created_at) > now + MAX_FUTURE:
+            raw = item.model_dump(mode="json", by_alias=True)
+            reason = f"its time {item.created_at.isoformat()} lies in the future"
+            item = UnreadableEntry.of(raw, reason, 0).model_copy(update={"created_at": None})
+        items.append(item)
+    times = [_aware(i.created_at) if i.created_at is not None else None for i in items]
+    entries: list[AuditEntryIn] = []
+    untimed: set[str] = set()
+    for index, item in enumerate(items):
+        if isinstance(item, AuditLogEntry):
+            entries.append(to_entry_in(item))
+            continue
+        older = next((t for t in times[index + 1 :] if t is not None), None)
+        newer = next((t for t in reversed(times[:index]) if t is not None), None)
+        moment = times[index] or older or newer
+        if moment is None:
+            moment = now
+            untimed.add(item.key)
+        event_type = (item.event_type or "")[:MAX_PLACEHOLDER_TYPE] or UNKNOWN_EVENT_TYPE
+        entries.append(
+            AuditEntryIn(
+                id=item.key,
+                created_at=moment,
+                event_type=event_type,
+                set_aside=SetAsideIn("parse", f"could not be read: {item.reason}", raw_json(item.raw)),
+            )
+        )
+        log.warning("Audit entry %s could not be read; setting it aside: %s", item.key, item.reason)
+    return PageEntries(entries, untimed)
 
 
 def _oldest_first(newest_first: list[AuditEntryIn]) -> list[AuditEntryIn]:
@@ -139,12 +201,15 @@ class AuditPoller:
         s, result = self.settings, PollResult(backfill=True)
         wanted = {"none": 1, "last": s.backfill_count, "all": None}[s.backfill]
         fetched: list[AuditEntryIn] = []
+        untimed: set[str] = set()
         offset = 0
         while True:
             page = await self._page(offset, result)
-            fetched.extend(to_entry_in(e) for e in page.results)
-            offset += len(page.results)
-            if not page.results or not page.has_next:
+            read = page_entries(page, self._now())
+            fetched.extend(read.entries)
+            untimed |= read.untimed
+            offset += page.size
+            if not page.size or not page.has_next:
                 break
             if wanted is not None and len(fetched) >= wanted:
                 # Enough history; read on only while still inside the overlap the next poll will look at.
@@ -152,7 +217,9 @@ class AuditPoller:
                 oldest = min(e.created_at for e in fetched)
                 if oldest < horizon or len(fetched) >= wanted + s.overlap_entries:
                     break
-        newest = max(fetched, key=lambda e: (e.created_at, e.id), default=None)
+        newest = max(
+            (e for e in fetched if e.id not in untimed), key=lambda e: (e.created_at, e.id), default=None
+        )
         if wanted is not None and newest is not None:
             # Also keep (unposted) what lies within the overlap of the newest entry: the next poll reads
             # that far back for late entries, and must not mistake this history for them.
@@ -168,7 +235,11 @@ class AuditPoller:
                 backfill_done=True,
             ),
         )
-        result.new, result.queued = len(ingest.new_ids), ingest.queued
+        result.new, result.queued, result.set_aside = (
+            len(ingest.new_ids),
+            ingest.queued,
+            len(ingest.set_aside),
+        )
         log.info(
             "Audit log of %s: first poll stored %d entries (backfill %s, %s posted).",
             self.group_id,
@@ -182,10 +253,12 @@ class AuditPoller:
         s, result = self.settings, PollResult()
         horizon = cursor.newest_created_at - s.overlap if cursor.newest_created_at else None
         fresh: dict[str, AuditEntryIn] = {}
+        untimed: set[str] = set()
         offset, reached_known, known_seen = 0, False, 0
         for _ in range(s.max_pages):
             page = await self._page(offset, result)
-            entries = [to_entry_in(e) for e in page.results]
+            read = page_entries(page, self._now())
+            entries, untimed = read.entries, untimed | read.untimed
             known = await self.store.known_ids(self.group_id, [e.id for e in entries])
             known_seen += len(known)
             for entry in entries:  # newest first
@@ -195,7 +268,7 @@ class AuditPoller:
                     # Past what we know, only the overlap window counts (late entries); older unknown
                     # entries are history the backfill setting chose not to keep.
                     fresh.setdefault(entry.id, entry)
-            offset += len(entries)
+            offset += page.size
             oldest = min((e.created_at for e in entries), default=None)
             behind_horizon = horizon is None or (oldest is not None and oldest < horizon)
             overlap_done = behind_horizon or known_seen >= s.overlap_entries
@@ -215,7 +288,7 @@ class AuditPoller:
         batch = await credit_from_store(
             self.store, self.group_id, _oldest_first(list(fresh.values())), bot_user_id
         )
-        newest = batch[-1] if batch else None
+        newest = next((e for e in reversed(batch) if e.id not in untimed), None)
         delayed = [
             e.id for e in batch if cursor.newest_created_at and e.created_at < cursor.newest_created_at
         ]
@@ -229,6 +302,7 @@ class AuditPoller:
             ),
         )
         result.new, result.queued, result.delayed = len(ingest.new_ids), ingest.queued, len(delayed)
+        result.set_aside = len(ingest.set_aside)
         if result.new:
             log.info("Audit log of %s: %d new entries, %d queued.", self.group_id, result.new, result.queued)
         return result
