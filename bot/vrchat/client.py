@@ -23,6 +23,7 @@ from .errors import (
     BadRequest,
     CannotInvite,
     Forbidden,
+    MalformedResponse,
     NotFound,
     SessionExpired,
     Unauthorized,
@@ -384,7 +385,11 @@ class VRChatClient:
     # -- users -----------------------------------------------------------------------------------
 
     async def get_user(self, user_id: str) -> User:
-        return parse_one(User, await self._get(f"/users/{_seg(ids.require_user_id(user_id))}"))
+        uid = ids.require_user_id(user_id)
+        user = parse_one(User, await self._get(f"/users/{_seg(uid)}"))
+        if user.id.casefold() != uid.casefold():  # links and buttons are built from it: who was asked for
+            raise MalformedResponse(f"asked for user {uid}, VRChat answered with {user.id[:100]!r}")
+        return user
 
     async def search_users(self, query: str, *, n: int = 10, offset: int = 0) -> list[LimitedUser]:
         query = query.strip()
