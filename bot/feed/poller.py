@@ -17,22 +17,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from bot import crashpoints
-from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, SetAsideIn, Store
-from bot.store.set_aside import MAX_PLACEHOLDER_TYPE, raw_json
-from bot.store.types import UNKNOWN_EVENT_TYPE
+from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
 from bot.vrchat import VRChatError
 from bot.vrchat.errors import AuthError
-from bot.vrchat.models import AuditLogEntry, AuditLogPage, UnreadableEntry
+from bot.vrchat.models import AuditLogPage
 
 from .attribution import credit_from_store
+from .reading import MAX_FUTURE, claim_keys, page_entries, to_entry_in
+
+__all__ = ["MAX_FUTURE", "AuditLogSource", "AuditPoller", "PollResult", "PollSettings", "to_entry_in"]
 
 log = logging.getLogger(__name__)
 
 POLL_FLOOR_SECONDS = 30.0
 PAGE_SIZE = 100  # the API's maximum
-# An entry dated further ahead than this is set aside: as the cursor's newest it would hide every
-# real entry after it (they would all look older than the overlap window).
-MAX_FUTURE = timedelta(days=1)
 
 
 class AuditLogSource(Protocol):
@@ -73,76 +71,6 @@ class PollResult:
     backfill: bool = False
     gap: tuple[datetime, datetime] | None = None
     newest: list[str] = field(default_factory=list)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def to_entry_in(entry: AuditLogEntry) -> AuditEntryIn:
-    return AuditEntryIn(
-        id=entry.id,
-        created_at=_aware(entry.created_at),
-        event_type=entry.event_type or UNKNOWN_EVENT_TYPE,
-        actor_id=entry.actor_id,
-        actor_display_name=entry.actor_display_name,
-        target_id=entry.target_id,
-        description=entry.description or "",
-        data=entry.data or {},
-    )
-
-
-@dataclass
-class PageEntries:
-    """A page as entries to store, newest first; unreadable ones as set-aside placeholders.
-
-    `untimed` holds the placeholders for which not even a neighbour's time was at hand (a page with
-    nothing readable): they sort as "now" and must not move the cursor.
-    """
-
-    entries: list[AuditEntryIn]
-    untimed: set[str]
-
-
-def page_entries(page: AuditLogPage, now: datetime) -> PageEntries:
-    """Every entry of the page in VRChat's order, readable or not.
-
-    An entry that could not be read, or whose time lies implausibly far ahead (it would hold the
-    cursor there and hide everything after it), becomes a placeholder that is set aside in its place:
-    its own time when that could be read, else the time of the nearest readable entry after it in
-    the page (older), else of the one before it, so it keeps its place in the feed.
-    """
-    items: list[AuditLogEntry | UnreadableEntry] = []
-    for item in page.in_order():
-        if isinstance(item, AuditLogEntry) and _aware(item.created_at) > now + MAX_FUTURE:
-            raw = item.model_dump(mode="json", by_alias=True)
-            reason = f"its time {item.created_at.isoformat()} lies in the future"
-            item = UnreadableEntry.of(raw, reason, 0).model_copy(update={"created_at": None})
-        items.append(item)
-    times = [_aware(i.created_at) if i.created_at is not None else None for i in items]
-    entries: list[AuditEntryIn] = []
-    untimed: set[str] = set()
-    for index, item in enumerate(items):
-        if isinstance(item, AuditLogEntry):
-            entries.append(to_entry_in(item))
-            continue
-        older = next((t for t in times[index + 1 :] if t is not None), None)
-        newer = next((t for t in reversed(times[:index]) if t is not None), None)
-        moment = times[index] or older or newer
-        if moment is None:
-            moment = now
-            untimed.add(item.key)
-        event_type = (item.event_type or "")[:MAX_PLACEHOLDER_TYPE] or UNKNOWN_EVENT_TYPE
-        entries.append(
-            AuditEntryIn(
-                id=item.key,
-                created_at=moment,
-                event_type=event_type,
-                set_aside=SetAsideIn("parse", f"could not be read: {item.reason}", raw_json(item.raw)),
-            )
-        )
-        log.warning("Audit entry %s could not be read; setting it aside: %s", item.key, item.reason)
-    return PageEntries(entries, untimed)
 
 
 def _oldest_first(newest_first: list[AuditEntryIn]) -> list[AuditEntryIn]:
@@ -205,7 +133,7 @@ class AuditPoller:
         offset = 0
         while True:
             page = await self._page(offset, result)
-            read = page_entries(page, self._now())
+            read = await claim_keys(self.store, self.group_id, page_entries(page, self._now(), self.group_id))
             fetched.extend(read.entries)
             untimed |= read.untimed
             offset += page.size
@@ -257,9 +185,8 @@ class AuditPoller:
         offset, reached_known, known_seen = 0, False, 0
         for _ in range(s.max_pages):
             page = await self._page(offset, result)
-            read = page_entries(page, self._now())
-            entries, untimed = read.entries, untimed | read.untimed
-            known = await self.store.known_ids(self.group_id, [e.id for e in entries])
+            read = await claim_keys(self.store, self.group_id, page_entries(page, self._now(), self.group_id))
+            entries, untimed, known = read.entries, untimed | read.untimed, read.known
             known_seen += len(known)
             for entry in entries:  # newest first
                 if entry.id in known:

@@ -323,6 +323,18 @@ class Store(
                 update(GroupCursorRow).where(GroupCursorRow.group_id == group_id).values(**values)
             )
 
+    async def entry_groups(self, ids: Iterable[str]) -> dict[str, str]:
+        """The group each of these entry ids is stored for; ids not stored are left out. (VRChat's
+        ids are global: the poller uses this to tell its own known entries from another group's.)"""
+        found: dict[str, str] = {}
+        async with self._sessions() as session:
+            for chunk in chunked(ids_list(ids)):
+                result = await session.execute(
+                    select(AuditEntryRow.id, AuditEntryRow.group_id).where(AuditEntryRow.id.in_(chunk))
+                )
+                found.update({entry_id: group_id for entry_id, group_id in result.all()})
+        return found
+
     async def known_ids(self, group_id: str, ids: Iterable[str]) -> set[str]:
         """Which of these entry ids are already stored for the group (the poller's stop condition)."""
         wanted = ids_list(ids)

@@ -28,6 +28,7 @@ from bot.vrchat import VRChatClient
 from tests.feed.conftest import bind
 from tests.fixtures.discord_standin import (
     FEED_CHANNEL_ID,
+    GUILD_ID,
     fail_on_violations,
     logged_in_client,
     running_standin,
@@ -313,3 +314,41 @@ async def test_an_entry_the_database_refuses_is_set_aside_and_announced(
         assert entry.stage == "store" and "index row" in entry.reason and "wrld_" in (entry.raw or "")
     else:
         assert aside == []
+
+
+async def test_an_id_another_groups_entry_holds_is_set_aside_not_lost(
+    vrc: VRChatClient, store: Store, seeded_sim: SeededSim, standin: DiscordStandIn, client: discord.Client
+) -> None:
+    """VRChat's ids are global, so the store keys entries by id alone: a second group serving an id
+    the first one's entry holds (or the same unreadable entry) would have it taken for a duplicate
+    and dropped without a word. It is set aside under a key of its own group instead."""
+    state, now = seeded_sim.sim.state, datetime.now(UTC)
+    other = state.add_group("Other", short_code="OTHER", owner_id=seeded_sim.bot.id)
+    other_channel = FEED_CHANNEL_ID + 7
+    standin.add_channel(other_channel, guild_id=GUILD_ID, name="other-feed")
+    poller = await started_poller(vrc, store, seeded_sim)
+    await bind(store, other.id, other_channel)
+    other_poller = AuditPoller(vrc, store, other.id)
+    await other_poller.poll_once()
+
+    mine = add(seeded_sim, "mine", now - timedelta(seconds=2))
+    state.inject_unchecked_audit_entry(seeded_sim.group.id, {"id": DROP}, now - timedelta(seconds=1))
+    await poller.poll_safely()
+    state.add_audit_entry(other.id, "group.update", seeded_sim.bot.id, other.id, "x", created_at=now)
+    state.inject_unchecked_audit_entry(other.id, {"id": mine}, now + timedelta(milliseconds=1))
+    state.inject_unchecked_audit_entry(other.id, {"id": DROP}, now + timedelta(milliseconds=2))
+    result = await other_poller.poll_safely()
+    assert result is not None and result.new == 3 and result.set_aside == 2
+    assert (await other_poller.poll_safely()).new == 0  # type: ignore[union-attr] # stable keys
+    await make_worker(store, client).drain_once()
+
+    assert [notice for _, notice in posted(standin)] == [False, True]
+    theirs = [
+        (embed.get("title") == NOTICE_TITLE, embed["footer"]["text"])
+        for message in standin.messages(other_channel)
+        for embed in message.embeds
+    ]
+    assert [notice for notice, _ in theirs] == [False, True, True]
+    aside = {a.entry_id: a for a in await store.list_set_aside(other.id)}
+    assert any("already used" in a.reason and mine in a.reason for a in aside.values())
+    assert not set(aside) & {k for k, _ in posted(standin)}  # keys of their own
