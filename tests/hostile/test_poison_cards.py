@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from bot.bot import GroupBridgeBot
@@ -232,6 +232,7 @@ async def test_odd_requests_users_and_posts_never_cost_the_others(
     await sync(world, group_id)  # a second round posts nothing twice
     cards = world.cards(channel)
     assert sorted(cards) == sorted(expected), (cards, expected)
+    event(f"cards for {len(expected)} of {len(requests)} requests")
 
     assert len(await world.bot.services.posts.recent(group_id)) == min(readable_posts, 10)
     listing = await command(world.standin, "vrc", "posts", {"group": group_id})
