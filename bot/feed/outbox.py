@@ -14,6 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import groupby
 
 import discord
@@ -227,7 +228,7 @@ class OutboxWorker:
 
     async def _set_aside(self, item: OutboxItem, stage: SetAsideStage, reason: str) -> SetAside:
         await self.store.set_aside(item.entry.id, item.entry.group_id, stage, reason)
-        return SetAside(item.entry.id, item.entry.group_id, stage, reason, None, item.created_at)
+        return SetAside(item.entry.id, item.entry.group_id, stage, reason, None, datetime.now(UTC))
 
     async def _refused(
         self,

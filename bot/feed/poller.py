@@ -73,6 +73,14 @@ class PollResult:
     newest: list[str] = field(default_factory=list)
 
 
+def _log_set_aside(group_id: str, entries: list[AuditEntryIn], ids: list[str]) -> None:
+    """One line per entry newly set aside (the overlap reads an entry again; it is logged once)."""
+    reasons = {e.id: e.set_aside.reason for e in entries if e.set_aside is not None}
+    for entry_id in ids:
+        if entry_id in reasons:
+            log.warning("Audit entry %s of %s set aside: %s", entry_id, group_id, reasons[entry_id])
+
+
 def _oldest_first(newest_first: list[AuditEntryIn]) -> list[AuditEntryIn]:
     """Oldest first. Entries of the same millisecond keep VRChat's own order (its list is newest
     first): that position is the only record of which happened first, and the outbox keeps it."""
@@ -168,6 +176,7 @@ class AuditPoller:
             ingest.queued,
             len(ingest.set_aside),
         )
+        _log_set_aside(self.group_id, fetched, ingest.set_aside)
         log.info(
             "Audit log of %s: first poll stored %d entries (backfill %s, %s posted).",
             self.group_id,
@@ -230,6 +239,7 @@ class AuditPoller:
         )
         result.new, result.queued, result.delayed = len(ingest.new_ids), ingest.queued, len(delayed)
         result.set_aside = len(ingest.set_aside)
+        _log_set_aside(self.group_id, batch, ingest.set_aside)
         if result.new:
             log.info("Audit log of %s: %d new entries, %d queued.", self.group_id, result.new, result.queued)
         return result

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,8 +19,6 @@ from bot.store import AuditEntryIn, SetAsideIn, Store
 from bot.store.set_aside import MAX_PLACEHOLDER_TYPE, raw_json
 from bot.store.types import UNKNOWN_EVENT_TYPE
 from bot.vrchat.models import AuditLogEntry, AuditLogPage, UnreadableEntry
-
-log = logging.getLogger(__name__)
 
 # An entry dated further ahead than this is set aside: as the cursor's newest it would hide every
 # real entry after it (they would all look older than the overlap window).
@@ -102,9 +99,6 @@ def page_entries(page: AuditLogPage, now: datetime, group_id: str) -> PageEntrie
                 set_aside=SetAsideIn("parse", f"could not be read: {item.reason}", raw_json(item.raw)),
             )
         )
-        log.warning(
-            "Audit entry %s of %s could not be read; setting it aside: %s", key, group_id, item.reason
-        )
     return PageEntries(entries, untimed)
 
 
@@ -130,13 +124,6 @@ async def claim_keys(store: Store, group_id: str, read: PageEntries) -> PageEntr
         owner = owners.get(entry.id)
         if owner is not None and owner != group_id:
             key = alternatives[entry.id]
-            if key not in owners:
-                log.warning(
-                    "Audit entry %s of %s is stored for %s already; setting it aside",
-                    entry.id,
-                    group_id,
-                    owner,
-                )
             if entry.id in read.untimed:
                 read.untimed.add(key)
             entry = _elsewhere(entry, group_id, key, owner)

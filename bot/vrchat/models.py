@@ -97,7 +97,7 @@ def parse_items(model: type[M], data: Any, what: str = "") -> list[M]:
         try:
             out.append(model.model_validate(item))
         except ValidationError as exc:
-            log.warning(
+            log.info(
                 "Skipped unreadable %s #%d from VRChat: %s", what or model.__name__, index, brief_error(exc)
             )
     return out
