@@ -5,8 +5,9 @@ so a new VRChat field never breaks parsing. Field names are snake_case; aliases 
 (and its few snake_case fields such as ``created_at``).
 
 Liberal goes further than missing fields: a field of the wrong type (a number where text belongs, a
-list where an object does) falls back to text when it is a plain number or flag, else to the field's
-default, so one odd value never costs the whole object. Only what identifies an object (an id, an
+list where an object does) is read as text when text fits (a number as its digits; a list or object,
+for optional text, as its JSON), else the field takes its default, so one odd value never costs the
+whole object. Only what identifies an object (an id, an
 audit entry's time, a request's user) is required. A list response skips, and logs, the items that
 still cannot be read (`parse_items`); an audit-log page keeps them apart as `UnreadableEntry`s, so
 the poller can set them aside instead of failing the page.
