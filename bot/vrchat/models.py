@@ -7,10 +7,10 @@ so a new VRChat field never breaks parsing. Field names are snake_case; aliases 
 Liberal goes further than missing fields: a field of the wrong type (a number where text belongs, a
 list where an object does) is read as text when text fits (a number as its digits; a list or object,
 for optional text, as its JSON), else the field takes its default, so one odd value never costs the
-whole object. Only what identifies an object (an id, an
-audit entry's time, a request's user) is required. A list response skips, and logs, the items that
-still cannot be read (`parse_items`); an audit-log page keeps them apart as `UnreadableEntry`s, so
-the poller can set them aside instead of failing the page.
+whole object. Only what identifies an object (an id, an audit entry's time, a request's user) is
+required. A list response skips, and logs, the items that still cannot be read (`parse_items`); an
+audit-log page keeps them apart as `UnreadableEntry`s, so the poller can set them aside instead of
+failing the page.
 """
 
 from __future__ import annotations
