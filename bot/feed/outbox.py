@@ -5,6 +5,10 @@ Before a message is sent its rows are marked `sending` with a nonce derived from
 Discord answers they are marked `sent` with the message id. A crash between the two leaves rows in
 `sending`: on the next start they are sent again as the same group with the same nonce, and Discord
 (enforce_nonce) returns the message it already has instead of posting a second one.
+
+One entry never holds up its channel: a set-aside entry (bot.store.set_aside) goes out as a short
+notice with its audit id, an entry the renderer fails on is set aside, and a message Discord refuses
+(400) is sent again in halves until the entry it refuses is found and set aside.
 """
 
 from __future__ import annotations
