@@ -98,10 +98,18 @@ def inert_sentence(text: str, guild: discord.Guild | None) -> str:
 def explain(interaction: discord.Interaction, error: BaseException) -> str:
     """The sentence for the user; a bug is logged with its traceback and gets the generic sentence."""
     message = user_message(error)
+    original = getattr(error, "original", error)
+    if isinstance(original, MalformedResponse):
+        # Not the user's doing and not a refusal: what VRChat sent is worth a look by the operator.
+        log.warning(
+            "VRChat answered something unreadable in interaction %s: %s",
+            interaction.id,
+            original,
+            exc_info=(type(original), original, original.__traceback__),
+        )
     if message is not None:
         # Some refusals quote the user's input whole; a message over Discord's limit would not arrive.
         return clip(inert_sentence(message, interaction.guild), CONTENT_LIMIT)
-    original = getattr(error, "original", error)
     log.error(
         "Unhandled error in interaction %s (%s)",
         interaction.id,

@@ -155,6 +155,8 @@ class JoinRequests(commands.Cog):
                     log.warning(
                         "Could not show join request %s in %s: %s", change.user_id, change.channel_id, exc
                     )
+                except Exception:  # one card's bug or odd data must not cost the others their round
+                    log.exception("Could not show join request %s in %s", change.user_id, change.channel_id)
         return done
 
     async def apply(self, change: CardChange) -> None:

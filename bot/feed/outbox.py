@@ -5,25 +5,31 @@ Before a message is sent its rows are marked `sending` with a nonce derived from
 Discord answers they are marked `sent` with the message id. A crash between the two leaves rows in
 `sending`: on the next start they are sent again as the same group with the same nonce, and Discord
 (enforce_nonce) returns the message it already has instead of posting a second one.
+
+One entry never holds up its channel: a set-aside entry (bot.store.set_aside) goes out as a short
+notice with its audit id, an entry the renderer fails on is set aside, and a message Discord refuses
+(400) is sent again in halves until the entry it refuses is found and set aside.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import groupby
 
 import discord
 
 from bot import crashpoints
-from bot.store import OutboxItem, Store
+from bot.store import OutboxItem, SetAside, SetAsideStage, Store
 
 from .leases import LeaseView, channel_lease, group_lease
 from .pacing import SlidingWindowPacer, message_nonce, pack
 from .render import embed_size as default_embed_size
-from .render import render_gap_notice, render_outbox_item
+from .render import render_gap_notice, render_outbox_item, render_set_aside_notice
 from .sender import ChannelUnavailable, FeedSender, PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
@@ -99,7 +105,8 @@ class OutboxWorker:
                     items = await self.store.pending_for_channel(channel_id, limit=self.batch_limit)
                     if not items:
                         break
-                    for message in pack(items, self.render, self.embed_size):
+                    embeds = {item.id: await self._embed(item) for item in items}
+                    for message in pack(items, lambda item, e=embeds: e[item.id], self.embed_size):
                         ids = [item.entry.id for item in message.items]
                         nonce = message_nonce(channel_id, ids)
                         if not await self._claim(channel_id, message.items, nonce):
@@ -183,7 +190,7 @@ class OutboxWorker:
             log.info(
                 "Feed channel %s: re-sending %d unconfirmed entries (nonce %s)", channel_id, len(items), nonce
             )
-            await self._send(channel_id, items, [self.render(i) for i in items], nonce, result)
+            await self._send(channel_id, items, [await self._embed(i) for i in items], nonce, result)
 
     async def _send(
         self,
@@ -199,16 +206,80 @@ class OutboxWorker:
         try:
             message_id = await self.sender.send(channel_id, embeds, nonce)  # type: ignore[arg-type]
         except PermanentSendError as exc:
-            # Discord will never take this message (a rendering bug); keep it visible in status.
-            log.error("Feed channel %s refused entries %s: %s", channel_id, [i.entry.id for i in items], exc)
-            await self.store.mark_failed(row_ids, str(exc), give_up=True)
-            result.failed += len(row_ids)
+            await self._refused(channel_id, items, embeds, exc, result)
             return
         crashpoints.reached("outbox.after_send")
         await self.store.mark_sent(row_ids, message_id)
         crashpoints.reached("outbox.after_mark")
         result.messages += 1
         result.entries += len(row_ids)
+
+    # -- entries that cannot be shown or sent -----------------------------------------------------
+
+    async def _embed(self, item: OutboxItem) -> discord.Embed:
+        """The item's embed: the notice for a set-aside entry; an entry the renderer fails on is set
+        aside (stage "render") and gets the notice too, so it never holds up its channel."""
+        if item.set_aside is not None:
+            return render_set_aside_notice(item.entry, item.set_aside)
+        try:
+            return self.render(item)
+        except Exception as exc:
+            log.exception("Could not render audit entry %s; setting it aside", item.entry.id)
+            aside = await self._set_aside(
+                item, "render", f"could not be rendered: {type(exc).__name__}: {exc}"
+            )
+            return render_set_aside_notice(item.entry, aside)
+
+    async def _set_aside(self, item: OutboxItem, stage: SetAsideStage, reason: str) -> SetAside:
+        await self.store.set_aside(item.entry.id, item.entry.group_id, stage, reason)
+        return SetAside(item.entry.id, item.entry.group_id, stage, reason, None, datetime.now(UTC))
+
+    async def _refused(
+        self,
+        channel_id: int,
+        items: Sequence[OutboxItem],
+        embeds: Sequence[object],
+        error: PermanentSendError,
+        result: DrainResult,
+    ) -> None:
+        """Discord answered 400 for this message: find the entry it refuses and set it aside.
+
+        A message of several entries is sent again in two halves (recursively), each re-marked with
+        its own nonce before it goes out, so a crash in between resends exactly what was in flight;
+        the others are posted once, in order. A single refused entry is set aside and its notice
+        sent in its place; a refused notice (nothing of the entry is left to blame) is given up on.
+        """
+        if len(items) > 1:
+            log.warning(
+                "Feed channel %s refused a message of %d entries (%s); sending them in parts",
+                channel_id,
+                len(items),
+                error,
+            )
+            middle = len(items) // 2
+            for part in (slice(None, middle), slice(middle, None)):
+                part_items, part_embeds = items[part], embeds[part]
+                nonce = message_nonce(channel_id, [i.entry.id for i in part_items])
+                await self.store.mark_packed([i.id for i in part_items], nonce)
+                await self._send(channel_id, part_items, part_embeds, nonce, result)
+            return
+        (item,) = items
+        if item.set_aside is None:
+            log.error(
+                "Feed channel %s refused audit entry %s; setting it aside: %s",
+                channel_id,
+                item.entry.id,
+                error,
+            )
+            aside = await self._set_aside(item, "send", f"Discord refused it: {error}")
+            item = dataclasses.replace(item, set_aside=aside)
+            nonce = message_nonce(channel_id, [f"aside:{item.entry.id}"])
+            await self.store.mark_packed([item.id], nonce)
+            await self._send(channel_id, [item], [render_set_aside_notice(item.entry, aside)], nonce, result)
+            return
+        log.error("Feed channel %s refused the notice for %s: %s", channel_id, item.entry.id, error)
+        await self.store.mark_failed([item.id], str(error), give_up=True)
+        result.failed += 1
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, *, idle: float = 5.0) -> None:
         """Drain until `stop`; sleep `idle` seconds or until `wake` (set by the poller after an ingest)."""

@@ -20,10 +20,13 @@ from bot import crashpoints
 from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
 from bot.vrchat import Forbidden, VRChatError
 from bot.vrchat.errors import AuthError
-from bot.vrchat.models import AuditLogEntry, AuditLogPage
+from bot.vrchat.models import AuditLogPage
 from bot.vrchat.permissions import AUDIT_VIEW, refused_because
 
 from .attribution import credit_from_store
+from .reading import MAX_FUTURE, claim_keys, page_entries, to_entry_in
+
+__all__ = ["MAX_FUTURE", "AuditLogSource", "AuditPoller", "PollResult", "PollSettings", "to_entry_in"]
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +68,18 @@ class PollResult:
     new: int = 0
     queued: int = 0
     delayed: int = 0
+    set_aside: int = 0  # new entries stored as set-aside placeholders (see bot.store.set_aside)
     backfill: bool = False
     gap: tuple[datetime, datetime] | None = None
     newest: list[str] = field(default_factory=list)
 
 
-def to_entry_in(entry: AuditLogEntry) -> AuditEntryIn:
-    created = entry.created_at if entry.created_at.tzinfo else entry.created_at.replace(tzinfo=UTC)
-    return AuditEntryIn(
-        id=entry.id,
-        created_at=created,
-        event_type=entry.event_type or "unknown",
-        actor_id=entry.actor_id,
-        actor_display_name=entry.actor_display_name,
-        target_id=entry.target_id,
-        description=entry.description or "",
-        data=entry.data or {},
-    )
+def _log_set_aside(group_id: str, entries: list[AuditEntryIn], ids: list[str]) -> None:
+    """One line per entry newly set aside (the overlap reads an entry again; it is logged once)."""
+    reasons = {e.id: e.set_aside.reason for e in entries if e.set_aside is not None}
+    for entry_id in ids:
+        if entry_id in reasons:
+            log.warning("Audit entry %s of %s set aside: %s", entry_id, group_id, reasons[entry_id])
 
 
 def _oldest_first(newest_first: list[AuditEntryIn]) -> list[AuditEntryIn]:
@@ -140,12 +138,15 @@ class AuditPoller:
         s, result = self.settings, PollResult(backfill=True)
         wanted = {"none": 1, "last": s.backfill_count, "all": None}[s.backfill]
         fetched: list[AuditEntryIn] = []
+        untimed: set[str] = set()
         offset = 0
         while True:
             page = await self._page(offset, result)
-            fetched.extend(to_entry_in(e) for e in page.results)
-            offset += len(page.results)
-            if not page.results or not page.has_next:
+            read = await claim_keys(self.store, self.group_id, page_entries(page, self._now(), self.group_id))
+            fetched.extend(read.entries)
+            untimed |= read.untimed
+            offset += page.size
+            if not page.size or not page.has_next:
                 break
             if wanted is not None and len(fetched) >= wanted:
                 # Enough history; read on only while still inside the overlap the next poll will look at.
@@ -153,7 +154,9 @@ class AuditPoller:
                 oldest = min(e.created_at for e in fetched)
                 if oldest < horizon or len(fetched) >= wanted + s.overlap_entries:
                     break
-        newest = max(fetched, key=lambda e: (e.created_at, e.id), default=None)
+        newest = max(
+            (e for e in fetched if e.id not in untimed), key=lambda e: (e.created_at, e.id), default=None
+        )
         if wanted is not None and newest is not None:
             # Also keep (unposted) what lies within the overlap of the newest entry: the next poll reads
             # that far back for late entries, and must not mistake this history for them.
@@ -169,7 +172,12 @@ class AuditPoller:
                 backfill_done=True,
             ),
         )
-        result.new, result.queued = len(ingest.new_ids), ingest.queued
+        result.new, result.queued, result.set_aside = (
+            len(ingest.new_ids),
+            ingest.queued,
+            len(ingest.set_aside),
+        )
+        _log_set_aside(self.group_id, fetched, ingest.set_aside)
         if s.backfill == "none":
             log.info("Audit log of %s: mirrored from now on (feed.backfill = none).", self.group_id)
         else:
@@ -187,11 +195,12 @@ class AuditPoller:
         s, result = self.settings, PollResult()
         horizon = cursor.newest_created_at - s.overlap if cursor.newest_created_at else None
         fresh: dict[str, AuditEntryIn] = {}
+        untimed: set[str] = set()
         offset, reached_known, known_seen = 0, False, 0
         for _ in range(s.max_pages):
             page = await self._page(offset, result)
-            entries = [to_entry_in(e) for e in page.results]
-            known = await self.store.known_ids(self.group_id, [e.id for e in entries])
+            read = await claim_keys(self.store, self.group_id, page_entries(page, self._now(), self.group_id))
+            entries, untimed, known = read.entries, untimed | read.untimed, read.known
             known_seen += len(known)
             for entry in entries:  # newest first
                 if entry.id in known:
@@ -200,7 +209,7 @@ class AuditPoller:
                     # Past what we know, only the overlap window counts (late entries); older unknown
                     # entries are history the backfill setting chose not to keep.
                     fresh.setdefault(entry.id, entry)
-            offset += len(entries)
+            offset += page.size
             oldest = min((e.created_at for e in entries), default=None)
             behind_horizon = horizon is None or (oldest is not None and oldest < horizon)
             overlap_done = behind_horizon or known_seen >= s.overlap_entries
@@ -220,7 +229,7 @@ class AuditPoller:
         batch = await credit_from_store(
             self.store, self.group_id, _oldest_first(list(fresh.values())), bot_user_id
         )
-        newest = batch[-1] if batch else None
+        newest = next((e for e in reversed(batch) if e.id not in untimed), None)
         delayed = [
             e.id for e in batch if cursor.newest_created_at and e.created_at < cursor.newest_created_at
         ]
@@ -234,6 +243,8 @@ class AuditPoller:
             ),
         )
         result.new, result.queued, result.delayed = len(ingest.new_ids), ingest.queued, len(delayed)
+        result.set_aside = len(ingest.set_aside)
+        _log_set_aside(self.group_id, batch, ingest.set_aside)
         if result.new:
             log.info(
                 "Audit log of %s: %s, %s.",

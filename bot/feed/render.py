@@ -19,7 +19,7 @@ from typing import Any, Final
 import discord
 
 from bot.events import EVENT_TITLES, OTHER, family_of
-from bot.store.types import OutboxItem, StoredEntry
+from bot.store.types import UNKNOWN_EVENT_TYPE, OutboxItem, SetAside, StoredEntry
 from bot.text import clip, plain_line, safe_text, text_units
 from bot.vrchat.ids import GROUP_ID_RE, is_user_id, launch_url, parse_location
 
@@ -302,7 +302,10 @@ def render_entry(
 
 
 def render_outbox_item(item: OutboxItem, *, group_name: str | None = None) -> discord.Embed:
-    """Adapter for the outbox worker: renders the row's entry, delayed as the row says."""
+    """Adapter for the outbox worker: renders the row's entry, delayed as the row says (or the notice
+    that stands in for it, when it was set aside)."""
+    if item.set_aside is not None:
+        return render_set_aside_notice(item.entry, item.set_aside)
     return render_entry(item.entry, delayed=item.delayed, group_name=group_name)
 
 
@@ -328,6 +331,40 @@ def render_gap_notice(group_id: str, start: datetime, end: datetime, reason: str
     )
     embed.add_field(name="Group", value=_id_link(group_id) or "—", inline=False)
     embed.set_footer(text=plain_line(f"gap · {group_id}", 300))
+    return embed
+
+
+SET_ASIDE_COLOUR: Final = 0xC0392B
+_SET_ASIDE_WHY: Final[Mapping[str, str]] = {
+    "parse": "could not be read",
+    "store": "could not be stored as it is",
+    "render": "could not be shown",
+    "send": "was refused by Discord",
+}
+
+
+def render_set_aside_notice(entry: StoredEntry, aside: SetAside) -> discord.Embed:
+    """The short notice posted in place of an entry that was set aside (bot.store.set_aside).
+
+    Built only from the entry's id, type and time and the reason, each made inert and clipped, so it
+    goes out where the entry could not; the footer carries the audit id like any entry's does.
+    """
+    why = _SET_ASIDE_WHY.get(aside.stage, "could not be posted")
+    description = (
+        f"This audit log entry {why}, so GroupBridge keeps it in its database with the reason instead "
+        "of showing it here. VRChat's own audit log has it as it is.\n\n"
+        f"Reason: {safe_text(aside.reason or 'unknown', 300)}"
+    )
+    embed = discord.Embed(
+        title="⚠ Audit entry set aside",
+        description=description,
+        colour=SET_ASIDE_COLOUR,
+        timestamp=_aware(entry.created_at),
+    )
+    embed.add_field(name="Audit ID", value=safe_text(entry.id, 250, single_line=True), inline=False)
+    if entry.event_type and entry.event_type != UNKNOWN_EVENT_TYPE:
+        embed.add_field(name="Type", value=safe_text(entry.event_type, 120, single_line=True))
+    embed.set_footer(text=plain_line(f"{entry.id} · set aside", 300))
     return embed
 
 

@@ -67,6 +67,12 @@ class DiscordFeedSender:
             raise PermanentSendError(f"Discord refused the message: {exc.status} {exc.text}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientSendError(f"network error: {type(exc).__name__}") from None
+        except (TypeError, ValueError) as exc:
+            # discord.py could not even build the request (an embed it cannot encode): nothing was
+            # sent, and the same message never will be.
+            raise PermanentSendError(
+                f"the message could not be encoded: {type(exc).__name__}: {exc}"
+            ) from None
         return message.id
 
     async def find_delivered(self, channel_id: int, entry_ids: Collection[str]) -> dict[str, int]:

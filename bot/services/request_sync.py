@@ -19,6 +19,7 @@ from bot.services.request_views import GroupSummary, JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store import NO_CHANNEL, CardState, RequestCard, Store
 from bot.vrchat import AuthError, VRChatClient, VRChatError
+from bot.vrchat.ids import is_user_id
 from bot.vrchat.models import GroupMember, User
 
 log = logging.getLogger(__name__)
@@ -138,13 +139,25 @@ class CardReconciler:
         self._users = users
         self._clock = clock
         self._reclosed: set[str] = set()  # groups whose recently handled cards this process re-closed
+        self._unusable: set[tuple[str, str]] = set()  # requests without a usable user id, logged once
 
     async def _all_pending(self, group_id: str) -> list[GroupMember]:
+        """Every pending request VRChat lists whose requester can be acted on (a valid user id:
+        the buttons and every later call need one); others are logged once and left alone."""
         out: list[GroupMember] = []
         offset = 0
         while True:
             page = await self._client.list_join_requests(group_id, n=100, offset=offset)
-            out.extend(page)
+            for request in page:
+                if is_user_id(request.user_id):
+                    out.append(request)
+                elif (group_id, request.user_id) not in self._unusable:
+                    self._unusable.add((group_id, request.user_id))
+                    log.warning(
+                        "Ignoring a join request in %s with no usable user id: %r",
+                        group_id,
+                        request.user_id[:100],
+                    )
             if len(page) < 100:
                 return out
             offset += len(page)
@@ -159,12 +172,26 @@ class CardReconciler:
             (c.user_id, c.channel_id): c for c in await self._store.list_cards(group_id)
         }
         for request in pending.values():
-            changes += await self._post_if_needed(group_id, request, channels, cards, now)
+            # One request that fails (a profile or name the database refuses, a bug on odd data) is
+            # logged; the others still get their cards this round, and it is tried again next round.
+            try:
+                changes += await self._post_if_needed(group_id, request, channels, cards, now)
+            except (VRChatError, AuthError):
+                raise  # VRChat's trouble is the whole group's: the caller logs it once
+            except Exception:
+                log.exception(
+                    "Could not prepare the card for join request %s in %s", request.user_id, group_id
+                )
         vanished = sorted({c.user_id for c in cards.values() if c.pending and c.user_id not in pending})
         for user_id in vanished:
-            changes += await self._close(
-                group_id, user_id, [c for c in cards.values() if c.user_id == user_id]
-            )
+            try:
+                changes += await self._close(
+                    group_id, user_id, [c for c in cards.values() if c.user_id == user_id]
+                )
+            except (VRChatError, AuthError):
+                raise
+            except Exception:
+                log.exception("Could not close the card of join request %s in %s", user_id, group_id)
         if group_id not in self._reclosed:
             self._reclosed.add(group_id)
             changes += self._reclose(group_id, cards.values(), pending, now)

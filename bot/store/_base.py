@@ -11,7 +11,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.store import types as t
-from bot.store.models import ActionLogRow, AuditEntryRow, BindingRow, GapRow, GroupCursorRow, OutboxRow
+from bot.store.models import (
+    ActionLogRow,
+    AuditEntryRow,
+    BindingRow,
+    GapRow,
+    GroupCursorRow,
+    OutboxRow,
+    SetAsideRow,
+)
 
 T = TypeVar("T")
 
@@ -100,7 +108,7 @@ def binding_from_row(row: BindingRow) -> t.Binding:
     )
 
 
-def outbox_from_rows(row: OutboxRow, entry: AuditEntryRow) -> t.OutboxItem:
+def outbox_from_rows(row: OutboxRow, entry: AuditEntryRow, aside: SetAsideRow | None = None) -> t.OutboxItem:
     return t.OutboxItem(
         id=row.id,
         binding_id=row.binding_id,
@@ -114,6 +122,16 @@ def outbox_from_rows(row: OutboxRow, entry: AuditEntryRow) -> t.OutboxItem:
         created_at=row.created_at,
         sent_at=row.sent_at,
         entry=entry_from_row(entry),
+        set_aside=None
+        if aside is None
+        else t.SetAside(
+            entry_id=aside.entry_id,
+            group_id=aside.group_id,
+            stage=cast(t.SetAsideStage, aside.stage),
+            reason=aside.reason,
+            raw=aside.raw,
+            created_at=aside.created_at,
+        ),
     )
 
 

@@ -166,6 +166,30 @@ class OutboxRow(Base):
     )
 
 
+class SetAsideRow(Base):
+    """An audit entry the mirror could not read, store, render or send as it is (bot.store.set_aside).
+
+    Its audit_entries row is then a placeholder (what could be kept of it) or the entry itself, and
+    its outbox rows post a short notice in its place; this row keeps why, and what VRChat sent.
+    """
+
+    __tablename__ = "set_aside_entries"
+
+    entry_id: Mapped[str] = mapped_column(
+        ForeignKey("audit_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[str] = mapped_column(String)
+    stage: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)  # JSON text, ASCII only: always storable
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(None, "group_id", "created_at"),
+        CheckConstraint("stage IN ('parse', 'store', 'render', 'send')", name="stage"),
+    )
+
+
 class GapRow(Base):
     __tablename__ = "gaps"
 

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, update
 
 from bot.store._base import StoreBase, chunked, ids_list, outbox_from_rows
 from bot.store.leases import LeaseFence, lease_held
-from bot.store.models import AuditEntryRow, BindingRow, OutboxRow
+from bot.store.models import AuditEntryRow, BindingRow, OutboxRow, SetAsideRow
 from bot.store.types import ChannelBacklog, OutboxItem, OutboxStats
 
 _RETRYABLE = ("pending", "sending", "failed")
@@ -26,16 +26,28 @@ class _ClaimLost(Exception):
 
 
 class OutboxOps(StoreBase):
-    def _items_query(self, *conditions: ColumnElement[bool]) -> Select[tuple[OutboxRow, AuditEntryRow]]:
+    def _items_query(
+        self, *conditions: ColumnElement[bool]
+    ) -> Select[tuple[OutboxRow, AuditEntryRow, SetAsideRow | None]]:
         # Oldest audit time first; within one timestamp, the order the poller stored them in (VRChat's
         # own order), which the row id records. Total and stable across restarts.
         return (
-            select(OutboxRow, AuditEntryRow)
+            select(OutboxRow, AuditEntryRow, SetAsideRow)
             .join(AuditEntryRow, OutboxRow.entry_id == AuditEntryRow.id)
             .join(BindingRow, OutboxRow.binding_id == BindingRow.id)
+            .outerjoin(SetAsideRow, SetAsideRow.entry_id == OutboxRow.entry_id)
             .where(*conditions)
             .order_by(AuditEntryRow.created_at, OutboxRow.id)
         )
+
+    async def _items(
+        self, stmt: Select[tuple[OutboxRow, AuditEntryRow, SetAsideRow | None]]
+    ) -> list[OutboxItem]:
+        async with self._sessions() as session:
+            return [
+                outbox_from_rows(row, entry, aside)
+                for row, entry, aside in (await session.execute(stmt)).all()
+            ]
 
     async def pending_channels(self) -> list[int]:
         """Channel ids that have pending rows from at least one non-paused binding."""
@@ -56,8 +68,7 @@ class OutboxOps(StoreBase):
             OutboxRow.state == "pending",
             BindingRow.paused.is_(False),
         ).limit(limit)
-        async with self._sessions() as session:
-            return [outbox_from_rows(row, entry) for row, entry in (await session.execute(stmt)).all()]
+        return await self._items(stmt)
 
     async def in_flight_channels(self) -> list[int]:
         """Channels with rows stuck in 'sending' (what startup recovery has to look at)."""
@@ -72,8 +83,7 @@ class OutboxOps(StoreBase):
         on purpose: whether to retry or skip them is the sender's decision, not the queue's.
         """
         stmt = self._items_query(OutboxRow.channel_id == channel_id, OutboxRow.state == "sending")
-        async with self._sessions() as session:
-            return [outbox_from_rows(row, entry) for row, entry in (await session.execute(stmt)).all()]
+        return await self._items(stmt)
 
     async def _update_rows(
         self, row_ids: Iterable[int], *conditions: ColumnElement[bool], **values: object
@@ -205,5 +215,4 @@ class OutboxOps(StoreBase):
     async def outbox_items(self, entry_id: str) -> list[OutboxItem]:
         """Every outbox row of one entry (diagnostics: where did this entry go?)."""
         stmt = self._items_query(and_(OutboxRow.entry_id == entry_id))
-        async with self._sessions() as session:
-            return [outbox_from_rows(row, entry) for row, entry in (await session.execute(stmt)).all()]
+        return await self._items(stmt)

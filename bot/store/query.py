@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.store._base import StoreBase, entry_from_row, like_escape
-from bot.store.models import AuditEntryRow, OutboxRow
+from bot.store.models import AuditEntryRow, OutboxRow, SetAsideRow
 from bot.store.types import EntryPage, InvalidCursorError, StoredEntry
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -202,9 +202,11 @@ class QueryOps(StoreBase):
         async with self._sessions.begin() as session:
             # Explicit rather than relying on ON DELETE CASCADE, which SQLite only honours with
             # PRAGMA foreign_keys on; a connection opened by some other tool might not have it.
-            await session.execute(
-                delete(o).where(o.entry_id.in_(doomed)), execution_options={"synchronize_session": False}
-            )
+            for child in (o, SetAsideRow):
+                await session.execute(
+                    delete(child).where(child.entry_id.in_(doomed)),
+                    execution_options={"synchronize_session": False},
+                )
             result = await session.execute(
                 delete(e).where(e.created_at < cutoff, ~undelivered),
                 execution_options={"synchronize_session": False},

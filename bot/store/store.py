@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,16 +23,37 @@ from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRo
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
 from bot.store.rules import RuleOps
+from bot.store.set_aside import SetAsideOps, describe, may_be_the_data, placeholder_for
 from bot.store.stats import StatsOps
-from bot.store.types import AuditEntryIn, CursorUpdate, GroupCursor, IngestResult, StoreError
+from bot.store.types import (
+    UNKNOWN_EVENT_TYPE,
+    AuditEntryIn,
+    CursorUpdate,
+    GroupCursor,
+    IngestResult,
+    SetAsideIn,
+    StoreError,
+)
 from bot.store.watchlist import WatchlistOps
+
+log = logging.getLogger(__name__)
 
 # Test seam, see Store.ingest_hook: (stage name, the ingest's session) -> awaitable.
 IngestHook = Callable[[str, AsyncSession], Awaitable[None]]
 
 
 class Store(
-    OutboxOps, BindingOps, CardOps, JournalOps, QueryOps, WatchlistOps, RuleOps, StatsOps, LeaseOps, StoreBase
+    OutboxOps,
+    BindingOps,
+    CardOps,
+    JournalOps,
+    QueryOps,
+    WatchlistOps,
+    RuleOps,
+    StatsOps,
+    LeaseOps,
+    SetAsideOps,
+    StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
 
@@ -103,7 +125,7 @@ class Store(
         now = self._now()
         queued = 0
         async with self._sessions.begin() as session:
-            new_ids = await self._insert_entries(session, group_id, unique, now)
+            new_ids, aside = await self._store_entries(session, group_id, unique, now)
             await self._run_hook("entries", session)
             if enqueue and new_ids:
                 queued = await self._enqueue(session, group_id, new_ids, unique, set(delayed_ids), now)
@@ -112,7 +134,62 @@ class Store(
                 await self._apply_cursor(session, group_id, cursor_update, now)
             await self._run_hook("cursor", session)
         crashpoints.reached("store.after_ingest")
-        return IngestResult(new_ids=new_ids, duplicates=len(entries) - len(new_ids), queued=queued)
+        return IngestResult(
+            new_ids=new_ids, duplicates=len(entries) - len(new_ids), queued=queued, set_aside=aside
+        )
+
+    async def _store_entries(
+        self, session: AsyncSession, group_id: str, unique: dict[str, AuditEntryIn], now: datetime
+    ) -> tuple[list[str], list[str]]:
+        """Insert the batch; returns (new ids, the new ones set aside), both in batch order.
+
+        If the database refuses the batch for something in it (not for being unreachable, locked or
+        full), the entries go in one at a time, each in a savepoint, and one that is still refused
+        is replaced by a placeholder and set aside: one entry never holds up the rest. A placeholder
+        that is refused too means the trouble is the database's after all, and the whole ingest fails.
+        """
+        try:
+            async with session.begin_nested():
+                new_ids = await self._insert_entries(session, group_id, unique, now)
+        except Exception as exc:
+            if not may_be_the_data(exc):
+                raise
+            return await self._store_one_by_one(session, group_id, unique, now, exc)
+        aside = [(i, unique[i].set_aside) for i in new_ids if unique[i].set_aside is not None]
+        await self._record_set_aside(session, group_id, aside, now)  # type: ignore[arg-type]
+        return new_ids, [i for i, _ in aside]
+
+    async def _store_one_by_one(
+        self,
+        session: AsyncSession,
+        group_id: str,
+        unique: dict[str, AuditEntryIn],
+        now: datetime,
+        batch_error: Exception,
+    ) -> tuple[list[str], list[str]]:
+        new_ids: list[str] = []
+        aside: list[tuple[str, SetAsideIn]] = []
+        for entry_id, entry in unique.items():
+            try:
+                async with session.begin_nested():
+                    stored = await self._insert_entries(session, group_id, {entry_id: entry}, now)
+            except Exception as exc:
+                if not may_be_the_data(exc):
+                    raise
+                reason = f"could not be stored: {describe(exc)}"
+                entry = placeholder_for(entry, reason)
+                try:
+                    async with session.begin_nested():
+                        stored = await self._insert_entries(session, group_id, {entry_id: entry}, now)
+                except Exception:
+                    raise batch_error from None  # not even the placeholder: the database is in trouble
+                if stored:
+                    log.warning("Audit entry %s of %s set aside: %s", entry_id, group_id, reason)
+            new_ids += stored
+            if stored and entry.set_aside is not None:
+                aside.append((entry_id, entry.set_aside))
+        await self._record_set_aside(session, group_id, aside, now)
+        return new_ids, [i for i, _ in aside]
 
     async def _run_hook(self, stage: str, session: AsyncSession) -> None:
         if self.ingest_hook is not None:
@@ -172,7 +249,7 @@ class Store(
             }
             for entry_id in new_ids
             for binding in bindings
-            if binding.wants(unique[entry_id].event_type)
+            if binding.wants(unique[entry_id].event_type) or _unknown_placeholder(unique[entry_id])
         ]
         if not rows:
             return 0
@@ -246,6 +323,18 @@ class Store(
                 update(GroupCursorRow).where(GroupCursorRow.group_id == group_id).values(**values)
             )
 
+    async def entry_groups(self, ids: Iterable[str]) -> dict[str, str]:
+        """The group each of these entry ids is stored for; ids not stored are left out. (VRChat's
+        ids are global: the poller uses this to tell its own known entries from another group's.)"""
+        found: dict[str, str] = {}
+        async with self._sessions() as session:
+            for chunk in chunked(ids_list(ids)):
+                result = await session.execute(
+                    select(AuditEntryRow.id, AuditEntryRow.group_id).where(AuditEntryRow.id.in_(chunk))
+                )
+                found.update({entry_id: group_id for entry_id, group_id in result.all()})
+        return found
+
     async def known_ids(self, group_id: str, ids: Iterable[str]) -> set[str]:
         """Which of these entry ids are already stored for the group (the poller's stop condition)."""
         wanted = ids_list(ids)
@@ -259,3 +348,8 @@ class Store(
                 )
                 found.update(result.scalars())
         return found
+
+
+def _unknown_placeholder(entry: AuditEntryIn) -> bool:
+    """A placeholder whose entry's type could not be read goes to every feed of the group."""
+    return entry.set_aside is not None and entry.event_type == UNKNOWN_EVENT_TYPE

@@ -8,7 +8,7 @@ Discord snowflakes are ints; VRChat ids are strings; every datetime is timezone-
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -18,7 +18,13 @@ OutboxState = Literal["pending", "sending", "sent", "failed", "skipped"]
 BindingSource = Literal["config", "command"]
 ActionOutcome = Literal["ok", "error"]
 
+SetAsideStage = Literal["parse", "store", "render", "send"]
+
 OUTBOX_STATES: tuple[OutboxState, ...] = ("pending", "sending", "sent", "failed", "skipped")
+SET_ASIDE_STAGES: tuple[SetAsideStage, ...] = ("parse", "store", "render", "send")
+# The event type of a placeholder whose entry's own type could not be read: queued for every
+# binding of the group, since none can tell whether it wanted the entry.
+UNKNOWN_EVENT_TYPE = "unknown"
 BINDING_SOURCES: tuple[BindingSource, ...] = ("config", "command")
 ACTION_OUTCOMES: tuple[ActionOutcome, ...] = ("ok", "error")
 
@@ -36,8 +42,33 @@ class InvalidCursorError(StoreError, ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class SetAsideIn:
+    """Why an entry is set aside: the stage that failed, the reason, and what VRChat sent (JSON)."""
+
+    stage: SetAsideStage
+    reason: str
+    raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """A set-aside entry (bot.store.set_aside): its audit id, why, and what VRChat sent."""
+
+    entry_id: str
+    group_id: str
+    stage: SetAsideStage
+    reason: str
+    raw: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntryIn:
-    """One audit log entry as fetched from VRChat, ready to store (group id is given to ingest)."""
+    """One audit log entry as fetched from VRChat, ready to store (group id is given to ingest).
+
+    With `set_aside` it is a placeholder for an entry that could not be read: stored as what could
+    be kept of it, with the reason, and posted as a notice in its place.
+    """
 
     id: str
     created_at: datetime
@@ -49,6 +80,7 @@ class AuditEntryIn:
     data: Mapping[str, Any] | None = None
     discord_actor_id: int | None = None
     discord_actor_name: str | None = None
+    set_aside: SetAsideIn | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +125,7 @@ class IngestResult:
     new_ids: list[str]  # in batch order
     duplicates: int  # entries skipped: already stored, or repeated inside the batch
     queued: int = 0  # outbox rows created
+    set_aside: list[str] = field(default_factory=list)  # new entries stored as placeholders
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +186,7 @@ class OutboxItem:
     created_at: datetime
     sent_at: datetime | None
     entry: StoredEntry
+    set_aside: SetAside | None = None  # then a notice is posted in the entry's place
 
 
 @dataclass(frozen=True, slots=True)

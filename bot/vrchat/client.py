@@ -23,6 +23,7 @@ from .errors import (
     BadRequest,
     CannotInvite,
     Forbidden,
+    MalformedResponse,
     NotFound,
     SessionExpired,
     Unauthorized,
@@ -42,6 +43,8 @@ from .models import (
     UserGroup,
     UserGroupInstances,
     UserStatus,
+    parse_items,
+    parse_one,
 )
 from .profile import profile_update_body
 from .transport import Politeness, Response, Transport
@@ -174,7 +177,7 @@ class VRChatClient:
     # -- account ---------------------------------------------------------------------------------
 
     async def get_current_user(self) -> CurrentUser:
-        return CurrentUser.model_validate(await self._get("/auth/user"))
+        return parse_one(CurrentUser, await self._get("/auth/user"))
 
     async def update_user(
         self,
@@ -195,26 +198,24 @@ class VRChatClient:
             pronouns=pronouns,
         )
         path = f"/users/{_seg(ids.require_user_id(user_id))}"
-        return CurrentUser.model_validate((await self._call("PUT", path, json=body, idempotent=True)).data)
+        return parse_one(CurrentUser, (await self._call("PUT", path, json=body, idempotent=True)).data)
 
     # -- groups ----------------------------------------------------------------------------------
 
     async def get_group(self, group_id: str, *, include_roles: bool = False) -> Group:
         gid = ids.require_group_id(group_id)
-        return Group.model_validate(
-            await self._get(f"/groups/{_seg(gid)}", includeRoles=include_roles or None)
-        )
+        return parse_one(Group, await self._get(f"/groups/{_seg(gid)}", includeRoles=include_roles or None))
 
     async def list_group_roles(self, group_id: str) -> list[GroupRole]:
         data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/roles")
-        return [GroupRole.model_validate(item) for item in data or []]
+        return parse_items(GroupRole, data)
 
     async def list_group_members(
         self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
     ) -> list[GroupMember]:
         gid = ids.require_group_id(group_id)
         data = await self._get(f"/groups/{_seg(gid)}/members", **_page(n, offset))
-        return [GroupMember.model_validate(item) for item in data or []]
+        return parse_items(GroupMember, data)
 
     async def iter_group_members(
         self, group_id: str, *, page_size: int = MAX_PAGE
@@ -233,7 +234,7 @@ class VRChatClient:
         """The user's relation to the group, or None when there is none (VRChat answers `null`)."""
         path = f"/groups/{_seg(ids.require_group_id(group_id))}/members/{_seg(ids.require_user_id(user_id))}"
         data = await self._get(path)
-        return GroupMember.model_validate(data) if data else None
+        return parse_one(GroupMember, data) if data else None
 
     async def kick_member(self, group_id: str, user_id: str) -> None:
         path = f"/groups/{_seg(ids.require_group_id(group_id))}/members/{_seg(ids.require_user_id(user_id))}"
@@ -242,17 +243,17 @@ class VRChatClient:
     async def ban_member(self, group_id: str, user_id: str) -> GroupMember:
         gid, uid = ids.require_group_id(group_id), ids.require_user_id(user_id)
         response = await self._call("POST", f"/groups/{_seg(gid)}/bans", json={"userId": uid})
-        return GroupMember.model_validate(response.data)
+        return parse_one(GroupMember, response.data)
 
     async def unban_member(self, group_id: str, user_id: str) -> GroupMember:
         path = f"/groups/{_seg(ids.require_group_id(group_id))}/bans/{_seg(ids.require_user_id(user_id))}"
-        return GroupMember.model_validate((await self._call("DELETE", path)).data)
+        return parse_one(GroupMember, (await self._call("DELETE", path)).data)
 
     async def list_group_bans(
         self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
     ) -> list[GroupMember]:
         data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/bans", **_page(n, offset))
-        return [GroupMember.model_validate(item) for item in data or []]
+        return parse_items(GroupMember, data)
 
     async def invite_user(self, group_id: str, user_id: str, *, confirm_override_block: bool = False) -> None:
         """Invite a user. AlreadyMember / AlreadyInvited / CannotInvite explain the usual refusals."""
@@ -282,7 +283,7 @@ class VRChatClient:
         self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
     ) -> list[GroupMember]:
         data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/invites", **_page(n, offset))
-        return [GroupMember.model_validate(item) for item in data or []]
+        return parse_items(GroupMember, data)
 
     async def cancel_invite(self, group_id: str, user_id: str) -> None:
         path = f"/groups/{_seg(ids.require_group_id(group_id))}/invites/{_seg(ids.require_user_id(user_id))}"
@@ -293,7 +294,7 @@ class VRChatClient:
     ) -> list[GroupMember]:
         gid = ids.require_group_id(group_id)
         data = await self._get(f"/groups/{_seg(gid)}/requests", blocked=blocked, **_page(n, offset))
-        return [GroupMember.model_validate(item) for item in data or []]
+        return parse_items(GroupMember, data)
 
     async def respond_join_request(
         self, group_id: str, user_id: str, action: JoinRequestAction | str, block: bool = False
@@ -316,7 +317,7 @@ class VRChatClient:
         gid = ids.require_group_id(group_id)
         data = await self._get(f"/groups/{_seg(gid)}/posts", publicOnly=public_only, **_page(n, offset))
         posts = data.get("posts") if isinstance(data, dict) else None
-        return [GroupPost.model_validate(item) for item in posts or []]
+        return parse_items(GroupPost, posts)
 
     async def create_post(
         self,
@@ -346,7 +347,7 @@ class VRChatClient:
         if roles:
             body["roleIds"] = roles
         response = await self._call("POST", f"/groups/{_seg(gid)}/posts", json=body)
-        return GroupPost.model_validate(response.data)
+        return parse_one(GroupPost, response.data)
 
     async def delete_post(self, group_id: str, post_id: str) -> None:
         path = f"/groups/{_seg(ids.require_group_id(group_id))}/posts/{_seg(ids.require_post_id(post_id))}"
@@ -373,7 +374,7 @@ class VRChatClient:
             "actorIds": [ids.require_user_id(a) for a in actor_ids] if actor_ids else None,
             "targetIds": list(target_ids) if target_ids else None,
         }
-        return AuditLogPage.model_validate(await self._get(f"/groups/{_seg(gid)}/auditLogs", **params))
+        return parse_one(AuditLogPage, await self._get(f"/groups/{_seg(gid)}/auditLogs", **params))
 
     async def list_audit_log_types(self, group_id: str) -> list[str]:
         data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/auditLogTypes")
@@ -381,12 +382,16 @@ class VRChatClient:
 
     async def list_group_instances(self, group_id: str) -> list[GroupInstance]:
         data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/instances")
-        return [GroupInstance.model_validate(item) for item in data or []]
+        return parse_items(GroupInstance, data)
 
     # -- users -----------------------------------------------------------------------------------
 
     async def get_user(self, user_id: str) -> User:
-        return User.model_validate(await self._get(f"/users/{_seg(ids.require_user_id(user_id))}"))
+        uid = ids.require_user_id(user_id)
+        user = parse_one(User, await self._get(f"/users/{_seg(uid)}"))
+        if user.id.casefold() != uid.casefold():  # links and buttons are built from it: who was asked for
+            raise MalformedResponse(f"asked for user {uid}, VRChat answered with {user.id[:100]!r}")
+        return user
 
     async def search_users(self, query: str, *, n: int = 10, offset: int = 0) -> list[LimitedUser]:
         query = query.strip()
@@ -395,13 +400,13 @@ class VRChatClient:
         if len(query) > 100:
             raise ValueError("a user search is limited to 100 characters")
         data = await self._get("/users", search=query, **_page(n, offset))
-        return [LimitedUser.model_validate(item) for item in data or []]
+        return parse_items(LimitedUser, data)
 
     async def list_user_groups(self, user_id: str) -> list[UserGroup]:
         data = await self._get(f"/users/{_seg(ids.require_user_id(user_id))}/groups")
-        return [UserGroup.model_validate(item) for item in data or []]
+        return parse_items(UserGroup, data)
 
     async def list_user_group_instances(self, user_id: str) -> UserGroupInstances:
         """Only the bot's own user ID works; VRChat answers 403 (Forbidden) for anyone else."""
         data = await self._get(f"/users/{_seg(ids.require_user_id(user_id))}/instances/groups")
-        return UserGroupInstances.model_validate(data or {})
+        return parse_one(UserGroupInstances, data or {})

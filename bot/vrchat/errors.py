@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .text_safety import safe_str
+
 
 class VRChatError(Exception):
     """Base class: `status` is the HTTP status (0 when no response arrived), `message` VRChat's text."""
@@ -142,7 +144,7 @@ def error_message(body: bytes, content_type: str) -> str:
             message = error.get("message") if isinstance(error, dict) else error
             if isinstance(message, str) and message:
                 # VRChat sometimes JSON-quotes the message inside the message: "\"Missing Credentials\"".
-                return message.strip().strip('"') or message
+                return safe_str(message.strip().strip('"') or message)
     kind = "HTML page" if "<html" in text[:500].lower() else "non-JSON body"
     return f"{kind} of {len(body)} bytes"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import logging
 import random
 import time
@@ -28,6 +27,7 @@ from .errors import (
     error_for_status,
     error_message,
 )
+from .text_safety import decode_json
 
 log = logging.getLogger(__name__)
 
@@ -300,10 +300,11 @@ def _query_value(value: Any) -> str:
 
 
 def _decode_json(body: bytes, status: int, method: str, path: str) -> Any:
+    """The body as JSON with every string made storable and sendable (bot.vrchat.text_safety)."""
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        return decode_json(body)
     except ValueError:
         raise MalformedResponse(
             f"{error_message(body, 'text/plain')} where JSON was expected",

@@ -427,6 +427,36 @@ async def test_response_violations_are_recorded(
     seeded_sim.sim.violations.clear()
 
 
+async def test_unchecked_json_is_served_as_given_and_only_its_responses_skip_validation(
+    api: Api, seeded_sim: SeededSim
+) -> None:
+    """Test-only hostile input (issue #12): fields replaced or dropped, or a whole object replaced,
+    served as JSON encodes it (a lone surrogate as an escape); every other response is still checked."""
+    await login_bot(api, seeded_sim)
+    state, sim, group = seeded_sim.sim.state, seeded_sim.sim, seeded_sim.group.id
+    odd = state.inject_unchecked_audit_entry(
+        group, {"created_at": 5, "description": "bad \ud800", "id": render.DROP}
+    )
+    whole = state.inject_unchecked_audit_entry(group, ["not", "an", "entry"])
+    seeded_sim.requester.unchecked_json = {"displayName": None}
+    async with api.session.get(f"{sim.base_url}/groups/{group}/auditLogs") as resp:
+        raw = await resp.read()
+    assert b'"bad \\ud800"' in raw  # the escape JSON uses for a lone surrogate
+    body = json.loads(raw)
+    assert body["results"][0] == ["not", "an", "entry"] and whole.id not in raw.decode()
+    first = body["results"][1]
+    assert first["created_at"] == 5 and "id" not in first and odd.id not in raw.decode()
+    status, user, _ = await api.call("GET", f"/users/{seeded_sim.requester.id}")
+    assert status == 200 and user["displayName"] is None
+    assert sim.unchecked_responses == 2 and sim.violations == []
+    # The same endpoints without unchecked JSON in the answer are validated as ever.
+    clean = state.add_group("Clean", short_code="CLEAN", owner_id=seeded_sim.bot.id)
+    state.add_audit_entry(clean.id, "group.update", seeded_sim.bot.id, clean.id, "fine")
+    assert (await api.call("GET", f"/groups/{clean.id}/auditLogs"))[0] == 200
+    assert (await api.call("GET", f"/users/{seeded_sim.moderator.id}"))[0] == 200
+    assert sim.unchecked_responses == 2
+
+
 async def test_requests_are_recorded(api: Api, seeded_sim: SeededSim) -> None:
     await login_bot(api, seeded_sim)
     await api.call(

@@ -18,6 +18,7 @@ from bot.store.models import metadata
 from tests.store.helpers import GROUP, binding, entries
 
 TABLES = {
+    "set_aside_entries",
     "action_log",
     "audit_entries",
     "bindings",

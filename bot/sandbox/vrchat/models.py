@@ -97,6 +97,8 @@ class SimUser:
     # What ``requiresTwoFactorAuth`` lists at login (empty = no second factor).  Fixed when the
     # account is created so that using up recovery codes does not switch 2FA off.
     two_factor_methods: list[str] = field(default_factory=list)
+    # Test-only (see render.unchecked): JSON served in place of (a dict: over) what render produces.
+    unchecked_json: Any = None
 
     def __post_init__(self) -> None:
         if not self.two_factor_methods:
@@ -145,6 +147,8 @@ class SimMembership:
     is_subscribed_to_announcements: bool = True
     is_subscribed_to_event_announcements: bool = True
     last_post_read_at: datetime | None = None
+    # Test-only (see render.unchecked): JSON served in place of (a dict: over) what render produces.
+    unchecked_json: Any = None
 
 
 @dataclass
@@ -192,6 +196,8 @@ class SimPost:
     role_ids: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
+    # Test-only (see render.unchecked): JSON served in place of (a dict: over) what render produces.
+    unchecked_json: Any = None
 
 
 @dataclass
@@ -207,6 +213,8 @@ class SimAuditEntry:
     description: str
     data: dict[str, Any]
     created_at: datetime
+    # Test-only (see render.unchecked): JSON served in place of (a dict: over) what render produces.
+    unchecked_json: Any = None
 
 
 class AuditLog:

@@ -8,6 +8,7 @@ of sent as ``null``: OpenAPI 3.0 ignores siblings of ``$ref``, so ``null`` would
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from .models import (
@@ -25,6 +26,41 @@ from .state import SimState
 
 JSON = dict[str, Any]
 _FILE_BASE = "https://api.vrchat.cloud/api/1"
+
+
+class _Drop:
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP: Any = _Drop()  # in an ``unchecked_json`` dict: leave this key out
+# Set by the server around each handler: whether the response served any ``unchecked_json``.
+UNCHECKED_SERVED: ContextVar[list[bool] | None] = ContextVar("vrchat_sim_unchecked", default=None)
+
+
+def unchecked(out: JSON, record: object) -> Any:
+    """``out``, unless a test gave the record ``unchecked_json``: a dict replaces (``DROP``: removes)
+    those keys, anything else is served instead of the whole object.
+
+    Test-only, for hostile input: such JSON may break the spec, so the response carrying it is not
+    validated (and counted in ``VRChatSimulator.unchecked_responses``), while every other response
+    still is.
+    """
+    override = getattr(record, "unchecked_json", None)
+    if override is None:
+        return out
+    served = UNCHECKED_SERVED.get()
+    if served is not None:
+        served.append(True)
+    if not isinstance(override, dict):
+        return override
+    merged = dict(out)
+    for key, value in override.items():
+        if value is DROP:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _avatar(user_id: str) -> tuple[str, str]:
@@ -104,61 +140,67 @@ def current_user(user: SimUser, state: SimState) -> JSON:
     }
 
 
-def user(user: SimUser) -> JSON:
+def user(user: SimUser) -> Any:
     """Public User for ``GET /users/{id}``."""
     image, thumb = _avatar(user.id)
-    return {
-        "ageVerificationStatus": user.age_verification_status,
-        "ageVerified": user.age_verification_status != "hidden",
-        "allowAvatarCopying": False,
-        "badges": [],
-        "bio": user.bio,
-        "bioLinks": list(user.bio_links),
-        "currentAvatarImageUrl": image,
-        "currentAvatarTags": [],
-        "currentAvatarThumbnailImageUrl": thumb,
-        "date_joined": user.date_joined.isoformat(),
-        "developerType": user.developer_type,
-        "displayName": user.display_name,
-        "friendKey": "",
-        "id": user.id,
-        "isFriend": False,
-        "last_activity": "",
-        "last_login": "",
-        "last_platform": user.last_platform,
-        "location": "offline",
-        "profilePicOverride": "",
-        "profilePicOverrideThumbnail": "",
-        "pronouns": user.pronouns,
-        "state": "offline",
-        "status": user.status,
-        "statusDescription": user.status_description,
-        "tags": list(user.tags),
-        "userIcon": "",
-    }
+    return unchecked(
+        {
+            "ageVerificationStatus": user.age_verification_status,
+            "ageVerified": user.age_verification_status != "hidden",
+            "allowAvatarCopying": False,
+            "badges": [],
+            "bio": user.bio,
+            "bioLinks": list(user.bio_links),
+            "currentAvatarImageUrl": image,
+            "currentAvatarTags": [],
+            "currentAvatarThumbnailImageUrl": thumb,
+            "date_joined": user.date_joined.isoformat(),
+            "developerType": user.developer_type,
+            "displayName": user.display_name,
+            "friendKey": "",
+            "id": user.id,
+            "isFriend": False,
+            "last_activity": "",
+            "last_login": "",
+            "last_platform": user.last_platform,
+            "location": "offline",
+            "profilePicOverride": "",
+            "profilePicOverrideThumbnail": "",
+            "pronouns": user.pronouns,
+            "state": "offline",
+            "status": user.status,
+            "statusDescription": user.status_description,
+            "tags": list(user.tags),
+            "userIcon": "",
+        },
+        user,
+    )
 
 
-def limited_user_search(user: SimUser) -> JSON:
+def limited_user_search(user: SimUser) -> Any:
     """LimitedUserSearch for ``GET /users``."""
     image, thumb = _avatar(user.id)
-    return {
-        "bio": user.bio,
-        "bioLinks": list(user.bio_links),
-        "currentAvatarImageUrl": image,
-        "currentAvatarTags": [],
-        "currentAvatarThumbnailImageUrl": thumb,
-        "developerType": user.developer_type,
-        "displayName": user.display_name,
-        "id": user.id,
-        "isFriend": False,
-        "last_platform": user.last_platform,
-        "profilePicOverride": "",
-        "pronouns": user.pronouns,
-        "status": user.status,
-        "statusDescription": user.status_description,
-        "tags": list(user.tags),
-        "userIcon": "",
-    }
+    return unchecked(
+        {
+            "bio": user.bio,
+            "bioLinks": list(user.bio_links),
+            "currentAvatarImageUrl": image,
+            "currentAvatarTags": [],
+            "currentAvatarThumbnailImageUrl": thumb,
+            "developerType": user.developer_type,
+            "displayName": user.display_name,
+            "id": user.id,
+            "isFriend": False,
+            "last_platform": user.last_platform,
+            "profilePicOverride": "",
+            "pronouns": user.pronouns,
+            "status": user.status,
+            "statusDescription": user.status_description,
+            "tags": list(user.tags),
+            "userIcon": "",
+        },
+        user,
+    )
 
 
 def role(role: SimRole) -> JSON:
@@ -179,7 +221,7 @@ def role(role: SimRole) -> JSON:
     }
 
 
-def member(record: SimMembership, state: SimState) -> JSON:
+def member(record: SimMembership, state: SimState) -> Any:
     """GroupMember (also used for bans, invites and join requests, as VRChat does)."""
     target = state.user(record.user_id)
     out: JSON = {
@@ -212,7 +254,7 @@ def member(record: SimMembership, state: SimState) -> JSON:
             "profilePicOverride": "",
             "thumbnailUrl": thumb,
         }
-    return out
+    return unchecked(out, record)
 
 
 def my_member(record: SimMembership, state: SimState) -> JSON:
@@ -304,35 +346,41 @@ def limited_user_group(record: SimMembership, grp: SimGroup) -> JSON:
     }
 
 
-def post(item: SimPost) -> JSON:
+def post(item: SimPost) -> Any:
     """GroupPost (``editorId``/``imageId`` omitted: ``$ref`` + nullable, see module doc)."""
-    return {
-        "authorId": item.author_id,
-        "createdAt": iso(item.created_at),
-        "groupId": item.group_id,
-        "id": item.id,
-        "imageUrl": None,
-        "roleId": list(item.role_ids),
-        "text": item.text,
-        "title": item.title,
-        "updatedAt": iso(item.updated_at),
-        "visibility": item.visibility,
-    }
+    return unchecked(
+        {
+            "authorId": item.author_id,
+            "createdAt": iso(item.created_at),
+            "groupId": item.group_id,
+            "id": item.id,
+            "imageUrl": None,
+            "roleId": list(item.role_ids),
+            "text": item.text,
+            "title": item.title,
+            "updatedAt": iso(item.updated_at),
+            "visibility": item.visibility,
+        },
+        item,
+    )
 
 
-def audit_entry(entry: SimAuditEntry) -> JSON:
+def audit_entry(entry: SimAuditEntry) -> Any:
     """GroupAuditLogEntry (note the snake_case ``created_at``)."""
-    return {
-        "actorDisplayName": entry.actor_display_name,
-        "actorId": entry.actor_id,
-        "created_at": iso(entry.created_at),
-        "data": entry.data,
-        "description": entry.description,
-        "eventType": entry.event_type,
-        "groupId": entry.group_id,
-        "id": entry.id,
-        "targetId": entry.target_id,
-    }
+    return unchecked(
+        {
+            "actorDisplayName": entry.actor_display_name,
+            "actorId": entry.actor_id,
+            "created_at": iso(entry.created_at),
+            "data": entry.data,
+            "description": entry.description,
+            "eventType": entry.event_type,
+            "groupId": entry.group_id,
+            "id": entry.id,
+            "targetId": entry.target_id,
+        },
+        entry,
+    )
 
 
 def world(w: SimWorld) -> JSON:

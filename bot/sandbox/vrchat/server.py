@@ -24,6 +24,7 @@ from aiohttp.typedefs import Handler
 from . import auth, group_content, groups, users
 from .common import STATE_KEY, ApiError, envelope
 from .faults import FAULT_MARK, FaultSet
+from .render import UNCHECKED_SERVED
 from .state import SimState
 from .validation import SpecValidator, load_validator
 
@@ -63,6 +64,8 @@ class VRChatSimulator:
         self.state = state or SimState()
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
+        # Responses that carried a test's unchecked_json and so were not validated (render.unchecked).
+        self.unchecked_responses = 0
         self.faults = FaultSet()
         self._spec_path = spec_path
         self._validator: SpecValidator | None = None
@@ -184,10 +187,17 @@ class VRChatSimulator:
             # The spec has it (or validation is off) but the simulator does not implement it.
             self.violations.append(f"{request.method} {rel}: not implemented by the simulator")
             return envelope(501, f'"{request.method} {rel} is not implemented by the simulator"')
+        served: list[bool] = []
+        token = UNCHECKED_SERVED.set(served)
         try:
             response = await handler(request)
         except ApiError as exc:
             response = envelope(exc.status, exc.message)
+        finally:
+            UNCHECKED_SERVED.reset(token)
+        if served:  # a test's hostile JSON (render.unchecked) may break the spec on purpose
+            self.unchecked_responses += 1
+            return response
         if validator is not None and not response.get(FAULT_MARK) and isinstance(response, web.Response):
             data = response.body if isinstance(response.body, bytes) else b""
             problems = validator.check_response(

@@ -337,3 +337,13 @@ class SimStore:
         )
         self._group(group_id).audit_log.append(entry)
         return entry
+
+    def inject_unchecked_audit_entry(
+        self, group_id: str, unchecked_json: Any, created_at: datetime | None = None
+    ) -> SimAuditEntry:
+        """Test-only: an audit entry served as ``unchecked_json`` (a dict: over an ordinary entry's
+        JSON, ``render.DROP`` removing a key; anything else: instead of it), not validated against
+        the spec. It keeps its place in the log by ``created_at`` whatever it claims on the wire."""
+        entry = self.add_audit_entry(group_id, "group.update", "", group_id, "", created_at=created_at)
+        entry.unchecked_json = unchecked_json
+        return entry
