@@ -12,19 +12,19 @@ from urllib.parse import urlencode, urlsplit
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
-USER_ID_RE = re.compile(rf"^usr_{_UUID}$")
+USER_ID_RE = re.compile(rf"^usr_{_UUID}\Z")
 # Accounts from before 2018 keep 10-character alphanumeric IDs (see the spec's UserID description).
-LEGACY_USER_ID_RE = re.compile(r"^[A-Za-z0-9]{10}$")
-GROUP_ID_RE = re.compile(rf"^grp_{_UUID}$")
-ROLE_ID_RE = re.compile(rf"^grol_{_UUID}$")
-POST_ID_RE = re.compile(rf"^not_{_UUID}$")
-AUDIT_ID_RE = re.compile(rf"^gaud_{_UUID}$")
+LEGACY_USER_ID_RE = re.compile(r"^[A-Za-z0-9]{10}\Z")
+GROUP_ID_RE = re.compile(rf"^grp_{_UUID}\Z")
+ROLE_ID_RE = re.compile(rf"^grol_{_UUID}\Z")
+POST_ID_RE = re.compile(rf"^not_{_UUID}\Z")
+AUDIT_ID_RE = re.compile(rf"^gaud_{_UUID}\Z")
 # Short code (letters/digits) and a four-digit discriminator, as shown on group pages: "ABCDE.1234".
-WORLD_ID_RE = re.compile(rf"^wrld_{_UUID}$")
+WORLD_ID_RE = re.compile(rf"^wrld_{_UUID}\Z")
 # "12345~group(grp_…)~groupAccessType(members)~region(eu)": a name, then ~tags with an optional (value).
-INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}(~[A-Za-z]{1,32}(\([A-Za-z0-9_.:-]{0,128}\))?){0,16}$")
+INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}(~[A-Za-z]{1,32}(\([A-Za-z0-9_.:-]{0,128}\))?){0,16}\Z")
 LAUNCH_URL = "https://vrchat.com/home/launch?"
-SHORT_CODE_RE = re.compile(r"^(?P<code>[A-Za-z0-9]{3,6})\.(?P<discriminator>[0-9]{4})$")
+SHORT_CODE_RE = re.compile(r"^(?P<code>[A-Za-z0-9]{3,6})\.(?P<discriminator>[0-9]{4})\Z")
 
 _VRCHAT_HOSTS = {"vrchat.com", "www.vrchat.com"}
 _GROUP_SHORT_HOSTS = {"vrc.group", "www.vrc.group"}

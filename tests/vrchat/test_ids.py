@@ -1,5 +1,8 @@
+import re
+
 import pytest
 
+from bot.vrchat import ids
 from bot.vrchat.ids import (
     GroupShortCode,
     InvalidReference,
@@ -144,3 +147,18 @@ def test_locations_and_launch_links() -> None:
     assert "%28" in url and "(" not in url  # encoded, so it survives inside a markdown link
     for bad in [None, "", WORLD, "offline", f"{WORLD}:12345~evil)](https://x", "wrld_x:12345", f"{WORLD}:"]:
         assert parse_location(bad) is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value"),
+    [
+        (ids.USER_ID_RE, "usr_c1644b5b-3ca4-45b4-97c6-a2a0de70d469\n"),
+        (ids.GROUP_ID_RE, "grp_c1644b5b-3ca4-45b4-97c6-a2a0de70d469\n"),
+        (ids.LEGACY_USER_ID_RE, "abcdefghij\n"),
+        (ids.WORLD_ID_RE, "wrld_c1644b5b-3ca4-45b4-97c6-a2a0de70d469\n"),
+    ],
+)
+def test_an_id_with_a_trailing_newline_is_not_an_id(pattern: re.Pattern[str], value: str) -> None:
+    # `$` matches before a final newline; an ID that reaches a URL or a custom_id must end where it ends.
+    assert pattern.match(value) is None
+    assert pattern.match(value.rstrip("\n")) is not None
