@@ -17,9 +17,9 @@ from discord import app_commands
 from bot.cogs._groups import group_autocomplete
 from bot.events import EVENT_FAMILIES, FAMILY_DESCRIPTIONS
 from bot.logs import redact
-from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.replies import send_ephemeral
 from bot.services import StatusReport
-from bot.text import safe_text
+from bot.text import fit_embed, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
@@ -163,8 +163,8 @@ def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ())
             f"{_age(timedelta(seconds=ago))}: {safe_text(text, 200, single_line=True)}"
             for ago, text in recent
         ]
-        embed.add_field(name="Recent problems (newest first)", value="\n".join(lines)[:1024], inline=False)
-    return embed
+        embed.add_field(name="Recent problems (newest first)", value="\n".join(lines), inline=False)
+    return fit_embed(embed)
 
 
 @app_commands.command(name="link", description="Link a VRChat group to this server")
@@ -227,13 +227,8 @@ async def status(interaction: discord.Interaction) -> None:
     services.access.require_admin(actor_of(interaction))
     report = await services.bindings.status(interaction.guild_id or 0)
     recorder = _RECORDERS.get(interaction.client)
-    await interaction.response.send_message(
-        embed=status_embed(
-            report, about_this_server(report, recorder.recent(limit=50))[:4] if recorder else ()
-        ),
-        ephemeral=True,
-        allowed_mentions=NO_MENTIONS,
-    )
+    recent = about_this_server(report, recorder.recent(limit=50))[:4] if recorder else ()
+    await send_ephemeral(interaction, embed=status_embed(report, recent))
 
 
 async def setup(bot: GroupBridgeBot) -> None:
