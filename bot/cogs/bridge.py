@@ -196,6 +196,7 @@ async def link(
 
 
 @app_commands.command(name="unlink", description="Stop mirroring a VRChat group here")
+@app_commands.describe(group="The linked VRChat group to unlink from this server")
 @app_commands.autocomplete(group=group_autocomplete)
 async def unlink(interaction: discord.Interaction, group: str) -> None:
     services = services_of(interaction)
@@ -204,7 +205,10 @@ async def unlink(interaction: discord.Interaction, group: str) -> None:
 
 
 @app_commands.command(name="events", description="Choose which kinds of audit events the feed shows")
-@app_commands.describe(families=f"Comma-separated: {', '.join(EVENT_FAMILIES)}")
+@app_commands.describe(
+    group="The linked VRChat group whose feed to filter",
+    families=f"Comma-separated: {', '.join(EVENT_FAMILIES)}",
+)
 @app_commands.autocomplete(group=group_autocomplete)
 async def events(interaction: discord.Interaction, group: str, families: str) -> None:
     services = services_of(interaction)
@@ -215,6 +219,7 @@ async def events(interaction: discord.Interaction, group: str, families: str) ->
 
 
 @app_commands.command(name="resume", description="Resume a feed channel paused after a Discord error")
+@app_commands.describe(channel="The paused feed channel (after fixing the bot's permissions there)")
 async def resume(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
     services = services_of(interaction)
     await services.bindings.resume(actor_of(interaction), interaction.guild_id or 0, channel.id)

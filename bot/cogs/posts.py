@@ -153,6 +153,7 @@ class DeletePost(discord.ui.View):
 
 
 @app_commands.command(name="posts", description="Recent group posts, with Delete")
+@app_commands.describe(group="The VRChat group (defaults to this server's only linked group)")
 @app_commands.autocomplete(group=group_autocomplete)
 async def posts(interaction: discord.Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
