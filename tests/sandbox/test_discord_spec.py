@@ -15,7 +15,7 @@ import discord
 import pytest
 
 from bot.sandbox.discord import DiscordStandIn
-from bot.sandbox.discord.openapi import DEFAULT_SPEC_PATH, load_spec
+from bot.sandbox.discord.openapi import DEFAULT_SPEC_PATH, DiscordSpec, load_spec
 from tests.fixtures.discord_standin import FEED_CHANNEL_ID, TOKEN
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "discord-openapi" / "openapi.json"
@@ -95,3 +95,33 @@ async def test_discord_py_habits_real_discord_accepts_pass(
 def test_the_spec_is_parsed_once_per_process() -> None:
     assert load_spec() is load_spec()
     assert load_spec(DEFAULT_SPEC_PATH) is load_spec()
+
+
+def test_the_faster_unions_give_the_spec_s_own_verdicts() -> None:
+    # openapi.py rewrites tagged oneOf/anyOf into if/then (and constant unions into enums) for speed;
+    # on every body of the rule catalogue, valid and invalid, the verdict must be the spec's own.
+    from tests.sandbox.test_discord_limits import COMMAND_CASES, MESSAGE_CASES
+
+    raw = json.loads(DEFAULT_SPEC_PATH.read_text(encoding="utf-8"))
+    literal, fast = DiscordSpec(raw, fast_unions=False), load_spec()
+    bodies = [("POST", "/channels/1/messages", c.invalid) for c in MESSAGE_CASES]
+    bodies += [("POST", "/channels/1/messages", c.valid) for c in MESSAGE_CASES]
+    bodies += [("POST", "/interactions/1/t/callback", {"type": 4, "data": c.invalid}) for c in MESSAGE_CASES]
+    bodies += [("POST", "/interactions/1/t/callback", {"type": 7, "data": c.valid}) for c in MESSAGE_CASES]
+    bodies += [("PUT", "/applications/1/commands", c.invalid) for c in COMMAND_CASES]
+    bodies += [("PUT", "/applications/1/commands", c.valid) for c in COMMAND_CASES]
+    bodies += [
+        ("POST", "/interactions/1/t/callback", body)
+        for body in (
+            {"type": 8, "data": {"choices": [{"name": "n", "value": 1}]}},
+            {"type": 8, "data": {"choices": [{"name": "", "value": "v"}]}},
+            {"type": 9, "data": {"custom_id": "m", "title": "t", "components": []}},
+            {"type": 3},
+            {"type": 5, "data": {"flags": 64}},
+            "not an object",
+        )
+    ]
+    for method, path, body in bodies:
+        _, expected = literal.check(method, path, [], body, has_body=True)
+        _, got = fast.check(method, path, [], body, has_body=True)
+        assert bool(got) == bool(expected), (body, expected.problems, got.problems)
