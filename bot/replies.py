@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.services.common import ServiceError
-from bot.text import ZWSP, clip
+from bot.text import CONTENT_LIMIT, ZWSP, clip, fit_embeds
 from bot.vrchat import (
     InvalidReference,
     MalformedResponse,
@@ -28,7 +30,6 @@ from bot.vrchat import (
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
-CONTENT_LIMIT = 2000  # Discord's limit for a message's text
 UNEXPECTED = "Something went wrong on our side; it has been logged for the bot's operator."
 
 
@@ -59,14 +60,27 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-async def send_ephemeral(interaction: discord.Interaction, content: str, **kwargs: object) -> None:
-    """Reply or follow up, whichever is still possible, always ephemeral and without mentions."""
+async def send_ephemeral(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+    embeds: Sequence[discord.Embed] = (),
+    **kwargs: Any,
+) -> None:
+    """Reply or follow up, whichever is still possible: always ephemeral, without mentions, and within
+    Discord's limits whatever text it carries (content clipped to 2,000, the embeds fitted together).
+    Every reply and follow-up of the bot's commands and buttons goes through here."""
+    options: dict[str, Any] = {"ephemeral": True, "allowed_mentions": NO_MENTIONS, **kwargs}
+    if content is not None:
+        options["content"] = clip(content, CONTENT_LIMIT)
+    fitted = fit_embeds([*([embed] if embed is not None else []), *embeds])
+    if fitted:
+        options["embeds"] = fitted
     if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_MENTIONS, **kwargs)  # type: ignore[arg-type]
+        await interaction.followup.send(**options)
     else:
-        await interaction.response.send_message(
-            content, ephemeral=True, allowed_mentions=NO_MENTIONS, **kwargs
-        )  # type: ignore[arg-type]
+        await interaction.response.send_message(**options)
 
 
 # The bot's own refusals name this server's roles and channels as mentions (who may moderate, which

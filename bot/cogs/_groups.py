@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import discord
 from discord import app_commands
 
+from bot.text import plain_label
 from bot.views.context import actor_of, services_of
 
 
@@ -49,7 +50,7 @@ async def group_autocomplete(
         seen.setdefault(binding.group_id, services.access.group_label(binding.group_id))
     needle = current.casefold()
     return [
-        app_commands.Choice(name=label[:100], value=group_id)
+        app_commands.Choice(name=plain_label(label), value=group_id)
         for group_id, label in seen.items()
         if needle in label.casefold() or needle in group_id
     ][:25]

@@ -19,7 +19,7 @@ import discord
 from bot.logs import redact
 from bot.services import StatusReport
 from bot.services.bindings import GroupStatus
-from bot.text import ELLIPSIS, neutralise_mentions, safe_text, text_units
+from bot.text import ELLIPSIS, fit_embed, neutralise_mentions, safe_text, text_units
 
 SHOWN_PROBLEMS = 4  # distinct recent problems in the embed
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
@@ -162,7 +162,7 @@ def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ())
     for group in report.groups[:10]:
         embed.add_field(
             name=safe_text(group.group_name, 100, single_line=True),
-            value="\n".join(_group_lines(report, group))[:1024],
+            value="\n".join(_group_lines(report, group)),
             inline=False,
         )
     outbox = f"{report.outbox_pending} entries waiting"
@@ -183,8 +183,8 @@ def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ())
         for ago, text, count in collapse(recent)[:SHOWN_PROBLEMS]:
             times = f" (×{count})" if count > 1 else ""
             lines.append(f"{age_text(timedelta(seconds=ago))}{times}: {with_code(text, 240)}")
-        embed.add_field(name="Recent problems (newest first)", value="\n".join(lines)[:1024], inline=False)
-    return embed
+        embed.add_field(name="Recent problems (newest first)", value="\n".join(lines), inline=False)
+    return fit_embed(embed)
 
 
 class RecentProblems(logging.Handler):

@@ -13,7 +13,7 @@ from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.feed.render import title_for
 from bot.replies import NO_MENTIONS, report_error, send_ephemeral
 from bot.services import Actor, AuditPage, InvalidInput
-from bot.text import safe_text
+from bot.text import fit_embed, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
@@ -42,11 +42,11 @@ def page_embed(page: AuditPage, number: int) -> discord.Embed:
     for entry in page.entries:
         who = safe_text(entry.discord_actor_name or entry.actor_display_name or entry.actor_id or "?", 80)
         embed.add_field(
-            name=f"{title_for(entry.event_type)} · {discord.utils.format_dt(entry.created_at, 'f')}"[:256],
-            value=f"{safe_text(entry.description or '—', 700)}\nby {who}"[:1024],
+            name=f"{title_for(entry.event_type)} · {discord.utils.format_dt(entry.created_at, 'f')}",
+            value=f"{safe_text(entry.description or '—', 700)}\nby {who}",
             inline=False,
         )
-    return embed
+    return fit_embed(embed)
 
 
 class Pager(discord.ui.View):
@@ -76,7 +76,9 @@ class Pager(discord.ui.View):
             return
         self.cursor, self.number = page.next_cursor, self.number + 1
         button.disabled = page.next_cursor is None
-        await interaction.response.edit_message(embed=page_embed(page, self.number), view=self)
+        await interaction.response.edit_message(
+            embed=page_embed(page, self.number), view=self, allowed_mentions=NO_MENTIONS
+        )
 
 
 @app_commands.command(name="search", description="Search the mirrored audit log")
@@ -114,19 +116,10 @@ async def search(
     await interaction.response.defer(ephemeral=True, thinking=True)
     if csv:
         export = await services.audit.export_csv(who, group_id, **filters)
-        await interaction.followup.send(
-            export.note,
-            file=discord.File(io.BytesIO(export.data), filename=export.filename),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        file = discord.File(io.BytesIO(export.data), filename=export.filename)
+        await send_ephemeral(interaction, export.note, file=file)
         return
-    await interaction.followup.send(
-        embed=page_embed(page, 1),
-        view=Pager(who, group_id, filters, page),
-        ephemeral=True,
-        allowed_mentions=NO_MENTIONS,
-    )
+    await send_ephemeral(interaction, embed=page_embed(page, 1), view=Pager(who, group_id, filters, page))
 
 
 async def setup(bot: GroupBridgeBot) -> None:

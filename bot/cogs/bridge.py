@@ -12,7 +12,7 @@ from discord import app_commands
 from bot.cogs._groups import group_autocomplete
 from bot.cogs._status import RecentProblems, about_this_server, status_embed
 from bot.events import EVENT_FAMILIES, FAMILY_DESCRIPTIONS
-from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.replies import send_ephemeral
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 
@@ -63,6 +63,7 @@ async def link(
 
 
 @app_commands.command(name="unlink", description="Stop mirroring a VRChat group here")
+@app_commands.describe(group="The linked VRChat group to unlink from this server")
 @app_commands.autocomplete(group=group_autocomplete)
 async def unlink(interaction: discord.Interaction, group: str) -> None:
     services = services_of(interaction)
@@ -71,7 +72,10 @@ async def unlink(interaction: discord.Interaction, group: str) -> None:
 
 
 @app_commands.command(name="events", description="Choose which kinds of audit events the feed shows")
-@app_commands.describe(families=f"Comma-separated: {', '.join(EVENT_FAMILIES)}")
+@app_commands.describe(
+    group="The linked VRChat group whose feed to filter",
+    families=f"Comma-separated: {', '.join(EVENT_FAMILIES)}",
+)
 @app_commands.autocomplete(group=group_autocomplete)
 async def events(interaction: discord.Interaction, group: str, families: str) -> None:
     services = services_of(interaction)
@@ -82,6 +86,7 @@ async def events(interaction: discord.Interaction, group: str, families: str) ->
 
 
 @app_commands.command(name="resume", description="Resume a feed channel paused after a Discord error")
+@app_commands.describe(channel="The paused feed channel (after fixing the bot's permissions there)")
 async def resume(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
     services = services_of(interaction)
     await services.bindings.resume(actor_of(interaction), interaction.guild_id or 0, channel.id)
@@ -97,9 +102,7 @@ async def status(interaction: discord.Interaction) -> None:
     report = await services.bindings.status(interaction.guild_id or 0)
     recorder = _RECORDERS.get(interaction.client)
     recent = about_this_server(report, recorder.recent(limit=RECENT_LINES)) if recorder else []
-    await interaction.followup.send(
-        embed=status_embed(report, recent), ephemeral=True, allowed_mentions=NO_MENTIONS
-    )
+    await send_ephemeral(interaction, embed=status_embed(report, recent))
 
 
 async def setup(bot: GroupBridgeBot) -> None:

@@ -9,7 +9,7 @@ from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.replies import send_ephemeral
-from bot.text import safe_text
+from bot.text import plain_label, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ async def user_autocomplete(interaction: discord.Interaction, current: str) -> l
     if len(current.strip()) < 2 or current.startswith(("usr_", "http")):
         return []  # an ID or a link needs no search
     suggestions = await services_of(interaction).invites.suggest(current)
-    return [app_commands.Choice(name=name[:100], value=user_id) for name, user_id in suggestions[:25]]
+    return [app_commands.Choice(name=plain_label(name), value=user_id) for name, user_id in suggestions[:25]]
 
 
 @app_commands.command(name="invite", description="Invite a VRChat user to the group")

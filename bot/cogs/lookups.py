@@ -12,7 +12,7 @@ from discord import app_commands
 from bot.cogs.invites import user_autocomplete
 from bot.replies import NO_MENTIONS, report_error, send_ephemeral
 from bot.services import GroupInstances, GroupLine, InstanceLine, UserProfile
-from bot.text import safe_text
+from bot.text import fit_embed, fit_embeds, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def profile_embed(profile: UserProfile) -> discord.Embed:
     if profile.bio_excerpt:
         embed.add_field(name="Bio", value=safe_text(profile.bio_excerpt, 400), inline=False)
     embed.set_footer(text=profile.user_id)
-    return embed
+    return fit_embed(embed)
 
 
 def group_line(group: GroupLine) -> str:
@@ -85,7 +85,7 @@ def groups_embed(profile: UserProfile, page: int) -> discord.Embed:
     embed.description = "\n".join(group_line(g) for g in shown)
     if page_count(groups) > 1:
         embed.set_footer(text=f"Page {page + 1} of {page_count(groups)}")
-    return embed
+    return fit_embed(embed)
 
 
 class GroupPager(discord.ui.View):
@@ -98,7 +98,7 @@ class GroupPager(discord.ui.View):
         self._sync_buttons()
 
     def embeds(self) -> list[discord.Embed]:
-        return [self.card, groups_embed(self.profile, self.page)]
+        return fit_embeds([self.card, groups_embed(self.profile, self.page)])
 
     def _sync_buttons(self) -> None:
         self.previous_page.disabled = self.page == 0
@@ -141,16 +141,10 @@ async def user(interaction: discord.Interaction, user: str) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     profile = await services.lookups.user_profile(actor, user)
     if len(profile.groups) <= GROUPS_PER_PAGE:
-        await interaction.followup.send(
-            embeds=[profile_embed(profile), groups_embed(profile, 0)],
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        await send_ephemeral(interaction, embeds=[profile_embed(profile), groups_embed(profile, 0)])
         return
     pager = GroupPager(interaction.user.id, profile)
-    await interaction.followup.send(
-        embeds=pager.embeds(), view=pager, ephemeral=True, allowed_mentions=NO_MENTIONS
-    )
+    await send_ephemeral(interaction, embeds=pager.embeds(), view=pager)
 
 
 def instance_text(line: InstanceLine) -> str:
@@ -207,9 +201,7 @@ async def instances(interaction: discord.Interaction) -> None:
         return
     embeds, left_out = instance_embeds(groups)
     note = f"{left_out} more instance{'' if left_out == 1 else 's'} not shown." if left_out else None
-    await interaction.followup.send(
-        note or discord.utils.MISSING, embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS
-    )
+    await send_ephemeral(interaction, note, embeds=embeds)
 
 
 async def setup(bot: GroupBridgeBot) -> None:

@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
-from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.replies import report_error, send_ephemeral
 from bot.services import PostDraft
 from bot.services.posts import TEXT_MAX, TITLE_MAX
-from bot.text import safe_text
+from bot.text import fit_embed, plain_label, safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
 
@@ -26,7 +26,7 @@ def preview(draft: PostDraft, group_label: str) -> discord.Embed:
         audience += f" with {len(draft.role_ids)} chosen role(s)"
     notify = "members are notified" if draft.send_notification else "no notification"
     embed.set_footer(text=f"Preview — {safe_text(group_label, 100)} · visible to {audience} · {notify}")
-    return embed
+    return fit_embed(embed)
 
 
 class PostModal(discord.ui.Modal, title="New group post"):
@@ -50,12 +50,11 @@ class PostModal(discord.ui.Modal, title="New group post"):
             self.notify,
         )
         confirm = Confirm(interaction.user.id, "Publish")
-        await interaction.response.send_message(
+        await send_ephemeral(
+            interaction,
             "This is how the post will look:",
             embed=preview(draft, services.access.group_label(draft.group_id)),
             view=confirm,
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
         )
         if not await confirm.wait_for_answer():
             await confirm.finish("Not published.", origin=interaction)
@@ -110,14 +109,16 @@ async def role_autocomplete(interaction: discord.Interaction, current: str) -> l
         choices = await services_of(interaction).posts.role_choices(group_id, current)
     except Exception:
         return []  # autocomplete cannot show errors; the command itself will explain
-    return [app_commands.Choice(name=name[:100], value=role_id) for name, role_id in choices]
+    return [app_commands.Choice(name=plain_label(name), value=role_id) for name, role_id in choices]
 
 
 class DeletePost(discord.ui.View):
     def __init__(self, owner_id: int, group_id: str, posts: list[tuple[str, str]]) -> None:
         super().__init__(timeout=120)
         self.owner_id, self.group_id = owner_id, group_id
-        self.pick.options = [discord.SelectOption(label=title[:100], value=pid) for title, pid in posts[:25]]
+        self.pick.options = [
+            discord.SelectOption(label=plain_label(title), value=pid) for title, pid in posts[:25]
+        ]
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
@@ -138,12 +139,7 @@ class DeletePost(discord.ui.View):
             await report_error(interaction, exc)
             return
         confirm = Confirm(interaction.user.id, "Delete")
-        await interaction.response.send_message(
-            f"Delete post {post_id}? This cannot be undone.",
-            view=confirm,
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        await send_ephemeral(interaction, f"Delete post {post_id}? This cannot be undone.", view=confirm)
         if not await confirm.wait_for_answer():
             await confirm.finish("Nothing was deleted.", origin=interaction)
             return
@@ -157,6 +153,7 @@ class DeletePost(discord.ui.View):
 
 
 @app_commands.command(name="posts", description="Recent group posts, with Delete")
+@app_commands.describe(group="The VRChat group (defaults to this server's only linked group)")
 @app_commands.autocomplete(group=group_autocomplete)
 async def posts(interaction: discord.Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
@@ -176,7 +173,7 @@ async def posts(interaction: discord.Interaction, group: str | None = None) -> N
             inline=False,
         )
     view = DeletePost(interaction.user.id, group_id, [(p.title or p.id, p.id) for p in recent])
-    await interaction.followup.send(embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    await send_ephemeral(interaction, embed=embed, view=view)
 
 
 async def setup(bot: GroupBridgeBot) -> None:

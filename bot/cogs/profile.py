@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.replies import NO_MENTIONS
+from bot.replies import send_ephemeral
 from bot.services import BotProfile
-from bot.text import safe_text
+from bot.text import fit_embed, safe_text
 from bot.views.context import actor_of, services_of
 from bot.vrchat.models import UserStatus
 
@@ -34,13 +34,11 @@ def profile_embed(profile: BotProfile, title: str) -> discord.Embed:
     embed.add_field(name="Bio links", value=links or "—", inline=False)
     embed.add_field(name="Bio", value=safe_text(profile.bio or "—", 1000), inline=False)
     embed.set_footer(text=profile.user_id)
-    return embed
+    return fit_embed(embed)
 
 
 async def _reply(interaction: discord.Interaction, embed: discord.Embed, content: str | None = None) -> None:
-    await interaction.followup.send(
-        content or discord.utils.MISSING, embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
-    )
+    await send_ephemeral(interaction, content, embed=embed)
 
 
 @app_commands.command(name="show", description="Show the bot account's VRChat profile")

@@ -24,7 +24,7 @@ from discord.ext import commands
 from bot import crashpoints
 from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.feed.pacing import message_nonce
-from bot.replies import NO_MENTIONS
+from bot.replies import NO_MENTIONS, send_ephemeral
 from bot.services.request_sync import CardChange
 from bot.text import safe_text
 from bot.views.cards import closed_card, request_card
@@ -227,10 +227,8 @@ async def list_requests(
         group_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     if not views:
-        await interaction.followup.send(
-            "No pending join requests." if page == 1 else "No more requests on that page.",
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
+        await send_ephemeral(
+            interaction, "No pending join requests." if page == 1 else "No more requests on that page."
         )
         return
     embed = discord.Embed(title=f"Pending join requests — page {page}", colour=discord.Colour.blurple())
@@ -244,7 +242,7 @@ async def list_requests(
         )
     if has_more:
         embed.set_footer(text=f"More on page {page + 1}")
-    await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    await send_ephemeral(interaction, embed=embed)
 
 
 async def setup(bot: GroupBridgeBot) -> None:

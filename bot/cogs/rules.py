@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.cogs._groups import group_autocomplete
-from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.replies import send_ephemeral
 from bot.services.rules import describe
 from bot.store.rules import RULE_KINDS, RULE_OUTCOMES
 from bot.text import safe_text
@@ -93,7 +93,7 @@ async def list_rules(interaction: discord.Interaction, group: str | None = None)
     lines.append("Nothing matches, or something is unknown → held for a moderator.")
     embed.description = "\n".join(lines)
     embed.set_footer(text="Shadow mode: on (nothing changes in VRChat)" if shadow_on else "Shadow mode: off")
-    await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    await send_ephemeral(interaction, embed=embed)
 
 
 async def setup(bot: GroupBridgeBot) -> None:

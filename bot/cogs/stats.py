@@ -12,9 +12,9 @@ from discord import app_commands
 
 from bot.charts import daily_chart
 from bot.cogs._groups import chosen_group, group_autocomplete
-from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.replies import send_ephemeral
 from bot.services.stats import DEFAULT_DAYS, MAX_DAYS, GroupStats
-from bot.text import clip, safe_text
+from bot.text import clip, fit_embed, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def stats_embed(stats: GroupStats) -> discord.Embed:
     for series in stats.series:
         embed.add_field(name=series.label, value=f"{series.total:,}")
     embed.set_image(url=f"attachment://{CHART_FILE}")
-    return embed
+    return fit_embed(embed)
 
 
 def nothing_text(stats: GroupStats) -> str:
@@ -82,11 +82,8 @@ async def stats(
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
     png = await asyncio.to_thread(chart_png, result)  # tens of ms of drawing: not on the event loop
-    await interaction.followup.send(
-        embed=stats_embed(result),
-        file=discord.File(io.BytesIO(png), filename=CHART_FILE),
-        ephemeral=True,
-        allowed_mentions=NO_MENTIONS,
+    await send_ephemeral(
+        interaction, embed=stats_embed(result), file=discord.File(io.BytesIO(png), filename=CHART_FILE)
     )
 
 

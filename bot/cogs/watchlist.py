@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.cogs._groups import group_autocomplete
-from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.replies import send_ephemeral
 from bot.store import WatchEntry
 from bot.store.watchlist import NOTE_MAX
 from bot.text import safe_text
@@ -80,7 +80,7 @@ async def list_watched(interaction: discord.Interaction, group: str | None = Non
         return
     embed = discord.Embed(title=f"Watchlist for {label}", colour=discord.Colour.orange())
     embed.description = watch_lines(entries)
-    await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    await send_ephemeral(interaction, embed=embed)
 
 
 async def setup(bot: GroupBridgeBot) -> None:

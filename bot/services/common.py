@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
 from bot.store import ActionIn, ActionOutcome, Store
+from bot.text import clip  # the one clipping helper (UTF-16 units, as Discord counts)
 from bot.vrchat import InvalidReference
 from bot.vrchat.ids import require_group_id
 
@@ -98,7 +99,8 @@ class AlreadyHandled(ServiceError):
         if outcome == "gone" or by is None:
             text = f"This request is no longer pending in {where} (withdrawn or handled elsewhere)."
         else:
-            who = f"@{by}" if where == "Discord" else by
+            name = clip(" ".join(by.split()), 100)  # a VRChat display name can be 2,000 characters
+            who = f"@{name}" if where == "Discord" else name
             place = "Discord" if where == "Discord" else "in VRChat"
             ago = f" {time_ago(when, now)}" if when is not None else ""
             text = f"Already {outcome} by {who} ({place}){ago}."
@@ -113,11 +115,6 @@ def time_ago(when: datetime, now: datetime) -> str:
             n = int(seconds // size)
             return f"{n} {unit}{'' if n == 1 else 's'} ago"
     return "just now"
-
-
-def clip(text: str, limit: int) -> str:
-    """At most `limit` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
 
 
 def quoted(text: str, limit: int = 60) -> str:

@@ -7,7 +7,15 @@ import discord
 from bot.services import JoinRequestView
 from bot.services.request_sync import CardChange
 from bot.services.request_views import GroupSummary
-from bot.text import safe_text
+from bot.text import (
+    EMBED_TOTAL_LIMIT,
+    FIELD_VALUE_LIMIT,
+    FIELDS_LIMIT,
+    clip,
+    fit_embed,
+    safe_text,
+    text_units,
+)
 
 PENDING_COLOUR = discord.Colour.blurple()
 OUTCOME_COLOURS = {
@@ -18,6 +26,7 @@ OUTCOME_COLOURS = {
 }
 
 WATCH_HITS_SHOWN = 3
+OUTCOME = "Outcome"
 
 
 def groups_text(groups: GroupSummary) -> str:
@@ -76,7 +85,7 @@ def request_card(
     if rule_note:
         embed.add_field(name="Rules", value=safe_text(rule_note, 1000), inline=False)
     embed.set_footer(text=f"{view.group_id} · {view.user_id}")
-    return embed
+    return fit_embed(embed)
 
 
 def closed_card(change: CardChange, previous: discord.Embed | None = None) -> discord.Embed:
@@ -91,5 +100,15 @@ def closed_card(change: CardChange, previous: discord.Embed | None = None) -> di
             colour=OUTCOME_COLOURS.get(change.state, discord.Colour.dark_grey()),
         )
         embed.set_footer(text=f"{change.group_id} · {change.user_id}")
-    embed.add_field(name="Outcome", value=safe_text(change.summary or change.state, 1000), inline=False)
-    return embed
+    return with_outcome(embed, safe_text(change.summary or change.state, 1000))
+
+
+def with_outcome(card: discord.Embed, line: str) -> discord.Embed:
+    """`card` (changed in place) with its outcome as the last field, within Discord's limits: a card
+    already near them gives up its own last fields, never the outcome, to make room."""
+    value = clip(line, FIELD_VALUE_LIMIT)
+    fit_embed(card, EMBED_TOTAL_LIMIT - text_units(OUTCOME) - text_units(value))
+    while len(card.fields) >= FIELDS_LIMIT:
+        card.remove_field(len(card.fields) - 1)
+    card.add_field(name=OUTCOME, value=value, inline=False)
+    return card

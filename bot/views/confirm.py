@@ -8,7 +8,8 @@ from typing import Any
 
 import discord
 
-from bot.replies import NO_MENTIONS, explain
+from bot.replies import NO_MENTIONS, explain, send_ephemeral
+from bot.text import CONTENT_LIMIT, clip
 
 TIMEOUT = 60.0
 
@@ -23,9 +24,7 @@ class Confirm(discord.ui.View):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(
-                "Only the moderator who asked can answer this.", ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
+            await send_ephemeral(interaction, "Only the moderator who asked can answer this.")
             return False
         return True
 
@@ -58,7 +57,9 @@ class Confirm(discord.ui.View):
         if self.interaction is None:
             text = f"No answer in time. {text}"
         with contextlib.suppress(discord.HTTPException):  # the prompt may be gone
-            await target.edit_original_response(content=text, view=None, allowed_mentions=NO_MENTIONS)
+            await target.edit_original_response(
+                content=clip(text, CONTENT_LIMIT), view=None, allowed_mentions=NO_MENTIONS
+            )
 
     async def finish_with(self, origin: discord.Interaction, work: Awaitable[str]) -> None:
         """Run the confirmed action; the prompt ends with its result, or with what went wrong

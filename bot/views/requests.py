@@ -13,14 +13,17 @@ from typing import Any
 
 import discord
 
-from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.replies import NO_MENTIONS, explain, report_error, send_ephemeral
 from bot.services import AlreadyHandled, Decision
+from bot.text import safe_text
+from bot.views.cards import with_outcome
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
 
 _ID = r"[A-Za-z0-9_-]+"
 TEMPLATE = rf"gb:jr:(?P<action>accept|reject|block):(?P<group>grp_{_ID}):(?P<user>{_ID})"
 
+NAME_LIMIT = 100  # a display name in a reply or an outcome line
 _LABELS = {"accept": "Approve", "reject": "Reject", "block": "Reject & Block"}
 _STYLES = {
     "accept": discord.ButtonStyle.success,
@@ -76,7 +79,7 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
             )
         except AlreadyHandled as exc:
             await _close_card(card, outcome_line_for_error(exc))
-            await send_ephemeral(interaction, str(exc))
+            await send_ephemeral(interaction, explain(interaction, exc))
             return
         except Exception as exc:
             await report_error(interaction, exc)
@@ -87,8 +90,9 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
         await send_ephemeral(interaction, f"Done: {_name(decision.display_name)} was {decision.state}.")
 
 
-def _name(text: str) -> str:
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+def _name(text: str | None) -> str:
+    """A VRChat display name (theirs to choose, 2,000 characters and "@everyone" included) in a reply."""
+    return safe_text(text or "someone", NAME_LIMIT, single_line=True)
 
 
 async def _close_other_cards(
@@ -104,18 +108,16 @@ async def _close_other_cards(
             fetched = await message.fetch()
             embeds = [discord.Embed.from_dict(e.to_dict()) for e in fetched.embeds]
             if embeds:
-                embeds[0].add_field(name="Outcome", value=outcome_line(decision)[:1024], inline=False)
+                with_outcome(embeds[0], outcome_line(decision))
             await message.edit(embeds=embeds, view=None, allowed_mentions=NO_MENTIONS)
 
 
 def outcome_line(decision: Decision) -> str:
-    return (
-        f"**{decision.state.capitalize()}** by {discord.utils.escape_markdown(decision.by_name)} via Discord"
-    )
+    return f"**{decision.state.capitalize()}** by {_name(decision.by_name)} via Discord"
 
 
 def outcome_line_for_error(error: AlreadyHandled) -> str:
-    by = f" by {discord.utils.escape_markdown(error.by)}" if error.by else ""
+    by = f" by {_name(error.by)}" if error.by else ""
     where = " via Discord" if error.where == "Discord" else " in VRChat"
     return f"**{error.outcome.capitalize()}**{by}{where if error.by else ''}"
 
@@ -126,7 +128,7 @@ async def _close_card(message: discord.Message | None, line: str) -> None:
         return
     embeds = [discord.Embed.from_dict(e.to_dict()) for e in message.embeds]
     if embeds:
-        embeds[0].add_field(name="Outcome", value=line[:1024], inline=False)
+        with_outcome(embeds[0], line)
     # The card may be gone; the card poller edits it again from the database anyway.
     with contextlib.suppress(discord.HTTPException):
         await message.edit(embeds=embeds, view=None, allowed_mentions=NO_MENTIONS)

@@ -18,7 +18,10 @@ have received (``requests``, ``messages``) and on what Discord would have refuse
 Routes: ``GET /users/@me``, ``GET /oauth2/applications/@me`` (``Client.login`` calls both),
 ``GET /gateway``, ``GET /gateway/bot``, ``GET /channels/{id}``, ``GET|POST /channels/{id}/messages``,
 ``GET|PATCH|DELETE /channels/{id}/messages/{id}``; uploads are served back under ``/attachments/``.
-It imports nothing from the bot, so the bot cannot pass by agreeing with itself.
+It imports nothing from the bot, so the bot cannot pass by agreeing with itself.  Every request is
+checked against Discord's official OpenAPI description (``openapi.py``, the spec vendored in
+``spec/``) and then against Discord's documented limits where they are tighter (``limits.py``,
+``commands.py``); what either refuses is answered 400 50035 like Discord and recorded in ``violations``.
 
 Gateway and interactions (a real bot connects over a websocket and answers interactions):
 
@@ -30,6 +33,9 @@ Gateway and interactions (a real bot connects over a websocket and answers inter
             slash_command("ping", {"text": "hi"}, member=moderator, channel_id=FEED_ID)
         )
         assert (await exchange.wait()).type == 4
+
+``standin.gateway.pause()`` / ``flush(pieces=n)`` / ``resume()`` deliver gateway frames as a
+network may: several in one TCP write, or one frame cut across writes.
 
 Routes added for that: ``GET /gateway`` (websocket), ``POST /interactions/{id}/{token}/callback``,
 ``POST /webhooks/{app}/{token}``, ``GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{id|@original}``,

@@ -2,9 +2,13 @@
 the interaction desk needs (which command an interaction names, who may see it, option types).
 
 Discord refuses a bad command set as a whole with 400 50035 and an ``errors`` tree indexed by
-command position; the checks here are the ones a bot can realistically trip (names, descriptions,
-option counts and order, choices).  A command keeps its id across overwrites while its name and
-type stay the same, as on Discord.
+command position.  The spec check (``openapi.py``) has already enforced lengths, counts, option and
+choice types and how deep subcommands nest; ``check_commands`` adds Discord's documented rules the
+spec cannot say: slash-command names (lower case, no spaces; context-menu names may have both),
+unique names, at most 100 slash and 5 + 5 context-menu commands, required options first,
+subcommands never mixed with other options, string choice values of at most 100 characters,
+autocomplete and choices exclusive, and at most 4,000 characters per command in all.  A command
+keeps its id across overwrites while its name and type stay the same, as on Discord.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from .validation import FormErrors
 
 CHAT_INPUT, USER, MESSAGE = 1, 2, 3
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
-MAX_COMMANDS = 100
-MAX_OPTIONS = 25
-MAX_CHOICES = 25
+MAX_COMMANDS = {CHAT_INPUT: 100, USER: 5, MESSAGE: 5}
+MAX_CHOICE_VALUE = 100  # the spec allows 6,000; the docs (and Discord) 100
+MAX_COMMAND_CHARACTERS = 4000
 # Python's re has no \p{L}; \w (Unicode letters, digits, _) plus - and ' is the same set in practice.
-_NAME = re.compile(r"^[-_'\w]{1,32}$")
+_SLASH_NAME = re.compile(r"^[-_'\w]{1,32}$")
+_KIND_NAMES = {CHAT_INPUT: "slash", USER: "user", MESSAGE: "message"}
 
 
 @dataclass
@@ -38,31 +43,61 @@ class CommandSync:
     commands: list[dict[str, Any]]
 
 
-def _check_name(errors: FormErrors, at: tuple[str | int, ...], name: Any, *, lower: bool) -> None:
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or (lower and name != name.lower()):
+def _check_slash_name(errors: FormErrors, at: tuple[str | int, ...], name: Any) -> None:
+    """Slash commands, subcommands and options; a context-menu name is any 1-32 characters (spec)."""
+    if not isinstance(name, str) or not _SLASH_NAME.fullmatch(name) or name != name.lower():
         errors.add((*at, "name"), "APPLICATION_COMMAND_INVALID_NAME", f"Command name is invalid: {name!r}")
 
 
-def _check_description(errors: FormErrors, at: tuple[str | int, ...], text: Any) -> None:
-    if not isinstance(text, str) or not 1 <= len(text) <= 100:
-        errors.add((*at, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+def _longest(item: dict[str, Any], key: str) -> int:
+    """A text's characters toward the 4,000: its longest localization counts when longer."""
+    texts = [item.get(key), *(item.get(f"{key}_localizations") or {}).values()]
+    return max((len(t) for t in texts if isinstance(t, str)), default=0)
+
+
+def _characters(item: dict[str, Any]) -> int:
+    """Name, description and value of a command, its options and their choices, recursively."""
+    total = _longest(item, "name") + _longest(item, "description")
+    if isinstance(item.get("value"), str):
+        total += len(item["value"])
+    for key in ("options", "choices"):
+        for child in item.get(key) or []:
+            if isinstance(child, dict):
+                total += _characters(child)
+    return total
+
+
+def _check_choices(errors: FormErrors, at: tuple[str | int, ...], option: dict[str, Any]) -> None:
+    choices = option.get("choices") or []
+    if choices and option.get("autocomplete"):
+        errors.add(at, "AUTOCOMPLETE_CHOICES_EXCLUSIVE", "Autocomplete and choices are exclusive")
+    for j, choice in enumerate(choices):
+        value = choice.get("value") if isinstance(choice, dict) else None
+        if isinstance(value, str) and len(value) > MAX_CHOICE_VALUE:
+            errors.add(
+                (*at, "choices", j, "value"),
+                "BASE_TYPE_MAX_LENGTH",
+                f"Must be {MAX_CHOICE_VALUE} or fewer in length.",
+            )
 
 
 def _check_options(errors: FormErrors, at: tuple[str | int, ...], options: Any) -> None:
     if not isinstance(options, list):
-        errors.add(at, "BASE_TYPE_ARRAY", "Must be an array.")
-        return
-    if len(options) > MAX_OPTIONS:
-        errors.add(at, "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_OPTIONS} or fewer in length.")
+        return  # the spec check reported it
     seen: set[str] = set()
     optional_seen = False
+    kinds = {o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in options if isinstance(o, dict)}
+    if len(kinds) > 1:
+        errors.add(
+            at,
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            "Subcommands and subcommand groups cannot be mixed with other options",
+        )
     for i, option in enumerate(options):
         here = (*at, i)
         if not isinstance(option, dict):
-            errors.add(here, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
             continue
-        _check_name(errors, here, option.get("name"), lower=True)
-        _check_description(errors, here, option.get("description"))
+        _check_slash_name(errors, here, option.get("name"))
         if option.get("name") in seen:
             errors.add(here, "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option names must be unique")
         seen.add(str(option.get("name")))
@@ -75,15 +110,7 @@ def _check_options(errors: FormErrors, at: tuple[str | int, ...], options: Any) 
                 )
         elif option.get("type") not in (SUB_COMMAND, SUB_COMMAND_GROUP):
             optional_seen = True
-        choices = option.get("choices") or []
-        if len(choices) > MAX_CHOICES:
-            errors.add(
-                (*here, "choices"), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CHOICES} or fewer in length."
-            )
-        if choices and option.get("autocomplete"):
-            errors.add(here, "AUTOCOMPLETE_CHOICES_EXCLUSIVE", "Autocomplete and choices are exclusive")
-        for j, choice in enumerate(choices):
-            errors.too_long((*here, "choices", j, "name"), choice.get("name"), 100)
+        _check_choices(errors, here, option)
         if "options" in option:
             _check_options(errors, (*here, "options"), option["options"])
 
@@ -91,20 +118,31 @@ def _check_options(errors: FormErrors, at: tuple[str | int, ...], options: Any) 
 def check_commands(body: Any) -> FormErrors:
     errors = FormErrors()
     if not isinstance(body, list):
-        errors.add((), "BASE_TYPE_ARRAY", "Must be an array.")
-        return errors
-    if sum(1 for c in body if isinstance(c, dict) and c.get("type", CHAT_INPUT) == CHAT_INPUT) > MAX_COMMANDS:
-        errors.add((), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_COMMANDS} or fewer in length.")
+        return errors  # the spec check reported it
+    for kind, limit in MAX_COMMANDS.items():
+        if sum(1 for c in body if isinstance(c, dict) and (c.get("type") or CHAT_INPUT) == kind) > limit:
+            errors.add(
+                (),
+                "APPLICATION_COMMANDS_TOO_MANY",
+                f"At most {limit} {_KIND_NAMES[kind]} commands may be registered.",
+            )
     seen: set[tuple[int, str]] = set()
     for i, command in enumerate(body):
         if not isinstance(command, dict):
-            errors.add((i,), "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
             continue
-        kind = command.get("type", CHAT_INPUT)
-        _check_name(errors, (i,), command.get("name"), lower=kind == CHAT_INPUT)
+        kind = command.get("type") or CHAT_INPUT
         if kind == CHAT_INPUT:
-            _check_description(errors, (i,), command.get("description"))
-            _check_options(errors, (i, "options"), command.get("options", []))
+            _check_slash_name(errors, (i,), command.get("name"))
+            description = command.get("description")
+            if not isinstance(description, str) or not 1 <= len(description) <= 100:
+                errors.add((i, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            _check_options(errors, (i, "options"), command.get("options") or [])
+        if _characters(command) > MAX_COMMAND_CHARACTERS:
+            errors.add(
+                (i,),
+                "APPLICATION_COMMAND_TOO_LARGE",
+                f"Command exceeds maximum size ({MAX_COMMAND_CHARACTERS})",
+            )
         key = (kind, str(command.get("name")))
         if key in seen:
             errors.add((i, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME", f"Duplicate name {key[1]!r}")
@@ -215,7 +253,7 @@ async def put_commands(request: web.Request) -> web.Response:
         state = request.app[STATE_KEY]
         state.violations.extend(f"{request.method} {request.path}: {p}" for p in errors.problems)
         raise ApiError(400, 50035, "Invalid Form Body", errors.tree)
-    return json_response(registry.overwrite(guild_id, body))
+    return json_response(registry.overwrite(guild_id, body or []))
 
 
 async def get_commands(request: web.Request) -> web.Response:

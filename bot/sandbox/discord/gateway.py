@@ -7,6 +7,10 @@ whose every message ends in a ``Z_SYNC_FLUSH`` (``00 00 ff ff``), exactly like D
 would read plain text frames either way (it only decompresses *binary* frames); compressing anyway
 keeps its production decompression path under test.  ``zstd-stream`` gets plain text frames.
 
+Framing: normally each frame is its own write.  ``pause()`` / ``flush()`` / ``resume()`` let a test
+deliver frames as a network may: several in one TCP write (``flush()``), or one frame cut across
+writes (``flush(pieces=n)``), with nothing else written meanwhile.
+
 RESUME is supported: a session survives a dropped connection (not a client close with 1000/1001,
 which Discord treats as "session over"), events sent meanwhile are replayed after the client's
 ``seq``, then RESUMED.  An unknown or finished session gets op 9 (invalid session, not resumable),
@@ -30,6 +34,7 @@ from .state import StandInState
 DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE_UPDATE, VOICE_STATE_UPDATE = 0, 1, 2, 3, 4
 RESUME, RECONNECT, REQUEST_GUILD_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 6, 7, 8, 9, 10, 11
 GUILD_MEMBERS_INTENT = 1 << 1
+WS_TEXT, WS_BINARY = 0x1, 0x2
 # A client that ends its session on purpose closes with these; anything else may RESUME.
 _FINAL_CLOSE_CODES = (1000, 1001)
 
@@ -53,20 +58,43 @@ class GatewayConnection:
     query: dict[str, str]
     compressed: bool = False  # frames sent as zlib-stream binary (the client asked for it)
     received: list[dict[str, Any]] = field(default_factory=list)
+    frames_sent: int = 0  # frames the stand-in sent (or queued while paused) on this connection
+    writes: int = 0  # TCP writes of paused frames (flush)
     session: GatewaySession | None = None
     resumed: bool = False
     close_code: int | None = None
 
 
+def ws_frame(opcode: int, payload: bytes) -> bytes:
+    """One final, unmasked websocket frame (RFC 6455 5.2) as a server writes it."""
+    size = len(payload)
+    if size < 126:
+        length = bytes([size])
+    elif size < 1 << 16:
+        length = bytes([126]) + size.to_bytes(2, "big")
+    else:
+        length = bytes([127]) + size.to_bytes(8, "big")
+    return bytes([0x80 | opcode]) + length + payload
+
+
 class _Link:
     """A live connection: the socket, its compressor and a write lock (the compressor is stateful,
-    and dispatches from tests interleave with replies to the client)."""
+    and dispatches from tests interleave with replies to the client).  While ``held`` is a list,
+    frames are queued there as bytes instead of written (``GatewayServer.pause``)."""
 
-    def __init__(self, ws: web.WebSocketResponse, record: GatewayConnection, compress: bool) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        record: GatewayConnection,
+        compress: bool,
+        transport: asyncio.BaseTransport | None,
+    ) -> None:
         self.ws = ws
         self.record = record
         self.compressor = zlib.compressobj() if compress else None
         self.lock = asyncio.Lock()
+        self.transport = transport
+        self.held: list[bytes] | None = None
 
     async def send(self, payload: dict[str, Any]) -> None:
         text = json.dumps(payload, separators=(",", ":"))
@@ -74,10 +102,34 @@ class _Link:
             if self.ws.closed:
                 return
             if self.compressor is None:
+                opcode, data = WS_TEXT, text.encode()
+            else:
+                opcode = WS_BINARY
+                data = self.compressor.compress(text.encode()) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+            record = self.record
+            record.frames_sent += 1
+            if self.held is not None:
+                self.held.append(ws_frame(opcode, data))
+            elif opcode == WS_TEXT:
                 await self.ws.send_str(text)
             else:
-                data = self.compressor.compress(text.encode()) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
                 await self.ws.send_bytes(data)
+
+    async def write_held(self, pieces: int, gap: float, *, final: bool = False) -> int:
+        """Write the queued frames as one TCP write, or cut into ``pieces`` writes ``gap`` s apart;
+        returns the bytes written.  Frames keep queueing afterwards unless ``final``."""
+        async with self.lock:
+            data = b"".join(self.held or [])
+            self.held = None if final else []
+            if not data or self.ws.closed or not isinstance(self.transport, asyncio.WriteTransport):
+                return 0
+            size = -(-len(data) // max(1, pieces))
+            for start in range(0, len(data), size):
+                if start:
+                    await asyncio.sleep(gap)  # let the client read what came so far on its own
+                self.transport.write(data[start : start + size])
+                self.record.writes += 1
+            return len(data)
 
 
 class GatewayServer:
@@ -93,6 +145,7 @@ class GatewayServer:
         self._live: _Link | None = None
         self._links: set[_Link] = set()
         self._ready = asyncio.Event()  # set while a session is READY/RESUMED on an open socket
+        self._paused = False
 
     # ------------------------------------------------------------ test API
     @property
@@ -137,6 +190,30 @@ class GatewayServer:
         if self._live is not None:
             await self._live.ws.close(code=code)
 
+    def pause(self) -> None:
+        """From now on, frames to the connected bot queue up instead of being written (a stalled
+        network); ``flush`` writes them, ``resume`` goes back to writing each frame at once."""
+        self._paused = True
+        for link in self._links:
+            if link.held is None:
+                link.held = []
+
+    async def flush(self, *, pieces: int = 1, gap: float = 0.05) -> int:
+        """Write what queued up since ``pause`` in ONE TCP write (several frames arrive together), or,
+        with ``pieces``, cut the bytes into that many writes ``gap`` seconds apart (a frame arrives
+        split).  Stays paused: nothing else reaches the bot until the next flush or ``resume``.
+        Returns the bytes written."""
+        written = 0
+        for link in list(self._links):
+            written += await link.write_held(pieces, gap)
+        return written
+
+    async def resume(self) -> None:
+        """Write anything still queued (one write) and send each frame at once again."""
+        self._paused = False
+        for link in list(self._links):
+            await link.write_held(1, 0.0, final=True)
+
     async def close_all(self) -> None:
         """Close every socket (stand-in shutdown): 1001 going away."""
         for link in list(self._links):
@@ -149,7 +226,9 @@ class GatewayServer:
         self.connections.append(record)
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
-        link = _Link(ws, record, compress)
+        link = _Link(ws, record, compress, request.transport)
+        if self._paused:
+            link.held = []
         self._links.add(link)
         try:
             if request.query.get("v") != "10":

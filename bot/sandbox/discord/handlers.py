@@ -43,6 +43,8 @@ class Urls:
 STATE_KEY = web.AppKey("discord_standin_state", StandInState)
 URLS_KEY = web.AppKey("discord_standin_urls", Urls)
 BODY_KEY = web.RequestKey("discord_standin_body", ParsedBody)
+# A spec refusal the interaction desk answers itself (after checking the interaction token).
+SPEC_ERROR_KEY = web.RequestKey("discord_standin_spec_error", ApiError)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -1,5 +1,6 @@
-"""Checks on what the bot answers to interactions (components, choices, modals), and on what a test
-may claim a user did (clicked an existing component, filled a modal the bot opened).
+"""Checks on what the bot answers to interactions (choices, modals), and on what a test may claim a
+user did (clicked an existing component, filled a modal the bot opened).  Message components are
+checked with every message body (``limits.py``).
 
 Bot mistakes become Discord's 400 50035 plus a violation; impossible user actions become
 ``ValueError`` at dispatch, because Discord could never have sent them.
@@ -13,11 +14,9 @@ from typing import Any
 from .state import ApiError, StandInState
 from .validation import MAX_CUSTOM_ID, FormErrors
 
-ACTION_ROW, BUTTON, TEXT_INPUT, TEXT_DISPLAY, LABEL = 1, 2, 4, 10, 18
+ACTION_ROW, TEXT_INPUT, TEXT_DISPLAY, LABEL = 1, 4, 10, 18
 SELECTS = (3, 5, 6, 7, 8)
-LINK, PREMIUM = 5, 6
-COMPONENTS_V2 = 32768
-MAX_ROWS, MAX_PER_ROW, MAX_V2_COMPONENTS = 5, 5, 40
+MAX_ROWS = 5
 MAX_CHOICES, MAX_CHOICE = 25, 100
 
 
@@ -43,53 +42,6 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
         for key in ("components", "component", "accessory"):
             if key in node:
                 yield from _walk(node[key])
-
-
-def check_components(state: StandInState, method: str, body: dict[str, Any]) -> None:
-    """Layout limits for a message's components: 5 action rows of 5 buttons (or one select),
-    buttons need a custom_id unless they are links, custom_ids unique; v2 messages: 40 in all."""
-    components = body.get("components")
-    if not isinstance(components, list):
-        return
-    errors = FormErrors()
-    if int(body.get("flags") or 0) & COMPONENTS_V2:
-        if sum(1 for _ in _walk(components)) > MAX_V2_COMPONENTS:
-            errors.add(
-                ("components",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_V2_COMPONENTS} or fewer in total."
-            )
-    else:
-        if len(components) > MAX_ROWS:
-            errors.add(("components",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ROWS} or fewer in length.")
-        for i, row in enumerate(components):
-            children = row.get("components") if isinstance(row, dict) else None
-            if not isinstance(row, dict) or row.get("type") != ACTION_ROW or not isinstance(children, list):
-                errors.add(
-                    ("components", i), "UNION_TYPE_CHOICES", "Top-level components must be action rows."
-                )
-                continue
-            has_select = any(c.get("type") in SELECTS for c in children if isinstance(c, dict))
-            if len(children) > MAX_PER_ROW or (has_select and len(children) != 1):
-                errors.add(
-                    ("components", i, "components"),
-                    "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                    "The specified component exceeds the maximum width",
-                )
-    seen: set[str] = set()
-    for component in _walk(components):
-        if component.get("type") == BUTTON and component.get("style") not in (LINK, PREMIUM):
-            if not component.get("custom_id"):
-                errors.add(("components",), "BASE_TYPE_REQUIRED", "A non-link button needs a custom_id.")
-            errors.too_long(("components", "label"), component.get("label"), 80)
-        custom_id = component.get("custom_id")
-        if isinstance(custom_id, str):
-            if custom_id in seen:
-                errors.add(
-                    ("components",),
-                    "COMPONENT_CUSTOM_ID_DUPLICATED",
-                    f"Component custom id cannot be duplicated: {custom_id!r}",
-                )
-            seen.add(custom_id)
-    _raise(state, method, errors)
 
 
 def check_choices(state: StandInState, method: str, data: dict[str, Any]) -> None:

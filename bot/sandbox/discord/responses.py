@@ -25,7 +25,7 @@ from aiohttp import web
 from . import response_checks as checks
 from .commands import CHAT_INPUT, CommandRegistry, type_options
 from .gateway import GatewayServer
-from .handlers import API_PREFIX, BODY_KEY, ParsedBody, json_response
+from .handlers import API_PREFIX, BODY_KEY, SPEC_ERROR_KEY, ParsedBody, json_response
 from .interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
@@ -206,15 +206,21 @@ class InteractionDesk:
         }
 
     def _new_message(
-        self, pending: PendingInteraction, method: str, body: dict[str, Any], files: list[RecordedFile]
+        self,
+        pending: PendingInteraction,
+        method: str,
+        body: dict[str, Any],
+        files: list[RecordedFile],
+        at: tuple[str, ...] = (),
     ) -> StandInMessage:
-        checks.check_components(self.state, method, body)
+        """``at``: where the message sits in the request (``("data",)`` in a callback)."""
         kind = 20 if pending.type == APPLICATION_COMMAND and pending.original_id is None else 0
         message = self.state.post_message(
             pending.channel_id,
             method,
             body,
             files,
+            at,
             message_type=kind,
             webhook_id=self.state.bot.id,
             interaction_metadata=self._metadata(pending),
@@ -230,10 +236,10 @@ class InteractionDesk:
         method: str,
         body: dict[str, Any],
         files: list[RecordedFile],
+        at: tuple[str, ...] = (),
     ) -> StandInMessage:
-        checks.check_components(self.state, method, body)
         keep = message.flags & EPHEMERAL  # an edit cannot make a message (non-)ephemeral
-        self.state.apply_edit(message, method, body, files)
+        self.state.apply_edit(message, method, body, files, at)
         message.flags = (message.flags & ~(EPHEMERAL | LOADING)) | keep
         if message.id == pending.original_id:
             pending.loading = False
@@ -258,6 +264,9 @@ class InteractionDesk:
         if self.state.clock() - pending.created_at > self.response_deadline:
             self._violation(f"{method}: answered after {self.response_deadline} s (Discord has expired it)")
             raise self._refuse(pending, event, ApiError(404, 10062, "Unknown interaction"))
+        invalid = request.get(SPEC_ERROR_KEY)
+        if invalid is not None:  # not acknowledged: the bot may still answer with a valid body
+            raise self._refuse(pending, event, invalid)
         try:
             message = self._answer(pending, method, body, parsed)
         except ApiError as error:
@@ -289,7 +298,7 @@ class InteractionDesk:
         data = body.get("data") or {}
         message: StandInMessage | None = None
         if rtype == CHANNEL_MESSAGE:
-            message = self._new_message(pending, method, data, parsed.files)
+            message = self._new_message(pending, method, data, parsed.files, ("data",))
         elif rtype == DEFERRED_MESSAGE:
             now = self.state.clock()
             message = StandInMessage(
@@ -317,7 +326,7 @@ class InteractionDesk:
                 raise checks.form_error("type", "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid response type")
             message = self._message(pending, pending.source_message_id)
             if rtype == UPDATE_MESSAGE:
-                self._edit(pending, message, method, data, parsed.files)
+                self._edit(pending, message, method, data, parsed.files, ("data",))
         elif rtype == CHOICES:
             checks.check_choices(self.state, method, data)
         elif rtype == MODAL:
@@ -342,6 +351,9 @@ class InteractionDesk:
         if pending.response_type is None:
             self._violation(f"{where}: follow-up/edit before the interaction was answered")
             raise self._refuse(pending, event, ApiError(404, 10015, "Unknown Webhook"))
+        invalid = request.get(SPEC_ERROR_KEY)
+        if invalid is not None:
+            raise self._refuse(pending, event, invalid)
         return pending
 
     async def followup(self, request: web.Request) -> web.Response:

@@ -1,8 +1,10 @@
 """``DiscordStandIn``: the aiohttp server, its request pipeline and the public test API.
 
 Pipeline for every request: parse and record it -> unknown route? 404/405 + violation -> check
-``Authorization: Bot <token>`` (401) -> count it against its rate limit bucket (429) -> handler ->
-add the ``X-RateLimit-*`` headers and ``Via``.  discord.py treats a 429 *without* a ``Via`` header
+``Authorization: Bot <token>`` (401) -> count it against its rate limit bucket (429) -> check it
+against Discord's OpenAPI description (``openapi.py``: 400 50035 + violation) -> handler, which
+applies Discord's documented limits where they are tighter than the spec (``limits.py``) -> add
+the ``X-RateLimit-*`` headers and ``Via``.  discord.py treats a 429 *without* a ``Via`` header
 as a Cloudflare ban and raises instead of waiting, so every response carries ``Via`` like Discord's.
 Interaction callbacks and ``/webhooks/{id}/{token}`` routes skip the ``Authorization`` check: Discord
 authenticates them by the token in the path, and discord.py sends them without the bot token.
@@ -26,9 +28,19 @@ from . import commands, handlers, responses
 from .commands import REGISTRY_KEY, CommandRegistry
 from .gateway import GatewayServer
 from .guilds import DEFAULT_BOT_PERMISSIONS, StandInGuild, StandInMember, StandInRole
-from .handlers import API_PREFIX, BODY_KEY, STATE_KEY, URLS_KEY, ParsedBody, Urls, json_response
+from .handlers import (
+    API_PREFIX,
+    BODY_KEY,
+    SPEC_ERROR_KEY,
+    STATE_KEY,
+    URLS_KEY,
+    ParsedBody,
+    Urls,
+    json_response,
+)
 from .interactions import InteractionExchange
 from .models import Clock, RecordedFile, RecordedRequest, StandInChannel, StandInMessage, StandInUser
+from .openapi import DiscordSpec, load_spec
 from .ratelimit import RateLimiter
 from .state import ApiError, StandInState
 
@@ -70,6 +82,7 @@ class DiscordStandIn:
     ``rate_limit`` is (requests, seconds) per channel for message creation; ``other_rate_limit``
     applies per route + channel to everything else.  ``nonce_window`` is how long an
     ``enforce_nonce`` duplicate returns the earlier message.  ``clock`` returns epoch seconds.
+    ``spec`` checks every request against Discord's OpenAPI description (None: the vendored copy).
     """
 
     def __init__(
@@ -83,8 +96,11 @@ class DiscordStandIn:
         clock: Clock = time.time,
         bot_id: int = 1_100_000_000_000_000_001,
         bot_name: str = "GroupBridge",
+        spec: DiscordSpec | None = None,
     ) -> None:
         self.token = token
+        self.spec = spec or load_spec()
+        self.spec_checked = 0  # requests checked against the spec (and found valid or not)
         self.rate_limit = rate_limit
         self.other_rate_limit = other_rate_limit
         self.clock = clock
@@ -317,11 +333,33 @@ class DiscordStandIn:
             }
             return json_response(body, 429, headers)
         try:
+            refusal = self._check_spec(request, rel)
+            if refusal is not None:
+                if not token_route:
+                    raise refusal
+                # The desk refuses it once it knows the interaction (an unknown token is a 404 first).
+                request[SPEC_ERROR_KEY] = refusal
             response = await handler(request)
         except ApiError as exc:
             response = json_response(exc.body(), exc.status)
         response.headers.update(decision.headers())
         return response
+
+    def _check_spec(self, request: web.Request, rel: str) -> ApiError | None:
+        """Discord's 400 50035 for a request its OpenAPI description does not allow, else None."""
+        parsed: ParsedBody = request[BODY_KEY]
+        if parsed.invalid:
+            return None  # the handler answers 50109 (invalid JSON)
+        has_body = parsed.json is not None
+        self.spec_checked += 1
+        label, errors = self.spec.check(
+            request.method, rel, list(request.query.items()), parsed.json, has_body=has_body
+        )
+        if not errors:
+            return None
+        where = label or f"{request.method} {rel}"
+        self.violations.extend(f"{where}: {problem}" for problem in errors.problems)
+        return ApiError(400, 50035, "Invalid Form Body", errors.tree)
 
     def __repr__(self) -> str:
         where = self._origin or "not started"

@@ -18,6 +18,7 @@ from .guilds import (
     StandInMember,
     StandInRole,
 )
+from .limits import check_message
 from .models import (
     Clock,
     RecordedFile,
@@ -27,7 +28,7 @@ from .models import (
     StandInMessage,
     StandInUser,
 )
-from .validation import check_message_body, is_empty, mention_problem
+from .validation import is_empty, mention_problem
 
 _FILE_FIELD = re.compile(r"files\[(\d+)\]")
 
@@ -152,8 +153,10 @@ class StandInState:
         raise unknown_message()
 
     # ------------------------------------------------------------ checks
-    def _validate(self, method: str, body: dict[str, Any]) -> None:
-        errors = check_message_body(body)
+    def _validate(self, method: str, body: dict[str, Any], at: tuple[str, ...] = ()) -> None:
+        """Discord's documented message limits; ``at`` is where the message sits in the request body
+        (``("data",)`` in an interaction callback), for the error tree."""
+        errors = check_message(body).nested(at)
         if errors:
             self.violations.extend(f"{method}: {p}" for p in errors.problems)
             raise ApiError(400, 50035, "Invalid Form Body", errors.tree)
@@ -215,13 +218,19 @@ class StandInState:
         return message, True
 
     def post_message(
-        self, channel_id: int, method: str, body: dict[str, Any], files: list[RecordedFile], **extra: Any
+        self,
+        channel_id: int,
+        method: str,
+        body: dict[str, Any],
+        files: list[RecordedFile],
+        at: tuple[str, ...] = (),
+        **extra: Any,
     ) -> StandInMessage:
         """Store a message sent through an interaction (callback or follow-up webhook).
 
         No channel access check: Discord lets an app answer an interaction where it cannot post.
         """
-        self._validate(method, body)
+        self._validate(method, body, at)
         if is_empty(body, len(files)):
             raise self._empty(method)
         return self._store(self.channels[channel_id], method, body, files, **extra)
@@ -261,10 +270,15 @@ class StandInState:
         return self.apply_edit(self.message(channel_id, message_id), method, body, files)
 
     def apply_edit(
-        self, message: StandInMessage, method: str, body: dict[str, Any], files: list[RecordedFile]
+        self,
+        message: StandInMessage,
+        method: str,
+        body: dict[str, Any],
+        files: list[RecordedFile],
+        at: tuple[str, ...] = (),
     ) -> StandInMessage:
         """Apply the fields present in ``body`` to a stored message (channel or webhook edit)."""
-        self._validate(method, body)
+        self._validate(method, body, at)
         content = (body["content"] or "") if "content" in body else message.content
         embeds = [{"type": "rich", **e} for e in body["embeds"] or []] if "embeds" in body else message.embeds
         components = list(body["components"] or []) if "components" in body else message.components

@@ -1,27 +1,17 @@
-"""Message body checks with Discord's limits and Discord's error shape.
+"""Discord's error shape, and the message checks that are not about limits (emptiness, mentions).
 
 Discord answers a bad body with 400 ``{"code": 50035, "message": "Invalid Form Body", "errors":
 {...}}`` where ``errors`` mirrors the body's structure down to an ``_errors`` list at each bad
 field (``{"embeds": {"0": {"title": {"_errors": [...]}}}}``).  ``FormErrors`` builds that tree and a
-flat, readable list of the same problems for ``DiscordStandIn.violations``.
+flat, readable list of the same problems for ``DiscordStandIn.violations``.  The limits themselves
+are checked by ``openapi.py`` (the spec) and ``limits.py`` (the documented ones it leaves out).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-MAX_CONTENT = 2000
-MAX_EMBEDS = 10
-MAX_EMBED_TOTAL = 6000
-MAX_TITLE = 256
-MAX_DESCRIPTION = 4096
-MAX_FIELDS = 25
-MAX_FIELD_NAME = 256
-MAX_FIELD_VALUE = 1024
-MAX_FOOTER = 2048
-MAX_AUTHOR_NAME = 256
 MAX_CUSTOM_ID = 100
-MAX_NONCE = 25
 
 # The only allowed_mentions shape that can never ping anyone.
 _SILENT_EXTRAS: dict[str, Any] = {"users": [], "roles": [], "replied_user": False}
@@ -52,83 +42,20 @@ class FormErrors:
             self.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
         return len(value)
 
+    def nested(self, at: tuple[str, ...]) -> FormErrors:
+        """The same errors as found inside ``at`` of a larger body (a callback's ``data``)."""
+        if not at or not self:
+            return self
+        outer = FormErrors()
+        node = outer.tree
+        for key in at[:-1]:
+            node = node.setdefault(key, {})
+        node[at[-1]] = self.tree
+        outer.problems = [f"{'.'.join(at)}.{p}" for p in self.problems]
+        return outer
+
     def __bool__(self) -> bool:
         return bool(self.problems)
-
-
-def _check_embed(errors: FormErrors, index: int, embed: Any) -> int:
-    """Check one embed; returns its character count toward the 6000 total."""
-    at: tuple[str | int, ...] = ("embeds", index)
-    if not isinstance(embed, dict):
-        errors.add(at, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
-        return 0
-    total = errors.too_long((*at, "title"), embed.get("title"), MAX_TITLE)
-    total += errors.too_long((*at, "description"), embed.get("description"), MAX_DESCRIPTION)
-    footer = embed.get("footer")
-    if isinstance(footer, dict):
-        total += errors.too_long((*at, "footer", "text"), footer.get("text"), MAX_FOOTER)
-    author = embed.get("author")
-    if isinstance(author, dict):
-        total += errors.too_long((*at, "author", "name"), author.get("name"), MAX_AUTHOR_NAME)
-    fields = embed.get("fields") or []
-    if not isinstance(fields, list):
-        errors.add((*at, "fields"), "BASE_TYPE_ARRAY", "Must be an array.")
-        return total
-    if len(fields) > MAX_FIELDS:
-        errors.add((*at, "fields"), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_FIELDS} or fewer in length.")
-    for i, item in enumerate(fields):
-        if not isinstance(item, dict):
-            errors.add(
-                (*at, "fields", i), "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"
-            )
-            continue
-        for key, limit in (("name", MAX_FIELD_NAME), ("value", MAX_FIELD_VALUE)):
-            if not item.get(key):  # Discord requires both, non-empty
-                errors.add((*at, "fields", i, key), "BASE_TYPE_REQUIRED", "This field is required")
-            total += errors.too_long((*at, "fields", i, key), item.get(key), limit)
-    return total
-
-
-def _check_components(errors: FormErrors, node: Any, path: tuple[str | int, ...]) -> None:
-    """Walk nested components (action rows, v2 containers) checking every ``custom_id``."""
-    if isinstance(node, list):
-        for i, child in enumerate(node):
-            _check_components(errors, child, (*path, i))
-    elif isinstance(node, dict):
-        if "custom_id" in node:
-            errors.too_long((*path, "custom_id"), node["custom_id"], MAX_CUSTOM_ID)
-        for key in ("components", "accessory"):
-            if key in node:
-                _check_components(errors, node[key], (*path, key))
-
-
-def check_message_body(body: dict[str, Any]) -> FormErrors:
-    """Field-level checks shared by create and edit (emptiness is checked separately: 50006)."""
-    errors = FormErrors()
-    errors.too_long(("content",), body.get("content"), MAX_CONTENT)
-    embeds = body.get("embeds")
-    if embeds is not None:
-        if not isinstance(embeds, list):
-            errors.add(("embeds",), "BASE_TYPE_ARRAY", "Must be an array.")
-        else:
-            if len(embeds) > MAX_EMBEDS:
-                errors.add(("embeds",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length.")
-            total = sum(_check_embed(errors, i, e) for i, e in enumerate(embeds))
-            if total > MAX_EMBED_TOTAL:
-                errors.add(
-                    ("embeds",),
-                    "MAX_EMBED_SIZE_EXCEEDED",
-                    f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}",
-                )
-    if "components" in body and body["components"] is not None:
-        _check_components(errors, body["components"], ("components",))
-    if "nonce" in body and body["nonce"] is not None:
-        nonce = body["nonce"]
-        if isinstance(nonce, str):
-            errors.too_long(("nonce",), nonce, MAX_NONCE)
-        elif not isinstance(nonce, int) or isinstance(nonce, bool):
-            errors.add(("nonce",), "NONCE_TYPE_INVALID", "Nonce must be a string or an integer.")
-    return errors
 
 
 def is_empty(body: dict[str, Any], n_files: int, n_kept_attachments: int = 0) -> bool:

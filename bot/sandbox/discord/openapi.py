@@ -1,0 +1,383 @@
+"""Every request the stand-in receives, checked against Discord's official OpenAPI description.
+
+The spec (vendored in ``spec/``, MIT) is the contract for what the bot may send: the route and
+method must exist, path and query parameters must have the declared types, and a JSON body (or a
+multipart ``payload_json``) must validate against the operation's ``requestBody`` schema.  Discord's
+documented limits that are tighter than the spec are checked afterwards by ``limits.py``.
+
+Cost: the spec is parsed once per process, and a JSON Schema validator is built per operation the
+first time that operation is used (the suite touches a dozen of the spec's few hundred).  Formats
+(``uri``, ``date-time``) are not asserted by the schema validator; ``limits.py`` checks the ones
+Discord enforces.
+
+Tolerated, because real Discord accepts them and discord.py sends them (see ``spec/SOURCE.md``):
+boolean query parameters as ``1``/``0``, and attachment ids as integers.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .validation import FormErrors
+
+DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "openapi.json"
+SPEC_URI = "urn:discord-openapi"
+_METHODS = ("get", "put", "post", "delete", "patch")
+_TRUE, _FALSE = ("true", "1", "True"), ("false", "0", "False")
+
+
+def _pointer(*parts: str) -> str:
+    return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+@dataclass
+class Operation:
+    """One spec operation: where its schemas live and what parameters it declares."""
+
+    template: str
+    method: str
+    path_params: dict[str, dict[str, Any]]
+    query_params: dict[str, dict[str, Any]]
+    body_pointer: str | None  # JSON pointer to the application/json requestBody schema
+    body_required: bool
+    body_validator: Draft202012Validator | None = None
+    params: dict[str, tuple[Draft202012Validator, set[str]]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method.upper()} {self.template}"
+
+
+class DiscordSpec:
+    """Request checks for the operations of one spec document."""
+
+    def __init__(self, raw: dict[str, Any], *, fast_unions: bool = True) -> None:
+        """``raw`` is the parsed spec; with ``fast_unions`` (see ``_dispatch_tagged_unions``) it is
+        rewritten in place, so pass a copy if you keep it."""
+        self._raw = raw
+        if fast_unions:
+            _dispatch_tagged_unions(raw)
+        self._registry: Registry[Any] = Registry().with_resource(
+            SPEC_URI, Resource(contents=raw, specification=DRAFT202012)
+        )
+        self._routes: list[tuple[int, re.Pattern[str], str, list[str]]] = []
+        self._operations: dict[tuple[str, str], Operation] = {}
+        for template, item in raw["paths"].items():
+            names = re.findall(r"\{([^/]+?)\}", template)
+            pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "([^/]+)", re.escape(template)) + "$")
+            literal = sum(1 for seg in template.split("/") if seg and not seg.startswith("{"))
+            self._routes.append((literal, pattern, template, names))
+            shared = item.get("parameters", [])
+            for method in _METHODS:
+                op = item.get(method)
+                if op is None:
+                    continue
+                params = [*shared, *op.get("parameters", [])]
+                body = op.get("requestBody")
+                has_json = body is not None and "application/json" in body.get("content", {})
+                self._operations[(template, method)] = Operation(
+                    template=template,
+                    method=method,
+                    path_params={p["name"]: p.get("schema", {}) for p in params if p["in"] == "path"},
+                    query_params={p["name"]: p.get("schema", {}) for p in params if p["in"] == "query"},
+                    body_pointer=(
+                        _pointer("paths", template, method, "requestBody", "content", "application/json")
+                        + "/schema"
+                        if has_json
+                        else None
+                    ),
+                    body_required=bool(body and body.get("required")),
+                )
+        # Most literal segments first: /messages/@original beats /messages/{message_id}.
+        self._routes.sort(key=lambda r: -r[0])
+
+    # ------------------------------------------------------------ lookup
+    def find(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], str | None]:
+        """The operation for ``method path`` (``path`` without /api/v10), its path parameters, and the
+        template matched (None when no path matches)."""
+        for _, pattern, template, names in self._routes:
+            match = pattern.match(path)
+            if match:
+                values = dict(zip(names, match.groups(), strict=True))
+                return self._operations.get((template, method.lower())), values, template
+        return None, {}, None
+
+    def _body(self, op: Operation, pointer: str) -> Draft202012Validator:
+        if op.body_validator is None:
+            op.body_validator = Draft202012Validator(
+                {"$ref": f"{SPEC_URI}#/{pointer}"}, registry=self._registry
+            )
+        return op.body_validator
+
+    def _param(self, op: Operation, where: str, name: str) -> tuple[Draft202012Validator, set[str]]:
+        """A validator for one parameter's schema, and the JSON types it declares (to coerce to)."""
+        key = f"{where}:{name}"
+        found = op.params.get(key)
+        if found is None:
+            schema = (op.path_params if where == "path" else op.query_params)[name]
+            target = schema
+            ref = schema.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/"):
+                target = self._registry.resolver().lookup(f"{SPEC_URI}{ref}").contents
+            kind = target.get("type")
+            kinds = set(kind) if isinstance(kind, list) else {kind}
+            found = op.params[key] = (Draft202012Validator(_rebase(schema), registry=self._registry), kinds)
+        return found
+
+    # ------------------------------------------------------------ checks
+    def check(
+        self, method: str, path: str, query: list[tuple[str, str]], body: Any, *, has_body: bool
+    ) -> tuple[str | None, FormErrors]:
+        """Problems with one request, in Discord's error-tree shape; the operation label (or None
+        when the spec has no such route/method) comes first."""
+        errors = FormErrors()
+        op, path_values, template = self.find(method, path)
+        if op is None:
+            what = "no such path" if template is None else f"method not allowed on {template}"
+            errors.add(("_route",), "UNKNOWN_ROUTE", f"{method} {path}: {what} in Discord's API spec")
+            return None, errors
+        for name, value in path_values.items():
+            if name in op.path_params:
+                self._check_param(errors, op, "path", name, value)
+        seen: set[str] = set()
+        for name, value in query:
+            if name not in op.query_params:
+                declared = ", ".join(sorted(op.query_params)) or "none"
+                errors.add(
+                    (name,), "UNKNOWN_QUERY_PARAMETER", f"Unknown query parameter (declared: {declared})."
+                )
+            elif name in seen:
+                errors.add((name,), "DUPLICATE_QUERY_PARAMETER", "Given more than once.")
+            else:
+                self._check_param(errors, op, "query", name, value)
+            seen.add(name)
+        if op.body_pointer is None:
+            if has_body:
+                errors.add(("_body",), "UNEXPECTED_BODY", f"{op.label} takes no request body.")
+        elif not has_body:
+            if op.body_required:
+                errors.add(("_body",), "BASE_TYPE_REQUIRED", "This operation needs a request body.")
+        else:
+            for error in self._body(op, op.body_pointer).iter_errors(_tolerated(body)):
+                for at, code, message in _problems(error):
+                    errors.add(at, code, message)
+        return op.label, errors
+
+    def _check_param(self, errors: FormErrors, op: Operation, where: str, name: str, raw: str) -> None:
+        validator, kinds = self._param(op, where, name)
+        for error in validator.iter_errors(_coerce(raw, kinds)):
+            errors.add((name,), _code(error), f"Value {raw!r}: {_message(error)}")
+
+
+def _rebase(schema: Any) -> Any:
+    """A parameter schema with its ``#/...`` refs pointed into the spec document."""
+    if isinstance(schema, dict):
+        return {
+            k: (f"{SPEC_URI}{v}" if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rebase(v))
+            for k, v in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_rebase(v) for v in schema]
+    return schema
+
+
+def _coerce(raw: str, kinds: set[str]) -> Any:
+    """A query/path string as the type the schema declares (the wire only carries strings)."""
+    if "boolean" in kinds:
+        if raw in _TRUE:
+            return True
+        if raw in _FALSE:
+            return False
+    if "integer" in kinds and re.fullmatch(r"-?\d+", raw):
+        return int(raw)
+    if "number" in kinds:
+        try:
+            return float(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _tolerated(body: Any) -> Any:
+    """discord.py sends attachment ids as integers (``{"id": 0, ...}``); Discord accepts that."""
+    if isinstance(body, dict) and isinstance(body.get("attachments"), list):
+        attachments = [
+            {**a, "id": str(a["id"])}
+            if isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a.get("id"), bool)
+            else a
+            for a in body["attachments"]
+        ]
+        body = {**body, "attachments": attachments}
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):  # an interaction callback
+        body = {**body, "data": _tolerated(body["data"])}
+    return body
+
+
+Problem = tuple[tuple[str | int, ...], str, str]  # (path, code, message)
+
+
+def _tags(branch: Any, schemas: dict[str, Any]) -> list[Any] | None:
+    """The ``type`` values an object branch of a union accepts (its ``enum``/``const``), or None."""
+    if not isinstance(branch, dict):
+        return None
+    ref = branch.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        branch = schemas.get(ref.rsplit("/", 1)[-1], {})
+    tag = (branch.get("properties") or {}).get("type")
+    if branch.get("type") != "object" or not isinstance(tag, dict):
+        return None
+    if isinstance(tag.get("enum"), list):
+        return list(tag["enum"])
+    return [tag["const"]] if "const" in tag else None
+
+
+def _dispatch_tagged_unions(raw: dict[str, Any]) -> None:
+    """Rewrite, in place, every ``oneOf``/``anyOf`` whose branches are objects told apart by their
+    ``type`` tag (components, command options, interaction callbacks) into ``if type is T then that
+    branch``.  Same verdicts, but only the matching branch is validated (a union of eleven no longer
+    costs eleven validations), and its errors are reported at the field they are about."""
+    schemas = raw.get("components", {}).get("schemas", {})
+
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for child in node:
+                visit(child)
+            return
+        if not isinstance(node, dict):
+            return
+        for child in node.values():
+            visit(child)
+        for keyword in ("oneOf", "anyOf"):
+            branches = node.get(keyword)
+            tags = [_tags(b, schemas) for b in branches] if isinstance(branches, list) else [None]
+            flat = [t for group in tags if group is not None for t in group]
+            if not branches or any(t is None for t in tags) or len(flat) != len(set(flat)):
+                continue
+            del node[keyword]
+            node.setdefault("allOf", []).extend(
+                {
+                    "if": {"type": "object", "required": ["type"], "properties": {"type": {"enum": group}}},
+                    "then": branch,
+                }
+                for branch, group in zip(branches, tags, strict=True)
+            )
+            node["allOf"].append(
+                {"type": "object", "required": ["type"], "properties": {"type": {"enum": flat}}}
+            )
+        _simplify_exclusive(node)
+
+    visit(raw)
+
+
+_DOC_KEYS = frozenset({"title", "description", "const"})
+
+
+def _simplify_exclusive(node: dict[str, Any]) -> None:
+    """Two cheaper spellings of what ``oneOf`` says (it validates every branch to prove only one
+    matched): a ``oneOf`` of constants is an ``enum``; "null or an object" is an ``anyOf`` (disjoint
+    branches, and ``anyOf`` stops at the first that matches)."""
+    branches = node.get("oneOf")
+    if not isinstance(branches, list) or not branches:
+        return
+    if all(isinstance(b, dict) and "const" in b and set(b) <= _DOC_KEYS for b in branches):
+        del node["oneOf"]
+        node["enum"] = [b["const"] for b in branches]
+    elif len(branches) == 2 and {"type": "null"} in branches:
+        other = next(b for b in branches if b != {"type": "null"})
+        if isinstance(other, dict) and set(other) == {"$ref"}:
+            del node["oneOf"]
+            node["anyOf"] = [other, {"type": "null"}]
+
+
+def _discriminator_failed(errors: list[ValidationError]) -> bool:
+    """Whether a union branch was ruled out by its tag (``enum``/``const`` on "type") or its JSON type."""
+    return any(list(e.relative_path) == ["type"] and e.validator in ("enum", "const") for e in errors) or any(
+        e.validator == "type" and not e.relative_path for e in errors
+    )
+
+
+def _problems(error: ValidationError) -> Iterator[Problem]:
+    """What is wrong, at the field it is wrong in: a failed ``oneOf``/``anyOf`` over tagged unions
+    (components, command options, callbacks) descends into the one branch whose ``type`` matched,
+    and names the ``type`` itself when no branch allows it here."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        yield tuple(error.absolute_path), _code(error), _message(error)
+        return
+    branches: dict[int, list[ValidationError]] = defaultdict(list)
+    for sub in error.context:
+        branches[int(sub.relative_schema_path[0])].append(sub)
+    candidates = [errs for errs in branches.values() if not _discriminator_failed(errs)]
+    if len(candidates) == 1:
+        for sub in candidates[0]:
+            yield from _problems(sub)
+        return
+    if candidates:
+        # Untagged unions (autocomplete data, nonce): the branch that came closest.
+        explained = [[p for sub in errs for p in _problems(sub)] for errs in candidates]
+        yield from min(explained, key=lambda found: (len(found), -max(len(p[0]) for p in found)))
+        return
+    instance = error.instance
+    if isinstance(instance, dict) and "type" in instance:
+        kind = instance["type"]
+        yield (*error.absolute_path, "type"), "BASE_TYPE_CHOICES", f"Type {kind!r} is not allowed here."
+        return
+    best = best_match([error]) or error
+    yield tuple(best.absolute_path), _code(best), _message(best)
+
+
+_CODES = {
+    "maxLength": "BASE_TYPE_MAX_LENGTH",
+    "minLength": "BASE_TYPE_MIN_LENGTH",
+    "maxItems": "BASE_TYPE_MAX_LENGTH",
+    "minItems": "BASE_TYPE_MIN_LENGTH",
+    "maximum": "NUMBER_TYPE_MAX",
+    "minimum": "NUMBER_TYPE_MIN",
+    "required": "BASE_TYPE_REQUIRED",
+    "type": "BASE_TYPE_INVALID",
+    "enum": "BASE_TYPE_CHOICES",
+    "const": "BASE_TYPE_CHOICES",
+    "pattern": "BASE_TYPE_INVALID",
+}
+
+
+def _code(error: ValidationError) -> str:
+    return _CODES.get(str(error.validator), "BASE_TYPE_INVALID")
+
+
+def _message(error: ValidationError) -> str:
+    limit = error.validator_value
+    if error.validator in ("maxLength", "maxItems"):
+        return f"Must be {limit} or fewer in length."
+    if error.validator in ("minLength", "minItems"):
+        return f"Must be {limit} or more in length."
+    if error.validator == "maximum":
+        return f"int value should be less than or equal to {limit}."
+    if error.validator == "minimum":
+        return f"int value should be greater than or equal to {limit}."
+    if error.validator == "required":
+        return "This field is required"
+    text = error.message
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+@functools.cache
+def _load(path: str) -> DiscordSpec:
+    with open(path, encoding="utf-8") as handle:
+        return DiscordSpec(json.load(handle))
+
+
+def load_spec(path: str | Path | None = None) -> DiscordSpec:
+    """The checks for a spec file (default: the vendored copy), parsed once per process."""
+    return _load(str(Path(path or DEFAULT_SPEC_PATH).resolve()))
