@@ -15,8 +15,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from bot.demo.report import print_report
-from bot.demo.scenario import DemoOptions, DemoResult, run_scenario
+try:
+    from bot.demo.report import print_report
+    from bot.demo.scenario import DemoOptions, DemoResult, run_scenario
+except ModuleNotFoundError as missing:  # the fakes check traffic against the OpenAPI spec: an extra
+    sys.exit(
+        f"The demo needs packages the bot itself does not ({missing.name} is missing): "
+        "pip install 'groupbridge[demo]'"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
