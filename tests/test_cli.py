@@ -135,7 +135,7 @@ def test_check_config_on_the_example_reports_the_placeholders(tmp_path, capsys, 
     text = EXAMPLE.read_text()
     where = {
         key: next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key} ="))
-        for key in ("username", "user_agent", "token")
+        for key in ("username", "user_agent", "token", "id")
     }
     assert lines[:3] == [
         f"{EXAMPLE}:{where['username']}: vrchat.username: is empty: fill it in, or set the environment "
@@ -145,9 +145,11 @@ def test_check_config_on_the_example_reports_the_placeholders(tmp_path, capsys, 
         "variable GROUPBRIDGE_DISCORD__TOKEN",
     ]
     assert lines[1].startswith(f"{EXAMPLE}:{where['user_agent']}: vrchat.user_agent: must include contact")
+    # The example's group is a placeholder too, refused like the User-Agent.
+    assert lines[3].startswith(f"{EXAMPLE}:{where['id']}: groups[0].id: is the example's placeholder: ")
     # The empty password is no problem, only a note; the notes follow the problems.
-    assert lines[3:5] == [f"note: {NOTE_NO_RELOGIN}", f"note: {session_note('groupbridge-session.json')}"]
-    assert lines[5:] == [f"groupbridge: {EXAMPLE} has 3 problems; nothing was started."]
+    assert lines[4:6] == [f"note: {NOTE_NO_RELOGIN}", f"note: {session_note('groupbridge-session.json')}"]
+    assert lines[6:] == [f"groupbridge: {EXAMPLE} has 4 problems; nothing was started."]
 
 
 def test_check_config_notes_do_not_change_the_exit_status(tmp_path, capsys):
