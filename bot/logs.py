@@ -43,6 +43,10 @@ _LIBRARY_FLOORS = {
     "aiohttp": logging.WARNING,
     "asyncio": logging.INFO,
     "sqlalchemy.engine": logging.WARNING,  # INFO echoes every SQL statement
+    # INFO names each of alembic's plugins as it is imported: seven lines on every command, even
+    # the dry run that opens no database. Its "Running upgrade ..." lines (alembic.runtime.migration)
+    # stay: they say when the schema changed.
+    "alembic.runtime.plugins": logging.WARNING,
 }
 
 _TOKENISH = r"[A-Za-z0-9._~+/=-]"

@@ -338,3 +338,32 @@ def test_db_upgrade_creates_the_schema_in_a_real_sqlite_file(tmp_path: Path) -> 
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"audit_entries", "group_cursors", "bindings", "outbox", "action_log", "alembic_version"} <= tables
     assert main(["db", "upgrade", "-c", str(path)]) == 0  # idempotent
+
+
+def sqlite_config(tmp_path: Path, database: Path) -> Path:
+    return write(
+        tmp_path,
+        VALID.replace(
+            f"postgresql+asyncpg://bridge:{DB_PASSWORD}@localhost/bridge", f"sqlite+aiosqlite:///{database}"
+        ),
+    )
+
+
+def test_db_upgrade_logs_the_migrations_but_not_alembics_plugins(tmp_path: Path) -> None:
+    """Alembic names each of its seven plugins at INFO when it is imported; every command printed
+    them, even the dry run that opens no database. What a migration did is still logged."""
+    path = sqlite_config(tmp_path, tmp_path / "bot.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUPBRIDGE_")}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "bot", "db", "upgrade", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Database is at the newest schema.\n"
+    assert "alembic.runtime.plugins" not in result.stderr
+    assert "INFO    alembic.runtime.migration: Running upgrade  -> 0001" in result.stderr
