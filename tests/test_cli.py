@@ -3,6 +3,7 @@ refusing to start on a bad configuration before the application is imported."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -334,7 +335,7 @@ def test_db_upgrade_creates_the_schema_in_a_real_sqlite_file(tmp_path: Path) -> 
     )
     path = write(tmp_path, text)
     assert main(["db", "upgrade", "-c", str(path)]) == 0
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # `with connect()` alone never closes it
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"audit_entries", "group_cursors", "bindings", "outbox", "action_log", "alembic_version"} <= tables
     assert main(["db", "upgrade", "-c", str(path)]) == 0  # idempotent

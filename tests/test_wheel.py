@@ -6,6 +6,7 @@ then the demo with and without its extra. Slow (a virtualenv and an install, abo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -105,7 +106,7 @@ async def test_the_wheel_installs_and_runs_from_anywhere(tmp_path: Path) -> None
         config = str(world.config_path)
         upgraded = ok(await asyncio.to_thread(sh, groupbridge, "db", "upgrade", "-c", config, cwd=elsewhere))
         assert upgraded == "Database is at the newest schema.\n"
-        with sqlite3.connect(world.database_path) as db:
+        with contextlib.closing(sqlite3.connect(world.database_path)) as db:
             assert db.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
         checked = ok(await asyncio.to_thread(sh, groupbridge, "check-config", config, cwd=elsewhere))
         assert checked.startswith(f"OK: {config} is valid (1 group, 1 binding)")
