@@ -1,12 +1,19 @@
 # One place for the commands people type. `make test` is exactly what CI runs.
-PYTHON ?= python3.11
-VENV   := .venv
+# The interpreter: the first of Python 3.11, 3.12 and 3.13 that is installed and runs (or name one:
+# `make PYTHON=/path/to/python3.13`). A second venv beside the first: `make test PYTHON=... VENV=.venv-3.13`.
+SUPPORTED := python3.11 python3.12 python3.13 python3
+PYTHON ?= $(shell for p in $(SUPPORTED); do \
+	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' >/dev/null 2>&1 \
+	&& { echo $$p; break; }; done)
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: test lint demo bench reliability clean install
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "No Python 3.11, 3.12 or 3.13 found; install one, or name it:" \
+		"make PYTHON=/path/to/python3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall when the dependency list or the pins change.
@@ -39,4 +46,4 @@ reliability: $(STAMP)
 	$(BIN)/python -m tests.reliability
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf .venv .venv-3.* .pytest_cache .ruff_cache *.egg-info build dist

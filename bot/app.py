@@ -191,9 +191,33 @@ async def _try_saved_session(client: VRChatClient) -> str | None:
         return None
 
 
+# A damaged database: restarting cannot fix it, so the shipped systemd unit does not restart on it
+# (RestartPreventExitStatus=, deploy/groupbridge.service).
+EXIT_DATABASE_DAMAGED = 3
+
+
+def refuse_damaged_database(config: Config) -> int | None:
+    """Before anything is sent to VRChat or Discord: one message and EXIT_DATABASE_DAMAGED when the
+    SQLite database is damaged, else None."""
+    from bot.store.integrity import sqlite_damage
+
+    damage = sqlite_damage(config.database.url)
+    if damage is None:
+        return None
+    print(
+        f"Cannot start: the SQLite database {damage.path} is damaged ({damage.error}). A restart "
+        "cannot repair it: stop the bot, restore the database from your backup, then start again "
+        '(README, Troubleshooting, "The database is damaged"). Nothing was sent to VRChat or Discord.',
+        file=sys.stderr,
+    )
+    return EXIT_DATABASE_DAMAGED
+
+
 async def db_upgrade(config: Config) -> int:
     from bot.store.migrate import upgrade
 
+    if (refused := refuse_damaged_database(config)) is not None:
+        return refused
     await asyncio.to_thread(upgrade, config.database.url)
     print("Database is at the newest schema.")
     return 0
@@ -250,6 +274,8 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: st
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 1
     try:
+        if (refused := refuse_damaged_database(config)) is not None:
+            return refused
         stop = stop or _stop_on_signals()
         with _discord_target(config):
             bot = GroupBridgeBot(config, role=role)  # type: ignore[arg-type]

@@ -90,6 +90,9 @@ class GroupBridgeBot(commands.Bot):
         # Set once setup_hook has started the leases and the mirror: work that needs them waits.
         self.work_started = asyncio.Event()
         self._stepping_down: asyncio.Task[None] | None = None
+        # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
+        self._closing = False
+        self._starting: asyncio.Task[None] | None = None
 
     @property
     def connects_gateway(self) -> bool:
@@ -125,6 +128,21 @@ class GroupBridgeBot(commands.Bot):
         return store
 
     async def setup_hook(self) -> None:
+        """Start everything, in a task of its own that close() cancels and waits for: a stop during
+        the start (SIGTERM while VRChat answers, say) must not leave the start to carry on after
+        close() and open a store or start loops that nothing closes any more."""
+        if self._closing:  # stopped while logging in to Discord, before this began
+            raise RuntimeError("stopped while starting")
+        self._starting = asyncio.create_task(self._start(), name="start")
+        try:
+            await self._starting
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._closing and current is not None and not current.cancelling():
+                raise RuntimeError("stopped while starting") from None
+            raise
+
+    async def _start(self) -> None:
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
         self.services = Services(self.vrchat, self.store, self.config)
@@ -169,9 +187,7 @@ class GroupBridgeBot(commands.Bot):
         """Another process holds the gateway now (ours lapsed: the database was away too long): step
         down at once, or every interaction would reach two processes. Exit 1, so a supervisor restarts
         this process as a standby."""
-        if self.is_closed():  # our own stop gives every lease back: nobody took the gateway
-            return
-        if GATEWAY_LEASE in lost and not self.gateway_lost:
+        if GATEWAY_LEASE in lost and not self.gateway_lost and not self._closing:
             self.gateway_lost = True
             log.error("Lost the gateway lease to another process; disconnecting from Discord.")
             self._stepping_down = asyncio.create_task(self.close(), name="gateway lost")
@@ -196,6 +212,11 @@ class GroupBridgeBot(commands.Bot):
         return await sync_tree(self.tree, self.config.discord.guild_ids, allow_global=allow_global)
 
     async def close(self) -> None:
+        self._closing = True
+        starting = self._starting
+        if starting is not None and not starting.done() and starting is not asyncio.current_task():
+            starting.cancel()  # what it opened so far is registered below and closed with the rest
+            await asyncio.wait({starting})
         if self.feed is not None:
             await self.feed.stop()
         await super().close()  # unloads the cogs: the card loop ends

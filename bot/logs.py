@@ -16,6 +16,7 @@ This is the safety net, not the policy: code should still not log secrets in the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -42,7 +43,10 @@ _LIBRARY_FLOORS = {
     "aiohttp": logging.WARNING,
     "asyncio": logging.INFO,
     "sqlalchemy.engine": logging.WARNING,  # INFO echoes every SQL statement
-    "alembic.runtime.plugins": logging.WARNING,  # INFO lists its plugins at every start
+    # INFO names each of alembic's plugins as it is imported: seven lines on every command, even
+    # the dry run that opens no database. Its "Running upgrade ..." lines (alembic.runtime.migration)
+    # stay: they say when the schema changed.
+    "alembic.runtime.plugins": logging.WARNING,
 }
 
 _TOKENISH = r"[A-Za-z0-9._~+/=-]"
@@ -170,6 +174,7 @@ def setup_logging(
     if file is not None:
         path = Path(file)
         path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         handlers.append(logging.FileHandler(path, encoding="utf-8"))
     formatter = logging.Formatter(LOG_FORMAT, DATE_FORMAT)
     root = logging.getLogger()
@@ -183,6 +188,13 @@ def setup_logging(
         logging.getLogger(name).setLevel(max(level_no, floor))
     logging.captureWarnings(True)
     return handlers
+
+
+def _create_private(path: Path) -> None:
+    """Create the log file 0600 whatever the umask: a log names users, groups and channels. An
+    existing file keeps the mode its owner gave it."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
 
 
 def reset_logging() -> None:

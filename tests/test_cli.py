@@ -3,6 +3,7 @@ refusing to start on a bad configuration before the application is imported."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -135,7 +136,7 @@ def test_check_config_on_the_example_reports_the_placeholders(tmp_path, capsys, 
     text = EXAMPLE.read_text()
     where = {
         key: next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key} ="))
-        for key in ("username", "user_agent", "token")
+        for key in ("username", "user_agent", "token", "id")
     }
     assert lines[:3] == [
         f"{EXAMPLE}:{where['username']}: vrchat.username: is empty: fill it in, or set the environment "
@@ -145,9 +146,11 @@ def test_check_config_on_the_example_reports_the_placeholders(tmp_path, capsys, 
         "variable GROUPBRIDGE_DISCORD__TOKEN",
     ]
     assert lines[1].startswith(f"{EXAMPLE}:{where['user_agent']}: vrchat.user_agent: must include contact")
+    # The example's group is a placeholder too, refused like the User-Agent.
+    assert lines[3].startswith(f"{EXAMPLE}:{where['id']}: groups[0].id: is the example's placeholder: ")
     # The empty password is no problem, only a note; the notes follow the problems.
-    assert lines[3:5] == [f"note: {NOTE_NO_RELOGIN}", f"note: {session_note('groupbridge-session.json')}"]
-    assert lines[5:] == [f"groupbridge: {EXAMPLE} has 3 problems; nothing was started."]
+    assert lines[4:6] == [f"note: {NOTE_NO_RELOGIN}", f"note: {session_note('groupbridge-session.json')}"]
+    assert lines[6:] == [f"groupbridge: {EXAMPLE} has 4 problems; nothing was started."]
 
 
 def test_check_config_notes_do_not_change_the_exit_status(tmp_path, capsys):
@@ -332,7 +335,7 @@ def test_db_upgrade_creates_the_schema_in_a_real_sqlite_file(tmp_path: Path) -> 
     )
     path = write(tmp_path, text)
     assert main(["db", "upgrade", "-c", str(path)]) == 0
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # `with connect()` alone never closes it
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"audit_entries", "group_cursors", "bindings", "outbox", "action_log", "alembic_version"} <= tables
     assert main(["db", "upgrade", "-c", str(path)]) == 0  # idempotent
@@ -419,3 +422,32 @@ def test_summary_says_what_registers_the_commands(tmp_path, capsys):
     manual = VALID.replace("[discord]\n", "[discord]\nsync_commands_on_start = false\n")
     assert main(["check-config", str(write(tmp_path, manual))]) == 0
     assert "`groupbridge run` does not register them" in capsys.readouterr().out
+
+
+def sqlite_config(tmp_path: Path, database: Path) -> Path:
+    return write(
+        tmp_path,
+        VALID.replace(
+            f"postgresql+asyncpg://bridge:{DB_PASSWORD}@localhost/bridge", f"sqlite+aiosqlite:///{database}"
+        ),
+    )
+
+
+def test_db_upgrade_logs_the_migrations_but_not_alembics_plugins(tmp_path: Path) -> None:
+    """Alembic names each of its seven plugins at INFO when it is imported; every command printed
+    them, even the dry run that opens no database. What a migration did is still logged."""
+    path = sqlite_config(tmp_path, tmp_path / "bot.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUPBRIDGE_")}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "bot", "db", "upgrade", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Database is at the newest schema.\n"
+    assert "alembic.runtime.plugins" not in result.stderr
+    assert "INFO    alembic.runtime.migration: Running upgrade  -> 0001" in result.stderr

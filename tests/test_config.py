@@ -32,6 +32,7 @@ DB_PASSWORD = "db-pass-w0rd"
 GROUP_A = "grp_0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 GROUP_B = "grp_11111111-2222-3333-4444-555555555555"
 GROUP_UNLISTED = "grp_99999999-2222-3333-4444-555555555555"
+PLACEHOLDER_GROUP = "grp_00000000-0000-0000-0000-000000000000"  # config.example.toml's
 
 VALID = f"""\
 [vrchat]
@@ -112,7 +113,10 @@ def test_example_config_reports_exactly_the_placeholders(tmp_path, monkeypatch):
         load_config(EXAMPLE, env={})
     text = EXAMPLE.read_text()
     by_key = {p.key: p for p in info.value.problems}
-    assert set(by_key) == {"vrchat.username", "vrchat.user_agent", "discord.token"}  # password: optional
+    # password: optional; the placeholder group is refused like the placeholder User-Agent
+    assert set(by_key) == {"vrchat.username", "vrchat.user_agent", "discord.token", "groups[0].id"}
+    assert by_key["groups[0].id"].line == line_of(text, 'id = "grp_00000000-0000-0000-0000-000000000000"')
+    assert "is the example's placeholder" in by_key["groups[0].id"].message
     assert by_key["vrchat.username"].line == line_of(text, "username =")
     assert "GROUPBRIDGE_VRCHAT__USERNAME" in by_key["vrchat.username"].message
     assert by_key["vrchat.user_agent"].line == line_of(text, "user_agent =")
@@ -126,9 +130,11 @@ def test_example_config_reports_exactly_the_placeholders(tmp_path, monkeypatch):
     )
 
 
-def test_example_config_with_secrets_from_env_loads_with_documented_defaults():
-    config = load_config(EXAMPLE, env=EXAMPLE_ENV)
-    assert config.path == EXAMPLE
+def test_example_config_with_secrets_from_env_loads_with_documented_defaults(tmp_path):
+    # The one thing the environment cannot fill in: a real group instead of the placeholder.
+    copy = write(tmp_path, EXAMPLE.read_text().replace(PLACEHOLDER_GROUP, GROUP_A))
+    config = load_config(copy, env=EXAMPLE_ENV)
+    assert config.path == copy
     assert set(config.env_keys) == {
         "vrchat.username",
         "vrchat.password",
@@ -150,8 +156,18 @@ def test_example_config_with_secrets_from_env_loads_with_documented_defaults():
     feed = config.feed
     assert (feed.poll_interval_seconds, feed.backfill, feed.backfill_count) == (60, "none", 100)
     assert (feed.post_backfill, feed.retention_days) == (False, 0)
-    assert [g.id for g in config.groups] == ["grp_00000000-0000-0000-0000-000000000000"]
+    assert [g.id for g in config.groups] == [GROUP_A]
     assert config.bindings == []
+
+
+def test_the_example_group_is_refused_wherever_it_is_written():
+    text = VALID.replace(GROUP_A, PLACEHOLDER_GROUP)  # in [[groups]] and in a [[bindings]] block
+    problems = {(p.key, p.line): p.message for p in problems_of(text)}
+    assert set(problems) == {
+        ("groups[0].id", line_of(text, f'id = "{PLACEHOLDER_GROUP}"')),
+        ("bindings[0].group_id", line_of(text, f'group_id = "{PLACEHOLDER_GROUP}"')),
+    }
+    assert all("is the example's placeholder" in message for message in problems.values())
 
 
 def test_example_documents_every_setting():

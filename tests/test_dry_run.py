@@ -183,7 +183,7 @@ async def test_a_group_the_bot_cannot_see_fails_alone(
 ) -> None:
     state = seeded_sim.sim.state
     other = hidden_group(seeded_sim)
-    missing = "grp_00000000-0000-0000-0000-000000000000"
+    missing = "grp_00000000-0000-0000-0000-00000000beef"
     partial = state.add_group("Half Group", short_code="HALF", owner_id=seeded_sim.outsider.id)
     auditor = state.add_role(partial.id, "Auditor", permissions=["group-audit-view"])
     state.add_member(partial.id, seeded_sim.bot.id, [auditor.id])

@@ -157,8 +157,17 @@ def check_http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+# config.example.toml's group: a copied example must not pass for a configured one, like its User-Agent.
+PLACEHOLDER_GROUP_ID = "grp_00000000-0000-0000-0000-000000000000"
+
+
 def check_group_id(value: str) -> str:
     """A VRChat group id (the same pattern the VRChat client accepts), with a hint on how to find it."""
+    if value == PLACEHOLDER_GROUP_ID:
+        raise ValueError(
+            "is the example's placeholder: replace it with your group's id (grp_ and a UUID), from "
+            "the address of the group's page on vrchat.com"
+        )
     if GROUP_ID_RE.match(value):
         return value
     if GROUP_ID_RE.match(value.lower()):

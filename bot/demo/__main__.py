@@ -15,8 +15,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from bot.demo.report import print_report
-from bot.demo.scenario import DemoOptions, DemoResult, run_scenario
+try:
+    from bot.demo.report import print_report
+    from bot.demo.scenario import DemoOptions, DemoResult, run_scenario
+    from bot.demo.status import status_line
+except ModuleNotFoundError as missing:  # the fakes check traffic against the OpenAPI spec: an extra
+    sys.exit(
+        f"The demo needs packages the bot itself does not ({missing.name} is missing): "
+        "pip install 'groupbridge[demo]'"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,7 +53,7 @@ async def demo(args: argparse.Namespace, console: Console) -> DemoResult:
     say("No credentials, no network: VRChat and Discord are local fakes that check every request.")
     started_wall = time.time()
     try:
-        result, world = await run_scenario(directory, options, say)
+        result, world = await run_scenario(directory, options, say, status_line(console))
         print_report(console, world, result, started_wall)
     except Exception as exc:
         log = directory / "bot.log"

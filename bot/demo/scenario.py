@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.demo.status import Waiting, no_status
 from bot.sandbox.discord import InteractionExchange, modal_submit
 from bot.sandbox.world import (
     FEED_CHANNEL_ID,
@@ -128,8 +129,11 @@ async def _answered(exchange: InteractionExchange, timeout: float) -> None:  # n
     )
 
 
-async def run_scenario(directory: Path, options: DemoOptions, say: Say) -> tuple[DemoResult, SandboxWorld]:
-    """Play the scenario in ``directory``; returns the result and the (closed) world to report on."""
+async def run_scenario(
+    directory: Path, options: DemoOptions, say: Say, waiting: Waiting = no_status
+) -> tuple[DemoResult, SandboxWorld]:
+    """Play the scenario in ``directory``; returns the result and the (closed) world to report on.
+    ``waiting`` shows what the script waits for meanwhile (bot.demo.status)."""
     loop = asyncio.get_running_loop()
     result = DemoResult(started_at=loop.time())
     # Backfill everything and post it, so every entry of VRChat's log must reach the feed exactly once.
@@ -141,12 +145,16 @@ async def run_scenario(directory: Path, options: DemoOptions, say: Say) -> tuple
         bot = world.bot_process()
         await bot.start()
         say(f"Started the bot: [b]groupbridge run -c {world.config_path}[/b] (pid {bot.pid})")
-        await world.wait_for(
-            lambda: len(world.cards()) == len(REQUESTERS),
-            "a card per join request",
-            options.timeout,
-            process=bot,
-        )
+        with waiting(
+            "the bot to log in and post a card per join request",
+            lambda: f"{len(world.cards())}/{len(REQUESTERS)} cards",
+        ):
+            await world.wait_for(
+                lambda: len(world.cards()) == len(REQUESTERS),
+                "a card per join request",
+                options.timeout,
+                process=bot,
+            )
         say(f"{len(REQUESTERS)} join requests became cards in #join-requests.")
         await _moderate(world, result, options, say)
         await _post(world, result, options, say)
@@ -160,23 +168,29 @@ async def run_scenario(directory: Path, options: DemoOptions, say: Say) -> tuple
             f"In VRChat: {LATE_REQUESTER} asks to join, {' and '.join(JOINERS)} join, "
             f"{world.community.members[-1].display_name} leaves."
         )
-        await world.wait_for(
-            lambda: any(LATE_REQUESTER in str(c.embeds[0].get("title", "")) for c in world.cards()),
-            "the late request's card",
-            options.timeout,
-            process=bot,
-        )
+        with waiting(f"{LATE_REQUESTER}'s card (the bot polls the audit log every second)", None):
+            await world.wait_for(
+                lambda: any(LATE_REQUESTER in str(c.embeds[0].get("title", "")) for c in world.cards()),
+                "the late request's card",
+                options.timeout,
+                process=bot,
+            )
         say(f"{LATE_REQUESTER}'s card appeared (found through the mirrored audit log).")
 
         before = len(world.feed_audit_ids())
         _burst(world, options.burst)
         say(f"A burst of {options.burst} audit entries lands in VRChat.")
-        await world.wait_for(
-            lambda: len(world.feed_audit_ids()) >= before + min(options.kill_after, options.burst),
-            "the burst to start draining",
-            options.timeout,
-            process=bot,
-        )
+        kill_at = min(options.kill_after, options.burst)
+        with waiting(
+            f"{kill_at} of the burst in #audit-feed (Discord allows 5 messages per 5 s)",
+            lambda: f"{len(world.feed_audit_ids()) - before}/{kill_at} posted",
+        ):
+            await world.wait_for(
+                lambda: len(world.feed_audit_ids()) >= before + kill_at,
+                "the burst to start draining",
+                options.timeout,
+                process=bot,
+            )
         await bot.kill()
         result.restarts += 1
         say(
@@ -185,14 +199,20 @@ async def run_scenario(directory: Path, options: DemoOptions, say: Say) -> tuple
         )
         await bot.start()
         every = {e.id for e in state.audit(group.id)}
-        await world.wait_for(
-            lambda: every <= set(world.feed_audit_ids()),
-            "every audit entry in #audit-feed",
-            options.timeout,
-            process=bot,
-        )
-        await asyncio.sleep(settings.poll_interval * 3)  # room for a duplicate to show up, if any would
-        result.bot_exit_status = await bot.stop()
+        with waiting(
+            "the restarted bot to post every audit entry in #audit-feed",
+            lambda: f"{len(every & set(world.feed_audit_ids()))}/{len(every)} posted",
+        ):
+            await world.wait_for(
+                lambda: every <= set(world.feed_audit_ids()),
+                "every audit entry in #audit-feed",
+                options.timeout,
+                process=bot,
+            )
+        with waiting("a few more polls, in case a duplicate would show up", None):
+            await asyncio.sleep(settings.poll_interval * 3)
+        with waiting("the bot to stop (SIGTERM)", None):
+            result.bot_exit_status = await bot.stop()
         say(f"Stopped the bot (SIGTERM, exit status {result.bot_exit_status}).")
 
         result.audit_ids = world.expected_audit_ids()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,32 @@ def sqlite_location_problem(url: URL) -> str | None:
     return None
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a file-based SQLite URL (as given, not resolved); None otherwise."""
+    if url.get_backend_name() != "sqlite" or is_memory_sqlite(url):
+        return None
+    return Path(url.database or "").expanduser()
+
+
+def sqlite_sidecars(database: Path) -> list[Path]:
+    """The files SQLite keeps beside a database: its WAL, shared-memory index and rollback journal."""
+    return [database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
+def create_private_file(path: Path) -> bool:
+    """Create `path` empty with mode 0600 unless it exists; True if this call created it.
+
+    SQLite would create a database with 0644 minus the umask, readable by every local user outside
+    systemd's UMask=0077. Its WAL, shared-memory and journal files copy the database file's mode, so
+    a database created here keeps all of them private. A missing folder is left for the caller (or
+    SQLite) to report.
+    """
+    with contextlib.suppress(FileExistsError, FileNotFoundError, NotADirectoryError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        return True
+    return False
+
+
 def create_engine(url: str | URL, *, foreign_keys: bool = True, echo: bool = False) -> AsyncEngine:
     """Create the AsyncEngine for a store URL.
 
@@ -44,6 +72,9 @@ def create_engine(url: str | URL, *, foreign_keys: bool = True, echo: bool = Fal
     dropping the old copy of a table with ON DELETE CASCADE children would delete those children.
     """
     parsed = normalise_url(url)
+    database = sqlite_file(parsed)
+    if database is not None:
+        create_private_file(database)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite" and is_memory_sqlite(parsed):
         # Every pooled connection to ':memory:' would otherwise be its own empty database.

@@ -2,6 +2,10 @@
 
 Nothing here depends on the current directory: script_location is resolved from this file, and the
 database is handed to migrations/env.py through ``Config.attributes`` (a live connection, or a URL).
+
+The migrations live in `migrations/` at the top of the source tree (where `alembic -c alembic.ini`
+and the revisions' authors expect them); `bot/store/migrations` is a link to that folder, so that the
+package finds them in a checkout and a wheel carries them as package data (pyproject.toml).
 """
 
 from __future__ import annotations
@@ -19,10 +23,9 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.engine import create_engine
+from bot.store.engine import create_engine, normalise_url, sqlite_file, sqlite_sidecars
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS_DIR = REPO_ROOT / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 R = TypeVar("R")
 
@@ -34,7 +37,10 @@ class MigrationError(RuntimeError):
 def alembic_config(*, connection: Connection | None = None, url: str | URL | None = None) -> Config:
     """An Alembic Config that finds migrations/ from any working directory, without alembic.ini."""
     if not (MIGRATIONS_DIR / "env.py").is_file():
-        raise MigrationError(f"migrations not found at {MIGRATIONS_DIR} (is the source tree installed?)")
+        raise MigrationError(
+            f"migrations not found at {MIGRATIONS_DIR}: this installation of groupbridge is incomplete; "
+            "reinstall it"
+        )
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -111,8 +117,21 @@ def _with_engine(url: str | URL, action: Callable[[AsyncEngine], Awaitable[R]]) 
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Blocking: bring the database at `url` up to `revision`. Not callable from inside an event loop."""
-    _with_engine(url, lambda engine: run_upgrade(engine, revision))
+    """Blocking: bring the database at `url` up to `revision`. Not callable from inside an event loop.
+
+    A SQLite database this call creates is removed again when the upgrade fails: a failed first
+    `groupbridge db upgrade` leaves no empty file that would later pass for a database.
+    """
+    alembic_config()  # no migrations, no database: fail before creating anything
+    database = sqlite_file(normalise_url(url))
+    existed = database is None or database.exists()
+    try:
+        _with_engine(url, lambda engine: run_upgrade(engine, revision))
+    except BaseException:
+        if not existed and database is not None:
+            for path in (database, *sqlite_sidecars(database)):
+                path.unlink(missing_ok=True)
+        raise
 
 
 def downgrade(url: str | URL, revision: str) -> None:

@@ -9,6 +9,7 @@ prompt, waits until discord.py has finished with the command, and records what c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -174,7 +175,7 @@ class Harness:
 
     def db_snapshot(self) -> dict[str, list[str]]:
         """Every row of every table, read over a connection of its own."""
-        with sqlite3.connect(self.db_path) as db:
+        with contextlib.closing(sqlite3.connect(self.db_path)) as db:  # `with connect()` never closes
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             return {t: sorted(map(repr, db.execute(f'SELECT * FROM "{t}"'))) for t in tables}  # noqa: S608
 

@@ -8,6 +8,7 @@ about them cannot come from some other loop's trouble. Discord faults hit the fe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -58,7 +59,10 @@ class Bench:
         self.storms.clear()
 
     def sql(self, statement: str) -> None:
-        with sqlite3.connect(self.world.database_path, timeout=15, isolation_level=None) as conn:
+        # closing(): `with connect()` alone only commits; 3.13 warns about the unclosed connection.
+        with contextlib.closing(
+            sqlite3.connect(self.world.database_path, timeout=15, isolation_level=None)
+        ) as conn:
             conn.execute(statement)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -10,13 +12,14 @@ import pytest
 
 from bot.cli import main
 from bot.sandbox.world import BotProcess, SandboxWorld
+from bot.store import migrate
 from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 
 
 def test_one_lock_per_database_file(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     first = acquire_process_lock(url)
-    assert first is not None and first.path == tmp_path / "bot.db.lock"
+    assert first is not None and first.path == tmp_path / "bot.db"  # the database file itself
     with pytest.raises(ProcessLockError) as refused:
         acquire_process_lock(url)  # a second open file description conflicts, even in one process
     message = str(refused.value)
@@ -27,6 +30,41 @@ def test_one_lock_per_database_file(tmp_path: Path) -> None:
     again.release()
     assert lock_path("postgresql+asyncpg://u@localhost/db") is None
     assert lock_path("sqlite+aiosqlite:///:memory:") is None
+
+
+def test_the_lock_belongs_to_the_file_not_to_its_name(tmp_path: Path) -> None:
+    """A hard link is the same database under another name: two bots on it would each keep their
+    own WAL file over one database."""
+    database, alias = tmp_path / "bot.db", tmp_path / "other" / "alias.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{database}")
+    alias.parent.mkdir()
+    os.link(database, alias)
+    first = acquire_process_lock(f"sqlite+aiosqlite:///{database}")
+    assert first is not None
+    try:
+        with pytest.raises(ProcessLockError) as refused:
+            acquire_process_lock(f"sqlite+aiosqlite:///{alias}")
+        assert f"SQLite database {alias} (or another name of the same file)" in str(refused.value)
+        other = tmp_path / "separate.db"  # another file in the same folder is another database
+        separate = acquire_process_lock(f"sqlite+aiosqlite:///{other}")
+        assert separate is not None
+        separate.release()
+    finally:
+        first.release()
+    assert database.exists() and alias.exists()  # a database with a schema is never removed
+
+
+def test_a_new_database_is_created_private_and_removed_if_nothing_was_written(tmp_path: Path) -> None:
+    database = tmp_path / "new.db"
+    previous = os.umask(0o022)
+    try:
+        lock = acquire_process_lock(f"sqlite+aiosqlite:///{database}")
+    finally:
+        os.umask(previous)
+    assert lock is not None
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    lock.release()  # the start failed before the schema was made: no empty file stays behind
+    assert not database.exists()
 
 
 async def second_run(config: Path, log: Path) -> int:

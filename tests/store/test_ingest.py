@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,7 +129,8 @@ async def test_constraint_violation_mid_ingest_rolls_back(store: Store) -> None:
                 text(
                     "INSERT INTO outbox (entry_id, binding_id, channel_id, state, attempts, delayed,"
                     " created_at) VALUES ('gaud_00000001', :b, 1, 'pending', 0, false, :at)"
-                ),
+                    # Typed, as the models store it: sqlite3's own datetime adapter is deprecated (3.12).
+                ).bindparams(bindparam("at", type_=DateTime(timezone=True))),
                 {"b": b.id, "at": T0},
             )
 

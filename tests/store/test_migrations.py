@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -104,7 +106,7 @@ def test_blocking_cli_functions(db_url: str) -> None:
 
 def test_alembic_ini_and_env_own_engine(db_url: str) -> None:
     """The developer path: alembic.ini plus env.py opening its own engine from a URL."""
-    cfg = Config(str(migrate.REPO_ROOT / "alembic.ini"))
+    cfg = Config(str(Path(__file__).resolve().parents[2] / "alembic.ini"))
     cfg.attributes["url"] = db_url
     cfg.attributes["configure_logger"] = False  # leave pytest's logging alone
     command.upgrade(cfg, "head")
@@ -132,3 +134,17 @@ def test_offline_sql_generation(db_url: str) -> None:
     assert "CREATE TABLE audit_entries" in sql
     assert "CREATE TABLE outbox" in sql
     assert "ON DELETE CASCADE" in sql
+
+
+def test_a_failed_upgrade_leaves_no_new_database_behind(tmp_path: Path) -> None:
+    """`groupbridge db upgrade` failing on a new SQLite file must not leave an empty file that would
+    later pass for a database; a database that existed before stays."""
+    database = tmp_path / "bot.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    with pytest.raises(Exception, match="no-such-revision"):
+        migrate.upgrade(url, "no-such-revision")
+    assert list(tmp_path.iterdir()) == []
+    migrate.upgrade(url)
+    with pytest.raises(Exception, match="no-such-revision"):
+        migrate.upgrade(url, "no-such-revision")
+    assert migrate.current(url) == migrate.head_revision()
