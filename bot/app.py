@@ -18,6 +18,7 @@ import aiohttp
 import discord
 
 from bot.config.accounts import AccountLogin, vrchat_accounts
+from bot.discord_endpoint import pointed_at
 from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
 from bot.store import BindingIn
@@ -333,8 +334,6 @@ def _discord_target(config: Config) -> contextlib.AbstractContextManager[object]
     """Discord itself, or (tests, the demo) a local stand-in named in the config."""
     if not config.discord.api_base_url:
         return contextlib.nullcontext()
-    from bot.sandbox.discord import pointed_at
-
     return pointed_at(config.discord.api_base_url, gateway=config.discord.gateway_url)
 
 

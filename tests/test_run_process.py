@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import sys
@@ -62,7 +63,15 @@ async def test_run_mirrors_the_feed_and_stops_cleanly_on_sigterm(
     log_path = tmp_path / "stderr.log"
     with log_path.open("wb") as stderr:  # a file, not a pipe: a chatty child can never block on it
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "-c", str(config), stderr=stderr
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "-c",
+            str(config),
+            stderr=stderr,
+            # The lease hand-back is logged at DEBUG: the operator's log says only "Stopped."
+            env={**os.environ, "GROUPBRIDGE_LOGGING__LEVEL": "DEBUG"},
         )
         try:
             async with asyncio.timeout(30):
@@ -80,7 +89,7 @@ async def test_run_mirrors_the_feed_and_stops_cleanly_on_sigterm(
     # A clean stop gives its leases back; that is not a loss and logs nothing above INFO.
     problems = re.compile(r" (?:ERROR|CRITICAL) | WARNING +bot\.")
     assert [line for line in log.splitlines() if problems.search(line)] == []
-    assert "Released" in log and "lease" in log
+    assert "Released" in log and "lease(s)" in log
     footers = [e["footer"]["text"] for m in discord_standin.messages(FEED_CHANNEL_ID) for e in m.embeds]
     assert [f.split(" ")[0].replace("\\", "") for f in footers] == history[-3:]
     assert "Audit-log mirror running for 1 group" in log

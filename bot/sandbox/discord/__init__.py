@@ -18,10 +18,11 @@ have received (``requests``, ``messages``) and on what Discord would have refuse
 Routes: ``GET /users/@me``, ``GET /oauth2/applications/@me`` (``Client.login`` calls both),
 ``GET /gateway``, ``GET /gateway/bot``, ``GET /channels/{id}``, ``GET|POST /channels/{id}/messages``,
 ``GET|PATCH|DELETE /channels/{id}/messages/{id}``; uploads are served back under ``/attachments/``.
-It imports nothing from the bot, so the bot cannot pass by agreeing with itself.  Every request is
-checked against Discord's official OpenAPI description (``openapi.py``, the spec vendored in
-``spec/``) and then against Discord's documented limits where they are tighter (``limits.py``,
-``commands.py``); what either refuses is answered 400 50035 like Discord and recorded in ``violations``.
+Apart from the base-URL hook it re-exports (bot.discord_endpoint) it imports nothing from the bot,
+so the bot cannot pass by agreeing with itself.  Every request is checked against Discord's official
+OpenAPI description (``openapi.py``, the spec vendored in ``spec/``) and then against Discord's
+documented limits where they are tighter (``limits.py``, ``commands.py``); what either refuses is
+answered 400 50035 like Discord and recorded in ``violations``.
 
 Gateway and interactions (a real bot connects over a websocket and answers interactions):
 
@@ -42,8 +43,8 @@ Routes added for that: ``GET /gateway`` (websocket), ``POST /interactions/{id}/{
 ``GET|PUT /applications/{app}/commands`` and ``.../guilds/{guild}/commands``.
 """
 
-from .client_patch import current_base, pointed_at
 from .commands import CommandRegistry, CommandSync
+from .endpoint import current_base, pointed_at
 from .gateway import GatewayConnection, GatewayServer, GatewaySession
 from .guilds import StandInGuild, StandInMember, StandInRole
 from .interactions import (

@@ -1,6 +1,8 @@
-"""Point the real discord.py at a ``DiscordStandIn`` (or any base URL) and back.
+"""Point discord.py at another Discord API base URL (and gateway) and back: `discord.api_base_url`.
 
-This is the ONLY module in GroupBridge that touches discord.py internals.  It relies on:
+Production owns this hook (the offline demo and the tests point the real bot at the local stand-in
+through it; bot.sandbox re-exports it). It is the ONLY module in GroupBridge that touches discord.py
+internals.  It relies on:
 
 * ``discord.http.Route.BASE`` - class attribute every REST URL is built from (``BASE + path``) when a
   ``Route`` is *constructed*, i.e. per request, so the patch must stay active while the client runs;
@@ -17,15 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
-
-if TYPE_CHECKING:
-    from .server import DiscordStandIn
 
 SUPPORTED = (2, 6)
 
@@ -34,7 +32,7 @@ def _check_supported() -> None:
     version = (discord.version_info.major, discord.version_info.minor)
     if version != SUPPORTED:
         raise RuntimeError(
-            f"bot.sandbox.discord patches discord.py internals verified on "
+            f"bot.discord_endpoint patches discord.py internals verified on "
             f"{SUPPORTED[0]}.{SUPPORTED[1]}.x; installed is {discord.__version__}: "
             "re-check Route.BASE and DEFAULT_GATEWAY, then update SUPPORTED"
         )
@@ -43,14 +41,14 @@ def _check_supported() -> None:
 
 
 @contextmanager
-def pointed_at(target: DiscordStandIn | str, *, gateway: str | None = None) -> Iterator[str]:
-    """Within the block, discord.py's REST calls go to ``target`` (a stand-in or an ``.../api/v10`` URL).
+def pointed_at(target: str, *, gateway: str | None = None) -> Iterator[str]:
+    """Within the block, discord.py's REST calls go to ``target`` (an ``.../api/v10`` URL).
 
     ``gateway`` (a ``ws://`` URL) also replaces the default gateway - the hook for a later gateway
     stand-in.  Yields the base URL in use.  Previous values are restored even on error.
     """
     _check_supported()
-    base = target if isinstance(target, str) else target.base_url
+    base = target
     previous_base = Route.BASE
     previous_gateway = DiscordWebSocket.DEFAULT_GATEWAY
     Route.BASE = base.rstrip("/")
