@@ -178,7 +178,7 @@ async def _login_one(config: Config, login: AccountLogin, terminal: Terminal, *,
                 print(STILL_VALID.format(user_id=user_id))
                 return 0
             me = await client.get_current_user()
-    except (AuthError, VRChatError) as exc:
+    except VRChatError as exc:
         print(f"Login failed: {exc}", file=sys.stderr)
         return 1
     print(f"Logged in as {me.display_name} ({user_id}). Session saved to {login.session_file} (mode 0600).")
@@ -312,7 +312,7 @@ async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], st
     if getattr(bot, "gateway_lost", False):
         print("Stopped: another process took over the Discord gateway.", file=sys.stderr)
         return 1
-    if isinstance(error, AuthError | VRChatError):
+    if isinstance(error, VRChatError):
         print(f"Cannot start: {error}", file=sys.stderr)
         return 1
     if isinstance(error, discord.LoginFailure):

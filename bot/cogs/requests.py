@@ -30,7 +30,7 @@ from bot.text import safe_text
 from bot.views.cards import closed_card, request_card
 from bot.views.context import actor_of, services_of
 from bot.views.requests import card_view
-from bot.vrchat import AuthError, VRChatError
+from bot.vrchat import VRChatError
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot
@@ -139,7 +139,7 @@ class JoinRequests(commands.Cog):
         for group_id in sorted(g for g in set(group_ids) if self.bot.holds_group(g)):
             try:
                 changes = await services.requests.reconcile(group_id)
-            except (VRChatError, AuthError) as exc:
+            except VRChatError as exc:
                 # Expected trouble (a lost session, a 403, VRChat down): one line per round, as the
                 # poller logs it, not a traceback every minute until someone acts.
                 log.warning("Updating the join-request cards of %s failed: %s", group_id, exc)

@@ -18,7 +18,7 @@ from bot.feed.poller import to_entry_in
 from bot.services.request_views import JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store.types import StoredEntry
-from bot.vrchat import Forbidden, NotFound, VRChatClient, VRChatError
+from bot.vrchat import AuthError, Forbidden, NotFound, VRChatClient, VRChatError
 from bot.vrchat.models import AuditLogEntry, Group, User
 from bot.vrchat.permissions import AUDIT_VIEW, INVITES_MANAGE, refused_because
 
@@ -142,16 +142,22 @@ class GroupReader:
         if seen.group is None:
             try:
                 seen.group = result.group = await self._client.get_group(gid)
+            except AuthError:
+                raise  # the session is gone: the whole run stops (bot.dryrun.run), not one read
             except VRChatError as exc:
                 result.errors.append(explain(exc, "the group"))
                 if isinstance(exc, NotFound):
                     return result  # nothing else of a group VRChat does not show can be read
         try:
             await self._read_entries(result, seen)
+        except AuthError:
+            raise
         except VRChatError as exc:
             result.errors.append(explain(exc, "the audit log", AUDIT_VIEW))
         try:
             await self._read_requests(result, seen)
+        except AuthError:
+            raise
         except VRChatError as exc:
             result.errors.append(explain(exc, "the join requests", INVITES_MANAGE))
         return result
@@ -189,6 +195,8 @@ class GroupReader:
             fallback = request.user.display_name if request.user else None
             try:
                 profile = await self._users.profile(request.user_id, fallback)
+            except AuthError:
+                raise
             except VRChatError:
                 # As on a card: the request is still shown, marked as having no profile to judge by.
                 stub = User(id=request.user_id, display_name=fallback or request.user_id)

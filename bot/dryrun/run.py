@@ -106,7 +106,7 @@ async def _log_in(client: VRChatClient, config: Config, out: Console) -> bool:
     try:
         user_id = await client.login()
         me = await client.get_current_user()
-    except (AuthError, VRChatError) as exc:
+    except VRChatError as exc:
         # AuthError texts name the way out (`groupbridge login` when a person must answer 2FA) and
         # never carry the password, codes or cookies.
         print(f"Cannot log in to VRChat: {exc}", file=sys.stderr)

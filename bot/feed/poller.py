@@ -19,7 +19,6 @@ from typing import Literal, Protocol
 from bot import crashpoints
 from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
 from bot.vrchat import Forbidden, VRChatError
-from bot.vrchat.errors import AuthError
 from bot.vrchat.models import AuditLogPage
 from bot.vrchat.permissions import AUDIT_VIEW, refused_because
 
@@ -267,7 +266,7 @@ class AuditPoller:
             return await self.poll_once()
         except asyncio.CancelledError:
             raise
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             reason = str(exc)
             if isinstance(exc, Forbidden) and exc.method:  # VRChat's own 403, not a local refusal
                 reason = f"VRChat refused to show the audit log: {refused_because(AUDIT_VIEW)}"

@@ -22,7 +22,6 @@ from bot.services.common import (
 )
 from bot.store import Binding, BindingIn, DuplicateBindingError, Gap, Store
 from bot.vrchat import (
-    AuthError,
     Forbidden,
     InvalidReference,
     NotFound,
@@ -369,7 +368,7 @@ class BindingService:
             return checked
         try:
             group = await asyncio.wait_for(self._client.get_group(group_id), RECHECK_TIMEOUT)
-        except (TimeoutError, VRChatError, AuthError):  # NoServingAccount too: shown as "unserved"
+        except (TimeoutError, VRChatError):  # NoServingAccount too: shown as "unserved"
             return checked
         fresh = self._checked[group_id] = _Checked(GroupStanding.of(group), now)
         return fresh

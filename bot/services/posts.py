@@ -21,7 +21,7 @@ from bot.services.common import (
     error_text,
     quoted,
 )
-from bot.vrchat import AuthError, BadRequest, Forbidden, InvalidReference, NotFound, VRChatClient, VRChatError
+from bot.vrchat import BadRequest, Forbidden, InvalidReference, NotFound, VRChatClient, VRChatError
 from bot.vrchat.ids import require_post_id, require_role_id
 from bot.vrchat.models import GroupPost, GroupRole
 
@@ -175,7 +175,7 @@ class PostService:
             post = await self._client.create_post(
                 d.group_id, d.title, d.text, d.visibility, d.role_ids, d.send_notification
             )
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             await self._actions.record(
                 actor, d.group_id, "post.create", details=details, outcome="error", error=error_text(exc)
             )
@@ -206,7 +206,7 @@ class PostService:
         await self._access.require_moderator(actor, gid)
         try:
             await self._client.delete_post(gid, post_id)
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             await self._actions.record(
                 actor, gid, "post.delete", target_id=post_id, outcome="error", error=error_text(exc)
             )

@@ -23,7 +23,7 @@ from bot.services.request_views import GroupSummary
 from bot.services.rules import Facts, RuleDecision, decision_text, describe, evaluate
 from bot.services.users import UserDirectory
 from bot.store import Binding, CardState, Store
-from bot.vrchat import AuthError, VRChatError
+from bot.vrchat import VRChatError
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class RuleRunner:
     async def _facts(self, user_id: str) -> Facts:
         try:
             user = await asyncio.wait_for(self._users.user(user_id), timeout=PROFILE_TIMEOUT)
-        except (ServiceError, VRChatError, AuthError, TimeoutError) as exc:
+        except (ServiceError, VRChatError, TimeoutError) as exc:
             return Facts(error=error_text(exc) if not isinstance(exc, TimeoutError) else "timed out")
         return Facts(
             display_name=user.display_name or None,
@@ -119,7 +119,7 @@ class RuleRunner:
             }
             try:
                 await decide(actor, card.group_id, user_id, decision.outcome, automated)
-            except (ServiceError, VRChatError, AuthError) as exc:
+            except (ServiceError, VRChatError) as exc:
                 log.info("rule #%s could not %s %s: %s", rule.position, decision.outcome, user_id, exc)
                 for c, _, _ in live:
                     notes[c.channel_id] = (

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.services.common import InvalidInput, NotFoundError, TTLCache, clip, quoted
-from bot.vrchat import AuthError, InvalidReference, NotFound, VRChatClient, VRChatError, parse_user_id
+from bot.vrchat import InvalidReference, NotFound, VRChatClient, VRChatError, parse_user_id
 from bot.vrchat.ids import USER_FORMS
 from bot.vrchat.models import LimitedUser, User
 
@@ -164,7 +164,7 @@ class UserDirectory:
             self._last_search = now
             try:
                 hits = await self._client.search_users(text, n=SUGGEST_MAX)
-            except (VRChatError, AuthError) as exc:
+            except VRChatError as exc:
                 log.info("user search for autocomplete failed: %s", exc)
                 return []
             self._remember(hits[:SUGGEST_MAX])

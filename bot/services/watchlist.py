@@ -17,7 +17,7 @@ from bot.services.request_sync import CardChange
 from bot.services.request_views import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHit
 from bot.store import Binding, DuplicateWatchError, Store, WatchEntry
 from bot.store.watchlist import NOTE_MAX
-from bot.vrchat import AuthError, Forbidden, InvalidReference, VRChatClient, VRChatError
+from bot.vrchat import Forbidden, InvalidReference, VRChatClient, VRChatError
 from bot.vrchat.ids import parse_group_ref
 from bot.vrchat.models import UserGroup
 
@@ -85,7 +85,7 @@ async def user_groups(client: VRChatClient, user_id: str) -> list[UserGroup] | N
         return await asyncio.wait_for(client.list_user_groups(user_id), timeout=GROUPS_TIMEOUT)
     except Forbidden:
         return []  # a hidden list reads the same as an empty one
-    except (VRChatError, AuthError, TimeoutError) as exc:
+    except (VRChatError, TimeoutError) as exc:
         log.info("could not list the groups of %s for a card: %s", user_id, exc)
     except Exception:
         log.exception("listing the groups of %s for a card failed", user_id)
