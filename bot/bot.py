@@ -1,6 +1,6 @@
 """The Discord bot: a thin class whose setup_hook builds everything once.
 
-One aiohttp session each for VRChat (inside VRChatClient) and Discord (discord.py's own), one store,
+One aiohttp session each for VRChat (inside each VRChatClient) and Discord (discord.py's own), one store,
 one Services container; cogs are discovered under bot/cogs/, restart-safe buttons are DynamicItems
 registered here. Mentions are disabled for every message the bot sends.
 
@@ -37,7 +37,7 @@ from bot.services import Services
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
 from bot.views.requests import REQUEST_BUTTONS
-from bot.vrchat import VRChatClient
+from bot.vrchat import VRChatAPI
 from bot.vrchat.router import GroupRouter
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class GroupBridgeBot(commands.Bot):
     def __init__(
         self,
         config: Config,
-        vrchat: VRChatClient | GroupRouter | None = None,
+        vrchat: VRChatAPI | None = None,
         store: Store | None = None,
         *,
         run_feed: bool = True,
@@ -79,7 +79,7 @@ class GroupBridgeBot(commands.Bot):
         # Built in setup_hook unless given (tests inject them); what the bot built, it closes.
         self._given_vrchat, self._given_store = vrchat, store
         self._closers: list[Callable[[], Awaitable[None]]] = []
-        self.vrchat: VRChatClient | GroupRouter
+        self.vrchat: VRChatAPI
         self.store: Store
         self.services: Services
         self.role = role
@@ -102,7 +102,7 @@ class GroupBridgeBot(commands.Bot):
         """Whether this process runs the group's background work (always, without leases)."""
         return self.feed is None or self.feed.holds_group(group_id)
 
-    async def _open_vrchat(self) -> VRChatClient | GroupRouter:
+    async def _open_vrchat(self) -> VRChatAPI:
         if self._given_vrchat is not None:
             return self._given_vrchat
         pool = await open_account_pool(self.config)

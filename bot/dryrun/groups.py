@@ -18,7 +18,7 @@ from bot.feed.poller import to_entry_in
 from bot.services.request_views import JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store.types import StoredEntry
-from bot.vrchat import AuthError, Forbidden, NotFound, VRChatClient, VRChatError
+from bot.vrchat import AuthError, Forbidden, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.models import AuditLogEntry, Group, User
 from bot.vrchat.permissions import AUDIT_VIEW, INVITES_MANAGE, refused_because
 
@@ -130,7 +130,7 @@ class GroupPass:
 class GroupReader:
     """Reads groups for the dry run. Every call here is a GET."""
 
-    def __init__(self, client: VRChatClient, *, limit: int, clock: Callable[[], datetime]) -> None:
+    def __init__(self, client: VRChatAPI, *, limit: int, clock: Callable[[], datetime]) -> None:
         self._client = client
         self._limit = limit
         self._clock = clock

@@ -19,10 +19,11 @@ from typing import Any
 
 from bot.alerts import SessionAlerts
 from bot.store import Store
+from bot.vrchat import VRChatAPI
 
 from .leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from .outbox import DrainResult, OutboxWorker
-from .poller import AuditLogSource, AuditPoller, PollResult, PollSettings
+from .poller import AuditPoller, PollResult, PollSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class CycleResult:
 class FeedService:
     def __init__(
         self,
-        source: AuditLogSource,
+        source: VRChatAPI,
         store: Store,
         worker: OutboxWorker,
         settings: PollSettings | None = None,
@@ -57,9 +58,8 @@ class FeedService:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
-        # The poller's source is the VRChatClient in the bot; a bare AuditLogSource never blocks.
         self.alerts = SessionAlerts(
-            lambda: bool(getattr(source, "session_blocked", False)),
+            source,
             store,
             worker.sender,
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),

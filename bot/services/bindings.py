@@ -26,7 +26,7 @@ from bot.vrchat import (
     InvalidReference,
     NotFound,
     SessionState,
-    VRChatClient,
+    VRChatAPI,
     VRChatError,
     parse_group_id,
 )
@@ -126,7 +126,7 @@ def _families(families: Iterable[str]) -> tuple[str, ...]:
 class BindingService:
     def __init__(
         self,
-        client: VRChatClient,
+        client: VRChatAPI,
         store: Store,
         access: Access,
         actions: ActionLog,

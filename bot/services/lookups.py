@@ -15,7 +15,7 @@ from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import Actor, Clock, NotFoundError, PermissionDenied, ServiceError
 from bot.services.request_views import PROFILE_URL, avatar_url, bio_excerpt, is_adult, trust_rank
 from bot.services.users import UserDirectory, parse_user_text
-from bot.vrchat import Forbidden, NotFound, VRChatClient, VRChatError
+from bot.vrchat import Forbidden, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.ids import GROUP_ID_RE, launch_url
 from bot.vrchat.models import Instance, UserGroup
 
@@ -139,7 +139,7 @@ def instance_line(instance: Instance) -> InstanceLine:
 
 
 class LookupService:
-    def __init__(self, client: VRChatClient, access: Access, users: UserDirectory, clock: Clock) -> None:
+    def __init__(self, client: VRChatAPI, access: Access, users: UserDirectory, clock: Clock) -> None:
         self._client = client
         self._access = access
         self._users = users

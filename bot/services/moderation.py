@@ -21,7 +21,7 @@ from bot.services.common import (
     error_text,
 )
 from bot.services.users import UserDirectory, parse_user_text
-from bot.vrchat import BadRequest, Forbidden, NotFound, VRChatClient, VRChatError
+from bot.vrchat import BadRequest, Forbidden, NotFound, VRChatAPI, VRChatError
 
 REASON_MAX = 512
 ModerationKind = Literal["kick", "ban", "unban"]
@@ -60,9 +60,7 @@ def _reason(reason: str | None) -> str:
 
 
 class ModerationService:
-    def __init__(
-        self, client: VRChatClient, access: Access, users: UserDirectory, actions: ActionLog
-    ) -> None:
+    def __init__(self, client: VRChatAPI, access: Access, users: UserDirectory, actions: ActionLog) -> None:
         self._client = client
         self._access = access
         self._users = users

@@ -21,7 +21,7 @@ from bot.services.common import (
     error_text,
     quoted,
 )
-from bot.vrchat import BadRequest, Forbidden, InvalidReference, NotFound, VRChatClient, VRChatError
+from bot.vrchat import BadRequest, Forbidden, InvalidReference, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.ids import require_post_id, require_role_id
 from bot.vrchat.models import GroupPost, GroupRole
 
@@ -94,7 +94,7 @@ def _validate(
 class PostService:
     def __init__(
         self,
-        client: VRChatClient,
+        client: VRChatAPI,
         access: Access,
         actions: ActionLog,
         *,

@@ -18,7 +18,7 @@ from bot.services.common import Clock, Where
 from bot.services.request_views import GroupSummary, JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store import NO_CHANNEL, CardState, RequestCard, Store
-from bot.vrchat import VRChatClient, VRChatError
+from bot.vrchat import VRChatAPI, VRChatError
 from bot.vrchat.ids import is_user_id
 from bot.vrchat.models import GroupMember, User
 
@@ -98,7 +98,7 @@ def summary_of(outcome: VRChatOutcome) -> str:
 
 
 async def vrchat_outcome(
-    client: VRChatClient, store: Store, group_id: str, user_id: str, since: datetime
+    client: VRChatAPI, store: Store, group_id: str, user_id: str, since: datetime
 ) -> VRChatOutcome:
     """How a request that left VRChat's pending list ended, and who ended it, as far as is known."""
     page = await store.search_entries(
@@ -133,7 +133,7 @@ async def vrchat_outcome(
 
 
 class CardReconciler:
-    def __init__(self, client: VRChatClient, store: Store, users: UserDirectory, clock: Clock) -> None:
+    def __init__(self, client: VRChatAPI, store: Store, users: UserDirectory, clock: Clock) -> None:
         self._client = client
         self._store = store
         self._users = users

@@ -42,7 +42,7 @@ from bot.vrchat import (
     Forbidden,
     NotFound,
     OutcomeUnknown,
-    VRChatClient,
+    VRChatAPI,
     VRChatError,
 )
 
@@ -73,7 +73,7 @@ class Decision:
 class JoinRequestService:
     def __init__(
         self,
-        client: VRChatClient,
+        client: VRChatAPI,
         store: Store,
         access: Access,
         users: UserDirectory,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.services.common import InvalidInput, NotFoundError, TTLCache, clip, quoted
-from bot.vrchat import InvalidReference, NotFound, VRChatClient, VRChatError, parse_user_id
+from bot.vrchat import InvalidReference, NotFound, VRChatAPI, VRChatError, parse_user_id
 from bot.vrchat.ids import USER_FORMS
 from bot.vrchat.models import LimitedUser, User
 
@@ -75,7 +75,7 @@ def choice_label(name: str, user_id: str) -> str:
 
 
 class UserDirectory:
-    def __init__(self, client: VRChatClient, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: VRChatAPI, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._monotonic = monotonic
         self._profiles: TTLCache[str, User] = TTLCache(PROFILE_TTL, clock=monotonic)

@@ -17,7 +17,7 @@ from bot.services.request_sync import CardChange
 from bot.services.request_views import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHit
 from bot.store import Binding, DuplicateWatchError, Store, WatchEntry
 from bot.store.watchlist import NOTE_MAX
-from bot.vrchat import Forbidden, InvalidReference, VRChatClient, VRChatError
+from bot.vrchat import Forbidden, InvalidReference, VRChatAPI, VRChatError
 from bot.vrchat.ids import parse_group_ref
 from bot.vrchat.models import UserGroup
 
@@ -79,7 +79,7 @@ class WatchlistService:
         return binding, await self._store.list_watch([binding.id])
 
 
-async def user_groups(client: VRChatClient, user_id: str) -> list[UserGroup] | None:
+async def user_groups(client: VRChatAPI, user_id: str) -> list[UserGroup] | None:
     """The requester's groups, or None when VRChat could not say (error, timeout). Never raises."""
     try:
         return await asyncio.wait_for(client.list_user_groups(user_id), timeout=GROUPS_TIMEOUT)
@@ -114,7 +114,7 @@ def summarise(groups: list[UserGroup] | None, watch: Iterable[WatchEntry]) -> Gr
 
 
 async def with_group_summaries(
-    client: VRChatClient, store: Store, changes: list[CardChange]
+    client: VRChatAPI, store: Store, changes: list[CardChange]
 ) -> list[CardChange]:
     """Cards about to be posted get the requester's groups (one lookup per requester) and the
     watchlist hits of the server each card is posted in."""
