@@ -10,7 +10,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.store import types as t
+import bot.store.types as t
 from bot.store.models import (
     ActionLogRow,
     AuditEntryRow,

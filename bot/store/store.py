@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import bot.store.health as health
+import bot.store.migrate as migrate
 from bot import crashpoints
-from bot.store import health, migrate
 from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps

@@ -24,7 +24,10 @@ from typing import Any, Self
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
 
-from . import commands, handlers, responses
+import bot.sandbox.discord.commands as commands
+import bot.sandbox.discord.handlers as handlers
+import bot.sandbox.discord.responses as responses
+
 from .commands import REGISTRY_KEY, CommandRegistry
 from .gateway import GatewayServer
 from .guilds import DEFAULT_BOT_PERMISSIONS, StandInGuild, StandInMember, StandInRole

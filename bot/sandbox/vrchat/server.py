@@ -21,7 +21,11 @@ from typing import Any, Self
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import auth, group_content, groups, users
+import bot.sandbox.vrchat.auth as auth
+import bot.sandbox.vrchat.group_content as group_content
+import bot.sandbox.vrchat.groups as groups
+import bot.sandbox.vrchat.users as users
+
 from .common import STATE_KEY, ApiError, envelope
 from .faults import FAULT_MARK, FaultSet
 from .render import UNCHECKED_SERVED
