@@ -18,9 +18,9 @@ from bot.services.common import (
     PermissionDenied,
     age,
     checked_group_id,
-    quoted,
 )
 from bot.store import Binding, BindingIn, DuplicateBindingError, Gap, Store
+from bot.text import quoted
 from bot.vrchat import (
     Forbidden,
     InvalidReference,

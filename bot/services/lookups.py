@@ -13,11 +13,12 @@ from datetime import date
 
 from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import Actor, Clock, NotFoundError, PermissionDenied, ServiceError
-from bot.services.request_views import PROFILE_URL, avatar_url, bio_excerpt, is_adult, trust_rank
+from bot.services.request_views import PROFILE_URL, avatar_url, bio_excerpt, is_adult
 from bot.services.users import UserDirectory, parse_user_text
 from bot.vrchat import Forbidden, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.ids import GROUP_ID_RE, launch_url
 from bot.vrchat.models import Instance, UserGroup
+from bot.vrchat.trust import trust_rank
 
 log = logging.getLogger(__name__)
 

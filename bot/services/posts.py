@@ -17,10 +17,9 @@ from bot.services.common import (
     ServiceError,
     TTLCache,
     checked_group_id,
-    clip,
     error_text,
-    quoted,
 )
+from bot.text import clip, quoted
 from bot.vrchat import BadRequest, Forbidden, InvalidReference, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.ids import require_post_id, require_role_id
 from bot.vrchat.models import GroupPost, GroupRole

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.services.common import InvalidInput, NotFoundError, TTLCache, clip, quoted
+from bot.services.common import InvalidInput, NotFoundError, TTLCache
+from bot.text import clip, quoted
 from bot.vrchat import InvalidReference, NotFound, VRChatAPI, VRChatError, parse_user_id
 from bot.vrchat.ids import USER_FORMS
 from bot.vrchat.models import LimitedUser, User

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from bot.services.access import Access
-from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError, quoted
+from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError
 from bot.services.request_sync import CardChange
 from bot.services.request_views import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHit
 from bot.store import Binding, DuplicateWatchError, Store, WatchEntry
 from bot.store.watchlist import NOTE_MAX
+from bot.text import quoted
 from bot.vrchat import Forbidden, InvalidReference, VRChatAPI, VRChatError
 from bot.vrchat.ids import parse_group_ref
 from bot.vrchat.models import UserGroup
