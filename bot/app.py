@@ -12,80 +12,22 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import aiohttp
 import discord
 
+from bot.bot import GroupBridgeBot
+from bot.config import Config
 from bot.config.accounts import AccountLogin, vrchat_accounts
 from bot.discord_endpoint import pointed_at
-from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
-from bot.store import BindingIn
+from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 from bot.terminal import NoAnswer, Terminal
-from bot.vrchat import AuthError, Politeness, VRChatClient, VRChatError
+from bot.vrchat import AuthError, VRChatClient, VRChatError
 from bot.vrchat.auth import TWO_FACTOR_TRIES, method_name
-from bot.vrchat.pool import Account, AccountPool, RequestMeter
-
-if TYPE_CHECKING:
-    from bot.config import Config
+from bot.wiring import make_vrchat_client, secret_text
 
 log = logging.getLogger(__name__)
-
-
-def _secret(value: object) -> str | None:
-    if value is None:
-        return None
-    raw = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return raw or None
-
-
-def make_vrchat_client(
-    config: Config,
-    *,
-    username: str | None = None,
-    password: str | None = None,
-    account: AccountLogin | None = None,
-    http_session: aiohttp.ClientSession | None = None,
-) -> VRChatClient:
-    """The one place a VRChatClient is built from configuration: for `account` (default: [vrchat])."""
-    vrc = config.vrchat
-    login = account or vrchat_accounts(config)[0]
-    password = password or _secret(login.password)
-    totp_secret = _secret(login.totp_secret)
-    for secret in (password, totp_secret):
-        if secret:
-            register_secret(secret)
-    return VRChatClient(
-        base_url=vrc.base_url,
-        user_agent=vrc.user_agent,
-        session_path=login.session_file,
-        username=username or login.username or None,
-        password=password,
-        totp_secret=totp_secret,
-        relogin_interval=vrc.relogin_interval_seconds,
-        politeness=Politeness(
-            requests_per_second=login.requests_per_second,
-            burst=login.burst,
-            max_backoff=vrc.max_backoff_seconds,
-            timeout=vrc.request_timeout_seconds,
-        ),
-        http_session=http_session,
-    )
-
-
-async def open_account_pool(config: Config) -> AccountPool:
-    """Every configured VRChat account ([vrchat] first), opened but not yet logged in. Each client
-    sends through an HTTP session that counts its requests, for the budget in /bridge status."""
-    accounts = []
-    for login in vrchat_accounts(config):
-        meter = RequestMeter(login.requests_per_second)
-        session = meter.session(config.vrchat.request_timeout_seconds)
-        client = make_vrchat_client(config, account=login, http_session=session)
-        accounts.append(Account(login.name, client, meter, primary=login.primary, http_session=session))
-    pool = AccountPool(accounts)
-    await pool.open()
-    return pool
 
 
 class ConsoleTwoFactor:
@@ -156,7 +98,7 @@ STILL_VALID = (
 
 async def _login_one(config: Config, login: AccountLogin, terminal: Terminal, *, fresh: bool) -> int:
     username = login.username or await terminal.ask("VRChat username or e-mail: ")
-    password = _secret(login.password)
+    password = secret_text(login.password)
     try:
         if not fresh and not password:
             # Without a configured password, only ask for one if the saved session is really gone.
@@ -224,21 +166,6 @@ async def db_upgrade(config: Config) -> int:
     return 0
 
 
-def config_bindings(config: Config) -> list[BindingIn]:
-    """The [[bindings]] of config.toml in the store's terms (all families listed = no filter)."""
-    return [
-        BindingIn(
-            group_id=b.group_id,
-            guild_id=b.guild_id,
-            feed_channel_id=b.feed_channel_id,
-            requests_channel_id=b.requests_channel_id,
-            moderator_role_ids=tuple(b.moderator_role_ids),
-            event_families=() if set(b.events) >= set(EVENT_FAMILIES) else tuple(b.events),
-        )
-        for b in config.bindings
-    ]
-
-
 ROLES = ("all", "gateway", "worker")
 
 
@@ -257,9 +184,6 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: st
     the first one's gateway lease is released or expires. Workers can be added and removed freely.
     On SQLite there is one process, `all`, and a second one on the same file is refused.
     """
-    from bot.bot import GroupBridgeBot
-    from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
-
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     if role != "all" and lock_path(config.database.url) is not None:
@@ -325,7 +249,7 @@ async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], st
 
 
 def _token(config: Config) -> str:
-    token = _secret(config.discord.token) or ""
+    token = secret_text(config.discord.token) or ""
     register_secret(token)
     return token
 

@@ -23,7 +23,6 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs
-from bot.app import config_bindings, open_account_pool
 from bot.cogs._groups import make_groups
 from bot.config import Config
 from bot.config.checks import is_loopback_url
@@ -39,6 +38,7 @@ from bot.store import ConfigSyncResult, Store
 from bot.views.requests import REQUEST_BUTTONS
 from bot.vrchat import VRChatAPI
 from bot.vrchat.router import GroupRouter
+from bot.wiring import config_bindings, open_account_pool
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ from typing import TypeVar
 from rich.console import Console
 from rich.text import Text
 
-from bot.app import make_vrchat_client
 from bot.config import Config
 from bot.events import EVENT_FAMILIES
 from bot.feed.render import render_entry
 from bot.views.cards import request_card
 from bot.vrchat import AuthError, VRChatClient, VRChatError
 from bot.vrchat.permissions import NEEDED_PERMISSIONS, GroupStanding
+from bot.wiring import make_vrchat_client
 
 from .bindings import ShownBinding, read_bindings
 from .groups import GroupPass, GroupReader, GroupTarget, Seen, group_label, targets_from
