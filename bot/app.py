@@ -16,7 +16,7 @@ from typing import Any
 
 import discord
 
-from bot.bot import GroupBridgeBot
+from bot.bot import GroupBridgeBot, install_commands, sync_tree
 from bot.config import Config
 from bot.config.accounts import AccountLogin, vrchat_accounts
 from bot.discord_endpoint import pointed_at
@@ -269,26 +269,23 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+class CommandSyncer(GroupBridgeBot):
+    """The bot with its commands and nothing else, for `groupbridge sync`: it logs in over REST,
+    installs the cogs' commands, syncs them and is done. It never opens VRChat or the database, and
+    runs no background work (run_feed is False, so the cogs start none)."""
+
+    async def setup_hook(self) -> None:  # discord.py calls it at the end of login()
+        await install_commands(self)
+        guild_ids = self.config.discord.guild_ids
+        await sync_tree(self.tree, guild_ids, allow_global=True)
+        names = ", ".join(f"/{command.name}" for command in self.tree.get_commands())
+        where = f"to {len(guild_ids)} server(s)" if guild_ids else "globally (up to an hour to appear)"
+        print(f"Synced {names} {where}.")
+
+
 async def sync_commands(config: Config) -> int:
     """`groupbridge sync`: register the slash commands (configured guilds, else globally) and exit."""
-    from discord.ext import commands
-
-    from bot.bot import bot_intents, install_commands, sync_tree
-
-    class Syncer(commands.Bot):
-        """Only the command tree: enough to sync, without the VRChat client or the database."""
-
-        run_feed = False  # the cogs start no background work here
-
-        async def setup_hook(self) -> None:  # discord.py calls it at the end of login()
-            await install_commands(self)
-            guild_ids = config.discord.guild_ids
-            await sync_tree(self.tree, guild_ids, allow_global=True)
-            names = ", ".join(f"/{command.name}" for command in self.tree.get_commands())
-            where = f"to {len(guild_ids)} server(s)" if guild_ids else "globally (up to an hour to appear)"
-            print(f"Synced {names} {where}.")
-
-    syncer = Syncer(command_prefix=commands.when_mentioned, intents=bot_intents())
+    syncer = CommandSyncer(config, run_feed=False)
     with _discord_target(config):
         try:
             await syncer.login(_token(config))

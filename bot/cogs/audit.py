@@ -66,7 +66,9 @@ class Pager(discord.ui.View):
         return True
 
     @discord.ui.button(label="Older ▸", style=discord.ButtonStyle.secondary)
-    async def older(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+    async def older(
+        self, interaction: discord.Interaction[GroupBridgeBot], button: discord.ui.Button[Any]
+    ) -> None:
         try:
             page = await services_of(interaction).audit.search(
                 actor_of(interaction), self.group_id, **self.filters, cursor=self.cursor, page_size=PAGE_SIZE
@@ -93,7 +95,7 @@ class Pager(discord.ui.View):
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def search(
-    interaction: discord.Interaction,
+    interaction: discord.Interaction[GroupBridgeBot],
     actor: str | None = None,
     target: str | None = None,
     event_type: str | None = None,

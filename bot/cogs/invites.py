@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot
 
 
-async def user_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+async def user_autocomplete(
+    interaction: discord.Interaction[GroupBridgeBot], current: str
+) -> list[app_commands.Choice[str]]:
     if len(current.strip()) < 2 or current.startswith(("usr_", "http")):
         return []  # an ID or a link needs no search
     suggestions = await services_of(interaction).invites.suggest(current)
@@ -29,7 +31,9 @@ async def user_autocomplete(interaction: discord.Interaction, current: str) -> l
     group="The VRChat group (defaults to this server's only linked group)",
 )
 @app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
-async def invite(interaction: discord.Interaction, user: str, group: str | None = None) -> None:
+async def invite(
+    interaction: discord.Interaction[GroupBridgeBot], user: str, group: str | None = None
+) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)
     await interaction.response.defer(ephemeral=True, thinking=True)

@@ -23,7 +23,12 @@ Act = Callable[[Actor, str, str, str], Awaitable[ModerationOutcome]]
 
 
 async def _confirm_then(
-    interaction: discord.Interaction, verb: str, user: str, group: str | None, reason: str, act: Act
+    interaction: discord.Interaction[GroupBridgeBot],
+    verb: str,
+    user: str,
+    group: str | None,
+    reason: str,
+    act: Act,
 ) -> None:
     services = services_of(interaction)
     actor = actor_of(interaction)
@@ -62,10 +67,12 @@ def _command(verb: str, description: str, pick: Callable[[GroupBridgeBot], Act])
     )
     @app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
     async def command(
-        interaction: discord.Interaction, user: str, reason: str = "", group: str | None = None
+        interaction: discord.Interaction[GroupBridgeBot],
+        user: str,
+        reason: str = "",
+        group: str | None = None,
     ) -> None:
-        bot = interaction.client
-        await _confirm_then(interaction, verb, user, group, reason, pick(bot))  # type: ignore[arg-type]
+        await _confirm_then(interaction, verb, user, group, reason, pick(interaction.client))
 
     return command
 

@@ -29,7 +29,7 @@ from bot.services.request_sync import CardChange
 from bot.text import safe_text
 from bot.views.cards import closed_card, request_card
 from bot.views.context import actor_of, services_of
-from bot.views.requests import card_view
+from bot.views.requests import REQUEST_BUTTONS, card_view
 from bot.vrchat import VRChatError
 
 if TYPE_CHECKING:
@@ -177,11 +177,11 @@ class JoinRequests(commands.Cog):
                 change.group_id, change.user_id, change.channel_id, message.id
             )
         elif change.kind == "update":
-            message = await self._card_message(channel, change)
-            if message is None or not message.components:
+            card = await self._card_message(channel, change)
+            if card is None or not card.components:
                 return  # deleted, not found, or closed already (CardReconciler._reclose looks twice)
-            await message.edit(
-                embed=closed_card(change, message.embeds[0] if message.embeds else None),
+            await card.edit(
+                embed=closed_card(change, card.embeds[0] if card.embeds else None),
                 view=None,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -217,7 +217,9 @@ def card_nonce(change: CardChange) -> str:
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def list_requests(
-    interaction: discord.Interaction, group: str | None = None, page: app_commands.Range[int, 1, 100] = 1
+    interaction: discord.Interaction[GroupBridgeBot],
+    group: str | None = None,
+    page: app_commands.Range[int, 1, 100] = 1,
 ) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)
@@ -247,4 +249,6 @@ async def list_requests(
 
 async def setup(bot: GroupBridgeBot) -> None:
     bot.groups.vrc.add_command(list_requests)
+    # The cards' buttons, restart-safe: a click on a card posted before this start still arrives.
+    bot.add_dynamic_items(*REQUEST_BUTTONS)
     await bot.add_cog(JoinRequests(bot))

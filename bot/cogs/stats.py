@@ -69,7 +69,7 @@ def nothing_text(stats: GroupStats) -> str:
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def stats(
-    interaction: discord.Interaction,
+    interaction: discord.Interaction[GroupBridgeBot],
     days: app_commands.Range[int, 1, MAX_DAYS] = DEFAULT_DAYS,
     group: str | None = None,
 ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -18,7 +18,10 @@ from bot.services import AlreadyHandled, Decision
 from bot.text import safe_text
 from bot.views.cards import with_outcome
 from bot.views.confirm import Confirm
-from bot.views.context import actor_of, services_of
+from bot.views.context import actor_of, bridge_interaction, services_of
+
+if TYPE_CHECKING:
+    pass
 
 _ID = r"[A-Za-z0-9_-]+"
 TEMPLATE = rf"gb:jr:(?P<action>accept|reject|block):(?P<group>grp_{_ID}):(?P<user>{_ID})"
@@ -47,11 +50,16 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
     ) -> RequestButton:
         return cls(match["action"], match["group"], match["user"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(self, clicked: discord.Interaction) -> None:
+        interaction = bridge_interaction(clicked)
         # The card this button sits on: after a confirmation, `interaction` is the click on the
         # ephemeral prompt, whose message is the prompt, not the card.
         card = interaction.message
