@@ -178,7 +178,7 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: st
     sharding (not built). So `gateway` connects to Discord's gateway, answers slash commands and
     buttons and syncs the commands, and runs no background work; `worker` never connects to the
     gateway (REST only) and polls, delivers and keeps the join-request cards for the groups and
-    channels it holds leases on (bot.feed.leases); `all` (the default) is both in one process.
+    channels it holds leases on (bot.leases); `all` (the default) is both in one process.
     Exactly one process per bot token may connect to the gateway, since Discord would deliver each
     interaction to every un-sharded session: a second `gateway` or `all` waits, as a standby, until
     the first one's gateway lease is released or expires. Workers can be added and removed freely.

@@ -8,7 +8,7 @@ message the bot sends. Cogs and views type their handlers `discord.Interaction[G
 
 The role (see bot.app.run_bot) decides what the process runs: "gateway" answers commands and buttons
 and runs no background work; "worker" never connects to the gateway and runs the mirror and the
-join-request cards for the groups and channels it holds leases on (bot.feed.leases); "all" does both.
+join-request cards for the groups and channels it holds leases on (bot.leases); "all" does both.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from discord.ext import commands
 import bot.cogs as bot_cogs
 from bot.config import Config
 from bot.config.checks import is_loopback_url
-from bot.feed.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
 from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
+from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
 from bot.replies import GroupBridgeTree
 from bot.services import Services
 from bot.services.rules import apply_config_rules

@@ -4,7 +4,7 @@ and `/vrc requests` for those who prefer a list.
 Cards follow VRChat two ways: a full reconcile of every linked group about once a minute (jittered),
 and, every ~10 s, a look in the store for `group.request.*` entries the audit-log mirror has just
 stored (a database query, no VRChat call); only the groups that had one are reconciled early.
-With several processes, each reconciles only the groups it holds the lease of (bot.feed.leases).
+With several processes, each reconciles only the groups it holds the lease of (bot.leases).
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ from itertools import groupby
 import discord
 
 from bot import crashpoints
+from bot.leases import LeaseView, channel_lease, group_lease
 from bot.store import OutboxItem, SetAside, SetAsideStage, Store
 
-from .leases import LeaseView, channel_lease, group_lease
 from .pacing import SlidingWindowPacer, message_nonce, pack
 from .render import embed_size as default_embed_size
 from .render import render_gap_notice, render_outbox_item, render_set_aside_notice

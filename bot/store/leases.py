@@ -12,7 +12,7 @@ one gets a row back (SQLite ≥ 3.35 and PostgreSQL both support the upsert with
 times come from the store's clock, that is the hosts' clocks: keep them synchronised (NTP), since a
 skew eats into the lease time.
 
-Nothing here knows what the names stand for; bot.feed.leases decides what to hold.
+Nothing here knows what the names stand for; bot.leases decides what to hold.
 """
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ from collections.abc import Callable
 
 import discord
 
-from bot.feed.pacing import message_nonce
-from bot.feed.sender import FeedSender, SendError
 from bot.store import Store
 from bot.vrchat import VRChatAPI
+
+from .pacing import message_nonce
+from .sender import FeedSender, SendError
 
 log = logging.getLogger(__name__)
 
