@@ -16,7 +16,7 @@ from typing import Any
 
 import discord
 
-from bot.bot import GroupBridgeBot, install_commands, sync_tree
+from bot.bot import GroupBridgeBot, Role, install_commands, sync_tree
 from bot.config import Config
 from bot.config.accounts import AccountLogin, vrchat_accounts
 from bot.discord_endpoint import pointed_at
@@ -166,7 +166,7 @@ async def db_upgrade(config: Config) -> int:
     return 0
 
 
-ROLES = ("all", "gateway", "worker")
+ROLES: dict[str, Role] = {"all": "all", "gateway": "gateway", "worker": "worker"}
 
 
 async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: str = "all") -> int:
@@ -184,7 +184,8 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: st
     the first one's gateway lease is released or expires. Workers can be added and removed freely.
     On SQLite there is one process, `all`, and a second one on the same file is refused.
     """
-    if role not in ROLES:
+    process_role = ROLES.get(role)
+    if process_role is None:
         raise ValueError(f"unknown role {role!r}")
     if role != "all" and lock_path(config.database.url) is not None:
         print(
@@ -203,7 +204,7 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: st
             return refused
         stop = stop or _stop_on_signals()
         with _discord_target(config):
-            bot = GroupBridgeBot(config, role=role)  # type: ignore[arg-type]
+            bot = GroupBridgeBot(config, role=process_role)
             token = _token(config)
             session = _rest_only(bot, token, stop) if role == "worker" else bot.start(token)
             return await _run_until(bot, session, stop)

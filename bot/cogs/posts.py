@@ -135,7 +135,7 @@ class DeletePost(discord.ui.View):
             return False
         return True
 
-    @discord.ui.select(placeholder="Delete a post…")
+    @discord.ui.select(cls=discord.ui.Select, placeholder="Delete a post…")
     async def pick(
         self, interaction: discord.Interaction[GroupBridgeBot], select: discord.ui.Select[Any]
     ) -> None:

@@ -166,7 +166,7 @@ class JoinRequests(commands.Cog):
             buttons = card_view(change.group_id, change.user_id) if change.state == "pending" else None
             message = await channel.send(
                 embed=request_card(change.view, change.groups, change.rule_note, change.state),
-                view=buttons,  # type: ignore[arg-type]
+                view=buttons,  # type: ignore[arg-type]  # typed View-only; None sends no buttons
                 allowed_mentions=NO_MENTIONS,
                 # A crash before the message id is stored posts the card again after the restart;
                 # with the same nonce Discord hands back the first card instead of showing two.

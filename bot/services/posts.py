@@ -38,6 +38,7 @@ CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
 
 Visibility = Literal["group", "public"]
+_VISIBILITIES: dict[str, Visibility] = {"group": "group", "public": "public"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,8 @@ def _validate(
         raise InvalidInput("A post needs some text.")
     if len(text) > TEXT_MAX:
         raise InvalidInput(f"The text is {len(text)} characters long; the limit is {TEXT_MAX}.")
-    if visibility not in ("group", "public"):
+    checked_visibility = _VISIBILITIES.get(visibility) if isinstance(visibility, str) else None
+    if checked_visibility is None:
         raise InvalidInput(
             f"Visibility must be “group” (members only) or “public” (anyone), not {quoted(str(visibility))}."
         )
@@ -87,7 +89,7 @@ def _validate(
             raise InvalidInput(
                 f"{quoted(role)} is not a VRChat role ID (grol_…); pick roles from the list."
             ) from None
-    return PostDraft(gid, title, text, visibility, roles, send_notification)  # type: ignore[arg-type]
+    return PostDraft(gid, title, text, checked_visibility, roles, send_notification)
 
 
 class PostService:

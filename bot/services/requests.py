@@ -143,9 +143,14 @@ class JoinRequestService:
         return await self._rules.run(changes, self._decide_by_rule)
 
     async def _decide_by_rule(
-        self, actor: Actor, group_id: str, user_id: str, decision: str, details: Mapping[str, Any]
+        self,
+        actor: Actor,
+        group_id: str,
+        user_id: str,
+        decision: Literal["accept", "reject"],
+        details: Mapping[str, Any],
     ) -> Decision:
-        return await self.decide(actor, group_id, user_id, decision, automated=details)  # type: ignore[arg-type]
+        return await self.decide(actor, group_id, user_id, decision, automated=details)
 
     # ------------------------------------------------------------------ deciding
 

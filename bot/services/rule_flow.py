@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from bot.services.common import Actor, Clock, ServiceError, error_text
 from bot.services.request_sync import CardChange
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 PROFILE_TIMEOUT = 15.0
 SYSTEM_USER_ID = 0  # the action log's discord_user_id for automated decisions
 STATE_OF: dict[str, CardState] = {"accept": "accepted", "reject": "rejected"}
-Decide = Callable[[Actor, str, str, str, Mapping[str, Any]], Awaitable[object]]
+Decide = Callable[[Actor, str, str, Literal["accept", "reject"], Mapping[str, Any]], Awaitable[object]]
 
 
 def _watch_facts(groups: GroupSummary | None) -> dict[str, Any]:
@@ -118,7 +118,8 @@ class RuleRunner:
                 "values": ", ".join(f"{k}: {v}" for k, v in decision.values.items()),
             }
             try:
-                await decide(actor, card.group_id, user_id, decision.outcome, automated)
+                verdict: Literal["accept", "reject"] = "accept" if decision.outcome == "accept" else "reject"
+                await decide(actor, card.group_id, user_id, verdict, automated)
             except (ServiceError, VRChatError) as exc:
                 log.info("rule #%s could not %s %s: %s", rule.position, decision.outcome, user_id, exc)
                 for c, _, _ in live:

@@ -311,7 +311,9 @@ class DiscordStandIn:
             status = 405 if isinstance(match_error, web.HTTPMethodNotAllowed) else 404
             self.violations.append(f"{request.method} {rel}: not a route the stand-in knows")
             return json_response({"message": f"{status}: {match_error.reason}", "code": 0}, status)
-        template = request.match_info.route.resource.canonical
+        resource = request.match_info.route.resource
+        assert resource is not None  # a matched route always has its resource
+        template = resource.canonical
         if not template.startswith(API_PREFIX + "/"):
             return await handler(request)  # attachment downloads: CDN, no auth, no bucket
         token_route = template.startswith(TOKEN_ROUTES)
