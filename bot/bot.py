@@ -3,8 +3,9 @@
 One aiohttp session each for VRChat (inside each VRChatClient) and Discord (discord.py's own), one store,
 one Services container; cogs are discovered under bot/cogs/ and loaded as discord.py extensions (the
 bot imports none of them: they import this module, for its type). Mentions are disabled for every
-message the bot sends. Cogs and views type their handlers `discord.Interaction[GroupBridgeBot]`, so
-`interaction.client` is this class with the attributes declared on it.
+message the bot sends. Cogs and views type their handlers `Interaction` (below), which is
+`discord.Interaction[GroupBridgeBot]`: `interaction.client` is this class, with the attributes declared
+on it.
 
 The role (see bot.app.run_bot) decides what the process runs: "gateway" answers commands and buttons
 and runs no background work; "worker" never connects to the gateway and runs the mirror and the
@@ -19,7 +20,7 @@ import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import discord
 from discord import app_commands
@@ -266,6 +267,11 @@ class GroupBridgeBot(commands.Bot):
             await self.leases.stop()
         while self._closers:
             await self._closers.pop()()
+
+
+# What the cogs' and views' handlers receive (slash commands, autocomplete, buttons): an interaction
+# whose `client` is this bot, with the attributes declared above.
+Interaction: TypeAlias = discord.Interaction[GroupBridgeBot]
 
 
 async def install_commands(bot: GroupBridgeBot) -> None:

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import discord
 from discord import app_commands
 
 from bot.text import plain_label
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import Interaction
 
 
-async def group_autocomplete(
-    interaction: discord.Interaction[GroupBridgeBot], current: str
-) -> list[app_commands.Choice[str]]:
+async def group_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
     """The VRChat groups this server is linked to."""
     if interaction.guild_id is None:
         return []
@@ -34,7 +31,7 @@ async def group_autocomplete(
     ][:25]
 
 
-async def chosen_group(interaction: discord.Interaction[GroupBridgeBot], group: str | None) -> str:
+async def chosen_group(interaction: Interaction, group: str | None) -> str:
     """The group named in the command, or the server's only linked group."""
     services = services_of(interaction)
     if group:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-import discord
 from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
@@ -17,13 +16,13 @@ from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 Act = Callable[[Actor, str, str, str], Awaitable[ModerationOutcome]]
 
 
 async def _confirm_then(
-    interaction: discord.Interaction[GroupBridgeBot],
+    interaction: Interaction,
     verb: str,
     user: str,
     group: str | None,
@@ -67,7 +66,7 @@ def _command(verb: str, description: str, pick: Callable[[GroupBridgeBot], Act])
     )
     @app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
     async def command(
-        interaction: discord.Interaction[GroupBridgeBot],
+        interaction: Interaction,
         user: str,
         reason: str = "",
         group: str | None = None,

@@ -16,7 +16,7 @@ from bot.views.confirm import Confirm
 from bot.views.context import actor_of, bridge_interaction, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 
 def preview(draft: PostDraft, group_label: str) -> discord.Embed:
@@ -86,7 +86,7 @@ class PostModal(discord.ui.Modal, title="New group post"):
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def post(
-    interaction: discord.Interaction[GroupBridgeBot],
+    interaction: Interaction,
     visibility: Literal["group", "public"] = "group",
     role: str | None = None,
     role2: str | None = None,
@@ -106,9 +106,7 @@ async def post(
 @post.autocomplete("role")
 @post.autocomplete("role2")
 @post.autocomplete("role3")
-async def role_autocomplete(
-    interaction: discord.Interaction[GroupBridgeBot], current: str
-) -> list[app_commands.Choice[str]]:
+async def role_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
     group = getattr(interaction.namespace, "group", None)
     try:
         group_id = await chosen_group(interaction, group)
@@ -136,9 +134,7 @@ class DeletePost(discord.ui.View):
         return True
 
     @discord.ui.select(cls=discord.ui.Select, placeholder="Delete a post…")
-    async def pick(
-        self, interaction: discord.Interaction[GroupBridgeBot], select: discord.ui.Select[Any]
-    ) -> None:
+    async def pick(self, interaction: Interaction, select: discord.ui.Select[Any]) -> None:
         post_id = select.values[0]
         try:
             # Refuse before asking: a moderator role taken away counts from the very next click.
@@ -163,7 +159,7 @@ class DeletePost(discord.ui.View):
 @app_commands.command(name="posts", description="Recent group posts, with Delete")
 @app_commands.describe(group="The VRChat group (defaults to this server's only linked group)")
 @app_commands.autocomplete(group=group_autocomplete)
-async def posts(interaction: discord.Interaction[GroupBridgeBot], group: str | None = None) -> None:
+async def posts(interaction: Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)
     await services.access.require_moderator(actor_of(interaction), group_id)

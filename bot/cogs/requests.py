@@ -33,7 +33,7 @@ from bot.views.requests import REQUEST_BUTTONS, card_view
 from bot.vrchat import VRChatError
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ def card_nonce(change: CardChange) -> str:
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def list_requests(
-    interaction: discord.Interaction[GroupBridgeBot],
+    interaction: Interaction,
     group: str | None = None,
     page: app_commands.Range[int, 1, 100] = 1,
 ) -> None:

@@ -16,7 +16,7 @@ from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 DESCRIPTION_MAX = 4000  # Discord allows 4096 in an embed description
 
@@ -44,7 +44,7 @@ def watch_lines(entries: list[WatchEntry]) -> str:
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def add(
-    interaction: discord.Interaction[GroupBridgeBot],
+    interaction: Interaction,
     watched: str,
     note: app_commands.Range[str, 0, NOTE_MAX] = "",
     group: str | None = None,
@@ -62,9 +62,7 @@ async def add(
     group="Which of this server's linked groups (defaults to the only one)",
 )
 @app_commands.autocomplete(group=group_autocomplete)
-async def remove(
-    interaction: discord.Interaction[GroupBridgeBot], watched: str, group: str | None = None
-) -> None:
+async def remove(interaction: Interaction, watched: str, group: str | None = None) -> None:
     services = services_of(interaction)
     await services.watchlist.remove(actor_of(interaction), interaction.guild_id or 0, group, watched)
     await send_ephemeral(interaction, "Removed from this server's watchlist.")
@@ -73,7 +71,7 @@ async def remove(
 @app_commands.command(name="list", description="The VRChat groups this server flags on join requests")
 @app_commands.describe(group="Which of this server's linked groups (defaults to the only one)")
 @app_commands.autocomplete(group=group_autocomplete)
-async def list_watched(interaction: discord.Interaction[GroupBridgeBot], group: str | None = None) -> None:
+async def list_watched(interaction: Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
     binding, entries = await services.watchlist.list(actor_of(interaction), interaction.guild_id or 0, group)
     label = safe_text(services.access.group_label(binding.group_id), 100, single_line=True)

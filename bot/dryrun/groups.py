@@ -148,18 +148,16 @@ class GroupReader:
                 result.errors.append(explain(exc, "the group"))
                 if isinstance(exc, NotFound):
                     return result  # nothing else of a group VRChat does not show can be read
-        try:
-            await self._read_entries(result, seen)
-        except AuthError:
-            raise
-        except VRChatError as exc:
-            result.errors.append(explain(exc, "the audit log", AUDIT_VIEW))
-        try:
-            await self._read_requests(result, seen)
-        except AuthError:
-            raise
-        except VRChatError as exc:
-            result.errors.append(explain(exc, "the join requests", INVITES_MANAGE))
+        for read, what, permission in (
+            (self._read_entries, "the audit log", AUDIT_VIEW),
+            (self._read_requests, "the join requests", INVITES_MANAGE),
+        ):
+            try:
+                await read(result, seen)
+            except AuthError:
+                raise
+            except VRChatError as exc:
+                result.errors.append(explain(exc, what, permission))
         return result
 
     async def _read_entries(self, result: GroupPass, seen: Seen) -> None:

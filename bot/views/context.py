@@ -6,7 +6,7 @@ from typing import TypeGuard
 
 import discord
 
-from bot.bot import GroupBridgeBot
+from bot.bot import GroupBridgeBot, Interaction
 from bot.services import Actor, Services
 
 
@@ -24,17 +24,17 @@ def actor_of(interaction: discord.Interaction) -> Actor:
     )
 
 
-def services_of(interaction: discord.Interaction[GroupBridgeBot]) -> Services:
+def services_of(interaction: Interaction) -> Services:
     return interaction.client.services
 
 
-def _reached_this_bot(interaction: discord.Interaction) -> TypeGuard[discord.Interaction[GroupBridgeBot]]:
+def _reached_this_bot(interaction: discord.Interaction) -> TypeGuard[Interaction]:
     return isinstance(interaction.client, GroupBridgeBot)
 
 
-def bridge_interaction(interaction: discord.Interaction) -> discord.Interaction[GroupBridgeBot]:
+def bridge_interaction(interaction: discord.Interaction) -> Interaction:
     """The interaction as this bot's. Slash commands, autocomplete and decorated buttons are typed
-    `discord.Interaction[GroupBridgeBot]` already; discord.py types the methods a View, Modal or
+    `Interaction` already; discord.py types the methods a View, Modal or
     DynamicItem overrides (callback, on_submit) for any client, so those narrow here, checked."""
     if _reached_this_bot(interaction):
         return interaction
