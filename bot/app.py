@@ -220,7 +220,7 @@ async def _rest_only(bot: discord.Client, token: str, stop: asyncio.Event) -> No
     await stop.wait()
 
 
-async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], stop: asyncio.Event) -> int:
+async def _run_until(bot: GroupBridgeBot, session: Coroutine[Any, Any, None], stop: asyncio.Event) -> int:
     runner = asyncio.create_task(session, name="discord")
     stopper = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -234,7 +234,7 @@ async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], st
         log.info("Stopped.")
         return 0
     error = runner.exception()
-    if getattr(bot, "gateway_lost", False):
+    if bot.gateway_lost:
         print("Stopped: another process took over the Discord gateway.", file=sys.stderr)
         return 1
     if isinstance(error, VRChatError):
