@@ -12,80 +12,22 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import aiohttp
 import discord
 
+from bot.bot import GroupBridgeBot, Role, install_commands, sync_tree
+from bot.config import Config
 from bot.config.accounts import AccountLogin, vrchat_accounts
 from bot.discord_endpoint import pointed_at
-from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
-from bot.store import BindingIn
+from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 from bot.terminal import NoAnswer, Terminal
-from bot.vrchat import AuthError, Politeness, VRChatClient, VRChatError
+from bot.vrchat import AuthError, VRChatClient, VRChatError
 from bot.vrchat.auth import TWO_FACTOR_TRIES, method_name
-from bot.vrchat.pool import Account, AccountPool, RequestMeter
-
-if TYPE_CHECKING:
-    from bot.config import Config
+from bot.wiring import make_vrchat_client, secret_text
 
 log = logging.getLogger(__name__)
-
-
-def _secret(value: object) -> str | None:
-    if value is None:
-        return None
-    raw = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return raw or None
-
-
-def make_vrchat_client(
-    config: Config,
-    *,
-    username: str | None = None,
-    password: str | None = None,
-    account: AccountLogin | None = None,
-    http_session: aiohttp.ClientSession | None = None,
-) -> VRChatClient:
-    """The one place a VRChatClient is built from configuration: for `account` (default: [vrchat])."""
-    vrc = config.vrchat
-    login = account or vrchat_accounts(config)[0]
-    password = password or _secret(login.password)
-    totp_secret = _secret(login.totp_secret)
-    for secret in (password, totp_secret):
-        if secret:
-            register_secret(secret)
-    return VRChatClient(
-        base_url=vrc.base_url,
-        user_agent=vrc.user_agent,
-        session_path=login.session_file,
-        username=username or login.username or None,
-        password=password,
-        totp_secret=totp_secret,
-        relogin_interval=vrc.relogin_interval_seconds,
-        politeness=Politeness(
-            requests_per_second=login.requests_per_second,
-            burst=login.burst,
-            max_backoff=vrc.max_backoff_seconds,
-            timeout=vrc.request_timeout_seconds,
-        ),
-        http_session=http_session,
-    )
-
-
-async def open_account_pool(config: Config) -> AccountPool:
-    """Every configured VRChat account ([vrchat] first), opened but not yet logged in. Each client
-    sends through an HTTP session that counts its requests, for the budget in /bridge status."""
-    accounts = []
-    for login in vrchat_accounts(config):
-        meter = RequestMeter(login.requests_per_second)
-        session = meter.session(config.vrchat.request_timeout_seconds)
-        client = make_vrchat_client(config, account=login, http_session=session)
-        accounts.append(Account(login.name, client, meter, primary=login.primary, http_session=session))
-    pool = AccountPool(accounts)
-    await pool.open()
-    return pool
 
 
 class ConsoleTwoFactor:
@@ -156,7 +98,7 @@ STILL_VALID = (
 
 async def _login_one(config: Config, login: AccountLogin, terminal: Terminal, *, fresh: bool) -> int:
     username = login.username or await terminal.ask("VRChat username or e-mail: ")
-    password = _secret(login.password)
+    password = secret_text(login.password)
     try:
         if not fresh and not password:
             # Without a configured password, only ask for one if the saved session is really gone.
@@ -178,7 +120,7 @@ async def _login_one(config: Config, login: AccountLogin, terminal: Terminal, *,
                 print(STILL_VALID.format(user_id=user_id))
                 return 0
             me = await client.get_current_user()
-    except (AuthError, VRChatError) as exc:
+    except VRChatError as exc:
         print(f"Login failed: {exc}", file=sys.stderr)
         return 1
     print(f"Logged in as {me.display_name} ({user_id}). Session saved to {login.session_file} (mode 0600).")
@@ -224,22 +166,7 @@ async def db_upgrade(config: Config) -> int:
     return 0
 
 
-def config_bindings(config: Config) -> list[BindingIn]:
-    """The [[bindings]] of config.toml in the store's terms (all families listed = no filter)."""
-    return [
-        BindingIn(
-            group_id=b.group_id,
-            guild_id=b.guild_id,
-            feed_channel_id=b.feed_channel_id,
-            requests_channel_id=b.requests_channel_id,
-            moderator_role_ids=tuple(b.moderator_role_ids),
-            event_families=() if set(b.events) >= set(EVENT_FAMILIES) else tuple(b.events),
-        )
-        for b in config.bindings
-    ]
-
-
-ROLES = ("all", "gateway", "worker")
+ROLES: dict[str, Role] = {"all": "all", "gateway": "gateway", "worker": "worker"}
 
 
 async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: str = "all") -> int:
@@ -251,16 +178,14 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: st
     sharding (not built). So `gateway` connects to Discord's gateway, answers slash commands and
     buttons and syncs the commands, and runs no background work; `worker` never connects to the
     gateway (REST only) and polls, delivers and keeps the join-request cards for the groups and
-    channels it holds leases on (bot.feed.leases); `all` (the default) is both in one process.
+    channels it holds leases on (bot.leases); `all` (the default) is both in one process.
     Exactly one process per bot token may connect to the gateway, since Discord would deliver each
     interaction to every un-sharded session: a second `gateway` or `all` waits, as a standby, until
     the first one's gateway lease is released or expires. Workers can be added and removed freely.
     On SQLite there is one process, `all`, and a second one on the same file is refused.
     """
-    from bot.bot import GroupBridgeBot
-    from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
-
-    if role not in ROLES:
+    process_role = ROLES.get(role)
+    if process_role is None:
         raise ValueError(f"unknown role {role!r}")
     if role != "all" and lock_path(config.database.url) is not None:
         print(
@@ -279,7 +204,7 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: st
             return refused
         stop = stop or _stop_on_signals()
         with _discord_target(config):
-            bot = GroupBridgeBot(config, role=role)  # type: ignore[arg-type]
+            bot = GroupBridgeBot(config, role=process_role)
             token = _token(config)
             session = _rest_only(bot, token, stop) if role == "worker" else bot.start(token)
             return await _run_until(bot, session, stop)
@@ -295,7 +220,7 @@ async def _rest_only(bot: discord.Client, token: str, stop: asyncio.Event) -> No
     await stop.wait()
 
 
-async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], stop: asyncio.Event) -> int:
+async def _run_until(bot: GroupBridgeBot, session: Coroutine[Any, Any, None], stop: asyncio.Event) -> int:
     runner = asyncio.create_task(session, name="discord")
     stopper = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -309,10 +234,10 @@ async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], st
         log.info("Stopped.")
         return 0
     error = runner.exception()
-    if getattr(bot, "gateway_lost", False):
+    if bot.gateway_lost:
         print("Stopped: another process took over the Discord gateway.", file=sys.stderr)
         return 1
-    if isinstance(error, AuthError | VRChatError):
+    if isinstance(error, VRChatError):
         print(f"Cannot start: {error}", file=sys.stderr)
         return 1
     if isinstance(error, discord.LoginFailure):
@@ -325,7 +250,7 @@ async def _run_until(bot: discord.Client, session: Coroutine[Any, Any, None], st
 
 
 def _token(config: Config) -> str:
-    token = _secret(config.discord.token) or ""
+    token = secret_text(config.discord.token) or ""
     register_secret(token)
     return token
 
@@ -345,26 +270,23 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+class CommandSyncer(GroupBridgeBot):
+    """The bot with its commands and nothing else, for `groupbridge sync`: it logs in over REST,
+    installs the cogs' commands, syncs them and is done. It never opens VRChat or the database, and
+    runs no background work (run_feed is False, so the cogs start none)."""
+
+    async def setup_hook(self) -> None:  # discord.py calls it at the end of login()
+        await install_commands(self)
+        guild_ids = self.config.discord.guild_ids
+        await sync_tree(self.tree, guild_ids, allow_global=True)
+        names = ", ".join(f"/{command.name}" for command in self.tree.get_commands())
+        where = f"to {len(guild_ids)} server(s)" if guild_ids else "globally (up to an hour to appear)"
+        print(f"Synced {names} {where}.")
+
+
 async def sync_commands(config: Config) -> int:
     """`groupbridge sync`: register the slash commands (configured guilds, else globally) and exit."""
-    from discord.ext import commands
-
-    from bot.bot import bot_intents, install_commands, sync_tree
-
-    class Syncer(commands.Bot):
-        """Only the command tree: enough to sync, without the VRChat client or the database."""
-
-        run_feed = False  # the cogs start no background work here
-
-        async def setup_hook(self) -> None:  # discord.py calls it at the end of login()
-            await install_commands(self)
-            guild_ids = config.discord.guild_ids
-            await sync_tree(self.tree, guild_ids, allow_global=True)
-            names = ", ".join(f"/{command.name}" for command in self.tree.get_commands())
-            where = f"to {len(guild_ids)} server(s)" if guild_ids else "globally (up to an hour to appear)"
-            print(f"Synced {names} {where}.")
-
-    syncer = Syncer(command_prefix=commands.when_mentioned, intents=bot_intents())
+    syncer = CommandSyncer(config, run_feed=False)
     with _discord_target(config):
         try:
             await syncer.login(_token(config))

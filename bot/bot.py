@@ -1,12 +1,15 @@
-"""The Discord bot: a thin class whose setup_hook builds everything once.
+"""The Discord bot: a thin class whose setup_hook builds everything once, and what it carries.
 
-One aiohttp session each for VRChat (inside VRChatClient) and Discord (discord.py's own), one store,
-one Services container; cogs are discovered under bot/cogs/, restart-safe buttons are DynamicItems
-registered here. Mentions are disabled for every message the bot sends.
+One aiohttp session each for VRChat (inside each VRChatClient) and Discord (discord.py's own), one store,
+one Services container; cogs are discovered under bot/cogs/ and loaded as discord.py extensions (the
+bot imports none of them: they import this module, for its type). Mentions are disabled for every
+message the bot sends. Cogs and views type their handlers `Interaction` (below), which is
+`discord.Interaction[GroupBridgeBot]`: `interaction.client` is this class, with the attributes declared
+on it.
 
 The role (see bot.app.run_bot) decides what the process runs: "gateway" answers commands and buttons
 and runs no background work; "worker" never connects to the gateway and runs the mirror and the
-join-request cards for the groups and channels it holds leases on (bot.feed.leases); "all" does both.
+join-request cards for the groups and channels it holds leases on (bot.leases); "all" does both.
 """
 
 from __future__ import annotations
@@ -15,30 +18,29 @@ import asyncio
 import logging
 import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-import bot.cogs
-from bot.app import config_bindings, open_account_pool
-from bot.cogs._groups import make_groups
+import bot.cogs as bot_cogs
 from bot.config import Config
 from bot.config.checks import is_loopback_url
-from bot.feed.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
 from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
+from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
 from bot.replies import GroupBridgeTree
 from bot.services import Services
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
-from bot.views.requests import REQUEST_BUTTONS
-from bot.vrchat import VRChatClient
+from bot.vrchat import VRChatAPI
 from bot.vrchat.router import GroupRouter
+from bot.wiring import config_bindings, open_account_pool
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,57 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
+@dataclass(frozen=True)
+class CommandGroups:
+    """The top-level slash-command groups, made per bot instance: each cog adds its subcommands to
+    them in its setup()."""
+
+    vrc: app_commands.Group
+    bridge: app_commands.Group
+    audit: app_commands.Group
+
+    def all(self) -> tuple[app_commands.Group, ...]:
+        return (self.vrc, self.bridge, self.audit)
+
+
+def make_groups() -> CommandGroups:
+    return CommandGroups(
+        vrc=app_commands.Group(name="vrc", description="VRChat group moderation", guild_only=True),
+        bridge=app_commands.Group(
+            name="bridge",
+            description="Link this server to a VRChat group",
+            guild_only=True,
+            # Hides the commands from others in the client; every command checks again when it runs.
+            default_permissions=discord.Permissions(manage_guild=True),
+        ),
+        audit=app_commands.Group(name="audit", description="The group's mirrored audit log", guild_only=True),
+    )
+
+
 class GroupBridgeBot(commands.Bot):
+    """What the cogs, views and buttons may use. `vrchat`, `store` and `services` are set by
+    setup_hook, before the gateway connects: no command or button can run without them."""
+
+    config: Config
+    role: Role
+    # The slash-command groups the cogs fill (see install_commands).
+    groups: CommandGroups
+    # Whether this process runs background work: the audit-log mirror and the join-request cards.
+    run_feed: bool
+    vrchat: VRChatAPI
+    store: Store
+    services: Services
+    feed: FeedService | None
+    leases: LeaseKeeper | None
+    # Another process took the gateway lease: this one stepped down (bot.app exits 1).
+    gateway_lost: bool
+    # Set once setup_hook has started the leases and the mirror: work that needs them waits.
+    work_started: asyncio.Event
+
     def __init__(
         self,
         config: Config,
-        vrchat: VRChatClient | GroupRouter | None = None,
+        vrchat: VRChatAPI | None = None,
         store: Store | None = None,
         *,
         run_feed: bool = True,
@@ -79,15 +127,12 @@ class GroupBridgeBot(commands.Bot):
         # Built in setup_hook unless given (tests inject them); what the bot built, it closes.
         self._given_vrchat, self._given_store = vrchat, store
         self._closers: list[Callable[[], Awaitable[None]]] = []
-        self.vrchat: VRChatClient | GroupRouter
-        self.store: Store
-        self.services: Services
         self.role = role
+        self.groups = make_groups()
         self.run_feed = run_feed and role != "gateway"
-        self.feed: FeedService | None = None
-        self.leases: LeaseKeeper | None = None
+        self.feed = None
+        self.leases = None
         self.gateway_lost = False
-        # Set once setup_hook has started the leases and the mirror: work that needs them waits.
         self.work_started = asyncio.Event()
         self._stepping_down: asyncio.Task[None] | None = None
         # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
@@ -102,7 +147,7 @@ class GroupBridgeBot(commands.Bot):
         """Whether this process runs the group's background work (always, without leases)."""
         return self.feed is None or self.feed.holds_group(group_id)
 
-    async def _open_vrchat(self) -> VRChatClient | GroupRouter:
+    async def _open_vrchat(self) -> VRChatAPI:
         if self._given_vrchat is not None:
             return self._given_vrchat
         pool = await open_account_pool(self.config)
@@ -146,8 +191,6 @@ class GroupBridgeBot(commands.Bot):
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
         self.services = Services(self.vrchat, self.store, self.config)
-        for item in REQUEST_BUTTONS:
-            self.add_dynamic_items(item)
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
             self.leases = self._lease_keeper()
@@ -226,14 +269,19 @@ class GroupBridgeBot(commands.Bot):
             await self._closers.pop()()
 
 
-async def install_commands(client: commands.Bot) -> None:
-    """Load every cog under bot/cogs (helpers start with "_") and add the command groups to the tree."""
-    client.groups = make_groups()  # type: ignore[attr-defined]
-    for module in pkgutil.iter_modules(bot.cogs.__path__, "bot.cogs."):
+# What the cogs' and views' handlers receive (slash commands, autocomplete, buttons): an interaction
+# whose `client` is this bot, with the attributes declared above.
+Interaction: TypeAlias = discord.Interaction[GroupBridgeBot]
+
+
+async def install_commands(bot: GroupBridgeBot) -> None:
+    """Load every cog under bot/cogs (helpers start with "_"): each adds its commands to the bot's
+    command groups (and its restart-safe buttons); then the groups go onto the tree."""
+    for module in pkgutil.iter_modules(bot_cogs.__path__, "bot.cogs."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
-            await client.load_extension(module.name)
-    for group in client.groups.all():  # type: ignore[attr-defined]
-        client.tree.add_command(group)
+            await bot.load_extension(module.name)
+    for group in bot.groups.all():
+        bot.tree.add_command(group)
 
 
 async def sync_tree(

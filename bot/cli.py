@@ -6,8 +6,9 @@ to stderr and the command exits with status 2 without doing anything else. ``che
 credentials when they are missing, ``sync`` needs only the Discord token and ``db upgrade`` none.
 The VRChat password is never required: ``login`` saves a session that ``run`` reuses. What follows
 from a missing password or session is printed by ``check-config`` as notes (``bot.config.config_notes``),
-which do not change its exit status, and logged by ``run``. The application itself (``bot.app``) is
-imported only after that, so ``check-config`` works on its own.
+which do not change its exit status, and logged by ``run``. The application itself (``bot.app``,
+``bot.dryrun``) is imported only after that, by the small functions each command runs, so
+``check-config`` works on its own.
 
 What each command is for, and the order of a first run, are in the help texts below (``FIRST_RUN``
 and the ``description`` of each subcommand): ``groupbridge --help`` shows them.
@@ -17,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import inspect
 import logging
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +37,50 @@ EXIT_FAILURE = 1
 EXIT_CONFIG = 2  # also what argparse uses for usage errors
 EXIT_INTERRUPTED = 130
 
-# subcommand -> (function it calls with the Config, which may be a coroutine function: a name in
-#                 bot.app, or "module:name"; the credentials it needs in the config, besides the
-#                 config being valid)
-_APP_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "run": ("run_bot", REQUIRED_KEYS),
-    "run --dry-run": ("bot.dryrun:dry_run", ("vrchat.username",)),  # never uses the Discord token
-    "login": ("login_interactive", ()),  # asks for the username and password when they are not set
-    "db upgrade": ("db_upgrade", ()),
-    "sync": ("sync_commands", ("discord.token",)),
+
+# The commands below import what they run only when called, once the config is known to be good: so
+# `check-config` (and a bad config's report) works even where the application cannot be imported.
+# Deferred imports, not cycles: nothing the CLI runs imports bot.cli.
+
+
+def _run(config: Config, **options: Any) -> Awaitable[int]:
+    from bot.app import run_bot
+
+    return run_bot(config, **options)
+
+
+def _dry_run(config: Config, **options: Any) -> Awaitable[int]:
+    from bot.dryrun import dry_run
+
+    return dry_run(config, **options)
+
+
+def _login(config: Config, **options: Any) -> Awaitable[int]:
+    from bot.app import login_interactive
+
+    return login_interactive(config, **options)
+
+
+def _db_upgrade(config: Config) -> Awaitable[int]:
+    from bot.app import db_upgrade
+
+    return db_upgrade(config)
+
+
+def _sync(config: Config) -> Awaitable[int]:
+    from bot.app import sync_commands
+
+    return sync_commands(config)
+
+
+# subcommand -> (what it runs with the Config, the credentials it needs in the config besides the
+#                config being valid)
+_APP_COMMANDS: dict[str, tuple[Callable[..., Awaitable[int]], tuple[str, ...]]] = {
+    "run": (_run, REQUIRED_KEYS),
+    "run --dry-run": (_dry_run, ("vrchat.username",)),  # never uses the Discord token
+    "login": (_login, ()),  # asks for the username and password when they are not set
+    "db upgrade": (_db_upgrade, ()),
+    "sync": (_sync, ("discord.token",)),
 }
 
 
@@ -294,8 +329,8 @@ def check_config(path: str) -> int:
 
 
 def run_app_command(name: str, path: str, **options: Any) -> int:
-    """Load the config, set up logging, then call ``bot.app.<function>(config, **options)``."""
-    function_name, required = _APP_COMMANDS[name]
+    """Load the config, set up logging, then run the command's function with the config and options."""
+    function, required = _APP_COMMANDS[name]
     config = _load(path, required)
     if config is None:
         return EXIT_CONFIG
@@ -311,28 +346,22 @@ def run_app_command(name: str, path: str, **options: Any) -> int:
     if name.startswith("run"):
         for note in config_notes(config):
             log.info("Note: %s", note)
-
-    module_name, _, function_name = function_name.rpartition(":")
-    module_name = module_name or "bot.app"
-    try:
-        app = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        print(f"groupbridge: the application module {module_name} is not installed", file=sys.stderr)
-        return EXIT_FAILURE
-    function = getattr(app, function_name)
     try:
         result: Any = function(config, **options)
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bot.app", "bot.dryrun"):
+            raise
+        print(f"groupbridge: the application module {exc.name} is not installed", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("groupbridge: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
 
 
-async def _await(awaitable: Any) -> Any:
+async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 

@@ -18,6 +18,7 @@ from discord import app_commands
 from bot.services.common import ServiceError
 from bot.text import CONTENT_LIMIT, ZWSP, clip, fit_embeds
 from bot.vrchat import (
+    AuthError,
     InvalidReference,
     MalformedResponse,
     OutcomeUnknown,
@@ -46,6 +47,8 @@ def user_message(error: BaseException) -> str | None:
         return f"That is not a valid {kind} here; pick one from the list Discord offers."
     if isinstance(error, SessionExpired):
         return "The bot's VRChat session has expired; the operator needs to run `groupbridge login`."
+    if isinstance(error, AuthError):
+        return None  # a running bot turns every other login failure into SessionExpired: a bug
     if isinstance(error, RateLimited):
         return "VRChat is rate limiting the bot right now; try again in a few minutes."
     if isinstance(error, OutcomeUnknown):

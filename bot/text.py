@@ -57,6 +57,11 @@ def clip(text: str, limit: int) -> str:
     return text[:kept] + ELLIPSIS
 
 
+def quoted(text: str, limit: int = 60) -> str:
+    """User-supplied text for an error message: one line, clipped, in quotes."""
+    return f"“{clip(' '.join(text.split()), limit)}”"
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _BRACKET = re.compile(r"([\[\]])")
 _ORDERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)

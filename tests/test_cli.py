@@ -226,6 +226,21 @@ def test_app_commands_refuse_the_example_config(capsys, no_app):
     assert "vrchat.user_agent: must include contact info" in capsys.readouterr().err
 
 
+def test_check_config_works_and_commands_explain_when_the_application_cannot_be_imported(
+    tmp_path, capsys, monkeypatch
+):
+    # The CLI imports what a command runs only when it runs it (plain deferred imports, no cycle).
+    for name in ("bot.app", "bot.bot", "bot.dryrun"):
+        monkeypatch.setitem(sys.modules, name, None)
+    path = str(write(tmp_path, VALID))
+    assert main(["check-config", path]) == 0
+    assert capsys.readouterr().out.startswith(f"OK: {path} is valid")
+    assert main(["run", "-c", path]) == 1
+    assert "groupbridge: the application module bot.app is not installed" in capsys.readouterr().err
+    assert main(["run", "--dry-run", "-c", path]) == 1
+    assert "groupbridge: the application module bot.dryrun is not installed" in capsys.readouterr().err
+
+
 # --- and call the app with a good one ------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.alerts import BACK_TITLE, TITLE
+from bot.feed.alerts import BACK_TITLE, TITLE
 from bot.sandbox.vrchat import Fault
 from bot.sandbox.world import BOT_PASSWORD, BOT_USERNAME, USER_AGENT, BotProcess, SandboxWorld, WorldSettings
 from bot.vrchat import Politeness, VRChatClient

@@ -17,7 +17,7 @@ from bot.text import fit_embed, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 PAGE_SIZE = 10
 
@@ -66,7 +66,7 @@ class Pager(discord.ui.View):
         return True
 
     @discord.ui.button(label="Older ▸", style=discord.ButtonStyle.secondary)
-    async def older(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+    async def older(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
         try:
             page = await services_of(interaction).audit.search(
                 actor_of(interaction), self.group_id, **self.filters, cursor=self.cursor, page_size=PAGE_SIZE
@@ -93,7 +93,7 @@ class Pager(discord.ui.View):
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def search(
-    interaction: discord.Interaction,
+    interaction: Interaction,
     actor: str | None = None,
     target: str | None = None,
     event_type: str | None = None,

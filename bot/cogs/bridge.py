@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -17,7 +17,7 @@ from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 
 # The bot's own loggers, and discord.py's HTTP one: it warns of each 429 it waits out.
@@ -35,7 +35,7 @@ RECENT_LINES = 50  # looked through for /bridge status: repeats collapse, other 
     moderator_role="Role whose members may moderate (admins always can)",
 )
 async def link(
-    interaction: discord.Interaction,
+    interaction: Interaction,
     group: str,
     feed: discord.TextChannel,
     requests: discord.TextChannel | None = None,
@@ -65,7 +65,7 @@ async def link(
 @app_commands.command(name="unlink", description="Stop mirroring a VRChat group here")
 @app_commands.describe(group="The linked VRChat group to unlink from this server")
 @app_commands.autocomplete(group=group_autocomplete)
-async def unlink(interaction: discord.Interaction, group: str) -> None:
+async def unlink(interaction: Interaction, group: str) -> None:
     services = services_of(interaction)
     removed = await services.bindings.unlink(actor_of(interaction), interaction.guild_id or 0, group)
     await send_ephemeral(interaction, f"Unlinked ({len(removed)} feed channel(s)).")
@@ -77,7 +77,7 @@ async def unlink(interaction: discord.Interaction, group: str) -> None:
     families=f"Comma-separated: {', '.join(EVENT_FAMILIES)}",
 )
 @app_commands.autocomplete(group=group_autocomplete)
-async def events(interaction: discord.Interaction, group: str, families: str) -> None:
+async def events(interaction: Interaction, group: str, families: str) -> None:
     services = services_of(interaction)
     chosen = [f for f in families.split(",") if f.strip()]
     await services.bindings.set_events(actor_of(interaction), interaction.guild_id or 0, group, chosen)
@@ -87,14 +87,14 @@ async def events(interaction: discord.Interaction, group: str, families: str) ->
 
 @app_commands.command(name="resume", description="Resume a feed channel paused after a Discord error")
 @app_commands.describe(channel="The paused feed channel (after fixing the bot's permissions there)")
-async def resume(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+async def resume(interaction: Interaction, channel: discord.TextChannel) -> None:
     services = services_of(interaction)
     await services.bindings.resume(actor_of(interaction), interaction.guild_id or 0, channel.id)
     await send_ephemeral(interaction, f"Resumed {channel.mention}; waiting entries will be posted.")
 
 
 @app_commands.command(name="status", description="Session health, polling, outbox and paused channels")
-async def status(interaction: discord.Interaction) -> None:
+async def status(interaction: Interaction) -> None:
     services = services_of(interaction)
     services.access.require_admin(actor_of(interaction))
     # The report may ask VRChat again about a permission it lacked (at most a couple of seconds).
@@ -109,7 +109,8 @@ async def setup(bot: GroupBridgeBot) -> None:
     recorder = _RECORDERS[bot] = RecentProblems()
     for name in WATCHED_LOGGERS:
         logging.getLogger(name).addHandler(recorder)
-    for command in (link, unlink, events, resume, status):
+    subcommands: tuple[app_commands.Command[Any, ..., None], ...] = (link, unlink, events, resume, status)
+    for command in subcommands:
         bot.groups.bridge.add_command(command)
 
 

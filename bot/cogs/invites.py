@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import discord
 from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
@@ -13,10 +12,10 @@ from bot.text import plain_label, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 
-async def user_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+async def user_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
     if len(current.strip()) < 2 or current.startswith(("usr_", "http")):
         return []  # an ID or a link needs no search
     suggestions = await services_of(interaction).invites.suggest(current)
@@ -29,7 +28,7 @@ async def user_autocomplete(interaction: discord.Interaction, current: str) -> l
     group="The VRChat group (defaults to this server's only linked group)",
 )
 @app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
-async def invite(interaction: discord.Interaction, user: str, group: str | None = None) -> None:
+async def invite(interaction: Interaction, user: str, group: str | None = None) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)
     await interaction.response.defer(ephemeral=True, thinking=True)

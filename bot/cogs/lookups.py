@@ -16,7 +16,7 @@ from bot.text import fit_embed, fit_embeds, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 GROUPS_PER_PAGE = 10
 PAGER_TIMEOUT = 600.0
@@ -110,7 +110,7 @@ class GroupPager(discord.ui.View):
             return False
         return True
 
-    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+    async def _turn(self, interaction: Interaction, step: int) -> None:
         try:
             # A moderator role taken away counts from the very next click.
             await services_of(interaction).lookups.require_moderator(actor_of(interaction))
@@ -123,18 +123,18 @@ class GroupPager(discord.ui.View):
         await interaction.response.edit_message(embeds=self.embeds(), view=self, allowed_mentions=NO_MENTIONS)
 
     @discord.ui.button(label="◂ Previous", style=discord.ButtonStyle.secondary)
-    async def previous_page(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+    async def previous_page(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
         await self._turn(interaction, -1)
 
     @discord.ui.button(label="Next ▸", style=discord.ButtonStyle.secondary)
-    async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+    async def next_page(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
         await self._turn(interaction, 1)
 
 
 @app_commands.command(name="user", description="A VRChat user's profile and the groups they are in")
 @app_commands.describe(user="A user ID (usr_…), a vrchat.com profile link, or a display name")
 @app_commands.autocomplete(user=user_autocomplete)
-async def user(interaction: discord.Interaction, user: str) -> None:
+async def user(interaction: Interaction, user: str) -> None:
     services = services_of(interaction)
     actor = actor_of(interaction)
     await services.lookups.require_moderator(actor)  # refused before anything is looked up
@@ -187,7 +187,7 @@ def instance_embeds(groups: Sequence[GroupInstances]) -> tuple[list[discord.Embe
 
 
 @app_commands.command(name="instances", description="The open group instances the bot's account can see")
-async def instances(interaction: discord.Interaction) -> None:
+async def instances(interaction: Interaction) -> None:
     services = services_of(interaction)
     actor = actor_of(interaction)
     await services.lookups.require_moderator(actor)

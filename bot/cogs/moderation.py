@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-import discord
 from discord import app_commands
 
 from bot.cogs._groups import chosen_group, group_autocomplete
@@ -17,13 +16,18 @@ from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 Act = Callable[[Actor, str, str, str], Awaitable[ModerationOutcome]]
 
 
 async def _confirm_then(
-    interaction: discord.Interaction, verb: str, user: str, group: str | None, reason: str, act: Act
+    interaction: Interaction,
+    verb: str,
+    user: str,
+    group: str | None,
+    reason: str,
+    act: Act,
 ) -> None:
     services = services_of(interaction)
     actor = actor_of(interaction)
@@ -62,10 +66,12 @@ def _command(verb: str, description: str, pick: Callable[[GroupBridgeBot], Act])
     )
     @app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
     async def command(
-        interaction: discord.Interaction, user: str, reason: str = "", group: str | None = None
+        interaction: Interaction,
+        user: str,
+        reason: str = "",
+        group: str | None = None,
     ) -> None:
-        bot = interaction.client
-        await _confirm_then(interaction, verb, user, group, reason, pick(bot))  # type: ignore[arg-type]
+        await _confirm_then(interaction, verb, user, group, reason, pick(interaction.client))
 
     return command
 

@@ -13,10 +13,10 @@ from bot.services import PostDraft
 from bot.services.posts import TEXT_MAX, TITLE_MAX
 from bot.text import fit_embed, plain_label, safe_text
 from bot.views.confirm import Confirm
-from bot.views.context import actor_of, services_of
+from bot.views.context import actor_of, bridge_interaction, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 
 def preview(draft: PostDraft, group_label: str) -> discord.Embed:
@@ -39,7 +39,8 @@ class PostModal(discord.ui.Modal, title="New group post"):
         super().__init__()
         self.group_id, self.visibility, self.role_ids, self.notify = group_id, visibility, role_ids, notify
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    async def on_submit(self, submitted: discord.Interaction) -> None:
+        interaction = bridge_interaction(submitted)
         services = services_of(interaction)
         draft = await services.posts.draft_checked(
             self.group_id,
@@ -67,7 +68,10 @@ class PostModal(discord.ui.Modal, title="New group post"):
 
         await confirm.finish_with(interaction, work())
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # `item` only to match discord.ui.View's signature too (Modal narrows it): a modal passes none.
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any] | None = None, /
+    ) -> None:
         await report_error(interaction, error)
 
 
@@ -82,7 +86,7 @@ class PostModal(discord.ui.Modal, title="New group post"):
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def post(
-    interaction: discord.Interaction,
+    interaction: Interaction,
     visibility: Literal["group", "public"] = "group",
     role: str | None = None,
     role2: str | None = None,
@@ -102,7 +106,7 @@ async def post(
 @post.autocomplete("role")
 @post.autocomplete("role2")
 @post.autocomplete("role3")
-async def role_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+async def role_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
     group = getattr(interaction.namespace, "group", None)
     try:
         group_id = await chosen_group(interaction, group)
@@ -129,8 +133,8 @@ class DeletePost(discord.ui.View):
             return False
         return True
 
-    @discord.ui.select(placeholder="Delete a post…")
-    async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
+    @discord.ui.select(cls=discord.ui.Select, placeholder="Delete a post…")
+    async def pick(self, interaction: Interaction, select: discord.ui.Select[Any]) -> None:
         post_id = select.values[0]
         try:
             # Refuse before asking: a moderator role taken away counts from the very next click.
@@ -155,7 +159,7 @@ class DeletePost(discord.ui.View):
 @app_commands.command(name="posts", description="Recent group posts, with Delete")
 @app_commands.describe(group="The VRChat group (defaults to this server's only linked group)")
 @app_commands.autocomplete(group=group_autocomplete)
-async def posts(interaction: discord.Interaction, group: str | None = None) -> None:
+async def posts(interaction: Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)
     await services.access.require_moderator(actor_of(interaction), group_id)

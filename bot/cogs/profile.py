@@ -14,7 +14,7 @@ from bot.views.context import actor_of, services_of
 from bot.vrchat.models import UserStatus
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 STATUS_CHOICES = [app_commands.Choice(name=s.value, value=s.value) for s in UserStatus]
 
@@ -37,12 +37,12 @@ def profile_embed(profile: BotProfile, title: str) -> discord.Embed:
     return fit_embed(embed)
 
 
-async def _reply(interaction: discord.Interaction, embed: discord.Embed, content: str | None = None) -> None:
+async def _reply(interaction: Interaction, embed: discord.Embed, content: str | None = None) -> None:
     await send_ephemeral(interaction, content, embed=embed)
 
 
 @app_commands.command(name="show", description="Show the bot account's VRChat profile")
-async def show(interaction: discord.Interaction) -> None:
+async def show(interaction: Interaction) -> None:
     services = services_of(interaction)
     actor = actor_of(interaction)
     services.access.require_admin(actor)  # refused before anything is asked of VRChat
@@ -61,7 +61,7 @@ async def show(interaction: discord.Interaction) -> None:
 )
 @app_commands.choices(status=STATUS_CHOICES)
 async def set_profile(
-    interaction: discord.Interaction,
+    interaction: Interaction,
     status: app_commands.Choice[str] | None = None,
     status_description: str | None = None,
     bio: str | None = None,

@@ -4,7 +4,7 @@ and `/vrc requests` for those who prefer a list.
 Cards follow VRChat two ways: a full reconcile of every linked group about once a minute (jittered),
 and, every ~10 s, a look in the store for `group.request.*` entries the audit-log mirror has just
 stored (a database query, no VRChat call); only the groups that had one are reconciled early.
-With several processes, each reconciles only the groups it holds the lease of (bot.feed.leases).
+With several processes, each reconciles only the groups it holds the lease of (bot.leases).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from bot.services.request_sync import CardChange
 from bot.text import safe_text
 from bot.views.cards import closed_card, request_card
 from bot.views.context import actor_of, services_of
-from bot.views.requests import card_view
-from bot.vrchat import AuthError, VRChatError
+from bot.views.requests import REQUEST_BUTTONS, card_view
+from bot.vrchat import VRChatError
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class JoinRequests(commands.Cog):
         for group_id in sorted(g for g in set(group_ids) if self.bot.holds_group(g)):
             try:
                 changes = await services.requests.reconcile(group_id)
-            except (VRChatError, AuthError) as exc:
+            except VRChatError as exc:
                 # Expected trouble (a lost session, a 403, VRChat down): one line per round, as the
                 # poller logs it, not a traceback every minute until someone acts.
                 log.warning("Updating the join-request cards of %s failed: %s", group_id, exc)
@@ -166,7 +166,7 @@ class JoinRequests(commands.Cog):
             buttons = card_view(change.group_id, change.user_id) if change.state == "pending" else None
             message = await channel.send(
                 embed=request_card(change.view, change.groups, change.rule_note, change.state),
-                view=buttons,  # type: ignore[arg-type]
+                view=buttons,  # type: ignore[arg-type]  # typed View-only; None sends no buttons
                 allowed_mentions=NO_MENTIONS,
                 # A crash before the message id is stored posts the card again after the restart;
                 # with the same nonce Discord hands back the first card instead of showing two.
@@ -177,11 +177,11 @@ class JoinRequests(commands.Cog):
                 change.group_id, change.user_id, change.channel_id, message.id
             )
         elif change.kind == "update":
-            message = await self._card_message(channel, change)
-            if message is None or not message.components:
+            card = await self._card_message(channel, change)
+            if card is None or not card.components:
                 return  # deleted, not found, or closed already (CardReconciler._reclose looks twice)
-            await message.edit(
-                embed=closed_card(change, message.embeds[0] if message.embeds else None),
+            await card.edit(
+                embed=closed_card(change, card.embeds[0] if card.embeds else None),
                 view=None,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -217,7 +217,9 @@ def card_nonce(change: CardChange) -> str:
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def list_requests(
-    interaction: discord.Interaction, group: str | None = None, page: app_commands.Range[int, 1, 100] = 1
+    interaction: Interaction,
+    group: str | None = None,
+    page: app_commands.Range[int, 1, 100] = 1,
 ) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)
@@ -247,4 +249,6 @@ async def list_requests(
 
 async def setup(bot: GroupBridgeBot) -> None:
     bot.groups.vrc.add_command(list_requests)
+    # The cards' buttons, restart-safe: a click on a card posted before this start still arrives.
+    bot.add_dynamic_items(*REQUEST_BUTTONS)
     await bot.add_cog(JoinRequests(bot))

@@ -5,7 +5,7 @@ Admins only; the service checks again on every call. Rules run once, when a requ
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -18,7 +18,7 @@ from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 GROUP_HELP = "Which of this server's linked groups (defaults to the only one)"
 
@@ -36,7 +36,7 @@ GROUP_HELP = "Which of this server's linked groups (defaults to the only one)"
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def add(
-    interaction: discord.Interaction,
+    interaction: Interaction,
     condition: str,
     outcome: str,
     parameter: str | None = None,
@@ -55,7 +55,9 @@ async def add(
 @app_commands.describe(number="The rule's number, as the rules list shows it", group=GROUP_HELP)
 @app_commands.autocomplete(group=group_autocomplete)
 async def remove(
-    interaction: discord.Interaction, number: app_commands.Range[int, 1, 100000], group: str | None = None
+    interaction: Interaction,
+    number: app_commands.Range[int, 1, 100000],
+    group: str | None = None,
 ) -> None:
     services = services_of(interaction)
     await services.rules.remove(actor_of(interaction), interaction.guild_id or 0, group, number)
@@ -65,7 +67,7 @@ async def remove(
 @app_commands.command(name="shadow", description="Shadow mode: show what the rules would do, change nothing")
 @app_commands.describe(on="On: rules only note what they would do; off: rules decide", group=GROUP_HELP)
 @app_commands.autocomplete(group=group_autocomplete)
-async def shadow(interaction: discord.Interaction, on: bool, group: str | None = None) -> None:
+async def shadow(interaction: Interaction, on: bool, group: str | None = None) -> None:
     services = services_of(interaction)
     await services.rules.shadow(actor_of(interaction), interaction.guild_id or 0, group, on)
     await send_ephemeral(
@@ -79,7 +81,7 @@ async def shadow(interaction: discord.Interaction, on: bool, group: str | None =
 @app_commands.command(name="list", description="The join-request rules of this server, in order")
 @app_commands.describe(group=GROUP_HELP)
 @app_commands.autocomplete(group=group_autocomplete)
-async def list_rules(interaction: discord.Interaction, group: str | None = None) -> None:
+async def list_rules(interaction: Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
     binding, rules, shadow_on = await services.rules.list(
         actor_of(interaction), interaction.guild_id or 0, group
@@ -100,5 +102,6 @@ async def setup(bot: GroupBridgeBot) -> None:
     rules = app_commands.Group(
         name="rules", description="Automatic decisions on join requests", parent=bot.groups.bridge
     )
-    for command in (list_rules, add, remove, shadow):
+    subcommands: tuple[app_commands.Command[Any, ..., None], ...] = (list_rules, add, remove, shadow)
+    for command in subcommands:
         rules.add_command(command)

@@ -18,7 +18,7 @@ from bot.text import clip, fit_embed, safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 CHART_FILE = "groupbridge-stats.png"
 NAME_IN_TITLE = 60
@@ -69,7 +69,7 @@ def nothing_text(stats: GroupStats) -> str:
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def stats(
-    interaction: discord.Interaction,
+    interaction: Interaction,
     days: app_commands.Range[int, 1, MAX_DAYS] = DEFAULT_DAYS,
     group: str | None = None,
 ) -> None:

@@ -3,7 +3,7 @@ join-request cards. Admins only; the service checks again on every call."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -16,7 +16,7 @@ from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 DESCRIPTION_MAX = 4000  # Discord allows 4096 in an embed description
 
@@ -44,7 +44,7 @@ def watch_lines(entries: list[WatchEntry]) -> str:
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def add(
-    interaction: discord.Interaction,
+    interaction: Interaction,
     watched: str,
     note: app_commands.Range[str, 0, NOTE_MAX] = "",
     group: str | None = None,
@@ -62,7 +62,7 @@ async def add(
     group="Which of this server's linked groups (defaults to the only one)",
 )
 @app_commands.autocomplete(group=group_autocomplete)
-async def remove(interaction: discord.Interaction, watched: str, group: str | None = None) -> None:
+async def remove(interaction: Interaction, watched: str, group: str | None = None) -> None:
     services = services_of(interaction)
     await services.watchlist.remove(actor_of(interaction), interaction.guild_id or 0, group, watched)
     await send_ephemeral(interaction, "Removed from this server's watchlist.")
@@ -71,7 +71,7 @@ async def remove(interaction: discord.Interaction, watched: str, group: str | No
 @app_commands.command(name="list", description="The VRChat groups this server flags on join requests")
 @app_commands.describe(group="Which of this server's linked groups (defaults to the only one)")
 @app_commands.autocomplete(group=group_autocomplete)
-async def list_watched(interaction: discord.Interaction, group: str | None = None) -> None:
+async def list_watched(interaction: Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
     binding, entries = await services.watchlist.list(actor_of(interaction), interaction.guild_id or 0, group)
     label = safe_text(services.access.group_label(binding.group_id), 100, single_line=True)
@@ -89,5 +89,6 @@ async def setup(bot: GroupBridgeBot) -> None:
         description="Flag join requests from members of chosen groups",
         parent=bot.groups.bridge,
     )
-    for command in (add, remove, list_watched):
+    subcommands: tuple[app_commands.Command[Any, ..., None], ...] = (add, remove, list_watched)
+    for command in subcommands:
         watchlist.add_command(command)

@@ -6,6 +6,7 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
@@ -51,7 +52,7 @@ def apply_env_overrides(
                 Problem(
                     name,
                     "environment variable does not match any setting"
-                    + did_you_mean(key, model.model_fields, lambda k, s=section: env_var_name(s, k)),
+                    + did_you_mean(key, model.model_fields, partial(env_var_name, section)),
                 )
             )
             continue

@@ -113,7 +113,7 @@ def _plain_loc(loc: Iterable[int | str], data: Any) -> Loc:
         if not present and isinstance(part, str) and "[" in part:
             continue
         out.append(part)
-        node = node[part] if present else None  # type: ignore[index]
+        node = node[part] if present else None
     return tuple(out)
 
 

@@ -18,7 +18,7 @@ from bot.feed.poller import to_entry_in
 from bot.services.request_views import JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store.types import StoredEntry
-from bot.vrchat import Forbidden, NotFound, VRChatClient, VRChatError
+from bot.vrchat import AuthError, Forbidden, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.models import AuditLogEntry, Group, User
 from bot.vrchat.permissions import AUDIT_VIEW, INVITES_MANAGE, refused_because
 
@@ -130,7 +130,7 @@ class GroupPass:
 class GroupReader:
     """Reads groups for the dry run. Every call here is a GET."""
 
-    def __init__(self, client: VRChatClient, *, limit: int, clock: Callable[[], datetime]) -> None:
+    def __init__(self, client: VRChatAPI, *, limit: int, clock: Callable[[], datetime]) -> None:
         self._client = client
         self._limit = limit
         self._clock = clock
@@ -142,18 +142,22 @@ class GroupReader:
         if seen.group is None:
             try:
                 seen.group = result.group = await self._client.get_group(gid)
+            except AuthError:
+                raise  # the session is gone: the whole run stops (bot.dryrun.run), not one read
             except VRChatError as exc:
                 result.errors.append(explain(exc, "the group"))
                 if isinstance(exc, NotFound):
                     return result  # nothing else of a group VRChat does not show can be read
-        try:
-            await self._read_entries(result, seen)
-        except VRChatError as exc:
-            result.errors.append(explain(exc, "the audit log", AUDIT_VIEW))
-        try:
-            await self._read_requests(result, seen)
-        except VRChatError as exc:
-            result.errors.append(explain(exc, "the join requests", INVITES_MANAGE))
+        for read, what, permission in (
+            (self._read_entries, "the audit log", AUDIT_VIEW),
+            (self._read_requests, "the join requests", INVITES_MANAGE),
+        ):
+            try:
+                await read(result, seen)
+            except AuthError:
+                raise
+            except VRChatError as exc:
+                result.errors.append(explain(exc, what, permission))
         return result
 
     async def _read_entries(self, result: GroupPass, seen: Seen) -> None:
@@ -189,6 +193,8 @@ class GroupReader:
             fallback = request.user.display_name if request.user else None
             try:
                 profile = await self._users.profile(request.user_id, fallback)
+            except AuthError:
+                raise
             except VRChatError:
                 # As on a card: the request is still shown, marked as having no profile to judge by.
                 stub = User(id=request.user_id, display_name=fallback or request.user_id)

@@ -20,13 +20,13 @@ from typing import TypeVar
 from rich.console import Console
 from rich.text import Text
 
-from bot.app import make_vrchat_client
 from bot.config import Config
 from bot.events import EVENT_FAMILIES
 from bot.feed.render import render_entry
 from bot.views.cards import request_card
 from bot.vrchat import AuthError, VRChatClient, VRChatError
 from bot.vrchat.permissions import NEEDED_PERMISSIONS, GroupStanding
+from bot.wiring import make_vrchat_client
 
 from .bindings import ShownBinding, read_bindings
 from .groups import GroupPass, GroupReader, GroupTarget, Seen, group_label, targets_from
@@ -106,7 +106,7 @@ async def _log_in(client: VRChatClient, config: Config, out: Console) -> bool:
     try:
         user_id = await client.login()
         me = await client.get_current_user()
-    except (AuthError, VRChatError) as exc:
+    except VRChatError as exc:
         # AuthError texts name the way out (`groupbridge login` when a person must answer 2FA) and
         # never carry the password, codes or cookies.
         print(f"Cannot log in to VRChat: {exc}", file=sys.stderr)

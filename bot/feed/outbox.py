@@ -16,17 +16,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import groupby
 
 import discord
 
 from bot import crashpoints
+from bot.leases import LeaseView, channel_lease, group_lease
 from bot.store import OutboxItem, SetAside, SetAsideStage, Store
 
-from .leases import LeaseView, channel_lease, group_lease
 from .pacing import SlidingWindowPacer, message_nonce, pack
 from .render import embed_size as default_embed_size
 from .render import render_gap_notice, render_outbox_item, render_set_aside_notice
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 
 RenderItem = Callable[[OutboxItem], discord.Embed]
 EmbedSize = Callable[[discord.Embed], int]
+
+
+def _rendered(embeds: Mapping[int, discord.Embed], item: OutboxItem) -> discord.Embed:
+    return embeds[item.id]
 
 
 @dataclass
@@ -106,7 +111,7 @@ class OutboxWorker:
                     if not items:
                         break
                     embeds = {item.id: await self._embed(item) for item in items}
-                    for message in pack(items, lambda item, e=embeds: e[item.id], self.embed_size):
+                    for message in pack(items, partial(_rendered, embeds), self.embed_size):
                         ids = [item.entry.id for item in message.items]
                         nonce = message_nonce(channel_id, ids)
                         if not await self._claim(channel_id, message.items, nonce):
@@ -178,9 +183,9 @@ class OutboxWorker:
         for nonce, group in groupby(rows, key=lambda item: item.nonce):
             items = list(group)
             message_ids = {delivered.get(item.entry.id) for item in items}
-            if len(message_ids) == 1 and None not in message_ids:
-                (message_id,) = message_ids
-                await self.store.mark_sent([item.id for item in items], message_id)  # type: ignore[arg-type]
+            message_id = message_ids.pop() if len(message_ids) == 1 else None  # all in one message
+            if message_id is not None:
+                await self.store.mark_sent([item.id for item in items], message_id)
                 log.info(
                     "Feed channel %s: %d unconfirmed entries were delivered before", channel_id, len(items)
                 )
@@ -196,7 +201,7 @@ class OutboxWorker:
         self,
         channel_id: int,
         items: Sequence[OutboxItem],
-        embeds: Sequence[object],
+        embeds: Sequence[discord.Embed],
         nonce: str,
         result: DrainResult,
     ) -> None:
@@ -204,7 +209,7 @@ class OutboxWorker:
         row_ids = [item.id for item in items]
         crashpoints.reached("outbox.before_send")
         try:
-            message_id = await self.sender.send(channel_id, embeds, nonce)  # type: ignore[arg-type]
+            message_id = await self.sender.send(channel_id, embeds, nonce)
         except PermanentSendError as exc:
             await self._refused(channel_id, items, embeds, exc, result)
             return
@@ -238,7 +243,7 @@ class OutboxWorker:
         self,
         channel_id: int,
         items: Sequence[OutboxItem],
-        embeds: Sequence[object],
+        embeds: Sequence[discord.Embed],
         error: PermanentSendError,
         result: DrainResult,
     ) -> None:

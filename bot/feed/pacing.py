@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")  # what an item renders to (an embed, in the feed)
 
 MAX_EMBEDS = 10  # per message (Discord)
 MAX_EMBED_CHARS = 6000  # across all embeds of a message (Discord)
@@ -49,23 +50,23 @@ class SlidingWindowPacer:
 
 
 @dataclass(frozen=True)
-class Pack(Generic[T]):
+class Pack(Generic[T, R]):
     items: list[T]
-    rendered: list[object]  # the embeds, in item order
+    rendered: list[R]  # the embeds, in item order
 
 
 def pack(
     items: Sequence[T],
-    render: Callable[[T], object],
-    size: Callable[[object], int],
+    render: Callable[[T], R],
+    size: Callable[[R], int],
     *,
     max_embeds: int = MAX_EMBEDS,
     max_chars: int = MAX_EMBED_CHARS,
-) -> list[Pack[T]]:
+) -> list[Pack[T, R]]:
     """Greedy, order-preserving packing into messages of ≤ max_embeds embeds and ≤ max_chars characters."""
-    packs: list[Pack[T]] = []
+    packs: list[Pack[T, R]] = []
     current: list[T] = []
-    embeds: list[object] = []
+    embeds: list[R] = []
     chars = 0
     for item in items:
         embed = render(item)

@@ -14,30 +14,23 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot import crashpoints
 from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
-from bot.vrchat import Forbidden, VRChatError
-from bot.vrchat.errors import AuthError
+from bot.vrchat import Forbidden, VRChatAPI, VRChatError
 from bot.vrchat.models import AuditLogPage
 from bot.vrchat.permissions import AUDIT_VIEW, refused_because
 
 from .attribution import credit_from_store
 from .reading import MAX_FUTURE, claim_keys, page_entries, to_entry_in
 
-__all__ = ["MAX_FUTURE", "AuditLogSource", "AuditPoller", "PollResult", "PollSettings", "to_entry_in"]
+__all__ = ["MAX_FUTURE", "AuditPoller", "PollResult", "PollSettings", "to_entry_in"]
 
 log = logging.getLogger(__name__)
 
 POLL_FLOOR_SECONDS = 30.0
 PAGE_SIZE = 100  # the API's maximum
-
-
-class AuditLogSource(Protocol):
-    """What the poller needs of the VRChat client (VRChatClient satisfies it)."""
-
-    async def get_audit_logs(self, group_id: str, n: int = ..., offset: int = ...) -> AuditLogPage: ...
 
 
 @dataclass(frozen=True)
@@ -91,7 +84,7 @@ def _oldest_first(newest_first: list[AuditEntryIn]) -> list[AuditEntryIn]:
 class AuditPoller:
     def __init__(
         self,
-        source: AuditLogSource,
+        source: VRChatAPI,
         store: Store,
         group_id: str,
         settings: PollSettings | None = None,
@@ -121,11 +114,8 @@ class AuditPoller:
 
     def _bot_user_id(self) -> str | None:
         """The account VRChat records as the actor of the bot's own actions in this group: with
-        several accounts (GroupRouter) the one serving it; a plain VRChatClient knows its own."""
-        for_group = getattr(self.source, "user_id_for", None)
-        if for_group is not None:
-            return for_group(self.group_id)  # type: ignore[no-any-return]
-        return getattr(self.source, "user_id", None)
+        several accounts (GroupRouter) the one serving it."""
+        return self.source.user_id_for(self.group_id)
 
     async def _page(self, offset: int, result: PollResult) -> AuditLogPage:
         result.requests += 1
@@ -267,7 +257,7 @@ class AuditPoller:
             return await self.poll_once()
         except asyncio.CancelledError:
             raise
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             reason = str(exc)
             if isinstance(exc, Forbidden) and exc.method:  # VRChat's own 403, not a local refusal
                 reason = f"VRChat refused to show the audit log: {refused_because(AUDIT_VIEW)}"

@@ -78,7 +78,7 @@ class DiscordFeedSender:
     async def find_delivered(self, channel_id: int, entry_ids: Collection[str]) -> dict[str, int]:
         """Discord only collapses a repeated nonce for a few minutes; after a longer outage the
         channel's own history is the record of what was posted before the crash."""
-        wanted, found = set(entry_ids), {}
+        wanted, found = set(entry_ids), dict[str, int]()
         me = self._client.user.id if self._client.user else None
         channel = self._client.get_partial_messageable(channel_id)
         try:

@@ -2,9 +2,9 @@
 
 Each group's poller is its own task with its own error handling, so one group's failure never stops
 another's; the outbox worker is woken as soon as a poll queued something. After each poll the
-session alert looks whether the VRChat client has given up on its session (bot.alerts).
+session alert looks whether the VRChat client has given up on its session (bot.feed.alerts).
 
-With a LeaseKeeper (bot.feed.leases) the service runs pollers only for the groups this process holds,
+With a LeaseKeeper (bot.leases) the service runs pollers only for the groups this process holds,
 and starts and stops them as leases are won and lost; the outbox worker delivers only the channels
 it holds. Without one it runs everything, as a lone process does.
 """
@@ -17,12 +17,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.alerts import SessionAlerts
+from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from bot.store import Store
+from bot.vrchat import VRChatAPI
 
-from .leases import CHANNEL, GROUP, LeaseKeeper, group_lease
+from .alerts import SessionAlerts
 from .outbox import DrainResult, OutboxWorker
-from .poller import AuditLogSource, AuditPoller, PollResult, PollSettings
+from .poller import AuditPoller, PollResult, PollSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class CycleResult:
 class FeedService:
     def __init__(
         self,
-        source: AuditLogSource,
+        source: VRChatAPI,
         store: Store,
         worker: OutboxWorker,
         settings: PollSettings | None = None,
@@ -57,9 +58,8 @@ class FeedService:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
-        # The poller's source is the VRChatClient in the bot; a bare AuditLogSource never blocks.
         self.alerts = SessionAlerts(
-            lambda: bool(getattr(source, "session_blocked", False)),
+            source,
             store,
             worker.sender,
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),

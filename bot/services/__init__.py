@@ -3,7 +3,7 @@
 No Discord here. Every mutating method checks permission itself (the cog's check is not trusted)
 and validates its input before any VRChat request or database write.
 
-    services = Services(client, store, config)
+    services = Services(vrchat, store, config)
     await services.requests.decide(actor, group_id, user_id, "accept")
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import cast
 
 from bot.config import Config
 from bot.services.access import Access
@@ -41,7 +40,7 @@ from bot.services.stats import StatsService
 from bot.services.users import UserDirectory
 from bot.services.watchlist import WatchlistService
 from bot.store import Store
-from bot.vrchat import VRChatClient
+from bot.vrchat import VRChatAPI
 from bot.vrchat.router import GroupRouter
 
 
@@ -50,29 +49,29 @@ class Services:
 
     def __init__(
         self,
-        vrchat: VRChatClient | GroupRouter,
+        vrchat: VRChatAPI,
         store: Store,
         config: Config,
         *,
         clock: Clock = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`vrchat` is one account's client, or the router of several (bot.vrchat.router), which has
-        the same methods; `clock` dates decisions and reports; `monotonic` times the caches and the
-        search rate limit."""
-        client = cast(VRChatClient, vrchat)  # the router matches the client's methods (tests/vrchat)
+        """`vrchat` is one account's client, or the router of several (bot.vrchat.router): both are a
+        VRChatAPI; `clock` dates decisions and reports; `monotonic` times the caches and the search
+        rate limit."""
+        # /bridge status lists the accounts when there are several.
         accounts = vrchat.pool if isinstance(vrchat, GroupRouter) else None
         actions = ActionLog(store)
-        users = UserDirectory(client, monotonic=monotonic)
+        users = UserDirectory(vrchat, monotonic=monotonic)
         self.access = Access(store, config)
-        self.requests = JoinRequestService(client, store, self.access, users, actions, clock)
-        self.invites = InviteService(client, self.access, users, actions)
-        self.posts = PostService(client, self.access, actions, monotonic=monotonic)
-        self.moderation = ModerationService(client, self.access, users, actions)
-        self.bindings = BindingService(client, store, self.access, actions, clock, accounts=accounts)
+        self.requests = JoinRequestService(vrchat, store, self.access, users, actions, clock)
+        self.invites = InviteService(vrchat, self.access, users, actions)
+        self.posts = PostService(vrchat, self.access, actions, monotonic=monotonic)
+        self.moderation = ModerationService(vrchat, self.access, users, actions)
+        self.bindings = BindingService(vrchat, store, self.access, actions, clock, accounts=accounts)
         self.audit = AuditService(store, self.access, actions, clock)
-        self.lookups = LookupService(client, self.access, users, clock)
-        self.profile = ProfileService(client, self.access, actions)
+        self.lookups = LookupService(vrchat, self.access, users, clock)
+        self.profile = ProfileService(vrchat, self.access, actions)
         self.watchlist = WatchlistService(store, self.access, actions)
         self.rules = RulesService(store, self.access, actions)
         self.stats = StatsService(store, self.access, clock)

@@ -10,8 +10,9 @@ from typing import Any
 
 from bot.events import KNOWN_EVENT_TYPES, OTHER, is_family
 from bot.services.access import Access
-from bot.services.common import ActionLog, Actor, Clock, InvalidInput, checked_group_id, quoted
+from bot.services.common import ActionLog, Actor, Clock, InvalidInput, checked_group_id
 from bot.store import InvalidCursorError, Store, StoredEntry
+from bot.text import quoted
 from bot.vrchat import InvalidReference, parse_user_id
 from bot.vrchat.ids import USER_FORMS
 

@@ -18,16 +18,15 @@ from bot.services.common import (
     PermissionDenied,
     age,
     checked_group_id,
-    quoted,
 )
 from bot.store import Binding, BindingIn, DuplicateBindingError, Gap, Store
+from bot.text import quoted
 from bot.vrchat import (
-    AuthError,
     Forbidden,
     InvalidReference,
     NotFound,
     SessionState,
-    VRChatClient,
+    VRChatAPI,
     VRChatError,
     parse_group_id,
 )
@@ -127,7 +126,7 @@ def _families(families: Iterable[str]) -> tuple[str, ...]:
 class BindingService:
     def __init__(
         self,
-        client: VRChatClient,
+        client: VRChatAPI,
         store: Store,
         access: Access,
         actions: ActionLog,
@@ -369,7 +368,7 @@ class BindingService:
             return checked
         try:
             group = await asyncio.wait_for(self._client.get_group(group_id), RECHECK_TIMEOUT)
-        except (TimeoutError, VRChatError, AuthError):  # NoServingAccount too: shown as "unserved"
+        except (TimeoutError, VRChatError):  # NoServingAccount too: shown as "unserved"
             return checked
         fresh = self._checked[group_id] = _Checked(GroupStanding.of(group), now)
         return fresh

@@ -117,11 +117,6 @@ def time_ago(when: datetime, now: datetime) -> str:
     return "just now"
 
 
-def quoted(text: str, limit: int = 60) -> str:
-    """User-supplied text for an error message: one line, clipped, in quotes."""
-    return f"“{clip(' '.join(text.split()), limit)}”"
-
-
 class ActionLog:
     """Writes the action log for the services (who did what through the bot, and how it went)."""
 

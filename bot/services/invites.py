@@ -8,7 +8,7 @@ from typing import Literal
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, PermissionDenied, ServiceError, checked_group_id, error_text
 from bot.services.users import UserDirectory, parse_user_text
-from bot.vrchat import AlreadyInvited, AlreadyMember, AuthError, CannotInvite, VRChatClient, VRChatError
+from bot.vrchat import AlreadyInvited, AlreadyMember, CannotInvite, VRChatAPI, VRChatError
 from bot.vrchat.errors import BadRequest, Forbidden
 
 InviteKind = Literal["sent", "already_member", "already_invited", "cannot_invite"]
@@ -42,9 +42,7 @@ class InviteOutcome:
 
 
 class InviteService:
-    def __init__(
-        self, client: VRChatClient, access: Access, users: UserDirectory, actions: ActionLog
-    ) -> None:
+    def __init__(self, client: VRChatAPI, access: Access, users: UserDirectory, actions: ActionLog) -> None:
         self._client = client
         self._access = access
         self._users = users
@@ -75,7 +73,7 @@ class InviteService:
             kind = "already_invited"
         except CannotInvite:
             kind = "cannot_invite"
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             await self._actions.record(
                 actor,
                 gid,

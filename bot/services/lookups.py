@@ -13,11 +13,12 @@ from datetime import date
 
 from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import Actor, Clock, NotFoundError, PermissionDenied, ServiceError
-from bot.services.request_views import PROFILE_URL, avatar_url, bio_excerpt, is_adult, trust_rank
+from bot.services.request_views import PROFILE_URL, avatar_url, bio_excerpt, is_adult
 from bot.services.users import UserDirectory, parse_user_text
-from bot.vrchat import AuthError, Forbidden, NotFound, VRChatClient, VRChatError
+from bot.vrchat import Forbidden, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.ids import GROUP_ID_RE, launch_url
 from bot.vrchat.models import Instance, UserGroup
+from bot.vrchat.trust import trust_rank
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def instance_line(instance: Instance) -> InstanceLine:
 
 
 class LookupService:
-    def __init__(self, client: VRChatClient, access: Access, users: UserDirectory, clock: Clock) -> None:
+    def __init__(self, client: VRChatAPI, access: Access, users: UserDirectory, clock: Clock) -> None:
         self._client = client
         self._access = access
         self._users = users
@@ -240,7 +241,7 @@ class LookupService:
             for entry in await self._client.list_user_groups(own_id):
                 if entry.group_id and entry.name:
                     names.setdefault(entry.group_id, entry.name)
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             log.info("could not name the bot's groups: %s", exc)
         return names
 

@@ -21,7 +21,7 @@ from bot.services.common import (
     error_text,
 )
 from bot.services.users import UserDirectory, parse_user_text
-from bot.vrchat import AuthError, BadRequest, Forbidden, NotFound, VRChatClient, VRChatError
+from bot.vrchat import BadRequest, Forbidden, NotFound, VRChatAPI, VRChatError
 
 REASON_MAX = 512
 ModerationKind = Literal["kick", "ban", "unban"]
@@ -60,9 +60,7 @@ def _reason(reason: str | None) -> str:
 
 
 class ModerationService:
-    def __init__(
-        self, client: VRChatClient, access: Access, users: UserDirectory, actions: ActionLog
-    ) -> None:
+    def __init__(self, client: VRChatAPI, access: Access, users: UserDirectory, actions: ActionLog) -> None:
         self._client = client
         self._access = access
         self._users = users
@@ -99,7 +97,7 @@ class ModerationService:
                 await self._client.ban_member(gid, user_id)
             else:
                 await self._client.unban_member(gid, user_id)
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             await self._actions.record(
                 actor,
                 gid,

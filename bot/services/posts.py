@@ -17,11 +17,10 @@ from bot.services.common import (
     ServiceError,
     TTLCache,
     checked_group_id,
-    clip,
     error_text,
-    quoted,
 )
-from bot.vrchat import AuthError, BadRequest, Forbidden, InvalidReference, NotFound, VRChatClient, VRChatError
+from bot.text import clip, quoted
+from bot.vrchat import BadRequest, Forbidden, InvalidReference, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.ids import require_post_id, require_role_id
 from bot.vrchat.models import GroupPost, GroupRole
 
@@ -39,6 +38,7 @@ CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
 
 Visibility = Literal["group", "public"]
+_VISIBILITIES: dict[str, Visibility] = {"group": "group", "public": "public"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,8 @@ def _validate(
         raise InvalidInput("A post needs some text.")
     if len(text) > TEXT_MAX:
         raise InvalidInput(f"The text is {len(text)} characters long; the limit is {TEXT_MAX}.")
-    if visibility not in ("group", "public"):
+    checked_visibility = _VISIBILITIES.get(visibility) if isinstance(visibility, str) else None
+    if checked_visibility is None:
         raise InvalidInput(
             f"Visibility must be “group” (members only) or “public” (anyone), not {quoted(str(visibility))}."
         )
@@ -88,13 +89,13 @@ def _validate(
             raise InvalidInput(
                 f"{quoted(role)} is not a VRChat role ID (grol_…); pick roles from the list."
             ) from None
-    return PostDraft(gid, title, text, visibility, roles, send_notification)  # type: ignore[arg-type]
+    return PostDraft(gid, title, text, checked_visibility, roles, send_notification)
 
 
 class PostService:
     def __init__(
         self,
-        client: VRChatClient,
+        client: VRChatAPI,
         access: Access,
         actions: ActionLog,
         *,
@@ -175,7 +176,7 @@ class PostService:
             post = await self._client.create_post(
                 d.group_id, d.title, d.text, d.visibility, d.role_ids, d.send_notification
             )
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             await self._actions.record(
                 actor, d.group_id, "post.create", details=details, outcome="error", error=error_text(exc)
             )
@@ -206,7 +207,7 @@ class PostService:
         await self._access.require_moderator(actor, gid)
         try:
             await self._client.delete_post(gid, post_id)
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             await self._actions.record(
                 actor, gid, "post.delete", target_id=post_id, outcome="error", error=error_text(exc)
             )

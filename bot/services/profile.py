@@ -11,7 +11,7 @@ from typing import Any
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, PermissionDenied, ServiceError, error_text
 from bot.services.request_views import PROFILE_URL
-from bot.vrchat import AuthError, BadRequest, Forbidden, VRChatClient, VRChatError, profile_update_body
+from bot.vrchat import BadRequest, Forbidden, VRChatAPI, VRChatError, profile_update_body
 from bot.vrchat.models import CurrentUser
 from bot.vrchat.profile import BIO_LINKS_MAX
 
@@ -57,7 +57,7 @@ def sentence(text: str) -> str:
 
 
 class ProfileService:
-    def __init__(self, client: VRChatClient, access: Access, actions: ActionLog) -> None:
+    def __init__(self, client: VRChatAPI, access: Access, actions: ActionLog) -> None:
         self._client = client
         self._access = access
         self._actions = actions
@@ -106,7 +106,7 @@ class ProfileService:
                 bio_links=body.get("bioLinks"),
                 pronouns=body.get("pronouns"),
             )
-        except (VRChatError, AuthError) as exc:
+        except VRChatError as exc:
             await self._actions.record(
                 actor,
                 None,

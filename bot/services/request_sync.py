@@ -18,7 +18,7 @@ from bot.services.common import Clock, Where
 from bot.services.request_views import GroupSummary, JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store import NO_CHANNEL, CardState, RequestCard, Store
-from bot.vrchat import AuthError, VRChatClient, VRChatError
+from bot.vrchat import VRChatAPI, VRChatError
 from bot.vrchat.ids import is_user_id
 from bot.vrchat.models import GroupMember, User
 
@@ -98,7 +98,7 @@ def summary_of(outcome: VRChatOutcome) -> str:
 
 
 async def vrchat_outcome(
-    client: VRChatClient, store: Store, group_id: str, user_id: str, since: datetime
+    client: VRChatAPI, store: Store, group_id: str, user_id: str, since: datetime
 ) -> VRChatOutcome:
     """How a request that left VRChat's pending list ended, and who ended it, as far as is known."""
     page = await store.search_entries(
@@ -121,7 +121,7 @@ async def vrchat_outcome(
         fresh = await client.get_audit_logs(
             group_id, n=10, start_date=since, event_types=list(REQUEST_EVENTS), target_ids=[user_id]
         )
-    except (VRChatError, AuthError) as exc:  # no audit permission, rate limit...: say less, not fail
+    except VRChatError as exc:  # no audit permission, rate limit...: say less, not fail
         log.info("could not look up how the join request of %s ended: %s", user_id, exc)
         return GONE
     for item in fresh.results:
@@ -133,7 +133,7 @@ async def vrchat_outcome(
 
 
 class CardReconciler:
-    def __init__(self, client: VRChatClient, store: Store, users: UserDirectory, clock: Clock) -> None:
+    def __init__(self, client: VRChatAPI, store: Store, users: UserDirectory, clock: Clock) -> None:
         self._client = client
         self._store = store
         self._users = users
@@ -176,7 +176,7 @@ class CardReconciler:
             # logged; the others still get their cards this round, and it is tried again next round.
             try:
                 changes += await self._post_if_needed(group_id, request, channels, cards, now)
-            except (VRChatError, AuthError):
+            except VRChatError:
                 raise  # VRChat's trouble is the whole group's: the caller logs it once
             except Exception:
                 log.exception(
@@ -188,7 +188,7 @@ class CardReconciler:
                 changes += await self._close(
                     group_id, user_id, [c for c in cards.values() if c.user_id == user_id]
                 )
-            except (VRChatError, AuthError):
+            except VRChatError:
                 raise
             except Exception:
                 log.exception("Could not close the card of join request %s in %s", user_id, group_id)
@@ -260,7 +260,7 @@ class CardReconciler:
         try:
             user = await self._users.profile(user_id, fallback)
             view = build_view(group_id, request, user, now.date())
-        except (VRChatError, AuthError) as exc:  # the card still goes up, saying so
+        except VRChatError as exc:  # the card still goes up, saying so
             log.info("could not fetch the profile of %s for a card: %s", user_id, exc)
             stub = build_view(
                 group_id, request, User(id=user_id, display_name=fallback or user_id), now.date()

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.services.common import clip
+from bot.text import clip
 from bot.vrchat.models import GroupMember, User
+from bot.vrchat.trust import trust_rank
 
 BIO_EXCERPT = 200
 PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
-
-# Highest first: a veteran account also carries the lower trust tags.
-TRUST_RANKS: tuple[tuple[str, str], ...] = (
-    ("system_trust_veteran", "Trusted User"),
-    ("system_trust_trusted", "Known User"),
-    ("system_trust_known", "User"),
-    ("system_trust_basic", "New User"),
-)
-VISITOR = "Visitor"
-
-
-def trust_rank(tags: Iterable[str]) -> str:
-    present = set(tags)
-    return next((rank for tag, rank in TRUST_RANKS if tag in present), VISITOR)
 
 
 def is_adult(age_verification_status: str | None) -> bool:

@@ -38,12 +38,11 @@ from bot.services.users import UserDirectory, require_user_id
 from bot.services.watchlist import with_group_summaries
 from bot.store import NO_CHANNEL, CardState, RequestCard, Store
 from bot.vrchat import (
-    AuthError,
     BadRequest,
     Forbidden,
     NotFound,
     OutcomeUnknown,
-    VRChatClient,
+    VRChatAPI,
     VRChatError,
 )
 
@@ -74,7 +73,7 @@ class Decision:
 class JoinRequestService:
     def __init__(
         self,
-        client: VRChatClient,
+        client: VRChatAPI,
         store: Store,
         access: Access,
         users: UserDirectory,
@@ -126,7 +125,7 @@ class JoinRequestService:
                 return card.display_name
         try:
             return await self._users.display_name(user_id)
-        except (ServiceError, VRChatError, AuthError):
+        except (ServiceError, VRChatError):
             return user_id
 
     async def reconcile(self, group_id: str) -> list[CardChange]:
@@ -144,9 +143,14 @@ class JoinRequestService:
         return await self._rules.run(changes, self._decide_by_rule)
 
     async def _decide_by_rule(
-        self, actor: Actor, group_id: str, user_id: str, decision: str, details: Mapping[str, Any]
+        self,
+        actor: Actor,
+        group_id: str,
+        user_id: str,
+        decision: Literal["accept", "reject"],
+        details: Mapping[str, Any],
     ) -> Decision:
-        return await self.decide(actor, group_id, user_id, decision, automated=details)  # type: ignore[arg-type]
+        return await self.decide(actor, group_id, user_id, decision, automated=details)
 
     # ------------------------------------------------------------------ deciding
 
@@ -219,7 +223,7 @@ class JoinRequestService:
     async def _membership_status(self, group_id: str, user_id: str) -> str | None:
         try:
             member = await self._client.get_group_member(group_id, user_id)
-        except (VRChatError, AuthError):
+        except VRChatError:
             return "unknown"
         return member.membership_status if member else None
 
@@ -266,7 +270,7 @@ class JoinRequestService:
             details["confirmed_after_timeout"] = "yes"
         except BaseException as exc:
             await self._store.release_claim(group_id, user_id, state, actor.user_id)
-            if isinstance(exc, VRChatError | AuthError):
+            if isinstance(exc, VRChatError):
                 await failed(exc)
             if isinstance(exc, Forbidden):
                 raise PermissionDenied(

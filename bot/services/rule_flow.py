@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from bot.services.common import Actor, Clock, ServiceError, error_text
 from bot.services.request_sync import CardChange
@@ -23,14 +23,14 @@ from bot.services.request_views import GroupSummary
 from bot.services.rules import Facts, RuleDecision, decision_text, describe, evaluate
 from bot.services.users import UserDirectory
 from bot.store import Binding, CardState, Store
-from bot.vrchat import AuthError, VRChatError
+from bot.vrchat import VRChatError
 
 log = logging.getLogger(__name__)
 
 PROFILE_TIMEOUT = 15.0
 SYSTEM_USER_ID = 0  # the action log's discord_user_id for automated decisions
 STATE_OF: dict[str, CardState] = {"accept": "accepted", "reject": "rejected"}
-Decide = Callable[[Actor, str, str, str, Mapping[str, Any]], Awaitable[object]]
+Decide = Callable[[Actor, str, str, Literal["accept", "reject"], Mapping[str, Any]], Awaitable[object]]
 
 
 def _watch_facts(groups: GroupSummary | None) -> dict[str, Any]:
@@ -55,7 +55,7 @@ class RuleRunner:
     async def _facts(self, user_id: str) -> Facts:
         try:
             user = await asyncio.wait_for(self._users.user(user_id), timeout=PROFILE_TIMEOUT)
-        except (ServiceError, VRChatError, AuthError, TimeoutError) as exc:
+        except (ServiceError, VRChatError, TimeoutError) as exc:
             return Facts(error=error_text(exc) if not isinstance(exc, TimeoutError) else "timed out")
         return Facts(
             display_name=user.display_name or None,
@@ -118,8 +118,9 @@ class RuleRunner:
                 "values": ", ".join(f"{k}: {v}" for k, v in decision.values.items()),
             }
             try:
-                await decide(actor, card.group_id, user_id, decision.outcome, automated)
-            except (ServiceError, VRChatError, AuthError) as exc:
+                verdict: Literal["accept", "reject"] = "accept" if decision.outcome == "accept" else "reject"
+                await decide(actor, card.group_id, user_id, verdict, automated)
+            except (ServiceError, VRChatError) as exc:
                 log.info("rule #%s could not %s %s: %s", rule.position, decision.outcome, user_id, exc)
                 for c, _, _ in live:
                     notes[c.channel_id] = (

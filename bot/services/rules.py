@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
+from bot.rule_syntax import RuleSyntaxError, parse_rule
 from bot.services.access import Access
-from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError, quoted
-from bot.services.request_views import TRUST_RANKS, VISITOR, trust_rank
+from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError
 from bot.store import Binding, Store
-from bot.store.rules import RULE_KINDS, RULE_OUTCOMES, RequestRule, RuleKind, RuleOutcome
+from bot.store.rules import RequestRule, RuleKind, RuleOutcome
+from bot.vrchat.trust import TRUST_ORDER, trust_rank
 
-# Lowest first.
-TRUST_ORDER: tuple[str, ...] = (VISITOR, *(rank for _, rank in reversed(TRUST_RANKS)))
-KEYWORD_MAX = 100
+T = TypeVar("T")
+
 MAX_RULES = 25
 KIND_TEXT: dict[str, str] = {
     "age_verified": "age verified (18+)",
@@ -65,7 +66,7 @@ def describe(rule: RequestRule) -> str:
     return KIND_TEXT[rule.kind].format(rule.parameter or "")
 
 
-def _need(value: object, what: str) -> object:
+def _need(value: T | None, what: str) -> T:
     if value is None or value == () or value == "":
         raise MissingFact(what)
     return value
@@ -77,13 +78,13 @@ def _matches(rule: RequestRule, facts: Facts) -> tuple[bool, dict[str, str]]:
         status = str(_need(facts.age_verification_status, "age verification status"))
         return status == "18+", {"age verification": status}
     if rule.kind == "trust_at_least":
-        rank = trust_rank(_need(facts.tags, "trust tags"))  # type: ignore[arg-type]
+        rank = trust_rank(_need(facts.tags, "trust tags"))
         wanted = TRUST_ORDER.index(str(rule.parameter))
         return TRUST_ORDER.index(rank) >= wanted, {"trust": rank}
     if rule.kind == "account_age_days_at_least":
         joined = _need(facts.date_joined, "account creation date")
         today = _need(facts.today, "today's date")
-        days = (today - joined).days  # type: ignore[operator]
+        days = (today - joined).days
         return days >= int(str(rule.parameter)), {"account age": f"{days} days"}
     if rule.kind == "in_watchlisted_group":
         if not facts.groups_known or facts.watch_hits is None:
@@ -138,30 +139,11 @@ def decision_text(decision: RuleDecision, *, shadow: bool = False) -> str:
 
 
 def checked_rule(kind: str, parameter: str | None, outcome: str) -> tuple[RuleKind, str | None, RuleOutcome]:
-    """Validate what an admin typed; InvalidInput names what would be accepted."""
-    kind = kind.strip().lower()
-    outcome = outcome.strip().lower()
-    if kind not in RULE_KINDS:
-        raise InvalidInput(f"Unknown condition {quoted(kind, 40)}; choose from {', '.join(RULE_KINDS)}.")
-    if outcome not in RULE_OUTCOMES:
-        raise InvalidInput(f"A rule can accept, reject or hold, not {quoted(outcome, 20)}.")
-    text = " ".join((parameter or "").split())
-    if kind == "trust_at_least":
-        ranks = {r.casefold(): r for r in TRUST_ORDER}
-        if text.casefold() not in ranks:
-            raise InvalidInput(f"Trust rank must be one of: {', '.join(TRUST_ORDER)}.")
-        return kind, ranks[text.casefold()], outcome  # type: ignore[return-value]
-    if kind == "account_age_days_at_least":
-        if not (text.isascii() and text.isdigit()) or int(text) > 36500:  # "²" passes isdigit() alone
-            raise InvalidInput("The account age is a whole number of days, like 30.")
-        return kind, str(int(text)), outcome  # type: ignore[return-value]
-    if kind == "keyword":
-        if not text or len(text) > KEYWORD_MAX:
-            raise InvalidInput(f"A keyword is between 1 and {KEYWORD_MAX} characters.")
-        return kind, text, outcome  # type: ignore[return-value]
-    if text:
-        raise InvalidInput(f"The condition {kind} takes no parameter.")
-    return kind, None, outcome  # type: ignore[return-value]
+    """Validate what an admin typed (bot.rule_syntax); InvalidInput names what would be accepted."""
+    try:
+        return parse_rule(kind, parameter, outcome)
+    except RuleSyntaxError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 class RulesService:

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.services.common import InvalidInput, NotFoundError, TTLCache, clip, quoted
-from bot.vrchat import AuthError, InvalidReference, NotFound, VRChatClient, VRChatError, parse_user_id
+from bot.services.common import InvalidInput, NotFoundError, TTLCache
+from bot.text import clip, quoted
+from bot.vrchat import InvalidReference, NotFound, VRChatAPI, VRChatError, parse_user_id
 from bot.vrchat.ids import USER_FORMS
 from bot.vrchat.models import LimitedUser, User
 
@@ -75,7 +76,7 @@ def choice_label(name: str, user_id: str) -> str:
 
 
 class UserDirectory:
-    def __init__(self, client: VRChatClient, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: VRChatAPI, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._monotonic = monotonic
         self._profiles: TTLCache[str, User] = TTLCache(PROFILE_TTL, clock=monotonic)
@@ -164,7 +165,7 @@ class UserDirectory:
             self._last_search = now
             try:
                 hits = await self._client.search_users(text, n=SUGGEST_MAX)
-            except (VRChatError, AuthError) as exc:
+            except VRChatError as exc:
                 log.info("user search for autocomplete failed: %s", exc)
                 return []
             self._remember(hits[:SUGGEST_MAX])

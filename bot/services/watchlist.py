@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from bot.services.access import Access
-from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError, quoted
+from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError
 from bot.services.request_sync import CardChange
 from bot.services.request_views import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHit
 from bot.store import Binding, DuplicateWatchError, Store, WatchEntry
 from bot.store.watchlist import NOTE_MAX
-from bot.vrchat import AuthError, Forbidden, InvalidReference, VRChatClient, VRChatError
+from bot.text import quoted
+from bot.vrchat import Forbidden, InvalidReference, VRChatAPI, VRChatError
 from bot.vrchat.ids import parse_group_ref
 from bot.vrchat.models import UserGroup
 
@@ -79,13 +80,13 @@ class WatchlistService:
         return binding, await self._store.list_watch([binding.id])
 
 
-async def user_groups(client: VRChatClient, user_id: str) -> list[UserGroup] | None:
+async def user_groups(client: VRChatAPI, user_id: str) -> list[UserGroup] | None:
     """The requester's groups, or None when VRChat could not say (error, timeout). Never raises."""
     try:
         return await asyncio.wait_for(client.list_user_groups(user_id), timeout=GROUPS_TIMEOUT)
     except Forbidden:
         return []  # a hidden list reads the same as an empty one
-    except (VRChatError, AuthError, TimeoutError) as exc:
+    except (VRChatError, TimeoutError) as exc:
         log.info("could not list the groups of %s for a card: %s", user_id, exc)
     except Exception:
         log.exception("listing the groups of %s for a card failed", user_id)
@@ -114,7 +115,7 @@ def summarise(groups: list[UserGroup] | None, watch: Iterable[WatchEntry]) -> Gr
 
 
 async def with_group_summaries(
-    client: VRChatClient, store: Store, changes: list[CardChange]
+    client: VRChatAPI, store: Store, changes: list[CardChange]
 ) -> list[CardChange]:
     """Cards about to be posted get the requester's groups (one lookup per requester) and the
     watchlist hits of the server each card is posted in."""

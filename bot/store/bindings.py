@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, binding_from_row
+from bot.store._base import StoreBase, binding_from_row, changed_rows
 from bot.store.models import BindingRow
 from bot.store.types import Binding, BindingIn, BindingSource, ConfigSyncResult, DuplicateBindingError
 
@@ -44,7 +44,7 @@ class BindingOps(StoreBase):
                 delete(BindingRow).where(BindingRow.id == binding_id),
                 execution_options={"synchronize_session": False},
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(changed_rows(result))
 
     async def get_binding(self, binding_id: int) -> Binding | None:
         async with self._sessions() as session:

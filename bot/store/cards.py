@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import select, update
 
-from bot.store._base import StoreBase, table
+from bot.store._base import StoreBase, changed_rows, table
 from bot.store.models import RequestCardRow
 
 CardState = Literal["pending", "accepted", "rejected", "blocked", "gone"]
@@ -184,7 +184,7 @@ class CardOps(StoreBase):
                 ),
                 execution_options={"synchronize_session": False},
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(changed_rows(result))
 
     async def release_claim(self, group_id: str, user_id: str, state: CardState, by_discord_id: int) -> int:
         """Undo a Discord claim whose VRChat call failed, so the request can be decided again."""
@@ -203,7 +203,7 @@ class CardOps(StoreBase):
                 .values(state="pending", updated_at=now, **_CLEARED),
                 execution_options={"synchronize_session": False},
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return changed_rows(result)
 
     async def reopen_cards(self, group_id: str, user_id: str, *, handled_before: datetime) -> int:
         """The user asked to join again: handled cards start over, 'pending', without a message.
@@ -233,7 +233,7 @@ class CardOps(StoreBase):
                 ),
                 execution_options={"synchronize_session": False},
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return changed_rows(result)
 
     async def set_card_message(self, group_id: str, user_id: str, channel_id: int, message_id: int) -> bool:
         """Remember the Discord message that shows the card; False when there is no such card."""
@@ -245,4 +245,4 @@ class CardOps(StoreBase):
                 .values(message_id=message_id, updated_at=self._now()),
                 execution_options={"synchronize_session": False},
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(changed_rows(result))

@@ -7,7 +7,15 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from bot.store._base import StoreBase, action_from_row, chunked, gap_from_row, ids_list, like_escape
+from bot.store._base import (
+    StoreBase,
+    action_from_row,
+    changed_rows,
+    chunked,
+    gap_from_row,
+    ids_list,
+    like_escape,
+)
 from bot.store.models import ActionLogRow, GapRow
 from bot.store.types import ActionIn, ActionOutcome, ActionRecord, Gap
 
@@ -41,7 +49,7 @@ class JournalOps(StoreBase):
                     update(GapRow).where(GapRow.id.in_(chunk)).values(notified=True),
                     execution_options={"synchronize_session": False},
                 )
-                changed += result.rowcount  # type: ignore[attr-defined]
+                changed += changed_rows(result)
         return changed
 
     # ---------------------------------------------------------------- action log

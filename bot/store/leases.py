@@ -12,7 +12,7 @@ one gets a row back (SQLite ≥ 3.35 and PostgreSQL both support the upsert with
 times come from the store's clock, that is the hosts' clocks: keep them synchronised (NTP), since a
 skew eats into the lease time.
 
-Nothing here knows what the names stand for; bot.feed.leases decides what to hold.
+Nothing here knows what the names stand for; bot.leases decides what to hold.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, exists, func, or_, select, update
 
-from bot.store._base import StoreBase, chunked, ids_list, table
+from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
 from bot.store.models import LeaseRow
 
 # Any constant works; it only has to be the same in every process of this application.
@@ -133,7 +133,7 @@ class LeaseOps(StoreBase):
                 result = await session.execute(
                     stmt.values(expires_at=now), execution_options={"synchronize_session": False}
                 )
-                released += int(result.rowcount)  # type: ignore[attr-defined]
+                released += changed_rows(result)
         return released
 
     async def list_leases(self, prefix: str | None = None) -> list[Lease]:
@@ -154,7 +154,7 @@ class LeaseOps(StoreBase):
                 delete(LeaseRow).where(LeaseRow.expires_at < cutoff),
                 execution_options={"synchronize_session": False},
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return changed_rows(result)
 
     @asynccontextmanager
     async def startup_lock(self) -> AsyncIterator[None]:

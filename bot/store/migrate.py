@@ -61,7 +61,10 @@ def head_revision() -> str:
 def _set_sqlite_foreign_keys(conn: Connection, enabled: bool) -> None:
     # Must go straight to the driver: through SQLAlchemy it would auto-begin a transaction, and
     # SQLite ignores PRAGMA foreign_keys inside one.
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    driver = conn.connection.dbapi_connection
+    if driver is None:  # only after the connection was invalidated, which nothing here does
+        raise MigrationError("the database connection was closed while migrating")
+    cursor = driver.cursor()
     try:
         cursor.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
     finally:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 
-from bot.store._base import StoreBase, chunked, ids_list, outbox_from_rows
+from bot.store._base import StoreBase, changed_rows, chunked, ids_list, outbox_from_rows
 from bot.store.leases import LeaseFence, lease_held
 from bot.store.models import AuditEntryRow, BindingRow, OutboxRow, SetAsideRow
 from bot.store.types import ChannelBacklog, OutboxItem, OutboxStats
@@ -28,7 +28,7 @@ class _ClaimLost(Exception):
 class OutboxOps(StoreBase):
     def _items_query(
         self, *conditions: ColumnElement[bool]
-    ) -> Select[tuple[OutboxRow, AuditEntryRow, SetAsideRow | None]]:
+    ) -> Select[OutboxRow, AuditEntryRow, SetAsideRow]:  # the SetAsideRow is None where none joins
         # Oldest audit time first; within one timestamp, the order the poller stored them in (VRChat's
         # own order), which the row id records. Total and stable across restarts.
         return (
@@ -40,9 +40,7 @@ class OutboxOps(StoreBase):
             .order_by(AuditEntryRow.created_at, OutboxRow.id)
         )
 
-    async def _items(
-        self, stmt: Select[tuple[OutboxRow, AuditEntryRow, SetAsideRow | None]]
-    ) -> list[OutboxItem]:
+    async def _items(self, stmt: Select[OutboxRow, AuditEntryRow, SetAsideRow]) -> list[OutboxItem]:
         async with self._sessions() as session:
             return [
                 outbox_from_rows(row, entry, aside)
@@ -96,7 +94,7 @@ class OutboxOps(StoreBase):
                     update(OutboxRow).where(OutboxRow.id.in_(chunk), *conditions).values(**values),
                     execution_options={"synchronize_session": False},
                 )
-                changed += result.rowcount  # type: ignore[attr-defined]
+                changed += changed_rows(result)
         return changed
 
     async def mark_packed(self, row_ids: Iterable[int], nonce: str) -> int:
@@ -133,7 +131,7 @@ class OutboxOps(StoreBase):
                         .values(state="sending", attempts=OutboxRow.attempts + 1, nonce=nonce),
                         execution_options={"synchronize_session": False},
                     )
-                    claimed += result.rowcount  # type: ignore[attr-defined]
+                    claimed += changed_rows(result)
                 if claimed != len(ids):
                     raise _ClaimLost  # rolls the partial claim back
         except _ClaimLost:
@@ -179,7 +177,7 @@ class OutboxOps(StoreBase):
                 update(BindingRow).where(target).values(paused=paused, paused_reason=reason),
                 execution_options={"synchronize_session": False},
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return changed_rows(result)
 
     async def pause_binding(
         self, *, binding_id: int | None = None, channel_id: int | None = None, reason: str

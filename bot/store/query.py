@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import aliased
 
-from bot.store._base import StoreBase, entry_from_row, like_escape
+from bot.store._base import StoreBase, changed_rows, entry_from_row, like_escape
 from bot.store.models import AuditEntryRow, OutboxRow, SetAsideRow
 from bot.store.types import EntryPage, InvalidCursorError, StoredEntry
 
@@ -211,7 +211,7 @@ class QueryOps(StoreBase):
                 delete(e).where(e.created_at < cutoff, ~undelivered),
                 execution_options={"synchronize_session": False},
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return changed_rows(result)
 
 
 def _csv_row(entry: StoredEntry) -> Iterable[str]:

@@ -9,7 +9,7 @@ from typing import Literal, cast
 
 from sqlalchemy import delete, func, select
 
-from bot.store._base import StoreBase, chunked, ids_list, table
+from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
 from bot.store.models import RequestRuleRow, RuleSettingsRow
 
 RuleKind = Literal[
@@ -83,7 +83,7 @@ class RuleOps(StoreBase):
                 delete(rr).where(rr.binding_id == binding_id, rr.position == position),
                 execution_options={"synchronize_session": False},
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(changed_rows(result))
 
     async def list_rules(self, binding_ids: Iterable[int]) -> list[RequestRule]:
         """The rules of these bindings, by binding then position."""

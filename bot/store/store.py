@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import bot.store.health as health
+import bot.store.migrate as migrate
 from bot import crashpoints
-from bot.store import health, migrate
 from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
@@ -155,8 +156,8 @@ class Store(
             if not may_be_the_data(exc):
                 raise
             return await self._store_one_by_one(session, group_id, unique, now, exc)
-        aside = [(i, unique[i].set_aside) for i in new_ids if unique[i].set_aside is not None]
-        await self._record_set_aside(session, group_id, aside, now)  # type: ignore[arg-type]
+        aside = [(i, marked) for i in new_ids if (marked := unique[i].set_aside) is not None]
+        await self._record_set_aside(session, group_id, aside, now)
         return new_ids, [i for i, _ in aside]
 
     async def _store_one_by_one(

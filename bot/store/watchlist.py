@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, chunked, ids_list
+from bot.store._base import StoreBase, changed_rows, chunked, ids_list
 from bot.store.models import WatchlistRow
 from bot.store.types import StoreError
 
@@ -71,7 +71,7 @@ class WatchlistOps(StoreBase):
                 delete(wl).where(wl.binding_id == binding_id, wl.group_id == group_id),
                 execution_options={"synchronize_session": False},
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(changed_rows(result))
 
     async def list_watch(self, binding_ids: Iterable[int]) -> list[WatchEntry]:
         """The watchlist entries of these bindings, oldest first."""

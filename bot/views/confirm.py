@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.replies import NO_MENTIONS, explain, send_ephemeral
 from bot.text import CONTENT_LIMIT, clip
+
+if TYPE_CHECKING:
+    from bot.bot import Interaction
 
 TIMEOUT = 60.0
 
@@ -19,7 +22,7 @@ class Confirm(discord.ui.View):
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
         self.answer: bool | None = None
-        self.interaction: discord.Interaction | None = None  # the click, for the follow-up
+        self.interaction: Interaction | None = None  # the click, for the follow-up
         self.confirm.label = confirm_label
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -28,7 +31,7 @@ class Confirm(discord.ui.View):
             return False
         return True
 
-    async def _answer(self, interaction: discord.Interaction, value: bool) -> None:
+    async def _answer(self, interaction: Interaction, value: bool) -> None:
         self.answer, self.interaction = value, interaction
         await interaction.response.edit_message(
             content="Working on it…" if value else "Cancelled.", view=None, allowed_mentions=NO_MENTIONS
@@ -36,11 +39,11 @@ class Confirm(discord.ui.View):
         self.stop()
 
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+    async def confirm(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
         await self._answer(interaction, True)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+    async def cancel(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
         await self._answer(interaction, False)
 
     async def wait_for_answer(self) -> bool:
@@ -48,7 +51,7 @@ class Confirm(discord.ui.View):
         await self.wait()
         return bool(self.answer)
 
-    async def finish(self, text: str, *, origin: discord.Interaction | None = None) -> None:
+    async def finish(self, text: str, *, origin: Interaction | None = None) -> None:
         """Replace the prompt with `text`. After a timeout nobody clicked, so the prompt is edited
         through `origin`, the interaction it was sent for (else its buttons would linger, dead)."""
         target = self.interaction or origin
@@ -61,7 +64,7 @@ class Confirm(discord.ui.View):
                 content=clip(text, CONTENT_LIMIT), view=None, allowed_mentions=NO_MENTIONS
             )
 
-    async def finish_with(self, origin: discord.Interaction, work: Awaitable[str]) -> None:
+    async def finish_with(self, origin: Interaction, work: Awaitable[str]) -> None:
         """Run the confirmed action; the prompt ends with its result, or with what went wrong
         (instead of staying at "Working on it…" while the error arrives as a separate message)."""
         try:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TypeGuard
 
 import discord
 
-from bot.services import Actor
-
-if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
-    from bot.services import Services
+from bot.bot import GroupBridgeBot, Interaction
+from bot.services import Actor, Services
 
 
 def actor_of(interaction: discord.Interaction) -> Actor:
@@ -27,5 +24,18 @@ def actor_of(interaction: discord.Interaction) -> Actor:
     )
 
 
-def services_of(interaction: discord.Interaction) -> Services:
-    return cast("GroupBridgeBot", interaction.client).services
+def services_of(interaction: Interaction) -> Services:
+    return interaction.client.services
+
+
+def _reached_this_bot(interaction: discord.Interaction) -> TypeGuard[Interaction]:
+    return isinstance(interaction.client, GroupBridgeBot)
+
+
+def bridge_interaction(interaction: discord.Interaction) -> Interaction:
+    """The interaction as this bot's. Slash commands, autocomplete and decorated buttons are typed
+    `Interaction` already; discord.py types the methods a View, Modal or
+    DynamicItem overrides (callback, on_submit) for any client, so those narrow here, checked."""
+    if _reached_this_bot(interaction):
+        return interaction
+    raise TypeError(f"an interaction of {type(interaction.client).__name__}, not of a GroupBridgeBot")

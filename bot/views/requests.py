@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.replies import NO_MENTIONS, explain, report_error, send_ephemeral
 from bot.services import AlreadyHandled, Decision
+from bot.services.requests import DecisionKind
 from bot.text import safe_text
 from bot.views.cards import with_outcome
 from bot.views.confirm import Confirm
-from bot.views.context import actor_of, services_of
+from bot.views.context import actor_of, bridge_interaction, services_of
+
+if TYPE_CHECKING:
+    pass
 
 _ID = r"[A-Za-z0-9_-]+"
 TEMPLATE = rf"gb:jr:(?P<action>accept|reject|block):(?P<group>grp_{_ID}):(?P<user>{_ID})"
 
 NAME_LIMIT = 100  # a display name in a reply or an outcome line
+_ACTIONS: dict[str, DecisionKind] = {"accept": "accept", "reject": "reject", "block": "block"}
 _LABELS = {"accept": "Approve", "reject": "Reject", "block": "Reject & Block"}
 _STYLES = {
     "accept": discord.ButtonStyle.success,
@@ -37,7 +42,7 @@ def custom_id(action: str, group_id: str, user_id: str) -> str:
 
 
 class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
-    def __init__(self, action: str, group_id: str, user_id: str) -> None:
+    def __init__(self, action: DecisionKind, group_id: str, user_id: str) -> None:
         self.action, self.group_id, self.user_id = action, group_id, user_id
         super().__init__(
             discord.ui.Button(
@@ -47,11 +52,16 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
     ) -> RequestButton:
-        return cls(match["action"], match["group"], match["user"])
+        return cls(_ACTIONS[match["action"]], match["group"], match["user"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(self, clicked: discord.Interaction) -> None:
+        interaction = bridge_interaction(clicked)
         # The card this button sits on: after a confirmation, `interaction` is the click on the
         # ephemeral prompt, whose message is the prompt, not the card.
         card = interaction.message
@@ -75,7 +85,7 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
                 actor_of(interaction),
                 self.group_id,
                 self.user_id,
-                self.action,  # type: ignore[arg-type]
+                self.action,
             )
         except AlreadyHandled as exc:
             await _close_card(card, outcome_line_for_error(exc))

@@ -1,7 +1,8 @@
 """Async client for the VRChat Web API (group moderation). Knows nothing of Discord or the database."""
 
+from .api import VRChatAPI
 from .auth import SessionState, TwoFactorPrompt
-from .client import DEFAULT_BASE_URL, VRChatClient, profile_update_body
+from .client import DEFAULT_BASE_URL, VRChatClient
 from .errors import (
     AlreadyInvited,
     AlreadyMember,
@@ -22,6 +23,7 @@ from .errors import (
     VRChatError,
 )
 from .ids import GroupRef, GroupShortCode, InvalidReference, parse_group_id, parse_group_ref, parse_user_id
+from .profile import profile_update_body
 from .transport import Politeness
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "TwoFactorPrompt",
     "TwoFactorRequired",
     "Unauthorized",
+    "VRChatAPI",
     "VRChatClient",
     "VRChatError",
     "parse_group_id",

@@ -24,7 +24,6 @@ from urllib.parse import quote
 import pyotp
 
 from .errors import (
-    AuthError,
     BadRequest,
     CallRefused,
     LoginFailed,
@@ -286,7 +285,7 @@ class SessionManager:
             self._last_relogin = now
             try:
                 await self._password_login(prompt=None)
-            except (AuthError, VRChatError) as exc:
+            except VRChatError as exc:
                 raise self.block(f"Re-login to VRChat failed: {exc}") from None
             self._unblock("a new login by the bot")
 

@@ -1,7 +1,7 @@
 """`VRChatClient`: the group-moderation slice of the VRChat Web API, for one account.
 
 Every method checks its arguments before anything is sent, goes through the account's single rate
-limiter, and returns typed models. Method names are a contract used across the bot.
+limiter, and returns typed models. What the bot calls is the contract in bot.vrchat.api (VRChatAPI).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 
-from . import ids
+from .api import MAX_PAGE
 from .auth import SessionManager, SessionState, TwoFactorPrompt
 from .errors import (
     AlreadyInvited,
@@ -28,6 +28,7 @@ from .errors import (
     SessionExpired,
     Unauthorized,
 )
+from .ids import require_group_id, require_post_id, require_role_id, require_user_id
 from .models import (
     AuditLogPage,
     CurrentUser,
@@ -49,8 +50,10 @@ from .models import (
 from .profile import profile_update_body
 from .transport import Politeness, Response, Transport
 
+if TYPE_CHECKING:
+    from .api import VRChatAPI
+
 DEFAULT_BASE_URL = "https://api.vrchat.cloud/api/1"
-MAX_PAGE = 100  # the spec's maximum for `n`
 
 
 def _seg(value: str) -> str:
@@ -128,6 +131,10 @@ class VRChatClient:
         """The bot account's own user ID, known after login."""
         return self._auth.user_id
 
+    def user_id_for(self, group_id: str) -> str | None:
+        """One account acts in every group: its own user ID."""
+        return self.user_id
+
     @property
     def session_blocked(self) -> bool:
         """True after SessionExpired: no call reaches VRChat until a login succeeds."""
@@ -197,23 +204,23 @@ class VRChatClient:
             bio_links=bio_links,
             pronouns=pronouns,
         )
-        path = f"/users/{_seg(ids.require_user_id(user_id))}"
+        path = f"/users/{_seg(require_user_id(user_id))}"
         return parse_one(CurrentUser, (await self._call("PUT", path, json=body, idempotent=True)).data)
 
     # -- groups ----------------------------------------------------------------------------------
 
     async def get_group(self, group_id: str, *, include_roles: bool = False) -> Group:
-        gid = ids.require_group_id(group_id)
+        gid = require_group_id(group_id)
         return parse_one(Group, await self._get(f"/groups/{_seg(gid)}", includeRoles=include_roles or None))
 
     async def list_group_roles(self, group_id: str) -> list[GroupRole]:
-        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/roles")
+        data = await self._get(f"/groups/{_seg(require_group_id(group_id))}/roles")
         return parse_items(GroupRole, data)
 
     async def list_group_members(
         self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
     ) -> list[GroupMember]:
-        gid = ids.require_group_id(group_id)
+        gid = require_group_id(group_id)
         data = await self._get(f"/groups/{_seg(gid)}/members", **_page(n, offset))
         return parse_items(GroupMember, data)
 
@@ -232,32 +239,32 @@ class VRChatClient:
 
     async def get_group_member(self, group_id: str, user_id: str) -> GroupMember | None:
         """The user's relation to the group, or None when there is none (VRChat answers `null`)."""
-        path = f"/groups/{_seg(ids.require_group_id(group_id))}/members/{_seg(ids.require_user_id(user_id))}"
+        path = f"/groups/{_seg(require_group_id(group_id))}/members/{_seg(require_user_id(user_id))}"
         data = await self._get(path)
         return parse_one(GroupMember, data) if data else None
 
     async def kick_member(self, group_id: str, user_id: str) -> None:
-        path = f"/groups/{_seg(ids.require_group_id(group_id))}/members/{_seg(ids.require_user_id(user_id))}"
+        path = f"/groups/{_seg(require_group_id(group_id))}/members/{_seg(require_user_id(user_id))}"
         await self._call("DELETE", path)
 
     async def ban_member(self, group_id: str, user_id: str) -> GroupMember:
-        gid, uid = ids.require_group_id(group_id), ids.require_user_id(user_id)
+        gid, uid = require_group_id(group_id), require_user_id(user_id)
         response = await self._call("POST", f"/groups/{_seg(gid)}/bans", json={"userId": uid})
         return parse_one(GroupMember, response.data)
 
     async def unban_member(self, group_id: str, user_id: str) -> GroupMember:
-        path = f"/groups/{_seg(ids.require_group_id(group_id))}/bans/{_seg(ids.require_user_id(user_id))}"
+        path = f"/groups/{_seg(require_group_id(group_id))}/bans/{_seg(require_user_id(user_id))}"
         return parse_one(GroupMember, (await self._call("DELETE", path)).data)
 
     async def list_group_bans(
         self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
     ) -> list[GroupMember]:
-        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/bans", **_page(n, offset))
+        data = await self._get(f"/groups/{_seg(require_group_id(group_id))}/bans", **_page(n, offset))
         return parse_items(GroupMember, data)
 
     async def invite_user(self, group_id: str, user_id: str, *, confirm_override_block: bool = False) -> None:
         """Invite a user. AlreadyMember / AlreadyInvited / CannotInvite explain the usual refusals."""
-        gid, uid = ids.require_group_id(group_id), ids.require_user_id(user_id)
+        gid, uid = require_group_id(group_id), require_user_id(user_id)
         body: dict[str, Any] = {"userId": uid}
         if confirm_override_block:
             body["confirmOverrideBlock"] = True
@@ -282,17 +289,17 @@ class VRChatClient:
     async def list_group_invites(
         self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
     ) -> list[GroupMember]:
-        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/invites", **_page(n, offset))
+        data = await self._get(f"/groups/{_seg(require_group_id(group_id))}/invites", **_page(n, offset))
         return parse_items(GroupMember, data)
 
     async def cancel_invite(self, group_id: str, user_id: str) -> None:
-        path = f"/groups/{_seg(ids.require_group_id(group_id))}/invites/{_seg(ids.require_user_id(user_id))}"
+        path = f"/groups/{_seg(require_group_id(group_id))}/invites/{_seg(require_user_id(user_id))}"
         await self._call("DELETE", path)
 
     async def list_join_requests(
         self, group_id: str, *, blocked: bool = False, n: int = MAX_PAGE, offset: int = 0
     ) -> list[GroupMember]:
-        gid = ids.require_group_id(group_id)
+        gid = require_group_id(group_id)
         data = await self._get(f"/groups/{_seg(gid)}/requests", blocked=blocked, **_page(n, offset))
         return parse_items(GroupMember, data)
 
@@ -305,7 +312,7 @@ class VRChatClient:
             raise ValueError(f"action must be 'accept' or 'reject', not {action!r}") from None
         if block and verb is not JoinRequestAction.REJECT:
             raise ValueError("block=True only goes with action 'reject'")
-        path = f"/groups/{_seg(ids.require_group_id(group_id))}/requests/{_seg(ids.require_user_id(user_id))}"
+        path = f"/groups/{_seg(require_group_id(group_id))}/requests/{_seg(require_user_id(user_id))}"
         body: dict[str, Any] = {"action": verb.value}
         if block:
             body["block"] = True
@@ -314,7 +321,7 @@ class VRChatClient:
     async def list_posts(
         self, group_id: str, *, n: int = 20, offset: int = 0, public_only: bool | None = None
     ) -> list[GroupPost]:
-        gid = ids.require_group_id(group_id)
+        gid = require_group_id(group_id)
         data = await self._get(f"/groups/{_seg(gid)}/posts", publicOnly=public_only, **_page(n, offset))
         posts = data.get("posts") if isinstance(data, dict) else None
         return parse_items(GroupPost, posts)
@@ -328,12 +335,12 @@ class VRChatClient:
         role_ids: Iterable[str] = (),
         send_notification: bool = False,
     ) -> GroupPost:
-        gid = ids.require_group_id(group_id)
+        gid = require_group_id(group_id)
         try:
             vis = PostVisibility(visibility)
         except ValueError:
             raise ValueError(f"visibility must be 'group' or 'public', not {visibility!r}") from None
-        roles = [ids.require_role_id(r) for r in role_ids]
+        roles = [require_role_id(r) for r in role_ids]
         if roles and vis is not PostVisibility.GROUP:
             raise ValueError("roles can only be chosen for a post with 'group' visibility")
         if not title.strip() or not text.strip():
@@ -350,7 +357,7 @@ class VRChatClient:
         return parse_one(GroupPost, response.data)
 
     async def delete_post(self, group_id: str, post_id: str) -> None:
-        path = f"/groups/{_seg(ids.require_group_id(group_id))}/posts/{_seg(ids.require_post_id(post_id))}"
+        path = f"/groups/{_seg(require_group_id(group_id))}/posts/{_seg(require_post_id(post_id))}"
         await self._call("DELETE", path)
 
     async def get_audit_logs(
@@ -365,29 +372,29 @@ class VRChatClient:
         target_ids: Sequence[str] | None = None,
     ) -> AuditLogPage:
         """One page of the audit log, newest first, with VRChat's totalCount and hasNext."""
-        gid = ids.require_group_id(group_id)
+        gid = require_group_id(group_id)
         params: dict[str, Any] = {
             **_page(n, offset),
             "startDate": _iso(start_date),
             "endDate": _iso(end_date),
             "eventTypes": list(event_types) if event_types else None,
-            "actorIds": [ids.require_user_id(a) for a in actor_ids] if actor_ids else None,
+            "actorIds": [require_user_id(a) for a in actor_ids] if actor_ids else None,
             "targetIds": list(target_ids) if target_ids else None,
         }
         return parse_one(AuditLogPage, await self._get(f"/groups/{_seg(gid)}/auditLogs", **params))
 
     async def list_audit_log_types(self, group_id: str) -> list[str]:
-        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/auditLogTypes")
+        data = await self._get(f"/groups/{_seg(require_group_id(group_id))}/auditLogTypes")
         return [str(item) for item in data or []]
 
     async def list_group_instances(self, group_id: str) -> list[GroupInstance]:
-        data = await self._get(f"/groups/{_seg(ids.require_group_id(group_id))}/instances")
+        data = await self._get(f"/groups/{_seg(require_group_id(group_id))}/instances")
         return parse_items(GroupInstance, data)
 
     # -- users -----------------------------------------------------------------------------------
 
     async def get_user(self, user_id: str) -> User:
-        uid = ids.require_user_id(user_id)
+        uid = require_user_id(user_id)
         user = parse_one(User, await self._get(f"/users/{_seg(uid)}"))
         if user.id.casefold() != uid.casefold():  # links and buttons are built from it: who was asked for
             raise MalformedResponse(f"asked for user {uid}, VRChat answered with {user.id[:100]!r}")
@@ -403,10 +410,15 @@ class VRChatClient:
         return parse_items(LimitedUser, data)
 
     async def list_user_groups(self, user_id: str) -> list[UserGroup]:
-        data = await self._get(f"/users/{_seg(ids.require_user_id(user_id))}/groups")
+        data = await self._get(f"/users/{_seg(require_user_id(user_id))}/groups")
         return parse_items(UserGroup, data)
 
     async def list_user_group_instances(self, user_id: str) -> UserGroupInstances:
         """Only the bot's own user ID works; VRChat answers 403 (Forbidden) for anyone else."""
-        data = await self._get(f"/users/{_seg(ids.require_user_id(user_id))}/instances/groups")
+        data = await self._get(f"/users/{_seg(require_user_id(user_id))}/instances/groups")
         return parse_one(UserGroupInstances, data or {})
+
+
+if TYPE_CHECKING:
+    # mypy proves the client provides all of VRChatAPI, with compatible signatures.
+    _provides_the_api: type[VRChatAPI] = VRChatClient

@@ -94,8 +94,13 @@ class CannotInvite(Forbidden):
     """invite_user: VRChat will not let the bot invite this user (privacy settings, blocks…)."""
 
 
-class AuthError(Exception):
-    """Base for login problems. Never carries the password, codes or cookies in its text."""
+class AuthError(VRChatError):
+    """Base for login and session problems (no HTTP status of its own). Never carries the password,
+    codes or cookies in its text, which is the message as given: no "VRChat answered" prefix."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.status, self.message, self.method, self.path = 0, message, "", ""
 
 
 class LoginFailed(AuthError):

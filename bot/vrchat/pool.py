@@ -34,7 +34,7 @@ from typing import Any
 import aiohttp
 
 from .client import VRChatClient
-from .errors import AuthError, Forbidden, NotFound, VRChatError
+from .errors import Forbidden, NotFound, VRChatError
 from .models import Group
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ class AccountPool:
         for account in self._accounts:
             try:
                 user_ids[account.name] = await account.client.login()
-            except (AuthError, VRChatError):
+            except VRChatError:
                 fix = "groupbridge login" + (f" --account {account.name}" if len(self) > 1 else "")
                 log.error("VRChat account %s could not log in; run `%s`.", account.name, fix)
                 raise
@@ -286,7 +286,7 @@ class AccountPool:
             key=lambda pair: len(pair[1]) if isinstance(pair[1], list) else 0,
         )
         for group_id, outcome in ranked:
-            if isinstance(outcome, VRChatError | AuthError):
+            if isinstance(outcome, VRChatError):
                 log.warning("Could not ask VRChat which account can serve %s yet: %s", group_id, outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome
@@ -306,7 +306,7 @@ class AccountPool:
             if isinstance(result, Standing):
                 if result.can_serve(self.required_permissions):
                     capable.append((account, result))
-            elif isinstance(result, VRChatError | AuthError):
+            elif isinstance(result, VRChatError):
                 failure = failure or result
             else:
                 raise result

@@ -1,11 +1,11 @@
-"""`GroupRouter`: the VRChatClient methods the bot calls, each sent to the account that should make it.
+"""`GroupRouter`: the VRChat API the bot calls (VRChatAPI), each call sent to the account that should make it.
 
 Why a router rather than `pool.client_for(group_id)` in every caller: the services, the feed poller,
-the card reconciler and the session alert all take "the VRChat client" and call its methods by name
-(the contract of bot.vrchat.client). An object with the same methods changes none of them, and there
-is exactly one place that decides which account a group's call goes out on. Each method is written
-out rather than forwarded by __getattr__, so a method added to the client cannot slip past the
-routing unnoticed: tests/vrchat/test_pool.py compares the two.
+the card reconciler and the session alert all take a VRChatAPI (bot.vrchat.api) and call its
+methods by name. An object that provides it changes none of them, and there is exactly one place
+that decides which account a group's call goes out on. Each method is written out rather than
+forwarded by __getattr__, so a method added to the API cannot slip past the routing unnoticed: mypy
+checks that the router provides all of VRChatAPI (the end of this module).
 
 Group calls (the group ID comes first) go to the account serving the group (bot.vrchat.pool), or
 raise NoServingAccount. Calls about the bot's own account go to the account that is that user
@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from .api import MAX_PAGE
 from .auth import SessionState
-from .client import MAX_PAGE, VRChatClient
+from .client import VRChatClient
 from .models import (
     AuditLogPage,
     CurrentUser,
@@ -37,6 +39,9 @@ from .models import (
     UserStatus,
 )
 from .pool import AccountPool
+
+if TYPE_CHECKING:
+    from .api import VRChatAPI
 
 
 class GroupRouter:
@@ -238,3 +243,8 @@ class GroupRouter:
 
     async def list_user_group_instances(self, user_id: str) -> UserGroupInstances:
         return await self._self(user_id).list_user_group_instances(user_id)
+
+
+if TYPE_CHECKING:
+    # mypy proves the router provides all of VRChatAPI, with compatible signatures.
+    _provides_the_api: type[VRChatAPI] = GroupRouter

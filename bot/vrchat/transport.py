@@ -276,7 +276,7 @@ class Transport:
             return resp.status, body, resp.content_type, resp.headers
 
     def _server_backoff(self, attempt: int) -> float:
-        base = min(self.politeness.max_backoff, self.politeness.base_backoff * 2 ** (attempt - 1))
+        base = min(self.politeness.max_backoff, self.politeness.base_backoff * 2.0 ** (attempt - 1))
         return base / 2 + random.uniform(0, base / 2)
 
     def _remember_cookies(self, resp: aiohttp.ClientResponse) -> None:

@@ -10,6 +10,7 @@ naming convention (batch migrations on SQLite can only alter named constraints).
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,14 +21,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _pk() -> sa.Column:
+def _pk() -> sa.Column[int]:
     # 64-bit on PostgreSQL; SQLite only auto-increments a column declared INTEGER PRIMARY KEY.
     return sa.Column(
         "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
     )
 
 
-def _ts(name: str, *, nullable: bool = False) -> sa.Column:
+def _ts(name: str, *, nullable: bool = False) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 

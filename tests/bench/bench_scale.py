@@ -9,7 +9,7 @@ with at most 50 entries per group a channel needs at most 5 messages, so the buc
 channel wait and what is measured is the processes.
 
 The account's rate (vrchat.requests_per_second, 10/s here, the most the config allows) is shared:
-each process keeps to 1/N of it, N the live processes (bot.feed.leases, Transport.share_rate), so
+each process keeps to 1/N of it, N the live processes (bot.leases, Transport.share_rate), so
 three workers on one account poll no faster than one. What three buy is delivery spread over three
 processes and surviving the loss of one; more polling needs more accounts ([[accounts]]).
 """

@@ -150,6 +150,9 @@ async def test_pages_shifting_under_the_poller_neither_lose_nor_duplicate(
         def __init__(self) -> None:
             self.calls = 0
 
+        def user_id_for(self, group_id: str) -> str | None:
+            return vrc.user_id_for(group_id)
+
         async def get_audit_logs(self, group_id: str, n: int = 100, offset: int = 0):
             self.calls += 1
             if self.calls == 3:  # between page 1 and 2 of the second poll, 40 more arrive
@@ -205,6 +208,9 @@ async def test_a_failed_page_stores_nothing_and_the_next_poll_catches_up(
     class SecondPageFails:
         def __init__(self) -> None:
             self.calls = 0
+
+        def user_id_for(self, group_id: str) -> str | None:
+            return vrc.user_id_for(group_id)
 
         async def get_audit_logs(self, group_id: str, n: int = 100, offset: int = 0):
             self.calls += 1

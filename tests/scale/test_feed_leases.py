@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.feed.leases import LeaseKeeper, bound_lease_names, channel_lease
 from bot.feed.outbox import OutboxWorker
 from bot.feed.pacing import SlidingWindowPacer
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
+from bot.leases import LeaseKeeper, bound_lease_names, channel_lease
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import BindingIn, Store
 from tests.feed.test_outbox import GROUP, delivered_ids, make_entries

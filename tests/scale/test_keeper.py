@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from bot.feed.leases import GATEWAY_LEASE, LeaseKeeper, channel_lease, group_lease
+from bot.leases import GATEWAY_LEASE, LeaseKeeper, channel_lease, group_lease
 from bot.store import Store
 from tests.scale.conftest import Clock, OpenStore
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import bot.vrchat.auth
-from bot.alerts import BACK_TITLE, TITLE
 from bot.bot import GroupBridgeBot
 from bot.config import Config
+from bot.feed.alerts import BACK_TITLE, TITLE
 from bot.sandbox.discord.models import StandInMessage
 from bot.sandbox.vrchat.faults import Fault
 from bot.sandbox.vrchat.server import RecordedRequest

@@ -18,9 +18,10 @@ from bot.services import (
     ServiceError,
     Services,
 )
-from bot.services.request_views import is_adult, trust_rank
+from bot.services.request_views import is_adult
 from bot.store import AuditEntryIn, BindingIn, Store
 from bot.vrchat import ServerError, VRChatClient
+from bot.vrchat.trust import trust_rank
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import (
     EVE,

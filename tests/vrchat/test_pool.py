@@ -4,14 +4,13 @@ account keeps to its own rate. Real clients, limiters and sessions against the v
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox.vrchat import VRChatSimulator
-from bot.vrchat import Forbidden, LoginFailed, Politeness, VRChatClient
+from bot.vrchat import Forbidden, LoginFailed, Politeness
 from bot.vrchat.pool import AccountPool, NoServingAccount, RequestMeter
 from bot.vrchat.router import GroupRouter
 from tests.fixtures.vrchat_accounts import (
@@ -257,18 +256,6 @@ def test_the_meter_counts_the_last_minute_against_the_rate() -> None:
     assert (meter.used(), meter.budget, meter.total) == (3, 90, 3)
     clock.now += 4  # the first request is now 61 s old
     assert meter.used() == 2 and meter.total == 3
-
-
-def test_the_router_has_every_method_of_the_client() -> None:
-    def public(cls: type) -> set[str]:
-        return {name for name, _ in inspect.getmembers(cls) if not name.startswith("_")}
-
-    account_level = {"login", "close"}  # done per account, through the pool
-    assert public(GroupRouter) - {"pool", "user_id_for"} == public(VRChatClient) - account_level
-    for name in public(VRChatClient) - account_level:
-        mine, theirs = getattr(GroupRouter, name), getattr(VRChatClient, name)
-        if callable(theirs):
-            assert inspect.signature(mine) == inspect.signature(theirs), name
 
 
 async def test_the_feed_credits_the_moderator_for_actions_of_a_non_primary_account(

@@ -46,6 +46,23 @@ def test_error_class_follows_status_not_text(status: int, cls: type) -> None:
     assert err.status == status and "GET /x" in str(err)
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.SessionExpired("The VRChat session has expired; run `groupbridge login`."),
+        errors.LoginFailed("VRChat rejected the username or password."),
+        errors.TwoFactorRequired(["totp"]),
+    ],
+    ids=type,
+)
+def test_login_errors_are_vrchat_errors_that_keep_their_own_text(error: errors.AuthError) -> None:
+    # One root: `except VRChatError` covers a lost session too, as every caller wants.
+    with pytest.raises(errors.VRChatError) as caught:
+        raise error
+    assert caught.value.status == 0 and caught.value.message == str(error)
+    assert not str(error).startswith(("VRChat request failed", "VRChat answered"))  # as HTTP errors do
+
+
 def test_retry_after_parsing() -> None:
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after(" 2.5 ") == 2.5

@@ -27,7 +27,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .validation import FormErrors
@@ -69,9 +69,7 @@ class DiscordSpec:
         self._raw = raw
         if fast_unions:
             _dispatch_tagged_unions(raw)
-        self._registry: Registry[Any] = Registry().with_resource(
-            SPEC_URI, Resource(contents=raw, specification=DRAFT202012)
-        )
+        self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(raw))
         self._routes: list[tuple[int, re.Pattern[str], str, list[str]]] = []
         self._operations: dict[tuple[str, str], Operation] = {}
         for template, item in raw["paths"].items():
@@ -132,7 +130,9 @@ class DiscordSpec:
             if isinstance(ref, str) and ref.startswith("#/"):
                 target = self._registry.resolver().lookup(f"{SPEC_URI}{ref}").contents
             kind = target.get("type")
-            kinds = set(kind) if isinstance(kind, list) else {kind}
+            kinds: set[str] = (
+                set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+            )
             found = op.params[key] = (Draft202012Validator(_rebase(schema), registry=self._registry), kinds)
         return found
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from . import response_checks as checks
+import bot.sandbox.discord.response_checks as checks
+
 from .commands import CHAT_INPUT, CommandRegistry, type_options
 from .gateway import GatewayServer
 from .handlers import API_PREFIX, BODY_KEY, SPEC_ERROR_KEY, ParsedBody, json_response

@@ -24,7 +24,10 @@ from typing import Any, Self
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
 
-from . import commands, handlers, responses
+import bot.sandbox.discord.commands as commands
+import bot.sandbox.discord.handlers as handlers
+import bot.sandbox.discord.responses as responses
+
 from .commands import REGISTRY_KEY, CommandRegistry
 from .gateway import GatewayServer
 from .guilds import DEFAULT_BOT_PERMISSIONS, StandInGuild, StandInMember, StandInRole
@@ -308,7 +311,9 @@ class DiscordStandIn:
             status = 405 if isinstance(match_error, web.HTTPMethodNotAllowed) else 404
             self.violations.append(f"{request.method} {rel}: not a route the stand-in knows")
             return json_response({"message": f"{status}: {match_error.reason}", "code": 0}, status)
-        template = request.match_info.route.resource.canonical
+        resource = request.match_info.route.resource
+        assert resource is not None  # a matched route always has its resource
+        template = resource.canonical
         if not template.startswith(API_PREFIX + "/"):
             return await handler(request)  # attachment downloads: CDN, no auth, no bucket
         token_route = template.startswith(TOKEN_ROUTES)

@@ -17,7 +17,8 @@ from urllib.parse import unquote
 import pyotp
 from aiohttp import web
 
-from . import render
+import bot.sandbox.vrchat.render as render
+
 from .common import (
     MSG_INVALID_LOGIN,
     MSG_MISSING_CREDENTIALS,

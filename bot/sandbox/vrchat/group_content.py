@@ -11,7 +11,8 @@ from datetime import datetime
 
 from aiohttp import web
 
-from . import render
+import bot.sandbox.vrchat.render as render
+
 from .auth import require_user
 from .common import (
     MSG_POST_NOT_FOUND,

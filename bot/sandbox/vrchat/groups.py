@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import render
+import bot.sandbox.vrchat.render as render
+
 from .auth import require_user
 from .common import (
     MSG_ALREADY_BANNED,

@@ -21,7 +21,11 @@ from typing import Any, Self
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import auth, group_content, groups, users
+import bot.sandbox.vrchat.auth as auth
+import bot.sandbox.vrchat.group_content as group_content
+import bot.sandbox.vrchat.groups as groups
+import bot.sandbox.vrchat.users as users
+
 from .common import STATE_KEY, ApiError, envelope
 from .faults import FAULT_MARK, FaultSet
 from .render import UNCHECKED_SERVED
@@ -182,7 +186,8 @@ class VRChatSimulator:
         if fault_response is not None:
             return fault_response
         match_error = request.match_info.http_exception
-        route_template = None if match_error else request.match_info.route.resource.canonical
+        resource = request.match_info.route.resource
+        route_template = None if match_error or resource is None else resource.canonical
         if match_error is not None or (template is not None and route_template != API_PREFIX + template):
             # The spec has it (or validation is off) but the simulator does not implement it.
             self.violations.append(f"{request.method} {rel}: not implemented by the simulator")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import render
+import bot.sandbox.vrchat.render as render
+
 from .auth import require_user
 from .common import MSG_MUST_BE_OWN, ApiError, page_params, read_json, state_of
 from .groups import user_or_404

@@ -1,9 +1,10 @@
-"""Sharing the mirror's work between processes: each piece is run by the one process holding its lease.
+"""Sharing the work between processes: each piece is run by the one process holding its lease.
 
 Names: `group:<group id>` (the group's audit-log poller and its join-request cards),
 `channel:<channel id>` (delivering the channel's outbox: one sender per channel keeps its order),
 `member:<owner>` (a process doing that work is alive: how many share it), `gateway` (the one process
-connected to Discord's gateway).
+connected to Discord's gateway, bot.bot). Not the feed's alone, so not in bot/feed: the feed, the
+join-request cards and the bot's gateway all ask this module.
 
 Each process runs a LeaseKeeper. Every third of the lease time (jittered) it reads the lease table and
 the bindings, and in one statement renews what it holds and takes what it should (bot.store.leases).

@@ -17,9 +17,11 @@ from collections.abc import Callable
 
 import discord
 
-from bot.feed.pacing import message_nonce
-from bot.feed.sender import FeedSender, SendError
 from bot.store import Store
+from bot.vrchat import VRChatAPI
+
+from .pacing import message_nonce
+from .sender import FeedSender, SendError
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +55,13 @@ class SessionAlerts:
 
     def __init__(
         self,
-        is_blocked: Callable[[], bool],
+        vrchat: VRChatAPI,
         store: Store,
         sender: FeedSender,
         *,
         speaks_for: Callable[[str], bool] = lambda _group_id: True,
     ) -> None:
-        self._is_blocked = is_blocked
+        self._vrchat = vrchat
         # With several processes the notice for a group's channels comes from the process polling
         # that group: it is the one that meets the lost session, and there is one per group.
         self._speaks_for = speaks_for
@@ -72,13 +74,13 @@ class SessionAlerts:
 
     def needs_check(self) -> bool:
         """An episode began or ended since the last check (a local read, no I/O)."""
-        return self._is_blocked() != self._alerted
+        return self._vrchat.session_blocked != self._alerted
 
     async def check(self) -> list[int]:
         """Post the alert if a new episode began, or the "back" notice if one ended; returns the
         channels it reached."""
         async with self._lock:  # concurrent pollers must not both announce the same episode
-            blocked = self._is_blocked()
+            blocked = self._vrchat.session_blocked
             if blocked == self._alerted:
                 return []
             bindings = await self._store.list_bindings()

@@ -1,0 +1,90 @@
+"""Building the bot's parts from the configuration: the VRChat clients and the account pool, and the
+config's [[bindings]] in the store's terms.
+
+The running bot (bot.bot), the CLI's commands (bot.app) and the dry run (bot.dryrun) all build them,
+so they live below all three. Not in bot/vrchat: the VRChat layer knows nothing of config.toml (and
+bot.config already reads VRChat's ID formats from it, so the reverse would be a cycle).
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from bot.config import Config
+from bot.config.accounts import AccountLogin, vrchat_accounts
+from bot.events import EVENT_FAMILIES
+from bot.logs import register_secret
+from bot.store import BindingIn
+from bot.vrchat import Politeness, VRChatClient
+from bot.vrchat.pool import Account, AccountPool, RequestMeter
+
+
+def secret_text(value: object) -> str | None:
+    """A configured secret (pydantic SecretStr or plain text) as text; None when unset or empty."""
+    if value is None:
+        return None
+    raw = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return raw or None
+
+
+def make_vrchat_client(
+    config: Config,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    account: AccountLogin | None = None,
+    http_session: aiohttp.ClientSession | None = None,
+) -> VRChatClient:
+    """The one place a VRChatClient is built from configuration: for `account` (default: [vrchat])."""
+    vrc = config.vrchat
+    login = account or vrchat_accounts(config)[0]
+    password = password or secret_text(login.password)
+    totp_secret = secret_text(login.totp_secret)
+    for secret in (password, totp_secret):
+        if secret:
+            register_secret(secret)
+    return VRChatClient(
+        base_url=vrc.base_url,
+        user_agent=vrc.user_agent,
+        session_path=login.session_file,
+        username=username or login.username or None,
+        password=password,
+        totp_secret=totp_secret,
+        relogin_interval=vrc.relogin_interval_seconds,
+        politeness=Politeness(
+            requests_per_second=login.requests_per_second,
+            burst=login.burst,
+            max_backoff=vrc.max_backoff_seconds,
+            timeout=vrc.request_timeout_seconds,
+        ),
+        http_session=http_session,
+    )
+
+
+async def open_account_pool(config: Config) -> AccountPool:
+    """Every configured VRChat account ([vrchat] first), opened but not yet logged in. Each client
+    sends through an HTTP session that counts its requests, for the budget in /bridge status."""
+    accounts = []
+    for login in vrchat_accounts(config):
+        meter = RequestMeter(login.requests_per_second)
+        session = meter.session(config.vrchat.request_timeout_seconds)
+        client = make_vrchat_client(config, account=login, http_session=session)
+        accounts.append(Account(login.name, client, meter, primary=login.primary, http_session=session))
+    pool = AccountPool(accounts)
+    await pool.open()
+    return pool
+
+
+def config_bindings(config: Config) -> list[BindingIn]:
+    """The [[bindings]] of config.toml in the store's terms (all families listed = no filter)."""
+    return [
+        BindingIn(
+            group_id=b.group_id,
+            guild_id=b.guild_id,
+            feed_channel_id=b.feed_channel_id,
+            requests_channel_id=b.requests_channel_id,
+            moderator_role_ids=tuple(b.moderator_role_ids),
+            event_families=() if set(b.events) >= set(EVENT_FAMILIES) else tuple(b.events),
+        )
+        for b in config.bindings
+    ]
