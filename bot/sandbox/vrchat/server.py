@@ -21,7 +21,7 @@ from typing import Any, Self
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import auth, group_content, groups, users
+from . import auth, group_content, groups, member_roles, users
 from .common import STATE_KEY, ApiError, envelope
 from .faults import FAULT_MARK, FaultSet
 from .render import UNCHECKED_SERVED
@@ -133,7 +133,7 @@ class VRChatSimulator:
         app = web.Application(middlewares=[self._pipeline], client_max_size=1024**2)
         app[STATE_KEY] = self.state
         app[auth.SESSIONS_KEY] = self._sessions
-        for module in (auth, groups, group_content, users):
+        for module in (auth, groups, group_content, member_roles, users):
             module.add_routes(app, API_PREFIX)
         return app
 
