@@ -18,6 +18,7 @@ from .guilds import (
     StandInMember,
     StandInRole,
 )
+from .intents import PRIVILEGED
 from .limits import check_message
 from .models import (
     Clock,
@@ -70,6 +71,8 @@ class StandInState:
         self.channels: dict[int, StandInChannel] = {}
         self.guilds: dict[int, StandInGuild] = {}
         self.violations: list[str] = []
+        # The Developer Portal's switches: which privileged intents the application may use.
+        self.privileged_intents = PRIVILEGED
         # (channel, author, nonce) -> message; Discord de-duplicates per author and channel.
         self._nonces: dict[tuple[int, int, str], StandInMessage] = {}
 
