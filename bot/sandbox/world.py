@@ -36,6 +36,7 @@ from bot.sandbox.discord import (
     button_click,
     slash_command,
 )
+from bot.sandbox.identity import IdentityRoles, Players, seed_identity_roles
 from bot.sandbox.vrchat import SimGroup, SimRole, SimUser, VRChatSimulator
 
 # A token of Discord's shape; the stand-in accepts only this one.
@@ -129,6 +130,7 @@ class SandboxWorld:
         self.sim = VRChatSimulator(validate=self.settings.validate)
         self.discord = DiscordStandIn(TOKEN, rate_limit=self.settings.discord_rate_limit)
         self.community: Community
+        self.players: Players  # the VRChat side's people (bot.sandbox.identity), once started
         self.config_path = directory / "config.toml"
         self._processes: list[BotProcess] = []
         self.database_path = directory / "groupbridge.db"
@@ -140,7 +142,18 @@ class SandboxWorld:
         await self.discord.start(host="127.0.0.1", port=0)
         populate_guild(self.discord)
         self.community = seed_community(self.sim)
+        self.players = Players(self.sim, self.community.group.id)
         self.config_path.write_text(self.config_text(), encoding="utf-8")
+
+    def seed_identity(self) -> IdentityRoles:
+        """Roles to link and sync on both sides (bot.sandbox.identity); call before the bot starts."""
+        return seed_identity_roles(
+            self.sim,
+            self.discord,
+            group_id=self.community.group.id,
+            moderator_role=self.community.moderator_role,
+            guild_id=GUILD_ID,
+        )
 
     async def close(self) -> None:
         # A scenario that failed half-way must not leave a bot running on a deleted directory.

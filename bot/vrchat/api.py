@@ -27,14 +27,14 @@ from .models import (
     GroupRole,
     JoinRequestAction,
     LimitedUser,
+    MemberSort,
     PostVisibility,
     User,
     UserGroup,
     UserGroupInstances,
     UserStatus,
 )
-
-MAX_PAGE = 100  # the spec's maximum for `n`
+from .paging import MAX_PAGE
 
 
 class VRChatAPI(Protocol):
@@ -83,13 +83,26 @@ class VRChatAPI(Protocol):
     async def get_group(self, group_id: str, *, include_roles: bool = False) -> Group: ...
     async def list_group_roles(self, group_id: str) -> list[GroupRole]: ...
     async def list_group_members(
-        self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
+        self,
+        group_id: str,
+        *,
+        n: int = MAX_PAGE,
+        offset: int = 0,
+        sort: MemberSort | str | None = None,
+        role_id: str | None = None,
     ) -> list[GroupMember]: ...
     # An async generator: called without await, iterated with `async for`.
     def iter_group_members(
-        self, group_id: str, *, page_size: int = MAX_PAGE
+        self,
+        group_id: str,
+        *,
+        page_size: int = MAX_PAGE,
+        sort: MemberSort | str = MemberSort.JOINED_ASC,
+        role_id: str | None = None,
     ) -> AsyncIterator[GroupMember]: ...
     async def get_group_member(self, group_id: str, user_id: str) -> GroupMember | None: ...
+    async def add_member_role(self, group_id: str, user_id: str, role_id: str) -> list[str]: ...
+    async def remove_member_role(self, group_id: str, user_id: str, role_id: str) -> list[str]: ...
     async def kick_member(self, group_id: str, user_id: str) -> None: ...
     async def ban_member(self, group_id: str, user_id: str) -> GroupMember: ...
     async def unban_member(self, group_id: str, user_id: str) -> GroupMember: ...

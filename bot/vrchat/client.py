@@ -6,16 +6,15 @@ limiter, and returns typed models. What the bot calls is the contract in bot.vrc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from .api import MAX_PAGE
 from .auth import SessionManager, SessionState, TwoFactorPrompt
 from .errors import (
     AlreadyInvited,
@@ -29,6 +28,7 @@ from .errors import (
     Unauthorized,
 )
 from .ids import require_group_id, require_post_id, require_role_id, require_user_id
+from .members import GroupMemberCalls
 from .models import (
     AuditLogPage,
     CurrentUser,
@@ -36,7 +36,6 @@ from .models import (
     GroupInstance,
     GroupMember,
     GroupPost,
-    GroupRole,
     JoinRequestAction,
     LimitedUser,
     PostVisibility,
@@ -47,6 +46,9 @@ from .models import (
     parse_items,
     parse_one,
 )
+from .paging import MAX_PAGE
+from .paging import page_params as _page
+from .paging import segment as _seg
 from .profile import profile_update_body
 from .transport import Politeness, Response, Transport
 
@@ -54,18 +56,6 @@ if TYPE_CHECKING:
     from .api import VRChatAPI
 
 DEFAULT_BASE_URL = "https://api.vrchat.cloud/api/1"
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _page(n: int, offset: int) -> dict[str, int]:
-    if not 1 <= n <= MAX_PAGE:
-        raise ValueError(f"n must be between 1 and {MAX_PAGE}, not {n}")
-    if offset < 0:
-        raise ValueError(f"offset must be 0 or more, not {offset}")
-    return {"n": n, "offset": offset}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -76,7 +66,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class VRChatClient:
+class VRChatClient(GroupMemberCalls):
     """One VRChat account. Use as `async with VRChatClient(...) as vrc:`; then `await vrc.login()`."""
 
     def __init__(
@@ -212,36 +202,6 @@ class VRChatClient:
     async def get_group(self, group_id: str, *, include_roles: bool = False) -> Group:
         gid = require_group_id(group_id)
         return parse_one(Group, await self._get(f"/groups/{_seg(gid)}", includeRoles=include_roles or None))
-
-    async def list_group_roles(self, group_id: str) -> list[GroupRole]:
-        data = await self._get(f"/groups/{_seg(require_group_id(group_id))}/roles")
-        return parse_items(GroupRole, data)
-
-    async def list_group_members(
-        self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
-    ) -> list[GroupMember]:
-        gid = require_group_id(group_id)
-        data = await self._get(f"/groups/{_seg(gid)}/members", **_page(n, offset))
-        return parse_items(GroupMember, data)
-
-    async def iter_group_members(
-        self, group_id: str, *, page_size: int = MAX_PAGE
-    ) -> AsyncIterator[GroupMember]:
-        """Every member (VRChat leaves out the calling account itself), paging n/offset to the end."""
-        offset = 0
-        while True:
-            page = await self.list_group_members(group_id, n=page_size, offset=offset)
-            for member in page:
-                yield member
-            if len(page) < page_size:
-                return
-            offset += len(page)
-
-    async def get_group_member(self, group_id: str, user_id: str) -> GroupMember | None:
-        """The user's relation to the group, or None when there is none (VRChat answers `null`)."""
-        path = f"/groups/{_seg(require_group_id(group_id))}/members/{_seg(require_user_id(user_id))}"
-        data = await self._get(path)
-        return parse_one(GroupMember, data) if data else None
 
     async def kick_member(self, group_id: str, user_id: str) -> None:
         path = f"/groups/{_seg(require_group_id(group_id))}/members/{_seg(require_user_id(user_id))}"

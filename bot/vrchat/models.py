@@ -124,6 +124,13 @@ class JoinRequestAction(StrEnum):
     REJECT = "reject"
 
 
+class MemberSort(StrEnum):
+    """The spec's GroupSearchSort: the orders GET /groups/{id}/members can list members in."""
+
+    JOINED_ASC = "joinedAt:asc"
+    JOINED_DESC = "joinedAt:desc"  # VRChat's default
+
+
 class CurrentUser(VRChatModel):
     id: str
     display_name: str = ""
@@ -172,6 +179,8 @@ class GroupRole(VRChatModel):
     description: str | None = None
     permissions: list[str] = Field(default_factory=list)
     is_management_role: bool | None = None
+    is_self_assignable: bool | None = None
+    requires_two_factor: bool | None = None
     order: int | None = None
 
 

@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from .api import MAX_PAGE
 from .auth import SessionState
 from .client import VRChatClient
 from .models import (
@@ -32,12 +31,14 @@ from .models import (
     GroupRole,
     JoinRequestAction,
     LimitedUser,
+    MemberSort,
     PostVisibility,
     User,
     UserGroup,
     UserGroupInstances,
     UserStatus,
 )
+from .paging import MAX_PAGE
 from .pool import AccountPool
 
 if TYPE_CHECKING:
@@ -136,19 +137,39 @@ class GroupRouter:
         return await (await self._group(group_id)).list_group_roles(group_id)
 
     async def list_group_members(
-        self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
+        self,
+        group_id: str,
+        *,
+        n: int = MAX_PAGE,
+        offset: int = 0,
+        sort: MemberSort | str | None = None,
+        role_id: str | None = None,
     ) -> list[GroupMember]:
-        return await (await self._group(group_id)).list_group_members(group_id, n=n, offset=offset)
+        client = await self._group(group_id)
+        return await client.list_group_members(group_id, n=n, offset=offset, sort=sort, role_id=role_id)
 
     async def iter_group_members(
-        self, group_id: str, *, page_size: int = MAX_PAGE
+        self,
+        group_id: str,
+        *,
+        page_size: int = MAX_PAGE,
+        sort: MemberSort | str = MemberSort.JOINED_ASC,
+        role_id: str | None = None,
     ) -> AsyncIterator[GroupMember]:
         client = await self._group(group_id)
-        async for member in client.iter_group_members(group_id, page_size=page_size):
+        async for member in client.iter_group_members(
+            group_id, page_size=page_size, sort=sort, role_id=role_id
+        ):
             yield member
 
     async def get_group_member(self, group_id: str, user_id: str) -> GroupMember | None:
         return await (await self._group(group_id)).get_group_member(group_id, user_id)
+
+    async def add_member_role(self, group_id: str, user_id: str, role_id: str) -> list[str]:
+        return await (await self._group(group_id)).add_member_role(group_id, user_id, role_id)
+
+    async def remove_member_role(self, group_id: str, user_id: str, role_id: str) -> list[str]:
+        return await (await self._group(group_id)).remove_member_role(group_id, user_id, role_id)
 
     async def kick_member(self, group_id: str, user_id: str) -> None:
         await (await self._group(group_id)).kick_member(group_id, user_id)

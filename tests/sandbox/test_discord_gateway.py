@@ -239,6 +239,15 @@ async def test_reconnect_resumes_the_session(gateway_standin: DiscordStandIn) ->
     assert (gateway_standin.gateway.identify_count, gateway_standin.gateway.resume_count) == (1, 1)
 
 
+async def test_a_dropped_socket_is_resumed_not_identified_again(gateway_standin: DiscordStandIn) -> None:
+    async with synced_bot(gateway_standin) as bot:
+        resumed = asyncio.ensure_future(bot.wait_for("resumed", timeout=5))
+        await asyncio.sleep(0)
+        await gateway_standin.gateway.drop()  # a network blip: Discord keeps the session for a RESUME
+        await resumed
+    assert (gateway_standin.gateway.identify_count, gateway_standin.gateway.resume_count) == (1, 1)
+
+
 # ------------------------------------------------------------------ interactions
 async def test_slash_command_ephemeral_reply(gateway_standin: DiscordStandIn) -> None:
     mod, admin = gateway_standin.member(GUILD_ID, MOD_ID), gateway_standin.member(GUILD_ID, ADMIN_ID)

@@ -107,9 +107,9 @@ async def test_unknown_route_is_404_json_and_a_violation(
     discord_standin: DiscordStandIn, discord_client: discord.Client
 ) -> None:
     with pytest.raises(discord.NotFound) as caught:
-        await discord_client.http.request(Route("GET", "/guilds/{guild_id}/members", guild_id=GUILD_ID))
+        await discord_client.http.request(Route("GET", "/guilds/{guild_id}/emojis", guild_id=GUILD_ID))
     assert caught.value.text == "404: Not Found" and caught.value.code == 0
-    assert discord_standin.violations == [f"GET /guilds/{GUILD_ID}/members: not a route the stand-in knows"]
+    assert discord_standin.violations == [f"GET /guilds/{GUILD_ID}/emojis: not a route the stand-in knows"]
     discord_standin.violations.clear()
 
 

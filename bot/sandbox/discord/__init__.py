@@ -41,11 +41,27 @@ network may: several in one TCP write, or one frame cut across writes.
 Routes added for that: ``GET /gateway`` (websocket), ``POST /interactions/{id}/{token}/callback``,
 ``POST /webhooks/{app}/{token}``, ``GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{id|@original}``,
 ``GET|PUT /applications/{app}/commands`` and ``.../guilds/{guild}/commands``.
+
+Members, roles and bans (``roster.py``, ``member_routes.py``, ``guild_events.py``): ``GET
+/guilds/{g}/members`` (paged by user id), ``GET /guilds/{g}/members/{u}``, ``PUT|DELETE
+/guilds/{g}/members/{u}/roles/{r}`` with Discord's refusals (403 50013 for a role at or above the
+bot's highest, a managed role, or no Manage Roles; 404 10007 / 10011), ``GET /guilds/{g}/roles``,
+``GET /guilds/{g}/bans[/{u}]``; their answers are checked against the spec's response schemas too.
+The world changes under the bot through ``create_role`` / ``update_role`` / ``delete_role``,
+``join`` / ``update_member`` / ``give_role`` / ``take_role`` / ``leave``, ``ban`` / ``unban``, each
+sending the gateway event Discord sends, only for the intents the bot identified with:
+
+    await standin.create_role(GUILD_ID, VERIFIED_ID, "Verified", position=1)  # below the bot's role
+    await member.add_roles(verified)          # discord.py: PUT .../roles/{r}, then on_member_update
+    await standin.ban(GUILD_ID, MEMBER_ID)    # on_member_ban (GUILD_MODERATION intent)
+
+``standin.state.privileged_intents`` is the Developer Portal's switch for privileged intents.
 """
 
 from .commands import CommandRegistry, CommandSync
 from .endpoint import current_base, pointed_at
 from .gateway import GatewayConnection, GatewayServer, GatewaySession
+from .guild_events import GuildControls
 from .guilds import StandInGuild, StandInMember, StandInRole
 from .interactions import (
     ExchangeEvent,
@@ -78,6 +94,7 @@ __all__ = [
     "GatewayConnection",
     "GatewayServer",
     "GatewaySession",
+    "GuildControls",
     "InteractionExchange",
     "RecordedFile",
     "RecordedRequest",

@@ -15,7 +15,11 @@ RESUME is supported: a session survives a dropped connection (not a client close
 which Discord treats as "session over"), events sent meanwhile are replayed after the client's
 ``seq``, then RESUMED.  An unknown or finished session gets op 9 (invalid session, not resumable),
 and discord.py re-identifies.  Close codes follow Discord: 4001 unknown opcode, 4002 decode error,
-4003 not authenticated, 4004 authentication failed, 4005 already authenticated, 4012 bad version.
+4003 not authenticated, 4004 authentication failed, 4005 already authenticated, 4012 bad version,
+4014 a privileged intent the application may not use (``StandInState.privileged_intents``).
+
+Events of the world (``emit``, used by ``guild_events.py`` and the member routes) reach the bot only
+when its IDENTIFY asked for their intent, and wait for a RESUME while its socket is down.
 """
 
 from __future__ import annotations
@@ -23,113 +27,21 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .gateway_link import GatewayConnection, GatewaySession, Link, ws_frame
+from .intents import GUILD_MEMBERS, PRIVILEGED
 from .state import StandInState
 
 DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE_UPDATE, VOICE_STATE_UPDATE = 0, 1, 2, 3, 4
 RESUME, RECONNECT, REQUEST_GUILD_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 6, 7, 8, 9, 10, 11
-GUILD_MEMBERS_INTENT = 1 << 1
-WS_TEXT, WS_BINARY = 0x1, 0x2
+GUILD_MEMBERS_INTENT = GUILD_MEMBERS
+
+__all__ = ["GatewayConnection", "GatewayServer", "GatewaySession", "ws_frame"]
 # A client that ends its session on purpose closes with these; anything else may RESUME.
 _FINAL_CLOSE_CODES = (1000, 1001)
-
-
-@dataclass
-class GatewaySession:
-    """One IDENTIFY's session; outlives its connection so RESUME can pick it up."""
-
-    id: str
-    intents: int
-    identify: dict[str, Any]
-    seq: int = 0
-    events: list[dict[str, Any]] = field(default_factory=list)  # every dispatch, for RESUME replay
-    resumable: bool = True
-
-
-@dataclass
-class GatewayConnection:
-    """One websocket connection as the stand-in saw it (kept after it closes, for assertions)."""
-
-    query: dict[str, str]
-    compressed: bool = False  # frames sent as zlib-stream binary (the client asked for it)
-    received: list[dict[str, Any]] = field(default_factory=list)
-    frames_sent: int = 0  # frames the stand-in sent (or queued while paused) on this connection
-    writes: int = 0  # TCP writes of paused frames (flush)
-    session: GatewaySession | None = None
-    resumed: bool = False
-    close_code: int | None = None
-
-
-def ws_frame(opcode: int, payload: bytes) -> bytes:
-    """One final, unmasked websocket frame (RFC 6455 5.2) as a server writes it."""
-    size = len(payload)
-    if size < 126:
-        length = bytes([size])
-    elif size < 1 << 16:
-        length = bytes([126]) + size.to_bytes(2, "big")
-    else:
-        length = bytes([127]) + size.to_bytes(8, "big")
-    return bytes([0x80 | opcode]) + length + payload
-
-
-class _Link:
-    """A live connection: the socket, its compressor and a write lock (the compressor is stateful,
-    and dispatches from tests interleave with replies to the client).  While ``held`` is a list,
-    frames are queued there as bytes instead of written (``GatewayServer.pause``)."""
-
-    def __init__(
-        self,
-        ws: web.WebSocketResponse,
-        record: GatewayConnection,
-        compress: bool,
-        transport: asyncio.BaseTransport | None,
-    ) -> None:
-        self.ws = ws
-        self.record = record
-        self.compressor = zlib.compressobj() if compress else None
-        self.lock = asyncio.Lock()
-        self.transport = transport
-        self.held: list[bytes] | None = None
-
-    async def send(self, payload: dict[str, Any]) -> None:
-        text = json.dumps(payload, separators=(",", ":"))
-        async with self.lock:
-            if self.ws.closed:
-                return
-            if self.compressor is None:
-                opcode, data = WS_TEXT, text.encode()
-            else:
-                opcode = WS_BINARY
-                data = self.compressor.compress(text.encode()) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
-            record = self.record
-            record.frames_sent += 1
-            if self.held is not None:
-                self.held.append(ws_frame(opcode, data))
-            elif opcode == WS_TEXT:
-                await self.ws.send_str(text)
-            else:
-                await self.ws.send_bytes(data)
-
-    async def write_held(self, pieces: int, gap: float, *, final: bool = False) -> int:
-        """Write the queued frames as one TCP write, or cut into ``pieces`` writes ``gap`` s apart;
-        returns the bytes written.  Frames keep queueing afterwards unless ``final``."""
-        async with self.lock:
-            data = b"".join(self.held or [])
-            self.held = None if final else []
-            if not data or self.ws.closed or not isinstance(self.transport, asyncio.WriteTransport):
-                return 0
-            size = -(-len(data) // max(1, pieces))
-            for start in range(0, len(data), size):
-                if start:
-                    await asyncio.sleep(gap)  # let the client read what came so far on its own
-                self.transport.write(data[start : start + size])
-                self.record.writes += 1
-            return len(data)
 
 
 class GatewayServer:
@@ -142,8 +54,9 @@ class GatewayServer:
         self.url = ""  # set once the server is bound; READY's resume_gateway_url
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: list[GatewayConnection] = []
-        self._live: _Link | None = None
-        self._links: set[_Link] = set()
+        self._live: Link | None = None
+        self._latest: GatewaySession | None = None  # the newest IDENTIFY's session
+        self._links: set[Link] = set()
         self._ready = asyncio.Event()  # set while a session is READY/RESUMED on an open socket
         self._paused = False
 
@@ -180,6 +93,16 @@ class GatewayServer:
         session = await self.wait_connected(timeout)
         return await self._dispatch(session, event, data)
 
+    async def emit(self, event: str, data: dict[str, Any], *, intent: int) -> int | None:
+        """Send an event of the world (a member joined, a role moved) the way Discord does: to the
+        current session only if it IDENTIFYed with ``intent``; while its socket is down the event
+        waits for a RESUME.  Unlike ``dispatch`` it never waits for a bot to connect: with no
+        session, or one without the intent, nothing is sent and None is returned (else the seq)."""
+        session = self._latest
+        if session is None or not session.resumable or not session.intents & intent:
+            return None
+        return await self._dispatch(session, event, data)
+
     async def request_reconnect(self) -> None:
         """Send op 7 RECONNECT, as Discord does before moving a session; the client RESUMEs."""
         if self._live is not None:
@@ -188,6 +111,9 @@ class GatewayServer:
     async def drop(self, code: int = 4000) -> None:
         """Close the live socket with a resumable code, like a network blip or gateway restart."""
         if self._live is not None:
+            # Recorded first: the code the client echoes back (aiohttp reports 1000) must not be
+            # mistaken for the client ending its session.
+            self._live.record.close_code = code
             await self._live.ws.close(code=code)
 
     def pause(self) -> None:
@@ -226,7 +152,7 @@ class GatewayServer:
         self.connections.append(record)
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
-        link = _Link(ws, record, compress, request.transport)
+        link = Link(ws, record, compress, request.transport)
         if self._paused:
             link.held = []
         self._links.add(link)
@@ -244,11 +170,11 @@ class GatewayServer:
             if self._live is link:
                 self._live = None
                 self._ready.clear()
-            if record.session is not None and ws.close_code in _FINAL_CLOSE_CODES:
+            if record.session is not None and record.close_code in _FINAL_CLOSE_CODES:
                 record.session.resumable = False
         return ws
 
-    async def _serve(self, link: _Link) -> None:
+    async def _serve(self, link: Link) -> None:
         async for msg in link.ws:
             if msg.type is not WSMsgType.TEXT:
                 await self._close(link, 4002, "Binary frames are not accepted (payload compression).")
@@ -263,7 +189,7 @@ class GatewayServer:
             if not await self._handle_op(link, op, payload.get("d")):
                 return
 
-    async def _handle_op(self, link: _Link, op: int, data: Any) -> bool:
+    async def _handle_op(self, link: Link, op: int, data: Any) -> bool:
         """Handle one client payload; False once the connection was closed."""
         session = link.record.session
         if op == HEARTBEAT:
@@ -284,7 +210,7 @@ class GatewayServer:
             return await self._close(link, 4001, "Unknown opcode.")
         return True
 
-    async def _close(self, link: _Link, code: int, reason: str) -> bool:
+    async def _close(self, link: Link, code: int, reason: str) -> bool:
         link.record.close_code = code
         await link.ws.close(code=code, message=reason.encode())
         return False
@@ -299,13 +225,16 @@ class GatewayServer:
         return session.seq
 
     # ------------------------------------------------------------ identify / resume
-    async def _identify(self, link: _Link, data: Any) -> bool:
+    async def _identify(self, link: Link, data: Any) -> bool:
         if not isinstance(data, dict) or data.get("token") != self.token:
             return await self._close(link, 4004, "Authentication failed.")
         if not isinstance(data.get("intents"), int):
             return await self._close(link, 4013, "Invalid intent(s).")
+        if data["intents"] & PRIVILEGED & ~self.state.privileged_intents:
+            return await self._close(link, 4014, "Disallowed intent(s).")
         session = GatewaySession(id=secrets.token_hex(16), intents=data["intents"], identify=data)
         self.sessions[session.id] = session
+        self._latest = session
         link.record.session = session
         self._go_live(link)
         bot = self.state.bot
@@ -332,7 +261,7 @@ class GatewayServer:
         self._ready.set()
         return True
 
-    async def _resume(self, link: _Link, data: Any) -> bool:
+    async def _resume(self, link: Link, data: Any) -> bool:
         if not isinstance(data, dict) or data.get("token") != self.token:
             return await self._close(link, 4004, "Authentication failed.")
         session = self.sessions.get(str(data.get("session_id")))
@@ -348,7 +277,7 @@ class GatewayServer:
         self._ready.set()
         return True
 
-    def _go_live(self, link: _Link) -> None:
+    def _go_live(self, link: Link) -> None:
         """The newest authenticated connection is the one dispatches go to."""
         if self._live is not None and self._live is not link:
             previous = self._live.record.session

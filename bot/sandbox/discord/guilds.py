@@ -1,7 +1,9 @@
 """Guilds, roles and members as the gateway and interactions present them.
 
 Permissions follow Discord's guild-level rule: the @everyone role (id == guild id) OR every role
-the member has; the owner and anyone with Administrator get every permission.  Channel overwrites
+the member has; the owner and anyone with Administrator get every permission.  Roles are ranked by
+``position`` (@everyone 0, then 1..n, kept contiguous; higher is more powerful): a member's highest
+role decides which roles they may hand out (``StandInGuild.top_position``).  Channel overwrites
 are not modelled; ``StandInMember.permissions_override`` stands in for them when a test needs a
 member whose effective permissions differ from their roles.  Permissions travel as decimal
 *strings* (Discord's wire format; discord.py parses ``member["permissions"]`` into
@@ -64,6 +66,12 @@ class StandInRole:
     permissions: int = 0
     position: int = 0
     managed_by_bot: int | None = None  # the bot's own integration role carries tags.bot_id
+    integration_id: int | None = None  # another integration's role (Twitch, a linked role app...)
+
+    @property
+    def managed(self) -> bool:
+        """Held only through an integration: nobody, however high, can give or take it."""
+        return self.managed_by_bot is not None or self.integration_id is not None
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -76,12 +84,14 @@ class StandInRole:
             "unicode_emoji": None,
             "position": self.position,
             "permissions": str(self.permissions),
-            "managed": self.managed_by_bot is not None,
+            "managed": self.managed,
             "mentionable": False,
             "flags": 0,
         }
         if self.managed_by_bot is not None:
             payload["tags"] = {"bot_id": str(self.managed_by_bot)}
+        elif self.integration_id is not None:
+            payload["tags"] = {"integration_id": str(self.integration_id)}
         return payload
 
 
@@ -130,7 +140,29 @@ class StandInGuild:
     created_at: float
     roles: dict[int, StandInRole] = field(default_factory=dict)
     members: dict[int, StandInMember] = field(default_factory=dict)
+    bans: dict[int, StandInUser] = field(default_factory=dict)
     locale: str = "en-US"
+
+    def ranked_roles(self) -> list[StandInRole]:
+        """Every role but @everyone, lowest first (Discord breaks a tie of positions by id)."""
+        return sorted((r for r in self.roles.values() if r.id != self.id), key=lambda r: (r.position, -r.id))
+
+    def place_role(self, role: StandInRole, position: int | None) -> list[StandInRole]:
+        """Put ``role`` (new or moved) at ``position`` (1 = just above @everyone; None or past the
+        top: the top), shifting the others like Discord; returns the roles whose position changed."""
+        before = {r.id: r.position for r in self.roles.values()}
+        ranked = [r for r in self.ranked_roles() if r.id != role.id]
+        index = len(ranked) if position is None else min(max(position, 1), len(ranked) + 1) - 1
+        ranked.insert(index, role)
+        for number, each in enumerate(ranked, start=1):
+            each.position = number
+        self.roles[role.id] = role
+        return [r for r in ranked if before.get(r.id) != r.position]
+
+    def top_position(self, member: StandInMember) -> int:
+        """The position of the member's highest role (0: only @everyone)."""
+        held = [self.roles[r].position for r in member.role_ids if r in self.roles and r != self.id]
+        return max(held, default=0)
 
     def permissions_of(self, role_ids: Iterable[int], user_id: int) -> int:
         """Guild-level permissions: @everyone | roles; owner and Administrator get everything."""

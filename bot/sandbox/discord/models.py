@@ -49,7 +49,7 @@ class StandInUser:
     bot: bool = True
 
     def to_payload(self) -> dict[str, Any]:
-        """A partial user object, as Discord embeds it in messages."""
+        """A user object as Discord embeds it in messages and member objects (the spec's UserResponse)."""
         return {
             "id": str(self.id),
             "username": self.username,
@@ -58,6 +58,8 @@ class StandInUser:
             "avatar": None,
             "bot": self.bot,
             "public_flags": 0,
+            "flags": 0,
+            "primary_guild": None,
         }
 
 

@@ -101,6 +101,16 @@ class DiscordSpec:
         # Most literal segments first: /messages/@original beats /messages/{message_id}.
         self._routes.sort(key=lambda r: -r[0])
 
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The spec document (with tagged unions rewritten, see ``__init__``)."""
+        return self._raw
+
+    @property
+    def registry(self) -> Registry[Any]:
+        """The referencing registry that resolves ``urn:discord-openapi#/...`` into the document."""
+        return self._registry
+
     # ------------------------------------------------------------ lookup
     def find(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], str | None]:
         """The operation for ``method path`` (``path`` without /api/v10), its path parameters, and the

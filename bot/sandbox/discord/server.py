@@ -26,10 +26,12 @@ from aiohttp.typedefs import Handler
 
 import bot.sandbox.discord.commands as commands
 import bot.sandbox.discord.handlers as handlers
+import bot.sandbox.discord.member_routes as member_routes
 import bot.sandbox.discord.responses as responses
 
 from .commands import REGISTRY_KEY, CommandRegistry
 from .gateway import GatewayServer
+from .guild_events import GuildControls
 from .guilds import DEFAULT_BOT_PERMISSIONS, StandInGuild, StandInMember, StandInRole
 from .handlers import (
     API_PREFIX,
@@ -45,6 +47,7 @@ from .interactions import InteractionExchange
 from .models import Clock, RecordedFile, RecordedRequest, StandInChannel, StandInMessage, StandInUser
 from .openapi import DiscordSpec, load_spec
 from .ratelimit import RateLimiter
+from .response_spec import ResponseChecker
 from .state import ApiError, StandInState
 
 CREATE_MESSAGE_ROUTE = "POST /channels/{channel_id}/messages"
@@ -79,7 +82,7 @@ async def _parse_body(request: web.Request) -> ParsedBody:
         return ParsedBody(invalid=True)
 
 
-class DiscordStandIn:
+class DiscordStandIn(GuildControls):
     """A local fake of the slice of Discord's REST API v10 the bot uses.
 
     ``rate_limit`` is (requests, seconds) per channel for message creation; ``other_rate_limit``
@@ -104,6 +107,7 @@ class DiscordStandIn:
         self.token = token
         self.spec = spec or load_spec()
         self.spec_checked = 0  # requests checked against the spec (and found valid or not)
+        self.response_checker = ResponseChecker(self.spec)
         self.rate_limit = rate_limit
         self.other_rate_limit = other_rate_limit
         self.clock = clock
@@ -173,9 +177,22 @@ class DiscordStandIn:
         role granting ``bot_permissions``.  Its channels are the ``add_channel``s with this guild_id."""
         return self.state.add_guild(guild_id, name, owner_id=owner_id, bot_permissions=bot_permissions)
 
-    def add_role(self, guild_id: int, role_id: int, name: str, permissions: int = 0) -> StandInRole:
-        """A role; members holding it get ``permissions`` (see ``guilds`` for the permission bits)."""
-        return self.state.add_role(guild_id, role_id, name, permissions)
+    def add_role(
+        self,
+        guild_id: int,
+        role_id: int,
+        name: str,
+        permissions: int = 0,
+        *,
+        position: int | None = None,
+        integration_id: int | None = None,
+    ) -> StandInRole:
+        """A role; members holding it get ``permissions`` (see ``guilds`` for the permission bits).
+        ``position`` None puts it on top (others shift up like Discord); ``integration_id`` makes it
+        a managed role.  No gateway event: for a change the bot should see, ``create_role``."""
+        return self.state.add_role(
+            guild_id, role_id, name, permissions, position=position, integration_id=integration_id
+        )
 
     def add_member(
         self,
@@ -241,6 +258,7 @@ class DiscordStandIn:
         handlers.add_routes(app)
         commands.add_routes(app)
         responses.add_routes(app, self.desk)
+        member_routes.add_routes(app, self.gateway)
         app.router.add_get("/gateway", self.gateway.handle)
         app[STATE_KEY] = self.state
         app[REGISTRY_KEY] = self.commands
@@ -322,7 +340,12 @@ class DiscordStandIn:
         route = f"{request.method} {template[len(API_PREFIX) :]}"
         limit, per = self.rate_limit if route == CREATE_MESSAGE_ROUTE else self.other_rate_limit
         info = request.match_info
-        major = info.get("channel_id") or info.get("webhook_token") or info.get("interaction_id", "")
+        major = (
+            info.get("channel_id")
+            or info.get("guild_id")
+            or info.get("webhook_token")
+            or info.get("interaction_id", "")
+        )
         decision = self.limiter.hit(route, major, limit, per, now)
         if not decision.allowed:
             self.rate_limited_count += 1
@@ -345,10 +368,18 @@ class DiscordStandIn:
                 # The desk refuses it once it knows the interaction (an unknown token is a 404 first).
                 request[SPEC_ERROR_KEY] = refusal
             response = await handler(request)
+            self._check_response(request.method, rel, response)
         except ApiError as exc:
             response = json_response(exc.body(), exc.status)
         response.headers.update(decision.headers())
         return response
+
+    def _check_response(self, method: str, rel: str, response: web.StreamResponse) -> None:
+        """What the stand-in answers must be what Discord could answer (``response_spec.py``)."""
+        if isinstance(response, web.Response) and response.content_type == "application/json":
+            answer = json.loads(response.body) if isinstance(response.body, bytes) else None
+            problems = self.response_checker.check(method, rel, response.status, answer)
+            self.violations.extend(f"response: {p}" for p in problems)
 
     def _check_spec(self, request: web.Request, rel: str) -> ApiError | None:
         """Discord's 400 50035 for a request its OpenAPI description does not allow, else None."""

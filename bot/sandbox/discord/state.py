@@ -18,6 +18,7 @@ from .guilds import (
     StandInMember,
     StandInRole,
 )
+from .intents import PRIVILEGED
 from .limits import check_message
 from .models import (
     Clock,
@@ -70,6 +71,8 @@ class StandInState:
         self.channels: dict[int, StandInChannel] = {}
         self.guilds: dict[int, StandInGuild] = {}
         self.violations: list[str] = []
+        # The Developer Portal's switches: which privileged intents the application may use.
+        self.privileged_intents = PRIVILEGED
         # (channel, author, nonce) -> message; Discord de-duplicates per author and channel.
         self._nonces: dict[tuple[int, int, str], StandInMessage] = {}
 
@@ -100,12 +103,23 @@ class StandInState:
         guild.refresh_permissions()
         return guild
 
-    def add_role(self, guild_id: int, role_id: int, name: str, permissions: int = 0) -> StandInRole:
+    def add_role(
+        self,
+        guild_id: int,
+        role_id: int,
+        name: str,
+        permissions: int = 0,
+        *,
+        position: int | None = None,
+        integration_id: int | None = None,
+    ) -> StandInRole:
+        """A role at ``position`` (None: the top; others shift like Discord); ``integration_id``
+        makes it managed (an integration's role nobody can give or take)."""
         guild = self.guilds[guild_id]
         if role_id in guild.roles:
             raise ValueError(f"role {role_id} already exists in guild {guild_id}")
-        role = StandInRole(role_id, name, permissions, position=len(guild.roles))
-        guild.roles[role_id] = role
+        role = StandInRole(role_id, name, permissions, integration_id=integration_id)
+        guild.place_role(role, position)
         guild.refresh_permissions()
         return role
 

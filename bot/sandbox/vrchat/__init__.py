@@ -10,9 +10,13 @@ so a client that drifts from the real API fails its tests instead of failing in 
         assert not sim.violations
 """
 
+from .crowd import add_crowd
 from .faults import Fault, FaultSet
 from .models import (
+    EVENT_ROLE_ASSIGN,
+    EVENT_ROLE_UNASSIGN,
     MODERATOR_PERMISSIONS,
+    ROLES_ASSIGN,
     SimAuditEntry,
     SimGroup,
     SimInstance,
@@ -27,7 +31,10 @@ from .state import SimState
 from .validation import load_validator
 
 __all__ = [
+    "EVENT_ROLE_ASSIGN",
+    "EVENT_ROLE_UNASSIGN",
     "MODERATOR_PERMISSIONS",
+    "ROLES_ASSIGN",
     "Fault",
     "FaultSet",
     "RecordedRequest",
@@ -41,5 +48,6 @@ __all__ = [
     "SimUser",
     "SimWorld",
     "VRChatSimulator",
+    "add_crowd",
     "load_validator",
 ]

@@ -35,6 +35,7 @@ MSG_NO_JOIN_REQUEST = (
 MSG_TARGET_NOT_MEMBER = "That user isn\u02bct a member of this group\u2024"
 MSG_CANT_REMOVE_OWNER = "You can\u02bct remove the group owner\u2024"
 MSG_POST_NOT_FOUND = "Can\u02bct find post\u01c3"
+MSG_ROLE_NOT_FOUND = "Can\u02bct find role\u01c3"
 
 
 class ApiError(Exception):

@@ -29,6 +29,13 @@ EVENT_REQUEST_REJECT = "group.request.reject"
 EVENT_REQUEST_BLOCK = "group.request.block"
 EVENT_POST_CREATE = "group.post.create"
 EVENT_POST_DELETE = "group.post.delete"
+EVENT_ROLE_ASSIGN = "group.member.role.assign"
+EVENT_ROLE_UNASSIGN = "group.member.role.unassign"
+
+# The permission PUT/DELETE /groups/{id}/members/{userId}/roles/{groupRoleId} need.
+ROLES_ASSIGN = "group-roles-assign"
+# The spec's UserStatus enum (what GET /users/{id} may answer as ``status``).
+USER_STATUSES = ("active", "ask me", "busy", "join me", "offline")
 
 # Permissions a role created with ``moderator=True`` receives (GroupPermissions enum values).
 MODERATOR_PERMISSIONS: tuple[str, ...] = (

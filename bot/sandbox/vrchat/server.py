@@ -24,6 +24,7 @@ from aiohttp.typedefs import Handler
 import bot.sandbox.vrchat.auth as auth
 import bot.sandbox.vrchat.group_content as group_content
 import bot.sandbox.vrchat.groups as groups
+import bot.sandbox.vrchat.member_roles as member_roles
 import bot.sandbox.vrchat.users as users
 
 from .common import STATE_KEY, ApiError, envelope
@@ -137,7 +138,7 @@ class VRChatSimulator:
         app = web.Application(middlewares=[self._pipeline], client_max_size=1024**2)
         app[STATE_KEY] = self.state
         app[auth.SESSIONS_KEY] = self._sessions
-        for module in (auth, groups, group_content, users):
+        for module in (auth, groups, group_content, member_roles, users):
             module.add_routes(app, API_PREFIX)
         return app
 

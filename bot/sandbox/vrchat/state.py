@@ -23,10 +23,14 @@ from .models import (
     EVENT_REQUEST_BLOCK,
     EVENT_REQUEST_CREATE,
     EVENT_REQUEST_REJECT,
+    EVENT_ROLE_ASSIGN,
+    EVENT_ROLE_UNASSIGN,
     EVENT_USER_BAN,
     EVENT_USER_UNBAN,
+    USER_STATUSES,
     SimMembership,
     SimPost,
+    SimUser,
 )
 from .store import SimStore
 
@@ -93,7 +97,67 @@ class SimState(SimStore):
             f"The invite for {self.display_name(user_id)} was cancelled.",
         )
 
+    def assign_role(self, group_id: str, user_id: str, role_id: str, actor_id: str) -> list[str]:
+        """Give a member a role (PUT .../members/{userId}/roles/{groupRoleId}); audited only when it
+        changed something. Returns the member's role ids afterwards."""
+        return self._change_role(group_id, user_id, role_id, actor_id, give=True)
+
+    def unassign_role(self, group_id: str, user_id: str, role_id: str, actor_id: str) -> list[str]:
+        """Take a role from a member (DELETE .../roles/{groupRoleId}); audited only when it changed
+        something. Returns the member's role ids afterwards."""
+        return self._change_role(group_id, user_id, role_id, actor_id, give=False)
+
+    def _change_role(
+        self, group_id: str, user_id: str, role_id: str, actor_id: str, *, give: bool
+    ) -> list[str]:
+        group = self._group(group_id)
+        role = group.roles[role_id]
+        record = group.memberships[user_id]
+        if (role_id in record.role_ids) != give:
+            if give:
+                record.role_ids.append(role_id)
+            else:
+                record.role_ids.remove(role_id)
+            name = self.display_name(user_id)
+            self.add_audit_entry(
+                group_id,
+                EVENT_ROLE_ASSIGN if give else EVENT_ROLE_UNASSIGN,
+                actor_id,
+                user_id,
+                f"{name} was given the role {role.name}." if give else f"{name} lost the role {role.name}.",
+                {"roleId": role.id, "roleName": role.name},
+            )
+        return list(record.role_ids)
+
     # --- what players do in VRChat (no moderator involved) ---------------------------------------------
+
+    def edit_profile(
+        self,
+        user_id: str,
+        *,
+        bio: str | None = None,
+        status_description: str | None = None,
+        status: str | None = None,
+    ) -> SimUser:
+        """A player edits their own profile in VRChat (no API call of the bot's, no audit entry);
+        ``GET /users/{id}`` answers the new values from then on. VRChat's own limits apply."""
+        user = self._user(user_id)
+        if bio is not None and len(bio) > 512:
+            raise ValueError(f"VRChat limits a bio to 512 characters, not {len(bio)}")
+        if status_description is not None and len(status_description) > 32:
+            raise ValueError(
+                f"VRChat limits a status description to 32 characters, not {len(status_description)}"
+            )
+        if status is not None and status not in USER_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(USER_STATUSES)}, not {status!r}")
+        if bio is not None:
+            user.bio = bio
+        if status_description is not None:
+            user.status_description = status_description
+        if status is not None:
+            user.status = status
+        user.updated_at = self.clock()
+        return user
 
     def request_to_join(self, group_id: str, user_id: str) -> SimMembership:
         """A user asks to join: a pending request, audited with the user as the actor."""
