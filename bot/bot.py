@@ -32,8 +32,11 @@ from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
+from bot.links.members import DiscordMembers
+from bot.links.service import LinkService
 from bot.replies import GroupBridgeTree
 from bot.services import Services
+from bot.services.common import ActionLog
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
 from bot.views.requests import REQUEST_BUTTONS
@@ -82,6 +85,7 @@ class GroupBridgeBot(commands.Bot):
         self.vrchat: VRChatClient | GroupRouter
         self.store: Store
         self.services: Services
+        self.links: LinkService
         self.role = role
         self.run_feed = run_feed and role != "gateway"
         self.feed: FeedService | None = None
@@ -145,7 +149,10 @@ class GroupBridgeBot(commands.Bot):
     async def _start(self) -> None:
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
-        self.services = Services(self.vrchat, self.store, self.config)
+        members = DiscordMembers(self)
+        self.services = Services(self.vrchat, self.store, self.config, members=members)
+        actions = ActionLog(self.store)
+        self.links = LinkService(self.vrchat, self.store, self.services.lookups, actions, members=members)
         for item in REQUEST_BUTTONS:
             self.add_dynamic_items(item)
         await install_commands(self)
@@ -227,11 +234,13 @@ class GroupBridgeBot(commands.Bot):
 
 
 async def install_commands(client: commands.Bot) -> None:
-    """Load every cog under bot/cogs (helpers start with "_") and add the command groups to the tree."""
+    """Load every cog under bot/cogs (helpers start with "_") and the feature packages' cogs, and add
+    the command groups to the tree."""
     client.groups = make_groups()  # type: ignore[attr-defined]
     for module in pkgutil.iter_modules(bot.cogs.__path__, "bot.cogs."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             await client.load_extension(module.name)
+    await client.load_extension("bot.links.cog")  # a feature package outside bot/cogs
     for group in client.groups.all():  # type: ignore[attr-defined]
         client.tree.add_command(group)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import cast
 
 from bot.config import Config
+from bot.links.requesters import MemberLookup
 from bot.services.access import Access
 from bot.services.audit import AuditPage, AuditService, CsvExport
 from bot.services.bindings import BindingService, ChannelStatus, GroupStatus, StatusReport
@@ -56,16 +57,18 @@ class Services:
         *,
         clock: Clock = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        members: MemberLookup | None = None,
     ) -> None:
         """`vrchat` is one account's client, or the router of several (bot.vrchat.router), which has
         the same methods; `clock` dates decisions and reports; `monotonic` times the caches and the
-        search rate limit."""
+        search rate limit; `members` says whether a Discord user is in a server (join-request cards
+        show a requester's linked member; without it, linked requesters show as unknown)."""
         client = cast(VRChatClient, vrchat)  # the router matches the client's methods (tests/vrchat)
         accounts = vrchat.pool if isinstance(vrchat, GroupRouter) else None
         actions = ActionLog(store)
         users = UserDirectory(client, monotonic=monotonic)
         self.access = Access(store, config)
-        self.requests = JoinRequestService(client, store, self.access, users, actions, clock)
+        self.requests = JoinRequestService(client, store, self.access, users, actions, clock, members=members)
         self.invites = InviteService(client, self.access, users, actions)
         self.posts = PostService(client, self.access, actions, monotonic=monotonic)
         self.moderation = ModerationService(client, self.access, users, actions)
