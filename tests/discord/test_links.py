@@ -300,3 +300,15 @@ async def test_whois_a_vrchat_account_linked_from_another_server_names_nobody(
 
 def _now(**delta: float) -> datetime:
     return datetime.now(UTC) + timedelta(**delta)
+
+
+async def test_verify_works_after_a_restart(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    dave = seeded_sim.outsider.id
+    async with make_bot():
+        issued = await link_start(gateway_standin, dave, MEMBER_ID)
+    edit_profile(seeded_sim.sim, dave, bio=issued.code)
+    async with make_bot() as restarted:  # nothing of the first bot's memory: the custom_id is enough
+        assert (await press_verify(gateway_standin, issued, MEMBER_ID)).startswith("Linked")
+        assert (await restarted.store.link_of_discord(MEMBER_ID)) is not None
