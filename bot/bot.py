@@ -240,9 +240,9 @@ async def install_commands(client: commands.Bot) -> None:
     for module in pkgutil.iter_modules(bot.cogs.__path__, "bot.cogs."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             await client.load_extension(module.name)
-    await client.load_extension("bot.links.cog")  # a feature package outside bot/cogs
     for group in client.groups.all():  # type: ignore[attr-defined]
         client.tree.add_command(group)
+    await client.load_extension("bot.links.cog")  # a feature package outside bot/cogs: /link, /whois
 
 
 async def sync_tree(
