@@ -34,8 +34,11 @@ from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
+from bot.links.members import DiscordMembers
+from bot.links.service import LinkService
 from bot.replies import GroupBridgeTree
 from bot.services import Services
+from bot.services.common import ActionLog
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
 from bot.vrchat import VRChatAPI
@@ -98,6 +101,7 @@ class GroupBridgeBot(commands.Bot):
     vrchat: VRChatAPI
     store: Store
     services: Services
+    links: LinkService  # verified Discord ↔ VRChat links (bot.links)
     feed: FeedService | None
     leases: LeaseKeeper | None
     # Another process took the gateway lease: this one stepped down (bot.app exits 1).
@@ -190,7 +194,11 @@ class GroupBridgeBot(commands.Bot):
     async def _start(self) -> None:
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
-        self.services = Services(self.vrchat, self.store, self.config)
+        members = DiscordMembers(self)
+        self.services = Services(self.vrchat, self.store, self.config, members=members)
+        self.links = LinkService(
+            self.vrchat, self.store, self.services.lookups, ActionLog(self.store), members=members
+        )
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
             self.leases = self._lease_keeper()
@@ -282,6 +290,8 @@ async def install_commands(bot: GroupBridgeBot) -> None:
             await bot.load_extension(module.name)
     for group in bot.groups.all():
         bot.tree.add_command(group)
+    # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.
+    await bot.load_extension("bot.links.cog")
 
 
 async def sync_tree(

@@ -14,6 +14,8 @@ from tests.feed.conftest import seed_history
 from tests.fixtures.discord_standin import FEED_CHANNEL_ID, GUILD_ID, TOKEN
 from tests.fixtures.vrchat_sim import SeededSim
 
+TOP_LEVEL_COMMANDS = {"vrc", "bridge", "audit", "link", "unlink", "whois"}
+
 
 def write_config(seeded: SeededSim, standin: DiscordStandIn, tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
@@ -95,7 +97,7 @@ async def test_run_mirrors_the_feed_and_stops_cleanly_on_sigterm(
     assert "Audit-log mirror running for 1 group" in log
     assert "setup plugin" not in log  # alembic's own start-up chatter is no news for operators
     synced = {c["name"] for c in gateway_standin.synced_commands(GUILD_ID)}
-    assert synced == {"vrc", "bridge", "audit"}  # synced to the configured guild on start
+    assert synced == TOP_LEVEL_COMMANDS  # synced to the configured guild on start
     for secret in (seeded_sim.password, seeded_sim.totp_secret, TOKEN):
         assert secret not in log
     assert seeded_sim.sim.password_logins == 1
@@ -110,8 +112,8 @@ async def test_sync_registers_the_commands_and_exits(
     config = load_config(write_config(seeded_sim, gateway_standin, tmp_path))
     assert await app.sync_commands(config) == 0
     synced = {c["name"]: c for c in gateway_standin.synced_commands(GUILD_ID)}
-    assert set(synced) == {"vrc", "bridge", "audit"}
+    assert set(synced) == TOP_LEVEL_COMMANDS
     vrc = {option["name"] for option in synced["vrc"]["options"]}
     assert {"invite", "requests", "post", "posts", "kick", "ban", "unban"} <= vrc
     assert synced["bridge"]["default_member_permissions"] == "32"  # Manage Server: hidden from others
-    assert "Synced /vrc, /bridge, /audit to 1 server(s)." in capsys.readouterr().out
+    assert "Synced /vrc, /bridge, /audit, /link, /unlink, /whois to 1 server(s)." in capsys.readouterr().out

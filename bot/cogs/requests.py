@@ -165,7 +165,9 @@ class JoinRequests(commands.Cog):
             # A card a rule has already decided is posted closed, without buttons.
             buttons = card_view(change.group_id, change.user_id) if change.state == "pending" else None
             message = await channel.send(
-                embed=request_card(change.view, change.groups, change.rule_note, change.state),
+                embed=request_card(
+                    change.view, change.groups, change.rule_note, change.state, change.discord_link
+                ),
                 view=buttons,  # type: ignore[arg-type]  # typed View-only; None sends no buttons
                 allowed_mentions=NO_MENTIONS,
                 # A crash before the message id is stored posts the card again after the restart;

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from bot.config import Config
+from bot.links.requesters import MemberLookup
 from bot.services.access import Access
 from bot.services.audit import AuditPage, AuditService, CsvExport
 from bot.services.bindings import BindingService, ChannelStatus, GroupStatus, StatusReport
@@ -55,16 +56,18 @@ class Services:
         *,
         clock: Clock = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        members: MemberLookup | None = None,
     ) -> None:
         """`vrchat` is one account's client, or the router of several (bot.vrchat.router): both are a
         VRChatAPI; `clock` dates decisions and reports; `monotonic` times the caches and the search
-        rate limit."""
+        rate limit; `members` says whether a Discord user is in a server (join-request cards show a
+        requester's linked member; without it, linked requesters show as unknown)."""
         # /bridge status lists the accounts when there are several.
         accounts = vrchat.pool if isinstance(vrchat, GroupRouter) else None
         actions = ActionLog(store)
         users = UserDirectory(vrchat, monotonic=monotonic)
         self.access = Access(store, config)
-        self.requests = JoinRequestService(vrchat, store, self.access, users, actions, clock)
+        self.requests = JoinRequestService(vrchat, store, self.access, users, actions, clock, members=members)
         self.invites = InviteService(vrchat, self.access, users, actions)
         self.posts = PostService(vrchat, self.access, actions, monotonic=monotonic)
         self.moderation = ModerationService(vrchat, self.access, users, actions)

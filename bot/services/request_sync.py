@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot import crashpoints
+from bot.links.requesters import DiscordLink, MemberLookup, discord_links
 from bot.services.common import Clock, Where
 from bot.services.request_views import GroupSummary, JoinRequestView, build_view
 from bot.services.users import UserDirectory
-from bot.store import NO_CHANNEL, CardState, RequestCard, Store
+from bot.store import NO_CHANNEL, Binding, CardState, RequestCard, Store
 from bot.vrchat import VRChatAPI, VRChatError
 from bot.vrchat.ids import is_user_id
 from bot.vrchat.models import GroupMember, User
@@ -75,6 +76,27 @@ class CardChange:
     summary: str = ""
     groups: GroupSummary | None = None
     rule_note: str | None = None  # what the request rules did or would have done (posts only)
+    discord_link: DiscordLink | None = None  # the requester's linked Discord member (posts only)
+
+
+async def with_discord_links(
+    store: Store, members: MemberLookup | None, bindings: Iterable[Binding], changes: list[CardChange]
+) -> list[CardChange]:
+    """Cards about to be posted get the requester's linked Discord member as the card's server sees
+    them (bot.links): in this server, not in it, not linked, or unknown when the lookup failed."""
+    guild_of = {b.requests_channel_id: b.guild_id for b in bindings if b.requests_channel_id}
+    wanted = {
+        (c.user_id, guild_of[c.channel_id]) for c in changes if c.kind == "post" and c.channel_id in guild_of
+    }
+    if not wanted:
+        return changes
+    links = await discord_links(store, members, wanted)
+    return [
+        replace(c, discord_link=links[(c.user_id, guild_of[c.channel_id])])
+        if c.kind == "post" and c.channel_id in guild_of
+        else c
+        for c in changes
+    ]
 
 
 def outcome_since(cards: Iterable[RequestCard], now: datetime) -> datetime:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.links.requesters import MemberLookup
 from bot.services.access import Access
 from bot.services.common import (
     ActionLog,
@@ -31,7 +32,13 @@ from bot.services.common import (
     checked_group_id,
     error_text,
 )
-from bot.services.request_sync import CardChange, CardReconciler, outcome_since, vrchat_outcome
+from bot.services.request_sync import (
+    CardChange,
+    CardReconciler,
+    outcome_since,
+    vrchat_outcome,
+    with_discord_links,
+)
 from bot.services.request_views import JoinRequestView, build_view
 from bot.services.rule_flow import RuleRunner
 from bot.services.users import UserDirectory, require_user_id
@@ -79,6 +86,8 @@ class JoinRequestService:
         users: UserDirectory,
         actions: ActionLog,
         clock: Clock,
+        *,
+        members: MemberLookup | None = None,
     ) -> None:
         self._client = client
         self._store = store
@@ -86,6 +95,7 @@ class JoinRequestService:
         self._users = users
         self._actions = actions
         self._clock = clock
+        self._members = members
         self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._reconciler = CardReconciler(client, store, users, clock)
         self._rules = RuleRunner(store, users, clock)
@@ -140,6 +150,7 @@ class JoinRequestService:
         channels = sorted({b.requests_channel_id for b in bindings if b.requests_channel_id})
         changes = await self._reconciler.reconcile(gid, channels)
         changes = await with_group_summaries(self._client, self._store, changes)
+        changes = await with_discord_links(self._store, self._members, bindings, changes)
         return await self._rules.run(changes, self._decide_by_rule)
 
     async def _decide_by_rule(

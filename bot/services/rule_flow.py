@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Literal
 
+from bot.links.requesters import DiscordLink
 from bot.services.common import Actor, Clock, ServiceError, error_text
 from bot.services.request_sync import CardChange
 from bot.services.request_views import GroupSummary
@@ -31,6 +32,13 @@ PROFILE_TIMEOUT = 15.0
 SYSTEM_USER_ID = 0  # the action log's discord_user_id for automated decisions
 STATE_OF: dict[str, CardState] = {"accept": "accepted", "reject": "rejected"}
 Decide = Callable[[Actor, str, str, Literal["accept", "reject"], Mapping[str, Any]], Awaitable[object]]
+
+
+def _link_facts(link: DiscordLink | None) -> dict[str, Any]:
+    """`linked_in_server` from the card's link line: known only when the lookups succeeded."""
+    if link is None or link.state == "unknown":
+        return {"linked_in_server": None}
+    return {"linked_in_server": link.state == "in_server"}
 
 
 def _watch_facts(groups: GroupSummary | None) -> dict[str, Any]:
@@ -90,7 +98,7 @@ class RuleRunner:
                 continue
             if base is None:
                 base = await self._facts(user_id)
-            facts = replace(base, **_watch_facts(card.groups))
+            facts = replace(base, **_watch_facts(card.groups), **_link_facts(card.discord_link))
             shadow = await self._store.rules_shadow(binding.id)
             evaluated.append((card, binding, evaluate(rules, facts), shadow))
         if not evaluated:

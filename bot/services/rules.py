@@ -29,6 +29,7 @@ KIND_TEXT: dict[str, str] = {
     "account_age_days_at_least": "account at least {} days old",
     "in_watchlisted_group": "in a watchlisted group",
     "keyword": "name or bio contains “{}”",
+    "linked_in_server": "linked and in this Discord server",
 }
 
 # How the facts a matching rule looked at read on the card, after its description.
@@ -48,6 +49,8 @@ class Facts:
     groups_known: bool = False  # the group list was fetched and is not empty (private lists are empty)
     error: str | None = None  # a lookup failed: nothing is decided automatically
     today: date | None = None
+    # Linked to a Discord account that is in the card's server; None: the member lookup failed.
+    linked_in_server: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,10 @@ def _matches(rule: RequestRule, facts: Facts) -> tuple[bool, dict[str, str]]:
         needle = str(rule.parameter).casefold()
         where = [w for w, text in (("name", name), ("bio", facts.bio)) if needle in text.casefold()]
         return bool(where), {"keyword found in": " and ".join(where) or "neither"}
+    if rule.kind == "linked_in_server":
+        if facts.linked_in_server is None:
+            raise MissingFact("Discord link (whether they are in this server could not be checked)")
+        return facts.linked_in_server, {}  # the description says it all
     raise MissingFact(f"an unknown kind of rule ({rule.kind})")
 
 

@@ -1,11 +1,12 @@
-"""Database layer: the mirrored audit log, the Discord outbox, bindings, gaps, the action log and
-join-request cards.
+"""Database layer: the mirrored audit log, the Discord outbox, bindings, gaps, the action log,
+join-request cards and Discord-VRChat links.
 
 Knows nothing about Discord or the VRChat HTTP API: plain values in (bot.store.types), plain
 values out. Entry point: ``store = await Store.open(url); await store.upgrade()``.
 """
 
 from bot.store.cards import CARD_STATES, NO_CHANNEL, CardState, HandledWhere, RequestCard
+from bot.store.links import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict
 from bot.store.store import IngestHook, Store
 from bot.store.types import (
     ActionIn,
@@ -47,6 +48,7 @@ __all__ = [
     "BindingSource",
     "CardState",
     "ChannelBacklog",
+    "CodeNotClaimable",
     "ConfigSyncResult",
     "CursorUpdate",
     "DuplicateBindingError",
@@ -58,6 +60,10 @@ __all__ = [
     "IngestHook",
     "IngestResult",
     "InvalidCursorError",
+    "Link",
+    "LinkChange",
+    "LinkCode",
+    "LinkConflict",
     "OutboxItem",
     "OutboxState",
     "OutboxStats",

@@ -295,7 +295,7 @@ class RequestRuleRow(Base):
         UniqueConstraint("binding_id", "position"),
         CheckConstraint(
             "kind IN ('age_verified', 'trust_at_least', 'account_age_days_at_least', "
-            "'in_watchlisted_group', 'keyword')",
+            "'in_watchlisted_group', 'keyword', 'linked_in_server')",
             name="kind",
         ),
         CheckConstraint("outcome IN ('accept', 'reject', 'hold')", name="outcome"),
@@ -326,6 +326,59 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime]
     # A fencing token: +1 each time the lease changes hands, so each tenure has its own number.
     generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class DiscordLinkRow(Base):
+    """A verified link between one Discord account and one VRChat account (bot.links).
+
+    For the whole deployment, not per server: a link says who a person is. Each side appears at most
+    once (the primary key and the unique constraint), so two verifications racing for the same
+    account cannot both commit. Only IDs and a time: nothing else about either account is kept.
+    """
+
+    __tablename__ = "discord_links"
+
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    vrchat_user_id: Mapped[str] = mapped_column(String)
+    linked_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("vrchat_user_id"),)
+
+
+class LinkCodeRow(Base):
+    """The one open (or just used) link code of a Discord user: whom it was issued to, for which VRChat
+    account, until when, and a SHA-256 digest of it (never the code). A new code replaces the row, with
+    a new id: ids never come back (AUTOINCREMENT on SQLite), so an old Verify button cannot reach a
+    newer code."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    vrchat_user_id: Mapped[str] = mapped_column(String)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("discord_user_id"), {"sqlite_autoincrement": True})
+
+
+class LinkAttemptRow(Base):
+    """One code issued or one verification tried, for the hourly caps; rows older than the window go."""
+
+    __tablename__ = "link_attempts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(None, "discord_user_id", "kind", "at"),
+        Index(None, "at"),
+        CheckConstraint("kind IN ('issue', 'verify')", name="kind"),
+    )
 
 
 metadata = Base.metadata

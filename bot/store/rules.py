@@ -13,7 +13,12 @@ from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
 from bot.store.models import RequestRuleRow, RuleSettingsRow
 
 RuleKind = Literal[
-    "age_verified", "trust_at_least", "account_age_days_at_least", "in_watchlisted_group", "keyword"
+    "age_verified",
+    "trust_at_least",
+    "account_age_days_at_least",
+    "in_watchlisted_group",
+    "keyword",
+    "linked_in_server",
 ]
 RuleOutcome = Literal["accept", "reject", "hold"]
 RULE_KINDS: tuple[RuleKind, ...] = (
@@ -22,6 +27,7 @@ RULE_KINDS: tuple[RuleKind, ...] = (
     "account_age_days_at_least",
     "in_watchlisted_group",
     "keyword",
+    "linked_in_server",
 )
 RULE_OUTCOMES: tuple[RuleOutcome, ...] = ("accept", "reject", "hold")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.links.requesters import DiscordLink, card_line
 from bot.services import JoinRequestView
 from bot.services.request_sync import CardChange
 from bot.services.request_views import GroupSummary
@@ -56,6 +57,7 @@ def request_card(
     groups: GroupSummary | None = None,
     rule_note: str | None = None,
     state: str = "pending",
+    discord_link: DiscordLink | None = None,
 ) -> discord.Embed:
     embed = discord.Embed(
         title=f"Join request: {safe_text(view.display_name, 200, single_line=True)}",
@@ -78,6 +80,8 @@ def request_card(
     )
     if view.bio_excerpt:
         embed.add_field(name="Bio", value=safe_text(view.bio_excerpt, 400), inline=False)
+    if discord_link is not None:
+        embed.add_field(name="Discord", value=card_line(discord_link), inline=False)
     if groups is not None:
         embed.add_field(name="Groups", value=groups_text(groups), inline=False)
         if groups.hits:

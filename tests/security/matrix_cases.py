@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.services.access import GUILD_ONLY
 from bot.store import Store
-from tests.fixtures.discord_gateway import FEED_CHANNEL_ID
+from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID
 from tests.security.conftest import SPARE_FEED_ID, Role, World
 
 ADMINS: frozenset[Role] = frozenset({"admin"})
@@ -22,6 +22,8 @@ MODERATORS: frozenset[Role] = frozenset({"admin", "moderator"})
 # Lookups that name no group (`/vrc user`, `/vrc instances`) serve whoever moderates any of this
 # server's bindings: they are per server, not per group.
 SERVER_MODERATORS: frozenset[Role] = frozenset({"admin", "moderator", "other_moderator"})
+# Linking one's own account: anyone in a server with the bot (never in a DM).
+ANYONE_IN_A_SERVER: frozenset[Role] = frozenset({"admin", "moderator", "other_moderator", "member"})
 # Components on an ephemeral reply: only the person who opened it, and only while still allowed.
 # In the matrix the opener is always the admin.
 OPENER: frozenset[Role] = frozenset({"admin"})
@@ -35,6 +37,8 @@ REFUSALS = (
     "You need a moderator role of one of the groups",
     "You can only change the settings of the server you are in",
     "Only the moderator who",
+    # The Verify button under a link code serves only the Discord user the code was issued to.
+    "This code was issued to another Discord account",
     # A channel option cannot be resolved in a DM: discord.py refuses before the command runs.
     "That is not a valid channel here",
 )
@@ -126,6 +130,15 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     "audit search": CommandCase(MODERATORS, _group, "Audit log"),
     "vrc user": CommandCase(SERVER_MODERATORS, lambda w: {"user": w.seeded.requester.id}, "Account age"),
     "vrc instances": CommandCase(SERVER_MODERATORS, lambda w: {}, "Test World"),
+    "link start": CommandCase(ANYONE_IN_A_SERVER, lambda w: {"user": w.seeded.outsider.id}, "Your link code"),
+    "link status": CommandCase(ANYONE_IN_A_SERVER, lambda w: {}, "not linked to a VRChat account"),
+    "unlink": CommandCase(ANYONE_IN_A_SERVER, lambda w: {}, "not linked to a VRChat account"),
+    "whois member": CommandCase(
+        SERVER_MODERATORS, lambda w: {"member": w.standin.member(GUILD_ID, MEMBER_ID)}, "is not linked"
+    ),
+    "whois vrchat": CommandCase(
+        SERVER_MODERATORS, lambda w: {"user": w.seeded.outsider.id}, "is not linked to a Discord account"
+    ),
     "bridge unlink": CommandCase(ADMINS, lambda w: {"group": w.other_group.id}, "Unlinked"),
 }
 
@@ -148,6 +161,8 @@ EXPECTED_ITEMS: dict[str, ItemCase] = {
     "GroupPager.previous_page": ItemCase(OPENER, "/vrc user paging"),
     "GroupPager.next_page": ItemCase(OPENER),
     "DeletePost.pick": ItemCase(OPENER, "/vrc posts: delete one"),
+    # In the matrix the code is the admin's (tests/security/test_links_matrix.py).
+    "VerifyButton": ItemCase(OPENER, "Verify under a link code: only whom the code was issued to"),
 }
 
 

@@ -18,6 +18,7 @@ import pytest
 from discord import app_commands
 
 import bot.cogs
+import bot.links
 import bot.views
 from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import InteractionExchange, StandInMessage, button_click
@@ -47,7 +48,7 @@ def leaf_commands(client: GroupBridgeBot) -> dict[str, app_commands.Command[Any,
 
 
 # Where the bot's Discord side lives (README, Architecture); views elsewhere (a demo) are not the bot's.
-DISCORD_SIDE = ("bot.cogs.", "bot.views.", "bot.bot", "bot.replies")
+DISCORD_SIDE = ("bot.cogs.", "bot.views.", "bot.bot", "bot.replies", "bot.links.")
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -63,7 +64,7 @@ def registered_items(client: GroupBridgeBot) -> set[str]:
     # discord.py has no public accessor for the dynamic items it routes clicks to.
     dynamic = client._connection._view_store._dynamic_items.values()
     keys = {item.__name__ for item in dynamic}
-    for package in (bot.cogs, bot.views):
+    for package in (bot.cogs, bot.views, bot.links):
         for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
             importlib.import_module(module.name)
     for view in _subclasses(discord.ui.View):
@@ -85,7 +86,7 @@ async def test_every_registered_command_and_component_is_classified(make_securit
 async def test_discord_never_offers_the_commands_in_direct_messages(make_security_bot, world: World) -> None:
     async with make_security_bot():
         synced = world.standin.synced_commands(GUILD_ID)
-    assert {c["name"] for c in synced} == {"vrc", "bridge", "audit"}
+    assert {c["name"] for c in synced} == {"vrc", "bridge", "audit", "link", "unlink", "whois"}
     for command in synced:
         assert command.get("dm_permission") is False or command.get("contexts") == [0], command
 

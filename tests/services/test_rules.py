@@ -25,6 +25,7 @@ FULL = Facts(
     watch_hits=("Raiders",),
     groups_known=True,
     today=TODAY,
+    linked_in_server=True,
 )
 PARAMS = {"trust_at_least": "Known User", "account_age_days_at_least": "30", "keyword": "raid"}
 # The facts each kind of condition reads: removing any of them must never lead to "accept".
@@ -34,6 +35,7 @@ NEEDS = {
     "account_age_days_at_least": {"date_joined", "today"},
     "in_watchlisted_group": {"watch_hits", "groups_known"},
     "keyword": {"display_name", "bio"},
+    "linked_in_server": {"linked_in_server"},
 }
 EMPTY = {
     "display_name": None,
@@ -44,6 +46,7 @@ EMPTY = {
     "watch_hits": None,
     "groups_known": False,
     "today": None,
+    "linked_in_server": None,
 }
 
 
@@ -82,6 +85,8 @@ def test_first_matching_rule_wins() -> None:
         ("in_watchlisted_group", replace(FULL, watch_hits=()), False),
         ("keyword", replace(FULL, bio="hello", display_name="RAIDer"), True),
         ("keyword", replace(FULL, bio="hello"), False),
+        ("linked_in_server", replace(FULL, linked_in_server=False), False),
+        ("linked_in_server", FULL, True),
     ],
 )
 def test_each_condition(kind: str, facts: Facts, matched: bool) -> None:

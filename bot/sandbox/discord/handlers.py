@@ -126,6 +126,19 @@ async def get_gateway_bot(request: web.Request) -> web.Response:
     )
 
 
+# ------------------------------------------------------------------ guilds
+async def get_guild_member(request: web.Request) -> web.Response:
+    """``GET /guilds/{guild}/members/{user}``: no privileged intent needed, as on Discord; 404 Unknown
+    Member for someone not in the server (Unknown Guild for a server the bot is not in)."""
+    guild = _state(request).guilds.get(_snowflake(request, "guild_id"))
+    if guild is None:
+        raise ApiError(404, 10004, "Unknown Guild")
+    member = guild.members.get(_snowflake(request, "user_id"))
+    if member is None:
+        raise ApiError(404, 10007, "Unknown Member")
+    return json_response(member.to_payload(with_permissions=False))
+
+
 # ------------------------------------------------------------------ channels and messages
 async def get_channel(request: web.Request) -> web.Response:
     return json_response(_state(request).channel(_snowflake(request, "channel_id")).to_payload())
@@ -191,6 +204,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{api}/oauth2/applications/@me", get_application)
     app.router.add_get(f"{api}/gateway", get_gateway)
     app.router.add_get(f"{api}/gateway/bot", get_gateway_bot)
+    app.router.add_get(f"{api}/guilds/{{guild_id}}/members/{{user_id}}", get_guild_member)
     app.router.add_get(f"{api}/channels/{{channel_id}}", get_channel)
     app.router.add_get(f"{api}/channels/{{channel_id}}/messages", list_messages)
     app.router.add_post(f"{api}/channels/{{channel_id}}/messages", create_message)
