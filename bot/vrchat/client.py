@@ -46,6 +46,7 @@ from .models import (
     parse_items,
     parse_one,
 )
+from .pipeline import DEFAULT_PIPELINE_URL, PipelineClient
 from .profile import profile_update_body
 from .transport import Politeness, Response, Transport
 
@@ -153,6 +154,11 @@ class VRChatClient:
         TOTP secret can, and otherwise TwoFactorRequired is raised.
         """
         return await self._auth.login(prompt, force=force)
+
+    def pipeline(self, url: str = DEFAULT_PIPELINE_URL, **options: Any) -> PipelineClient:
+        """This account's pipeline (bot.vrchat.pipeline): the same HTTP session, User-Agent and auth
+        cookie, and the same session checks; it never logs in. `options` go to PipelineClient."""
+        return PipelineClient(self._transport, self._auth, url, **options)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         auth = self._auth
