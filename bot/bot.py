@@ -34,6 +34,7 @@ from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.replies import GroupBridgeTree
 from bot.services import Services
+from bot.services.pipeline_events import PipelineEvents
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
 from bot.views.requests import REQUEST_BUTTONS
@@ -86,6 +87,8 @@ class GroupBridgeBot(commands.Bot):
         self.run_feed = run_feed and role != "gateway"
         self.feed: FeedService | None = None
         self.leases: LeaseKeeper | None = None
+        # VRChat's pipeline: join requests in seconds where this process runs their groups.
+        self.pipeline: PipelineEvents | None = None
         self.gateway_lost = False
         # Set once setup_hook has started the leases and the mirror: work that needs them waits.
         self.work_started = asyncio.Event()
@@ -146,6 +149,7 @@ class GroupBridgeBot(commands.Bot):
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
         self.services = Services(self.vrchat, self.store, self.config)
+        self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         for item in REQUEST_BUTTONS:
             self.add_dynamic_items(item)
         await install_commands(self)
@@ -176,6 +180,12 @@ class GroupBridgeBot(commands.Bot):
             bound = len(await self.feed.bound_groups())
             others = f" (of {bound}; other processes run the rest)" if bound > len(self.feed.pollers) else ""
             log.info("Audit-log mirror running for %d group(s)%s.", len(self.feed.pollers), others)
+        if self.pipeline is not None:
+            if self.feed is not None:
+                self.pipeline.subscribe(self.feed.wake)  # an active group is polled soon
+            if self.leases is not None:
+                self.leases.subscribe(self.pipeline.on_leases)
+            await self.pipeline.start()
         self.work_started.set()
         # Discord would hand every interaction to each un-sharded session: one gateway at a time.
         if self.connects_gateway and self.leases and not await self.leases.wait_for(GATEWAY_LEASE):
@@ -204,6 +214,17 @@ class GroupBridgeBot(commands.Bot):
             on_processes=self.vrchat.share_rate,
         )
 
+    def _pipeline(self) -> PipelineEvents | None:
+        vrc = self.config.vrchat
+        if not self.run_feed or not vrc.pipeline:
+            return None
+        if vrc.pipeline_endpoint is None:
+            log.info(
+                "No VRChat pipeline for base_url %s (set vrchat.pipeline_url): polling only.", vrc.base_url
+            )
+            return None
+        return PipelineEvents(self.vrchat, self.store, vrc.pipeline_endpoint, holds_group=self.holds_group)
+
     def _poll_floor(self) -> float:
         # Mirrors the config check: a simulator on loopback (the offline demo) is not VRChat.
         return LOOPBACK_POLL_FLOOR if is_loopback_url(self.config.vrchat.base_url) else POLL_FLOOR_SECONDS
@@ -217,6 +238,8 @@ class GroupBridgeBot(commands.Bot):
         if starting is not None and not starting.done() and starting is not asyncio.current_task():
             starting.cancel()  # what it opened so far is registered below and closed with the rest
             await asyncio.wait({starting})
+        if self.pipeline is not None:
+            await self.pipeline.stop()
         if self.feed is not None:
             await self.feed.stop()
         await super().close()  # unloads the cogs: the card loop ends

@@ -62,7 +62,7 @@ STABLE_AFTER = 60.0  # a connection that lasted this long starts the back-off ov
 ATTEMPT_WINDOW = 600.0
 MAX_ATTEMPTS_PER_WINDOW = 10
 HEARTBEAT = 30.0  # websocket pings: a half-open connection is noticed within this
-IDLE_CHECK = 5.0  # seconds between looks at the session while there is none to connect with
+IDLE_CHECK = 2.0  # seconds between looks at the session while there is none to connect with
 MAX_MESSAGE = 1024**2
 ERROR_TEXT_LIMIT = 300
 
@@ -239,6 +239,7 @@ class PipelineClient:
         self._on_token = on_token  # e.g. bot.logs.register_secret: the token is masked if ever logged
         self._dead_token: str | None = None  # VRChat confirmed this session gone: wait for another
         self._warned_egress = False
+        self._refused_last = False
         self.stats = PipelineStats()
 
     def __repr__(self) -> str:  # the URL without the token
@@ -257,6 +258,7 @@ class PipelineClient:
             outcome = await self._connect_once(token, on_event)
             if outcome.lasted >= self._stable_after:
                 self.backoff.succeeded()
+            self._refused_last = outcome.refusal is not None
             if outcome.refusal is not None:
                 await self._after_refusal(token, outcome.refusal)
             wait = self.backoff.delay()
@@ -292,7 +294,12 @@ class PipelineClient:
                 opened = time.monotonic()
                 self.stats.connects += 1
                 self.stats.connected = True
-                log.info("VRChat pipeline connected (%s).", self._url)
+                # While VRChat refuses each connection, "connected" would be news every time.
+                log.log(
+                    logging.DEBUG if self._refused_last else logging.INFO,
+                    "VRChat pipeline connected (%s).",
+                    self._url,
+                )
                 async for message in ws:
                     if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                         continue
@@ -322,7 +329,9 @@ class PipelineClient:
 
     async def _after_refusal(self, token: str, reason: str) -> None:
         """Is it the session? Asked the way a refused REST call asks (see the module doc)."""
-        refused = Unauthorized(f"the pipeline refused the session: {reason}", status=401, path="pipeline")
+        refused = Unauthorized(
+            f"the pipeline refused the session: {reason}", status=401, method="WS", path=self._url
+        )
         if not await self._auth.check_refusal(refused):
             self._dead_token = token
             log.warning(
