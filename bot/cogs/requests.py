@@ -52,7 +52,7 @@ FEED_MAX_PAGES = 5
 REQUEST_EVENT_PREFIX = "group.request"
 PAGE_SIZE = 10
 CARD_LOOKBACK = 100  # messages searched for a card whose id a crash kept from being stored
-LIVE_ROUND_GAP = 3.0  # seconds between rounds the pipeline asks for: a burst of requests is one round
+LIVE_ROUND_GAP = 1.0  # seconds between rounds the pipeline asks for: what arrives meanwhile is one round
 
 
 class JoinRequests(commands.Cog):
