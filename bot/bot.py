@@ -39,9 +39,10 @@ from bot.links.service import LinkService
 from bot.replies import GroupBridgeTree
 from bot.services import Services
 from bot.services.common import ActionLog
+from bot.services.pipeline_events import PipelineEvents
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
-from bot.vrchat import VRChatAPI
+from bot.vrchat import VRChatAPI, VRChatClient
 from bot.vrchat.router import GroupRouter
 from bot.wiring import config_bindings, open_account_pool
 
@@ -104,6 +105,8 @@ class GroupBridgeBot(commands.Bot):
     links: LinkService  # verified Discord ↔ VRChat links (bot.links)
     feed: FeedService | None
     leases: LeaseKeeper | None
+    # VRChat's pipeline: join requests in seconds where this process runs their groups.
+    pipeline: PipelineEvents | None
     # Another process took the gateway lease: this one stepped down (bot.app exits 1).
     gateway_lost: bool
     # Set once setup_hook has started the leases and the mirror: work that needs them waits.
@@ -136,6 +139,7 @@ class GroupBridgeBot(commands.Bot):
         self.run_feed = run_feed and role != "gateway"
         self.feed = None
         self.leases = None
+        self.pipeline = None
         self.gateway_lost = False
         self.work_started = asyncio.Event()
         self._stepping_down: asyncio.Task[None] | None = None
@@ -199,6 +203,7 @@ class GroupBridgeBot(commands.Bot):
         self.links = LinkService(
             self.vrchat, self.store, self.services.lookups, ActionLog(self.store), members=members
         )
+        self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
             self.leases = self._lease_keeper()
@@ -227,6 +232,12 @@ class GroupBridgeBot(commands.Bot):
             bound = len(await self.feed.bound_groups())
             others = f" (of {bound}; other processes run the rest)" if bound > len(self.feed.pollers) else ""
             log.info("Audit-log mirror running for %d group(s)%s.", len(self.feed.pollers), others)
+        if self.pipeline is not None:
+            if self.feed is not None:
+                self.pipeline.subscribe(self.feed.wake)  # an active group is polled soon
+            if self.leases is not None:
+                self.leases.subscribe(self.pipeline.on_leases)
+            await self.pipeline.start()
         self.work_started.set()
         # Discord would hand every interaction to each un-sharded session: one gateway at a time.
         if self.connects_gateway and self.leases and not await self.leases.wait_for(GATEWAY_LEASE):
@@ -255,6 +266,19 @@ class GroupBridgeBot(commands.Bot):
             on_processes=self.vrchat.share_rate,
         )
 
+    def _pipeline(self) -> PipelineEvents | None:
+        vrc = self.config.vrchat
+        if not self.run_feed or not vrc.pipeline:
+            return None
+        if vrc.pipeline_endpoint is None:
+            log.info(
+                "No VRChat pipeline for base_url %s (set vrchat.pipeline_url): polling only.", vrc.base_url
+            )
+            return None
+        if not isinstance(self.vrchat, VRChatClient | GroupRouter):
+            return None  # the pipeline is per account: it needs the accounts themselves, not a stand-in
+        return PipelineEvents(self.vrchat, self.store, vrc.pipeline_endpoint, holds_group=self.holds_group)
+
     def _poll_floor(self) -> float:
         # Mirrors the config check: a simulator on loopback (the offline demo) is not VRChat.
         return LOOPBACK_POLL_FLOOR if is_loopback_url(self.config.vrchat.base_url) else POLL_FLOOR_SECONDS
@@ -268,6 +292,8 @@ class GroupBridgeBot(commands.Bot):
         if starting is not None and not starting.done() and starting is not asyncio.current_task():
             starting.cancel()  # what it opened so far is registered below and closed with the rest
             await asyncio.wait({starting})
+        if self.pipeline is not None:
+            await self.pipeline.stop()
         if self.feed is not None:
             await self.feed.stop()
         await super().close()  # unloads the cogs: the card loop ends

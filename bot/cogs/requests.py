@@ -5,6 +5,9 @@ Cards follow VRChat two ways: a full reconcile of every linked group about once 
 and, every ~10 s, a look in the store for `group.request.*` entries the audit-log mirror has just
 stored (a database query, no VRChat call); only the groups that had one are reconciled early.
 With several processes, each reconciles only the groups it holds the lease of (bot.leases).
+A third way, in seconds: VRChat's pipeline says a group has a new request (bot.services.pipeline_events)
+and that group gets its round at once (`refresh_now`; a burst is one round, then one more at most
+every LIVE_ROUND_GAP seconds). Rounds of one group never overlap, whoever starts them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bot import crashpoints
 from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.feed.pacing import message_nonce
 from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.services.common import KeyedLocks
 from bot.services.request_sync import CardChange
 from bot.text import safe_text
 from bot.views.cards import closed_card, request_card
@@ -34,6 +38,7 @@ from bot.vrchat import VRChatError
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ FEED_MAX_PAGES = 5
 REQUEST_EVENT_PREFIX = "group.request"
 PAGE_SIZE = 10
 CARD_LOOKBACK = 100  # messages searched for a card whose id a crash kept from being stored
+LIVE_ROUND_GAP = 1.0  # seconds between rounds the pipeline asks for: what arrives meanwhile is one round
 
 
 class JoinRequests(commands.Cog):
@@ -56,17 +62,43 @@ class JoinRequests(commands.Cog):
         self._stop = asyncio.Event()
         self._feed_checked_at = datetime.now(UTC)
         self._feed_seen: dict[str, datetime] = {}  # request entries already acted on: id -> created_at
+        self._rounds: KeyedLocks[str] = KeyedLocks()  # one round per group at a time
+        self._asked: set[str] = set()  # groups the pipeline asked a round for
+        self._ask = asyncio.Event()
+        self._live_task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         if self.bot.run_feed:
             self._task = asyncio.create_task(self._loop(), name="request cards")
+            if self.bot.pipeline is not None:
+                self.bot.pipeline.subscribe(self.refresh_now)
+                self._live_task = asyncio.create_task(self._live_rounds(), name="live request cards")
 
     async def cog_unload(self) -> None:
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._live_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def refresh_now(self, group_id: str) -> None:
+        """A new join request in this group (VRChat's pipeline said so): a card round for it now."""
+        self._asked.add(group_id)
+        self._ask.set()
+
+    async def _live_rounds(self) -> None:
+        await self.bot.work_started.wait()
+        while not self._stop.is_set():
+            await self._ask.wait()
+            self._ask.clear()
+            groups, self._asked = self._asked, set()
+            try:
+                await self.sync_cards(groups)
+            except Exception:  # the store is unreachable, or the like: polling finds them later
+                log.exception("Posting the cards of new join requests failed")
+            with contextlib.suppress(TimeoutError):  # what arrives meanwhile waits for the next round
+                await asyncio.wait_for(self._stop.wait(), timeout=LIVE_ROUND_GAP)
 
     async def _loop(self) -> None:
         # Cards need only REST, never the gateway (a worker never connects, and a standby gateway
@@ -137,26 +169,32 @@ class JoinRequests(commands.Cog):
             group_ids = {b.group_id for b in await self.bot.store.list_bindings()}
         done = 0
         for group_id in sorted(g for g in set(group_ids) if self.bot.holds_group(g)):
+            async with self._rounds.hold(group_id):  # two rounds at once would both post a new card
+                done += await self._group_round(services, group_id)
+        return done
+
+    async def _group_round(self, services: Services, group_id: str) -> int:
+        try:
+            changes = await services.requests.reconcile(group_id)
+        except VRChatError as exc:
+            # Expected trouble (a lost session, a 403, VRChat down): one line per round, as the
+            # poller logs it, not a traceback every minute until someone acts.
+            log.warning("Updating the join-request cards of %s failed: %s", group_id, exc)
+            return 0
+        except Exception:
+            log.exception("Updating the join-request cards of %s failed; trying again later", group_id)
+            return 0
+        done = 0
+        for change in changes:
             try:
-                changes = await services.requests.reconcile(group_id)
-            except VRChatError as exc:
-                # Expected trouble (a lost session, a 403, VRChat down): one line per round, as the
-                # poller logs it, not a traceback every minute until someone acts.
-                log.warning("Updating the join-request cards of %s failed: %s", group_id, exc)
-                continue
-            except Exception:
-                log.exception("Updating the join-request cards of %s failed; trying again later", group_id)
-                continue
-            for change in changes:
-                try:
-                    await self.apply(change)
-                    done += 1
-                except discord.HTTPException as exc:
-                    log.warning(
-                        "Could not show join request %s in %s: %s", change.user_id, change.channel_id, exc
-                    )
-                except Exception:  # one card's bug or odd data must not cost the others their round
-                    log.exception("Could not show join request %s in %s", change.user_id, change.channel_id)
+                await self.apply(change)
+                done += 1
+            except discord.HTTPException as exc:
+                log.warning(
+                    "Could not show join request %s in %s: %s", change.user_id, change.channel_id, exc
+                )
+            except Exception:  # one card's bug or odd data must not cost the others their round
+                log.exception("Could not show join request %s in %s", change.user_id, change.channel_id)
         return done
 
     async def apply(self, change: CardChange) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -34,9 +35,12 @@ from bot.config.checks import (
     check_totp_secret,
     check_user_agent,
     database_password,
+    is_loopback_url,
     mask_database_url,
 )
 from bot.events import EVENT_FAMILIES  # re-exported: bindings list these family names
+from bot.vrchat.client import DEFAULT_BASE_URL
+from bot.vrchat.pipeline import DEFAULT_PIPELINE_URL
 
 ENV_PREFIX = "GROUPBRIDGE_"
 
@@ -91,13 +95,16 @@ class VRChatConfig(_Section):
     password: SecretStr | None = None
     totp_secret: SecretStr | None = None
     user_agent: str
-    base_url: str = "https://api.vrchat.cloud/api/1"
+    base_url: str = DEFAULT_BASE_URL
     session_file: Path = Path("groupbridge-session.json")
     requests_per_second: Number = Field(default=1.0, gt=0, le=10)
     burst: Count = Field(default=3, ge=1)
     max_backoff_seconds: Number = Field(default=1800.0, ge=1)
     relogin_interval_seconds: Number = Field(default=900.0, ge=60)
     request_timeout_seconds: Number = Field(default=30.0, gt=0, le=600)
+    # VRChat's pipeline websocket: join requests in seconds (bot.vrchat.pipeline). Empty URL: derived.
+    pipeline: bool = True
+    pipeline_url: str | None = None
 
     @field_validator("username", "password", mode="before")
     @classmethod
@@ -130,6 +137,35 @@ class VRChatConfig(_Section):
         if isinstance(value, str) and not value.strip():
             raise ValueError("must be a file path")
         return value
+
+    @field_validator("pipeline_url", mode="before")
+    @classmethod
+    def _check_pipeline_url(cls, value: Any) -> Any:
+        value = blank_to_none(value)
+        if not isinstance(value, str):
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.netloc:
+            raise ValueError("must be a ws:// or wss:// URL, e.g. wss://pipeline.vrchat.cloud/")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query: the bot adds the session token itself")
+        return value
+
+    @property
+    def pipeline_endpoint(self) -> str | None:
+        """Where the pipeline connects, or None when it is off: `pipeline_url`, else VRChat's own
+        pipeline for VRChat's API, else (a simulator on a loopback base_url) the root of that host.
+        For any other base_url there is nothing to derive it from: off unless pipeline_url says."""
+        if not self.pipeline:
+            return None
+        if self.pipeline_url:
+            return self.pipeline_url
+        if self.base_url == DEFAULT_BASE_URL:
+            return DEFAULT_PIPELINE_URL
+        if is_loopback_url(self.base_url):
+            parts = urlsplit(self.base_url)
+            return f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}/"
+        return None
 
 
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -9,6 +9,7 @@ stores nothing and the next poll fetches the same pages again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -99,6 +100,8 @@ class AuditPoller:
         self._rng = rng or random.Random()
         self._now = now
         self.last_result: PollResult | None = None
+        self._woken = asyncio.Event()
+        self._last_poll_at: float | None = None  # loop time the last poll started
 
     # -- one iteration ---------------------------------------------------------------------------
 
@@ -275,15 +278,35 @@ class AuditPoller:
         """Poll until `stop` is set, with a jittered pause between polls; errors never end the loop."""
         delay = self._rng.uniform(0, min(5.0, self.settings.interval))  # spread groups' first polls
         while True:
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+            if await self._pause(stop, delay):
                 return
-            except TimeoutError:
-                pass
+            self._woken.clear()
+            self._last_poll_at = asyncio.get_running_loop().time()
             result = await self.poll_safely()
             if on_result is not None:
                 on_result(result)
             delay = self.next_delay()
+
+    def wake(self) -> None:
+        """The group is active (VRChat's pipeline said so): poll soon, though never sooner than the
+        floor after the last poll, instead of at the next interval."""
+        self._woken.set()
+
+    async def _pause(self, stop: asyncio.Event, delay: float) -> bool:
+        """Wait `delay` seconds, or less once woken; True when `stop` was set meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._woken.wait())}
+        try:
+            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        if not stop.is_set() and self._woken.is_set() and self._last_poll_at is not None:
+            rest = min(deadline, self._last_poll_at + self.settings.floor) - loop.time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(rest, 0.0))
+        return stop.is_set()
 
     async def _record_failure(self, error: str) -> None:
         try:

@@ -75,6 +75,12 @@ class FeedService:
     def holds_group(self, group_id: str) -> bool:
         return self.leases is None or self.leases.holds(group_lease(group_id))
 
+    def wake(self, group_id: str) -> None:
+        """Something happened in the group: its poller (if this process runs it) polls soon."""
+        poller = self.pollers.get(group_id)
+        if poller is not None:
+            poller.wake()
+
     async def sync_pollers(self) -> None:
         """One poller per bound group this process holds: start the missing ones, drop the others."""
         wanted = {g for g in await self.bound_groups() if self.holds_group(g)}

@@ -119,6 +119,7 @@ class WorldSettings:
     database_url: str | None = None  # default: a new SQLite file in the world's directory
     extra_config: str = ""  # appended to config.toml verbatim (after [[bindings]]: new tables only)
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the bot process
+    pipeline: bool = True  # VRChat's pipeline websocket (the simulator's: world.sim.pipeline steers it)
 
 
 class SandboxWorld:
@@ -184,6 +185,7 @@ base_url = "{self.sim.base_url}"
 session_file = "{self.session_path}"
 requests_per_second = 10
 burst = 10
+pipeline = {str(s.pipeline).lower()}
 
 [discord]
 token = "{TOKEN}"

@@ -327,6 +327,21 @@ class SessionManager:
             )
         raise CallRefused.of(refused) from None
 
+    async def check_refusal(self, refused: Unauthorized) -> bool:
+        """Another way in with this session (the pipeline) was refused: is the session still valid?
+        The check a refused call gets (one `GET /auth`, at most one a minute per session) and nothing
+        more: no re-login, no block. False only when VRChat says the session is gone; the next call
+        then takes the usual way (a re-login where allowed, else SessionExpired), the check's verdict
+        already known to it."""
+        async with self._lock:
+            if self.blocked:
+                return False
+            try:
+                await self._check_session(refused)
+            except CallRefused:
+                return True  # valid, or VRChat could not say: not proof of a lost session
+            return False
+
     async def check_refused_again(self, refused: Unauthorized) -> NoReturn:
         """A call was refused again right after a new session (a re-login, or another task's): a
         refused call if the session is valid (CallRefused), else block (SessionExpired)."""

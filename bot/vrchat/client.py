@@ -49,6 +49,7 @@ from .models import (
 from .paging import MAX_PAGE
 from .paging import page_params as _page
 from .paging import segment as _seg
+from .pipeline import DEFAULT_PIPELINE_URL, PipelineClient
 from .profile import profile_update_body
 from .transport import Politeness, Response, Transport
 
@@ -150,6 +151,11 @@ class VRChatClient(GroupMemberCalls):
         TOTP secret can, and otherwise TwoFactorRequired is raised.
         """
         return await self._auth.login(prompt, force=force)
+
+    def pipeline(self, url: str = DEFAULT_PIPELINE_URL, **options: Any) -> PipelineClient:
+        """This account's pipeline (bot.vrchat.pipeline): the same HTTP session, User-Agent and auth
+        cookie, and the same session checks; it never logs in. `options` go to PipelineClient."""
+        return PipelineClient(self._transport, self._auth, url, **options)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         auth = self._auth

@@ -108,6 +108,13 @@ class Transport:
                 timeout=aiohttp.ClientTimeout(total=self.politeness.timeout),
             )
 
+    @property
+    def http_session(self) -> aiohttp.ClientSession:
+        """The open HTTP session, for the account's pipeline (bot.vrchat.pipeline) to share."""
+        if self._session is None:
+            raise RuntimeError("Transport is not open; use `async with VRChatClient(...)`")
+        return self._session
+
     async def close(self) -> None:
         if self._session is not None and self._owns_session:
             await self._session.close()

@@ -33,6 +33,7 @@ from rich.progress import (
 
 from tests.bench import (
     bench_accounts,
+    bench_cards,
     bench_feed,
     bench_ingest,
     bench_interactions,
@@ -58,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--poll-interval", type=float, default=2.0, help="seconds between polls (latency and RSS runs)")
     add("--latency-events", type=int, default=100, help="entries added during the latency run")
     add("--latency-duration", type=float, default=40.0, help="seconds over which they are added")
+    add("--card-requests", type=int, default=20, help="join requests in each request → card run")
+    add("--card-duration", type=float, default=40.0, help="seconds over which they are made")
     add("--iterations", type=int, default=200, help="slash commands and button clicks, each")
     add("--rss-groups", type=int, default=50, help="bound groups in the RSS run")
     add("--rss-history", type=int, default=100, help="history entries per group in the RSS run")
@@ -77,12 +80,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     counts = (args.feed_events, args.single_events, args.ingest, *args.bursts, args.latency_events)
-    counts += (args.iterations, args.rss_groups, args.rss_history, args.rss_cycles)
+    counts += (args.iterations, args.rss_groups, args.rss_history, args.rss_cycles, args.card_requests)
     counts += (args.fleet_groups, args.fleet_entries)
     if args.accounts_groups is not None:
         counts += (args.accounts_groups,)
-    if min(counts) < 1 or min(args.scale, args.poll_interval, args.latency_duration) <= 0:
-        parser.error("sizes must be positive, and --scale, --poll-interval, --latency-duration above 0")
+    if min(counts) < 1 or min(args.scale, args.poll_interval, args.latency_duration, args.card_duration) <= 0:
+        parser.error(
+            "sizes must be positive, and --scale, --poll-interval, --latency-duration and "
+            "--card-duration above 0"
+        )
     return args
 
 
@@ -106,6 +112,16 @@ def sections(
                 tmp,
                 events=args.latency_events,
                 duration=args.latency_duration,
+                interval=args.poll_interval,
+            ),
+        ),
+        (
+            "Join request to card, with and without the pipeline",
+            lambda: bench_cards.run(
+                report,
+                tmp,
+                requests=args.card_requests,
+                duration=args.card_duration,
                 interval=args.poll_interval,
             ),
         ),

@@ -72,6 +72,12 @@ EXPECTED_KEYS = {
     "latency.lost",
     "latency.duplicated",
     *(
+        f"cards.{run}.{k}"
+        for run in ("pipeline", "polling")
+        for k in ("p50_s", "p99_s", "lost", "duplicated")
+    ),
+    "cards.pipeline.connections",
+    *(
         f"interactions.{kind}.{figure}"
         for kind in ("slash", "button")
         for figure in (
@@ -101,6 +107,7 @@ ZERO_KEYS = [k for k in EXPECTED_KEYS if k.endswith((".lost", ".duplicated", ".f
 TINY = [
     *("--feed-events", "20", "--single-events", "5", "--scale", "100", "--ingest", "20", "--bursts", "10"),
     *("--poll-interval", "0.2", "--latency-events", "8", "--latency-duration", "0.5", "--iterations", "3"),
+    *("--card-requests", "3", "--card-duration", "1"),
     *("--rss-groups", "2", "--rss-history", "5", "--rss-cycles", "1"),
     *("--accounts-scale", "120", "--accounts-minutes", "1", "--accounts-groups", "2"),
     "--no-fleet",  # several processes on PostgreSQL: tests/scale/test_bench_scale.py runs it small
@@ -122,12 +129,14 @@ def test_every_section_runs_and_the_json_has_every_figure(
     assert set(results) >= EXPECTED_KEYS, sorted(EXPECTED_KEYS - set(results))
     assert {k: results[k] for k in ZERO_KEYS} == dict.fromkeys(ZERO_KEYS, 0.0)
     assert results["latency.events"] == 8 and results["rss.cards"] == 2
+    assert results["cards.pipeline.connections"] == 1
     assert {f["section"] for f in payload["figures"]} == {
         "accounts",
         "feed",
         "poll",
         "ingest",
         "latency",
+        "cards",
         "interactions",
         "rss",
         "process",

@@ -4,7 +4,8 @@ Pipeline for every request under /api/1: record it -> validate it against the sp
 are recorded and answered 400) -> apply faults -> route to the handler -> validate the response
 (violations recorded, response still sent).  Requests outside /api/1, or to endpoints the spec
 has but the simulator does not implement, are recorded as violations too, so a test cannot pass
-while its client silently calls something unexpected.
+while its client silently calls something unexpected. The one exception is ``/``: VRChat's
+pipeline websocket (bot.sandbox.vrchat.pipeline), which records its own connections.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import bot.sandbox.vrchat.users as users
 
 from .common import STATE_KEY, ApiError, envelope
 from .faults import FAULT_MARK, FaultSet
+from .pipeline import PIPELINE_PATH, SimPipeline
 from .render import UNCHECKED_SERVED
 from .state import SimState
 from .validation import SpecValidator, load_validator
@@ -75,6 +77,8 @@ class VRChatSimulator:
         self._spec_path = spec_path
         self._validator: SpecValidator | None = None
         self._sessions = auth.SessionStore()
+        # VRChat's websocket (bot.sandbox.vrchat.pipeline): outside /api/1, not in `requests`.
+        self.pipeline = SimPipeline(self.state, self._sessions, lambda: self._validator, self.violations)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -85,6 +89,11 @@ class VRChatSimulator:
         if self._base_url is None:
             raise RuntimeError("VRChatSimulator is not started")
         return self._base_url
+
+    @property
+    def pipeline_url(self) -> str:
+        """``ws://<host>:<port>/`` once started: the pipeline, like ``wss://pipeline.vrchat.cloud/``."""
+        return self.base_url.replace("http://", "ws://", 1).removesuffix(API_PREFIX) + PIPELINE_PATH
 
     @property
     def password_logins(self) -> int:
@@ -121,6 +130,7 @@ class VRChatSimulator:
         """Stop serving (idempotent)."""
         if self._runner is not None:
             self.faults.release_delays()
+            await self.pipeline.shutdown()
             await self._runner.cleanup()
             self._runner = None
 
@@ -140,12 +150,15 @@ class VRChatSimulator:
         app[auth.SESSIONS_KEY] = self._sessions
         for module in (auth, groups, group_content, member_roles, users):
             module.add_routes(app, API_PREFIX)
+        app.router.add_get(PIPELINE_PATH, self.pipeline.handle)
         return app
 
     @web.middleware
     async def _pipeline(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        body = await request.read()
         path = request.path
+        if path == PIPELINE_PATH:  # the websocket keeps its own record (SimPipeline.attempts)
+            return await handler(request)
+        body = await request.read()
         rel = path[len(API_PREFIX) :] if path.startswith(API_PREFIX + "/") else None
         record = RecordedRequest(
             method=request.method,

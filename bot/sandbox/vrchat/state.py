@@ -7,7 +7,8 @@ call them directly to mimic a moderator acting in VRChat itself, outside the bot
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from .models import (
@@ -31,12 +32,20 @@ from .models import (
     SimMembership,
     SimPost,
     SimUser,
+    utc_now,
 )
 from .store import SimStore
+
+#: Told (group id, user id) when a player asks to join: the simulator's pipeline notifies from it.
+JoinRequestListener = Callable[[str, str], None]
 
 
 class SimState(SimStore):
     """Seed data, lookups and audited actions (see ``SimStore`` for the ``add_*`` helpers)."""
+
+    def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__(clock)
+        self.join_request_listeners: list[JoinRequestListener] = []
 
     def kick(self, group_id: str, user_id: str, actor_id: str) -> None:
         """Remove a member (DELETE /groups/{id}/members/{userId})."""
@@ -169,6 +178,8 @@ class SimState(SimStore):
             user_id,
             f"{self.display_name(user_id)} requested to join.",
         )
+        for listener in list(self.join_request_listeners):
+            listener(group_id, user_id)
         return record
 
     def join(self, group_id: str, user_id: str) -> SimMembership:

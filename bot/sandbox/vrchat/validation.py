@@ -25,6 +25,7 @@ from jsonschema_path import SchemaPath
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.validators import V30RequestBodyValidator, V30RequestParametersValidator
 from openapi_core.validation.response.validators import V30ResponseValidator
+from openapi_schema_validator import OAS30Validator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 # A vendored copy of the community spec (MIT): the tests must not depend on files outside the repo.
@@ -126,6 +127,7 @@ class SpecValidator:
 
     def __init__(self, raw: dict[str, Any]) -> None:
         spec = SchemaPath.from_dict(raw)
+        self._components = raw.get("components", {})
         self._params = V30RequestParametersValidator(spec)
         self._body = V30RequestBodyValidator(spec, forbid_unspecified_additional_properties=True)
         self._response = V30ResponseValidator(spec)
@@ -191,6 +193,12 @@ class SpecValidator:
         if op.takes_body:
             problems += [f"{op.label}: {describe(e)}" for e in self._body.iter_errors(request)]
         return problems
+
+    def check_schema(self, name: str, instance: Any) -> list[str]:
+        """Problems with a value that must match ``components/schemas/<name>`` (what the simulator
+        sends outside HTTP responses: the pipeline's messages); empty when it conforms."""
+        validator = OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": self._components})
+        return [f"{name}: {_schema_error_text(e)}" for e in validator.iter_errors(instance)]
 
     def check_response(
         self,

@@ -1,0 +1,174 @@
+"""Join requests in seconds: VRChat's pipeline (bot.vrchat.pipeline), for the groups this process serves.
+
+One connection per account, from the process that serves the account's groups: the process holding
+the lease of the account's first bound group (in sorted order) runs that account's pipeline. Group
+leases are exclusive, so two processes never both run one account's pipeline for long (a lease
+moving between them may overlap for a moment); a lease for the whole account would make it exact.
+A lone process holds every group, so it runs every account that serves a bound group. What decides
+is looked at again on every lease change and every RECHECK_EVERY seconds (bindings come and go, and
+with several accounts a group's account is known only once it has been decided).
+
+A join-request notice for a bound group this process holds tells the listeners, with the group's
+id: the card loop fetches that group's pending requests and posts their cards now, and the feed polls
+the group soon. A notice that names no group tells them about every held group the account serves.
+Nothing from the notice itself is trusted beyond "look at this group now": the requests are fetched
+from the API, which stays the source of truth. Notices about other groups (not bound, or held by
+another process) are left to polling, as is everything while the pipeline is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from bot.logs import register_secret
+from bot.store import Store
+from bot.vrchat import VRChatClient
+from bot.vrchat.pipeline import JoinRequestNotice, PipelineClient, PipelineEvent, PipelineStats
+from bot.vrchat.router import GroupRouter
+
+log = logging.getLogger(__name__)
+
+RECHECK_EVERY = 60.0
+
+#: Told the id of a bound group, held here, that VRChat says has a new join request.
+JoinRequestListener = Callable[[str], None]
+
+
+@dataclass(eq=False)
+class _Account:
+    name: str
+    client: VRChatClient
+    pipeline: PipelineClient
+    task: asyncio.Task[None] | None = None
+
+
+class PipelineEvents:
+    def __init__(
+        self,
+        vrchat: VRChatClient | GroupRouter,
+        store: Store,
+        url: str,
+        *,
+        holds_group: Callable[[str], bool] = lambda _: True,
+        recheck_every: float = RECHECK_EVERY,
+        pipeline_options: dict[str, Any] | None = None,
+    ) -> None:
+        options = {"on_token": register_secret, **(pipeline_options or {})}
+        if isinstance(vrchat, GroupRouter):
+            pool = vrchat.pool
+            clients = [(a.name, a.client) for a in pool.accounts]
+
+            def serving(group_id: str) -> str | None:
+                account = pool.serving(group_id)
+                return account.name if account is not None else None
+
+        else:
+            clients = [("", vrchat)]
+
+            def serving(group_id: str) -> str | None:
+                return ""  # one account serves every group
+
+        self._serving = serving
+        self._accounts = [_Account(name, c, c.pipeline(url, **options)) for name, c in clients]
+        self._several = len(clients) > 1  # then the log lines name the account
+        self._store = store
+        self._holds_group = holds_group
+        self._recheck_every = recheck_every
+        self._listeners: list[JoinRequestListener] = []
+        self._deciding = asyncio.Lock()
+        self._rechecking: asyncio.Task[None] | None = None
+        self.url = url
+
+    def subscribe(self, listener: JoinRequestListener) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def stats(self) -> dict[str, PipelineStats]:
+        """Each account's pipeline, by account name ("" for a lone client)."""
+        return {a.name: a.pipeline.stats for a in self._accounts}
+
+    @property
+    def running(self) -> list[str]:
+        """The accounts whose pipeline this process runs."""
+        return [a.name for a in self._accounts if a.task is not None]
+
+    # -- which accounts -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.recheck()
+        self._rechecking = asyncio.create_task(self._recheck_loop(), name="pipeline recheck")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._rechecking, *(a.task for a in self._accounts)) if t is not None]
+        self._rechecking = None
+        for account in self._accounts:
+            account.task = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def on_leases(self, gained: frozenset[str], lost: frozenset[str]) -> None:
+        """A LeaseKeeper listener: which groups this process holds has changed."""
+        await self.recheck()
+
+    async def recheck(self) -> None:
+        """Run the pipelines of the accounts whose first bound group this process holds; stop others."""
+        async with self._deciding:
+            groups = await self._bound_groups()
+            for account in self._accounts:
+                mine = [g for g in groups if self._serving(g) == account.name]
+                wanted = bool(mine) and self._holds_group(mine[0])
+                if wanted and account.task is None:
+                    log.info("Listening to VRChat's pipeline%s for new join requests.", self._of(account))
+                    account.task = asyncio.create_task(
+                        account.pipeline.run(partial(self._handle, account)),
+                        name=f"pipeline {account.name}".strip(),
+                    )
+                elif not wanted and account.task is not None:
+                    log.info("No longer listening to VRChat's pipeline%s here.", self._of(account))
+                    account.task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await account.task
+                    account.task = None
+
+    async def _recheck_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._recheck_every)
+            try:
+                await self.recheck()
+            except Exception:  # the store is unreachable, or the like: the pipelines run on as they are
+                log.exception("Deciding which VRChat pipelines to run failed; trying again later")
+
+    async def _bound_groups(self) -> list[str]:
+        return sorted({b.group_id for b in await self._store.list_bindings()})
+
+    # -- what they say ------------------------------------------------------------------------------
+
+    async def _handle(self, account: _Account, event: PipelineEvent) -> None:
+        if not isinstance(event, JoinRequestNotice):
+            return  # a refusal: the pipeline client deals with it (and logs it)
+        served = [
+            g for g in await self._bound_groups() if self._serving(g) == account.name and self._holds_group(g)
+        ]
+        targets: Collection[str] = served if event.group_id is None else {event.group_id} & set(served)
+        if not targets:
+            log.debug("A join-request notice for %s is not for a group served here.", event.group_id)
+            return
+        log.debug("VRChat says %s has a new join request; looking now.", ", ".join(sorted(targets)))
+        for group_id in sorted(targets):
+            for listener in self._listeners:
+                try:
+                    listener(group_id)
+                except Exception:  # one listener's bug must not keep the others from hearing it
+                    log.exception("A join-request listener failed for %s", group_id)
+
+    def _of(self, account: _Account) -> str:
+        return f" of {account.name}" if self._several else ""
