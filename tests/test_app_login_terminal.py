@@ -18,6 +18,8 @@ from tests.fixtures.pty_terminal import CTRL_C, PtyCommand
 from tests.fixtures.vrchat_sim import TEST_USER_AGENT, SeededSim, bot_client
 from tests.vrchat.test_client_auth import wrong_code
 
+pytestmark = pytest.mark.slow  # `groupbridge login` as a real process on a pseudo-terminal
+
 INTERRUPTED = 130
 
 

@@ -303,6 +303,7 @@ def test_usage_errors(capsys):
     assert capsys.readouterr().out.startswith("groupbridge ")
 
 
+@pytest.mark.slow  # `python -m bot` as a real process
 def test_python_dash_m_bot(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUPBRIDGE_")}
     result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
@@ -433,6 +434,7 @@ def sqlite_config(tmp_path: Path, database: Path) -> Path:
     )
 
 
+@pytest.mark.slow  # `groupbridge db upgrade` as a real process
 def test_db_upgrade_logs_the_migrations_but_not_alembics_plugins(tmp_path: Path) -> None:
     """Alembic names each of its seven plugins at INFO when it is imported; every command printed
     them, even the dry run that opens no database. What a migration did is still logged."""

@@ -18,9 +18,12 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from bot.demo.status import status_line
+
+pytestmark = pytest.mark.slow  # the whole demo: the bot as a child process, killed and restarted
 
 CONTROL_SEQUENCE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 

@@ -331,6 +331,7 @@ async def test_follow_reports_a_group_once_while_it_stays_broken(
 # --- the command line ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # `groupbridge run --dry-run` as a real process
 async def test_the_command_needs_no_discord_and_exits_1_on_a_failed_group(
     seeded_sim: SeededSim, discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:

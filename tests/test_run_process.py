@@ -9,10 +9,14 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.discord import DiscordStandIn
 from tests.feed.conftest import seed_history
 from tests.fixtures.discord_standin import FEED_CHANNEL_ID, GUILD_ID, TOKEN
 from tests.fixtures.vrchat_sim import SeededSim
+
+pytestmark = pytest.mark.slow  # `groupbridge run` as a real process
 
 
 def write_config(seeded: SeededSim, standin: DiscordStandIn, tmp_path: Path) -> Path:

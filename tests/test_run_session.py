@@ -14,10 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.alerts import BACK_TITLE, TITLE
 from bot.sandbox.vrchat import Fault
 from bot.sandbox.world import BOT_PASSWORD, BOT_USERNAME, USER_AGENT, BotProcess, SandboxWorld, WorldSettings
 from bot.vrchat import Politeness, VRChatClient
+
+pytestmark = pytest.mark.slow  # `groupbridge run` and `groupbridge login` as real processes
 
 WAIT = 45.0  # for each thing that must happen; generous for a busy machine
 AUDIT = r"^/groups/[^/]+/auditLogs$"

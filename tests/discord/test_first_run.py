@@ -259,6 +259,7 @@ async def test_sync_logs_no_warning_about_the_guilds_intent(
     assert not [w for w in warnings if "intent" in w.lower()], warnings
 
 
+@pytest.mark.slow  # the feed loops run until an entry goes through
 async def test_start_up_lines_are_plain_sentences_and_internals_are_debug(
     seeded_sim: SeededSim,
     gateway_standin: DiscordStandIn,

@@ -3,10 +3,16 @@
 `hostile` keeps the whole folder well under a minute on two cores; `HYPOTHESIS_PROFILE=thorough`
 selects `hostile-thorough` (eight times the examples). Neither profile has a deadline: how long an
 example takes is not a property, and a shared CI machine would make it a flaky one.
+
+Every test in this folder is marked `slow`: each runs many examples, most through the real bot, so
+`make check` leaves them to `make test` and CI.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import settings
 
 # The bot fixtures live with the Discord tests; importing them here makes them available in this folder.
@@ -14,3 +20,12 @@ from tests.discord.conftest import bot_store, bot_vrchat, make_bot  # noqa: F401
 
 settings.register_profile("hostile", deadline=None, print_blob=True)
 settings.register_profile("hostile-thorough", deadline=None, print_blob=True)
+
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.slow)

@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.crash import TIMED, CrashOptions, run_crash_scenario
+
+pytestmark = pytest.mark.slow  # SIGKILLs the real bot process again and again through a stream of entries
 
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 

@@ -15,6 +15,8 @@ from bot.sandbox.world import BotProcess, SandboxWorld
 from bot.store import migrate
 from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 
+pytestmark = pytest.mark.slow  # `groupbridge run` as real processes competing for one SQLite file
+
 
 def test_one_lock_per_database_file(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"

@@ -39,6 +39,8 @@ from tests.security.conftest import (
 )
 from tests.security.matrix_cases import EXPECTED_COMMANDS, EXPECTED_ITEMS, CommandCase, is_refusal
 
+pytestmark = pytest.mark.slow  # every command and button, as each kind of person, through the real bot
+
 # ------------------------------------------------------------------ what the bot registered
 
 

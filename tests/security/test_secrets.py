@@ -35,6 +35,8 @@ from tests.fixtures.discord_gateway import (
 from tests.fixtures.logs import SecretLogCapture
 from tests.security.conftest import GROUP_MOD_ROLE_ID, World, answered, config_text, db_snapshot, run_command
 
+pytestmark = pytest.mark.slow  # logins, 2FA, failures and DEBUG logging through the whole bot, then a sweep
+
 # Spaces, "%", "/" and non-ASCII: URL-encoded and base64 forms differ from the raw text.
 PASSWORD = "Gb pa$$ w0rd/%Ünï-7Qx"
 WRONG_PASSWORD = "Gb wrong-pa$$/%4Zk"

@@ -34,6 +34,8 @@ from tests.security.conftest import (
     run_command,
 )
 
+pytestmark = pytest.mark.slow  # the bot with its feed and card loops running while VRChat ends the session
+
 INTERVAL = 900.0
 
 
