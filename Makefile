@@ -9,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo bench reliability clean install
+.PHONY: test check lint demo bench reliability clean install
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "No Python 3.11, 3.12 or 3.13 found; install one, or name it:" \
@@ -28,8 +28,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Test workers (pytest-xdist): one per core. `make test PYTEST_WORKERS=0` runs in this process alone.
+PYTEST_WORKERS ?= auto
+
+# Everything: lint and the whole suite, slow tests included. What CI runs.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The inner loop: lint and the tests not marked `slow` (about a minute; see README, Development).
+check: lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow"
 
 # The real bot against local fakes of VRChat and Discord: no credentials, no network, about 40 s.
 demo: $(STAMP)
