@@ -8,17 +8,13 @@ from datetime import UTC, datetime
 from bot.feed.poller import AuditPoller
 from bot.sandbox.discord import DiscordStandIn, button_click
 from bot.store import AuditEntryIn
-from tests.discord.conftest import card_messages, components
+from tests.discord.conftest import card_messages, components, post_cards
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
 
 def puts_to_requests(seeded: SeededSim) -> int:
     return len(seeded.sim.requests_to("PUT", r"/requests/usr_"))
-
-
-async def post_cards(bot) -> None:
-    await bot.get_cog("JoinRequests").sync_cards()
 
 
 async def test_a_card_is_posted_with_restart_safe_buttons(

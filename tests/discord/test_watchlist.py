@@ -6,28 +6,15 @@ import pytest
 
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
-from tests.discord.conftest import card_messages, command, first_reply, is_ephemeral
+from tests.discord.conftest import card_messages, command, first_reply, post_cards
 from tests.fixtures.discord_gateway import ADMIN_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
-
-@pytest.fixture(autouse=True)
-def every_reply_ephemeral_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    for exchange in gateway_standin.exchanges:
-        for event in exchange.events:
-            body = event.data
-            if event.kind in ("callback", "followup") and ("content" in body or "embeds" in body):
-                assert body.get("allowed_mentions") == {"parse": []}, (event.kind, body)
-                assert is_ephemeral(body), (event.kind, body)
+pytestmark = pytest.mark.usefixtures("every_reply_ephemeral_without_mentions")
 
 
 def fields(message: object) -> dict[str, str]:
     return {f["name"]: f["value"] for f in message.embeds[0]["fields"]}  # type: ignore[attr-defined]
-
-
-async def post_cards(bot) -> None:
-    await bot.get_cog("JoinRequests").sync_cards()
 
 
 def raiders(seeded: SeededSim, name: str = "Raiders") -> str:

@@ -15,9 +15,6 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-# The bot fixtures live with the Discord tests; importing them here makes them available in this folder.
-from tests.discord.conftest import bot_store, bot_vrchat, make_bot  # noqa: F401
-
 settings.register_profile("hostile", deadline=None, print_blob=True)
 settings.register_profile("hostile-thorough", deadline=None, print_blob=True)
 

@@ -26,11 +26,6 @@ from tests.fixtures.vrchat_accounts import (
 )
 
 
-@pytest.fixture
-def two(vrchat_sim: VRChatSimulator) -> TwoAccounts:
-    return seed_two_accounts(vrchat_sim)
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
