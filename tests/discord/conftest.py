@@ -35,6 +35,13 @@ async def post_cards(bot: GroupBridgeBot) -> None:
     await bot.get_cog("JoinRequests").sync_cards()  # type: ignore[union-attr]
 
 
+async def posted_card(bot: GroupBridgeBot, standin: DiscordStandIn) -> Any:
+    """The cards posted, and the one there is (the seeded group has one pending request, Carol's)."""
+    await post_cards(bot)
+    (card,) = card_messages(standin)
+    return card
+
+
 def components(message: object) -> list[dict]:
     """Every component (button, select) of a stored stand-in message, flattened."""
     rows = getattr(message, "components", []) or []
@@ -110,6 +117,7 @@ __all__ = [
     "discord",
     "first_reply",
     "post_cards",
+    "posted_card",
 ]
 
 
@@ -153,6 +161,20 @@ def every_reply_ephemeral_without_mentions(gateway_standin: DiscordStandIn) -> I
             if event.kind in ("callback", "followup") and ("content" in body or "embeds" in body):
                 assert body.get("allowed_mentions") == {"parse": []}, (event.kind, body)
                 assert is_ephemeral(body), (event.kind, body)
+
+
+@pytest.fixture
+def every_message_without_mentions(gateway_standin: DiscordStandIn) -> Iterator[None]:
+    """After the test, `assert_messages_disable_mentions` (use with pytest.mark.usefixtures)."""
+    yield
+    assert_messages_disable_mentions(gateway_standin)
+
+
+@pytest.fixture
+def every_message_ephemeral_without_mentions(gateway_standin: DiscordStandIn) -> Iterator[None]:
+    """After the test, `assert_messages_disable_mentions(ephemeral=True)`."""
+    yield
+    assert_messages_disable_mentions(gateway_standin, ephemeral=True)
 
 
 def assert_messages_disable_mentions(standin: DiscordStandIn, *, ephemeral: bool = False) -> None:

@@ -10,7 +10,6 @@ from bot.sandbox.vrchat.faults import Fault
 from bot.services import GroupInstances, InstanceLine
 from bot.vrchat.ids import launch_url
 from tests.discord.conftest import (
-    assert_messages_disable_mentions,
     click,
     command,
     component_id,
@@ -21,11 +20,7 @@ from tests.discord.conftest import (
 from tests.fixtures.discord_gateway import ADMIN_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim, joiner_of_many
 
-
-@pytest.fixture(autouse=True)
-def every_message_ephemeral_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    assert_messages_disable_mentions(gateway_standin, ephemeral=True)
+pytestmark = pytest.mark.usefixtures("every_message_ephemeral_without_mentions")
 
 
 def group_lines(message: dict) -> list[str]:

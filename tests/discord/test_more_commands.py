@@ -19,7 +19,6 @@ from bot.views.confirm import Confirm
 from tests.discord.conftest import (
     HELPER_ROLE_ID,
     OTHER_FEED_ID,
-    assert_messages_disable_mentions,
     card_messages,
     click,
     command,
@@ -28,16 +27,12 @@ from tests.discord.conftest import (
     first_reply,
     is_ephemeral,
     link,
-    post_cards,
+    posted_card,
 )
 from tests.fixtures.discord_gateway import GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
-
-@pytest.fixture(autouse=True)
-def every_message_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    assert_messages_disable_mentions(gateway_standin)
+pytestmark = pytest.mark.usefixtures("every_message_without_mentions")
 
 
 def no_leaks(text: str) -> None:
@@ -50,8 +45,7 @@ def no_leaks(text: str) -> None:
 
 async def ask_to_block(bot: GroupBridgeBot, standin: DiscordStandIn) -> InteractionExchange:
     """A moderator's click on Reject & Block on Carol's card, which asks before it acts."""
-    await post_cards(bot)
-    (card,) = card_messages(standin)
+    card = await posted_card(bot, standin)
     return await click(standin, component_id(card, "Reject & Block"), card)
 
 

@@ -14,7 +14,6 @@ from bot.config import Config
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange
 from bot.store import AuditEntryIn, Store
 from tests.discord.conftest import (
-    assert_messages_disable_mentions,
     command,
     first_reply,
     is_ephemeral,
@@ -28,10 +27,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ELSEWHERE = "grp_00000000-0000-0000-0000-000000000099"
 
 
-@pytest.fixture(autouse=True)
-def every_message_ephemeral_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    assert_messages_disable_mentions(gateway_standin, ephemeral=True)
+pytestmark = pytest.mark.usefixtures("every_message_ephemeral_without_mentions")
 
 
 async def seed(store: Store, group_id: str, *items: tuple[str, float]) -> None:

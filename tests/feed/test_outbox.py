@@ -23,9 +23,8 @@ from tests.fixtures.discord_standin import (
     FEED_CHANNEL_ID,
     GUILD_ID,
     TOKEN,
-    fail_on_violations,
     logged_in_client,
-    running_standin,
+    strict_standin,
 )
 
 GROUP = "grp_6e0c3f6e-6f1f-4b43-9f39-3c1c2a6f8a11"
@@ -77,9 +76,8 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with running_standin(rate_limit=FAST) as running:
+    async with strict_standin(rate_limit=FAST) as running:
         yield running
-        fail_on_violations(running)
 
 
 @pytest.fixture

@@ -30,9 +30,8 @@ from tests.feed.conftest import started_poller as feed_poller
 from tests.fixtures.discord_standin import (
     FEED_CHANNEL_ID,
     GUILD_ID,
-    fail_on_violations,
     logged_in_client,
-    running_standin,
+    strict_standin,
 )
 from tests.fixtures.vrchat_sim import SeededSim
 
@@ -54,9 +53,8 @@ def posted(standin: DiscordStandIn) -> list[tuple[str, bool]]:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with running_standin(rate_limit=(5, 0.05)) as running:
+    async with strict_standin(rate_limit=(5, 0.05)) as running:
         yield running
-        fail_on_violations(running)
 
 
 @pytest.fixture

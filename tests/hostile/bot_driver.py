@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,13 @@ from discord import AppCommandOptionType, app_commands
 from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange
 from tests.discord.conftest import click, command, components, offline_command_tree
-from tests.fixtures.discord_gateway import ADMIN_ID, FEED_CHANNEL_ID, GUILD_ID, MOD_ROLE_ID
+from tests.fixtures.discord_gateway import (
+    ADMIN_ID,
+    FEED_CHANNEL_ID,
+    GUILD_ID,
+    MOD_ROLE_ID,
+    REQUESTS_CHANNEL_ID,
+)
 from tests.fixtures.vrchat_sim import SeededSim
 
 DISCORD_OPTION_MAX = 6000  # Discord refuses longer string option values itself
@@ -96,6 +103,14 @@ def command_specs(tree: app_commands.CommandTree) -> list[CommandSpec]:
 
 COMMANDS = command_specs(offline_command_tree())
 TEXT_COMMANDS = [s for s in COMMANDS if s.text_options]
+
+
+# Mentions the bot writes itself: the moderator role in a refusal, the linked channels, timestamps.
+OWN_TOKENS = (
+    re.compile(rf"<@&{MOD_ROLE_ID}>"),
+    re.compile(rf"<#(?:{FEED_CHANNEL_ID}|{REQUESTS_CHANNEL_ID})>"),
+    re.compile(r"<t:-?\d+(?::[tTdDfFR])?>"),
+)
 
 
 @dataclass

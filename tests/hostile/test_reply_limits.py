@@ -10,13 +10,9 @@ answer although VRChat had accepted.
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,19 +24,11 @@ from tests.fixtures.discord_gateway import (
     FEED_CHANNEL_ID,
     GUILD_ID,
     MOD_ID,
-    MOD_ROLE_ID,
-    REQUESTS_CHANNEL_ID,
 )
-from tests.fixtures.vrchat_sim import SeededSim
-from tests.hostile.bot_driver import COMMANDS, CommandSpec, Harness
+from tests.hostile.bot_driver import COMMANDS, OWN_TOKENS, CommandSpec, Harness
 from tests.hostile.checks import message_problems, units
 from tests.hostile.strategies import SHARED_FIXTURES, examples, hostile_text
 
-OWN_TOKENS = (
-    re.compile(rf"<@&{MOD_ROLE_ID}>"),
-    re.compile(rf"<#(?:{FEED_CHANNEL_ID}|{REQUESTS_CHANNEL_ID})>"),
-    re.compile(r"<t:-?\d+(?::[tTdDfFR])?>"),
-)
 SETTLE = 10.0
 
 
@@ -48,14 +36,6 @@ def long_name(length: int = 2100) -> str:
     """A display name past every Discord limit, with what must stay inert and a non-BMP emoji."""
     seed = "@everyone **Carol** [x](https://evil.example/) <@&123456789012345678> 😀 "
     return (seed * (length // len(seed) + 1))[:length]
-
-
-@pytest.fixture
-async def harness(
-    make_bot: Any, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    async with make_bot() as bot:
-        yield Harness(bot, gateway_standin, seeded_sim, tmp_path / "bot.db")
 
 
 def spec_named(name: str) -> CommandSpec:
