@@ -28,16 +28,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Test workers (pytest-xdist): one per core. `make test PYTEST_WORKERS=0` runs in this process alone.
+# Test workers (pytest-xdist): one per core; `PYTEST_WORKERS=0` runs the tests in one process. The tests
+# that time a real bot process share the xdist_group "bot-process", which loadgroup keeps on one worker,
+# one at a time: two of them at once on two cores starve each other's timers.
 PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Everything: lint and the whole suite, slow tests included. What CI runs.
 test: lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(PYTEST)
 
 # The inner loop: lint and the tests not marked `slow` (about a minute; see README, Development).
 check: lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # The real bot against local fakes of VRChat and Discord: no credentials, no network, about 40 s.
 demo: $(STAMP)

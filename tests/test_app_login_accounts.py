@@ -40,10 +40,11 @@ def reset_logging() -> Iterator[None]:
 
 def config_text(two: TwoAccounts, tmp_path: Path) -> str:
     # Alpha can log in unattended; Bravo's password and 2FA code come from the person at the terminal.
+    # Both at the rate the other tests use, not the default second or more between calls.
     return toml(
-        vrchat=alpha_vrchat(two, tmp_path / "alpha.json"),
+        vrchat=alpha_vrchat(two, tmp_path / "alpha.json", requests_per_second=10),
         discord={},
-        accounts=[{"username": BRAVO, "session_file": tmp_path / "bravo.json"}],
+        accounts=[{"username": BRAVO, "session_file": tmp_path / "bravo.json", "requests_per_second": 10}],
     )
 
 

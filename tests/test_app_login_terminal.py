@@ -19,7 +19,8 @@ from tests.fixtures.pty_terminal import CTRL_C, PtyCommand
 from tests.fixtures.vrchat_sim import SeededSim, bot_client
 from tests.vrchat.test_client_auth import wrong_code
 
-pytestmark = pytest.mark.slow  # `groupbridge login` as a real process on a pseudo-terminal
+# `groupbridge login` as a real process on a pseudo-terminal.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 INTERRUPTED = 130
 

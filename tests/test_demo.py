@@ -23,7 +23,8 @@ from rich.console import Console
 
 from bot.demo.status import status_line
 
-pytestmark = pytest.mark.slow  # the whole demo: the bot as a child process, killed and restarted
+# The whole demo: the bot as a child process, killed and restarted.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 CONTROL_SEQUENCE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 

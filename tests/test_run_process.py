@@ -17,7 +17,8 @@ from tests.fixtures.configs import config_toml
 from tests.fixtures.discord_standin import FEED_CHANNEL_ID, GUILD_ID, TOKEN
 from tests.fixtures.vrchat_sim import SeededSim
 
-pytestmark = pytest.mark.slow  # `groupbridge run` as a real process
+# `groupbridge run` as a real process.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 
 def write_config(seeded: SeededSim, standin: DiscordStandIn, tmp_path: Path) -> Path:

@@ -158,6 +158,7 @@ async def test_a_gap_is_announced_once(store: Store, standin: DiscordStandIn, wo
 
 
 @pytest.mark.slow  # SIGKILLs a real delivery process
+@pytest.mark.xdist_group("bot-process")
 @pytest.mark.parametrize("mode", ["after-send", "before-send"])
 @pytest.mark.parametrize("crash_at", [1, 4])
 async def test_sigkill_mid_delivery_neither_loses_nor_duplicates(

@@ -16,7 +16,8 @@ from bot.crashpoints import ENV_VAR
 from bot.sandbox.world import BotProcess, SandboxWorld, WorldSettings
 from tests.reliability.cards import BUTTONS, Requesters, button_labels, card_user, outcome_fields
 
-pytestmark = pytest.mark.slow  # SIGKILLs the real bot process in the join-request card flow
+# SIGKILLs the real bot process in the join-request card flow.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 T = TypeVar("T")
 OPEN, CLOSED = (BUTTONS, 0), ([], 1)  # (buttons, "Outcome" fields) of an open and a closed card

@@ -15,7 +15,8 @@ import pytest
 
 from tests.reliability.crash import TIMED, CrashOptions, run_crash_scenario
 
-pytestmark = pytest.mark.slow  # SIGKILLs the real bot process again and again through a stream of entries
+# SIGKILLs the real bot process again and again through a stream of entries.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 

@@ -15,7 +15,8 @@ from bot.sandbox.world import BotProcess, SandboxWorld
 from bot.store import migrate
 from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 
-pytestmark = pytest.mark.slow  # `groupbridge run` as real processes competing for one SQLite file
+# `groupbridge run` as real processes competing for one SQLite file.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 
 def test_one_lock_per_database_file(tmp_path: Path) -> None:
