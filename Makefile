@@ -9,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo bench reliability clean install
+.PHONY: test check lint demo bench reliability clean install
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "No Python 3.11, 3.12 or 3.13 found; install one, or name it:" \
@@ -29,8 +29,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Test workers (pytest-xdist): one per core; `PYTEST_WORKERS=0` runs the tests in one process. The tests
+# that time a real bot process share the xdist_group "bot-process", which loadgroup keeps on one worker,
+# one at a time: two of them at once on two cores starve each other's timers.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+# Everything: lint and the whole suite, slow tests included. What CI runs.
 test: lint
-	$(BIN)/pytest
+	$(PYTEST)
+
+# The inner loop: lint and the tests not marked `slow` (about a minute; see README, Development).
+check: lint
+	$(PYTEST) -m "not slow"
 
 # The real bot against local fakes of VRChat and Discord: no credentials, no network, about 40 s.
 demo: $(STAMP)

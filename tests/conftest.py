@@ -2,8 +2,11 @@
 
 pytest_plugins = [
     "tests.fixtures.vrchat_sim",
+    "tests.fixtures.vrchat_accounts",
     "tests.fixtures.postgres",
     "tests.fixtures.logs",
     "tests.fixtures.discord_standin",
     "tests.fixtures.discord_gateway",
+    "tests.fixtures.clocks",
+    "tests.fixtures.bridge",
 ]

@@ -17,6 +17,7 @@ import pytest
 
 from bot import app
 from bot.config import Config, load_config_text
+from tests.fixtures.configs import bot_account, sqlite_url, toml
 from tests.fixtures.discord_standin import TOKEN
 from tests.fixtures.vrchat_sim import SeededSim
 
@@ -30,23 +31,18 @@ def make_config(
     discord: str | None = None,
     gateway: str | None = None,
 ) -> Config:
-    lines = [
-        "[vrchat]",
-        f'username = "{seeded.username}"',
-        f'password = "{password or ""}"',
-        f'totp_secret = "{totp or ""}"',
-        'user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"',
-        f'base_url = "{seeded.sim.base_url}"',
-        f'session_file = "{tmp_path / "session.json"}"',
-        "requests_per_second = 10",
-        "[discord]",
-        f'token = "{TOKEN}"',
-        f'api_base_url = "{discord or "http://127.0.0.1:9/api/v10"}"',
-        f'gateway_url = "{gateway or "ws://127.0.0.1:9/gateway"}"',
-        "[database]",
-        f'url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"',
-    ]
-    return load_config_text("\n".join(lines) + "\n", required=())
+    text = toml(
+        vrchat=bot_account(
+            seeded, tmp_path, password=password or "", totp_secret=totp or "", requests_per_second=10
+        ),
+        discord={
+            "token": TOKEN,
+            "api_base_url": discord or "http://127.0.0.1:9/api/v10",
+            "gateway_url": gateway or "ws://127.0.0.1:9/gateway",
+        },
+        database={"url": sqlite_url(tmp_path)},
+    )
+    return load_config_text(text, required=())
 
 
 class Terminal:

@@ -19,15 +19,16 @@ import pytest
 from bot import app, logs
 from bot.cli import main
 from bot.config import Config, load_config_text
-from bot.sandbox.vrchat import VRChatSimulator
 from bot.vrchat.session_file import load_session
-from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, PASSWORDS, TwoAccounts, by_account, seed_two_accounts
-from tests.fixtures.vrchat_sim import TEST_USER_AGENT
-
-
-@pytest.fixture
-def two(vrchat_sim: VRChatSimulator) -> TwoAccounts:
-    return seed_two_accounts(vrchat_sim)
+from tests.fixtures.configs import toml
+from tests.fixtures.vrchat_accounts import (
+    ALPHA,
+    BRAVO,
+    PASSWORDS,
+    TwoAccounts,
+    alpha_vrchat,
+    by_account,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -39,21 +40,12 @@ def reset_logging() -> Iterator[None]:
 
 def config_text(two: TwoAccounts, tmp_path: Path) -> str:
     # Alpha can log in unattended; Bravo's password and 2FA code come from the person at the terminal.
-    return f"""
-[vrchat]
-username = "{ALPHA}"
-password = "{PASSWORDS[ALPHA]}"
-totp_secret = "{two.totp[ALPHA]}"
-user_agent = "{TEST_USER_AGENT}"
-base_url = "{two.sim.base_url}"
-session_file = "{tmp_path / "alpha.json"}"
-
-[discord]
-
-[[accounts]]
-username = "{BRAVO}"
-session_file = "{tmp_path / "bravo.json"}"
-"""
+    # Both at the rate the other tests use, not the default second or more between calls.
+    return toml(
+        vrchat=alpha_vrchat(two, tmp_path / "alpha.json", requests_per_second=10),
+        discord={},
+        accounts=[{"username": BRAVO, "session_file": tmp_path / "bravo.json", "requests_per_second": 10}],
+    )
 
 
 def config_of(two: TwoAccounts, tmp_path: Path) -> Config:

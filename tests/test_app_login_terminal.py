@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.configs import bot_account, toml
 from tests.fixtures.pty_terminal import CTRL_C, PtyCommand
-from tests.fixtures.vrchat_sim import TEST_USER_AGENT, SeededSim, bot_client
+from tests.fixtures.vrchat_sim import SeededSim, bot_client
 from tests.vrchat.test_client_auth import wrong_code
+
+# `groupbridge login` as a real process on a pseudo-terminal.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 INTERRUPTED = 130
 
@@ -24,19 +28,14 @@ INTERRUPTED = 130
 def write_config(seeded: SeededSim, tmp_path: Path, *, password: bool) -> Path:
     """No TOTP secret: the code comes from the person. The password only when `password`."""
     path = tmp_path / "config.toml"
-    secret = f'password = "{seeded.password}"\n' if password else ""
-    path.write_text(
-        f"""[vrchat]
-username = "{seeded.username}"
-{secret}user_agent = "{TEST_USER_AGENT}"
-base_url = "{seeded.sim.base_url}"
-session_file = "{tmp_path / "session.json"}"
-requests_per_second = 10
-
-[discord]
-""",
-        encoding="utf-8",
+    vrchat = bot_account(
+        seeded,
+        tmp_path,
+        password=seeded.password if password else None,
+        totp_secret=None,
+        requests_per_second=10,
     )
+    path.write_text(toml(vrchat=vrchat, discord={}), encoding="utf-8")
     return path
 
 

@@ -86,6 +86,7 @@ def test_no_pyplot_figures_are_left_behind() -> None:
     assert _pylab_helpers.Gcf.get_num_fig_managers() == before == 0
 
 
+@pytest.mark.slow  # many charts drawn at once in threads
 async def test_charts_drawn_in_threads_at_once_match_one_at_a_time() -> None:
     inputs = [(days(30), series(30, seed), f"Group {seed}") for seed in range(4)]
     one_by_one = [daily_chart(*args) for args in inputs]

@@ -318,17 +318,23 @@ def test_usage_errors(capsys):
     assert capsys.readouterr().out.startswith("groupbridge ")
 
 
-def test_python_dash_m_bot(tmp_path):
+def python_m_bot(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot args` in its own process from `cwd`, without the caller's GROUPBRIDGE_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUPBRIDGE_")}
-    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "bot", "check-config", str(EXAMPLE)],
+    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "bot", *args],
         capture_output=True,
         text=True,
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.slow  # `python -m bot` as a real process
+def test_python_dash_m_bot(tmp_path):
+    result = python_m_bot(tmp_path, "check-config", str(EXAMPLE))
     assert result.returncode == 2
     assert "vrchat.user_agent: must include contact info" in result.stderr
 
@@ -448,20 +454,12 @@ def sqlite_config(tmp_path: Path, database: Path) -> Path:
     )
 
 
+@pytest.mark.slow  # `groupbridge db upgrade` as a real process
 def test_db_upgrade_logs_the_migrations_but_not_alembics_plugins(tmp_path: Path) -> None:
     """Alembic names each of its seven plugins at INFO when it is imported; every command printed
     them, even the dry run that opens no database. What a migration did is still logged."""
     path = sqlite_config(tmp_path, tmp_path / "bot.db")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUPBRIDGE_")}
-    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "bot", "db", "upgrade", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    result = python_m_bot(tmp_path, "db", "upgrade", "-c", str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Database is at the newest schema.\n"
     assert "alembic.runtime.plugins" not in result.stderr

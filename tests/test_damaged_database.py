@@ -15,6 +15,9 @@ from bot.app import EXIT_DATABASE_DAMAGED
 from bot.sandbox.world import SandboxWorld
 from bot.store import migrate
 
+# `groupbridge run` and `db upgrade` as real processes on damaged files.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
+
 REPO = Path(__file__).resolve().parents[1]
 PAGE = 4096  # SQLite's default page size, as the bot's databases use
 

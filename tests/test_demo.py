@@ -18,9 +18,13 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from bot.demo.status import status_line
+
+# The whole demo: the bot as a child process, killed and restarted.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 CONTROL_SEQUENCE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 

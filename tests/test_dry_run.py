@@ -17,6 +17,7 @@ from bot.config import Config, load_config
 from bot.dryrun import dry_run
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat import SimGroup
+from tests.fixtures.configs import config_toml
 from tests.fixtures.discord_standin import TOKEN
 from tests.fixtures.vrchat_sim import SeededSim, bot_client
 
@@ -42,42 +43,32 @@ def write_config(
     *,
     password: str | None = None,
     totp: bool = True,
-    discord: str = "",
-    events: str = '["members", "requests"]',
+    discord: dict[str, str] | None = None,
 ) -> Path:
     """A config with the seeded group bound (feed + requests channel) and `groups` allow-listed."""
-    credentials = f'password = "{password or seeded.password}"\n'
-    if totp:
-        credentials += f'totp_secret = "{seeded.totp_secret}"\n'
-    allow = "".join(f'[[groups]]\nid = "{gid}"\n\n' for gid in groups)
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[vrchat]
-username = "{seeded.username}"
-{credentials}user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"
-base_url = "{seeded.sim.base_url}"
-session_file = "{tmp_path / "session.json"}"
-requests_per_second = 10
-burst = 20
-
-[discord]
-token = "{TOKEN}"
-{discord}
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
-
-{allow}
-[[bindings]]
-group_id = "{seeded.group.id}"
-guild_id = {GUILD}
-feed_channel_id = {FEED}
-requests_channel_id = {REQUESTS}
-events = {events}
-""",
-        encoding="utf-8",
+    vrchat = {
+        "password": password or seeded.password,
+        "totp_secret": seeded.totp_secret if totp else None,
+        "requests_per_second": 10,
+        "burst": 20,
+    }
+    binding = {
+        "group_id": seeded.group.id,
+        "guild_id": GUILD,
+        "feed_channel_id": FEED,
+        "requests_channel_id": REQUESTS,
+        "events": ["members", "requests"],
+    }
+    text = config_toml(
+        seeded,
+        tmp_path,
+        vrchat=vrchat,
+        discord={"guild_ids": None, **(discord or {})},
+        groups=[{"id": gid} for gid in groups],
+        bindings=[binding],
     )
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -331,12 +322,13 @@ async def test_follow_reports_a_group_once_while_it_stays_broken(
 # --- the command line ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # `groupbridge run --dry-run` as a real process
 async def test_the_command_needs_no_discord_and_exits_1_on_a_failed_group(
     seeded_sim: SeededSim, discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     other = hidden_group(seeded_sim)
     add_entries(seeded_sim, [f"via the CLI {MARKUP}"])
-    pointed = f'api_base_url = "{discord_standin.base_url}"'
+    pointed = {"api_base_url": discord_standin.base_url}
     config = write_config(tmp_path, seeded_sim, [seeded_sim.group.id, other.id], discord=pointed)
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with stdout.open("wb") as out, stderr.open("wb") as err:  # files: the child can never block on a pipe

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
-from bot.feed.alerts import TITLE
 
+from bot.feed.alerts import TITLE
 from bot.sandbox.vrchat.pipeline import MSG_NOT_ACTIVE, PipelineAttempt
 from bot.sandbox.world import BotProcess, SandboxWorld, WorldSettings
 from tests.test_run_session import first_login, session_checks, titles

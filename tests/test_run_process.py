@@ -9,50 +9,33 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.discord import DiscordStandIn
 from tests.feed.conftest import seed_history
+from tests.fixtures.configs import config_toml
 from tests.fixtures.discord_standin import FEED_CHANNEL_ID, GUILD_ID, TOKEN
 from tests.fixtures.vrchat_sim import SeededSim
 
 TOP_LEVEL_COMMANDS = {"vrc", "bridge", "audit", "link", "unlink", "whois"}
 
+# `groupbridge run` as a real process.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
+
 
 def write_config(seeded: SeededSim, standin: DiscordStandIn, tmp_path: Path) -> Path:
+    """The seeded group bound to the feed channel; the bot pointed at the stand-in; the last three
+    entries of the log posted when it starts."""
     path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[vrchat]
-username = "{seeded.username}"
-password = "{seeded.password}"
-totp_secret = "{seeded.totp_secret}"
-user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"
-base_url = "{seeded.sim.base_url}"
-session_file = "{tmp_path / "session.json"}"
-
-[discord]
-token = "{TOKEN}"
-api_base_url = "{standin.base_url}"
-gateway_url = "{standin.gateway_url}"
-guild_ids = [{GUILD_ID}]
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
-
-[feed]
-backfill = "last"
-backfill_count = 3
-post_backfill = true
-
-[[groups]]
-id = "{seeded.group.id}"
-
-[[bindings]]
-group_id = "{seeded.group.id}"
-guild_id = {GUILD_ID}
-feed_channel_id = {FEED_CHANNEL_ID}
-""",
-        encoding="utf-8",
+    text = config_toml(
+        seeded,
+        tmp_path,
+        discord={"api_base_url": standin.base_url, "gateway_url": standin.gateway_url},
+        feed={"backfill": "last", "backfill_count": 3, "post_backfill": True},
+        groups=[{"id": seeded.group.id}],
+        bindings=[{"group_id": seeded.group.id, "guild_id": GUILD_ID, "feed_channel_id": FEED_CHANNEL_ID}],
     )
+    path.write_text(text, encoding="utf-8")
     return path
 
 

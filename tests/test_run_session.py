@@ -14,10 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.feed.alerts import BACK_TITLE, TITLE
 from bot.sandbox.vrchat import Fault
 from bot.sandbox.world import BOT_PASSWORD, BOT_USERNAME, USER_AGENT, BotProcess, SandboxWorld, WorldSettings
 from bot.vrchat import Politeness, VRChatClient
+
+# `groupbridge run` and `groupbridge login` as real processes.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 WAIT = 45.0  # for each thing that must happen; generous for a busy machine
 AUDIT = r"^/groups/[^/]+/auditLogs$"

@@ -22,6 +22,8 @@ from bot.sandbox.discord import DiscordStandIn
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.test_run_process import write_config
 
+pytestmark = pytest.mark.slow  # stops the bot at each step of its start, waiting for each loop to settle
+
 BOT = Path(bot.__file__).parent
 
 

@@ -26,7 +26,8 @@ NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "*.db"
 )
 
-pytestmark = pytest.mark.slow
+# A virtualenv, an install and the bot run from it: a minute of processes.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 
 def sh(*command: str | Path, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -26,15 +26,13 @@ from pathlib import Path
 from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange, button_click, slash_command
 from bot.sandbox.vrchat import VRChatSimulator
-from bot.store import BindingIn
 from tests.bench.support import ErrorCount, Report, percentile, sqlite_store
-from tests.discord.conftest import bot_config, card_messages, component_id
+from tests.discord.conftest import card_messages, component_id, post_cards
+from tests.fixtures.bridge import bot_config, guild_binding
 from tests.fixtures.discord_gateway import (
     FEED_CHANNEL_ID,
     GUILD_ID,
     MOD_ID,
-    MOD_ROLE_ID,
-    REQUESTS_CHANNEL_ID,
     connected_bot,
     populate_guild,
 )
@@ -119,19 +117,11 @@ async def run_interactions(
         ):
             populate_guild(standin)
             await vrc.login()
-            await store.add_binding(
-                BindingIn(
-                    group_id=seeded.group.id,
-                    guild_id=GUILD_ID,
-                    feed_channel_id=FEED_CHANNEL_ID,
-                    requests_channel_id=REQUESTS_CHANNEL_ID,
-                    moderator_role_ids=(MOD_ROLE_ID,),
-                )
-            )
+            await store.add_binding(guild_binding(seeded.group.id))
             bot = GroupBridgeBot(bot_config(seeded, tmp), vrc, store, run_feed=False)
             with errors.attached("discord"), errors.attached("bot"):
                 async with connected_bot(standin, bot, fail_on_errors=False):
-                    await bot.get_cog("JoinRequests").sync_cards()  # type: ignore[union-attr]
+                    await post_cards(bot)
                     cards = {c.embeds[0].get("url", "").rsplit("/", 1)[-1]: c for c in card_messages(standin)}
                     moderator = standin.member(GUILD_ID, MOD_ID)
                     for n, user_id in enumerate(invitees):

@@ -28,9 +28,10 @@ from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat import VRChatSimulator
 from tests.bench.bench_feed import GAUD
 from tests.bench.support import Report
+from tests.fixtures.configs import config_toml
 from tests.fixtures.discord_gateway import MOD_ROLE_ID, populate_guild
-from tests.fixtures.discord_standin import GUILD_ID, TOKEN, running_standin
-from tests.fixtures.vrchat_sim import TEST_USER_AGENT, SeededSim, seed_basic
+from tests.fixtures.discord_standin import GUILD_ID, running_standin
+from tests.fixtures.vrchat_sim import SeededSim, seed_basic
 
 REPO = Path(__file__).resolve().parents[2]
 FEED_BASE = 1_310_000_000_000_000_000  # channel ids: feed of group i is FEED_BASE + i
@@ -55,35 +56,25 @@ class RssRun:
 
 
 def config_text(seeded: SeededSim, tmp: Path, group_ids: list[str], interval: float) -> str:
-    groups = "".join(
-        f'\n[[groups]]\nid = "{gid}"\nname = "Bench group {i}"\n' for i, gid in enumerate(group_ids)
-    )
-    bindings = "".join(
-        f"\n[[bindings]]\ngroup_id = {json.dumps(gid)}\nguild_id = {GUILD_ID}\n"
-        f"feed_channel_id = {FEED_BASE + i}\nrequests_channel_id = {REQUESTS_BASE + i}\n"
-        f"moderator_role_ids = [{MOD_ROLE_ID}]\n"
+    bindings = [
+        {
+            "group_id": gid,
+            "guild_id": GUILD_ID,
+            "feed_channel_id": FEED_BASE + i,
+            "requests_channel_id": REQUESTS_BASE + i,
+            "moderator_role_ids": [MOD_ROLE_ID],
+        }
         for i, gid in enumerate(group_ids)
+    ]
+    return config_toml(
+        seeded,
+        tmp,
+        vrchat={"session_file": tmp / f"rss-{len(group_ids)}-session.json"},
+        database=f"rss-{len(group_ids)}.db",
+        feed={"poll_interval_seconds": interval, "backfill": "all"},
+        groups=[{"id": gid, "name": f"Bench group {i}"} for i, gid in enumerate(group_ids)],
+        bindings=bindings,
     )
-    return f"""
-[vrchat]
-username = "{seeded.username}"
-password = "{seeded.password}"
-totp_secret = "{seeded.totp_secret}"
-user_agent = "{TEST_USER_AGENT}"
-base_url = "{seeded.sim.base_url}"
-session_file = "{tmp / f"rss-{len(group_ids)}-session.json"}"
-
-[discord]
-token = "{TOKEN}"
-guild_ids = [{GUILD_ID}]
-
-[database]
-url = "sqlite+aiosqlite:///{tmp / f"rss-{len(group_ids)}.db"}"
-
-[feed]
-poll_interval_seconds = {interval}
-backfill = "all"
-{groups}{bindings}"""
 
 
 def seed_groups(seeded: SeededSim, count: int, history: int) -> list[str]:

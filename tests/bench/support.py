@@ -9,8 +9,8 @@ import json
 import logging
 import statistics
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from rich.table import Table
 
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.store import AuditEntryIn, Store
+from tests.fixtures.postgres import opened_store
 
 GROUP_ID = "grp_6e0c3f6e-6f1f-4b43-9f39-3c1c2a6f8a11"
 ACTOR_ID = "usr_c1644b5b-3ca4-45b4-97c6-a2a0de70d469"
@@ -60,15 +61,9 @@ def make_entries(count: int, *, start: datetime = T0, step: float = 1.0) -> list
     return entries
 
 
-@asynccontextmanager
-async def sqlite_store(path: Path) -> AsyncIterator[Store]:
+def sqlite_store(path: Path) -> AbstractAsyncContextManager[Store]:
     """A migrated store on a real SQLite file (what a small deployment runs); closed afterwards."""
-    store = await Store.open(f"sqlite+aiosqlite:///{path}")
-    try:
-        await store.upgrade()
-        yield store
-    finally:
-        await store.close()
+    return opened_store(f"sqlite+aiosqlite:///{path}")
 
 
 def percentile(values: Sequence[float], q: float) -> float:

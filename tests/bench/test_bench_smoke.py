@@ -16,6 +16,9 @@ from tests.bench import __main__ as bench_main
 from tests.bench import bench_feed, bench_ingest, bench_poll
 from tests.bench.support import Report, percentile
 
+# Every benchmark section at small sizes, child processes included.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
+
 SMOKE_SCALE = 50.0  # a 0.1 s channel window keeps 50 one-per-event messages around a second
 
 

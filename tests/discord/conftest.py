@@ -1,103 +1,45 @@
-"""The real GroupBridgeBot, on the VRChat simulator and the Discord stand-in, with a real SQLite file."""
+"""Helpers to drive the real GroupBridgeBot (tests/fixtures/bridge.py) as moderators do: slash commands,
+clicks, the cards and replies they get."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
+import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import discord
 import pytest
+from discord import app_commands
 
-from bot.bot import GroupBridgeBot
-from bot.config import Config, load_config_text
+from bot.bot import GroupBridgeBot, install_commands
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange, button_click, slash_command
-from bot.store import BindingIn, Store
-from bot.vrchat import VRChatClient
+from tests.fixtures.configs import offline_config
 from tests.fixtures.discord_gateway import (
+    ADMIN_ID,
     FEED_CHANNEL_ID,
     GUILD_ID,
     MOD_ID,
-    MOD_ROLE_ID,
     REQUESTS_CHANNEL_ID,
-    TOKEN,
-    connected_bot,
 )
-from tests.fixtures.vrchat_sim import SeededSim, bot_client
-
-BotFactory = Callable[[], "asynccontextmanager[GroupBridgeBot]"]
 
 
-def bot_config(seeded: SeededSim, tmp_path: Path) -> Config:
-    text = f"""
-[vrchat]
-username = "{seeded.username}"
-password = "{seeded.password}"
-totp_secret = "{seeded.totp_secret}"
-user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"
-base_url = "{seeded.sim.base_url}"
-session_file = "{tmp_path / "session.json"}"
-
-[discord]
-token = "{TOKEN}"
-guild_ids = [{GUILD_ID}]
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
-
-[[groups]]
-id = "{seeded.group.id}"
-name = "Test Group"
-"""
-    return load_config_text(text)
+def offline_command_tree() -> app_commands.CommandTree:
+    """The command tree the bot registers, built without a network (what `tree.sync` would send)."""
+    bot = GroupBridgeBot(offline_config(), run_feed=False)
+    asyncio.run(install_commands(bot))
+    return bot.tree
 
 
-@pytest.fixture
-async def bot_store(tmp_path: Path, seeded_sim: SeededSim) -> AsyncIterator[Store]:
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    await store.upgrade()
-    await store.add_binding(
-        BindingIn(
-            group_id=seeded_sim.group.id,
-            guild_id=GUILD_ID,
-            feed_channel_id=FEED_CHANNEL_ID,
-            requests_channel_id=REQUESTS_CHANNEL_ID,
-            moderator_role_ids=(MOD_ROLE_ID,),
-        )
-    )
-    try:
-        yield store
-    finally:
-        await store.close()
+async def post_cards(bot: GroupBridgeBot) -> None:
+    """One pass of the join-request loop: a card for each pending request, closed ones updated."""
+    await bot.get_cog("JoinRequests").sync_cards()  # type: ignore[union-attr]
 
 
-@pytest.fixture
-async def bot_vrchat(seeded_sim: SeededSim, tmp_path: Path) -> AsyncIterator[VRChatClient]:
-    client = bot_client(seeded_sim, tmp_path / "session.json")
-    async with client:
-        await client.login()
-        yield client
-
-
-@pytest.fixture
-def make_bot(
-    seeded_sim: SeededSim,
-    gateway_standin: DiscordStandIn,
-    bot_store: Store,
-    bot_vrchat: VRChatClient,
-    tmp_path: Path,
-):
-    """`async with make_bot() as bot:` a connected GroupBridgeBot; a second call is a restarted bot."""
-    config = bot_config(seeded_sim, tmp_path)
-
-    @asynccontextmanager
-    async def factory() -> AsyncIterator[GroupBridgeBot]:
-        bot = GroupBridgeBot(config, bot_vrchat, bot_store, run_feed=False)
-        async with connected_bot(gateway_standin, bot) as connected:
-            yield connected
-
-    return factory
+async def posted_card(bot: GroupBridgeBot, standin: DiscordStandIn) -> Any:
+    """The cards posted, and the one there is (the seeded group has one pending request, Carol's)."""
+    await post_cards(bot)
+    (card,) = card_messages(standin)
+    return card
 
 
 def components(message: object) -> list[dict]:
@@ -166,7 +108,33 @@ def is_ephemeral(message: dict[str, Any]) -> bool:
     return bool(message.get("flags", 0) & 64)
 
 
-__all__ = ["card_messages", "click", "command", "component_id", "components", "discord", "first_reply"]
+__all__ = [
+    "card_messages",
+    "click",
+    "command",
+    "component_id",
+    "components",
+    "discord",
+    "first_reply",
+    "post_cards",
+    "posted_card",
+]
+
+
+OTHER_FEED_ID = 1_300_000_000_000_000_009
+
+
+@pytest.fixture
+def other_feed(gateway_standin: DiscordStandIn) -> object:
+    """A second text channel, a feed for /bridge link (added before the bot connects)."""
+    return gateway_standin.add_channel(OTHER_FEED_ID, guild_id=GUILD_ID, name="feed-two")
+
+
+async def link(
+    standin: DiscordStandIn, group_id: str, feed: object, who: int = ADMIN_ID, **kwargs: Any
+) -> InteractionExchange:
+    """`/bridge link group feed` by `who` (the server's owner unless told), once answered."""
+    return await command(standin, "bridge", "link", {"group": group_id, "feed": feed}, who=who, **kwargs)
 
 
 HELPER_ROLE_ID = 1_400_000_000_000_000_002
@@ -180,6 +148,33 @@ def helper(gateway_standin: DiscordStandIn) -> int:
     gateway_standin.add_role(GUILD_ID, HELPER_ROLE_ID, "Helper", KICK_AND_BAN)
     gateway_standin.add_member(GUILD_ID, HELPER_ID, "helper", (HELPER_ROLE_ID,))
     return HELPER_ID
+
+
+@pytest.fixture
+def every_reply_ephemeral_without_mentions(gateway_standin: DiscordStandIn) -> Iterator[None]:
+    """After the test: every reply and follow-up the bot sent was ephemeral and disabled mentions
+    (`pytestmark = pytest.mark.usefixtures(...)` in a module whose commands answer only their user)."""
+    yield
+    for exchange in gateway_standin.exchanges:
+        for event in exchange.events:
+            body = event.data
+            if event.kind in ("callback", "followup") and ("content" in body or "embeds" in body):
+                assert body.get("allowed_mentions") == {"parse": []}, (event.kind, body)
+                assert is_ephemeral(body), (event.kind, body)
+
+
+@pytest.fixture
+def every_message_without_mentions(gateway_standin: DiscordStandIn) -> Iterator[None]:
+    """After the test, `assert_messages_disable_mentions` (use with pytest.mark.usefixtures)."""
+    yield
+    assert_messages_disable_mentions(gateway_standin)
+
+
+@pytest.fixture
+def every_message_ephemeral_without_mentions(gateway_standin: DiscordStandIn) -> Iterator[None]:
+    """After the test, `assert_messages_disable_mentions(ephemeral=True)`."""
+    yield
+    assert_messages_disable_mentions(gateway_standin, ephemeral=True)
 
 
 def assert_messages_disable_mentions(standin: DiscordStandIn, *, ephemeral: bool = False) -> None:

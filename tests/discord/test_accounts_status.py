@@ -11,16 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.bot import GroupBridgeBot
 from bot.cogs.bridge import status_embed
 from bot.config import Config, load_config_text
 from bot.sandbox.discord import DiscordStandIn
-from bot.sandbox.vrchat import VRChatSimulator
 from bot.services import StatusReport
 from bot.vrchat.pool import AccountUsage
 from tests.discord.conftest import command, first_reply, is_ephemeral
+from tests.fixtures.configs import sqlite_url, toml
 from tests.fixtures.discord_gateway import (
     ADMIN_ID,
     FEED_CHANNEL_ID,
@@ -31,51 +29,44 @@ from tests.fixtures.discord_gateway import (
     TOKEN,
     connected_bot,
 )
-from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, PASSWORDS, TwoAccounts, by_account, seed_two_accounts
-from tests.fixtures.vrchat_sim import TEST_USER_AGENT
-
-
-@pytest.fixture
-def two(vrchat_sim: VRChatSimulator) -> TwoAccounts:
-    return seed_two_accounts(vrchat_sim)
+from tests.fixtures.vrchat_accounts import (
+    ALPHA,
+    BRAVO,
+    PASSWORDS,
+    TwoAccounts,
+    alpha_vrchat,
+    by_account,
+)
 
 
 def config_for(two: TwoAccounts, tmp_path: Path, *, second_account: bool) -> Config:
     bound = [two.only_a, two.only_b, two.both, two.neither] if second_account else [two.only_a]
-    groups = "".join(f'\n[[groups]]\nid = "{g.id}"\nname = {json.dumps(g.name)}\n' for g in two.groups)
-    bindings = "".join(
-        f'\n[[bindings]]\ngroup_id = "{g.id}"\nguild_id = {GUILD_ID}\nfeed_channel_id = {FEED_CHANNEL_ID}\n'
-        f"requests_channel_id = {REQUESTS_CHANNEL_ID}\nmoderator_role_ids = [{MOD_ROLE_ID}]\n"
+    bindings = [
+        {
+            "group_id": g.id,
+            "guild_id": GUILD_ID,
+            "feed_channel_id": FEED_CHANNEL_ID,
+            "requests_channel_id": REQUESTS_CHANNEL_ID,
+            "moderator_role_ids": [MOD_ROLE_ID],
+        }
         for g in bound
+    ]
+    bravo = {
+        "username": BRAVO,
+        "password": PASSWORDS[BRAVO],
+        "totp_secret": two.totp[BRAVO],
+        "session_file": tmp_path / "bravo-session.json",
+        "requests_per_second": 5,
+    }
+    text = toml(
+        vrchat=alpha_vrchat(two, tmp_path / "alpha-session.json", requests_per_second=10),
+        discord={"token": TOKEN, "guild_ids": [GUILD_ID]},
+        database={"url": sqlite_url(tmp_path)},
+        feed={"poll_interval_seconds": 0.5},
+        groups=[{"id": g.id, "name": g.name} for g in two.groups],
+        bindings=bindings,
+        accounts=[bravo] if second_account else [],
     )
-    accounts = f"""
-[[accounts]]
-username = "{BRAVO}"
-password = "{PASSWORDS[BRAVO]}"
-totp_secret = "{two.totp[BRAVO]}"
-session_file = "{tmp_path / "bravo-session.json"}"
-requests_per_second = 5
-"""
-    text = f"""
-[vrchat]
-username = "{ALPHA}"
-password = "{PASSWORDS[ALPHA]}"
-totp_secret = "{two.totp[ALPHA]}"
-user_agent = "{TEST_USER_AGENT}"
-base_url = "{two.sim.base_url}"
-session_file = "{tmp_path / "alpha-session.json"}"
-requests_per_second = 10
-
-[discord]
-token = "{TOKEN}"
-guild_ids = [{GUILD_ID}]
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
-
-[feed]
-poll_interval_seconds = 0.5
-{groups}{bindings}{accounts if second_account else ""}"""
     return load_config_text(text, env={})
 
 

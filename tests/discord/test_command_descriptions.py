@@ -3,31 +3,18 @@ not discord.py's placeholder "…", which it fills in for a parameter nobody des
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
-from bot.bot import GroupBridgeBot, install_commands
-from bot.config import load_config_text
-from tests.fixtures.discord_gateway import TOKEN
+from tests.discord.conftest import offline_command_tree
 
 PLACEHOLDER = "…"
 
 
 def registered_commands() -> list[dict[str, Any]]:
     """The bodies `tree.sync` would send, built offline by the bot's own `install_commands`."""
-    config = load_config_text(
-        f"""
-[vrchat]
-username = "offline"
-user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"
-[discord]
-token = "{TOKEN}"
-"""
-    )
-    bot = GroupBridgeBot(config, run_feed=False)
-    asyncio.run(install_commands(bot))
-    return [command.to_dict(bot.tree) for command in bot.tree.get_commands()]
+    tree = offline_command_tree()
+    return [command.to_dict(tree) for command in tree.get_commands()]
 
 
 def described(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, str]]:

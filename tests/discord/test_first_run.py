@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,20 +20,20 @@ from bot.sandbox.vrchat import SimGroup
 from bot.services import bindings as binding_service
 from bot.store import BindingIn, Store
 from bot.vrchat import VRChatClient
-from tests.discord.conftest import command, first_reply, is_ephemeral
+from tests.discord.conftest import OTHER_FEED_ID, command, first_reply, is_ephemeral, link
+from tests.fixtures.bridge import BotFactory
+from tests.fixtures.configs import config_toml
 from tests.fixtures.discord_gateway import (
     ADMIN_ID,
     FEED_CHANNEL_ID,
     GUILD_ID,
     REQUESTS_CHANNEL_ID,
-    TOKEN,
     connected_bot,
 )
 from tests.fixtures.logs import SecretLogCapture
-from tests.fixtures.vrchat_sim import TEST_USER_AGENT, SeededSim, bot_client
+from tests.fixtures.vrchat_sim import SeededSim, bot_client
 from tests.test_run_process import write_config
 
-OTHER_FEED_ID = 1_300_000_000_000_000_042
 AUDIT_LINE = "lacks group-audit-view (the audit-log feed) in this group"
 
 
@@ -49,46 +47,10 @@ def partial_group(seeded: SeededSim, name: str, *permissions: str) -> SimGroup:
 
 
 def config_for(seeded: SeededSim, tmp_path: Path, *groups: SimGroup) -> Config:
-    listed = "".join(f'\n[[groups]]\nid = "{g.id}"\nname = "{g.name}"\n' for g in (seeded.group, *groups))
-    return load_config_text(
-        f"""
-[vrchat]
-username = "{seeded.username}"
-user_agent = "{TEST_USER_AGENT}"
-base_url = "{seeded.sim.base_url}"
-session_file = "{tmp_path / "session.json"}"
-
-[discord]
-token = "{TOKEN}"
-guild_ids = [{GUILD_ID}]
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
-{listed}""",
-        env={},
-    )
-
-
-BotFactory = Callable[..., "asynccontextmanager[GroupBridgeBot]"]
-
-
-@pytest.fixture
-def other_feed(gateway_standin: DiscordStandIn) -> object:
-    return gateway_standin.add_channel(OTHER_FEED_ID, guild_id=GUILD_ID, name="feed-two")
-
-
-@pytest.fixture
-def bot_with(gateway_standin: DiscordStandIn, bot_store: Store, bot_vrchat: VRChatClient, tmp_path: Path):
-    """`async with bot_with(config) as bot:` the real bot on the fixtures' store and client; a second
-    call is the same bot restarted."""
-
-    @asynccontextmanager
-    async def factory(config: Config, client: VRChatClient | None = None) -> AsyncIterator[GroupBridgeBot]:
-        bot = GroupBridgeBot(config, client or bot_vrchat, bot_store, run_feed=False)
-        async with connected_bot(gateway_standin, bot) as connected:
-            yield connected
-
-    return factory
+    """The seeded group and `groups` allowed; no password or TOTP secret (the session file serves)."""
+    allowed = [{"id": g.id, "name": g.name} for g in (seeded.group, *groups)]
+    text = config_toml(seeded, tmp_path, vrchat={"password": None, "totp_secret": None}, groups=allowed)
+    return load_config_text(text, env={})
 
 
 def fields(message: dict[str, Any]) -> dict[str, str]:
@@ -109,22 +71,14 @@ async def test_link_warns_of_a_missing_permission_and_status_names_it(
     seeded_sim: SeededSim,
     gateway_standin: DiscordStandIn,
     tmp_path: Path,
-    bot_with: BotFactory,
+    make_bot: BotFactory,
     other_feed: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     requests_only = partial_group(seeded_sim, "Requests Only", "group-invites-manage")
     config = config_for(seeded_sim, tmp_path, requests_only)
-    async with bot_with(config) as bot:
-        linked = first_reply(
-            await command(
-                gateway_standin,
-                "bridge",
-                "link",
-                {"group": requests_only.id, "feed": other_feed},
-                who=ADMIN_ID,
-            )
-        )
+    async with make_bot(config) as bot:
+        linked = first_reply(await link(gateway_standin, requests_only.id, other_feed))
         shown = await status(gateway_standin)
         asked = len(seeded_sim.sim.requests_to("GET", rf"^/groups/{requests_only.id}$"))
 
@@ -140,7 +94,7 @@ async def test_link_warns_of_a_missing_permission_and_status_names_it(
     assert asked == 1  # the link's own look; a fresh check is not asked for again at once
 
     # After a restart the link's record still tells; once the role is fixed, a later status says so.
-    async with bot_with(config):
+    async with make_bot(config):
         assert AUDIT_LINE in (await status(gateway_standin))["Requests Only"]
         role = next(iter(seeded_sim.sim.state.groups[requests_only.id].roles.values()))
         role.permissions.append("group-audit-view")
@@ -153,16 +107,12 @@ async def test_link_names_both_permissions_when_the_bot_is_no_member(
     seeded_sim: SeededSim,
     gateway_standin: DiscordStandIn,
     tmp_path: Path,
-    bot_with: BotFactory,
+    make_bot: BotFactory,
     other_feed: object,
 ) -> None:
     stranger = seeded_sim.sim.state.add_group("Stranger", short_code="STRNG", owner_id=seeded_sim.outsider.id)
-    async with bot_with(config_for(seeded_sim, tmp_path, stranger)):
-        linked = first_reply(
-            await command(
-                gateway_standin, "bridge", "link", {"group": stranger.id, "feed": other_feed}, who=ADMIN_ID
-            )
-        )
+    async with make_bot(config_for(seeded_sim, tmp_path, stranger)):
+        linked = first_reply(await link(gateway_standin, stranger.id, other_feed))
         shown = await status(gateway_standin)
     assert "The bot's VRChat account is not a member of this group" in linked["content"]
     assert "group-audit-view and group-invites-manage" in linked["content"]
@@ -259,6 +209,7 @@ async def test_sync_logs_no_warning_about_the_guilds_intent(
     assert not [w for w in warnings if "intent" in w.lower()], warnings
 
 
+@pytest.mark.slow  # the feed loops run until an entry goes through
 async def test_start_up_lines_are_plain_sentences_and_internals_are_debug(
     seeded_sim: SeededSim,
     gateway_standin: DiscordStandIn,

@@ -8,17 +8,13 @@ from datetime import UTC, datetime
 from bot.feed.poller import AuditPoller
 from bot.sandbox.discord import DiscordStandIn, button_click
 from bot.store import AuditEntryIn
-from tests.discord.conftest import card_messages, components
+from tests.discord.conftest import card_messages, components, post_cards, posted_card
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
 
 def puts_to_requests(seeded: SeededSim) -> int:
     return len(seeded.sim.requests_to("PUT", r"/requests/usr_"))
-
-
-async def post_cards(bot) -> None:
-    await bot.get_cog("JoinRequests").sync_cards()
 
 
 async def test_a_card_is_posted_with_restart_safe_buttons(
@@ -42,8 +38,7 @@ async def test_approve_after_a_restart_accepts_once_and_closes_the_card(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot() as bot:
-        await post_cards(bot)
-    (card,) = card_messages(gateway_standin)
+        card = await posted_card(bot, gateway_standin)
     approve = components(card)[0]["custom_id"]
 
     async with make_bot():  # a new bot instance on the same database: no lookup table survives
@@ -63,8 +58,7 @@ async def test_a_non_moderator_click_is_refused_and_changes_nothing(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot() as bot:
-        await post_cards(bot)
-        (card,) = card_messages(gateway_standin)
+        card = await posted_card(bot, gateway_standin)
         member = gateway_standin.member(GUILD_ID, MEMBER_ID)
         exchange = await gateway_standin.dispatch_interaction(
             button_click(components(card)[0]["custom_id"], card, member=member)
@@ -81,8 +75,7 @@ async def test_two_moderators_clicking_at_once_make_one_accept_call(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot() as bot:
-        await post_cards(bot)
-        (card,) = card_messages(gateway_standin)
+        card = await posted_card(bot, gateway_standin)
         approve = components(card)[0]["custom_id"]
         clicks = [
             button_click(approve, card, member=gateway_standin.member(GUILD_ID, MOD_ID)),

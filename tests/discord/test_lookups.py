@@ -6,12 +6,10 @@ import pytest
 
 from bot.cogs.lookups import MAX_INSTANCES, instance_embeds
 from bot.sandbox.discord import DiscordStandIn
-from bot.sandbox.vrchat import SimUser
 from bot.sandbox.vrchat.faults import Fault
 from bot.services import GroupInstances, InstanceLine
 from bot.vrchat.ids import launch_url
 from tests.discord.conftest import (
-    assert_messages_disable_mentions,
     click,
     command,
     component_id,
@@ -20,25 +18,9 @@ from tests.discord.conftest import (
     is_ephemeral,
 )
 from tests.fixtures.discord_gateway import ADMIN_ID, MEMBER_ID
-from tests.fixtures.vrchat_sim import SeededSim
+from tests.fixtures.vrchat_sim import SeededSim, joiner_of_many
 
-
-@pytest.fixture(autouse=True)
-def every_message_ephemeral_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    assert_messages_disable_mentions(gateway_standin, ephemeral=True)
-
-
-def joiner_of_many(seeded: SeededSim, count: int) -> SimUser:
-    state = seeded.sim.state
-    founder = state.add_user("Founder")
-    joiner = state.add_user("Joiner")
-    for i in range(count):
-        group = state.add_group(
-            f"Club {i:03d}", short_code=f"CL{i:03d}", discriminator="0001", owner_id=founder.id
-        )
-        state.add_member(group.id, joiner.id)
-    return joiner
+pytestmark = pytest.mark.usefixtures("every_message_ephemeral_without_mentions")
 
 
 def group_lines(message: dict) -> list[str]:

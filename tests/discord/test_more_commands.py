@@ -9,15 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.bot import GroupBridgeBot
 from bot.replies import UNEXPECTED
-from bot.sandbox.discord import DiscordStandIn
+from bot.sandbox.discord import DiscordStandIn, InteractionExchange
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import AuditEntryIn, BindingIn, Store
 from bot.store.query import CSV_FIELDS
 from bot.views.confirm import Confirm
 from tests.discord.conftest import (
     HELPER_ROLE_ID,
-    assert_messages_disable_mentions,
+    OTHER_FEED_ID,
     card_messages,
     click,
     command,
@@ -25,17 +26,13 @@ from tests.discord.conftest import (
     components,
     first_reply,
     is_ephemeral,
+    link,
+    posted_card,
 )
-from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID
+from tests.fixtures.discord_gateway import GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
-OTHER_FEED_ID = 1_300_000_000_000_000_009
-
-
-@pytest.fixture(autouse=True)
-def every_message_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    assert_messages_disable_mentions(gateway_standin)
+pytestmark = pytest.mark.usefixtures("every_message_without_mentions")
 
 
 def no_leaks(text: str) -> None:
@@ -46,13 +43,17 @@ def no_leaks(text: str) -> None:
 # ------------------------------------------------------------------ Reject & Block
 
 
+async def ask_to_block(bot: GroupBridgeBot, standin: DiscordStandIn) -> InteractionExchange:
+    """A moderator's click on Reject & Block on Carol's card, which asks before it acts."""
+    card = await posted_card(bot, standin)
+    return await click(standin, component_id(card, "Reject & Block"), card)
+
+
 async def test_reject_and_block_asks_first_cancel_changes_nothing(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot() as bot:
-        await bot.get_cog("JoinRequests").sync_cards()
-        (card,) = card_messages(gateway_standin)
-        asked = await click(gateway_standin, component_id(card, "Reject & Block"), card)
+        asked = await ask_to_block(bot, gateway_standin)
         prompt = (await asked.wait(timeout=10)).message
         assert prompt is not None and prompt.ephemeral and "block" in prompt.content.lower()
         assert [c["label"] for c in components(prompt)] == ["Reject & Block", "Cancel"]
@@ -69,9 +70,7 @@ async def test_reject_and_block_confirmed_blocks_and_closes_the_card(
 ) -> None:
     group_id, carol = seeded_sim.group.id, seeded_sim.requester.id
     async with make_bot() as bot:
-        await bot.get_cog("JoinRequests").sync_cards()
-        (card,) = card_messages(gateway_standin)
-        asked = await click(gateway_standin, component_id(card, "Reject & Block"), card)
+        asked = await ask_to_block(bot, gateway_standin)
         prompt = (await asked.wait(timeout=10)).message
         assert seeded_sim.sim.requests_to("PUT", r"/requests/usr_") == []  # nothing before Confirm
         confirmed = await click(gateway_standin, component_id(prompt, "Reject & Block"), prompt)
@@ -90,9 +89,7 @@ async def test_block_confirmed_after_vrchat_handled_it_closes_the_card_with_the_
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot() as bot:
-        await bot.get_cog("JoinRequests").sync_cards()
-        (card,) = card_messages(gateway_standin)
-        asked = await click(gateway_standin, component_id(card, "Reject & Block"), card)
+        asked = await ask_to_block(bot, gateway_standin)
         prompt = (await asked.wait(timeout=10)).message
         # Meanwhile Alice rejects it in VRChat itself; the card poller has not run yet.
         seeded_sim.sim.state.respond_request(
@@ -112,9 +109,7 @@ async def test_an_unanswered_confirmation_expires_and_says_so(
 ) -> None:
     monkeypatch.setitem(Confirm.__init__.__kwdefaults__, "timeout", 0.2)
     async with make_bot() as bot:
-        await bot.get_cog("JoinRequests").sync_cards()
-        (card,) = card_messages(gateway_standin)
-        asked = await click(gateway_standin, component_id(card, "Reject & Block"), card)
+        asked = await ask_to_block(bot, gateway_standin)
         await asked.wait_for_edit(1, timeout=10)  # nobody answers: the prompt is replaced
     expired = asked.edits[-1]
     assert "No answer in time" in expired.body["content"] and expired.body["components"] == []
@@ -212,24 +207,11 @@ async def test_audit_search_as_csv(make_bot, gateway_standin: DiscordStandIn, se
 # ------------------------------------------------------------------ /bridge link
 
 
-@pytest.fixture
-def other_feed(gateway_standin: DiscordStandIn):
-    return gateway_standin.add_channel(OTHER_FEED_ID, guild_id=GUILD_ID, name="feed-two")
-
-
 async def test_an_admin_links_an_allowed_group(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, other_feed
 ) -> None:
     async with make_bot() as bot:
-        linked = first_reply(
-            await command(
-                gateway_standin,
-                "bridge",
-                "link",
-                {"group": seeded_sim.group.id, "feed": other_feed},
-                who=ADMIN_ID,
-            )
-        )
+        linked = first_reply(await link(gateway_standin, seeded_sim.group.id, other_feed))
         bindings = await bot.store.list_bindings(channel_id=OTHER_FEED_ID)
     assert is_ephemeral(linked) and linked["content"].startswith("Linked Test Group")
     assert f"<#{OTHER_FEED_ID}>" in linked["content"]
@@ -253,14 +235,7 @@ async def test_a_moderator_without_manage_server_cannot_link(
     async with make_bot() as bot:
         as_moderator = first_reply(await command(gateway_standin, "vrc", "requests", {}, who=helper))
         refused = first_reply(
-            await command(
-                gateway_standin,
-                "bridge",
-                "link",
-                {"group": seeded_sim.group.id, "feed": other_feed},
-                who=helper,
-                force=True,
-            )
+            await link(gateway_standin, seeded_sim.group.id, other_feed, who=helper, force=True)
         )
         bindings = await bot.store.list_bindings(channel_id=OTHER_FEED_ID)
     assert "Carol" in str(as_moderator.get("embeds"))  # a moderator of the group indeed
@@ -273,11 +248,7 @@ async def test_linking_a_group_not_in_the_config_is_refused(
 ) -> None:
     stranger = "grp_00000000-0000-0000-0000-0000000000bb"
     async with make_bot() as bot:
-        refused = first_reply(
-            await command(
-                gateway_standin, "bridge", "link", {"group": stranger, "feed": other_feed}, who=ADMIN_ID
-            )
-        )
+        refused = first_reply(await link(gateway_standin, stranger, other_feed))
         bindings = await bot.store.list_bindings(group_id=stranger)
     assert is_ephemeral(refused) and "not one of the groups this bot may manage" in refused["content"]
     assert bindings == []
@@ -294,13 +265,7 @@ async def test_an_unexpected_error_is_logged_not_shown(
 
     async with make_bot() as bot:
         bot.services.bindings.link = broken  # type: ignore[method-assign]
-        exchange = await command(
-            gateway_standin,
-            "bridge",
-            "link",
-            {"group": seeded_sim.group.id, "feed": other_feed},
-            who=ADMIN_ID,
-        )
+        exchange = await link(gateway_standin, seeded_sim.group.id, other_feed)
         message = first_reply(exchange)
     assert is_ephemeral(message) and message["content"] == UNEXPECTED
     for event in exchange.events:
@@ -315,15 +280,7 @@ async def test_a_vrchat_server_error_gets_its_own_message(
 ) -> None:
     async with make_bot() as bot:
         seeded_sim.sim.faults.add(Fault(method="GET", path=r"^/groups/grp_", status=500))
-        message = first_reply(
-            await command(
-                gateway_standin,
-                "bridge",
-                "link",
-                {"group": seeded_sim.group.id, "feed": other_feed},
-                who=ADMIN_ID,
-            )
-        )
+        message = first_reply(await link(gateway_standin, seeded_sim.group.id, other_feed))
         seeded_sim.sim.faults.clear()
         bindings = await bot.store.list_bindings(channel_id=OTHER_FEED_ID)
     assert is_ephemeral(message) and "VRChat" in message["content"]

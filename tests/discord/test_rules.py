@@ -6,22 +6,14 @@ import pytest
 
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
-from tests.discord.conftest import card_messages, command, components, first_reply, is_ephemeral
+from tests.discord.conftest import card_messages, command, components, first_reply, post_cards
 from tests.fixtures.discord_gateway import ADMIN_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
 KNOWN = ["system_trust_basic", "system_trust_known"]
 
 
-@pytest.fixture(autouse=True)
-def every_reply_ephemeral_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    for exchange in gateway_standin.exchanges:
-        for event in exchange.events:
-            body = event.data
-            if event.kind in ("callback", "followup") and ("content" in body or "embeds" in body):
-                assert body.get("allowed_mentions") == {"parse": []}, (event.kind, body)
-                assert is_ephemeral(body), (event.kind, body)
+pytestmark = pytest.mark.usefixtures("every_reply_ephemeral_without_mentions")
 
 
 def puts_to_requests(seeded: SeededSim) -> int:
@@ -48,7 +40,7 @@ async def test_a_rule_accepts_and_the_card_is_posted_closed(
         assert "Added rule #1" in added["content"]
         listing = first_reply(await command(gateway_standin, "bridge", "rules list", {}, who=ADMIN_ID))
         assert "#1 trust at least New User" in listing["embeds"][0]["description"]
-        await bot.get_cog("JoinRequests").sync_cards()
+        await post_cards(bot)
     (card,) = card_messages(gateway_standin)
     assert components(card) == []  # nothing left to click
     assert rules_field(card) == "Automatically accepted by rule #1 (trust at least New User: was User)."
@@ -66,7 +58,7 @@ async def test_shadow_mode_posts_what_would_happen_and_changes_nothing(
             await command(gateway_standin, "bridge", "rules shadow", {"on": True}, who=ADMIN_ID)
         )
         assert "Shadow mode is on" in reply["content"]
-        await bot.get_cog("JoinRequests").sync_cards()
+        await post_cards(bot)
     (card,) = card_messages(gateway_standin)
     assert len(components(card)) == 3  # still for the moderators
     assert rules_field(card).startswith("Shadow mode: rule #1 would have rejected")
@@ -83,7 +75,7 @@ async def test_a_profile_lookup_failure_holds_the_request(
         seeded_sim.sim.faults.add(
             Fault(method="GET", path=rf"^/users/{seeded_sim.requester.id}$", status=500)
         )
-        await bot.get_cog("JoinRequests").sync_cards()
+        await post_cards(bot)
     (card,) = card_messages(gateway_standin)
     assert len(components(card)) == 3
     assert rules_field(card).startswith("Held for a moderator: a lookup failed")

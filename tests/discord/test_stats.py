@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from matplotlib.image import imread
 
-from bot.bot import GroupBridgeBot
 from bot.cogs.stats import CHART_FILE
+from bot.config import Config
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange
 from bot.store import AuditEntryIn, Store
-from bot.vrchat import VRChatClient
 from tests.discord.conftest import (
-    assert_messages_disable_mentions,
-    bot_config,
     command,
     first_reply,
     is_ephemeral,
 )
-from tests.fixtures.discord_gateway import MEMBER_ID, connected_bot
+from tests.fixtures.bridge import bot_config
+from tests.fixtures.discord_gateway import MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.store.helpers import count_rows
 
@@ -31,10 +27,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ELSEWHERE = "grp_00000000-0000-0000-0000-000000000099"
 
 
-@pytest.fixture(autouse=True)
-def every_message_ephemeral_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    assert_messages_disable_mentions(gateway_standin, ephemeral=True)
+pytestmark = pytest.mark.usefixtures("every_message_ephemeral_without_mentions")
 
 
 async def seed(store: Store, group_id: str, *items: tuple[str, float]) -> None:
@@ -195,32 +188,18 @@ HOSTILE_NAME = "@everyone **Mods** <@&1> [x](https://e.x) $\\nosuchmacro$"  # bo
 
 
 @pytest.fixture
-def hostile_bot(
-    seeded_sim: SeededSim,
-    gateway_standin: DiscordStandIn,
-    bot_store: Store,
-    bot_vrchat: VRChatClient,
-    tmp_path: Path,
-):
-    """The bot with a config.toml group name that tries mentions, markdown, a link and TeX."""
+def hostile_config(seeded_sim: SeededSim, tmp_path: Path) -> Config:
+    """The config.toml group name tries mentions, markdown, a link and TeX."""
     plain = bot_config(seeded_sim, tmp_path)
-    config = plain.model_copy(
+    return plain.model_copy(
         update={"groups": [g.model_copy(update={"name": HOSTILE_NAME}) for g in plain.groups]}
     )
 
-    @asynccontextmanager
-    async def factory() -> AsyncIterator[GroupBridgeBot]:
-        bot = GroupBridgeBot(config, bot_vrchat, bot_store, run_feed=False)
-        async with connected_bot(gateway_standin, bot) as connected:
-            yield connected
-
-    return factory
-
 
 async def test_the_group_name_is_inert_in_the_reply_and_plain_in_the_chart(
-    hostile_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+    make_bot, hostile_config: Config, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
-    async with hostile_bot() as bot:
+    async with make_bot(hostile_config) as bot:
         await a_month_of_activity(bot.store, seeded_sim.group.id)
         charted = await command(gateway_standin, "vrc", "stats", {})
         await bot.store.purge_older_than(0)

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
-from tests.discord.conftest import card_messages, command, first_reply, is_ephemeral
+from tests.discord.conftest import card_messages, command, first_reply, post_cards
 from tests.fixtures.discord_gateway import ADMIN_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
-
-@pytest.fixture(autouse=True)
-def every_reply_ephemeral_without_mentions(gateway_standin: DiscordStandIn):
-    yield
-    for exchange in gateway_standin.exchanges:
-        for event in exchange.events:
-            body = event.data
-            if event.kind in ("callback", "followup") and ("content" in body or "embeds" in body):
-                assert body.get("allowed_mentions") == {"parse": []}, (event.kind, body)
-                assert is_ephemeral(body), (event.kind, body)
+pytestmark = pytest.mark.usefixtures("every_reply_ephemeral_without_mentions")
 
 
 def fields(message: object) -> dict[str, str]:
     return {f["name"]: f["value"] for f in message.embeds[0]["fields"]}  # type: ignore[attr-defined]
 
 
-async def post_cards(bot) -> None:
-    await bot.get_cog("JoinRequests").sync_cards()
+async def watch(
+    standin: DiscordStandIn, who: int = ADMIN_ID, *, force: bool = False, **options: str
+) -> dict[str, Any]:
+    """`/bridge watchlist add options` by `who` (the server's owner unless told): the first reply."""
+    return first_reply(await command(standin, "bridge", "watchlist add", options, who=who, force=force))
 
 
 def raiders(seeded: SeededSim, name: str = "Raiders") -> str:
@@ -42,14 +38,8 @@ async def test_a_watchlisted_group_is_flagged_on_the_card(
 ) -> None:
     watched = raiders(seeded_sim, "**Raiders** @everyone")
     async with make_bot() as bot:
-        reply = first_reply(
-            await command(
-                gateway_standin,
-                "bridge",
-                "watchlist add",
-                {"watched": f"https://vrchat.com/home/group/{watched}", "note": "raided us <@&1>"},
-                who=ADMIN_ID,
-            )
+        reply = await watch(
+            gateway_standin, watched=f"https://vrchat.com/home/group/{watched}", note="raided us <@&1>"
         )
         assert "Added" in reply["content"]
         listing = first_reply(await command(gateway_standin, "bridge", "watchlist list", {}, who=ADMIN_ID))
@@ -84,16 +74,7 @@ async def test_members_without_manage_server_cannot_use_the_watchlist(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot() as bot:
-        reply = first_reply(
-            await command(
-                gateway_standin,
-                "bridge",
-                "watchlist add",
-                {"watched": raiders(seeded_sim)},
-                who=MEMBER_ID,
-                force=True,
-            )
-        )
+        reply = await watch(gateway_standin, MEMBER_ID, force=True, watched=raiders(seeded_sim))
         assert "Manage Server" in reply["content"]
         assert await bot.store.list_watch([b.id for b in await bot.store.list_bindings()]) == []
 
@@ -102,7 +83,5 @@ async def test_a_short_code_is_refused_in_discord(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
     async with make_bot():
-        reply = first_reply(
-            await command(gateway_standin, "bridge", "watchlist add", {"watched": "RAID.6666"}, who=ADMIN_ID)
-        )
+        reply = await watch(gateway_standin, watched="RAID.6666")
     assert "ID or link is needed" in reply["content"]

@@ -2,40 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
+from bot.feed.poller import AuditLogSource, AuditPoller, PollSettings
 from bot.store import BindingIn, Store
 from bot.vrchat import VRChatClient
-from tests.fixtures.vrchat_sim import SeededSim, bot_client
+from tests.fixtures.vrchat_sim import SeededSim
 
 FEED_CHANNEL = 900_000_000_000_000_001
 GUILD = 800_000_000_000_000_001
 
 
 @pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'feed.db'}")
-    await store.upgrade()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-@pytest.fixture
-async def vrc(seeded_sim: SeededSim, tmp_path: Path) -> AsyncIterator[VRChatClient]:
-    client = bot_client(seeded_sim, tmp_path / "session.json")
-    async with client:
-        await client.login()
-        yield client
+def vrc(bot_vrchat: VRChatClient) -> VRChatClient:
+    """The seeded bot account's client, logged in."""
+    return bot_vrchat
 
 
 async def bind(store: Store, group_id: str, channel_id: int = FEED_CHANNEL) -> None:
     await store.add_binding(BindingIn(group_id=group_id, guild_id=GUILD, feed_channel_id=channel_id))
+
+
+async def started_poller(
+    vrc: VRChatClient,
+    store: Store,
+    seeded: SeededSim,
+    settings: PollSettings | None = None,
+    *,
+    source: AuditLogSource | None = None,
+    channel_id: int | None = FEED_CHANNEL,
+) -> AuditPoller:
+    """The seeded group's poller after its first poll (the anchor, or the backfill): what comes next
+    is new. The group is bound to `channel_id` first, unless that is None; `source` stands in for
+    the client's audit-log call."""
+    if channel_id is not None:
+        await bind(store, seeded.group.id, channel_id)
+    poller = AuditPoller(source or vrc, store, seeded.group.id, settings)
+    await poller.poll_once()
+    return poller
 
 
 def seed_history(

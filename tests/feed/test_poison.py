@@ -26,12 +26,12 @@ from bot.sandbox.vrchat.render import DROP
 from bot.store import OutboxItem, Store
 from bot.vrchat import VRChatClient
 from tests.feed.conftest import bind
+from tests.feed.conftest import started_poller as feed_poller
 from tests.fixtures.discord_standin import (
     FEED_CHANNEL_ID,
     GUILD_ID,
-    fail_on_violations,
     logged_in_client,
-    running_standin,
+    strict_standin,
 )
 from tests.fixtures.vrchat_sim import SeededSim
 
@@ -53,9 +53,8 @@ def posted(standin: DiscordStandIn) -> list[tuple[str, bool]]:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with running_standin(rate_limit=(5, 0.05)) as running:
+    async with strict_standin(rate_limit=(5, 0.05)) as running:
         yield running
-        fail_on_violations(running)
 
 
 @pytest.fixture
@@ -76,11 +75,9 @@ def make_worker(
 
 
 async def started_poller(vrc: VRChatClient, store: Store, seeded: SeededSim) -> AuditPoller:
-    """A bound group whose first poll (the anchor) is done: what comes next is posted."""
-    await bind(store, seeded.group.id, FEED_CHANNEL_ID)
-    poller = AuditPoller(vrc, store, seeded.group.id)
-    await poller.poll_once()
-    return poller
+    """A group bound to the stand-in's feed channel whose first poll (the anchor) is done: what comes
+    next is posted."""
+    return await feed_poller(vrc, store, seeded, channel_id=FEED_CHANNEL_ID)
 
 
 def add(seeded: SeededSim, description: str, at: datetime) -> str:

@@ -11,7 +11,7 @@ from bot.feed.poller import AuditPoller, PollSettings
 from bot.sandbox.vrchat import Fault
 from bot.store import Store
 from bot.vrchat import VRChatClient
-from tests.feed.conftest import bind, seed_history
+from tests.feed.conftest import FEED_CHANNEL, bind, seed_history, started_poller
 from tests.fixtures.vrchat_sim import SeededSim
 
 
@@ -22,7 +22,7 @@ async def stored_ids(store: Store) -> list[str]:
 
 
 async def outbox_ids(store: Store) -> list[str]:
-    items = await store.pending_for_channel(900_000_000_000_000_001, limit=10_000)
+    items = await store.pending_for_channel(FEED_CHANNEL, limit=10_000)
     return [i.entry.id for i in items]
 
 
@@ -70,9 +70,7 @@ async def test_new_entries_are_stored_and_queued_oldest_first(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
     seed_history(seeded_sim, 5)
-    await bind(sqlite_store, seeded_sim.group.id)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim)
 
     # Moderators act (through the API, as the bot would); each action appends to the log.
     await vrc.kick_member(seeded_sim.group.id, seeded_sim.member.id)
@@ -80,7 +78,7 @@ async def test_new_entries_are_stored_and_queued_oldest_first(
     await vrc.respond_join_request(seeded_sim.group.id, seeded_sim.requester.id, "reject")
     result = await poller.poll_once()
     assert result.new == 3 and result.queued == 3 and result.delayed == 0
-    queued = await sqlite_store.pending_for_channel(900_000_000_000_000_001)
+    queued = await sqlite_store.pending_for_channel(FEED_CHANNEL)
     assert [i.entry.event_type for i in queued] == [
         "group.member.remove",
         "group.invite.create",
@@ -91,9 +89,7 @@ async def test_new_entries_are_stored_and_queued_oldest_first(
 async def test_entries_of_the_same_millisecond_keep_vrchats_order(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
-    await bind(sqlite_store, seeded_sim.group.id)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim)
     state, group_id, bot_id = seeded_sim.sim.state, seeded_sim.group.id, seeded_sim.bot.id
     tie = datetime.now(UTC).replace(microsecond=123_000)
     # Ids chosen against their order, so sorting by id would visibly reorder them.
@@ -117,8 +113,9 @@ async def test_an_idle_poll_costs_exactly_one_request(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
     seed_history(seeded_sim, 300)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id, PollSettings(backfill="all"))
-    await poller.poll_once()
+    poller = await started_poller(
+        vrc, sqlite_store, seeded_sim, PollSettings(backfill="all"), channel_id=None
+    )
     before = audit_requests(seeded_sim)
     for _ in range(3):
         result = await poller.poll_once()
@@ -130,9 +127,7 @@ async def test_a_burst_is_paged_until_known_entries(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
     seed_history(seeded_sim, 3)
-    await bind(sqlite_store, seeded_sim.group.id)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim)
     burst = seed_history(seeded_sim, 1000, start=datetime.now(UTC) - timedelta(minutes=30), step=0.5)
     result = await poller.poll_once()
     assert result.new == 1000 and result.requests == 11  # 10 full pages + the one that meets the anchor
@@ -174,9 +169,7 @@ async def test_a_late_entry_is_posted_marked_delayed(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
     seed_history(seeded_sim, 50, start=datetime.now(UTC) - timedelta(minutes=30), step=20)
-    await bind(sqlite_store, seeded_sim.group.id)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim)
     cursor = await sqlite_store.get_cursor(seeded_sim.group.id)
     assert cursor is not None and cursor.newest_created_at is not None
     # VRChat shows an entry late, stamped three minutes before the newest one we have.
@@ -190,7 +183,7 @@ async def test_a_late_entry_is_posted_marked_delayed(
     )
     result = await poller.poll_once()
     assert result.new == 1 and result.delayed == 1
-    (item,) = await sqlite_store.pending_for_channel(900_000_000_000_000_001)
+    (item,) = await sqlite_store.pending_for_channel(FEED_CHANNEL)
     assert item.entry.id == late.id and item.delayed
 
 
@@ -198,9 +191,7 @@ async def test_a_failed_page_stores_nothing_and_the_next_poll_catches_up(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
     seed_history(seeded_sim, 2)
-    await bind(sqlite_store, seeded_sim.group.id)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim)
     seed_history(seeded_sim, 250, start=datetime.now(UTC) - timedelta(minutes=30), step=1)
     # The second page fails for good (500 is not retried): the poll fails as a whole.
     failing = Fault(method="GET", path=r"/auditLogs$", status=500, times=1)
@@ -233,9 +224,7 @@ async def test_more_than_pagination_reaches_records_a_gap(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
     seed_history(seeded_sim, 2, start=datetime.now(UTC) - timedelta(days=2))
-    await bind(sqlite_store, seeded_sim.group.id)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id, PollSettings(max_pages=2))
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim, PollSettings(max_pages=2))
     seed_history(seeded_sim, 450, start=datetime.now(UTC) - timedelta(minutes=30), step=1)
     result = await poller.poll_once()
     assert result.gap is not None and result.new == 200
@@ -275,9 +264,7 @@ async def test_actions_taken_through_the_bot_are_credited_to_the_discord_moderat
     from bot.store import ActionIn
 
     seed_history(seeded_sim, 2)
-    await bind(sqlite_store, seeded_sim.group.id)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim)
 
     # A Discord moderator bans Dave through the bot; the service logs it, then makes the call.
     await sqlite_store.record_action(
@@ -295,9 +282,7 @@ async def test_actions_taken_through_the_bot_are_credited_to_the_discord_moderat
     seeded_sim.sim.state.kick(seeded_sim.group.id, seeded_sim.member.id, seeded_sim.moderator.id)
     await poller.poll_once()
 
-    items = {
-        i.entry.event_type: i.entry for i in await sqlite_store.pending_for_channel(900_000_000_000_000_001)
-    }
+    items = {i.entry.event_type: i.entry for i in await sqlite_store.pending_for_channel(FEED_CHANNEL)}
     ban, kick = items["group.user.ban"], items["group.member.remove"]
     assert (ban.discord_actor_id, ban.discord_actor_name) == (4242, "mod_maya")
     assert kick.discord_actor_id is None and kick.actor_id == seeded_sim.moderator.id
@@ -307,8 +292,7 @@ async def test_idle_polls_stay_at_one_request_after_a_dense_burst(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
     seed_history(seeded_sim, 3)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim, channel_id=None)
     # 600 entries inside five minutes: the whole overlap window is full of stored entries.
     seed_history(seeded_sim, 600, start=datetime.now(UTC) - timedelta(minutes=5), step=0.5)
     assert (await poller.poll_once()).new == 600
@@ -321,9 +305,7 @@ async def test_first_poll_keeps_a_dense_overlap_so_it_is_not_reposted_as_late(
     vrc: VRChatClient, sqlite_store: Store, seeded_sim: SeededSim
 ) -> None:
     seed_history(seeded_sim, 150, start=datetime.now(UTC) - timedelta(minutes=3), step=1)
-    await bind(sqlite_store, seeded_sim.group.id)
-    poller = AuditPoller(vrc, sqlite_store, seeded_sim.group.id)  # backfill "none"
-    await poller.poll_once()
+    poller = await started_poller(vrc, sqlite_store, seeded_sim)  # backfill "none"
     result = await poller.poll_once()
     assert (result.new, result.delayed) == (0, 0)
     assert await outbox_ids(sqlite_store) == []

@@ -20,9 +20,8 @@ from tests.feed.test_outbox import delivered_ids
 from tests.fixtures.discord_standin import (
     FEED_CHANNEL_ID,
     GUILD_ID,
-    fail_on_violations,
     logged_in_client,
-    running_standin,
+    strict_standin,
 )
 from tests.fixtures.vrchat_sim import SeededSim
 
@@ -31,10 +30,9 @@ SECOND_CHANNEL = FEED_CHANNEL_ID + 1
 
 @pytest.fixture
 async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with running_standin(rate_limit=(5, 0.05)) as running:
+    async with strict_standin(rate_limit=(5, 0.05)) as running:
         running.add_channel(SECOND_CHANNEL, guild_id=GUILD_ID, name="mod-feed")
         yield running
-        fail_on_violations(running)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,11 +22,16 @@ from typing import Any
 import discord
 from discord import AppCommandOptionType, app_commands
 
-from bot.bot import GroupBridgeBot, install_commands
-from bot.config import load_config_text
+from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange
-from tests.discord.conftest import click, command, components
-from tests.fixtures.discord_gateway import ADMIN_ID, FEED_CHANNEL_ID, GUILD_ID, MOD_ROLE_ID, TOKEN
+from tests.discord.conftest import click, command, components, offline_command_tree
+from tests.fixtures.discord_gateway import (
+    ADMIN_ID,
+    FEED_CHANNEL_ID,
+    GUILD_ID,
+    MOD_ROLE_ID,
+    REQUESTS_CHANNEL_ID,
+)
 from tests.fixtures.vrchat_sim import SeededSim
 
 DISCORD_OPTION_MAX = 6000  # Discord refuses longer string option values itself
@@ -95,23 +101,16 @@ def command_specs(tree: app_commands.CommandTree) -> list[CommandSpec]:
     )
 
 
-def _offline_specs() -> list[CommandSpec]:
-    config = load_config_text(
-        f"""
-[vrchat]
-username = "offline"
-user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"
-[discord]
-token = "{TOKEN}"
-"""
-    )
-    bot = GroupBridgeBot(config, run_feed=False)
-    asyncio.run(install_commands(bot))
-    return command_specs(bot.tree)
-
-
-COMMANDS = _offline_specs()
+COMMANDS = command_specs(offline_command_tree())
 TEXT_COMMANDS = [s for s in COMMANDS if s.text_options]
+
+
+# Mentions the bot writes itself: the moderator role in a refusal, the linked channels, timestamps.
+OWN_TOKENS = (
+    re.compile(rf"<@&{MOD_ROLE_ID}>"),
+    re.compile(rf"<#(?:{FEED_CHANNEL_ID}|{REQUESTS_CHANNEL_ID})>"),
+    re.compile(r"<t:-?\d+(?::[tTdDfFR])?>"),
+)
 
 
 @dataclass

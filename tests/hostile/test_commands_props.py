@@ -12,9 +12,6 @@ later one pass or fail, and a failure shrinks to the smallest text that shows it
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,20 +19,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.replies import UNEXPECTED
-from bot.sandbox.discord import DiscordStandIn, autocomplete, modal_submit
+from bot.sandbox.discord import autocomplete, modal_submit
 from bot.services.posts import TEXT_MAX, TITLE_MAX
 from tests.discord.conftest import answered, command, is_ephemeral
 from tests.fixtures.discord_gateway import (
     ADMIN_ID,
     FEED_CHANNEL_ID,
     GUILD_ID,
-    MOD_ROLE_ID,
-    REQUESTS_CHANNEL_ID,
 )
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.hostile.bot_driver import (
     COMMANDS,
     DISCORD_OPTION_MAX,
+    OWN_TOKENS,
     TEXT_COMMANDS,
     CommandSpec,
     Harness,
@@ -47,20 +43,6 @@ from tests.hostile.checks import message_problems, units
 from tests.hostile.strategies import SHARED_FIXTURES, examples, hostile_text
 
 WATCHED = "grp_00000000-1111-4222-8333-444444444444"
-# Mentions the bot writes itself: the moderator role in a refusal, the linked channels, timestamps.
-OWN_TOKENS = (
-    re.compile(rf"<@&{MOD_ROLE_ID}>"),
-    re.compile(rf"<#(?:{FEED_CHANNEL_ID}|{REQUESTS_CHANNEL_ID})>"),
-    re.compile(r"<t:-?\d+(?::[tTdDfFR])?>"),
-)
-
-
-@pytest.fixture
-async def harness(
-    make_bot: Any, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    async with make_bot() as bot:
-        yield Harness(bot, gateway_standin, seeded_sim, tmp_path / "bot.db")
 
 
 def option_text(option: Option) -> st.SearchStrategy[str]:

@@ -4,7 +4,6 @@ exception, never a secret in the output."""
 
 from __future__ import annotations
 
-import math
 import re
 import tempfile
 import tomllib
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from bot.config import ConfigError, load_config, load_config_text
 from bot.config.models import SECTION_MODELS, BindingConfig, GroupConfig, RuleConfig, env_var_name
 from bot.config.summary import describe_config
+from tests.fixtures.configs import to_toml as write_toml
 from tests.hostile.strategies import examples, hostile_text
 
 # Distinctive pieces of every secret: none of them may appear in any message, note or summary.
@@ -30,52 +30,9 @@ INTERNALS = re.compile(r"invalid literal|Traceback|<class |object at 0x|NoneType
 GROUP = "grp_0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 
 
-# --- a small TOML writer: every key quoted, every string escaped, so any dict round-trips -------------
-
-
-def _string(text: str) -> str:
-    def escape(ch: str) -> str:
-        if ch in '"\\':
-            return "\\" + ch
-        return f"\\u{ord(ch):04x}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch
-
-    return '"' + "".join(escape(ch) for ch in text) + '"'
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    return "{" + ", ".join(f"{_string(k)} = {_value(v)}" for k, v in value.items()) + "}"
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
 def to_toml(doc: dict[str, Any]) -> str:
-    """Top-level scalars first, then one [table] per dict and [[array]] blocks per list of dicts."""
-    lines = [f"{_string(k)} = {_value(v)}" for k, v in doc.items() if not isinstance(v, dict | list)]
-    lines += [
-        f"{_string(k)} = {_value(v)}"
-        for k, v in doc.items()
-        if isinstance(v, list) and not _is_table_array(v)
-    ]
-    for key, value in doc.items():
-        blocks = [value] if isinstance(value, dict) else value if _is_table_array(value) else []
-        header = f"[{_string(key)}]" if isinstance(value, dict) else f"[[{_string(key)}]]"
-        for block in blocks:
-            lines += ["", header] + [f"{_string(k)} = {_value(v)}" for k, v in block.items()]
-    return "\n".join(lines) + "\n"
+    """The tests' TOML writer with every key quoted: the line checks below look for quoted keys."""
+    return write_toml(doc, quote_keys=True)
 
 
 # --- documents -------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ from bot.vrchat.ids import is_user_id
 from bot.vrchat.models import GroupPost, parse_items
 from bot.vrchat.text_safety import make_safe
 from tests.discord.conftest import command
-from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MOD_ROLE_ID, TOKEN, connected_bot
+from tests.fixtures.configs import config_toml
+from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MOD_ROLE_ID, connected_bot
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.hostile.strategies import SHARED_FIXTURES, examples, hostile_text
 
@@ -41,26 +42,8 @@ CHANNELS = itertools.count(1_300_000_000_000_100_000)
 
 
 def config_for(seeded: SeededSim, tmp_path: Path, group_ids: list[str]) -> Config:
-    groups = "\n".join(f'[[groups]]\nid = "{g}"\nname = "Group {n}"\n' for n, g in enumerate(group_ids))
-    return load_config_text(
-        f"""
-[vrchat]
-username = "{seeded.username}"
-password = "{seeded.password}"
-totp_secret = "{seeded.totp_secret}"
-user_agent = "GroupBridge-tests/0.1 (tests@groupbridge.net)"
-base_url = "{seeded.sim.base_url}"
-session_file = "{tmp_path / "session.json"}"
-
-[discord]
-token = "{TOKEN}"
-guild_ids = [{GUILD_ID}]
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / "unused.db"}"
-
-{groups}"""
-    )
+    groups = [{"id": g, "name": f"Group {n}"} for n, g in enumerate(group_ids)]
+    return load_config_text(config_toml(seeded, tmp_path, database="unused.db", groups=groups))
 
 
 class CardWorld:

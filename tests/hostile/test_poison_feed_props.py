@@ -15,7 +15,6 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +33,8 @@ from bot.store import BindingIn, Store
 from bot.vrchat import VRChatClient
 from bot.vrchat.models import AuditLogPage
 from bot.vrchat.text_safety import make_safe
-from tests.fixtures.discord_standin import GUILD_ID, fail_on_violations, logged_in_client, running_standin
-from tests.fixtures.vrchat_sim import SeededSim, bot_client
+from tests.fixtures.discord_standin import GUILD_ID, logged_in_client, strict_standin
+from tests.fixtures.vrchat_sim import SeededSim
 from tests.hostile.strategies import SHARED_FIXTURES, examples, hostile_text
 
 NOTICE_TITLE = "⚠ Audit entry set aside"
@@ -107,9 +106,8 @@ class FeedWorld:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with running_standin(rate_limit=(5, 0.02)) as running:
+    async with strict_standin(rate_limit=(5, 0.02)) as running:
         yield running
-        fail_on_violations(running)
 
 
 @pytest.fixture
@@ -124,11 +122,8 @@ async def feed_world(
 
 
 @pytest.fixture
-async def vrc(seeded_sim: SeededSim, tmp_path: Path) -> AsyncIterator[VRChatClient]:
-    client = bot_client(seeded_sim, tmp_path / "session.json")
-    async with client:
-        await client.login()
-        yield client
+def vrc(bot_vrchat: VRChatClient) -> VRChatClient:
+    return bot_vrchat
 
 
 def expected_key(wire_json: Any, group_id: str, owners: dict[str, str]) -> tuple[str, bool]:

@@ -10,37 +10,25 @@ answer although VRChat had accepted.
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange, autocomplete
 from bot.store import AuditEntryIn
-from tests.discord.conftest import card_messages, click, component_id, components
+from tests.discord.conftest import card_messages, click, component_id, components, post_cards
 from tests.fixtures.discord_gateway import (
     ADMIN_ID,
     FEED_CHANNEL_ID,
     GUILD_ID,
     MOD_ID,
-    MOD_ROLE_ID,
-    REQUESTS_CHANNEL_ID,
 )
-from tests.fixtures.vrchat_sim import SeededSim
-from tests.hostile.bot_driver import COMMANDS, CommandSpec, Harness
+from tests.hostile.bot_driver import COMMANDS, OWN_TOKENS, CommandSpec, Harness
 from tests.hostile.checks import message_problems, units
 from tests.hostile.strategies import SHARED_FIXTURES, examples, hostile_text
 
-OWN_TOKENS = (
-    re.compile(rf"<@&{MOD_ROLE_ID}>"),
-    re.compile(rf"<#(?:{FEED_CHANNEL_ID}|{REQUESTS_CHANNEL_ID})>"),
-    re.compile(r"<t:-?\d+(?::[tTdDfFR])?>"),
-)
 SETTLE = 10.0
 
 
@@ -48,14 +36,6 @@ def long_name(length: int = 2100) -> str:
     """A display name past every Discord limit, with what must stay inert and a non-BMP emoji."""
     seed = "@everyone **Carol** [x](https://evil.example/) <@&123456789012345678> 😀 "
     return (seed * (length // len(seed) + 1))[:length]
-
-
-@pytest.fixture
-async def harness(
-    make_bot: Any, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    async with make_bot() as bot:
-        yield Harness(bot, gateway_standin, seeded_sim, tmp_path / "bot.db")
 
 
 def spec_named(name: str) -> CommandSpec:
@@ -73,10 +53,6 @@ def assert_all_sent_fits(standin: DiscordStandIn, exchanges: list[InteractionExc
             assert not problems, "\n".join(problems)
 
 
-async def post_cards(harness: Harness) -> None:
-    await harness.bot.get_cog("JoinRequests").sync_cards()
-
-
 def card_of(standin: DiscordStandIn, user_id: str) -> Any:
     return next(m for m in card_messages(standin) if m.embeds[0]["footer"]["text"].endswith(user_id))
 
@@ -86,7 +62,7 @@ async def test_approving_a_2100_character_display_name_answers_the_moderator(har
     state, group = harness.seeded.sim.state, harness.seeded.group
     user = state.add_user(long_name(), bio=long_name(512))
     state.add_join_request(group.id, user.id)
-    await post_cards(harness)
+    await post_cards(harness.bot)
     card = card_of(harness.standin, user.id)
     exchange = await click(harness.standin, component_id(card, "Approve"), card, who=MOD_ID)
     done = await exchange.wait_for_followup(1, timeout=SETTLE)
@@ -105,7 +81,7 @@ async def test_any_requester_text_goes_through_card_and_buttons_within_limits(
     state, group = harness.seeded.sim.state, harness.seeded.group
     user = state.add_user(name, bio=bio)
     state.add_join_request(group.id, user.id)
-    await post_cards(harness)
+    await post_cards(harness.bot)
     card = card_of(harness.standin, user.id)
     exchange = await click(harness.standin, component_id(card, action), card, who=MOD_ID)
     await exchange.wait_for_followup(1, timeout=SETTLE)
@@ -117,7 +93,7 @@ async def test_block_confirmation_and_its_answer_fit(harness: Harness) -> None:
     state, group = harness.seeded.sim.state, harness.seeded.group
     user = state.add_user(long_name(3000))
     state.add_join_request(group.id, user.id)
-    await post_cards(harness)
+    await post_cards(harness.bot)
     card = card_of(harness.standin, user.id)
     exchange = await click(harness.standin, component_id(card, "Reject & Block"), card, who=MOD_ID)
     prompt = await exchange.wait()
@@ -137,13 +113,13 @@ async def test_a_request_handled_in_vrchat_by_a_long_name_is_told_and_closed_wit
     state.add_join_request(group.id, user.id)
     handler = state.add_user(long_name(2500))
     state.add_member(group.id, handler.id, [harness.seeded.moderator_role.id])
-    await post_cards(harness)
+    await post_cards(harness.bot)
     state.respond_request(group.id, user.id, handler.id, "accept")
     card = card_of(harness.standin, user.id)
     exchange = await click(harness.standin, component_id(card, "Approve"), card, who=MOD_ID)
     await exchange.wait_for_followup(1, timeout=SETTLE)
     assert exchange.followups[0].body["content"].startswith("Already accepted by ")
-    await post_cards(harness)  # the card round closes any card still open
+    await post_cards(harness.bot)  # the card round closes any card still open
     assert components(card_of(harness.standin, user.id)) == []
     assert_all_sent_fits(harness.standin, [exchange])
 

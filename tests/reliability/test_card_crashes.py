@@ -10,9 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+
 from bot.crashpoints import ENV_VAR
 from bot.sandbox.world import BotProcess, SandboxWorld, WorldSettings
 from tests.reliability.cards import BUTTONS, Requesters, button_labels, card_user, outcome_fields
+
+# SIGKILLs the real bot process in the join-request card flow.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 T = TypeVar("T")
 OPEN, CLOSED = (BUTTONS, 0), ([], 1)  # (buttons, "Outcome" fields) of an open and a closed card

@@ -11,7 +11,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.reliability.crash import TIMED, CrashOptions, run_crash_scenario
+
+# SIGKILLs the real bot process again and again through a stream of entries.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 

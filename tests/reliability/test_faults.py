@@ -19,6 +19,9 @@ from tests.reliability.fault_cases import FAMILIES
 from tests.reliability.faults import run_faults
 from tests.reliability.results import ScenarioResult, table, write_json
 
+# The real bot as a child process through every VRChat, Discord and database fault.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
+
 
 @pytest.fixture(scope="module")
 def fault_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ScenarioResult]:

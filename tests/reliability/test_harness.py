@@ -145,6 +145,7 @@ def test_recent_problems_keep_warnings_newest_first_without_secrets() -> None:
     assert recorder.recent(window=-1) == []
 
 
+@pytest.mark.slow  # another process holds the lock
 async def test_the_database_probe_names_a_lock_held_by_another_process(tmp_path: Path) -> None:
     path = tmp_path / "probe.db"
     store = await Store.open(f"sqlite+aiosqlite:///{path}")

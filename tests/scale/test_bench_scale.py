@@ -9,7 +9,8 @@ import pytest
 
 from tests.bench import bench_scale
 
-pytestmark = pytest.mark.postgres
+# Two worker processes on PostgreSQL.
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("bot-process")]
 
 
 async def test_a_small_burst_through_two_workers_arrives_whole(postgres_db_url: str, tmp_path: Path) -> None:

@@ -20,9 +20,8 @@ from tests.feed.test_outbox import GROUP, delivered_ids, make_entries
 from tests.fixtures.discord_standin import (
     FEED_CHANNEL_ID,
     GUILD_ID,
-    fail_on_violations,
     logged_in_client,
-    running_standin,
+    strict_standin,
 )
 from tests.fixtures.vrchat_sim import SeededSim, bot_client
 from tests.scale.conftest import Clock, OpenStore
@@ -44,10 +43,9 @@ def fast_pacer() -> SlidingWindowPacer:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[DiscordStandIn]:
-    async with running_standin(rate_limit=(5, 0.05)) as running:
+    async with strict_standin(rate_limit=(5, 0.05)) as running:
         running.add_channel(SECOND_CHANNEL, guild_id=GUILD_ID, name="second")
         yield running
-        fail_on_violations(running)
 
 
 def keeper(store: Store, owner: str) -> LeaseKeeper:

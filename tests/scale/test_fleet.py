@@ -21,7 +21,8 @@ from bot.sandbox.world import WorldSettings
 from bot.store import Store
 from tests.scale.fleet import Fleet, build_world, owners, shares, wait_until
 
-pytestmark = pytest.mark.postgres
+# Worker processes on PostgreSQL, one of them killed.
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("bot-process")]
 
 GROUPS = 60
 WORKERS = ("w1", "w2", "w3")

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.app import _run_until
 from bot.bot import GroupBridgeBot
 from bot.leases import GATEWAY_LEASE, group_lease
-from tests.discord.conftest import bot_config
+from tests.fixtures.bridge import bot_config
 from tests.fixtures.vrchat_sim import SeededSim
 
 

@@ -15,6 +15,9 @@ from bot.sandbox.world import BotProcess, SandboxWorld
 from bot.store import migrate
 from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 
+# `groupbridge run` as real processes competing for one SQLite file.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
+
 
 def test_one_lock_per_database_file(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"

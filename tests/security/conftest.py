@@ -11,9 +11,8 @@ so it is an admin in disguise.
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,16 +26,16 @@ from bot.sandbox.discord import DiscordStandIn, InteractionExchange, slash_comma
 from bot.sandbox.vrchat import SimGroup, SimUser
 from bot.store import BindingIn, Store
 from bot.vrchat import VRChatClient
+from tests.fixtures.bridge import running_bridge
+from tests.fixtures.configs import config_toml
 from tests.fixtures.discord_gateway import (
     ADMIN_ID,
     FEED_CHANNEL_ID,
     GUILD_ID,
     MEMBER_ID,
     REQUESTS_CHANNEL_ID,
-    TOKEN,
-    connected_bot,
 )
-from tests.fixtures.vrchat_sim import TEST_USER_AGENT, SeededSim, bot_client
+from tests.fixtures.vrchat_sim import SeededSim
 
 Role = Literal["admin", "moderator", "other_moderator", "member", "dm"]
 ROLES: tuple[Role, ...] = ("admin", "moderator", "other_moderator", "member", "dm")
@@ -71,37 +70,14 @@ class World:
         return self.seeded.group.id
 
 
-def config_text(seeded: SeededSim, other_group_id: str, tmp_path: Path, **vrchat: str | float | None) -> str:
-    """config.toml for the seeded bot account; `vrchat` overrides keys of [vrchat] (None drops one)."""
-    keys: dict[str, str | float | None] = {
-        "username": seeded.username,
-        "password": seeded.password,
-        "totp_secret": seeded.totp_secret,
-        "user_agent": TEST_USER_AGENT,
-        "base_url": seeded.sim.base_url,
-        "session_file": str(tmp_path / "session.json"),
-    }
-    keys.update(vrchat)
-    section = "\n".join(f"{k} = {json.dumps(v)}" for k, v in keys.items() if v is not None)
-    return f"""
-[vrchat]
-{section}
-
-[discord]
-token = "{TOKEN}"
-guild_ids = [{GUILD_ID}]
-
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"
-
-[[groups]]
-id = "{seeded.group.id}"
-name = "Test Group"
-
-[[groups]]
-id = "{other_group_id}"
-name = "Other Group"
-"""
+def config_text(world: World, tmp_path: Path, **tables: Any) -> str:
+    """config.toml for the seeded bot account with both groups allowed; `tables` as config_toml takes
+    them (vrchat= changes [vrchat] keys, None drops one)."""
+    groups = [
+        {"id": world.group_id, "name": "Test Group"},
+        {"id": world.other_group.id, "name": "Other Group"},
+    ]
+    return config_toml(world.seeded, tmp_path, groups=groups, **tables)
 
 
 @pytest.fixture
@@ -132,46 +108,27 @@ def world(seeded_sim: SeededSim, gateway_standin: DiscordStandIn) -> World:
 
 
 @pytest.fixture
-async def security_store(tmp_path: Path, world: World) -> AsyncIterator[Store]:
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    await store.upgrade()
-    await store.add_binding(
+async def security_store(sqlite_store: Store, world: World) -> Store:
+    await sqlite_store.add_binding(
         BindingIn(world.group_id, GUILD_ID, FEED_CHANNEL_ID, REQUESTS_CHANNEL_ID, (GROUP_MOD_ROLE_ID,))
     )
-    await store.add_binding(
+    await sqlite_store.add_binding(
         BindingIn(world.other_group.id, GUILD_ID, OTHER_FEED_ID, None, (OTHER_MOD_ROLE_ID,))
     )
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-@pytest.fixture
-async def security_vrchat(world: World, tmp_path: Path) -> AsyncIterator[VRChatClient]:
-    async with bot_client(world.seeded, tmp_path / "session.json") as client:
-        await client.login()
-        yield client
+    return sqlite_store
 
 
 @pytest.fixture
 def security_config(world: World, tmp_path: Path) -> Config:
-    return load_config_text(config_text(world.seeded, world.other_group.id, tmp_path))
+    return load_config_text(config_text(world, tmp_path))
 
 
 @pytest.fixture
 def make_security_bot(
-    world: World, security_store: Store, security_vrchat: VRChatClient, security_config: Config
-) -> Callable[[], Any]:
+    world: World, security_store: Store, bot_vrchat: VRChatClient, security_config: Config
+) -> Callable[[], AbstractAsyncContextManager[GroupBridgeBot]]:
     """`async with make_security_bot() as bot:` the connected bot (no feed loops: nothing moves by itself)."""
-
-    @asynccontextmanager
-    async def factory() -> AsyncIterator[GroupBridgeBot]:
-        bot = GroupBridgeBot(security_config, security_vrchat, security_store, run_feed=False)
-        async with connected_bot(world.standin, bot) as connected:
-            yield connected
-
-    return factory
+    return lambda: running_bridge(world.standin, security_config, bot_vrchat, security_store)
 
 
 # ------------------------------------------------------------------ acting as someone

@@ -23,6 +23,7 @@ import bot.views
 from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import InteractionExchange, StandInMessage, button_click
 from bot.store import AuditEntryIn, Store
+from tests.discord.conftest import post_cards
 from tests.fixtures.discord_gateway import GUILD_ID, REQUESTS_CHANNEL_ID
 from tests.security.conftest import (
     GROUP_MOD_ID,
@@ -39,6 +40,8 @@ from tests.security.conftest import (
     run_command,
 )
 from tests.security.matrix_cases import EXPECTED_COMMANDS, EXPECTED_ITEMS, CommandCase, is_refusal
+
+pytestmark = pytest.mark.slow  # every command and button, as each kind of person, through the real bot
 
 # ------------------------------------------------------------------ what the bot registered
 
@@ -283,7 +286,7 @@ async def test_card_buttons_allow_exactly_whom_they_should(
     case = EXPECTED_ITEMS["RequestButton"]
     problems: list[str] = []
     async with make_security_bot() as client:
-        await client.get_cog("JoinRequests").sync_cards()
+        await post_cards(client)
         cards = world.standin.messages(REQUESTS_CHANNEL_ID)
         for action, requester in zip(case.actions, world.requesters, strict=True):
             (card,) = [m for m in cards if requester.display_name in str(m.embeds)]

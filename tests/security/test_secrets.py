@@ -25,6 +25,7 @@ from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store
 from bot.vrchat.auth import basic_auth_header
+from tests.discord.conftest import post_cards
 from tests.fixtures.discord_gateway import (
     FEED_CHANNEL_ID,
     GUILD_ID,
@@ -34,6 +35,8 @@ from tests.fixtures.discord_gateway import (
 )
 from tests.fixtures.logs import SecretLogCapture
 from tests.security.conftest import GROUP_MOD_ROLE_ID, World, answered, config_text, db_snapshot, run_command
+
+pytestmark = pytest.mark.slow  # logins, 2FA, failures and DEBUG logging through the whole bot, then a sweep
 
 # Spaces, "%", "/" and non-ASCII: URL-encoded and base64 forms differ from the raw text.
 PASSWORD = "Gb pa$$ w0rd/%Ünï-7Qx"
@@ -54,16 +57,15 @@ COOKIE = re.compile(r"(auth|twoFactorAuth)=([^;\s]+)")
 
 def full_config(world: World, tmp_path: Path, **vrchat: str | float | None) -> Config:
     """The whole configuration a deployment has, bindings included; fast enough for a test."""
+    binding = {
+        "group_id": world.group_id,
+        "guild_id": GUILD_ID,
+        "feed_channel_id": FEED_CHANNEL_ID,
+        "requests_channel_id": REQUESTS_CHANNEL_ID,
+        "moderator_role_ids": [GROUP_MOD_ROLE_ID],
+    }
     vrchat = {"requests_per_second": 10, "burst": 20, **vrchat}
-    bindings = f"""
-[[bindings]]
-group_id = "{world.group_id}"
-guild_id = {GUILD_ID}
-feed_channel_id = {FEED_CHANNEL_ID}
-requests_channel_id = {REQUESTS_CHANNEL_ID}
-moderator_role_ids = [{GROUP_MOD_ROLE_ID}]
-"""
-    return load_config_text(config_text(world.seeded, world.other_group.id, tmp_path, **vrchat) + bindings)
+    return load_config_text(config_text(world, tmp_path, vrchat=vrchat, bindings=[binding]))
 
 
 def forms(secret: str) -> set[str]:
@@ -127,7 +129,7 @@ async def test_no_secret_reaches_a_log_discord_or_the_database(
     async with connected_bot(world.standin, GroupBridgeBot(config)) as client:
         assert client.feed is not None
         await client.feed.run_once()
-        await client.get_cog("JoinRequests").sync_cards()  # type: ignore[union-attr]
+        await post_cards(client)
         for path, options in [
             ("bridge status", {}),
             ("vrc instances", {}),
@@ -138,7 +140,7 @@ async def test_no_secret_reaches_a_log_discord_or_the_database(
         # A VRChat 500 inside a command and inside the card loop (logged with its traceback).
         sim.faults.add(Fault(method="GET", path=r"/requests$", status=500, times=2))
         await run_command(world.standin, "admin", "vrc requests", {"group": world.group_id})
-        await client.get_cog("JoinRequests").sync_cards()  # type: ignore[union-attr]
+        await post_cards(client)
         # A body the client cannot read: a bug as far as the command knows, so a logged traceback.
         sim.faults.add(Fault(method="GET", path=r"^/auth/user$", body='{"displayName": 5}', times=1))
         shown = await run_command(world.standin, "admin", "vrc profile show", {})

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import bot.vrchat.auth
 from bot.bot import GroupBridgeBot
 from bot.config import Config
 from bot.feed.alerts import BACK_TITLE, TITLE
@@ -23,7 +22,9 @@ from bot.sandbox.vrchat.server import RecordedRequest
 from bot.store import Store
 from bot.vrchat import VRChatClient
 from bot.vrchat.auth import SESSION_CHECK_INTERVAL
-from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, connected_bot
+from tests.fixtures.bridge import running_bridge
+from tests.fixtures.clocks import Monotonic
+from tests.fixtures.discord_gateway import FEED_CHANNEL_ID
 from tests.fixtures.vrchat_sim import bot_client
 from tests.security.conftest import (
     OTHER_FEED_ID,
@@ -34,24 +35,9 @@ from tests.security.conftest import (
     run_command,
 )
 
+pytestmark = pytest.mark.slow  # the bot with its feed and card loops running while VRChat ends the session
+
 INTERVAL = 900.0
-
-
-class Monotonic:
-    """The re-login interval's clock, moved by the test instead of by waiting."""
-
-    def __init__(self) -> None:
-        self.now = 10_000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Monotonic:
-    fake = Monotonic()
-    monkeypatch.setattr(bot.vrchat.auth, "time", fake)
-    return fake
 
 
 @asynccontextmanager
@@ -67,13 +53,15 @@ async def session_client(world: World, tmp_path: Path, **overrides: object) -> A
 
 @asynccontextmanager
 async def running(
-    world: World, store: Store, config: Config, client: VRChatClient
-) -> AsyncIterator[GroupBridgeBot]:
-    """The bot with its feed pollers and card loop running, as `groupbridge run` has it."""
-    async with connected_bot(
-        world.standin, GroupBridgeBot(config, client, store, run_feed=True)
-    ) as running_bot:
-        yield running_bot
+    world: World, store: Store, config: Config, tmp_path: Path, **overrides: object
+) -> AsyncIterator[tuple[VRChatClient, GroupBridgeBot]]:
+    """The bot with its feed pollers and card loop running, as `groupbridge run` has it, on the session
+    `session_client` saved (`overrides` configure its client); yields the client and the bot."""
+    async with (
+        session_client(world, tmp_path, **overrides) as client,
+        running_bridge(world.standin, config, client, store, run_feed=True) as bot,
+    ):
+        yield client, bot
 
 
 async def everything_at_once(client: GroupBridgeBot, world: World) -> None:
@@ -110,13 +98,10 @@ def titles(world: World, channel_id: int) -> list[str]:
 
 
 async def test_a_401_storm_costs_one_relogin_per_interval(
-    world: World, security_store: Store, security_config: Config, tmp_path: Path, clock: Monotonic
+    world: World, security_store: Store, security_config: Config, tmp_path: Path, auth_clock: Monotonic
 ) -> None:
     sim = world.seeded.sim
-    async with (
-        session_client(world, tmp_path) as client,
-        running(world, security_store, security_config, client) as bot,
-    ):
+    async with running(world, security_store, security_config, tmp_path) as (client, bot):
         logins = len(password_logins(world))
         # The session itself refused too (GET /auth): a real expiry, not a call VRChat refused.
         storm = sim.faults.add(Fault(path=r"^/(groups/|auth$)", status=401))
@@ -128,13 +113,13 @@ async def test_a_401_storm_costs_one_relogin_per_interval(
         await everything_at_once(bot, world)
         assert sim.requests[quiet_from:] == []  # blocked: nothing reaches VRChat until the interval ends
 
-        clock.now += INTERVAL
+        auth_clock.now += INTERVAL
         for _ in range(3):
             await everything_at_once(bot, world)
         assert len(password_logins(world)) == logins + 2  # the next interval: one more, not one per call
 
         sim.faults.clear()
-        clock.now += INTERVAL
+        auth_clock.now += INTERVAL
         await everything_at_once(bot, world)
         assert len(password_logins(world)) == logins + 3
         assert not client.session_blocked  # VRChat answers again: back to normal
@@ -142,13 +127,10 @@ async def test_a_401_storm_costs_one_relogin_per_interval(
 
 
 async def test_a_401_storm_on_calls_with_a_valid_session_costs_no_login(
-    world: World, security_store: Store, security_config: Config, tmp_path: Path, clock: Monotonic
+    world: World, security_store: Store, security_config: Config, tmp_path: Path, auth_clock: Monotonic
 ) -> None:
     sim = world.seeded.sim
-    async with (
-        session_client(world, tmp_path) as client,
-        running(world, security_store, security_config, client) as bot,
-    ):
+    async with running(world, security_store, security_config, tmp_path) as (client, bot):
         logins = len(password_logins(world))
         checks = len(sim.requests_to("GET", r"^/auth$"))
         sim.faults.add(Fault(path=r"^/groups/", status=401))  # VRChat refuses calls, not the session
@@ -157,7 +139,7 @@ async def test_a_401_storm_on_calls_with_a_valid_session_costs_no_login(
         assert len(password_logins(world)) == logins  # not one login for a session that is fine
         assert not client.session_blocked
         assert len(sim.requests_to("GET", r"^/auth$")) == checks + 1  # one look per check interval
-        clock.now += SESSION_CHECK_INTERVAL
+        auth_clock.now += SESSION_CHECK_INTERVAL
         await everything_at_once(bot, world)
         assert len(sim.requests_to("GET", r"^/auth$")) == checks + 2
         assert alerts(world, FEED_CHANNEL_ID) == []
@@ -171,10 +153,7 @@ async def test_without_a_totp_secret_the_bot_alerts_once_and_stops_calling_vrcha
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sim = world.seeded.sim
-    async with (
-        session_client(world, tmp_path, totp_secret=None) as client,
-        running(world, security_store, security_config, client) as bot,
-    ):
+    async with running(world, security_store, security_config, tmp_path, totp_secret=None) as (client, bot):
         logins = len(password_logins(world))
         sim.expire_sessions(forget_devices=True)
         await bot.feed.run_once()  # type: ignore[union-attr]
@@ -223,13 +202,10 @@ async def test_without_a_totp_secret_the_bot_alerts_once_and_stops_calling_vrcha
 
 
 async def test_a_429_on_login_is_not_retried_in_a_loop(
-    world: World, security_store: Store, security_config: Config, tmp_path: Path, clock: Monotonic
+    world: World, security_store: Store, security_config: Config, tmp_path: Path, auth_clock: Monotonic
 ) -> None:
     sim = world.seeded.sim
-    async with (
-        session_client(world, tmp_path) as client,
-        running(world, security_store, security_config, client) as bot,
-    ):
+    async with running(world, security_store, security_config, tmp_path) as (client, bot):
         logins = len(password_logins(world))
         sim.expire_sessions()
         sim.faults.add(Fault(method="GET", path=r"^/auth/user$", status=429, retry_after=0))
@@ -237,7 +213,7 @@ async def test_a_429_on_login_is_not_retried_in_a_loop(
             await everything_at_once(bot, world)
         assert len(password_logins(world)) == logins + 1
         assert client.session_blocked
-        clock.now += INTERVAL  # the next interval brings exactly one more attempt
+        auth_clock.now += INTERVAL  # the next interval brings exactly one more attempt
         for _ in range(3):
             await everything_at_once(bot, world)
         assert len(password_logins(world)) == logins + 2

@@ -59,21 +59,6 @@ def gets(seeded: SeededSim, path_regex: str) -> int:
     return len(seeded.sim.requests_to("GET", path_regex))
 
 
-@pytest.fixture
-async def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'services.db'}"
-
-
-@pytest.fixture
-async def sqlite_store(sqlite_url: str) -> AsyncIterator[Store]:
-    store = await Store.open(sqlite_url)
-    await store.upgrade()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
 ClientFactory = Callable[..., Awaitable[VRChatClient]]
 
 

@@ -15,7 +15,7 @@ from bot.store import BindingIn, Store
 from bot.vrchat import VRChatClient
 from bot.vrchat.ids import launch_url
 from bot.vrchat.models import UserGroup
-from tests.fixtures.vrchat_sim import SeededSim
+from tests.fixtures.vrchat_sim import SeededSim, joiner_of_many
 from tests.services.conftest import ADA, EVE, FEED, GUILD, MAYA, OTHER_GUILD, Actor, writes
 
 TODAY = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -30,15 +30,8 @@ def fixed(vrc: VRChatClient, bound: Store, config: Config) -> Services:
 
 def many_groups(seeded: SeededSim, count: int) -> SimUser:
     """A user who is a member of `count` new groups (owned by someone else) plus the seeded one."""
-    state = seeded.sim.state
-    founder = state.add_user("Founder")
-    joiner = state.add_user("Joiner")
-    for i in range(count):
-        group = state.add_group(
-            f"Club {i:03d}", short_code=f"CL{i:03d}", discriminator="0001", owner_id=founder.id
-        )
-        state.add_member(group.id, joiner.id)
-    state.add_member(seeded.group.id, joiner.id)
+    joiner = joiner_of_many(seeded, count)
+    seeded.sim.state.add_member(seeded.group.id, joiner.id)
     return joiner
 
 

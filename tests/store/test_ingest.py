@@ -255,6 +255,7 @@ async def test_timestamps_round_trip_as_utc(store: Store) -> None:
     assert await store.known_ids(GROUP, ["gaud_00000002", "gaud_00000003"]) == set()
 
 
+@pytest.mark.slow  # 20,000 entries
 async def test_ingest_20k_entries_in_one_batch(store: Store) -> None:
     # Correctness at backfill size (chunked executemany paths); speed is measured in `make bench`.
     await store.add_binding(binding(1))

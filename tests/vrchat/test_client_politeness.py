@@ -44,6 +44,7 @@ async def logged_in(factory: ClientFactory, **politeness: float) -> VRChatClient
     return client
 
 
+@pytest.mark.slow  # waits out the rate limit in real time
 async def test_requests_never_exceed_the_configured_rate(
     client_factory: ClientFactory, seeded_sim: SeededSim
 ) -> None:
@@ -57,6 +58,7 @@ async def test_requests_never_exceed_the_configured_rate(
     assert stamps[-1] - stamps[0] >= (16 - 2) / 10 * 0.9
 
 
+@pytest.mark.slow  # waits out the rate limit in real time
 async def test_a_shared_account_keeps_to_its_share_of_the_rate(
     client_factory: ClientFactory, seeded_sim: SeededSim
 ) -> None:
@@ -70,6 +72,7 @@ async def test_a_shared_account_keeps_to_its_share_of_the_rate(
     assert stamps[-1] - stamps[0] >= (12 - 2) / 10 * 0.9
 
 
+@pytest.mark.slow  # waits out Retry-After in real time
 async def test_429_storm_is_waited_out_within_the_rate(
     client_factory: ClientFactory, seeded_sim: SeededSim
 ) -> None:
@@ -92,6 +95,7 @@ async def test_429_storm_is_waited_out_within_the_rate(
     assert max_in_window(stamps, 1.0) <= 2 + 20 + 1
 
 
+@pytest.mark.slow  # waits out the back-off in real time
 async def test_repeated_429_backs_off_exponentially_with_a_cap(
     client_factory: ClientFactory, seeded_sim: SeededSim
 ) -> None:

@@ -9,29 +9,12 @@ import stat
 
 import pytest
 
-import bot.vrchat.auth
 from bot.sandbox.vrchat import Fault
 from bot.vrchat import CallRefused, SessionExpired, Unauthorized, VRChatClient
 from bot.vrchat.auth import SESSION_CHECK_INTERVAL
+from tests.fixtures.clocks import Monotonic
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.vrchat.conftest import ClientFactory
-
-
-class Monotonic:
-    """The session code's clock, moved by the test instead of by waiting."""
-
-    def __init__(self) -> None:
-        self.now = 10_000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Monotonic:
-    fake = Monotonic()
-    monkeypatch.setattr(bot.vrchat.auth, "time", fake)
-    return fake
 
 
 def session_checks(seeded: SeededSim) -> int:
@@ -56,7 +39,7 @@ async def logged_in(client_factory: ClientFactory, seeded: SeededSim, **override
 
 
 async def test_a_401_while_the_session_is_valid_fails_that_call_only(
-    client_factory: ClientFactory, seeded_sim: SeededSim, clock: Monotonic
+    client_factory: ClientFactory, seeded_sim: SeededSim, auth_clock: Monotonic
 ) -> None:
     client = await logged_in(client_factory, seeded_sim, password=None, totp_secret=None)
     group = seeded_sim.group.id
@@ -74,7 +57,7 @@ async def test_a_401_while_the_session_is_valid_fails_that_call_only(
         await client.get_audit_logs(group)
     assert session_checks(seeded_sim) == checks + 1
 
-    clock.now += SESSION_CHECK_INTERVAL
+    auth_clock.now += SESSION_CHECK_INTERVAL
     with pytest.raises(CallRefused):  # later on, the session is looked at again
         await client.get_audit_logs(group)
     assert session_checks(seeded_sim) == checks + 2
@@ -85,7 +68,7 @@ async def test_a_401_while_the_session_is_valid_fails_that_call_only(
 
 
 async def test_a_spurious_401_costs_no_password_login(
-    client_factory: ClientFactory, seeded_sim: SeededSim, clock: Monotonic
+    client_factory: ClientFactory, seeded_sim: SeededSim, auth_clock: Monotonic
 ) -> None:
     client = await client_factory()  # password and TOTP secret: it could log in again by itself
     await client.login()
@@ -97,7 +80,7 @@ async def test_a_spurious_401_costs_no_password_login(
 
 
 async def test_a_session_check_vrchat_cannot_answer_does_not_block(
-    client_factory: ClientFactory, seeded_sim: SeededSim, clock: Monotonic
+    client_factory: ClientFactory, seeded_sim: SeededSim, auth_clock: Monotonic
 ) -> None:
     client = await logged_in(client_factory, seeded_sim, password=None, totp_secret=None)
     refuse_audit_log(seeded_sim, times=1)
@@ -120,7 +103,7 @@ async def test_a_session_check_vrchat_cannot_answer_does_not_block(
 async def test_a_session_that_really_ended_blocks_and_names_what_is_missing(
     client_factory: ClientFactory,
     seeded_sim: SeededSim,
-    clock: Monotonic,
+    auth_clock: Monotonic,
     password: str | None,
     totp: str | None,
     missing: str,
@@ -138,7 +121,7 @@ async def test_a_session_that_really_ended_blocks_and_names_what_is_missing(
 
 
 async def test_login_finding_the_session_valid_wakes_a_blocked_client(
-    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path, clock: Monotonic
+    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path, auth_clock: Monotonic
 ) -> None:
     running = await logged_in(client_factory, seeded_sim, password=None, totp_secret=None)
     path = tmp_path / "session.json"

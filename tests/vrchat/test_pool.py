@@ -25,11 +25,6 @@ from tests.fixtures.vrchat_accounts import (
 )
 
 
-@pytest.fixture
-def two(vrchat_sim: VRChatSimulator) -> TwoAccounts:
-    return seed_two_accounts(vrchat_sim)
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -176,6 +171,7 @@ async def test_an_outage_is_not_mistaken_for_nobody_can_serve(two: TwoAccounts, 
         await pool.close()
 
 
+@pytest.mark.slow  # waits out two accounts' rate limits in real time
 async def test_neither_account_exceeds_its_rate(two: TwoAccounts, tmp_path: Path) -> None:
     rates = {
         ALPHA: Politeness(requests_per_second=10, burst=2, timeout=5),
