@@ -19,6 +19,9 @@ from bot.sandbox.vrchat.pipeline import MSG_NOT_ACTIVE, PipelineAttempt
 from bot.sandbox.world import BotProcess, SandboxWorld, WorldSettings
 from tests.test_run_session import first_login, session_checks, titles
 
+# `groupbridge run` as a real process, timed against the pipeline.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
+
 WAIT = 45.0  # for each thing that must happen by polling; generous for a busy machine
 # The poll interval of the first test: neither the audit-log poller (60 s ± 25 %) nor the cards'
 # full round (60 s ± 20 %) can come again within LIVE_WAIT of the start, so only the pipeline can
