@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.feed.poller import AuditLogSource, AuditPoller, PollSettings
+from bot.feed.poller import AuditPoller, PollSettings
 from bot.store import BindingIn, Store
-from bot.vrchat import VRChatClient
+from bot.vrchat import VRChatAPI, VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim
 
 FEED_CHANNEL = 900_000_000_000_000_001
@@ -31,7 +31,7 @@ async def started_poller(
     seeded: SeededSim,
     settings: PollSettings | None = None,
     *,
-    source: AuditLogSource | None = None,
+    source: VRChatAPI | None = None,
     channel_id: int | None = FEED_CHANNEL,
 ) -> AuditPoller:
     """The seeded group's poller after its first poll (the anchor, or the backfill): what comes next
