@@ -32,7 +32,7 @@ from .errors import (
     Unauthorized,
     VRChatError,
 )
-from .models import CurrentUser
+from .models import CurrentUser, parse_one
 from .session_file import SavedSession, load_session, save_session
 from .transport import Transport
 
@@ -184,7 +184,7 @@ class SessionManager:
 
     async def _fetch_user_id(self) -> str:
         response = await self._transport.request("GET", "/auth/user")
-        return CurrentUser.model_validate(response.data).id
+        return parse_one(CurrentUser, response.data, "current user").id
 
     async def _password_login(self, prompt: TwoFactorPrompt | None) -> None:
         if not (self._username and self._password):
@@ -214,7 +214,7 @@ class SessionManager:
                 raise LoginFailed(
                     "VRChat still asks for two-factor authentication after the code was accepted."
                 )
-        self.user_id = CurrentUser.model_validate(data).id
+        self.user_id = parse_one(CurrentUser, data, "current user").id
         self._new_session(save=True)
 
     async def _second_factor(self, methods: list[str], prompt: TwoFactorPrompt | None) -> None:

@@ -11,7 +11,14 @@ import pyotp
 import pytest
 
 from bot.sandbox.vrchat import Fault
-from bot.vrchat import LoginFailed, Politeness, SessionExpired, TwoFactorRequired, VRChatClient
+from bot.vrchat import (
+    LoginFailed,
+    MalformedResponse,
+    Politeness,
+    SessionExpired,
+    TwoFactorRequired,
+    VRChatClient,
+)
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.vrchat.conftest import ClientFactory
 
@@ -299,3 +306,14 @@ async def test_email_otp_by_prompt(client_factory: ClientFactory, seeded_sim: Se
     assert offered == [["emailOtp"]]
     assert seeded_sim.sim.requests_to("POST", r"/auth/twofactorauth/emailotp/verify")
     assert (await client.get_current_user()).display_name == "Mailer"
+
+
+async def test_an_unreadable_login_answer_is_a_vrchat_error_not_a_pydantic_one(
+    client_factory: ClientFactory, seeded_sim: SeededSim
+) -> None:
+    """The login reads the current user through the same liberal parser as every other answer: a
+    body without an id is a MalformedResponse (a VRChatError the CLI reports in one line)."""
+    seeded_sim.sim.faults.add(Fault(method="GET", path=r"^/auth/user$", body='{"displayName": "x"}'))
+    client = await client_factory()
+    with pytest.raises(MalformedResponse, match="unreadable current user"):
+        await client.login()
