@@ -50,9 +50,11 @@ ROTATION = (
 
 
 # An armed life normally crashes within a few seconds; on two loaded cores (the other xdist worker busy)
-# a start plus four polls took longer than 12 s, so the point gets a wider window. It costs time only
-# when the point is never reached.
-ARMED_PATIENCE = 6
+# a start plus four polls took longer than 12 s, and a card claim (a request asked, its card posted, the
+# request handled in VRChat, the next card round) longer than 24 s in CI. The window only costs time when
+# the point is never reached, so it is wide.
+ARMED_PATIENCE = 12
+CARD_PATIENCE = 60.0  # seconds for a requester's card to come up before the owner decides it
 
 
 @dataclass
@@ -136,7 +138,10 @@ class _Run:
         self.people.ask()
         try:
             await self.world.wait_for(
-                lambda: self.people.open_card() is not None, "a card to decide", 20, process=self.bot
+                lambda: self.people.open_card() is not None,
+                "a card to decide",
+                CARD_PATIENCE,
+                process=self.bot,
             )
         except (TimeoutError, RuntimeError):
             return  # the life ends by the timer or by itself; the outcome says which
