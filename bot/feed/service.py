@@ -113,6 +113,8 @@ class FeedService:
         """One poll of every group, then one drain of the outbox (what tests and `--once` use)."""
         await self.sync_pollers()
         polls = {group_id: await poller.poll_safely() for group_id, poller in self.pollers.items()}
+        if any(result is not None for result in polls.values()):
+            self.alerts.poll_went_through()
         await self.alerts.check()
         return CycleResult(polls=polls, drain=await self.worker.drain_once())
 
@@ -140,8 +142,10 @@ class FeedService:
         await poller.run(self._stop, on_result=self._after_poll)
 
     def _after_poll(self, result: PollResult | None) -> None:
-        if result is not None and result.queued:
-            self._wake.set()
+        if result is not None:
+            self.alerts.poll_went_through()
+            if result.queued:
+                self._wake.set()
         if self.alerts.needs_check():
             task = asyncio.create_task(self._check_session(), name="session alert")
             self._checks.add(task)

@@ -25,6 +25,7 @@ from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRo
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
 from bot.store.rules import RuleOps
+from bot.store.session_notices import SessionNoticeOps
 from bot.store.set_aside import SetAsideOps, describe, may_be_the_data, placeholder_for
 from bot.store.stats import StatsOps
 from bot.store.types import (
@@ -56,6 +57,7 @@ class Store(
     LeaseOps,
     SetAsideOps,
     LinkOps,
+    SessionNoticeOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
