@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from bot.store import Store
+from bot.store.leases import LeaseFence
 from bot.vrchat import VRChatAPI
 
 from .alerts import SessionAlerts
@@ -75,6 +77,12 @@ class FeedService:
     def holds_group(self, group_id: str) -> bool:
         return self.leases is None or self.leases.holds(group_lease(group_id))
 
+    def _fence_for(self, group_id: str) -> Callable[[], LeaseFence | None] | None:
+        leases = self.leases
+        if leases is None:
+            return None
+        return lambda: leases.fence(group_lease(group_id))
+
     def wake(self, group_id: str) -> None:
         """Something happened in the group: its poller (if this process runs it) polls soon."""
         poller = self.pollers.get(group_id)
@@ -85,7 +93,9 @@ class FeedService:
         """One poller per bound group this process holds: start the missing ones, drop the others."""
         wanted = {g for g in await self.bound_groups() if self.holds_group(g)}
         for group_id in wanted - set(self.pollers):
-            self.pollers[group_id] = AuditPoller(self.source, self.store, group_id, self.settings)
+            self.pollers[group_id] = AuditPoller(
+                self.source, self.store, group_id, self.settings, fence=self._fence_for(group_id)
+            )
         for group_id in set(self.pollers) - wanted:
             del self.pollers[group_id]
             task = self._tasks.pop(group_id, None)

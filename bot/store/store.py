@@ -19,7 +19,7 @@ from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
 from bot.store.journal import JournalOps
-from bot.store.leases import LeaseOps
+from bot.store.leases import LeaseFence, LeaseOps, check_fence
 from bot.store.links import LinkOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.outbox import OutboxOps
@@ -117,12 +117,14 @@ class Store(
         cursor_update: CursorUpdate | None = None,
         enqueue: bool = True,
         delayed_ids: Collection[str] = (),
+        fence: LeaseFence | None = None,
     ) -> IngestResult:
         """Store new entries, queue them for every interested binding and move the cursor, atomically.
 
         Entries already stored (or repeated in the batch) are skipped and never re-queued, so a poll
         that overlaps the previous one is harmless. enqueue=False stores without posting (backfill).
         delayed_ids marks the outbox rows of entries that showed up late (posted with a note).
+        With a fence, nothing is written unless the group's lease is still this process's (LeaseLost).
         """
         unique: dict[str, AuditEntryIn] = {}
         for entry in entries:
@@ -130,6 +132,8 @@ class Store(
         now = self._now()
         queued = 0
         async with self._sessions.begin() as session:
+            if fence is not None:
+                await check_fence(session, fence, now)
             new_ids, aside = await self._store_entries(session, group_id, unique, now)
             await self._run_hook("entries", session)
             if enqueue and new_ids:
