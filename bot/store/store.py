@@ -18,6 +18,7 @@ from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_ro
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
+from bot.store.gateway_lock import GatewayLock
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseFence, LeaseOps, check_fence
 from bot.store.links import LinkOps
@@ -95,6 +96,11 @@ class Store(
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+    def gateway_lock(self) -> GatewayLock | None:
+        """The PostgreSQL lock that names the Discord gateway process (bot.store.gateway_lock); None
+        on SQLite, where one process holds everything."""
+        return GatewayLock(self._engine) if self.dialect_name == "postgresql" else None
 
     async def write_problem(self) -> str | None:
         """Why a write would fail right now (SQLite locked, read-only file), or None; answers at once."""
