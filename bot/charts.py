@@ -3,6 +3,9 @@
 Never pyplot: its global figure registry would leak figures and is not meant for a server. Pure
 functions, no Discord and no store; they take tens of milliseconds, so callers on the event loop run
 them in a thread (asyncio.to_thread).
+
+matplotlib (with numpy and Pillow) is imported at the first chart, not with the bot: it is about
+40 MiB of a process's memory, and most bots never draw a chart.
 """
 
 from __future__ import annotations
@@ -11,11 +14,10 @@ import io
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 TITLE_MAX = 90
 # Colour-blind-safe (Okabe–Ito), one per series in order; more series reuse them.
@@ -47,6 +49,10 @@ def daily_chart(days: Sequence[date], series: Mapping[str, Sequence[int]], title
         if len(values) != len(days):
             raise ValueError(f"series {label!r} has {len(values)} values for {len(days)} days")
     with _DRAWING:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # here, not at the top: see the docstring
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+
         figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
         FigureCanvasAgg(figure)  # attaches itself to the figure; savefig then needs no backend choice
         axes = figure.add_subplot()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import numpy as np
@@ -92,3 +94,23 @@ async def test_charts_drawn_in_threads_at_once_match_one_at_a_time() -> None:
     one_by_one = [daily_chart(*args) for args in inputs]
     together = await asyncio.gather(*(asyncio.to_thread(daily_chart, *args) for args in inputs))
     assert list(together) == one_by_one
+
+
+@pytest.mark.slow  # a fresh interpreter: this one may have drawn a chart already
+def test_the_bot_does_not_load_the_chart_library_until_a_chart_is_drawn() -> None:
+    """matplotlib, numpy and Pillow are about 40 MiB of the process: loaded only by /vrc stats."""
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import bot.app, bot.bot, bot.cogs, bot.links.cog\n"
+        "for m in pkgutil.iter_modules(bot.cogs.__path__, 'bot.cogs.'): importlib.import_module(m.name)\n"
+        "print(sorted({'matplotlib', 'numpy', 'PIL'} & {n.split('.')[0] for n in sys.modules}))\n"
+        "from datetime import date\n"
+        "from bot.charts import daily_chart\n"
+        "daily_chart([date(2026, 1, 1)], {'joins': [1]}, 'x')\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    out = done.stdout
+    assert out.split() == ["[]", "True"]

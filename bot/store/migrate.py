@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TypeVar
 
 from alembic import command
@@ -24,8 +23,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.engine import create_engine, normalise_url, sqlite_file, sqlite_sidecars
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+from bot.store.schema_version import MIGRATIONS_DIR
 
 R = TypeVar("R")
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import bot.store.health as health
-import bot.store.migrate as migrate
+import bot.store.schema_version as schema_version
 from bot import crashpoints
 from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
 from bot.store.bindings import BindingOps
@@ -107,10 +107,17 @@ class Store(
         return await health.write_problem(self._engine.url)
 
     async def upgrade(self, revision: str = "head") -> None:
-        """Run the Alembic migrations up to `revision` on this store's database."""
+        """Run the Alembic migrations up to `revision` on this store's database. A database already
+        at the newest schema (every start but the first after an upgrade) does not load Alembic."""
+        if revision == "head" and await schema_version.at_head(self._engine):
+            return
+        import bot.store.migrate as migrate  # here: see bot.store.schema_version
+
         await migrate.run_upgrade(self._engine, revision)
 
     async def downgrade(self, revision: str) -> None:
+        import bot.store.migrate as migrate
+
         await migrate.run_downgrade(self._engine, revision)
 
     # ---------------------------------------------------------------- ingest

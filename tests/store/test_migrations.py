@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
-from bot.store import Store, migrate
+from bot.store import Store, migrate, schema_version
 from bot.store.engine import create_engine
 from bot.store.models import metadata
 from tests.store.helpers import GROUP, binding, entries
@@ -152,3 +154,38 @@ def test_a_failed_upgrade_leaves_no_new_database_behind(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="no-such-revision"):
         migrate.upgrade(url, "no-such-revision")
     assert migrate.current(url) == migrate.head_revision()
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    assert schema_version.head_from_files() == migrate.head_revision()
+
+
+def test_no_single_head_in_the_files_leaves_the_decision_to_alembic(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    assert schema_version.head_from_files(tmp_path) is None  # no revisions
+    (versions / "a.py").write_text('revision: str = "a"\ndown_revision: str | None = None\n')
+    (versions / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+    assert schema_version.head_from_files(tmp_path) == "b"
+    (versions / "c.py").write_text('revision: str = "c"\ndown_revision: str | None = "a"\n')
+    assert schema_version.head_from_files(tmp_path) is None  # two heads: b and c
+
+
+@pytest.mark.slow  # a fresh interpreter, to see what it loads
+def test_a_start_on_a_database_at_head_does_not_load_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gb.sqlite3'}"
+    migrate.upgrade(url)
+    script = (
+        "import asyncio, sys\n"
+        "from bot.store import Store\n"
+        "async def main():\n"
+        f"    store = await Store.open({url!r})\n"
+        "    await store.upgrade()\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False"]
