@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 
-from bot.store._base import StoreBase, changed_rows, table
+from bot.store._base import StoreBase, changed_rows, from_row, table
 from bot.store.models import RequestCardRow
 
 CardState = Literal["pending", "accepted", "rejected", "blocked", "gone"]
@@ -49,22 +49,7 @@ class RequestCard:
 
 
 def card_from_row(row: RequestCardRow) -> RequestCard:
-    return RequestCard(
-        id=row.id,
-        group_id=row.group_id,
-        user_id=row.user_id,
-        channel_id=row.channel_id,
-        message_id=row.message_id,
-        display_name=row.display_name,
-        requested_at=row.requested_at,
-        state=cast(CardState, row.state),
-        handled_by_discord_id=row.handled_by_discord_id,
-        handled_by_name=row.handled_by_name,
-        handled_where=cast(HandledWhere | None, row.handled_where),
-        handled_at=row.handled_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_row(RequestCard, row)
 
 
 _CLEARED: dict[str, Any] = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
+from typing import Literal
 
 from sqlalchemy import delete, func, select
 
-from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
+from bot.store._base import StoreBase, changed_rows, chunked, from_row, ids_list, table
 from bot.store.models import RequestRuleRow, RuleSettingsRow
 
 RuleKind = Literal[
@@ -45,16 +45,7 @@ class RequestRule:
 
 
 def rule_from_row(row: RequestRuleRow) -> RequestRule:
-    return RequestRule(
-        id=row.id,
-        binding_id=row.binding_id,
-        position=row.position,
-        kind=cast(RuleKind, row.kind),
-        parameter=row.parameter,
-        outcome=cast(RuleOutcome, row.outcome),
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return from_row(RequestRule, row)
 
 
 class RuleOps(StoreBase):

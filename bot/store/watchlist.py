@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, changed_rows, chunked, ids_list
+from bot.store._base import StoreBase, changed_rows, chunked, from_row, ids_list
 from bot.store.models import WatchlistRow
 from bot.store.types import StoreError
 
@@ -35,14 +35,7 @@ class WatchEntry:
 
 
 def watch_from_row(row: WatchlistRow) -> WatchEntry:
-    return WatchEntry(
-        id=row.id,
-        binding_id=row.binding_id,
-        group_id=row.group_id,
-        note=row.note,
-        added_by_discord_id=row.added_by_discord_id,
-        added_at=row.added_at,
-    )
+    return from_row(WatchEntry, row)
 
 
 class WatchlistOps(StoreBase):

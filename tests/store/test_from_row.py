@@ -1,0 +1,27 @@
+"""`from_row`: the one mapper from an ORM row to the store's frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+
+from bot.store._base import from_row
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    left: int
+    right: tuple[int, ...]
+
+
+def test_copies_the_same_named_columns_and_takes_converted_fields_as_given() -> None:
+    row = SimpleNamespace(left=1, right=[2, 3], extra="ignored")
+    assert from_row(Pair, row, right=tuple(row.right)) == Pair(1, (2, 3))
+    assert from_row(Pair, SimpleNamespace(left=4, right=(5,))) == Pair(4, (5,))
+
+
+def test_a_field_the_row_lacks_fails_at_once() -> None:
+    with pytest.raises(AttributeError, match="right"):
+        from_row(Pair, SimpleNamespace(left=1))
