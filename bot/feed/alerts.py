@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import discord
 
-from bot.store import Store
+from bot.store.ports import BindingReader
 from bot.vrchat import VRChatAPI
 
 from .pacing import message_nonce
@@ -56,7 +56,7 @@ class SessionAlerts:
     def __init__(
         self,
         vrchat: VRChatAPI,
-        store: Store,
+        store: BindingReader,
         sender: FeedSender,
         *,
         speaks_for: Callable[[str], bool] = lambda _group_id: True,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
-from bot.store import Store
+from bot.store.ports import FeedStore
 from bot.vrchat import VRChatAPI
 
 from .alerts import SessionAlerts
@@ -42,7 +42,7 @@ class FeedService:
     def __init__(
         self,
         source: VRChatAPI,
-        store: Store,
+        store: FeedStore,
         worker: OutboxWorker,
         settings: PollSettings | None = None,
         *,

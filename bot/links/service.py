@@ -32,7 +32,8 @@ from bot.services.common import (
     ServiceError,
     utcnow,
 )
-from bot.store import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict, Store
+from bot.store import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict
+from bot.store.ports import LinkBook
 from bot.text import quoted
 from bot.vrchat import InvalidReference, NotFound, parse_user_id
 from bot.vrchat.ids import USER_FORMS
@@ -108,7 +109,7 @@ class LinkService:
     def __init__(
         self,
         vrchat: UserReader,
-        store: Store,
+        store: LinkBook,
         moderators: ServerModerators,
         actions: ActionLog,
         *,

@@ -11,7 +11,8 @@ from typing import Any
 from bot.events import KNOWN_EVENT_TYPES, OTHER, is_family
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, Clock, InvalidInput, checked_group_id
-from bot.store import InvalidCursorError, Store, StoredEntry
+from bot.store import InvalidCursorError, StoredEntry
+from bot.store.ports import AuditArchive
 from bot.text import quoted
 from bot.vrchat import InvalidReference, parse_user_id
 from bot.vrchat.ids import USER_FORMS
@@ -132,7 +133,7 @@ class _RowSink:
 
 
 class AuditService:
-    def __init__(self, store: Store, access: Access, actions: ActionLog, clock: Clock) -> None:
+    def __init__(self, store: AuditArchive, access: Access, actions: ActionLog, clock: Clock) -> None:
         self._store = store
         self._access = access
         self._actions = actions

@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
@@ -28,6 +27,7 @@ import bot.sandbox.discord.commands as commands
 import bot.sandbox.discord.handlers as handlers
 import bot.sandbox.discord.member_routes as member_routes
 import bot.sandbox.discord.responses as responses
+from bot.sandbox.serving import LocalServer, serve_app
 
 from .commands import REGISTRY_KEY, CommandRegistry
 from .gateway import GatewayServer
@@ -82,7 +82,7 @@ async def _parse_body(request: web.Request) -> ParsedBody:
         return ParsedBody(invalid=True)
 
 
-class DiscordStandIn(GuildControls):
+class DiscordStandIn(GuildControls, LocalServer):
     """A local fake of the slice of Discord's REST API v10 the bot uses.
 
     ``rate_limit`` is (requests, seconds) per channel for message creation; ``other_rate_limit``
@@ -263,14 +263,7 @@ class DiscordStandIn(GuildControls):
         app[STATE_KEY] = self.state
         app[REGISTRY_KEY] = self.commands
         urls = app[URLS_KEY] = Urls()  # filled in once the port is known
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        if ":" in bound_host:  # IPv6 literal
-            bound_host = f"[{bound_host}]"
-        self._origin = f"http://{bound_host}:{bound_port}"
+        runner, self._origin = await serve_app(app, host, port)
         urls.origin, urls.gateway = self._origin, self.gateway_url
         self.gateway.url = self.gateway_url
         self._runner = runner
@@ -281,15 +274,6 @@ class DiscordStandIn(GuildControls):
             await self.gateway.close_all()  # else cleanup waits shutdown_timeout for open sockets
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ pipeline
     @web.middleware
