@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, Table
+from sqlalchemy import ColumnElement, CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -120,6 +120,12 @@ def gap_from_row(row: GapRow) -> t.Gap:
 
 def action_from_row(row: ActionLogRow) -> t.ActionRecord:
     return from_row(t.ActionRecord, row)
+
+
+def equal_where_given(pairs: Iterable[tuple[Any, object]]) -> list[ColumnElement[bool]]:
+    """`column == value` (a mapped column) for each pair whose value is given: the optional filters
+    of a list query, where None means "any"."""
+    return [column == value for column, value in pairs if value is not None]
 
 
 def ids_list(ids: Iterable[Any]) -> list[Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, binding_from_row, changed_rows
+from bot.store._base import StoreBase, binding_from_row, changed_rows, equal_where_given
 from bot.store.models import BindingRow
 from bot.store.types import Binding, BindingIn, BindingSource, ConfigSyncResult, DuplicateBindingError
 
@@ -59,15 +59,14 @@ class BindingOps(StoreBase):
         channel_id: int | None = None,
         source: BindingSource | None = None,
     ) -> list[Binding]:
-        stmt = select(BindingRow).order_by(BindingRow.id)
-        if guild_id is not None:
-            stmt = stmt.where(BindingRow.guild_id == guild_id)
-        if group_id is not None:
-            stmt = stmt.where(BindingRow.group_id == group_id)
-        if channel_id is not None:
-            stmt = stmt.where(BindingRow.feed_channel_id == channel_id)
-        if source is not None:
-            stmt = stmt.where(BindingRow.source == source)
+        b = BindingRow
+        given = [
+            (b.guild_id, guild_id),
+            (b.group_id, group_id),
+            (b.feed_channel_id, channel_id),
+            (b.source, source),
+        ]
+        stmt = select(b).where(*equal_where_given(given)).order_by(b.id)
         async with self._sessions() as session:
             return [binding_from_row(row) for row in (await session.execute(stmt)).scalars()]
 

@@ -12,6 +12,7 @@ from bot.store._base import (
     action_from_row,
     changed_rows,
     chunked,
+    equal_where_given,
     gap_from_row,
     ids_list,
     like_escape,
@@ -85,22 +86,15 @@ class JournalOps(StoreBase):
         limit: int = 50,
     ) -> list[ActionRecord]:
         """Newest first. `action` matches exactly or as a dotted prefix ('request' -> 'request.accept')."""
-        stmt = select(ActionLogRow)
-        if guild_id is not None:
-            stmt = stmt.where(ActionLogRow.guild_id == guild_id)
-        if discord_user_id is not None:
-            stmt = stmt.where(ActionLogRow.discord_user_id == discord_user_id)
-        if group_id is not None:
-            stmt = stmt.where(ActionLogRow.group_id == group_id)
+        a = ActionLogRow
+        given = [(a.guild_id, guild_id), (a.discord_user_id, discord_user_id), (a.group_id, group_id)]
+        given += [(a.target_id, target_id), (a.outcome, outcome)]
+        stmt = select(a).where(*equal_where_given(given))
         if action is not None:
             stmt = stmt.where(
                 (ActionLogRow.action == action)
                 | ActionLogRow.action.like(like_escape(action) + ".%", escape="\\")
             )
-        if target_id is not None:
-            stmt = stmt.where(ActionLogRow.target_id == target_id)
-        if outcome is not None:
-            stmt = stmt.where(ActionLogRow.outcome == outcome)
         if since is not None:
             stmt = stmt.where(ActionLogRow.created_at >= since)
         if until is not None:

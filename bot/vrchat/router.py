@@ -25,10 +25,7 @@ from .auth import SessionState
 from .client import VRChatClient
 from .models import (
     CurrentUser,
-    GroupMember,
-    MemberSort,
 )
-from .paging import MAX_PAGE
 from .pool import AccountPool
 
 if TYPE_CHECKING:
@@ -37,24 +34,47 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 # A client method, unbound, and the router's method made from it: the same parameters after `self`.
 ClientMethod = Callable[Concatenate[VRChatClient, P], Coroutine[Any, Any, R]]
 RouterMethod = Callable[Concatenate["GroupRouter", P], Coroutine[Any, Any, R]]
 Pick = Callable[["GroupRouter", str], Awaitable[VRChatClient]]
 
 
+def _first(method: Callable[..., object]) -> Callable[[tuple[object, ...], dict[str, object]], str]:
+    """Reads `method`'s first argument after self (a group or user ID) from a call's arguments, given
+    by position or by name."""
+    name = list(inspect.signature(method).parameters)[1]
+    return lambda args, kwargs: cast(str, args[0] if args else kwargs[name])
+
+
 def _forward(method: ClientMethod[P, R], pick: Pick) -> RouterMethod[P, R]:
     """The router's version of the client's `method`: its signature (so mypy holds the router to
-    VRChatAPI through it), the call sent to the client that `pick` chooses by the first argument, given
-    by position or by name. Looked up on that client by name at call time, as `client.method(...)`."""
-    name = method.__name__
-    first = list(inspect.signature(method).parameters)[1]  # after self
+    VRChatAPI through it), the call sent to the client that `pick` chooses by the first argument.
+    Looked up on that client by name at call time, as `client.method(...)`."""
+    name, first = method.__name__, _first(method)
 
     async def routed(self: GroupRouter, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        key = args[0] if args else kwargs[first]
-        client = await pick(self, cast(str, key))
+        client = await pick(self, first(args, kwargs))
         bound: Callable[P, Coroutine[Any, Any, R]] = getattr(client, name)
         return await bound(*args, **kwargs)
+
+    routed.__name__ = routed.__qualname__ = name
+    routed.__doc__ = method.__doc__
+    return routed
+
+
+def _in_group_iter(
+    method: Callable[Concatenate[VRChatClient, P], AsyncIterator[T]],
+) -> Callable[Concatenate[GroupRouter, P], AsyncIterator[T]]:
+    """`_in_group` for an async generator: iterated on the account serving the group."""
+    name, first = method.__name__, _first(method)
+
+    async def routed(self: GroupRouter, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+        client = await self._group(first(args, kwargs))
+        items: Callable[P, AsyncIterator[T]] = getattr(client, name)
+        async for item in items(*args, **kwargs):
+            yield item
 
     routed.__name__ = routed.__qualname__ = name
     routed.__doc__ = method.__doc__
@@ -161,19 +181,7 @@ class GroupRouter:
     list_group_roles = _in_group(VRChatClient.list_group_roles)
     list_group_members = _in_group(VRChatClient.list_group_members)
 
-    async def iter_group_members(
-        self,
-        group_id: str,
-        *,
-        page_size: int = MAX_PAGE,
-        sort: MemberSort | str = MemberSort.JOINED_ASC,
-        role_id: str | None = None,
-    ) -> AsyncIterator[GroupMember]:
-        client = await self._group(group_id)
-        async for member in client.iter_group_members(
-            group_id, page_size=page_size, sort=sort, role_id=role_id
-        ):
-            yield member
+    iter_group_members = _in_group_iter(VRChatClient.iter_group_members)
 
     get_group_member = _in_group(VRChatClient.get_group_member)
     add_member_role = _in_group(VRChatClient.add_member_role)

@@ -130,9 +130,12 @@ async def test_a_routed_call_finds_its_group_or_user_given_by_name(two: TwoAccou
         page = await router.get_audit_logs(group_id=two.only_b.id, n=10)
         assert [e.event_type for e in page.results] == ["group.request.create"]
         await router.update_user(user_id=two.bravo.id, status_description="by name")
+        async for _member in router.iter_group_members(group_id=two.only_b.id):
+            pass  # where the listing went is what counts here
     finally:
         await pool.close()
-    assert set(by_account(two.sim, rf"^/groups/{two.only_b.id}/auditLogs$")) == {two.bravo.id}
+    for path in ("auditLogs", "members"):
+        assert set(by_account(two.sim, rf"^/groups/{two.only_b.id}/{path}")) == {two.bravo.id}, path
     assert two.bravo.status_description == "by name"
     assert GroupRouter.get_audit_logs.__name__ == "get_audit_logs"
 

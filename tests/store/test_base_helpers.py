@@ -1,4 +1,4 @@
-"""`from_row`: the one mapper from an ORM row to the store's frozen dataclasses."""
+"""The store's shared helpers: `from_row` (ORM row to frozen dataclass), `equal_where_given`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.store._base import from_row
+from bot.store._base import equal_where_given, from_row
+from bot.store.models import BindingRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +26,8 @@ def test_copies_the_same_named_columns_and_takes_converted_fields_as_given() -> 
 def test_a_field_the_row_lacks_fails_at_once() -> None:
     with pytest.raises(AttributeError, match="right"):
         from_row(Pair, SimpleNamespace(left=1))
+
+
+def test_equal_where_given_leaves_out_the_filters_not_given() -> None:
+    conditions = equal_where_given([(BindingRow.group_id, "grp_1"), (BindingRow.guild_id, None)])
+    assert [str(c) for c in conditions] == ["bindings.group_id = :group_id_1"]
