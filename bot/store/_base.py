@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Table
+from sqlalchemy import ColumnElement, CursorResult, Result, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,6 +24,7 @@ from bot.store.models import (
 
 T = TypeVar("T")
 D = TypeVar("D")  # a frozen dataclass of bot.store.types
+M = TypeVar("M")  # an ORM row class of bot.store.models
 
 # Keeps IN (...) lists well below SQLite's bound-parameter limit and PostgreSQL's 32767.
 IN_CHUNK = 500
@@ -67,6 +68,22 @@ class StoreBase:
         if self.dialect_name == "sqlite":
             return sqlite.insert(table)
         raise NotImplementedError(f"unsupported database backend {self.dialect_name!r}")
+
+    async def _delete(self, model: type[Any], *where: ColumnElement[bool]) -> int:
+        """DELETE the rows of `model` that match `where`, in a transaction of its own; how many went."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(model).where(*where), execution_options={"synchronize_session": False}
+            )
+            return changed_rows(result)
+
+    async def _rows_in(self, model: type[M], column: Any, values: Iterable[Any]) -> list[M]:
+        """The rows of `model` whose `column` is one of `values`, read IN-list chunk by chunk."""
+        out: list[M] = []
+        async with self._sessions() as session:
+            for chunk in chunked(ids_list(values)):
+                out.extend((await session.execute(select(model).where(column.in_(chunk)))).scalars())
+        return out
 
 
 def table(model: type[Any]) -> Table:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, binding_from_row, changed_rows, equal_where_given
+from bot.store._base import StoreBase, binding_from_row, equal_where_given
 from bot.store.models import BindingRow
 from bot.store.types import Binding, BindingIn, BindingSource, ConfigSyncResult, DuplicateBindingError
 
@@ -39,12 +39,7 @@ class BindingOps(StoreBase):
 
     async def remove_binding(self, binding_id: int) -> bool:
         """Delete a binding. Its queued outbox rows go with it (ON DELETE CASCADE)."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(BindingRow).where(BindingRow.id == binding_id),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        return bool(await self._delete(BindingRow, BindingRow.id == binding_id))
 
     async def get_binding(self, binding_id: int) -> Binding | None:
         async with self._sessions() as session:
