@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from sqlalchemy import func, select
 
@@ -21,15 +21,8 @@ RuleKind = Literal[
     "linked_in_server",
 ]
 RuleOutcome = Literal["accept", "reject", "hold"]
-RULE_KINDS: tuple[RuleKind, ...] = (
-    "age_verified",
-    "trust_at_least",
-    "account_age_days_at_least",
-    "in_watchlisted_group",
-    "keyword",
-    "linked_in_server",
-)
-RULE_OUTCOMES: tuple[RuleOutcome, ...] = ("accept", "reject", "hold")
+RULE_KINDS: tuple[RuleKind, ...] = get_args(RuleKind)
+RULE_OUTCOMES: tuple[RuleOutcome, ...] = get_args(RuleOutcome)
 
 
 @dataclass(frozen=True, slots=True)
