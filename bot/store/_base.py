@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Table, delete, select
+from sqlalchemy import ColumnElement, CursorResult, Result, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -74,6 +74,15 @@ class StoreBase:
         async with self._sessions.begin() as session:
             result = await session.execute(
                 delete(model).where(*where), execution_options={"synchronize_session": False}
+            )
+            return changed_rows(result)
+
+    async def _update(self, model: type[Any], where: Sequence[ColumnElement[bool]], **values: Any) -> int:
+        """UPDATE the rows of `model` that match `where` to `values`, in a transaction of its own; how
+        many changed. One statement, so its WHERE decides a race (see CardOps.claim_card)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(model).where(*where).values(**values), execution_options={"synchronize_session": False}
             )
             return changed_rows(result)
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select, update
 
-from bot.store._base import StoreBase, changed_rows, from_row, table
+from bot.store._base import StoreBase, from_row, table
 from bot.store.models import RequestCardRow
 
 CardState = Literal["pending", "accepted", "rejected", "blocked", "gone"]
@@ -155,40 +155,36 @@ class CardOps(StoreBase):
             raise ValueError(f"a card can only be claimed as one of {HANDLED_STATES}, not {new_state!r}")
         now = self._now()
         rc = RequestCardRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(rc)
-                .where(rc.group_id == group_id, rc.user_id == user_id, rc.state == "pending")
-                .values(
-                    state=new_state,
-                    handled_by_discord_id=by_discord_id,
-                    handled_by_name=by_name,
-                    handled_where=where,
-                    handled_at=at or now,
-                    updated_at=now,
-                ),
-                execution_options={"synchronize_session": False},
+        return bool(
+            await self._update(
+                rc,
+                [rc.group_id == group_id, rc.user_id == user_id, rc.state == "pending"],
+                state=new_state,
+                handled_by_discord_id=by_discord_id,
+                handled_by_name=by_name,
+                handled_where=where,
+                handled_at=at or now,
+                updated_at=now,
             )
-            return bool(changed_rows(result))
+        )
 
     async def release_claim(self, group_id: str, user_id: str, state: CardState, by_discord_id: int) -> int:
         """Undo a Discord claim whose VRChat call failed, so the request can be decided again."""
         now = self._now()
         rc = RequestCardRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(rc)
-                .where(
-                    rc.group_id == group_id,
-                    rc.user_id == user_id,
-                    rc.state == state,
-                    rc.handled_where == "Discord",
-                    rc.handled_by_discord_id == by_discord_id,
-                )
-                .values(state="pending", updated_at=now, **_CLEARED),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+        return await self._update(
+            rc,
+            [
+                rc.group_id == group_id,
+                rc.user_id == user_id,
+                rc.state == state,
+                rc.handled_where == "Discord",
+                rc.handled_by_discord_id == by_discord_id,
+            ],
+            state="pending",
+            updated_at=now,
+            **_CLEARED,
+        )
 
     async def reopen_cards(self, group_id: str, user_id: str, *, handled_before: datetime) -> int:
         """The user asked to join again: handled cards start over, 'pending', without a message.
@@ -199,35 +195,30 @@ class CardOps(StoreBase):
         """
         now = self._now()
         rc = RequestCardRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(rc)
-                .where(
-                    rc.group_id == group_id,
-                    rc.user_id == user_id,
-                    rc.state != "pending",
-                    rc.handled_at < handled_before,
-                )
-                .values(
-                    state="pending",
-                    message_id=None,
-                    requested_at=None,
-                    created_at=now,
-                    updated_at=now,
-                    **_CLEARED,
-                ),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+        return await self._update(
+            rc,
+            [
+                rc.group_id == group_id,
+                rc.user_id == user_id,
+                rc.state != "pending",
+                rc.handled_at < handled_before,
+            ],
+            state="pending",
+            message_id=None,
+            requested_at=None,
+            created_at=now,
+            updated_at=now,
+            **_CLEARED,
+        )
 
     async def set_card_message(self, group_id: str, user_id: str, channel_id: int, message_id: int) -> bool:
         """Remember the Discord message that shows the card; False when there is no such card."""
         rc = RequestCardRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(rc)
-                .where(rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
-                .values(message_id=message_id, updated_at=self._now()),
-                execution_options={"synchronize_session": False},
+        return bool(
+            await self._update(
+                rc,
+                [rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id],
+                message_id=message_id,
+                updated_at=self._now(),
             )
-            return bool(changed_rows(result))
+        )
