@@ -114,6 +114,12 @@ def _field_names(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
+def fields_of(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, the values as they are (dataclasses.asdict copies them deeply):
+    the way in for an ORM row whose columns have the same names."""
+    return {name: getattr(value, name) for name in _field_names(type(value))}
+
+
 def entry_from_row(row: AuditEntryRow) -> t.StoredEntry:
     return from_row(t.StoredEntry, row)
 

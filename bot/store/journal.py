@@ -13,6 +13,7 @@ from bot.store._base import (
     changed_rows,
     chunked,
     equal_where_given,
+    fields_of,
     gap_from_row,
     ids_list,
     like_escape,
@@ -56,18 +57,8 @@ class JournalOps(StoreBase):
     # ---------------------------------------------------------------- action log
 
     async def record_action(self, action: ActionIn) -> ActionRecord:
-        row = ActionLogRow(
-            created_at=self._now(),
-            guild_id=action.guild_id,
-            discord_user_id=action.discord_user_id,
-            discord_user_name=action.discord_user_name,
-            group_id=action.group_id,
-            action=action.action,
-            target_id=action.target_id,
-            details=dict(action.details) if action.details is not None else None,
-            outcome=action.outcome,
-            error=action.error,
-        )
+        details = dict(action.details) if action.details is not None else None
+        row = ActionLogRow(**fields_of(action) | {"details": details, "created_at": self._now()})
         async with self._sessions.begin() as session:
             session.add(row)
         return action_from_row(row)

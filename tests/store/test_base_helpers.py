@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.store._base import equal_where_given, from_row
+from bot.store._base import equal_where_given, fields_of, from_row
 from bot.store.models import BindingRow
 
 
@@ -31,3 +31,9 @@ def test_a_field_the_row_lacks_fails_at_once() -> None:
 def test_equal_where_given_leaves_out_the_filters_not_given() -> None:
     conditions = equal_where_given([(BindingRow.group_id, "grp_1"), (BindingRow.guild_id, None)])
     assert [str(c) for c in conditions] == ["bindings.group_id = :group_id_1"]
+
+
+def test_fields_of_gives_the_values_as_they_are() -> None:
+    inner = (2, 3)
+    values = fields_of(Pair(1, inner))
+    assert values == {"left": 1, "right": (2, 3)} and values["right"] is inner
