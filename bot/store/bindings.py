@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,15 @@ def _columns(b: BindingIn) -> dict[str, Any]:
         "moderator_role_ids": [int(r) for r in b.moderator_role_ids],
         "event_families": [str(f) for f in b.event_families],
     }
+
+
+class BindingFilters(TypedDict, total=False):
+    """What list_bindings matches on; each left out (or None) matches every binding."""
+
+    guild_id: int | None
+    group_id: str | None
+    channel_id: int | None  # the feed channel
+    source: BindingSource | None
 
 
 class BindingOps(StoreBase):
@@ -46,21 +55,15 @@ class BindingOps(StoreBase):
             row = await session.get(BindingRow, binding_id)
             return binding_from_row(row) if row is not None else None
 
-    async def list_bindings(
-        self,
-        *,
-        guild_id: int | None = None,
-        group_id: str | None = None,
-        channel_id: int | None = None,
-        source: BindingSource | None = None,
-    ) -> list[Binding]:
+    async def list_bindings(self, **where: Unpack[BindingFilters]) -> list[Binding]:
         b = BindingRow
-        given = [
-            (b.guild_id, guild_id),
-            (b.group_id, group_id),
-            (b.feed_channel_id, channel_id),
-            (b.source, source),
-        ]
+        columns = {
+            "guild_id": b.guild_id,
+            "group_id": b.group_id,
+            "channel_id": b.feed_channel_id,
+            "source": b.source,
+        }
+        given = [(column, where.get(name)) for name, column in columns.items()]
         stmt = select(b).where(*equal_where_given(given)).order_by(b.id)
         async with self._sessions() as session:
             return [binding_from_row(row) for row in (await session.execute(stmt)).scalars()]

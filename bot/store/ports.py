@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Protocol, Unpack
 
 import bot.store.types as t
+from bot.store.bindings import BindingFilters
+from bot.store.journal import ActionFilters
 from bot.store.leases import Lease, LeaseFence
 from bot.store.links import AttemptKind, Link, LinkChange, LinkCode
 from bot.store.query import EntryFilters, TextSink
@@ -24,14 +26,7 @@ from bot.store.watchlist import WatchEntry
 class BindingReader(Protocol):
     """bot.store.bindings: which group feeds which channels (nearly every part reads this)."""
 
-    async def list_bindings(
-        self,
-        *,
-        guild_id: int | None = None,
-        group_id: str | None = None,
-        channel_id: int | None = None,
-        source: t.BindingSource | None = None,
-    ) -> list[t.Binding]: ...
+    async def list_bindings(self, **where: Unpack[BindingFilters]) -> list[t.Binding]: ...
 
 
 class ActionJournal(Protocol):
@@ -44,17 +39,7 @@ class ActionReader(Protocol):
     """bot.store.journal: the action log read back (feed attribution, /bridge status)."""
 
     async def list_actions(
-        self,
-        *,
-        guild_id: int | None = None,
-        discord_user_id: int | None = None,
-        group_id: str | None = None,
-        action: str | None = None,
-        target_id: str | None = None,
-        outcome: t.ActionOutcome | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 50,
+        self, *, limit: int = 50, **where: Unpack[ActionFilters]
     ) -> list[t.ActionRecord]: ...
 
 
