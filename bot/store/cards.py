@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from bot.store._base import StoreBase, from_row, table
 from bot.store.models import RequestCardRow
@@ -60,6 +60,16 @@ _CLEARED: dict[str, Any] = {
 }
 
 
+def _of_request(group_id: str, user_id: str) -> list[ColumnElement[bool]]:
+    """The cards of one join request (one per channel it was posted to)."""
+    return [RequestCardRow.group_id == group_id, RequestCardRow.user_id == user_id]
+
+
+def _card(group_id: str, user_id: str, channel_id: int) -> list[ColumnElement[bool]]:
+    """One card: a request's card in one channel."""
+    return [*_of_request(group_id, user_id), RequestCardRow.channel_id == channel_id]
+
+
 class CardOps(StoreBase):
     async def upsert_card(
         self,
@@ -101,7 +111,7 @@ class CardOps(StoreBase):
                 changes["message_id"] = message_id
             if requested_at is not None:
                 changes["requested_at"] = requested_at
-            key = (rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
+            key = _card(group_id, user_id, channel_id)
             if changes:
                 await session.execute(
                     update(rc).where(*key).values(**changes, updated_at=now),
@@ -114,7 +124,7 @@ class CardOps(StoreBase):
 
     async def get_card(self, group_id: str, user_id: str, channel_id: int) -> RequestCard | None:
         rc = RequestCardRow
-        stmt = select(rc).where(rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
+        stmt = select(rc).where(*_card(group_id, user_id, channel_id))
         async with self._sessions() as session:
             row = (await session.execute(stmt)).scalar_one_or_none()
             return card_from_row(row) if row is not None else None
@@ -122,7 +132,7 @@ class CardOps(StoreBase):
     async def cards_for(self, group_id: str, user_id: str) -> list[RequestCard]:
         """Every card of one request (one per channel it was posted to), oldest first."""
         rc = RequestCardRow
-        stmt = select(rc).where(rc.group_id == group_id, rc.user_id == user_id).order_by(rc.id)
+        stmt = select(rc).where(*_of_request(group_id, user_id)).order_by(rc.id)
         async with self._sessions() as session:
             return [card_from_row(row) for row in (await session.execute(stmt)).scalars()]
 
@@ -158,7 +168,7 @@ class CardOps(StoreBase):
         return bool(
             await self._update(
                 rc,
-                [rc.group_id == group_id, rc.user_id == user_id, rc.state == "pending"],
+                [*_of_request(group_id, user_id), rc.state == "pending"],
                 state=new_state,
                 handled_by_discord_id=by_discord_id,
                 handled_by_name=by_name,
@@ -175,8 +185,7 @@ class CardOps(StoreBase):
         return await self._update(
             rc,
             [
-                rc.group_id == group_id,
-                rc.user_id == user_id,
+                *_of_request(group_id, user_id),
                 rc.state == state,
                 rc.handled_where == "Discord",
                 rc.handled_by_discord_id == by_discord_id,
@@ -198,8 +207,7 @@ class CardOps(StoreBase):
         return await self._update(
             rc,
             [
-                rc.group_id == group_id,
-                rc.user_id == user_id,
+                *_of_request(group_id, user_id),
                 rc.state != "pending",
                 rc.handled_at < handled_before,
             ],
@@ -217,7 +225,7 @@ class CardOps(StoreBase):
         return bool(
             await self._update(
                 rc,
-                [rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id],
+                _card(group_id, user_id, channel_id),
                 message_id=message_id,
                 updated_at=self._now(),
             )
