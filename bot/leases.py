@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from bot.store import Store
 from bot.store.leases import Lease, LeaseFence
+from bot.store.ports import BindingReader, LeaseStore
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-async def bound_lease_names(store: Store) -> dict[str, str | None]:
+async def bound_lease_names(store: BindingReader) -> dict[str, str | None]:
     """The mirror's work: a lease per bound group and per feed channel. A channel is paired with a
     group that feeds it, so that one process tends to hold both: the poller then wakes its own
     outbox worker at once, where another process would only notice on its next idle round."""
@@ -137,7 +137,7 @@ class LeaseKeeper:
 
     def __init__(
         self,
-        store: Store,
+        store: LeaseStore,
         wanted: Wanted,
         *,
         ttl: float = 30.0,

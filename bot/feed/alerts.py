@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import discord
 
-from bot.store import Store
+from bot.store.ports import SessionNoticeStore
 from bot.vrchat import VRChatAPI
 
 from .pacing import message_nonce
@@ -61,7 +61,7 @@ class SessionAlerts:
     def __init__(
         self,
         vrchat: VRChatAPI,
-        store: Store,
+        store: SessionNoticeStore,
         sender: FeedSender,
         *,
         speaks_for: Callable[[str], bool] = lambda _group_id: True,

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.events import ACTION_EVENT_TYPES
-from bot.store import ActionRecord, AuditEntryIn, Store
+from bot.store import ActionRecord, AuditEntryIn
+from bot.store.ports import ActionReader
 
 WINDOW = timedelta(minutes=2)
 
@@ -54,7 +55,7 @@ def credit(
 
 
 async def credit_from_store(
-    store: Store, group_id: str, entries: Sequence[AuditEntryIn], bot_user_id: str | None
+    store: ActionReader, group_id: str, entries: Sequence[AuditEntryIn], bot_user_id: str | None
 ) -> list[AuditEntryIn]:
     """`credit` with the actions the store logged around the entries' time span."""
     if not entries or not bot_user_id:

@@ -26,7 +26,8 @@ import discord
 
 from bot import crashpoints
 from bot.leases import LeaseView, channel_lease, group_lease
-from bot.store import OutboxItem, SetAside, SetAsideStage, Store
+from bot.store import OutboxItem, SetAside, SetAsideStage
+from bot.store.ports import OutboxStore
 
 from .pacing import SlidingWindowPacer, message_nonce, pack
 from .render import embed_size as default_embed_size
@@ -54,7 +55,7 @@ class DrainResult:
 class OutboxWorker:
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         sender: FeedSender,
         *,
         render: RenderItem = render_outbox_item,

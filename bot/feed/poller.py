@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from bot import crashpoints
-from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
+from bot.store import AuditEntryIn, CursorUpdate, GroupCursor
 from bot.store.leases import LeaseFence, LeaseLost
+from bot.store.ports import PollerStore
 from bot.vrchat import Forbidden, VRChatAPI, VRChatError
 from bot.vrchat.models import AuditLogPage
 from bot.vrchat.permissions import AUDIT_VIEW, refused_because
@@ -87,7 +88,7 @@ class AuditPoller:
     def __init__(
         self,
         source: VRChatAPI,
-        store: Store,
+        store: PollerStore,
         group_id: str,
         settings: PollSettings | None = None,
         *,

@@ -15,7 +15,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.store import AuditEntryIn, SetAsideIn, Store
+from bot.store import AuditEntryIn, SetAsideIn
+from bot.store.ports import PollerStore
 from bot.store.set_aside import MAX_PLACEHOLDER_TYPE, raw_json
 from bot.store.types import UNKNOWN_EVENT_TYPE
 from bot.vrchat.models import AuditLogEntry, AuditLogPage, UnreadableEntry
@@ -113,7 +114,7 @@ def _elsewhere(entry: AuditEntryIn, group_id: str, key: str, other_group: str) -
     )
 
 
-async def claim_keys(store: Store, group_id: str, read: PageEntries) -> PageEntries:
+async def claim_keys(store: PollerStore, group_id: str, read: PageEntries) -> PageEntries:
     """Fill in `known`, and re-key the entries whose id another group's entry already holds (one
     query for the page): they are set aside under a key of this group's instead of being lost."""
     alternatives = {e.id: scoped_key("elsewhere", group_id, e.id) for e in read.entries}

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
-from bot.store import Store
 from bot.store.leases import LeaseFence
+from bot.store.ports import FeedStore
 from bot.vrchat import VRChatAPI
 
 from .alerts import SessionAlerts
@@ -44,7 +44,7 @@ class FeedService:
     def __init__(
         self,
         source: VRChatAPI,
-        store: Store,
+        store: FeedStore,
         worker: OutboxWorker,
         settings: PollSettings | None = None,
         *,

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.store import Store
+from bot.store.ports import LinkLookup
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def _membership(members: MemberLookup, guild_id: int, user_id: int) -> Dis
 
 
 async def discord_links(
-    store: Store, members: MemberLookup | None, wanted: Collection[tuple[str, int]]
+    store: LinkLookup, members: MemberLookup | None, wanted: Collection[tuple[str, int]]
 ) -> dict[tuple[str, int], DiscordLink]:
     """For each (VRChat user ID, Discord server ID): the requester's link as that server sees it.
     Without a member lookup (a process with no Discord client), linked requesters are "unknown"."""

@@ -32,10 +32,10 @@ from bot.services.common import (
     ServiceError,
     utcnow,
 )
-from bot.store import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict, Store
-from bot.text import quoted
-from bot.vrchat import InvalidReference, NotFound, parse_user_id
-from bot.vrchat.ids import USER_FORMS
+from bot.services.users import require_user_id
+from bot.store import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict
+from bot.store.ports import LinkBook
+from bot.vrchat import NotFound
 from bot.vrchat.models import User
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -88,16 +88,6 @@ def discord_time(moment: datetime, style: Literal["R", "t", "f"] = "R") -> str:
     return f"<t:{int(moment.timestamp())}:{style}>"
 
 
-def vrchat_user_id(text: str) -> str:
-    """A VRChat user ID or profile link, checked before anything else happens."""
-    try:
-        return parse_user_id(text)
-    except InvalidReference:
-        raise InvalidInput(
-            f"{quoted(text)} is not a VRChat user ID or profile link. Use {USER_FORMS}."
-        ) from None
-
-
 def _in_guild(actor: Actor) -> int:
     if actor.guild_id is None:
         raise PermissionDenied(GUILD_ONLY)
@@ -108,7 +98,7 @@ class LinkService:
     def __init__(
         self,
         vrchat: UserReader,
-        store: Store,
+        store: LinkBook,
         moderators: ServerModerators,
         actions: ActionLog,
         *,
@@ -126,7 +116,7 @@ class LinkService:
 
     async def issue(self, actor: Actor, user_text: str) -> IssuedCode:
         """A new code for linking the actor to that VRChat account; it replaces their open one."""
-        user_id = vrchat_user_id(user_text)
+        user_id = require_user_id(user_text)
         _in_guild(actor)
         current = await self._store.link_of_discord(actor.user_id)
         if current is not None and current.vrchat_user_id == user_id:
@@ -269,7 +259,7 @@ class LinkService:
     async def whois_vrchat(self, actor: Actor, user_text: str) -> tuple[str, DiscordLink]:
         """The VRChat account's link as this server may see it: the Discord member when they are in
         this server, otherwise only that a link exists."""
-        user_id = vrchat_user_id(user_text)
+        user_id = require_user_id(user_text)
         await self._moderators.require_moderator(actor)
         guild_id = _in_guild(actor)
         found = await discord_links(self._store, self._members, [(user_id, guild_id)])

@@ -24,8 +24,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pyotp
 
@@ -37,6 +36,7 @@ from bot.sandbox.discord import (
     slash_command,
 )
 from bot.sandbox.identity import IdentityRoles, Players, seed_identity_roles
+from bot.sandbox.serving import LocalServer
 from bot.sandbox.vrchat import SimGroup, SimRole, SimUser, VRChatSimulator
 
 # A token of Discord's shape; the stand-in accepts only this one.
@@ -122,7 +122,7 @@ class WorldSettings:
     pipeline: bool = True  # VRChat's pipeline websocket (the simulator's: world.sim.pipeline steers it)
 
 
-class SandboxWorld:
+class SandboxWorld(LocalServer):
     """Simulator + stand-in + a config file in ``directory``; see the module docstring."""
 
     def __init__(self, directory: Path, settings: WorldSettings | None = None) -> None:
@@ -162,15 +162,6 @@ class SandboxWorld:
             await process.kill()
         await self.discord.close()
         await self.sim.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     def config_text(self) -> str:
         s = self.settings

@@ -62,6 +62,8 @@ class Services:
         VRChatAPI; `clock` dates decisions and reports; `monotonic` times the caches and the search
         rate limit; `members` says whether a Discord user is in a server (join-request cards show a
         requester's linked member; without it, linked requesters show as unknown)."""
+        # Each service takes only its port of the store (bot.store.ports: Access a BindingReader, the
+        # rules a RuleBook, ...); handing it `store` here is where mypy checks Store provides each one.
         # /bridge status lists the accounts when there are several.
         accounts = vrchat.pool if isinstance(vrchat, GroupRouter) else None
         actions = ActionLog(store)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.services.common import Actor, InvalidInput, NotFoundError, PermissionDenied, checked_group_id
-from bot.store import Binding, Store
+from bot.store import Binding
+from bot.store.ports import BindingReader
 from bot.vrchat.permissions import NEEDED_PERMISSIONS, GroupStanding, lacking
 
 GUILD_ONLY = "This only works inside a Discord server, not in direct messages."
@@ -37,7 +38,7 @@ def standing_problem(standing: GroupStanding) -> str | None:
 
 
 class Access:
-    def __init__(self, store: Store, config: Config) -> None:
+    def __init__(self, store: BindingReader, config: Config) -> None:
         self._store = store
         self._config = config
 

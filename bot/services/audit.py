@@ -6,12 +6,13 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from bot.events import KNOWN_EVENT_TYPES, OTHER, is_family
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, Clock, InvalidInput, checked_group_id
-from bot.store import InvalidCursorError, Store, StoredEntry
+from bot.store import InvalidCursorError, StoredEntry
+from bot.store.ports import AuditArchive
 from bot.text import quoted
 from bot.vrchat import InvalidReference, parse_user_id
 from bot.vrchat.ids import USER_FORMS
@@ -89,13 +90,19 @@ def _event_types(text: str | None) -> list[str] | None:
     return [value]
 
 
-def _filters(
-    actor_id: str | None,
-    target_id: str | None,
-    event_type: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> _Filters:
+class AuditQuery(TypedDict, total=False):
+    """What /vrc audit search and its export filter on; each left out (or None) matches everything."""
+
+    actor_id: str | None  # a user ID or profile link
+    target_id: str | None  # a user, post, role or instance ID
+    event_type: str | None  # a friendly family (bot.events) or a dotted type or prefix
+    since: datetime | None
+    until: datetime | None
+
+
+def _filters(**query: Unpack[AuditQuery]) -> _Filters:
+    actor_id, target_id, event_type = query.get("actor_id"), query.get("target_id"), query.get("event_type")
+    since, until = query.get("since"), query.get("until")
     actor = None
     if actor_id and actor_id.strip():
         try:
@@ -132,7 +139,7 @@ class _RowSink:
 
 
 class AuditService:
-    def __init__(self, store: Store, access: Access, actions: ActionLog, clock: Clock) -> None:
+    def __init__(self, store: AuditArchive, access: Access, actions: ActionLog, clock: Clock) -> None:
         self._store = store
         self._access = access
         self._actions = actions
@@ -142,17 +149,14 @@ class AuditService:
         self,
         actor: Actor,
         group_id: str,
-        actor_id: str | None = None,
-        target_id: str | None = None,
-        event_type: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        *,
         cursor: str | None = None,
         page_size: int = 10,
+        **query: Unpack[AuditQuery],
     ) -> AuditPage:
         """One page of the group's mirrored audit log, newest first."""
         gid = checked_group_id(group_id)
-        flt = _filters(actor_id, target_id, event_type, since, until)
+        flt = _filters(**query)
         if not 1 <= page_size <= PAGE_MAX:
             raise InvalidInput(f"A page shows between 1 and {PAGE_MAX} entries.")
         await self._access.require_moderator(actor, gid)
@@ -165,20 +169,11 @@ class AuditService:
         return AuditPage(gid, tuple(page.entries), page.next_cursor)
 
     async def export_csv(
-        self,
-        actor: Actor,
-        group_id: str,
-        actor_id: str | None = None,
-        target_id: str | None = None,
-        event_type: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        *,
-        limit: int = EXPORT_CAP,
+        self, actor: Actor, group_id: str, *, limit: int = EXPORT_CAP, **query: Unpack[AuditQuery]
     ) -> CsvExport:
         """The matching entries as a CSV file, at most `limit` rows (the newest); `capped` says so."""
         gid = checked_group_id(group_id)
-        flt = _filters(actor_id, target_id, event_type, since, until)
+        flt = _filters(**query)
         if not 1 <= limit <= EXPORT_CAP:
             raise InvalidInput(f"An export holds between 1 and {EXPORT_CAP:,} entries.")
         await self._access.require_moderator(actor, gid)

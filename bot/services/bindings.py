@@ -19,7 +19,8 @@ from bot.services.common import (
     age,
     checked_group_id,
 )
-from bot.store import Binding, BindingIn, DuplicateBindingError, Gap, Store
+from bot.store import Binding, BindingIn, DuplicateBindingError, Gap
+from bot.store.ports import BindingAdmin
 from bot.text import quoted
 from bot.vrchat import (
     Forbidden,
@@ -127,7 +128,7 @@ class BindingService:
     def __init__(
         self,
         client: VRChatAPI,
-        store: Store,
+        store: BindingAdmin,
         access: Access,
         actions: ActionLog,
         clock: Clock,

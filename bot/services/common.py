@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
-from bot.store import ActionIn, ActionOutcome, Store
+from bot.store import ActionIn, ActionOutcome
+from bot.store.ports import ActionJournal
 from bot.text import clip  # the one clipping helper (UTF-16 units, as Discord counts)
 from bot.vrchat import InvalidReference
 from bot.vrchat.ids import require_group_id
@@ -120,7 +121,7 @@ def time_ago(when: datetime, now: datetime) -> str:
 class ActionLog:
     """Writes the action log for the services (who did what through the bot, and how it went)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ActionJournal) -> None:
         self._store = store
 
     async def record(

@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 
 from bot.logs import register_secret
-from bot.store import Store
+from bot.store.ports import BindingReader
 from bot.vrchat import VRChatClient
 from bot.vrchat.pipeline import JoinRequestNotice, PipelineClient, PipelineEvent, PipelineStats
 from bot.vrchat.router import GroupRouter
@@ -52,7 +52,7 @@ class PipelineEvents:
     def __init__(
         self,
         vrchat: VRChatClient | GroupRouter,
-        store: Store,
+        store: BindingReader,
         url: str,
         *,
         holds_group: Callable[[str], bool] = lambda _: True,

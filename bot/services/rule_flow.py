@@ -23,7 +23,8 @@ from bot.services.request_sync import CardChange
 from bot.services.request_views import GroupSummary
 from bot.services.rules import Facts, RuleDecision, decision_text, describe, evaluate
 from bot.services.users import UserDirectory
-from bot.store import Binding, CardState, Store
+from bot.store import Binding, CardState
+from bot.store.ports import RuleReader
 from bot.vrchat import VRChatError
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def _watch_facts(groups: GroupSummary | None) -> dict[str, Any]:
 
 
 class RuleRunner:
-    def __init__(self, store: Store, users: UserDirectory, clock: Clock) -> None:
+    def __init__(self, store: RuleReader, users: UserDirectory, clock: Clock) -> None:
         self._store = store
         self._users = users
         self._clock = clock

@@ -16,7 +16,8 @@ from typing import TypeVar
 from bot.rule_syntax import RuleSyntaxError, parse_rule
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError
-from bot.store import Binding, Store
+from bot.store import Binding
+from bot.store.ports import RuleBook
 from bot.store.rules import RequestRule, RuleKind, RuleOutcome
 from bot.vrchat.trust import TRUST_ORDER, trust_rank
 
@@ -156,7 +157,7 @@ def checked_rule(kind: str, parameter: str | None, outcome: str) -> tuple[RuleKi
 class RulesService:
     """`/bridge rules`: admins (Manage Server) manage their own binding's rules only."""
 
-    def __init__(self, store: Store, access: Access, actions: ActionLog) -> None:
+    def __init__(self, store: RuleBook, access: Access, actions: ActionLog) -> None:
         self._store = store
         self._access = access
         self._actions = actions
@@ -199,7 +200,7 @@ class RulesService:
 
 
 async def apply_config_rules(
-    store: Store, binding_id: int, rules: list[tuple[str, str | None, str]], shadow: bool
+    store: RuleBook, binding_id: int, rules: list[tuple[str, str | None, str]], shadow: bool
 ) -> None:
     """Make a binding's rules exactly those of config.toml (idempotent: same list, same numbers)."""
     checked = [checked_rule(kind, parameter, outcome) for kind, parameter, outcome in rules]

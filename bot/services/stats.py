@@ -11,7 +11,7 @@ from datetime import UTC, date, timedelta
 from bot.events import STAT_CATEGORIES
 from bot.services.access import Access
 from bot.services.common import Actor, Clock, InvalidInput, checked_group_id
-from bot.store import Store
+from bot.store.ports import DailyCounter
 from bot.store.stats import DailyCounts
 
 DEFAULT_DAYS = 30
@@ -55,7 +55,7 @@ def stats_from_counts(group_name: str, counts: DailyCounts) -> GroupStats:
 
 
 class StatsService:
-    def __init__(self, store: Store, access: Access, clock: Clock) -> None:
+    def __init__(self, store: DailyCounter, access: Access, clock: Clock) -> None:
         self._store = store
         self._access = access
         self._clock = clock

@@ -15,7 +15,8 @@ from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError
 from bot.services.request_sync import CardChange
 from bot.services.request_views import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHit
-from bot.store import Binding, DuplicateWatchError, Store, WatchEntry
+from bot.store import Binding, DuplicateWatchError, WatchEntry
+from bot.store.ports import Watchlists
 from bot.store.watchlist import NOTE_MAX
 from bot.text import quoted
 from bot.vrchat import Forbidden, InvalidReference, VRChatAPI, VRChatError
@@ -44,7 +45,7 @@ def watched_group_id(text: str) -> str:
 
 
 class WatchlistService:
-    def __init__(self, store: Store, access: Access, actions: ActionLog) -> None:
+    def __init__(self, store: Watchlists, access: Access, actions: ActionLog) -> None:
         self._store = store
         self._access = access
         self._actions = actions
@@ -93,7 +94,7 @@ async def user_groups(client: VRChatAPI, user_id: str) -> list[UserGroup] | None
     return None
 
 
-async def watch_for_channel(store: Store, group_id: str, channel_id: int) -> list[WatchEntry]:
+async def watch_for_channel(store: Watchlists, group_id: str, channel_id: int) -> list[WatchEntry]:
     """The watchlists that apply to a card in this requests channel: those of the group's bindings in
     the server(s) owning the channel. Never another server's."""
     bindings = await store.list_bindings(group_id=group_id)
@@ -115,7 +116,7 @@ def summarise(groups: list[UserGroup] | None, watch: Iterable[WatchEntry]) -> Gr
 
 
 async def with_group_summaries(
-    client: VRChatAPI, store: Store, changes: list[CardChange]
+    client: VRChatAPI, store: Watchlists, changes: list[CardChange]
 ) -> list[CardChange]:
     """Cards about to be posted get the requester's groups (one lookup per requester) and the
     watchlist hits of the server each card is posted in."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, Table
+from sqlalchemy import ColumnElement, CursorResult, Result, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,6 +23,8 @@ from bot.store.models import (
 )
 
 T = TypeVar("T")
+D = TypeVar("D")  # a frozen dataclass of bot.store.types
+M = TypeVar("M")  # an ORM row class of bot.store.models
 
 # Keeps IN (...) lists well below SQLite's bound-parameter limit and PostgreSQL's 32767.
 IN_CHUNK = 500
@@ -66,109 +69,95 @@ class StoreBase:
             return sqlite.insert(table)
         raise NotImplementedError(f"unsupported database backend {self.dialect_name!r}")
 
+    async def _delete(self, model: type[Any], *where: ColumnElement[bool]) -> int:
+        """DELETE the rows of `model` that match `where`, in a transaction of its own; how many went."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(model).where(*where), execution_options={"synchronize_session": False}
+            )
+            return changed_rows(result)
+
+    async def _update(self, model: type[Any], where: Sequence[ColumnElement[bool]], **values: Any) -> int:
+        """UPDATE the rows of `model` that match `where` to `values`, in a transaction of its own; how
+        many changed. One statement, so its WHERE decides a race (see CardOps.claim_card)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(model).where(*where).values(**values), execution_options={"synchronize_session": False}
+            )
+            return changed_rows(result)
+
+    async def _rows_in(self, model: type[M], column: Any, values: Iterable[Any]) -> list[M]:
+        """The rows of `model` whose `column` is one of `values`, read IN-list chunk by chunk."""
+        out: list[M] = []
+        async with self._sessions() as session:
+            for chunk in chunked(ids_list(values)):
+                out.extend((await session.execute(select(model).where(column.in_(chunk)))).scalars())
+        return out
+
 
 def table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
+def from_row(cls: type[D], row: object, **converted: Any) -> D:
+    """The frozen dataclass `cls` built from an ORM row with the same column names; `converted` gives
+    the fields that need more than a copy (a nested value, a JSON list as a tuple). A field the row
+    lacks fails here, at the first read, rather than as a silently missing value."""
+    names = _FIELD_NAMES.get(cls) or _FIELD_NAMES.setdefault(cls, _field_names(cls))
+    return cls(**{name: getattr(row, name) for name in names if name not in converted}, **converted)
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def fields_of(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, the values as they are (dataclasses.asdict copies them deeply):
+    the way in for an ORM row whose columns have the same names."""
+    return {name: getattr(value, name) for name in _field_names(type(value))}
+
+
 def entry_from_row(row: AuditEntryRow) -> t.StoredEntry:
-    return t.StoredEntry(
-        id=row.id,
-        group_id=row.group_id,
-        created_at=row.created_at,
-        event_type=row.event_type,
-        actor_id=row.actor_id,
-        actor_display_name=row.actor_display_name,
-        target_id=row.target_id,
-        description=row.description,
-        data=row.data,
-        fetched_at=row.fetched_at,
-        discord_actor_id=row.discord_actor_id,
-        discord_actor_name=row.discord_actor_name,
-    )
+    return from_row(t.StoredEntry, row)
 
 
 def cursor_from_row(row: GroupCursorRow) -> t.GroupCursor:
-    return t.GroupCursor(
-        group_id=row.group_id,
-        newest_entry_id=row.newest_entry_id,
-        newest_created_at=row.newest_created_at,
-        last_poll_at=row.last_poll_at,
-        last_success_at=row.last_success_at,
-        last_error=row.last_error,
-        backfill_done=row.backfill_done,
-    )
+    return from_row(t.GroupCursor, row)
 
 
 def binding_from_row(row: BindingRow) -> t.Binding:
-    return t.Binding(
-        id=row.id,
-        group_id=row.group_id,
-        guild_id=row.guild_id,
-        feed_channel_id=row.feed_channel_id,
-        requests_channel_id=row.requests_channel_id,
+    return from_row(
+        t.Binding,
+        row,
         moderator_role_ids=tuple(int(r) for r in row.moderator_role_ids or ()),
         event_families=tuple(str(f) for f in row.event_families or ()),
-        paused=row.paused,
-        paused_reason=row.paused_reason,
-        source=cast(t.BindingSource, row.source),
-        created_at=row.created_at,
     )
 
 
 def outbox_from_rows(row: OutboxRow, entry: AuditEntryRow, aside: SetAsideRow | None = None) -> t.OutboxItem:
-    return t.OutboxItem(
-        id=row.id,
-        binding_id=row.binding_id,
-        channel_id=row.channel_id,
-        state=cast(t.OutboxState, row.state),
-        attempts=row.attempts,
-        nonce=row.nonce,
-        discord_message_id=row.discord_message_id,
-        delayed=row.delayed,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
+    return from_row(
+        t.OutboxItem,
+        row,
         entry=entry_from_row(entry),
-        set_aside=None
-        if aside is None
-        else t.SetAside(
-            entry_id=aside.entry_id,
-            group_id=aside.group_id,
-            stage=cast(t.SetAsideStage, aside.stage),
-            reason=aside.reason,
-            raw=aside.raw,
-            created_at=aside.created_at,
-        ),
+        set_aside=None if aside is None else from_row(t.SetAside, aside),
     )
 
 
 def gap_from_row(row: GapRow) -> t.Gap:
-    return t.Gap(
-        id=row.id,
-        group_id=row.group_id,
-        start=row.start,
-        end=row.end,
-        reason=row.reason,
-        created_at=row.created_at,
-        notified=row.notified,
-    )
+    return from_row(t.Gap, row)
 
 
 def action_from_row(row: ActionLogRow) -> t.ActionRecord:
-    return t.ActionRecord(
-        id=row.id,
-        created_at=row.created_at,
-        guild_id=row.guild_id,
-        discord_user_id=row.discord_user_id,
-        discord_user_name=row.discord_user_name,
-        group_id=row.group_id,
-        action=row.action,
-        target_id=row.target_id,
-        details=row.details,
-        outcome=cast(t.ActionOutcome, row.outcome),
-        error=row.error,
-    )
+    return from_row(t.ActionRecord, row)
+
+
+def equal_where_given(pairs: Iterable[tuple[Any, object]]) -> list[ColumnElement[bool]]:
+    """`column == value` (a mapped column) for each pair whose value is given: the optional filters
+    of a list query, where None means "any"."""
+    return [column == value for column, value in pairs if value is not None]
 
 
 def ids_list(ids: Iterable[Any]) -> list[Any]:

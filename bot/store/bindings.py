@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, binding_from_row, changed_rows
+from bot.store._base import StoreBase, binding_from_row, equal_where_given
 from bot.store.models import BindingRow
 from bot.store.types import Binding, BindingIn, BindingSource, ConfigSyncResult, DuplicateBindingError
 
@@ -22,6 +22,15 @@ def _columns(b: BindingIn) -> dict[str, Any]:
         "moderator_role_ids": [int(r) for r in b.moderator_role_ids],
         "event_families": [str(f) for f in b.event_families],
     }
+
+
+class BindingFilters(TypedDict, total=False):
+    """What list_bindings matches on; each left out (or None) matches every binding."""
+
+    guild_id: int | None
+    group_id: str | None
+    channel_id: int | None  # the feed channel
+    source: BindingSource | None
 
 
 class BindingOps(StoreBase):
@@ -39,35 +48,23 @@ class BindingOps(StoreBase):
 
     async def remove_binding(self, binding_id: int) -> bool:
         """Delete a binding. Its queued outbox rows go with it (ON DELETE CASCADE)."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(BindingRow).where(BindingRow.id == binding_id),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        return bool(await self._delete(BindingRow, BindingRow.id == binding_id))
 
     async def get_binding(self, binding_id: int) -> Binding | None:
         async with self._sessions() as session:
             row = await session.get(BindingRow, binding_id)
             return binding_from_row(row) if row is not None else None
 
-    async def list_bindings(
-        self,
-        *,
-        guild_id: int | None = None,
-        group_id: str | None = None,
-        channel_id: int | None = None,
-        source: BindingSource | None = None,
-    ) -> list[Binding]:
-        stmt = select(BindingRow).order_by(BindingRow.id)
-        if guild_id is not None:
-            stmt = stmt.where(BindingRow.guild_id == guild_id)
-        if group_id is not None:
-            stmt = stmt.where(BindingRow.group_id == group_id)
-        if channel_id is not None:
-            stmt = stmt.where(BindingRow.feed_channel_id == channel_id)
-        if source is not None:
-            stmt = stmt.where(BindingRow.source == source)
+    async def list_bindings(self, **where: Unpack[BindingFilters]) -> list[Binding]:
+        b = BindingRow
+        columns = {
+            "guild_id": b.guild_id,
+            "group_id": b.group_id,
+            "channel_id": b.feed_channel_id,
+            "source": b.source,
+        }
+        given = [(column, where.get(name)) for name, column in columns.items()]
+        stmt = select(b).where(*equal_where_given(given)).order_by(b.id)
         async with self._sessions() as session:
             return [binding_from_row(row) for row in (await session.execute(stmt)).scalars()]
 

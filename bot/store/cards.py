@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
-from bot.store._base import StoreBase, changed_rows, table
+from bot.store._base import StoreBase, from_row, table
 from bot.store.models import RequestCardRow
 
 CardState = Literal["pending", "accepted", "rejected", "blocked", "gone"]
@@ -49,22 +49,7 @@ class RequestCard:
 
 
 def card_from_row(row: RequestCardRow) -> RequestCard:
-    return RequestCard(
-        id=row.id,
-        group_id=row.group_id,
-        user_id=row.user_id,
-        channel_id=row.channel_id,
-        message_id=row.message_id,
-        display_name=row.display_name,
-        requested_at=row.requested_at,
-        state=cast(CardState, row.state),
-        handled_by_discord_id=row.handled_by_discord_id,
-        handled_by_name=row.handled_by_name,
-        handled_where=cast(HandledWhere | None, row.handled_where),
-        handled_at=row.handled_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_row(RequestCard, row)
 
 
 _CLEARED: dict[str, Any] = {
@@ -73,6 +58,16 @@ _CLEARED: dict[str, Any] = {
     "handled_where": None,
     "handled_at": None,
 }
+
+
+def _of_request(group_id: str, user_id: str) -> list[ColumnElement[bool]]:
+    """The cards of one join request (one per channel it was posted to)."""
+    return [RequestCardRow.group_id == group_id, RequestCardRow.user_id == user_id]
+
+
+def _card(group_id: str, user_id: str, channel_id: int) -> list[ColumnElement[bool]]:
+    """One card: a request's card in one channel."""
+    return [*_of_request(group_id, user_id), RequestCardRow.channel_id == channel_id]
 
 
 class CardOps(StoreBase):
@@ -116,7 +111,7 @@ class CardOps(StoreBase):
                 changes["message_id"] = message_id
             if requested_at is not None:
                 changes["requested_at"] = requested_at
-            key = (rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
+            key = _card(group_id, user_id, channel_id)
             if changes:
                 await session.execute(
                     update(rc).where(*key).values(**changes, updated_at=now),
@@ -129,7 +124,7 @@ class CardOps(StoreBase):
 
     async def get_card(self, group_id: str, user_id: str, channel_id: int) -> RequestCard | None:
         rc = RequestCardRow
-        stmt = select(rc).where(rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
+        stmt = select(rc).where(*_card(group_id, user_id, channel_id))
         async with self._sessions() as session:
             row = (await session.execute(stmt)).scalar_one_or_none()
             return card_from_row(row) if row is not None else None
@@ -137,7 +132,7 @@ class CardOps(StoreBase):
     async def cards_for(self, group_id: str, user_id: str) -> list[RequestCard]:
         """Every card of one request (one per channel it was posted to), oldest first."""
         rc = RequestCardRow
-        stmt = select(rc).where(rc.group_id == group_id, rc.user_id == user_id).order_by(rc.id)
+        stmt = select(rc).where(*_of_request(group_id, user_id)).order_by(rc.id)
         async with self._sessions() as session:
             return [card_from_row(row) for row in (await session.execute(stmt)).scalars()]
 
@@ -170,40 +165,35 @@ class CardOps(StoreBase):
             raise ValueError(f"a card can only be claimed as one of {HANDLED_STATES}, not {new_state!r}")
         now = self._now()
         rc = RequestCardRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(rc)
-                .where(rc.group_id == group_id, rc.user_id == user_id, rc.state == "pending")
-                .values(
-                    state=new_state,
-                    handled_by_discord_id=by_discord_id,
-                    handled_by_name=by_name,
-                    handled_where=where,
-                    handled_at=at or now,
-                    updated_at=now,
-                ),
-                execution_options={"synchronize_session": False},
+        return bool(
+            await self._update(
+                rc,
+                [*_of_request(group_id, user_id), rc.state == "pending"],
+                state=new_state,
+                handled_by_discord_id=by_discord_id,
+                handled_by_name=by_name,
+                handled_where=where,
+                handled_at=at or now,
+                updated_at=now,
             )
-            return bool(changed_rows(result))
+        )
 
     async def release_claim(self, group_id: str, user_id: str, state: CardState, by_discord_id: int) -> int:
         """Undo a Discord claim whose VRChat call failed, so the request can be decided again."""
         now = self._now()
         rc = RequestCardRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(rc)
-                .where(
-                    rc.group_id == group_id,
-                    rc.user_id == user_id,
-                    rc.state == state,
-                    rc.handled_where == "Discord",
-                    rc.handled_by_discord_id == by_discord_id,
-                )
-                .values(state="pending", updated_at=now, **_CLEARED),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+        return await self._update(
+            rc,
+            [
+                *_of_request(group_id, user_id),
+                rc.state == state,
+                rc.handled_where == "Discord",
+                rc.handled_by_discord_id == by_discord_id,
+            ],
+            state="pending",
+            updated_at=now,
+            **_CLEARED,
+        )
 
     async def reopen_cards(self, group_id: str, user_id: str, *, handled_before: datetime) -> int:
         """The user asked to join again: handled cards start over, 'pending', without a message.
@@ -214,35 +204,29 @@ class CardOps(StoreBase):
         """
         now = self._now()
         rc = RequestCardRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(rc)
-                .where(
-                    rc.group_id == group_id,
-                    rc.user_id == user_id,
-                    rc.state != "pending",
-                    rc.handled_at < handled_before,
-                )
-                .values(
-                    state="pending",
-                    message_id=None,
-                    requested_at=None,
-                    created_at=now,
-                    updated_at=now,
-                    **_CLEARED,
-                ),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+        return await self._update(
+            rc,
+            [
+                *_of_request(group_id, user_id),
+                rc.state != "pending",
+                rc.handled_at < handled_before,
+            ],
+            state="pending",
+            message_id=None,
+            requested_at=None,
+            created_at=now,
+            updated_at=now,
+            **_CLEARED,
+        )
 
     async def set_card_message(self, group_id: str, user_id: str, channel_id: int, message_id: int) -> bool:
         """Remember the Discord message that shows the card; False when there is no such card."""
         rc = RequestCardRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(rc)
-                .where(rc.group_id == group_id, rc.user_id == user_id, rc.channel_id == channel_id)
-                .values(message_id=message_id, updated_at=self._now()),
-                execution_options={"synchronize_session": False},
+        return bool(
+            await self._update(
+                rc,
+                _card(group_id, user_id, channel_id),
+                message_id=message_id,
+                updated_at=self._now(),
             )
-            return bool(changed_rows(result))
+        )

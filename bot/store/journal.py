@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select, update
 
@@ -12,12 +13,28 @@ from bot.store._base import (
     action_from_row,
     changed_rows,
     chunked,
+    equal_where_given,
+    fields_of,
     gap_from_row,
     ids_list,
     like_escape,
 )
 from bot.store.models import ActionLogRow, GapRow
 from bot.store.types import ActionIn, ActionOutcome, ActionRecord, Gap
+
+
+class ActionFilters(TypedDict, total=False):
+    """What list_actions matches on; each left out (or None) matches every action. `action` matches
+    exactly or as a dotted prefix ('request' -> 'request.accept'); since inclusive, until exclusive."""
+
+    guild_id: int | None
+    discord_user_id: int | None
+    group_id: str | None
+    action: str | None
+    target_id: str | None
+    outcome: ActionOutcome | None
+    since: datetime | None
+    until: datetime | None
 
 
 class JournalOps(StoreBase):
@@ -55,56 +72,23 @@ class JournalOps(StoreBase):
     # ---------------------------------------------------------------- action log
 
     async def record_action(self, action: ActionIn) -> ActionRecord:
-        row = ActionLogRow(
-            created_at=self._now(),
-            guild_id=action.guild_id,
-            discord_user_id=action.discord_user_id,
-            discord_user_name=action.discord_user_name,
-            group_id=action.group_id,
-            action=action.action,
-            target_id=action.target_id,
-            details=dict(action.details) if action.details is not None else None,
-            outcome=action.outcome,
-            error=action.error,
-        )
+        details = dict(action.details) if action.details is not None else None
+        row = ActionLogRow(**fields_of(action) | {"details": details, "created_at": self._now()})
         async with self._sessions.begin() as session:
             session.add(row)
         return action_from_row(row)
 
-    async def list_actions(
-        self,
-        *,
-        guild_id: int | None = None,
-        discord_user_id: int | None = None,
-        group_id: str | None = None,
-        action: str | None = None,
-        target_id: str | None = None,
-        outcome: ActionOutcome | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 50,
-    ) -> list[ActionRecord]:
+    async def list_actions(self, *, limit: int = 50, **where: Unpack[ActionFilters]) -> list[ActionRecord]:
         """Newest first. `action` matches exactly or as a dotted prefix ('request' -> 'request.accept')."""
-        stmt = select(ActionLogRow)
-        if guild_id is not None:
-            stmt = stmt.where(ActionLogRow.guild_id == guild_id)
-        if discord_user_id is not None:
-            stmt = stmt.where(ActionLogRow.discord_user_id == discord_user_id)
-        if group_id is not None:
-            stmt = stmt.where(ActionLogRow.group_id == group_id)
-        if action is not None:
-            stmt = stmt.where(
-                (ActionLogRow.action == action)
-                | ActionLogRow.action.like(like_escape(action) + ".%", escape="\\")
-            )
-        if target_id is not None:
-            stmt = stmt.where(ActionLogRow.target_id == target_id)
-        if outcome is not None:
-            stmt = stmt.where(ActionLogRow.outcome == outcome)
-        if since is not None:
-            stmt = stmt.where(ActionLogRow.created_at >= since)
-        if until is not None:
-            stmt = stmt.where(ActionLogRow.created_at < until)
+        a = ActionLogRow
+        exact = ("guild_id", "discord_user_id", "group_id", "target_id", "outcome")
+        stmt = select(a).where(*equal_where_given((getattr(a, name), where.get(name)) for name in exact))
+        if (action := where.get("action")) is not None:
+            stmt = stmt.where((a.action == action) | a.action.like(like_escape(action) + ".%", escape="\\"))
+        if (since := where.get("since")) is not None:
+            stmt = stmt.where(a.created_at >= since)
+        if (until := where.get("until")) is not None:
+            stmt = stmt.where(a.created_at < until)
         stmt = stmt.order_by(ActionLogRow.created_at.desc(), ActionLogRow.id.desc()).limit(limit)
         async with self._sessions() as session:
             return [action_from_row(row) for row in (await session.execute(stmt)).scalars()]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
@@ -176,12 +176,7 @@ class LeaseOps(StoreBase):
     async def purge_leases(self, expired_for: timedelta) -> int:
         """Forget leases that nobody has held for `expired_for` (dead processes' presence rows)."""
         cutoff = self._now() - expired_for
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(LeaseRow).where(LeaseRow.expires_at < cutoff),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+        return await self._delete(LeaseRow, LeaseRow.expires_at < cutoff)
 
     @asynccontextmanager
     async def startup_lock(self) -> AsyncIterator[None]:

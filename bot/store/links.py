@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, chunked, ids_list
+from bot.store._base import StoreBase, chunked, from_row, ids_list
 from bot.store.models import DiscordLinkRow, LinkAttemptRow, LinkCodeRow
 from bot.store.types import StoreError
 
@@ -58,19 +58,11 @@ class LinkChange:
 
 
 def link_from_row(row: DiscordLinkRow) -> Link:
-    return Link(row.discord_user_id, row.vrchat_user_id, row.linked_at)
+    return from_row(Link, row)
 
 
 def code_from_row(row: LinkCodeRow) -> LinkCode:
-    return LinkCode(
-        id=row.id,
-        discord_user_id=row.discord_user_id,
-        vrchat_user_id=row.vrchat_user_id,
-        code_hash=row.code_hash,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-    )
+    return from_row(LinkCode, row)
 
 
 def _rowcount(result: Any) -> int:

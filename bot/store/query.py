@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import aliased
@@ -61,31 +60,31 @@ def csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-@dataclass(frozen=True, slots=True)
-class _Filter:
-    group_id: str | None = None
-    actor_id: str | None = None
-    target_id: str | None = None
-    event_types: Sequence[str] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+class EntryFilters(TypedDict, total=False):
+    """What search_entries and export_csv match on; each one left out (or None) matches everything.
+    `since` is inclusive, `until` exclusive; `event_types` are raw dotted types (see _type_matches)."""
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        e = AuditEntryRow
-        out: list[ColumnElement[bool]] = []
-        if self.group_id is not None:
-            out.append(e.group_id == self.group_id)
-        if self.actor_id is not None:
-            out.append(e.actor_id == self.actor_id)
-        if self.target_id is not None:
-            out.append(e.target_id == self.target_id)
-        if self.event_types:
-            out.append(or_(*(_type_matches(pattern) for pattern in self.event_types)))
-        if self.since is not None:
-            out.append(e.created_at >= self.since)
-        if self.until is not None:
-            out.append(e.created_at < self.until)
-        return out
+    group_id: str | None
+    actor_id: str | None
+    target_id: str | None
+    event_types: Sequence[str] | None
+    since: datetime | None
+    until: datetime | None
+
+
+def _conditions(flt: EntryFilters) -> list[ColumnElement[bool]]:
+    e = AuditEntryRow
+    out: list[ColumnElement[bool]] = []
+    for name, column in (("group_id", e.group_id), ("actor_id", e.actor_id), ("target_id", e.target_id)):
+        if (wanted := flt.get(name)) is not None:
+            out.append(column == wanted)
+    if event_types := flt.get("event_types"):
+        out.append(or_(*(_type_matches(pattern) for pattern in event_types)))
+    if (since := flt.get("since")) is not None:
+        out.append(e.created_at >= since)
+    if (until := flt.get("until")) is not None:
+        out.append(e.created_at < until)
+    return out
 
 
 def _type_matches(pattern: str) -> ColumnElement[bool]:
@@ -117,10 +116,10 @@ class QueryOps(StoreBase):
             return True
 
     async def _page(
-        self, flt: _Filter, limit: int, before: tuple[datetime, str] | None
+        self, flt: EntryFilters, limit: int, before: tuple[datetime, str] | None
     ) -> tuple[list[StoredEntry], bool]:
         e = AuditEntryRow
-        conditions = flt.conditions()
+        conditions = _conditions(flt)
         if before is not None:
             at, entry_id = before
             # Keyset: strictly "older" than the last row shown, ties on created_at broken by id.
@@ -131,16 +130,7 @@ class QueryOps(StoreBase):
         return rows[:limit], len(rows) > limit
 
     async def search_entries(
-        self,
-        *,
-        group_id: str | None = None,
-        actor_id: str | None = None,
-        target_id: str | None = None,
-        event_types: Sequence[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 25,
-        before_cursor: str | None = None,
+        self, *, limit: int = 25, before_cursor: str | None = None, **filters: Unpack[EntryFilters]
     ) -> EntryPage:
         """One page of matching entries, newest first. since is inclusive, until exclusive.
 
@@ -149,23 +139,13 @@ class QueryOps(StoreBase):
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        flt = _Filter(group_id, actor_id, target_id, event_types, since, until)
         before = decode_cursor(before_cursor) if before_cursor is not None else None
-        entries, more = await self._page(flt, limit, before)
+        entries, more = await self._page(filters, limit, before)
         next_cursor = encode_cursor(entries[-1].created_at, entries[-1].id) if more and entries else None
         return EntryPage(entries=entries, next_cursor=next_cursor)
 
     async def export_csv(
-        self,
-        stream: TextSink,
-        *,
-        group_id: str | None = None,
-        actor_id: str | None = None,
-        target_id: str | None = None,
-        event_types: Sequence[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
+        self, stream: TextSink, *, limit: int | None = None, **filters: Unpack[EntryFilters]
     ) -> int:
         """Write matching entries (newest first) as CSV with a header row; returns the row count.
 
@@ -173,12 +153,11 @@ class QueryOps(StoreBase):
         """
         writer = csv.writer(stream)
         writer.writerow(CSV_FIELDS)
-        flt = _Filter(group_id, actor_id, target_id, event_types, since, until)
         written = 0
         before: tuple[datetime, str] | None = None
         while limit is None or written < limit:
             size = EXPORT_PAGE if limit is None else min(EXPORT_PAGE, limit - written)
-            entries, more = await self._page(flt, size, before)
+            entries, more = await self._page(filters, size, before)
             writer.writerows(_csv_row(entry) for entry in entries)
             written += len(entries)
             if not more or not entries:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
+from typing import Literal, get_args
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
+from bot.store._base import StoreBase, from_row, table
 from bot.store.models import RequestRuleRow, RuleSettingsRow
 
 RuleKind = Literal[
@@ -21,15 +21,8 @@ RuleKind = Literal[
     "linked_in_server",
 ]
 RuleOutcome = Literal["accept", "reject", "hold"]
-RULE_KINDS: tuple[RuleKind, ...] = (
-    "age_verified",
-    "trust_at_least",
-    "account_age_days_at_least",
-    "in_watchlisted_group",
-    "keyword",
-    "linked_in_server",
-)
-RULE_OUTCOMES: tuple[RuleOutcome, ...] = ("accept", "reject", "hold")
+RULE_KINDS: tuple[RuleKind, ...] = get_args(RuleKind)
+RULE_OUTCOMES: tuple[RuleOutcome, ...] = get_args(RuleOutcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +38,7 @@ class RequestRule:
 
 
 def rule_from_row(row: RequestRuleRow) -> RequestRule:
-    return RequestRule(
-        id=row.id,
-        binding_id=row.binding_id,
-        position=row.position,
-        kind=cast(RuleKind, row.kind),
-        parameter=row.parameter,
-        outcome=cast(RuleOutcome, row.outcome),
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return from_row(RequestRule, row)
 
 
 class RuleOps(StoreBase):
@@ -84,21 +68,12 @@ class RuleOps(StoreBase):
 
     async def remove_rule(self, binding_id: int, position: int) -> bool:
         rr = RequestRuleRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(rr).where(rr.binding_id == binding_id, rr.position == position),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        return bool(await self._delete(rr, rr.binding_id == binding_id, rr.position == position))
 
     async def list_rules(self, binding_ids: Iterable[int]) -> list[RequestRule]:
         """The rules of these bindings, by binding then position."""
-        out: list[RequestRule] = []
-        async with self._sessions() as session:
-            for chunk in chunked(ids_list(binding_ids)):
-                stmt = select(RequestRuleRow).where(RequestRuleRow.binding_id.in_(chunk))
-                out.extend(rule_from_row(row) for row in (await session.execute(stmt)).scalars())
-        return sorted(out, key=lambda r: (r.binding_id, r.position))
+        rows = await self._rows_in(RequestRuleRow, RequestRuleRow.binding_id, binding_ids)
+        return sorted((rule_from_row(row) for row in rows), key=lambda r: (r.binding_id, r.position))
 
     async def set_rules_shadow(self, binding_id: int, shadow: bool) -> None:
         now = self._now()

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store._base import StoreBase, table
+from bot.store._base import StoreBase, from_row, table
 from bot.store.models import SetAsideRow
 from bot.store.types import UNKNOWN_EVENT_TYPE, AuditEntryIn, SetAside, SetAsideIn, SetAsideStage
 
@@ -75,14 +75,7 @@ def placeholder_for(entry: AuditEntryIn, reason: str) -> AuditEntryIn:
 
 
 def set_aside_from_row(row: SetAsideRow) -> SetAside:
-    return SetAside(
-        entry_id=row.entry_id,
-        group_id=row.group_id,
-        stage=cast(SetAsideStage, row.stage),
-        reason=row.reason,
-        raw=row.raw,
-        created_at=row.created_at,
-    )
+    return from_row(SetAside, row)
 
 
 class SetAsideOps(StoreBase):

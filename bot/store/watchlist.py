@@ -10,10 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, changed_rows, chunked, ids_list
+from bot.store._base import StoreBase, from_row
 from bot.store.models import WatchlistRow
 from bot.store.types import StoreError
 
@@ -35,14 +34,7 @@ class WatchEntry:
 
 
 def watch_from_row(row: WatchlistRow) -> WatchEntry:
-    return WatchEntry(
-        id=row.id,
-        binding_id=row.binding_id,
-        group_id=row.group_id,
-        note=row.note,
-        added_by_discord_id=row.added_by_discord_id,
-        added_at=row.added_at,
-    )
+    return from_row(WatchEntry, row)
 
 
 class WatchlistOps(StoreBase):
@@ -66,19 +58,9 @@ class WatchlistOps(StoreBase):
 
     async def remove_watch(self, binding_id: int, group_id: str) -> bool:
         wl = WatchlistRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(wl).where(wl.binding_id == binding_id, wl.group_id == group_id),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        return bool(await self._delete(wl, wl.binding_id == binding_id, wl.group_id == group_id))
 
     async def list_watch(self, binding_ids: Iterable[int]) -> list[WatchEntry]:
         """The watchlist entries of these bindings, oldest first."""
-        wanted = ids_list(binding_ids)
-        out: list[WatchEntry] = []
-        async with self._sessions() as session:
-            for chunk in chunked(wanted):
-                stmt = select(WatchlistRow).where(WatchlistRow.binding_id.in_(chunk))
-                out.extend(watch_from_row(row) for row in (await session.execute(stmt)).scalars())
-        return sorted(out, key=lambda e: e.id)
+        rows = await self._rows_in(WatchlistRow, WatchlistRow.binding_id, binding_ids)
+        return sorted((watch_from_row(row) for row in rows), key=lambda e: e.id)

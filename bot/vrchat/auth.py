@@ -149,13 +149,7 @@ class SessionManager:
         try:
             save_session(
                 self._path,
-                SavedSession(
-                    username=self._username or "",
-                    cookies=dict(self._transport.cookies),
-                    user_id=self.user_id,
-                    saved_at=saved.saved_at,
-                    confirmed_at=datetime.now(UTC).isoformat(),
-                ),
+                self._session_record(saved_at=saved.saved_at, confirmed_at=datetime.now(UTC).isoformat()),
             )
         except OSError as exc:  # the session works; only the wake-up signal is lost
             log.warning("Could not stamp the session file %s as confirmed: %s", self._path, exc.strerror)
@@ -249,17 +243,19 @@ class SessionManager:
             ) from None
         return isinstance(response.data, dict) and bool(response.data.get("verified"))
 
+    def _session_record(self, **times: str | None) -> SavedSession:
+        """What the session file keeps of the current session (its cookies, whose they are)."""
+        return SavedSession(
+            username=self._username or "",
+            cookies=dict(self._transport.cookies),
+            user_id=self.user_id,
+            **times,
+        )
+
     def _new_session(self, *, save: bool) -> None:
         self.generation += 1
         if save:
-            save_session(
-                self._path,
-                SavedSession(
-                    username=self._username or "",
-                    cookies=dict(self._transport.cookies),
-                    user_id=self.user_id,
-                ),
-            )
+            save_session(self._path, self._session_record())
 
     async def recover(self, failed_generation: int, refused: Unauthorized | None = None) -> None:
         """Called after a 401 (`refused`, the call's error): find out whether the session or only the

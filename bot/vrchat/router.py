@@ -3,9 +3,10 @@
 Why a router rather than `pool.client_for(group_id)` in every caller: the services, the feed poller,
 the card reconciler and the session alert all take a VRChatAPI (bot.vrchat.api) and call its
 methods by name. An object that provides it changes none of them, and there is exactly one place
-that decides which account a group's call goes out on. Each method is written out rather than
-forwarded by __getattr__, so a method added to the API cannot slip past the routing unnoticed: mypy
-checks that the router provides all of VRChatAPI (the end of this module).
+that decides which account a group's call goes out on. Each method is named in the class, made from
+the client's own method (`_in_group(VRChatClient.kick_member)`) so that it keeps that signature, rather
+than forwarded by __getattr__: a method added to the API cannot slip past the routing unnoticed, as
+mypy checks that the router provides all of VRChatAPI (the end of this module).
 
 Group calls (the group ID comes first) go to the account serving the group (bot.vrchat.pool), or
 raise NoServingAccount. Calls about the bot's own account go to the account that is that user
@@ -15,34 +16,97 @@ raise NoServingAccount. Calls about the bot's own account go to the account that
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from .auth import SessionState
 from .client import VRChatClient
 from .models import (
-    AuditLogPage,
     CurrentUser,
-    Group,
-    GroupInstance,
-    GroupMember,
-    GroupPost,
-    GroupRole,
-    JoinRequestAction,
-    LimitedUser,
-    MemberSort,
-    PostVisibility,
-    User,
-    UserGroup,
-    UserGroupInstances,
-    UserStatus,
 )
-from .paging import MAX_PAGE
 from .pool import AccountPool
 
 if TYPE_CHECKING:
     from .api import VRChatAPI
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+# A client method, unbound, and the router's method made from it: the same parameters after `self`.
+ClientMethod = Callable[Concatenate[VRChatClient, P], Coroutine[Any, Any, R]]
+RouterMethod = Callable[Concatenate["GroupRouter", P], Coroutine[Any, Any, R]]
+Pick = Callable[["GroupRouter", str], Awaitable[VRChatClient]]
+
+
+def _first(method: Callable[..., object]) -> Callable[[tuple[object, ...], dict[str, object]], str]:
+    """Reads `method`'s first argument after self (a group or user ID) from a call's arguments, given
+    by position or by name."""
+    name = list(inspect.signature(method).parameters)[1]
+    return lambda args, kwargs: cast(str, args[0] if args else kwargs[name])
+
+
+def _forward(method: ClientMethod[P, R], pick: Pick) -> RouterMethod[P, R]:
+    """The router's version of the client's `method`: its signature (so mypy holds the router to
+    VRChatAPI through it), the call sent to the client that `pick` chooses by the first argument.
+    Looked up on that client by name at call time, as `client.method(...)`."""
+    name, first = method.__name__, _first(method)
+
+    async def routed(self: GroupRouter, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        client = await pick(self, first(args, kwargs))
+        bound: Callable[P, Coroutine[Any, Any, R]] = getattr(client, name)
+        return await bound(*args, **kwargs)
+
+    routed.__name__ = routed.__qualname__ = name
+    routed.__doc__ = method.__doc__
+    return routed
+
+
+def _in_group_iter(
+    method: Callable[Concatenate[VRChatClient, P], AsyncIterator[T]],
+) -> Callable[Concatenate[GroupRouter, P], AsyncIterator[T]]:
+    """`_in_group` for an async generator: iterated on the account serving the group."""
+    name, first = method.__name__, _first(method)
+
+    async def routed(self: GroupRouter, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+        client = await self._group(first(args, kwargs))
+        items: Callable[P, AsyncIterator[T]] = getattr(client, name)
+        async for item in items(*args, **kwargs):
+            yield item
+
+    routed.__name__ = routed.__qualname__ = name
+    routed.__doc__ = method.__doc__
+    return routed
+
+
+async def _serving(router: GroupRouter, group_id: str) -> VRChatClient:
+    return await router.pool.client_for(group_id)
+
+
+async def _account_of(router: GroupRouter, user_id: str) -> VRChatClient:
+    return router._self(user_id)
+
+
+async def _primary(router: GroupRouter, _first: str) -> VRChatClient:
+    return router._primary()
+
+
+def _in_group(method: ClientMethod[P, R]) -> RouterMethod[P, R]:
+    """A group call (the group ID first): sent on the account serving the group."""
+    return _forward(method, _serving)
+
+
+def _as_user(method: ClientMethod[P, R]) -> RouterMethod[P, R]:
+    """A call about one of the bot's own accounts (its user ID first): sent on that account, else
+    on the primary (VRChat answers these only for the caller)."""
+    return _forward(method, _account_of)
+
+
+def _on_primary(method: ClientMethod[P, R]) -> RouterMethod[P, R]:
+    """A lookup or search anyone may make: sent on the primary account."""
+    return _forward(method, _primary)
 
 
 class GroupRouter:
@@ -109,161 +173,41 @@ class GroupRouter:
     async def get_current_user(self) -> CurrentUser:
         return await self._primary().get_current_user()
 
-    async def update_user(
-        self,
-        user_id: str,
-        *,
-        status: UserStatus | str | None = None,
-        status_description: str | None = None,
-        bio: str | None = None,
-        bio_links: Sequence[str] | None = None,
-        pronouns: str | None = None,
-    ) -> CurrentUser:
-        return await self._self(user_id).update_user(
-            user_id,
-            status=status,
-            status_description=status_description,
-            bio=bio,
-            bio_links=bio_links,
-            pronouns=pronouns,
-        )
+    update_user = _as_user(VRChatClient.update_user)
 
     # -- groups ----------------------------------------------------------------------------------
 
-    async def get_group(self, group_id: str, *, include_roles: bool = False) -> Group:
-        return await (await self._group(group_id)).get_group(group_id, include_roles=include_roles)
+    get_group = _in_group(VRChatClient.get_group)
+    list_group_roles = _in_group(VRChatClient.list_group_roles)
+    list_group_members = _in_group(VRChatClient.list_group_members)
 
-    async def list_group_roles(self, group_id: str) -> list[GroupRole]:
-        return await (await self._group(group_id)).list_group_roles(group_id)
+    iter_group_members = _in_group_iter(VRChatClient.iter_group_members)
 
-    async def list_group_members(
-        self,
-        group_id: str,
-        *,
-        n: int = MAX_PAGE,
-        offset: int = 0,
-        sort: MemberSort | str | None = None,
-        role_id: str | None = None,
-    ) -> list[GroupMember]:
-        client = await self._group(group_id)
-        return await client.list_group_members(group_id, n=n, offset=offset, sort=sort, role_id=role_id)
-
-    async def iter_group_members(
-        self,
-        group_id: str,
-        *,
-        page_size: int = MAX_PAGE,
-        sort: MemberSort | str = MemberSort.JOINED_ASC,
-        role_id: str | None = None,
-    ) -> AsyncIterator[GroupMember]:
-        client = await self._group(group_id)
-        async for member in client.iter_group_members(
-            group_id, page_size=page_size, sort=sort, role_id=role_id
-        ):
-            yield member
-
-    async def get_group_member(self, group_id: str, user_id: str) -> GroupMember | None:
-        return await (await self._group(group_id)).get_group_member(group_id, user_id)
-
-    async def add_member_role(self, group_id: str, user_id: str, role_id: str) -> list[str]:
-        return await (await self._group(group_id)).add_member_role(group_id, user_id, role_id)
-
-    async def remove_member_role(self, group_id: str, user_id: str, role_id: str) -> list[str]:
-        return await (await self._group(group_id)).remove_member_role(group_id, user_id, role_id)
-
-    async def kick_member(self, group_id: str, user_id: str) -> None:
-        await (await self._group(group_id)).kick_member(group_id, user_id)
-
-    async def ban_member(self, group_id: str, user_id: str) -> GroupMember:
-        return await (await self._group(group_id)).ban_member(group_id, user_id)
-
-    async def unban_member(self, group_id: str, user_id: str) -> GroupMember:
-        return await (await self._group(group_id)).unban_member(group_id, user_id)
-
-    async def list_group_bans(
-        self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
-    ) -> list[GroupMember]:
-        return await (await self._group(group_id)).list_group_bans(group_id, n=n, offset=offset)
-
-    async def invite_user(self, group_id: str, user_id: str, *, confirm_override_block: bool = False) -> None:
-        client = await self._group(group_id)
-        await client.invite_user(group_id, user_id, confirm_override_block=confirm_override_block)
-
-    async def list_group_invites(
-        self, group_id: str, *, n: int = MAX_PAGE, offset: int = 0
-    ) -> list[GroupMember]:
-        return await (await self._group(group_id)).list_group_invites(group_id, n=n, offset=offset)
-
-    async def cancel_invite(self, group_id: str, user_id: str) -> None:
-        await (await self._group(group_id)).cancel_invite(group_id, user_id)
-
-    async def list_join_requests(
-        self, group_id: str, *, blocked: bool = False, n: int = MAX_PAGE, offset: int = 0
-    ) -> list[GroupMember]:
-        client = await self._group(group_id)
-        return await client.list_join_requests(group_id, blocked=blocked, n=n, offset=offset)
-
-    async def respond_join_request(
-        self, group_id: str, user_id: str, action: JoinRequestAction | str, block: bool = False
-    ) -> None:
-        await (await self._group(group_id)).respond_join_request(group_id, user_id, action, block)
-
-    async def list_posts(
-        self, group_id: str, *, n: int = 20, offset: int = 0, public_only: bool | None = None
-    ) -> list[GroupPost]:
-        client = await self._group(group_id)
-        return await client.list_posts(group_id, n=n, offset=offset, public_only=public_only)
-
-    async def create_post(
-        self,
-        group_id: str,
-        title: str,
-        text: str,
-        visibility: PostVisibility | str,
-        role_ids: Iterable[str] = (),
-        send_notification: bool = False,
-    ) -> GroupPost:
-        client = await self._group(group_id)
-        return await client.create_post(group_id, title, text, visibility, role_ids, send_notification)
-
-    async def delete_post(self, group_id: str, post_id: str) -> None:
-        await (await self._group(group_id)).delete_post(group_id, post_id)
-
-    async def get_audit_logs(
-        self,
-        group_id: str,
-        n: int = MAX_PAGE,
-        offset: int = 0,
-        start_date: datetime | None = None,
-        end_date: datetime | None = None,
-        event_types: Sequence[str] | None = None,
-        actor_ids: Sequence[str] | None = None,
-        target_ids: Sequence[str] | None = None,
-    ) -> AuditLogPage:
-        client = await self._group(group_id)
-        return await client.get_audit_logs(
-            group_id, n, offset, start_date, end_date, event_types, actor_ids, target_ids
-        )
-
-    async def list_audit_log_types(self, group_id: str) -> list[str]:
-        return await (await self._group(group_id)).list_audit_log_types(group_id)
-
-    async def list_group_instances(self, group_id: str) -> list[GroupInstance]:
-        return await (await self._group(group_id)).list_group_instances(group_id)
+    get_group_member = _in_group(VRChatClient.get_group_member)
+    add_member_role = _in_group(VRChatClient.add_member_role)
+    remove_member_role = _in_group(VRChatClient.remove_member_role)
+    kick_member = _in_group(VRChatClient.kick_member)
+    ban_member = _in_group(VRChatClient.ban_member)
+    unban_member = _in_group(VRChatClient.unban_member)
+    list_group_bans = _in_group(VRChatClient.list_group_bans)
+    invite_user = _in_group(VRChatClient.invite_user)
+    list_group_invites = _in_group(VRChatClient.list_group_invites)
+    cancel_invite = _in_group(VRChatClient.cancel_invite)
+    list_join_requests = _in_group(VRChatClient.list_join_requests)
+    respond_join_request = _in_group(VRChatClient.respond_join_request)
+    list_posts = _in_group(VRChatClient.list_posts)
+    create_post = _in_group(VRChatClient.create_post)
+    delete_post = _in_group(VRChatClient.delete_post)
+    get_audit_logs = _in_group(VRChatClient.get_audit_logs)
+    list_audit_log_types = _in_group(VRChatClient.list_audit_log_types)
+    list_group_instances = _in_group(VRChatClient.list_group_instances)
 
     # -- users -----------------------------------------------------------------------------------
 
-    async def get_user(self, user_id: str) -> User:
-        return await self._primary().get_user(user_id)
-
-    async def search_users(self, query: str, *, n: int = 10, offset: int = 0) -> list[LimitedUser]:
-        return await self._primary().search_users(query, n=n, offset=offset)
-
-    async def list_user_groups(self, user_id: str) -> list[UserGroup]:
-        return await self._primary().list_user_groups(user_id)
-
-    async def list_user_group_instances(self, user_id: str) -> UserGroupInstances:
-        return await self._self(user_id).list_user_group_instances(user_id)
+    get_user = _on_primary(VRChatClient.get_user)
+    search_users = _on_primary(VRChatClient.search_users)
+    list_user_groups = _on_primary(VRChatClient.list_user_groups)
+    list_user_group_instances = _as_user(VRChatClient.list_user_group_instances)
 
 
 if TYPE_CHECKING:

@@ -120,6 +120,26 @@ async def test_user_calls_go_to_the_primary_and_own_account_calls_to_that_accoun
     assert two.bravo.status_description == "second bot"
 
 
+async def test_a_routed_call_finds_its_group_or_user_given_by_name(two: TwoAccounts, tmp_path: Path) -> None:
+    """The router's methods are made from the client's: the group or user ID that picks the account
+    may come by position or by name, and the routed method keeps the client's name and signature."""
+    pool = await open_pool(two, tmp_path)
+    router = GroupRouter(pool)
+    try:
+        await pool.assign(g.id for g in two.groups)
+        page = await router.get_audit_logs(group_id=two.only_b.id, n=10)
+        assert [e.event_type for e in page.results] == ["group.request.create"]
+        await router.update_user(user_id=two.bravo.id, status_description="by name")
+        async for _member in router.iter_group_members(group_id=two.only_b.id):
+            pass  # where the listing went is what counts here
+    finally:
+        await pool.close()
+    for path in ("auditLogs", "members"):
+        assert set(by_account(two.sim, rf"^/groups/{two.only_b.id}/{path}")) == {two.bravo.id}, path
+    assert two.bravo.status_description == "by name"
+    assert GroupRouter.get_audit_logs.__name__ == "get_audit_logs"
+
+
 async def test_a_group_first_seen_later_is_decided_once_at_its_first_call(
     two: TwoAccounts, tmp_path: Path
 ) -> None:

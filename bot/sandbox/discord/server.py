@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from types import TracebackType
-from typing import Any, Self
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
@@ -28,11 +28,12 @@ import bot.sandbox.discord.commands as commands
 import bot.sandbox.discord.handlers as handlers
 import bot.sandbox.discord.member_routes as member_routes
 import bot.sandbox.discord.responses as responses
+from bot.sandbox.serving import LocalServer, serve_app
 
 from .commands import REGISTRY_KEY, CommandRegistry
 from .gateway import GatewayServer
 from .guild_events import GuildControls
-from .guilds import DEFAULT_BOT_PERMISSIONS, StandInGuild, StandInMember, StandInRole
+from .guilds import StandInMember
 from .handlers import (
     API_PREFIX,
     BODY_KEY,
@@ -44,7 +45,7 @@ from .handlers import (
     json_response,
 )
 from .interactions import InteractionExchange
-from .models import Clock, RecordedFile, RecordedRequest, StandInChannel, StandInMessage, StandInUser
+from .models import Clock, RecordedFile, RecordedRequest, StandInMessage, StandInUser
 from .openapi import DiscordSpec, load_spec
 from .ratelimit import RateLimiter
 from .response_spec import ResponseChecker
@@ -82,7 +83,26 @@ async def _parse_body(request: web.Request) -> ParsedBody:
         return ParsedBody(invalid=True)
 
 
-class DiscordStandIn(GuildControls):
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _on_state(
+    method: Callable[Concatenate[StandInState, P], R],
+) -> Callable[Concatenate[DiscordStandIn, P], R]:
+    """The stand-in's method that does what the state's `method` does (same signature and docs)."""
+    name = method.__name__
+
+    def forwarded(self: DiscordStandIn, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        on_state: Callable[P, R] = getattr(self.state, name)
+        return on_state(*args, **kwargs)
+
+    forwarded.__name__ = forwarded.__qualname__ = name
+    forwarded.__doc__ = method.__doc__
+    return forwarded
+
+
+class DiscordStandIn(GuildControls, LocalServer):
     """A local fake of the slice of Discord's REST API v10 the bot uses.
 
     ``rate_limit`` is (requests, seconds) per channel for message creation; ``other_rate_limit``
@@ -161,38 +181,11 @@ class DiscordStandIn(GuildControls):
     def strict_mentions(self, value: bool) -> None:
         self.state.strict_mentions = value
 
-    def add_channel(self, channel_id: int, *, guild_id: int, name: str = "feed") -> StandInChannel:
-        """Create a guild text channel the bot can post in."""
-        return self.state.add_channel(channel_id, guild_id=guild_id, name=name)
-
-    def add_guild(
-        self,
-        guild_id: int,
-        name: str = "Guild",
-        *,
-        owner_id: int,
-        bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
-    ) -> StandInGuild:
-        """A guild the bot is in: @everyone role (id == guild id), the bot as a member with a managed
-        role granting ``bot_permissions``.  Its channels are the ``add_channel``s with this guild_id."""
-        return self.state.add_guild(guild_id, name, owner_id=owner_id, bot_permissions=bot_permissions)
-
-    def add_role(
-        self,
-        guild_id: int,
-        role_id: int,
-        name: str,
-        permissions: int = 0,
-        *,
-        position: int | None = None,
-        integration_id: int | None = None,
-    ) -> StandInRole:
-        """A role; members holding it get ``permissions`` (see ``guilds`` for the permission bits).
-        ``position`` None puts it on top (others shift up like Discord); ``integration_id`` makes it
-        a managed role.  No gateway event: for a change the bot should see, ``create_role``."""
-        return self.state.add_role(
-            guild_id, role_id, name, permissions, position=position, integration_id=integration_id
-        )
+    # Set-up without gateway events, as the state does it (GuildControls has the ones the bot sees).
+    add_channel = _on_state(StandInState.add_channel)
+    add_guild = _on_state(StandInState.add_guild)
+    add_role = _on_state(StandInState.add_role)
+    member = _on_state(StandInState.member)
 
     def add_member(
         self,
@@ -206,9 +199,6 @@ class DiscordStandIn(GuildControls):
         """A guild member; permissions are computed from @everyone + roles (owner/admin: all) unless
         ``permissions`` overrides them (as a channel overwrite would)."""
         return self.state.add_member(guild_id, user_id, name, role_ids=role_ids, permissions=permissions)
-
-    def member(self, guild_id: int, user_id: int) -> StandInMember:
-        return self.state.member(guild_id, user_id)
 
     async def dispatch_interaction(
         self, payload: dict[str, Any], *, force: bool = False
@@ -263,14 +253,7 @@ class DiscordStandIn(GuildControls):
         app[STATE_KEY] = self.state
         app[REGISTRY_KEY] = self.commands
         urls = app[URLS_KEY] = Urls()  # filled in once the port is known
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        if ":" in bound_host:  # IPv6 literal
-            bound_host = f"[{bound_host}]"
-        self._origin = f"http://{bound_host}:{bound_port}"
+        runner, self._origin = await serve_app(app, host, port)
         urls.origin, urls.gateway = self._origin, self.gateway_url
         self.gateway.url = self.gateway_url
         self._runner = runner
@@ -281,15 +264,6 @@ class DiscordStandIn(GuildControls):
             await self.gateway.close_all()  # else cleanup waits shutdown_timeout for open sockets
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ pipeline
     @web.middleware

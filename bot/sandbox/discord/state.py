@@ -77,7 +77,8 @@ class StandInState:
         self._nonces: dict[tuple[int, int, str], StandInMessage] = {}
 
     # ------------------------------------------------------------ channels
-    def add_channel(self, channel_id: int, *, guild_id: int, name: str) -> StandInChannel:
+    def add_channel(self, channel_id: int, *, guild_id: int, name: str = "feed") -> StandInChannel:
+        """Create a guild text channel the bot can post in."""
         if channel_id in self.channels:
             raise ValueError(f"channel {channel_id} already exists")
         channel = StandInChannel(id=channel_id, guild_id=guild_id, name=name)
@@ -86,10 +87,16 @@ class StandInState:
 
     # ------------------------------------------------------------ guilds, roles, members
     def add_guild(
-        self, guild_id: int, name: str, *, owner_id: int, bot_permissions: int = DEFAULT_BOT_PERMISSIONS
+        self,
+        guild_id: int,
+        name: str = "Guild",
+        *,
+        owner_id: int,
+        bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
     ) -> StandInGuild:
         """A guild with its @everyone role (id == guild id) and the bot as a member with its own
-        managed role, the way a bot invite creates one."""
+        managed role granting ``bot_permissions``, the way a bot invite creates one. Its channels are
+        the ``add_channel``s with this guild_id."""
         if guild_id in self.guilds:
             raise ValueError(f"guild {guild_id} already exists")
         now = self.clock()
@@ -113,8 +120,10 @@ class StandInState:
         position: int | None = None,
         integration_id: int | None = None,
     ) -> StandInRole:
-        """A role at ``position`` (None: the top; others shift like Discord); ``integration_id``
-        makes it managed (an integration's role nobody can give or take)."""
+        """A role; members holding it get ``permissions`` (see ``guilds`` for the permission bits).
+        ``position`` None puts it on top (others shift up like Discord); ``integration_id`` makes it
+        managed (an integration's role nobody can give or take). No gateway event: for a change the
+        bot should see, ``DiscordStandIn.create_role``."""
         guild = self.guilds[guild_id]
         if role_id in guild.roles:
             raise ValueError(f"role {role_id} already exists in guild {guild_id}")

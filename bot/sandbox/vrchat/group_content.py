@@ -24,7 +24,7 @@ from .common import (
     state_of,
     success,
 )
-from .groups import GROUP, group_or_404, require_member, require_permission
+from .groups import GROUP, group_or_404, permitted, require_member
 from .models import parse_iso
 
 
@@ -42,9 +42,7 @@ async def get_posts(request: web.Request) -> web.StreamResponse:
 
 async def create_post(request: web.Request) -> web.StreamResponse:
     """``POST /groups/{groupId}/posts`` needs ``group-announcement-manage``."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-announcement-manage")
+    actor, group = permitted(request, "group-announcement-manage")
     body = await read_json(request)
     title = required_str(body, "title")
     text = required_str(body, "text")
@@ -63,9 +61,7 @@ async def create_post(request: web.Request) -> web.StreamResponse:
 
 async def delete_post(request: web.Request) -> web.StreamResponse:
     """``DELETE /groups/{groupId}/posts/{notificationId}`` needs ``group-announcement-manage``."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-announcement-manage")
+    actor, group = permitted(request, "group-announcement-manage")
     post_id = request.match_info["notificationId"]
     if post_id not in group.posts:
         raise ApiError(404, MSG_POST_NOT_FOUND)
@@ -92,9 +88,7 @@ def _id_set(request: web.Request, name: str) -> set[str] | None:
 
 async def get_audit_logs(request: web.Request) -> web.StreamResponse:
     """``GET /groups/{groupId}/auditLogs`` needs ``group-audit-view``."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-audit-view")
+    _actor, group = permitted(request, "group-audit-view")
     n, offset = page_params(request)
     entries, total = group.audit_log.page(
         offset=offset,
@@ -116,9 +110,7 @@ async def get_audit_logs(request: web.Request) -> web.StreamResponse:
 
 async def get_audit_log_types(request: web.Request) -> web.StreamResponse:
     """``GET /groups/{groupId}/auditLogTypes``: event types the group has entries for."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-audit-view")
+    _actor, group = permitted(request, "group-audit-view")
     types = sorted({e.event_type for e in group.audit_log.newest_first()})
     return web.json_response(types)
 

@@ -66,6 +66,15 @@ def require_permission(request: web.Request, group: SimGroup, actor: SimUser, pe
         raise ApiError(403, MSG_NO_PERMISSION)
 
 
+def permitted(request: web.Request, permission: str) -> tuple[SimUser, SimGroup]:
+    """The signed-in caller and the group in the path, once the caller may do what needs
+    ``permission`` there (401, 404 or 403 otherwise, in VRChat's order)."""
+    actor = require_user(request)
+    group = group_or_404(request)
+    require_permission(request, group, actor, permission)
+    return actor, group
+
+
 def _member_list(request: web.Request, group: SimGroup, status: str) -> web.Response:
     """A paged GroupMember array of records in one status."""
     n, offset = page_params(request)
@@ -135,9 +144,7 @@ async def update_member(request: web.Request) -> web.StreamResponse:
 
 async def kick_member(request: web.Request) -> web.StreamResponse:
     """``DELETE /groups/{groupId}/members/{userId}`` needs ``group-members-remove``."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-members-remove")
+    actor, group = permitted(request, "group-members-remove")
     target = user_or_404(request, request.match_info["userId"])
     if target.id == group.owner_id:
         raise ApiError(403, MSG_CANT_REMOVE_OWNER)
@@ -149,17 +156,13 @@ async def kick_member(request: web.Request) -> web.StreamResponse:
 
 async def get_bans(request: web.Request) -> web.StreamResponse:
     """``GET /groups/{groupId}/bans`` needs ``group-bans-manage``."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-bans-manage")
+    _actor, group = permitted(request, "group-bans-manage")
     return _member_list(request, group, "banned")
 
 
 async def ban_member(request: web.Request) -> web.StreamResponse:
     """``POST /groups/{groupId}/bans`` with ``{"userId"}``; members and non-members alike."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-bans-manage")
+    actor, group = permitted(request, "group-bans-manage")
     body = await read_json(request)
     target = user_or_404(request, required_str(body, "userId"))
     if target.id == group.owner_id:
@@ -173,9 +176,7 @@ async def ban_member(request: web.Request) -> web.StreamResponse:
 
 async def unban_member(request: web.Request) -> web.StreamResponse:
     """``DELETE /groups/{groupId}/bans/{userId}``."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-bans-manage")
+    actor, group = permitted(request, "group-bans-manage")
     target = user_or_404(request, request.match_info["userId"])
     existing = group.memberships.get(target.id)
     if existing is None or existing.status != "banned":
@@ -186,17 +187,13 @@ async def unban_member(request: web.Request) -> web.StreamResponse:
 
 async def get_invites(request: web.Request) -> web.StreamResponse:
     """``GET /groups/{groupId}/invites`` needs ``group-invites-manage``."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-invites-manage")
+    _actor, group = permitted(request, "group-invites-manage")
     return _member_list(request, group, "invited")
 
 
 async def create_invite(request: web.Request) -> web.StreamResponse:
     """``POST /groups/{groupId}/invites`` with ``{"userId", "confirmOverrideBlock"?}``; 200, no body."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-invites-manage")
+    actor, group = permitted(request, "group-invites-manage")
     body = await read_json(request)
     target = user_or_404(request, required_str(body, "userId"))
     existing = group.memberships.get(target.id)
@@ -215,9 +212,7 @@ async def create_invite(request: web.Request) -> web.StreamResponse:
 
 async def delete_invite(request: web.Request) -> web.StreamResponse:
     """``DELETE /groups/{groupId}/invites/{userId}``; 400 when there is no invite."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-invites-manage")
+    actor, group = permitted(request, "group-invites-manage")
     target = user_or_404(request, request.match_info["userId"])
     existing = group.memberships.get(target.id)
     if existing is None or existing.status != "invited":
@@ -228,18 +223,14 @@ async def delete_invite(request: web.Request) -> web.StreamResponse:
 
 async def get_requests(request: web.Request) -> web.StreamResponse:
     """``GET /groups/{groupId}/requests``; ``blocked=true`` lists blocked requesters instead."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-invites-manage")
+    _actor, group = permitted(request, "group-invites-manage")
     status = "userblocked" if query_bool(request, "blocked") else "requested"
     return _member_list(request, group, status)
 
 
 async def respond_request(request: web.Request) -> web.StreamResponse:
     """``PUT /groups/{groupId}/requests/{userId}`` with ``{"action": accept|reject, "block"?}``."""
-    actor = require_user(request)
-    group = group_or_404(request)
-    require_permission(request, group, actor, "group-invites-manage")
+    actor, group = permitted(request, "group-invites-manage")
     target = user_or_404(request, request.match_info["userId"])
     body = await read_json(request)
     action = body.get("action")

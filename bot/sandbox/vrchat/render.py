@@ -69,45 +69,60 @@ def _avatar(user_id: str) -> tuple[str, str]:
     return f"{_FILE_BASE}/file/{file_id}/1/file", f"{_FILE_BASE}/image/{file_id}/1/256"
 
 
-def current_user(user: SimUser, state: SimState) -> JSON:
-    """CurrentUser for ``GET /auth/user`` and ``PUT /users/{id}``."""
+def _profile(user: SimUser) -> JSON:
+    """What CurrentUser and User both say of a user."""
     image, thumb = _avatar(user.id)
-    groups = [g.id for g in state.groups.values() if state.is_member(g.id, user.id)]
     return {
-        "acceptedPrivacyVersion": 0,
-        "acceptedTOSVersion": 7,
-        "accountDeletionDate": None,
-        "activeFriends": [],
         "ageVerificationStatus": user.age_verification_status,
         "ageVerified": user.age_verification_status != "hidden",
         "allowAvatarCopying": False,
         "badges": [],
         "bio": user.bio,
         "bioLinks": list(user.bio_links),
-        "currentAvatar": "avtr_" + user.id.removeprefix("usr_"),
         "currentAvatarImageUrl": image,
         "currentAvatarTags": [],
         "currentAvatarThumbnailImageUrl": thumb,
         "date_joined": user.date_joined.isoformat(),
         "developerType": user.developer_type,
         "displayName": user.display_name,
+        "friendKey": "",
+        "id": user.id,
+        "isFriend": False,
+        "last_platform": user.last_platform,
+        "profilePicOverride": "",
+        "profilePicOverrideThumbnail": "",
+        "pronouns": user.pronouns,
+        "state": "offline",
+        "status": user.status,
+        "statusDescription": user.status_description,
+        "tags": list(user.tags),
+        "userIcon": "",
+    }
+
+
+def current_user(user: SimUser, state: SimState) -> JSON:
+    """CurrentUser for ``GET /auth/user`` and ``PUT /users/{id}``."""
+    groups = [g.id for g in state.groups.values() if state.is_member(g.id, user.id)]
+    return {
+        **_profile(user),
+        "acceptedPrivacyVersion": 0,
+        "acceptedTOSVersion": 7,
+        "accountDeletionDate": None,
+        "activeFriends": [],
+        "currentAvatar": "avtr_" + user.id.removeprefix("usr_"),
         "emailVerified": True,
         "friendGroupNames": [],
-        "friendKey": "",
         "friends": [],
         "hasBirthday": True,
         "hasEmail": True,
         "hasLoggedInFromClient": True,
         "hasPendingEmail": False,
         "homeLocation": "",
-        "id": user.id,
         "isAdult": True,
         "isBoopingEnabled": True,
-        "isFriend": False,
         "last_activity": iso(user.last_login),
         "last_login": iso(user.last_login),
         "last_mobile": None,
-        "last_platform": user.last_platform,
         "obfuscatedEmail": "g****e@example.invalid",
         "obfuscatedPendingEmail": "",
         "oculusId": "",
@@ -120,58 +135,26 @@ def current_user(user: SimUser, state: SimState) -> JSON:
             "displayName": user.display_name,
             "status": user.status,
         },
-        "profilePicOverride": "",
-        "profilePicOverrideThumbnail": "",
-        "pronouns": user.pronouns,
         "pronounsHistory": [],
-        "state": "offline",
-        "status": user.status,
-        "statusDescription": user.status_description,
         "statusFirstTime": False,
         "statusHistory": [],
         "steamDetails": {},
         "steamId": "",
-        "tags": list(user.tags),
         "twoFactorAuthEnabled": bool(user.totp_secret),
         "unsubscribe": True,
         "updated_at": iso(user.updated_at),
-        "userIcon": "",
         "usesGeneratedPassword": False,
     }
 
 
 def user(user: SimUser) -> Any:
     """Public User for ``GET /users/{id}``."""
-    image, thumb = _avatar(user.id)
     return unchecked(
         {
-            "ageVerificationStatus": user.age_verification_status,
-            "ageVerified": user.age_verification_status != "hidden",
-            "allowAvatarCopying": False,
-            "badges": [],
-            "bio": user.bio,
-            "bioLinks": list(user.bio_links),
-            "currentAvatarImageUrl": image,
-            "currentAvatarTags": [],
-            "currentAvatarThumbnailImageUrl": thumb,
-            "date_joined": user.date_joined.isoformat(),
-            "developerType": user.developer_type,
-            "displayName": user.display_name,
-            "friendKey": "",
-            "id": user.id,
-            "isFriend": False,
+            **_profile(user),
             "last_activity": "",
             "last_login": "",
-            "last_platform": user.last_platform,
             "location": "offline",
-            "profilePicOverride": "",
-            "profilePicOverrideThumbnail": "",
-            "pronouns": user.pronouns,
-            "state": "offline",
-            "status": user.status,
-            "statusDescription": user.status_description,
-            "tags": list(user.tags),
-            "userIcon": "",
         },
         user,
     )

@@ -16,8 +16,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -27,6 +26,7 @@ import bot.sandbox.vrchat.group_content as group_content
 import bot.sandbox.vrchat.groups as groups
 import bot.sandbox.vrchat.member_roles as member_roles
 import bot.sandbox.vrchat.users as users
+from bot.sandbox.serving import LocalServer, serve_app
 
 from .common import STATE_KEY, ApiError, envelope
 from .faults import FAULT_MARK, FaultSet
@@ -61,7 +61,7 @@ def _decode_json(raw: bytes) -> Any:
         return None
 
 
-class VRChatSimulator:
+class VRChatSimulator(LocalServer):
     """A local, stateful fake of the VRChat group API that validates traffic against the spec."""
 
     def __init__(
@@ -116,15 +116,8 @@ class VRChatSimulator:
         if self.validate and self._validator is None:
             self._validator = await asyncio.to_thread(load_validator, self._spec_path)
         self.faults.arm_delays()
-        runner = web.AppRunner(self._build_app(), access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        self._runner = runner
-        bound_host, bound_port = runner.addresses[0][:2]
-        if ":" in bound_host:  # IPv6 literal
-            bound_host = f"[{bound_host}]"
-        self._base_url = f"http://{bound_host}:{bound_port}{API_PREFIX}"
+        self._runner, origin = await serve_app(self._build_app(), host, port)
+        self._base_url = f"{origin}{API_PREFIX}"
 
     async def close(self) -> None:
         """Stop serving (idempotent)."""
@@ -133,15 +126,6 @@ class VRChatSimulator:
             await self.pipeline.shutdown()
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ internals
     def _build_app(self) -> web.Application:

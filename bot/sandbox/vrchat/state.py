@@ -47,52 +47,32 @@ class SimState(SimStore):
         super().__init__(clock)
         self.join_request_listeners: list[JoinRequestListener] = []
 
+    def _user_event(self, group_id: str, event_type: str, actor_id: str, user_id: str, what: str) -> None:
+        """An audit entry about a user, described as VRChat does: "<their display name> <what>"."""
+        self.add_audit_entry(group_id, event_type, actor_id, user_id, f"{self.display_name(user_id)} {what}")
+
     def kick(self, group_id: str, user_id: str, actor_id: str) -> None:
         """Remove a member (DELETE /groups/{id}/members/{userId})."""
         del self._group(group_id).memberships[user_id]
-        self.add_audit_entry(
-            group_id,
-            EVENT_MEMBER_REMOVE,
-            actor_id,
-            user_id,
-            f"{self.display_name(user_id)} was removed from the group.",
-        )
+        self._user_event(group_id, EVENT_MEMBER_REMOVE, actor_id, user_id, "was removed from the group.")
 
     def ban(self, group_id: str, user_id: str, actor_id: str) -> SimMembership:
         """Ban a user, member or not; membership ends."""
         record = self.add_ban(group_id, user_id)
-        self.add_audit_entry(
-            group_id,
-            EVENT_USER_BAN,
-            actor_id,
-            user_id,
-            f"{self.display_name(user_id)} was banned from the group.",
-        )
+        self._user_event(group_id, EVENT_USER_BAN, actor_id, user_id, "was banned from the group.")
         return record
 
     def unban(self, group_id: str, user_id: str, actor_id: str) -> SimMembership:
         """Lift a ban; the record disappears and is returned as ``inactive``."""
         record = self._group(group_id).memberships.pop(user_id)
         record.status = "inactive"
-        self.add_audit_entry(
-            group_id,
-            EVENT_USER_UNBAN,
-            actor_id,
-            user_id,
-            f"{self.display_name(user_id)} was unbanned from the group.",
-        )
+        self._user_event(group_id, EVENT_USER_UNBAN, actor_id, user_id, "was unbanned from the group.")
         return record
 
     def invite(self, group_id: str, user_id: str, actor_id: str) -> SimMembership:
         """Invite a user to the group."""
         record = self.add_invite(group_id, user_id)
-        self.add_audit_entry(
-            group_id,
-            EVENT_INVITE_CREATE,
-            actor_id,
-            user_id,
-            f"{self.display_name(user_id)} was invited to the group.",
-        )
+        self._user_event(group_id, EVENT_INVITE_CREATE, actor_id, user_id, "was invited to the group.")
         return record
 
     def cancel_invite(self, group_id: str, user_id: str, actor_id: str) -> None:
