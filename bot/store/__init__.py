@@ -5,6 +5,7 @@ Knows nothing about Discord or the VRChat HTTP API: plain values in (bot.store.t
 values out. Entry point: ``store = await Store.open(url); await store.upgrade()``.
 """
 
+from bot.store.ban_prompts import BanPrompt, BanPromptState, BanSetting, DiscordBanMode
 from bot.store.cards import CARD_STATES, NO_CHANNEL, CardState, HandledWhere, RequestCard
 from bot.store.links import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict
 from bot.store.store import IngestHook, Store
@@ -42,6 +43,9 @@ __all__ = [
     "ActionIn",
     "ActionOutcome",
     "ActionRecord",
+    "BanPrompt",
+    "BanPromptState",
+    "BanSetting",
     "AuditEntryIn",
     "Binding",
     "BindingIn",
@@ -51,6 +55,7 @@ __all__ = [
     "CodeNotClaimable",
     "ConfigSyncResult",
     "CursorUpdate",
+    "DiscordBanMode",
     "DuplicateBindingError",
     "DuplicateWatchError",
     "EntryPage",

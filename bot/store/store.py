@@ -20,6 +20,7 @@ from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseOps
+from bot.store.ban_prompts import BanPromptOps
 from bot.store.links import LinkOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.outbox import OutboxOps
@@ -56,6 +57,7 @@ class Store(
     LeaseOps,
     SetAsideOps,
     LinkOps,
+    BanPromptOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
