@@ -59,6 +59,7 @@ def bot_intents() -> discord.Intents:
     discord.py warns about its cache without the guilds intent."""
     intents = discord.Intents.none()
     intents.guilds = True
+    intents.moderation = True  # GUILD_BAN_ADD / REMOVE, not privileged (bot.banbridge)
     return intents
 
 
@@ -314,6 +315,7 @@ async def install_commands(bot: GroupBridgeBot) -> None:
     for module in pkgutil.iter_modules(bot_cogs.__path__, "bot.cogs."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             await bot.load_extension(module.name)
+    await bot.load_extension("bot.banbridge.cog")  # adds /bridge bans: before the groups go on the tree
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

@@ -12,12 +12,11 @@ for a moderator), 'banning' (a moderator confirmed; the VRChat call is in flight
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from bot.store._base import StoreBase, changed_rows, table
 from bot.store.models import BanPromptRow, BanSettingRow
@@ -143,7 +142,9 @@ class BanPromptOps(StoreBase):
         async with self._sessions.begin() as session:
             inserted = await session.execute(
                 self._insert(table(bp))
-                .values(guild_id=guild_id, group_id=group_id, discord_user_id=discord_user_id, round=1, **fresh)
+                .values(
+                    guild_id=guild_id, group_id=group_id, discord_user_id=discord_user_id, round=1, **fresh
+                )
                 .on_conflict_do_nothing(index_elements=["guild_id", "group_id", "discord_user_id"])
             )
             if not changed_rows(inserted):
@@ -188,7 +189,7 @@ class BanPromptOps(StoreBase):
         prompt_id: int,
         round_: int,
         *,
-        from_states: Collection[BanPromptState],
+        from_states: tuple[BanPromptState, ...],
         to: BanPromptState,
         by_discord_id: int | None = None,
         by_name: str | None = None,
@@ -200,7 +201,7 @@ class BanPromptOps(StoreBase):
         process died mid-call; VRChat's ban is safe to repeat). `by_*` are kept when not given."""
         now = self._now()
         bp = BanPromptRow
-        allowed = bp.state.in_(list(from_states))
+        allowed: ColumnElement[bool] = bp.state.in_(list(from_states))
         if stale_before is not None:
             allowed = or_(allowed, and_(bp.state == "banning", bp.handled_at < stale_before))
         values: dict[str, Any] = {"state": to, "updated_at": now}

@@ -15,12 +15,12 @@ import bot.store.health as health
 import bot.store.migrate as migrate
 from bot import crashpoints
 from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
+from bot.store.ban_prompts import BanPromptOps
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseOps
-from bot.store.ban_prompts import BanPromptOps
 from bot.store.links import LinkOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.outbox import OutboxOps
