@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.services.access import Access
+from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import (
     ActionLog,
     Actor,
@@ -243,6 +243,8 @@ class BanBridgeService:
     async def _decidable(self, actor: Actor, prompt_id: int, round_: int) -> BanPrompt:
         """The prompt, once the actor is known to moderate its group in its server (before anything else
         is said about it: a stranger learns nothing)."""
+        if actor.guild_id is None:
+            raise PermissionDenied(GUILD_ONLY)
         prompt = await self._store.ban_prompt(prompt_id)
         if prompt is None or actor.guild_id != prompt.guild_id:
             raise NotFoundError("This prompt no longer exists.")
