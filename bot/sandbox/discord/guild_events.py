@@ -5,6 +5,7 @@ intent (GUILD_MEMBERS for member events, GUILD_MODERATION for bans, GUILDS for r
 
     await standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_ID)  # a moderator, in Discord's UI
     await standin.ban(GUILD_ID, MEMBER_ID)                     # GUILD_BAN_ADD, GUILD_MEMBER_REMOVE
+    await standin.kick(GUILD_ID, MEMBER_ID, by=MOD_ID)         # GUILD_MEMBER_REMOVE, an audit entry
 
 These are the acts of people with every right to them: no hierarchy check applies (the bot's own
 REST calls get those, in ``roster.py``).
@@ -16,12 +17,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from .gateway import GatewayServer
-from .guilds import StandInGuild, StandInMember, StandInRole
+from .guilds import VIEW_AUDIT_LOG, StandInGuild, StandInMember, StandInRole
 from .intents import GUILD_MEMBERS, GUILD_MODERATION, GUILDS
 from .models import StandInUser
 from .state import StandInState
 
 _KEEP: Any = object()  # "leave the nickname as it is" (None clears it)
+MEMBER_KICK = 20  # Discord's audit log action type
 
 
 def member_event(member: StandInMember) -> dict[str, Any]:
@@ -187,6 +189,29 @@ class GuildControls:
         if member is not None:
             await self.leave(guild_id, user_id)
         return user
+
+    async def kick(self, guild_id: int, user_id: int, *, by: int, reason: str | None = None) -> None:
+        """Member ``by`` kicks a member: GUILD_MEMBER_REMOVE (Server Members intent), and the audit log's
+        MEMBER_KICK entry as GUILD_AUDIT_LOG_ENTRY_CREATE, which Discord sends only to a session with
+        the Guild Moderation intent whose bot may View Audit Log in the guild."""
+        guild = self._guild(guild_id)
+        if user_id not in guild.members:
+            raise ValueError(f"user {user_id} is not a member of guild {guild_id}")
+        await self.leave(guild_id, user_id)
+        bot = guild.members.get(self.state.bot.id)
+        allowed = guild.permissions_of(bot.role_ids, bot.id) if bot is not None else 0
+        if not allowed & VIEW_AUDIT_LOG:  # owner and Administrator hold every bit
+            return
+        entry = {
+            "id": str(self.state.snowflakes.next()),
+            "guild_id": str(guild_id),
+            "user_id": str(by),
+            "target_id": str(user_id),
+            "action_type": MEMBER_KICK,
+            "changes": [],
+            "reason": reason,
+        }
+        await self.gateway.emit("GUILD_AUDIT_LOG_ENTRY_CREATE", entry, intent=GUILD_MODERATION)
 
     async def unban(self, guild_id: int, user_id: int) -> None:
         """A moderator lifts a ban: GUILD_BAN_REMOVE."""
