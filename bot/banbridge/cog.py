@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60.0
 CARD_LOOKBACK = 100  # messages searched for a card whose id a crash kept from being stored
+KICK_TEXT = {
+    "prompt": "a card asks the moderators whether to ban the linked VRChat account",
+    "off": "nothing happens in VRChat",
+}
 MODE_TEXT = {
     "prompt": "a card asks the moderators whether to ban the linked VRChat account too",
     "ban": "the linked VRChat account is banned at once (automatic), and a card says so",
@@ -67,6 +71,16 @@ class BanBridge(commands.Cog, name=COG_NAME):
     async def on_member_ban(self, guild: discord.Guild, user: discord.User | discord.Member) -> None:
         prompts = await self.service.on_ban(guild.id, user.id)
         crashpoints.reached("banbridge.after_store")
+        for prompt in prompts:
+            await self.deliver(prompt)
+
+    @commands.Cog.listener()
+    async def on_audit_log_entry_create(self, entry: discord.AuditLogEntry) -> None:
+        """A kick, as Discord's audit log tells it (Guild Moderation intent and View Audit Log): leaving
+        by oneself writes no entry, so only a real kick prompts."""
+        if entry.action is not discord.AuditLogAction.kick or entry.target is None:
+            return
+        prompts = await self.service.on_kick(entry.guild.id, int(entry.target.id), entry.id)
         for prompt in prompts:
             await self.deliver(prompt)
 
@@ -172,18 +186,27 @@ class BanBridge(commands.Cog, name=COG_NAME):
         )
 
 
-def setting_text(view: BanSettingView, label: str) -> str:
-    mode = view.setting.discord_ban
-    where = f" Cards go to <#{view.channel_id}>." if mode != "off" else ""
-    return (
+def setting_text(view: BanSettingView, label: str, sees_kicks: bool) -> str:
+    mode, kick = view.setting.discord_ban, view.setting.discord_kick
+    lines = [
         f"When a member linked to a VRChat account is banned in this server, for {label}: "
-        f"**{mode}**: {MODE_TEXT[mode]}.{where}"
-    )
+        f"**{mode}**: {MODE_TEXT[mode]}.",
+        f"When one is kicked: **{kick}**: {KICK_TEXT[kick]}.",
+    ]
+    if mode != "off" or kick != "off":
+        lines.append(f"Cards go to <#{view.channel_id}>.")
+    if kick != "off" and not sees_kicks:
+        lines.append(
+            "⚠ The bot lacks View Audit Log here: Discord tells it about kicks only through the audit "
+            "log, so kicks will not prompt until its role has that permission."
+        )
+    return "\n".join(lines)
 
 
 @app_commands.command(name="bans", description="What a Discord ban of a linked member does in VRChat")
 @app_commands.describe(
     mode="prompt: ask the moderators (default); ban: ban in VRChat at once; off: nothing",
+    kick="For kicks: prompt (needs View Audit Log) or off (default)",
     channel="Where the cards go (default: the binding's requests channel)",
     group="The VRChat group (defaults to this server's only linked group)",
 )
@@ -192,23 +215,31 @@ def setting_text(view: BanSettingView, label: str) -> str:
         app_commands.Choice(name="prompt: ask the moderators", value="prompt"),
         app_commands.Choice(name="ban: ban in VRChat automatically", value="ban"),
         app_commands.Choice(name="off: do nothing in VRChat", value="off"),
-    ]
+    ],
+    kick=[
+        app_commands.Choice(name="prompt: ask the moderators", value="prompt"),
+        app_commands.Choice(name="off: do nothing in VRChat", value="off"),
+    ],
 )
 @app_commands.autocomplete(group=group_autocomplete)
 async def bans(
     interaction: Interaction,
     mode: str | None = None,
+    kick: str | None = None,
     channel: discord.TextChannel | None = None,
     group: str | None = None,
 ) -> None:
     service = service_of(interaction)
     actor = actor_of(interaction)
     guild_id = interaction.guild_id or 0
-    if mode is None and channel is None:
+    if mode is None and kick is None and channel is None:
         view = await service.setting(actor, guild_id, group)
     else:
-        view = await service.configure(actor, guild_id, group, mode, channel.id if channel else None)
-    await send_ephemeral(interaction, setting_text(view, service.group_label(view.group_id)))
+        view = await service.configure(actor, guild_id, group, mode, channel.id if channel else None, kick)
+    label = service.group_label(view.group_id)
+    # What the bot may do in this channel comes with the interaction: no extra request.
+    sees_kicks = interaction.app_permissions.view_audit_log
+    await send_ephemeral(interaction, setting_text(view, label, sees_kicks))
 
 
 def service_of(interaction: Interaction) -> BanBridgeService:

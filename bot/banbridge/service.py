@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import (
@@ -27,7 +28,8 @@ from bot.services.common import (
     error_text,
     utcnow,
 )
-from bot.store import BanPrompt, BanSetting, Binding, DiscordBanMode, Store
+from bot.store import BanPrompt, BanSetting, Binding, DiscordBanMode, DiscordKickMode, Store
+from bot.store.ban_prompts import BAN_TRIGGER
 from bot.vrchat import BadRequest, Forbidden, VRChatAPI, VRChatError
 
 # A moderator's Confirm holds the prompt while VRChat answers; a claim older than this belonged to a
@@ -37,6 +39,7 @@ REASON = "Banned in Discord"
 BAN_ACTION = "member.ban"  # as /vrc ban: the feed credits the VRChat entry to whoever is recorded
 DISMISS_ACTION = "ban_prompt.dismiss"
 MODES: tuple[DiscordBanMode, ...] = ("off", "prompt", "ban")
+KICK_MODES: tuple[DiscordKickMode, ...] = ("off", "prompt")
 # A banned prompt's note: how it was banned, for the card.
 ALREADY = "already banned in VRChat"
 AUTOMATIC = "banned automatically"
@@ -48,6 +51,9 @@ def was_automatic(prompt: BanPrompt) -> bool:
 
 def was_already_banned(prompt: BanPrompt) -> bool:
     return prompt.state == "banned" and ALREADY in (prompt.note or "")
+
+
+Mode = TypeVar("Mode", bound=str)
 
 
 class PromptClosed(ServiceError):
@@ -110,6 +116,15 @@ class BanBridgeService:
     async def on_ban(self, guild_id: int, discord_user_id: int) -> list[BanPrompt]:
         """The prompts this ban starts: none when the user is not linked, or every binding of the server
         has it 'off', or the ban was seen before (the same event again)."""
+        return await self._prompts(guild_id, discord_user_id, BAN_TRIGGER)
+
+    async def on_kick(self, guild_id: int, discord_user_id: int, audit_entry_id: int) -> list[BanPrompt]:
+        """The same for a kick (Discord's audit entry `audit_entry_id`), where a binding prompts for
+        kicks (`discord_kick = "prompt"`; off by default). A kick never bans automatically."""
+        return await self._prompts(guild_id, discord_user_id, f"kick:{audit_entry_id}")
+
+    async def _prompts(self, guild_id: int, discord_user_id: int, trigger: str) -> list[BanPrompt]:
+        kick = trigger != BAN_TRIGGER
         link = await self._store.link_of_discord(discord_user_id)
         if link is None:
             return []
@@ -120,7 +135,8 @@ class BanBridgeService:
                 continue
             decided.add(binding.group_id)
             setting = await self._store.ban_setting(binding.id)
-            if setting.discord_ban == "off" or not self._allowed(binding.group_id):
+            mode = setting.discord_kick if kick else setting.discord_ban
+            if mode == "off" or not self._allowed(binding.group_id):
                 continue
             prompt = await self._store.open_ban_prompt(
                 binding_id=binding.id,
@@ -129,7 +145,8 @@ class BanBridgeService:
                 discord_user_id=discord_user_id,
                 vrchat_user_id=link.vrchat_user_id,
                 channel_id=prompt_channel(binding, setting),
-                state="auto" if setting.discord_ban == "ban" else "open",
+                state="auto" if mode == "ban" else "open",
+                trigger=trigger,
             )
             if prompt is not None:
                 prompts.append(prompt)
@@ -302,22 +319,35 @@ class BanBridgeService:
         group: str | None,
         mode: str | None,
         channel_id: int | None,
+        kick: str | None = None,
     ) -> BanSettingView:
-        """Set the binding's `discord_ban` and/or its prompt channel (Manage Server only)."""
+        """Set the binding's `discord_ban`, `discord_kick` and/or prompt channel (Manage Server only)."""
         binding = await self._access.admin_binding(actor, guild_id, group)
         current = await self._store.ban_setting(binding.id)
-        if mode is not None and mode not in MODES:
-            raise InvalidInput(f"The mode must be one of {', '.join(MODES)}, not {mode[:20]!r}.")
-        new_mode: DiscordBanMode = current.discord_ban
-        for known in MODES:
-            if known == mode:
-                new_mode = known
+        new_mode = _choose(mode, MODES, current.discord_ban, "mode")
+        new_kick = _choose(kick, KICK_MODES, current.discord_kick, "kick setting")
         channel = channel_id if channel_id is not None else current.prompt_channel_id
-        setting = await self._store.set_ban_setting(binding.id, new_mode, channel, by=actor.user_id)
+        setting = await self._store.set_ban_setting(
+            binding.id, new_mode, channel, by=actor.user_id, discord_kick=new_kick
+        )
         await self._actions.record(
             actor,
             binding.group_id,
             "ban_prompt.setting",
-            details={"discord_ban": new_mode, "prompt_channel_id": str(channel) if channel else None},
+            details={
+                "discord_ban": new_mode,
+                "discord_kick": new_kick,
+                "prompt_channel_id": str(channel) if channel else None,
+            },
         )
         return BanSettingView(binding.group_id, setting, prompt_channel(binding, setting))
+
+
+def _choose(given: str | None, allowed: tuple[Mode, ...], current: Mode, what: str) -> Mode:
+    """`given` as one of `allowed` (None keeps `current`); InvalidInput names the choices."""
+    if given is None:
+        return current
+    for known in allowed:
+        if known == given:
+            return known
+    raise InvalidInput(f"The {what} must be one of {', '.join(allowed)}, not {given[:20]!r}.")

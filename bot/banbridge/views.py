@@ -83,10 +83,11 @@ def outcome_line(prompt: BanPrompt, group_label: str) -> str | None:
 def ban_card(prompt: BanPrompt, group_label: str, display_name: str | None) -> discord.Embed:
     group = safe_text(group_label, NAME_LIMIT, single_line=True)
     account = vrchat_account(prompt.vrchat_user_id, display_name)
+    done = "kicked from" if prompt.kicked else "banned in"
     embed = discord.Embed(
-        title="Banned in Discord: also ban in VRChat?",
+        title=f"{'Kicked from' if prompt.kicked else 'Banned in'} Discord: also ban in VRChat?",
         description=(
-            f"<@{prompt.discord_user_id}> was banned in this server. Their Discord account is linked to "
+            f"<@{prompt.discord_user_id}> was {done} this server. Their Discord account is linked to "
             f"the VRChat account {account}.\nAlso ban {account} in the VRChat group **{group}**?"
         ),
         colour=COLOURS.get(prompt.state, PENDING_COLOUR),

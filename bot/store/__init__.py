@@ -5,7 +5,7 @@ Knows nothing about Discord or the VRChat HTTP API: plain values in (bot.store.t
 values out. Entry point: ``store = await Store.open(url); await store.upgrade()``.
 """
 
-from bot.store.ban_prompts import BanPrompt, BanPromptState, BanSetting, DiscordBanMode
+from bot.store.ban_prompts import BanPrompt, BanPromptState, BanSetting, DiscordBanMode, DiscordKickMode
 from bot.store.cards import CARD_STATES, NO_CHANNEL, CardState, HandledWhere, RequestCard
 from bot.store.links import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict
 from bot.store.store import IngestHook, Store
@@ -56,6 +56,7 @@ __all__ = [
     "ConfigSyncResult",
     "CursorUpdate",
     "DiscordBanMode",
+    "DiscordKickMode",
     "DuplicateBindingError",
     "DuplicateWatchError",
     "EntryPage",

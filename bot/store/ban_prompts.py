@@ -23,9 +23,13 @@ from bot.store.models import BanPromptRow, BanSettingRow
 
 BanPromptState = Literal["auto", "open", "banning", "banned", "dismissed", "lifted"]
 DiscordBanMode = Literal["off", "prompt", "ban"]
+DiscordKickMode = Literal["off", "prompt"]
 BAN_PROMPT_STATES: tuple[BanPromptState, ...] = ("auto", "open", "banning", "banned", "dismissed", "lifted")
 DISCORD_BAN_MODES: tuple[DiscordBanMode, ...] = ("off", "prompt", "ban")
+DISCORD_KICK_MODES: tuple[DiscordKickMode, ...] = ("off", "prompt")
 DEFAULT_DISCORD_BAN: DiscordBanMode = "prompt"
+DEFAULT_DISCORD_KICK: DiscordKickMode = "off"  # a kick is lighter than a ban: prompting is opt-in
+BAN_TRIGGER = "ban"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class BanPrompt:
     discord_user_id: int
     vrchat_user_id: str
     channel_id: int
+    trigger: str  # "ban", or "kick:<Discord audit entry id>"
     state: BanPromptState
     message_id: int | None
     handled_by_discord_id: int | None
@@ -46,12 +51,17 @@ class BanPrompt:
     note: str | None
     created_at: datetime
 
+    @property
+    def kicked(self) -> bool:
+        return self.trigger.startswith("kick:")
+
 
 @dataclass(frozen=True, slots=True)
 class BanSetting:
     binding_id: int
     discord_ban: DiscordBanMode
     prompt_channel_id: int | None
+    discord_kick: DiscordKickMode = DEFAULT_DISCORD_KICK
 
 
 def prompt_from_row(row: BanPromptRow) -> BanPrompt:
@@ -64,6 +74,7 @@ def prompt_from_row(row: BanPromptRow) -> BanPrompt:
         discord_user_id=row.discord_user_id,
         vrchat_user_id=row.vrchat_user_id,
         channel_id=row.channel_id,
+        trigger=row.trigger,
         state=cast(BanPromptState, row.state),
         message_id=row.message_id,
         handled_by_discord_id=row.handled_by_discord_id,
@@ -91,16 +102,30 @@ class BanPromptOps(StoreBase):
         async with self._sessions() as session:
             row = await session.get(BanSettingRow, binding_id)
         if row is None:
-            return BanSetting(binding_id, DEFAULT_DISCORD_BAN, None)
-        return BanSetting(binding_id, cast(DiscordBanMode, row.discord_ban), row.prompt_channel_id)
+            return BanSetting(binding_id, DEFAULT_DISCORD_BAN, None, DEFAULT_DISCORD_KICK)
+        return BanSetting(
+            binding_id,
+            cast(DiscordBanMode, row.discord_ban),
+            row.prompt_channel_id,
+            cast(DiscordKickMode, row.discord_kick),
+        )
 
     async def set_ban_setting(
-        self, binding_id: int, discord_ban: DiscordBanMode, prompt_channel_id: int | None, *, by: int
+        self,
+        binding_id: int,
+        discord_ban: DiscordBanMode,
+        prompt_channel_id: int | None,
+        *,
+        by: int,
+        discord_kick: DiscordKickMode = DEFAULT_DISCORD_KICK,
     ) -> BanSetting:
         if discord_ban not in DISCORD_BAN_MODES:
             raise ValueError(f"discord_ban must be one of {DISCORD_BAN_MODES}, not {discord_ban!r}")
+        if discord_kick not in DISCORD_KICK_MODES:
+            raise ValueError(f"discord_kick must be one of {DISCORD_KICK_MODES}, not {discord_kick!r}")
         values = {
             "discord_ban": discord_ban,
+            "discord_kick": discord_kick,
             "prompt_channel_id": prompt_channel_id,
             "updated_by": by,
             "updated_at": self._now(),
@@ -111,7 +136,7 @@ class BanPromptOps(StoreBase):
                 .values(binding_id=binding_id, **values)
                 .on_conflict_do_update(index_elements=["binding_id"], set_=values)
             )
-        return BanSetting(binding_id, discord_ban, prompt_channel_id)
+        return BanSetting(binding_id, discord_ban, prompt_channel_id, discord_kick)
 
     # ------------------------------------------------------------------ prompts
 
@@ -125,9 +150,11 @@ class BanPromptOps(StoreBase):
         vrchat_user_id: str,
         channel_id: int,
         state: Literal["auto", "open"],
+        trigger: str = BAN_TRIGGER,
     ) -> BanPrompt | None:
-        """The new prompt for this ban, or None when this ban already has one (the same event seen
-        again: a gateway replay, a second process). A row whose ban was lifted starts over, next round."""
+        """The new prompt for this ban (or kick), or None when it already has one (the same event seen
+        again: a gateway replay, a second process). The row starts over, next round, when its ban was
+        lifted, or when it was dismissed and this is another event (a new kick, or a ban after a kick)."""
         now = self._now()
         bp = BanPromptRow
         key = (bp.guild_id == guild_id, bp.group_id == group_id, bp.discord_user_id == discord_user_id)
@@ -135,6 +162,7 @@ class BanPromptOps(StoreBase):
             "binding_id": binding_id,
             "vrchat_user_id": vrchat_user_id,
             "channel_id": channel_id,
+            "trigger": trigger,
             "state": state,
             "created_at": now,
             "updated_at": now,
@@ -150,7 +178,9 @@ class BanPromptOps(StoreBase):
             if not changed_rows(inserted):
                 restarted = await session.execute(
                     update(bp)
-                    .where(*key, bp.state == "lifted")
+                    .where(
+                        *key, or_(bp.state == "lifted", and_(bp.state == "dismissed", bp.trigger != trigger))
+                    )
                     .values(round=bp.round + 1, **fresh, **_CLEARED),
                     execution_options={"synchronize_session": False},
                 )

@@ -398,6 +398,8 @@ class BanPromptRow(Base):
     discord_user_id: Mapped[int] = mapped_column(BigInteger)
     vrchat_user_id: Mapped[str] = mapped_column(String)
     channel_id: Mapped[int] = mapped_column(BigInteger)
+    # What brought the prompt: "ban", or "kick:<Discord audit entry id>" (each kick is its own).
+    trigger: Mapped[str] = mapped_column(String(64))
     round: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -420,7 +422,8 @@ class BanPromptRow(Base):
 
 class BanSettingRow(Base):
     """How a binding carries Discord bans to VRChat: 'off', 'prompt' (the default, no row needed) or
-    'ban' (automatic), and where the cards go (None: the binding's requests channel)."""
+    'ban' (automatic); kicks: 'off' (the default) or 'prompt'; where the cards go (None: the binding's
+    requests channel)."""
 
     __tablename__ = "ban_settings"
 
@@ -428,11 +431,15 @@ class BanSettingRow(Base):
         BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     discord_ban: Mapped[str] = mapped_column(String(8))
+    discord_kick: Mapped[str] = mapped_column(String(8))
     prompt_channel_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_by: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
 
-    __table_args__ = (CheckConstraint("discord_ban IN ('off', 'prompt', 'ban')", name="discord_ban"),)
+    __table_args__ = (
+        CheckConstraint("discord_ban IN ('off', 'prompt', 'ban')", name="discord_ban"),
+        CheckConstraint("discord_kick IN ('off', 'prompt')", name="discord_kick"),
+    )
 
 
 metadata = Base.metadata

@@ -1,4 +1,4 @@
-"""Discord bans carried to VRChat: ban prompts and each binding's ban setting (bot.banbridge).
+"""Discord bans (and kicks) carried to VRChat: ban prompts and each binding's setting (bot.banbridge).
 
 Revision ID: 0010
 Revises: 0006
@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("discord_user_id", sa.BigInteger(), nullable=False),
         sa.Column("vrchat_user_id", sa.String(), nullable=False),
         sa.Column("channel_id", sa.BigInteger(), nullable=False),
+        sa.Column("trigger", sa.String(length=64), nullable=False),
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("message_id", sa.BigInteger(), nullable=True),
@@ -56,12 +57,14 @@ def upgrade() -> None:
         "ban_settings",
         sa.Column("binding_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("discord_ban", sa.String(length=8), nullable=False),
+        sa.Column("discord_kick", sa.String(length=8), nullable=False),
         sa.Column("prompt_channel_id", sa.BigInteger(), nullable=True),
         sa.Column("updated_by", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "discord_ban IN ('off', 'prompt', 'ban')", name=op.f("ck_ban_settings_discord_ban")
         ),
+        sa.CheckConstraint("discord_kick IN ('off', 'prompt')", name=op.f("ck_ban_settings_discord_kick")),
         sa.ForeignKeyConstraint(
             ["binding_id"], ["bindings.id"], name="fk_ban_settings_binding_id_bindings", ondelete="CASCADE"
         ),

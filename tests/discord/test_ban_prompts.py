@@ -12,6 +12,7 @@ import pytest
 
 from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange
+from bot.sandbox.discord.guilds import VIEW_AUDIT_LOG
 from bot.sandbox.discord.intents import GUILD_MODERATION
 from bot.store import Store
 from tests.discord.conftest import click, command, component_id, first_reply
@@ -228,3 +229,43 @@ async def test_an_unban_closes_a_waiting_card_and_a_new_ban_prompts_again(
     assert "out of date" in old
     assert status_in_vrchat(seeded_sim, seeded_sim.member.id) == "member"
     assert second.components
+
+
+def allow_audit_log(standin: DiscordStandIn) -> None:
+    """The bot's role may View Audit Log: Discord then sends it the audit log's entries (kicks)."""
+    role = standin.top_role(GUILD_ID, standin.bot_user.id)
+    assert role is not None
+    role.permissions |= VIEW_AUDIT_LOG
+    standin.state.guilds[GUILD_ID].refresh_permissions()
+
+
+async def test_a_kick_prompts_where_kicks_are_switched_on(
+    make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim
+) -> None:
+    allow_audit_log(gateway_standin)
+    gateway_standin.add_member(GUILD_ID, BYSTANDER_ID, "bystander")
+    async with make_bot():
+        await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
+        await link_directly(bot_store, BYSTANDER_ID, seeded_sim.moderator.id)
+        await gateway_standin.kick(GUILD_ID, MEMBER_ID, by=MOD_ID)  # kicks are off by default
+        await asyncio.sleep(0.3)
+        assert ban_cards(gateway_standin) == []
+        said = first_reply(await command(gateway_standin, "bridge", "bans", {"kick": "prompt"}, who=ADMIN_ID))
+        assert "When one is kicked: **prompt**" in said["content"] and "View Audit Log" not in said["content"]
+        await gateway_standin.leave(GUILD_ID, BYSTANDER_ID)  # leaving by oneself is no kick
+        await gateway_standin.join(GUILD_ID, MEMBER_ID, "member")
+        await gateway_standin.kick(GUILD_ID, MEMBER_ID, by=MOD_ID)
+        (card,) = await wait_for_cards(gateway_standin)
+        said = await answer(await click(gateway_standin, component_id(card, CONFIRM), card, who=MOD_ID))
+    assert card.embeds[0]["title"] == "Kicked from Discord: also ban in VRChat?"
+    assert said.startswith("Banned usr_")
+    assert status_in_vrchat(seeded_sim, seeded_sim.member.id) == "banned"
+    assert len(ban_cards(gateway_standin)) == 1
+
+
+async def test_switching_kicks_on_without_view_audit_log_says_they_will_not_prompt(
+    make_bot, gateway_standin: DiscordStandIn
+) -> None:
+    async with make_bot():
+        said = first_reply(await command(gateway_standin, "bridge", "bans", {"kick": "prompt"}, who=ADMIN_ID))
+    assert "lacks View Audit Log" in said["content"]

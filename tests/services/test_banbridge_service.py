@@ -174,3 +174,17 @@ async def test_an_unban_lifts_the_prompt(
         await banbridge.confirm(MAYA, prompt.id, prompt.round)
     (again,) = await banbridge.on_ban(GUILD, LINKED)
     assert again.round == prompt.round + 1
+
+
+async def test_kicks_prompt_only_where_the_binding_asks_and_never_ban_by_themselves(
+    banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim
+) -> None:
+    await link(bound, LINKED, seeded_sim.member.id)
+    assert await banbridge.on_kick(GUILD, LINKED, 111) == []  # kicks are off by default
+    await banbridge.configure(ADA, GUILD, None, "ban", None, kick="prompt")
+    (prompt,) = await banbridge.on_kick(GUILD, LINKED, 111)
+    assert (prompt.state, prompt.kicked) == ("open", True)  # "ban" is for bans; a kick asks
+    assert await banbridge.on_kick(GUILD, LINKED, 111) == []
+    with pytest.raises(ServiceError, match="kick setting must be one of off, prompt"):
+        await banbridge.configure(ADA, GUILD, None, None, None, kick="ban")
+    assert writes(seeded_sim) == []

@@ -127,3 +127,41 @@ async def test_times_are_the_stores_clock(store: Store) -> None:
     prompt = await open_prompt(store, b.id)
     assert prompt is not None and prompt.created_at.tzinfo is not None
     assert prompt.created_at > T0
+
+
+async def test_each_kick_is_its_own_event_and_a_ban_after_a_dismissed_kick_prompts(store: Store) -> None:
+    b = await store.add_binding(binding(1))
+
+    async def kicked(entry: int, state: Literal["auto", "open"] = "open") -> BanPrompt | None:
+        return await store.open_ban_prompt(
+            binding_id=b.id,
+            guild_id=GUILD,
+            group_id=GROUP,
+            discord_user_id=ANNA,
+            vrchat_user_id=VR_A,
+            channel_id=CHANNEL,
+            state=state,
+            trigger=f"kick:{entry}",
+        )
+
+    first = await kicked(1)
+    assert first is not None and first.kicked and first.trigger == "kick:1"
+    assert await kicked(1) is None  # the same audit entry again
+    assert await kicked(2) is None  # still waiting for a decision: one card at a time
+    assert await store.move_ban_prompt(first.id, 1, from_states=("open",), to="dismissed", by_discord_id=BEN)
+    assert await kicked(1) is None  # a replay of the dismissed kick
+    second = await kicked(2)  # kicked again after rejoining
+    assert second is not None and (second.round, second.trigger) == (2, "kick:2")
+    assert await store.move_ban_prompt(second.id, 2, from_states=("open",), to="dismissed", by_discord_id=BEN)
+    banned = await open_prompt(store, b.id)  # then banned: a ban is more than the kick they dismissed
+    assert banned is not None and (banned.round, banned.trigger, banned.kicked) == (3, "ban", False)
+
+
+async def test_kick_setting_defaults_to_off_and_is_kept_apart(store: Store) -> None:
+    b = await store.add_binding(binding(1))
+    assert (await store.ban_setting(b.id)).discord_kick == "off"
+    await store.set_ban_setting(b.id, "ban", None, by=ANNA, discord_kick="prompt")
+    setting = await store.ban_setting(b.id)
+    assert (setting.discord_ban, setting.discord_kick) == ("ban", "prompt")
+    with pytest.raises(ValueError, match="discord_kick"):
+        await store.set_ban_setting(b.id, "ban", None, by=ANNA, discord_kick="ban")  # type: ignore[arg-type]
