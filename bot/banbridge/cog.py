@@ -54,10 +54,24 @@ MODE_TEXT = {
 class BanBridge(commands.Cog, name=COG_NAME):
     def __init__(self, bot: GroupBridgeBot) -> None:
         self.bot = bot
-        self.service = BanBridgeService(bot.vrchat, bot.store, bot.services.access, ActionLog(bot.store))
-        self._users = UserDirectory(bot.vrchat)
+        self._service: BanBridgeService | None = None
+        self._users: UserDirectory | None = None
         self._locks: KeyedLocks[int] = KeyedLocks()
         self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def service(self) -> BanBridgeService:
+        """Built at first use: `groupbridge sync` loads the cogs without VRChat or a database."""
+        if self._service is None:
+            bot = self.bot
+            self._service = BanBridgeService(bot.vrchat, bot.store, bot.services.access, ActionLog(bot.store))
+        return self._service
+
+    @property
+    def users(self) -> UserDirectory:
+        if self._users is None:
+            self._users = UserDirectory(self.bot.vrchat)
+        return self._users
 
     async def cog_unload(self) -> None:
         if self._sweeper is not None:
@@ -170,7 +184,7 @@ class BanBridge(commands.Cog, name=COG_NAME):
     async def _display_name(self, user_id: str) -> str | None:
         """The VRChat account's name for the card (one request); the card shows the ID anyway."""
         try:
-            return (await self._users.user(user_id)).display_name or None
+            return (await self.users.user(user_id)).display_name or None
         except (VRChatError, ServiceError):
             return None
 

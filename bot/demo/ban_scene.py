@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.sandbox.discord import InteractionExchange, StandInMessage
+from bot.sandbox.vrchat import SimUser
 from bot.sandbox.world import GUILD_ID, MEMBER_ID, REQUESTS_CHANNEL_ID, SandboxWorld
 
 PLAYER = "Ben"  # a member of the VRChat group; in Discord, the server's plain "member"
@@ -42,6 +43,25 @@ def _last_text(exchange: InteractionExchange) -> str:
     return "(no reply)"
 
 
+async def link_player(
+    world: SandboxWorld,
+    player: SimUser,
+    who: int,
+    timeout: float,  # noqa: ASYNC109 - for each wait
+) -> str:
+    """Discord member ``who`` links to ``player``: /link start, the code in the player's VRChat bio
+    (the player edits it in VRChat), Verify. What Verify answered."""
+    started = await world.command("link", "start", {"user": player.id}, who=who)
+    reply = (await started.wait(timeout=timeout)).message
+    code = CODE.search(reply.content or "") if reply is not None else None
+    if reply is None or code is None:
+        raise RuntimeError(f"/link start gave no code: {_last_text(started)}")
+    world.players.edit_profile(player, bio=f"Sunset Lounge regular. {code[1]}")
+    verify = await world.click(reply, "Verify", who=who)
+    await verify.wait_for(lambda x: bool(x.followups), timeout=timeout, what="the outcome of Verify")
+    return _last_text(verify)
+
+
 async def link_and_ban(
     world: SandboxWorld,
     replies: list[tuple[str, str]],
@@ -51,21 +71,13 @@ async def link_and_ban(
     """Play the scene; what the player and the moderator saw goes into ``replies``."""
     result = BanSceneResult()
     player = world.players.named(PLAYER)
-    started = await world.command("link", "start", {"user": player.id}, who=MEMBER_ID)
-    reply = (await started.wait(timeout=timeout)).message
-    code = CODE.search(reply.content or "") if reply is not None else None
-    if reply is None or code is None:
-        raise RuntimeError(f"/link start gave no code: {_last_text(started)}")
-    world.players.edit_profile(player, bio=f"Sunset Lounge regular. {code[1]}")
+    said = await link_player(world, player, MEMBER_ID, timeout)
     say(
-        f"Discord member [b]member[/b] runs /link start for {PLAYER} and puts the code in "
-        f"{PLAYER}'s VRChat bio."
+        f"Discord member [b]member[/b] runs /link start for {PLAYER}, puts the code in {PLAYER}'s "
+        f"VRChat bio and presses [b]Verify[/b]: {said}"
     )
-    verify = await world.click(reply, "Verify", who=MEMBER_ID)
-    await verify.wait_for(lambda x: bool(x.followups), timeout=timeout, what="the outcome of Verify")
-    replies.append((f"{PLAYER}'s player presses Verify", _last_text(verify)))
-    result.linked = _last_text(verify).startswith("Linked")
-    say(f"They press [b]Verify[/b]: {_last_text(verify)}")
+    replies.append((f"{PLAYER}'s player presses Verify", said))
+    result.linked = said.startswith("Linked")
 
     await world.discord.ban(GUILD_ID, MEMBER_ID)
     say("A Discord moderator bans [b]member[/b] from the Discord server.")
