@@ -58,6 +58,7 @@ class BanBridge(commands.Cog, name=COG_NAME):
         self._users: UserDirectory | None = None
         self._locks: KeyedLocks[int] = KeyedLocks()
         self._sweeper: asyncio.Task[None] | None = None
+        self._failed: set[int] = set()  # prompts whose card Discord refused (warned about once)
 
     @property
     def service(self) -> BanBridgeService:
@@ -142,8 +143,11 @@ class BanBridge(commands.Cog, name=COG_NAME):
             try:
                 message_id = await self._posted_before(current) or await self._post(current)
             except discord.HTTPException as exc:
-                log.warning(
-                    "Could not post the ban card for %s in %s: %s", current.id, current.channel_id, exc
+                # Tried again by every sweep (a permission fixed later); said once per card, not each minute.
+                level = logging.DEBUG if current.id in self._failed else logging.WARNING
+                self._failed.add(current.id)
+                log.log(
+                    level, "Could not post the ban card %s in %s: %s", current.id, current.channel_id, exc
                 )
                 return False
             crashpoints.reached("banbridge.after_post")

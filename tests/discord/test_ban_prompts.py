@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from typing import Any
 
 import pytest
@@ -269,3 +270,31 @@ async def test_switching_kicks_on_without_view_audit_log_says_they_will_not_prom
     async with make_bot():
         said = first_reply(await command(gateway_standin, "bridge", "bans", {"kick": "prompt"}, who=ADMIN_ID))
     assert "lacks View Audit Log" in said["content"]
+
+
+async def test_a_card_discord_refuses_stays_for_the_next_sweep_and_is_warned_about_once(
+    make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim, caplog
+) -> None:
+    (binding,) = await bot_store.list_bindings(guild_id=GUILD_ID)
+    await bot_store.set_ban_setting(
+        binding.id, "prompt", 1_300_000_000_000_000_404, by=ADMIN_ID
+    )  # no such channel
+    async with make_bot() as bot:
+        with caplog.at_level(logging.DEBUG, logger="bot.banbridge.cog"):
+            await linked_member_banned_unposted(gateway_standin, bot_store, seeded_sim)
+            await _sweep(bot)
+            await _sweep(bot)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "ban card" in r.getMessage()]
+    assert len(warnings) == 1
+    (unposted,) = await bot_store.unposted_ban_prompts()
+    assert unposted.state == "open"
+
+
+async def linked_member_banned_unposted(standin: DiscordStandIn, store: Store, seeded: SeededSim) -> None:
+    await link_directly(store, MEMBER_ID, seeded.member.id)
+    await standin.ban(GUILD_ID, MEMBER_ID)
+    for _ in range(200):
+        if await store.unposted_ban_prompts():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the ban was not stored")
