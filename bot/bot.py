@@ -27,6 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs as bot_cogs
+from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.feed.outbox import OutboxWorker
@@ -179,6 +180,7 @@ class GroupBridgeBot(commands.Bot):
             log.debug("Bindings from the config: %s", synced)
             log.info(config_bindings_text(synced, len(await store.list_bindings(source="command"))))
             await apply_declared_rules(store, self.config)
+            await apply_config_ban_settings(store, self.config)
         return store
 
     async def setup_hook(self) -> None:

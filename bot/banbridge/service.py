@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
+from bot.config import Config
 from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import (
     ActionLog,
@@ -38,6 +39,7 @@ CLAIM_TIMEOUT = timedelta(minutes=2)
 REASON = "Banned in Discord"
 BAN_ACTION = "member.ban"  # as /vrc ban: the feed credits the VRChat entry to whoever is recorded
 DISMISS_ACTION = "ban_prompt.dismiss"
+CONFIG_AUTHOR = 0  # updated_by of a setting config.toml declared
 MODES: tuple[DiscordBanMode, ...] = ("off", "prompt", "ban")
 KICK_MODES: tuple[DiscordKickMode, ...] = ("off", "prompt")
 # A banned prompt's note: how it was banned, for the card.
@@ -351,3 +353,26 @@ def _choose(given: str | None, allowed: tuple[Mode, ...], current: Mode, what: s
         if known == given:
             return known
     raise InvalidInput(f"The {what} must be one of {', '.join(allowed)}, not {given[:20]!r}.")
+
+
+async def apply_config_settings(store: Store, config: Config) -> None:
+    """The [[bindings]] that declare discord_ban, discord_kick or ban_prompt_channel_id get them at
+    start (what they leave out stays as /bridge bans set it)."""
+    for declared in config.bindings:
+        if (
+            declared.discord_ban is None
+            and declared.discord_kick is None
+            and not declared.ban_prompt_channel_id
+        ):
+            continue
+        for binding in await store.list_bindings(
+            group_id=declared.group_id, channel_id=declared.feed_channel_id
+        ):
+            current = await store.ban_setting(binding.id)
+            await store.set_ban_setting(
+                binding.id,
+                declared.discord_ban or current.discord_ban,
+                declared.ban_prompt_channel_id or current.prompt_channel_id,
+                by=CONFIG_AUTHOR,
+                discord_kick=declared.discord_kick or current.discord_kick,
+            )

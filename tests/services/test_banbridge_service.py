@@ -7,14 +7,32 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.banbridge.service import BanBridgeService, PromptClosed, was_already_banned, was_automatic
+from bot.banbridge.service import (
+    BanBridgeService,
+    PromptClosed,
+    apply_config_settings,
+    was_already_banned,
+    was_automatic,
+)
+from bot.config import Config
 from bot.sandbox.vrchat.faults import Fault
 from bot.services import PermissionDenied, ServiceError, Services
 from bot.services.common import ActionLog, Actor, NotFoundError
 from bot.store import BanPrompt, Store
 from bot.vrchat import VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim
-from tests.services.conftest import ADA, EVE, GUILD, MAYA, OTHER_GUILD, REQUESTS, SAM, actions, writes
+from tests.services.conftest import (
+    ADA,
+    EVE,
+    GUILD,
+    MAYA,
+    OTHER_GUILD,
+    REQUESTS,
+    SAM,
+    USER_AGENT,
+    actions,
+    writes,
+)
 
 LINKED = 3_000_000_000_000_000_001
 UNLINKED = 3_000_000_000_000_000_002
@@ -188,3 +206,26 @@ async def test_kicks_prompt_only_where_the_binding_asks_and_never_ban_by_themsel
     with pytest.raises(ServiceError, match="kick setting must be one of off, prompt"):
         await banbridge.configure(ADA, GUILD, None, None, None, kick="ban")
     assert writes(seeded_sim) == []
+
+
+async def test_config_bindings_set_what_they_declare_at_start(bound: Store, seeded_sim: SeededSim) -> None:
+    (binding,) = await bound.list_bindings(guild_id=GUILD)
+    await bound.set_ban_setting(binding.id, "off", 555, by=ADA.user_id, discord_kick="prompt")
+    declared = {
+        "group_id": seeded_sim.group.id,
+        "guild_id": GUILD,
+        "feed_channel_id": binding.feed_channel_id,
+    }
+    config = Config.model_validate(
+        {
+            "vrchat": {"user_agent": USER_AGENT},
+            "discord": {},
+            "groups": [{"id": seeded_sim.group.id}],
+            "bindings": [{**declared, "discord_ban": "ban"}],
+        }
+    )
+    await apply_config_settings(bound, config)
+    setting = await bound.ban_setting(binding.id)
+    assert (setting.discord_ban, setting.discord_kick, setting.prompt_channel_id) == ("ban", "prompt", 555)
+    with pytest.raises(ValueError, match="discord_ban"):
+        Config.model_validate({**config.model_dump(), "bindings": [{**declared, "discord_ban": "maybe"}]})
