@@ -298,3 +298,19 @@ async def linked_member_banned_unposted(standin: DiscordStandIn, store: Store, s
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the ban was not stored")
+
+
+async def test_a_bans_audit_entry_is_not_taken_for_a_kick(
+    make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim
+) -> None:
+    allow_audit_log(gateway_standin)
+    async with make_bot():
+        await command(gateway_standin, "bridge", "bans", {"kick": "prompt"}, who=ADMIN_ID)
+        await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
+        await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)  # GUILD_BAN_ADD and MEMBER_BAN_ADD
+        (card,) = await wait_for_cards(gateway_standin)
+        await asyncio.sleep(0.3)
+        session = gateway_standin.gateway.session
+        assert session is not None and "GUILD_AUDIT_LOG_ENTRY_CREATE" in [e["t"] for e in session.events]
+    assert len(ban_cards(gateway_standin)) == 1
+    assert card.embeds[0]["title"] == "Banned in Discord: also ban in VRChat?"

@@ -23,7 +23,8 @@ from .models import StandInUser
 from .state import StandInState
 
 _KEEP: Any = object()  # "leave the nickname as it is" (None clears it)
-MEMBER_KICK = 20  # Discord's audit log action type
+MEMBER_KICK = 20  # Discord's audit log action types
+MEMBER_BAN_ADD = 22
 
 
 def member_event(member: StandInMember) -> dict[str, Any]:
@@ -175,9 +176,12 @@ class GuildControls:
         data = {"guild_id": str(guild_id), "user": member.user.to_payload()}
         await self.gateway.emit("GUILD_MEMBER_REMOVE", data, intent=GUILD_MEMBERS)
 
-    async def ban(self, guild_id: int, user_id: int, name: str | None = None) -> StandInUser:
+    async def ban(
+        self, guild_id: int, user_id: int, name: str | None = None, *, by: int | None = None
+    ) -> StandInUser:
         """A moderator bans a user, member or not: GUILD_BAN_ADD, then GUILD_MEMBER_REMOVE for a
-        member (in that order, as discord.py expects).  ``name`` names a user who is no member."""
+        member (in that order, as discord.py expects), then, when ``by`` names the moderator, the audit
+        log's MEMBER_BAN_ADD entry (as for a kick).  ``name`` names a user who is no member."""
         guild = self._guild(guild_id)
         member = guild.members.get(user_id)
         if member is None and name is None:
@@ -188,6 +192,7 @@ class GuildControls:
         await self.gateway.emit("GUILD_BAN_ADD", data, intent=GUILD_MODERATION)
         if member is not None:
             await self.leave(guild_id, user_id)
+        await self._audit_entry(guild, MEMBER_BAN_ADD, by=by, target=user_id, reason=None)
         return user
 
     async def kick(self, guild_id: int, user_id: int, *, by: int, reason: str | None = None) -> None:
@@ -198,16 +203,22 @@ class GuildControls:
         if user_id not in guild.members:
             raise ValueError(f"user {user_id} is not a member of guild {guild_id}")
         await self.leave(guild_id, user_id)
+        await self._audit_entry(guild, MEMBER_KICK, by=by, target=user_id, reason=reason)
+
+    async def _audit_entry(
+        self, guild: StandInGuild, action: int, *, by: int | None, target: int, reason: str | None
+    ) -> None:
+        """GUILD_AUDIT_LOG_ENTRY_CREATE, sent only to a bot that may View Audit Log in the guild."""
         bot = guild.members.get(self.state.bot.id)
         allowed = guild.permissions_of(bot.role_ids, bot.id) if bot is not None else 0
-        if not allowed & VIEW_AUDIT_LOG:  # owner and Administrator hold every bit
+        if by is None or not allowed & VIEW_AUDIT_LOG:  # owner and Administrator hold every bit
             return
         entry = {
             "id": str(self.state.snowflakes.next()),
-            "guild_id": str(guild_id),
+            "guild_id": str(guild.id),
             "user_id": str(by),
-            "target_id": str(user_id),
-            "action_type": MEMBER_KICK,
+            "target_id": str(target),
+            "action_type": action,
             "changes": [],
             "reason": reason,
         }
