@@ -2,7 +2,8 @@
 `/bridge bans` (Manage Server) to choose per binding between prompting, banning at once and nothing.
 
 GUILD_BAN_ADD and GUILD_BAN_REMOVE come with the Guild Moderation intent (not privileged) to the
-process connected to the gateway; that process posts the cards. A prompt is stored before its card
+process connected to the gateway, and so do kicks, as GUILD_AUDIT_LOG_ENTRY_CREATE, when the bot may
+View Audit Log; that process posts the cards. A prompt is stored before its card
 is posted (bot.banbridge.service), and a sweep on connect and then every SWEEP_SECONDS posts what a
 crash or a Discord error left unposted: found in the channel by its footer when the card made it,
 else sent with the prompt's nonce. Discord sends no events for the time the bot was away, so a ban
