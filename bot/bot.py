@@ -27,6 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs as bot_cogs
+from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.feed.outbox import OutboxWorker
@@ -61,6 +62,7 @@ def bot_intents() -> discord.Intents:
     discord.py warns about its cache without the guilds intent."""
     intents = discord.Intents.none()
     intents.guilds = True
+    intents.moderation = True  # GUILD_BAN_ADD / REMOVE, not privileged (bot.banbridge)
     return intents
 
 
@@ -180,6 +182,7 @@ class GroupBridgeBot(commands.Bot):
             log.debug("Bindings from the config: %s", synced)
             log.info(config_bindings_text(synced, len(await store.list_bindings(source="command"))))
             await apply_declared_rules(store, self.config)
+            await apply_config_ban_settings(store, self.config)
         return store
 
     async def setup_hook(self) -> None:
@@ -346,6 +349,7 @@ async def install_commands(bot: GroupBridgeBot) -> None:
     for module in pkgutil.iter_modules(bot_cogs.__path__, "bot.cogs."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             await bot.load_extension(module.name)
+    await bot.load_extension("bot.banbridge.cog")  # adds /bridge bans: before the groups go on the tree
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

@@ -69,12 +69,15 @@ def test_the_demo_loses_and_duplicates_nothing_across_a_kill(tmp_path: Path) -> 
     assert status == 0, shown[-8000:]
     summary = json.loads(summary_path.read_text())
     assert summary["lost"] == 0 and summary["duplicates"] == 0 and summary["out_of_order"] is False
-    # 5 older entries, 3 requests, accept + block + post, a late request, 2 joins, a leave, the burst
-    assert summary["audit_entries"] == 5 + 3 + 3 + 4 + 60
+    # 5 older entries, 3 requests, accept + block + post, the VRChat ban a Discord ban brought, a late
+    # request, 2 joins, a leave, the burst
+    assert summary["audit_entries"] == 5 + 3 + 3 + 1 + 4 + 60
     assert summary["stored"] == summary["posted"] == summary["audit_entries"]
     assert summary["approved"] == ["Gwen"] and summary["blocked"] == ["Hiro"]
     assert sorted(summary["still_pending"]) == ["Ines", "Jun"]
     assert summary["restarts"] == 1 and summary["bot_exit_status"] == 0
+    # A player linked, was banned in Discord, and a moderator's Confirm banned them in VRChat too.
+    assert summary["linked"] and summary["discord_ban_prompted"] and summary["discord_ban_reached_vrchat"]
     assert summary["vrchat_violations"] == 0 and summary["discord_violations"] == 0
     # What the operator reads: the channels and the summary are printed.
     for heading in ("#join-requests", "#audit-feed", "Summary", "exactly once"):

@@ -373,6 +373,11 @@ class BindingConfig(_Section):
     # When given, these are the binding's join-request rules at every start (replacing /bridge rules).
     rules: list[RuleConfig] | None = None
     rules_shadow: bool = False
+    # Discord bans / kicks of linked members (bot.banbridge); when given, set at every start (else
+    # /bridge bans decides: prompt for bans, off for kicks, the requests channel).
+    discord_ban: Literal["off", "prompt", "ban"] | None = None
+    discord_kick: Literal["off", "prompt"] | None = None
+    ban_prompt_channel_id: Snowflake | None = None
 
     @field_validator("group_id")
     @classmethod

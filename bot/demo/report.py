@@ -56,7 +56,11 @@ def _card_state(message: StandInMessage) -> str:
 
 
 def cards_table(world: SandboxWorld, started: float) -> Table:
-    table = Table(title="#join-requests (cards as they stand now)", title_justify="left", expand=True)
+    table = Table(
+        title="#join-requests (cards as they stand now, the Discord-ban card too)",
+        title_justify="left",
+        expand=True,
+    )
     table.add_column("at", justify="right")
     table.add_column("card")
     table.add_column("state")
@@ -83,6 +87,7 @@ def summary_table(result: DemoResult) -> Table:
     def mark(good: bool) -> str:
         return "[green]✔[/green]" if good else "[red]✘[/red]"
 
+    scene = result.ban_scene
     rows = [
         ("entries in VRChat's audit log", str(len(result.audit_ids)), ""),
         ("mirrored in the database", str(result.stored), mark(result.stored == len(result.audit_ids))),
@@ -96,6 +101,11 @@ def summary_table(result: DemoResult) -> Table:
             "",
         ),
         ("join requests still open", ", ".join(result.still_pending) or "none", ""),
+        (
+            "player linked; Discord ban prompted; banned in VRChat",
+            "; ".join("yes" if f else "no" for f in (scene.linked, scene.prompted, scene.banned_in_vrchat)),
+            mark(scene.ok),
+        ),
         ("bot killed with SIGKILL and restarted", str(result.restarts), ""),
         (
             "VRChat requests by the bot",

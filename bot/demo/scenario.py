@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.demo.ban_scene import BanSceneResult, link_and_ban
 from bot.demo.status import Waiting, no_status
 from bot.sandbox.discord import InteractionExchange, modal_submit
 from bot.sandbox.world import (
@@ -61,6 +62,7 @@ class DemoResult:
     vrchat_violations: list[str] = field(default_factory=list)
     discord_violations: list[str] = field(default_factory=list)
     bot_exit_status: int | None = None
+    ban_scene: BanSceneResult = field(default_factory=BanSceneResult)  # link, Discord ban, VRChat ban
 
     @property
     def duplicates(self) -> int:
@@ -92,6 +94,9 @@ class DemoResult:
             "vrchat_violations": len(self.vrchat_violations),
             "discord_violations": len(self.discord_violations),
             "bot_exit_status": self.bot_exit_status,
+            "linked": self.ban_scene.linked,
+            "discord_ban_prompted": self.ban_scene.prompted,
+            "discord_ban_reached_vrchat": self.ban_scene.banned_in_vrchat,
             "seconds": round(self.finished_at - self.started_at, 1),
             "ok": self.ok,
         }
@@ -106,6 +111,7 @@ class DemoResult:
             and not self.vrchat_violations
             and not self.discord_violations
             and self.bot_exit_status == 0
+            and self.ban_scene.ok
         )
 
 
@@ -158,6 +164,8 @@ async def run_scenario(
         say(f"{len(REQUESTERS)} join requests became cards in #join-requests.")
         await _moderate(world, result, options, say)
         await _post(world, result, options, say)
+        with waiting("a player to link their accounts, and the Discord ban to reach VRChat", None):
+            result.ban_scene = await link_and_ban(world, result.replies, options.timeout, say)
 
         late = state.add_user(LATE_REQUESTER, bio="Heard about the movie nights")
         state.request_to_join(group.id, late.id)

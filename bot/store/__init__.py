@@ -5,6 +5,7 @@ Knows nothing about Discord or the VRChat HTTP API: plain values in (bot.store.t
 values out. Entry point: ``store = await Store.open(url); await store.upgrade()``.
 """
 
+from bot.store.ban_prompts import BanPrompt, BanPromptState, BanSetting, DiscordBanMode, DiscordKickMode
 from bot.store.cards import CARD_STATES, NO_CHANNEL, CardState, HandledWhere, RequestCard
 from bot.store.links import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict
 from bot.store.store import IngestHook, Store
@@ -43,6 +44,9 @@ __all__ = [
     "ActionOutcome",
     "ActionRecord",
     "AuditEntryIn",
+    "BanPrompt",
+    "BanPromptState",
+    "BanSetting",
     "Binding",
     "BindingIn",
     "BindingSource",
@@ -51,6 +55,8 @@ __all__ = [
     "CodeNotClaimable",
     "ConfigSyncResult",
     "CursorUpdate",
+    "DiscordBanMode",
+    "DiscordKickMode",
     "DuplicateBindingError",
     "DuplicateWatchError",
     "EntryPage",

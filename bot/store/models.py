@@ -381,6 +381,67 @@ class LinkAttemptRow(Base):
     )
 
 
+class BanPromptRow(Base):
+    """A Discord ban of a linked member, to be carried to one VRChat group (bot.banbridge).
+
+    One row per (server, group, Discord user): the row is written before the card is posted, so a
+    crash can neither lose the prompt nor post it twice (the card's nonce and footer carry the row id
+    and `round`). `round` grows when the ban is lifted and a new ban reuses the row, so a button of an
+    older card no longer acts. IDs, times and who decided: nothing else about either account."""
+
+    __tablename__ = "ban_prompts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    group_id: Mapped[str] = mapped_column(String)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    vrchat_user_id: Mapped[str] = mapped_column(String)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    # What brought the prompt: "ban", or "kick:<Discord audit entry id>" (each kick is its own).
+    trigger: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    handled_by_discord_id: Mapped[int | None] = mapped_column(BigInteger)
+    handled_by_name: Mapped[str | None] = mapped_column(String(200))
+    handled_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("guild_id", "group_id", "discord_user_id"),
+        Index(None, "message_id"),
+        CheckConstraint(
+            "state IN ('auto', 'open', 'banning', 'banned', 'dismissed', 'lifted')", name="state"
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class BanSettingRow(Base):
+    """How a binding carries Discord bans to VRChat: 'off', 'prompt' (the default, no row needed) or
+    'ban' (automatic); kicks: 'off' (the default) or 'prompt'; where the cards go (None: the binding's
+    requests channel)."""
+
+    __tablename__ = "ban_settings"
+
+    binding_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    discord_ban: Mapped[str] = mapped_column(String(8))
+    discord_kick: Mapped[str] = mapped_column(String(8))
+    prompt_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_by: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("discord_ban IN ('off', 'prompt', 'ban')", name="discord_ban"),
+        CheckConstraint("discord_kick IN ('off', 'prompt')", name="discord_kick"),
+    )
+
+
 metadata = Base.metadata
 
 

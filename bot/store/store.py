@@ -15,6 +15,7 @@ import bot.store.health as health
 import bot.store.schema_version as schema_version
 from bot import crashpoints
 from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
+from bot.store.ban_prompts import BanPromptOps
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
@@ -59,6 +60,7 @@ class Store(
     SetAsideOps,
     LinkOps,
     SessionNoticeOps,
+    BanPromptOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""

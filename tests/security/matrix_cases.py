@@ -139,6 +139,7 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     "whois vrchat": CommandCase(
         SERVER_MODERATORS, lambda w: {"user": w.seeded.outsider.id}, "is not linked to a Discord account"
     ),
+    "bridge bans": CommandCase(ADMINS, lambda w: {"mode": "prompt", **_group(w)}, "**prompt**"),
     "bridge unlink": CommandCase(ADMINS, lambda w: {"group": w.other_group.id}, "Unlinked"),
 }
 
@@ -163,6 +164,8 @@ EXPECTED_ITEMS: dict[str, ItemCase] = {
     "DeletePost.pick": ItemCase(OPENER, "/vrc posts: delete one"),
     # In the matrix the code is the admin's (tests/security/test_links_matrix.py).
     "VerifyButton": ItemCase(OPENER, "Verify under a link code: only whom the code was issued to"),
+    # tests/security/test_banbridge_matrix.py: the card a Discord ban of a linked member brings.
+    "BanPromptButton": ItemCase(MODERATORS, "Discord-ban cards", actions=("confirm", "dismiss")),
 }
 
 

@@ -24,6 +24,8 @@ from tests.store.helpers import GROUP, binding, entries
 TABLES = {
     "set_aside_entries",
     "action_log",
+    "ban_prompts",
+    "ban_settings",
     "audit_entries",
     "bindings",
     "discord_links",

@@ -5,6 +5,7 @@ intent (GUILD_MEMBERS for member events, GUILD_MODERATION for bans, GUILDS for r
 
     await standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_ID)  # a moderator, in Discord's UI
     await standin.ban(GUILD_ID, MEMBER_ID)                     # GUILD_BAN_ADD, GUILD_MEMBER_REMOVE
+    await standin.kick(GUILD_ID, MEMBER_ID, by=MOD_ID)         # GUILD_MEMBER_REMOVE, an audit entry
 
 These are the acts of people with every right to them: no hierarchy check applies (the bot's own
 REST calls get those, in ``roster.py``).
@@ -16,12 +17,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from .gateway import GatewayServer
-from .guilds import StandInGuild, StandInMember, StandInRole
+from .guilds import VIEW_AUDIT_LOG, StandInGuild, StandInMember, StandInRole
 from .intents import GUILD_MEMBERS, GUILD_MODERATION, GUILDS
 from .models import StandInUser
 from .state import StandInState
 
 _KEEP: Any = object()  # "leave the nickname as it is" (None clears it)
+MEMBER_KICK = 20  # Discord's audit log action types
+MEMBER_BAN_ADD = 22
 
 
 def member_event(member: StandInMember) -> dict[str, Any]:
@@ -173,9 +176,12 @@ class GuildControls:
         data = {"guild_id": str(guild_id), "user": member.user.to_payload()}
         await self.gateway.emit("GUILD_MEMBER_REMOVE", data, intent=GUILD_MEMBERS)
 
-    async def ban(self, guild_id: int, user_id: int, name: str | None = None) -> StandInUser:
+    async def ban(
+        self, guild_id: int, user_id: int, name: str | None = None, *, by: int | None = None
+    ) -> StandInUser:
         """A moderator bans a user, member or not: GUILD_BAN_ADD, then GUILD_MEMBER_REMOVE for a
-        member (in that order, as discord.py expects).  ``name`` names a user who is no member."""
+        member (in that order, as discord.py expects), then, when ``by`` names the moderator, the audit
+        log's MEMBER_BAN_ADD entry (as for a kick).  ``name`` names a user who is no member."""
         guild = self._guild(guild_id)
         member = guild.members.get(user_id)
         if member is None and name is None:
@@ -186,7 +192,37 @@ class GuildControls:
         await self.gateway.emit("GUILD_BAN_ADD", data, intent=GUILD_MODERATION)
         if member is not None:
             await self.leave(guild_id, user_id)
+        await self._audit_entry(guild, MEMBER_BAN_ADD, by=by, target=user_id, reason=None)
         return user
+
+    async def kick(self, guild_id: int, user_id: int, *, by: int, reason: str | None = None) -> None:
+        """Member ``by`` kicks a member: GUILD_MEMBER_REMOVE (Server Members intent), and the audit log's
+        MEMBER_KICK entry as GUILD_AUDIT_LOG_ENTRY_CREATE, which Discord sends only to a session with
+        the Guild Moderation intent whose bot may View Audit Log in the guild."""
+        guild = self._guild(guild_id)
+        if user_id not in guild.members:
+            raise ValueError(f"user {user_id} is not a member of guild {guild_id}")
+        await self.leave(guild_id, user_id)
+        await self._audit_entry(guild, MEMBER_KICK, by=by, target=user_id, reason=reason)
+
+    async def _audit_entry(
+        self, guild: StandInGuild, action: int, *, by: int | None, target: int, reason: str | None
+    ) -> None:
+        """GUILD_AUDIT_LOG_ENTRY_CREATE, sent only to a bot that may View Audit Log in the guild."""
+        bot = guild.members.get(self.state.bot.id)
+        allowed = guild.permissions_of(bot.role_ids, bot.id) if bot is not None else 0
+        if by is None or not allowed & VIEW_AUDIT_LOG:  # owner and Administrator hold every bit
+            return
+        entry = {
+            "id": str(self.state.snowflakes.next()),
+            "guild_id": str(guild.id),
+            "user_id": str(by),
+            "target_id": str(target),
+            "action_type": action,
+            "changes": [],
+            "reason": reason,
+        }
+        await self.gateway.emit("GUILD_AUDIT_LOG_ENTRY_CREATE", entry, intent=GUILD_MODERATION)
 
     async def unban(self, guild_id: int, user_id: int) -> None:
         """A moderator lifts a ban: GUILD_BAN_REMOVE."""

@@ -1,0 +1,278 @@
+"""The Discord side of Discord bans that reach VRChat: the gateway's ban events, the cards, and
+`/bridge bans` (Manage Server) to choose per binding between prompting, banning at once and nothing.
+
+GUILD_BAN_ADD and GUILD_BAN_REMOVE come with the Guild Moderation intent (not privileged) to the
+process connected to the gateway, and so do kicks, as GUILD_AUDIT_LOG_ENTRY_CREATE, when the bot may
+View Audit Log; that process posts the cards. A prompt is stored before its card
+is posted (bot.banbridge.service), and a sweep on connect and then every SWEEP_SECONDS posts what a
+crash or a Discord error left unposted: found in the channel by its footer when the card made it,
+else sent with the prompt's nonce. Discord sends no events for the time the bot was away, so a ban
+made then is not prompted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import crashpoints
+from bot.banbridge.service import BanBridgeService, BanSettingView
+from bot.banbridge.views import COG_NAME, BanPromptButton, ban_card, close_card, footer, prompt_view
+from bot.cogs._groups import group_autocomplete
+from bot.feed.pacing import message_nonce
+from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.services import Actor
+from bot.services.common import ActionLog, KeyedLocks, ServiceError
+from bot.services.users import UserDirectory
+from bot.store import BanPrompt
+from bot.views.context import actor_of
+from bot.vrchat import VRChatError
+
+if TYPE_CHECKING:
+    from bot.bot import GroupBridgeBot, Interaction
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 60.0
+CARD_LOOKBACK = 100  # messages searched for a card whose id a crash kept from being stored
+KICK_TEXT = {
+    "prompt": "a card asks the moderators whether to ban the linked VRChat account",
+    "off": "nothing happens in VRChat",
+}
+MODE_TEXT = {
+    "prompt": "a card asks the moderators whether to ban the linked VRChat account too",
+    "ban": "the linked VRChat account is banned at once (automatic), and a card says so",
+    "off": "nothing happens in VRChat",
+}
+
+
+class BanBridge(commands.Cog, name=COG_NAME):
+    def __init__(self, bot: GroupBridgeBot) -> None:
+        self.bot = bot
+        self._service: BanBridgeService | None = None
+        self._users: UserDirectory | None = None
+        self._locks: KeyedLocks[int] = KeyedLocks()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._failed: set[int] = set()  # prompts whose card Discord refused (warned about once)
+
+    @property
+    def service(self) -> BanBridgeService:
+        """Built at first use: `groupbridge sync` loads the cogs without VRChat or a database."""
+        if self._service is None:
+            bot = self.bot
+            self._service = BanBridgeService(bot.vrchat, bot.store, bot.services.access, ActionLog(bot.store))
+        return self._service
+
+    @property
+    def users(self) -> UserDirectory:
+        if self._users is None:
+            self._users = UserDirectory(self.bot.vrchat)
+        return self._users
+
+    async def cog_unload(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+
+    # ------------------------------------------------------------------ gateway events
+
+    @commands.Cog.listener()
+    async def on_member_ban(self, guild: discord.Guild, user: discord.User | discord.Member) -> None:
+        prompts = await self.service.on_ban(guild.id, user.id)
+        crashpoints.reached("banbridge.after_store")
+        for prompt in prompts:
+            await self.deliver(prompt)
+
+    @commands.Cog.listener()
+    async def on_audit_log_entry_create(self, entry: discord.AuditLogEntry) -> None:
+        """A kick, as Discord's audit log tells it (Guild Moderation intent and View Audit Log): leaving
+        by oneself writes no entry, so only a real kick prompts."""
+        if entry.action is not discord.AuditLogAction.kick or entry.target is None:
+            return
+        prompts = await self.service.on_kick(entry.guild.id, int(entry.target.id), entry.id)
+        for prompt in prompts:
+            await self.deliver(prompt)
+
+    @commands.Cog.listener()
+    async def on_member_unban(self, guild: discord.Guild, user: discord.User) -> None:
+        for prompt in await self.service.on_unban(guild.id, user.id):
+            lifted = await self.service.prompt(prompt.id)
+            if lifted is None or prompt.message_id is None:
+                continue
+            message = await self._fetch(prompt.channel_id, prompt.message_id)
+            await close_card(message, lifted, self.service.group_label(prompt.group_id))
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="ban prompt cards")
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # the store is away, or the like: the next sweep tries again
+                log.exception("Posting the cards of Discord bans failed; trying again later")
+            await asyncio.sleep(SWEEP_SECONDS)
+
+    async def sweep(self) -> int:
+        """Post every prompt whose card is not known to be posted; how many were."""
+        done = 0
+        for prompt in await self.service.unposted():
+            done += await self.deliver(prompt)
+        return done
+
+    # ------------------------------------------------------------------ cards
+
+    async def deliver(self, prompt: BanPrompt) -> bool:
+        """Ban first when the binding bans automatically, then post the card, once."""
+        async with self._locks.hold(prompt.id):
+            current = await self.service.prompt(prompt.id)
+            if current is None or current.round != prompt.round or current.message_id is not None:
+                return False
+            if current.state == "lifted":
+                return False
+            if current.state == "auto":
+                current = await self.service.ban_automatically(current, self._bot_actor(current.guild_id))
+            try:
+                message_id = await self._posted_before(current) or await self._post(current)
+            except discord.HTTPException as exc:
+                # Tried again by every sweep (a permission fixed later); said once per card, not each minute.
+                level = logging.DEBUG if current.id in self._failed else logging.WARNING
+                self._failed.add(current.id)
+                log.log(
+                    level, "Could not post the ban card %s in %s: %s", current.id, current.channel_id, exc
+                )
+                return False
+            crashpoints.reached("banbridge.after_post")
+            await self.service.posted(current, message_id)
+            return True
+
+    async def _post(self, prompt: BanPrompt) -> int:
+        name = await self._display_name(prompt.vrchat_user_id)
+        channel = self.bot.get_partial_messageable(prompt.channel_id)
+        view = prompt_view(prompt)
+        card = ban_card(prompt, self.service.group_label(prompt.group_id), name)
+        nonce = message_nonce(prompt.channel_id, [f"ban:{prompt.id}:{prompt.round}"])
+        if view is None:
+            message = await channel.send(embed=card, allowed_mentions=NO_MENTIONS, nonce=nonce)
+        else:
+            message = await channel.send(embed=card, view=view, allowed_mentions=NO_MENTIONS, nonce=nonce)
+        return message.id
+
+    async def _posted_before(self, prompt: BanPrompt) -> int | None:
+        """The card a crash posted without its id being stored: Discord collapses a repeated nonce for
+        a few minutes only, so the channel's history is asked first."""
+        me = self.bot.user.id if self.bot.user else None
+        wanted = footer(prompt)
+        channel = self.bot.get_partial_messageable(prompt.channel_id)
+        async for message in channel.history(limit=CARD_LOOKBACK):
+            embed = message.embeds[0] if message.embeds else None
+            if message.author.id == me and embed is not None and embed.footer.text == wanted:
+                return message.id
+        return None
+
+    async def _fetch(self, channel_id: int, message_id: int) -> discord.Message | None:
+        try:
+            channel = self.bot.get_partial_messageable(channel_id)
+            return await channel.get_partial_message(message_id).fetch()
+        except discord.HTTPException:
+            return None
+
+    async def _display_name(self, user_id: str) -> str | None:
+        """The VRChat account's name for the card (one request); the card shows the ID anyway."""
+        try:
+            return (await self.users.user(user_id)).display_name or None
+        except (VRChatError, ServiceError):
+            return None
+
+    def _bot_actor(self, guild_id: int) -> Actor:
+        """Who the action log names for an automatic ban: the bot itself."""
+        user = self.bot.user
+        return Actor(
+            user_id=user.id if user else 0,
+            name=f"{user.name if user else 'GroupBridge'} (automatic: Discord ban)",
+            guild_id=guild_id,
+            role_ids=frozenset(),
+            manage_guild=False,
+        )
+
+
+def setting_text(view: BanSettingView, label: str, sees_kicks: bool) -> str:
+    mode, kick = view.setting.discord_ban, view.setting.discord_kick
+    lines = [
+        f"When a member linked to a VRChat account is banned in this server, for {label}: "
+        f"**{mode}**: {MODE_TEXT[mode]}.",
+        f"When one is kicked: **{kick}**: {KICK_TEXT[kick]}.",
+    ]
+    if mode != "off" or kick != "off":
+        lines.append(f"Cards go to <#{view.channel_id}>.")
+    if kick != "off" and not sees_kicks:
+        lines.append(
+            "⚠ The bot lacks View Audit Log here: Discord tells it about kicks only through the audit "
+            "log, so kicks will not prompt until its role has that permission."
+        )
+    return "\n".join(lines)
+
+
+@app_commands.command(name="bans", description="What a Discord ban of a linked member does in VRChat")
+@app_commands.describe(
+    mode="prompt: ask the moderators (default); ban: ban in VRChat at once; off: nothing",
+    kick="For kicks: prompt (needs View Audit Log) or off (default)",
+    channel="Where the cards go (default: the binding's requests channel)",
+    group="The VRChat group (defaults to this server's only linked group)",
+)
+@app_commands.choices(
+    mode=[
+        app_commands.Choice(name="prompt: ask the moderators", value="prompt"),
+        app_commands.Choice(name="ban: ban in VRChat automatically", value="ban"),
+        app_commands.Choice(name="off: do nothing in VRChat", value="off"),
+    ],
+    kick=[
+        app_commands.Choice(name="prompt: ask the moderators", value="prompt"),
+        app_commands.Choice(name="off: do nothing in VRChat", value="off"),
+    ],
+)
+@app_commands.autocomplete(group=group_autocomplete)
+async def bans(
+    interaction: Interaction,
+    mode: str | None = None,
+    kick: str | None = None,
+    channel: discord.TextChannel | None = None,
+    group: str | None = None,
+) -> None:
+    service = service_of(interaction)
+    actor = actor_of(interaction)
+    guild_id = interaction.guild_id or 0
+    if mode is None and kick is None and channel is None:
+        view = await service.setting(actor, guild_id, group)
+    else:
+        view = await service.configure(actor, guild_id, group, mode, channel.id if channel else None, kick)
+    label = service.group_label(view.group_id)
+    # What the bot may do in this channel comes with the interaction: no extra request.
+    sees_kicks = interaction.app_permissions.view_audit_log
+    await send_ephemeral(interaction, setting_text(view, label, sees_kicks))
+
+
+def service_of(interaction: Interaction) -> BanBridgeService:
+    cog = interaction.client.get_cog(COG_NAME)
+    assert isinstance(cog, BanBridge)
+    return cog.service
+
+
+async def setup(bot: GroupBridgeBot) -> None:
+    bot.groups.bridge.add_command(bans)
+    # The cards' buttons, restart-safe: a click on a card posted before this start still arrives.
+    bot.add_dynamic_items(BanPromptButton)
+    await bot.add_cog(BanBridge(bot))
+
+
+async def teardown(bot: GroupBridgeBot) -> None:
+    bot.remove_dynamic_items(BanPromptButton)
