@@ -31,6 +31,17 @@ CSV_FIELDS = (
     "data",
 )
 EXPORT_PAGE = 1000
+# A user's history (`subject_id`): every entry done to them, and of what they did themselves, what
+# is about their own membership (asking, joining, leaving) and the invites they sent. Moderation they
+# carried out as a moderator is someone else's history.
+SUBJECT_ACTOR_TYPES = (
+    "group.request.create",
+    "group.request.withdraw",
+    "group.member.join",
+    "group.member.leave",
+    "group.invite.create",
+    "group.invite.cancel",
+)
 
 
 class TextSink(Protocol):
@@ -69,6 +80,7 @@ class _Filter:
     event_types: Sequence[str] | None = None
     since: datetime | None = None
     until: datetime | None = None
+    subject_id: str | None = None  # the user the entry is about (see SUBJECT_ACTOR_TYPES)
 
     def conditions(self) -> list[ColumnElement[bool]]:
         e = AuditEntryRow
@@ -85,6 +97,13 @@ class _Filter:
             out.append(e.created_at >= self.since)
         if self.until is not None:
             out.append(e.created_at < self.until)
+        if self.subject_id is not None:
+            out.append(
+                or_(
+                    e.target_id == self.subject_id,
+                    and_(e.actor_id == self.subject_id, e.event_type.in_(SUBJECT_ACTOR_TYPES)),
+                )
+            )
         return out
 
 

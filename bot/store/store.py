@@ -18,6 +18,7 @@ from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_ro
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
+from bot.store.history import HistoryOps
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseOps
 from bot.store.links import LinkOps
@@ -49,6 +50,7 @@ class Store(
     BindingOps,
     CardOps,
     JournalOps,
+    HistoryOps,  # before QueryOps and NoteOps, which it extends
     QueryOps,
     WatchlistOps,
     RuleOps,
