@@ -13,7 +13,16 @@ from bot.desk.service import NOTE_MAX
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import AuditEntryIn, Store
 from bot.store.query import CSV_FIELDS
-from tests.discord.conftest import click, command, component_id, components, first_reply, is_ephemeral
+from tests.discord.conftest import (
+    card_messages,
+    click,
+    command,
+    component_id,
+    components,
+    first_reply,
+    is_ephemeral,
+    post_cards,
+)
 from tests.fixtures.discord_gateway import MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
@@ -139,3 +148,67 @@ async def test_a_member_without_a_moderator_role_sees_no_history_and_writes_no_n
             assert "moderator roles" in reply["content"] and "embeds" not in reply
         assert await bot.store.note_count(1, seeded_sim.group.id, carol) == 0
         assert await bot.store.list_actions(action="note.add") == []
+
+
+# ------------------------------------------------------------------ on the join-request card
+
+
+async def test_the_card_sums_up_earlier_history_shows_the_latest_note_and_opens_the_history(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    carol = seeded_sim.requester.id
+    earlier = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    async with make_bot() as bot:
+        await bot.store.ingest(
+            seeded_sim.group.id,
+            [
+                AuditEntryIn("gaud_old-1", earlier, "group.request.create", carol, "Carol", carol, "asked"),
+                AuditEntryIn(
+                    "gaud_old-2",
+                    earlier + timedelta(days=1),
+                    "group.request.reject",
+                    "usr_m",
+                    "M",
+                    carol,
+                    "no",
+                ),
+                AuditEntryIn(
+                    "gaud_old-3", earlier + timedelta(days=2), "group.user.ban", "usr_m", "M", carol, "ban"
+                ),
+                AuditEntryIn(
+                    "gaud_old-4", earlier + timedelta(days=32), "group.user.unban", "usr_m", "M", carol, "ok"
+                ),
+            ],
+            enqueue=False,
+        )
+        await command(
+            gateway_standin, "vrc", "note", {"user": carol, "text": "Talked to them <@&1> @everyone"}
+        )
+        (card,) = [m for m in await _cards(bot, gateway_standin)]
+    fields = {f["name"]: f["value"] for f in card.embeds[0]["fields"]}
+    assert fields["History here"] == (
+        "1 earlier request, rejected once; banned 2026-03-03, unbanned 2026-04-02; 1 note"
+    )
+    assert fields["Latest note"].startswith("Talked to them <\u200b@\u200b&1> @\u200beveryone")
+    assert [c["label"] for c in components(card)] == ["Approve", "Reject", "Reject & Block", "History"]
+    # After a restart the button still opens the history, for a moderator only.
+    async with make_bot():
+        opened = first_reply(await _press(gateway_standin, card, MOD_ID))
+        assert "History in Test Group" in opened["embeds"][0]["title"]
+        assert [f["name"].split(" · ")[0] for f in opened["embeds"][0]["fields"]][:2] == [
+            "📝 Note",
+            "User unbanned",
+        ]
+        refused = first_reply(await _press(gateway_standin, card, MEMBER_ID))
+        assert "moderator roles" in refused["content"] and "embeds" not in refused
+
+
+async def _cards(bot, standin: DiscordStandIn) -> list:
+    await post_cards(bot)
+    return card_messages(standin)
+
+
+async def _press(standin: DiscordStandIn, card, who: int):
+    exchange = await click(standin, component_id(card, "History"), card, who=who)
+    await exchange.wait_for(lambda ex: ex.callback is not None, timeout=10, what="an answer")
+    return exchange
