@@ -205,14 +205,14 @@ class JoinRequests(commands.Cog):
             buttons = card_view(change.group_id, change.user_id) if change.state == "pending" else None
             if buttons is not None:
                 buttons.add_item(history_button(change.group_id, change.user_id))  # bot.desk
-            card = request_card(
+            embed = request_card(
                 change.view, change.groups, change.rule_note, change.state, change.discord_link
             )
             message = await channel.send(
                 # bot.desk: the requester's earlier history in one line, and the latest note.
                 embed=await with_history(
                     self.bot.desk,
-                    card,
+                    embed,
                     change.group_id,
                     change.user_id,
                     change.channel_id,
