@@ -172,6 +172,10 @@ EXPECTED_ITEMS: dict[str, ItemCase] = {
     # bot.desk (tests/security/test_desk_matrix.py): the History button on join-request cards and the
     # feed's action panel, and the pager of a history reply.
     "HistoryButton": ItemCase(MODERATORS, "History on cards and the feed's action panel"),
+    "FeedActionSelect": ItemCase(MODERATORS, "the select under a feed message: opens the panel"),
+    "UserActionButton": ItemCase(
+        MODERATORS, "the feed panel's Ban/Kick/Unban", actions=("ban", "kick", "unban")
+    ),
     "HistoryPager.previous_page": ItemCase(OPENER, "/vrc history paging"),
     "HistoryPager.next_page": ItemCase(OPENER),
 }
