@@ -5,7 +5,7 @@ request). Picking one opens a private panel with the actions that fit (bot.desk.
 A pure function of the message's entries, as the embeds are: the outbox sends exactly the same
 message again after a crash (same nonce, same embeds, same select). Discord's limits hold by
 construction: one action row, at most 10 options (a message carries at most 10 entries), each value
-at most 86 characters, labels and descriptions clipped.
+at most 89 characters, labels and descriptions clipped.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ USER_EVENT_KINDS: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 KINDS: Final = frozenset(USER_EVENT_KINDS.values())
+# Entries the user causes themselves: without a target, the actor is whom they are about. For the
+# rest the actor is a moderator, never the user to act on.
+_OWN_DOING: Final = frozenset(
+    {"group.member.join", "group.member.leave", "group.request.create", "group.request.withdraw"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +61,10 @@ def action_value(kind: str, group_id: str, user_id: str) -> str:
     return f"{kind}:{group_id}:{user_id}"
 
 
-def _user_of(actor_id: str | None, target_id: str | None) -> str | None:
+def _user_of(event_type: str, actor_id: str | None, target_id: str | None) -> str | None:
     """The user the entry is about: its target, or (asking, joining, leaving) the actor themselves."""
-    for candidate in (target_id, actor_id):
+    candidates = (target_id, actor_id) if event_type in _OWN_DOING else (target_id,)
+    for candidate in candidates:
         if candidate and is_user_id(candidate):
             return candidate
     return None
@@ -73,7 +79,7 @@ def feed_actions(items: Sequence[OutboxItem]) -> list[FeedAction]:
         kind = USER_EVENT_KINDS.get(entry.event_type)
         if kind is None or item.set_aside is not None or not GROUP_ID_RE.match(entry.group_id):
             continue
-        user_id = _user_of(entry.actor_id, entry.target_id)
+        user_id = _user_of(entry.event_type, entry.actor_id, entry.target_id)
         if user_id is None:
             continue
         own = entry.actor_id == user_id and entry.actor_display_name

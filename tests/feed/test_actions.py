@@ -50,6 +50,10 @@ def test_each_user_once_from_their_newest_entry_in_message_order() -> None:
     assert [a.label for a in actions] == [f"User banned: {DAVE}", "Member left: Bob"]
     assert feed_actions(items) == actions  # the same rows, the same select
     assert feed_actions([items[2], items[4]]) == []  # nothing about a user: no select at all
+    # A ban without a target is about nobody we know: never its actor, the moderator.
+    assert feed_actions([item(6, "group.user.ban", DAVE, None), item(7, "group.member.join", BOB, None)]) == [
+        feed_actions([item(7, "group.member.join", BOB, BOB)])[0]
+    ]
 
 
 def test_a_set_aside_entry_offers_nothing() -> None:
