@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.services.access import GUILD_ONLY, Access
 from bot.services.audit import EXPORT_CAP, CsvExport
@@ -32,6 +32,9 @@ from bot.vrchat.ids import USER_FORMS
 NOTE_MAX = 1000  # characters; a note is a moderator's remark, not a report
 PAGE_MAX = 25
 PAGE_SIZE = 10
+# VRChat's request time and its audit entry for the request come from different clocks: an entry this
+# close before the request is the request itself, not an earlier one.
+SAME_REQUEST = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,4 +250,5 @@ class DeskService:
         belongs to, the history from before this request."""
         bindings = await self._store.list_bindings(group_id=group_id)
         guild_id = next((b.guild_id for b in bindings if b.requests_channel_id == channel_id), None)
-        return await self.summary(guild_id, group_id, user_id, before=requested_at)
+        before = requested_at - SAME_REQUEST if requested_at is not None else None
+        return await self.summary(guild_id, group_id, user_id, before=before)
