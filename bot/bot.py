@@ -30,6 +30,7 @@ import bot.cogs as bot_cogs
 from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
 from bot.config import Config
 from bot.config.checks import is_loopback_url
+from bot.desk.service import DeskService
 from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
@@ -107,6 +108,7 @@ class GroupBridgeBot(commands.Bot):
     store: Store
     services: Services
     links: LinkService  # verified Discord ↔ VRChat links (bot.links)
+    desk: DeskService  # a user's history and moderators' notes (bot.desk)
     feed: FeedService | None
     leases: LeaseKeeper | None
     # VRChat's pipeline: join requests in seconds where this process runs their groups.
@@ -208,6 +210,7 @@ class GroupBridgeBot(commands.Bot):
         self.links = LinkService(
             self.vrchat, self.store, self.services.lookups, ActionLog(self.store), members=members
         )
+        self.desk = DeskService(self.store, self.services.access, ActionLog(self.store))
         self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
@@ -350,6 +353,7 @@ async def install_commands(bot: GroupBridgeBot) -> None:
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             await bot.load_extension(module.name)
     await bot.load_extension("bot.banbridge.cog")  # adds /bridge bans: before the groups go on the tree
+    await bot.load_extension("bot.desk.cog")  # a feature package: /vrc history and /vrc note
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

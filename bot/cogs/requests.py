@@ -26,6 +26,7 @@ from discord.ext import commands
 
 from bot import crashpoints
 from bot.cogs._groups import chosen_group, group_autocomplete
+from bot.desk.views import history_button, with_history
 from bot.feed.pacing import message_nonce
 from bot.replies import NO_MENTIONS, send_ephemeral
 from bot.services.common import KeyedLocks
@@ -202,9 +203,20 @@ class JoinRequests(commands.Cog):
         if change.kind == "post" and change.view is not None:
             # A card a rule has already decided is posted closed, without buttons.
             buttons = card_view(change.group_id, change.user_id) if change.state == "pending" else None
+            if buttons is not None:
+                buttons.add_item(history_button(change.group_id, change.user_id))  # bot.desk
+            embed = request_card(
+                change.view, change.groups, change.rule_note, change.state, change.discord_link
+            )
             message = await channel.send(
-                embed=request_card(
-                    change.view, change.groups, change.rule_note, change.state, change.discord_link
+                # bot.desk: the requester's earlier history in one line, and the latest note.
+                embed=await with_history(
+                    self.bot.desk,
+                    embed,
+                    change.group_id,
+                    change.user_id,
+                    change.channel_id,
+                    change.view.requested_at,
                 ),
                 view=buttons,  # type: ignore[arg-type]  # typed View-only; None sends no buttons
                 allowed_mentions=NO_MENTIONS,

@@ -29,6 +29,7 @@ from bot.leases import LeaseView, channel_lease, group_lease
 from bot.store import OutboxItem, SetAside, SetAsideStage
 from bot.store.ports import OutboxStore
 
+from .actions import feed_actions
 from .pacing import SlidingWindowPacer, message_nonce, pack
 from .render import embed_size as default_embed_size
 from .render import render_gap_notice, render_outbox_item, render_set_aside_notice
@@ -210,7 +211,9 @@ class OutboxWorker:
         row_ids = [item.id for item in items]
         crashpoints.reached("outbox.before_send")
         try:
-            message_id = await self.sender.send(channel_id, embeds, nonce)
+            # The select under the message comes from its rows alone, as the embeds do: a resend
+            # after a crash is the same message.
+            message_id = await self.sender.send(channel_id, embeds, nonce, feed_actions(items))
         except PermanentSendError as exc:
             await self._refused(channel_id, items, embeds, exc, result)
             return

@@ -9,6 +9,8 @@ from typing import Protocol
 import aiohttp
 import discord
 
+from .actions import FEED_ACTIONS_ID, PLACEHOLDER, FeedAction
+
 
 class SendError(Exception):
     """Base class of what a FeedSender raises."""
@@ -33,8 +35,14 @@ HISTORY_LOOKBACK = 100  # messages; crash recovery only needs the last few
 
 
 class FeedSender(Protocol):
-    async def send(self, channel_id: int, embeds: Sequence[discord.Embed], nonce: str) -> int:
-        """Post the embeds as one message; returns the message id."""
+    async def send(
+        self,
+        channel_id: int,
+        embeds: Sequence[discord.Embed],
+        nonce: str,
+        actions: Sequence[FeedAction] = (),
+    ) -> int:
+        """Post the embeds as one message (with the select of `actions` under it); returns its id."""
         ...
 
     async def find_delivered(self, channel_id: int, entry_ids: Collection[str]) -> dict[str, int]:
@@ -48,12 +56,21 @@ class DiscordFeedSender:
     def __init__(self, client: discord.Client) -> None:
         self._client = client
 
-    async def send(self, channel_id: int, embeds: Sequence[discord.Embed], nonce: str) -> int:
+    async def send(
+        self,
+        channel_id: int,
+        embeds: Sequence[discord.Embed],
+        nonce: str,
+        actions: Sequence[FeedAction] = (),
+    ) -> int:
         channel = self._client.get_partial_messageable(channel_id)
         try:
             # nonce= makes discord.py set enforce_nonce: a resend after a crash is collapsed by Discord.
             message = await channel.send(
-                embeds=list(embeds), nonce=nonce, allowed_mentions=discord.AllowedMentions.none()
+                embeds=list(embeds),
+                nonce=nonce,
+                allowed_mentions=discord.AllowedMentions.none(),
+                view=actions_view(actions) if actions else None,  # type: ignore[arg-type]  # None: no select
             )
         except discord.Forbidden as exc:
             raise ChannelUnavailable(f"the bot may not post in channel {channel_id} ({exc.text})") from None
@@ -99,3 +116,20 @@ class DiscordFeedSender:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientSendError(f"network error: {type(exc).__name__}") from None
         return found
+
+
+def actions_view(actions: Sequence[FeedAction]) -> discord.ui.View:
+    """The select under a feed message. Its clicks are handled by a restart-safe item matching its
+    custom_id (bot.desk.actions); the view itself is finished before it is sent, so discord.py keeps
+    no copy of it per message."""
+    view = discord.ui.View(timeout=None)
+    select: discord.ui.Select[discord.ui.View] = discord.ui.Select(
+        custom_id=FEED_ACTIONS_ID,
+        placeholder=PLACEHOLDER,
+        options=[
+            discord.SelectOption(label=a.label, value=a.value, description=a.description) for a in actions
+        ],
+    )
+    view.add_item(select)
+    view.stop()
+    return view

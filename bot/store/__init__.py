@@ -7,7 +7,9 @@ values out. Entry point: ``store = await Store.open(url); await store.upgrade()`
 
 from bot.store.ban_prompts import BanPrompt, BanPromptState, BanSetting, DiscordBanMode, DiscordKickMode
 from bot.store.cards import CARD_STATES, NO_CHANNEL, CardState, HandledWhere, RequestCard
+from bot.store.history import EventTally, HistoryItem, HistoryPage
 from bot.store.links import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict
+from bot.store.notes import ModeratorNote
 from bot.store.store import IngestHook, Store
 from bot.store.types import (
     ActionIn,
@@ -60,9 +62,12 @@ __all__ = [
     "DuplicateBindingError",
     "DuplicateWatchError",
     "EntryPage",
+    "EventTally",
     "Gap",
     "GroupCursor",
     "HandledWhere",
+    "HistoryItem",
+    "HistoryPage",
     "IngestHook",
     "IngestResult",
     "InvalidCursorError",
@@ -70,6 +75,7 @@ __all__ = [
     "LinkChange",
     "LinkCode",
     "LinkConflict",
+    "ModeratorNote",
     "OutboxItem",
     "OutboxState",
     "OutboxStats",

@@ -442,9 +442,6 @@ class BanSettingRow(Base):
     )
 
 
-metadata = Base.metadata
-
-
 class SessionNoticeRow(Base):
     """A feed channel that got the "VRChat session expired" notice of the episode still open
     (bot.feed.alerts): it gets the "back" notice when the session returns, after a restart too, and
@@ -454,3 +451,32 @@ class SessionNoticeRow(Base):
 
     channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     alerted_at: Mapped[datetime]
+
+
+class ModeratorNoteRow(Base):
+    """A note a Discord moderator wrote about a VRChat user (bot.desk: `/vrc note`, shown in
+    `/vrc history` and on the user's next join-request card).
+
+    Kept per server and group: notes are the server's moderators' own words, so another server
+    bound to the same VRChat group does not see them. Who wrote it is kept as the Discord ID and the
+    name they had then; notes are never edited.
+    """
+
+    __tablename__ = "moderator_notes"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    group_id: Mapped[str] = mapped_column(String)
+    vrchat_user_id: Mapped[str] = mapped_column(String)
+    text: Mapped[str] = mapped_column(Text)
+    author_discord_id: Mapped[int] = mapped_column(BigInteger)
+    author_name: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(None, "guild_id", "group_id", "vrchat_user_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+metadata = Base.metadata

@@ -30,6 +30,17 @@ CSV_FIELDS = (
     "data",
 )
 EXPORT_PAGE = 1000
+# A user's history (`subject_id`): every entry done to them, and of what they did themselves, what
+# is about their own membership (asking, joining, leaving) and the invites they sent. Moderation they
+# carried out as a moderator is someone else's history.
+SUBJECT_ACTOR_TYPES = (
+    "group.request.create",
+    "group.request.withdraw",
+    "group.member.join",
+    "group.member.leave",
+    "group.invite.create",
+    "group.invite.cancel",
+)
 
 
 class TextSink(Protocol):
@@ -70,6 +81,7 @@ class EntryFilters(TypedDict, total=False):
     event_types: Sequence[str] | None
     since: datetime | None
     until: datetime | None
+    subject_id: str | None  # the user the entry is about (see SUBJECT_ACTOR_TYPES)
 
 
 def _conditions(flt: EntryFilters) -> list[ColumnElement[bool]]:
@@ -84,6 +96,10 @@ def _conditions(flt: EntryFilters) -> list[ColumnElement[bool]]:
         out.append(e.created_at >= since)
     if (until := flt.get("until")) is not None:
         out.append(e.created_at < until)
+    if (subject := flt.get("subject_id")) is not None:
+        out.append(
+            or_(e.target_id == subject, and_(e.actor_id == subject, e.event_type.in_(SUBJECT_ACTOR_TYPES)))
+        )
     return out
 
 

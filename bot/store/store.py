@@ -20,6 +20,7 @@ from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
 from bot.store.gateway_lock import GatewayLock
+from bot.store.history import HistoryOps
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseFence, LeaseOps, check_fence
 from bot.store.links import LinkOps
@@ -52,6 +53,7 @@ class Store(
     BindingOps,
     CardOps,
     JournalOps,
+    HistoryOps,  # before QueryOps and NoteOps, which it extends
     QueryOps,
     WatchlistOps,
     RuleOps,

@@ -29,7 +29,7 @@ async def test_a_card_is_posted_with_restart_safe_buttons(
     ids = [c["custom_id"] for c in components(card)]
     assert ids == [
         f"gb:jr:{a}:{seeded_sim.group.id}:{seeded_sim.requester.id}" for a in ("accept", "reject", "block")
-    ]
+    ] + [f"gb:uh:{seeded_sim.group.id}:{seeded_sim.requester.id}"]  # History (bot.desk)
     assert all(len(i) <= 100 for i in ids)
     assert card.allowed_mentions == {"parse": []}
 
@@ -68,7 +68,7 @@ async def test_a_non_moderator_click_is_refused_and_changes_nothing(
         assert "moderator" in text.lower()
     assert puts_to_requests(seeded_sim) == 0
     assert not seeded_sim.sim.state.is_member(seeded_sim.group.id, seeded_sim.requester.id)
-    assert len(components(card_messages(gateway_standin)[0])) == 3  # the card is untouched
+    assert len(components(card_messages(gateway_standin)[0])) == 4  # the card is untouched (+ History)
 
 
 async def test_two_moderators_clicking_at_once_make_one_accept_call(
@@ -127,7 +127,7 @@ async def test_a_request_event_in_the_mirror_closes_the_card_before_the_next_pol
         calls = request_list_calls(seeded_sim)
         assert await cog.check_feed_events() is False  # not mirrored yet: no event, no VRChat call
         assert request_list_calls(seeded_sim) == calls
-        assert len(components(card_messages(gateway_standin)[0])) == 3
+        assert len(components(card_messages(gateway_standin)[0])) == 4  # 3 + History (bot.desk)
 
         await mirror_audit_log(bot, seeded_sim)
         assert await cog.check_feed_events() is True

@@ -60,7 +60,7 @@ async def test_shadow_mode_posts_what_would_happen_and_changes_nothing(
         assert "Shadow mode is on" in reply["content"]
         await post_cards(bot)
     (card,) = card_messages(gateway_standin)
-    assert len(components(card)) == 3  # still for the moderators
+    assert len(components(card)) == 4  # still for the moderators (3 + History)
     assert rules_field(card).startswith("Shadow mode: rule #1 would have rejected")
     assert puts_to_requests(seeded_sim) == 0
 
@@ -77,7 +77,7 @@ async def test_a_profile_lookup_failure_holds_the_request(
         )
         await post_cards(bot)
     (card,) = card_messages(gateway_standin)
-    assert len(components(card)) == 3
+    assert len(components(card)) == 4  # 3 + History (bot.desk)
     assert rules_field(card).startswith("Held for a moderator: a lookup failed")
     assert puts_to_requests(seeded_sim) == 0
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.feed.actions import FeedAction
 from bot.feed.outbox import OutboxWorker
 from bot.feed.pacing import SlidingWindowPacer
 from bot.feed.sender import DiscordFeedSender
@@ -27,11 +28,13 @@ class CrashingSender(DiscordFeedSender):
         super().__init__(client)
         self.count, self.crash_at, self.mode = 0, crash_at, mode
 
-    async def send(self, channel_id: int, embeds: Sequence[discord.Embed], nonce: str) -> int:
+    async def send(
+        self, channel_id: int, embeds: Sequence[discord.Embed], nonce: str, actions: Sequence[FeedAction] = ()
+    ) -> int:
         self.count += 1
         if self.count == self.crash_at and self.mode == "before-send":
             os.kill(os.getpid(), signal.SIGKILL)
-        message_id = await super().send(channel_id, embeds, nonce)
+        message_id = await super().send(channel_id, embeds, nonce, actions)
         if self.count == self.crash_at and self.mode == "after-send":
             os.kill(os.getpid(), signal.SIGKILL)
         return message_id

@@ -227,3 +227,29 @@ async def test_without_history_the_same_nonce_still_prevents_a_duplicate(
     posts = standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages")
     assert [p.json["nonce"] for p in posts] == [nonce, nonce]  # resent, and collapsed by Discord
     assert await store.rows_in_flight(FEED_CHANNEL_ID) == []
+
+
+async def test_a_message_sent_again_after_a_crash_carries_the_same_select(
+    store: Store, standin: DiscordStandIn, worker: OutboxWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The select under a feed message (bot.feed.actions) comes from the rows alone, as the embeds do:
+    the message a restarted process sends again is exactly the one the dead process sent."""
+    import bot.feed.sender
+    from bot.feed.actions import feed_actions
+
+    monkeypatch.setattr(bot.feed.sender, "HISTORY_LOOKBACK", 0)  # so it really is sent again
+    await store.ingest(GROUP, make_entries(3))
+    items = await store.pending_for_channel(FEED_CHANNEL_ID)
+    nonce = message_nonce(FEED_CHANNEL_ID, [i.entry.id for i in items])
+    await store.mark_packed([i.id for i in items], nonce)
+    await worker.sender.send(
+        FEED_CHANNEL_ID, [render_outbox_item(i) for i in items], nonce, feed_actions(items)
+    )
+
+    await worker.drain_once()
+    first, again = standin.requests_to("POST", f"/channels/{FEED_CHANNEL_ID}/messages")
+    assert again.json["nonce"] == first.json["nonce"]
+    assert again.json["components"] == first.json["components"]
+    (select,) = first.json["components"][0]["components"]
+    assert select["custom_id"] == "gb:fa" and len(select["options"]) == 1  # one user, three entries
+    assert len(standin.messages(FEED_CHANNEL_ID)) == 1

@@ -263,8 +263,8 @@ async def test_a_crash_while_splitting_a_refused_message_neither_loses_nor_dupli
     class CrashAfterFirstHalf(DiscordFeedSender):
         sent = 0
 
-        async def send(self, channel_id: int, embeds, nonce: str) -> int:  # type: ignore[no-untyped-def]
-            message_id = await super().send(channel_id, embeds, nonce)
+        async def send(self, channel_id: int, embeds, nonce: str, actions=()) -> int:  # type: ignore[no-untyped-def]
+            message_id = await super().send(channel_id, embeds, nonce, actions)
             type(self).sent += 1
             if type(self).sent == 1:
                 raise Crash  # the first half is in Discord, its rows still "sending"

@@ -10,7 +10,7 @@ from collections import defaultdict
 from bot.sandbox.discord import StandInMessage
 from bot.sandbox.world import SandboxWorld
 
-BUTTONS = ["Approve", "Reject", "Reject & Block"]
+BUTTONS = ["Approve", "Reject", "Reject & Block", "History"]  # History: bot.desk
 
 
 def card_user(message: StandInMessage) -> str:

@@ -128,6 +128,12 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     ),
     "vrc stats": CommandCase(MODERATORS, _group, "Test Group", optional=True),
     "audit search": CommandCase(MODERATORS, _group, "Audit log"),
+    "vrc note": CommandCase(
+        MODERATORS, lambda w: {"user": w.seeded.requester.id, "text": "matrix", **_group(w)}, "Noted about"
+    ),
+    "vrc history": CommandCase(
+        MODERATORS, lambda w: {"user": w.seeded.requester.id, **_group(w)}, "History in Test Group"
+    ),
     "vrc user": CommandCase(SERVER_MODERATORS, lambda w: {"user": w.seeded.requester.id}, "Account age"),
     "vrc instances": CommandCase(SERVER_MODERATORS, lambda w: {}, "Test World"),
     "link start": CommandCase(ANYONE_IN_A_SERVER, lambda w: {"user": w.seeded.outsider.id}, "Your link code"),
@@ -166,6 +172,15 @@ EXPECTED_ITEMS: dict[str, ItemCase] = {
     "VerifyButton": ItemCase(OPENER, "Verify under a link code: only whom the code was issued to"),
     # tests/security/test_banbridge_matrix.py: the card a Discord ban of a linked member brings.
     "BanPromptButton": ItemCase(MODERATORS, "Discord-ban cards", actions=("confirm", "dismiss")),
+    # bot.desk (tests/security/test_desk_matrix.py): the History button on join-request cards and the
+    # feed's action panel, and the pager of a history reply.
+    "HistoryButton": ItemCase(MODERATORS, "History on cards and the feed's action panel"),
+    "FeedActionSelect": ItemCase(MODERATORS, "the select under a feed message: opens the panel"),
+    "UserActionButton": ItemCase(
+        MODERATORS, "the feed panel's Ban/Kick/Unban", actions=("ban", "kick", "unban")
+    ),
+    "HistoryPager.previous_page": ItemCase(OPENER, "/vrc history paging"),
+    "HistoryPager.next_page": ItemCase(OPENER),
 }
 
 

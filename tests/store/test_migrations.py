@@ -34,6 +34,7 @@ TABLES = {
     "leases",
     "link_attempts",
     "link_codes",
+    "moderator_notes",
     "outbox",
     "request_cards",
     "request_rules",

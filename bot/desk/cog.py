@@ -1,0 +1,55 @@
+"""`/vrc history` and `/vrc note`: a user's whole history in the group, and moderators' notes.
+
+Thin: the service (bot.desk.service) checks who may and reads the database; nothing here asks VRChat.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from discord import app_commands
+
+from bot.cogs._groups import chosen_group, group_autocomplete
+from bot.desk.actions import ACTION_ITEMS
+from bot.desk.service import NOTE_MAX
+from bot.desk.views import HistoryButton, desk_of, send_history
+from bot.replies import send_ephemeral
+from bot.text import safe_text
+from bot.views.context import actor_of
+
+if TYPE_CHECKING:
+    from bot.bot import GroupBridgeBot, Interaction
+
+USER_HELP = "A VRChat user ID (usr_…) or vrchat.com profile link"
+GROUP_HELP = "The VRChat group (defaults to this server's only linked group)"
+
+
+@app_commands.command(name="history", description="Everything the bot knows about a user in the group")
+@app_commands.describe(user=USER_HELP, csv="Attach the whole history as a CSV file", group=GROUP_HELP)
+@app_commands.autocomplete(group=group_autocomplete)
+async def history(interaction: Interaction, user: str, csv: bool = False, group: str | None = None) -> None:
+    group_id = await chosen_group(interaction, group)
+    await send_history(interaction, group_id, user, csv=csv)
+
+
+@app_commands.command(name="note", description="Keep a note about a user for this server's moderators")
+@app_commands.describe(user=USER_HELP, text=f"The note (up to {NOTE_MAX:,} characters)", group=GROUP_HELP)
+@app_commands.autocomplete(group=group_autocomplete)
+async def note(interaction: Interaction, user: str, text: str, group: str | None = None) -> None:
+    group_id = await chosen_group(interaction, group)
+    kept = await desk_of(interaction).add_note(actor_of(interaction), group_id, user, text)
+    await send_ephemeral(
+        interaction,
+        f"Noted about {safe_text(kept.vrchat_user_id, 60)}: {safe_text(kept.text, 1500)}\n"
+        "It shows in /vrc history and on their next join-request card.",
+    )
+
+
+async def setup(bot: GroupBridgeBot) -> None:
+    bot.groups.vrc.add_command(history)
+    bot.groups.vrc.add_command(note)
+    bot.add_dynamic_items(HistoryButton, *ACTION_ITEMS)
+
+
+async def teardown(bot: GroupBridgeBot) -> None:
+    bot.remove_dynamic_items(HistoryButton, *ACTION_ITEMS)

@@ -1,0 +1,206 @@
+"""A user's history on Discord: the pages, their Prev/Next buttons, the History button (join-request
+cards, the feed's action panel) and the summary fields on a join-request card.
+
+The History button is a DynamicItem (`gb:uh:<grp_…>:<usr_…>`, at most 87 characters), so it works
+after a restart with no lookup table; the service checks the clicker's permission on every click.
+Prev/Next sit on the clicker's own ephemeral reply and serve only them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import datetime
+from typing import Any, cast
+
+import discord
+
+from bot.desk.service import DeskService, UserHistory, UserSummary
+from bot.feed.render import title_for
+from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.store import HistoryItem, ModeratorNote
+from bot.text import fit_embed, safe_text
+from bot.views.context import actor_of, bridge_interaction
+
+log = logging.getLogger(__name__)
+
+_ID = r"[A-Za-z0-9_-]+"
+HISTORY_TEMPLATE = rf"gb:uh:(?P<group>grp_{_ID}):(?P<user>{_ID})"
+PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
+NOTE_SHOWN = 300  # characters of a note on a card
+ITEM_SHOWN = 500  # characters of an entry's description or a note in the history
+
+
+def desk_of(interaction: discord.Interaction) -> DeskService:
+    return bridge_interaction(interaction).client.desk
+
+
+def _when(moment: datetime) -> str:
+    return discord.utils.format_dt(moment, "f")
+
+
+def _user_link(user_id: str) -> str:
+    # IDs reach here only through the strict parser, so nothing user-made ends up in the URL.
+    return f"[{safe_text(user_id, 60)}]({PROFILE_URL.format(user_id=user_id)})"
+
+
+def note_line(note: ModeratorNote, limit: int) -> str:
+    """A note as moderators read it: the text, who wrote it, when."""
+    who = safe_text(note.author_name, 80, single_line=True)
+    return f"{safe_text(note.text, limit)}\n— {who}, {_when(note.created_at)}"
+
+
+def _item_field(item: HistoryItem) -> tuple[str, str]:
+    if item.note is not None:
+        return f"📝 Note · {_when(item.note.created_at)}", note_line(item.note, ITEM_SHOWN)
+    entry = item.entry
+    assert entry is not None
+    who = entry.discord_actor_name or entry.actor_display_name or entry.actor_id or "?"
+    text = safe_text(entry.description or "—", ITEM_SHOWN)
+    return (
+        f"{title_for(entry.event_type)} · {_when(entry.created_at)}",
+        f"{text}\nby {safe_text(who, 80, single_line=True)}",
+    )
+
+
+def history_embed(history: UserHistory, number: int) -> discord.Embed:
+    group = safe_text(history.group_name, 100, single_line=True)
+    embed = discord.Embed(
+        title=f"History in {group} — page {number}",
+        description=f"{_user_link(history.user_id)}\n{safe_text(history.summary.line, 1000)}",
+        colour=discord.Colour.blurple(),
+    )
+    if not history.items:
+        embed.add_field(name="Nothing yet", value="The mirror has no entries and there are no notes.")
+    for item in history.items:
+        name, value = _item_field(item)
+        embed.add_field(name=name, value=value, inline=False)
+    embed.set_footer(text=f"{history.group_id} · {history.user_id}")
+    return fit_embed(embed)
+
+
+class HistoryPager(discord.ui.View):
+    """◂ Prev / Next ▸ for one moderator's history; the cursors of the pages seen are kept here."""
+
+    def __init__(self, owner_id: int, history: UserHistory) -> None:
+        super().__init__(timeout=600)
+        self.owner_id = owner_id
+        self.group_id, self.user_id = history.group_id, history.user_id
+        self.cursors: list[str | None] = [None]  # the cursor each page shown was read with
+        self.next_cursor = history.next_cursor
+        self._enable()
+
+    def _enable(self) -> None:
+        self.previous_page.disabled = len(self.cursors) == 1
+        self.next_page.disabled = self.next_cursor is None
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await send_ephemeral(
+                interaction, "Only the moderator who opened this history can page through it."
+            )
+            return False
+        return True
+
+    async def _show(
+        self, interaction: discord.Interaction, cursor: str | None, cursors: list[str | None]
+    ) -> None:
+        try:
+            history = await desk_of(interaction).history(
+                actor_of(interaction), self.group_id, self.user_id, cursor=cursor
+            )
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        self.cursors, self.next_cursor = cursors, history.next_cursor
+        self._enable()
+        await interaction.response.edit_message(
+            embed=history_embed(history, len(self.cursors)), view=self, allowed_mentions=NO_MENTIONS
+        )
+
+    @discord.ui.button(label="◂ Prev", style=discord.ButtonStyle.secondary)
+    async def previous_page(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        cursors = self.cursors[:-1] or [None]
+        await self._show(interaction, cursors[-1], cursors)
+
+    @discord.ui.button(label="Next ▸", style=discord.ButtonStyle.secondary)
+    async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        await self._show(interaction, self.next_cursor, [*self.cursors, self.next_cursor])
+
+
+async def send_history(
+    interaction: discord.Interaction, group_id: str, user: str, *, csv: bool = False
+) -> None:
+    """The history (or its CSV) as an ephemeral reply; the service checks the permission first."""
+    desk, actor = desk_of(interaction), actor_of(interaction)
+    if csv:
+        # A long history takes a moment to write out; the refusals come just as quickly after it.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        export = await desk.export_csv(actor, group_id, user)
+        file = discord.File(io.BytesIO(export.data), filename=export.filename)
+        await send_ephemeral(interaction, export.note, file=file)
+        return
+    history = await desk.history(actor, group_id, user)
+    await send_ephemeral(
+        interaction,
+        embed=history_embed(history, 1),
+        view=HistoryPager(interaction.user.id, history),
+    )
+
+
+class HistoryButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=HISTORY_TEMPLATE):
+    def __init__(self, group_id: str, user_id: str) -> None:
+        self.group_id, self.user_id = group_id, user_id
+        super().__init__(
+            discord.ui.Button(
+                label="History",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"gb:uh:{group_id}:{user_id}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> HistoryButton:
+        return cls(match["group"], match["user"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await send_history(interaction, self.group_id, self.user_id)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+# ------------------------------------------------------------------ on a join-request card
+
+
+def add_summary(card: discord.Embed, summary: UserSummary) -> discord.Embed:
+    """`card` with the user's history line and the latest note, still within Discord's limits."""
+    card.add_field(name="History here", value=safe_text(summary.line, 1000), inline=False)
+    if summary.latest_note is not None:
+        card.add_field(name="Latest note", value=note_line(summary.latest_note, NOTE_SHOWN), inline=False)
+    return fit_embed(card)
+
+
+async def with_history(
+    desk: DeskService,
+    card: discord.Embed,
+    group_id: str,
+    user_id: str,
+    channel_id: int,
+    requested_at: datetime | None,
+) -> discord.Embed:
+    """The join-request card with the summary of the requester's earlier history and the latest note.
+    A card without them is still a card: a failure here is logged and the card goes out as it was."""
+    try:
+        summary = await desk.card_summary(group_id, user_id, channel_id, requested_at)
+    except Exception:
+        log.exception("Could not read the history of %s for a join-request card", user_id)
+        return card
+    return add_summary(card, summary)
+
+
+def history_button(group_id: str, user_id: str) -> discord.ui.Item[Any]:
+    return cast("discord.ui.Item[Any]", HistoryButton(group_id, user_id))

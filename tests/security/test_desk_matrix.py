@@ -1,0 +1,123 @@
+"""The desk's components the generic matrix cannot drive by itself, × every kind of person: History on
+a join-request card, the pager of a history reply, the select under a feed message and the Ban on
+its panel. A refusal is private and changes nothing in VRChat or the database, as in the matrix."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.feed.actions import FEED_ACTIONS_ID
+from bot.feed.outbox import OutboxWorker
+from bot.feed.sender import DiscordFeedSender
+from bot.sandbox.discord import StandInMessage
+from bot.store import AuditEntryIn, Store
+from tests.discord.conftest import post_cards
+from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, REQUESTS_CHANNEL_ID
+from tests.security.conftest import ROLES, Role, World, run_command
+from tests.security.matrix_cases import EXPECTED_ITEMS
+from tests.security.test_authorization_matrix import (
+    Cell,
+    cancel_if_open,
+    click_as,
+    click_item,
+    judge,
+    labelled,
+    prompt_of,
+)
+
+pytestmark = pytest.mark.slow  # every kind of person through the real bot
+
+
+def allowed(key: str, role: Role) -> bool:
+    return role in EXPECTED_ITEMS[key].allowed
+
+
+async def _about_the_requester(world: World, store: Store, count: int) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    carol = world.seeded.requester.id
+    entries = [
+        AuditEntryIn(
+            f"gaud_desk-{n:03d}", start + timedelta(minutes=n), "group.user.unban", "usr_m", "M", carol, "x"
+        )
+        for n in range(count)
+    ]
+    await store.ingest(world.group_id, entries, enqueue=False)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_history_on_a_card_and_the_history_pager(
+    role: Role, world: World, make_security_bot, security_store: Store
+) -> None:
+    await _about_the_requester(world, security_store, 12)
+    problems: list[str] = []
+    async with make_security_bot() as client:
+        await post_cards(client)
+        carol = world.seeded.requester
+        (card,) = [
+            m for m in world.standin.messages(REQUESTS_CHANNEL_ID) if carol.display_name in str(m.embeds)
+        ]
+        async with Cell(world, security_store, role, "History button") as cell:
+            exchange = await click_item(cell, card, labelled(card, "History"))
+            await judge(cell, exchange, allowed("HistoryButton", role), "History in Test Group")
+        problems += cell.problems
+        opened = prompt_of(
+            await run_command(
+                world.standin, "admin", "vrc history", {"user": carol.id, "group": world.group_id}
+            )
+        )
+        async with Cell(world, security_store, role, "HistoryPager.next_page") as cell:
+            exchange = await click_item(cell, opened, labelled(opened, "Next ▸"))
+            await judge(cell, exchange, allowed("HistoryPager.next_page", role), "page 2")
+        problems += cell.problems
+        opened = prompt_of(
+            await run_command(
+                world.standin, "admin", "vrc history", {"user": carol.id, "group": world.group_id}
+            )
+        )
+        await click_as(world, "admin", opened, labelled(opened, "Next ▸"))  # so Prev is enabled
+        async with Cell(world, security_store, role, "HistoryPager.previous_page") as cell:
+            exchange = await click_item(cell, opened, labelled(opened, "◂ Prev"))
+            await judge(cell, exchange, allowed("HistoryPager.previous_page", role), "page 1")
+        problems += cell.problems
+    assert not problems, "\n".join(problems)
+
+
+async def _feed_message(world: World, store: Store, client: object) -> StandInMessage:
+    dave = world.seeded.outsider.id
+    left = AuditEntryIn(
+        "gaud_desk-left", datetime.now(UTC), "group.member.leave", dave, "Dave", dave, "Dave left."
+    )
+    await store.ingest(world.group_id, [left])
+    await OutboxWorker(store, DiscordFeedSender(client)).drain_once()  # type: ignore[arg-type]
+    (message,) = [m for m in world.standin.messages(FEED_CHANNEL_ID) if m.embeds]
+    return message
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_the_feed_select_and_its_ban(
+    role: Role, world: World, make_security_bot, security_store: Store
+) -> None:
+    dave = world.seeded.outsider.id
+    value = f"leave:{world.group_id}:{dave}"
+    problems: list[str] = []
+    async with make_security_bot() as client:
+        message = await _feed_message(world, security_store, client)
+        async with Cell(world, security_store, role, "FeedActionSelect") as cell:
+            exchange = await click_item(cell, message, FEED_ACTIONS_ID, values=[value])
+            await judge(cell, exchange, allowed("FeedActionSelect", role), "what would you like to do")
+        problems += cell.problems
+        panel = prompt_of(await click_as(world, "admin", message, FEED_ACTIONS_ID, values=[value]))
+        async with Cell(world, security_store, role, "UserActionButton") as cell:
+            exchange = await click_item(cell, panel, labelled(panel, "Ban"))
+            if exchange is not None and allowed("UserActionButton", role):
+                prompt = exchange.callback.message if exchange.callback else None
+                assert prompt is not None
+                exchange = await click_item(cell, prompt, labelled(prompt, "Ban"))
+            await judge(cell, exchange, allowed("UserActionButton", role), "Banned Dave")
+        problems += cell.problems
+        await cancel_if_open(world, panel)
+    assert not problems, "\n".join(problems)
+    banned = world.seeded.sim.state.membership(world.group_id, dave)
+    assert (banned is not None and banned.status == "banned") == allowed("UserActionButton", role)
