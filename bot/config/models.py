@@ -373,6 +373,10 @@ class BindingConfig(_Section):
     # When given, these are the binding's join-request rules at every start (replacing /bridge rules).
     rules: list[RuleConfig] | None = None
     rules_shadow: bool = False
+    # /vrc role add may hand out roles carrying management permissions only when this is true.
+    allow_management_roles: bool = False
+    # Group instances that are not age-gated: left alone, reported to the moderators, or closed.
+    instance_age_gate: Literal["off", "report", "close"] = "off"
 
     @field_validator("group_id")
     @classmethod

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from .auth import SessionState
 from .client import VRChatClient
+from .instances import GroupAccess, InstanceRegion
 from .models import (
     AuditLogPage,
     CurrentUser,
@@ -29,6 +30,7 @@ from .models import (
     GroupMember,
     GroupPost,
     GroupRole,
+    Instance,
     JoinRequestAction,
     LimitedUser,
     MemberSort,
@@ -250,6 +252,24 @@ class GroupRouter:
 
     async def list_group_instances(self, group_id: str) -> list[GroupInstance]:
         return await (await self._group(group_id)).list_group_instances(group_id)
+
+    async def create_group_instance(
+        self,
+        group_id: str,
+        world_id: str,
+        *,
+        access: GroupAccess | str = GroupAccess.MEMBERS,
+        region: InstanceRegion | str = InstanceRegion.US,
+        role_ids: Iterable[str] = (),
+        age_gate: bool = False,
+    ) -> Instance:
+        client = await self._group(group_id)
+        return await client.create_group_instance(
+            group_id, world_id, access=access, region=region, role_ids=role_ids, age_gate=age_gate
+        )
+
+    async def close_group_instance(self, group_id: str, world_id: str, instance_id: str) -> Instance:
+        return await (await self._group(group_id)).close_group_instance(group_id, world_id, instance_id)
 
     # -- users -----------------------------------------------------------------------------------
 
