@@ -18,6 +18,7 @@ from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_ro
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
+from bot.store.instance_reports import InstanceReportOps
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseOps
 from bot.store.links import LinkOps
@@ -56,6 +57,7 @@ class Store(
     LeaseOps,
     SetAsideOps,
     LinkOps,
+    InstanceReportOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""

@@ -164,7 +164,11 @@ class InstanceCalls:
         The instance ID must name `group_id` in its ~group(…) tag: the bot closes only instances of
         the group it was asked about (the router also sends the call from that group's account).
         """
-        gid, wid, iid = require_group_id(group_id), require_world_id(world_id), require_instance_id(instance_id)
+        gid, wid, iid = (
+            require_group_id(group_id),
+            require_world_id(world_id),
+            require_instance_id(instance_id),
+        )
         if instance_group_id(iid) != gid:
             raise InvalidReference("That instance does not belong to this group.")
         response = await self._call("DELETE", f"/instances/{segment(wid)}:{segment(iid)}")

@@ -92,8 +92,8 @@ class SimState(SimStore):
         self.add_audit_entry(
             group_id,
             EVENT_INSTANCE_CLOSE,
-    EVENT_INSTANCE_CREATE,
-    EVENT_INVITE_CREATE,
+            EVENT_INSTANCE_CREATE,
+            EVENT_INVITE_CREATE,
             actor_id,
             user_id,
             f"{self.display_name(user_id)} was invited to the group.",
