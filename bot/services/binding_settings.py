@@ -10,11 +10,9 @@ from bot.config import Config
 from bot.config.models import BindingConfig
 from bot.store import Binding
 
-DEFAULTS = BindingConfig(group_id="grp_00000000-0000-0000-0000-000000000000", guild_id=1, feed_channel_id=1)
 
-
-def declared(config: Config, binding: Binding) -> BindingConfig:
-    """The [[bindings]] table that declares `binding`, or the defaults when none does."""
+def declared(config: Config, binding: Binding) -> BindingConfig | None:
+    """The [[bindings]] table that declares `binding`, or None (a binding made with /bridge link)."""
     for table in config.bindings:
         if (table.group_id, table.guild_id, table.feed_channel_id) == (
             binding.group_id,
@@ -22,13 +20,15 @@ def declared(config: Config, binding: Binding) -> BindingConfig:
             binding.feed_channel_id,
         ):
             return table
-    return DEFAULTS
+    return None
 
 
 def allows_management_roles(config: Config, binding: Binding) -> bool:
-    return declared(config, binding).allow_management_roles
+    table = declared(config, binding)
+    return table is not None and table.allow_management_roles
 
 
 def age_gate_policy(config: Config, binding: Binding) -> str:
     """ "off", "report" or "close"."""
-    return declared(config, binding).instance_age_gate
+    table = declared(config, binding)
+    return table.instance_age_gate if table is not None else "off"

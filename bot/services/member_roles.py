@@ -132,7 +132,7 @@ class MemberRoleService:
         parse_user_text(user_text)
         wanted = _role_text(role_text)
         binding = await self._access.require_moderator(actor, gid)
-        role = _find_role(await self._roles(gid), wanted)
+        role = find_role(await self._roles(gid), wanted)
         label = self._access.group_label(gid)
         if is_management_role(role) and not allows_management_roles(self._config, binding):
             powers = ", ".join(sorted(management_permissions(role))) or "VRChat marks it a management role"
@@ -198,7 +198,7 @@ def _role_text(text: str) -> str:
     return value
 
 
-def _find_role(roles: list[GroupRole], wanted: str) -> GroupRole:
+def find_role(roles: list[GroupRole], wanted: str) -> GroupRole:
     """The role with that ID, or the one role with that exact name (case aside)."""
     if ROLE_ID_RE.match(wanted):
         found = [r for r in roles if r.id == wanted]

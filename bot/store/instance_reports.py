@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store._base import StoreBase, changed_rows
-from bot.store.models import InstanceReportRow
+from bot.store.models import AuditEntryRow, InstanceReportRow
 
 ReportState = Literal["pending", "reported", "closing", "closed", "gone"]
 REPORT_STATES: tuple[ReportState, ...] = get_args(ReportState)
@@ -46,7 +46,7 @@ def report_from_row(row: InstanceReportRow) -> InstanceReport:
         group_id=row.group_id,
         location=row.location,
         world_name=row.world_name,
-        state=state,  # type: ignore[arg-type]  # narrowed by the membership test above
+        state=state,
         created_at=row.created_at,
         channel_id=row.channel_id,
         message_id=row.message_id,
@@ -55,7 +55,46 @@ def report_from_row(row: InstanceReportRow) -> InstanceReport:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceTrace:
+    """What the mirrored audit log says about one of the group's instances: its location (the
+    entry's target) and the entry's data (VRChat puts the world's ID, sometimes its name, there)."""
+
+    location: str | None
+    data: dict[str, object]
+    created_at: datetime
+
+
+INSTANCE_EVENT_PREFIX = "group.instance."
+
+
 class InstanceReportOps(StoreBase):
+    async def recent_instance_traces(self, group_id: str, limit: int = 200) -> list[InstanceTrace]:
+        """The group's newest `group.instance.*` audit entries (opened, closed, kicks in them...)."""
+        a = AuditEntryRow
+        stmt = (
+            select(a.target_id, a.data, a.created_at)
+            .where(a.group_id == group_id, a.event_type.startswith(INSTANCE_EVENT_PREFIX, autoescape=True))
+            .order_by(a.created_at.desc(), a.id.desc())
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        return [InstanceTrace(target, dict(data or {}), at) for target, data, at in rows]
+
+    async def reported_world_names(self, group_id: str, limit: int = 200) -> dict[str, str]:
+        """World ID -> name, from the age-gate reports of the group's instances (newest first)."""
+        r = InstanceReportRow
+        stmt = (
+            select(r.location, r.world_name).where(r.group_id == group_id).order_by(r.id.desc()).limit(limit)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        names: dict[str, str] = {}
+        for location, name in rows:
+            names.setdefault(location.partition(":")[0], name)
+        return names
+
     async def claim_instance_report(
         self, binding_id: int, group_id: str, location: str, world_name: str, state: ReportState
     ) -> InstanceReport | None:

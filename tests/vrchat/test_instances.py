@@ -68,7 +68,9 @@ async def test_closing_an_instance_removes_it_and_twice_is_forbidden(
 async def test_an_unknown_instance_or_world_is_not_found(client: VRChatClient, seeded_sim: SeededSim) -> None:
     gid = seeded_sim.group.id
     with pytest.raises(NotFound):
-        await client.close_group_instance(gid, WORLD, f"99999~group({gid})~groupAccessType(members)~region(us)")
+        await client.close_group_instance(
+            gid, WORLD, f"99999~group({gid})~groupAccessType(members)~region(us)"
+        )
     with pytest.raises(NotFound):
         await client.create_group_instance(gid, WORLD)
 
@@ -96,7 +98,10 @@ async def test_a_caller_without_the_permissions_is_forbidden(
         (lambda c, g: c.create_group_instance(g, "../auth"), InvalidReference),
         (lambda c, g: c.create_group_instance(g, WORLD, access="friends"), ValueError),
         (lambda c, g: c.create_group_instance(g, WORLD, region="mars"), ValueError),
-        (lambda c, g: c.create_group_instance(g, WORLD, access="plus", role_ids=["grol_x"]), InvalidReference),
+        (
+            lambda c, g: c.create_group_instance(g, WORLD, access="plus", role_ids=["grol_x"]),
+            InvalidReference,
+        ),
         (
             lambda c, g: c.create_group_instance(
                 g, WORLD, access="plus", role_ids=["grol_459d3911-f672-44bc-b84d-e54ffe7960fe"]
@@ -171,7 +176,9 @@ def test_world_references_that_are_refused_say_what_would_do(text: str) -> None:
 
 def test_age_gate_is_read_from_the_field_then_the_tag_and_never_guessed() -> None:
     def listed(instance_id: str, **extra: object) -> GroupInstance:
-        return GroupInstance.model_validate({"instanceId": instance_id, "location": f"{WORLD}:{instance_id}", **extra})
+        return GroupInstance.model_validate(
+            {"instanceId": instance_id, "location": f"{WORLD}:{instance_id}", **extra}
+        )
 
     gid = "grp_71a7ff59-112c-4e78-a990-c7cc650776e5"
     assert is_age_gated(listed("1~region(us)", ageGate=False)) is False

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from .models import (
-    EVENT_INVITE_CANCEL,
     EVENT_INSTANCE_CLOSE,
     EVENT_INSTANCE_CREATE,
+    EVENT_INVITE_CANCEL,
     EVENT_INVITE_CREATE,
     EVENT_MEMBER_JOIN,
     EVENT_MEMBER_LEAVE,
@@ -91,8 +91,6 @@ class SimState(SimStore):
         record = self.add_invite(group_id, user_id)
         self.add_audit_entry(
             group_id,
-            EVENT_INSTANCE_CLOSE,
-            EVENT_INSTANCE_CREATE,
             EVENT_INVITE_CREATE,
             actor_id,
             user_id,
