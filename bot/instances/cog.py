@@ -129,13 +129,14 @@ async def instance_autocomplete(interaction: Interaction, current: str) -> list[
         return []
     choices = []
     for item in found:
-        if len(item.location) > 100:  # Discord's limit for a choice value: paste those
+        # Discord allows 100 characters for a choice's value: a location is often longer, so the
+        # instance ID (the service finds its world again) stands in for it.
+        value = item.location if len(item.location) <= 100 else item.instance_id
+        if len(value) > 100:
             continue
         people = f" · {item.members} in it" if item.members is not None else ""
         gate = " · no age gate" if item.age_gated is False else ""
-        choices.append(
-            app_commands.Choice(name=plain_label(f"{item.world_name}{people}{gate}"), value=item.location)
-        )
+        choices.append(app_commands.Choice(name=plain_label(f"{item.world_name}{people}{gate}"), value=value))
     return choices
 
 
@@ -149,9 +150,11 @@ async def roles_autocomplete(interaction: Interaction, current: str) -> list[app
     except Exception:
         return []
     prefix = f"{head}," if head else ""
+    # A choice's value holds 100 characters (two role IDs): beyond that, names can still be typed.
     return [
-        app_commands.Choice(name=plain_label(prefix + r.name), value=(prefix + r.role_id)[:100])
+        app_commands.Choice(name=plain_label(prefix + r.name), value=prefix + r.role_id)
         for r in roles
+        if len(prefix + r.role_id) <= 100
     ]
 
 

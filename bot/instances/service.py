@@ -31,7 +31,7 @@ from bot.store import Store
 from bot.store.instance_reports import InstanceReport
 from bot.text import quoted
 from bot.vrchat import Forbidden, InvalidReference, NotFound, VRChatAPI, VRChatError
-from bot.vrchat.ids import WORLD_ID_RE, launch_url, parse_location
+from bot.vrchat.ids import INSTANCE_ID_RE, WORLD_ID_RE, launch_url, parse_location
 from bot.vrchat.instances import GroupAccess, InstanceRegion, instance_group_id, is_age_gated, parse_world_ref
 from bot.vrchat.models import GroupInstance
 
@@ -54,6 +54,7 @@ class WorldChoice:
 @dataclass(frozen=True, slots=True)
 class InstanceChoice:
     location: str
+    instance_id: str
     world_name: str
     members: int | None
     age_gated: bool | None
@@ -97,11 +98,15 @@ class InstanceOutcome:
         return f"{verb} the group instance of {self.world_name} for {self.group_name}."
 
 
-def parse_instance_text(text: str) -> tuple[str, str]:
-    """(world ID, instance ID) from a location or a vrchat.com launch link; InvalidInput otherwise."""
+def parse_instance_text(text: str) -> tuple[str | None, str]:
+    """(world ID, instance ID) from a location or a vrchat.com launch link, or (None, instance ID) for
+    a bare group instance ID (what the list offers: a location is often longer than Discord allows a
+    choice's value); InvalidInput otherwise."""
     raw = text.strip()
     if not raw or len(raw) > LOCATION_MAX:
         raise InvalidInput(f"Say which instance: {INSTANCE_FORMS}.")
+    if INSTANCE_ID_RE.match(raw) and instance_group_id(raw) is not None:
+        return None, raw
     found = parse_location(raw)
     if found is None and raw.startswith("https://"):
         try:
@@ -162,14 +167,12 @@ class InstanceService:
         """The group's open instances (one VRChat list per group per INSTANCES_TTL, for autocomplete)."""
         gid = checked_group_id(group_id)
         await self._access.require_moderator(actor, gid)
-        listed = self._listed.get(gid)
-        if listed is None:
-            listed = await self._client.list_group_instances(gid)
-            self._listed.put(gid, listed)
+        listed = await self._open_list(gid)
         needle = current.strip().casefold()
         choices = [
             InstanceChoice(
                 location=i.location,
+                instance_id=i.instance_id,
                 world_name=(i.world.name if i.world else "") or i.location.partition(":")[0],
                 members=i.member_count,
                 age_gated=is_age_gated(i),
@@ -177,6 +180,13 @@ class InstanceService:
             for i in listed
         ]
         return [c for c in choices if needle in c.world_name.casefold() or needle in c.location][:CHOICES_MAX]
+
+    async def _open_list(self, group_id: str) -> list[GroupInstance]:
+        listed = self._listed.get(group_id)
+        if listed is None:
+            listed = await self._client.list_group_instances(group_id)
+            self._listed.put(group_id, listed)
+        return listed
 
     # -- opening ---------------------------------------------------------------------------------
 
@@ -278,6 +288,11 @@ class InstanceService:
         await self._access.require_moderator(actor, gid)
         if instance_group_id(instance_id) != gid:
             raise InvalidInput(f"That instance does not belong to {self._access.group_label(gid)}.")
+        if world_id is None:  # a bare instance ID: its world from the group's open instances
+            found = [i.location for i in await self._open_list(gid) if i.instance_id == instance_id]
+            if not found:
+                raise NotFoundError("That instance is not open any more; pick one from the list.")
+            return found[0]
         return f"{world_id}:{instance_id}"
 
     async def close(

@@ -157,3 +157,29 @@ async def test_the_age_gate_report_survives_a_restart_and_its_close_button_close
     assert len(seeded_sim.sim.requests_to("DELETE", r"^/instances/")) == 1
     edited = gateway_standin.messages(REQUESTS_CHANNEL_ID)[0]
     assert components(edited) == [] and "**Closed** by" in str(edited.embeds[0])
+
+
+async def test_close_offers_the_open_instances_and_takes_the_offered_value(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    instance = seeded_sim.instance
+    async with make_bot():
+        member = gateway_standin.member(GUILD_ID, MOD_ID)
+        offered = await gateway_standin.dispatch_interaction(
+            autocomplete(
+                "vrc",
+                "instance",
+                "test",
+                channel_id=FEED_CHANNEL_ID,
+                member=member,
+                subcommand="instance close",
+            )
+        )
+        (choice,) = (await offered.wait(timeout=10)).body["data"]["choices"]
+        # A location is longer than a choice value may be: the instance ID stands in for it.
+        assert len(instance.location) > 100 and choice["value"] == instance.instance_id
+        assert choice["name"].startswith("Test World · 3 in it")
+        asked = await command(gateway_standin, "vrc", "instance close", {"instance": choice["value"]})
+        closed = await confirm_prompt(gateway_standin, asked, "Close")
+    assert "Closed the group instance" in closed.edits[-1].body["content"]
+    assert seeded_sim.sim.state.open_instance_at(instance.location) is None

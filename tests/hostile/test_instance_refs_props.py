@@ -60,4 +60,5 @@ def test_an_instance_reference_is_a_location_or_a_short_refusal(text: str) -> No
         message = str(exc)
         assert "\n" not in message and units(message) <= MESSAGE_MAX
         return
-    assert WORLD_ID_RE.match(world_id) and INSTANCE_ID_RE.match(instance_id)
+    assert world_id is None or WORLD_ID_RE.match(world_id)
+    assert INSTANCE_ID_RE.match(instance_id)
