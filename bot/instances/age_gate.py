@@ -81,11 +81,16 @@ class AgeGateWatch:
             except VRChatError as exc:
                 log.warning("Age-gate policy: could not list the instances of %s: %s", group_id, exc)
                 continue
+            # Automatic closes a stopped process left half done: tried again while still listed.
+            stuck = {
+                (r.binding_id, r.location)
+                for r in await self._store.instance_reports([b.id for b in bindings], ["closing"])
+            }
             for instance in listed:
                 if is_age_gated(instance) is not False:
                     continue
                 for binding in bindings:
-                    found = await self._act(binding, instance)
+                    found = await self._act(binding, instance, (binding.id, instance.location) in stuck)
                     if found is not None:
                         findings.append(found)
         if watched:
@@ -93,13 +98,16 @@ class AgeGateWatch:
             await self._store.prune_instance_reports(self._clock() - KEEP_REPORTS)
         return findings
 
-    async def _act(self, binding: Binding, instance: GroupInstance) -> Finding | None:
+    async def _act(self, binding: Binding, instance: GroupInstance, stuck: bool) -> Finding | None:
         policy = age_gate_policy(self._config, binding)
         world = (instance.world.name if instance.world else "") or instance.location.partition(":")[0]
         state: Literal["pending", "closing"] = "closing" if policy == "close" else "pending"
         report = await self._store.claim_instance_report(
             binding.id, binding.group_id, instance.location, world, state
         )
+        if report is None and stuck and policy == "close":
+            found = await self._store.instance_reports([binding.id], ["closing"])
+            report = next((r for r in found if r.location == instance.location), None)
         if report is None:
             return None  # reported (or closed) before: once each
         if policy != "close":

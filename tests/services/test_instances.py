@@ -189,3 +189,18 @@ async def test_the_close_button_path_rechecks_and_closes_once(
     with pytest.raises(ServiceError, match="closed already"):
         await desk.close_reported(MAYA, finding.report.id)
     assert len(writes(seeded_sim)) == 1
+
+
+async def test_an_automatic_close_cut_short_is_tried_again(
+    vrc: VRChatClient, bound: Store, seeded_sim: SeededSim
+) -> None:
+    (binding,) = await bound.list_bindings()
+    location = seeded_sim.instance.location
+    # The process stopped after claiming the close, before VRChat heard of it.
+    claimed = await bound.claim_instance_report(
+        binding.id, binding.group_id, location, "Test World", "closing"
+    )
+    assert claimed is not None
+    (finding,) = await AgeGateWatch(vrc, bound, with_policy(seeded_sim, "close")).poll()
+    assert (finding.kind, finding.report.id) == ("closed", claimed.id)
+    assert seeded_sim.sim.state.open_instance_at(location) is None

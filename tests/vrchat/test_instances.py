@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.vrchat import Fault
+from bot.sandbox.vrchat import Fault, VRChatSimulator
 from bot.vrchat import Forbidden, InvalidReference, NotFound, OutcomeUnknown, Politeness, VRChatClient
 from bot.vrchat.ids import parse_location
 from bot.vrchat.instances import instance_group_id, is_age_gated, parse_world_ref
 from bot.vrchat.models import GroupInstance
+from bot.vrchat.router import GroupRouter
+from tests.fixtures.vrchat_accounts import BRAVO, open_pool, seed_two_accounts
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.vrchat.conftest import ClientFactory
 
@@ -185,3 +187,21 @@ def test_age_gate_is_read_from_the_field_then_the_tag_and_never_guessed() -> Non
     assert is_age_gated(listed("1~region(us)~ageGate")) is True
     assert is_age_gated(listed("1~region(us)")) is None
     assert instance_group_id(f"1~group({gid})~region(us)") == gid
+
+
+async def test_the_router_opens_and_closes_as_the_account_serving_the_group(
+    vrchat_sim: VRChatSimulator, tmp_path: Path
+) -> None:
+    two = seed_two_accounts(vrchat_sim)
+    state = two.sim.state
+    state.add_world("Club World", world_id=WORLD)
+    pool = await open_pool(two, tmp_path)
+    router = GroupRouter(pool)
+    try:
+        opened = await router.create_group_instance(two.only_b.id, WORLD)
+        world_id, instance_id = parse_location(opened.location)  # type: ignore[misc]
+        await router.close_group_instance(two.only_b.id, world_id, instance_id)
+    finally:
+        await pool.close()
+    actors = {e.actor_id for e in state.audit(two.only_b.id) if e.event_type.startswith("group.instance.")}
+    assert actors == {two.user_of(BRAVO).id}
