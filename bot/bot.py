@@ -354,6 +354,8 @@ async def install_commands(bot: GroupBridgeBot) -> None:
             await bot.load_extension(module.name)
     await bot.load_extension("bot.banbridge.cog")  # adds /bridge bans: before the groups go on the tree
     await bot.load_extension("bot.desk.cog")  # a feature package: /vrc history and /vrc note
+    # A feature package that adds to /vrc (group instances): before the groups go onto the tree.
+    await bot.load_extension("bot.instances.cog")
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

@@ -158,6 +158,11 @@ ACTION_EVENT_TYPES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "member.kick": ("group.member.remove",),
         "member.ban": ("group.user.ban", "group.member.user.ban"),
         "member.unban": ("group.user.unban", "group.member.user.unban"),
+        "member.role.add": ("group.member.role.assign",),
+        "member.role.remove": ("group.member.role.unassign",),
+        # An instance's entries name its location (worldId:instanceId) as the target.
+        "instance.open": ("group.instance.create",),
+        "instance.close": ("group.instance.close",),
     }
 )
 

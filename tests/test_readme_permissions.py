@@ -22,6 +22,14 @@ USED = {
     "group-announcement-manage",
     "group-members-remove",
     "group-bans-manage",
+    # member roles and group instances (bot/vrchat/members.py, bot/sandbox/vrchat/instances.py)
+    "group-roles-assign",
+    "group-instance-open-create",
+    "group-instance-restricted-create",
+    "group-instance-plus-create",
+    "group-instance-public-create",
+    "group-instance-age-gated-create",
+    "group-instance-manage",
 }
 
 

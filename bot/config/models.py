@@ -378,6 +378,10 @@ class BindingConfig(_Section):
     discord_ban: Literal["off", "prompt", "ban"] | None = None
     discord_kick: Literal["off", "prompt"] | None = None
     ban_prompt_channel_id: Snowflake | None = None
+    # /vrc role add may hand out roles carrying management permissions only when this is true.
+    allow_management_roles: bool = False
+    # Group instances that are not age-gated: left alone, reported to the moderators, or closed.
+    instance_age_gate: Literal["off", "report", "close"] = "off"
 
     @field_validator("group_id")
     @classmethod

@@ -30,6 +30,7 @@ from bot.services.common import (
 )
 from bot.services.invites import InviteOutcome, InviteService
 from bot.services.lookups import GroupInstances, GroupLine, InstanceLine, LookupService, UserProfile
+from bot.services.member_roles import MemberRoleService
 from bot.services.moderation import ModerationOutcome, ModerationService
 from bot.services.posts import PostDraft, PostService
 from bot.services.profile import BotProfile, ProfileService
@@ -73,6 +74,7 @@ class Services:
         self.invites = InviteService(vrchat, self.access, users, actions)
         self.posts = PostService(vrchat, self.access, actions, monotonic=monotonic)
         self.moderation = ModerationService(vrchat, self.access, users, actions)
+        self.member_roles = MemberRoleService(vrchat, self.access, users, actions, config)
         self.bindings = BindingService(vrchat, store, self.access, actions, clock, accounts=accounts)
         self.audit = AuditService(store, self.access, actions, clock)
         self.lookups = LookupService(vrchat, self.access, users, clock)
@@ -104,6 +106,7 @@ __all__ = [
     "JoinRequestService",
     "JoinRequestView",
     "LookupService",
+    "MemberRoleService",
     "ModerationOutcome",
     "ModerationService",
     "NotFoundError",

@@ -314,6 +314,35 @@ class RuleSettingsRow(Base):
     updated_at: Mapped[datetime]
 
 
+class InstanceReportRow(Base):
+    """A group instance the binding's age-gate policy acted on, once: reported to the moderators (with
+    a Close button whose custom_id carries this row's id) or closed automatically."""
+
+    __tablename__ = "instance_reports"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    group_id: Mapped[str] = mapped_column(String)
+    location: Mapped[str] = mapped_column(String)  # worldId:instanceId (long: unbounded)
+    world_name: Mapped[str] = mapped_column(String(200))
+    # pending: claimed, not yet posted; reported: posted with a Close button; closing: an automatic
+    # close under way; closed: closed (by the bot); gone: closed elsewhere before anyone clicked.
+    state: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    handled_at: Mapped[datetime | None]
+    handled_by_discord_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("binding_id", "location"),
+        Index(None, "created_at"),
+        CheckConstraint("state IN ('pending', 'reported', 'closing', 'closed', 'gone')", name="state"),
+        # Ids are never reused: an old Close button must not reach a newer report.
+        {"sqlite_autoincrement": True},
+    )
+
+
 class LeaseRow(Base):
     """Which process runs a piece of work now: a group's poller, a channel's delivery, a process's
     presence (bot.store.leases). Taken and renewed only by LeaseOps.acquire_leases' single upsert."""

@@ -21,6 +21,7 @@ from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
 from bot.store.gateway_lock import GatewayLock
 from bot.store.history import HistoryOps
+from bot.store.instance_reports import InstanceReportOps
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseFence, LeaseOps, check_fence
 from bot.store.links import LinkOps
@@ -63,6 +64,7 @@ class Store(
     LinkOps,
     SessionNoticeOps,
     BanPromptOps,
+    InstanceReportOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from .auth import SessionState
+from .instances import GroupAccess, InstanceRegion
 from .models import (
     AuditLogPage,
     CurrentUser,
@@ -25,6 +26,7 @@ from .models import (
     GroupMember,
     GroupPost,
     GroupRole,
+    Instance,
     JoinRequestAction,
     LimitedUser,
     MemberSort,
@@ -148,6 +150,17 @@ class VRChatAPI(Protocol):
     ) -> AuditLogPage: ...
     async def list_audit_log_types(self, group_id: str) -> list[str]: ...
     async def list_group_instances(self, group_id: str) -> list[GroupInstance]: ...
+    async def create_group_instance(
+        self,
+        group_id: str,
+        world_id: str,
+        *,
+        access: GroupAccess | str = GroupAccess.MEMBERS,
+        region: InstanceRegion | str = InstanceRegion.US,
+        role_ids: Iterable[str] = (),
+        age_gate: bool = False,
+    ) -> Instance: ...
+    async def close_group_instance(self, group_id: str, world_id: str, instance_id: str) -> Instance: ...
 
     # -- users -----------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from .errors import (
     Unauthorized,
 )
 from .ids import require_group_id, require_post_id, require_role_id, require_user_id
+from .instances import InstanceCalls
 from .members import GroupMemberCalls
 from .models import (
     AuditLogPage,
@@ -67,7 +68,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class VRChatClient(GroupMemberCalls):
+class VRChatClient(GroupMemberCalls, InstanceCalls):
     """One VRChat account. Use as `async with VRChatClient(...) as vrc:`; then `await vrc.login()`."""
 
     def __init__(

@@ -370,6 +370,8 @@ class GroupInstance(VRChatModel):
     location: str
     member_count: int | None = None
     world: World | None = None
+    # Not in the spec's GroupInstance; read when VRChat sends it (bot.vrchat.instances.is_age_gated).
+    age_gate: bool | None = None
 
 
 class Instance(VRChatModel):

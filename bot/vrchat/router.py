@@ -202,6 +202,9 @@ class GroupRouter:
     list_audit_log_types = _in_group(VRChatClient.list_audit_log_types)
     list_group_instances = _in_group(VRChatClient.list_group_instances)
 
+    create_group_instance = _in_group(VRChatClient.create_group_instance)
+    close_group_instance = _in_group(VRChatClient.close_group_instance)
+
     # -- users -----------------------------------------------------------------------------------
 
     get_user = _on_primary(VRChatClient.get_user)

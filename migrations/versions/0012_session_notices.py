@@ -1,7 +1,7 @@
 """Session notices: the feed channels that heard the open episode's "session expired" alert.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06
 
 Hand-checked against SessionNoticeRow in bot/store/models.py; like 0001 it does not import the models.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

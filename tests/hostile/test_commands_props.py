@@ -59,6 +59,10 @@ def valid_text(seeded: SeededSim) -> dict[str, str]:
         "watched": WATCHED,
         "families": "members",
         "reason": "spam",
+        # /vrc instance open|close, /vrc role: so hostile text in the other options gets that far
+        "world": "wrld_4432ea9b-729c-46e3-8eaf-846aa0a37fdd",
+        "instance": seeded.instance.location,
+        "role": seeded.moderator_role.id,
     }
 
 

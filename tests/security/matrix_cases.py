@@ -67,6 +67,22 @@ async def _pause_feed(world: World, store: Store) -> None:
     await store.pause_binding(channel_id=FEED_CHANNEL_ID, reason="Missing Permissions (matrix)")
 
 
+MATRIX_WORLD = "wrld_4432ea9b-729c-46e3-8eaf-846aa0a37fdd"
+
+
+async def _matrix_role(world: World, store: Store) -> None:
+    """An ordinary (non-management) role to give and take."""
+    state = world.seeded.sim.state
+    if not any(r.name == "Matrix Role" for r in state.group(world.group_id).roles.values()):  # type: ignore[union-attr]
+        state.add_role(world.group_id, "Matrix Role")
+
+
+async def _matrix_world(world: World, store: Store) -> None:
+    state = world.seeded.sim.state
+    if MATRIX_WORLD not in state.worlds:
+        state.add_world("Matrix World", world_id=MATRIX_WORLD)
+
+
 def _group(world: World) -> dict[str, Any]:
     return {"group": world.group_id}
 
@@ -105,6 +121,19 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     ),
     "vrc post": CommandCase(MODERATORS, _group, None, modal=True),
     "vrc posts": CommandCase(MODERATORS, _group, "Recent posts"),
+    # Member roles (bot/cogs/member_roles.py): before /vrc kick removes Bob.
+    "vrc role add": CommandCase(
+        MODERATORS,
+        lambda w: {"user": w.seeded.member.id, "role": "Matrix Role", **_group(w)},
+        "Gave Bob the role Matrix Role",
+        prepare=_matrix_role,
+    ),
+    "vrc roles": CommandCase(MODERATORS, lambda w: {"user": w.seeded.member.id, **_group(w)}, "Roles of Bob"),
+    "vrc role remove": CommandCase(
+        MODERATORS,
+        lambda w: {"user": w.seeded.member.id, "role": "Matrix Role", **_group(w)},
+        "Took the role Matrix Role from Bob",
+    ),
     "vrc kick": CommandCase(
         MODERATORS,
         lambda w: {"user": w.seeded.member.id, "reason": "matrix", **_group(w)},
@@ -136,6 +165,22 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     ),
     "vrc user": CommandCase(SERVER_MODERATORS, lambda w: {"user": w.seeded.requester.id}, "Account age"),
     "vrc instances": CommandCase(SERVER_MODERATORS, lambda w: {}, "Test World"),
+    # Group instances (bot/instances/): after /vrc instances has listed the seeded one.
+    "vrc instance open": CommandCase(
+        MODERATORS,
+        lambda w: {"world": MATRIX_WORLD, **_group(w)},
+        "Open a members only instance",
+        confirm="Open",
+        done="Opened the group instance of Matrix World",
+        prepare=_matrix_world,
+    ),
+    "vrc instance close": CommandCase(
+        MODERATORS,
+        lambda w: {"instance": w.seeded.instance.location, **_group(w)},
+        "Close the group instance",
+        confirm="Close",
+        done="Closed the group instance",
+    ),
     "link start": CommandCase(ANYONE_IN_A_SERVER, lambda w: {"user": w.seeded.outsider.id}, "Your link code"),
     "link status": CommandCase(ANYONE_IN_A_SERVER, lambda w: {}, "not linked to a VRChat account"),
     "unlink": CommandCase(ANYONE_IN_A_SERVER, lambda w: {}, "not linked to a VRChat account"),
@@ -181,6 +226,8 @@ EXPECTED_ITEMS: dict[str, ItemCase] = {
     ),
     "HistoryPager.previous_page": ItemCase(OPENER, "/vrc history paging"),
     "HistoryPager.next_page": ItemCase(OPENER),
+    # tests/security/test_instances_matrix.py: the Close button under an age-gate report.
+    "CloseButton": ItemCase(MODERATORS, "Close under an age-gate report (then a confirmation)"),
 }
 
 

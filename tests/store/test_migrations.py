@@ -29,6 +29,7 @@ TABLES = {
     "audit_entries",
     "bindings",
     "discord_links",
+    "instance_reports",
     "gaps",
     "group_cursors",
     "leases",

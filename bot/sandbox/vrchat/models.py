@@ -31,6 +31,8 @@ EVENT_POST_CREATE = "group.post.create"
 EVENT_POST_DELETE = "group.post.delete"
 EVENT_ROLE_ASSIGN = "group.member.role.assign"
 EVENT_ROLE_UNASSIGN = "group.member.role.unassign"
+EVENT_INSTANCE_CREATE = "group.instance.create"
+EVENT_INSTANCE_CLOSE = "group.instance.close"
 
 # The permission PUT/DELETE /groups/{id}/members/{userId}/roles/{groupRoleId} need.
 ROLES_ASSIGN = "group-roles-assign"
@@ -183,6 +185,9 @@ class SimInstance:
     n_users: int = 0
     access_type: str = "members"
     created_at: datetime = field(default_factory=utc_now)
+    age_gate: bool = False
+    role_ids: list[str] = field(default_factory=list)
+    closed_at: datetime | None = None  # set by closeInstance (the instance leaves the group's list)
 
     @property
     def location(self) -> str:

@@ -401,6 +401,8 @@ def group_instance(inst: SimInstance) -> JSON:
         "location": inst.location,
         "memberCount": inst.n_users,
         "world": world(inst.world),
+        # Not in the spec's GroupInstance (which does not forbid more): what the age-gate policy reads.
+        "ageGate": inst.age_gate,
     }
 
 
@@ -408,10 +410,12 @@ def instance(inst: SimInstance) -> JSON:
     """Full Instance for ``GET /users/{id}/instances/groups``."""
     region = inst.region if inst.region in {"eu", "jp", "us", "use"} else "unknown"
     return {
-        "active": True,
+        "active": inst.closed_at is None,
+        "ageGate": inst.age_gate,
         "canRequestInvite": False,
         "capacity": inst.capacity,
         "clientNumber": "unknown",
+        "closedAt": iso(inst.closed_at) if inst.closed_at is not None else None,
         "full": inst.n_users >= inst.capacity,
         "groupAccessType": inst.access_type,
         "id": inst.location,
@@ -427,6 +431,7 @@ def instance(inst: SimInstance) -> JSON:
         "queueSize": 0,
         "recommendedCapacity": inst.capacity,
         "region": region,
+        "roleRestricted": bool(inst.role_ids),
         "secureName": inst.name,
         "strict": False,
         "tags": [],

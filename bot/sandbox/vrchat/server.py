@@ -24,6 +24,7 @@ from aiohttp.typedefs import Handler
 import bot.sandbox.vrchat.auth as auth
 import bot.sandbox.vrchat.group_content as group_content
 import bot.sandbox.vrchat.groups as groups
+import bot.sandbox.vrchat.instances as instances
 import bot.sandbox.vrchat.member_roles as member_roles
 import bot.sandbox.vrchat.users as users
 from bot.sandbox.serving import LocalServer, serve_app
@@ -132,7 +133,7 @@ class VRChatSimulator(LocalServer):
         app = web.Application(middlewares=[self._pipeline], client_max_size=1024**2)
         app[STATE_KEY] = self.state
         app[auth.SESSIONS_KEY] = self._sessions
-        for module in (auth, groups, group_content, member_roles, users):
+        for module in (auth, groups, group_content, instances, member_roles, users):
             module.add_routes(app, API_PREFIX)
         app.router.add_get(PIPELINE_PATH, self.pipeline.handle)
         return app

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from .models import (
+    EVENT_INSTANCE_CLOSE,
+    EVENT_INSTANCE_CREATE,
     EVENT_INVITE_CANCEL,
     EVENT_INVITE_CREATE,
     EVENT_MEMBER_JOIN,
@@ -29,6 +31,7 @@ from .models import (
     EVENT_USER_BAN,
     EVENT_USER_UNBAN,
     USER_STATUSES,
+    SimInstance,
     SimMembership,
     SimPost,
     SimUser,
@@ -117,6 +120,66 @@ class SimState(SimStore):
                 {"roleId": role.id, "roleName": role.name},
             )
         return list(record.role_ids)
+
+    def open_instance(
+        self,
+        group_id: str,
+        world_id: str,
+        actor_id: str,
+        *,
+        access_type: str,
+        region: str,
+        role_ids: Iterable[str] = (),
+        age_gate: bool = False,
+    ) -> SimInstance:
+        """Open a group instance (POST /instances) and audit it; the target is its location."""
+        world = self.worlds[world_id]
+        instance = self.add_instance(
+            group_id,
+            world.name,
+            region,
+            world.capacity,
+            access_type=access_type,
+            world_id=world_id,
+            age_gate=age_gate,
+            role_ids=role_ids,
+        )
+        self.add_audit_entry(
+            group_id,
+            EVENT_INSTANCE_CREATE,
+            actor_id,
+            instance.location,
+            f"A group instance of {world.name} was opened.",
+            {"worldId": world_id, "groupAccessType": access_type, "region": region, "ageGate": age_gate},
+        )
+        return instance
+
+    def close_instance(self, location: str, actor_id: str) -> SimInstance:
+        """Close an open group instance (DELETE /instances/{location}) and audit it."""
+        instance = self.open_instance_at(location)
+        if instance is None:
+            raise KeyError(f"no open instance {location!r}")
+        group = self._group(instance.group_id)
+        group.instances.remove(instance)
+        instance.closed_at = self.clock()
+        self.closed_instances[location] = instance
+        self.add_audit_entry(
+            group.id,
+            EVENT_INSTANCE_CLOSE,
+            actor_id,
+            location,
+            f"The group instance of {instance.world.name} was closed.",
+            {"worldId": instance.world.id},
+        )
+        return instance
+
+    def open_instance_at(self, location: str) -> SimInstance | None:
+        """The open group instance at `location` (worldId:instanceId), or None."""
+        for group in self.groups.values():
+            for instance in group.instances:
+                if instance.location == location:
+                    return instance
+        return None
 
     # --- what players do in VRChat (no moderator involved) ---------------------------------------------
 

@@ -33,6 +33,8 @@ class SimStore:
         self.clock = clock
         self.users: dict[str, SimUser] = {}
         self.groups: dict[str, SimGroup] = {}
+        self.worlds: dict[str, SimWorld] = {}  # every world an instance ran in, or seeded (add_world)
+        self.closed_instances: dict[str, SimInstance] = {}  # by location, after closeInstance
         self._seq = itertools.count()
 
     # ----------------------------------------------------------------- lookups
@@ -261,16 +263,14 @@ class SimStore:
         access_type: str = "members",
         world_id: str | None = None,
         instance_name: str | None = None,
+        age_gate: bool = False,
+        role_ids: Iterable[str] = (),
     ) -> SimInstance:
-        """A running group instance in a (generated) world."""
+        """A running group instance in a (generated, or the known) world."""
         group = self._group(group_id)
         name = instance_name or f"{len(group.instances) + 10000 + next(self._seq) % 89999}"
-        world = SimWorld(
-            id=world_id or new_id("wrld"),
-            name=world_name,
-            author_id=group.owner_id,
-            author_name=self.display_name(group.owner_id),
-            capacity=capacity,
+        world = self.worlds.get(world_id or "") or self.add_world(
+            world_name, capacity, world_id=world_id, author_id=group.owner_id
         )
         instance = SimInstance(
             instance_id=f"{name}~group({group_id})~groupAccessType({access_type})~region({region})",
@@ -281,9 +281,26 @@ class SimStore:
             capacity=capacity,
             n_users=n_users,
             access_type=access_type,
+            age_gate=age_gate,
+            role_ids=list(role_ids),
         )
         group.instances.append(instance)
         return instance
+
+    def add_world(
+        self, name: str, capacity: int = 32, *, world_id: str | None = None, author_id: str | None = None
+    ) -> SimWorld:
+        """A world instances can be opened in (POST /instances answers 404 for any other)."""
+        author = author_id or next(iter(self.users), "usr_00000000-0000-0000-0000-000000000000")
+        world = SimWorld(
+            id=world_id or new_id("wrld"),
+            name=name,
+            author_id=author,
+            author_name=self.display_name(author),
+            capacity=capacity,
+        )
+        self.worlds[world.id] = world
+        return world
 
     def add_post(
         self,

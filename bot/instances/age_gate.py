@@ -1,0 +1,149 @@
+"""The per-binding age-gate policy: group instances that are not age-gated are reported to the
+binding's moderators once each (with a Close button), or closed at once where the operator chose
+`instance_age_gate = "close"`.
+
+The request budget: one `GET /groups/{id}/instances` per group per poll, and only for groups that
+have at least one binding with the policy on; nothing at all otherwise. An instance whose listing
+does not say whether it is age-gated is left alone: nothing is reported or closed on a guess.
+
+What was reported is remembered in the store (bot.store.instance_reports) before anything is posted
+or closed, so a restart does not report again; a report claimed but never posted (the process
+stopped in between) is handed out again by the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.config import Config
+from bot.services.binding_settings import age_gate_policy
+from bot.services.common import Clock, utcnow
+from bot.store import Binding, Store
+from bot.store.instance_reports import InstanceReport
+from bot.vrchat import NotFound, VRChatAPI, VRChatError
+from bot.vrchat.ids import parse_location
+from bot.vrchat.instances import is_age_gated
+from bot.vrchat.models import GroupInstance
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 120.0  # per group with the policy on: one list request every two minutes
+KEEP_REPORTS = timedelta(days=30)
+FindingKind = Literal["report", "closed", "close_failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something for the binding's moderators' channel."""
+
+    kind: FindingKind
+    binding: Binding
+    report: InstanceReport
+    members: int | None = None
+    error: str | None = None
+
+    @property
+    def channel_id(self) -> int:
+        """The moderators' channel: the requests channel when the binding has one, else the feed."""
+        return self.binding.requests_channel_id or self.binding.feed_channel_id
+
+
+class AgeGateWatch:
+    def __init__(self, client: VRChatAPI, store: Store, config: Config, *, clock: Clock = utcnow) -> None:
+        self._client = client
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self.polls = 0  # list requests made (figures for tests and the README's budget)
+
+    async def watched(self, holds_group: Callable[[str], bool] = lambda _: True) -> dict[str, list[Binding]]:
+        """Group -> its bindings with the policy on (report or close), for the groups this process holds."""
+        out: dict[str, list[Binding]] = {}
+        for binding in await self._store.list_bindings():
+            if binding.paused or age_gate_policy(self._config, binding) == "off":
+                continue
+            if holds_group(binding.group_id):
+                out.setdefault(binding.group_id, []).append(binding)
+        return out
+
+    async def poll(self, holds_group: Callable[[str], bool] = lambda _: True) -> list[Finding]:
+        """One round: each watched group's instances listed once; what to post, in order."""
+        findings: list[Finding] = []
+        watched = await self.watched(holds_group)
+        for group_id, bindings in watched.items():
+            try:
+                self.polls += 1
+                listed = await self._client.list_group_instances(group_id)
+            except VRChatError as exc:
+                log.warning("Age-gate policy: could not list the instances of %s: %s", group_id, exc)
+                continue
+            # Automatic closes a stopped process left half done: tried again while still listed.
+            stuck = {
+                (r.binding_id, r.location)
+                for r in await self._store.instance_reports([b.id for b in bindings], ["closing"])
+            }
+            for instance in listed:
+                if is_age_gated(instance) is not False:
+                    continue
+                for binding in bindings:
+                    found = await self._act(binding, instance, (binding.id, instance.location) in stuck)
+                    if found is not None:
+                        findings.append(found)
+        if watched:
+            findings.extend(await self._unposted([b for bs in watched.values() for b in bs], findings))
+            await self._store.prune_instance_reports(self._clock() - KEEP_REPORTS)
+        return findings
+
+    async def _act(self, binding: Binding, instance: GroupInstance, stuck: bool) -> Finding | None:
+        policy = age_gate_policy(self._config, binding)
+        world = (instance.world.name if instance.world else "") or instance.location.partition(":")[0]
+        state: Literal["pending", "closing"] = "closing" if policy == "close" else "pending"
+        report = await self._store.claim_instance_report(
+            binding.id, binding.group_id, instance.location, world, state
+        )
+        if report is None and stuck and policy == "close":
+            found = await self._store.instance_reports([binding.id], ["closing"])
+            report = next((r for r in found if r.location == instance.location), None)
+        if report is None:
+            return None  # reported (or closed) before: once each
+        if policy != "close":
+            return Finding("report", binding, report, instance.member_count)
+        parsed = parse_location(instance.location)
+        if parsed is None:
+            await self._store.move_instance_report(report.id, ["closing"], "pending")
+            return Finding("report", binding, report, instance.member_count)
+        try:
+            await self._client.close_group_instance(binding.group_id, *parsed)
+        except NotFound:
+            await self._store.move_instance_report(report.id, ["closing"], "gone")
+            return None
+        except VRChatError as exc:
+            # Not closed (the bot lacks group-instance-manage, say): the moderators get a report instead.
+            log.warning("Age-gate policy: could not close %s: %s", instance.location, exc)
+            await self._store.move_instance_report(report.id, ["closing"], "pending")
+            return Finding("close_failed", binding, report, instance.member_count, error=str(exc)[:200])
+        await self._store.move_instance_report(report.id, ["closing"], "closed")
+        log.info("Age-gate policy closed %s in %s.", instance.location, binding.group_id)
+        return Finding("closed", binding, report, instance.member_count)
+
+    async def _unposted(self, bindings: list[Binding], fresh: list[Finding]) -> list[Finding]:
+        """Reports claimed in an earlier round but never posted (the process stopped in between)."""
+        done = {f.report.id for f in fresh}
+        by_id = {b.id: b for b in bindings}
+        return [
+            Finding("report", by_id[r.binding_id], r)
+            for r in await self._store.instance_reports(list(by_id), ["pending"])
+            if r.id not in done
+        ]
+
+    async def posted(self, finding: Finding, channel_id: int, message_id: int) -> None:
+        """The finding's message is out: a report becomes `reported` (its Close button works)."""
+        if finding.kind in ("report", "close_failed"):
+            await self._store.set_report_message(finding.report.id, channel_id, message_id)
+
+    def now(self) -> datetime:
+        return self._clock()

@@ -1,0 +1,136 @@
+"""The age-gate report and its Close button.
+
+The button is a DynamicItem whose custom_id carries only the report's row id (`gb:inst:close:<id>`;
+an instance's location is too long for a custom_id), so a click works after any restart. The click
+is checked again (a moderator of that group's binding in this server), then confirmed, then closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.instances.age_gate import Finding
+from bot.instances.service import InstanceService
+from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.text import safe_text
+from bot.views.cards import with_outcome
+from bot.views.confirm import Confirm
+from bot.views.context import actor_of, bridge_interaction
+from bot.vrchat.ids import launch_url
+
+if TYPE_CHECKING:
+    from bot.bot import Interaction
+
+TEMPLATE = r"gb:inst:close:(?P<report>[0-9]{1,19})"
+REPORT_COLOUR = discord.Colour.orange()
+CLOSED_COLOUR = discord.Colour.dark_grey()
+
+
+def instances_of(interaction: Interaction) -> InstanceService:
+    """The feature's service, kept by its cog (bot.instances.cog.GroupInstances)."""
+    service = getattr(interaction.client.get_cog("GroupInstances"), "service", None)
+    if not isinstance(service, InstanceService):
+        raise RuntimeError("the group instances feature is not loaded")
+    return service
+
+
+def close_id(report_id: int) -> str:
+    return f"gb:inst:close:{report_id}"
+
+
+def report_embed(finding: Finding, group_name: str) -> discord.Embed:
+    report = finding.report
+    world_id, _, instance_id = report.location.partition(":")
+    titles = {
+        "report": "Group instance without an age gate",
+        "closed": "Closed: a group instance without an age gate",
+        "close_failed": "Group instance without an age gate (could not close it)",
+    }
+    embed = discord.Embed(
+        title=titles[finding.kind],
+        colour=CLOSED_COLOUR if finding.kind == "closed" else REPORT_COLOUR,
+        timestamp=report.created_at,
+    )
+    embed.add_field(name="World", value=safe_text(report.world_name, 200, single_line=True))
+    embed.add_field(name="Group", value=safe_text(group_name, 200, single_line=True))
+    if finding.members is not None:
+        embed.add_field(name="In it", value=str(finding.members))
+    link = launch_url(world_id, instance_id)
+    embed.add_field(
+        name="Instance",
+        value=f"[{safe_text(instance_id, 300)}]({link})" if link else safe_text(report.location, 500),
+        inline=False,
+    )
+    if finding.kind == "closed":
+        embed.description = "Closed automatically by this server's age-gate policy."
+    elif finding.kind == "close_failed":
+        embed.description = f"The age-gate policy could not close it: {safe_text(finding.error or '?', 300)}"
+    else:
+        embed.description = "This server's age-gate policy asks for age-gated group instances."
+    embed.set_footer(text=f"report {report.id}")
+    return embed
+
+
+def close_view(report_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CloseButton(report_id))
+    return view
+
+
+class CloseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+    def __init__(self, report_id: int) -> None:
+        self.report_id = report_id
+        super().__init__(
+            discord.ui.Button(label="Close", style=discord.ButtonStyle.danger, custom_id=close_id(report_id))
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> CloseButton:
+        return cls(int(match["report"]))
+
+    async def callback(self, clicked: discord.Interaction) -> None:
+        interaction = bridge_interaction(clicked)
+        card = interaction.message
+        try:
+            service = instances_of(interaction)
+            # Refused before asking: someone who may not close is never shown a confirmation.
+            report = await service.reported(actor_of(interaction), self.report_id)
+            confirm = Confirm(interaction.user.id, "Close")
+            world = safe_text(report.world_name, 100, single_line=True)
+            await send_ephemeral(
+                interaction, f"Close the group instance of {world} now? Everyone in it leaves.", view=confirm
+            )
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        if not await confirm.wait_for_answer():
+            await confirm.finish("Nothing was changed.", origin=interaction)
+            return
+
+        async def work() -> str:
+            # Checked as the clicker is at the Confirm click.
+            clicker = actor_of(confirm.interaction) if confirm.interaction else actor_of(interaction)
+            outcome = await service.close_reported(clicker, self.report_id)
+            await _close_card(
+                card, f"**Closed** by {safe_text(clicker.name, 100, single_line=True)} via Discord"
+            )
+            return safe_text(outcome.message, 1900)
+
+        await confirm.finish_with(interaction, work())
+
+
+async def _close_card(message: discord.Message | None, line: str) -> None:
+    if message is None:
+        return
+    embeds = [discord.Embed.from_dict(e.to_dict()) for e in message.embeds]
+    if embeds:
+        embeds[0].colour = CLOSED_COLOUR
+        with_outcome(embeds[0], line)
+    with contextlib.suppress(discord.HTTPException):
+        await message.edit(embeds=embeds, view=None, allowed_mentions=NO_MENTIONS)
