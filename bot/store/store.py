@@ -22,6 +22,7 @@ from bot.store.journal import JournalOps
 from bot.store.leases import LeaseOps
 from bot.store.links import LinkOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
+from bot.store.moderator_alerts import ModeratorAlertOps
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
 from bot.store.rules import RuleOps
@@ -56,6 +57,7 @@ class Store(
     LeaseOps,
     SetAsideOps,
     LinkOps,
+    ModeratorAlertOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
