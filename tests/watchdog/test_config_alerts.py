@@ -47,7 +47,7 @@ def test_no_table_no_alerts() -> None:
     [
         ("max_bans = 0", "bindings[0].alerts.max_bans", "must be at least 1"),
         ("window_minutes = 99999", "bindings[0].alerts.window_minutes", "must be at most 1440"),
-        ('auto_kill_switch = "yes please"', "bindings[0].alerts.auto_kill_switch", "boolean"),
+        ('auto_kill_switch = "yes please"', "bindings[0].alerts.auto_kill_switch", "true or false"),
         ("ping_role_id = -3", "bindings[0].alerts.ping_role_id", ""),
         ("max_kicks_per_hour = 3", "bindings[0].alerts.max_kicks_per_hour", ""),
     ],
