@@ -44,6 +44,8 @@ from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
 from bot.vrchat import VRChatAPI, VRChatClient
 from bot.vrchat.router import GroupRouter
+from bot.watchdog.service import WatchdogService
+from bot.watchdog.settings import apply_declared_alerts
 from bot.wiring import config_bindings, open_account_pool
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ class GroupBridgeBot(commands.Bot):
     store: Store
     services: Services
     links: LinkService  # verified Discord ↔ VRChat links (bot.links)
+    watchdog: WatchdogService  # alerts on runaway moderators (bot.watchdog)
     feed: FeedService | None
     leases: LeaseKeeper | None
     # VRChat's pipeline: join requests in seconds where this process runs their groups.
@@ -178,6 +181,7 @@ class GroupBridgeBot(commands.Bot):
             log.debug("Bindings from the config: %s", synced)
             log.info(config_bindings_text(synced, len(await store.list_bindings(source="command"))))
             await apply_declared_rules(store, self.config)
+            await apply_declared_alerts(store, self.config)
         return store
 
     async def setup_hook(self) -> None:
@@ -203,6 +207,7 @@ class GroupBridgeBot(commands.Bot):
         self.links = LinkService(
             self.vrchat, self.store, self.services.lookups, ActionLog(self.store), members=members
         )
+        self.watchdog = WatchdogService(self.vrchat, self.store, self.services.access, ActionLog(self.store))
         self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
@@ -314,6 +319,7 @@ async def install_commands(bot: GroupBridgeBot) -> None:
     for module in pkgutil.iter_modules(bot_cogs.__path__, "bot.cogs."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             await bot.load_extension(module.name)
+    await bot.load_extension("bot.watchdog.cog")  # a feature package: /bridge alerts, its buttons, loop
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

@@ -29,6 +29,8 @@ POINTS: tuple[str, ...] = (
     "cards.after_upsert",  # a card row exists for a new request; no message posted yet
     "cards.after_post",  # the card is in the channel; its message id is not stored yet
     "cards.after_claim",  # a request that left VRChat's list is claimed; its card not edited yet
+    "watchdog.after_detect",  # a runaway-moderator alert is recorded; nothing posted yet
+    "watchdog.after_send",  # the alert is in the channel; the row still says `sending`
 )
 
 

@@ -158,6 +158,8 @@ ACTION_EVENT_TYPES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "member.kick": ("group.member.remove",),
         "member.ban": ("group.user.ban", "group.member.user.ban"),
         "member.unban": ("group.user.unban", "group.member.user.unban"),
+        # The runaway-moderator kill switch (bot.watchdog): one entry per role it removes.
+        "alert.kill_switch": ("group.member.role.unassign",),
     }
 )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ class FeedService:
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
         )
         self._checks: set[asyncio.Task[list[int]]] = set()
+        self._ingest_listeners: list[Callable[[str], None]] = []
         self.leases = leases
         if leases is not None:
             leases.subscribe(self._on_leases)
@@ -74,6 +76,16 @@ class FeedService:
 
     def holds_group(self, group_id: str) -> bool:
         return self.leases is None or self.leases.holds(group_lease(group_id))
+
+    def subscribe_ingest(self, listener: Callable[[str], None]) -> None:
+        """`listener(group_id)` after every poll that stored new entries of the group (the
+        runaway-moderator watchdog counts them)."""
+        self._ingest_listeners.append(listener)
+
+    def _stored(self, group_id: str, result: PollResult | None) -> None:
+        if result is not None and result.new:
+            for listener in self._ingest_listeners:
+                listener(group_id)
 
     def wake(self, group_id: str) -> None:
         """Something happened in the group: its poller (if this process runs it) polls soon."""
@@ -113,6 +125,8 @@ class FeedService:
         """One poll of every group, then one drain of the outbox (what tests and `--once` use)."""
         await self.sync_pollers()
         polls = {group_id: await poller.poll_safely() for group_id, poller in self.pollers.items()}
+        for group_id, result in polls.items():
+            self._stored(group_id, result)
         await self.alerts.check()
         return CycleResult(polls=polls, drain=await self.worker.drain_once())
 
@@ -137,9 +151,11 @@ class FeedService:
                 self._tasks[group_id] = asyncio.create_task(self._poll_loop(poller), name=f"poll {group_id}")
 
     async def _poll_loop(self, poller: AuditPoller) -> None:
-        await poller.run(self._stop, on_result=self._after_poll)
+        await poller.run(self._stop, on_result=lambda result: self._after_poll(result, poller.group_id))
 
-    def _after_poll(self, result: PollResult | None) -> None:
+    def _after_poll(self, result: PollResult | None, group_id: str | None = None) -> None:
+        if group_id is not None:
+            self._stored(group_id, result)
         if result is not None and result.queued:
             self._wake.set()
         if self.alerts.needs_check():

@@ -9,9 +9,9 @@ leaves the row in 'sending', and the sender posts it again with the same nonce.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import and_, delete, select, update
 
@@ -141,7 +141,7 @@ class ModeratorAlertOps(StoreBase):
 
     async def put_alert_settings(self, settings: AlertSettingsRecord) -> AlertSettingsRecord:
         """Insert or replace a binding's settings."""
-        values = {
+        values: dict[str, Any] = {
             "binding_id": settings.binding_id,
             "enabled": settings.enabled,
             "window_minutes": settings.window_minutes,
@@ -159,7 +159,7 @@ class ModeratorAlertOps(StoreBase):
         )
         async with self._sessions.begin() as session:
             await session.execute(stmt)
-        return AlertSettingsRecord(**values)
+        return replace(settings, updated_at=values["updated_at"])
 
     async def delete_alert_settings(self, binding_id: int) -> bool:
         async with self._sessions.begin() as session:

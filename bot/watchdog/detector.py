@@ -102,7 +102,9 @@ class Episode:
 def actor_of(entry: StoredEntry) -> Actor | None:
     """Whom the entry counts against; None for an entry with no actor at all."""
     if entry.discord_actor_id is not None:
-        return Actor(f"discord:{entry.discord_actor_id}", None, entry.discord_actor_id, entry.discord_actor_name)
+        return Actor(
+            f"discord:{entry.discord_actor_id}", None, entry.discord_actor_id, entry.discord_actor_name
+        )
     if entry.actor_id:
         return Actor(f"vrchat:{entry.actor_id}", entry.actor_id, None, entry.actor_display_name)
     return None

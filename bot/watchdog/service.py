@@ -42,8 +42,12 @@ KILL_ACTION = "alert.kill_switch"  # credited on the role removals it causes (bo
 AUTO_KILL_ACTION = "alert.auto_kill_switch"
 DISMISS_ACTION = "alert.dismiss"
 SETTINGS_ACTION = "alert.settings"
+MAX_WINDOW = 1440
+MAX_LIMIT = 10_000
 MIN_LOOKBACK = timedelta(hours=1)  # entries older than this (and than two windows) are not counted
-AUTOMATIC = Actor(user_id=0, name="automatic kill switch", guild_id=None, role_ids=frozenset(), manage_guild=False)
+AUTOMATIC = Actor(
+    user_id=0, name="automatic kill switch", guild_id=None, role_ids=frozenset(), manage_guild=False
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +133,17 @@ class WatchdogService:
 
     async def dismiss(self, actor: Actor, alert_id: int) -> ModeratorAlert:
         alert, binding = await self._alert_and_binding(actor, alert_id)
-        if not await self._store.resolve_alert(alert_id, "dismissed", actor.user_id, f"Dismissed by {actor.name}"):
+        if not await self._store.resolve_alert(
+            alert_id, "dismissed", actor.user_id, f"Dismissed by {actor.name}"
+        ):
             raise InvalidInput(_already(alert))
-        await self._actions.record(actor, binding.group_id, DISMISS_ACTION, target_id=alert.actor_vrchat_id,
-                                   details={"alert_id": alert_id})
+        await self._actions.record(
+            actor,
+            binding.group_id,
+            DISMISS_ACTION,
+            target_id=alert.actor_vrchat_id,
+            details={"alert_id": alert_id},
+        )
         return await self._reload(alert_id)
 
     async def kill_target(self, actor: Actor, alert_id: int) -> tuple[ModeratorAlert, str]:
@@ -146,7 +157,9 @@ class WatchdogService:
         """Remove the actor's group roles (the moderator confirmed already); checks everything again."""
         alert, user_id = await self.kill_target(actor, alert_id)
         result = await self._strip_roles(actor, alert, user_id, KILL_ACTION)
-        await self._store.resolve_alert(alert_id, "roles_removed", actor.user_id, f"{result.text} By {actor.name}.")
+        await self._store.resolve_alert(
+            alert_id, "roles_removed", actor.user_id, f"{result.text} By {actor.name}."
+        )
         return result
 
     async def auto_kill(self, alert_id: int) -> KillResult | None:
@@ -164,7 +177,9 @@ class WatchdogService:
             await self._store.note_alert(alert_id, f"Automatic kill switch not applied: {exc}")
             return None
         # Claimed first: a restart never strips the same account twice for one episode.
-        if not await self._store.resolve_alert(alert_id, "roles_removed", None, "Automatic kill switch started."):
+        if not await self._store.resolve_alert(
+            alert_id, "roles_removed", None, "Automatic kill switch started."
+        ):
             return None
         try:
             result = await self._strip_roles(AUTOMATIC, alert, user_id, AUTO_KILL_ACTION)
@@ -196,7 +211,9 @@ class WatchdogService:
             raise PermissionDenied("That account owns the group: VRChat cannot take the owner's roles.")
         return user_id
 
-    async def _strip_roles(self, actor: Actor, alert: ModeratorAlert, user_id: str, action: str) -> KillResult:
+    async def _strip_roles(
+        self, actor: Actor, alert: ModeratorAlert, user_id: str, action: str
+    ) -> KillResult:
         group_id = alert.group_id
         try:
             member = await self._vrchat.get_group_member(group_id, user_id)
@@ -209,15 +226,29 @@ class WatchdogService:
             try:
                 await self._vrchat.remove_member_role(group_id, user_id, role_id)
             except Forbidden as exc:
-                await self._actions.record(actor, group_id, action, target_id=user_id, details=details,
-                                           outcome="error", error=error_text(exc))
+                await self._actions.record(
+                    actor,
+                    group_id,
+                    action,
+                    target_id=user_id,
+                    details=details,
+                    outcome="error",
+                    error=error_text(exc),
+                )
                 if not removed:
                     raise PermissionDenied(f"VRChat refused: {refused_because(ROLES_ASSIGN)}") from None
                 failed.append(role_id)
                 continue
             except VRChatError as exc:
-                await self._actions.record(actor, group_id, action, target_id=user_id, details=details,
-                                           outcome="error", error=error_text(exc))
+                await self._actions.record(
+                    actor,
+                    group_id,
+                    action,
+                    target_id=user_id,
+                    details=details,
+                    outcome="error",
+                    error=error_text(exc),
+                )
                 failed.append(role_id)
                 continue
             await self._actions.record(actor, group_id, action, target_id=user_id, details=details)
@@ -235,7 +266,9 @@ class WatchdogService:
 
     # -- /bridge alerts --------------------------------------------------------------------------
 
-    async def show(self, actor: Actor, guild_id: int, group: str | None) -> tuple[Binding, EffectiveAlerts | None]:
+    async def show(
+        self, actor: Actor, guild_id: int, group: str | None
+    ) -> tuple[Binding, EffectiveAlerts | None]:
         binding = await self._access.admin_binding(actor, guild_id, group)
         record = (await self._store.alert_settings([binding.id])).get(binding.id)
         return binding, effective(binding, record)
@@ -245,15 +278,25 @@ class WatchdogService:
     ) -> EffectiveAlerts:
         """Turn alerts on (the defaults where nothing was set before) with these changes."""
         binding = await self._access.admin_binding(actor, guild_id, group)
-        record = (await self._store.alert_settings([binding.id])).get(binding.id) or default_record(binding.id)
+        c = changes
+        _check_changes(c, binding.guild_id)
+        old = (await self._store.alert_settings([binding.id])).get(binding.id) or default_record(binding.id)
+        record = replace(
+            old,
+            enabled=True,
+            window_minutes=c.window_minutes or old.window_minutes,
+            max_kicks=c.max_kicks or old.max_kicks,
+            max_bans=c.max_bans or old.max_bans,
+            max_role_removals=c.max_role_removals or old.max_role_removals,
+            alert_channel_id=c.alert_channel_id or old.alert_channel_id,
+            ping_role_id=None if c.clear_ping_role else c.ping_role_id or old.ping_role_id,
+            auto_kill_switch=old.auto_kill_switch if c.auto_kill_switch is None else c.auto_kill_switch,
+        )
         updates = {k: v for k, v in vars_of(changes).items() if v is not None}
-        if changes.clear_ping_role:
-            updates["ping_role_id"] = None
-        if updates.get("alert_channel_id") == 0:
-            updates["alert_channel_id"] = None
-        record = replace(record, enabled=True, **updates)
         saved = await self._store.put_alert_settings(record)
-        await self._actions.record(actor, binding.group_id, SETTINGS_ACTION, details={"enabled": True, **updates})
+        await self._actions.record(
+            actor, binding.group_id, SETTINGS_ACTION, details={"enabled": True, **updates}
+        )
         result = effective(binding, saved)
         assert result is not None
         return result
@@ -265,6 +308,19 @@ class WatchdogService:
             await self._store.put_alert_settings(replace(record, enabled=False))
         await self._actions.record(actor, binding.group_id, SETTINGS_ACTION, details={"enabled": False})
         return binding
+
+
+def _check_changes(c: AlertChanges, guild_id: int) -> None:
+    """The cog's option ranges, checked again here: nothing is saved when one is off."""
+    if c.window_minutes is not None and not 1 <= c.window_minutes <= MAX_WINDOW:
+        raise InvalidInput(f"The window must be 1 to {MAX_WINDOW} minutes, not {c.window_minutes}.")
+    for name, value in (("kicks", c.max_kicks), ("bans", c.max_bans), ("role removals", c.max_role_removals)):
+        if value is not None and not 1 <= value <= MAX_LIMIT:
+            raise InvalidInput(f"The limit for {name} must be 1 to {MAX_LIMIT}, not {value}.")
+    if c.ping_role_id is not None and c.ping_role_id == guild_id:
+        raise InvalidInput("An alert cannot ping @everyone: choose a role of moderators.")
+    if c.ping_role_id is not None and c.clear_ping_role:
+        raise InvalidInput("Choose a role to ping or no_ping, not both.")
 
 
 def vars_of(changes: AlertChanges) -> dict[str, object]:

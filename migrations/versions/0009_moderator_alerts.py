@@ -95,7 +95,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_moderator_alerts_binding_id_actor_key_last_entry_at"), table_name="moderator_alerts")
+    op.drop_index(
+        op.f("ix_moderator_alerts_binding_id_actor_key_last_entry_at"), table_name="moderator_alerts"
+    )
     op.drop_index(op.f("ix_moderator_alerts_state"), table_name="moderator_alerts")
     op.drop_table("moderator_alerts")
     op.drop_table("moderator_alert_settings")

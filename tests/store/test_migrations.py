@@ -30,6 +30,8 @@ TABLES = {
     "leases",
     "link_attempts",
     "link_codes",
+    "moderator_alert_settings",
+    "moderator_alerts",
     "outbox",
     "request_cards",
     "request_rules",

@@ -15,7 +15,9 @@ OLI = "usr_00000000-0000-4000-8000-0000000000bb"
 LIMITS = Thresholds(window=timedelta(minutes=10), limits={"kicks": 5, "bans": 3, "role_removals": 5})
 
 
-def entry(n: int, minute: float, actor: str = MAYA, kind: str = "group.user.ban", *, discord: int | None = None) -> StoredEntry:
+def entry(
+    n: int, minute: float, actor: str = MAYA, kind: str = "group.user.ban", *, discord: int | None = None
+) -> StoredEntry:
     return StoredEntry(
         id=f"gaud_{n:08d}-0000-4000-8000-000000000000",
         group_id="grp_x",
@@ -32,8 +34,10 @@ def entry(n: int, minute: float, actor: str = MAYA, kind: str = "group.user.ban"
     )
 
 
-def known_from(episode) -> KnownEpisode:  # noqa: ANN001 - a detector Episode
-    return KnownEpisode(episode.started_at, episode.last_entry_at, tuple(episode.entry_ids), dict(episode.counts))
+def known_from(episode) -> KnownEpisode:
+    return KnownEpisode(
+        episode.started_at, episode.last_entry_at, tuple(episode.entry_ids), dict(episode.counts)
+    )
 
 
 def test_a_burst_is_one_episode_however_long() -> None:
@@ -46,7 +50,9 @@ def test_a_burst_is_one_episode_however_long() -> None:
 
 def test_below_the_threshold_nothing() -> None:
     # Three bans in any ten minutes is the limit, not over it; ten kicks spread out never are.
-    calm = [entry(i, i * 4) for i in range(12)] + [entry(100 + i, i * 2.5, kind="group.member.remove") for i in range(20)]
+    calm = [entry(i, i * 4) for i in range(12)] + [
+        entry(100 + i, i * 2.5, kind="group.member.remove") for i in range(20)
+    ]
     assert detect(counted(calm), {}, LIMITS) == []
 
 
