@@ -51,7 +51,7 @@ class KillSwitchButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
     async def callback(self, clicked: discord.Interaction) -> None:
         interaction = bridge_interaction(clicked)
         watchdog = interaction.client.watchdog
-        alert_message = interaction.message
+        alert_message = interaction.message  # the alert: after the confirmation, the click is the prompt
         try:
             # Refuse before asking: someone who may not use it is never shown a confirmation.
             alert, user_id = await watchdog.kill_target(actor_of(interaction), self.alert_id)
@@ -69,14 +69,18 @@ class KillSwitchButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
             await report_error(interaction, exc)
             return
         # The permission is checked again inside: the clicker may have lost it while deciding.
-        await confirm.finish_with(interaction, _kill(interaction, self.alert_id))
-        await refresh_alert_message(alert_message, await watchdog.alert(alert.id))
+        await confirm.finish_with(
+            interaction, _kill(confirm.interaction or interaction, alert, alert_message)
+        )
 
 
-async def _kill(interaction: discord.Interaction, alert_id: int) -> str:
-    result = await bridge_interaction(interaction).client.watchdog.kill_switch(
-        actor_of(interaction), alert_id
-    )
+async def _kill(
+    interaction: discord.Interaction, alert: ModeratorAlert, alert_message: discord.Message | None
+) -> str:
+    """The kill switch, then the alert shows its outcome (before the moderator reads "Removed")."""
+    watchdog = bridge_interaction(interaction).client.watchdog
+    result = await watchdog.kill_switch(actor_of(interaction), alert.id)
+    await refresh_alert_message(alert_message, await watchdog.alert(alert.id))
     return result.text
 
 
