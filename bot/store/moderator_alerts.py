@@ -305,6 +305,13 @@ class ModeratorAlertOps(StoreBase):
             )
             return bool(changed_rows(result))
 
+    async def reopen_alert(self, alert_id: int, note: str) -> None:
+        """Undo a resolution that did not happen after all (the automatic kill switch failed): the
+        buttons come back, with why."""
+        await self._set_alert(
+            alert_id, resolution=None, resolved_by=None, resolved_at=None, resolution_note=note[:1000]
+        )
+
     async def note_alert(self, alert_id: int, note: str) -> None:
         """What the kill switch did, once it is done (shown on the alert)."""
         await self._set_alert(alert_id, resolution_note=note[:1000])

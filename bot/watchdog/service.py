@@ -183,8 +183,8 @@ class WatchdogService:
             return None
         try:
             result = await self._strip_roles(AUTOMATIC, alert, user_id, AUTO_KILL_ACTION)
-        except ServiceError as exc:
-            await self._store.note_alert(alert_id, f"Automatic kill switch failed: {exc}")
+        except ServiceError as exc:  # the buttons come back: a moderator can still act
+            await self._store.reopen_alert(alert_id, f"Automatic kill switch failed: {exc}")
             return None
         await self._store.note_alert(alert_id, f"Automatic kill switch: {result.text}")
         return result
