@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.discord import DiscordStandIn, button_click
+from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store
 from tests.discord.conftest import click, command, component_id, components, first_reply
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ROLE_ID, REQUESTS_CHANNEL_ID
@@ -157,3 +158,29 @@ async def test_bridge_alerts_set_show_off(
         off = first_reply(await command(gateway_standin, "bridge", "alerts off", {}, who=ADMIN_ID))
         assert "are off" in off["content"]
         assert not (await bot_store.alert_settings([binding.id]))[binding.id].enabled
+
+
+async def test_without_group_roles_assign_the_kill_switch_says_so_and_the_alert_stays_open(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store
+) -> None:
+    mod = seeded_sim.moderator.id
+    await turn_on(bot_store, seeded_sim.group.id, max_bans=3)
+    async with make_bot() as bot:
+        alert = await one_alert(bot, seeded_sim, gateway_standin)
+        seeded_sim.sim.faults.add(Fault(method="DELETE", path=r"/roles/grol_", status=403))
+        exchange = await click(gateway_standin, component_id(alert, KILL), alert, who=ADMIN_ID)
+        await exchange.wait_for(lambda ex: ex.callback is not None, timeout=10, what="the prompt")
+        prompt = exchange.callback.message
+        done = await gateway_standin.dispatch_interaction(
+            button_click(
+                component_id(prompt, "Remove roles"),
+                prompt,
+                member=gateway_standin.member(GUILD_ID, ADMIN_ID),
+            )
+        )
+        await done.wait_for(lambda ex: bool(ex.edits), timeout=10, what="the outcome")
+        assert "group-roles-assign" in done.edits[-1].data["content"]
+    assert member_roles(seeded_sim, mod) != []
+    stored = await bot_store.get_alert(1)
+    assert stored is not None and stored.resolution is None  # still open: someone can try again
+    assert [c["label"] for c in components(alerts_in(gateway_standin)[0])] == [KILL, "Dismiss"]
