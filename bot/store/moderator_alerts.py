@@ -174,7 +174,8 @@ class ModeratorAlertOps(StoreBase):
     async def entries_of_types(
         self, group_id: str, event_types: Sequence[str], since: datetime, *, limit: int = 5000
     ) -> list[StoredEntry]:
-        """The group's entries of these exact types created at or after `since`, oldest first."""
+        """The group's entries of these exact types created at or after `since`, oldest first; the
+        newest `limit` of them when there are more (the newest are the ones a check must not miss)."""
         stmt = (
             select(AuditEntryRow)
             .where(
@@ -182,11 +183,12 @@ class ModeratorAlertOps(StoreBase):
                 AuditEntryRow.event_type.in_(list(event_types)),
                 AuditEntryRow.created_at >= since,
             )
-            .order_by(AuditEntryRow.created_at, AuditEntryRow.id)
+            .order_by(AuditEntryRow.created_at.desc(), AuditEntryRow.id.desc())
             .limit(limit)
         )
         async with self._sessions() as session:
-            return [entry_from_row(row) for row in (await session.execute(stmt)).scalars()]
+            newest_first = [entry_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return newest_first[::-1]
 
     async def latest_alerts(self, binding_id: int, actor_keys: Iterable[str]) -> dict[str, ModeratorAlert]:
         """Each actor's most recent episode in this binding (the one a new entry may extend)."""

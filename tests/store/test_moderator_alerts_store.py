@@ -62,6 +62,8 @@ async def test_counted_entries_come_oldest_first_and_only_of_the_types(store: St
     await store.ingest(GROUP, entries(range(1, 6)) + entries(range(6, 9), event_type="group.member.join"))
     found = await store.entries_of_types(GROUP, ["group.user.ban"], T0 + timedelta(seconds=2))
     assert [e.id for e in found] == [f"gaud_{n:08d}" for n in (2, 3, 4, 5)]
+    newest = await store.entries_of_types(GROUP, ["group.user.ban"], T0, limit=2)
+    assert [e.id for e in newest] == [f"gaud_{n:08d}" for n in (4, 5)]
 
 
 async def test_an_episode_is_recorded_once_and_extended_in_place(store: Store) -> None:
