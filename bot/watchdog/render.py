@@ -64,7 +64,8 @@ def alert_embed(alert: ModeratorAlert, record: AlertSettingsRecord | None) -> di
     shown = [safe_text(i, 60, single_line=True) for i in alert.entry_ids[:ENTRIES_SHOWN]]
     more = len(alert.entry_ids) - len(shown)
     entries = "\n".join(shown) + (f"\n… and {more} more" if more > 0 else "")
-    embed.add_field(name="Audit entries", value=clip(entries or "none kept", 1024), inline=False)
+    entries = entries if entries.strip() else "none kept"  # Discord refuses a blank field
+    embed.add_field(name="Audit entries", value=clip(entries, 1024), inline=False)
     if alert.resolution_note:
         embed.add_field(name="Outcome", value=safe_text(alert.resolution_note, 1000), inline=False)
     embed.set_footer(text=f"{FOOTER_PREFIX}{alert.id}")

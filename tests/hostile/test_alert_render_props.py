@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.store.moderator_alerts import ModeratorAlert
@@ -37,6 +37,7 @@ def alert(name: str | None, ids: list[str], discord_id: int | None, note: str | 
     note=st.one_of(st.none(), hostile_text(3000)),
     ping=st.booleans(),
 )
+@example(name=None, ids=["", " "], discord_id=None, note=None, ping=False)  # was a blank field
 def test_the_alert_is_within_limits_and_pings_only_its_role(
     name: str | None, ids: list[str], discord_id: int | None, note: str | None, ping: bool
 ) -> None:
