@@ -46,6 +46,8 @@ from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
 from bot.vrchat import VRChatAPI, VRChatClient
 from bot.vrchat.router import GroupRouter
+from bot.watchdog.service import WatchdogService
+from bot.watchdog.settings import apply_declared_alerts
 from bot.wiring import config_bindings, open_account_pool
 
 log = logging.getLogger(__name__)
@@ -109,6 +111,7 @@ class GroupBridgeBot(commands.Bot):
     services: Services
     links: LinkService  # verified Discord ↔ VRChat links (bot.links)
     desk: DeskService  # a user's history and moderators' notes (bot.desk)
+    watchdog: WatchdogService  # alerts on runaway moderators (bot.watchdog)
     feed: FeedService | None
     leases: LeaseKeeper | None
     # VRChat's pipeline: join requests in seconds where this process runs their groups.
@@ -185,6 +188,7 @@ class GroupBridgeBot(commands.Bot):
             log.info(config_bindings_text(synced, len(await store.list_bindings(source="command"))))
             await apply_declared_rules(store, self.config)
             await apply_config_ban_settings(store, self.config)
+            await apply_declared_alerts(store, self.config)
         return store
 
     async def setup_hook(self) -> None:
@@ -211,6 +215,7 @@ class GroupBridgeBot(commands.Bot):
             self.vrchat, self.store, self.services.lookups, ActionLog(self.store), members=members
         )
         self.desk = DeskService(self.store, self.services.access, ActionLog(self.store))
+        self.watchdog = WatchdogService(self.vrchat, self.store, self.services.access, ActionLog(self.store))
         self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
@@ -356,6 +361,7 @@ async def install_commands(bot: GroupBridgeBot) -> None:
     await bot.load_extension("bot.desk.cog")  # a feature package: /vrc history and /vrc note
     # A feature package that adds to /vrc (group instances): before the groups go onto the tree.
     await bot.load_extension("bot.instances.cog")
+    await bot.load_extension("bot.watchdog.cog")  # a feature package: /bridge alerts, its buttons, loop
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

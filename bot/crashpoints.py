@@ -31,6 +31,8 @@ POINTS: tuple[str, ...] = (
     "cards.after_claim",  # a request that left VRChat's list is claimed; its card not edited yet
     "banbridge.after_store",  # a Discord ban's prompts are stored; no card posted, nothing banned
     "banbridge.after_post",  # the ban card is in the channel; its message id is not stored yet
+    "watchdog.after_detect",  # a runaway-moderator alert is recorded; nothing posted yet
+    "watchdog.after_send",  # the alert is in the channel; the row still says `sending`
 )
 
 

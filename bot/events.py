@@ -163,6 +163,8 @@ ACTION_EVENT_TYPES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         # An instance's entries name its location (worldId:instanceId) as the target.
         "instance.open": ("group.instance.create",),
         "instance.close": ("group.instance.close",),
+        # The runaway-moderator kill switch (bot.watchdog): one entry per role it removes.
+        "alert.kill_switch": ("group.member.role.unassign",),
     }
 )
 

@@ -15,6 +15,7 @@ from bot.config.loader import CREDENTIAL_KEYS, REQUIRED_KEYS, load_config, load_
 from bot.config.models import (
     EVENT_FAMILIES,
     FEED_POLL_FLOOR_SECONDS,
+    AlertsConfig,
     BindingConfig,
     Config,
     DatabaseConfig,
@@ -34,6 +35,7 @@ __all__ = [
     "FEED_POLL_FLOOR_SECONDS",
     "REQUIRED_KEYS",
     "SECRET_KEYS",
+    "AlertsConfig",
     "BindingConfig",
     "Config",
     "ConfigError",

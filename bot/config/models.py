@@ -361,6 +361,22 @@ class RuleConfig(_Section):
         return self
 
 
+class AlertsConfig(_Section):
+    """`[bindings.alerts]`: alerts on runaway moderators (bot.watchdog). The table turns them on;
+    a key left out keeps its default, which suits a busy group."""
+
+    SECTION: ClassVar[str] = "bindings"
+
+    enabled: bool = True
+    window_minutes: Count = Field(default=10, ge=1, le=1440)
+    max_kicks: Count = Field(default=10, ge=1, le=10_000)
+    max_bans: Count = Field(default=5, ge=1, le=10_000)
+    max_role_removals: Count = Field(default=10, ge=1, le=10_000)
+    alert_channel_id: Snowflake | None = None  # default: the binding's requests channel
+    ping_role_id: Snowflake | None = None  # the one role an alert may ping
+    auto_kill_switch: bool = False  # an explicit opt-in; never applied to the group's owner
+
+
 class BindingConfig(_Section):
     SECTION: ClassVar[str] = "bindings"
 
@@ -382,6 +398,8 @@ class BindingConfig(_Section):
     allow_management_roles: bool = False
     # Group instances that are not age-gated: left alone, reported to the moderators, or closed.
     instance_age_gate: Literal["off", "report", "close"] = "off"
+    # When given, these are the binding's alert settings at every start (replacing /bridge alerts).
+    alerts: AlertsConfig | None = None
 
     @field_validator("group_id")
     @classmethod

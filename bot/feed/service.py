@@ -67,6 +67,7 @@ class FeedService:
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
         )
         self._checks: set[asyncio.Task[list[int]]] = set()
+        self._ingest_listeners: list[Callable[[str], None]] = []
         self.leases = leases
         if leases is not None:
             leases.subscribe(self._on_leases)
@@ -82,6 +83,16 @@ class FeedService:
         if leases is None:
             return None
         return lambda: leases.fence(group_lease(group_id))
+
+    def subscribe_ingest(self, listener: Callable[[str], None]) -> None:
+        """`listener(group_id)` after every poll that stored new entries of the group (the
+        runaway-moderator watchdog counts them)."""
+        self._ingest_listeners.append(listener)
+
+    def _stored(self, group_id: str, result: PollResult | None) -> None:
+        if result is not None and result.new:
+            for listener in self._ingest_listeners:
+                listener(group_id)
 
     def wake(self, group_id: str) -> None:
         """Something happened in the group: its poller (if this process runs it) polls soon."""
@@ -125,6 +136,8 @@ class FeedService:
         polls = {group_id: await poller.poll_safely() for group_id, poller in self.pollers.items()}
         if any(result is not None for result in polls.values()):
             self.alerts.poll_went_through()
+        for group_id, result in polls.items():
+            self._stored(group_id, result)
         await self.alerts.check()
         return CycleResult(polls=polls, drain=await self.worker.drain_once())
 
@@ -149,9 +162,11 @@ class FeedService:
                 self._tasks[group_id] = asyncio.create_task(self._poll_loop(poller), name=f"poll {group_id}")
 
     async def _poll_loop(self, poller: AuditPoller) -> None:
-        await poller.run(self._stop, on_result=self._after_poll)
+        await poller.run(self._stop, on_result=lambda result: self._after_poll(result, poller.group_id))
 
-    def _after_poll(self, result: PollResult | None) -> None:
+    def _after_poll(self, result: PollResult | None, group_id: str | None = None) -> None:
+        if group_id is not None:
+            self._stored(group_id, result)
         if result is not None:
             self.alerts.poll_went_through()
             if result.queued:

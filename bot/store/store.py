@@ -26,6 +26,7 @@ from bot.store.journal import JournalOps
 from bot.store.leases import LeaseFence, LeaseOps, check_fence
 from bot.store.links import LinkOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
+from bot.store.moderator_alerts import ModeratorAlertOps
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
 from bot.store.rules import RuleOps
@@ -65,6 +66,7 @@ class Store(
     SessionNoticeOps,
     BanPromptOps,
     InstanceReportOps,
+    ModeratorAlertOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""

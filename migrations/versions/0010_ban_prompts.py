@@ -1,7 +1,7 @@
 """Discord bans (and kicks) carried to VRChat: ban prompts and each binding's setting (bot.banbridge).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 
 Hand-checked against BanPromptRow and BanSettingRow in bot/store/models.py; like 0001 it does not
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,7 +15,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.config import ConfigError, load_config, load_config_text
-from bot.config.models import SECTION_MODELS, BindingConfig, GroupConfig, RuleConfig, env_var_name
+from bot.config.models import (
+    SECTION_MODELS,
+    AlertsConfig,
+    BindingConfig,
+    GroupConfig,
+    RuleConfig,
+    env_var_name,
+)
 from bot.config.summary import describe_config
 from tests.fixtures.configs import to_toml as write_toml
 from tests.hostile.strategies import examples, hostile_text
@@ -38,8 +45,12 @@ def to_toml(doc: dict[str, Any]) -> str:
 # --- documents -------------------------------------------------------------------------------------------
 
 REAL_KEYS = sorted(
-    {*SECTION_MODELS, "groups", "bindings", "rules"}
-    | {f for m in (*SECTION_MODELS.values(), GroupConfig, BindingConfig, RuleConfig) for f in m.model_fields}
+    {*SECTION_MODELS, "groups", "bindings", "rules", "alerts"}
+    | {
+        f
+        for m in (*SECTION_MODELS.values(), GroupConfig, BindingConfig, RuleConfig, AlertsConfig)
+        for f in m.model_fields
+    }
 )
 keys = st.one_of(st.sampled_from(REAL_KEYS), hostile_text(40))
 scalars = st.one_of(

@@ -113,6 +113,9 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     "bridge rules list": CommandCase(ADMINS, _group, "Join-request rules for Test Group"),
     "bridge rules shadow": CommandCase(ADMINS, lambda w: {"on": True, **_group(w)}, "Shadow mode is on"),
     "bridge rules remove": CommandCase(ADMINS, lambda w: {"number": 1, **_group(w)}, "Removed rule #1"),
+    "bridge alerts set": CommandCase(ADMINS, lambda w: {"max_bans": 3, **_group(w)}, "are on"),
+    "bridge alerts show": CommandCase(ADMINS, _group, "Alerts on runaway moderators for Test Group"),
+    "bridge alerts off": CommandCase(ADMINS, _group, "are off"),
     "vrc profile show": CommandCase(ADMINS, lambda w: {}, "Bot profile"),
     "vrc profile set": CommandCase(ADMINS, lambda w: {"pronouns": "they/them"}, "profile was updated"),
     "vrc requests": CommandCase(MODERATORS, _group, "Pending join requests"),
@@ -228,6 +231,10 @@ EXPECTED_ITEMS: dict[str, ItemCase] = {
     "HistoryPager.next_page": ItemCase(OPENER),
     # tests/security/test_instances_matrix.py: the Close button under an age-gate report.
     "CloseButton": ItemCase(MODERATORS, "Close under an age-gate report (then a confirmation)"),
+    # A runaway-moderator alert's buttons: Manage Server in the alert's server (tests/security/
+    # test_alerts_matrix.py); a moderator the alert may be about must not silence or strip anyone.
+    "KillSwitchButton": ItemCase(ADMINS, "the kill switch, behind a confirmation"),
+    "DismissButton": ItemCase(ADMINS, "Dismiss an alert"),
 }
 
 

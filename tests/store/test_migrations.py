@@ -36,6 +36,8 @@ TABLES = {
     "link_attempts",
     "link_codes",
     "moderator_notes",
+    "moderator_alert_settings",
+    "moderator_alerts",
     "outbox",
     "request_cards",
     "request_rules",

@@ -220,8 +220,21 @@ def _coerce(raw: str, kinds: set[str]) -> Any:
     return raw
 
 
+def _int_id(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def _tolerated(body: Any) -> Any:
-    """discord.py sends attachment ids as integers (``{"id": 0, ...}``); Discord accepts that."""
+    """discord.py sends attachment ids, and the user and role ids of ``allowed_mentions``, as integers
+    (``{"id": 0, ...}``, ``{"roles": [123]}``); Discord accepts that."""
+    mentions = body.get("allowed_mentions") if isinstance(body, dict) else None
+    if isinstance(mentions, dict):
+        ids = {
+            k: [_int_id(v) for v in mentions[k]]
+            for k in ("users", "roles")
+            if isinstance(mentions.get(k), list)
+        }
+        body = {**body, "allowed_mentions": {**mentions, **ids}}
     if isinstance(body, dict) and isinstance(body.get("attachments"), list):
         attachments = [
             {**a, "id": str(a["id"])}

@@ -67,6 +67,8 @@ class StandInState:
         self.clock = clock
         self.nonce_window = nonce_window
         self.strict_mentions = strict_mentions
+        # Roles a message may ping by name (allowed_mentions.roles = [that one]): set by a test.
+        self.allowed_ping_roles: frozenset[int] = frozenset()
         self.snowflakes = SnowflakeFactory(clock)
         self.channels: dict[int, StandInChannel] = {}
         self.guilds: dict[int, StandInGuild] = {}
@@ -186,7 +188,7 @@ class StandInState:
 
     def _check_mentions(self, method: str, body: dict[str, Any]) -> None:
         # Not an error at Discord (it would send and ping), so the message still goes through.
-        problem = mention_problem(body) if self.strict_mentions else None
+        problem = mention_problem(body, self.allowed_ping_roles) if self.strict_mentions else None
         if problem is not None:
             self.violations.append(f"{method}: mention problem: {problem}")
 

@@ -71,10 +71,12 @@ def is_empty(body: dict[str, Any], n_files: int, n_kept_attachments: int = 0) ->
     )
 
 
-def mention_problem(body: dict[str, Any]) -> str | None:
+def mention_problem(body: dict[str, Any], allowed_roles: frozenset[int] = frozenset()) -> str | None:
     """Why ``allowed_mentions`` could let this message ping someone, or None if it cannot.
 
-    Accepts ``{"parse": []}`` plus, optionally, empty ``users``/``roles`` and ``replied_user: false``.
+    Accepts ``{"parse": []}`` plus, optionally, empty ``users``/``roles`` and ``replied_user: false``;
+    and ``roles`` naming exactly one of `allowed_roles` (a role a test says the bot may ping, like a
+    runaway-moderator alert's configured role).
     """
     mentions = body.get("allowed_mentions")
     if mentions is None:
@@ -82,7 +84,17 @@ def mention_problem(body: dict[str, Any]) -> str | None:
     if not isinstance(mentions, dict) or mentions.get("parse") != []:
         return f"allowed_mentions {mentions!r} is not {{'parse': []}}"
     extras = {k: v for k, v in mentions.items() if k != "parse"}
+    roles = extras.get("roles")
+    if isinstance(roles, list) and len(roles) == 1 and _snowflake(roles[0]) in allowed_roles:
+        extras.pop("roles")
     for key, value in extras.items():
         if key not in _SILENT_EXTRAS or value != _SILENT_EXTRAS[key]:
             return f"allowed_mentions {mentions!r} allows {key}={value!r}"
     return None
+
+
+def _snowflake(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,319 @@
+"""Alerts on runaway moderators: per-binding thresholds, the episodes alerted on, their delivery.
+
+Plain values only (the watchdog, bot.watchdog, decides what an episode is). Delivery follows the
+outbox's life (bot.store.outbox): 'pending' -> claim_alert ('sending', with a nonce, attempts + 1,
+only while the caller holds the group's lease) -> mark_alert_sent. A crash between claim and mark
+leaves the row in 'sending', and the sender posts it again with the same nonce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import and_, delete, select, update
+
+from bot.store._base import StoreBase, changed_rows, entry_from_row, table
+from bot.store.leases import LeaseFence, lease_held
+from bot.store.models import AlertSettingsRow, AuditEntryRow, ModeratorAlertRow
+from bot.store.types import StoredEntry
+
+AlertState = Literal["pending", "sending", "sent", "failed"]
+Resolution = Literal["dismissed", "roles_removed"]
+ENTRY_IDS_KEPT = 100  # an episode keeps its first entries' ids; the counts cover all of them
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettingsRecord:
+    binding_id: int
+    enabled: bool
+    window_minutes: int
+    max_kicks: int
+    max_bans: int
+    max_role_removals: int
+    alert_channel_id: int | None
+    ping_role_id: int | None
+    auto_kill_switch: bool
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeWrite:
+    """An episode to insert (`new`) or extend (matched by binding, actor and start)."""
+
+    binding_id: int
+    group_id: str
+    actor_key: str
+    actor_vrchat_id: str | None
+    actor_discord_id: int | None
+    actor_name: str | None
+    started_at: datetime
+    last_entry_at: datetime
+    counts: Mapping[str, int]
+    entry_ids: Sequence[str]
+    channel_id: int
+    new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ModeratorAlert:
+    id: int
+    binding_id: int
+    group_id: str
+    actor_key: str
+    actor_vrchat_id: str | None
+    actor_discord_id: int | None
+    actor_name: str | None
+    started_at: datetime
+    last_entry_at: datetime
+    counts: dict[str, int]
+    entry_ids: tuple[str, ...]
+    channel_id: int
+    state: AlertState
+    attempts: int
+    nonce: str | None
+    message_id: int | None
+    last_error: str | None
+    resolution: Resolution | None
+    resolved_by: int | None
+    resolution_note: str | None
+    resolved_at: datetime | None
+    created_at: datetime
+
+
+def settings_from_row(row: AlertSettingsRow) -> AlertSettingsRecord:
+    return AlertSettingsRecord(
+        binding_id=row.binding_id,
+        enabled=row.enabled,
+        window_minutes=row.window_minutes,
+        max_kicks=row.max_kicks,
+        max_bans=row.max_bans,
+        max_role_removals=row.max_role_removals,
+        alert_channel_id=row.alert_channel_id,
+        ping_role_id=row.ping_role_id,
+        auto_kill_switch=row.auto_kill_switch,
+        updated_at=row.updated_at,
+    )
+
+
+def alert_from_row(row: ModeratorAlertRow) -> ModeratorAlert:
+    return ModeratorAlert(
+        id=row.id,
+        binding_id=row.binding_id,
+        group_id=row.group_id,
+        actor_key=row.actor_key,
+        actor_vrchat_id=row.actor_vrchat_id,
+        actor_discord_id=row.actor_discord_id,
+        actor_name=row.actor_name,
+        started_at=row.started_at,
+        last_entry_at=row.last_entry_at,
+        counts={str(k): int(v) for k, v in (row.counts or {}).items()},
+        entry_ids=tuple(str(i) for i in row.entry_ids or ()),
+        channel_id=row.channel_id,
+        state=cast(AlertState, row.state),
+        attempts=row.attempts,
+        nonce=row.nonce,
+        message_id=row.message_id,
+        last_error=row.last_error,
+        resolution=cast("Resolution | None", row.resolution),
+        resolved_by=row.resolved_by,
+        resolution_note=row.resolution_note,
+        resolved_at=row.resolved_at,
+        created_at=row.created_at,
+    )
+
+
+class ModeratorAlertOps(StoreBase):
+    # -- settings ----------------------------------------------------------------------------------
+
+    async def alert_settings(self, binding_ids: Iterable[int]) -> dict[int, AlertSettingsRecord]:
+        """The stored settings of these bindings (a binding without a row has alerts off)."""
+        wanted = list(dict.fromkeys(binding_ids))
+        if not wanted:
+            return {}
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(select(AlertSettingsRow).where(AlertSettingsRow.binding_id.in_(wanted)))
+            ).scalars()
+            return {row.binding_id: settings_from_row(row) for row in rows}
+
+    async def put_alert_settings(self, settings: AlertSettingsRecord) -> AlertSettingsRecord:
+        """Insert or replace a binding's settings."""
+        values: dict[str, Any] = {
+            "binding_id": settings.binding_id,
+            "enabled": settings.enabled,
+            "window_minutes": settings.window_minutes,
+            "max_kicks": settings.max_kicks,
+            "max_bans": settings.max_bans,
+            "max_role_removals": settings.max_role_removals,
+            "alert_channel_id": settings.alert_channel_id,
+            "ping_role_id": settings.ping_role_id,
+            "auto_kill_switch": settings.auto_kill_switch,
+            "updated_at": self._now(),
+        }
+        stmt = self._insert(table(AlertSettingsRow)).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["binding_id"], set_={k: v for k, v in values.items() if k != "binding_id"}
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(stmt)
+        return replace(settings, updated_at=values["updated_at"])
+
+    async def delete_alert_settings(self, binding_id: int) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(AlertSettingsRow).where(AlertSettingsRow.binding_id == binding_id),
+                execution_options={"synchronize_session": False},
+            )
+            return bool(changed_rows(result))
+
+    # -- what the watchdog counts ------------------------------------------------------------------
+
+    async def entries_of_types(
+        self, group_id: str, event_types: Sequence[str], since: datetime, *, limit: int = 5000
+    ) -> list[StoredEntry]:
+        """The group's entries of these exact types created at or after `since`, oldest first; the
+        newest `limit` of them when there are more (the newest are the ones a check must not miss)."""
+        stmt = (
+            select(AuditEntryRow)
+            .where(
+                AuditEntryRow.group_id == group_id,
+                AuditEntryRow.event_type.in_(list(event_types)),
+                AuditEntryRow.created_at >= since,
+            )
+            .order_by(AuditEntryRow.created_at.desc(), AuditEntryRow.id.desc())
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            newest_first = [entry_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return newest_first[::-1]
+
+    async def latest_alerts(self, binding_id: int, actor_keys: Iterable[str]) -> dict[str, ModeratorAlert]:
+        """Each actor's most recent episode in this binding (the one a new entry may extend)."""
+        keys = list(dict.fromkeys(actor_keys))
+        if not keys:
+            return {}
+        stmt = (
+            select(ModeratorAlertRow)
+            .where(ModeratorAlertRow.binding_id == binding_id, ModeratorAlertRow.actor_key.in_(keys))
+            .order_by(ModeratorAlertRow.started_at)
+        )
+        async with self._sessions() as session:
+            return {row.actor_key: alert_from_row(row) for row in (await session.execute(stmt)).scalars()}
+
+    async def record_episodes(self, episodes: Sequence[EpisodeWrite]) -> list[int]:
+        """Insert the new episodes and extend the others, in one transaction; returns the ids of the
+        episodes inserted now (one a concurrent or repeated check inserted first is not among them)."""
+        inserted: list[int] = []
+        now = self._now()
+        async with self._sessions.begin() as session:
+            for ep in episodes:
+                values = {
+                    "last_entry_at": ep.last_entry_at,
+                    "counts": dict(ep.counts),
+                    "entry_ids": list(ep.entry_ids)[:ENTRY_IDS_KEPT],
+                }
+                if ep.new:
+                    stmt = (
+                        self._insert(table(ModeratorAlertRow))
+                        .values(
+                            binding_id=ep.binding_id,
+                            group_id=ep.group_id,
+                            actor_key=ep.actor_key,
+                            actor_vrchat_id=ep.actor_vrchat_id,
+                            actor_discord_id=ep.actor_discord_id,
+                            actor_name=ep.actor_name,
+                            started_at=ep.started_at,
+                            channel_id=ep.channel_id,
+                            state="pending",
+                            attempts=0,
+                            created_at=now,
+                            **values,
+                        )
+                        .on_conflict_do_nothing(index_elements=["binding_id", "actor_key", "started_at"])
+                        .returning(table(ModeratorAlertRow).c.id)
+                    )
+                    inserted.extend((await session.execute(stmt)).scalars())
+                else:
+                    await session.execute(
+                        update(ModeratorAlertRow)
+                        .where(
+                            ModeratorAlertRow.binding_id == ep.binding_id,
+                            ModeratorAlertRow.actor_key == ep.actor_key,
+                            ModeratorAlertRow.started_at == ep.started_at,
+                        )
+                        .values(**values),
+                        execution_options={"synchronize_session": False},
+                    )
+        return inserted
+
+    # -- delivery ----------------------------------------------------------------------------------
+
+    async def get_alert(self, alert_id: int) -> ModeratorAlert | None:
+        async with self._sessions() as session:
+            row = await session.get(ModeratorAlertRow, alert_id)
+            return alert_from_row(row) if row is not None else None
+
+    async def undelivered_alerts(self, group_ids: Iterable[str] | None = None) -> list[ModeratorAlert]:
+        """Alerts not yet confirmed posted ('pending', and 'sending' ones a crash left), oldest first."""
+        conditions = [ModeratorAlertRow.state.in_(("pending", "sending"))]
+        if group_ids is not None:
+            conditions.append(ModeratorAlertRow.group_id.in_(list(group_ids)))
+        stmt = select(ModeratorAlertRow).where(*conditions).order_by(ModeratorAlertRow.id)
+        async with self._sessions() as session:
+            return [alert_from_row(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def claim_alert(self, alert_id: int, nonce: str, *, fence: LeaseFence | None = None) -> bool:
+        """'pending' or 'sending' -> 'sending' with this nonce, only while `fence` (when given) still
+        holds its lease; False when the alert is sent already or the lease was lost."""
+        conditions = [ModeratorAlertRow.id == alert_id, ModeratorAlertRow.state.in_(("pending", "sending"))]
+        if fence is not None:
+            conditions.append(lease_held(fence, self._now()))
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(ModeratorAlertRow)
+                .where(and_(*conditions))
+                .values(state="sending", nonce=nonce, attempts=ModeratorAlertRow.attempts + 1),
+                execution_options={"synchronize_session": False},
+            )
+            return bool(changed_rows(result))
+
+    async def mark_alert_sent(self, alert_id: int, message_id: int) -> None:
+        await self._set_alert(alert_id, state="sent", message_id=message_id, last_error=None)
+
+    async def mark_alert_failed(self, alert_id: int, error: str, *, give_up: bool = False) -> None:
+        """A send failed: back to 'pending' for another try, or 'failed' for good."""
+        await self._set_alert(alert_id, state="failed" if give_up else "pending", last_error=error[:500])
+
+    async def _set_alert(self, alert_id: int, **values: object) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(ModeratorAlertRow).where(ModeratorAlertRow.id == alert_id).values(**values),
+                execution_options={"synchronize_session": False},
+            )
+
+    async def resolve_alert(
+        self, alert_id: int, resolution: Resolution, by: int | None, note: str | None = None
+    ) -> bool:
+        """Close the alert once: True for the first resolution, False when it was resolved already."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(ModeratorAlertRow)
+                .where(ModeratorAlertRow.id == alert_id, ModeratorAlertRow.resolution.is_(None))
+                .values(resolution=resolution, resolved_by=by, resolution_note=note, resolved_at=self._now()),
+                execution_options={"synchronize_session": False},
+            )
+            return bool(changed_rows(result))
+
+    async def reopen_alert(self, alert_id: int, note: str) -> None:
+        """Undo a resolution that did not happen after all (the automatic kill switch failed): the
+        buttons come back, with why."""
+        await self._set_alert(
+            alert_id, resolution=None, resolved_by=None, resolved_at=None, resolution_note=note[:1000]
+        )
+
+    async def note_alert(self, alert_id: int, note: str) -> None:
+        """What the kill switch did, once it is done (shown on the alert)."""
+        await self._set_alert(alert_id, resolution_note=note[:1000])

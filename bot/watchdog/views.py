@@ -1,0 +1,145 @@
+"""The alert's buttons: the kill switch ("Remove this moderator's group roles") and Dismiss.
+
+DynamicItems whose custom_id carries only the alert's row id (`gb:alert:kill:<id>`), so they work
+after a restart with no lookup table. Every click is checked again by the service (Manage Server in
+the alert's server); the kill switch asks for a confirmation first, and checks again after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+import discord
+
+from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.store.moderator_alerts import ModeratorAlert
+from bot.text import safe_text
+from bot.views.confirm import Confirm
+from bot.views.context import actor_of, bridge_interaction
+
+from .render import alert_embed
+
+KILL_TEMPLATE = r"gb:alert:kill:(?P<alert_id>[0-9]{1,19})"
+DISMISS_TEMPLATE = r"gb:alert:dismiss:(?P<alert_id>[0-9]{1,19})"
+KILL_LABEL = "Remove this moderator's group roles"
+ID_PATTERN = re.compile(r"gb:alert:(?:kill|dismiss):([0-9]{1,19})")
+
+
+def kill_id(alert_id: int) -> str:
+    return f"gb:alert:kill:{alert_id}"
+
+
+def dismiss_id(alert_id: int) -> str:
+    return f"gb:alert:dismiss:{alert_id}"
+
+
+class KillSwitchButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=KILL_TEMPLATE):
+    def __init__(self, alert_id: int) -> None:
+        self.alert_id = alert_id
+        super().__init__(
+            discord.ui.Button(label=KILL_LABEL, style=discord.ButtonStyle.danger, custom_id=kill_id(alert_id))
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> KillSwitchButton:
+        return cls(int(match["alert_id"]))
+
+    async def callback(self, clicked: discord.Interaction) -> None:
+        interaction = bridge_interaction(clicked)
+        watchdog = interaction.client.watchdog
+        alert_message = interaction.message  # the alert: after the confirmation, the click is the prompt
+        try:
+            # Refuse before asking: someone who may not use it is never shown a confirmation.
+            alert, user_id = await watchdog.kill_target(actor_of(interaction), self.alert_id)
+            confirm = Confirm(interaction.user.id, "Remove roles")
+            await send_ephemeral(
+                interaction,
+                f"Remove every group role of {safe_text(user_id, 60)} in VRChat? They keep their "
+                "membership; someone with the permission can give the roles back.",
+                view=confirm,
+            )
+            if not await confirm.wait_for_answer():
+                await confirm.finish("Nothing was changed.", origin=interaction)
+                return
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        # The permission is checked again inside: the clicker may have lost it while deciding.
+        await confirm.finish_with(
+            interaction, _kill(confirm.interaction or interaction, alert, alert_message)
+        )
+
+
+async def _kill(
+    interaction: discord.Interaction, alert: ModeratorAlert, alert_message: discord.Message | None
+) -> str:
+    """The kill switch, then the alert shows its outcome (before the moderator reads "Removed")."""
+    watchdog = bridge_interaction(interaction).client.watchdog
+    result = await watchdog.kill_switch(actor_of(interaction), alert.id)
+    await refresh_alert_message(alert_message, await watchdog.alert(alert.id))
+    return result.text
+
+
+class DismissButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DISMISS_TEMPLATE):
+    def __init__(self, alert_id: int) -> None:
+        self.alert_id = alert_id
+        super().__init__(
+            discord.ui.Button(
+                label="Dismiss", style=discord.ButtonStyle.secondary, custom_id=dismiss_id(alert_id)
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> DismissButton:
+        return cls(int(match["alert_id"]))
+
+    async def callback(self, clicked: discord.Interaction) -> None:
+        interaction = bridge_interaction(clicked)
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            alert = await interaction.client.watchdog.dismiss(actor_of(interaction), self.alert_id)
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        await refresh_alert_message(interaction.message, alert)
+        await send_ephemeral(interaction, "Alert dismissed.")
+
+
+def alert_view(alert: ModeratorAlert) -> discord.ui.View:
+    """The buttons of an open alert; none once it is handled."""
+    view = discord.ui.View(timeout=None)
+    if alert.resolution is not None:
+        return view
+    view.add_item(KillSwitchButton(alert.id))
+    view.add_item(DismissButton(alert.id))
+    return view
+
+
+async def refresh_alert_message(message: discord.Message | None, alert: ModeratorAlert | None) -> None:
+    """Show the outcome on the alert and take its buttons away (best effort: it may be gone)."""
+    if message is None or alert is None:
+        return
+    with contextlib.suppress(discord.HTTPException):
+        await message.edit(
+            embed=alert_embed(alert, None), view=alert_view(alert), allowed_mentions=NO_MENTIONS
+        )
+
+
+def alert_id_in(custom_id: str) -> int | None:
+    match = ID_PATTERN.fullmatch(custom_id)
+    return int(match.group(1)) if match else None
+
+
+__all__ = [
+    "DismissButton",
+    "KillSwitchButton",
+    "alert_id_in",
+    "alert_view",
+    "refresh_alert_message",
+]
