@@ -1,0 +1,74 @@
+"""Adaptive polling: how long to wait before the next look at a group, from how quiet it has been.
+
+A group whose log keeps coming back empty is asked less often: after `patience` empty polls in a
+row the wait doubles with each further empty poll, up to `ceiling`. The first new entry, a
+moderator's command on the group, or a pipeline notice about it brings the wait back to `base`.
+Every wait is jittered (× 1 ± `jitter`, never on a fixed clock) and held above `floor` (how often
+VRChat may be asked at most); a grown wait is also held below `ceiling`, which therefore bounds how
+late the first entry after a quiet spell is seen.
+
+Pure: no clock, no I/O; the randomness comes from the caller's `random.Random`. Used by the audit
+poller (bot.feed.poller) and the join-request card round (one per group each).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+#: Empty polls in a row at the base interval before the wait starts to grow. One: a group with an
+#: entry in most minutes (busy) keeps its base interval through the odd empty minute, so its feed
+#: latency stays within one interval; two empty polls in a row mark it quiet.
+PATIENCE = 1
+GROWTH = 2.0
+
+
+@dataclass
+class QuietBackoff:
+    base: float
+    ceiling: float
+    jitter: float = 0.25
+    floor: float = 0.0
+    patience: int = PATIENCE
+    growth: float = GROWTH
+    empty_polls: int = field(default=0, init=False)  # in a row, since the last activity
+
+    def __post_init__(self) -> None:
+        if self.base <= 0 or self.ceiling < self.base:
+            raise ValueError(
+                f"the quiet ceiling ({self.ceiling:g} s) must be at least the interval ({self.base:g} s)"
+            )
+        if not 0 <= self.jitter < 1 or self.growth < 1 or self.patience < 0:
+            raise ValueError("jitter must be in [0, 1), growth at least 1, patience at least 0")
+
+    @property
+    def quiet(self) -> bool:
+        """True once the wait has grown beyond the base interval."""
+        return self.empty_polls > self.patience
+
+    def nominal(self) -> float:
+        """The wait before jitter: base × growth^(empty polls beyond patience), at most the ceiling."""
+        steps = max(0, self.empty_polls - self.patience)
+        # Capped before exponentiating: a group quiet for weeks must not overflow a float.
+        return min(self.ceiling, self.base * self.growth ** min(steps, 64))
+
+    def delay(self, rng: random.Random) -> float:
+        nominal = self.nominal()
+        spread = nominal * self.jitter
+        wait = max(self.floor, nominal + rng.uniform(-spread, spread))
+        # The ceiling bounds a grown wait; at the base interval the jitter stays as it always was
+        # (up to base × (1 + jitter)), so a ceiling equal to the interval turns the growth off and
+        # changes nothing else.
+        return min(self.ceiling, wait) if nominal > self.base else wait
+
+    def polled(self, *, new_entries: bool) -> None:
+        """A poll finished: new entries mean activity; nothing new makes the group a little quieter.
+        A failed poll is not reported here (it says nothing about the group)."""
+        if new_entries:
+            self.reset()
+        else:
+            self.empty_polls += 1
+
+    def reset(self) -> None:
+        """Activity in the group: back to the base interval."""
+        self.empty_polls = 0
