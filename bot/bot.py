@@ -27,6 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs as bot_cogs
+from bot.activity import GroupActivity
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.feed.outbox import OutboxWorker
@@ -111,6 +112,8 @@ class GroupBridgeBot(commands.Bot):
     gateway_lost: bool
     # Set once setup_hook has started the leases and the mirror: work that needs them waits.
     work_started: asyncio.Event
+    # Told of every action taken on a group through the bot; the feed listens (bot.activity).
+    group_activity: GroupActivity
 
     def __init__(
         self,
@@ -142,6 +145,7 @@ class GroupBridgeBot(commands.Bot):
         self.pipeline = None
         self.gateway_lost = False
         self.work_started = asyncio.Event()
+        self.group_activity = GroupActivity()
         self._stepping_down: asyncio.Task[None] | None = None
         # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
         self._closing = False
@@ -199,9 +203,15 @@ class GroupBridgeBot(commands.Bot):
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
         members = DiscordMembers(self)
-        self.services = Services(self.vrchat, self.store, self.config, members=members)
+        self.services = Services(
+            self.vrchat, self.store, self.config, members=members, activity=self.group_activity
+        )
         self.links = LinkService(
-            self.vrchat, self.store, self.services.lookups, ActionLog(self.store), members=members
+            self.vrchat,
+            self.store,
+            self.services.lookups,
+            ActionLog(self.store, self.group_activity),
+            members=members,
         )
         self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
@@ -221,6 +231,7 @@ class GroupBridgeBot(commands.Bot):
                     backfill_count=feed.backfill_count,
                     post_backfill=feed.post_backfill,
                     floor=self._poll_floor(),
+                    quiet_ceiling=feed.quiet_ceiling,
                 ),
                 retention_days=feed.retention_days,
                 leases=self.leases,
@@ -228,6 +239,9 @@ class GroupBridgeBot(commands.Bot):
         if self.leases is not None:
             await self.leases.start()
         if self.feed is not None:
+            self.group_activity.subscribe(
+                self.feed.mark_active
+            )  # a moderator's command: the usual pace again
             await self.feed.start()
             bound = len(await self.feed.bound_groups())
             others = f" (of {bound}; other processes run the rest)" if bound > len(self.feed.pollers) else ""

@@ -44,7 +44,7 @@ def test_the_ceiling_in_force(lines: tuple[str, ...], ceiling: float) -> None:
 
 
 def test_a_ceiling_below_the_interval_is_named_at_its_line() -> None:
-    text = config_text("poll_interval_seconds = 120", "backfill = \"none\"", "quiet_poll_ceiling_seconds = 90")
+    text = config_text("poll_interval_seconds = 120", 'backfill = "none"', "quiet_poll_ceiling_seconds = 90")
     with pytest.raises(ConfigError) as info:
         load_config_text(text, source="bridge.toml", env={})
     assert str(info.value).splitlines() == [

@@ -74,8 +74,8 @@ class PollClock(Protocol):
 
     def time(self) -> float: ...
 
-    async def wait(self, events: Sequence[asyncio.Event], timeout: float) -> None:
-        """Return when one of `events` is set or `timeout` seconds have passed, whichever is first."""
+    async def wait(self, events: Sequence[asyncio.Event], seconds: float) -> None:
+        """Return when one of `events` is set or `seconds` have passed, whichever is first."""
         ...
 
 
@@ -83,10 +83,10 @@ class LoopClock:
     def time(self) -> float:
         return asyncio.get_running_loop().time()
 
-    async def wait(self, events: Sequence[asyncio.Event], timeout: float) -> None:
+    async def wait(self, events: Sequence[asyncio.Event], seconds: float) -> None:
         waits = {asyncio.ensure_future(event.wait()) for event in events}
         try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiting in waits:
                 waiting.cancel()
