@@ -72,3 +72,40 @@ class QuietBackoff:
     def reset(self) -> None:
         """Activity in the group: back to the base interval."""
         self.empty_polls = 0
+
+
+class QuietSchedule:
+    """A QuietBackoff per group, and when each quiet group is next due: for work done in rounds over
+    many groups (the join-request listing of the card loop) rather than in a loop per group.
+
+    A group at the base interval is due at every round, as before; a quiet one at the last round
+    before its grown wait runs out (`lookahead`: how long until the round after this one), never
+    after it — the ceiling stays a bound."""
+
+    def __init__(
+        self, base: float, ceiling: float, *, jitter: float = 0.25, rng: random.Random | None = None
+    ):
+        self.base, self.ceiling, self.jitter = base, ceiling, jitter
+        self._rng = rng or random.Random()
+        self._backoffs: dict[str, QuietBackoff] = {}
+        self._next: dict[str, float] = {}
+
+    def backoff(self, group_id: str) -> QuietBackoff:
+        if group_id not in self._backoffs:
+            self._backoffs[group_id] = QuietBackoff(self.base, self.ceiling, jitter=self.jitter)
+        return self._backoffs[group_id]
+
+    def due(self, group_id: str, now: float, lookahead: float) -> bool:
+        if not self.backoff(group_id).quiet:
+            return True
+        return self._next.get(group_id, now) <= now + lookahead
+
+    def polled(self, group_id: str, now: float, *, new: bool) -> None:
+        backoff = self.backoff(group_id)
+        backoff.polled(new_entries=new)
+        self._next[group_id] = now + backoff.delay(self._rng)
+
+    def reset(self, group_id: str) -> None:
+        """Activity in the group: due at the next round, and at every round until it is quiet again."""
+        self.backoff(group_id).reset()
+        self._next.pop(group_id, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -68,3 +69,23 @@ def test_the_floor_holds_under_the_jitter() -> None:
 def test_a_ceiling_below_the_interval_is_refused(base: float, ceiling: float) -> None:
     with pytest.raises(ValueError, match="at least the interval"):
         QuietBackoff(base, ceiling)
+
+
+def test_a_schedule_lists_a_base_group_every_round_and_a_quiet_one_before_its_wait_ends() -> None:
+    from bot.feed.backoff import QuietSchedule
+
+    schedule = QuietSchedule(60, 180, jitter=0, rng=random.Random(1))
+    rounds, looked, rng = [0.0, 48.0, 120.0], [], random.Random(2)
+    while rounds[-1] < 20_000:
+        rounds.append(rounds[-1] + rng.uniform(48, 72))  # the card loop's round gaps
+    for now, upcoming in itertools.pairwise(rounds):
+        if schedule.due("grp", now, lookahead=upcoming - now):  # the loop knows when it looks next
+            looked.append(now)
+            schedule.polled("grp", now, new=False)
+    gaps = [b - a for a, b in itertools.pairwise(looked)]
+    assert gaps[:2] == [48, 72]  # at the base interval: every round (one empty listing forgiven)
+    # Quiet: at the last round before each wait of 180 s runs out, never after it.
+    assert all(g <= 180 for g in gaps) and 130 <= sum(gaps[3:]) / len(gaps[3:]) < 180
+    schedule.reset("grp")
+    assert schedule.due("grp", rounds[-1], lookahead=0)
+    assert not schedule.backoff("grp").quiet
