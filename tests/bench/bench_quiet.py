@@ -49,7 +49,7 @@ from tests.fixtures.vrchat_sim import TEST_USER_AGENT
 
 INTERVAL: float = FeedConfig.model_fields["poll_interval_seconds"].default
 CEILING: float = FeedConfig.model_fields["quiet_poll_ceiling_seconds"].default
-WARMUP = 5 * 60.0
+WARMUP = 5 * 60.0  # or a quarter of a shorter run (the smoke test's)
 BUSY_ENTRY_EVERY = 30.0  # seconds, on average (Poisson)
 BUSY_REQUEST_EVERY = 300.0
 QUIET_BEFORE_ENTRY = 10 * 60.0
@@ -86,8 +86,12 @@ class Outcome:
     sim_requests: int = 0  # what the simulator saw, for the cross-check
     counted: int = 0
 
+    @property
+    def warmup(self) -> float:
+        return min(WARMUP, self.minutes * 15)
+
     def per_minute(self, groups: set[str], counts: Counter[str] | None = None) -> float:
-        measured = (self.minutes * 60 - WARMUP) / 60
+        measured = (self.minutes * 60 - self.warmup) / 60
         counted = self.requests if counts is None else counts
         return sum(counted[g] for g in groups) / max(len(groups), 1) / measured
 
@@ -237,13 +241,13 @@ class World:
             if group_id in self.quiet_spell:
                 outcome.quiet_first.append(latency)
                 self.quiet_spell.discard(group_id)
-            elif group_id in outcome.busy and made >= WARMUP:
+            elif group_id in outcome.busy and made >= outcome.warmup:
                 outcome.busy_latency.append(latency)
         del unseen[: result.new]
 
     def count(self, group_id: str, requests: int, *, audit: bool = False) -> None:
         self.outcome.counted += requests
-        if self.clock.now >= WARMUP:
+        if self.clock.now >= self.outcome.warmup:
             self.outcome.requests[group_id] += requests
             if audit:
                 self.outcome.polls[group_id] += requests

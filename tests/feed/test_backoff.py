@@ -21,8 +21,17 @@ def test_the_wait_doubles_after_the_patience_and_stops_at_the_ceiling() -> None:
     assert policy.quiet
 
 
+def test_by_default_two_empty_polls_are_forgiven() -> None:
+    policy = QuietBackoff(60, 180, jitter=0)
+    seen = []
+    for _ in range(5):
+        seen.append(policy.nominal())
+        policy.polled(new_entries=False)
+    assert seen == [60, 60, 60, 120, 180]
+
+
 def test_a_new_entry_and_a_reset_bring_it_back_to_the_interval() -> None:
-    policy = QuietBackoff(60, 600, jitter=0)
+    policy = QuietBackoff(60, 600, jitter=0, patience=1)
     for _ in range(5):
         policy.polled(new_entries=False)
     assert policy.nominal() == 600
@@ -74,7 +83,7 @@ def test_a_ceiling_below_the_interval_is_refused(base: float, ceiling: float) ->
 def test_a_schedule_lists_a_base_group_every_round_and_a_quiet_one_before_its_wait_ends() -> None:
     from bot.feed.backoff import QuietSchedule
 
-    schedule = QuietSchedule(60, 180, jitter=0, rng=random.Random(1))
+    schedule = QuietSchedule(60, 180, jitter=0, rng=random.Random(1))  # the default patience: 2
     rounds, looked, rng = [0.0, 48.0, 120.0], [], random.Random(2)
     while rounds[-1] < 20_000:
         rounds.append(rounds[-1] + rng.uniform(48, 72))  # the card loop's round gaps
@@ -83,7 +92,7 @@ def test_a_schedule_lists_a_base_group_every_round_and_a_quiet_one_before_its_wa
             looked.append(now)
             schedule.polled("grp", now, new=False)
     gaps = [b - a for a, b in itertools.pairwise(looked)]
-    assert gaps[:2] == [48, 72]  # at the base interval: every round (one empty listing forgiven)
+    assert gaps[:3] == [48, 72, rounds[3] - rounds[2]]  # at the interval: every round (two empty forgiven)
     # Quiet: at the last round before each wait of 180 s runs out, never after it.
     assert all(g <= 180 for g in gaps) and 130 <= sum(gaps[3:]) / len(gaps[3:]) < 180
     schedule.reset("grp")
