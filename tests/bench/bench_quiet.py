@@ -404,7 +404,7 @@ async def run(
             f"{label}: first entry after a quiet spell, max",
             max(first, default=float("nan")),
             "s",
-            f"bounded by the ceiling ({mode.ceiling:g} s) + the poll",
+            f"at most the longest wait: {max(mode.ceiling, INTERVAL * 1.25):g} s",
             key=f"{key}.first_after_quiet_max_s",
         )
     return outcomes
