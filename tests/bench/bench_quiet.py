@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import math
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -377,7 +378,7 @@ async def run(
         report.add(
             "quiet",
             f"{label}: busy group feed latency p50",
-            percentile(busy_lat, 50),
+            _or_zero(percentile(busy_lat, 50)),
             "s",
             f"{len(busy_lat)} entries",
             key=f"{key}.busy_p50_s",
@@ -385,7 +386,7 @@ async def run(
         report.add(
             "quiet",
             f"{label}: busy group feed latency p99",
-            percentile(busy_lat, 99),
+            _or_zero(percentile(busy_lat, 99)),
             "s",
             f"target <= poll interval + 2 s = {INTERVAL + 2:g} s",
             key=f"{key}.busy_p99_s",
@@ -394,17 +395,22 @@ async def run(
         report.add(
             "quiet",
             f"{label}: first entry after a quiet spell, p50",
-            percentile(first, 50),
+            _or_zero(percentile(first, 50)),
             "s",
-            f"{len(first)} groups",
+            f"{len(first)} groups" if first else "none in so short a run (0 stands for nothing)",
             key=f"{key}.first_after_quiet_p50_s",
         )
         report.add(
             "quiet",
             f"{label}: first entry after a quiet spell, max",
-            max(first, default=float("nan")),
+            max(first, default=0.0),
             "s",
             f"at most the longest wait: {max(mode.ceiling, INTERVAL * 1.25):g} s",
             key=f"{key}.first_after_quiet_max_s",
         )
     return outcomes
+
+
+def _or_zero(value: float) -> float:
+    """A percentile of nothing (a run too short to have any) as 0: the table cannot show NaN."""
+    return 0.0 if math.isnan(value) else value

@@ -138,7 +138,7 @@ TINY = [
     *("--card-requests", "3", "--card-duration", "1"),
     *("--rss-groups", "2", "--rss-history", "5", "--rss-cycles", "1"),
     *("--accounts-scale", "120", "--accounts-minutes", "1", "--accounts-groups", "2"),
-    *("--quiet-groups", "3", "--quiet-busy", "1", "--quiet-minutes", "4"),
+    *("--quiet-groups", "2", "--quiet-busy", "1", "--quiet-minutes", "4"),
     "--no-fleet",  # several processes on PostgreSQL: tests/scale/test_bench_scale.py runs it small
 ]
 
