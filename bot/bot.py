@@ -50,6 +50,8 @@ from bot.wiring import config_bindings, open_account_pool
 log = logging.getLogger(__name__)
 
 LOOPBACK_POLL_FLOOR = 0.1
+# How often a standby gateway asks for the gateway lock: the failover time after a gateway dies.
+GATEWAY_LOCK_POLL = 1.0
 
 Role = Literal["all", "gateway", "worker"]
 
@@ -254,10 +256,39 @@ class GroupBridgeBot(commands.Bot):
             await self.pipeline.start()
         self.work_started.set()
         # Discord would hand every interaction to each un-sharded session: one gateway at a time.
-        if self.connects_gateway and self.leases and not await self.leases.wait_for(GATEWAY_LEASE):
+        if self.connects_gateway and self.leases and not await self._become_gateway(self.leases):
             raise RuntimeError("stopped while waiting to become the gateway")
         if self.config.discord.sync_commands_on_start and self.connects_gateway:
             await self.sync_commands()
+
+    async def _become_gateway(self, leases: LeaseKeeper) -> bool:
+        """Wait until this process may connect to Discord. On PostgreSQL, the gateway lock decides
+        in seconds when the gateway dies; then the lease is taken over at once."""
+        lock = self.store.gateway_lock()
+        if lock is None:
+            return await leases.wait_for(GATEWAY_LEASE)
+        self._closers.append(lock.release)
+        told = False
+        while True:
+            try:
+                if await lock.try_acquire():
+                    break
+            except Exception as exc:  # the database is away: the lease keeper says so too
+                log.warning("Could not ask for the gateway lock (%s); trying again.", exc)
+            if not told:
+                log.warning(
+                    "Standing by: another process is the Discord gateway. This one takes over within "
+                    "about %g s of that process stopping.",
+                    GATEWAY_LOCK_POLL,
+                )
+                told = True
+            if self._closing:
+                return False
+            await asyncio.sleep(GATEWAY_LOCK_POLL)
+        if told:
+            log.info("The gateway process is gone; taking over the Discord gateway.")
+        await leases.take_over(GATEWAY_LEASE)
+        return True
 
     async def _watch_gateway_lease(self, gained: frozenset[str], lost: frozenset[str]) -> None:
         """Another process holds the gateway now (ours lapsed: the database was away too long): step
@@ -276,7 +307,8 @@ class GroupBridgeBot(commands.Bot):
             member=self.run_feed,
             # SQLite admits one process (bot.store.process_lock): it holds everything, at once.
             exclusive=self.store.dialect_name == "sqlite",
-            pinned=(GATEWAY_LEASE,) if self.connects_gateway else (),
+            # On PostgreSQL the gateway lease is taken when the gateway lock is (_become_gateway).
+            pinned=(GATEWAY_LEASE,) if self.connects_gateway and self.store.gateway_lock() is None else (),
             on_processes=self.vrchat.share_rate,
         )
 

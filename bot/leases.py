@@ -352,6 +352,15 @@ class LeaseKeeper:
             log.error("Leases could not be renewed in time; stopping their work: %s", ", ".join(sorted(lost)))
             await self._notify(frozenset(), lost)
 
+    async def take_over(self, name: str) -> None:
+        """Take `name` now, even from a live holder, and keep it. Only for a process that knows the
+        holder is gone: the gateway lock (bot.store.gateway_lock) frees the moment its holder's
+        connection dies, long before the dead holder's lease would run out."""
+        async with self._lock:
+            await self.store.acquire_leases([name], self.owner, self.ttl, force=True)
+            self._pinned.add(name)
+            await self._tick()
+
     async def wait_for(self, name: str) -> bool:
         """Until `name` is held (True) or the keeper stops (False). Logs who holds it meanwhile."""
         told = False

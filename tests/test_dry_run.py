@@ -376,3 +376,31 @@ def test_dry_run_options_are_checked_before_anything_starts(
     # A bad config: exit 2 with the problems, like every other command.
     assert main(["run", "--dry-run", "-c", str(path)]) == 2
     assert "vrchat.user_agent" in capsys.readouterr().err
+
+
+async def test_an_unreadable_entry_is_named_once_not_skipped(
+    seeded_sim: SeededSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bot sets an entry it cannot read aside and posts a notice in its place; the dry run, which
+    shows what the bot would do, says so instead of leaving it out without a word."""
+    now = datetime.now(UTC)
+    add_entries(seeded_sim, ["readable"], start=now - timedelta(minutes=5))
+    broken = seeded_sim.sim.state.inject_unchecked_audit_entry(
+        seeded_sim.group.id, {"created_at": "yesterday-ish"}, now - timedelta(minutes=4)
+    ).id
+    config = load(write_config(tmp_path, seeded_sim, [seeded_sim.group.id]))
+    stop = asyncio.Event()
+    waits: list[float] = []
+
+    async def between_polls(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            stop.set()
+
+    assert await dry_run(config, follow=True, stop=stop, pause=between_polls) == 0
+
+    out = capsys.readouterr().out
+    assert "readable" in out
+    named = [line for line in out.splitlines() if f"Entry {broken} could not be read" in line]
+    assert len(named) == 1, out  # the second pass does not name it again
+    assert "sets it aside and posts a notice in its place" in named[0]

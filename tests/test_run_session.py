@@ -140,3 +140,34 @@ async def test_groupbridge_login_wakes_a_bot_blocked_on_a_session_that_is_still_
         value = session_field(status)
         assert value.startswith("OK (usr_") and "groupbridge login" in value and "back" in value, value
         assert world.sim.password_logins == 1  # nobody logged in with the password again
+
+
+async def test_a_bot_restarted_while_blocked_says_the_session_is_back_after_the_login(
+    tmp_path: Path,
+) -> None:
+    """The channels that heard the alarm are in the database: the first life after the operator's
+    login whose poll goes through says the session is back, although another process sounded it."""
+    async with SandboxWorld(tmp_path, SETTINGS) as world:
+        bot = await started(world)
+        world.sim.expire_sessions()
+        await world.wait_for(lambda: TITLE in titles(world), "the session alert", WAIT, process=bot)
+        assert await bot.stop() == 0
+
+        # Started again before anyone logged in, it cannot start (no password here) and posts nothing.
+        still_expired = world.bot_process("still-expired")
+        await still_expired.start()
+        assert await still_expired.wait_exit(WAIT) == 1
+        assert "Cannot start" in still_expired.log()
+
+        await first_login(world)  # the operator logs in while the bot is down
+        add_entries(world, 2, "after login")
+        back = world.bot_process("back")
+        await back.start()
+        try:
+            await world.wait_for(lambda: BACK_TITLE in titles(world), "the back notice", WAIT, process=back)
+            await world.wait_for(lambda: all_delivered(world), "the feed to catch up", WAIT, process=back)
+            await asyncio.sleep(SETTINGS.poll_interval * 4)  # room for a second notice, were one coming
+        finally:
+            assert await back.stop() == 0
+        notices = [t for t in titles(world) if t in (TITLE, BACK_TITLE)]
+        assert notices == [TITLE, BACK_TITLE]

@@ -19,7 +19,7 @@ from bot.services.request_views import JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store.types import StoredEntry
 from bot.vrchat import AuthError, Forbidden, NotFound, VRChatAPI, VRChatError
-from bot.vrchat.models import AuditLogEntry, Group, User
+from bot.vrchat.models import AuditLogEntry, Group, UnreadableEntry, User
 from bot.vrchat.permissions import AUDIT_VIEW, INVITES_MANAGE, refused_because
 
 from .bindings import ShownBinding
@@ -116,6 +116,7 @@ class GroupPass:
     entries: list[StoredEntry] = field(default_factory=list)  # oldest first
     entries_not_shown: int = 0
     overflow: bool = False  # more new entries than one page holds
+    unreadable: list[UnreadableEntry] = field(default_factory=list)  # new entries no reading made sense of
     requests_first: bool = False
     requests: list[JoinRequestView] = field(default_factory=list)
     pending: int = 0  # on the priming pass: how many requests VRChat lists (at most one page)
@@ -167,8 +168,10 @@ class GroupReader:
         new = [e for e in page.results if e.id not in seen.entry_ids]
         if not first and page.has_next and len(new) == len(page.results):
             result.overflow = True
+        # The bot sets these aside (kept, announced in the feed by audit id); the dry run names them.
+        result.unreadable = [u for u in page.unreadable if u.key not in seen.entry_ids]
         # Newer pages only push entries down, so the ids of the newest page are all a later pass needs.
-        seen.entry_ids = {e.id for e in page.results}
+        seen.entry_ids = {e.id for e in page.results} | {u.key for u in page.unreadable}
         seen.entries_primed = True
         # Oldest first, ties in VRChat's own order: the order the feed would post them in.
         chosen = sorted(reversed(new), key=lambda e: to_entry_in(e).created_at)

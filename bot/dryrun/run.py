@@ -170,7 +170,7 @@ class Polls:
         """A group's pass. After the first, a group is shown only when something is new or changed."""
         out, target = self.out, result.target
         errors_changed = tuple(result.errors) != seen.last_errors
-        new = bool(result.entries or result.requests or result.overflow)
+        new = bool(result.entries or result.requests or result.overflow or result.unreadable)
         news = new or errors_changed or result.group is not None
         if not (first or news):
             return
@@ -197,6 +197,15 @@ class Polls:
             )
         for entry in result.entries:
             out.print(embed_text(render_entry(entry), suffix=_channels_text(target, entry.event_type)))
+        for unreadable in result.unreadable:
+            what = f"Entry {unreadable.id}" if unreadable.id else "An entry without a usable id"
+            out.print(
+                line(
+                    INDENT,
+                    (f"✗ {what} could not be read ({unreadable.reason}): ", "yellow"),
+                    "the bot sets it aside and posts a notice in its place.",
+                )
+            )
         if result.requests_first:
             self._print_requests(result, f"Pending join requests: {result.pending}")
         elif result.requests:

@@ -51,7 +51,12 @@ def session_back() -> discord.Embed:
 
 
 class SessionAlerts:
-    """Posts the notices once per episode; `check()` is cheap (no VRChat call) and safe to call often."""
+    """Posts the notices once per episode; `check()` is cheap (no VRChat call) and safe to call often.
+
+    The channels that heard an episode's alarm are kept in the database (bot.store.session_notices):
+    a process restarted during the episode does not sound it again, and once a poll has gone through
+    after the restart it tells those channels the session is back.
+    """
 
     def __init__(
         self,
@@ -69,42 +74,60 @@ class SessionAlerts:
         self._sender = sender
         self._lock = asyncio.Lock()
         self._alerted = False
-        self._alerted_channels: list[int] = []  # where this episode's alert arrived: they hear the end
+        # Until a poll has gone through in this process, an alarm an earlier life left open is not
+        # known to be over: a session that is still expired blocks the client only at its first call.
+        self._left_open_checked = False
+        self._polled = False
         self.episodes = 0
+
+    def poll_went_through(self) -> None:
+        self._polled = True
 
     def needs_check(self) -> bool:
         """An episode began or ended since the last check (a local read, no I/O)."""
-        return self._vrchat.session_blocked != self._alerted
+        blocked = self._vrchat.session_blocked
+        return blocked != self._alerted or (self._polled and not blocked and not self._left_open_checked)
 
     async def check(self) -> list[int]:
         """Post the alert if a new episode began, or the "back" notice if one ended; returns the
         channels it reached."""
         async with self._lock:  # concurrent pollers must not both announce the same episode
             blocked = self._vrchat.session_blocked
-            if blocked == self._alerted:
-                return []
-            bindings = await self._store.list_bindings()
-            # A paused channel answered 403/404 before; it is not probed (see the outbox).
-            open_channels = {b.feed_channel_id for b in bindings if not b.paused}
-            self._alerted = blocked
-            if not blocked:
-                # Only where the alert arrived: with several processes each channel heard it from
-                # exactly one of them, which now tells it the end.
-                back = [c for c in self._alerted_channels if c in open_channels]
-                self._alerted_channels = []
-                reached = await self._post(back, session_back(), "session-back", "the session-back notice")
-                log.info("The VRChat session is back; notice posted in %d channel(s).", len(reached))
-                return reached
-            self.episodes += 1
-            mine = [b.feed_channel_id for b in bindings if not b.paused and self._speaks_for(b.group_id)]
-            reached = await self._post(mine, session_alert(), "session", "the session alert")
-            self._alerted_channels = reached
-            log.error(
-                "The VRChat session is blocked: no VRChat calls until `groupbridge login`; "
-                "alert posted in %d channel(s).",
-                len(reached),
-            )
-            return reached
+            if blocked:
+                return [] if self._alerted else await self._alert()
+            if self._alerted or (self._polled and not self._left_open_checked):
+                return await self._back()
+            return []
+
+    async def _my_open_channels(self) -> list[int]:
+        # A paused channel answered 403/404 before; it is not probed (see the outbox).
+        bindings = await self._store.list_bindings()
+        return [b.feed_channel_id for b in bindings if not b.paused and self._speaks_for(b.group_id)]
+
+    async def _alert(self) -> list[int]:
+        self._alerted = True
+        self.episodes += 1
+        heard = await self._store.session_alerted_channels()
+        mine = [c for c in await self._my_open_channels() if c not in heard]
+        reached = await self._post(mine, session_alert(), "session", "the session alert")
+        await self._store.record_session_alert(reached)
+        log.error(
+            "The VRChat session is blocked: no VRChat calls until `groupbridge login`; "
+            "alert posted in %d channel(s).",
+            len(reached),
+        )
+        return reached
+
+    async def _back(self) -> list[int]:
+        self._alerted = False
+        self._left_open_checked = self._polled
+        # Only where the alarm arrived, and each channel from one process: the one that claims it.
+        back = await self._store.claim_session_alerts(await self._my_open_channels())
+        if not back:
+            return []
+        reached = await self._post(back, session_back(), "session-back", "the session-back notice")
+        log.info("The VRChat session is back; notice posted in %d channel(s).", len(reached))
+        return reached
 
     async def _post(self, channels: list[int], embed: discord.Embed, kind: str, what: str) -> list[int]:
         # Unique across restarts, so Discord's nonce de-duplication never swallows a new episode.

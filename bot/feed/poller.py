@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 
 from bot import crashpoints
 from bot.store import AuditEntryIn, CursorUpdate, GroupCursor, Store
+from bot.store.leases import LeaseFence, LeaseLost
 from bot.vrchat import Forbidden, VRChatAPI, VRChatError
 from bot.vrchat.models import AuditLogPage
 from bot.vrchat.permissions import AUDIT_VIEW, refused_because
@@ -128,14 +129,18 @@ class AuditPoller:
         *,
         rng: random.Random | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        fence: Callable[[], LeaseFence | None] | None = None,
         clock: PollClock | None = None,
     ) -> None:
+        """`fence`, with several processes: this process's proof that it holds the group's lease, or
+        None once it does not. Each VRChat call and each write is made under it."""
         self.source = source
         self.store = store
         self.group_id = group_id
         self.settings = settings or PollSettings()
         self._rng = rng or random.Random()
         self._now = now
+        self._fence = fence
         self.last_result: PollResult | None = None
         self._woken = asyncio.Event()
         self._active = asyncio.Event()  # activity while waiting: the wait shrinks to the interval
@@ -146,7 +151,13 @@ class AuditPoller:
     # -- one iteration ---------------------------------------------------------------------------
 
     async def poll_once(self) -> PollResult:
-        """Fetch what is new since the last poll and store it; raises on VRChat or database errors."""
+        """Fetch what is new since the last poll and store it; raises on VRChat or database errors,
+        and LeaseLost when the group is no longer this process's."""
+        fence = self._held_fence()
+        # The local clock may not have noticed a freeze (a paused VM): the database is asked once per
+        # poll before VRChat is, so a late waker does not call VRChat for a group another process holds.
+        if fence is not None and not await self.store.still_holds(fence):
+            raise LeaseLost(f"lease {fence.name} passed to another process")
         cursor = await self.store.get_cursor(self.group_id)
         if cursor is None or not cursor.backfill_done:
             result = await self._first_poll()
@@ -160,7 +171,17 @@ class AuditPoller:
         several accounts (GroupRouter) the one serving it."""
         return self.source.user_id_for(self.group_id)
 
+    def _held_fence(self) -> LeaseFence | None:
+        """The fence to work under (None without leases); LeaseLost once the lease is gone."""
+        if self._fence is None:
+            return None
+        fence = self._fence()
+        if fence is None:
+            raise LeaseLost(f"the lease on {self.group_id} is no longer held by this process")
+        return fence
+
     async def _page(self, offset: int, result: PollResult) -> AuditLogPage:
+        self._held_fence()
         result.requests += 1
         page = await self.source.get_audit_logs(self.group_id, n=PAGE_SIZE, offset=offset)
         crashpoints.reached("poller.after_fetch")
@@ -199,6 +220,7 @@ class AuditPoller:
             self.group_id,
             _oldest_first(fetched),
             enqueue=s.post_backfill and s.backfill != "none",
+            fence=self._held_fence(),
             cursor_update=CursorUpdate(
                 newest_entry_id=newest.id if newest else None,
                 newest_created_at=newest.created_at if newest else None,
@@ -270,6 +292,7 @@ class AuditPoller:
             self.group_id,
             batch,
             delayed_ids=delayed,
+            fence=self._held_fence(),
             cursor_update=CursorUpdate(
                 newest_entry_id=newest.id if newest else None,
                 newest_created_at=newest.created_at if newest else None,
@@ -300,6 +323,8 @@ class AuditPoller:
             return await self.poll_once()
         except asyncio.CancelledError:
             raise
+        except LeaseLost as exc:  # not a failure: the group's new holder polls it
+            log.info("Audit log of %s: not polled by this process any more (%s).", self.group_id, exc)
         except VRChatError as exc:
             reason = str(exc)
             if isinstance(exc, Forbidden) and exc.method:  # VRChat's own 403, not a local refusal

@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from bot.store import Store
+from bot.store.leases import LeaseFence
 from bot.vrchat import VRChatAPI
 
 from .alerts import SessionAlerts
@@ -75,6 +77,12 @@ class FeedService:
     def holds_group(self, group_id: str) -> bool:
         return self.leases is None or self.leases.holds(group_lease(group_id))
 
+    def _fence_for(self, group_id: str) -> Callable[[], LeaseFence | None] | None:
+        leases = self.leases
+        if leases is None:
+            return None
+        return lambda: leases.fence(group_lease(group_id))
+
     def wake(self, group_id: str) -> None:
         """Something happened in the group: its poller (if this process runs it) polls soon, and at
         the interval again if the group had been quiet."""
@@ -92,7 +100,9 @@ class FeedService:
         """One poller per bound group this process holds: start the missing ones, drop the others."""
         wanted = {g for g in await self.bound_groups() if self.holds_group(g)}
         for group_id in wanted - set(self.pollers):
-            self.pollers[group_id] = AuditPoller(self.source, self.store, group_id, self.settings)
+            self.pollers[group_id] = AuditPoller(
+                self.source, self.store, group_id, self.settings, fence=self._fence_for(group_id)
+            )
         for group_id in set(self.pollers) - wanted:
             del self.pollers[group_id]
             task = self._tasks.pop(group_id, None)
@@ -120,6 +130,8 @@ class FeedService:
         """One poll of every group, then one drain of the outbox (what tests and `--once` use)."""
         await self.sync_pollers()
         polls = {group_id: await poller.poll_safely() for group_id, poller in self.pollers.items()}
+        if any(result is not None for result in polls.values()):
+            self.alerts.poll_went_through()
         await self.alerts.check()
         return CycleResult(polls=polls, drain=await self.worker.drain_once())
 
@@ -147,8 +159,10 @@ class FeedService:
         await poller.run(self._stop, on_result=self._after_poll)
 
     def _after_poll(self, result: PollResult | None) -> None:
-        if result is not None and result.queued:
-            self._wake.set()
+        if result is not None:
+            self.alerts.poll_went_through()
+            if result.queued:
+                self._wake.set()
         if self.alerts.needs_check():
             task = asyncio.create_task(self._check_session(), name="session alert")
             self._checks.add(task)

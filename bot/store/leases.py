@@ -24,9 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
 from bot.store.models import LeaseRow
+from bot.store.types import StoreError
 
 # Any constant works; it only has to be the same in every process of this application.
 _STARTUP_LOCK_KEY = 0x6772_6F75_7062_7267  # "groupbrg"
@@ -61,7 +63,32 @@ def lease_held(fence: LeaseFence, now: datetime) -> ColumnElement[bool]:
     )
 
 
+class LeaseLost(StoreError):
+    """The lease a piece of work was started under has passed to another process (or lapsed): the
+    work is dropped, and the new holder does it."""
+
+
+async def check_fence(session: AsyncSession, fence: LeaseFence, now: datetime) -> None:
+    """Raise LeaseLost unless `fence` still holds, inside the caller's transaction. On PostgreSQL the
+    lease row stays share-locked until that transaction ends, so a takeover (an UPDATE of the row)
+    waits for it: the write lands wholly before the new holder's first step, or not at all."""
+    held = select(LeaseRow.name).where(
+        LeaseRow.name == fence.name, LeaseRow.owner == fence.owner, LeaseRow.expires_at > now
+    )
+    if (await session.execute(held.with_for_update(read=True))).first() is None:
+        raise LeaseLost(f"lease {fence.name} is no longer held by this process")
+
+
 class LeaseOps(StoreBase):
+    async def still_holds(self, fence: LeaseFence) -> bool:
+        """Whether the database still gives `fence.name` to `fence.owner` (one indexed read)."""
+        async with self._sessions() as session:
+            try:
+                await check_fence(session, fence, self._now())
+            except LeaseLost:
+                return False
+            return True
+
     @staticmethod
     def _lease(
         name: str, owner: str, acquired_at: datetime, expires_at: datetime, generation: int, now: datetime

@@ -382,3 +382,14 @@ class LinkAttemptRow(Base):
 
 
 metadata = Base.metadata
+
+
+class SessionNoticeRow(Base):
+    """A feed channel that got the "VRChat session expired" notice of the episode still open
+    (bot.feed.alerts): it gets the "back" notice when the session returns, after a restart too, and
+    not a second alarm while the episode lasts."""
+
+    __tablename__ = "session_notices"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    alerted_at: Mapped[datetime]

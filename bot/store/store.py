@@ -18,13 +18,15 @@ from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_ro
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
 from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
+from bot.store.gateway_lock import GatewayLock
 from bot.store.journal import JournalOps
-from bot.store.leases import LeaseOps
+from bot.store.leases import LeaseFence, LeaseOps, check_fence
 from bot.store.links import LinkOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
 from bot.store.rules import RuleOps
+from bot.store.session_notices import SessionNoticeOps
 from bot.store.set_aside import SetAsideOps, describe, may_be_the_data, placeholder_for
 from bot.store.stats import StatsOps
 from bot.store.types import (
@@ -56,6 +58,7 @@ class Store(
     LeaseOps,
     SetAsideOps,
     LinkOps,
+    SessionNoticeOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""
@@ -94,6 +97,11 @@ class Store(
     async def close(self) -> None:
         await self._engine.dispose()
 
+    def gateway_lock(self) -> GatewayLock | None:
+        """The PostgreSQL lock that names the Discord gateway process (bot.store.gateway_lock); None
+        on SQLite, where one process holds everything."""
+        return GatewayLock(self._engine) if self.dialect_name == "postgresql" else None
+
     async def write_problem(self) -> str | None:
         """Why a write would fail right now (SQLite locked, read-only file), or None; answers at once."""
         return await health.write_problem(self._engine.url)
@@ -115,12 +123,14 @@ class Store(
         cursor_update: CursorUpdate | None = None,
         enqueue: bool = True,
         delayed_ids: Collection[str] = (),
+        fence: LeaseFence | None = None,
     ) -> IngestResult:
         """Store new entries, queue them for every interested binding and move the cursor, atomically.
 
         Entries already stored (or repeated in the batch) are skipped and never re-queued, so a poll
         that overlaps the previous one is harmless. enqueue=False stores without posting (backfill).
         delayed_ids marks the outbox rows of entries that showed up late (posted with a note).
+        With a fence, nothing is written unless the group's lease is still this process's (LeaseLost).
         """
         unique: dict[str, AuditEntryIn] = {}
         for entry in entries:
@@ -128,6 +138,8 @@ class Store(
         now = self._now()
         queued = 0
         async with self._sessions.begin() as session:
+            if fence is not None:
+                await check_fence(session, fence, now)
             new_ids, aside = await self._store_entries(session, group_id, unique, now)
             await self._run_hook("entries", session)
             if enqueue and new_ids:

@@ -11,11 +11,13 @@ import pytest
 
 from bot.feed.outbox import OutboxWorker
 from bot.feed.pacing import SlidingWindowPacer
+from bot.feed.poller import AuditPoller
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
-from bot.leases import LeaseKeeper, bound_lease_names, channel_lease
+from bot.leases import LeaseKeeper, bound_lease_names, channel_lease, group_lease
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import BindingIn, Store
+from bot.store.leases import LeaseLost
 from tests.feed.test_outbox import GROUP, delivered_ids, make_entries
 from tests.fixtures.discord_standin import (
     FEED_CHANNEL_ID,
@@ -172,3 +174,44 @@ async def test_a_lost_session_is_announced_once_per_channel_not_once_per_process
     for channel in (FEED_CHANNEL_ID, SECOND_CHANNEL):
         titles = [e["title"] for m in standin.messages(channel) for e in m.embeds]
         assert titles == ["VRChat session expired", "VRChat session is back"], (channel, titles)
+
+
+async def test_a_poller_that_wakes_after_its_group_moved_calls_vrchat_for_nothing_and_stores_nothing(
+    open_store: OpenStore, clock: Clock, seeded_sim: SeededSim, tmp_path: Path
+) -> None:
+    """Issue #17: a worker frozen past its lease (SIGSTOP, a paused VM) sent audit-log polls for groups
+    another worker held as soon as it woke. Its keeper's clock stands still here, as a clock that
+    did not notice the freeze: the database decides."""
+    group, state = seeded_sim.group.id, seeded_sim.sim.state
+    store_a, store_b = await open_store(), await open_store()
+    await store_a.add_binding(BindingIn(group_id=group, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID))
+    a, b = keeper(store_a, "A"), keeper(store_b, "B")
+    await a.tick()
+    await b.tick()
+    lease = group_lease(group)
+    async with bot_client(seeded_sim, tmp_path / "session.json") as vrc:
+        await vrc.login()
+        poller_a = AuditPoller(vrc, store_a, group, fence=lambda: a.fence(lease))
+        assert await poller_a.poll_safely() is not None  # A's first poll, while A holds the group
+        polls = len(seeded_sim.sim.requests_to("GET", rf"/groups/{group}/auditLogs"))
+
+        clock.advance(TTL + 1)  # A freezes past its lease; B takes the group over
+        assert lease in (await b.tick()).gained and a.holds(lease)
+        new = [
+            state.add_audit_entry(group, "group.update", seeded_sim.bot.id, group, f"n{i}").id
+            for i in range(3)
+        ]
+
+        assert await poller_a.poll_safely() is None
+        assert len(seeded_sim.sim.requests_to("GET", rf"/groups/{group}/auditLogs")) == polls
+        # A write already on its way when the lease moved is refused whole by the database too.
+        late = await store_a.get_cursor(group)
+        with pytest.raises(LeaseLost):
+            await store_a.ingest(group, make_entries(2), fence=a.fence(lease))
+        assert await store_a.get_cursor(group) == late
+
+        poller_b = AuditPoller(vrc, store_b, group, fence=lambda: b.fence(lease))
+        result = await poller_b.poll_safely()
+    assert result is not None and result.new == len(new)
+    stored = {e.id for e in (await store_b.search_entries(group_id=group, limit=100)).entries}
+    assert set(new) <= stored and not stored & {e.id for e in make_entries(2)}

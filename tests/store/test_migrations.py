@@ -34,6 +34,7 @@ TABLES = {
     "request_cards",
     "request_rules",
     "rule_settings",
+    "session_notices",
     "watchlist",
 }
 
