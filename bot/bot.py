@@ -27,6 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs as bot_cogs
+from bot.activity import GroupActivity
 from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
 from bot.config import Config
 from bot.config.checks import is_loopback_url
@@ -40,7 +41,6 @@ from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
 from bot.replies import GroupBridgeTree
 from bot.services import Services
-from bot.services.common import ActionLog
 from bot.services.pipeline_events import PipelineEvents
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
@@ -120,6 +120,8 @@ class GroupBridgeBot(commands.Bot):
     gateway_lost: bool
     # Set once setup_hook has started the leases and the mirror: work that needs them waits.
     work_started: asyncio.Event
+    # Told of every action taken on a group through the bot; the feed listens (bot.activity).
+    group_activity: GroupActivity
 
     def __init__(
         self,
@@ -151,6 +153,7 @@ class GroupBridgeBot(commands.Bot):
         self.pipeline = None
         self.gateway_lost = False
         self.work_started = asyncio.Event()
+        self.group_activity = GroupActivity()
         self._stepping_down: asyncio.Task[None] | None = None
         # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
         self._closing = False
@@ -210,12 +213,18 @@ class GroupBridgeBot(commands.Bot):
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
         members = DiscordMembers(self)
-        self.services = Services(self.vrchat, self.store, self.config, members=members)
-        self.links = LinkService(
-            self.vrchat, self.store, self.services.lookups, ActionLog(self.store), members=members
+        self.services = Services(
+            self.vrchat, self.store, self.config, members=members, activity=self.group_activity
         )
-        self.desk = DeskService(self.store, self.services.access, ActionLog(self.store))
-        self.watchdog = WatchdogService(self.vrchat, self.store, self.services.access, ActionLog(self.store))
+        self.links = LinkService(
+            self.vrchat,
+            self.store,
+            self.services.lookups,
+            self.services.actions,
+            members=members,
+        )
+        self.desk = DeskService(self.store, self.services.access, self.services.actions)
+        self.watchdog = WatchdogService(self.vrchat, self.store, self.services.access, self.services.actions)
         self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
@@ -234,6 +243,7 @@ class GroupBridgeBot(commands.Bot):
                     backfill_count=feed.backfill_count,
                     post_backfill=feed.post_backfill,
                     floor=self._poll_floor(),
+                    quiet_ceiling=feed.quiet_ceiling,
                 ),
                 retention_days=feed.retention_days,
                 leases=self.leases,
@@ -241,6 +251,9 @@ class GroupBridgeBot(commands.Bot):
         if self.leases is not None:
             await self.leases.start()
         if self.feed is not None:
+            self.group_activity.subscribe(
+                self.feed.mark_active
+            )  # a moderator's command: the usual pace again
             await self.feed.start()
             bound = len(await self.feed.bound_groups())
             others = f" (of {bound}; other processes run the rest)" if bound > len(self.feed.pollers) else ""

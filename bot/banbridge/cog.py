@@ -28,7 +28,7 @@ from bot.cogs._groups import group_autocomplete
 from bot.feed.pacing import message_nonce
 from bot.replies import NO_MENTIONS, send_ephemeral
 from bot.services import Actor
-from bot.services.common import ActionLog, KeyedLocks, ServiceError
+from bot.services.common import KeyedLocks, ServiceError
 from bot.services.users import UserDirectory
 from bot.store import BanPrompt
 from bot.views.context import actor_of
@@ -66,7 +66,7 @@ class BanBridge(commands.Cog, name=COG_NAME):
         """Built at first use: `groupbridge sync` loads the cogs without VRChat or a database."""
         if self._service is None:
             bot = self.bot
-            self._service = BanBridgeService(bot.vrchat, bot.store, bot.services.access, ActionLog(bot.store))
+            self._service = BanBridgeService(bot.vrchat, bot.store, bot.services.access, bot.services.actions)
         return self._service
 
     @property

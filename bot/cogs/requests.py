@@ -27,6 +27,7 @@ from discord.ext import commands
 from bot import crashpoints
 from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.desk.views import history_button, with_history
+from bot.feed.backoff import QuietSchedule
 from bot.feed.pacing import message_nonce
 from bot.replies import NO_MENTIONS, send_ephemeral
 from bot.services.common import KeyedLocks
@@ -67,8 +68,11 @@ class JoinRequests(commands.Cog):
         self._asked: set[str] = set()  # groups the pipeline asked a round for
         self._ask = asyncio.Event()
         self._live_task: asyncio.Task[None] | None = None
+        # Adaptive polling of the request listing (bot.feed.backoff), only where the pipeline listens.
+        self._quiet = QuietSchedule(CARD_POLL_SECONDS, bot.config.feed.quiet_ceiling)
 
     async def cog_load(self) -> None:
+        self.bot.group_activity.subscribe(self._quiet.reset)  # a moderator's action: every round again
         if self.bot.run_feed:
             self._task = asyncio.create_task(self._loop(), name="request cards")
             if self.bot.pipeline is not None:
@@ -85,6 +89,7 @@ class JoinRequests(commands.Cog):
 
     def refresh_now(self, group_id: str) -> None:
         """A new join request in this group (VRChat's pipeline said so): a card round for it now."""
+        self._quiet.reset(group_id)
         self._asked.add(group_id)
         self._ask.set()
 
@@ -112,13 +117,13 @@ class JoinRequests(commands.Cog):
         next_sync = clock()
         while not self._stop.is_set():
             if clock() >= next_sync:
+                upcoming = CARD_POLL_SECONDS * random.uniform(0.8, 1.2)  # jittered, never on a fixed clock
                 try:
                     await self._new_request_groups()  # a full round covers whatever they announced
-                    await self.sync_cards()
+                    await self.sync_cards(await self._listing_due(upcoming))
                 except Exception:  # the store is unreachable, or the like
                     log.exception("Updating join-request cards failed; trying again later")
-                # jittered, never on a fixed clock
-                next_sync = clock() + CARD_POLL_SECONDS * random.uniform(0.8, 1.2)
+                next_sync = clock() + upcoming
             else:
                 try:
                     await self.check_feed_events()
@@ -127,6 +132,18 @@ class JoinRequests(commands.Cog):
             delay = min(check_seconds * random.uniform(0.9, 1.1), max(next_sync - clock(), 0.0))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    async def _listing_due(self, upcoming: float) -> set[str]:
+        """The linked groups whose requests this full round lists: all of them, except quiet groups
+        whose account's pipeline is connected here; those are listed at the last round before their
+        grown wait (at most feed.quiet_poll_ceiling_seconds) runs out."""
+        now, pipeline = asyncio.get_running_loop().time(), self.bot.pipeline
+        linked = {b.group_id for b in await self.bot.store.list_bindings()}
+        return {
+            g
+            for g in linked
+            if pipeline is None or not pipeline.listening_for(g) or self._quiet.due(g, now, upcoming)
+        }
 
     async def check_feed_events(self) -> bool:
         """Reconcile the groups whose mirrored audit log gained a join-request entry since the last
@@ -177,6 +194,7 @@ class JoinRequests(commands.Cog):
     async def _group_round(self, services: Services, group_id: str) -> int:
         try:
             changes = await services.requests.reconcile(group_id)
+            self._quiet.polled(group_id, asyncio.get_running_loop().time(), new=bool(changes))
         except VRChatError as exc:
             # Expected trouble (a lost session, a 403, VRChat down): one line per round, as the
             # poller logs it, not a traceback every minute until someone acts.

@@ -19,7 +19,7 @@ from bot.config.accounts import account_problems, secrets_from_env
 from bot.config.checks import poll_floor_message
 from bot.config.env import apply_env_overrides
 from bot.config.locate import KeyLines
-from bot.config.models import SECTION_MODELS, Config, VRChatConfig, env_var_name
+from bot.config.models import SECTION_MODELS, Config, FeedConfig, VRChatConfig, env_var_name
 from bot.config.problems import ConfigError, Problem, translate
 from bot.config.summary import notes_from_data
 
@@ -221,10 +221,40 @@ def _cross_checks(data: dict[str, Any], lines: KeyLines, reported: set[str]) -> 
             else:
                 seen_bindings[pair] = j
     problems += _poll_floor(data, lines, reported)
+    problems += _quiet_ceiling(data, lines, reported)
     return problems
 
 
 DEFAULT_VRCHAT_URL: str = VRChatConfig.model_fields["base_url"].default
+DEFAULT_POLL_INTERVAL: float = FeedConfig.model_fields["poll_interval_seconds"].default
+
+
+def _seconds(value: Any) -> float | None:
+    """A number of seconds from the raw data (values from the environment arrive as text), or None
+    when it is not one (validation reports that)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _quiet_ceiling(data: dict[str, Any], lines: KeyLines, reported: set[str]) -> list[Problem]:
+    """A quiet group's polls may not come more often than the interval: a ceiling set below it."""
+    key = "feed.quiet_poll_ceiling_seconds"
+    feed = data.get("feed")
+    if {key, "feed.poll_interval_seconds"} & reported or not isinstance(feed, dict):
+        return []
+    ceiling = _seconds(feed.get("quiet_poll_ceiling_seconds"))
+    interval = _seconds(feed.get("poll_interval_seconds", DEFAULT_POLL_INTERVAL))
+    if ceiling is None or interval is None or ceiling >= interval:
+        return []
+    message = (
+        f"must be at least feed.poll_interval_seconds ({interval:g}): a quiet group is polled less often "
+        "than a busy one, never more; set it equal to the interval to poll every group at the interval"
+    )
+    return [Problem(key, message, lines.nearest(("feed", "quiet_poll_ceiling_seconds")))]
 
 
 def _poll_floor(data: dict[str, Any], lines: KeyLines, reported: set[str]) -> list[Problem]:

@@ -313,6 +313,9 @@ class FeedConfig(_Section):
     # The floor (FEED_POLL_FLOOR_SECONDS) depends on where vrchat.base_url points, so the loader checks
     # it (bot.config.checks.poll_floor_problem) rather than this field alone.
     poll_interval_seconds: Number = Field(default=60.0, gt=0, le=86400)
+    # A group whose log stays empty is polled less often, up to this (bot.feed.backoff). At least the
+    # interval (the loader checks it when set; unset, it is at least the interval anyway).
+    quiet_poll_ceiling_seconds: Number = Field(default=180.0, gt=0, le=86400)
     backfill: Literal["none", "last", "all"] = "none"
     backfill_count: Count = Field(default=100, ge=1, le=100_000)
     post_backfill: bool = False
@@ -324,6 +327,12 @@ class FeedConfig(_Section):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def quiet_ceiling(self) -> float:
+        """The ceiling in force: an interval set above the default ceiling, with no ceiling of its
+        own, simply turns the growth off."""
+        return max(self.quiet_poll_ceiling_seconds, self.poll_interval_seconds)
 
 
 class GroupConfig(_Section):

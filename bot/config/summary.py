@@ -111,7 +111,8 @@ def describe_config(config: Config) -> list[str]:
         f"logging: {config.logging.level}" + (f" to {config.logging.file}" if config.logging.file else "")
     )
     out.append(
-        f"feed: poll every {config.feed.poll_interval_seconds:g}s, backfill {config.feed.backfill}, "
+        f"feed: poll every {config.feed.poll_interval_seconds:g}s (quiet groups up to "
+        f"{config.feed.quiet_ceiling:g}s), backfill {config.feed.backfill}, "
         f"retention {f'{config.feed.retention_days} days' if config.feed.retention_days else 'forever'}"
     )
     sources = []

@@ -4,18 +4,22 @@ Each poll walks the log newest-first until it meets entries it already stored, t
 entry (oldest first) to `Store.ingest`, which stores them, queues them for the feed channels and moves
 the cursor in one transaction. Nothing is acknowledged before it is stored: a poll that fails half way
 stores nothing and the next poll fetches the same pages again.
+
+How long it waits between polls adapts (bot.feed.backoff): a group whose log stays empty is polled
+less and less often, up to `PollSettings.quiet_ceiling`, and back at the interval as soon as
+something happens there — a new entry, a moderator's command (`mark_active`), a pipeline notice
+(`wake`). Its clock is injectable (`PollClock`), so tests and the bench run minutes of it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from bot import crashpoints
 from bot.store import AuditEntryIn, CursorUpdate, GroupCursor
@@ -26,9 +30,10 @@ from bot.vrchat.models import AuditLogPage
 from bot.vrchat.permissions import AUDIT_VIEW, refused_because
 
 from .attribution import credit_from_store
+from .backoff import QuietBackoff
 from .reading import MAX_FUTURE, claim_keys, page_entries, to_entry_in
 
-__all__ = ["MAX_FUTURE", "AuditPoller", "PollResult", "PollSettings", "to_entry_in"]
+__all__ = ["MAX_FUTURE", "AuditPoller", "LoopClock", "PollClock", "PollResult", "PollSettings", "to_entry_in"]
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +57,41 @@ class PollSettings:
     # Protects VRChat even from a caller that skipped the config check; only a simulator on loopback
     # (the demo, benchmarks) is polled with a lower floor.
     floor: float = POLL_FLOOR_SECONDS
+    # A quiet group's wait grows up to this (bot.feed.backoff); None: the interval, i.e. it never grows.
+    quiet_ceiling: float | None = None
 
     def __post_init__(self) -> None:
         if self.interval < self.floor:
             raise ValueError(f"poll interval must be at least {self.floor:g} s")
+        if self.quiet_ceiling is not None and self.quiet_ceiling < self.interval:
+            raise ValueError(f"the quiet ceiling must be at least the poll interval ({self.interval:g} s)")
+
+    def backoff(self) -> QuietBackoff:
+        ceiling = self.interval if self.quiet_ceiling is None else self.quiet_ceiling
+        return QuietBackoff(self.interval, ceiling, jitter=self.jitter, floor=self.floor)
+
+
+class PollClock(Protocol):
+    """What the poller's loop waits with: the event loop's clock in the bot, a virtual one in tests."""
+
+    def time(self) -> float: ...
+
+    async def wait(self, events: Sequence[asyncio.Event], seconds: float) -> None:
+        """Return when one of `events` is set or `seconds` have passed, whichever is first."""
+        ...
+
+
+class LoopClock:
+    def time(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def wait(self, events: Sequence[asyncio.Event], seconds: float) -> None:
+        waits = {asyncio.ensure_future(event.wait()) for event in events}
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
 
 @dataclass
@@ -95,6 +131,7 @@ class AuditPoller:
         rng: random.Random | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         fence: Callable[[], LeaseFence | None] | None = None,
+        clock: PollClock | None = None,
     ) -> None:
         """`fence`, with several processes: this process's proof that it holds the group's lease, or
         None once it does not. Each VRChat call and each write is made under it."""
@@ -107,7 +144,10 @@ class AuditPoller:
         self._fence = fence
         self.last_result: PollResult | None = None
         self._woken = asyncio.Event()
-        self._last_poll_at: float | None = None  # loop time the last poll started
+        self._active = asyncio.Event()  # activity while waiting: the wait shrinks to the interval
+        self._clock: PollClock = clock or LoopClock()
+        self._last_poll_at: float | None = None  # clock time the last poll started
+        self.backoff = self.settings.backoff()
 
     # -- one iteration ---------------------------------------------------------------------------
 
@@ -275,8 +315,8 @@ class AuditPoller:
     # -- the loop --------------------------------------------------------------------------------
 
     def next_delay(self) -> float:
-        spread = self.settings.interval * self.settings.jitter
-        return max(self.settings.floor, self.settings.interval + self._rng.uniform(-spread, spread))
+        """The wait before the next poll: the interval, or longer while the group is quiet; jittered."""
+        return self.backoff.delay(self._rng)
 
     async def poll_safely(self) -> PollResult | None:
         """One iteration as the loop runs it: an error is logged and recorded, never raised."""
@@ -307,32 +347,47 @@ class AuditPoller:
             if await self._pause(stop, delay):
                 return
             self._woken.clear()
-            self._last_poll_at = asyncio.get_running_loop().time()
+            self._active.clear()  # this poll is the look the activity asked for
+            self._last_poll_at = self._clock.time()
             result = await self.poll_safely()
+            if result is not None:  # a failed poll says nothing about how quiet the group is
+                self.backoff.polled(new_entries=result.new > 0)
             if on_result is not None:
                 on_result(result)
             delay = self.next_delay()
 
     def wake(self) -> None:
-        """The group is active (VRChat's pipeline said so): poll soon, though never sooner than the
-        floor after the last poll, instead of at the next interval."""
+        """The group is active (VRChat's pipeline said so): back to the base interval, and poll soon,
+        though never sooner than the floor after the last poll, instead of at the next interval."""
+        self.backoff.reset()
         self._woken.set()
 
+    def mark_active(self) -> None:
+        """Something was done in the group (a moderator's command): back to the base interval; a
+        longer wait already under way is cut to the interval after the last poll."""
+        if self.backoff.quiet:  # at the interval already: nothing to cut
+            self._active.set()
+        self.backoff.reset()
+
     async def _pause(self, stop: asyncio.Event, delay: float) -> bool:
-        """Wait `delay` seconds, or less once woken; True when `stop` was set meanwhile."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + delay
-        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._woken.wait())}
-        try:
-            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
-        if not stop.is_set() and self._woken.is_set() and self._last_poll_at is not None:
-            rest = min(deadline, self._last_poll_at + self.settings.floor) - loop.time()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(rest, 0.0))
-        return stop.is_set()
+        """Wait `delay` seconds, less once woken or marked active; True when `stop` was set meanwhile."""
+        clock = self._clock
+        deadline = clock.time() + delay
+        while not stop.is_set():
+            last = self._last_poll_at
+            if self._active.is_set():
+                self._active.clear()
+                deadline = min(deadline, (last if last is not None else clock.time()) + self.next_delay())
+            woken = self._woken.is_set()
+            due = min(deadline, last + self.settings.floor) if woken and last is not None else deadline
+            if woken and last is None:
+                due = clock.time()
+            remaining = due - clock.time()
+            if remaining <= 0:
+                return False
+            # Once woken, only a stop (or more activity) matters until the floor has passed.
+            await clock.wait([stop, self._active] if woken else [stop, self._active, self._woken], remaining)
+        return True
 
     async def _record_failure(self, error: str) -> None:
         try:

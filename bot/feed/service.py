@@ -95,10 +95,17 @@ class FeedService:
                 listener(group_id)
 
     def wake(self, group_id: str) -> None:
-        """Something happened in the group: its poller (if this process runs it) polls soon."""
+        """Something happened in the group: its poller (if this process runs it) polls soon, and at
+        the interval again if the group had been quiet."""
         poller = self.pollers.get(group_id)
         if poller is not None:
             poller.wake()
+
+    def mark_active(self, group_id: str) -> None:
+        """A moderator did something in the group: its poller (if here) is back at the interval."""
+        poller = self.pollers.get(group_id)
+        if poller is not None:
+            poller.mark_active()
 
     async def sync_pollers(self) -> None:
         """One poller per bound group this process holds: start the missing ones, drop the others."""

@@ -20,7 +20,6 @@ from bot.instances.age_gate import POLL_SECONDS, AgeGateWatch, Finding
 from bot.instances.service import ACCESS_NAMES, REGION_NAMES, InstanceService
 from bot.instances.views import CloseButton, close_view, instances_of, report_embed
 from bot.replies import NO_MENTIONS, send_ephemeral
-from bot.services.common import ActionLog
 from bot.text import plain_label, safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
@@ -47,7 +46,7 @@ class GroupInstances(commands.Cog):
     def service(self) -> InstanceService:
         if self._service is None:
             bot = self.bot
-            self._service = InstanceService(bot.vrchat, bot.store, bot.services.access, ActionLog(bot.store))
+            self._service = InstanceService(bot.vrchat, bot.store, bot.services.access, bot.services.actions)
         return self._service
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from bot.activity import GroupActivity
 from bot.config import Config
 from bot.links.requesters import MemberLookup
 from bot.services.access import Access
@@ -58,16 +59,19 @@ class Services:
         clock: Clock = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         members: MemberLookup | None = None,
+        activity: GroupActivity | None = None,
     ) -> None:
         """`vrchat` is one account's client, or the router of several (bot.vrchat.router): both are a
         VRChatAPI; `clock` dates decisions and reports; `monotonic` times the caches and the search
         rate limit; `members` says whether a Discord user is in a server (join-request cards show a
-        requester's linked member; without it, linked requesters show as unknown)."""
+        requester's linked member; without it, linked requesters show as unknown); `activity` hears
+        of every action taken on a group (bot.activity)."""
         # Each service takes only its port of the store (bot.store.ports: Access a BindingReader, the
         # rules a RuleBook, ...); handing it `store` here is where mypy checks Store provides each one.
         # /bridge status lists the accounts when there are several.
         accounts = vrchat.pool if isinstance(vrchat, GroupRouter) else None
-        actions = ActionLog(store)
+        # One action log for every feature, so each action reaches the activity hub (bot.activity).
+        self.actions = actions = ActionLog(store, activity)
         users = UserDirectory(vrchat, monotonic=monotonic)
         self.access = Access(store, config)
         self.requests = JoinRequestService(vrchat, store, self.access, users, actions, clock, members=members)

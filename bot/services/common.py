@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
+from bot.activity import GroupActivity
 from bot.store import ActionIn, ActionOutcome
 from bot.store.ports import ActionJournal
 from bot.text import clip  # the one clipping helper (UTF-16 units, as Discord counts)
@@ -121,8 +122,9 @@ def time_ago(when: datetime, now: datetime) -> str:
 class ActionLog:
     """Writes the action log for the services (who did what through the bot, and how it went)."""
 
-    def __init__(self, store: ActionJournal) -> None:
+    def __init__(self, store: ActionJournal, activity: GroupActivity | None = None) -> None:
         self._store = store
+        self._activity = activity  # every action on a group is activity there (bot.activity)
 
     async def record(
         self,
@@ -135,6 +137,8 @@ class ActionLog:
         outcome: ActionOutcome = "ok",
         error: str | None = None,
     ) -> None:
+        if group_id is not None and self._activity is not None:
+            self._activity.touched(group_id)  # first: it happened, even if the log write fails
         await self._store.record_action(
             ActionIn(
                 guild_id=actor.guild_id,

@@ -93,6 +93,14 @@ class PipelineEvents:
         """Each account's pipeline, by account name ("" for a lone client)."""
         return {a.name: a.pipeline.stats for a in self._accounts}
 
+    def listening_for(self, group_id: str) -> bool:
+        """True while this process's pipeline of the group's account is connected: a new join request
+        there would be told at once, so a quiet group's request listing may slow down."""
+        name = self._serving(group_id)
+        return any(
+            a.name == name and a.task is not None and a.pipeline.stats.connected for a in self._accounts
+        )
+
     @property
     def running(self) -> list[str]:
         """The accounts whose pipeline this process runs."""

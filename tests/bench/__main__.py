@@ -39,6 +39,7 @@ from tests.bench import (
     bench_interactions,
     bench_latency,
     bench_poll,
+    bench_quiet,
     bench_rss,
     bench_scale,
 )
@@ -68,6 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--accounts-scale", type=float, default=30.0, help="accounts run: intervals / N, rates x N")
     add("--accounts-minutes", type=float, default=5.0, help="scaled minutes measured per accounts scenario")
     add("--accounts-groups", type=int, default=None, help="groups per account (default: computed)")
+    add("--quiet-groups", type=int, default=60, help="groups on one account in the adaptive-polling run")
+    add("--quiet-busy", type=int, default=6, help="of them busy (the others quiet)")
+    add("--quiet-minutes", type=float, default=30.0, help="simulated minutes per adaptive-polling mode")
+    add("--only", metavar="TEXT", help="run only the sections whose title contains TEXT (any case)")
     add("--fleet-groups", type=int, default=60, help="bound groups in the 1-vs-3-processes run")
     add("--fleet-entries", type=int, default=40, help="new entries per group in its burst (at most 50)")
     add("--no-fleet", action="store_true", help="skip the 1-vs-3-processes run (tests/scale covers it)")
@@ -81,9 +86,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     counts = (args.feed_events, args.single_events, args.ingest, *args.bursts, args.latency_events)
     counts += (args.iterations, args.rss_groups, args.rss_history, args.rss_cycles, args.card_requests)
-    counts += (args.fleet_groups, args.fleet_entries)
+    counts += (args.fleet_groups, args.fleet_entries, args.quiet_groups, args.quiet_minutes)
     if args.accounts_groups is not None:
         counts += (args.accounts_groups,)
+    if args.quiet_busy < 0 or args.quiet_busy > args.quiet_groups:
+        parser.error("--quiet-busy must be between 0 and --quiet-groups")
     if min(counts) < 1 or min(args.scale, args.poll_interval, args.latency_duration, args.card_duration) <= 0:
         parser.error(
             "sizes must be positive, and --scale, --poll-interval, --latency-duration and "
@@ -150,6 +157,12 @@ def sections(
                 groups=args.accounts_groups,
             ),
         ),
+        (
+            "Adaptive polling: quiet groups, one account",
+            lambda: bench_quiet.run(
+                report, tmp, groups=args.quiet_groups, busy=args.quiet_busy, minutes=args.quiet_minutes
+            ),
+        ),
     ] + (
         []
         if args.no_fleet
@@ -164,6 +177,8 @@ def sections(
 
 async def run_all(args: argparse.Namespace, report: Report, tmp: Path) -> None:
     todo = sections(args, report, tmp)
+    if args.only:
+        todo = [(title, run) for title, run in todo if args.only.casefold() in title.casefold()]
     progress = report.progress
     overall = progress.add_task("sections", total=len(todo)) if progress else None
     for n, (title, section) in enumerate(todo):

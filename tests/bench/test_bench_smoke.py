@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.bench import __main__ as bench_main
-from tests.bench import bench_feed, bench_ingest, bench_poll
+from tests.bench import bench_feed, bench_ingest, bench_poll, bench_quiet
 from tests.bench.support import Report, percentile
 
 # Every benchmark section at small sizes, child processes included.
@@ -45,6 +45,16 @@ async def test_poll_strategies_find_the_same_new_entries(tmp_path: Path) -> None
 async def test_ingest_stores_and_queues_every_entry(tmp_path: Path, enqueue: bool) -> None:
     run = await bench_ingest.run_ingest(tmp_path, 50, enqueue=enqueue)
     assert run.stored == 50 and run.queued == (50 if enqueue else 0)
+
+
+async def test_the_adaptive_polling_world_sees_every_entry_within_the_ceiling(tmp_path: Path) -> None:
+    adaptive = bench_quiet.MODES[1]
+    outcome = await bench_quiet.run_world(tmp_path, adaptive, groups=3, busy=1, minutes=14)
+    assert outcome.miscounts == outcome.failures == 0
+    assert outcome.counted == outcome.sim_requests  # every request the simulator saw is counted
+    # Virtual seconds, not wall-clock ones: the quiet groups' one entry came at most a ceiling late.
+    assert len(outcome.quiet_first) == 2 and max(outcome.quiet_first) <= adaptive.ceiling
+    assert outcome.busy_latency and outcome.per_minute(outcome.quiet) < outcome.per_minute(outcome.busy)
 
 
 # Every figure a full run must produce (keys are stable; display names carry the sizes).
@@ -101,6 +111,21 @@ EXPECTED_KEYS = {
     *(f"accounts.{k}" for k in ("budget_per_minute", "per_group_per_minute", "capacity")),
     "accounts.capacity_measured",
     *(
+        f"quiet.{mode}.{k}"
+        for mode in ("today", "adaptive", "adaptive_no_pipeline")
+        for k in (
+            "busy_per_min",
+            "quiet_per_min",
+            "quiet_polls_per_min",
+            "capacity_quiet",
+            "capacity_mix",
+            "busy_p50_s",
+            "busy_p99_s",
+            "first_after_quiet_p50_s",
+            "first_after_quiet_max_s",
+        )
+    ),
+    *(
         f"accounts.{run}.{k}"
         for run in ("one_at_capacity", "one_at_twice", "two_at_twice")
         for k in ("busiest_share_pct", "on_schedule_pct", "per_group_per_minute")
@@ -113,6 +138,7 @@ TINY = [
     *("--card-requests", "3", "--card-duration", "1"),
     *("--rss-groups", "2", "--rss-history", "5", "--rss-cycles", "1"),
     *("--accounts-scale", "120", "--accounts-minutes", "1", "--accounts-groups", "2"),
+    *("--quiet-groups", "2", "--quiet-busy", "1", "--quiet-minutes", "4"),
     "--no-fleet",  # several processes on PostgreSQL: tests/scale/test_bench_scale.py runs it small
 ]
 
@@ -135,6 +161,7 @@ def test_every_section_runs_and_the_json_has_every_figure(
     assert results["cards.pipeline.connections"] == 1
     assert {f["section"] for f in payload["figures"]} == {
         "accounts",
+        "quiet",
         "feed",
         "poll",
         "ingest",
