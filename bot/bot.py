@@ -36,12 +36,12 @@ from bot.feed.service import FeedService
 from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
 from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
-from bot.replies import GroupBridgeTree
 from bot.services import Services
 from bot.services.common import ActionLog
 from bot.services.pipeline_events import PipelineEvents
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
+from bot.views.errors import GroupBridgeTree
 from bot.vrchat import VRChatAPI, VRChatClient
 from bot.vrchat.router import GroupRouter
 from bot.wiring import config_bindings, open_account_pool

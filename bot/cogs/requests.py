@@ -25,14 +25,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import crashpoints
-from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.feed.pacing import message_nonce
-from bot.replies import NO_MENTIONS, send_ephemeral
 from bot.services.common import KeyedLocks
 from bot.services.request_sync import CardChange
 from bot.text import safe_text
 from bot.views.cards import closed_card, request_card
 from bot.views.context import actor_of, services_of
+from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 from bot.views.requests import REQUEST_BUTTONS, card_view
 from bot.vrchat import VRChatError
 

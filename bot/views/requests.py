@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.replies import NO_MENTIONS, explain, report_error, send_ephemeral
 from bot.services import AlreadyHandled, Decision
 from bot.services.requests import DecisionKind
 from bot.text import safe_text
 from bot.views.cards import with_outcome
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, bridge_interaction, services_of
+from bot.views.errors import explain, report_error
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 if TYPE_CHECKING:
     pass

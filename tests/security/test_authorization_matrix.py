@@ -51,7 +51,7 @@ def leaf_commands(client: GroupBridgeBot) -> dict[str, app_commands.Command[Any,
 
 
 # Where the bot's Discord side lives (README, Architecture); views elsewhere (a demo) are not the bot's.
-DISCORD_SIDE = ("bot.cogs.", "bot.views.", "bot.bot", "bot.replies", "bot.links.")
+DISCORD_SIDE = ("bot.cogs.", "bot.views.", "bot.bot", "bot.links.")
 
 
 def _subclasses(cls: type) -> set[type]:
