@@ -1,8 +1,9 @@
 """The Discord bot: a thin class whose setup_hook builds everything once, and what it carries.
 
 One aiohttp session each for VRChat (inside each VRChatClient) and Discord (discord.py's own), one store,
-one Services container; cogs are discovered under bot/cogs/ and loaded as discord.py extensions (the
-bot imports none of them: they import this module, for its type). Mentions are disabled for every
+one Services container; cogs are discovered under bot/cogs/ and loaded as discord.py extensions, with
+the cogs of the feature packages (bot.requests, bot.links) by name (the bot imports none of them: they
+import this module, for its type). Mentions are disabled for every
 message the bot sends. Cogs and views type their handlers `Interaction` (below), which is
 `discord.Interaction[GroupBridgeBot]`: `interaction.client` is this class, with the attributes declared
 on it.
@@ -314,6 +315,8 @@ async def install_commands(bot: GroupBridgeBot) -> None:
     for module in pkgutil.iter_modules(bot_cogs.__path__, "bot.cogs."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             await bot.load_extension(module.name)
+    # A feature package outside bot/cogs that adds to the groups (/vrc requests, the cards).
+    await bot.load_extension("bot.requests.cog")
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

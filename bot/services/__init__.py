@@ -14,6 +14,9 @@ from collections.abc import Callable
 
 from bot.config import Config
 from bot.links.requesters import MemberLookup
+from bot.requests.model import JoinRequest
+from bot.requests.reconcile import CardChange
+from bot.requests.service import Decision, JoinRequestService
 from bot.services.access import Access
 from bot.services.audit import AuditPage, AuditService, CsvExport
 from bot.services.bindings import BindingService, ChannelStatus, GroupStatus, StatusReport
@@ -33,9 +36,6 @@ from bot.services.lookups import GroupInstances, GroupLine, InstanceLine, Lookup
 from bot.services.moderation import ModerationOutcome, ModerationService
 from bot.services.posts import PostDraft, PostService
 from bot.services.profile import BotProfile, ProfileService
-from bot.services.request_sync import CardChange
-from bot.services.request_views import JoinRequestView
-from bot.services.requests import Decision, JoinRequestService
 from bot.services.rules import RulesService
 from bot.services.stats import StatsService
 from bot.services.users import UserDirectory
@@ -99,8 +99,8 @@ __all__ = [
     "InvalidInput",
     "InviteOutcome",
     "InviteService",
+    "JoinRequest",
     "JoinRequestService",
-    "JoinRequestView",
     "LookupService",
     "ModerationOutcome",
     "ModerationService",

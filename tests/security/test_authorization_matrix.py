@@ -19,6 +19,7 @@ from discord import app_commands
 
 import bot.cogs
 import bot.links
+import bot.requests
 import bot.views
 from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import InteractionExchange, StandInMessage, button_click
@@ -51,7 +52,7 @@ def leaf_commands(client: GroupBridgeBot) -> dict[str, app_commands.Command[Any,
 
 
 # Where the bot's Discord side lives (README, Architecture); views elsewhere (a demo) are not the bot's.
-DISCORD_SIDE = ("bot.cogs.", "bot.views.", "bot.bot", "bot.links.")
+DISCORD_SIDE = ("bot.cogs.", "bot.views.", "bot.bot", "bot.links.", "bot.requests.")
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -67,7 +68,7 @@ def registered_items(client: GroupBridgeBot) -> set[str]:
     # discord.py has no public accessor for the dynamic items it routes clicks to.
     dynamic = client._connection._view_store._dynamic_items.values()
     keys = {item.__name__ for item in dynamic}
-    for package in (bot.cogs, bot.views, bot.links):
+    for package in (bot.cogs, bot.views, bot.links, bot.requests):
         for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
             importlib.import_module(module.name)
     for view in _subclasses(discord.ui.View):

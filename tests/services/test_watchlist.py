@@ -124,5 +124,5 @@ async def test_a_card_summarises_groups_and_watchlist_hits(
 async def test_a_failed_groups_lookup_still_posts_the_card(services: Services, seeded_sim: SeededSim) -> None:
     seeded_sim.sim.faults.add(Fault(method="GET", path=r"^/users/[^/]+/groups$", status=500))
     (post,) = await services.requests.reconcile(seeded_sim.group.id)
-    assert post.kind == "post" and post.view is not None
+    assert post.kind == "post" and post.request is not None
     assert post.groups is not None and not post.groups.available
