@@ -37,7 +37,7 @@ class JoinRequests(commands.Cog):
     async def cog_unload(self) -> None:
         await self.rounds.stop()
 
-    # A round on demand, for the tests and the crash suite (the loop runs them on its own).
+    # A round on demand, for the tests (the loop runs them on its own).
     async def sync_cards(self, group_ids: Iterable[str] | None = None) -> int:
         return await self.rounds.sync_cards(group_ids)
 
