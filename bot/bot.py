@@ -1,8 +1,9 @@
 """The Discord bot: a thin class whose setup_hook builds everything once, and what it carries.
 
 One aiohttp session each for VRChat (inside each VRChatClient) and Discord (discord.py's own), one store,
-one Services container; cogs are discovered under bot/cogs/ and loaded as discord.py extensions (the
-bot imports none of them: they import this module, for its type). Mentions are disabled for every
+one Services container; cogs are discovered under bot/cogs/ and loaded as discord.py extensions, with
+the cogs of the feature packages (bot.requests, bot.links) by name (the bot imports none of them: they
+import this module, for its type). Mentions are disabled for every
 message the bot sends. Cogs and views type their handlers `Interaction` (below), which is
 `discord.Interaction[GroupBridgeBot]`: `interaction.client` is this class, with the attributes declared
 on it.
@@ -39,11 +40,11 @@ from bot.feed.service import FeedService
 from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
 from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
-from bot.replies import GroupBridgeTree
-from bot.services import Services
 from bot.services.pipeline_events import PipelineEvents
+from bot.services.registry import Services
 from bot.services.rules import apply_config_rules
 from bot.store import ConfigSyncResult, Store
+from bot.views.errors import GroupBridgeTree
 from bot.vrchat import VRChatAPI, VRChatClient
 from bot.vrchat.router import GroupRouter
 from bot.watchdog.service import WatchdogService
@@ -375,6 +376,8 @@ async def install_commands(bot: GroupBridgeBot) -> None:
     # A feature package that adds to /vrc (group instances): before the groups go onto the tree.
     await bot.load_extension("bot.instances.cog")
     await bot.load_extension("bot.watchdog.cog")  # a feature package: /bridge alerts, its buttons, loop
+    # A feature package outside bot/cogs that adds to the groups (/vrc requests, the cards).
+    await bot.load_extension("bot.requests.cog")
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

@@ -170,8 +170,9 @@ ACTION_EVENT_TYPES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 
 #: `/vrc stats`: what each counted series is made of, in legend order -> (label, event types). Kept
 #: here, beside the families, so "a ban" means the same types in the feed, the search and the chart.
-#: A block is a rejection that also bars the user, so it counts as one; request_sync and the simulator
-#: take group.request.block as a block's whole record (were a reject logged with it, it would count twice).
+#: A block is a rejection that also bars the user, so it counts as one; bot.requests.reconcile and the
+#: simulator take group.request.block as a block's whole record (were a reject logged with it, it would
+#: count twice).
 STAT_CATEGORIES: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = MappingProxyType(
     {
         "joins": ("Joins", ("group.member.join",)),

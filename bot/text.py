@@ -5,8 +5,9 @@ through `safe_text` (or `plain_line` where Discord shows plain text, like footer
 select options and autocomplete choices) before it is sent. All of them cut with `clip`, the one
 clipping helper, which counts UTF-16 units as Discord's clients do. Whatever is assembled from such
 pieces is held to Discord's limits once more where it leaves: `fit_embed`/`fit_embeds` for embeds (the
-card builders and the reply funnel in bot/replies.py use them) and `clip(text, CONTENT_LIMIT)` for
-message text. Messages are also sent with mentions disabled; this is the second line of defence.
+card builders and bot/views/reply.py, which every reply goes through, use them) and
+`clip(text, CONTENT_LIMIT)` for message text. Messages are also sent with mentions disabled; this is
+the second line of defence.
 """
 
 from __future__ import annotations

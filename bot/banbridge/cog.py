@@ -24,14 +24,14 @@ from discord.ext import commands
 from bot import crashpoints
 from bot.banbridge.service import BanBridgeService, BanSettingView
 from bot.banbridge.views import COG_NAME, BanPromptButton, ban_card, close_card, footer, prompt_view
-from bot.cogs._groups import group_autocomplete
 from bot.feed.pacing import message_nonce
-from bot.replies import NO_MENTIONS, send_ephemeral
-from bot.services import Actor
 from bot.services.common import KeyedLocks, ServiceError
+from bot.services.registry import Actor
 from bot.services.users import UserDirectory
 from bot.store import BanPrompt
 from bot.views.context import actor_of
+from bot.views.group_option import group_autocomplete
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 from bot.vrchat import VRChatError
 
 if TYPE_CHECKING:

@@ -23,11 +23,12 @@ from bot.banbridge.service import (
     was_automatic,
 )
 from bot.links.service import PROFILE_URL
-from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.requests.cards import with_outcome
 from bot.store import BanPrompt
 from bot.text import safe_text
-from bot.views.cards import with_outcome
 from bot.views.context import actor_of, bridge_interaction
+from bot.views.errors import report_error
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 TEMPLATE = r"gb:ban:(?P<action>confirm|dismiss):(?P<prompt>[0-9]{1,19}):(?P<round>[0-9]{1,9})"
 COG_NAME = "BanBridge"

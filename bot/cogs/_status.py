@@ -17,8 +17,8 @@ from datetime import timedelta
 import discord
 
 from bot.logs import redact
-from bot.services import StatusReport
 from bot.services.bindings import GroupStatus
+from bot.services.registry import StatusReport
 from bot.text import ELLIPSIS, fit_embed, neutralise_mentions, safe_text, text_units
 
 SHOWN_PROBLEMS = 4  # distinct recent problems in the embed

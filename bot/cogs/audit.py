@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.feed.render import title_for
-from bot.replies import NO_MENTIONS, report_error, send_ephemeral
-from bot.services import Actor, AuditPage, InvalidInput
+from bot.services.registry import Actor, AuditPage, InvalidInput
 from bot.text import fit_embed, safe_text
+from bot.views.base import OwnedView
 from bot.views.context import actor_of, services_of
+from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
@@ -49,31 +50,22 @@ def page_embed(page: AuditPage, number: int) -> discord.Embed:
     return fit_embed(embed)
 
 
-class Pager(discord.ui.View):
+class Pager(OwnedView):
     """Older ▸ for one moderator's search; the filters live here, the cursor comes from the store."""
 
     def __init__(self, actor: Actor, group_id: str, filters: dict[str, Any], page: AuditPage) -> None:
-        super().__init__(timeout=600)
+        super().__init__(
+            actor.user_id, "Only the moderator who ran this search can page through it.", timeout=600
+        )
         self.actor, self.group_id, self.filters = actor, group_id, filters
         self.cursor, self.number = page.next_cursor, 1
         self.older.disabled = page.next_cursor is None
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.actor.user_id:
-            # An answer, not silence: Discord would otherwise show "This interaction failed".
-            await send_ephemeral(interaction, "Only the moderator who ran this search can page through it.")
-            return False
-        return True
-
     @discord.ui.button(label="Older ▸", style=discord.ButtonStyle.secondary)
     async def older(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
-        try:
-            page = await services_of(interaction).audit.search(
-                actor_of(interaction), self.group_id, **self.filters, cursor=self.cursor, page_size=PAGE_SIZE
-            )
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
+        page = await services_of(interaction).audit.search(
+            actor_of(interaction), self.group_id, **self.filters, cursor=self.cursor, page_size=PAGE_SIZE
+        )
         self.cursor, self.number = page.next_cursor, self.number + 1
         button.disabled = page.next_cursor is None
         await interaction.response.edit_message(

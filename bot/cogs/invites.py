@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from discord import app_commands
 
-from bot.cogs._groups import chosen_group, group_autocomplete
-from bot.replies import send_ephemeral
 from bot.text import plain_label, safe_text
 from bot.views.context import actor_of, services_of
+from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction

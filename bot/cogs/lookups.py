@@ -10,10 +10,11 @@ import discord
 from discord import app_commands
 
 from bot.cogs.invites import user_autocomplete
-from bot.replies import NO_MENTIONS, report_error, send_ephemeral
-from bot.services import GroupInstances, GroupLine, InstanceLine, UserProfile
+from bot.services.registry import GroupInstances, GroupLine, InstanceLine, UserProfile
 from bot.text import fit_embed, fit_embeds, safe_text
+from bot.views.base import OwnedView
 from bot.views.context import actor_of, services_of
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
@@ -88,12 +89,12 @@ def groups_embed(profile: UserProfile, page: int) -> discord.Embed:
     return fit_embed(embed)
 
 
-class GroupPager(discord.ui.View):
+class GroupPager(OwnedView):
     """◂ Previous / Next ▸ over one lookup's groups; only the moderator who asked may turn pages."""
 
     def __init__(self, owner_id: int, profile: UserProfile, *, timeout: float = PAGER_TIMEOUT) -> None:
-        super().__init__(timeout=timeout)
-        self.owner_id, self.profile, self.page = owner_id, profile, 0
+        super().__init__(owner_id, NOT_YOURS, timeout=timeout)
+        self.profile, self.page = profile, 0
         self.card = profile_embed(profile)
         self._sync_buttons()
 
@@ -104,19 +105,9 @@ class GroupPager(discord.ui.View):
         self.previous_page.disabled = self.page == 0
         self.next_page.disabled = self.page >= page_count(self.profile.groups) - 1
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await send_ephemeral(interaction, NOT_YOURS)
-            return False
-        return True
-
     async def _turn(self, interaction: Interaction, step: int) -> None:
-        try:
-            # A moderator role taken away counts from the very next click.
-            await services_of(interaction).lookups.require_moderator(actor_of(interaction))
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
+        # A moderator role taken away counts from the very next click.
+        await services_of(interaction).lookups.require_moderator(actor_of(interaction))
         last = page_count(self.profile.groups) - 1
         self.page = min(last, max(0, self.page + step))
         self._sync_buttons()

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.cogs.invites import user_autocomplete
-from bot.replies import send_ephemeral
 from bot.services.member_roles import MemberRoles
 from bot.text import fit_embed, plain_label, safe_text
 from bot.views.context import actor_of, services_of
+from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction

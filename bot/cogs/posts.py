@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 from discord import app_commands
 
-from bot.cogs._groups import chosen_group, group_autocomplete
-from bot.replies import report_error, send_ephemeral
-from bot.services import PostDraft
 from bot.services.posts import TEXT_MAX, TITLE_MAX
+from bot.services.registry import PostDraft
 from bot.text import fit_embed, plain_label, safe_text
+from bot.views.base import OwnedView, ReportingModal
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, bridge_interaction, services_of
+from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
@@ -29,7 +30,7 @@ def preview(draft: PostDraft, group_label: str) -> discord.Embed:
     return fit_embed(embed)
 
 
-class PostModal(discord.ui.Modal, title="New group post"):
+class PostModal(ReportingModal, title="New group post"):
     post_title: discord.ui.TextInput[Any] = discord.ui.TextInput(label="Title", max_length=TITLE_MAX)
     text: discord.ui.TextInput[Any] = discord.ui.TextInput(
         label="Text", style=discord.TextStyle.paragraph, max_length=TEXT_MAX
@@ -67,12 +68,6 @@ class PostModal(discord.ui.Modal, title="New group post"):
             return f"Published ({(await services.posts.publish(actor, draft)).id})."
 
         await confirm.finish_with(interaction, work())
-
-    # `item` only to match discord.ui.View's signature too (Modal narrows it): a modal passes none.
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any] | None = None, /
-    ) -> None:
-        await report_error(interaction, error)
 
 
 @app_commands.command(name="post", description="Publish a post in the VRChat group")
@@ -116,32 +111,21 @@ async def role_autocomplete(interaction: Interaction, current: str) -> list[app_
     return [app_commands.Choice(name=plain_label(name), value=role_id) for name, role_id in choices]
 
 
-class DeletePost(discord.ui.View):
+class DeletePost(OwnedView):
     def __init__(self, owner_id: int, group_id: str, posts: list[tuple[str, str]]) -> None:
-        super().__init__(timeout=120)
-        self.owner_id, self.group_id = owner_id, group_id
+        super().__init__(
+            owner_id, "Only the moderator who listed these posts can delete from here.", timeout=120
+        )
+        self.group_id = group_id
         self.pick.options = [
             discord.SelectOption(label=plain_label(title), value=pid) for title, pid in posts[:25]
         ]
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            # An answer, not silence: Discord would otherwise show "This interaction failed".
-            await send_ephemeral(
-                interaction, "Only the moderator who listed these posts can delete from here."
-            )
-            return False
-        return True
-
     @discord.ui.select(cls=discord.ui.Select, placeholder="Delete a post…")
     async def pick(self, interaction: Interaction, select: discord.ui.Select[Any]) -> None:
         post_id = select.values[0]
-        try:
-            # Refuse before asking: a moderator role taken away counts from the very next click.
-            await services_of(interaction).access.require_moderator(actor_of(interaction), self.group_id)
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
+        # Refuse before asking: a moderator role taken away counts from the very next click.
+        await services_of(interaction).access.require_moderator(actor_of(interaction), self.group_id)
         confirm = Confirm(interaction.user.id, "Delete")
         await send_ephemeral(interaction, f"Delete post {post_id}? This cannot be undone.", view=confirm)
         if not await confirm.wait_for_answer():

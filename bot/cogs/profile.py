@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.replies import send_ephemeral
-from bot.services import BotProfile
+from bot.services.registry import BotProfile
 from bot.text import fit_embed, safe_text
 from bot.views.context import actor_of, services_of
+from bot.views.reply import send_ephemeral
 from bot.vrchat.models import UserStatus
 
 if TYPE_CHECKING:

@@ -11,11 +11,11 @@ import discord
 from discord import app_commands
 
 from bot.charts import daily_chart
-from bot.cogs._groups import chosen_group, group_autocomplete
-from bot.replies import send_ephemeral
 from bot.services.stats import DEFAULT_DAYS, MAX_DAYS, GroupStats
 from bot.text import clip, fit_embed, safe_text
 from bot.views.context import actor_of, services_of
+from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.cogs._groups import group_autocomplete
-from bot.replies import send_ephemeral
 from bot.store import WatchEntry
 from bot.store.watchlist import NOTE_MAX
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
+from bot.views.group_option import group_autocomplete
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction

@@ -20,11 +20,12 @@ import discord
 
 from bot.desk.views import HistoryButton
 from bot.feed.actions import FEED_ACTIONS_ID, KINDS, PLACEHOLDER
-from bot.replies import report_error, send_ephemeral
-from bot.services import Actor, ModerationOutcome
+from bot.services.registry import Actor, ModerationOutcome
 from bot.text import safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, bridge_interaction, services_of
+from bot.views.errors import report_error
+from bot.views.reply import send_ephemeral
 
 _ID = r"[A-Za-z0-9_-]+"
 _VALUE = re.compile(rf"(?P<kind>{'|'.join(sorted(KINDS))}):(?P<group>grp_{_ID}):(?P<user>{_ID})")

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 from discord import app_commands
 
-from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.desk.actions import ACTION_ITEMS
 from bot.desk.service import NOTE_MAX
 from bot.desk.views import HistoryButton, desk_of, send_history
-from bot.replies import send_ephemeral
 from bot.text import safe_text
 from bot.views.context import actor_of
+from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction

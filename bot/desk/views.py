@@ -18,10 +18,11 @@ import discord
 
 from bot.desk.service import DeskService, UserHistory, UserSummary
 from bot.feed.render import title_for
-from bot.replies import NO_MENTIONS, report_error, send_ephemeral
 from bot.store import HistoryItem, ModeratorNote
 from bot.text import fit_embed, safe_text
 from bot.views.context import actor_of, bridge_interaction
+from bot.views.errors import report_error
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bot.config import Config
 from bot.events import family_of
 from bot.feed.poller import to_entry_in
-from bot.services.request_views import JoinRequestView, build_view
+from bot.requests.model import JoinRequest, build_request
 from bot.services.users import UserDirectory
 from bot.store.types import StoredEntry
 from bot.vrchat import AuthError, Forbidden, NotFound, VRChatAPI, VRChatError
@@ -118,7 +118,7 @@ class GroupPass:
     overflow: bool = False  # more new entries than one page holds
     unreadable: list[UnreadableEntry] = field(default_factory=list)  # new entries no reading made sense of
     requests_first: bool = False
-    requests: list[JoinRequestView] = field(default_factory=list)
+    requests: list[JoinRequest] = field(default_factory=list)
     pending: int = 0  # on the priming pass: how many requests VRChat lists (at most one page)
     requests_not_shown: int = 0
     errors: list[str] = field(default_factory=list)
@@ -201,7 +201,7 @@ class GroupReader:
             except VRChatError:
                 # As on a card: the request is still shown, marked as having no profile to judge by.
                 stub = User(id=request.user_id, display_name=fallback or request.user_id)
-                view = replace(build_view(gid, request, stub, today), profile_available=False)
+                view = replace(build_request(gid, request, stub, today), profile_available=False)
             else:
-                view = build_view(gid, request, profile, today)
+                view = build_request(gid, request, profile, today)
             result.requests.append(view)

@@ -23,7 +23,7 @@ from rich.text import Text
 from bot.config import Config
 from bot.events import EVENT_FAMILIES
 from bot.feed.render import render_entry
-from bot.views.cards import request_card
+from bot.requests.cards import request_card
 from bot.vrchat import AuthError, VRChatClient, VRChatError
 from bot.vrchat.permissions import NEEDED_PERMISSIONS, GroupStanding
 from bot.wiring import make_vrchat_client

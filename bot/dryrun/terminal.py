@@ -1,6 +1,6 @@
 """Discord embeds as terminal text, so the dry run shows exactly what the feed and the cards would say.
 
-The embeds come from the real renderers (`bot.feed.render`, `bot.views.cards`), whose text is Discord
+The embeds come from the real renderers (`bot.feed.render`, `bot.requests.cards`), whose text is Discord
 markdown made inert: backslash escapes, masked links, a zero-width space after every ``@`` and ``<``.
 Here that is turned back into what a Discord reader would see. Everything is built as `rich.text.Text`,
 never as a markup string, because display names and descriptions are user-controlled and

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.instances.age_gate import POLL_SECONDS, AgeGateWatch, Finding
 from bot.instances.service import ACCESS_NAMES, REGION_NAMES, InstanceService
 from bot.instances.views import CloseButton, close_view, instances_of, report_embed
-from bot.replies import NO_MENTIONS, send_ephemeral
 from bot.text import plain_label, safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
+from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction

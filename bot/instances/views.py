@@ -15,11 +15,12 @@ import discord
 
 from bot.instances.age_gate import Finding
 from bot.instances.service import InstanceService
-from bot.replies import NO_MENTIONS, report_error, send_ephemeral
+from bot.requests.cards import with_outcome
 from bot.text import safe_text
-from bot.views.cards import with_outcome
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, bridge_interaction
+from bot.views.errors import report_error
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 from bot.vrchat.ids import launch_url
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from discord import app_commands
 from bot.links.requesters import DiscordLink
 from bot.links.service import discord_time
 from bot.links.views import VerifyButton, code_text, links_of, verify_view, vrchat_user
-from bot.replies import send_ephemeral
 from bot.views.context import actor_of
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot

@@ -8,7 +8,7 @@ No Discord here. The rules, each enforced where it cannot be bypassed:
 - one VRChat account to one Discord account, for the whole deployment, by the database's constraints;
   a new verification replaces the old links of either account;
 - whatever the bio says is never repeated back: every refusal is one sentence of our own.
-Every refusal is a ServiceError (bot.replies shows its text); refusals by the code's owner that come
+Every refusal is a ServiceError (bot.views.errors shows its text); refusals by the code's owner that come
 before VRChat is asked, and every refusal of someone else, write nothing.
 """
 
@@ -274,7 +274,7 @@ class LinkService:
         )
         if retry_at is not None:
             what = "asked for a link code" if kind == "issue" else "pressed Verify"
-            # Minutes, not a Discord timestamp: refusals go through bot.replies, which breaks "<t:".
+            # Minutes, not a Discord timestamp: refusals go through bot.views.errors, which breaks "<t:".
             minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
             raise LinkRefused(
                 f"You have {what} {cap} times in the last hour; try again in {minutes} minute"

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 
 from bot.links.service import PROFILE_URL, IssuedCode, LinkService, discord_time
-from bot.replies import report_error, send_ephemeral
 from bot.store import LinkChange
 from bot.text import safe_text
+from bot.views.base import ReportedClick
 from bot.views.context import actor_of
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot
+    from bot.bot import GroupBridgeBot, Interaction
 
 TEMPLATE = r"gb:link:verify:(?P<code_id>[0-9]{1,19})"
 
@@ -62,7 +63,7 @@ def linked_text(change: LinkChange) -> str:
     return "\n".join(lines)
 
 
-class VerifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+class VerifyButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     def __init__(self, code_id: int) -> None:
         self.code_id = code_id
         super().__init__(
@@ -77,14 +78,10 @@ class VerifyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
     ) -> VerifyButton:
         return cls(int(match["code_id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            # VRChat may take a few seconds; the refusals that need no VRChat come just as quickly.
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            change = await links_of(interaction).verify(actor_of(interaction), self.code_id)
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
+    async def clicked(self, interaction: Interaction) -> None:
+        # VRChat may take a few seconds; the refusals that need no VRChat come just as quickly.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        change = await links_of(interaction).verify(actor_of(interaction), self.code_id)
         await send_ephemeral(interaction, linked_text(change))
 
 

@@ -1,6 +1,6 @@
 """What every service shares: who is acting, the errors a moderator may see, and small helpers.
 
-A ServiceError's text is shown to the Discord user as is (bot.replies), so each one is a short,
+A ServiceError's text is shown to the Discord user as is (bot.views.errors), so each one is a short,
 specific sentence: no traceback, no internal names, never a secret.
 """
 

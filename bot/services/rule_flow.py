@@ -18,9 +18,9 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from bot.links.requesters import DiscordLink
+from bot.requests.model import GroupSummary
+from bot.requests.reconcile import CardChange
 from bot.services.common import Actor, Clock, ServiceError, error_text
-from bot.services.request_sync import CardChange
-from bot.services.request_views import GroupSummary
 from bot.services.rules import Facts, RuleDecision, decision_text, describe, evaluate
 from bot.services.users import UserDirectory
 from bot.store import Binding, CardState

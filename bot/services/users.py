@@ -75,6 +75,28 @@ def choice_label(name: str, user_id: str) -> str:
     return f"{clip(name, room)} ({user_id})" if room > 1 else user_id[:CHOICE_MAX]
 
 
+# How a VRChat user is shown: on join-request cards (bot.requests.model) and by /vrc user.
+BIO_EXCERPT = 200
+PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
+
+
+def is_adult(age_verification_status: str | None) -> bool:
+    """Only VRChat's exact "18+" counts; "hidden", "verified" and anything new do not."""
+    return age_verification_status == "18+"
+
+
+def bio_excerpt(bio: str | None) -> str:
+    return clip((bio or "").strip(), BIO_EXCERPT)
+
+
+def avatar_url(user: User) -> str | None:
+    """The picture VRChat itself shows: the VRC+ icon, then a profile picture, then the avatar."""
+    for url in (user.user_icon, user.profile_pic_override, user.current_avatar_thumbnail_image_url):
+        if url:
+            return url
+    return None
+
+
 class UserDirectory:
     def __init__(self, client: VRChatAPI, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._client = client

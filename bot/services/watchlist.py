@@ -11,10 +11,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
+from bot.requests.model import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHit
+from bot.requests.reconcile import CardChange
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError
-from bot.services.request_sync import CardChange
-from bot.services.request_views import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHit
 from bot.store import Binding, DuplicateWatchError, WatchEntry
 from bot.store.ports import Watchlists
 from bot.store.watchlist import NOTE_MAX

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.replies import NO_MENTIONS, explain, send_ephemeral
 from bot.text import CONTENT_LIMIT, clip
+from bot.views.base import OwnedView
+from bot.views.errors import explain
+from bot.views.reply import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.bot import Interaction
@@ -17,19 +19,12 @@ if TYPE_CHECKING:
 TIMEOUT = 60.0
 
 
-class Confirm(discord.ui.View):
+class Confirm(OwnedView):
     def __init__(self, owner_id: int, confirm_label: str, *, timeout: float = TIMEOUT) -> None:
-        super().__init__(timeout=timeout)
-        self.owner_id = owner_id
+        super().__init__(owner_id, "Only the moderator who asked can answer this.", timeout=timeout)
         self.answer: bool | None = None
         self.interaction: Interaction | None = None  # the click, for the follow-up
         self.confirm.label = confirm_label
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await send_ephemeral(interaction, "Only the moderator who asked can answer this.")
-            return False
-        return True
 
     async def _answer(self, interaction: Interaction, value: bool) -> None:
         self.answer, self.interaction = value, interaction

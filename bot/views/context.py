@@ -7,7 +7,7 @@ from typing import TypeGuard
 import discord
 
 from bot.bot import GroupBridgeBot, Interaction
-from bot.services import Actor, Services
+from bot.services.registry import Actor, Services
 
 
 def actor_of(interaction: discord.Interaction) -> Actor:

@@ -14,10 +14,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._groups import group_autocomplete
-from bot.replies import send_ephemeral
 from bot.text import safe_text
 from bot.views.context import actor_of
+from bot.views.group_option import group_autocomplete
+from bot.views.reply import send_ephemeral
 
 from .loop import WatchdogLoop
 from .service import AlertChanges

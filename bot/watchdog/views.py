@@ -13,11 +13,12 @@ from typing import Any
 
 import discord
 
-from bot.replies import NO_MENTIONS, report_error, send_ephemeral
 from bot.store.moderator_alerts import ModeratorAlert
 from bot.text import safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, bridge_interaction
+from bot.views.errors import report_error
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 from .render import alert_embed
 

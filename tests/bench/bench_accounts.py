@@ -5,7 +5,7 @@ Worked out. An account's budget is its limiter's sustained rate, VRChatConfig's 
 (profile and group lookups per new request), decisions, posts. The periodic work of one bound group
 is its audit-log poll every feed.poll_interval_seconds (default 60 s, ±25 % jitter around it), one
 request when idle (bench_poll measures it; this run measures it again), plus the card round's
-join-request listing every CARD_POLL_SECONDS (60 s, ±20 %; bot.cogs.requests), one request while
+join-request listing every CARD_POLL_SECONDS (60 s, ±20 %; bot.requests.loop), one request while
 fewer than 100 requests are pending. So: groups = budget × (1 − HEADROOM) / requests a group costs
 per minute.
 
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pyotp
 
-from bot.cogs.requests import CARD_POLL_SECONDS
 from bot.config import FeedConfig, VRChatConfig
 from bot.feed.poller import AuditPoller, PollResult
+from bot.requests.loop import CARD_POLL_SECONDS
 from bot.sandbox.vrchat import VRChatSimulator
 from bot.store import Store
 from bot.vrchat import Politeness, VRChatClient

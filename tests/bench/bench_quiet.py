@@ -36,10 +36,10 @@ from pathlib import Path
 
 import pyotp
 
-from bot.cogs.requests import CARD_POLL_SECONDS
 from bot.config import FeedConfig
 from bot.feed.backoff import QuietSchedule
 from bot.feed.poller import AuditPoller, PollResult, PollSettings
+from bot.requests.loop import CARD_POLL_SECONDS
 from bot.sandbox.vrchat import SimState, VRChatSimulator
 from bot.store import BindingIn, Store
 from bot.vrchat import Politeness, VRChatClient, VRChatError

@@ -15,7 +15,7 @@ from bot.bot import GroupBridgeBot
 from bot.cogs.bridge import status_embed
 from bot.config import Config, load_config_text
 from bot.sandbox.discord import DiscordStandIn
-from bot.services import StatusReport
+from bot.services.registry import StatusReport
 from bot.vrchat.pool import AccountUsage
 from tests.discord.conftest import command, first_reply, is_ephemeral
 from tests.fixtures.configs import sqlite_url, toml

@@ -7,7 +7,7 @@ import pytest
 from bot.cogs.lookups import MAX_INSTANCES, instance_embeds
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
-from bot.services import GroupInstances, InstanceLine
+from bot.services.registry import GroupInstances, InstanceLine
 from bot.vrchat.ids import launch_url
 from tests.discord.conftest import (
     click,

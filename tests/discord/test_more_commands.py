@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.bot import GroupBridgeBot
-from bot.replies import UNEXPECTED
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import AuditEntryIn, BindingIn, Store
 from bot.store.query import CSV_FIELDS
 from bot.views.confirm import Confirm
+from bot.views.errors import UNEXPECTED
 from tests.discord.conftest import (
     HELPER_ROLE_ID,
     OTHER_FEED_ID,

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.replies import UNEXPECTED
 from bot.sandbox.discord import autocomplete, modal_submit
 from bot.services.posts import TEXT_MAX, TITLE_MAX
+from bot.views.errors import UNEXPECTED
 from tests.discord.conftest import answered, command, is_ephemeral
 from tests.fixtures.discord_gateway import (
     ADMIN_ID,

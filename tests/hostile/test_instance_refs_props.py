@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.instances.service import parse_instance_text
-from bot.services import InvalidInput
+from bot.services.registry import InvalidInput
 from bot.vrchat.ids import INSTANCE_ID_RE, WORLD_ID_RE
 from bot.vrchat.instances import InvalidReference, parse_world_ref
 from tests.hostile.checks import units

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from bot.events import KNOWN_EVENT_TYPES
 from bot.feed.render import embed_size, render_entry, render_gap_notice
-from bot.services.request_sync import CardChange
-from bot.services.request_views import build_view
+from bot.requests.cards import Closing, closed_card, request_card
+from bot.requests.model import build_request
+from bot.requests.reconcile import CardChange
 from bot.services.watchlist import summarise
 from bot.store.types import StoredEntry
 from bot.store.watchlist import NOTE_MAX, WatchEntry
 from bot.text import ZWSP, clip, format_value, plain_line, safe_text, text_units
-from bot.views.cards import closed_card, request_card
 from bot.vrchat.ids import is_user_id
 from bot.vrchat.models import GroupMember, GroupMemberUser, User, UserGroup
 from tests.hostile.checks import USER_URL, blank, live_link_targets, live_mentions, message_problems, units
@@ -227,7 +227,7 @@ def test_a_join_request_card_stays_within_limits_and_inert(
     request = GroupMember(
         user_id=user.id, created_at=WHEN, user=GroupMemberUser(id=user.id, display_name=requester_name)
     )
-    view = build_view(group_id, request, user, WHEN.date())
+    view = build_request(group_id, request, user, WHEN.date())
     # Watchlist hits are the requester's groups that the server watches.
     hits = [
         WatchEntry(1, 1, g.group_id, w.note, 1, WHEN)
@@ -237,8 +237,10 @@ def test_a_join_request_card_stays_within_limits_and_inert(
     summary = summarise(groups, hits)
     card = request_card(view, summary, rule_note, state)
     assert_message_ok([card])
+    # The outcome line quotes whoever ended the request: a VRChat display name, hostile like any other.
     change = CardChange(
-        "update", group_id, user.id, 1, 1, state, display_name=view.display_name, summary=outcome
+        "update", group_id, user.id, 1, 1, state, display_name=view.display_name, handled_by=outcome
     )  # type: ignore[arg-type]
-    assert_message_ok([closed_card(change, card), closed_card(change)])
+    closing = Closing.of_change(change)
+    assert_message_ok([closed_card(card, closing), closed_card(None, closing)])
     assert ZWSP not in (card.footer.text or "")  # the footer holds strict IDs only: nothing to neutralise

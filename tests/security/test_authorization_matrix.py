@@ -17,10 +17,14 @@ import discord
 import pytest
 from discord import app_commands
 
+import bot.banbridge
 import bot.cogs
 import bot.desk
+import bot.instances
 import bot.links
+import bot.requests
 import bot.views
+import bot.watchdog
 from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import InteractionExchange, StandInMessage, button_click
 from bot.store import AuditEntryIn, Store
@@ -52,7 +56,17 @@ def leaf_commands(client: GroupBridgeBot) -> dict[str, app_commands.Command[Any,
 
 
 # Where the bot's Discord side lives (README, Architecture); views elsewhere (a demo) are not the bot's.
-DISCORD_SIDE = ("bot.cogs.", "bot.views.", "bot.bot", "bot.replies", "bot.links.", "bot.desk.")
+DISCORD_SIDE = (
+    "bot.cogs.",
+    "bot.views.",
+    "bot.bot",
+    "bot.links.",
+    "bot.desk.",
+    "bot.requests.",
+    "bot.banbridge.",
+    "bot.instances.",
+    "bot.watchdog.",
+)
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -68,7 +82,16 @@ def registered_items(client: GroupBridgeBot) -> set[str]:
     # discord.py has no public accessor for the dynamic items it routes clicks to.
     dynamic = client._connection._view_store._dynamic_items.values()
     keys = {item.__name__ for item in dynamic}
-    for package in (bot.cogs, bot.views, bot.links, bot.desk):
+    for package in (
+        bot.cogs,
+        bot.views,
+        bot.links,
+        bot.desk,
+        bot.requests,
+        bot.banbridge,
+        bot.instances,
+        bot.watchdog,
+    ):
         for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
             importlib.import_module(module.name)
     for view in _subclasses(discord.ui.View):

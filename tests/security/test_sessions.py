@@ -163,7 +163,7 @@ async def test_without_a_totp_secret_the_bot_alerts_once_and_stops_calling_vrcha
         for _ in range(3):  # several poll intervals' worth of everything that calls VRChat
             await everything_at_once(bot, world)
         # Each round says it in a line; a traceback a minute would bury the logs until someone acts.
-        card_lines = [r for r in caplog.records if r.name == "bot.cogs.requests"]
+        card_lines = [r for r in caplog.records if r.name == "bot.requests.loop"]
         assert card_lines and all(r.levelname == "WARNING" and not r.exc_info for r in card_lines)
         asked = await run_command(world.standin, "admin", "vrc instances", {})
         await asked.wait_for(answered, timeout=10)

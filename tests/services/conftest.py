@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config import Config
-from bot.services import Actor, Services
+from bot.services.registry import Actor, Services
 from bot.store import ActionRecord, BindingIn, Store
 from bot.vrchat import Politeness, VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim

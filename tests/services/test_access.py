@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.services import Actor, InvalidInput, NotFoundError, PermissionDenied, Services
+from bot.services.registry import Actor, InvalidInput, NotFoundError, PermissionDenied, Services
 from bot.store import BindingIn, Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import ADA, EVE, FEED, GHOST_GROUP, GUILD, MAYA, MOD_ROLE, OTHER_GUILD

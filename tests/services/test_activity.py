@@ -12,7 +12,7 @@ from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
-from bot.services import PermissionDenied, Services
+from bot.services.registry import PermissionDenied, Services
 from bot.store import Store
 from bot.vrchat import VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services import InvalidInput, PermissionDenied, Services
 from bot.services.audit import EXPORT_CAP
+from bot.services.registry import InvalidInput, PermissionDenied, Services
 from bot.store import AuditEntryIn, Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import EVE, MAYA, actions

@@ -16,8 +16,8 @@ from bot.banbridge.service import (
 )
 from bot.config import Config
 from bot.sandbox.vrchat.faults import Fault
-from bot.services import PermissionDenied, ServiceError, Services
 from bot.services.common import ActionLog, Actor, NotFoundError
+from bot.services.registry import PermissionDenied, ServiceError, Services
 from bot.store import BanPrompt, Store
 from bot.vrchat import VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services import InvalidInput, NotFoundError, PermissionDenied, Services
+from bot.services.registry import InvalidInput, NotFoundError, PermissionDenied, Services
 from bot.store import AuditEntryIn, BindingIn, CursorUpdate, Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import (

@@ -11,9 +11,9 @@ import pytest
 
 from bot.config import Config
 from bot.desk.service import NOTE_MAX, DeskService, summary_line
-from bot.services import Actor, InvalidInput, PermissionDenied
 from bot.services.access import Access
 from bot.services.common import ActionLog
+from bot.services.registry import Actor, InvalidInput, PermissionDenied
 from bot.store import AuditEntryIn, BindingIn, EventTally, Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import ADA, EVE, GUILD, MAYA, OTHER_GUILD, REQUESTS, actions

@@ -12,8 +12,8 @@ from bot.config import Config
 from bot.feed.attribution import credit
 from bot.instances.age_gate import AgeGateWatch
 from bot.instances.service import InstanceService
-from bot.services import InvalidInput, NotFoundError, PermissionDenied, ServiceError, Services
 from bot.services.common import ActionLog
+from bot.services.registry import InvalidInput, NotFoundError, PermissionDenied, ServiceError, Services
 from bot.store import AuditEntryIn, Store
 from bot.vrchat import VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Config
-from bot.services import InvalidInput, NotFoundError, PermissionDenied, Services
+from bot.services.registry import InvalidInput, NotFoundError, PermissionDenied, Services
 from bot.store import Store
 from bot.vrchat import VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.links.service import LinkRefused, LinkService
-from bot.services import Services
 from bot.services.common import ActionLog
+from bot.services.registry import Services
 from bot.store import BindingIn, Store
 from bot.vrchat import VRChatClient
 from tests.fixtures.vrchat_profiles import edit_profile

@@ -9,8 +9,8 @@ import pytest
 from bot.config import Config
 from bot.sandbox.vrchat import SimUser
 from bot.sandbox.vrchat.faults import Fault
-from bot.services import InvalidInput, NotFoundError, PermissionDenied, ServiceError, Services
 from bot.services.lookups import group_lines
+from bot.services.registry import InvalidInput, NotFoundError, PermissionDenied, ServiceError, Services
 from bot.store import BindingIn, Store
 from bot.vrchat import VRChatClient
 from bot.vrchat.ids import launch_url

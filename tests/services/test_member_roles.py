@@ -7,7 +7,7 @@ import pytest
 
 from bot.config import Config
 from bot.feed.attribution import credit
-from bot.services import InvalidInput, NotFoundError, PermissionDenied, Services
+from bot.services.registry import InvalidInput, NotFoundError, PermissionDenied, Services
 from bot.store import AuditEntryIn, Store
 from bot.vrchat import VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Config
-from bot.services import InvalidInput, NotFoundError, PermissionDenied, ServiceError, Services
+from bot.services.registry import InvalidInput, NotFoundError, PermissionDenied, ServiceError, Services
 from bot.store import Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import EVE, MAYA, SAM, ClientFactory, actions, writes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services import InvalidInput, NotFoundError, PermissionDenied, PostDraft, Services
+from bot.services.registry import InvalidInput, NotFoundError, PermissionDenied, PostDraft, Services
 from bot.store import Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import EVE, MAYA, actions, writes

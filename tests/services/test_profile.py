@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from bot.sandbox.vrchat.faults import Fault
-from bot.services import InvalidInput, PermissionDenied, ServiceError, Services
 from bot.services.profile import split_links
+from bot.services.registry import InvalidInput, PermissionDenied, ServiceError, Services
 from bot.store import Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import ADA, MAYA, Actor, actions

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.requests.reconcile import CardChange
 from bot.sandbox.vrchat import Fault
-from bot.services import Services
-from bot.services.request_sync import CardChange
+from bot.services.registry import Services
 from bot.store import Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import ADA, GUILD, actions, writes
@@ -108,7 +108,7 @@ async def test_a_failed_profile_lookup_holds_the_request(
     await services.rules.add(ADA, GUILD, None, "trust_at_least", "Visitor", "accept")
     seeded_sim.sim.faults.add(Fault(method="GET", path=rf"^/users/{seeded_sim.requester.id}$", status=500))
     post = await one_post(services, seeded_sim)
-    assert post.state == "pending" and post.view is not None and not post.view.profile_available
+    assert post.state == "pending" and post.request is not None and not post.request.profile_available
     assert "lookup failed" in (post.rule_note or "")
     assert puts(seeded_sim) == []
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.services import InvalidInput, PermissionDenied, Services
+from bot.services.registry import InvalidInput, PermissionDenied, Services
 from bot.services.rules import Facts, RuleDecision, checked_rule, decision_text, evaluate
 from bot.store import Store
 from bot.store.rules import RULE_KINDS, RequestRule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.sandbox.vrchat import Fault
-from bot.services import Actor, InvalidInput, NotFoundError, PermissionDenied, Services
+from bot.services.registry import Actor, InvalidInput, NotFoundError, PermissionDenied, Services
 from bot.store import BindingIn, Store
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import ADA, GUILD, MAYA, OTHER_GUILD, REQUESTS, actions
@@ -124,5 +124,5 @@ async def test_a_card_summarises_groups_and_watchlist_hits(
 async def test_a_failed_groups_lookup_still_posts_the_card(services: Services, seeded_sim: SeededSim) -> None:
     seeded_sim.sim.faults.add(Fault(method="GET", path=r"^/users/[^/]+/groups$", status=500))
     (post,) = await services.requests.reconcile(seeded_sim.group.id)
-    assert post.kind == "post" and post.view is not None
+    assert post.kind == "post" and post.request is not None
     assert post.groups is not None and not post.groups.available

@@ -15,8 +15,8 @@ from typing import Literal
 
 from bot import crashpoints
 from bot.links.requesters import DiscordLink, MemberLookup, discord_links
+from bot.requests.model import GroupSummary, JoinRequest, build_request
 from bot.services.common import Clock, Where
-from bot.services.request_views import GroupSummary, JoinRequestView, build_view
 from bot.services.users import UserDirectory
 from bot.store import NO_CHANNEL, Binding, CardState, RequestCard, Store
 from bot.vrchat import VRChatAPI, VRChatError
@@ -56,8 +56,8 @@ GONE = VRChatOutcome("gone", None, None)
 class CardChange:
     """One thing for the card poller to do in Discord.
 
-    kind "post": post a new card for `view` in `channel_id`, then call Store.set_card_message.
-    kind "update": edit message `message_id` to show the outcome (state, handled_*; summary in words).
+    kind "post": post a new card for `request` in `channel_id`, then call Store.set_card_message.
+    kind "update": edit message `message_id` to show the outcome (state, handled_*; bot.requests.cards).
     `groups` (posts only): the requester's groups and this server's watchlist hits, when computed.
     A post whose state is not "pending" was decided by a rule: post it closed, without buttons.
     """
@@ -68,12 +68,11 @@ class CardChange:
     channel_id: int
     message_id: int | None
     state: CardState
-    view: JoinRequestView | None = None
+    request: JoinRequest | None = None
     display_name: str | None = None
     handled_by: str | None = None
     handled_where: Where | None = None
     handled_at: datetime | None = None
-    summary: str = ""
     groups: GroupSummary | None = None
     rule_note: str | None = None  # what the request rules did or would have done (posts only)
     discord_link: DiscordLink | None = None  # the requester's linked Discord member (posts only)
@@ -110,13 +109,6 @@ def outcome_since(cards: Iterable[RequestCard], now: datetime) -> datetime:
     if asked:
         return min(asked)
     return min((c.created_at for c in cards), default=now) - LOOKBACK
-
-
-def summary_of(outcome: VRChatOutcome) -> str:
-    if outcome.state == "gone" or outcome.by is None:
-        return "No longer pending: withdrawn or handled elsewhere."
-    place = "via Discord" if outcome.where == "Discord" else "in VRChat"
-    return f"{outcome.state.capitalize()} by {outcome.by} {place}."
 
 
 async def vrchat_outcome(
@@ -238,11 +230,6 @@ class CardReconciler:
                 handled_by=card.handled_by_name,
                 handled_where=card.handled_where,
                 handled_at=card.handled_at,
-                summary=summary_of(
-                    VRChatOutcome(
-                        card.state, card.handled_by_name, card.handled_at, card.handled_where or "VRChat"
-                    )
-                ),
             )
             for card in cards
             if not card.pending
@@ -281,17 +268,21 @@ class CardReconciler:
         fallback = request.user.display_name if request.user else None
         try:
             user = await self._users.profile(user_id, fallback)
-            view = build_view(group_id, request, user, now.date())
+            shown = build_request(group_id, request, user, now.date())
         except VRChatError as exc:  # the card still goes up, saying so
             log.info("could not fetch the profile of %s for a card: %s", user_id, exc)
-            stub = build_view(
+            stub = build_request(
                 group_id, request, User(id=user_id, display_name=fallback or user_id), now.date()
             )
-            view = replace(stub, profile_available=False)
+            shown = replace(stub, profile_available=False)
         out = []
         for channel_id in to_post:
             await self._store.upsert_card(
-                group_id, user_id, channel_id, display_name=view.display_name, requested_at=request.created_at
+                group_id,
+                user_id,
+                channel_id,
+                display_name=shown.display_name,
+                requested_at=request.created_at,
             )
             crashpoints.reached("cards.after_upsert")
             out.append(
@@ -302,8 +293,8 @@ class CardReconciler:
                     channel_id,
                     None,
                     "pending",
-                    view=view,
-                    display_name=view.display_name,
+                    request=shown,
+                    display_name=shown.display_name,
                 )
             )
         return out
@@ -335,7 +326,6 @@ class CardReconciler:
                 handled_by=outcome.by,
                 handled_where=outcome.where,
                 handled_at=outcome.at,
-                summary=summary_of(outcome),
             )
             for card in cards
             # Without a message id too: the poster then looks for the card in the channel.

@@ -13,21 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.replies import NO_MENTIONS, explain, report_error, send_ephemeral
-from bot.services import AlreadyHandled, Decision
-from bot.services.requests import DecisionKind
+from bot.requests.cards import Closing, close_card
+from bot.requests.service import Decision, DecisionKind
+from bot.services.common import AlreadyHandled
 from bot.text import safe_text
-from bot.views.cards import with_outcome
+from bot.views.base import ReportedClick
 from bot.views.confirm import Confirm
-from bot.views.context import actor_of, bridge_interaction, services_of
+from bot.views.context import actor_of, services_of
+from bot.views.errors import explain, report_error
+from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
-    pass
+    from bot.bot import Interaction
 
 _ID = r"[A-Za-z0-9_-]+"
 TEMPLATE = rf"gb:jr:(?P<action>accept|reject|block):(?P<group>grp_{_ID}):(?P<user>{_ID})"
 
-NAME_LIMIT = 100  # a display name in a reply or an outcome line
+NAME_LIMIT = 100  # a display name in a reply
 _ACTIONS: dict[str, DecisionKind] = {"accept": "accept", "reject": "reject", "block": "block"}
 _LABELS = {"accept": "Approve", "reject": "Reject", "block": "Reject & Block"}
 _STYLES = {
@@ -41,7 +43,7 @@ def custom_id(action: str, group_id: str, user_id: str) -> str:
     return f"gb:jr:{action}:{group_id}:{user_id}"
 
 
-class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+class RequestButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     def __init__(self, action: DecisionKind, group_id: str, user_id: str) -> None:
         self.action, self.group_id, self.user_id = action, group_id, user_id
         super().__init__(
@@ -60,8 +62,7 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
     ) -> RequestButton:
         return cls(_ACTIONS[match["action"]], match["group"], match["user"])
 
-    async def callback(self, clicked: discord.Interaction) -> None:
-        interaction = bridge_interaction(clicked)
+    async def clicked(self, interaction: Interaction) -> None:
         # The card this button sits on: after a confirmation, `interaction` is the click on the
         # ephemeral prompt, whose message is the prompt, not the card.
         card = interaction.message
@@ -88,15 +89,21 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEM
                 self.action,
             )
         except AlreadyHandled as exc:
-            await _close_card(card, outcome_line_for_error(exc))
+            closing = Closing(self.group_id, self.user_id, None, exc.outcome, exc.by, exc.where)
+            await _close(card, closing)
             await send_ephemeral(interaction, explain(interaction, exc))
             return
         except Exception as exc:
+            # Here, not in ReportedClick's funnel: after a confirmation the error answers the click on
+            # Confirm (`interaction` now), where the moderator is looking.
             await report_error(interaction, exc)
             return
         # Cards first, then the reply: once the moderator reads "Done", every card shows the outcome.
-        await _close_card(card, outcome_line(decision))
-        await _close_other_cards(interaction.client, card, decision)
+        closing = Closing(
+            self.group_id, self.user_id, decision.display_name, decision.state, decision.by_name, "Discord"
+        )
+        await _close(card, closing)
+        await _close_other_cards(interaction.client, card, decision, closing)
         await send_ephemeral(interaction, f"Done: {_name(decision.display_name)} was {decision.state}.")
 
 
@@ -105,8 +112,15 @@ def _name(text: str | None) -> str:
     return safe_text(text or "someone", NAME_LIMIT, single_line=True)
 
 
+async def _close(card: discord.Message | None, closing: Closing) -> None:
+    # The card may be gone; the card round closes it again from the database anyway.
+    if card is not None:
+        with contextlib.suppress(discord.HTTPException):
+            await close_card(card, closing)
+
+
 async def _close_other_cards(
-    client: discord.Client, clicked: discord.Message | None, decision: Decision
+    client: discord.Client, clicked: discord.Message | None, decision: Decision, closing: Closing
 ) -> None:
     """The same request may have a card in another requests channel: close those too."""
     clicked_id = clicked.id if clicked else None
@@ -115,33 +129,7 @@ async def _close_other_cards(
             continue
         message = client.get_partial_messageable(card.channel_id).get_partial_message(card.message_id)
         with contextlib.suppress(discord.HTTPException):
-            fetched = await message.fetch()
-            embeds = [discord.Embed.from_dict(e.to_dict()) for e in fetched.embeds]
-            if embeds:
-                with_outcome(embeds[0], outcome_line(decision))
-            await message.edit(embeds=embeds, view=None, allowed_mentions=NO_MENTIONS)
-
-
-def outcome_line(decision: Decision) -> str:
-    return f"**{decision.state.capitalize()}** by {_name(decision.by_name)} via Discord"
-
-
-def outcome_line_for_error(error: AlreadyHandled) -> str:
-    by = f" by {_name(error.by)}" if error.by else ""
-    where = " via Discord" if error.where == "Discord" else " in VRChat"
-    return f"**{error.outcome.capitalize()}**{by}{where if error.by else ''}"
-
-
-async def _close_card(message: discord.Message | None, line: str) -> None:
-    """Edit the card the button sits on: buttons removed, the outcome added."""
-    if message is None:
-        return
-    embeds = [discord.Embed.from_dict(e.to_dict()) for e in message.embeds]
-    if embeds:
-        with_outcome(embeds[0], line)
-    # The card may be gone; the card poller edits it again from the database anyway.
-    with contextlib.suppress(discord.HTTPException):
-        await message.edit(embeds=embeds, view=None, allowed_mentions=NO_MENTIONS)
+            await close_card(await message.fetch(), closing)
 
 
 REQUEST_BUTTONS = (RequestButton,)

@@ -1,5 +1,6 @@
-"""Choosing the VRChat group a command acts on: autocomplete of the groups linked to the server, and
-the server's only group as the default. (The slash-command groups themselves are bot.bot.CommandGroups.)"""
+"""The `group` option of the commands: which VRChat group a command acts on. Autocomplete offers the
+groups linked to the server; without the option, the server's only linked group. (Not the slash-command
+groups /vrc, /bridge, /audit: those are bot.bot.CommandGroups.)"""
 
 from __future__ import annotations
 

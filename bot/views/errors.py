@@ -1,5 +1,5 @@
-"""One error funnel for slash commands and buttons: a short, specific, ephemeral message for the user,
-the traceback in the log, never in Discord.
+"""The error funnel for slash commands, buttons and modals: a short, specific, ephemeral message for
+the user, the traceback in the log, never in Discord.
 
 Known errors carry a sentence meant for a moderator (service errors, bad references, VRChat refusals);
 anything else is a bug: the user is told it was logged, and the log gets the traceback.
@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.services.common import ServiceError
-from bot.text import CONTENT_LIMIT, ZWSP, clip, fit_embeds
+from bot.text import CONTENT_LIMIT, ZWSP, clip
+from bot.views.reply import send_ephemeral
 from bot.vrchat import (
     AuthError,
     InvalidReference,
@@ -30,7 +29,6 @@ from bot.vrchat import (
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 UNEXPECTED = "Something went wrong on our side; it has been logged for the bot's operator."
 
 
@@ -61,29 +59,6 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, VRChatError):
         return f"VRChat refused: {error.message}"
     return None
-
-
-async def send_ephemeral(
-    interaction: discord.Interaction,
-    content: str | None = None,
-    *,
-    embed: discord.Embed | None = None,
-    embeds: Sequence[discord.Embed] = (),
-    **kwargs: Any,
-) -> None:
-    """Reply or follow up, whichever is still possible: always ephemeral, without mentions, and within
-    Discord's limits whatever text it carries (content clipped to 2,000, the embeds fitted together).
-    Every reply and follow-up of the bot's commands and buttons goes through here."""
-    options: dict[str, Any] = {"ephemeral": True, "allowed_mentions": NO_MENTIONS, **kwargs}
-    if content is not None:
-        options["content"] = clip(content, CONTENT_LIMIT)
-    fitted = fit_embeds([*([embed] if embed is not None else []), *embeds])
-    if fitted:
-        options["embeds"] = fitted
-    if interaction.response.is_done():
-        await interaction.followup.send(**options)
-    else:
-        await interaction.response.send_message(**options)
 
 
 # The bot's own refusals name this server's roles and channels as mentions (who may moderate, which

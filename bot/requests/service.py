@@ -18,6 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.links.requesters import MemberLookup
+from bot.requests.model import JoinRequest, build_request
+from bot.requests.reconcile import (
+    CardChange,
+    CardReconciler,
+    outcome_since,
+    vrchat_outcome,
+    with_discord_links,
+)
 from bot.services.access import Access
 from bot.services.common import (
     ActionLog,
@@ -32,14 +40,6 @@ from bot.services.common import (
     checked_group_id,
     error_text,
 )
-from bot.services.request_sync import (
-    CardChange,
-    CardReconciler,
-    outcome_since,
-    vrchat_outcome,
-    with_discord_links,
-)
-from bot.services.request_views import JoinRequestView, build_view
 from bot.services.rule_flow import RuleRunner
 from bot.services.users import UserDirectory, require_user_id
 from bot.services.watchlist import with_group_summaries
@@ -104,7 +104,7 @@ class JoinRequestService:
 
     async def pending(
         self, group_id: str, *, offset: int = 0, limit: int = 10
-    ) -> tuple[list[JoinRequestView], bool]:
+    ) -> tuple[list[JoinRequest], bool]:
         """One page of pending requests, newest first, and whether there are more."""
         gid = checked_group_id(group_id)
         if not 1 <= limit <= MAX_PAGE:
@@ -113,21 +113,21 @@ class JoinRequestService:
             raise InvalidInput("The page offset cannot be negative.")
         page = await self._client.list_join_requests(gid, n=limit + 1, offset=offset)
         today = self._clock().date()
-        views = []
+        shown = []
         for request in page[:limit]:
             fallback = request.user.display_name if request.user else None
             profile = await self._users.profile(request.user_id, fallback)
-            views.append(build_view(gid, request, profile, today))
-        return views, len(page) > limit
+            shown.append(build_request(gid, request, profile, today))
+        return shown, len(page) > limit
 
-    async def view(self, group_id: str, user_id: str) -> JoinRequestView:
+    async def view(self, group_id: str, user_id: str) -> JoinRequest:
         gid, uid = checked_group_id(group_id), require_user_id(user_id)
         request = await self._client.get_group_member(gid, uid)
         if request is None or request.membership_status != "requested":
             name = await self._name(uid)
             raise NotFoundError(f"{name} has no pending join request in {self._access.group_label(gid)}.")
         fallback = request.user.display_name if request.user else None
-        return build_view(gid, request, await self._users.profile(uid, fallback), self._clock().date())
+        return build_request(gid, request, await self._users.profile(uid, fallback), self._clock().date())
 
     async def _name(self, user_id: str, cards: list[RequestCard] | None = None) -> str:
         for card in cards or ():

@@ -1,4 +1,4 @@
-"""Join requests: views, decisions (first click wins), and cards kept in step with VRChat."""
+"""Join requests: listing, decisions (first click wins), and cards kept in step with VRChat."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Config
 from bot.sandbox.vrchat import Fault
-from bot.services import (
+from bot.services.registry import (
     AlreadyHandled,
     Decision,
     InvalidInput,
@@ -18,7 +18,7 @@ from bot.services import (
     ServiceError,
     Services,
 )
-from bot.services.request_views import is_adult
+from bot.services.users import is_adult
 from bot.store import AuditEntryIn, BindingIn, Store
 from bot.vrchat import ServerError, VRChatClient
 from bot.vrchat.trust import trust_rank
@@ -266,7 +266,7 @@ async def test_reconcile_posts_once_then_closes_what_vrchat_handled(
     gid, carol = seeded_sim.group.id, seeded_sim.requester.id
     (post,) = await services.requests.reconcile(gid)
     assert (post.kind, post.user_id, post.channel_id, post.state) == ("post", carol, REQUESTS, "pending")
-    assert post.view is not None and post.view.display_name == "Carol"
+    assert post.request is not None and post.request.display_name == "Carol"
     # Not posted yet (the poller died before set_card_message): reported again.
     assert [c.kind for c in await services.requests.reconcile(gid)] == ["post"]
     assert await bound.set_card_message(gid, carol, REQUESTS, 5555)
@@ -276,7 +276,6 @@ async def test_reconcile_posts_once_then_closes_what_vrchat_handled(
     (update,) = await services.requests.reconcile(gid)
     assert (update.kind, update.message_id, update.state) == ("update", 5555, "rejected")
     assert (update.handled_by, update.handled_where) == ("Alice", "VRChat")
-    assert update.summary == "Rejected by Alice in VRChat."
     assert await services.requests.reconcile(gid) == []
     card = await bound.get_card(gid, carol, REQUESTS)
     assert card is not None and (card.state, card.handled_by_name) == ("rejected", "Alice")
@@ -289,7 +288,6 @@ async def test_reconcile_withdrawn(services: Services, bound: Store, seeded_sim:
     del seeded_sim.group.memberships[carol]  # gone without an audit entry: withdrawn
     (update,) = await services.requests.reconcile(gid)
     assert (update.state, update.handled_by, update.message_id) == ("gone", None, 77)
-    assert update.summary == "No longer pending: withdrawn or handled elsewhere."
     with pytest.raises(AlreadyHandled, match="no longer pending in VRChat"):
         await services.requests.decide(MAYA, gid, carol, "accept")
     assert puts(seeded_sim) == []

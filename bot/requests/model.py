@@ -1,37 +1,21 @@
-"""What a moderator sees about someone asking to join: a JoinRequestView, built from VRChat's data."""
+"""What a moderator sees about someone asking to join, built from VRChat's data: a JoinRequest (the
+requester and the request, on every card and in `/vrc requests`) and the requester's groups (GroupSummary).
+No Discord here: bot.requests.cards draws them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.text import clip
+from bot.services.users import PROFILE_URL, avatar_url, bio_excerpt, is_adult
 from bot.vrchat.models import GroupMember, User
 from bot.vrchat.trust import trust_rank
 
-BIO_EXCERPT = 200
-PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
-
-
-def is_adult(age_verification_status: str | None) -> bool:
-    """Only VRChat's exact "18+" counts; "hidden", "verified" and anything new do not."""
-    return age_verification_status == "18+"
-
-
-def bio_excerpt(bio: str | None) -> str:
-    return clip((bio or "").strip(), BIO_EXCERPT)
-
-
-def avatar_url(user: User) -> str | None:
-    """The picture VRChat itself shows: the VRC+ icon, then a profile picture, then the avatar."""
-    for url in (user.user_icon, user.profile_pic_override, user.current_avatar_thumbnail_image_url):
-        if url:
-            return url
-    return None
-
 
 @dataclass(frozen=True, slots=True)
-class JoinRequestView:
+class JoinRequest:
+    """One pending join request as a moderator sees it (not a Discord view: the card draws it)."""
+
     group_id: str
     user_id: str
     display_name: str
@@ -46,9 +30,9 @@ class JoinRequestView:
     profile_available: bool = True  # False: VRChat's profile lookup failed; rank and age mean nothing
 
 
-def build_view(group_id: str, request: GroupMember, user: User, today: date) -> JoinRequestView:
+def build_request(group_id: str, request: GroupMember, user: User, today: date) -> JoinRequest:
     created = user.date_joined
-    return JoinRequestView(
+    return JoinRequest(
         group_id=group_id,
         user_id=user.id,
         display_name=user.display_name or (request.user.display_name if request.user else None) or user.id,

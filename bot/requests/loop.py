@@ -1,5 +1,5 @@
-"""Join requests: one card per pending request in the requests channel, kept in step with VRChat,
-and `/vrc requests` for those who prefer a list.
+"""The card rounds: one card per pending join request in each requests channel, kept in step with
+VRChat (what to post and close comes from the service, bot.requests.reconcile; this posts and edits).
 
 Cards follow VRChat two ways: a full reconcile of every linked group about once a minute (jittered),
 and, every ~10 s, a look in the store for `group.request.*` entries the audit-log mirror has just
@@ -21,26 +21,21 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
-from discord import app_commands
-from discord.ext import commands
 
 from bot import crashpoints
-from bot.cogs._groups import chosen_group, group_autocomplete
 from bot.desk.views import history_button, with_history
 from bot.feed.backoff import QuietSchedule
 from bot.feed.pacing import message_nonce
-from bot.replies import NO_MENTIONS, send_ephemeral
+from bot.requests.cards import Closing, close_card, request_card
+from bot.requests.reconcile import CardChange
+from bot.requests.views import card_view
 from bot.services.common import KeyedLocks
-from bot.services.request_sync import CardChange
-from bot.text import safe_text
-from bot.views.cards import closed_card, request_card
-from bot.views.context import actor_of, services_of
-from bot.views.requests import REQUEST_BUTTONS, card_view
+from bot.views.reply import NO_MENTIONS
 from bot.vrchat import VRChatError
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot, Interaction
-    from bot.services import Services
+    from bot.bot import GroupBridgeBot
+    from bot.services.registry import Services
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +47,13 @@ FEED_LOOKBACK = timedelta(minutes=10)
 FEED_PAGE = 100
 FEED_MAX_PAGES = 5
 REQUEST_EVENT_PREFIX = "group.request"
-PAGE_SIZE = 10
 CARD_LOOKBACK = 100  # messages searched for a card whose id a crash kept from being stored
 LIVE_ROUND_GAP = 1.0  # seconds between rounds the pipeline asks for: what arrives meanwhile is one round
 
 
-class JoinRequests(commands.Cog):
+class CardRounds:
+    """The rounds of one bot process: started and stopped with the cog (bot.requests.cog)."""
+
     def __init__(self, bot: GroupBridgeBot) -> None:
         self.bot = bot
         self._task: asyncio.Task[None] | None = None
@@ -71,7 +67,7 @@ class JoinRequests(commands.Cog):
         # Adaptive polling of the request listing (bot.feed.backoff), only where the pipeline listens.
         self._quiet = QuietSchedule(CARD_POLL_SECONDS, bot.config.feed.quiet_ceiling)
 
-    async def cog_load(self) -> None:
+    async def start(self) -> None:
         self.bot.group_activity.subscribe(self._quiet.reset)  # a moderator's action: every round again
         if self.bot.run_feed:
             self._task = asyncio.create_task(self._loop(), name="request cards")
@@ -79,7 +75,7 @@ class JoinRequests(commands.Cog):
                 self.bot.pipeline.subscribe(self.refresh_now)
                 self._live_task = asyncio.create_task(self._live_rounds(), name="live request cards")
 
-    async def cog_unload(self) -> None:
+    async def stop(self) -> None:
         self._stop.set()
         for task in (self._task, self._live_task):
             if task is not None:
@@ -218,13 +214,13 @@ class JoinRequests(commands.Cog):
 
     async def apply(self, change: CardChange) -> None:
         channel = self.bot.get_partial_messageable(change.channel_id)
-        if change.kind == "post" and change.view is not None:
+        if change.kind == "post" and change.request is not None:
             # A card a rule has already decided is posted closed, without buttons.
             buttons = card_view(change.group_id, change.user_id) if change.state == "pending" else None
             if buttons is not None:
                 buttons.add_item(history_button(change.group_id, change.user_id))  # bot.desk
             embed = request_card(
-                change.view, change.groups, change.rule_note, change.state, change.discord_link
+                change.request, change.groups, change.rule_note, change.state, change.discord_link
             )
             message = await channel.send(
                 # bot.desk: the requester's earlier history in one line, and the latest note.
@@ -234,7 +230,7 @@ class JoinRequests(commands.Cog):
                     change.group_id,
                     change.user_id,
                     change.channel_id,
-                    change.view.requested_at,
+                    change.request.requested_at,
                 ),
                 view=buttons,  # type: ignore[arg-type]  # typed View-only; None sends no buttons
                 allowed_mentions=NO_MENTIONS,
@@ -248,13 +244,8 @@ class JoinRequests(commands.Cog):
             )
         elif change.kind == "update":
             card = await self._card_message(channel, change)
-            if card is None or not card.components:
-                return  # deleted, not found, or closed already (CardReconciler._reclose looks twice)
-            await card.edit(
-                embed=closed_card(change, card.embeds[0] if card.embeds else None),
-                view=None,
-                allowed_mentions=NO_MENTIONS,
-            )
+            if card is not None:  # else deleted or not found; closed already is close_card's to see
+                await close_card(card, Closing.of_change(change))
 
     async def _card_message(
         self, channel: discord.PartialMessageable, change: CardChange
@@ -277,48 +268,5 @@ class JoinRequests(commands.Cog):
 
 def card_nonce(change: CardChange) -> str:
     """One per card and request: a user who asks again later gets a new card, not the old one back."""
-    asked = change.view.requested_at.isoformat() if change.view and change.view.requested_at else ""
+    asked = change.request.requested_at.isoformat() if change.request and change.request.requested_at else ""
     return message_nonce(change.channel_id, [f"card:{change.group_id}:{change.user_id}:{asked}"])
-
-
-@app_commands.command(name="requests", description="List the pending join requests")
-@app_commands.describe(
-    group="The VRChat group (defaults to this server's only linked group)", page="Page number"
-)
-@app_commands.autocomplete(group=group_autocomplete)
-async def list_requests(
-    interaction: Interaction,
-    group: str | None = None,
-    page: app_commands.Range[int, 1, 100] = 1,
-) -> None:
-    services = services_of(interaction)
-    group_id = await chosen_group(interaction, group)
-    await services.access.require_moderator(actor_of(interaction), group_id)
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    views, has_more = await services.requests.pending(
-        group_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
-    if not views:
-        await send_ephemeral(
-            interaction, "No pending join requests." if page == 1 else "No more requests on that page."
-        )
-        return
-    embed = discord.Embed(title=f"Pending join requests — page {page}", colour=discord.Colour.blurple())
-    for view in views:
-        age = f"{view.account_age_days} days" if view.account_age_days is not None else "age unknown"
-        adult = " · 18+" if view.adult else ""
-        embed.add_field(
-            name=safe_text(view.display_name, 100, single_line=True),
-            value=f"{view.trust_rank} · {age}{adult} · [profile]({view.profile_url})",
-            inline=False,
-        )
-    if has_more:
-        embed.set_footer(text=f"More on page {page + 1}")
-    await send_ephemeral(interaction, embed=embed)
-
-
-async def setup(bot: GroupBridgeBot) -> None:
-    bot.groups.vrc.add_command(list_requests)
-    # The cards' buttons, restart-safe: a click on a card posted before this start still arrives.
-    bot.add_dynamic_items(*REQUEST_BUTTONS)
-    await bot.add_cog(JoinRequests(bot))
