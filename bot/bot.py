@@ -314,6 +314,7 @@ async def install_commands(bot: GroupBridgeBot) -> None:
     for module in pkgutil.iter_modules(bot_cogs.__path__, "bot.cogs."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             await bot.load_extension(module.name)
+    await bot.load_extension("bot.roles.cog")  # /bridge roles: a feature package outside bot/cogs
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

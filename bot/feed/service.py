@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
@@ -65,6 +67,8 @@ class FeedService:
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
         )
         self._checks: set[asyncio.Task[list[int]]] = set()
+        # Told the group's ID after a poll stored new entries (role sync reads them back at once).
+        self._ingest_listeners: list[Callable[[str], None]] = []
         self.leases = leases
         if leases is not None:
             leases.subscribe(self._on_leases)
@@ -80,6 +84,10 @@ class FeedService:
         poller = self.pollers.get(group_id)
         if poller is not None:
             poller.wake()
+
+    def subscribe_ingest(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(group_id)` after each poll that stored new entries for the group."""
+        self._ingest_listeners.append(listener)
 
     async def sync_pollers(self) -> None:
         """One poller per bound group this process holds: start the missing ones, drop the others."""
@@ -137,11 +145,14 @@ class FeedService:
                 self._tasks[group_id] = asyncio.create_task(self._poll_loop(poller), name=f"poll {group_id}")
 
     async def _poll_loop(self, poller: AuditPoller) -> None:
-        await poller.run(self._stop, on_result=self._after_poll)
+        await poller.run(self._stop, on_result=partial(self._after_poll, poller.group_id))
 
-    def _after_poll(self, result: PollResult | None) -> None:
+    def _after_poll(self, group_id: str, result: PollResult | None) -> None:
         if result is not None and result.queued:
             self._wake.set()
+        if result is not None and result.new:
+            for listener in self._ingest_listeners:
+                listener(group_id)
         if self.alerts.needs_check():
             task = asyncio.create_task(self._check_session(), name="session alert")
             self._checks.add(task)

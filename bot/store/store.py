@@ -21,6 +21,7 @@ from bot.store.engine import create_engine, normalise_url, sqlite_location_probl
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseOps
 from bot.store.links import LinkOps
+from bot.store.role_sync import RoleSyncOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
@@ -56,6 +57,7 @@ class Store(
     LeaseOps,
     SetAsideOps,
     LinkOps,
+    RoleSyncOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""

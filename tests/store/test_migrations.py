@@ -33,6 +33,10 @@ TABLES = {
     "outbox",
     "request_cards",
     "request_rules",
+    "role_mappings",
+    "role_sync_held",
+    "role_sync_settings",
+    "role_sync_writes",
     "rule_settings",
     "watchlist",
 }
