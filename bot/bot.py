@@ -53,12 +53,13 @@ LOOPBACK_POLL_FLOOR = 0.1
 Role = Literal["all", "gateway", "worker"]
 
 
-def bot_intents() -> discord.Intents:
+def bot_intents(members: bool = False) -> discord.Intents:
     """Guilds only: channels and roles for permission checks; no message content, no member list.
     Whatever client the bot's token drives uses these, even one that never opens the gateway:
     discord.py warns about its cache without the guilds intent."""
     intents = discord.Intents.none()
     intents.guilds = True
+    intents.members = members  # [discord] server_members_intent: role sync sees Discord changes live
     return intents
 
 
@@ -124,7 +125,7 @@ class GroupBridgeBot(commands.Bot):
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: the bot has slash commands only
-            intents=bot_intents(),
+            intents=bot_intents(config.discord.server_members_intent),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=GroupBridgeTree,
             help_command=None,

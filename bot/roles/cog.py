@@ -36,8 +36,9 @@ def _service(interaction: Interaction) -> RoleSyncService:
     return cog.service
 
 
-def _role(role: discord.Role) -> DiscordRole:
-    return DiscordRole(role.id, role.name, managed=role.managed, is_default=role.is_default())
+def _role(interaction: Interaction, role: discord.Role) -> DiscordRole:
+    # @everyone's ID is the server's (Role.is_default needs the guild, which a DM does not resolve).
+    return DiscordRole(role.id, role.name, managed=role.managed, is_default=role.id == interaction.guild_id)
 
 
 def _vrchat_role(view: RoleSyncView, role_id: str) -> str:
@@ -74,7 +75,7 @@ async def map_role(
         interaction.guild_id or 0,
         group,
         vrchat_role,
-        _role(discord_role),
+        _role(interaction, discord_role),
         direction,
         source_of_truth,
         allow_management=allow_management,
@@ -113,7 +114,7 @@ async def membership(
     interaction: Interaction, role: discord.Role | None = None, group: str | None = None
 ) -> None:
     await _service(interaction).set_membership_role(
-        actor_of(interaction), interaction.guild_id or 0, group, _role(role) if role else None
+        actor_of(interaction), interaction.guild_id or 0, group, _role(interaction, role) if role else None
     )
     text = (
         f"Linked members of the VRChat group get {role.mention}, and lose it when they leave, are removed "

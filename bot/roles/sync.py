@@ -175,8 +175,14 @@ class RoleSyncEngine:
             )
         await self._store.update_role_sync_held(binding.id, result.agreed, result.forget)
         applied = refused = failed = 0
+        refused_now: set[tuple[str, str]] = set()
         for change in result.changes:
+            if (change.side, change.role_id) in refused_now:
+                refused += 1  # refused once in this run already: the others are not tried
+                continue
             outcome = await self._apply(binding, change)
+            if outcome == "refused":
+                refused_now.add((change.side, change.role_id))
             applied += outcome == "done"
             refused += outcome == "refused"
             failed += outcome == "failed"

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.services.access import GUILD_ONLY
 from bot.store import Store
-from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID
+from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ROLE_ID
 from tests.security.conftest import SPARE_FEED_ID, Role, World
 
 ADMINS: frozenset[Role] = frozenset({"admin"})
@@ -97,6 +97,21 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     "bridge rules list": CommandCase(ADMINS, _group, "Join-request rules for Test Group"),
     "bridge rules shadow": CommandCase(ADMINS, lambda w: {"on": True, **_group(w)}, "Shadow mode is on"),
     "bridge rules remove": CommandCase(ADMINS, lambda w: {"number": 1, **_group(w)}, "Removed rule #1"),
+    "bridge roles map": CommandCase(
+        ADMINS,
+        lambda w: {
+            "vrchat_role": "Moderator",
+            "discord_role": w.standin.state.guilds[GUILD_ID].roles[MOD_ROLE_ID],
+            "direction": "vrchat_to_discord",
+            **_group(w),
+        },
+        "Mapped VRChat role Moderator",
+    ),
+    "bridge roles list": CommandCase(ADMINS, _group, "Role sync"),
+    "bridge roles diff": CommandCase(ADMINS, _group, "Role sync dry run"),
+    "bridge roles membership": CommandCase(ADMINS, _group, "No membership role"),
+    "bridge roles mode": CommandCase(ADMINS, lambda w: {"mode": "shadow", **_group(w)}, "shadow mode"),
+    "bridge roles unmap": CommandCase(ADMINS, lambda w: {"role": "Moderator", **_group(w)}, "Unmapped"),
     "vrc profile show": CommandCase(ADMINS, lambda w: {}, "Bot profile"),
     "vrc profile set": CommandCase(ADMINS, lambda w: {"pronouns": "they/them"}, "profile was updated"),
     "vrc requests": CommandCase(MODERATORS, _group, "Pending join requests"),
