@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.cogs._groups import group_autocomplete
 from bot.replies import send_ephemeral
 from bot.roles.discord_side import DiscordRoleAccess
-from bot.roles.loop import RoleSyncLoop
+from bot.roles.loop import FULL_EVERY, RoleSyncLoop
 from bot.roles.plan import Change
 from bot.roles.service import DiscordRole, RoleSyncService, RoleSyncView
 from bot.roles.sync import RoleSyncEngine
@@ -253,6 +253,12 @@ class RoleSync(commands.Cog):
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    async def status_text(self, guild_id: int) -> str | None:
+        """For /bridge status (bot.cogs.bridge asks the cog by name)."""
+        return await self.service.status_text(
+            guild_id, members_intent=self.bot.intents.members, full_every=FULL_EVERY
+        )
 
     @commands.Cog.listener()
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:

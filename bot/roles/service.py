@@ -272,6 +272,26 @@ class RoleSyncService:
             outcome = await self.engine.run(binding, rules_of(view.settings, view.mappings), apply=False)
         return Diff(view, outcome)
 
+    async def status_text(self, guild_id: int, *, members_intent: bool, full_every: float) -> str | None:
+        """The /bridge status line: which bindings sync, and what works without the Server Members
+        intent. None when no binding of the server has role sync set up."""
+        modes = [
+            (await self._store.role_sync_settings(b.id)).mode
+            for b in await self._access.groups_of_guild(guild_id)
+        ]
+        if not any(m != "off" for m in modes):
+            return None
+        counts = ", ".join(f"{modes.count(m)} {m}" for m in SYNC_MODES if modes.count(m))
+        minutes = round(full_every / 60)
+        if members_intent:
+            live = "Server Members intent on: Discord role changes are synced as they happen."
+        else:
+            live = (
+                "Server Members intent off: VRChat changes still sync within one poll, links at once; "
+                f"role changes made in Discord wait for the full reconcile (about every {minutes} min)."
+            )
+        return f"Bindings: {counts}. {live}"
+
     # ------------------------------------------------------------------ the loop
 
     async def reconcile(

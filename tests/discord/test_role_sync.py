@@ -118,6 +118,10 @@ async def test_map_diff_shadow_and_on_copy_vrchat_roles_and_membership_to_discor
         logged = await bot_store.list_actions(action="role.discord.add")
         assert len(logged) == 3 and {a.target_id for a in logged} == {bob.id, alice.id}
 
+        status = first_reply(await command(gateway_standin, "bridge", "status", {}, who=ADMIN_ID))
+        (field,) = [f for f in status["embeds"][0]["fields"] if f["name"] == "Role sync"]
+        assert "1 on" in field["value"] and "Server Members intent off" in field["value"]
+
         # Nothing left to do; a second round writes nothing.
         assert await cog(bot).loop.full_round() == 0
         assert "In Discord: 0 change(s)" in await roles_cmd(gateway_standin, "diff")
