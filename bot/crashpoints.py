@@ -29,6 +29,8 @@ POINTS: tuple[str, ...] = (
     "cards.after_upsert",  # a card row exists for a new request; no message posted yet
     "cards.after_post",  # the card is in the channel; its message id is not stored yet
     "cards.after_claim",  # a request that left VRChat's list is claimed; its card not edited yet
+    "roles.after_journal",  # a role write is journalled; not sent yet
+    "roles.after_write",  # the role write is done; its journal row is not settled yet
 )
 
 

@@ -295,7 +295,8 @@ class RoleSyncEngine:
 def _took(write: RoleWrite, snap: Snapshot) -> bool | None:
     """Whether a journalled write shows in what was just read; None when that side was not read."""
     if write.side == "vrchat":
-        if write.user_id not in snap.vrchat and not snap.vrchat_complete:
+        outside = snap.scope is not None and write.user_id not in snap.scope
+        if outside or (write.user_id not in snap.vrchat and not snap.vrchat_complete):
             return None
         held = write.role_id in snap.vrchat.get(write.user_id, frozenset())
     else:
