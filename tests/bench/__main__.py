@@ -39,6 +39,7 @@ from tests.bench import (
     bench_interactions,
     bench_latency,
     bench_poll,
+    bench_roles,
     bench_rss,
     bench_scale,
 )
@@ -71,6 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--fleet-groups", type=int, default=60, help="bound groups in the 1-vs-3-processes run")
     add("--fleet-entries", type=int, default=40, help="new entries per group in its burst (at most 50)")
     add("--no-fleet", action="store_true", help="skip the 1-vs-3-processes run (tests/scale covers it)")
+    add("--role-members", type=int, default=5000, help="linked members in the role-sync reconcile")
+    add("--only", metavar="TEXT", help="run only the sections whose title contains TEXT (e.g. 'Role sync')")
     add(
         "--json",
         type=Path,
@@ -150,6 +153,10 @@ def sections(
                 groups=args.accounts_groups,
             ),
         ),
+        (
+            "Role sync of a large group",
+            lambda: bench_roles.run(report, tmp, members=args.role_members),
+        ),
     ] + (
         []
         if args.no_fleet
@@ -163,7 +170,9 @@ def sections(
 
 
 async def run_all(args: argparse.Namespace, report: Report, tmp: Path) -> None:
-    todo = sections(args, report, tmp)
+    todo = [
+        s for s in sections(args, report, tmp) if not args.only or args.only.casefold() in s[0].casefold()
+    ]
     progress = report.progress
     overall = progress.add_task("sections", total=len(todo)) if progress else None
     for n, (title, section) in enumerate(todo):

@@ -100,6 +100,7 @@ EXPECTED_KEYS = {
     "process.peak_rss_mib",
     *(f"accounts.{k}" for k in ("budget_per_minute", "per_group_per_minute", "capacity")),
     "accounts.capacity_measured",
+    *(f"roles.{k}" for k in ("vrchat_requests", "discord_writes", "discord_reads", "wall_s", "peak_rss_mib")),
     *(
         f"accounts.{run}.{k}"
         for run in ("one_at_capacity", "one_at_twice", "two_at_twice")
@@ -110,7 +111,7 @@ ZERO_KEYS = [k for k in EXPECTED_KEYS if k.endswith((".lost", ".duplicated", ".f
 TINY = [
     *("--feed-events", "20", "--single-events", "5", "--scale", "100", "--ingest", "20", "--bursts", "10"),
     *("--poll-interval", "0.2", "--latency-events", "8", "--latency-duration", "0.5", "--iterations", "3"),
-    *("--card-requests", "3", "--card-duration", "1"),
+    *("--card-requests", "3", "--card-duration", "1", "--role-members", "30"),
     *("--rss-groups", "2", "--rss-history", "5", "--rss-cycles", "1"),
     *("--accounts-scale", "120", "--accounts-minutes", "1", "--accounts-groups", "2"),
     "--no-fleet",  # several processes on PostgreSQL: tests/scale/test_bench_scale.py runs it small
