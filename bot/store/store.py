@@ -21,10 +21,10 @@ from bot.store.engine import create_engine, normalise_url, sqlite_location_probl
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseOps
 from bot.store.links import LinkOps
-from bot.store.role_sync import RoleSyncOps
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
+from bot.store.role_sync import RoleSyncOps
 from bot.store.rules import RuleOps
 from bot.store.set_aside import SetAsideOps, describe, may_be_the_data, placeholder_for
 from bot.store.stats import StatsOps

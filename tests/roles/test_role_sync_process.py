@@ -46,7 +46,7 @@ async def admin(world: SandboxWorld, sub: str, **options: object) -> str:
     return str(first_reply(exchange))
 
 
-async def started(world: SandboxWorld, env: dict[str, str] | None = None):  # noqa: ANN201
+async def started(world: SandboxWorld, env: dict[str, str] | None = None):
     bot = world.bot_process()
     await bot.start(env=env)
     await world.wait_for(
@@ -84,10 +84,8 @@ async def test_link_vrchat_role_and_discord_role_reach_the_other_side(world: San
     assert "Linked members" in await admin(
         world, "membership", role=world.discord.state.guilds[GUILD_ID].roles[MEMBERSHIP_D]
     )
-    mapped = await admin(
-        world, "map", vrchat_role="Verified", discord_role=world.discord.state.guilds[GUILD_ID].roles[roles.discord_verified],
-        direction="both",
-    )  # fmt: skip
+    verified = world.discord.state.guilds[GUILD_ID].roles[roles.discord_verified]
+    mapped = await admin(world, "map", vrchat_role="Verified", discord_role=verified, direction="both")
     assert "Mapped" in mapped
     assert "Role sync is on" in await admin(world, "mode", mode="on")
     await world.wait_for(
@@ -146,10 +144,8 @@ async def test_a_sigkill_in_the_middle_of_a_reconcile_changes_nothing_twice(worl
         world.discord.add_member(GUILD_ID, discord_id, f"fan{discord_id % 1000}")
     await seed_links(world, pairs)
     bot = await started(world)
-    await admin(
-        world, "map", vrchat_role="Verified", discord_role=world.discord.state.guilds[GUILD_ID].roles[roles.discord_verified],
-        direction="vrchat_to_discord",
-    )  # fmt: skip
+    verified = world.discord.state.guilds[GUILD_ID].roles[roles.discord_verified]
+    await admin(world, "map", vrchat_role="Verified", discord_role=verified, direction="vrchat_to_discord")
     await bot.stop()
     # Switched on while stopped, so the first full reconcile after the start is the one that dies.
     store = await Store.open(f"sqlite+aiosqlite:///{world.database_path}")
