@@ -12,7 +12,10 @@ import pytest
 from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.discord.guilds import MANAGE_ROLES
+from bot.sandbox.vrchat.crowd import add_crowd
 from bot.store import Store
+from bot.vrchat import VRChatClient
+from bot.vrchat.errors import ServerError
 from tests.discord.conftest import assert_messages_disable_mentions, command, first_reply
 from tests.fixtures.discord_gateway import ADMIN_ID, FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
@@ -204,3 +207,45 @@ async def test_roles_commands_need_manage_server(
         for sub, options in (("list", {}), ("diff", {}), ("mode", {"mode": "on"})):
             text = await roles_cmd(gateway_standin, sub, who=MEMBER_ID, **options)
             assert "Only members with the Manage Server permission" in text
+
+
+class SecondPageFails(VRChatClient):
+    """The real client, except that VRChat answers 503 for every page of members after the first."""
+
+    async def list_group_members(self, group_id: str, **kwargs: Any) -> list:  # type: ignore[override]
+        if kwargs.get("offset", 0) > 0:
+            raise ServerError("HTTP 503 from VRChat (test)")
+        return await super().list_group_members(group_id, **kwargs)
+
+
+async def test_a_partial_vrchat_listing_removes_nothing_but_still_adds(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
+) -> None:
+    state, group = seeded_sim.sim.state, seeded_sim.group.id
+    bob, dave = seeded_sim.member, seeded_sim.outsider
+    state.add_member(group, dave.id)
+    crowd = add_crowd(state, group, 150)
+    await link(bot_store, MOD_ID, dave.id)
+    async with make_bot() as bot:
+        await roles_cmd(gateway_standin, "membership", role=role(gateway_standin, MEMBER_D))
+        await roles_cmd(gateway_standin, "mode", mode="on")
+        await cog(bot).loop.full_round()
+        assert holds(gateway_standin, MOD_ID, MEMBER_D)
+        state.leave(group, dave.id)  # Dave leaves; the oldest member (page 1) and Bob (page 2) link
+        await link(bot_store, MEMBER_ID, crowd[0].id)
+        await link(bot_store, ADMIN_ID, bob.id)
+        assert f"take <@&{MEMBER_D}> from <@{MOD_ID}>" in await roles_cmd(gateway_standin, "diff")
+
+        bot.vrchat.__class__ = SecondPageFails  # from here on, page 2 of the members fails
+        partial = await roles_cmd(gateway_standin, "diff")
+        assert "listing the VRChat group's members failed" in partial
+        assert f"give <@&{MEMBER_D}> to <@{MEMBER_ID}>" in partial and "take" not in partial
+        await cog(bot).loop.full_round()
+        assert holds(gateway_standin, MEMBER_ID, MEMBER_D)  # on page 1: given
+        assert holds(gateway_standin, MOD_ID, MEMBER_D)  # Dave: kept, the listing was partial
+        assert not holds(gateway_standin, ADMIN_ID, MEMBER_D)  # Bob, on the failed page: left alone
+        assert await bot_store.list_actions(action="role.discord.remove") == []
+
+        bot.vrchat.__class__ = VRChatClient
+        await cog(bot).loop.full_round()
+        assert not holds(gateway_standin, MOD_ID, MEMBER_D) and holds(gateway_standin, ADMIN_ID, MEMBER_D)
