@@ -158,6 +158,9 @@ ACTION_EVENT_TYPES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "member.kick": ("group.member.remove",),
         "member.ban": ("group.user.ban", "group.member.user.ban"),
         "member.unban": ("group.user.unban", "group.member.user.unban"),
+        # Role sync (bot.roles) writing to VRChat: credited to "role sync".
+        "role.assign": ("group.member.role.assign",),
+        "role.unassign": ("group.member.role.unassign",),
     }
 )
 

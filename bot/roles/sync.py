@@ -25,7 +25,7 @@ from bot.vrchat.errors import Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
-SYNC_ACTOR_NAME = "GroupBridge role sync"
+SYNC_ACTOR_NAME = "role sync"  # the feed says "by role sync via GroupBridge"
 # The action log's discord_user_id for changes the bot made on its own (a Discord ID is never 0).
 SYNC_ACTOR_ID = 0
 # A listing this much shorter than the group's member count (beyond the bot itself) is partial.

@@ -143,6 +143,7 @@ def test_every_section_runs_and_the_json_has_every_figure(
         "cards",
         "interactions",
         "rss",
+        "roles",
         "process",
     }
 

@@ -119,6 +119,13 @@ async def test_link_vrchat_role_and_discord_role_reach_the_other_side(world: San
         return membership is not None and roles.vrchat_verified.id in membership.role_ids
 
     await world.wait_for(chidi_verified, "Chidi's VRChat role", 30, process=bot)
+    # The feed credits the bot's assignment to role sync, as it credits moderators' actions.
+    await world.wait_for(
+        lambda: any("by role sync via GroupBridge" in str(m.embeds) for m in world.feed_messages()),
+        "the feed entry of the bot's assignment",
+        30,
+        process=bot,
+    )
     # None of it came back as a change to copy: one assignment each way, nothing taken.
     log = world.sim.state.audit(group)
     by_bot = [
