@@ -249,3 +249,36 @@ async def test_a_partial_vrchat_listing_removes_nothing_but_still_adds(
         bot.vrchat.__class__ = VRChatClient
         await cog(bot).loop.full_round()
         assert not holds(gateway_standin, MOD_ID, MEMBER_D) and holds(gateway_standin, ADMIN_ID, MEMBER_D)
+
+
+async def test_bad_mappings_are_refused_in_one_line_and_change_nothing(
+    make_bot, gateway_standin: DiscordStandIn, bot_store: Store, roles_world: str
+) -> None:
+    bot_role = gateway_standin.bot_member(GUILD_ID).role_ids[0]
+    async with make_bot():
+        cases = [
+            ({"vrchat_role": "Nope", "discord_role": role(gateway_standin, VERIFIED_D)}, "has no role"),
+            ({"vrchat_role": "Verified", "discord_role": role(gateway_standin, bot_role)}, "cannot be given"),
+            ({"vrchat_role": "Verified", "discord_role": role(gateway_standin, GUILD_ID)}, "cannot be given"),
+        ]
+        for options, why in cases:
+            text = await roles_cmd(gateway_standin, "map", direction="both", **options)
+            assert why in text and "\n" not in text.strip(), text
+        assert "Mapped" in await roles_cmd(
+            gateway_standin, "map", vrchat_role="verified", discord_role=role(gateway_standin, VERIFIED_D),
+            direction="both",
+        )  # fmt: skip
+        again = await roles_cmd(
+            gateway_standin, "map", vrchat_role=roles_world, discord_role=role(gateway_standin, MEMBER_D),
+            direction="both",
+        )  # fmt: skip
+        assert "already mapped" in again
+        taken = await roles_cmd(gateway_standin, "membership", role=role(gateway_standin, VERIFIED_D))
+        assert "mapped to a VRChat role already" in taken
+        (binding,) = await bot_store.list_bindings()
+        assert len(await bot_store.role_mappings(binding.id)) == 1
+        assert "No mapping" in await roles_cmd(gateway_standin, "unmap", role="Moderator")
+        assert "Unmapped" in await roles_cmd(gateway_standin, "unmap", role="Verified")
+        assert await bot_store.role_mappings(binding.id) == []
+        actions = [a.action for a in await bot_store.list_actions(action="roles")]
+        assert sorted(actions) == ["roles.map", "roles.unmap"]
