@@ -173,10 +173,16 @@ def plan(rules: Sequence[SyncRule], snap: Snapshot) -> Plan:
     # Agreements whose pair is gone (the link was removed or now names someone else): the Discord
     # role the bot gave under a VRChat-led rule goes with the link; VRChat roles stay as they are.
     by_id = {r.mapping_id: r for r in rules}
+    linked_now = set(snap.links.values())
     for key, held in sorted(snap.held.items(), key=lambda kv: (kv[0].mapping_id, kv[0].vrchat_user_id)):
         if scope is not None and key.vrchat_user_id not in scope:
             continue
         if snap.links.get(key.vrchat_user_id) == key.discord_user_id:
+            continue
+        if key.discord_user_id in linked_now:
+            # That Discord user is linked to another VRChat account now: the loop above decides what
+            # they hold under that link; taking the role here would only make it give it back.
+            forget.append((key.mapping_id, key.vrchat_user_id))
             continue
         stale_rule = by_id.get(key.mapping_id)
         roles = snap.discord.get(key.discord_user_id)

@@ -129,6 +129,12 @@ class RoleSyncEngine:
         if scope is not None:
             wanted = (wanted | set(scope)) & set(scope)
         links = {v: link.discord_user_id for v, link in (await self._store.links_of_vrchat(wanted)).items()}
+        # A Discord user of an old agreement who is linked to another account now: the plan must know.
+        for key in held:
+            if key.vrchat_user_id in wanted and links.get(key.vrchat_user_id) != key.discord_user_id:
+                relinked = await self._store.link_of_discord(key.discord_user_id)
+                if relinked is not None:
+                    links.setdefault(relinked.vrchat_user_id, relinked.discord_user_id)
         discord_ids = set(links.values()) | {k.discord_user_id for k in held if k.vrchat_user_id in wanted}
         discord, discord_ok = await self._discord.member_roles(binding.guild_id, discord_ids)
         refused = {(w.side, w.role_id) for w in await self._store.role_writes(binding.id, "refused")}

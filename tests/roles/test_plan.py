@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.roles.plan import Change, Plan, Snapshot, SyncRule, plan
@@ -215,16 +215,18 @@ rules_st = st.lists(st.sampled_from([V2D, D2V, BOTH_V, BOTH_D]), min_size=1, max
 )
 
 
+@settings(max_examples=400, deadline=None)  # a pure function: many examples are cheap
 @given(
     rules=rules_st,
     vrchat=st.dictionaries(users, st.sets(st.sampled_from([ROLE, "grol_x"]))),
     discord=st.dictionaries(
         st.sampled_from([DA, DB, DC]), st.none() | st.sets(st.sampled_from([DROLE, MEMBER_ROLE]))
     ),
+    # One agreement per mapping and VRChat user, as the table's primary key has it.
     held=st.dictionaries(
-        st.builds(HeldKey, st.sampled_from([MEMBERSHIP, 1]), users, st.sampled_from([DA, DB, DC])),
-        st.booleans(),
-    ),
+        st.tuples(st.sampled_from([MEMBERSHIP, 1]), users),
+        st.tuples(st.sampled_from([DA, DB, DC]), st.booleans()),
+    ).map(lambda rows: {HeldKey(m, v, d): h for (m, v), (d, h) in rows.items()}),
     vrchat_complete=st.booleans(),
     discord_complete=st.booleans(),
 )
@@ -289,3 +291,13 @@ def _record(agreed: dict[HeldKey, bool], result: Plan) -> None:
             del agreed[old]
         if not change.forget:
             agreed[change.key] = change.held_after
+
+
+def test_a_discord_user_relinked_to_another_member_keeps_the_role_that_link_gives() -> None:
+    """Found by the property below: DB held the membership role under VA; now linked to VB, a member."""
+    held = {HeldKey(MEMBERSHIP, VA, DB): True}
+    result = plan(
+        [MEMBERSHIP_RULE], snap({VB: set()}, {DA: None, DB: {MEMBER_ROLE}}, {VA: DA, VB: DB}, held=held)
+    )
+    assert result.changes == () and result.forget == ((MEMBERSHIP, VA),)
+    assert result.agreed == {HeldKey(MEMBERSHIP, VB, DB): True}
