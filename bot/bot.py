@@ -60,13 +60,14 @@ GATEWAY_LOCK_POLL = 1.0
 Role = Literal["all", "gateway", "worker"]
 
 
-def bot_intents() -> discord.Intents:
+def bot_intents(members: bool = False) -> discord.Intents:
     """Guilds only: channels and roles for permission checks; no message content, no member list.
     Whatever client the bot's token drives uses these, even one that never opens the gateway:
     discord.py warns about its cache without the guilds intent."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.moderation = True  # GUILD_BAN_ADD / REMOVE, not privileged (bot.banbridge)
+    intents.members = members  # [discord] server_members_intent: role sync sees Discord changes live
     return intents
 
 
@@ -78,9 +79,11 @@ class CommandGroups:
     vrc: app_commands.Group
     bridge: app_commands.Group
     audit: app_commands.Group
+    # Its own group: under /bridge it took that command past Discord's 4,000 characters per command.
+    rolesync: app_commands.Group
 
     def all(self) -> tuple[app_commands.Group, ...]:
-        return (self.vrc, self.bridge, self.audit)
+        return (self.vrc, self.bridge, self.audit, self.rolesync)
 
 
 def make_groups() -> CommandGroups:
@@ -94,6 +97,12 @@ def make_groups() -> CommandGroups:
             default_permissions=discord.Permissions(manage_guild=True),
         ),
         audit=app_commands.Group(name="audit", description="The group's mirrored audit log", guild_only=True),
+        rolesync=app_commands.Group(
+            name="rolesync",
+            description="Sync VRChat group roles and Discord roles",
+            guild_only=True,
+            default_permissions=discord.Permissions(manage_guild=True),
+        ),
     )
 
 
@@ -136,7 +145,7 @@ class GroupBridgeBot(commands.Bot):
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: the bot has slash commands only
-            intents=bot_intents(),
+            intents=bot_intents(config.discord.server_members_intent),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=GroupBridgeTree,
             help_command=None,
@@ -378,6 +387,7 @@ async def install_commands(bot: GroupBridgeBot) -> None:
     await bot.load_extension("bot.watchdog.cog")  # a feature package: /bridge alerts, its buttons, loop
     # A feature package outside bot/cogs that adds to the groups (/vrc requests, the cards).
     await bot.load_extension("bot.requests.cog")
+    await bot.load_extension("bot.roles.cog")  # /rolesync: a feature package outside bot/cogs
     for group in bot.groups.all():
         bot.tree.add_command(group)
     # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.

@@ -33,6 +33,8 @@ POINTS: tuple[str, ...] = (
     "banbridge.after_post",  # the ban card is in the channel; its message id is not stored yet
     "watchdog.after_detect",  # a runaway-moderator alert is recorded; nothing posted yet
     "watchdog.after_send",  # the alert is in the channel; the row still says `sending`
+    "roles.after_journal",  # a role write is journalled; not sent yet
+    "roles.after_write",  # the role write is done; its journal row is not settled yet
 )
 
 

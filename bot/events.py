@@ -165,6 +165,9 @@ ACTION_EVENT_TYPES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "instance.close": ("group.instance.close",),
         # The runaway-moderator kill switch (bot.watchdog): one entry per role it removes.
         "alert.kill_switch": ("group.member.role.unassign",),
+        # Role sync (bot.roles) writing to VRChat: credited to "role sync".
+        "role.assign": ("group.member.role.assign",),
+        "role.unassign": ("group.member.role.unassign",),
     }
 )
 

@@ -15,7 +15,7 @@ SPEC = REPO / "bot" / "sandbox" / "vrchat" / "spec" / "openapi.yaml"  # the vend
 HEADER = "| feature | what the bot calls | group permission |"
 
 # What the simulator (our model of VRChat) requires for each call the bot makes: audit log; join
-# requests and invites; posts; kicks; bans.
+# requests and invites; posts; kicks; bans; role sync into VRChat.
 USED = {
     "group-audit-view",
     "group-invites-manage",

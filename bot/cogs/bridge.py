@@ -102,7 +102,11 @@ async def status(interaction: Interaction) -> None:
     report = await services.bindings.status(interaction.guild_id or 0)
     recorder = _RECORDERS.get(interaction.client)
     recent = about_this_server(report, recorder.recent(limit=RECENT_LINES)) if recorder else []
-    await send_ephemeral(interaction, embed=status_embed(report, recent))
+    embed = status_embed(report, recent)
+    roles = interaction.client.get_cog("RoleSync")  # bot.roles.cog, when loaded
+    if roles is not None and (line := await roles.status_text(interaction.guild_id or 0)):  # type: ignore[attr-defined]
+        embed.add_field(name="Role sync", value=line, inline=False)
+    await send_ephemeral(interaction, embed=embed)
 
 
 async def setup(bot: GroupBridgeBot) -> None:

@@ -236,6 +236,9 @@ class DiscordConfig(_Section):
     token: SecretStr | None = None  # required by default: see load_config(required=...)
     guild_ids: list[Snowflake] = Field(default_factory=list)
     sync_commands_on_start: bool = True
+    # The privileged Server Members intent (switch it on in the Developer Portal first): role sync then
+    # sees Discord role changes as they happen and lists members 1,000 a request.
+    server_members_intent: bool = False
     # Only for tests and the offline demo: where Discord's REST API and gateway are (a local stand-in).
     api_base_url: str | None = None
     gateway_url: str | None = None

@@ -67,6 +67,7 @@ class FeedService:
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
         )
         self._checks: set[asyncio.Task[list[int]]] = set()
+        # Told the group's ID after a poll stored new entries (role sync reads them back at once).
         self._ingest_listeners: list[Callable[[str], None]] = []
         self.leases = leases
         if leases is not None:

@@ -29,6 +29,7 @@ from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRo
 from bot.store.moderator_alerts import ModeratorAlertOps
 from bot.store.outbox import OutboxOps
 from bot.store.query import QueryOps
+from bot.store.role_sync import RoleSyncOps
 from bot.store.rules import RuleOps
 from bot.store.session_notices import SessionNoticeOps
 from bot.store.set_aside import SetAsideOps, describe, may_be_the_data, placeholder_for
@@ -67,6 +68,7 @@ class Store(
     BanPromptOps,
     InstanceReportOps,
     ModeratorAlertOps,
+    RoleSyncOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""

@@ -1,7 +1,7 @@
 """Moderator notes about VRChat users (`/vrc note`, shown in `/vrc history` and on join-request cards).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06
 
 Hand-checked against ModeratorNoteRow in bot/store/models.py; like the others it does not import
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

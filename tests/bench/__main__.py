@@ -40,6 +40,7 @@ from tests.bench import (
     bench_latency,
     bench_poll,
     bench_quiet,
+    bench_roles,
     bench_rss,
     bench_scale,
 )
@@ -76,6 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--fleet-groups", type=int, default=60, help="bound groups in the 1-vs-3-processes run")
     add("--fleet-entries", type=int, default=40, help="new entries per group in its burst (at most 50)")
     add("--no-fleet", action="store_true", help="skip the 1-vs-3-processes run (tests/scale covers it)")
+    add("--role-members", type=int, default=5000, help="linked members in the role-sync reconcile")
     add(
         "--json",
         type=Path,
@@ -162,6 +164,10 @@ def sections(
             lambda: bench_quiet.run(
                 report, tmp, groups=args.quiet_groups, busy=args.quiet_busy, minutes=args.quiet_minutes
             ),
+        ),
+        (
+            "Role sync of a large group",
+            lambda: bench_roles.run(report, tmp, members=args.role_members),
         ),
     ] + (
         []

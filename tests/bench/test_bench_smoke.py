@@ -110,6 +110,7 @@ EXPECTED_KEYS = {
     "process.peak_rss_mib",
     *(f"accounts.{k}" for k in ("budget_per_minute", "per_group_per_minute", "capacity")),
     "accounts.capacity_measured",
+    *(f"roles.{k}" for k in ("vrchat_requests", "discord_writes", "discord_reads", "wall_s", "peak_rss_mib")),
     *(
         f"quiet.{mode}.{k}"
         for mode in ("today", "adaptive", "adaptive_no_pipeline")
@@ -135,7 +136,7 @@ ZERO_KEYS = [k for k in EXPECTED_KEYS if k.endswith((".lost", ".duplicated", ".f
 TINY = [
     *("--feed-events", "20", "--single-events", "5", "--scale", "100", "--ingest", "20", "--bursts", "10"),
     *("--poll-interval", "0.2", "--latency-events", "8", "--latency-duration", "0.5", "--iterations", "3"),
-    *("--card-requests", "3", "--card-duration", "1"),
+    *("--card-requests", "3", "--card-duration", "1", "--role-members", "30"),
     *("--rss-groups", "2", "--rss-history", "5", "--rss-cycles", "1"),
     *("--accounts-scale", "120", "--accounts-minutes", "1", "--accounts-groups", "2"),
     *("--quiet-groups", "2", "--quiet-busy", "1", "--quiet-minutes", "4"),
@@ -169,6 +170,7 @@ def test_every_section_runs_and_the_json_has_every_figure(
         "cards",
         "interactions",
         "rss",
+        "roles",
         "process",
     }
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.services.access import GUILD_ONLY
 from bot.store import Store
-from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID
+from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ROLE_ID
 from tests.security.conftest import SPARE_FEED_ID, Role, World
 
 ADMINS: frozenset[Role] = frozenset({"admin"})
@@ -116,6 +116,21 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     "bridge alerts set": CommandCase(ADMINS, lambda w: {"max_bans": 3, **_group(w)}, "are on"),
     "bridge alerts show": CommandCase(ADMINS, _group, "Alerts on runaway moderators for Test Group"),
     "bridge alerts off": CommandCase(ADMINS, _group, "are off"),
+    "rolesync map": CommandCase(
+        ADMINS,
+        lambda w: {
+            "vrchat_role": "Moderator",
+            "discord_role": w.standin.state.guilds[GUILD_ID].roles[MOD_ROLE_ID],
+            "direction": "vrchat_to_discord",
+            **_group(w),
+        },
+        "Mapped VRChat role Moderator",
+    ),
+    "rolesync list": CommandCase(ADMINS, _group, "Role sync"),
+    "rolesync diff": CommandCase(ADMINS, _group, "Role sync dry run"),
+    "rolesync membership": CommandCase(ADMINS, _group, "No membership role"),
+    "rolesync mode": CommandCase(ADMINS, lambda w: {"mode": "shadow", **_group(w)}, "shadow mode"),
+    "rolesync unmap": CommandCase(ADMINS, lambda w: {"role": "Moderator", **_group(w)}, "Unmapped"),
     "vrc profile show": CommandCase(ADMINS, lambda w: {}, "Bot profile"),
     "vrc profile set": CommandCase(ADMINS, lambda w: {"pronouns": "they/them"}, "profile was updated"),
     "vrc requests": CommandCase(MODERATORS, _group, "Pending join requests"),

@@ -23,6 +23,7 @@ import bot.desk
 import bot.instances
 import bot.links
 import bot.requests
+import bot.roles
 import bot.views
 import bot.watchdog
 from bot.bot import GroupBridgeBot
@@ -58,6 +59,7 @@ def leaf_commands(client: GroupBridgeBot) -> dict[str, app_commands.Command[Any,
 # Where the bot's Discord side lives (README, Architecture); views elsewhere (a demo) are not the bot's.
 DISCORD_SIDE = (
     "bot.cogs.",
+    "bot.roles.",
     "bot.views.",
     "bot.bot",
     "bot.links.",
@@ -84,6 +86,7 @@ def registered_items(client: GroupBridgeBot) -> set[str]:
     keys = {item.__name__ for item in dynamic}
     for package in (
         bot.cogs,
+        bot.roles,
         bot.views,
         bot.links,
         bot.desk,

@@ -1,0 +1,181 @@
+"""When role sync runs: three ways in, one run per binding at a time (the service's lock).
+
+1. The mirrored audit log: after a poll stored new entries (FeedService tells us, `nudge`), the
+   group's role assign/unassign, join, leave, remove and ban entries are read back from the store
+   and only those members are reconciled — within the poll that brought them. Entries the bot's own
+   VRChat account wrote are skipped: they are the bot's writes coming back.
+2. Links made or removed (the action log's link.* lines): those members, at the next tick.
+3. A full reconcile of every binding that is not off, about every FULL_EVERY seconds (jittered),
+   paging the group's members; and Discord member updates when the Server Members intent is on
+   (the cog calls `discord_member_changed`).
+Only groups this process holds (bot.leases) are run here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
+
+from bot.roles.service import RoleSyncService
+from bot.store import Binding, Store
+from bot.vrchat import VRChatAPI, VRChatError
+
+log = logging.getLogger(__name__)
+
+FULL_EVERY = 900.0  # seconds between full reconciles of a binding
+FIRST_FULL_AFTER = 5.0  # the first full round, soon after the start
+LOOKBACK = timedelta(minutes=10)  # entries reach the mirror after the event; seen ones are skipped by id
+EVENT_TYPES = (
+    "group.member.role.assign",
+    "group.member.role.unassign",
+    "group.member.join",
+    "group.member.leave",
+    "group.member.remove",
+    "group.user.ban",
+    "group.member.user.ban",
+)
+PAGE = 100
+MAX_PAGES = 5
+
+
+class RoleSyncLoop:
+    def __init__(
+        self,
+        service: RoleSyncService,
+        store: Store,
+        vrchat: VRChatAPI,
+        *,
+        holds_group: Callable[[str], bool],
+        tick: float = 10.0,
+        full_every: float = FULL_EVERY,
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._vrchat = vrchat
+        self._holds = holds_group
+        self._tick = tick
+        self._full_every = full_every
+        self._nudged: set[str] = set()
+        self._wake = asyncio.Event()
+        self._seen: dict[str, datetime] = {}
+        now = datetime.now(UTC)
+        self._entries_checked_at = now
+        self._links_checked_at = now
+
+    def nudge(self, group_id: str) -> None:
+        """The mirror stored new entries for this group: look at them now."""
+        self._nudged.add(group_id)
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        clock = asyncio.get_running_loop().time
+        next_full = clock() + FIRST_FULL_AFTER
+        while not stop.is_set():
+            try:
+                await self.check_events()
+                await self.check_links()
+                if clock() >= next_full:
+                    await self.full_round()
+                    next_full = clock() + self._full_every * random.uniform(0.8, 1.2)
+            except Exception:  # the store is unreachable, or the like: the next tick tries again
+                log.exception("Role sync failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wake.wait(), timeout=min(self._tick, max(next_full - clock(), 0.1))
+                )
+            self._wake.clear()
+
+    async def _bindings(self, group_ids: Collection[str] | None = None) -> list[Binding]:
+        synced = set(await self._store.role_synced_bindings())
+        return [
+            b
+            for b in await self._store.list_bindings()
+            if b.id in synced and self._holds(b.group_id) and (group_ids is None or b.group_id in group_ids)
+        ]
+
+    async def full_round(self) -> int:
+        done = 0
+        for binding in await self._bindings():
+            done += await self._run(binding, None)
+        return done
+
+    async def _run(self, binding: Binding, scope: Collection[str] | None) -> int:
+        try:
+            outcome = await self._service.reconcile(binding, scope)
+        except VRChatError as exc:
+            log.warning("Role sync of %s failed: %s", binding.group_id, exc)
+            return 0
+        except Exception:
+            log.exception("Role sync of %s failed; trying again later", binding.group_id)
+            return 0
+        if outcome is None:
+            return 0
+        if outcome.applied or outcome.refused or outcome.failed:
+            log.info(
+                "Role sync of %s: %d change(s) made, %d refused, %d failed%s.",
+                binding.group_id,
+                outcome.applied,
+                outcome.refused,
+                outcome.failed,
+                f", {outcome.plan.held_back} removal(s) held back" if outcome.plan.held_back else "",
+            )
+        for note in outcome.notes:
+            log.warning("Role sync of %s: %s; nothing was removed.", binding.group_id, note)
+        return outcome.applied
+
+    async def check_events(self) -> int:
+        """Reconcile the members named by new role and membership entries of the mirrored audit log."""
+        groups, self._nudged = self._nudged, set()
+        now = datetime.now(UTC)
+        since = self._entries_checked_at - LOOKBACK
+        targets: dict[str, set[str]] = {}
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await self._store.search_entries(
+                event_types=list(EVENT_TYPES), since=since, limit=PAGE, before_cursor=cursor
+            )
+            for entry in page.entries:
+                if entry.id in self._seen:
+                    continue
+                self._seen[entry.id] = entry.created_at
+                bot_account = self._vrchat.user_id_for(entry.group_id)
+                if entry.target_id and not (bot_account and entry.actor_id == bot_account):
+                    targets.setdefault(entry.group_id, set()).add(entry.target_id)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        self._entries_checked_at = now
+        self._seen = {k: at for k, at in self._seen.items() if at >= now - LOOKBACK}
+        del groups  # the nudge only woke us: the store says what is new
+        done = 0
+        for binding in await self._bindings(set(targets)):
+            done += await self._run(binding, targets[binding.group_id])
+        return done
+
+    async def check_links(self) -> int:
+        """Reconcile the VRChat accounts linked or unlinked since the last look, in every binding."""
+        now = datetime.now(UTC)
+        actions = await self._store.list_actions(action="link", since=self._links_checked_at, limit=500)
+        self._links_checked_at = now
+        users = {a.target_id for a in actions if a.target_id}
+        if not users:
+            return 0
+        done = 0
+        for binding in await self._bindings():
+            done += await self._run(binding, users)
+        return done
+
+    async def discord_member_changed(self, guild_id: int, discord_user_id: int) -> int:
+        """A member's roles changed in Discord (the Server Members intent): reconcile their link."""
+        link = await self._store.link_of_discord(discord_user_id)
+        if link is None:
+            return 0
+        done = 0
+        for binding in await self._bindings():
+            if binding.guild_id == guild_id:
+                done += await self._run(binding, {link.vrchat_user_id})
+        return done
