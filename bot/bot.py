@@ -315,6 +315,12 @@ class GroupBridgeBot(commands.Bot):
         down at once, or every interaction would reach two processes. Exit 1, so a supervisor restarts
         this process as a standby."""
         if GATEWAY_LEASE in lost and not self.gateway_lost and not self._closing:
+            if self.leases is not None and self.leases.exclusive:
+                # SQLite: no other process can use this database (bot.store.process_lock), so a lease
+                # that lapsed while the file was locked is not another gateway: it comes back with the
+                # next renewal, and stepping down would only stop a bot nobody replaces.
+                log.warning("The gateway lease lapsed while the database was busy; keeping the gateway.")
+                return
             self.gateway_lost = True
             log.error("Lost the gateway lease to another process; disconnecting from Discord.")
             self._stepping_down = asyncio.create_task(self.close(), name="gateway lost")

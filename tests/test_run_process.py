@@ -17,7 +17,7 @@ from tests.fixtures.configs import config_toml
 from tests.fixtures.discord_standin import FEED_CHANNEL_ID, GUILD_ID, TOKEN
 from tests.fixtures.vrchat_sim import SeededSim
 
-TOP_LEVEL_COMMANDS = {"vrc", "bridge", "audit", "link", "unlink", "whois"}
+TOP_LEVEL_COMMANDS = {"vrc", "bridge", "audit", "rolesync", "link", "unlink", "whois"}
 
 # `groupbridge run` as a real process.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
@@ -99,4 +99,4 @@ async def test_sync_registers_the_commands_and_exits(
     vrc = {option["name"] for option in synced["vrc"]["options"]}
     assert {"invite", "requests", "post", "posts", "kick", "ban", "unban"} <= vrc
     assert synced["bridge"]["default_member_permissions"] == "32"  # Manage Server: hidden from others
-    assert "Synced /vrc, /bridge, /audit, /link, /unlink, /whois to 1 server(s)." in capsys.readouterr().out
+    assert "Synced /vrc, /bridge, /audit, /rolesync, /link, /unlink, /whois to 1 server(s)." in capsys.readouterr().out

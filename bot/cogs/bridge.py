@@ -19,6 +19,8 @@ from bot.views.reply import send_ephemeral
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
 
+log = logging.getLogger(__name__)
+
 
 # The bot's own loggers, and discord.py's HTTP one: it warns of each 429 it waits out.
 WATCHED_LOGGERS = ("bot", "discord.http")
@@ -104,7 +106,15 @@ async def status(interaction: Interaction) -> None:
     recent = about_this_server(report, recorder.recent(limit=RECENT_LINES)) if recorder else []
     embed = status_embed(report, recent)
     roles = interaction.client.get_cog("RoleSync")  # bot.roles.cog, when loaded
-    if roles is not None and (line := await roles.status_text(interaction.guild_id or 0)):  # type: ignore[attr-defined]
+    try:
+        # Not while the database is locked: its queries would wait past Discord's patience, and the
+        # status must answer exactly then (the report already says why it cannot look further).
+        asked = roles is not None and report.database is None
+        line = await roles.status_text(interaction.guild_id or 0) if asked else None  # type: ignore[union-attr]
+    except Exception:  # the database went away in between
+        log.warning("The role-sync line of /bridge status could not be read", exc_info=True)
+        line = "not known right now: the database did not answer"
+    if line:
         embed.add_field(name="Role sync", value=line, inline=False)
     await send_ephemeral(interaction, embed=embed)
 

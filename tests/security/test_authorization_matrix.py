@@ -116,7 +116,7 @@ async def test_every_registered_command_and_component_is_classified(make_securit
 async def test_discord_never_offers_the_commands_in_direct_messages(make_security_bot, world: World) -> None:
     async with make_security_bot():
         synced = world.standin.synced_commands(GUILD_ID)
-    assert {c["name"] for c in synced} == {"vrc", "bridge", "audit", "link", "unlink", "whois"}
+    assert {c["name"] for c in synced} == {"vrc", "bridge", "audit", "rolesync", "link", "unlink", "whois"}
     for command in synced:
         assert command.get("dm_permission") is False or command.get("contexts") == [0], command
 
