@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from bot.store import CursorUpdate, SetAsideIn, Store
-from bot.store.set_aside import may_be_the_data, raw_json, storable
+from bot.store.set_aside import MAX_RAW, may_be_the_data, raw_json, storable
 from tests.store.helpers import GROUP, T0, binding, count_rows, entries, entry
 
 CHANNEL = 500
@@ -118,4 +118,6 @@ def test_reasons_and_raw_json_are_always_storable() -> None:
     nested: list[object] = []
     for _ in range(5000):
         nested = [nested]
-    assert raw_json(nested) == '"[not representable as JSON: list]"'  # too deep, still storable
+    deep = raw_json(nested)  # too deep for the encoder up to 3.12; 3.13's goes deeper
+    assert deep.isascii() and len(deep) <= MAX_RAW
+    assert deep == '"[not representable as JSON: list]"' or deep.startswith("[[[[")
