@@ -55,8 +55,12 @@ class Requesters:
 
     def handle_in_vrchat(self) -> str | None:
         """The group owner accepts or rejects, in VRChat itself, a pending request that has its card
-        (without one, the bot has nothing to close: the request just never gets a card)."""
-        card = self.open_card()
+        (without one, the bot has nothing to close: the request just never gets a card).
+
+        Never one a moderator clicked: a process killed between the click's claim and its VRChat call
+        leaves the card open with the request already claimed, so deciding it in VRChat would not give
+        the bot a card to claim (its first round closes it again instead)."""
+        card = self.open_card(unclicked=True)
         if card is None:
             return None
         user_id = card_user(card)
@@ -66,9 +70,11 @@ class Requesters:
         self.handled_in_vrchat[user_id] = action
         return user_id
 
-    def open_card(self) -> StandInMessage | None:
+    def open_card(self, *, unclicked: bool = False) -> StandInMessage | None:
         """A card with buttons for a request VRChat still lists, if there is one."""
         waiting = set(self.pending())
+        if unclicked:
+            waiting -= set(self.clicked)
         cards = [c for c in self.world.cards() if c.components and card_user(c) in waiting]
         return self.rng.choice(cards) if cards else None
 

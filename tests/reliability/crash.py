@@ -119,6 +119,8 @@ class _Run:
             if status is None:
                 await self.bot.kill()
                 outcome = "timer (point not reached)"
+                tail = "\n".join(self.new_log().splitlines()[-25:])
+                self.result.problems.append(f"{kind}:{nth} was not reached; the bot's last lines:\n{tail}")
             elif status == -9 and f"crash point {kind} reached" in self.new_log():
                 outcome = "point"
             else:
@@ -138,7 +140,7 @@ class _Run:
         self.people.ask()
         try:
             await self.world.wait_for(
-                lambda: self.people.open_card() is not None,
+                lambda: self.people.open_card(unclicked=True) is not None,
                 "a card to decide",
                 CARD_PATIENCE,
                 process=self.bot,
