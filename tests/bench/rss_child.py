@@ -39,7 +39,7 @@ from typing import Any  # noqa: E402
 
 from bot.bot import GroupBridgeBot  # noqa: E402
 from bot.config import load_config_text  # noqa: E402
-from bot.sandbox.discord import pointed_at  # noqa: E402
+from bot.discord_endpoint import pointed_at  # noqa: E402
 from bot.vrchat import Politeness, VRChatClient  # noqa: E402
 
 AFTER_IMPORTS_KIB = peak_kib()

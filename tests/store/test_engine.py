@@ -7,10 +7,10 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from bot.store import Store, StoreError
-from bot.store.engine import create_engine, normalise_url
+from bot.store.engine import SQLITE_POOL_SIZE, create_engine, normalise_url
 from tests.store.helpers import GROUP, binding, count_rows, entries
 
 
@@ -25,13 +25,37 @@ async def test_every_sqlite_connection_gets_the_pragmas(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
     try:
         async with AsyncExitStack() as stack:
-            # Several connections open at once, so they cannot all be the same pooled one.
-            conns = [await stack.enter_async_context(engine.connect()) for _ in range(3)]
+            # Every connection the pool allows open at once, so they cannot all be the same one.
+            conns = [await stack.enter_async_context(engine.connect()) for _ in range(SQLITE_POOL_SIZE)]
             for conn in conns:
                 assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
                 assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
                 assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one() == 10_000
                 await conn.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_sqlite_file_is_served_by_a_few_connections_however_many_tasks_ask(tmp_path: Path) -> None:
+    """Each SQLite connection is an aiosqlite thread and a page cache; the write lock lets one work at
+    a time anyway, so twenty tasks at once share the pool's few instead of opening twenty."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    opened = 0
+
+    def count(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(engine.sync_engine, "connect", count)
+    try:
+
+        async def one_read() -> int:
+            async with engine.connect() as conn:
+                await asyncio.sleep(0.01)  # held a moment, so the tasks overlap
+                return int((await conn.execute(text("SELECT 1"))).scalar_one())
+
+        assert await asyncio.gather(*(one_read() for _ in range(20))) == [1] * 20
+        assert opened == SQLITE_POOL_SIZE
     finally:
         await engine.dispose()
 
