@@ -33,7 +33,6 @@ from bot.sandbox.serving import LocalServer, serve_app
 from .commands import REGISTRY_KEY, CommandRegistry
 from .gateway import GatewayServer
 from .guild_events import GuildControls
-from .guilds import StandInMember
 from .handlers import (
     API_PREFIX,
     BODY_KEY,
@@ -185,20 +184,8 @@ class DiscordStandIn(GuildControls, LocalServer):
     add_channel = _on_state(StandInState.add_channel)
     add_guild = _on_state(StandInState.add_guild)
     add_role = _on_state(StandInState.add_role)
+    add_member = _on_state(StandInState.add_member)
     member = _on_state(StandInState.member)
-
-    def add_member(
-        self,
-        guild_id: int,
-        user_id: int,
-        name: str,
-        role_ids: tuple[int, ...] = (),
-        *,
-        permissions: int | None = None,
-    ) -> StandInMember:
-        """A guild member; permissions are computed from @everyone + roles (owner/admin: all) unless
-        ``permissions`` overrides them (as a channel overwrite would)."""
-        return self.state.add_member(guild_id, user_id, name, role_ids=role_ids, permissions=permissions)
 
     async def dispatch_interaction(
         self, payload: dict[str, Any], *, force: bool = False
