@@ -1,5 +1,5 @@
 """What the sandbox's local servers share: `async with` around start/close, and serving an aiohttp
-app on a local port (0: a free one) with the origin it was bound to."""
+app on a local port (0: a free one) with the origin it was bound to, from start until close."""
 
 from __future__ import annotations
 
@@ -26,6 +26,37 @@ class LocalServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class AppServer(LocalServer):
+    """A LocalServer that serves one aiohttp app: its origin once started, close idempotent."""
+
+    _runner: web.AppRunner | None = None
+    _origin: str | None = None
+
+    @property
+    def origin(self) -> str:
+        """``http://<host>:<port>`` once started."""
+        if self._origin is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return self._origin
+
+    def _refuse_second_start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError(f"{type(self).__name__} already started")
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> None:
+        self._runner, self._origin = await serve_app(app, host, port)
+
+    async def _before_stop(self) -> None:
+        """What must end before the app stops (open sockets would make the stop wait them out)."""
+
+    async def close(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._runner is not None:
+            await self._before_stop()
+            await self._runner.cleanup()
+            self._runner = None
 
 
 async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .ids import (
@@ -25,7 +25,7 @@ from .ids import (
     require_role_id,
 )
 from .models import GroupInstance, Instance, parse_one
-from .paging import segment
+from .paging import choice, segment
 from .transport import Response
 
 WORLD_FORMS = (
@@ -37,7 +37,6 @@ _WORLD_PATH = re.compile(r"^/home/world/(?P<world>wrld_[0-9a-f-]{36})/?(?:info/?
 _LAUNCH_PATH = re.compile(r"^/home/launch/?\Z")
 _GROUP_TAG = re.compile(r"~group\((grp_[0-9a-f-]{36})\)")
 MAX_REFERENCE = 300  # longer text is not any form of a world reference
-E = TypeVar("E", bound="StrEnum")
 
 
 class GroupAccess(StrEnum):
@@ -139,8 +138,8 @@ class InstanceCalls:
         Needs the group permission to create instances of that access type (Forbidden otherwise).
         """
         gid, wid = require_group_id(group_id), require_world_id(world_id)
-        kind = _enum(GroupAccess, access, "access")
-        where = _enum(InstanceRegion, region, "region")
+        kind = choice(GroupAccess, access, "access")
+        where = choice(InstanceRegion, region, "region")
         roles = [require_role_id(r) for r in role_ids]
         if roles and kind is not GroupAccess.MEMBERS:
             raise ValueError("roles can only limit a members-only group instance")
@@ -173,11 +172,3 @@ class InstanceCalls:
             raise InvalidReference("That instance does not belong to this group.")
         response = await self._call("DELETE", f"/instances/{segment(wid)}:{segment(iid)}")
         return parse_one(Instance, response.data)
-
-
-def _enum(kind: type[E], value: E | str, name: str) -> E:
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(v.value for v in kind)
-        raise ValueError(f"{name} must be one of {allowed}; not {value!r}") from None

@@ -15,18 +15,12 @@ from typing import Any
 from .errors import MalformedResponse
 from .ids import require_group_id, require_role_id, require_user_id
 from .models import GroupMember, GroupRole, MemberSort, parse_items, parse_one
-from .paging import MAX_PAGE, page_params, segment
+from .paging import MAX_PAGE, choice, page_params, segment
 from .transport import Response
 
 
 def _sort(sort: MemberSort | str | None) -> str | None:
-    if sort is None:
-        return None
-    try:
-        return MemberSort(sort).value
-    except ValueError:
-        allowed = ", ".join(s.value for s in MemberSort)
-        raise ValueError(f"sort must be one of {allowed}; not {sort!r}") from None
+    return None if sort is None else choice(MemberSort, sort, "sort").value
 
 
 def _role_ids(data: Any, method: str, path: str) -> list[str]:

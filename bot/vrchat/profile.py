@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .models import UserStatus
+from .paging import choice
 
 PRONOUNS_MAX = 32  # UpdateUserRequest.pronouns maxLength in the spec
 BIO_MAX = 512  # User.bio maxLength in the spec
@@ -25,11 +26,7 @@ def profile_update_body(
     """The PUT /users/{id} body, or ValueError naming the first bad field."""
     body: dict[str, Any] = {}
     if status is not None:
-        try:
-            body["status"] = UserStatus(status).value
-        except ValueError:
-            allowed = ", ".join(s.value for s in UserStatus)
-            raise ValueError(f"status must be one of {allowed}; not {status!r}") from None
+        body["status"] = choice(UserStatus, status, "status").value
     if status_description is not None:
         if len(status_description) > STATUS_DESCRIPTION_MAX or "\n" in status_description:
             raise ValueError(

@@ -49,3 +49,13 @@ async def client(client_factory: ClientFactory) -> VRChatClient:
     vrc = await client_factory()
     await vrc.login()
     return vrc
+
+
+@pytest.fixture
+async def moderator_client(client_factory: ClientFactory, tmp_path: Path) -> VRChatClient:
+    """A client logged in as the seeded moderator, Alice (moderation permissions, no 2FA)."""
+    vrc = await client_factory(
+        username="mod-alice", password="mod pass", totp_secret=None, session_path=tmp_path / "alice.json"
+    )
+    await vrc.login()
+    return vrc

@@ -78,12 +78,9 @@ async def test_an_unknown_instance_or_world_is_not_found(client: VRChatClient, s
 
 
 async def test_a_caller_without_the_permissions_is_forbidden(
-    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path: Path
+    moderator_client: VRChatClient, seeded_sim: SeededSim
 ) -> None:
-    alice = await client_factory(
-        username="mod-alice", password="mod pass", totp_secret=None, session_path=tmp_path / "alice.json"
-    )
-    await alice.login()
+    alice = moderator_client
     state, gid = seeded_sim.sim.state, seeded_sim.group.id
     state.add_world("Club World", world_id=WORLD)
     world_id, instance_id = parse_location(seeded_sim.instance.location)  # type: ignore[misc]

@@ -54,13 +54,10 @@ async def test_giving_a_held_role_or_taking_a_missing_one_changes_nothing(
 
 
 async def test_a_caller_without_group_roles_assign_is_forbidden(
-    client_factory: ClientFactory, seeded_sim: SeededSim, tmp_path: Path
+    moderator_client: VRChatClient, seeded_sim: SeededSim
 ) -> None:
     # Alice's moderator role has the usual moderation permissions, but not group-roles-assign.
-    alice = await client_factory(
-        username="mod-alice", password="mod pass", totp_secret=None, session_path=tmp_path / "alice.json"
-    )
-    await alice.login()
+    alice = moderator_client
     state, gid = seeded_sim.sim.state, seeded_sim.group.id
     entries = len(state.audit(gid))
     with pytest.raises(Forbidden):

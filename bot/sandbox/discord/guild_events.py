@@ -20,6 +20,7 @@ from .gateway import GatewayServer
 from .guilds import VIEW_AUDIT_LOG, StandInGuild, StandInMember, StandInRole
 from .intents import GUILD_MEMBERS, GUILD_MODERATION, GUILDS
 from .models import StandInUser
+from .roster import bot_permissions
 from .state import StandInState
 
 _KEEP: Any = object()  # "leave the nickname as it is" (None clears it)
@@ -209,9 +210,8 @@ class GuildControls:
         self, guild: StandInGuild, action: int, *, by: int | None, target: int, reason: str | None
     ) -> None:
         """GUILD_AUDIT_LOG_ENTRY_CREATE, sent only to a bot that may View Audit Log in the guild."""
-        bot = guild.members.get(self.state.bot.id)
-        allowed = guild.permissions_of(bot.role_ids, bot.id) if bot is not None else 0
-        if by is None or not allowed & VIEW_AUDIT_LOG:  # owner and Administrator hold every bit
+        # The owner and Administrator hold every bit.
+        if by is None or not bot_permissions(self.state, guild) & VIEW_AUDIT_LOG:
             return
         entry = {
             "id": str(self.state.snowflakes.next()),

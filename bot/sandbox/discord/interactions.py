@@ -71,15 +71,21 @@ def _nest(path: str | None, options: list[dict[str, Any]]) -> list[dict[str, Any
 def _command(
     kind: int,
     name: str,
-    options: list[dict[str, Any]],
-    resolved: dict[str, dict[str, Any]],
-    *,
+    options: Options,
+    focused: tuple[str, str] | None,
     subcommand: str | None,
     member: StandInMember,
     channel_id: int,
     locale: str,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": name, "type": 1, "options": _nest(subcommand, options)}
+    """A slash command's payload, or (``focused`` = (option, typed text)) its autocomplete's."""
+    resolved: dict[str, dict[str, Any]] = {}
+    opts = _options(options, resolved)
+    if focused is not None:
+        focused_name, typed = focused
+        opts = [o for o in opts if o["name"] != focused_name]
+        opts.append({"name": focused_name, "value": typed, "focused": True})  # partial input: a string
+    data: dict[str, Any] = {"name": name, "type": 1, "options": _nest(subcommand, opts)}
     if resolved:
         data["resolved"] = resolved
     return {
@@ -105,18 +111,7 @@ def slash_command(
     ``options`` maps option names to values; members, users, roles and channels may be given as
     the stand-in's records and arrive as ids with ``resolved`` data, like Discord sends them.
     """
-    resolved: dict[str, dict[str, Any]] = {}
-    opts = _options(options, resolved)
-    return _command(
-        APPLICATION_COMMAND,
-        name,
-        opts,
-        resolved,
-        subcommand=subcommand,
-        member=member,
-        channel_id=channel_id,
-        locale=locale,
-    )
+    return _command(APPLICATION_COMMAND, name, options, None, subcommand, member, channel_id, locale)
 
 
 def autocomplete(
@@ -131,19 +126,7 @@ def autocomplete(
     locale: str = "en-US",
 ) -> dict[str, Any]:
     """The user typed ``value`` into option ``focused`` of ``/name`` (other options already filled)."""
-    resolved: dict[str, dict[str, Any]] = {}
-    opts = [o for o in _options(options, resolved) if o["name"] != focused]
-    opts.append({"name": focused, "value": value, "focused": True})  # partial input: always a string
-    return _command(
-        AUTOCOMPLETE,
-        name,
-        opts,
-        resolved,
-        subcommand=subcommand,
-        member=member,
-        channel_id=channel_id,
-        locale=locale,
-    )
+    return _command(AUTOCOMPLETE, name, options, (focused, value), subcommand, member, channel_id, locale)
 
 
 def button_click(

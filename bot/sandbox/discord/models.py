@@ -193,6 +193,18 @@ class RecordedFile:
     content_type: str | None
 
 
+@dataclass(frozen=True)
+class MessageWrite:
+    """A message the bot creates or edits, as sent: ``method`` names the request in violations,
+    ``at`` is where the message sits in the request body (``("data",)`` in an interaction callback),
+    for Discord's error tree."""
+
+    method: str
+    body: dict[str, Any]
+    files: list[RecordedFile]
+    at: tuple[str, ...] = ()
+
+
 @dataclass
 class RecordedRequest:
     """What the stand-in received; ``path`` is without ``/api/v10``, ``json`` is the parsed body

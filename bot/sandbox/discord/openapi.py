@@ -379,18 +379,21 @@ def _code(error: ValidationError) -> str:
     return _CODES.get(str(error.validator), "BASE_TYPE_INVALID")
 
 
+_MESSAGES = {  # Discord's wording; {limit} is the schema's bound
+    "maxLength": "Must be {limit} or fewer in length.",
+    "maxItems": "Must be {limit} or fewer in length.",
+    "minLength": "Must be {limit} or more in length.",
+    "minItems": "Must be {limit} or more in length.",
+    "maximum": "int value should be less than or equal to {limit}.",
+    "minimum": "int value should be greater than or equal to {limit}.",
+    "required": "This field is required",
+}
+
+
 def _message(error: ValidationError) -> str:
-    limit = error.validator_value
-    if error.validator in ("maxLength", "maxItems"):
-        return f"Must be {limit} or fewer in length."
-    if error.validator in ("minLength", "minItems"):
-        return f"Must be {limit} or more in length."
-    if error.validator == "maximum":
-        return f"int value should be less than or equal to {limit}."
-    if error.validator == "minimum":
-        return f"int value should be greater than or equal to {limit}."
-    if error.validator == "required":
-        return "This field is required"
+    template = _MESSAGES.get(str(error.validator))
+    if template is not None:
+        return template.format(limit=error.validator_value)
     text = error.message
     return text if len(text) <= 300 else text[:297] + "..."
 

@@ -36,7 +36,7 @@ from .interactions import (
     ExchangeEvent,
     InteractionExchange,
 )
-from .models import RecordedFile, StandInMessage
+from .models import MessageWrite, StandInMessage
 from .state import ApiError, StandInState
 
 EPHEMERAL, LOADING = 64, 128
@@ -206,22 +206,11 @@ class InteractionDesk:
             "authorizing_integration_owners": pending.exchange.payload["authorizing_integration_owners"],
         }
 
-    def _new_message(
-        self,
-        pending: PendingInteraction,
-        method: str,
-        body: dict[str, Any],
-        files: list[RecordedFile],
-        at: tuple[str, ...] = (),
-    ) -> StandInMessage:
-        """``at``: where the message sits in the request (``("data",)`` in a callback)."""
+    def _new_message(self, pending: PendingInteraction, write: MessageWrite) -> StandInMessage:
         kind = 20 if pending.type == APPLICATION_COMMAND and pending.original_id is None else 0
         message = self.state.post_message(
             pending.channel_id,
-            method,
-            body,
-            files,
-            at,
+            write,
             message_type=kind,
             webhook_id=self.state.bot.id,
             interaction_metadata=self._metadata(pending),
@@ -231,16 +220,10 @@ class InteractionDesk:
         return message
 
     def _edit(
-        self,
-        pending: PendingInteraction,
-        message: StandInMessage,
-        method: str,
-        body: dict[str, Any],
-        files: list[RecordedFile],
-        at: tuple[str, ...] = (),
+        self, pending: PendingInteraction, message: StandInMessage, write: MessageWrite
     ) -> StandInMessage:
         keep = message.flags & EPHEMERAL  # an edit cannot make a message (non-)ephemeral
-        self.state.apply_edit(message, method, body, files, at)
+        self.state.apply_edit(message, write)
         message.flags = (message.flags & ~(EPHEMERAL | LOADING)) | keep
         if message.id == pending.original_id:
             pending.loading = False
@@ -299,7 +282,7 @@ class InteractionDesk:
         data = body.get("data") or {}
         message: StandInMessage | None = None
         if rtype == CHANNEL_MESSAGE:
-            message = self._new_message(pending, method, data, parsed.files, ("data",))
+            message = self._new_message(pending, MessageWrite(method, data, parsed.files, ("data",)))
         elif rtype == DEFERRED_MESSAGE:
             now = self.state.clock()
             message = StandInMessage(
@@ -327,7 +310,7 @@ class InteractionDesk:
                 raise checks.form_error("type", "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid response type")
             message = self._message(pending, pending.source_message_id)
             if rtype == UPDATE_MESSAGE:
-                self._edit(pending, message, method, data, parsed.files, ("data",))
+                self._edit(pending, message, MessageWrite(method, data, parsed.files, ("data",)))
         elif rtype == CHOICES:
             checks.check_choices(self.state, method, data)
         elif rtype == MODAL:
@@ -364,12 +347,11 @@ class InteractionDesk:
         pending = self._webhook(request, event)
         method = f"POST /webhooks/{self.state.bot.id}/<token>"
         try:
+            write = MessageWrite(method, body, parsed.files)
             if pending.loading and pending.original_id is not None:
-                message = self._edit(
-                    pending, self._message(pending, pending.original_id), method, body, parsed.files
-                )
+                message = self._edit(pending, self._message(pending, pending.original_id), write)
             else:
-                message = self._new_message(pending, method, body, parsed.files)
+                message = self._new_message(pending, write)
         except ApiError as error:
             raise self._refuse(pending, event, error) from None
         event.message = message
@@ -394,7 +376,7 @@ class InteractionDesk:
             if request.method == "DELETE":
                 message.deleted = True
             elif request.method == "PATCH":
-                self._edit(pending, message, method, body, parsed.files)
+                self._edit(pending, message, MessageWrite(method, body, parsed.files))
         except ApiError as error:
             if request.method != "GET":  # a bot may probe whether a message still exists
                 self._violation(f"{method}: {error.code} {error.message}")

@@ -13,35 +13,39 @@ they are not added to ``violations``; the recorded request keeps the status.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 from .guilds import ADMINISTRATOR, BAN_MEMBERS, MANAGE_ROLES, StandInGuild, StandInMember, StandInRole
 from .intents import GUILD_MEMBERS
 from .models import StandInUser
 from .state import ApiError, StandInState
+
+T = TypeVar("T")
 
 
 def missing_permissions() -> ApiError:
     return ApiError(403, 50013, "Missing Permissions")
 
 
+def _known(table: Mapping[int, T], key: int, code: int, message: str) -> T:
+    """``table[key]``, or Discord's 404 with that JSON error code and message."""
+    found = table.get(key)
+    if found is None:
+        raise ApiError(404, code, message)
+    return found
+
+
 def guild_of(state: StandInState, guild_id: int) -> StandInGuild:
-    guild = state.guilds.get(guild_id)
-    if guild is None:
-        raise ApiError(404, 10004, "Unknown Guild")
-    return guild
+    return _known(state.guilds, guild_id, 10004, "Unknown Guild")
 
 
 def member_of(guild: StandInGuild, user_id: int) -> StandInMember:
-    member = guild.members.get(user_id)
-    if member is None:
-        raise ApiError(404, 10007, "Unknown Member")
-    return member
+    return _known(guild.members, user_id, 10007, "Unknown Member")
 
 
 def role_of(guild: StandInGuild, role_id: int) -> StandInRole:
-    role = guild.roles.get(role_id)
-    if role is None:
-        raise ApiError(404, 10011, "Unknown Role")
-    return role
+    return _known(guild.roles, role_id, 10011, "Unknown Role")
 
 
 def bot_permissions(state: StandInState, guild: StandInGuild) -> int:

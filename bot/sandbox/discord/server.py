@@ -28,12 +28,11 @@ import bot.sandbox.discord.commands as commands
 import bot.sandbox.discord.handlers as handlers
 import bot.sandbox.discord.member_routes as member_routes
 import bot.sandbox.discord.responses as responses
-from bot.sandbox.serving import LocalServer, serve_app
+from bot.sandbox.serving import AppServer
 
 from .commands import REGISTRY_KEY, CommandRegistry
 from .gateway import GatewayServer
 from .guild_events import GuildControls
-from .guilds import StandInMember
 from .handlers import (
     API_PREFIX,
     BODY_KEY,
@@ -102,7 +101,7 @@ def _on_state(
     return forwarded
 
 
-class DiscordStandIn(GuildControls, LocalServer):
+class DiscordStandIn(GuildControls, AppServer):
     """A local fake of the slice of Discord's REST API v10 the bot uses.
 
     ``rate_limit`` is (requests, seconds) per channel for message creation; ``other_rate_limit``
@@ -143,21 +142,12 @@ class DiscordStandIn(GuildControls, LocalServer):
         self.gateway = GatewayServer(self.state, token)
         self.commands = CommandRegistry(bot_id, self.state.snowflakes)
         self.desk = responses.InteractionDesk(self.state, self.commands, self.gateway, self.render_message)
-        self._runner: web.AppRunner | None = None
-        self._origin: str | None = None
 
     # ------------------------------------------------------------ public API
     @property
     def base_url(self) -> str:
         """``http://<host>:<port>/api/v10`` once started: what ``Route.BASE`` gets pointed at."""
         return self.origin + API_PREFIX
-
-    @property
-    def origin(self) -> str:
-        """``http://<host>:<port>`` once started."""
-        if self._origin is None:
-            raise RuntimeError("DiscordStandIn is not started")
-        return self._origin
 
     @property
     def gateway_url(self) -> str:
@@ -185,20 +175,8 @@ class DiscordStandIn(GuildControls, LocalServer):
     add_channel = _on_state(StandInState.add_channel)
     add_guild = _on_state(StandInState.add_guild)
     add_role = _on_state(StandInState.add_role)
+    add_member = _on_state(StandInState.add_member)
     member = _on_state(StandInState.member)
-
-    def add_member(
-        self,
-        guild_id: int,
-        user_id: int,
-        name: str,
-        role_ids: tuple[int, ...] = (),
-        *,
-        permissions: int | None = None,
-    ) -> StandInMember:
-        """A guild member; permissions are computed from @everyone + roles (owner/admin: all) unless
-        ``permissions`` overrides them (as a channel overwrite would)."""
-        return self.state.add_member(guild_id, user_id, name, role_ids=role_ids, permissions=permissions)
 
     async def dispatch_interaction(
         self, payload: dict[str, Any], *, force: bool = False
@@ -242,8 +220,7 @@ class DiscordStandIn(GuildControls, LocalServer):
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Start serving; ``port=0`` picks a free port (see ``base_url``)."""
-        if self._runner is not None:
-            raise RuntimeError("DiscordStandIn already started")
+        self._refuse_second_start()
         app = web.Application(middlewares=[self._pipeline], client_max_size=25 * 1024**2)
         handlers.add_routes(app)
         commands.add_routes(app)
@@ -253,17 +230,12 @@ class DiscordStandIn(GuildControls, LocalServer):
         app[STATE_KEY] = self.state
         app[REGISTRY_KEY] = self.commands
         urls = app[URLS_KEY] = Urls()  # filled in once the port is known
-        runner, self._origin = await serve_app(app, host, port)
-        urls.origin, urls.gateway = self._origin, self.gateway_url
+        await self._serve(app, host, port)
+        urls.origin, urls.gateway = self.origin, self.gateway_url
         self.gateway.url = self.gateway_url
-        self._runner = runner
 
-    async def close(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._runner is not None:
-            await self.gateway.close_all()  # else cleanup waits shutdown_timeout for open sockets
-            await self._runner.cleanup()
-            self._runner = None
+    async def _before_stop(self) -> None:
+        await self.gateway.close_all()
 
     # ------------------------------------------------------------ pipeline
     @web.middleware

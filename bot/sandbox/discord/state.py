@@ -22,6 +22,7 @@ from .intents import PRIVILEGED
 from .limits import check_message
 from .models import (
     Clock,
+    MessageWrite,
     RecordedFile,
     SnowflakeFactory,
     StandInAttachment,
@@ -139,11 +140,13 @@ class StandInState:
         guild_id: int,
         user_id: int,
         name: str,
-        *,
         role_ids: tuple[int, ...] = (),
+        *,
         permissions: int | None = None,
         bot: bool = False,
     ) -> StandInMember:
+        """A guild member; permissions are computed from @everyone + roles (owner/admin: all) unless
+        ``permissions`` overrides them (as a channel overwrite would)."""
         guild = self.guilds[guild_id]
         unknown = [r for r in role_ids if r not in guild.roles]
         if unknown:
@@ -178,13 +181,18 @@ class StandInState:
         raise unknown_message()
 
     # ------------------------------------------------------------ checks
-    def _validate(self, method: str, body: dict[str, Any], at: tuple[str, ...] = ()) -> None:
-        """Discord's documented message limits; ``at`` is where the message sits in the request body
-        (``("data",)`` in an interaction callback), for the error tree."""
-        errors = check_message(body).nested(at)
+    def _validate(self, write: MessageWrite) -> None:
+        """Discord's documented message limits."""
+        errors = check_message(write.body).nested(write.at)
         if errors:
-            self.violations.extend(f"{method}: {p}" for p in errors.problems)
+            self.violations.extend(f"{write.method}: {p}" for p in errors.problems)
             raise ApiError(400, 50035, "Invalid Form Body", errors.tree)
+
+    def _validate_new(self, write: MessageWrite) -> None:
+        """A new message: within the limits, and not empty."""
+        self._validate(write)
+        if is_empty(write.body, len(write.files)):
+            raise self._empty(write.method)
 
     def _check_mentions(self, method: str, body: dict[str, Any]) -> None:
         # Not an error at Discord (it would send and ping), so the message still goes through.
@@ -196,16 +204,18 @@ class StandInState:
         self.violations.append(f"{method}: empty message (no content, embeds, components or files)")
         return ApiError(400, 50006, "Cannot send an empty message")
 
-    def _new_attachments(self, method: str, body: dict[str, Any], files: list[RecordedFile]) -> list[Any]:
+    def _new_attachments(self, write: MessageWrite) -> list[Any]:
         """Attachments for uploaded ``files[n]`` parts, named by the body's ``attachments`` entry n."""
         described = {
-            str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict) and "id" in a
+            str(a.get("id")): a
+            for a in write.body.get("attachments") or []
+            if isinstance(a, dict) and "id" in a
         }
         out: list[StandInAttachment] = []
-        for upload in files:
+        for upload in write.files:
             match = _FILE_FIELD.fullmatch(upload.field)
             if match is None:
-                self.violations.append(f"{method}: multipart part {upload.field!r} is not files[n]")
+                self.violations.append(f"{write.method}: multipart part {upload.field!r} is not files[n]")
                 raise ApiError(400, 50035, "Invalid Form Body", {upload.field: {"_errors": []}})
             info = described.get(match.group(1), {})
             filename = info.get("filename") or upload.filename
@@ -225,11 +235,9 @@ class StandInState:
         self, channel_id: int, body: dict[str, Any], files: list[RecordedFile]
     ) -> tuple[StandInMessage, bool]:
         """Create a message, or return the earlier one with the same nonce (``created`` False)."""
-        method = f"POST /channels/{channel_id}/messages"
+        write = MessageWrite(f"POST /channels/{channel_id}/messages", body, files)
         channel = self.channel(channel_id)
-        self._validate(method, body)
-        if is_empty(body, len(files)):
-            raise self._empty(method)
+        self._validate_new(write)
         now = self.clock()
         nonce = body.get("nonce")
         key = (channel_id, self.bot.id, str(nonce))
@@ -237,38 +245,22 @@ class StandInState:
             earlier = self._nonces.get(key)
             if earlier is not None and not earlier.deleted and now - earlier.timestamp <= self.nonce_window:
                 return earlier, False
-        message = self._store(channel, method, body, files)
+        message = self._store(channel, write)
         if nonce is not None:
             self._nonces[key] = message
         return message, True
 
-    def post_message(
-        self,
-        channel_id: int,
-        method: str,
-        body: dict[str, Any],
-        files: list[RecordedFile],
-        at: tuple[str, ...] = (),
-        **extra: Any,
-    ) -> StandInMessage:
+    def post_message(self, channel_id: int, write: MessageWrite, **extra: Any) -> StandInMessage:
         """Store a message sent through an interaction (callback or follow-up webhook).
 
         No channel access check: Discord lets an app answer an interaction where it cannot post.
         """
-        self._validate(method, body, at)
-        if is_empty(body, len(files)):
-            raise self._empty(method)
-        return self._store(self.channels[channel_id], method, body, files, **extra)
+        self._validate_new(write)
+        return self._store(self.channels[channel_id], write, **extra)
 
-    def _store(
-        self,
-        channel: StandInChannel,
-        method: str,
-        body: dict[str, Any],
-        files: list[RecordedFile],
-        **extra: Any,
-    ) -> StandInMessage:
-        self._check_mentions(method, body)
+    def _store(self, channel: StandInChannel, write: MessageWrite, **extra: Any) -> StandInMessage:
+        body = write.body
+        self._check_mentions(write.method, body)
         message = StandInMessage(
             id=self.snowflakes.next(),
             channel_id=channel.id,
@@ -278,7 +270,7 @@ class StandInState:
             components=list(body.get("components") or []),
             nonce=body.get("nonce"),
             allowed_mentions=body.get("allowed_mentions"),
-            attachments=self._new_attachments(method, body, files),
+            attachments=self._new_attachments(write),
             timestamp=self.clock(),
             tts=bool(body.get("tts")),
             flags=int(body.get("flags") or 0),
@@ -291,19 +283,13 @@ class StandInState:
         self, channel_id: int, message_id: int, body: dict[str, Any], files: list[RecordedFile]
     ) -> StandInMessage:
         """Apply the fields present in ``body``; ``attachments`` lists which existing ones stay."""
-        method = f"PATCH /channels/{channel_id}/messages/{message_id}"
-        return self.apply_edit(self.message(channel_id, message_id), method, body, files)
+        write = MessageWrite(f"PATCH /channels/{channel_id}/messages/{message_id}", body, files)
+        return self.apply_edit(self.message(channel_id, message_id), write)
 
-    def apply_edit(
-        self,
-        message: StandInMessage,
-        method: str,
-        body: dict[str, Any],
-        files: list[RecordedFile],
-        at: tuple[str, ...] = (),
-    ) -> StandInMessage:
-        """Apply the fields present in ``body`` to a stored message (channel or webhook edit)."""
-        self._validate(method, body, at)
+    def apply_edit(self, message: StandInMessage, write: MessageWrite) -> StandInMessage:
+        """Apply the fields present in the body to a stored message (channel or webhook edit)."""
+        self._validate(write)
+        body = write.body
         content = (body["content"] or "") if "content" in body else message.content
         embeds = [{"type": "rich", **e} for e in body["embeds"] or []] if "embeds" in body else message.embeds
         components = list(body["components"] or []) if "components" in body else message.components
@@ -311,11 +297,11 @@ class StandInState:
         if "attachments" in body:
             keep = {str(a.get("id")) for a in body["attachments"] or [] if isinstance(a, dict)}
             attachments = [a for a in attachments if str(a.id) in keep]
-        attachments = attachments + self._new_attachments(method, body, files)
+        attachments = attachments + self._new_attachments(write)
         after = {"content": content, "embeds": embeds, "components": components}
         if is_empty(after, len(attachments)):
-            raise self._empty(method)
-        self._check_mentions(method, body)
+            raise self._empty(write.method)
+        self._check_mentions(write.method, body)
         message.content, message.embeds, message.components = content, embeds, components
         message.attachments = attachments
         if "allowed_mentions" in body:

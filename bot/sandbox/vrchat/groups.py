@@ -75,6 +75,24 @@ def permitted(request: web.Request, permission: str) -> tuple[SimUser, SimGroup]
     return actor, group
 
 
+def _status_of(group: SimGroup, user: SimUser) -> str | None:
+    """The status of the user's record in the group (member, invited, banned...), None for none."""
+    record = group.memberships.get(user.id)
+    return record.status if record is not None else None
+
+
+def _path_user_with(
+    request: web.Request, permission: str, status: str, otherwise: ApiError
+) -> tuple[SimUser, SimGroup, SimUser]:
+    """Caller, group and the user in the path, who must hold a record of ``status`` there: what
+    undoing a ban or an invite starts from (``otherwise`` is VRChat's answer when they do not)."""
+    actor, group = permitted(request, permission)
+    target = user_or_404(request, request.match_info["userId"])
+    if _status_of(group, target) != status:
+        raise otherwise
+    return actor, group, target
+
+
 def _member_list(request: web.Request, group: SimGroup, status: str) -> web.Response:
     """A paged GroupMember array of records in one status."""
     n, offset = page_params(request)
@@ -167,8 +185,7 @@ async def ban_member(request: web.Request) -> web.StreamResponse:
     target = user_or_404(request, required_str(body, "userId"))
     if target.id == group.owner_id:
         raise ApiError(403, MSG_CANT_REMOVE_OWNER)
-    existing = group.memberships.get(target.id)
-    if existing is not None and existing.status == "banned":
+    if _status_of(group, target) == "banned":
         raise ApiError(400, MSG_ALREADY_BANNED)
     record = state_of(request).ban(group.id, target.id, actor.id)
     return web.json_response(render.member(record, state_of(request)))
@@ -176,11 +193,9 @@ async def ban_member(request: web.Request) -> web.StreamResponse:
 
 async def unban_member(request: web.Request) -> web.StreamResponse:
     """``DELETE /groups/{groupId}/bans/{userId}``."""
-    actor, group = permitted(request, "group-bans-manage")
-    target = user_or_404(request, request.match_info["userId"])
-    existing = group.memberships.get(target.id)
-    if existing is None or existing.status != "banned":
-        raise ApiError(404, MSG_NOT_BANNED)
+    actor, group, target = _path_user_with(
+        request, "group-bans-manage", "banned", ApiError(404, MSG_NOT_BANNED)
+    )
     record = state_of(request).unban(group.id, target.id, actor.id)
     return web.json_response(render.member(record, state_of(request)))
 
@@ -196,27 +211,22 @@ async def create_invite(request: web.Request) -> web.StreamResponse:
     actor, group = permitted(request, "group-invites-manage")
     body = await read_json(request)
     target = user_or_404(request, required_str(body, "userId"))
-    existing = group.memberships.get(target.id)
-    if existing is not None:
-        if existing.status == "member":
-            raise ApiError(400, f"User {target.display_name} is already a member of this group\u2024")
-        if existing.status == "invited":
-            raise ApiError(400, f"User {target.display_name} is already invited\u2024")
-        if existing.status == "banned":
-            raise ApiError(403, MSG_CANT_INVITE)
-        if existing.status == "userblocked" and body.get("confirmOverrideBlock") is not True:
-            raise ApiError(403, MSG_CANT_INVITE)
+    status = _status_of(group, target)
+    if status == "member":
+        raise ApiError(400, f"User {target.display_name} is already a member of this group\u2024")
+    if status == "invited":
+        raise ApiError(400, f"User {target.display_name} is already invited\u2024")
+    if status == "banned" or (status == "userblocked" and body.get("confirmOverrideBlock") is not True):
+        raise ApiError(403, MSG_CANT_INVITE)
     state_of(request).invite(group.id, target.id, actor.id)
     return ok_empty()
 
 
 async def delete_invite(request: web.Request) -> web.StreamResponse:
     """``DELETE /groups/{groupId}/invites/{userId}``; 400 when there is no invite."""
-    actor, group = permitted(request, "group-invites-manage")
-    target = user_or_404(request, request.match_info["userId"])
-    existing = group.memberships.get(target.id)
-    if existing is None or existing.status != "invited":
-        raise ApiError(400, MSG_NOT_INVITED)
+    actor, group, target = _path_user_with(
+        request, "group-invites-manage", "invited", ApiError(400, MSG_NOT_INVITED)
+    )
     state_of(request).cancel_invite(group.id, target.id, actor.id)
     return ok_empty()
 
@@ -236,8 +246,7 @@ async def respond_request(request: web.Request) -> web.StreamResponse:
     action = body.get("action")
     if action not in {"accept", "reject"}:
         raise ApiError(400, f"Invalid action\u02f8 {action!r}")
-    existing = group.memberships.get(target.id)
-    if existing is None or existing.status != "requested":
+    if _status_of(group, target) != "requested":
         raise ApiError(400, MSG_NO_JOIN_REQUEST)
     state_of(request).respond_request(group.id, target.id, actor.id, action, block=body.get("block") is True)
     return ok_empty()

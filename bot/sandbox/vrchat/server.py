@@ -27,7 +27,7 @@ import bot.sandbox.vrchat.groups as groups
 import bot.sandbox.vrchat.instances as instances
 import bot.sandbox.vrchat.member_roles as member_roles
 import bot.sandbox.vrchat.users as users
-from bot.sandbox.serving import LocalServer, serve_app
+from bot.sandbox.serving import AppServer
 
 from .common import STATE_KEY, ApiError, envelope
 from .faults import FAULT_MARK, FaultSet
@@ -62,7 +62,7 @@ def _decode_json(raw: bytes) -> Any:
         return None
 
 
-class VRChatSimulator(LocalServer):
+class VRChatSimulator(AppServer):
     """A local, stateful fake of the VRChat group API that validates traffic against the spec."""
 
     def __init__(
@@ -80,21 +80,17 @@ class VRChatSimulator(LocalServer):
         self._sessions = auth.SessionStore()
         # VRChat's websocket (bot.sandbox.vrchat.pipeline): outside /api/1, not in `requests`.
         self.pipeline = SimPipeline(self.state, self._sessions, lambda: self._validator, self.violations)
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
 
     # ------------------------------------------------------------ public API
     @property
     def base_url(self) -> str:
         """``http://<host>:<port>/api/1`` once started."""
-        if self._base_url is None:
-            raise RuntimeError("VRChatSimulator is not started")
-        return self._base_url
+        return self.origin + API_PREFIX
 
     @property
     def pipeline_url(self) -> str:
         """``ws://<host>:<port>/`` once started: the pipeline, like ``wss://pipeline.vrchat.cloud/``."""
-        return self.base_url.replace("http://", "ws://", 1).removesuffix(API_PREFIX) + PIPELINE_PATH
+        return self.origin.replace("http://", "ws://", 1) + PIPELINE_PATH
 
     @property
     def password_logins(self) -> int:
@@ -112,21 +108,15 @@ class VRChatSimulator(LocalServer):
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Load the spec (cached per process) and start serving."""
-        if self._runner is not None:
-            raise RuntimeError("VRChatSimulator already started")
+        self._refuse_second_start()
         if self.validate and self._validator is None:
             self._validator = await asyncio.to_thread(load_validator, self._spec_path)
         self.faults.arm_delays()
-        self._runner, origin = await serve_app(self._build_app(), host, port)
-        self._base_url = f"{origin}{API_PREFIX}"
+        await self._serve(self._build_app(), host, port)
 
-    async def close(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._runner is not None:
-            self.faults.release_delays()
-            await self.pipeline.shutdown()
-            await self._runner.cleanup()
-            self._runner = None
+    async def _before_stop(self) -> None:
+        self.faults.release_delays()
+        await self.pipeline.shutdown()
 
     # ------------------------------------------------------------ internals
     def _build_app(self) -> web.Application:
