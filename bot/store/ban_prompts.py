@@ -99,8 +99,7 @@ class BanPromptOps(StoreBase):
 
     async def ban_setting(self, binding_id: int) -> BanSetting:
         """The binding's setting; a binding nobody configured prompts, in its requests channel."""
-        async with self._sessions() as session:
-            row = await session.get(BanSettingRow, binding_id)
+        row = await self._row(BanSettingRow, binding_id)
         if row is None:
             return BanSetting(binding_id, DEFAULT_DISCORD_BAN, None, DEFAULT_DISCORD_KICK)
         return BanSetting(
@@ -123,19 +122,14 @@ class BanPromptOps(StoreBase):
             raise ValueError(f"discord_ban must be one of {DISCORD_BAN_MODES}, not {discord_ban!r}")
         if discord_kick not in DISCORD_KICK_MODES:
             raise ValueError(f"discord_kick must be one of {DISCORD_KICK_MODES}, not {discord_kick!r}")
-        values = {
-            "discord_ban": discord_ban,
-            "discord_kick": discord_kick,
-            "prompt_channel_id": prompt_channel_id,
-            "updated_by": by,
-            "updated_at": self._now(),
-        }
-        async with self._sessions.begin() as session:
-            await session.execute(
-                self._insert(table(BanSettingRow))
-                .values(binding_id=binding_id, **values)
-                .on_conflict_do_update(index_elements=["binding_id"], set_=values)
-            )
+        await self._put_binding_settings(
+            BanSettingRow,
+            binding_id,
+            discord_ban=discord_ban,
+            discord_kick=discord_kick,
+            prompt_channel_id=prompt_channel_id,
+            updated_by=by,
+        )
         return BanSetting(binding_id, discord_ban, prompt_channel_id, discord_kick)
 
     # ------------------------------------------------------------------ prompts
