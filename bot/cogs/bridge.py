@@ -105,17 +105,19 @@ async def status(interaction: Interaction) -> None:
     recorder = _RECORDERS.get(interaction.client)
     recent = about_this_server(report, recorder.recent(limit=RECENT_LINES)) if recorder else []
     embed = status_embed(report, recent)
-    roles = interaction.client.get_cog("RoleSync")  # bot.roles.cog, when loaded
-    try:
-        # Not while the database is locked: its queries would wait past Discord's patience, and the
-        # status must answer exactly then (the report already says why it cannot look further).
-        asked = roles is not None and report.database is None
-        line = await roles.status_text(interaction.guild_id or 0) if asked else None  # type: ignore[union-attr]
-    except Exception:  # the database went away in between
-        log.warning("The role-sync line of /bridge status could not be read", exc_info=True)
-        line = "not known right now: the database did not answer"
-    if line:
-        embed.add_field(name="Role sync", value=line, inline=False)
+    # Not while the database is locked: their queries would wait past Discord's patience, and the
+    # status must answer exactly then (the report already says why it cannot look further).
+    if report.database is None:
+        for contributor in interaction.client.status_contributors:
+            try:
+                line = await contributor.status_text(interaction.guild_id or 0)
+            except Exception:  # the database went away in between
+                log.warning(
+                    "The %s line of /bridge status could not be read", contributor.status_title, exc_info=True
+                )
+                line = "not known right now: the database did not answer"
+            if line:
+                embed.add_field(name=contributor.status_title, value=line, inline=False)
     await send_ephemeral(interaction, embed=embed)
 
 

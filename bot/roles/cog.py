@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -30,10 +31,12 @@ GROUP_HELP = "Which of this server's linked groups (defaults to the only one)"
 DIFF_LINES = 15  # changes listed per side; the rest are counted
 
 
+# Each bot's cog, for its commands (free functions added to /rolesync); dropped with the bot.
+_COGS: weakref.WeakKeyDictionary[discord.Client, RoleSync] = weakref.WeakKeyDictionary()
+
+
 def _service(interaction: Interaction) -> RoleSyncService:
-    cog = interaction.client.get_cog("RoleSync")
-    assert isinstance(cog, RoleSync)
-    return cog.service
+    return _COGS[interaction.client].service
 
 
 def _role(interaction: Interaction, role: discord.Role) -> DiscordRole:
@@ -235,7 +238,11 @@ class RoleSync(commands.Cog):
             )
         return self._loop
 
+    status_title = "Role sync"
+
     async def cog_load(self) -> None:
+        _COGS[self.bot] = self
+        self.bot.status_contributors.append(self)
         if self.bot.run_feed:
             self._task = asyncio.create_task(self._run(), name="role sync")
 
@@ -246,6 +253,8 @@ class RoleSync(commands.Cog):
         await self.loop.run(self._stop)
 
     async def cog_unload(self) -> None:
+        self.bot.status_contributors.remove(self)
+        _COGS.pop(self.bot, None)
         self._stop.set()
         if self._task is not None:
             self._task.cancel()
@@ -253,7 +262,7 @@ class RoleSync(commands.Cog):
                 await self._task
 
     async def status_text(self, guild_id: int) -> str | None:
-        """For /bridge status (bot.cogs.bridge asks the cog by name)."""
+        """Its field of /bridge status (a bot.features.StatusContributor)."""
         return await self.service.status_text(
             guild_id, members_intent=self.bot.intents.members, full_every=FULL_EVERY
         )

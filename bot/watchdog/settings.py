@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.config import AlertsConfig, Config
 from bot.store import Binding, Store
 from bot.store.moderator_alerts import AlertSettingsRecord
+from bot.wiring import declared_bindings
 
 from .detector import Thresholds
 
@@ -68,10 +69,6 @@ def effective(binding: Binding, record: AlertSettingsRecord | None) -> Effective
 
 async def apply_declared_alerts(store: Store, config: Config) -> None:
     """The [[bindings]] that declare `[bindings.alerts]` get exactly those settings at start."""
-    for declared in config.bindings:
-        if declared.alerts is None:
-            continue
-        for binding in await store.list_bindings(
-            group_id=declared.group_id, channel_id=declared.feed_channel_id
-        ):
+    async for declared, binding in declared_bindings(store, config):
+        if declared.alerts is not None:
             await store.put_alert_settings(record_from_config(binding.id, declared.alerts))
