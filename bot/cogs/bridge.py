@@ -13,7 +13,7 @@ from bot.cogs._status import RecentProblems, about_this_server, status_embed
 from bot.events import EVENT_FAMILIES, FAMILY_DESCRIPTIONS
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import group_autocomplete
+from bot.views.group_option import group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
@@ -65,8 +65,7 @@ async def link(
 
 
 @app_commands.command(name="unlink", description="Stop mirroring a VRChat group here")
-@app_commands.describe(group="The linked VRChat group to unlink from this server")
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option("The linked VRChat group to unlink from this server")
 async def unlink(interaction: Interaction, group: str) -> None:
     services = services_of(interaction)
     removed = await services.bindings.unlink(actor_of(interaction), interaction.guild_id or 0, group)
@@ -75,10 +74,9 @@ async def unlink(interaction: Interaction, group: str) -> None:
 
 @app_commands.command(name="events", description="Choose which kinds of audit events the feed shows")
 @app_commands.describe(
-    group="The linked VRChat group whose feed to filter",
     families=f"Comma-separated: {', '.join(EVENT_FAMILIES)}",
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option("The linked VRChat group whose feed to filter")
 async def events(interaction: Interaction, group: str, families: str) -> None:
     services = services_of(interaction)
     chosen = [f for f in families.split(",") if f.strip()]
