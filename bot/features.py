@@ -54,20 +54,19 @@ class CommandGroups:
 def make_groups() -> CommandGroups:
     return CommandGroups(
         vrc=app_commands.Group(name="vrc", description="VRChat group moderation", guild_only=True),
-        bridge=app_commands.Group(
-            name="bridge",
-            description="Link this server to a VRChat group",
-            guild_only=True,
-            # Hides the commands from others in the client; every command checks again when it runs.
-            default_permissions=discord.Permissions(manage_guild=True),
-        ),
+        bridge=_admin_group("bridge", "Link this server to a VRChat group"),
         audit=app_commands.Group(name="audit", description="The group's mirrored audit log", guild_only=True),
-        rolesync=app_commands.Group(
-            name="rolesync",
-            description="Sync VRChat group roles and Discord roles",
-            guild_only=True,
-            default_permissions=discord.Permissions(manage_guild=True),
-        ),
+        rolesync=_admin_group("rolesync", "Sync VRChat group roles and Discord roles"),
+    )
+
+
+def _admin_group(name: str, description: str) -> app_commands.Group:
+    return app_commands.Group(
+        name=name,
+        description=description,
+        guild_only=True,
+        # Hides the commands from others in the client; every command checks again when it runs.
+        default_permissions=discord.Permissions(manage_guild=True),
     )
 
 

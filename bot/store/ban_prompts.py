@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
-from bot.store._base import StoreBase, changed_rows, table
+from bot.store._base import StoreBase, changed_rows, from_row, table
 from bot.store.models import BanPromptRow, BanSettingRow
 
 BanPromptState = Literal["auto", "open", "banning", "banned", "dismissed", "lifted"]
@@ -65,24 +65,7 @@ class BanSetting:
 
 
 def prompt_from_row(row: BanPromptRow) -> BanPrompt:
-    return BanPrompt(
-        id=row.id,
-        round=row.round,
-        binding_id=row.binding_id,
-        guild_id=row.guild_id,
-        group_id=row.group_id,
-        discord_user_id=row.discord_user_id,
-        vrchat_user_id=row.vrchat_user_id,
-        channel_id=row.channel_id,
-        trigger=row.trigger,
-        state=cast(BanPromptState, row.state),
-        message_id=row.message_id,
-        handled_by_discord_id=row.handled_by_discord_id,
-        handled_by_name=row.handled_by_name,
-        handled_at=row.handled_at,
-        note=row.note,
-        created_at=row.created_at,
-    )
+    return from_row(BanPrompt, row)
 
 
 _CLEARED: dict[str, Any] = {

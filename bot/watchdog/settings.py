@@ -25,17 +25,8 @@ def default_record(binding_id: int) -> AlertSettingsRecord:
 
 
 def record_from_config(binding_id: int, alerts: AlertsConfig) -> AlertSettingsRecord:
-    return AlertSettingsRecord(
-        binding_id=binding_id,
-        enabled=alerts.enabled,
-        window_minutes=alerts.window_minutes,
-        max_kicks=alerts.max_kicks,
-        max_bans=alerts.max_bans,
-        max_role_removals=alerts.max_role_removals,
-        alert_channel_id=alerts.alert_channel_id,
-        ping_role_id=alerts.ping_role_id,
-        auto_kill_switch=alerts.auto_kill_switch,
-    )
+    # The [bindings.alerts] keys are the record's fields, by the same names.
+    return AlertSettingsRecord(binding_id=binding_id, **alerts.model_dump())
 
 
 @dataclass(frozen=True, slots=True)

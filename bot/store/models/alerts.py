@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigIntPK
+from bot.store.models.base import Base, binding_fk, surrogate_id
 
 
 class AlertSettingsRow(Base):
@@ -26,9 +25,7 @@ class AlertSettingsRow(Base):
 
     __tablename__ = "moderator_alert_settings"
 
-    binding_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), primary_key=True
-    )
+    binding_id: Mapped[int] = binding_fk(primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean)
     window_minutes: Mapped[int] = mapped_column(Integer)
     max_kicks: Mapped[int] = mapped_column(Integer)
@@ -51,8 +48,8 @@ class ModeratorAlertRow(Base):
 
     __tablename__ = "moderator_alerts"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    id: Mapped[int] = surrogate_id()
+    binding_id: Mapped[int] = binding_fk()
     group_id: Mapped[str] = mapped_column(String)
     actor_key: Mapped[str] = mapped_column(String)  # 'vrchat:usr_…' or 'discord:<id>'
     actor_vrchat_id: Mapped[str | None] = mapped_column(String)

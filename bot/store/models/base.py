@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Integer, MetaData, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 
 # Explicit constraint names: SQLite batch migrations can only drop/alter constraints that have names,
 # and identical names on both backends keep the autogenerate comparison meaningful.
@@ -59,3 +59,13 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONValue,
         list[Any]: JSONValue,
     }
+
+
+def surrogate_id() -> MappedColumn[int]:
+    """A table's own auto-incremented key."""
+    return mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+
+
+def binding_fk(**options: Any) -> MappedColumn[int]:
+    """The binding a row belongs to: removing the binding removes its rows (ON DELETE CASCADE)."""
+    return mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), **options)

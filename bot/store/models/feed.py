@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigIntPK
+from bot.store.models.base import Base, binding_fk, surrogate_id
 
 
 class AuditEntryRow(Base):
@@ -63,7 +63,7 @@ class GroupCursorRow(Base):
 class BindingRow(Base):
     __tablename__ = "bindings"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     group_id: Mapped[str] = mapped_column(String)
     guild_id: Mapped[int] = mapped_column(BigInteger)
     feed_channel_id: Mapped[int] = mapped_column(BigInteger)
@@ -85,10 +85,10 @@ class BindingRow(Base):
 class OutboxRow(Base):
     __tablename__ = "outbox"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     # CASCADE: removing a binding drops its queue; retention purges sent rows with their entries.
     entry_id: Mapped[str] = mapped_column(ForeignKey("audit_entries.id", ondelete="CASCADE"))
-    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    binding_id: Mapped[int] = binding_fk()
     channel_id: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -135,7 +135,7 @@ class SetAsideRow(Base):
 class GapRow(Base):
     __tablename__ = "gaps"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     group_id: Mapped[str] = mapped_column(String)
     start: Mapped[datetime]
     end: Mapped[datetime]
@@ -149,7 +149,7 @@ class GapRow(Base):
 class ActionLogRow(Base):
     __tablename__ = "action_log"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     created_at: Mapped[datetime]
     guild_id: Mapped[int | None] = mapped_column(BigInteger)
     discord_user_id: Mapped[int] = mapped_column(BigInteger)

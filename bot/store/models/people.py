@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigIntPK
+from bot.store.models.base import Base, binding_fk, surrogate_id
 
 
 class DiscordLinkRow(Base):
@@ -36,7 +36,7 @@ class LinkCodeRow(Base):
 
     __tablename__ = "link_codes"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     discord_user_id: Mapped[int] = mapped_column(BigInteger)
     vrchat_user_id: Mapped[str] = mapped_column(String)
     code_hash: Mapped[str] = mapped_column(String(64))
@@ -52,7 +52,7 @@ class LinkAttemptRow(Base):
 
     __tablename__ = "link_attempts"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     discord_user_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(8))
     at: Mapped[datetime]
@@ -74,8 +74,8 @@ class BanPromptRow(Base):
 
     __tablename__ = "ban_prompts"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    id: Mapped[int] = surrogate_id()
+    binding_id: Mapped[int] = binding_fk()
     guild_id: Mapped[int] = mapped_column(BigInteger)
     group_id: Mapped[str] = mapped_column(String)
     discord_user_id: Mapped[int] = mapped_column(BigInteger)
@@ -110,9 +110,7 @@ class BanSettingRow(Base):
 
     __tablename__ = "ban_settings"
 
-    binding_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
+    binding_id: Mapped[int] = binding_fk(primary_key=True, autoincrement=False)
     discord_ban: Mapped[str] = mapped_column(String(8))
     discord_kick: Mapped[str] = mapped_column(String(8))
     prompt_channel_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -147,7 +145,7 @@ class ModeratorNoteRow(Base):
 
     __tablename__ = "moderator_notes"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     guild_id: Mapped[int] = mapped_column(BigInteger)
     group_id: Mapped[str] = mapped_column(String)
     vrchat_user_id: Mapped[str] = mapped_column(String)

@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigIntPK
+from bot.store.models.base import Base, binding_fk, surrogate_id
 
 
 class RequestCardRow(Base):
@@ -30,7 +29,7 @@ class RequestCardRow(Base):
 
     __tablename__ = "request_cards"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     group_id: Mapped[str] = mapped_column(String)
     user_id: Mapped[str] = mapped_column(String)
     channel_id: Mapped[int] = mapped_column(BigInteger)
@@ -61,8 +60,8 @@ class WatchlistRow(Base):
 
     __tablename__ = "watchlist"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    id: Mapped[int] = surrogate_id()
+    binding_id: Mapped[int] = binding_fk()
     group_id: Mapped[str] = mapped_column(String)  # the watched group, grp_…
     note: Mapped[str] = mapped_column(String(200))
     added_by_discord_id: Mapped[int] = mapped_column(BigInteger)
@@ -76,8 +75,8 @@ class RequestRuleRow(Base):
 
     __tablename__ = "request_rules"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    id: Mapped[int] = surrogate_id()
+    binding_id: Mapped[int] = binding_fk()
     position: Mapped[int] = mapped_column(Integer)  # shown as the rule's number; max + 1 when added
     kind: Mapped[str] = mapped_column(String(32))
     parameter: Mapped[str | None] = mapped_column(String(200))
@@ -101,9 +100,7 @@ class RuleSettingsRow(Base):
 
     __tablename__ = "rule_settings"
 
-    binding_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), primary_key=True
-    )
+    binding_id: Mapped[int] = binding_fk(primary_key=True)
     shadow: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime]
 
@@ -114,8 +111,8 @@ class InstanceReportRow(Base):
 
     __tablename__ = "instance_reports"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    id: Mapped[int] = surrogate_id()
+    binding_id: Mapped[int] = binding_fk()
     group_id: Mapped[str] = mapped_column(String)
     location: Mapped[str] = mapped_column(String)  # worldId:instanceId (long: unbounded)
     world_name: Mapped[str] = mapped_column(String(200))

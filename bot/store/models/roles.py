@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigIntPK
+from bot.store.models.base import Base, binding_fk, surrogate_id
 
 
 class RoleSyncSettingsRow(Base):
@@ -17,9 +17,7 @@ class RoleSyncSettingsRow(Base):
 
     __tablename__ = "role_sync_settings"
 
-    binding_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
+    binding_id: Mapped[int] = binding_fk(primary_key=True, autoincrement=False)
     mode: Mapped[str] = mapped_column(String(8))
     membership_role_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
@@ -33,8 +31,8 @@ class RoleMappingRow(Base):
 
     __tablename__ = "role_mappings"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    id: Mapped[int] = surrogate_id()
+    binding_id: Mapped[int] = binding_fk()
     vrchat_role_id: Mapped[str] = mapped_column(String)
     discord_role_id: Mapped[int] = mapped_column(BigInteger)
     direction: Mapped[str] = mapped_column(String(20))
@@ -59,9 +57,7 @@ class RoleSyncHeldRow(Base):
 
     __tablename__ = "role_sync_held"
 
-    binding_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
+    binding_id: Mapped[int] = binding_fk(primary_key=True, autoincrement=False)
     mapping_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     vrchat_user_id: Mapped[str] = mapped_column(String, primary_key=True)
     discord_user_id: Mapped[int] = mapped_column(BigInteger)
@@ -77,8 +73,8 @@ class RoleSyncWriteRow(Base):
 
     __tablename__ = "role_sync_writes"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    binding_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bindings.id", ondelete="CASCADE"))
+    id: Mapped[int] = surrogate_id()
+    binding_id: Mapped[int] = binding_fk()
     side: Mapped[str] = mapped_column(String(8))
     op: Mapped[str] = mapped_column(String(8))
     user_id: Mapped[str] = mapped_column(String)  # a VRChat user ID, or a Discord user ID as text
