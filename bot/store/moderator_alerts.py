@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import and_, delete, select, update
 
@@ -166,28 +166,17 @@ class ModeratorAlertOps(StoreBase):
         now = self._now()
         async with self._sessions.begin() as session:
             for ep in episodes:
-                values = {
+                values: dict[str, Any] = {
                     "last_entry_at": ep.last_entry_at,
                     "counts": dict(ep.counts),
                     "entry_ids": list(ep.entry_ids)[:ENTRY_IDS_KEPT],
                 }
                 if ep.new:
+                    row = fields_of(ep) | values | {"state": "pending", "attempts": 0, "created_at": now}
+                    del row["new"]  # what to do with it, not a column
                     stmt = (
                         self._insert(table(ModeratorAlertRow))
-                        .values(
-                            binding_id=ep.binding_id,
-                            group_id=ep.group_id,
-                            actor_key=ep.actor_key,
-                            actor_vrchat_id=ep.actor_vrchat_id,
-                            actor_discord_id=ep.actor_discord_id,
-                            actor_name=ep.actor_name,
-                            started_at=ep.started_at,
-                            channel_id=ep.channel_id,
-                            state="pending",
-                            attempts=0,
-                            created_at=now,
-                            **values,
-                        )
+                        .values(row)
                         .on_conflict_do_nothing(index_elements=["binding_id", "actor_key", "started_at"])
                         .returning(table(ModeratorAlertRow).c.id)
                     )
