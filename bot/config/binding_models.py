@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config.checks import Count, Snowflake, check_group_id
+from bot.config.checks import Count, GroupId, Snowflake
 from bot.config.section import Section
 from bot.events import EVENT_FAMILIES
 
@@ -49,7 +49,7 @@ class AlertsConfig(Section):
 class BindingConfig(Section):
     SECTION: ClassVar[str] = "bindings"
 
-    group_id: str
+    group_id: GroupId
     guild_id: Snowflake
     feed_channel_id: Snowflake
     requests_channel_id: Snowflake | None = None
@@ -69,11 +69,6 @@ class BindingConfig(Section):
     instance_age_gate: Literal["off", "report", "close"] = "off"
     # When given, these are the binding's alert settings at every start (replacing /bridge alerts).
     alerts: AlertsConfig | None = None
-
-    @field_validator("group_id")
-    @classmethod
-    def _check_group_id(cls, value: str) -> str:
-        return check_group_id(value)
 
     @field_validator("events")
     @classmethod

@@ -8,21 +8,21 @@ operator-facing messages live in ``bot.config.checks``; the loader adds file, li
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from bot.config.account_models import ENV_NAME_RE, AccountConfig, VRChatConfig
 from bot.config.binding_models import AlertsConfig, BindingConfig, RuleConfig
 from bot.config.checks import (
+    BLANK_IS_UNSET,
     FEED_POLL_FLOOR_SECONDS,
     Count,
+    GroupId,
     Number,
     Snowflake,
-    blank_to_none,
     check_database_url,
     check_discord_token,
-    check_group_id,
     database_password,
     mask_database_url,
 )
@@ -119,7 +119,7 @@ class LoggingConfig(Section):
     SECTION: ClassVar[str] = "logging"
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    file: Path | None = None
+    file: Annotated[Path | None, BLANK_IS_UNSET] = None
 
     @field_validator("level", mode="before")
     @classmethod
@@ -129,11 +129,6 @@ class LoggingConfig(Section):
         if isinstance(value, str):
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return value
-
-    @field_validator("file", mode="before")
-    @classmethod
-    def _blank_file(cls, value: Any) -> Any:
-        return blank_to_none(value)
 
 
 class FeedConfig(Section):
@@ -167,18 +162,8 @@ class FeedConfig(Section):
 class GroupConfig(Section):
     SECTION: ClassVar[str] = "groups"
 
-    id: str
-    name: str | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        return check_group_id(value)
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _blank_name(cls, value: Any) -> Any:
-        return blank_to_none(value)
+    id: GroupId
+    name: Annotated[str | None, BLANK_IS_UNSET] = None
 
 
 #: Top-level tables that may be overridden from the environment (arrays of tables may not).
