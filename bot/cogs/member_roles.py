@@ -6,7 +6,7 @@ only where the binding allows them), and keeps the action log that credits the m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
@@ -49,20 +49,24 @@ async def _change(interaction: Interaction, action: str, user: str, role: str, g
 
 
 ROLE_GROUP_HELP = "Give or take a member's VRChat group role"
+F = TypeVar("F")
+
+
+def _member_role_options(command: F) -> F:
+    """The options of add and remove: the member, the role, the group (fresh per command)."""
+    command = group_option()(command)
+    command = app_commands.autocomplete(user=user_autocomplete, role=role_autocomplete)(command)
+    return app_commands.describe(user=USER_HELP, role="The group role (pick from the list)")(command)
 
 
 @app_commands.command(name="add", description="Give a group member a VRChat group role")
-@app_commands.describe(user=USER_HELP, role="The group role (pick from the list)")
-@app_commands.autocomplete(user=user_autocomplete, role=role_autocomplete)
-@group_option()
+@_member_role_options
 async def add(interaction: Interaction, user: str, role: str, group: str | None = None) -> None:
     await _change(interaction, "add", user, role, group)
 
 
 @app_commands.command(name="remove", description="Take a VRChat group role from a group member")
-@app_commands.describe(user=USER_HELP, role="The group role (pick from the list)")
-@app_commands.autocomplete(user=user_autocomplete, role=role_autocomplete)
-@group_option()
+@_member_role_options
 async def remove(interaction: Interaction, user: str, role: str, group: str | None = None) -> None:
     await _change(interaction, "remove", user, role, group)
 
