@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Literal, TypeAlias
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.activity import GroupActivity
@@ -29,7 +30,7 @@ from bot.banbridge.service import apply_config_settings as apply_config_ban_sett
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.desk.service import DeskService
-from bot.features import CommandGroups, StatusContributor, load_features, make_groups, sync_tree
+from bot.features import CommandGroups, StatusContributor, load_features, make_groups
 from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
@@ -347,3 +348,23 @@ Interaction: TypeAlias = discord.Interaction[GroupBridgeBot]
 async def install_commands(bot: GroupBridgeBot) -> None:
     """Load the cogs and feature packages into the bot's command groups, and the groups onto the tree."""
     await load_features(bot, bot.groups)
+
+
+async def sync_tree(
+    tree: app_commands.CommandTree, guild_ids: Sequence[int], *, allow_global: bool
+) -> list[int]:
+    """Sync to the configured guilds: instant there. A global sync (no guilds configured) happens only
+    when asked for (`groupbridge sync`), never on every start."""
+    if not guild_ids:
+        if allow_global:
+            await tree.sync()
+            log.info("Slash commands synced globally (they can take up to an hour to appear).")
+        else:
+            log.info("No discord.guild_ids configured: run `groupbridge sync` to register the commands.")
+        return []
+    for guild_id in guild_ids:
+        guild = discord.Object(id=guild_id)
+        tree.copy_global_to(guild=guild)
+        await tree.sync(guild=guild)
+    log.info("Slash commands synced to %d guild(s).", len(guild_ids))
+    return list(guild_ids)

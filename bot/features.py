@@ -1,15 +1,12 @@
 """What the bot loads and how the features plug in: the slash-command groups they fill, the feature
-packages loaded as discord.py extensions, the hook through which a feature adds to /bridge status,
-and the sync of the finished command tree to Discord.
+packages loaded as discord.py extensions, and the hook through which a feature adds to /bridge status.
 
 Below bot.bot (which imports this module, never the feature packages): extensions load by name.
 """
 
 from __future__ import annotations
 
-import logging
 import pkgutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,8 +15,6 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot.cogs as bot_cogs
-
-log = logging.getLogger(__name__)
 
 # The feature packages outside bot/cogs that add subcommands to the groups: loaded before the groups go
 # onto the tree. /bridge bans, /vrc history and note, /vrc instances, /bridge alerts (and its loop),
@@ -97,23 +92,3 @@ async def load_features(bot: commands.Bot, groups: CommandGroups) -> None:
         bot.tree.add_command(group)
     for name in FEATURES_AFTER_GROUPS:
         await bot.load_extension(name)
-
-
-async def sync_tree(
-    tree: app_commands.CommandTree, guild_ids: Sequence[int], *, allow_global: bool
-) -> list[int]:
-    """Sync to the configured guilds: instant there. A global sync (no guilds configured) happens only
-    when asked for (`groupbridge sync`), never on every start."""
-    if not guild_ids:
-        if allow_global:
-            await tree.sync()
-            log.info("Slash commands synced globally (they can take up to an hour to appear).")
-        else:
-            log.info("No discord.guild_ids configured: run `groupbridge sync` to register the commands.")
-        return []
-    for guild_id in guild_ids:
-        guild = discord.Object(id=guild_id)
-        tree.copy_global_to(guild=guild)
-        await tree.sync(guild=guild)
-    log.info("Slash commands synced to %d guild(s).", len(guild_ids))
-    return list(guild_ids)
