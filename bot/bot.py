@@ -2,8 +2,8 @@
 
 One aiohttp session each for VRChat (inside each VRChatClient) and Discord (discord.py's own), one store,
 one Services container; cogs are discovered under bot/cogs/ and loaded as discord.py extensions, with
-the cogs of the feature packages (bot.requests, bot.links) by name (the bot imports none of them: they
-import this module, for its type). Mentions are disabled for every
+the cogs of the feature packages by name (bot.features; the bot imports none of them: they import
+this module, for its type). Mentions are disabled for every
 message the bot sends. Cogs and views type their handlers `Interaction` (below), which is
 `discord.Interaction[GroupBridgeBot]`: `interaction.client` is this class, with the attributes declared
 on it.
@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Literal, TypeAlias
 
@@ -27,12 +25,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-import bot.cogs as bot_cogs
 from bot.activity import GroupActivity
 from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.desk.service import DeskService
+from bot.features import CommandGroups, StatusContributor, load_features, make_groups
 from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
@@ -42,14 +40,13 @@ from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
 from bot.services.pipeline_events import PipelineEvents
 from bot.services.registry import Services
-from bot.services.rules import apply_config_rules
-from bot.store import ConfigSyncResult, Store
+from bot.store import Store
 from bot.views.errors import GroupBridgeTree
 from bot.vrchat import VRChatAPI, VRChatClient
 from bot.vrchat.router import GroupRouter
 from bot.watchdog.service import WatchdogService
 from bot.watchdog.settings import apply_declared_alerts
-from bot.wiring import config_bindings, open_account_pool
+from bot.wiring import apply_declared_rules, config_bindings, config_bindings_text, open_account_pool
 
 log = logging.getLogger(__name__)
 
@@ -69,41 +66,6 @@ def bot_intents(members: bool = False) -> discord.Intents:
     intents.moderation = True  # GUILD_BAN_ADD / REMOVE, not privileged (bot.banbridge)
     intents.members = members  # [discord] server_members_intent: role sync sees Discord changes live
     return intents
-
-
-@dataclass(frozen=True)
-class CommandGroups:
-    """The top-level slash-command groups, made per bot instance: each cog adds its subcommands to
-    them in its setup()."""
-
-    vrc: app_commands.Group
-    bridge: app_commands.Group
-    audit: app_commands.Group
-    # Its own group: under /bridge it took that command past Discord's 4,000 characters per command.
-    rolesync: app_commands.Group
-
-    def all(self) -> tuple[app_commands.Group, ...]:
-        return (self.vrc, self.bridge, self.audit, self.rolesync)
-
-
-def make_groups() -> CommandGroups:
-    return CommandGroups(
-        vrc=app_commands.Group(name="vrc", description="VRChat group moderation", guild_only=True),
-        bridge=app_commands.Group(
-            name="bridge",
-            description="Link this server to a VRChat group",
-            guild_only=True,
-            # Hides the commands from others in the client; every command checks again when it runs.
-            default_permissions=discord.Permissions(manage_guild=True),
-        ),
-        audit=app_commands.Group(name="audit", description="The group's mirrored audit log", guild_only=True),
-        rolesync=app_commands.Group(
-            name="rolesync",
-            description="Sync VRChat group roles and Discord roles",
-            guild_only=True,
-            default_permissions=discord.Permissions(manage_guild=True),
-        ),
-    )
 
 
 class GroupBridgeBot(commands.Bot):
@@ -132,6 +94,8 @@ class GroupBridgeBot(commands.Bot):
     work_started: asyncio.Event
     # Told of every action taken on a group through the bot; the feed listens (bot.activity).
     group_activity: GroupActivity
+    # The features' parts of /bridge status, registered as they load (bot.features.StatusContributor).
+    status_contributors: list[StatusContributor]
 
     def __init__(
         self,
@@ -164,6 +128,7 @@ class GroupBridgeBot(commands.Bot):
         self.gateway_lost = False
         self.work_started = asyncio.Event()
         self.group_activity = GroupActivity()
+        self.status_contributors = []
         self._stepping_down: asyncio.Task[None] | None = None
         # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
         self._closing = False
@@ -381,23 +346,8 @@ Interaction: TypeAlias = discord.Interaction[GroupBridgeBot]
 
 
 async def install_commands(bot: GroupBridgeBot) -> None:
-    """Load every cog under bot/cogs (helpers start with "_"): each adds its commands to the bot's
-    command groups (and its restart-safe buttons); then the groups go onto the tree."""
-    for module in pkgutil.iter_modules(bot_cogs.__path__, "bot.cogs."):
-        if not module.name.rsplit(".", 1)[-1].startswith("_"):
-            await bot.load_extension(module.name)
-    await bot.load_extension("bot.banbridge.cog")  # adds /bridge bans: before the groups go on the tree
-    await bot.load_extension("bot.desk.cog")  # a feature package: /vrc history and /vrc note
-    # A feature package that adds to /vrc (group instances): before the groups go onto the tree.
-    await bot.load_extension("bot.instances.cog")
-    await bot.load_extension("bot.watchdog.cog")  # a feature package: /bridge alerts, its buttons, loop
-    # A feature package outside bot/cogs that adds to the groups (/vrc requests, the cards).
-    await bot.load_extension("bot.requests.cog")
-    await bot.load_extension("bot.roles.cog")  # /rolesync: a feature package outside bot/cogs
-    for group in bot.groups.all():
-        bot.tree.add_command(group)
-    # A feature package outside bot/cogs (/link, /whois), after the groups so those stay first.
-    await bot.load_extension("bot.links.cog")
+    """Load the cogs and feature packages into the bot's command groups, and the groups onto the tree."""
+    await load_features(bot, bot.groups)
 
 
 async def sync_tree(
@@ -418,34 +368,3 @@ async def sync_tree(
         await tree.sync(guild=guild)
     log.info("Slash commands synced to %d guild(s).", len(guild_ids))
     return list(guild_ids)
-
-
-def config_bindings_text(synced: ConfigSyncResult, linked: int) -> str:
-    """The start-up line about bindings, for operators: what the config's [[bindings]] changed in
-    the database, and how many links were made with /bridge link."""
-    declared = synced.added + synced.updated + synced.unchanged
-
-    def count(n: int, noun: str) -> str:
-        return f"{n} {noun}{'' if n == 1 else 's'}"
-
-    commands = f"{count(linked, 'link')} made with /bridge link"
-    if not declared:
-        return f"Bindings: none in the config file; {commands}."
-    changes = [
-        f"{n} {what}"
-        for n, what in ((synced.added, "new"), (synced.updated, "changed"), (synced.unchanged, "unchanged"))
-        if n
-    ]
-    return f"Bindings: {count(declared, 'binding')} from the config file ({', '.join(changes)}); {commands}."
-
-
-async def apply_declared_rules(store: Store, config: Config) -> None:
-    """The [[bindings]] that declare `rules` get exactly those rules (and shadow setting) at start."""
-    for declared in config.bindings:
-        if declared.rules is None:
-            continue
-        for binding in await store.list_bindings(
-            group_id=declared.group_id, channel_id=declared.feed_channel_id
-        ):
-            rules = [(r.when, None if r.value is None else str(r.value), r.then) for r in declared.rules]
-            await apply_config_rules(store, binding.id, rules, declared.rules_shadow)

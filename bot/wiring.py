@@ -1,5 +1,5 @@
-"""Building the bot's parts from the configuration: the VRChat clients and the account pool, and the
-config's [[bindings]] in the store's terms.
+"""Building the bot's parts from the configuration: the VRChat clients and the account pool, the
+config's [[bindings]] in the store's terms, and the settings those entries declare, applied at start.
 
 The running bot (bot.bot), the CLI's commands (bot.app) and the dry run (bot.dryrun) all build them,
 so they live below all three. Not in bot/vrchat: the VRChat layer knows nothing of config.toml (and
@@ -8,13 +8,16 @@ bot.config already reads VRChat's ID formats from it, so the reverse would be a 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import aiohttp
 
-from bot.config import Config
+from bot.config import BindingConfig, Config
 from bot.config.accounts import AccountLogin, vrchat_accounts
 from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
-from bot.store import BindingIn
+from bot.services.rules import apply_config_rules
+from bot.store import Binding, BindingIn, ConfigSyncResult, Store
 from bot.vrchat import Politeness, VRChatClient
 from bot.vrchat.pool import Account, AccountPool, RequestMeter
 
@@ -88,3 +91,40 @@ def config_bindings(config: Config) -> list[BindingIn]:
         )
         for b in config.bindings
     ]
+
+
+def config_bindings_text(synced: ConfigSyncResult, linked: int) -> str:
+    """The start-up line about bindings, for operators: what the config's [[bindings]] changed in
+    the database, and how many links were made with /bridge link."""
+    declared = synced.added + synced.updated + synced.unchanged
+
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    commands = f"{count(linked, 'link')} made with /bridge link"
+    if not declared:
+        return f"Bindings: none in the config file; {commands}."
+    changes = [
+        f"{n} {what}"
+        for n, what in ((synced.added, "new"), (synced.updated, "changed"), (synced.unchanged, "unchanged"))
+        if n
+    ]
+    return f"Bindings: {count(declared, 'binding')} from the config file ({', '.join(changes)}); {commands}."
+
+
+async def declared_bindings(store: Store, config: Config) -> AsyncIterator[tuple[BindingConfig, Binding]]:
+    """Each [[bindings]] entry with its binding in the store: what the start walks to apply the
+    settings an entry declares (rules, alerts, ban settings) over what commands set."""
+    for declared in config.bindings:
+        for binding in await store.list_bindings(
+            group_id=declared.group_id, channel_id=declared.feed_channel_id
+        ):
+            yield declared, binding
+
+
+async def apply_declared_rules(store: Store, config: Config) -> None:
+    """The [[bindings]] that declare `rules` get exactly those rules (and shadow setting) at start."""
+    async for declared, binding in declared_bindings(store, config):
+        if declared.rules is not None:
+            rules = [(r.when, None if r.value is None else str(r.value), r.then) for r in declared.rules]
+            await apply_config_rules(store, binding.id, rules, declared.rules_shadow)

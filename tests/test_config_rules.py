@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.bot import apply_declared_rules
 from bot.config import ConfigError, load_config_text
 from bot.store import BindingIn, Store
+from bot.wiring import apply_declared_rules
 
 GROUP = "grp_71a7ff59-112c-4e78-a990-c7cc650776e5"
 

@@ -30,7 +30,7 @@ from bot.services.registry import Actor
 from bot.services.users import UserDirectory
 from bot.store import BanPrompt
 from bot.views.context import actor_of
-from bot.views.group_option import group_autocomplete
+from bot.views.group_option import group_option
 from bot.views.reply import NO_MENTIONS, send_ephemeral
 from bot.vrchat import VRChatError
 
@@ -227,7 +227,6 @@ def setting_text(view: BanSettingView, label: str, sees_kicks: bool) -> str:
     mode="prompt: ask the moderators (default); ban: ban in VRChat at once; off: nothing",
     kick="For kicks: prompt (needs View Audit Log) or off (default)",
     channel="Where the cards go (default: the binding's requests channel)",
-    group="The VRChat group (defaults to this server's only linked group)",
 )
 @app_commands.choices(
     mode=[
@@ -240,7 +239,7 @@ def setting_text(view: BanSettingView, label: str, sees_kicks: bool) -> str:
         app_commands.Choice(name="off: do nothing in VRChat", value="off"),
     ],
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option()
 async def bans(
     interaction: Interaction,
     mode: str | None = None,

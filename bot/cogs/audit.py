@@ -14,7 +14,7 @@ from bot.services.registry import Actor, AuditPage, InvalidInput
 from bot.text import fit_embed, safe_text
 from bot.views.base import OwnedView
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 if TYPE_CHECKING:
@@ -81,9 +81,8 @@ class Pager(OwnedView):
     since="From this date (UTC), e.g. 2026-11-01",
     until="Before this date (UTC)",
     csv="Attach the matching entries as a CSV file",
-    group="The VRChat group (defaults to this server's only linked group)",
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option()
 async def search(
     interaction: Interaction,
     actor: str | None = None,

@@ -13,7 +13,7 @@ from bot.cogs._status import RecentProblems, about_this_server, status_embed
 from bot.events import EVENT_FAMILIES, FAMILY_DESCRIPTIONS
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import group_autocomplete
+from bot.views.group_option import group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
@@ -65,8 +65,7 @@ async def link(
 
 
 @app_commands.command(name="unlink", description="Stop mirroring a VRChat group here")
-@app_commands.describe(group="The linked VRChat group to unlink from this server")
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option("The linked VRChat group to unlink from this server")
 async def unlink(interaction: Interaction, group: str) -> None:
     services = services_of(interaction)
     removed = await services.bindings.unlink(actor_of(interaction), interaction.guild_id or 0, group)
@@ -75,10 +74,9 @@ async def unlink(interaction: Interaction, group: str) -> None:
 
 @app_commands.command(name="events", description="Choose which kinds of audit events the feed shows")
 @app_commands.describe(
-    group="The linked VRChat group whose feed to filter",
     families=f"Comma-separated: {', '.join(EVENT_FAMILIES)}",
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option("The linked VRChat group whose feed to filter")
 async def events(interaction: Interaction, group: str, families: str) -> None:
     services = services_of(interaction)
     chosen = [f for f in families.split(",") if f.strip()]
@@ -105,17 +103,19 @@ async def status(interaction: Interaction) -> None:
     recorder = _RECORDERS.get(interaction.client)
     recent = about_this_server(report, recorder.recent(limit=RECENT_LINES)) if recorder else []
     embed = status_embed(report, recent)
-    roles = interaction.client.get_cog("RoleSync")  # bot.roles.cog, when loaded
-    try:
-        # Not while the database is locked: its queries would wait past Discord's patience, and the
-        # status must answer exactly then (the report already says why it cannot look further).
-        asked = roles is not None and report.database is None
-        line = await roles.status_text(interaction.guild_id or 0) if asked else None  # type: ignore[union-attr]
-    except Exception:  # the database went away in between
-        log.warning("The role-sync line of /bridge status could not be read", exc_info=True)
-        line = "not known right now: the database did not answer"
-    if line:
-        embed.add_field(name="Role sync", value=line, inline=False)
+    # Not while the database is locked: their queries would wait past Discord's patience, and the
+    # status must answer exactly then (the report already says why it cannot look further).
+    if report.database is None:
+        for contributor in interaction.client.status_contributors:
+            try:
+                line = await contributor.status_text(interaction.guild_id or 0)
+            except Exception:  # the database went away in between
+                log.warning(
+                    "The %s line of /bridge status could not be read", contributor.status_title, exc_info=True
+                )
+                line = "not known right now: the database did not answer"
+            if line:
+                embed.add_field(name=contributor.status_title, value=line, inline=False)
     await send_ephemeral(interaction, embed=embed)
 
 

@@ -8,7 +8,7 @@ from discord import app_commands
 
 from bot.text import plain_label, safe_text
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
@@ -25,9 +25,9 @@ async def user_autocomplete(interaction: Interaction, current: str) -> list[app_
 @app_commands.command(name="invite", description="Invite a VRChat user to the group")
 @app_commands.describe(
     user="A user ID (usr_…), a vrchat.com profile link, or a display name",
-    group="The VRChat group (defaults to this server's only linked group)",
 )
-@app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
+@app_commands.autocomplete(user=user_autocomplete)
+@group_option()
 async def invite(interaction: Interaction, user: str, group: str | None = None) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)

@@ -6,7 +6,7 @@ only where the binding allows them), and keeps the action log that credits the m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
@@ -15,14 +15,13 @@ from bot.cogs.invites import user_autocomplete
 from bot.services.member_roles import MemberRoles
 from bot.text import fit_embed, plain_label, safe_text
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
 
 USER_HELP = "A user ID (usr_…), a vrchat.com profile link, or a display name"
-GROUP_HELP = "The VRChat group (defaults to this server's only linked group)"
 
 
 async def role_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -50,18 +49,24 @@ async def _change(interaction: Interaction, action: str, user: str, role: str, g
 
 
 ROLE_GROUP_HELP = "Give or take a member's VRChat group role"
+F = TypeVar("F")
+
+
+def _member_role_options(command: F) -> F:
+    """The options of add and remove: the member, the role, the group (fresh per command)."""
+    command = group_option()(command)
+    command = app_commands.autocomplete(user=user_autocomplete, role=role_autocomplete)(command)
+    return app_commands.describe(user=USER_HELP, role="The group role (pick from the list)")(command)
 
 
 @app_commands.command(name="add", description="Give a group member a VRChat group role")
-@app_commands.describe(user=USER_HELP, role="The group role (pick from the list)", group=GROUP_HELP)
-@app_commands.autocomplete(user=user_autocomplete, role=role_autocomplete, group=group_autocomplete)
+@_member_role_options
 async def add(interaction: Interaction, user: str, role: str, group: str | None = None) -> None:
     await _change(interaction, "add", user, role, group)
 
 
 @app_commands.command(name="remove", description="Take a VRChat group role from a group member")
-@app_commands.describe(user=USER_HELP, role="The group role (pick from the list)", group=GROUP_HELP)
-@app_commands.autocomplete(user=user_autocomplete, role=role_autocomplete, group=group_autocomplete)
+@_member_role_options
 async def remove(interaction: Interaction, user: str, role: str, group: str | None = None) -> None:
     await _change(interaction, "remove", user, role, group)
 
@@ -83,8 +88,9 @@ def roles_embed(found: MemberRoles) -> discord.Embed:
 
 
 @app_commands.command(name="roles", description="A group member's VRChat group roles")
-@app_commands.describe(user=USER_HELP, group=GROUP_HELP)
-@app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
+@app_commands.describe(user=USER_HELP)
+@app_commands.autocomplete(user=user_autocomplete)
+@group_option()
 async def roles(interaction: Interaction, user: str, group: str | None = None) -> None:
     services = services_of(interaction)
     actor = actor_of(interaction)

@@ -12,7 +12,7 @@ from bot.services.registry import Actor, ModerationOutcome
 from bot.text import safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
@@ -62,9 +62,9 @@ def _command(verb: str, description: str, pick: Callable[[GroupBridgeBot], Act])
     @app_commands.describe(
         user="A user ID (usr_…), a vrchat.com profile link, or a display name",
         reason="Why (kept in the bot's action log)",
-        group="The VRChat group (defaults to this server's only linked group)",
     )
-    @app_commands.autocomplete(user=user_autocomplete, group=group_autocomplete)
+    @app_commands.autocomplete(user=user_autocomplete)
+    @group_option()
     async def command(
         interaction: Interaction,
         user: str,

@@ -13,7 +13,7 @@ from bot.text import fit_embed, plain_label, safe_text
 from bot.views.base import OwnedView, ReportingModal
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, bridge_interaction, services_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
@@ -77,9 +77,8 @@ class PostModal(ReportingModal, title="New group post"):
     role2="…or this role",
     role3="…or this role",
     notify="Notify members",
-    group="The VRChat group (defaults to this server's only linked group)",
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option()
 async def post(
     interaction: Interaction,
     visibility: Literal["group", "public"] = "group",
@@ -141,8 +140,7 @@ class DeletePost(OwnedView):
 
 
 @app_commands.command(name="posts", description="Recent group posts, with Delete")
-@app_commands.describe(group="The VRChat group (defaults to this server's only linked group)")
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option()
 async def posts(interaction: Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
     group_id = await chosen_group(interaction, group)

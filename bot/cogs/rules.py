@@ -14,13 +14,11 @@ from bot.services.rules import describe
 from bot.store.rules import RULE_KINDS, RULE_OUTCOMES
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import group_autocomplete
+from bot.views.group_option import LINKED_GROUP_HELP, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
-
-GROUP_HELP = "Which of this server's linked groups (defaults to the only one)"
 
 
 @app_commands.command(name="add", description="Add a rule; the first rule that matches decides")
@@ -28,13 +26,12 @@ GROUP_HELP = "Which of this server's linked groups (defaults to the only one)"
     condition="What to look at",
     outcome="What to do when it matches",
     parameter="Trust rank (e.g. Known User), number of days, or keyword, as the condition needs",
-    group=GROUP_HELP,
 )
 @app_commands.choices(
     condition=[app_commands.Choice(name=k, value=k) for k in RULE_KINDS],
     outcome=[app_commands.Choice(name=o, value=o) for o in RULE_OUTCOMES],
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def add(
     interaction: Interaction,
     condition: str,
@@ -52,8 +49,8 @@ async def add(
 
 
 @app_commands.command(name="remove", description="Remove a rule by its number")
-@app_commands.describe(number="The rule's number, as the rules list shows it", group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@app_commands.describe(number="The rule's number, as the rules list shows it")
+@group_option(LINKED_GROUP_HELP)
 async def remove(
     interaction: Interaction,
     number: app_commands.Range[int, 1, 100000],
@@ -65,8 +62,8 @@ async def remove(
 
 
 @app_commands.command(name="shadow", description="Shadow mode: show what the rules would do, change nothing")
-@app_commands.describe(on="On: rules only note what they would do; off: rules decide", group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@app_commands.describe(on="On: rules only note what they would do; off: rules decide")
+@group_option(LINKED_GROUP_HELP)
 async def shadow(interaction: Interaction, on: bool, group: str | None = None) -> None:
     services = services_of(interaction)
     await services.rules.shadow(actor_of(interaction), interaction.guild_id or 0, group, on)
@@ -79,8 +76,7 @@ async def shadow(interaction: Interaction, on: bool, group: str | None = None) -
 
 
 @app_commands.command(name="list", description="The join-request rules of this server, in order")
-@app_commands.describe(group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def list_rules(interaction: Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
     binding, rules, shadow_on = await services.rules.list(

@@ -14,7 +14,7 @@ from bot.charts import daily_chart
 from bot.services.stats import DEFAULT_DAYS, MAX_DAYS, GroupStats
 from bot.text import clip, fit_embed, safe_text
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
@@ -65,9 +65,8 @@ def nothing_text(stats: GroupStats) -> str:
 @app_commands.command(name="stats", description="A chart of the group's joins, leaves, requests and bans")
 @app_commands.describe(
     days=f"How many days back, today included (1–{MAX_DAYS}, default {DEFAULT_DAYS})",
-    group="The VRChat group (defaults to this server's only linked group)",
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option()
 async def stats(
     interaction: Interaction,
     days: app_commands.Range[int, 1, MAX_DAYS] = DEFAULT_DAYS,

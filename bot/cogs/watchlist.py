@@ -12,7 +12,7 @@ from bot.store import WatchEntry
 from bot.store.watchlist import NOTE_MAX
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import group_autocomplete
+from bot.views.group_option import LINKED_GROUP_HELP, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
@@ -40,9 +40,8 @@ def watch_lines(entries: list[WatchEntry]) -> str:
 @app_commands.describe(
     watched="The watched group's ID (grp_…) or vrchat.com link; short codes are not accepted",
     note=f"Why it is watched (shown on the cards, at most {NOTE_MAX} characters)",
-    group="Which of this server's linked groups (defaults to the only one)",
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def add(
     interaction: Interaction,
     watched: str,
@@ -59,9 +58,8 @@ async def add(
 @app_commands.command(name="remove", description="Stop flagging a VRChat group")
 @app_commands.describe(
     watched="The watched group's ID (grp_…) or vrchat.com link",
-    group="Which of this server's linked groups (defaults to the only one)",
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def remove(interaction: Interaction, watched: str, group: str | None = None) -> None:
     services = services_of(interaction)
     await services.watchlist.remove(actor_of(interaction), interaction.guild_id or 0, group, watched)
@@ -69,8 +67,7 @@ async def remove(interaction: Interaction, watched: str, group: str | None = Non
 
 
 @app_commands.command(name="list", description="The VRChat groups this server flags on join requests")
-@app_commands.describe(group="Which of this server's linked groups (defaults to the only one)")
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def list_watched(interaction: Interaction, group: str | None = None) -> None:
     services = services_of(interaction)
     binding, entries = await services.watchlist.list(actor_of(interaction), interaction.guild_id or 0, group)

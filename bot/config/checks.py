@@ -14,7 +14,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from bot.vrchat.ids import GROUP_ID_RE
 
@@ -176,6 +176,12 @@ def check_group_id(value: str) -> str:
         "must be grp_ followed by a lowercase UUID, like grp_0a1b2c3d-4e5f-6789-abcd-ef0123456789 "
         "(copy it from the group's page URL on vrchat.com)"
     )
+
+
+# Field types that carry their check, so a model declares them without a validator method of its own.
+GroupId = Annotated[str, AfterValidator(check_group_id)]
+# An optional value left blank is not set.
+BLANK_IS_UNSET = BeforeValidator(blank_to_none)
 
 
 # --- Discord -------------------------------------------------------------------------------------------

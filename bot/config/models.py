@@ -1,4 +1,5 @@
-"""The configuration schema: one pydantic model per TOML table.
+"""The configuration schema: one pydantic model per TOML table (the VRChat accounts' in
+``account_models``, the bindings' in ``binding_models``, their base in ``section``; all named here).
 
 Every model forbids unknown keys and secrets are ``SecretStr``. The value checks and their
 operator-facing messages live in ``bot.config.checks``; the loader adds file, line and key in front.
@@ -6,230 +7,55 @@ operator-facing messages live in ``bot.config.checks``; the loader adds file, li
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
+from bot.config.account_models import ENV_NAME_RE, AccountConfig, VRChatConfig
+from bot.config.binding_models import AlertsConfig, BindingConfig, RuleConfig
 from bot.config.checks import (
-    FEED_POLL_FLOOR_SECONDS,  # noqa: F401 - re-exported by bot.config
+    BLANK_IS_UNSET,
+    FEED_POLL_FLOOR_SECONDS,
     Count,
+    GroupId,
     Number,
     Snowflake,
-    blank_to_none,
     check_database_url,
     check_discord_token,
-    check_group_id,
-    check_http_url,
-    check_totp_secret,
-    check_user_agent,
     database_password,
-    is_loopback_url,
     mask_database_url,
 )
+from bot.config.section import ENV_PREFIX, Section, env_var_name
 from bot.events import EVENT_FAMILIES  # re-exported: bindings list these family names
-from bot.vrchat.client import DEFAULT_BASE_URL
-from bot.vrchat.pipeline import DEFAULT_PIPELINE_URL
 
-ENV_PREFIX = "GROUPBRIDGE_"
+# The tables of the other modules, re-exported: importers name them all from here (or bot.config).
+__all__ = [
+    "ENV_NAME_RE",
+    "ENV_PREFIX",
+    "EVENT_FAMILIES",
+    "FEED_POLL_FLOOR_SECONDS",
+    "LOG_LEVELS",
+    "SECTION_MODELS",
+    "AccountConfig",
+    "AlertsConfig",
+    "BindingConfig",
+    "Config",
+    "DatabaseConfig",
+    "DiscordConfig",
+    "FeedConfig",
+    "GroupConfig",
+    "LoggingConfig",
+    "RuleConfig",
+    "Section",
+    "VRChatConfig",
+    "env_var_name",
+]
 
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def env_var_name(section: str, key: str) -> str:
-    """The environment variable that overrides ``[section] key``, e.g. GROUPBRIDGE_VRCHAT__PASSWORD."""
-    return f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
-
-
-# --- sections ------------------------------------------------------------------------------------------
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    #: Name of the TOML table, used for environment variable names in messages.
-    SECTION: ClassVar[str] = ""
-    #: Fields holding secrets: never stripped, never shown.
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _strip_strings(cls, data: Any) -> Any:
-        # Surrounding whitespace in a plain value is a copy/paste accident; in a password it may be real.
-        if isinstance(data, dict):
-            return {
-                k: v.strip() if isinstance(v, str) and k not in cls.SECRET_FIELDS else v
-                for k, v in data.items()
-            }
-        return data
-
-    @classmethod
-    def _require_text(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str) and not value.strip():
-            raise ValueError(
-                f"is empty: fill it in, or set the environment variable "
-                f"{env_var_name(cls.SECTION, info.field_name or '')}"
-            )
-        return value
-
-
-class VRChatConfig(_Section):
-    SECTION: ClassVar[str] = "vrchat"
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"password", "totp_secret"})
-
-    # The credentials are optional in the model: `login` can prompt for them, and `run` reuses the
-    # session `login` saved. Whether a command needs them is decided by load_config(required=...), which
-    # by default requires the username only; a missing password is a note (see config_notes).
-    username: str | None = None
-    password: SecretStr | None = None
-    totp_secret: SecretStr | None = None
-    user_agent: str
-    base_url: str = DEFAULT_BASE_URL
-    session_file: Path = Path("groupbridge-session.json")
-    requests_per_second: Number = Field(default=1.0, gt=0, le=10)
-    burst: Count = Field(default=3, ge=1)
-    max_backoff_seconds: Number = Field(default=1800.0, ge=1)
-    relogin_interval_seconds: Number = Field(default=900.0, ge=60)
-    request_timeout_seconds: Number = Field(default=30.0, gt=0, le=600)
-    # VRChat's pipeline websocket: join requests in seconds (bot.vrchat.pipeline). Empty URL: derived.
-    pipeline: bool = True
-    pipeline_url: str | None = None
-
-    @field_validator("username", "password", mode="before")
-    @classmethod
-    def _blank_credentials(cls, value: Any) -> Any:
-        return blank_to_none(value)
-
-    @field_validator("user_agent", mode="before")
-    @classmethod
-    def _not_empty(cls, value: Any, info: ValidationInfo) -> Any:
-        return cls._require_text(value, info)
-
-    @field_validator("totp_secret", mode="before")
-    @classmethod
-    def _check_totp_secret(cls, value: Any) -> Any:
-        return check_totp_secret(value)
-
-    @field_validator("user_agent")
-    @classmethod
-    def _check_user_agent(cls, value: str) -> str:
-        return check_user_agent(value)
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        return check_http_url(value)
-
-    @field_validator("session_file", mode="before")
-    @classmethod
-    def _check_session_file(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("must be a file path")
-        return value
-
-    @field_validator("pipeline_url", mode="before")
-    @classmethod
-    def _check_pipeline_url(cls, value: Any) -> Any:
-        value = blank_to_none(value)
-        if not isinstance(value, str):
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("ws", "wss") or not parts.netloc:
-            raise ValueError("must be a ws:// or wss:// URL, e.g. wss://pipeline.vrchat.cloud/")
-        if parts.query or parts.fragment:
-            raise ValueError("must not have a query: the bot adds the session token itself")
-        return value
-
-    @property
-    def pipeline_endpoint(self) -> str | None:
-        """Where the pipeline connects, or None when it is off: `pipeline_url`, else VRChat's own
-        pipeline for VRChat's API, else (a simulator on a loopback base_url) the root of that host.
-        For any other base_url there is nothing to derive it from: off unless pipeline_url says."""
-        if not self.pipeline:
-            return None
-        if self.pipeline_url:
-            return self.pipeline_url
-        if self.base_url == DEFAULT_BASE_URL:
-            return DEFAULT_PIPELINE_URL
-        if is_loopback_url(self.base_url):
-            parts = urlsplit(self.base_url)
-            return f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}/"
-        return None
-
-
-ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class AccountConfig(_Section):
-    """One more VRChat account for the bot (a ``[[accounts]]`` table).
-
-    It has its own login, session file and rate limiter; the connection settings (user_agent, base_url,
-    back-off, timeouts, re-login interval) are [vrchat]'s, and requests_per_second and burst default to
-    [vrchat]'s. Arrays of tables cannot come from the environment, so the secrets can instead be named
-    by ``password_env`` / ``totp_secret_env``, which the loader reads (bot.config.accounts).
-    """
-
-    SECTION: ClassVar[str] = "accounts"
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"password", "totp_secret"})
-
-    username: str
-    password: SecretStr | None = None
-    password_env: str | None = None
-    totp_secret: SecretStr | None = None
-    totp_secret_env: str | None = None
-    session_file: Path
-    requests_per_second: Number | None = Field(default=None, gt=0, le=10)
-    burst: Count | None = Field(default=None, ge=1)
-
-    @field_validator("username", mode="before")
-    @classmethod
-    def _username(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            raise ValueError(
-                "is empty: an extra account needs its VRChat username (it also names the account in "
-                "`groupbridge login --account` and /bridge status)"
-            )
-        return value
-
-    @field_validator("password", "password_env", "totp_secret_env", mode="before")
-    @classmethod
-    def _blank(cls, value: Any) -> Any:
-        return blank_to_none(value)
-
-    @field_validator("password_env", "totp_secret_env")
-    @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not ENV_NAME_RE.fullmatch(value):
-            raise ValueError(
-                "must be the name of an environment variable (letters, digits and _), not the secret itself"
-            )
-        return value
-
-    @field_validator("totp_secret", mode="before")
-    @classmethod
-    def _check_totp_secret(cls, value: Any) -> Any:
-        return check_totp_secret(value)
-
-    @field_validator("session_file", mode="before")
-    @classmethod
-    def _check_session_file(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("must be a file path (each account needs its own)")
-        return value
-
-
-class DiscordConfig(_Section):
+class DiscordConfig(Section):
     SECTION: ClassVar[str] = "discord"
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"token"})
 
@@ -270,7 +96,7 @@ class DiscordConfig(_Section):
         return value
 
 
-class DatabaseConfig(_Section):
+class DatabaseConfig(Section):
     SECTION: ClassVar[str] = "database"
 
     url: str = "sqlite+aiosqlite:///groupbridge.db"
@@ -289,11 +115,11 @@ class DatabaseConfig(_Section):
         yield "url", self.masked_url
 
 
-class LoggingConfig(_Section):
+class LoggingConfig(Section):
     SECTION: ClassVar[str] = "logging"
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    file: Path | None = None
+    file: Annotated[Path | None, BLANK_IS_UNSET] = None
 
     @field_validator("level", mode="before")
     @classmethod
@@ -304,13 +130,8 @@ class LoggingConfig(_Section):
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return value
 
-    @field_validator("file", mode="before")
-    @classmethod
-    def _blank_file(cls, value: Any) -> Any:
-        return blank_to_none(value)
 
-
-class FeedConfig(_Section):
+class FeedConfig(Section):
     SECTION: ClassVar[str] = "feed"
 
     # The floor (FEED_POLL_FLOOR_SECONDS) depends on where vrchat.base_url points, so the loader checks
@@ -338,104 +159,15 @@ class FeedConfig(_Section):
         return max(self.quiet_poll_ceiling_seconds, self.poll_interval_seconds)
 
 
-class GroupConfig(_Section):
+class GroupConfig(Section):
     SECTION: ClassVar[str] = "groups"
 
-    id: str
-    name: str | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        return check_group_id(value)
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _blank_name(cls, value: Any) -> Any:
-        return blank_to_none(value)
-
-
-class RuleConfig(_Section):
-    """One join-request rule of a binding: `when` (condition), its `value` if it takes one, `then`."""
-
-    SECTION: ClassVar[str] = "bindings"
-
-    when: str
-    value: str | int | None = None
-    then: str
-
-    @model_validator(mode="after")
-    def _check_rule(self) -> RuleConfig:
-        # Deferred, not a cycle: only configs with rules pay for the rule grammar's imports.
-        from bot.rule_syntax import parse_rule
-
-        parse_rule(self.when, None if self.value is None else str(self.value), self.then)  # ValueErrors
-        return self
-
-
-class AlertsConfig(_Section):
-    """`[bindings.alerts]`: alerts on runaway moderators (bot.watchdog). The table turns them on;
-    a key left out keeps its default, which suits a busy group."""
-
-    SECTION: ClassVar[str] = "bindings"
-
-    enabled: bool = True
-    window_minutes: Count = Field(default=10, ge=1, le=1440)
-    max_kicks: Count = Field(default=10, ge=1, le=10_000)
-    max_bans: Count = Field(default=5, ge=1, le=10_000)
-    max_role_removals: Count = Field(default=10, ge=1, le=10_000)
-    alert_channel_id: Snowflake | None = None  # default: the binding's requests channel
-    ping_role_id: Snowflake | None = None  # the one role an alert may ping
-    auto_kill_switch: bool = False  # an explicit opt-in; never applied to the group's owner
-
-
-class BindingConfig(_Section):
-    SECTION: ClassVar[str] = "bindings"
-
-    group_id: str
-    guild_id: Snowflake
-    feed_channel_id: Snowflake
-    requests_channel_id: Snowflake | None = None
-    moderator_role_ids: list[Snowflake] = Field(default_factory=list)
-    events: list[str] = Field(default_factory=lambda: list(EVENT_FAMILIES))
-    # When given, these are the binding's join-request rules at every start (replacing /bridge rules).
-    rules: list[RuleConfig] | None = None
-    rules_shadow: bool = False
-    # Discord bans / kicks of linked members (bot.banbridge); when given, set at every start (else
-    # /bridge bans decides: prompt for bans, off for kicks, the requests channel).
-    discord_ban: Literal["off", "prompt", "ban"] | None = None
-    discord_kick: Literal["off", "prompt"] | None = None
-    ban_prompt_channel_id: Snowflake | None = None
-    # /vrc role add may hand out roles carrying management permissions only when this is true.
-    allow_management_roles: bool = False
-    # Group instances that are not age-gated: left alone, reported to the moderators, or closed.
-    instance_age_gate: Literal["off", "report", "close"] = "off"
-    # When given, these are the binding's alert settings at every start (replacing /bridge alerts).
-    alerts: AlertsConfig | None = None
-
-    @field_validator("group_id")
-    @classmethod
-    def _check_group_id(cls, value: str) -> str:
-        return check_group_id(value)
-
-    @field_validator("events")
-    @classmethod
-    def _check_events(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("must name at least one event family (leave the key out to get all of them)")
-        unknown = [e for e in value if e not in EVENT_FAMILIES]
-        if unknown:
-            raise ValueError(
-                f"unknown event famil{'y' if len(unknown) == 1 else 'ies'} "
-                f"{', '.join(repr(e) for e in unknown)}; choose from {', '.join(EVENT_FAMILIES)}"
-            )
-        if len(set(value)) != len(value):
-            raise ValueError("lists the same event family more than once")
-        return value
+    id: GroupId
+    name: Annotated[str | None, BLANK_IS_UNSET] = None
 
 
 #: Top-level tables that may be overridden from the environment (arrays of tables may not).
-SECTION_MODELS: dict[str, type[_Section]] = {
+SECTION_MODELS: dict[str, type[Section]] = {
     "vrchat": VRChatConfig,
     "discord": DiscordConfig,
     "database": DatabaseConfig,

@@ -14,27 +14,26 @@ from bot.desk.service import NOTE_MAX
 from bot.desk.views import HistoryButton, desk_of, send_history
 from bot.text import safe_text
 from bot.views.context import actor_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
 
 USER_HELP = "A VRChat user ID (usr_…) or vrchat.com profile link"
-GROUP_HELP = "The VRChat group (defaults to this server's only linked group)"
 
 
 @app_commands.command(name="history", description="Everything the bot knows about a user in the group")
-@app_commands.describe(user=USER_HELP, csv="Attach the whole history as a CSV file", group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@app_commands.describe(user=USER_HELP, csv="Attach the whole history as a CSV file")
+@group_option()
 async def history(interaction: Interaction, user: str, csv: bool = False, group: str | None = None) -> None:
     group_id = await chosen_group(interaction, group)
     await send_history(interaction, group_id, user, csv=csv)
 
 
 @app_commands.command(name="note", description="Keep a note about a user for this server's moderators")
-@app_commands.describe(user=USER_HELP, text=f"The note (up to {NOTE_MAX:,} characters)", group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@app_commands.describe(user=USER_HELP, text=f"The note (up to {NOTE_MAX:,} characters)")
+@group_option()
 async def note(interaction: Interaction, user: str, text: str, group: str | None = None) -> None:
     group_id = await chosen_group(interaction, group)
     kept = await desk_of(interaction).add_note(actor_of(interaction), group_id, user, text)

@@ -21,15 +21,13 @@ from bot.instances.views import CloseButton, close_view, instances_of, report_em
 from bot.text import plain_label, safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
 
 log = logging.getLogger(__name__)
-
-GROUP_HELP = "The VRChat group (defaults to this server's only linked group)"
 
 
 class GroupInstances(commands.Cog):
@@ -167,13 +165,13 @@ async def roles_autocomplete(interaction: Interaction, current: str) -> list[app
     region="Where VRChat hosts it (default: US West)",
     roles="Members-only: limit it to these group roles (comma-separated)",
     age_gate="Only age-verified (18+) users may join",
-    group=GROUP_HELP,
 )
 @app_commands.choices(
     access=[app_commands.Choice(name=label, value=value) for value, label in ACCESS_NAMES.items()],
     region=[app_commands.Choice(name=label, value=value) for value, label in REGION_NAMES.items()],
 )
-@app_commands.autocomplete(world=world_autocomplete, roles=roles_autocomplete, group=group_autocomplete)
+@app_commands.autocomplete(world=world_autocomplete, roles=roles_autocomplete)
+@group_option()
 async def open_instance(
     interaction: Interaction,
     world: str,
@@ -205,10 +203,9 @@ async def open_instance(
 
 
 @app_commands.command(name="close", description="Close one of the group's instances now (asks first)")
-@app_commands.describe(
-    instance="The instance: pick from the list, or paste its location or launch link", group=GROUP_HELP
-)
-@app_commands.autocomplete(instance=instance_autocomplete, group=group_autocomplete)
+@app_commands.describe(instance="The instance: pick from the list, or paste its location or launch link")
+@app_commands.autocomplete(instance=instance_autocomplete)
+@group_option()
 async def close_instance(interaction: Interaction, instance: str, group: str | None = None) -> None:
     actor = actor_of(interaction)
     group_id = await chosen_group(interaction, group)

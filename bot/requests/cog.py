@@ -16,7 +16,7 @@ from bot.requests.loop import CardRounds
 from bot.requests.views import REQUEST_BUTTONS
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
-from bot.views.group_option import chosen_group, group_autocomplete
+from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
@@ -46,10 +46,8 @@ class JoinRequests(commands.Cog):
 
 
 @app_commands.command(name="requests", description="List the pending join requests")
-@app_commands.describe(
-    group="The VRChat group (defaults to this server's only linked group)", page="Page number"
-)
-@app_commands.autocomplete(group=group_autocomplete)
+@app_commands.describe(page="Page number")
+@group_option()
 async def list_requests(
     interaction: Interaction,
     group: str | None = None,

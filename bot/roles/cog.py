@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -20,20 +21,21 @@ from bot.services.common import ActionLog
 from bot.store.role_sync import DIRECTIONS, MEMBERSHIP, SYNC_MODES
 from bot.text import clip, safe_text
 from bot.views.context import actor_of
-from bot.views.group_option import group_autocomplete
+from bot.views.group_option import LINKED_GROUP_HELP, group_option
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
 
-GROUP_HELP = "Which of this server's linked groups (defaults to the only one)"
 DIFF_LINES = 15  # changes listed per side; the rest are counted
 
 
+# Each bot's cog, for its commands (free functions added to /rolesync); dropped with the bot.
+_COGS: weakref.WeakKeyDictionary[discord.Client, RoleSync] = weakref.WeakKeyDictionary()
+
+
 def _service(interaction: Interaction) -> RoleSyncService:
-    cog = interaction.client.get_cog("RoleSync")
-    assert isinstance(cog, RoleSync)
-    return cog.service
+    return _COGS[interaction.client].service
 
 
 def _role(interaction: Interaction, role: discord.Role) -> DiscordRole:
@@ -53,13 +55,12 @@ def _vrchat_role(view: RoleSyncView, role_id: str) -> str:
     direction="Which way changes are copied",
     source_of_truth="Which side wins when the two disagree with no history (default: vrchat)",
     allow_management="Allow mapping onto a VRChat role with management permissions (an escalation path)",
-    group=GROUP_HELP,
 )
 @app_commands.choices(
     direction=[app_commands.Choice(name=d, value=d) for d in DIRECTIONS],
     source_of_truth=[app_commands.Choice(name=s, value=s) for s in ("vrchat", "discord")],
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def map_role(
     interaction: Interaction,
     vrchat_role: app_commands.Range[str, 1, 100],
@@ -90,10 +91,8 @@ async def map_role(
 
 
 @app_commands.command(name="unmap", description="Stop syncing a mapped role")
-@app_commands.describe(
-    role="The VRChat role (ID or name) or the Discord role ID of the mapping", group=GROUP_HELP
-)
-@app_commands.autocomplete(group=group_autocomplete)
+@app_commands.describe(role="The VRChat role (ID or name) or the Discord role ID of the mapping")
+@group_option(LINKED_GROUP_HELP)
 async def unmap_role(
     interaction: Interaction, role: app_commands.Range[str, 1, 100], group: str | None = None
 ) -> None:
@@ -108,8 +107,8 @@ async def unmap_role(
 @app_commands.command(
     name="membership", description="The Discord role linked members of the VRChat group get"
 )
-@app_commands.describe(role="The membership role (leave out to stop giving one)", group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@app_commands.describe(role="The membership role (leave out to stop giving one)")
+@group_option(LINKED_GROUP_HELP)
 async def membership(
     interaction: Interaction, role: discord.Role | None = None, group: str | None = None
 ) -> None:
@@ -126,9 +125,9 @@ async def membership(
 
 
 @app_commands.command(name="mode", description="Role sync: off, shadow (plan and log only) or on")
-@app_commands.describe(mode="off: nothing; shadow: plan and log, change nothing; on: sync", group=GROUP_HELP)
+@app_commands.describe(mode="off: nothing; shadow: plan and log, change nothing; on: sync")
 @app_commands.choices(mode=[app_commands.Choice(name=m, value=m) for m in SYNC_MODES])
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def mode(interaction: Interaction, mode: str, group: str | None = None) -> None:
     settings = await _service(interaction).set_mode(
         actor_of(interaction), interaction.guild_id or 0, group, mode
@@ -142,8 +141,7 @@ async def mode(interaction: Interaction, mode: str, group: str | None = None) ->
 
 
 @app_commands.command(name="list", description="The role mappings, membership role and mode of this server")
-@app_commands.describe(group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def list_roles(interaction: Interaction, group: str | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
     view = await _service(interaction).view(actor_of(interaction), interaction.guild_id or 0, group)
@@ -175,8 +173,7 @@ def _change_line(change: Change) -> str:
 
 
 @app_commands.command(name="diff", description="Dry run: exactly what the next role sync would change")
-@app_commands.describe(group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def diff(interaction: Interaction, group: str | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)  # pages the group's members
     result = await _service(interaction).diff(actor_of(interaction), interaction.guild_id or 0, group)
@@ -235,7 +232,11 @@ class RoleSync(commands.Cog):
             )
         return self._loop
 
+    status_title = "Role sync"
+
     async def cog_load(self) -> None:
+        _COGS[self.bot] = self
+        self.bot.status_contributors.append(self)
         if self.bot.run_feed:
             self._task = asyncio.create_task(self._run(), name="role sync")
 
@@ -246,6 +247,8 @@ class RoleSync(commands.Cog):
         await self.loop.run(self._stop)
 
     async def cog_unload(self) -> None:
+        self.bot.status_contributors.remove(self)
+        _COGS.pop(self.bot, None)
         self._stop.set()
         if self._task is not None:
             self._task.cancel()
@@ -253,7 +256,7 @@ class RoleSync(commands.Cog):
                 await self._task
 
     async def status_text(self, guild_id: int) -> str | None:
-        """For /bridge status (bot.cogs.bridge asks the cog by name)."""
+        """Its field of /bridge status (a bot.features.StatusContributor)."""
         return await self.service.status_text(
             guild_id, members_intent=self.bot.intents.members, full_every=FULL_EVERY
         )

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Result, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import bot.store.types as t
@@ -86,6 +87,32 @@ class StoreBase:
             )
             return changed_rows(result)
 
+    async def _add_unique(self, row: M, conflict: Exception) -> M:
+        """Insert `row` in a transaction of its own; `conflict` is raised when a unique constraint
+        refuses it (the constraint decides a race between processes, not a read before)."""
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            raise conflict from exc
+        return row
+
+    async def _row(self, model: type[M], key: Any) -> M | None:
+        """The row of `model` with this primary key, if there is one."""
+        async with self._sessions() as session:
+            return await session.get(model, key)
+
+    async def _put_binding_settings(self, model: type[Any], binding_id: int, **values: Any) -> datetime:
+        """Insert or overwrite the one settings row of a binding (`model`'s primary key is binding_id),
+        stamped with updated_at, in one upsert: two admins saving at once leave one of their rows, whole.
+        The stamp is returned."""
+        values["updated_at"] = now = self._now()
+        stmt = self._insert(table(model)).values(binding_id=binding_id, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["binding_id"], set_=values)
+        async with self._sessions.begin() as session:
+            await session.execute(stmt)
+        return now
+
     async def _rows_in(self, model: type[M], column: Any, values: Iterable[Any]) -> list[M]:
         """The rows of `model` whose `column` is one of `values`, read IN-list chunk by chunk."""
         out: list[M] = []
@@ -152,6 +179,12 @@ def gap_from_row(row: GapRow) -> t.Gap:
 
 def action_from_row(row: ActionLogRow) -> t.ActionRecord:
     return from_row(t.ActionRecord, row)
+
+
+def action_row(action: t.ActionIn, now: datetime) -> ActionLogRow:
+    """The action-log row of `action`, logged at `now` (details copied into a plain dict for JSON)."""
+    details = dict(action.details) if action.details is not None else None
+    return ActionLogRow(**fields_of(action) | {"details": details, "created_at": now})
 
 
 def equal_where_given(pairs: Iterable[tuple[Any, object]]) -> list[ColumnElement[bool]]:

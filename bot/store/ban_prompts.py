@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
-from bot.store._base import StoreBase, changed_rows, table
+from bot.store._base import StoreBase, changed_rows, from_row, table
 from bot.store.models import BanPromptRow, BanSettingRow
 
 BanPromptState = Literal["auto", "open", "banning", "banned", "dismissed", "lifted"]
@@ -65,24 +65,7 @@ class BanSetting:
 
 
 def prompt_from_row(row: BanPromptRow) -> BanPrompt:
-    return BanPrompt(
-        id=row.id,
-        round=row.round,
-        binding_id=row.binding_id,
-        guild_id=row.guild_id,
-        group_id=row.group_id,
-        discord_user_id=row.discord_user_id,
-        vrchat_user_id=row.vrchat_user_id,
-        channel_id=row.channel_id,
-        trigger=row.trigger,
-        state=cast(BanPromptState, row.state),
-        message_id=row.message_id,
-        handled_by_discord_id=row.handled_by_discord_id,
-        handled_by_name=row.handled_by_name,
-        handled_at=row.handled_at,
-        note=row.note,
-        created_at=row.created_at,
-    )
+    return from_row(BanPrompt, row)
 
 
 _CLEARED: dict[str, Any] = {
@@ -99,8 +82,7 @@ class BanPromptOps(StoreBase):
 
     async def ban_setting(self, binding_id: int) -> BanSetting:
         """The binding's setting; a binding nobody configured prompts, in its requests channel."""
-        async with self._sessions() as session:
-            row = await session.get(BanSettingRow, binding_id)
+        row = await self._row(BanSettingRow, binding_id)
         if row is None:
             return BanSetting(binding_id, DEFAULT_DISCORD_BAN, None, DEFAULT_DISCORD_KICK)
         return BanSetting(
@@ -123,19 +105,14 @@ class BanPromptOps(StoreBase):
             raise ValueError(f"discord_ban must be one of {DISCORD_BAN_MODES}, not {discord_ban!r}")
         if discord_kick not in DISCORD_KICK_MODES:
             raise ValueError(f"discord_kick must be one of {DISCORD_KICK_MODES}, not {discord_kick!r}")
-        values = {
-            "discord_ban": discord_ban,
-            "discord_kick": discord_kick,
-            "prompt_channel_id": prompt_channel_id,
-            "updated_by": by,
-            "updated_at": self._now(),
-        }
-        async with self._sessions.begin() as session:
-            await session.execute(
-                self._insert(table(BanSettingRow))
-                .values(binding_id=binding_id, **values)
-                .on_conflict_do_update(index_elements=["binding_id"], set_=values)
-            )
+        await self._put_binding_settings(
+            BanSettingRow,
+            binding_id,
+            discord_ban=discord_ban,
+            discord_kick=discord_kick,
+            prompt_channel_id=prompt_channel_id,
+            updated_by=by,
+        )
         return BanSetting(binding_id, discord_ban, prompt_channel_id, discord_kick)
 
     # ------------------------------------------------------------------ prompts

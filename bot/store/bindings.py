@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from bot.store._base import StoreBase, binding_from_row, equal_where_given
 from bot.store.models import BindingRow
@@ -37,14 +36,10 @@ class BindingOps(StoreBase):
     async def add_binding(self, binding: BindingIn, *, source: BindingSource = "command") -> Binding:
         """Create a binding; DuplicateBindingError if the group already posts to that channel."""
         row = BindingRow(**_columns(binding), paused=False, source=source, created_at=self._now())
-        try:
-            async with self._sessions.begin() as session:
-                session.add(row)
-        except IntegrityError as exc:
-            raise DuplicateBindingError(
-                f"group {binding.group_id} is already bound to channel {binding.feed_channel_id}"
-            ) from exc
-        return binding_from_row(row)
+        conflict = DuplicateBindingError(
+            f"group {binding.group_id} is already bound to channel {binding.feed_channel_id}"
+        )
+        return binding_from_row(await self._add_unique(row, conflict))
 
     async def remove_binding(self, binding_id: int) -> bool:
         """Delete a binding. Its queued outbox rows go with it (ON DELETE CASCADE)."""

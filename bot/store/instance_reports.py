@@ -15,7 +15,7 @@ from typing import Literal, get_args
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, changed_rows
+from bot.store._base import StoreBase, changed_rows, from_row
 from bot.store.models import AuditEntryRow, InstanceReportRow
 
 ReportState = Literal["pending", "reported", "closing", "closed", "gone"]
@@ -39,20 +39,7 @@ class InstanceReport:
 
 
 def report_from_row(row: InstanceReportRow) -> InstanceReport:
-    state = row.state if row.state in REPORT_STATES else "gone"
-    return InstanceReport(
-        id=row.id,
-        binding_id=row.binding_id,
-        group_id=row.group_id,
-        location=row.location,
-        world_name=row.world_name,
-        state=state,
-        created_at=row.created_at,
-        channel_id=row.channel_id,
-        message_id=row.message_id,
-        handled_at=row.handled_at,
-        handled_by_discord_id=row.handled_by_discord_id,
-    )
+    return from_row(InstanceReport, row, state=row.state if row.state in REPORT_STATES else "gone")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 from bot.store._base import (
     StoreBase,
     action_from_row,
+    action_row,
     changed_rows,
     chunked,
     equal_where_given,
-    fields_of,
     gap_from_row,
     ids_list,
     like_escape,
@@ -72,8 +72,7 @@ class JournalOps(StoreBase):
     # ---------------------------------------------------------------- action log
 
     async def record_action(self, action: ActionIn) -> ActionRecord:
-        details = dict(action.details) if action.details is not None else None
-        row = ActionLogRow(**fields_of(action) | {"details": details, "created_at": self._now()})
+        row = action_row(action, self._now())
         async with self._sessions.begin() as session:
             session.add(row)
         return action_from_row(row)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from sqlalchemy import and_, delete, select, update
 
-from bot.store._base import StoreBase, changed_rows, entry_from_row, table
+from bot.store._base import StoreBase, changed_rows, entry_from_row, fields_of, from_row, table
 from bot.store.leases import LeaseFence, lease_held
 from bot.store.models import AlertSettingsRow, AuditEntryRow, ModeratorAlertRow
 from bot.store.types import StoredEntry
@@ -84,44 +84,15 @@ class ModeratorAlert:
 
 
 def settings_from_row(row: AlertSettingsRow) -> AlertSettingsRecord:
-    return AlertSettingsRecord(
-        binding_id=row.binding_id,
-        enabled=row.enabled,
-        window_minutes=row.window_minutes,
-        max_kicks=row.max_kicks,
-        max_bans=row.max_bans,
-        max_role_removals=row.max_role_removals,
-        alert_channel_id=row.alert_channel_id,
-        ping_role_id=row.ping_role_id,
-        auto_kill_switch=row.auto_kill_switch,
-        updated_at=row.updated_at,
-    )
+    return from_row(AlertSettingsRecord, row)
 
 
 def alert_from_row(row: ModeratorAlertRow) -> ModeratorAlert:
-    return ModeratorAlert(
-        id=row.id,
-        binding_id=row.binding_id,
-        group_id=row.group_id,
-        actor_key=row.actor_key,
-        actor_vrchat_id=row.actor_vrchat_id,
-        actor_discord_id=row.actor_discord_id,
-        actor_name=row.actor_name,
-        started_at=row.started_at,
-        last_entry_at=row.last_entry_at,
+    return from_row(
+        ModeratorAlert,
+        row,
         counts={str(k): int(v) for k, v in (row.counts or {}).items()},
         entry_ids=tuple(str(i) for i in row.entry_ids or ()),
-        channel_id=row.channel_id,
-        state=cast(AlertState, row.state),
-        attempts=row.attempts,
-        nonce=row.nonce,
-        message_id=row.message_id,
-        last_error=row.last_error,
-        resolution=cast("Resolution | None", row.resolution),
-        resolved_by=row.resolved_by,
-        resolution_note=row.resolution_note,
-        resolved_at=row.resolved_at,
-        created_at=row.created_at,
     )
 
 
@@ -141,25 +112,10 @@ class ModeratorAlertOps(StoreBase):
 
     async def put_alert_settings(self, settings: AlertSettingsRecord) -> AlertSettingsRecord:
         """Insert or replace a binding's settings."""
-        values: dict[str, Any] = {
-            "binding_id": settings.binding_id,
-            "enabled": settings.enabled,
-            "window_minutes": settings.window_minutes,
-            "max_kicks": settings.max_kicks,
-            "max_bans": settings.max_bans,
-            "max_role_removals": settings.max_role_removals,
-            "alert_channel_id": settings.alert_channel_id,
-            "ping_role_id": settings.ping_role_id,
-            "auto_kill_switch": settings.auto_kill_switch,
-            "updated_at": self._now(),
-        }
-        stmt = self._insert(table(AlertSettingsRow)).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["binding_id"], set_={k: v for k, v in values.items() if k != "binding_id"}
-        )
-        async with self._sessions.begin() as session:
-            await session.execute(stmt)
-        return replace(settings, updated_at=values["updated_at"])
+        values = fields_of(settings)
+        del values["binding_id"], values["updated_at"]
+        updated_at = await self._put_binding_settings(AlertSettingsRow, settings.binding_id, **values)
+        return replace(settings, updated_at=updated_at)
 
     async def delete_alert_settings(self, binding_id: int) -> bool:
         async with self._sessions.begin() as session:
@@ -210,28 +166,17 @@ class ModeratorAlertOps(StoreBase):
         now = self._now()
         async with self._sessions.begin() as session:
             for ep in episodes:
-                values = {
+                values: dict[str, Any] = {
                     "last_entry_at": ep.last_entry_at,
                     "counts": dict(ep.counts),
                     "entry_ids": list(ep.entry_ids)[:ENTRY_IDS_KEPT],
                 }
                 if ep.new:
+                    row = fields_of(ep) | values | {"state": "pending", "attempts": 0, "created_at": now}
+                    del row["new"]  # what to do with it, not a column
                     stmt = (
                         self._insert(table(ModeratorAlertRow))
-                        .values(
-                            binding_id=ep.binding_id,
-                            group_id=ep.group_id,
-                            actor_key=ep.actor_key,
-                            actor_vrchat_id=ep.actor_vrchat_id,
-                            actor_discord_id=ep.actor_discord_id,
-                            actor_name=ep.actor_name,
-                            started_at=ep.started_at,
-                            channel_id=ep.channel_id,
-                            state="pending",
-                            attempts=0,
-                            created_at=now,
-                            **values,
-                        )
+                        .values(row)
                         .on_conflict_do_nothing(index_elements=["binding_id", "actor_key", "started_at"])
                         .returning(table(ModeratorAlertRow).c.id)
                     )

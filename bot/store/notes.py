@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from bot.store._base import StoreBase
+from bot.store._base import StoreBase, from_row
 from bot.store.models import ModeratorNoteRow
 
 
@@ -29,16 +29,7 @@ class ModeratorNote:
 
 
 def note_from_row(row: ModeratorNoteRow) -> ModeratorNote:
-    return ModeratorNote(
-        id=row.id,
-        guild_id=row.guild_id,
-        group_id=row.group_id,
-        vrchat_user_id=row.vrchat_user_id,
-        text=row.text,
-        author_discord_id=row.author_discord_id,
-        author_name=row.author_name,
-        created_at=row.created_at,
-    )
+    return from_row(ModeratorNote, row)
 
 
 def _about(guild_id: int, group_id: str, user_id: str) -> list[ColumnElement[bool]]:

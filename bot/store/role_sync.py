@@ -12,11 +12,9 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
+from bot.store._base import StoreBase, action_row, changed_rows, chunked, from_row, ids_list, table
 from bot.store.models import (
-    ActionLogRow,
     RoleMappingRow,
     RoleSyncHeldRow,
     RoleSyncSettingsRow,
@@ -81,54 +79,18 @@ class RoleWrite:
 
 
 def mapping_from_row(row: RoleMappingRow) -> RoleMapping:
-    return RoleMapping(
-        id=row.id,
-        binding_id=row.binding_id,
-        vrchat_role_id=row.vrchat_role_id,
-        discord_role_id=row.discord_role_id,
-        direction=cast(Direction, row.direction),
-        source_of_truth=cast(Side, row.source_of_truth),
-        allow_management=bool(row.allow_management),
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return from_row(RoleMapping, row, allow_management=bool(row.allow_management))
 
 
 def write_from_row(row: RoleSyncWriteRow) -> RoleWrite:
-    return RoleWrite(
-        id=row.id,
-        binding_id=row.binding_id,
-        side=cast(Side, row.side),
-        op=cast(WriteOp, row.op),
-        user_id=row.user_id,
-        role_id=row.role_id,
-        state=cast(WriteState, row.state),
-        details=row.details,
-        created_at=row.created_at,
-    )
-
-
-def _action_row(action: ActionIn, now: datetime) -> ActionLogRow:
-    return ActionLogRow(
-        created_at=now,
-        guild_id=action.guild_id,
-        discord_user_id=action.discord_user_id,
-        discord_user_name=action.discord_user_name,
-        group_id=action.group_id,
-        action=action.action,
-        target_id=action.target_id,
-        details=dict(action.details) if action.details is not None else None,
-        outcome=action.outcome,
-        error=action.error,
-    )
+    return from_row(RoleWrite, row)
 
 
 class RoleSyncOps(StoreBase):
     # ------------------------------------------------------------------ settings
 
     async def role_sync_settings(self, binding_id: int) -> RoleSyncSettings:
-        async with self._sessions() as session:
-            row = await session.get(RoleSyncSettingsRow, binding_id)
+        row = await self._row(RoleSyncSettingsRow, binding_id)
         if row is None:
             return RoleSyncSettings(binding_id)
         return RoleSyncSettings(binding_id, cast(SyncMode, row.mode), row.membership_role_id)
@@ -138,11 +100,9 @@ class RoleSyncOps(StoreBase):
     ) -> RoleSyncSettings:
         if mode not in SYNC_MODES:
             raise ValueError(f"unknown role sync mode {mode!r}")
-        values = {"mode": mode, "membership_role_id": membership_role_id, "updated_at": self._now()}
-        stmt = self._insert(table(RoleSyncSettingsRow)).values(binding_id=binding_id, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["binding_id"], set_=values)
-        async with self._sessions.begin() as session:
-            await session.execute(stmt)
+        await self._put_binding_settings(
+            RoleSyncSettingsRow, binding_id, mode=mode, membership_role_id=membership_role_id
+        )
         return RoleSyncSettings(binding_id, mode, membership_role_id)
 
     async def role_synced_bindings(self) -> list[int]:
@@ -176,12 +136,8 @@ class RoleSyncOps(StoreBase):
             created_by=created_by,
             created_at=self._now(),
         )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(row)
-        except IntegrityError as exc:
-            raise MappingConflict(f"{vrchat_role_id} or {discord_role_id} is mapped already") from exc
-        return mapping_from_row(row)
+        conflict = MappingConflict(f"{vrchat_role_id} or {discord_role_id} is mapped already")
+        return mapping_from_row(await self._add_unique(row, conflict))
 
     async def remove_role_mapping(self, binding_id: int, mapping_id: int) -> RoleMapping | None:
         """Delete the mapping and what was agreed under it; the mapping that was, if any."""
@@ -285,7 +241,7 @@ class RoleSyncOps(StoreBase):
             if not changed_rows(result):
                 return False
             if action is not None:
-                session.add(_action_row(action, self._now()))
+                session.add(action_row(action, self._now()))
             if agreed is not None:
                 binding_id, key, held = agreed
                 rh = RoleSyncHeldRow

@@ -9,7 +9,7 @@ from typing import Literal, get_args
 
 from sqlalchemy import func, select
 
-from bot.store._base import StoreBase, from_row, table
+from bot.store._base import StoreBase, from_row
 from bot.store.models import RequestRuleRow, RuleSettingsRow
 
 RuleKind = Literal[
@@ -76,17 +76,8 @@ class RuleOps(StoreBase):
         return sorted((rule_from_row(row) for row in rows), key=lambda r: (r.binding_id, r.position))
 
     async def set_rules_shadow(self, binding_id: int, shadow: bool) -> None:
-        now = self._now()
-        stmt = self._insert(table(RuleSettingsRow)).values(
-            binding_id=binding_id, shadow=shadow, updated_at=now
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["binding_id"], set_={"shadow": shadow, "updated_at": now}
-        )
-        async with self._sessions.begin() as session:
-            await session.execute(stmt)
+        await self._put_binding_settings(RuleSettingsRow, binding_id, shadow=shadow)
 
     async def rules_shadow(self, binding_id: int) -> bool:
-        async with self._sessions() as session:
-            row = await session.get(RuleSettingsRow, binding_id)
-            return bool(row.shadow) if row is not None else False
+        row = await self._row(RuleSettingsRow, binding_id)
+        return bool(row.shadow) if row is not None else False

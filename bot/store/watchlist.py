@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.store._base import StoreBase, from_row
 from bot.store.models import WatchlistRow
 from bot.store.types import StoreError
@@ -49,12 +47,8 @@ class WatchlistOps(StoreBase):
             added_by_discord_id=added_by,
             added_at=self._now(),
         )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(row)
-        except IntegrityError as exc:
-            raise DuplicateWatchError(f"binding {binding_id} already watches {group_id}") from exc
-        return watch_from_row(row)
+        conflict = DuplicateWatchError(f"binding {binding_id} already watches {group_id}")
+        return watch_from_row(await self._add_unique(row, conflict))
 
     async def remove_watch(self, binding_id: int, group_id: str) -> bool:
         wl = WatchlistRow

@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.text import safe_text
 from bot.views.context import actor_of
-from bot.views.group_option import group_autocomplete
+from bot.views.group_option import LINKED_GROUP_HELP, group_option
 from bot.views.reply import send_ephemeral
 
 from .loop import WatchdogLoop
@@ -26,8 +26,6 @@ from .views import DismissButton, KillSwitchButton
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
-
-GROUP_HELP = "Which of this server's linked groups (defaults to the only one)"
 
 
 def settings_text(label: str, alerts: EffectiveAlerts | None) -> str:
@@ -49,8 +47,7 @@ def settings_text(label: str, alerts: EffectiveAlerts | None) -> str:
 
 
 @app_commands.command(name="show", description="The thresholds for alerts on runaway moderators")
-@app_commands.describe(group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def show(interaction: Interaction, group: str | None = None) -> None:
     bot = interaction.client
     binding, alerts = await bot.watchdog.show(actor_of(interaction), interaction.guild_id or 0, group)
@@ -68,9 +65,8 @@ async def show(interaction: Interaction, group: str | None = None) -> None:
     ping_role="The one role an alert pings",
     no_ping="Ping nobody",
     auto_kill_switch="Remove the actor's group roles automatically (never the group owner's)",
-    group=GROUP_HELP,
 )
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def set_alerts(
     interaction: Interaction,
     window_minutes: app_commands.Range[int, 1, 1440] | None = None,
@@ -100,8 +96,7 @@ async def set_alerts(
 
 
 @app_commands.command(name="off", description="Turn off alerts on runaway moderators")
-@app_commands.describe(group=GROUP_HELP)
-@app_commands.autocomplete(group=group_autocomplete)
+@group_option(LINKED_GROUP_HELP)
 async def off(interaction: Interaction, group: str | None = None) -> None:
     bot = interaction.client
     binding = await bot.watchdog.turn_off(actor_of(interaction), interaction.guild_id or 0, group)

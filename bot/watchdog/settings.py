@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.config import AlertsConfig, Config
 from bot.store import Binding, Store
 from bot.store.moderator_alerts import AlertSettingsRecord
+from bot.wiring import declared_bindings
 
 from .detector import Thresholds
 
@@ -24,17 +25,8 @@ def default_record(binding_id: int) -> AlertSettingsRecord:
 
 
 def record_from_config(binding_id: int, alerts: AlertsConfig) -> AlertSettingsRecord:
-    return AlertSettingsRecord(
-        binding_id=binding_id,
-        enabled=alerts.enabled,
-        window_minutes=alerts.window_minutes,
-        max_kicks=alerts.max_kicks,
-        max_bans=alerts.max_bans,
-        max_role_removals=alerts.max_role_removals,
-        alert_channel_id=alerts.alert_channel_id,
-        ping_role_id=alerts.ping_role_id,
-        auto_kill_switch=alerts.auto_kill_switch,
-    )
+    # The [bindings.alerts] keys are the record's fields, by the same names.
+    return AlertSettingsRecord(binding_id=binding_id, **alerts.model_dump())
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +60,6 @@ def effective(binding: Binding, record: AlertSettingsRecord | None) -> Effective
 
 async def apply_declared_alerts(store: Store, config: Config) -> None:
     """The [[bindings]] that declare `[bindings.alerts]` get exactly those settings at start."""
-    for declared in config.bindings:
-        if declared.alerts is None:
-            continue
-        for binding in await store.list_bindings(
-            group_id=declared.group_id, channel_id=declared.feed_channel_id
-        ):
+    async for declared, binding in declared_bindings(store, config):
+        if declared.alerts is not None:
             await store.put_alert_settings(record_from_config(binding.id, declared.alerts))
