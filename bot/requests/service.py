@@ -38,7 +38,6 @@ from bot.services.common import (
     PermissionDenied,
     ServiceError,
     checked_group_id,
-    error_text,
 )
 from bot.services.rule_flow import RuleRunner
 from bot.services.users import UserDirectory, require_user_id
@@ -248,14 +247,8 @@ class JoinRequestService:
         details = {"display_name": name, **automated}
 
         async def failed(exc: BaseException) -> None:
-            await self._actions.record(
-                actor,
-                group_id,
-                action,
-                target_id=user_id,
-                details=details,
-                outcome="error",
-                error=error_text(exc),
+            await self._actions.record_failure(
+                actor, group_id, action, exc, target_id=user_id, details=details
             )
 
         try:  # everything after the claim is inside: whatever fails releases it (except BaseException)
