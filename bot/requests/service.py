@@ -119,7 +119,8 @@ class JoinRequestService:
             shown.append(build_request(gid, request, profile, today))
         return shown, len(page) > limit
 
-    async def view(self, group_id: str, user_id: str) -> JoinRequest:
+    async def fetch_request(self, group_id: str, user_id: str) -> JoinRequest:
+        """The user's pending join request, read fresh from VRChat; NotFoundError when there is none."""
         gid, uid = checked_group_id(group_id), require_user_id(user_id)
         request = await self._client.get_group_member(gid, uid)
         if request is None or request.membership_status != "requested":

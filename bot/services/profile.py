@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, PermissionDenied, ServiceError
-from bot.services.users import PROFILE_URL
+from bot.text import PROFILE_URL
 from bot.vrchat import BadRequest, Forbidden, VRChatAPI, VRChatError, profile_update_body
 from bot.vrchat.models import CurrentUser
 from bot.vrchat.profile import BIO_LINKS_MAX
