@@ -35,6 +35,7 @@ FOOTER_LIMIT: Final = 2048
 AUTHOR_LIMIT: Final = 256
 EMBED_TOTAL_LIMIT: Final = 6000  # over all embeds of one message
 LABEL_LIMIT: Final = 100  # select option labels, autocomplete choice names
+PROFILE_URL: Final = "https://vrchat.com/home/user/{user_id}"
 
 
 def text_units(text: str) -> int:
@@ -95,6 +96,12 @@ def safe_text(value: object, limit: int, *, single_line: bool = False) -> str:
         text = " ".join(text.split())
     # Clip before escaping so a megabyte description costs nothing, then again: escaping grows it.
     return clip(neutralise_mentions(_escape_markdown(clip(text, limit))), limit)
+
+
+def profile_link(user_id: str) -> str:
+    """A VRChat user ID as a Markdown link to the profile; IDs reach here only through the strict
+    parser, so nothing user-made ends up in the URL."""
+    return f"[{safe_text(user_id, 60)}]({PROFILE_URL.format(user_id=user_id)})"
 
 
 def plain_line(text: str, limit: int) -> str:

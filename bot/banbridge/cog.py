@@ -24,12 +24,12 @@ from discord.ext import commands
 from bot import crashpoints
 from bot.banbridge.service import BanBridgeService, BanSettingView
 from bot.banbridge.views import COG_NAME, BanPromptButton, ban_card, close_card, footer, prompt_view
-from bot.feed.pacing import message_nonce
 from bot.services.common import KeyedLocks, ServiceError
 from bot.services.registry import Actor
 from bot.services.users import UserDirectory
 from bot.store import BanPrompt
 from bot.views.context import actor_of
+from bot.views.durable_post import find_own_message, has_footer, row_nonce, send_once
 from bot.views.group_option import group_option
 from bot.views.reply import NO_MENTIONS, send_ephemeral
 from bot.vrchat import VRChatError
@@ -157,27 +157,25 @@ class BanBridge(commands.Cog, name=COG_NAME):
 
     async def _post(self, prompt: BanPrompt) -> int:
         name = await self._display_name(prompt.vrchat_user_id)
-        channel = self.bot.get_partial_messageable(prompt.channel_id)
-        view = prompt_view(prompt)
         card = ban_card(prompt, self.service.group_label(prompt.group_id), name)
-        nonce = message_nonce(prompt.channel_id, [f"ban:{prompt.id}:{prompt.round}"])
-        if view is None:
-            message = await channel.send(embed=card, allowed_mentions=NO_MENTIONS, nonce=nonce)
-        else:
-            message = await channel.send(embed=card, view=view, allowed_mentions=NO_MENTIONS, nonce=nonce)
+        nonce = row_nonce(prompt.channel_id, f"ban:{prompt.id}:{prompt.round}")
+        message = await send_once(
+            self.bot,
+            prompt.channel_id,
+            nonce=nonce,
+            embed=card,
+            view=prompt_view(prompt),
+            allowed_mentions=NO_MENTIONS,
+        )
         return message.id
 
     async def _posted_before(self, prompt: BanPrompt) -> int | None:
         """The card a crash posted without its id being stored: Discord collapses a repeated nonce for
         a few minutes only, so the channel's history is asked first."""
-        me = self.bot.user.id if self.bot.user else None
         wanted = footer(prompt)
-        channel = self.bot.get_partial_messageable(prompt.channel_id)
-        async for message in channel.history(limit=CARD_LOOKBACK):
-            embed = message.embeds[0] if message.embeds else None
-            if message.author.id == me and embed is not None and embed.footer.text == wanted:
-                return message.id
-        return None
+        return await find_own_message(
+            self.bot, prompt.channel_id, lambda message: has_footer(message, wanted), lookback=CARD_LOOKBACK
+        )
 
     async def _fetch(self, channel_id: int, message_id: int) -> discord.Message | None:
         try:

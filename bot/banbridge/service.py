@@ -283,14 +283,8 @@ class BanBridgeService:
         except BadRequest:  # VRChat's answer for "already banned": the outcome asked for holds
             return True
         except VRChatError as exc:
-            await self._actions.record(
-                actor,
-                prompt.group_id,
-                BAN_ACTION,
-                target_id=prompt.vrchat_user_id,
-                details=details,
-                outcome="error",
-                error=error_text(exc),
+            await self._actions.record_failure(
+                actor, prompt.group_id, BAN_ACTION, exc, target_id=prompt.vrchat_user_id, details=details
             )
             raise
         await self._actions.record(

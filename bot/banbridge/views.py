@@ -22,10 +22,9 @@ from bot.banbridge.service import (
     was_already_banned,
     was_automatic,
 )
-from bot.links.service import PROFILE_URL
 from bot.requests.cards import with_outcome
 from bot.store import BanPrompt
-from bot.text import safe_text
+from bot.text import profile_link, safe_text
 from bot.views.context import actor_of, bridge_interaction
 from bot.views.errors import report_error
 from bot.views.reply import NO_MENTIONS, send_ephemeral
@@ -56,7 +55,7 @@ def footer(prompt: BanPrompt) -> str:
 
 
 def vrchat_account(user_id: str, display_name: str | None) -> str:
-    link = f"[{safe_text(user_id, 60)}]({PROFILE_URL.format(user_id=user_id)})"
+    link = profile_link(user_id)
     if display_name:
         return f"{safe_text(display_name, NAME_LIMIT, single_line=True)} ({link})"
     return link

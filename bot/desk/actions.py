@@ -21,7 +21,7 @@ import discord
 from bot.desk.views import HistoryButton
 from bot.feed.actions import FEED_ACTIONS_ID, KINDS, PLACEHOLDER
 from bot.services.registry import Actor, ModerationOutcome
-from bot.text import safe_text
+from bot.text import profile_link, safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, bridge_interaction, services_of
 from bot.views.errors import report_error
@@ -32,7 +32,6 @@ _VALUE = re.compile(rf"(?P<kind>{'|'.join(sorted(KINDS))}):(?P<group>grp_{_ID}):
 ACTION_TEMPLATE = rf"gb:ua:(?P<action>ban|kick|unban):(?P<group>grp_{_ID}):(?P<user>{_ID})"
 
 Action = Literal["ban", "kick", "unban"]
-PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
 #: What fits after each kind of entry (the History button is always there).
 FITTING: dict[str, tuple[Action, ...]] = {
     "join": ("kick", "ban"),
@@ -49,10 +48,6 @@ _STYLES: dict[Action, discord.ButtonStyle] = {
     "kick": discord.ButtonStyle.danger,
     "unban": discord.ButtonStyle.secondary,
 }
-
-
-def _user_link(user_id: str) -> str:
-    return f"[{safe_text(user_id, 60)}]({PROFILE_URL.format(user_id=user_id)})"
 
 
 def panel_view(kind: str, group_id: str, user_id: str) -> discord.ui.View:
@@ -90,7 +85,7 @@ class FeedActionSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=
             label = safe_text(services.access.group_label(group_id), 100, single_line=True)
             await send_ephemeral(
                 interaction,
-                f"{_user_link(user_id)} in {label}: what would you like to do?",
+                f"{profile_link(user_id)} in {label}: what would you like to do?",
                 view=panel_view(picked["kind"], group_id, user_id),
             )
         except Exception as exc:
@@ -130,7 +125,7 @@ class UserActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
             # Refuse before asking: someone who may not act never sees a confirmation.
             await services.access.require_moderator(actor_of(interaction), self.group_id)
             confirm = Confirm(interaction.user.id, verb)
-            await send_ephemeral(interaction, f"{verb} {_user_link(self.user_id)}?", view=confirm)
+            await send_ephemeral(interaction, f"{verb} {profile_link(self.user_id)}?", view=confirm)
         except Exception as exc:
             await report_error(interaction, exc)
             return

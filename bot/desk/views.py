@@ -19,7 +19,7 @@ import discord
 from bot.desk.service import DeskService, UserHistory, UserSummary
 from bot.feed.render import title_for
 from bot.store import HistoryItem, ModeratorNote
-from bot.text import fit_embed, safe_text
+from bot.text import fit_embed, profile_link, safe_text
 from bot.views.context import actor_of, bridge_interaction
 from bot.views.errors import report_error
 from bot.views.reply import NO_MENTIONS, send_ephemeral
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 _ID = r"[A-Za-z0-9_-]+"
 HISTORY_TEMPLATE = rf"gb:uh:(?P<group>grp_{_ID}):(?P<user>{_ID})"
-PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
 NOTE_SHOWN = 300  # characters of a note on a card
 ITEM_SHOWN = 500  # characters of an entry's description or a note in the history
 
@@ -39,11 +38,6 @@ def desk_of(interaction: discord.Interaction) -> DeskService:
 
 def _when(moment: datetime) -> str:
     return discord.utils.format_dt(moment, "f")
-
-
-def _user_link(user_id: str) -> str:
-    # IDs reach here only through the strict parser, so nothing user-made ends up in the URL.
-    return f"[{safe_text(user_id, 60)}]({PROFILE_URL.format(user_id=user_id)})"
 
 
 def note_line(note: ModeratorNote, limit: int) -> str:
@@ -69,7 +63,7 @@ def history_embed(history: UserHistory, number: int) -> discord.Embed:
     group = safe_text(history.group_name, 100, single_line=True)
     embed = discord.Embed(
         title=f"History in {group} — page {number}",
-        description=f"{_user_link(history.user_id)}\n{safe_text(history.summary.line, 1000)}",
+        description=f"{profile_link(history.user_id)}\n{safe_text(history.summary.line, 1000)}",
         colour=discord.Colour.blurple(),
     )
     if not history.items:

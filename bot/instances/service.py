@@ -24,7 +24,6 @@ from bot.services.common import (
     ServiceError,
     TTLCache,
     checked_group_id,
-    error_text,
 )
 from bot.services.member_roles import find_role
 from bot.store import Store
@@ -254,9 +253,7 @@ class InstanceService:
                 age_gate=plan.age_gate,
             )
         except VRChatError as exc:
-            await self._actions.record(
-                actor, plan.group_id, "instance.open", details=details, outcome="error", error=error_text(exc)
-            )
+            await self._actions.record_failure(actor, plan.group_id, "instance.open", exc, details=details)
             if isinstance(exc, Forbidden):
                 raise PermissionDenied(
                     "VRChat did not let the bot open that instance: the bot's group role needs the "
@@ -305,9 +302,7 @@ class InstanceService:
         try:
             await self._client.close_group_instance(gid, world_id, instance_id)
         except VRChatError as exc:
-            await self._actions.record(
-                actor, gid, "instance.close", target_id=checked, outcome="error", error=error_text(exc)
-            )
+            await self._actions.record_failure(actor, gid, "instance.close", exc, target_id=checked)
             if isinstance(exc, Forbidden):
                 raise PermissionDenied(
                     "VRChat did not let the bot close that instance: it is closed already, or the bot's "

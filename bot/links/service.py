@@ -43,7 +43,6 @@ CAP_WINDOW = timedelta(hours=1)
 ISSUE_CAP = 5  # codes per Discord user per hour
 VERIFY_CAP = 10  # verifications (each one VRChat request) per Discord user per hour
 PURGE_AFTER = timedelta(days=1)  # used and expired codes are kept this long, to say why they fail
-PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
 
 
 class LinkRefused(ServiceError):

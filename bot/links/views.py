@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
-from bot.links.service import PROFILE_URL, IssuedCode, LinkService, discord_time
+from bot.links.service import IssuedCode, LinkService, discord_time
 from bot.store import LinkChange
-from bot.text import safe_text
+from bot.text import profile_link
 from bot.views.base import ReportedClick
 from bot.views.context import actor_of
 from bot.views.reply import send_ephemeral
@@ -29,9 +29,7 @@ def links_of(interaction: discord.Interaction) -> LinkService:
     return cast("GroupBridgeBot", interaction.client).links
 
 
-def vrchat_user(user_id: str) -> str:
-    """A VRChat user ID as a link to its profile (IDs are checked against a strict pattern first)."""
-    return f"[{safe_text(user_id, 60)}]({PROFILE_URL.format(user_id=user_id)})"
+vrchat_user = profile_link  # the name bot.links.cog imports
 
 
 def code_text(issued: IssuedCode) -> str:

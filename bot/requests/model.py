@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.services.users import PROFILE_URL, avatar_url, bio_excerpt, is_adult
+from bot.services.users import avatar_url, bio_excerpt, is_adult
+from bot.text import PROFILE_URL
 from bot.vrchat.models import GroupMember, User
 from bot.vrchat.trust import trust_rank
 

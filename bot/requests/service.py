@@ -38,7 +38,6 @@ from bot.services.common import (
     PermissionDenied,
     ServiceError,
     checked_group_id,
-    error_text,
 )
 from bot.services.rule_flow import RuleRunner
 from bot.services.users import UserDirectory, require_user_id
@@ -120,7 +119,8 @@ class JoinRequestService:
             shown.append(build_request(gid, request, profile, today))
         return shown, len(page) > limit
 
-    async def view(self, group_id: str, user_id: str) -> JoinRequest:
+    async def fetch_request(self, group_id: str, user_id: str) -> JoinRequest:
+        """The user's pending join request, read fresh from VRChat; NotFoundError when there is none."""
         gid, uid = checked_group_id(group_id), require_user_id(user_id)
         request = await self._client.get_group_member(gid, uid)
         if request is None or request.membership_status != "requested":
@@ -248,14 +248,8 @@ class JoinRequestService:
         details = {"display_name": name, **automated}
 
         async def failed(exc: BaseException) -> None:
-            await self._actions.record(
-                actor,
-                group_id,
-                action,
-                target_id=user_id,
-                details=details,
-                outcome="error",
-                error=error_text(exc),
+            await self._actions.record_failure(
+                actor, group_id, action, exc, target_id=user_id, details=details
             )
 
         try:  # everything after the claim is inside: whatever fails releases it (except BaseException)

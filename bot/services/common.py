@@ -153,6 +153,27 @@ class ActionLog:
             )
         )
 
+    async def record_failure(
+        self,
+        actor: Actor,
+        group_id: str | None,
+        action: str,
+        exc: BaseException,
+        *,
+        target_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """The action was tried and failed with `exc`: logged as an error, before the caller explains it."""
+        await self.record(
+            actor,
+            group_id,
+            action,
+            target_id=target_id,
+            details=details,
+            outcome="error",
+            error=error_text(exc),
+        )
+
 
 class TTLCache(Generic[K, V]):
     """A tiny time-based cache (monotonic clock), bounded in size; oldest entries go first."""

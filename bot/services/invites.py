@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.services.access import Access
-from bot.services.common import ActionLog, Actor, PermissionDenied, ServiceError, checked_group_id, error_text
+from bot.services.common import ActionLog, Actor, PermissionDenied, ServiceError, checked_group_id
 from bot.services.users import UserDirectory, parse_user_text
 from bot.vrchat import AlreadyInvited, AlreadyMember, CannotInvite, VRChatAPI, VRChatError
 from bot.vrchat.errors import BadRequest, Forbidden
@@ -74,14 +74,8 @@ class InviteService:
         except CannotInvite:
             kind = "cannot_invite"
         except VRChatError as exc:
-            await self._actions.record(
-                actor,
-                gid,
-                "invite",
-                target_id=user_id,
-                details={"display_name": name},
-                outcome="error",
-                error=error_text(exc),
+            await self._actions.record_failure(
+                actor, gid, "invite", exc, target_id=user_id, details={"display_name": name}
             )
             if isinstance(exc, Forbidden):
                 raise PermissionDenied(

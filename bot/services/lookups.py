@@ -13,7 +13,8 @@ from datetime import date
 
 from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import Actor, Clock, NotFoundError, PermissionDenied, ServiceError
-from bot.services.users import PROFILE_URL, UserDirectory, avatar_url, bio_excerpt, is_adult, parse_user_text
+from bot.services.users import UserDirectory, avatar_url, bio_excerpt, is_adult, parse_user_text
+from bot.text import PROFILE_URL
 from bot.vrchat import Forbidden, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.ids import GROUP_ID_RE, launch_url
 from bot.vrchat.models import Instance, UserGroup

@@ -22,7 +22,6 @@ from bot.services.common import (
     NotFoundError,
     PermissionDenied,
     checked_group_id,
-    error_text,
 )
 from bot.services.users import UserDirectory, parse_user_text
 from bot.text import quoted
@@ -157,9 +156,7 @@ class MemberRoleService:
             else:
                 await self._client.remove_member_role(gid, user_id, role.id)
         except VRChatError as exc:
-            await self._actions.record(
-                actor, gid, kind, target_id=user_id, details=details, outcome="error", error=error_text(exc)
-            )
+            await self._actions.record_failure(actor, gid, kind, exc, target_id=user_id, details=details)
             if isinstance(exc, Forbidden):
                 raise PermissionDenied(
                     f"VRChat did not let the bot change {name}'s roles: the bot's group role needs the "

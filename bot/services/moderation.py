@@ -18,7 +18,6 @@ from bot.services.common import (
     PermissionDenied,
     ServiceError,
     checked_group_id,
-    error_text,
 )
 from bot.services.users import UserDirectory, parse_user_text
 from bot.vrchat import BadRequest, Forbidden, NotFound, VRChatAPI, VRChatError
@@ -98,14 +97,8 @@ class ModerationService:
             else:
                 await self._client.unban_member(gid, user_id)
         except VRChatError as exc:
-            await self._actions.record(
-                actor,
-                gid,
-                f"member.{kind}",
-                target_id=user_id,
-                details=details,
-                outcome="error",
-                error=error_text(exc),
+            await self._actions.record_failure(
+                actor, gid, f"member.{kind}", exc, target_id=user_id, details=details
             )
             raise self._explain(kind, exc, name, label) from None
         await self._actions.record(actor, gid, f"member.{kind}", target_id=user_id, details=details)

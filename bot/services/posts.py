@@ -17,7 +17,6 @@ from bot.services.common import (
     ServiceError,
     TTLCache,
     checked_group_id,
-    error_text,
 )
 from bot.text import clip, quoted
 from bot.vrchat import BadRequest, Forbidden, InvalidReference, NotFound, VRChatAPI, VRChatError
@@ -177,9 +176,7 @@ class PostService:
                 d.group_id, d.title, d.text, d.visibility, d.role_ids, d.send_notification
             )
         except VRChatError as exc:
-            await self._actions.record(
-                actor, d.group_id, "post.create", details=details, outcome="error", error=error_text(exc)
-            )
+            await self._actions.record_failure(actor, d.group_id, "post.create", exc, details=details)
             label = self._access.group_label(d.group_id)
             if isinstance(exc, Forbidden):
                 raise PermissionDenied(f"The bot's VRChat account may not post in {label}.") from None
@@ -208,9 +205,7 @@ class PostService:
         try:
             await self._client.delete_post(gid, post_id)
         except VRChatError as exc:
-            await self._actions.record(
-                actor, gid, "post.delete", target_id=post_id, outcome="error", error=error_text(exc)
-            )
+            await self._actions.record_failure(actor, gid, "post.delete", exc, target_id=post_id)
             if isinstance(exc, NotFound):
                 raise NotFoundError("That post no longer exists; it may have been deleted already.") from None
             if isinstance(exc, Forbidden):

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.services.access import Access
-from bot.services.common import ActionLog, Actor, InvalidInput, PermissionDenied, ServiceError, error_text
-from bot.services.users import PROFILE_URL
+from bot.services.common import ActionLog, Actor, InvalidInput, PermissionDenied, ServiceError
+from bot.text import PROFILE_URL
 from bot.vrchat import BadRequest, Forbidden, VRChatAPI, VRChatError, profile_update_body
 from bot.vrchat.models import CurrentUser
 from bot.vrchat.profile import BIO_LINKS_MAX
@@ -107,14 +107,8 @@ class ProfileService:
                 pronouns=body.get("pronouns"),
             )
         except VRChatError as exc:
-            await self._actions.record(
-                actor,
-                None,
-                "profile.update",
-                target_id=own_id,
-                details=details,
-                outcome="error",
-                error=error_text(exc),
+            await self._actions.record_failure(
+                actor, None, "profile.update", exc, target_id=own_id, details=details
             )
             if isinstance(exc, Forbidden):
                 raise PermissionDenied("VRChat would not let the bot change its own profile.") from None

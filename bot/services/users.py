@@ -77,7 +77,6 @@ def choice_label(name: str, user_id: str) -> str:
 
 # How a VRChat user is shown: on join-request cards (bot.requests.model) and by /vrc user.
 BIO_EXCERPT = 200
-PROFILE_URL = "https://vrchat.com/home/user/{user_id}"
 
 
 def is_adult(age_verification_status: str | None) -> bool:

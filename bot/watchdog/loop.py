@@ -21,9 +21,9 @@ import aiohttp
 import discord
 
 from bot import crashpoints
-from bot.feed.pacing import message_nonce
 from bot.leases import group_lease
 from bot.store.moderator_alerts import ModeratorAlert
+from bot.views.durable_post import custom_ids, find_own_message, has_footer, row_nonce, send_once
 
 from .render import FOOTER_PREFIX, alert_embed, allowed_mentions, content
 from .views import alert_id_in, alert_view
@@ -38,7 +38,7 @@ HISTORY_LOOKBACK = 50  # messages searched for an alert a crash kept from being 
 
 
 def alert_nonce(alert: ModeratorAlert) -> str:
-    return message_nonce(alert.channel_id, [f"alert:{alert.id}"])
+    return row_nonce(alert.channel_id, f"alert:{alert.id}")
 
 
 class WatchdogLoop:
@@ -121,9 +121,10 @@ class WatchdogLoop:
             return 0
         record = (await store.alert_settings([alert.binding_id])).get(alert.binding_id)
         ping = record.ping_role_id if record is not None else None
-        channel = self.bot.get_partial_messageable(alert.channel_id)
         try:
-            message = await channel.send(
+            message = await send_once(
+                self.bot,
+                alert.channel_id,
                 content=content(alert, ping),
                 embed=alert_embed(alert, record),
                 allowed_mentions=allowed_mentions(ping),
@@ -149,16 +150,12 @@ class WatchdogLoop:
     async def _find_posted(self, alert: ModeratorAlert) -> int | None:
         """The message of an alert a crash kept from being marked sent, if the channel has it
         (Discord collapses a repeated nonce only for a few minutes)."""
-        me = self.bot.user.id if self.bot.user else None
-        channel = self.bot.get_partial_messageable(alert.channel_id)
+
+        def names_alert(message: discord.Message) -> bool:
+            return has_footer(message, f"{FOOTER_PREFIX}{alert.id}") or any(
+                alert_id_in(custom_id) == alert.id for custom_id in custom_ids(message)
+            )
+
         with contextlib.suppress(discord.HTTPException, aiohttp.ClientError, TimeoutError):
-            async for message in channel.history(limit=HISTORY_LOOKBACK):
-                if me is not None and message.author.id != me:
-                    continue
-                if any(e.footer.text == f"{FOOTER_PREFIX}{alert.id}" for e in message.embeds):
-                    return message.id
-                for row in message.components:
-                    for item in getattr(row, "children", ()):
-                        if alert_id_in(getattr(item, "custom_id", None) or "") == alert.id:
-                            return message.id
+            return await find_own_message(self.bot, alert.channel_id, names_alert, lookback=HISTORY_LOOKBACK)
         return None

@@ -25,7 +25,6 @@ from bot.services.common import (
     NotFoundError,
     PermissionDenied,
     ServiceError,
-    error_text,
     utcnow,
 )
 from bot.store import Binding, Store
@@ -225,30 +224,12 @@ class WatchdogService:
             details = {"role_id": role_id, "alert_id": alert.id}
             try:
                 await self._vrchat.remove_member_role(group_id, user_id, role_id)
-            except Forbidden as exc:
-                await self._actions.record(
-                    actor,
-                    group_id,
-                    action,
-                    target_id=user_id,
-                    details=details,
-                    outcome="error",
-                    error=error_text(exc),
-                )
-                if not removed:
-                    raise PermissionDenied(f"VRChat refused: {refused_because(ROLES_ASSIGN)}") from None
-                failed.append(role_id)
-                continue
             except VRChatError as exc:
-                await self._actions.record(
-                    actor,
-                    group_id,
-                    action,
-                    target_id=user_id,
-                    details=details,
-                    outcome="error",
-                    error=error_text(exc),
+                await self._actions.record_failure(
+                    actor, group_id, action, exc, target_id=user_id, details=details
                 )
+                if isinstance(exc, Forbidden) and not removed:
+                    raise PermissionDenied(f"VRChat refused: {refused_because(ROLES_ASSIGN)}") from None
                 failed.append(role_id)
                 continue
             await self._actions.record(actor, group_id, action, target_id=user_id, details=details)

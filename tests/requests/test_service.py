@@ -95,9 +95,9 @@ async def test_pending_pages_and_view_contents(services: Services, seeded_sim: S
     carol = views[seeded_sim.requester.id]
     assert (carol.trust_rank, carol.adult, carol.bio_excerpt) == ("Visitor", False, "Let me in")
 
-    assert await services.requests.view(gid, vic.id) == v
+    assert await services.requests.fetch_request(gid, vic.id) == v
     with pytest.raises(NotFoundError, match="Bob has no pending join request in Test Group"):
-        await services.requests.view(gid, seeded_sim.member.id)
+        await services.requests.fetch_request(gid, seeded_sim.member.id)
     with pytest.raises(InvalidInput, match="A page shows between 1 and 25"):
         await services.requests.pending(gid, limit=26)
 
