@@ -12,7 +12,7 @@ from bot import logs
 from bot.config import load_config_text
 from bot.dryrun import dry_run
 from tests.fixtures.configs import sqlite_url, toml
-from tests.fixtures.vrchat_accounts import BRAVO, PASSWORDS, TwoAccounts, account_of, alpha_vrchat
+from tests.fixtures.vrchat_accounts import BRAVO, TwoAccounts, account_of, alpha_vrchat, bravo_account
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +25,7 @@ def clean_logging() -> Iterator[None]:
 async def test_a_group_only_the_second_account_is_in_is_read_through_it(
     two: TwoAccounts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bravo = {
-        "username": BRAVO,
-        "password": PASSWORDS[BRAVO],
-        "totp_secret": two.totp[BRAVO],
-        "session_file": tmp_path / "bravo.json",
-        "requests_per_second": 10,
-        "burst": 20,
-    }
+    bravo = bravo_account(two, tmp_path / "bravo.json", requests_per_second=10, burst=20)
     text = toml(
         vrchat=alpha_vrchat(two, tmp_path / "alpha.json", requests_per_second=10, burst=20),
         discord={},

@@ -12,11 +12,10 @@ import pytest
 from bot.feed.actions import FeedAction
 from bot.feed.alerts import TITLE, SessionAlerts
 from bot.store import BindingIn, Store
-from bot.vrchat import VRChatClient, VRChatError
-from bot.vrchat.pool import Account, AccountPool, RequestMeter
+from bot.vrchat import VRChatError
+from bot.vrchat.pool import AccountPool
 from bot.vrchat.router import GroupRouter
-from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, FAST, PASSWORDS, TwoAccounts
-from tests.fixtures.vrchat_sim import TEST_USER_AGENT
+from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, PASSWORDS, TwoAccounts, make_account
 
 FEED_A, FEED_B = 11, 12
 
@@ -37,28 +36,11 @@ class Channels:
         return {}
 
 
-def account(two: TwoAccounts, tmp_path: Path, username: str, *, primary: bool, totp: bool) -> Account:
-    """Without `totp`, once VRChat ends the account's session a person must log it in again."""
-    meter = RequestMeter(FAST.requests_per_second)
-    session = meter.session(FAST.timeout)
-    client = VRChatClient(
-        base_url=two.sim.base_url,
-        user_agent=TEST_USER_AGENT,
-        session_path=tmp_path / f"{username}.json",
-        username=username,
-        password=PASSWORDS[username],
-        totp_secret=two.totp[username] if totp else None,
-        politeness=FAST,
-        http_session=session,
-    )
-    return Account(username, client, meter, primary=primary, http_session=session)
-
-
 async def opened(two: TwoAccounts, tmp_path: Path, *, totp: bool) -> AccountPool:
     pool = AccountPool(
         [
-            account(two, tmp_path, ALPHA, primary=True, totp=totp),
-            account(two, tmp_path, BRAVO, primary=False, totp=totp),
+            make_account(two, tmp_path, ALPHA, primary=True, totp=totp),
+            make_account(two, tmp_path, BRAVO, primary=False, totp=totp),
         ]
     )
     await pool.open()

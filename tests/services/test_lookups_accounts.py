@@ -3,29 +3,15 @@ them, a group only the second account is in included, a group both are in listed
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.services.registry import Services
 from bot.store import BindingIn, Store
 from bot.vrchat.router import GroupRouter
-from tests.fixtures.vrchat_accounts import TwoAccounts, open_pool
+from tests.fixtures.vrchat_accounts import TwoAccounts
 from tests.services.conftest import FEED, GUILD, MAYA, MOD_ROLE, make_config
 
 
-@pytest.fixture
-async def router(two: TwoAccounts, tmp_path: Path) -> AsyncIterator[GroupRouter]:
-    pool = await open_pool(two, tmp_path)
-    try:
-        yield GroupRouter(pool)
-    finally:
-        await pool.close()
-
-
 async def test_each_group_is_listed_through_its_serving_account(
-    two: TwoAccounts, router: GroupRouter, sqlite_store: Store
+    two: TwoAccounts, two_router: GroupRouter, sqlite_store: Store
 ) -> None:
     groups = [two.only_a, two.only_b, two.both]
     for n, group in enumerate(groups):
@@ -35,13 +21,13 @@ async def test_each_group_is_listed_through_its_serving_account(
                 group_id=group.id, guild_id=GUILD, feed_channel_id=FEED + n, moderator_role_ids=(MOD_ROLE,)
             )
         )
-    await router.pool.assign(g.id for g in groups)
-    services = Services(router, sqlite_store, make_config(*(g.id for g in groups)))
+    await two_router.pool.assign(g.id for g in groups)
+    services = Services(two_router, sqlite_store, make_config(*(g.id for g in groups)))
 
     found = await services.lookups.instances(MAYA)
 
     assert sorted((g.group_id, len(g.instances)) for g in found) == sorted((g.id, 1) for g in groups)
     asked = {r.path for r in two.sim.requests_to("GET", r"/instances/groups$")}
-    served = {router.pool.serving(g.id).client.user_id for g in groups}  # type: ignore[union-attr]
+    served = {two_router.pool.serving(g.id).client.user_id for g in groups}  # type: ignore[union-attr]
     assert asked == {f"/users/{user_id}/instances/groups" for user_id in served}
     assert two.bravo.id in served  # the second account was asked: only it is in Only Bravo
