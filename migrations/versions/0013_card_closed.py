@@ -22,20 +22,23 @@ down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# SQLite stores the UTC time as naive ISO text ("YYYY-MM-DD HH:MM:SS.ffffff"), which sorts as text.
-_DAY_AGO = {
-    "sqlite": "datetime('now', '-1 day')",
-    "postgresql": "now() - interval '1 day'",
+# Handled cards older than a day count as closed. SQLite stores the UTC time as naive ISO text
+# ("YYYY-MM-DD HH:MM:SS.ffffff"), which sorts as text against datetime('now', ...).
+_MARK_OLD_CLOSED = {
+    "sqlite": (
+        "UPDATE request_cards SET closed_at = handled_at WHERE state <> 'pending' "
+        "AND handled_at IS NOT NULL AND handled_at < datetime('now', '-1 day')"
+    ),
+    "postgresql": (
+        "UPDATE request_cards SET closed_at = handled_at WHERE state <> 'pending' "
+        "AND handled_at IS NOT NULL AND handled_at < now() - interval '1 day'"
+    ),
 }
 
 
 def upgrade() -> None:
     op.add_column("request_cards", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
-    day_ago = _DAY_AGO[op.get_context().dialect.name]
-    op.execute(
-        "UPDATE request_cards SET closed_at = handled_at "
-        f"WHERE state <> 'pending' AND handled_at IS NOT NULL AND handled_at < {day_ago}"
-    )
+    op.execute(_MARK_OLD_CLOSED[op.get_context().dialect.name])
 
 
 def downgrade() -> None:
