@@ -21,6 +21,7 @@ from bot.store.types import StoredEntry
 from bot.vrchat import AuthError, Forbidden, NotFound, VRChatAPI, VRChatError
 from bot.vrchat.models import AuditLogEntry, Group, UnreadableEntry, User
 from bot.vrchat.permissions import AUDIT_VIEW, INVITES_MANAGE, refused_because
+from bot.vrchat.pool import NoServingAccount
 
 from .bindings import ShownBinding
 
@@ -112,6 +113,7 @@ class GroupPass:
 
     target: GroupTarget
     group: Group | None = None  # set on the pass that first read the group
+    account: str | None = None  # with several accounts: the one that read it (serves it)
     entries_first: bool = False  # this pass primed the audit log: entries are the newest, not new ones
     entries: list[StoredEntry] = field(default_factory=list)  # oldest first
     entries_not_shown: int = 0
@@ -131,8 +133,16 @@ class GroupPass:
 class GroupReader:
     """Reads groups for the dry run. Every call here is a GET."""
 
-    def __init__(self, client: VRChatAPI, *, limit: int, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        client: VRChatAPI,
+        *,
+        limit: int,
+        clock: Callable[[], datetime],
+        account_of: Callable[[str], str | None] = lambda _group_id: None,
+    ) -> None:
         self._client = client
+        self._account_of = account_of
         self._limit = limit
         self._clock = clock
         self._users = UserDirectory(client)
@@ -143,11 +153,12 @@ class GroupReader:
         if seen.group is None:
             try:
                 seen.group = result.group = await self._client.get_group(gid)
+                result.account = self._account_of(gid)
             except AuthError:
                 raise  # the session is gone: the whole run stops (bot.dryrun.run), not one read
             except VRChatError as exc:
                 result.errors.append(explain(exc, "the group"))
-                if isinstance(exc, NotFound):
+                if isinstance(exc, NotFound | NoServingAccount):
                     return result  # nothing else of a group VRChat does not show can be read
         for read, what, permission in (
             (self._read_entries, "the audit log", AUDIT_VIEW),

@@ -21,12 +21,15 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.config import Config
+from bot.config.accounts import vrchat_accounts
 from bot.events import EVENT_FAMILIES
 from bot.feed.render import render_entry
 from bot.requests.cards import request_card
-from bot.vrchat import AuthError, VRChatClient, VRChatError
+from bot.vrchat import AuthError, VRChatError
 from bot.vrchat.permissions import NEEDED_PERMISSIONS, GroupStanding
-from bot.wiring import make_vrchat_client
+from bot.vrchat.pool import AccountPool
+from bot.vrchat.router import GroupRouter
+from bot.wiring import open_account_pool
 
 from .bindings import ShownBinding, read_bindings
 from .groups import GroupPass, GroupReader, GroupTarget, Seen, group_label, targets_from
@@ -87,12 +90,16 @@ async def dry_run(
     )
     out.print(line("Bindings: ", (bindings.source, "bold"), "."))
 
-    async with make_vrchat_client(config) as client:
-        if not await _log_in(client, config, out):
+    # Every configured account, each group read through the account that would serve it (as `run`
+    # decides it, bot.vrchat.pool): a group only a second account is in reads as it will in the bot.
+    pool = await open_account_pool(config)
+    try:
+        if not await _log_in(pool, config, out):
             return EXIT_FAILURE
+        await _assign(pool, [t.group_id for t in targets], out)
         signals = _stop_on_signals() if follow and stop is None else contextlib.nullcontext(stop)
         with signals as stop_event:
-            reader = GroupReader(client, limit=limit, clock=clock)
+            reader = GroupReader(GroupRouter(pool), limit=limit, clock=clock, account_of=_namer(pool))
             polls = Polls(targets, out, stop_event or asyncio.Event())
             try:
                 await polls.run(reader, follow, config.feed.poll_interval_seconds, pause)
@@ -100,24 +107,43 @@ async def dry_run(
                 print(f"Lost the VRChat session: {exc}", file=sys.stderr)
                 return EXIT_FAILURE
             return EXIT_FAILURE if polls.any_failing else EXIT_OK
+    finally:
+        await pool.close()
 
 
-async def _log_in(client: VRChatClient, config: Config, out: Console) -> bool:
-    try:
-        user_id = await client.login()
-        me = await client.get_current_user()
-    except VRChatError as exc:
-        # AuthError texts name the way out (`groupbridge login` when a person must answer 2FA) and
-        # never carry the password, codes or cookies.
-        print(f"Cannot log in to VRChat: {exc}", file=sys.stderr)
-        return False
-    how = (
-        f"logged in with the password; session saved to {config.vrchat.session_file}"
-        if client.password_logins
-        else f"reused the saved session in {config.vrchat.session_file}"
-    )
-    out.print(line("VRChat account: ", (me.display_name or user_id, "bold"), f" ({user_id}), {how}."))
+async def _log_in(pool: AccountPool, config: Config, out: Console) -> bool:
+    for login, account in zip(vrchat_accounts(config), pool.accounts, strict=True):
+        client = account.client
+        try:
+            user_id = await client.login()
+            me = await client.get_current_user()
+        except VRChatError as exc:
+            # AuthError texts name the way out (`groupbridge login` when a person must answer 2FA) and
+            # never carry the password, codes or cookies.
+            whose = f" as {account.name}" if len(pool) > 1 else ""
+            print(f"Cannot log in to VRChat{whose}: {exc}", file=sys.stderr)
+            return False
+        how = (
+            f"logged in with the password; session saved to {login.session_file}"
+            if client.password_logins
+            else f"reused the saved session in {login.session_file}"
+        )
+        out.print(line("VRChat account: ", (me.display_name or user_id, "bold"), f" ({user_id}), {how}."))
     return True
+
+
+async def _assign(pool: AccountPool, group_ids: list[str], out: Console) -> None:
+    """Which account serves each group (one GET per account and group, none with one account)."""
+    if len(pool) > 1:
+        out.print(line(f"Asking which of the {len(pool)} VRChat accounts can serve each group."))
+        await pool.assign(group_ids)
+
+
+def _namer(pool: AccountPool) -> Callable[[str], str | None]:
+    """The name of the account serving a group, shown only when there is a choice of accounts."""
+    if len(pool) == 1:
+        return lambda _group_id: None
+    return lambda group_id: account.name if (account := pool.serving(group_id)) else None
 
 
 class Polls:
@@ -179,7 +205,7 @@ class Polls:
             line(("━━ ", "bold"), (group_label(seen.group, target), "bold"), "  ", (target.group_id, "dim"))
         )
         if result.group is not None:
-            out.print(_membership_line(GroupStanding.of(result.group)))
+            out.print(_membership_line(GroupStanding.of(result.group), result.account))
         if first:
             out.print(_binding_line(target))
         for error in result.errors:
@@ -237,16 +263,17 @@ class Polls:
 # --- printing ---------------------------------------------------------------------------------------
 
 
-def _membership_line(member: GroupStanding) -> Text:
+def _membership_line(member: GroupStanding, account: str | None) -> Text:
+    who = f"bot account {account}" if account else "bot account"
     if not member.is_member:
-        return line(INDENT, (f"bot account: NOT a member (VRChat says: {member.status or 'unknown'})", "red"))
+        return line(INDENT, (f"{who}: NOT a member (VRChat says: {member.status or 'unknown'})", "red"))
     if member.permissions is None:
         perms = "permissions not reported"
     elif "*" in member.permissions:
         perms = "all permissions (*)"
     else:
         perms = "permissions: " + (", ".join(member.permissions) or "none")
-    text = line(INDENT, "bot account: member · ", perms)
+    text = line(INDENT, f"{who}: member · ", perms)
     for permission in member.missing():
         text.append_text(line(" · ", (f"missing {permission} ({NEEDED_PERMISSIONS[permission]})", "yellow")))
     return text

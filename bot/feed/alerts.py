@@ -6,6 +6,11 @@ operator who can fix it (with `groupbridge login`) may not be the person who not
 blocking episode (from the moment the client blocks until a login succeeds again) every feed channel
 gets one notice, and when the episode ends each channel that got it gets one "back" notice, so the
 alarm is not the last word there. They mention nobody and, like the feed, go through the FeedSender.
+
+With several VRChat accounts (bot.vrchat.pool) only the groups of the account that lost its session
+are on hold: the alert names that account (its configured name, never a secret) and goes to the
+channels of the groups it serves; an account that loses its session later in the same episode gets an
+alert of its own, in its groups' channels that have not heard one.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import discord
 
 from bot.store.ports import SessionNoticeStore
+from bot.text import safe_text
 from bot.vrchat import VRChatAPI
+from bot.vrchat.router import GroupRouter
 
 from .pacing import message_nonce
 from .sender import FeedSender, SendError
@@ -42,8 +49,43 @@ BACK_TEXT = (
 )
 
 
-def session_alert() -> discord.Embed:
-    return discord.Embed(title=TITLE, description=TEXT, colour=discord.Colour.red())
+ACCOUNT_TEXT = (
+    "GroupBridge has lost the VRChat session of its account {names} and has stopped calling VRChat "
+    "with it, so the audit feed, join-request cards and VRChat commands of the groups it serves are "
+    "on hold. The bot's operator needs to run {commands} on the bot's host; the running bot picks up "
+    "the new session by itself, and the feed catches up. (With a TOTP secret configured for it, the "
+    "bot also tries one new login by itself per re-login interval.)"
+)
+NAME_LIMIT = 64  # an account name in the alert
+
+
+def session_alert(accounts: Collection[str] = ()) -> discord.Embed:
+    """The alarm; `accounts` names the accounts whose session ended (with several configured)."""
+    if not accounts:
+        return discord.Embed(title=TITLE, description=TEXT, colour=discord.Colour.red())
+    names = [safe_text(name, NAME_LIMIT, single_line=True) for name in sorted(accounts)]
+    text = ACCOUNT_TEXT.format(
+        names=", ".join(f"**{n}**" for n in names),
+        commands=" and ".join(f"`groupbridge login --account {n}`" for n in names),
+    )
+    return discord.Embed(title=TITLE, description=text, colour=discord.Colour.red())
+
+
+def blocked_accounts(vrchat: VRChatAPI) -> frozenset[str]:
+    """The names of the accounts whose session is blocked, when there are several to tell apart (a
+    lone account, or a bare client, is the bot's only one: the alert then names none)."""
+    if isinstance(vrchat, GroupRouter) and len(vrchat.pool) > 1:
+        return frozenset(a.name for a in vrchat.pool.accounts if a.client.session_blocked)
+    return frozenset()
+
+
+def held_by(vrchat: VRChatAPI, accounts: Collection[str], group_id: str) -> bool:
+    """The group is on hold because of these accounts: one of them serves it (or, not yet decided,
+    it may be any of them). With no names, every group."""
+    if not accounts or not isinstance(vrchat, GroupRouter):
+        return True
+    serving = vrchat.pool.serving(group_id)
+    return serving is None or serving.name in accounts
 
 
 def session_back() -> discord.Embed:
@@ -74,6 +116,7 @@ class SessionAlerts:
         self._sender = sender
         self._lock = asyncio.Lock()
         self._alerted = False
+        self._named: frozenset[str] = frozenset()  # the accounts this episode's alerts named
         # Until a poll has gone through in this process, an alarm an earlier life left open is not
         # known to be over: a session that is still expired blocks the client only at its first call.
         self._left_open_checked = False
@@ -86,6 +129,8 @@ class SessionAlerts:
     def needs_check(self) -> bool:
         """An episode began or ended since the last check (a local read, no I/O)."""
         blocked = self._vrchat.session_blocked
+        if blocked and not blocked_accounts(self._vrchat) <= self._named:
+            return True  # another account lost its session
         return blocked != self._alerted or (self._polled and not blocked and not self._left_open_checked)
 
     async def check(self) -> list[int]:
@@ -94,32 +139,42 @@ class SessionAlerts:
         async with self._lock:  # concurrent pollers must not both announce the same episode
             blocked = self._vrchat.session_blocked
             if blocked:
-                return [] if self._alerted else await self._alert()
+                newly = blocked_accounts(self._vrchat) - self._named
+                return await self._alert(newly) if newly or not self._alerted else []
             if self._alerted or (self._polled and not self._left_open_checked):
                 return await self._back()
             return []
 
-    async def _my_open_channels(self) -> list[int]:
+    async def _my_open_channels(self, accounts: Collection[str] = ()) -> list[int]:
         # A paused channel answered 403/404 before; it is not probed (see the outbox).
         bindings = await self._store.list_bindings()
-        return [b.feed_channel_id for b in bindings if not b.paused and self._speaks_for(b.group_id)]
+        return [
+            b.feed_channel_id
+            for b in bindings
+            if not b.paused and self._speaks_for(b.group_id) and held_by(self._vrchat, accounts, b.group_id)
+        ]
 
-    async def _alert(self) -> list[int]:
+    async def _alert(self, accounts: frozenset[str]) -> list[int]:
+        if not self._alerted:
+            self.episodes += 1
         self._alerted = True
-        self.episodes += 1
+        self._named |= accounts
         heard = await self._store.session_alerted_channels()
-        mine = [c for c in await self._my_open_channels() if c not in heard]
-        reached = await self._post(mine, session_alert(), "session", "the session alert")
+        mine = [c for c in await self._my_open_channels(accounts) if c not in heard]
+        reached = await self._post(mine, session_alert(accounts), "session", "the session alert")
         await self._store.record_session_alert(reached)
+        whose = f" of {', '.join(sorted(accounts))}" if accounts else ""
         log.error(
-            "The VRChat session is blocked: no VRChat calls until `groupbridge login`; "
+            "The VRChat session%s is blocked: no VRChat calls with it until `groupbridge login`; "
             "alert posted in %d channel(s).",
+            whose,
             len(reached),
         )
         return reached
 
     async def _back(self) -> list[int]:
         self._alerted = False
+        self._named = frozenset()
         self._left_open_checked = self._polled
         # Only where the alarm arrived, and each channel from one process: the one that claims it.
         back = await self._store.claim_session_alerts(await self._my_open_channels())

@@ -242,10 +242,15 @@ class CardRounds:
             await self.bot.store.set_card_message(
                 change.group_id, change.user_id, change.channel_id, message.id
             )
+            if change.state != "pending":  # posted in its closed look
+                await self.bot.store.set_card_closed(change.group_id, change.user_id, change.channel_id)
         elif change.kind == "update":
             card = await self._card_message(channel, change)
             if card is not None:  # else deleted or not found; closed already is close_card's to see
                 await close_card(card, Closing.of_change(change))
+            crashpoints.reached("cards.after_close")
+            # Closed now, or before, or gone: the start-up pass has nothing left to do for it.
+            await self.bot.store.set_card_closed(change.group_id, change.user_id, change.channel_id)
 
     async def _card_message(
         self, channel: discord.PartialMessageable, change: CardChange

@@ -36,8 +36,6 @@ REQUEST_EVENTS: dict[str, CardState] = {
 STALE_DECISION = timedelta(minutes=10)
 # How far before a card's creation an audit entry may lie and still explain the card's end.
 LOOKBACK = timedelta(minutes=10)
-# Cards handled this recently are shown closed again at a process's first round (see reconcile).
-RECLOSE_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +150,7 @@ class CardReconciler:
         self._store = store
         self._users = users
         self._clock = clock
-        self._reclosed: set[str] = set()  # groups whose recently handled cards this process re-closed
+        self._reclosed: set[str] = set()  # groups whose cards left open this process closed again
         self._unusable: set[tuple[str, str]] = set()  # requests without a usable user id, logged once
 
     async def _all_pending(self, group_id: str) -> list[GroupMember]:
@@ -208,16 +206,17 @@ class CardReconciler:
                 log.exception("Could not close the card of join request %s in %s", user_id, group_id)
         if group_id not in self._reclosed:
             self._reclosed.add(group_id)
-            changes += self._reclose(group_id, cards.values(), pending, now)
+            changes += self._reclose(group_id, cards.values(), pending)
         return changes
 
     def _reclose(
-        self, group_id: str, cards: Iterable[RequestCard], pending: Collection[str], now: datetime
+        self, group_id: str, cards: Iterable[RequestCard], pending: Collection[str]
     ) -> list[CardChange]:
         """A crash between claiming a card and editing its message (or between posting the card and
         storing its id) leaves the message open with buttons while the database says handled, and
-        nothing edits it later. So the first round of a process closes again the cards handled
-        lately whose request VRChat no longer lists; the poster skips messages closed already."""
+        nothing edits it later. So the first round of a process closes again the handled cards whose
+        message is not known to be closed (RequestCard.left_open: the poster marks each card once its
+        message shows it closed) and whose request VRChat no longer lists."""
         return [
             CardChange(
                 "update",
@@ -232,11 +231,7 @@ class CardReconciler:
                 handled_at=card.handled_at,
             )
             for card in cards
-            if not card.pending
-            and card.channel_id != NO_CHANNEL
-            and card.user_id not in pending
-            and card.handled_at is not None
-            and card.handled_at >= now - RECLOSE_WINDOW
+            if card.left_open and card.user_id not in pending
         ]
 
     async def _post_if_needed(

@@ -99,6 +99,14 @@ class JoinRequestService:
         self._reconciler = CardReconciler(client, store, users, clock)
         self._rules = RuleRunner(store, users, clock)
 
+    async def card_closed(self, group_id: str, user_id: str, channel_id: int) -> None:
+        """A click closed the request's card in this channel: the start-up pass may skip it. Not
+        recorded (the database away) costs that pass one look at the card, so it is only logged."""
+        try:
+            await self._store.set_card_closed(group_id, user_id, channel_id)
+        except Exception as exc:
+            log.warning("Could not record that the card of %s in %s is closed: %s", user_id, group_id, exc)
+
     # ------------------------------------------------------------------ reading
 
     async def pending(

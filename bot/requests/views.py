@@ -90,7 +90,7 @@ class RequestButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]
             )
         except AlreadyHandled as exc:
             closing = Closing(self.group_id, self.user_id, None, exc.outcome, exc.by, exc.where)
-            await _close(card, closing)
+            await _close(interaction, card, closing)
             await send_ephemeral(interaction, explain(interaction, exc))
             return
         except Exception as exc:
@@ -102,8 +102,8 @@ class RequestButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]
         closing = Closing(
             self.group_id, self.user_id, decision.display_name, decision.state, decision.by_name, "Discord"
         )
-        await _close(card, closing)
-        await _close_other_cards(interaction.client, card, decision, closing)
+        await _close(interaction, card, closing)
+        await _close_other_cards(interaction, card, decision, closing)
         await send_ephemeral(interaction, f"Done: {_name(decision.display_name)} was {decision.state}.")
 
 
@@ -112,24 +112,33 @@ def _name(text: str | None) -> str:
     return safe_text(text or "someone", NAME_LIMIT, single_line=True)
 
 
-async def _close(card: discord.Message | None, closing: Closing) -> None:
+async def _close(interaction: Interaction, card: discord.Message | None, closing: Closing) -> None:
     # The card may be gone; the card round closes it again from the database anyway.
     if card is not None:
         with contextlib.suppress(discord.HTTPException):
             await close_card(card, closing)
+            await _closed(interaction, closing, card.channel.id)
+
+
+async def _closed(interaction: Interaction, closing: Closing, channel_id: int) -> None:
+    """Recorded once the card shows it: a crash before this leaves it to the start-up pass."""
+    await services_of(interaction).requests.card_closed(closing.group_id, closing.user_id, channel_id)
 
 
 async def _close_other_cards(
-    client: discord.Client, clicked: discord.Message | None, decision: Decision, closing: Closing
+    interaction: Interaction, clicked: discord.Message | None, decision: Decision, closing: Closing
 ) -> None:
     """The same request may have a card in another requests channel: close those too."""
     clicked_id = clicked.id if clicked else None
     for card in decision.cards:
         if not card.message_id or card.message_id == clicked_id or not card.channel_id:
             continue
-        message = client.get_partial_messageable(card.channel_id).get_partial_message(card.message_id)
+        message = interaction.client.get_partial_messageable(card.channel_id).get_partial_message(
+            card.message_id
+        )
         with contextlib.suppress(discord.HTTPException):
             await close_card(await message.fetch(), closing)
+            await _closed(interaction, closing, card.channel_id)
 
 
 REQUEST_BUTTONS = (RequestButton,)

@@ -206,9 +206,20 @@ class LookupService:
         serve other servers' groups too: their instances are theirs, so they are left out here.
         """
         linked = await self.require_moderator(actor)
-        own_id = self._client.user_id
-        if own_id is None:
-            raise ServiceError("The bot is not logged in to VRChat yet; try again in a minute.")
+        # With several VRChat accounts each group is asked about through the account serving it:
+        # another account may not be in it, and one that is would list its instances a second time.
+        served: dict[str, set[str]] = {}  # account's user ID -> the linked groups it serves
+        for group_id in sorted(linked):
+            own_id = self._client.user_id_for(group_id)
+            if own_id is None:
+                raise ServiceError("The bot is not logged in to VRChat yet; try again in a minute.")
+            served.setdefault(own_id, set()).add(group_id)
+        found: list[GroupInstances] = []
+        for own_id, groups in served.items():
+            found += await self._instances_seen_by(own_id, groups)
+        return found
+
+    async def _instances_seen_by(self, own_id: str, groups: set[str]) -> list[GroupInstances]:
         try:
             listing = await self._client.list_user_group_instances(own_id)
         except Forbidden:
@@ -216,7 +227,7 @@ class LookupService:
         by_group: dict[str, list[InstanceLine]] = {}
         for instance in listing.instances:
             group_id = instance_group(instance)
-            if group_id is not None and group_id in linked:
+            if group_id is not None and group_id in groups:
                 by_group.setdefault(group_id, []).append(instance_line(instance))
         names = await self._group_names(own_id, list(by_group))
         return [

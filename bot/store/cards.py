@@ -40,12 +40,18 @@ class RequestCard:
     handled_by_name: str | None
     handled_where: HandledWhere | None
     handled_at: datetime | None
+    closed_at: datetime | None  # when its message was last seen closed: the start-up pass skips it
     created_at: datetime
     updated_at: datetime
 
     @property
     def pending(self) -> bool:
         return self.state == "pending"
+
+    @property
+    def left_open(self) -> bool:
+        """Handled, but its message is not known to show it: a crash (or a failed edit) came between."""
+        return not self.pending and self.closed_at is None and self.channel_id != NO_CHANNEL
 
 
 def card_from_row(row: RequestCardRow) -> RequestCard:
@@ -57,6 +63,7 @@ _CLEARED: dict[str, Any] = {
     "handled_by_name": None,
     "handled_where": None,
     "handled_at": None,
+    "closed_at": None,
 }
 
 
@@ -228,5 +235,19 @@ class CardOps(StoreBase):
                 _card(group_id, user_id, channel_id),
                 message_id=message_id,
                 updated_at=self._now(),
+            )
+        )
+
+    async def set_card_closed(self, group_id: str, user_id: str, channel_id: int) -> bool:
+        """Its message shows the card closed (or is gone): the start-up pass need not look at it again.
+        Only a handled card is marked: one reopened meanwhile is a new request's open card."""
+        rc = RequestCardRow
+        now = self._now()
+        return bool(
+            await self._update(
+                rc,
+                [*_card(group_id, user_id, channel_id), rc.state != "pending"],
+                closed_at=now,
+                updated_at=now,
             )
         )

@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-25
 
-Hand-checked against bot/store/models.py; deliberately does not import it, so this revision keeps
+Hand-checked against bot/store/models/; deliberately does not import it, so this revision keeps
 describing the schema as it was even after the models move on. Constraint names follow the models'
 naming convention (batch migrations on SQLite can only alter named constraints).
 """

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-02
 
-Hand-checked against RequestCardRow in bot/store/models.py; like 0001 it does not import the models.
+Hand-checked against RequestCardRow in bot/store/models/; like 0001 it does not import the models.
 """
 
 from collections.abc import Sequence

@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-03
 
-Hand-checked against WatchlistRow, RequestRuleRow and RuleSettingsRow in bot/store/models.py;
+Hand-checked against WatchlistRow, RequestRuleRow and RuleSettingsRow in bot/store/models/;
 like 0001 it does not import the models.
 """
 

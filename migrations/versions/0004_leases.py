@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-05
 
-Hand-checked against LeaseRow in bot/store/models.py; like 0001 it does not import the models.
+Hand-checked against LeaseRow in bot/store/models/; like 0001 it does not import the models.
 """
 
 from collections.abc import Sequence

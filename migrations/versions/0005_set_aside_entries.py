@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-12
 
-Hand-checked against SetAsideRow in bot/store/models.py; like 0001 it does not import the models.
+Hand-checked against SetAsideRow in bot/store/models/; like 0001 it does not import the models.
 """
 
 from collections.abc import Sequence

@@ -5,7 +5,7 @@ Revises: 0005
 Create Date: 2026-12-15
 
 Hand-checked against DiscordLinkRow, LinkCodeRow, LinkAttemptRow and RequestRuleRow in
-bot/store/models.py; like 0001 it does not import the models. The request_rules CHECK constraint
+bot/store/models/; like 0001 it does not import the models. The request_rules CHECK constraint
 gains 'linked_in_server' (SQLite rewrites the table for that, in batch mode); going down deletes the
 rules of that kind first, since the older constraint cannot hold them.
 """

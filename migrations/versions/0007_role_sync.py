@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-12-16
 
 Hand-checked against RoleSyncSettingsRow, RoleMappingRow, RoleSyncHeldRow and RoleSyncWriteRow in
-bot/store/models.py; like 0001 it does not import the models.
+bot/store/models/; like 0001 it does not import the models.
 """
 
 from collections.abc import Sequence

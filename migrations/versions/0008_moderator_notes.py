@@ -4,7 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06
 
-Hand-checked against ModeratorNoteRow in bot/store/models.py; like the others it does not import
+Hand-checked against ModeratorNoteRow in bot/store/models/; like the others it does not import
 the models. The lead re-chains down_revision at merge.
 """
 

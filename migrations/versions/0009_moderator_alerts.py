@@ -4,7 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06
 
-Hand-checked against AlertSettingsRow and ModeratorAlertRow in bot/store/models.py; like 0001 it does
+Hand-checked against AlertSettingsRow and ModeratorAlertRow in bot/store/models/; like 0001 it does
 not import the models.
 """
 

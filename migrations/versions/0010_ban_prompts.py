@@ -4,7 +4,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-06
 
-Hand-checked against BanPromptRow and BanSettingRow in bot/store/models.py; like 0001 it does not
+Hand-checked against BanPromptRow and BanSettingRow in bot/store/models/; like 0001 it does not
 import the models.
 """
 

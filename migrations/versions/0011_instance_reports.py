@@ -4,7 +4,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-06
 
-Hand-checked against InstanceReportRow in bot/store/models.py; like 0001 it does not import the models.
+Hand-checked against InstanceReportRow in bot/store/models/; like 0001 it does not import the models.
 """
 
 from collections.abc import Sequence

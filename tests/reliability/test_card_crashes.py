@@ -5,7 +5,9 @@ in the right state."""
 
 from __future__ import annotations
 
+import contextlib
 import random
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +27,13 @@ OPEN, CLOSED = (BUTTONS, 0), ([], 1)  # (buttons, "Outcome" fields) of an open a
 
 def cards_of(world: SandboxWorld, user_id: str) -> list[tuple[list[str], int]]:
     return [(button_labels(c), outcome_fields(c)) for c in world.cards() if card_user(c) == user_id]
+
+
+def marked_closed(world: SandboxWorld, user_id: str) -> bool:
+    """The card row says its message shows it closed (read from the bot's database while it runs)."""
+    with contextlib.closing(sqlite3.connect(f"file:{world.database_path}?mode=ro", uri=True)) as db:
+        rows = db.execute("SELECT closed_at FROM request_cards WHERE user_id = ?", (user_id,)).fetchall()
+    return bool(rows) and all(closed_at is not None for (closed_at,) in rows)
 
 
 async def crash_at(bot: BotProcess, point: str, act: Callable[[], T]) -> T:
@@ -71,5 +80,16 @@ async def test_cards_cut_short_by_a_crash_end_up_once_and_right(tmp_path: Path) 
         await world.wait_for(
             lambda: cards_of(world, pending) == [CLOSED], "the claimed card closed", 30, process=bot
         )
+        await world.wait_for(lambda: marked_closed(world, pending), "the card marked closed", 30, process=bot)
+        late = people.ask()
+        await world.wait_for(lambda: cards_of(world, late) == [OPEN], "the next card", 30, process=bot)
+        assert await bot.stop() == 0
+
+        await crash_at(bot, "cards.after_close", lambda: state.respond_request(group, late, owner, "reject"))
+        assert cards_of(world, late) == [CLOSED] and not marked_closed(world, late)  # edited, not recorded
+
+        await bot.start()  # the first round looks at the card again: closed already, so only recorded
+        await world.wait_for(lambda: marked_closed(world, late), "the closed card recorded", 30, process=bot)
+        assert cards_of(world, late) == [CLOSED]  # one Outcome, not two
         assert await bot.stop() == 0
         assert not people.problems()

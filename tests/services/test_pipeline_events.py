@@ -17,7 +17,7 @@ from bot.services.pipeline_events import PipelineEvents
 from bot.store import BindingIn, Store
 from bot.vrchat.pipeline import Backoff
 from bot.vrchat.router import GroupRouter
-from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, TwoAccounts, open_pool, seed_two_accounts
+from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, TwoAccounts, seed_two_accounts
 
 WAIT = 10.0
 FAST = {"backoff": Backoff(base=0.1, cap=0.2, max_per_window=1000), "idle_check": 0.05}
@@ -39,12 +39,8 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def router(two: TwoAccounts, tmp_path: Path) -> AsyncIterator[GroupRouter]:
-    pool = await open_pool(two, tmp_path)
-    try:
-        yield GroupRouter(pool)
-    finally:
-        await pool.close()
+def router(two_router: GroupRouter) -> GroupRouter:
+    return two_router
 
 
 async def bind(store: Store, *group_ids: str) -> None:

@@ -35,6 +35,7 @@ class RequestCardRow(Base):
     handled_by_name: Mapped[str | None] = mapped_column(String)
     handled_where: Mapped[str | None] = mapped_column(String(16))
     handled_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]  # when the message took its closed look (None: not known to)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
