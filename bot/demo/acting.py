@@ -7,12 +7,16 @@ read back is what the bot sent for that interaction (its callback, follow-ups an
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from rich.markup import escape
 
 from bot.sandbox.discord import InteractionExchange, StandInMessage, button_click
 from bot.sandbox.world import GUILD_ID, MOD_ID, SandboxWorld
 
 ALL_REPLIES = ("callback", "followup", "edit")
+MARKDOWN_ESCAPE = re.compile(r"\\([\\_*~`|>\[\]()#-])")
 WORKING = "Working on it…"  # what a confirmation says until the action's outcome replaces it
 
 
@@ -25,6 +29,12 @@ def reply_text(exchange: InteractionExchange, kinds: tuple[str, ...] = ALL_REPLI
         if data.get("embeds"):
             return str(data["embeds"][0].get("title", ""))
     return "(no reply)"
+
+
+def shown(text: str) -> str:
+    """Bot-sent text for a demo line: as Discord renders its markdown escapes (``usr\\_1`` reads
+    ``usr_1``), and never taken for the console's own markup (a link's ``[text]`` stays)."""
+    return escape(MARKDOWN_ESCAPE.sub(r"\1", text))
 
 
 def has_answered(exchange: InteractionExchange) -> bool:

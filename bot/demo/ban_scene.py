@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.demo.acting import reply_text
+from bot.demo.acting import reply_text, shown
 from bot.demo.roles_scene import MEMBERSHIP_ROLE, membership_role_given, vrchat_role_reaches_discord
 from bot.sandbox.discord import InteractionExchange, StandInMessage
 from bot.sandbox.identity import IdentityRoles
@@ -85,7 +85,7 @@ async def link_and_ban(
     said = await link_player(world, player, MEMBER_ID, timeout)
     say(
         f"Discord member [b]member[/b] runs /link start for {PLAYER}, puts the code in {PLAYER}'s "
-        f"VRChat bio and presses [b]Verify[/b]: {said}"
+        f"VRChat bio and presses [b]Verify[/b]: {shown(said)}"
     )
     replies.append((f"{PLAYER}'s player presses Verify", said))
     result.linked = said.startswith("Linked")
@@ -112,6 +112,6 @@ async def link_and_ban(
     result.banned_in_vrchat = membership is not None and membership.status == "banned"
     say(
         f"The card asks to ban {PLAYER} in VRChat too; a moderator clicks [b]{CONFIRM}[/b]: "
-        f"{_last_text(confirm)}"
+        f"{shown(_last_text(confirm))}"
     )
     return result

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.demo.acting import confirm, first_message, pick, reply_text, run_command
+from bot.demo.acting import confirm, first_message, pick, reply_text, run_command, shown
 from bot.feed.actions import FEED_ACTIONS_ID, action_value
 from bot.sandbox.discord import StandInMessage
 from bot.sandbox.vrchat import SimUser
@@ -92,7 +92,7 @@ async def runaway_moderator(
     await world.wait_for(lambda: bool(alerts(world)), "the runaway-moderator alert", timeout)
     (alert,) = alerts(world)
     result.alerted = True
-    say(f"#join-requests: [b]{alert.content}[/b] Counted: {_field(alert, 'Counted')}.")
+    say(f"#join-requests: [b]{shown(alert.content or '')}[/b] Counted: {shown(_field(alert, 'Counted'))}.")
 
     asked = await world.click(alert, KILL_LABEL, who=ADMIN_ID)
     outcome = await confirm(world, asked, "Remove roles", timeout)
@@ -100,7 +100,7 @@ async def runaway_moderator(
     membership = state.membership(group.id, rogue.id)
     result.roles_removed = membership is not None and not membership.role_ids
     say(
-        f"The admin clicks [b]{KILL_LABEL}[/b] and confirms: {outcome} "
+        f"The admin clicks [b]{KILL_LABEL}[/b] and confirms: {shown(outcome)} "
         f"In VRChat, {ROGUE} now holds {len(membership.role_ids) if membership else 0} group roles."
     )
 
@@ -122,8 +122,8 @@ async def history(
     noted = await run_command(world, "vrc", "note", {"user": player.id, "text": NOTE}, MOD_ID, timeout)
     if not reply_text(noted).startswith("Noted"):
         raise RuntimeError(f"/vrc note answered: {reply_text(noted)}")
-    shown = first_message(await run_command(world, "vrc", "history", {"user": player.id}, MOD_ID, timeout))
-    embed = (shown.get("embeds") or [{}])[0]
+    page = first_message(await run_command(world, "vrc", "history", {"user": player.id}, MOD_ID, timeout))
+    embed = (page.get("embeds") or [{}])[0]
     result.history = [
         DISCORD_TIME.sub("", str(f.get("name", ""))).lstrip("📝 ") for f in embed.get("fields", [])
     ]
@@ -131,7 +131,7 @@ async def history(
     replies.append((f"/vrc history {player.display_name}", f"{summary[0]}: {'; '.join(result.history)}"))
     say(
         f"A moderator notes why {player.display_name} was banned ([b]/vrc note[/b]) and opens "
-        f"[b]/vrc history[/b]: {summary[0]}; newest first: {'; '.join(result.history)}."
+        f"[b]/vrc history[/b]: {shown(summary[0])}; newest first: {'; '.join(result.history)}."
     )
 
 
@@ -172,7 +172,7 @@ async def ban_from_feed(
     result.banned_from_feed = membership is not None and membership.status == "banned"
     say(
         f"{TROLL} joins the group; under the feed entry a moderator picks {TROLL} in "
-        f"[b]Act on a user in this message[/b], clicks [b]Ban[/b] and confirms: {outcome}"
+        f"[b]Act on a user in this message[/b], clicks [b]Ban[/b] and confirms: {shown(outcome)}"
     )
 
 

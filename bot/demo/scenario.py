@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.demo.acting import answered, reply_text
+from bot.demo.acting import answered, reply_text, shown
 from bot.demo.ban_scene import PLAYER, BanSceneResult, link_and_ban
 from bot.demo.desk_scene import DeskSceneResult, moderation_desk
 from bot.demo.roles_scene import prepare_roles, switch_on
@@ -260,7 +260,7 @@ async def _moderate(world: SandboxWorld, result: DemoResult, options: DemoOption
     await answered(approve, options.timeout)
     result.replies.append((f"Approve {REQUESTERS[0]}", reply_text(approve)))
     result.approved.append(REQUESTERS[0])
-    say(f"Moderator clicked [b]Approve[/b] on {REQUESTERS[0]}'s card: {reply_text(approve)}")
+    say(f"Moderator clicked [b]Approve[/b] on {REQUESTERS[0]}'s card: {shown(reply_text(approve))}")
 
     ask = await world.click(world.card_for(REQUESTERS[1]), "Reject & Block")
     prompt = (await ask.wait(timeout=options.timeout)).message
@@ -272,7 +272,7 @@ async def _moderate(world: SandboxWorld, result: DemoResult, options: DemoOption
     result.blocked.append(REQUESTERS[1])
     say(
         f"Moderator clicked [b]Reject & Block[/b] on {REQUESTERS[1]}'s card and confirmed: "
-        f"{reply_text(confirm)}"
+        f"{shown(reply_text(confirm))}"
     )
 
 
@@ -299,7 +299,7 @@ async def _post(world: SandboxWorld, result: DemoResult, options: DemoOptions, s
     publish = await world.click(preview, "Publish")
     await publish.wait_for_edit(1, timeout=options.timeout)
     result.replies.append(("/vrc post “Movie night” → Publish", reply_text(publish)))
-    say(f"Moderator published a post with [b]/vrc post[/b]: {reply_text(publish)}")
+    say(f"Moderator published a post with [b]/vrc post[/b]: {shown(reply_text(publish))}")
 
 
 def _burst(world: SandboxWorld, count: int) -> None:
