@@ -2,9 +2,11 @@
 
 The bot is the real one (``python -m bot run``, its own process, config and SQLite file); VRChat and
 Discord are the local simulator and stand-in from ``bot.sandbox``. The script acts as VRChat players
-(requests, joins, leaves, a burst of activity) and as a Discord moderator (buttons, a post), kills
-the bot with SIGKILL in the middle of the burst, restarts it, and finally checks what reached
-Discord against VRChat's own audit log.
+and moderators (requests, joins, leaves, a role given, a run of kicks, a burst of activity) and as
+Discord members (buttons, selects, slash commands: a post, role sync, linking, alerts, a history),
+kills the bot with SIGKILL in the middle of the burst, restarts it, and finally checks what reached
+Discord against VRChat's own audit log. The scenes of #14 and #15 live in bot.demo.ban_scene,
+bot.demo.roles_scene and bot.demo.desk_scene; each records whether its result happened.
 """
 
 from __future__ import annotations
