@@ -69,19 +69,39 @@ def test_the_demo_loses_and_duplicates_nothing_across_a_kill(tmp_path: Path) -> 
     assert status == 0, shown[-8000:]
     summary = json.loads(summary_path.read_text())
     assert summary["lost"] == 0 and summary["duplicates"] == 0 and summary["out_of_order"] is False
-    # 5 older entries, 3 requests, accept + block + post, the VRChat ban a Discord ban brought, a late
-    # request, 2 joins, a leave, the burst
-    assert summary["audit_entries"] == 5 + 3 + 3 + 1 + 4 + 60
+    # 5 older entries, 3 requests, accept + block + post, the role given in the game, the VRChat ban a
+    # Discord ban brought, 4 kicks by the runaway moderator, the kill switch's role removal, the
+    # troll's join and the Ban from the feed, a late request, 2 joins, a leave, the burst
+    assert summary["audit_entries"] == 5 + 3 + 3 + 1 + 1 + 4 + 1 + 2 + 4 + 60
     assert summary["stored"] == summary["posted"] == summary["audit_entries"]
     assert summary["approved"] == ["Gwen"] and summary["blocked"] == ["Hiro"]
     assert sorted(summary["still_pending"]) == ["Ines", "Jun"]
     assert summary["restarts"] == 1 and summary["bot_exit_status"] == 0
     # A player linked, was banned in Discord, and a moderator's Confirm banned them in VRChat too.
     assert summary["linked"] and summary["discord_ban_prompted"] and summary["discord_ban_reached_vrchat"]
+    # Role sync (#14): the link gave the membership role, and a VRChat role given in the game reached
+    # the player's Discord account (both read from the stand-in's guild).
+    assert summary["membership_role"] and summary["vrchat_role_reached_discord"]
+    # The desk (#15): the alert on the moderator who kicked four members, whose kill switch left them
+    # no group role in VRChat; the banned player's history, newest first, from the database; and a
+    # Ban taken from a feed entry, which VRChat's group shows.
+    assert summary["runaway_alert"] and summary["kill_switch_removed_roles"]
+    assert summary["history"] == ["Note", "User banned", "Role assigned"]
+    assert summary["banned_from_feed"]
     assert summary["vrchat_violations"] == 0 and summary["discord_violations"] == 0
     # What the operator reads: the channels and the summary are printed.
     for heading in ("#join-requests", "#audit-feed", "Summary", "exactly once"):
         assert heading in shown
+    one_line = " ".join(shown.split())  # rich wraps at 100 columns
+    for scene in (
+        "holds the Discord role Group member",
+        "their Discord account holds Verified too",
+        "Possible runaway moderator: Aiko",
+        "Aiko now holds 0 group roles",
+        "newest first: Note; User banned; Role assigned",
+        "clicks Ban and confirms: Banned Milo",
+    ):
+        assert scene in one_line, scene
     # The long waits were not silent: a live line said what the demo waited for, and how far it got.
     assert "Waiting for the bot to log in and post a card per join request" in shown
     assert "Waiting for the restarted bot to post every audit entry in #audit-feed" in shown

@@ -57,7 +57,7 @@ def _card_state(message: StandInMessage) -> str:
 
 def cards_table(world: SandboxWorld, started: float) -> Table:
     table = Table(
-        title="#join-requests (cards as they stand now, the Discord-ban card too)",
+        title="#join-requests (cards as they stand now, the Discord-ban card and the alert too)",
         title_justify="left",
         expand=True,
     )
@@ -83,11 +83,15 @@ def replies_table(result: DemoResult) -> Table:
     return table
 
 
+def _yes_no(*flags: bool) -> str:
+    return "; ".join("yes" if f else "no" for f in flags)
+
+
 def summary_table(result: DemoResult) -> Table:
     def mark(good: bool) -> str:
         return "[green]✔[/green]" if good else "[red]✘[/red]"
 
-    scene = result.ban_scene
+    scene, desk = result.ban_scene, result.desk
     rows = [
         ("entries in VRChat's audit log", str(len(result.audit_ids)), ""),
         ("mirrored in the database", str(result.stored), mark(result.stored == len(result.audit_ids))),
@@ -102,10 +106,22 @@ def summary_table(result: DemoResult) -> Table:
         ),
         ("join requests still open", ", ".join(result.still_pending) or "none", ""),
         (
-            "player linked; Discord ban prompted; banned in VRChat",
-            "; ".join("yes" if f else "no" for f in (scene.linked, scene.prompted, scene.banned_in_vrchat)),
-            mark(scene.ok),
+            "player linked; got the membership role; VRChat role reached Discord",
+            _yes_no(scene.linked, scene.membership_role, scene.vrchat_role_in_discord),
+            mark(scene.linked and scene.membership_role and scene.vrchat_role_in_discord),
         ),
+        (
+            "Discord ban prompted; banned in VRChat",
+            _yes_no(scene.prompted, scene.banned_in_vrchat),
+            mark(scene.prompted and scene.banned_in_vrchat),
+        ),
+        (
+            "runaway moderator alerted; kill switch removed their roles",
+            _yes_no(desk.alerted, desk.roles_removed),
+            mark(desk.alerted and desk.roles_removed),
+        ),
+        ("entries in the banned player's history", str(len(desk.history)), mark(desk.history_complete)),
+        ("Ban from a feed entry reached VRChat", _yes_no(desk.banned_from_feed), mark(desk.banned_from_feed)),
         ("bot killed with SIGKILL and restarted", str(result.restarts), ""),
         (
             "VRChat requests by the bot",

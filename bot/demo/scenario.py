@@ -2,9 +2,11 @@
 
 The bot is the real one (``python -m bot run``, its own process, config and SQLite file); VRChat and
 Discord are the local simulator and stand-in from ``bot.sandbox``. The script acts as VRChat players
-(requests, joins, leaves, a burst of activity) and as a Discord moderator (buttons, a post), kills
-the bot with SIGKILL in the middle of the burst, restarts it, and finally checks what reached
-Discord against VRChat's own audit log.
+and moderators (requests, joins, leaves, a role given, a run of kicks, a burst of activity) and as
+Discord members (buttons, selects, slash commands: a post, role sync, linking, alerts, a history),
+kills the bot with SIGKILL in the middle of the burst, restarts it, and finally checks what reached
+Discord against VRChat's own audit log. The scenes of #14 and #15 live in bot.demo.ban_scene,
+bot.demo.roles_scene and bot.demo.desk_scene; each records whether its result happened.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.demo.ban_scene import BanSceneResult, link_and_ban
+from bot.demo.acting import answered, reply_text, shown
+from bot.demo.ban_scene import PLAYER, BanSceneResult, link_and_ban
+from bot.demo.desk_scene import DeskSceneResult, moderation_desk
+from bot.demo.roles_scene import prepare_roles, switch_on
 from bot.demo.status import Waiting, no_status
-from bot.sandbox.discord import InteractionExchange, modal_submit
+from bot.sandbox.discord import modal_submit
 from bot.sandbox.world import (
     FEED_CHANNEL_ID,
     GUILD_ID,
@@ -62,7 +67,8 @@ class DemoResult:
     vrchat_violations: list[str] = field(default_factory=list)
     discord_violations: list[str] = field(default_factory=list)
     bot_exit_status: int | None = None
-    ban_scene: BanSceneResult = field(default_factory=BanSceneResult)  # link, Discord ban, VRChat ban
+    ban_scene: BanSceneResult = field(default_factory=BanSceneResult)  # link, roles, Discord ban
+    desk: DeskSceneResult = field(default_factory=DeskSceneResult)  # alert, history, ban from the feed
 
     @property
     def duplicates(self) -> int:
@@ -95,8 +101,14 @@ class DemoResult:
             "discord_violations": len(self.discord_violations),
             "bot_exit_status": self.bot_exit_status,
             "linked": self.ban_scene.linked,
+            "membership_role": self.ban_scene.membership_role,
+            "vrchat_role_reached_discord": self.ban_scene.vrchat_role_in_discord,
             "discord_ban_prompted": self.ban_scene.prompted,
             "discord_ban_reached_vrchat": self.ban_scene.banned_in_vrchat,
+            "runaway_alert": self.desk.alerted,
+            "kill_switch_removed_roles": self.desk.roles_removed,
+            "history": self.desk.history,
+            "banned_from_feed": self.desk.banned_from_feed,
             "seconds": round(self.finished_at - self.started_at, 1),
             "ok": self.ok,
         }
@@ -112,27 +124,8 @@ class DemoResult:
             and not self.discord_violations
             and self.bot_exit_status == 0
             and self.ban_scene.ok
+            and self.desk.ok
         )
-
-
-def _reply_text(exchange: InteractionExchange) -> str:
-    """The text the clicking moderator saw last (content, else the first embed's title)."""
-    events = [e for e in exchange.events if e.kind in ("callback", "followup", "edit")]
-    for event in reversed(events):
-        data = event.body.get("data", event.body) if event.kind == "callback" else event.body
-        if data.get("content"):
-            return str(data["content"])
-        if data.get("embeds"):
-            return str(data["embeds"][0].get("title", ""))
-    return "(no reply)"
-
-
-async def _answered(exchange: InteractionExchange, timeout: float) -> None:  # noqa: ASYNC109
-    await exchange.wait_for(
-        lambda x: x.callback is not None and (x.callback.body["type"] in (4, 7, 9) or bool(x.followups)),
-        timeout=timeout,
-        what="the bot's answer",
-    )
 
 
 async def run_scenario(
@@ -148,6 +141,7 @@ async def run_scenario(
     async with world:
         state, group = world.sim.state, world.community.group
         await _before_start(world, options, say)
+        roles = prepare_roles(world)
         bot = world.bot_process()
         await bot.start()
         say(f"Started the bot: [b]groupbridge run -c {world.config_path}[/b] (pid {bot.pid})")
@@ -164,8 +158,14 @@ async def run_scenario(
         say(f"{len(REQUESTERS)} join requests became cards in #join-requests.")
         await _moderate(world, result, options, say)
         await _post(world, result, options, say)
-        with waiting("a player to link their accounts, and the Discord ban to reach VRChat", None):
-            result.ban_scene = await link_and_ban(world, result.replies, options.timeout, say)
+        with waiting("the admin to switch role sync on", None):
+            await switch_on(world, roles, options.timeout, say)
+        with waiting("a player to link, their roles to appear, and the Discord ban to reach VRChat", None):
+            result.ban_scene = await link_and_ban(world, roles, result.replies, options.timeout, say)
+        with waiting("the alert on a runaway moderator, a history, and a Ban from the feed", None):
+            result.desk = await moderation_desk(
+                world, world.players.named(PLAYER), result.replies, options.timeout, say
+            )
 
         late = state.add_user(LATE_REQUESTER, bio="Heard about the movie nights")
         state.request_to_join(group.id, late.id)
@@ -259,10 +259,10 @@ async def _before_start(world: SandboxWorld, options: DemoOptions, say: Say) -> 
 
 async def _moderate(world: SandboxWorld, result: DemoResult, options: DemoOptions, say: Say) -> None:
     approve = await world.click(world.card_for(REQUESTERS[0]), "Approve")
-    await _answered(approve, options.timeout)
-    result.replies.append((f"Approve {REQUESTERS[0]}", _reply_text(approve)))
+    await answered(approve, options.timeout)
+    result.replies.append((f"Approve {REQUESTERS[0]}", reply_text(approve)))
     result.approved.append(REQUESTERS[0])
-    say(f"Moderator clicked [b]Approve[/b] on {REQUESTERS[0]}'s card: {_reply_text(approve)}")
+    say(f"Moderator clicked [b]Approve[/b] on {REQUESTERS[0]}'s card: {shown(reply_text(approve))}")
 
     ask = await world.click(world.card_for(REQUESTERS[1]), "Reject & Block")
     prompt = (await ask.wait(timeout=options.timeout)).message
@@ -270,19 +270,19 @@ async def _moderate(world: SandboxWorld, result: DemoResult, options: DemoOption
         raise RuntimeError("Reject & Block did not ask for confirmation")
     confirm = await world.click(prompt, "Reject & Block")
     await confirm.wait_for_followup(1, timeout=options.timeout)
-    result.replies.append((f"Reject & Block {REQUESTERS[1]} (confirmed)", _reply_text(confirm)))
+    result.replies.append((f"Reject & Block {REQUESTERS[1]} (confirmed)", reply_text(confirm)))
     result.blocked.append(REQUESTERS[1])
     say(
         f"Moderator clicked [b]Reject & Block[/b] on {REQUESTERS[1]}'s card and confirmed: "
-        f"{_reply_text(confirm)}"
+        f"{shown(reply_text(confirm))}"
     )
 
 
 async def _post(world: SandboxWorld, result: DemoResult, options: DemoOptions, say: Say) -> None:
     opened = await world.command("vrc", "post", {"visibility": "group"})
-    await _answered(opened, options.timeout)
+    await answered(opened, options.timeout)
     if opened.callback is None or opened.callback.body["type"] != 9:
-        raise RuntimeError(f"/vrc post did not open its form: {_reply_text(opened)}")
+        raise RuntimeError(f"/vrc post did not open its form: {reply_text(opened)}")
     modal = opened.callback.body["data"]
     inputs = [c for row in modal["components"] for c in row.get("components", [row.get("component", {})])]
     ids = {c.get("label", ""): c["custom_id"] for c in inputs if "custom_id" in c}
@@ -300,8 +300,8 @@ async def _post(world: SandboxWorld, result: DemoResult, options: DemoOptions, s
         raise RuntimeError("the post form gave no preview")
     publish = await world.click(preview, "Publish")
     await publish.wait_for_edit(1, timeout=options.timeout)
-    result.replies.append(("/vrc post “Movie night” → Publish", _reply_text(publish)))
-    say(f"Moderator published a post with [b]/vrc post[/b]: {_reply_text(publish)}")
+    result.replies.append(("/vrc post “Movie night” → Publish", reply_text(publish)))
+    say(f"Moderator published a post with [b]/vrc post[/b]: {shown(reply_text(publish))}")
 
 
 def _burst(world: SandboxWorld, count: int) -> None:
