@@ -11,6 +11,9 @@ package finds them in a checkout and a wheel carries them as package data (pypro
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -23,6 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.engine import create_engine, normalise_url, sqlite_file, sqlite_sidecars
+from bot.store.migrate_process import URL_VARIABLE
 from bot.store.schema_version import MIGRATIONS_DIR
 
 R = TypeVar("R")
@@ -143,3 +147,24 @@ def downgrade(url: str | URL, revision: str) -> None:
 def current(url: str | URL) -> str | None:
     """Blocking: the revision the database is at, None for a database never migrated."""
     return _with_engine(url, current_revision_async)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bot.store.migrate [REVISION]`: upgrade the database named by the environment
+    (bot.store.migrate_process), saying each step and any failure in one line on stderr."""
+    logging.basicConfig(stream=sys.stderr, format="%(message)s", level=logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
+    url = os.environ.get(URL_VARIABLE)
+    if not url:
+        print(f"{URL_VARIABLE} is not set: there is no database to migrate", file=sys.stderr)
+        return 2
+    try:
+        upgrade(url, argv[0] if argv else "head")
+    except Exception as exc:  # any: the parent turns this one line into its error
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

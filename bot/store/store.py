@@ -18,13 +18,14 @@ from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_ro
 from bot.store.ban_prompts import BanPromptOps
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
-from bot.store.engine import create_engine, normalise_url, sqlite_location_problem
+from bot.store.engine import create_engine, is_memory_sqlite, normalise_url, sqlite_location_problem
 from bot.store.gateway_lock import GatewayLock
 from bot.store.history import HistoryOps
 from bot.store.instance_reports import InstanceReportOps
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseFence, LeaseOps, check_fence
 from bot.store.links import LinkOps
+from bot.store.migrate_process import migrate_in_child
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.moderator_alerts import ModeratorAlertOps
 from bot.store.outbox import OutboxOps
@@ -118,8 +119,13 @@ class Store(
 
     async def upgrade(self, revision: str = "head") -> None:
         """Run the Alembic migrations up to `revision` on this store's database. A database already
-        at the newest schema (every start but the first after an upgrade) does not load Alembic."""
+        at the newest schema (every start but the first after an upgrade) asks nothing more; any
+        other migrates in a child process (bot.store.migrate_process), so this one never loads
+        Alembic. Only an in-memory database, which no other process can open, migrates here."""
         if revision == "head" and await schema_version.at_head(self._engine):
+            return
+        if not is_memory_sqlite(self._engine.url):
+            await migrate_in_child(self._engine.url, revision)
             return
         import bot.store.migrate as migrate  # here: see bot.store.schema_version
 
