@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from bot.store.leases import Lease, LeaseFence
+from bot.store.leases import UNFENCED, FenceReader, Lease, LeaseFence, LeaseGuard
 from bot.store.ports import BindingReader, LeaseStore
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,15 @@ class LeaseView(Protocol):
     def holds(self, name: str) -> bool: ...
 
     def fence(self, name: str) -> LeaseFence | None: ...
+
+
+def lease_guard(leases: LeaseView | None, store: FenceReader, name: str) -> LeaseGuard | None:
+    """What a piece of work on lease `name` runs under: a guard that asks the database before each step
+    going out, UNFENCED without leases (a lone process), None when this process does not hold it."""
+    if leases is None:
+        return UNFENCED
+    fence = leases.fence(name)
+    return None if fence is None else LeaseGuard(store, fence)
 
 
 @dataclass

@@ -25,8 +25,9 @@ from itertools import groupby
 import discord
 
 from bot import crashpoints
-from bot.leases import LeaseView, channel_lease, group_lease
+from bot.leases import LeaseView, channel_lease, group_lease, lease_guard
 from bot.store import OutboxItem, SetAside, SetAsideStage
+from bot.store.leases import LeaseGuard, LeaseLost
 from bot.store.ports import OutboxStore
 
 from .actions import feed_actions
@@ -104,10 +105,13 @@ class OutboxWorker:
             bindings = await self.store.list_bindings(channel_id=channel_id)
             if bindings and all(b.paused for b in bindings):
                 return result  # paused after a 403/404: wait for /bridge to resume it, do not probe
-            if not self._holds(channel_lease(channel_id)):
+            # The channel's lease as this drain starts: asked of the database before each message goes
+            # out, since a process frozen past its lease wakes up still believing it holds it.
+            guard = lease_guard(self.leases, self.store, channel_lease(channel_id))
+            if guard is None:
                 return result  # another process delivers this channel
             try:
-                await self._resend_in_flight(channel_id, result)
+                await self._resend_in_flight(channel_id, result, guard)
                 while True:
                     items = await self.store.pending_for_channel(channel_id, limit=self.batch_limit)
                     if not items:
@@ -116,10 +120,13 @@ class OutboxWorker:
                     for message in pack(items, partial(_rendered, embeds), self.embed_size):
                         ids = [item.entry.id for item in message.items]
                         nonce = message_nonce(channel_id, ids)
-                        if not await self._claim(channel_id, message.items, nonce):
+                        if not await self._claim(channel_id, message.items, nonce, guard):
                             return result  # the channel (or these rows) went to another process
                         crashpoints.reached("outbox.after_pack")
-                        await self._send(channel_id, message.items, message.rendered, nonce, result)
+                        await self._send(channel_id, message.items, message.rendered, nonce, result, guard)
+            except LeaseLost as exc:
+                # What this drain claimed stays `sending` with its nonce: the new holder sends it once.
+                log.info("Feed channel %s: left to the process that holds it now (%s).", channel_id, exc)
             except ChannelUnavailable as exc:
                 reason = str(exc)
                 await self.store.pause_binding(channel_id=channel_id, reason=reason)
@@ -132,15 +139,14 @@ class OutboxWorker:
     def _holds(self, lease: str) -> bool:
         return self.leases is None or self.leases.holds(lease)
 
-    async def _claim(self, channel_id: int, items: Sequence[OutboxItem], nonce: str) -> bool:
+    async def _claim(
+        self, channel_id: int, items: Sequence[OutboxItem], nonce: str, guard: LeaseGuard
+    ) -> bool:
         """Claim the rows of one message, and only while this process holds the channel, in the
         database too: a process paused past its lease must not pack what the new holder packs."""
-        fence = None
-        if self.leases is not None:
-            fence = self.leases.fence(channel_lease(channel_id))
-            if fence is None:
-                return False
-        return await self.store.claim_pending([item.id for item in items], nonce, fence=fence)
+        if not self._holds(channel_lease(channel_id)):
+            return False  # given back meanwhile (quiesce waits for this drain to stop)
+        return await self.store.claim_pending([item.id for item in items], nonce, fence=guard.fence)
 
     async def quiesce(self, channel_ids: Iterable[int]) -> None:
         """Return once no delivery to these channels is under way (their leases are being given up;
@@ -155,7 +161,8 @@ class OutboxWorker:
         """A visible notice in every feed channel of the group for each range that could not be fetched;
         announced by the process holding the group, whose poller recorded the gap."""
         for gap in await self.store.unnotified_gaps():
-            if not self._holds(group_lease(gap.group_id)):
+            guard = lease_guard(self.leases, self.store, group_lease(gap.group_id))
+            if guard is None:
                 continue
             delivered = True
             for binding in await self.store.list_bindings(group_id=gap.group_id):
@@ -165,14 +172,24 @@ class OutboxWorker:
                 notice = render_gap_notice(gap.group_id, gap.start, gap.end, gap.reason)
                 try:
                     await self._pacer(channel).wait()
+                    await guard.check()
                     await self.sender.send(channel, [notice], message_nonce(channel, [f"gap:{gap.id}"]))
+                except LeaseLost as exc:
+                    log.info(
+                        "Gap %s of %s: left to the process that holds the group now (%s).",
+                        gap.id,
+                        gap.group_id,
+                        exc,
+                    )
+                    delivered = False
+                    break
                 except (ChannelUnavailable, TransientSendError, PermanentSendError) as exc:
                     log.warning("Could not announce gap %s in channel %s: %s", gap.id, channel, exc)
                     delivered = False
             if delivered:
                 await self.store.mark_gap_notified([gap.id])
 
-    async def _resend_in_flight(self, channel_id: int, result: DrainResult) -> None:
+    async def _resend_in_flight(self, channel_id: int, result: DrainResult, guard: LeaseGuard) -> None:
         """Messages whose delivery was never confirmed (a crash between send and mark).
 
         Those already in the channel's history are marked sent; the rest go again as the same group
@@ -181,6 +198,7 @@ class OutboxWorker:
         rows = await self.store.rows_in_flight(channel_id)
         if not rows:
             return
+        await guard.check()
         delivered = await self.sender.find_delivered(channel_id, [item.entry.id for item in rows])
         for nonce, group in groupby(rows, key=lambda item: item.nonce):
             items = list(group)
@@ -197,7 +215,7 @@ class OutboxWorker:
             log.info(
                 "Feed channel %s: re-sending %d unconfirmed entries (nonce %s)", channel_id, len(items), nonce
             )
-            await self._send(channel_id, items, [await self._embed(i) for i in items], nonce, result)
+            await self._send(channel_id, items, [await self._embed(i) for i in items], nonce, result, guard)
 
     async def _send(
         self,
@@ -206,16 +224,20 @@ class OutboxWorker:
         embeds: Sequence[discord.Embed],
         nonce: str,
         result: DrainResult,
+        guard: LeaseGuard,
     ) -> None:
         await self._pacer(channel_id).wait()
         row_ids = [item.id for item in items]
         crashpoints.reached("outbox.before_send")
+        # Claimed under the lease, but the pacer's wait (or a freeze) may have outlasted it: the rows
+        # stay `sending`, and the channel's new holder sends them with the same nonce.
+        await guard.check()
         try:
             # The select under the message comes from its rows alone, as the embeds do: a resend
             # after a crash is the same message.
             message_id = await self.sender.send(channel_id, embeds, nonce, feed_actions(items))
         except PermanentSendError as exc:
-            await self._refused(channel_id, items, embeds, exc, result)
+            await self._refused(channel_id, items, embeds, exc, result, guard)
             return
         crashpoints.reached("outbox.after_send")
         await self.store.mark_sent(row_ids, message_id)
@@ -250,6 +272,7 @@ class OutboxWorker:
         embeds: Sequence[discord.Embed],
         error: PermanentSendError,
         result: DrainResult,
+        guard: LeaseGuard,
     ) -> None:
         """Discord answered 400 for this message: find the entry it refuses and set it aside.
 
@@ -270,7 +293,7 @@ class OutboxWorker:
                 part_items, part_embeds = items[part], embeds[part]
                 nonce = message_nonce(channel_id, [i.entry.id for i in part_items])
                 await self.store.mark_packed([i.id for i in part_items], nonce)
-                await self._send(channel_id, part_items, part_embeds, nonce, result)
+                await self._send(channel_id, part_items, part_embeds, nonce, result, guard)
             return
         (item,) = items
         if item.set_aside is None:
@@ -284,7 +307,8 @@ class OutboxWorker:
             item = dataclasses.replace(item, set_aside=aside)
             nonce = message_nonce(channel_id, [f"aside:{item.entry.id}"])
             await self.store.mark_packed([item.id], nonce)
-            await self._send(channel_id, [item], [render_set_aside_notice(item.entry, aside)], nonce, result)
+            notice = [render_set_aside_notice(item.entry, aside)]
+            await self._send(channel_id, [item], notice, nonce, result, guard)
             return
         log.error("Feed channel %s refused the notice for %s: %s", channel_id, item.entry.id, error)
         await self.store.mark_failed([item.id], str(error), give_up=True)

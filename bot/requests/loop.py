@@ -26,10 +26,12 @@ from bot import crashpoints
 from bot.desk.views import history_button, with_history
 from bot.feed.backoff import QuietSchedule
 from bot.feed.pacing import message_nonce
+from bot.leases import group_lease, lease_guard
 from bot.requests.cards import Closing, close_card, request_card
 from bot.requests.reconcile import CardChange
 from bot.requests.views import card_view
 from bot.services.common import KeyedLocks
+from bot.store.leases import UNFENCED, LeaseGuard, LeaseLost
 from bot.views.reply import NO_MENTIONS
 from bot.vrchat import VRChatError
 
@@ -184,13 +186,24 @@ class CardRounds:
         done = 0
         for group_id in sorted(g for g in set(group_ids) if self.bot.holds_group(g)):
             async with self._rounds.hold(group_id):  # two rounds at once would both post a new card
-                done += await self._group_round(services, group_id)
+                guard = self._guard(group_id)
+                if guard is not None:
+                    done += await self._group_round(services, group_id, guard)
         return done
 
-    async def _group_round(self, services: Services, group_id: str) -> int:
+    def _guard(self, group_id: str) -> LeaseGuard | None:
+        """The group's lease this round works under (bot.leases), None when this process does not hold
+        it. The round asks the database for it before each step that goes out: the lease keeper's view
+        is this process's own, and a process frozen past its lease wakes up still believing it."""
+        return lease_guard(self.bot.leases, self.bot.store, group_lease(group_id))
+
+    async def _group_round(self, services: Services, group_id: str, guard: LeaseGuard) -> int:
         try:
-            changes = await services.requests.reconcile(group_id)
+            changes = await services.requests.reconcile(group_id, guard)
             self._quiet.polled(group_id, asyncio.get_running_loop().time(), new=bool(changes))
+        except LeaseLost as exc:
+            _log_dropped(group_id, exc)
+            return 0
         except VRChatError as exc:
             # Expected trouble (a lost session, a 403, VRChat down): one line per round, as the
             # poller logs it, not a traceback every minute until someone acts.
@@ -202,8 +215,11 @@ class CardRounds:
         done = 0
         for change in changes:
             try:
-                await self.apply(change)
+                await self.apply(change, guard)
                 done += 1
+            except LeaseLost as exc:
+                _log_dropped(group_id, exc)  # what is left is the new holder's round's
+                break
             except discord.HTTPException as exc:
                 log.warning(
                     "Could not show join request %s in %s: %s", change.user_id, change.channel_id, exc
@@ -212,7 +228,8 @@ class CardRounds:
                 log.exception("Could not show join request %s in %s", change.user_id, change.channel_id)
         return done
 
-    async def apply(self, change: CardChange) -> None:
+    async def apply(self, change: CardChange, guard: LeaseGuard = UNFENCED) -> None:
+        """Post or close one card, only while `guard`'s lease is this process's (LeaseLost if not)."""
         channel = self.bot.get_partial_messageable(change.channel_id)
         if change.kind == "post" and change.request is not None:
             # A card a rule has already decided is posted closed, without buttons.
@@ -222,16 +239,18 @@ class CardRounds:
             embed = request_card(
                 change.request, change.groups, change.rule_note, change.state, change.discord_link
             )
+            # bot.desk: the requester's earlier history in one line, and the latest note.
+            embed = await with_history(
+                self.bot.desk,
+                embed,
+                change.group_id,
+                change.user_id,
+                change.channel_id,
+                change.request.requested_at,
+            )
+            await guard.check()
             message = await channel.send(
-                # bot.desk: the requester's earlier history in one line, and the latest note.
-                embed=await with_history(
-                    self.bot.desk,
-                    embed,
-                    change.group_id,
-                    change.user_id,
-                    change.channel_id,
-                    change.request.requested_at,
-                ),
+                embed=embed,
                 view=buttons,  # type: ignore[arg-type]  # typed View-only; None sends no buttons
                 allowed_mentions=NO_MENTIONS,
                 # A crash before the message id is stored posts the card again after the restart;
@@ -245,6 +264,7 @@ class CardRounds:
             if change.state != "pending":  # posted in its closed look
                 await self.bot.store.set_card_closed(change.group_id, change.user_id, change.channel_id)
         elif change.kind == "update":
+            await guard.check()
             card = await self._card_message(channel, change)
             if card is not None:  # else deleted or not found; closed already is close_card's to see
                 await close_card(card, Closing.of_change(change))
@@ -269,6 +289,10 @@ class CardRounds:
         except discord.NotFound:
             pass  # someone deleted the card (or the channel); nothing to edit
         return None
+
+
+def _log_dropped(group_id: str, exc: LeaseLost) -> None:
+    log.info("Join-request cards of %s: left to the process that holds the group now (%s).", group_id, exc)
 
 
 def card_nonce(change: CardChange) -> str:

@@ -19,6 +19,7 @@ from bot.requests.model import GroupSummary, JoinRequest, build_request
 from bot.services.common import Clock, Where
 from bot.services.users import UserDirectory
 from bot.store import NO_CHANNEL, Binding, CardState, RequestCard, Store
+from bot.store.leases import UNFENCED, LeaseGuard, LeaseLost
 from bot.vrchat import VRChatAPI, VRChatError
 from bot.vrchat.ids import is_user_id
 from bot.vrchat.models import GroupMember, User
@@ -110,7 +111,12 @@ def outcome_since(cards: Iterable[RequestCard], now: datetime) -> datetime:
 
 
 async def vrchat_outcome(
-    client: VRChatAPI, store: Store, group_id: str, user_id: str, since: datetime
+    client: VRChatAPI,
+    store: Store,
+    group_id: str,
+    user_id: str,
+    since: datetime,
+    guard: LeaseGuard = UNFENCED,
 ) -> VRChatOutcome:
     """How a request that left VRChat's pending list ended, and who ended it, as far as is known."""
     page = await store.search_entries(
@@ -129,6 +135,7 @@ async def vrchat_outcome(
             return VRChatOutcome(
                 REQUEST_EVENTS[entry.event_type], entry.actor_display_name or entry.actor_id, entry.created_at
             )
+    await guard.check()
     try:
         fresh = await client.get_audit_logs(
             group_id, n=10, start_date=since, event_types=list(REQUEST_EVENTS), target_ids=[user_id]
@@ -153,12 +160,13 @@ class CardReconciler:
         self._reclosed: set[str] = set()  # groups whose cards left open this process closed again
         self._unusable: set[tuple[str, str]] = set()  # requests without a usable user id, logged once
 
-    async def _all_pending(self, group_id: str) -> list[GroupMember]:
+    async def _all_pending(self, group_id: str, guard: LeaseGuard) -> list[GroupMember]:
         """Every pending request VRChat lists whose requester can be acted on (a valid user id:
         the buttons and every later call need one); others are logged once and left alone."""
         out: list[GroupMember] = []
         offset = 0
         while True:
+            await guard.check()
             page = await self._client.list_join_requests(group_id, n=100, offset=offset)
             for request in page:
                 if is_user_id(request.user_id):
@@ -174,10 +182,14 @@ class CardReconciler:
                 return out
             offset += len(page)
 
-    async def reconcile(self, group_id: str, channels: list[int]) -> list[CardChange]:
+    async def reconcile(
+        self, group_id: str, channels: list[int], guard: LeaseGuard = UNFENCED
+    ) -> list[CardChange]:
+        """`guard`: the group's lease, asked before each VRChat call and each write that decides
+        something; LeaseLost (raised) once another process holds the group."""
         # VRChat first, cards second: a click landing in between has then already claimed its card,
         # so it is neither reopened nor closed as "handled elsewhere" here.
-        pending = {r.user_id: r for r in await self._all_pending(group_id)}
+        pending = {r.user_id: r for r in await self._all_pending(group_id, guard)}
         now = self._clock()
         changes: list[CardChange] = []
         cards: dict[tuple[str, int], RequestCard] = {
@@ -187,9 +199,9 @@ class CardReconciler:
             # One request that fails (a profile or name the database refuses, a bug on odd data) is
             # logged; the others still get their cards this round, and it is tried again next round.
             try:
-                changes += await self._post_if_needed(group_id, request, channels, cards, now)
-            except VRChatError:
-                raise  # VRChat's trouble is the whole group's: the caller logs it once
+                changes += await self._post_if_needed(group_id, request, channels, cards, now, guard)
+            except (VRChatError, LeaseLost):
+                raise  # VRChat's trouble, or a lost lease, is the whole group's: logged once
             except Exception:
                 log.exception(
                     "Could not prepare the card for join request %s in %s", request.user_id, group_id
@@ -198,9 +210,9 @@ class CardReconciler:
         for user_id in vanished:
             try:
                 changes += await self._close(
-                    group_id, user_id, [c for c in cards.values() if c.user_id == user_id]
+                    group_id, user_id, [c for c in cards.values() if c.user_id == user_id], guard
                 )
-            except VRChatError:
+            except (VRChatError, LeaseLost):
                 raise
             except Exception:
                 log.exception("Could not close the card of join request %s in %s", user_id, group_id)
@@ -241,6 +253,7 @@ class CardReconciler:
         channels: list[int],
         cards: dict[tuple[str, int], RequestCard],
         now: datetime,
+        guard: LeaseGuard,
     ) -> list[CardChange]:
         user_id = request.user_id
         mine = [c for (uid, _), c in cards.items() if uid == user_id]
@@ -249,6 +262,7 @@ class CardReconciler:
         handled_before = max(request.created_at or now - STALE_DECISION, now - STALE_DECISION)
         if any(not c.pending and c.handled_at is not None and c.handled_at < handled_before for c in mine):
             # The old cards start over, as new cards without a message.
+            await guard.check()
             await self._store.reopen_cards(group_id, user_id, handled_before=handled_before)
             mine = await self._store.cards_for(group_id, user_id)
         by_channel = {c.channel_id: c for c in mine}
@@ -261,6 +275,7 @@ class CardReconciler:
         if not to_post:
             return []
         fallback = request.user.display_name if request.user else None
+        await guard.check()
         try:
             user = await self._users.profile(user_id, fallback)
             shown = build_request(group_id, request, user, now.date())
@@ -272,6 +287,7 @@ class CardReconciler:
             shown = replace(stub, profile_available=False)
         out = []
         for channel_id in to_post:
+            await guard.check()  # the profile can take a while: the group may have moved meanwhile
             await self._store.upsert_card(
                 group_id,
                 user_id,
@@ -294,9 +310,12 @@ class CardReconciler:
             )
         return out
 
-    async def _close(self, group_id: str, user_id: str, cards: list[RequestCard]) -> list[CardChange]:
+    async def _close(
+        self, group_id: str, user_id: str, cards: list[RequestCard], guard: LeaseGuard
+    ) -> list[CardChange]:
         since = outcome_since(cards, self._clock())
-        outcome = await vrchat_outcome(self._client, self._store, group_id, user_id, since)
+        outcome = await vrchat_outcome(self._client, self._store, group_id, user_id, since, guard)
+        await guard.check()
         claimed = await self._store.claim_card(
             group_id,
             user_id,

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from bot.links.requesters import MemberLookup
@@ -43,6 +44,7 @@ from bot.services.rule_flow import RuleRunner
 from bot.services.users import UserDirectory, require_user_id
 from bot.services.watchlist import with_group_summaries
 from bot.store import NO_CHANNEL, CardState, RequestCard, Store
+from bot.store.leases import UNFENCED, LeaseGuard
 from bot.vrchat import (
     BadRequest,
     Forbidden,
@@ -146,8 +148,12 @@ class JoinRequestService:
         except (ServiceError, VRChatError):
             return user_id
 
-    async def reconcile(self, group_id: str) -> list[CardChange]:
-        """For the card poller: cards to post for new requests, cards to close for vanished ones."""
+    async def reconcile(self, group_id: str, guard: LeaseGuard = UNFENCED) -> list[CardChange]:
+        """For the card poller: cards to post for new requests, cards to close for vanished ones.
+
+        `guard`: the group's lease, asked of the database before each step that calls VRChat or
+        Discord or decides a request; LeaseLost once it has passed to another process, which then
+        does the round instead."""
         gid = checked_group_id(group_id)
         try:
             self._access.require_allowed_group(gid)
@@ -156,19 +162,24 @@ class JoinRequestService:
             return []
         bindings = await self._store.list_bindings(group_id=gid)
         channels = sorted({b.requests_channel_id for b in bindings if b.requests_channel_id})
-        changes = await self._reconciler.reconcile(gid, channels)
+        changes = await self._reconciler.reconcile(gid, channels, guard)
+        await guard.check()
         changes = await with_group_summaries(self._client, self._store, changes)
+        await guard.check()
         changes = await with_discord_links(self._store, self._members, bindings, changes)
-        return await self._rules.run(changes, self._decide_by_rule)
+        await guard.check()
+        return await self._rules.run(changes, partial(self._decide_by_rule, guard))
 
     async def _decide_by_rule(
         self,
+        guard: LeaseGuard,
         actor: Actor,
         group_id: str,
         user_id: str,
         decision: Literal["accept", "reject"],
         details: Mapping[str, Any],
     ) -> Decision:
+        await guard.check()  # a rule decides only for the process that still holds the group
         return await self.decide(actor, group_id, user_id, decision, automated=details)
 
     # ------------------------------------------------------------------ deciding

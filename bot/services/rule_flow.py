@@ -24,6 +24,7 @@ from bot.services.common import Actor, Clock, ServiceError, error_text
 from bot.services.rules import Facts, RuleDecision, decision_text, describe, evaluate
 from bot.services.users import UserDirectory
 from bot.store import Binding, CardState
+from bot.store.leases import LeaseLost
 from bot.store.ports import RuleReader
 from bot.vrchat import VRChatError
 
@@ -85,6 +86,8 @@ class RuleRunner:
             try:
                 for card in await self._one_request(user_id, cards, decide):
                     done[(card.user_id, card.channel_id)] = card
+            except LeaseLost:
+                raise  # the group is another process's now: it posts the cards, this one nothing
             except Exception:  # never lose a card over the rules: it is posted for the moderators
                 log.exception("running the request rules for %s failed", user_id)
         return [done.get((c.user_id, c.channel_id), c) if c.kind == "post" else c for c in changes]

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +77,31 @@ async def check_fence(session: AsyncSession, fence: LeaseFence, now: datetime) -
     )
     if (await session.execute(held.with_for_update(read=True))).first() is None:
         raise LeaseLost(f"lease {fence.name} is no longer held by this process")
+
+
+class FenceReader(Protocol):
+    async def still_holds(self, fence: LeaseFence) -> bool: ...
+
+
+@dataclass(frozen=True)
+class LeaseGuard:
+    """The lease a piece of work was started under, asked of the database before each step of it that
+    goes out (a VRChat call, a Discord post, a decision). The process's own view of its leases is not
+    enough: a process frozen past its lease (SIGSTOP, a paused VM) wakes up still believing it holds
+    them, and the database is the one place that knows another process has taken over since.
+
+    Without a fence (a lone process, no leases) every check passes and costs nothing."""
+
+    store: FenceReader | None = None
+    fence: LeaseFence | None = None
+
+    async def check(self) -> None:
+        """Raise LeaseLost unless the database still gives the lease to this process (one indexed read)."""
+        if self.fence is not None and self.store is not None and not await self.store.still_holds(self.fence):
+            raise LeaseLost(f"lease {self.fence.name} passed to another process")
+
+
+UNFENCED = LeaseGuard()
 
 
 class LeaseOps(StoreBase):

@@ -15,7 +15,7 @@ from typing import Protocol, Unpack
 import bot.store.types as t
 from bot.store.bindings import BindingFilters
 from bot.store.journal import ActionFilters
-from bot.store.leases import Lease, LeaseFence
+from bot.store.leases import FenceReader, Lease, LeaseFence
 from bot.store.links import AttemptKind, Link, LinkChange, LinkCode
 from bot.store.query import EntryFilters, TextSink
 from bot.store.rules import RequestRule, RuleKind, RuleOutcome
@@ -157,7 +157,7 @@ class PollerStore(ActionReader, Protocol):
     async def entry_groups(self, ids: Iterable[str]) -> dict[str, str]: ...
 
 
-class OutboxStore(BindingReader, Protocol):
+class OutboxStore(BindingReader, FenceReader, Protocol):
     """bot.store.outbox, journal, set_aside: the feed's Discord outbox (feed.outbox)."""
 
     async def pending_channels(self) -> list[int]: ...
