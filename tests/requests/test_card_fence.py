@@ -1,0 +1,107 @@
+"""Issue #17: a card round that outlives its group's lease posts no card and decides nothing.
+
+The process's lease keeper here has a clock that stands still, as a process frozen past its lease
+(SIGSTOP, a paused VM) has: it still believes it holds the group. Only the database knows better.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from bot.leases import LeaseKeeper, bound_lease_names, group_lease
+from bot.sandbox.discord import DiscordStandIn
+from bot.sandbox.vrchat.faults import Fault
+from bot.store import Store
+from tests.discord.conftest import card_messages
+from tests.fixtures.vrchat_sim import SeededSim
+
+TTL = 30.0
+
+
+class StillClock:
+    """A keeper's monotonic clock that never moves: the keeper never notices its lease running out."""
+
+    def __call__(self) -> float:
+        return 1000.0
+
+
+async def holder(store: Store, owner: str, *, exclusive: bool = False) -> LeaseKeeper:
+    keeper = LeaseKeeper(
+        store,
+        lambda: bound_lease_names(store),
+        ttl=TTL,
+        owner=owner,
+        clock=StillClock(),
+        rng=random.Random(owner),
+        exclusive=exclusive,
+    )
+    await keeper.tick()
+    return keeper
+
+
+async def accept_everyone(store: Store, group_id: str) -> None:
+    (binding,) = await store.list_bindings(group_id=group_id)
+    await store.add_rule(binding.id, "account_age_days_at_least", "0", "accept", created_by=1)
+
+
+def decisions(seeded: SeededSim) -> int:
+    return len(seeded.sim.requests_to("PUT", r"/requests/usr_"))
+
+
+async def until_requested(seeded: SeededSim, path: str) -> None:
+    # Polling what the simulator received; nothing in the bot can signal this test.
+    async with asyncio.timeout(30):
+        while not seeded.sim.requests_to("GET", path):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+async def test_a_slow_round_whose_group_moved_meanwhile_posts_no_card_and_decides_nothing(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store
+) -> None:
+    group, carol = seeded_sim.group.id, seeded_sim.requester.id
+    await accept_everyone(bot_store, group)  # a rule would accept Carol: a decision to leave untaken
+    lease = group_lease(group)
+    old = await holder(bot_store, "old")
+    assert old.holds(lease)
+    # Carol's profile answers only when the test says so: the round stalls half way.
+    seeded_sim.sim.faults.add(Fault(method="GET", path=rf"^/users/{carol}$", delay=600))
+    async with make_bot() as bot:
+        bot.leases = old
+        round_ = asyncio.create_task(bot.get_cog("JoinRequests").sync_cards([group]))
+        await until_requested(seeded_sim, rf"^/users/{carol}$")
+        # Meanwhile the lease ran out and another process took the group over.
+        assert lease in await bot_store.acquire_leases([lease], "new", TTL, force=True)
+        calls_before = len(seeded_sim.sim.requests)
+        seeded_sim.sim.faults.release_delays()  # the profile answers; the old holder carries on
+        assert await round_ == 0
+        assert old.holds(lease)  # it still believes so: only the database stopped it
+        assert len(seeded_sim.sim.requests) == calls_before  # no VRChat call after the takeover
+        assert card_messages(gateway_standin) == []
+        assert decisions(seeded_sim) == 0 and await bot_store.cards_for(group, carol) == []
+        membership = seeded_sim.sim.state.membership(group, carol)
+        assert membership is not None and membership.status == "requested"
+
+        # The new holder's round does it all, once.
+        seeded_sim.sim.faults.arm_delays()
+        seeded_sim.sim.faults.clear()
+        bot.leases = await holder(bot_store, "new", exclusive=True)
+        assert await bot.get_cog("JoinRequests").sync_cards([group]) == 1
+    (card,) = card_messages(gateway_standin)
+    assert carol in card.embeds[0]["footer"]["text"]
+    assert decisions(seeded_sim) == 1 and seeded_sim.sim.state.is_member(group, carol)
+
+
+async def test_a_round_started_after_the_group_moved_calls_vrchat_for_nothing(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store
+) -> None:
+    group = seeded_sim.group.id
+    lease = group_lease(group)
+    old = await holder(bot_store, "old")
+    await bot_store.acquire_leases([lease], "new", TTL, force=True)  # taken over while it slept
+    async with make_bot() as bot:
+        bot.leases = old
+        calls_before = len(seeded_sim.sim.requests)
+        assert await bot.get_cog("JoinRequests").sync_cards([group]) == 0
+        assert len(seeded_sim.sim.requests) == calls_before
+    assert card_messages(gateway_standin) == []
