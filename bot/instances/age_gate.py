@@ -24,6 +24,7 @@ from bot.services.binding_settings import age_gate_policy
 from bot.services.common import Clock, utcnow
 from bot.store import Binding, Store
 from bot.store.instance_reports import InstanceReport
+from bot.store.leases import UNFENCED, LeaseGuard, LeaseLost
 from bot.vrchat import NotFound, VRChatAPI, VRChatError
 from bot.vrchat.ids import parse_location
 from bot.vrchat.instances import is_age_gated
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 120.0  # per group with the policy on: one list request every two minutes
 KEEP_REPORTS = timedelta(days=30)
 FindingKind = Literal["report", "closed", "close_failed"]
+# The lease a group's round runs under (bot.leases.lease_guard); None: another process holds the group.
+GuardFor = Callable[[str], LeaseGuard | None]
+
+
+def unfenced(_group_id: str) -> LeaseGuard | None:
+    return UNFENCED
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,42 +67,59 @@ class AgeGateWatch:
         self._clock = clock
         self.polls = 0  # list requests made (figures for tests and the README's budget)
 
-    async def watched(self, holds_group: Callable[[str], bool] = lambda _: True) -> dict[str, list[Binding]]:
-        """Group -> its bindings with the policy on (report or close), for the groups this process holds."""
-        out: dict[str, list[Binding]] = {}
+    async def watched(self, guard_for: GuardFor = unfenced) -> dict[str, tuple[LeaseGuard, list[Binding]]]:
+        """Group -> its lease and its bindings with the policy on (report or close), for the groups this
+        process holds."""
+        out: dict[str, tuple[LeaseGuard, list[Binding]]] = {}
         for binding in await self._store.list_bindings():
             if binding.paused or age_gate_policy(self._config, binding) == "off":
                 continue
-            if holds_group(binding.group_id):
-                out.setdefault(binding.group_id, []).append(binding)
+            if binding.group_id in out:
+                out[binding.group_id][1].append(binding)
+            elif (guard := guard_for(binding.group_id)) is not None:
+                out[binding.group_id] = (guard, [binding])
         return out
 
-    async def poll(self, holds_group: Callable[[str], bool] = lambda _: True) -> list[Finding]:
-        """One round: each watched group's instances listed once; what to post, in order."""
+    async def poll(self, guard_for: GuardFor = unfenced) -> list[Finding]:
+        """One round: each watched group's instances listed once; what to post, in order. A group whose
+        lease passed to another process meanwhile (asked of the database before each VRChat call) is
+        left to that process."""
         findings: list[Finding] = []
-        watched = await self.watched(holds_group)
-        for group_id, bindings in watched.items():
+        watched = await self.watched(guard_for)
+        for group_id, (guard, bindings) in watched.items():
             try:
-                self.polls += 1
-                listed = await self._client.list_group_instances(group_id)
-            except VRChatError as exc:
-                log.warning("Age-gate policy: could not list the instances of %s: %s", group_id, exc)
-                continue
-            # Automatic closes a stopped process left half done: tried again while still listed.
-            stuck = {
-                (r.binding_id, r.location)
-                for r in await self._store.instance_reports([b.id for b in bindings], ["closing"])
-            }
-            for instance in listed:
-                if is_age_gated(instance) is not False:
-                    continue
-                for binding in bindings:
-                    found = await self._act(binding, instance, (binding.id, instance.location) in stuck)
-                    if found is not None:
-                        findings.append(found)
+                findings += await self._poll_group(group_id, bindings, guard)
+            except LeaseLost as exc:
+                log.info(
+                    "Age-gate policy of %s: left to the process that holds the group now (%s).", group_id, exc
+                )
         if watched:
-            findings.extend(await self._unposted([b for bs in watched.values() for b in bs], findings))
+            findings.extend(await self._unposted([b for _, bs in watched.values() for b in bs], findings))
             await self._store.prune_instance_reports(self._clock() - KEEP_REPORTS)
+        return findings
+
+    async def _poll_group(self, group_id: str, bindings: list[Binding], guard: LeaseGuard) -> list[Finding]:
+        findings: list[Finding] = []
+        try:
+            await guard.check()
+            self.polls += 1
+            listed = await self._client.list_group_instances(group_id)
+        except VRChatError as exc:
+            log.warning("Age-gate policy: could not list the instances of %s: %s", group_id, exc)
+            return findings
+        # Automatic closes a stopped process left half done: tried again while still listed.
+        stuck = {
+            (r.binding_id, r.location)
+            for r in await self._store.instance_reports([b.id for b in bindings], ["closing"])
+        }
+        for instance in listed:
+            if is_age_gated(instance) is not False:
+                continue
+            for binding in bindings:
+                await guard.check()  # before the claim and the close it may lead to
+                found = await self._act(binding, instance, (binding.id, instance.location) in stuck)
+                if found is not None:
+                    findings.append(found)
         return findings
 
     async def _act(self, binding: Binding, instance: GroupInstance, stuck: bool) -> Finding | None:

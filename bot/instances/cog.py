@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.instances.age_gate import POLL_SECONDS, AgeGateWatch, Finding
 from bot.instances.service import ACCESS_NAMES, REGION_NAMES, InstanceService
 from bot.instances.views import CloseButton, close_view, instances_of, report_embed
+from bot.leases import group_lease, lease_guard
 from bot.text import plain_label, safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
@@ -77,7 +78,8 @@ class GroupInstances(commands.Cog):
     async def check_once(self) -> int:
         """One round of the age-gate policy; how many messages it posted."""
         posted = 0
-        for finding in await self.watch.poll(self.bot.holds_group):
+        bot = self.bot
+        for finding in await self.watch.poll(lambda g: lease_guard(bot.leases, bot.store, group_lease(g))):
             try:
                 await self._post(finding)
                 posted += 1

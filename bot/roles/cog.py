@@ -228,7 +228,11 @@ class RoleSync(commands.Cog):
     def loop(self) -> RoleSyncLoop:
         if self._loop is None:
             self._loop = RoleSyncLoop(
-                self.service, self.bot.store, self.bot.vrchat, holds_group=self.bot.holds_group
+                self.service,
+                self.bot.store,
+                self.bot.vrchat,
+                holds_group=self.bot.holds_group,
+                leases=lambda: self.bot.leases,
             )
         return self._loop
 

@@ -8,7 +8,8 @@
 3. A full reconcile of every binding that is not off, about every FULL_EVERY seconds (jittered),
    paging the group's members; and Discord member updates when the Server Members intent is on
    (the cog calls `discord_member_changed`).
-Only groups this process holds (bot.leases) are run here.
+Only groups this process holds (bot.leases) are run here, and each run asks the database for the
+group's lease before it writes (a process frozen past its lease wakes up still believing it holds it).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import random
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
+from bot.leases import LeaseView, group_lease, lease_guard
 from bot.roles.service import RoleSyncService
 from bot.store import Binding, Store
+from bot.store.leases import LeaseLost
 from bot.vrchat import VRChatAPI, VRChatError
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ class RoleSyncLoop:
         vrchat: VRChatAPI,
         *,
         holds_group: Callable[[str], bool],
+        leases: Callable[[], LeaseView | None] = lambda: None,
         tick: float = 10.0,
         full_every: float = FULL_EVERY,
     ) -> None:
@@ -57,6 +61,7 @@ class RoleSyncLoop:
         self._store = store
         self._vrchat = vrchat
         self._holds = holds_group
+        self._leases = leases  # asked at each run: the bot's keeper starts after the cogs load
         self._tick = tick
         self._full_every = full_every
         self._nudged: set[str] = set()
@@ -104,8 +109,16 @@ class RoleSyncLoop:
         return done
 
     async def _run(self, binding: Binding, scope: Collection[str] | None) -> int:
+        guard = lease_guard(self._leases(), self._store, group_lease(binding.group_id))
+        if guard is None:
+            return 0  # given up since the bindings were listed
         try:
-            outcome = await self._service.reconcile(binding, scope)
+            outcome = await self._service.reconcile(binding, scope, guard=guard)
+        except LeaseLost as exc:
+            log.info(
+                "Role sync of %s: left to the process that holds the group now (%s).", binding.group_id, exc
+            )
+            return 0
         except VRChatError as exc:
             log.warning("Role sync of %s failed: %s", binding.group_id, exc)
             return 0

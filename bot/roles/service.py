@@ -17,6 +17,7 @@ from bot.roles.sync import RoleSyncEngine, SyncOutcome, rules_of
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, KeyedLocks, NotFoundError, ServiceError
 from bot.store import Binding, Store
+from bot.store.leases import UNFENCED, LeaseGuard
 from bot.store.role_sync import (
     DIRECTIONS,
     SIDES,
@@ -300,9 +301,10 @@ class RoleSyncService:
         scope: Collection[str] | None = None,
         *,
         mode: Literal["auto", "shadow"] = "auto",
+        guard: LeaseGuard = UNFENCED,
     ) -> SyncOutcome | None:
         """One run for the binding as its mode says (None when off or nothing to sync): shadow plans
-        and logs, on applies."""
+        and logs, on applies. `guard`: the group's lease, asked before the writes (LeaseLost)."""
         settings = await self._store.role_sync_settings(binding.id)
         if settings.mode == "off":
             return None
@@ -312,7 +314,7 @@ class RoleSyncService:
             return None
         apply = settings.mode == "on" and mode == "auto"
         async with self._runs.hold(binding.id):
-            outcome = await self.engine.run(binding, rules, apply=apply, scope=scope)
+            outcome = await self.engine.run(binding, rules, apply=apply, scope=scope, guard=guard)
         if not apply and outcome.plan.changes:
             log.info(
                 "Role sync of %s (shadow): would make %d change(s) in VRChat and %d in Discord.",

@@ -19,6 +19,7 @@ from typing import Protocol
 from bot import crashpoints
 from bot.roles.plan import Change, Plan, Snapshot, SyncRule, plan
 from bot.store import ActionIn, Binding, Store
+from bot.store.leases import UNFENCED, LeaseGuard
 from bot.store.role_sync import MEMBERSHIP, HeldKey, RoleMapping, RoleSyncSettings, RoleWrite
 from bot.vrchat import VRChatAPI, VRChatError
 from bot.vrchat.errors import Forbidden, NotFound
@@ -162,12 +163,14 @@ class RoleSyncEngine:
         *,
         apply: bool,
         scope: Collection[str] | None = None,
+        guard: LeaseGuard = UNFENCED,
     ) -> SyncOutcome:
         """Read, plan, and (when `apply`) settle an interrupted run's writes and make the plan's."""
         before = self._vrchat.request_count
         snap, notes = await self.snapshot(binding, scope)
         recovered = 0
         if apply:
+            await guard.check()  # reading the members can take a while: still this process's group?
             recovered = await self._recover(binding, snap)
             if recovered:
                 snap = dataclasses.replace(snap, held=await self._store.role_sync_held(binding.id))
@@ -186,6 +189,7 @@ class RoleSyncEngine:
             if (change.side, change.role_id) in refused_now:
                 refused += 1  # refused once in this run already: the others are not tried
                 continue
+            await guard.check()
             outcome = await self._apply(binding, change)
             if outcome == "refused":
                 refused_now.add((change.side, change.role_id))
