@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 
 from bot import crashpoints
 from bot.store import AuditEntryIn, CursorUpdate, GroupCursor
-from bot.store.leases import LeaseFence, LeaseLost
+from bot.store.leases import LeaseFence, LeaseGuard, LeaseLost
 from bot.store.ports import PollerStore
 from bot.vrchat import Forbidden, VRChatAPI, VRChatError
 from bot.vrchat.models import AuditLogPage
@@ -182,7 +182,9 @@ class AuditPoller:
         return fence
 
     async def _page(self, offset: int, result: PollResult) -> AuditLogPage:
-        self._held_fence()
+        fence = self._held_fence()
+        if offset and fence is not None:  # the first page's was asked in poll_once, just before
+            await LeaseGuard(self.store, fence).check()  # paging a long log can outlast the lease
         result.requests += 1
         page = await self.source.get_audit_logs(self.group_id, n=PAGE_SIZE, offset=offset)
         crashpoints.reached("poller.after_fetch")

@@ -3,6 +3,7 @@ client) on one database, the VRChat simulator in, the Discord stand-in out."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.leases import LeaseKeeper, bound_lease_names, channel_lease, group_lease
 from bot.sandbox.discord import DiscordStandIn
+from bot.sandbox.vrchat.faults import Fault
 from bot.store import BindingIn, Store
 from bot.store.leases import LeaseLost
 from tests.feed.test_outbox import GROUP, delivered_ids, make_entries
@@ -247,3 +249,33 @@ async def test_a_poller_that_wakes_after_its_group_moved_calls_vrchat_for_nothin
     assert result is not None and result.new == len(new)
     stored = {e.id for e in (await store_b.search_entries(group_id=group, limit=100)).entries}
     assert set(new) <= stored and not stored & {e.id for e in make_entries(2)}
+
+
+async def test_a_poll_whose_group_moved_between_two_pages_asks_for_no_further_page(
+    open_store: OpenStore, seeded_sim: SeededSim, tmp_path: Path
+) -> None:
+    """Paging a long log can outlast the lease: each page after the first asks the database again."""
+    group, state = seeded_sim.group.id, seeded_sim.sim.state
+    store = await open_store()
+    await store.add_binding(BindingIn(group_id=group, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID))
+    a = keeper(store, "A")
+    await a.tick()
+    lease, logs = group_lease(group), rf"/groups/{group}/auditLogs"
+    async with bot_client(seeded_sim, tmp_path / "session.json") as vrc:
+        await vrc.login()
+        poller = AuditPoller(vrc, store, group, fence=lambda: a.fence(lease))
+        assert await poller.poll_safely() is not None
+        cursor = await store.get_cursor(group)
+        for i in range(150):  # two pages
+            state.add_audit_entry(group, "group.update", seeded_sim.bot.id, group, f"n{i}")
+        asked = len(seeded_sim.sim.requests_to("GET", logs))
+        seeded_sim.sim.faults.add(Fault(method="GET", path=logs, delay=600, times=1))
+        polling = asyncio.create_task(poller.poll_safely())
+        async with asyncio.timeout(30):  # polling what the simulator received: nothing else can say so
+            while len(seeded_sim.sim.requests_to("GET", logs)) == asked:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert lease in await store.acquire_leases([lease], "B", TTL, force=True)  # taken over meanwhile
+        seeded_sim.sim.faults.release_delays()  # the first page answers
+        assert await polling is None
+    assert len(seeded_sim.sim.requests_to("GET", logs)) == asked + 1  # no second page
+    assert await store.get_cursor(group) == cursor
