@@ -164,6 +164,25 @@ class AgeGateWatch:
             if r.id not in done
         ]
 
+    async def may_post(self, finding: Finding, guard_for: GuardFor = unfenced) -> bool:
+        """Whether this process posts `finding` now. A report (or a failed close) whose group passed to
+        another process is left to it: its next round hands the report out again. A close this process
+        made is told whoever holds the group now."""
+        if finding.kind == "closed":
+            return True
+        group_id = finding.binding.group_id
+        guard = guard_for(group_id)
+        try:
+            if guard is None:
+                raise LeaseLost(f"the lease on {group_id} is no longer held by this process")
+            await guard.check()
+        except LeaseLost as exc:
+            log.info(
+                "Age-gate report in %s: left to the process that holds the group now (%s).", group_id, exc
+            )
+            return False
+        return True
+
     async def posted(self, finding: Finding, channel_id: int, message_id: int) -> None:
         """The finding's message is out: a report becomes `reported` (its Close button works)."""
         if finding.kind in ("report", "close_failed"):

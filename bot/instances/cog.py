@@ -19,6 +19,7 @@ from bot.instances.age_gate import POLL_SECONDS, AgeGateWatch, Finding
 from bot.instances.service import ACCESS_NAMES, REGION_NAMES, InstanceService
 from bot.instances.views import CloseButton, close_view, instances_of, report_embed
 from bot.leases import group_lease, lease_guard
+from bot.store.leases import LeaseGuard
 from bot.text import plain_label, safe_text
 from bot.views.confirm import Confirm
 from bot.views.context import actor_of, services_of
@@ -79,8 +80,14 @@ class GroupInstances(commands.Cog):
         """One round of the age-gate policy; how many messages it posted."""
         posted = 0
         bot = self.bot
-        for finding in await self.watch.poll(lambda g: lease_guard(bot.leases, bot.store, group_lease(g))):
+
+        def guard_for(group_id: str) -> LeaseGuard | None:
+            return lease_guard(bot.leases, bot.store, group_lease(group_id))
+
+        for finding in await self.watch.poll(guard_for):
             try:
+                if not await self.watch.may_post(finding, guard_for):
+                    continue
                 await self._post(finding)
                 posted += 1
             except Exception:  # that channel is gone or closed to the bot: the others still get theirs

@@ -40,3 +40,24 @@ async def test_a_slow_round_whose_group_moved_meanwhile_closes_nothing(
     (finding,) = await watch.poll(lambda g: LeaseGuard(bound, LeaseFence(group_lease(g), "new")))
     assert finding.kind == "closed"  # by the new holder, once
     assert writes(seeded_sim) == [f"DELETE /instances/{seeded_sim.instance.location}"]
+
+
+async def test_a_report_whose_group_moved_before_it_was_posted_is_left_to_the_new_holder(
+    vrc: VRChatClient, bound: Store, seeded_sim: SeededSim
+) -> None:
+    lease = group_lease(seeded_sim.group.id)
+    assert lease in await bound.acquire_leases([lease], "old", TTL)
+    watch = AgeGateWatch(vrc, bound, with_policy(seeded_sim, "report"))
+
+    def as_old(group_id: str) -> LeaseGuard:
+        return LeaseGuard(bound, LeaseFence(group_lease(group_id), "old"))
+
+    def as_new(group_id: str) -> LeaseGuard:
+        return LeaseGuard(bound, LeaseFence(group_lease(group_id), "new"))
+
+    (finding,) = await watch.poll(as_old)
+    assert await watch.may_post(finding, as_old)
+    assert lease in await bound.acquire_leases([lease], "new", TTL, force=True)
+    assert not await watch.may_post(finding, as_old)
+    (again,) = await watch.poll(as_new)  # the new holder's round hands it out again
+    assert again.report.id == finding.report.id and await watch.may_post(again, as_new)
