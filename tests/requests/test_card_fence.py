@@ -7,37 +7,14 @@ The process's lease keeper here has a clock that stands still, as a process froz
 from __future__ import annotations
 
 import asyncio
-import random
 
-from bot.leases import LeaseKeeper, bound_lease_names, group_lease
+from bot.leases import group_lease
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store
 from tests.discord.conftest import card_messages
+from tests.fixtures.lease_moves import holder, take_over, until_asked
 from tests.fixtures.vrchat_sim import SeededSim
-
-TTL = 30.0
-
-
-class StillClock:
-    """A keeper's monotonic clock that never moves: the keeper never notices its lease running out."""
-
-    def __call__(self) -> float:
-        return 1000.0
-
-
-async def holder(store: Store, owner: str, *, exclusive: bool = False) -> LeaseKeeper:
-    keeper = LeaseKeeper(
-        store,
-        lambda: bound_lease_names(store),
-        ttl=TTL,
-        owner=owner,
-        clock=StillClock(),
-        rng=random.Random(owner),
-        exclusive=exclusive,
-    )
-    await keeper.tick()
-    return keeper
 
 
 async def accept_everyone(store: Store, group_id: str) -> None:
@@ -47,13 +24,6 @@ async def accept_everyone(store: Store, group_id: str) -> None:
 
 def decisions(seeded: SeededSim) -> int:
     return len(seeded.sim.requests_to("PUT", r"/requests/usr_"))
-
-
-async def until_requested(seeded: SeededSim, path: str) -> None:
-    # Polling what the simulator received; nothing in the bot can signal this test.
-    async with asyncio.timeout(30):
-        while not seeded.sim.requests_to("GET", path):  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
 
 async def test_a_slow_round_whose_group_moved_meanwhile_posts_no_card_and_decides_nothing(
@@ -69,9 +39,8 @@ async def test_a_slow_round_whose_group_moved_meanwhile_posts_no_card_and_decide
     async with make_bot() as bot:
         bot.leases = old
         round_ = asyncio.create_task(bot.get_cog("JoinRequests").sync_cards([group]))
-        await until_requested(seeded_sim, rf"^/users/{carol}$")
-        # Meanwhile the lease ran out and another process took the group over.
-        assert lease in await bot_store.acquire_leases([lease], "new", TTL, force=True)
+        await until_asked(seeded_sim.sim, rf"^/users/{carol}$")
+        await take_over(bot_store, lease, "new")  # meanwhile the lease ran out and another took it
         calls_before = len(seeded_sim.sim.requests)
         seeded_sim.sim.faults.release_delays()  # the profile answers; the old holder carries on
         assert await round_ == 0
@@ -98,7 +67,7 @@ async def test_a_round_started_after_the_group_moved_calls_vrchat_for_nothing(
     group = seeded_sim.group.id
     lease = group_lease(group)
     old = await holder(bot_store, "old")
-    await bot_store.acquire_leases([lease], "new", TTL, force=True)  # taken over while it slept
+    await take_over(bot_store, lease, "new")  # while it slept
     async with make_bot() as bot:
         bot.leases = old
         calls_before = len(seeded_sim.sim.requests)

@@ -11,8 +11,8 @@ from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store
 from tests.discord.test_role_sync import MEMBER_D, VERIFIED_D, cog, holds, link, role, roles_cmd, roles_world
 from tests.fixtures.discord_gateway import MEMBER_ID, MOD_ID
+from tests.fixtures.lease_moves import holder, take_over, until_asked
 from tests.fixtures.vrchat_sim import SeededSim
-from tests.requests.test_card_fence import TTL, holder
 
 __all__ = ["roles_world"]  # the fixture, used by name
 
@@ -35,10 +35,8 @@ async def test_a_run_whose_group_moved_while_it_read_the_members_writes_nothing(
         bot.leases = await holder(bot_store, "old")
         seeded_sim.sim.faults.add(Fault(method="GET", path=rf"^/groups/{group}/members$", delay=600))
         run = asyncio.create_task(cog(bot).loop.full_round())
-        async with asyncio.timeout(30):  # polling what the simulator received: nothing else can say so
-            while not seeded_sim.sim.requests_to("GET", rf"^/groups/{group}/members$"):  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-        assert lease in await bot_store.acquire_leases([lease], "new", TTL, force=True)
+        await until_asked(seeded_sim.sim, rf"^/groups/{group}/members$")
+        await take_over(bot_store, lease, "new")
         seeded_sim.sim.faults.release_delays()
         assert await run == 0
         assert not holds(gateway_standin, MEMBER_ID, VERIFIED_D)
