@@ -18,6 +18,10 @@ database expiry, measured on this process's monotonic clock from *before* the re
 renewals fail (the database is unreachable) the work stops by itself. What it had begun is safe:
 storing audit entries is idempotent, an outbox row is claimed only while 'pending' and while the
 lease is held in the database, and a message in flight carries its nonce, which Discord de-duplicates.
+A process frozen past its lease (SIGSTOP, a paused VM) wakes up with work half done and its own view
+not yet renewed: so each step of that work that goes out (a VRChat call, a Discord post or edit, a
+decision) first asks the database whether the lease is still this process's (`lease_guard`), and a
+lost one ends the work, which the new holder does.
 
 On SQLite only one process may run (bot.store.process_lock), so it holds everything, taking over its
 own dead predecessor's leases at once instead of waiting for them to expire.
