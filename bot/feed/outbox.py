@@ -4,7 +4,9 @@ Per channel, rows are sent oldest first, packed into messages of up to 10 embeds
 Before a message is sent its rows are marked `sending` with a nonce derived from their entries; after
 Discord answers they are marked `sent` with the message id. A crash between the two leaves rows in
 `sending`: on the next start they are sent again as the same group with the same nonce, and Discord
-(enforce_nonce) returns the message it already has instead of posting a second one.
+(enforce_nonce) returns the message it already has instead of posting a second one. With several
+processes, a message is claimed, and sent, only while the database still gives this process the
+channel's lease: one frozen past it leaves what it claimed to the new holder, which sends it once.
 
 One entry never holds up its channel: a set-aside entry (bot.store.set_aside) goes out as a short
 notice with its audit id, an entry the renderer fails on is set aside, and a message Discord refuses
