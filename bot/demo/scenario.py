@@ -80,8 +80,18 @@ class DemoResult:
 
     @property
     def out_of_order(self) -> bool:
+        return self.first_disorder is not None
+
+    @property
+    def first_disorder(self) -> str | None:
+        """Where the feed first leaves VRChat's order: the entry it posted and the one VRChat has
+        there (so a failed run says what to look up in the kept database)."""
         first_seen = list(dict.fromkeys(self.feed_ids))
-        return first_seen != [i for i in self.audit_ids if i in set(first_seen)]
+        wanted = [i for i in self.audit_ids if i in set(first_seen)]
+        for at, (posted, expected) in enumerate(zip(first_seen, wanted, strict=True)):
+            if posted != expected:
+                return f"feed position {at}: posted {posted}, VRChat's order has {expected}"
+        return None
 
     def summary(self) -> dict[str, object]:
         """The figures, for ``--json`` (what the tests and CI read)."""
@@ -92,6 +102,7 @@ class DemoResult:
             "duplicates": self.duplicates,
             "lost": self.lost,
             "out_of_order": self.out_of_order,
+            "first_disorder": self.first_disorder,
             "approved": self.approved,
             "blocked": self.blocked,
             "still_pending": self.still_pending,
