@@ -318,19 +318,25 @@ async def _post(world: SandboxWorld, result: DemoResult, options: DemoOptions, s
 def _burst(world: SandboxWorld, count: int) -> None:
     state, group = world.sim.state, world.community.group
     actors = [world.community.bot, *world.community.members[:2]]
-    now = datetime.now(UTC)
+    # Strictly increasing times a millisecond apart, ending about now: a real burst. It starts after
+    # the log's newest entry, though: an earlier start would slip entries in before one the bot has
+    # already posted (a ban a scene made a moment ago), and the feed, rightly, posts such late
+    # entries after it, which the demo would count as out of order.
+    log = state.audit(group.id)
+    start = datetime.now(UTC) - timedelta(milliseconds=count)
+    if log:
+        start = max(start, log[0].created_at + timedelta(milliseconds=1))
     for i in range(count):
         kind = ROUTINE_EVENT_TYPES[i % len(ROUTINE_EVENT_TYPES)]
         actor = actors[i % len(actors)]
         target = world.community.members[i % len(world.community.members)]
-        # Strictly increasing times a millisecond apart, all in the last second: a real burst.
         state.add_audit_entry(
             group.id,
             kind,
             actor.id,
             target.id,
             f"Burst entry {i + 1} ({kind})",
-            created_at=now - timedelta(milliseconds=count - i),
+            created_at=start + timedelta(milliseconds=i),
         )
 
 
