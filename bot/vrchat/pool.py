@@ -120,7 +120,7 @@ class AccountPool:
             raise ValueError("account names must be unique")
         self._accounts = tuple(accounts)
         self.required_permissions = tuple(required_permissions)
-        self._recheck_after = recheck_after
+        self.recheck_after = recheck_after
         self._clock = clock
         self._served: dict[str, Account] = {}
         self._unservable: dict[str, float] = {}  # group -> when no account could serve it
@@ -208,7 +208,7 @@ class AccountPool:
             if (account := self._served.get(group_id)) is not None:
                 return account
             since = self._unservable.get(group_id)
-            if since is None or self._clock() - since >= self._recheck_after:
+            if since is None or self._clock() - since >= self.recheck_after:
                 account = self._place(group_id, await self._candidates(group_id))
             if account is None:
                 raise NoServingAccount(group_id, [a.name for a in self._accounts], self.required_permissions)
@@ -308,7 +308,7 @@ class AccountPool:
 
     def _period(self) -> int:
         """Which recheck period it is: moves and triggered looks are limited per period."""
-        return int((self._clock() - self._born) // self._recheck_after)
+        return int((self._clock() - self._born) // self.recheck_after)
 
     async def recheck(self, group_ids: Iterable[str]) -> list[Move]:
         """Look again at which account should serve each of these groups (one `GET /groups/{id}`
