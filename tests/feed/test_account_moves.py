@@ -12,26 +12,34 @@ from pathlib import Path
 
 import pytest
 
+from bot import logs
+from bot.config import load_config_text
+from bot.dryrun import dry_run
 from bot.feed.account_moves import TITLE
 from bot.feed.outbox import OutboxWorker
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.sandbox.discord import DiscordStandIn
+from bot.services.registry import Services
 from bot.store import BindingIn, Store
 from bot.vrchat.pool import AccountPool, Move
 from bot.vrchat.router import GroupRouter
 from tests.feed.test_outbox import GAUD
+from tests.fixtures.configs import sqlite_url, toml
 from tests.fixtures.discord_standin import FEED_CHANNEL_ID, GUILD_ID, logged_in_client, strict_standin
 from tests.fixtures.vrchat_accounts import (
     ALPHA,
     BRAVO,
     PASSWORDS,
     TwoAccounts,
+    alpha_vrchat,
+    bravo_account,
     by_account,
     expire_sessions_of,
     make_account,
     open_pool,
 )
+from tests.services.conftest import make_config
 
 RECHECK = 900.0
 
@@ -49,6 +57,7 @@ class Bridge:
     two: TwoAccounts
     pool: AccountPool
     feed: FeedService
+    store: Store
     standin: DiscordStandIn
     clock: Clock
 
@@ -94,7 +103,9 @@ class Bridge:
     def take_audit_view(self, user_id: str) -> None:
         """In VRChat, the account keeps its place in the group but its role loses the audit log."""
         state = self.two.sim.state
-        role = state.add_role(self.group, f"Invites only {user_id[-4:]}", permissions=["group-invites-manage"])
+        role = state.add_role(
+            self.group, f"Invites only {user_id[-4:]}", permissions=["group-invites-manage"]
+        )
         state.add_member(self.group, user_id, [role.id])
 
     def give_moderator(self, user_id: str) -> None:
@@ -103,12 +114,14 @@ class Bridge:
 
 
 async def _bridge(two: TwoAccounts, store: Store, pool: AccountPool, clock: Clock) -> AsyncIterator[Bridge]:
-    await store.add_binding(BindingIn(group_id=two.both.id, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID))
+    await store.add_binding(
+        BindingIn(group_id=two.both.id, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID)
+    )
     try:
         async with strict_standin() as standin, logged_in_client(standin) as client:
             await pool.assign([two.both.id])
             feed = FeedService(GroupRouter(pool), store, OutboxWorker(store, DiscordFeedSender(client)))
-            bridge = Bridge(two, pool, feed, standin, clock)
+            bridge = Bridge(two, pool, feed, store, standin, clock)
             await feed.run_once()  # the anchor: what is in the log now is history
             yield bridge
     finally:
@@ -167,7 +180,7 @@ async def test_a_refused_poll_moves_the_group_at_once(bridge: Bridge) -> None:
     await bridge.feed.run_once()
     assert bridge.audit_polls_since(mark) == {two.alpha.id: 1, two.bravo.id: 1}
     assert bridge.delivered() == entries
-    cursor = next(c for c in await bridge.feed.store.list_cursors() if c.group_id == bridge.group)
+    cursor = next(c for c in await bridge.store.list_cursors() if c.group_id == bridge.group)
     assert cursor.last_error is None  # the good poll after the move cleared the refusal
 
 
@@ -188,7 +201,9 @@ async def session_bridge(two: TwoAccounts, sqlite_store: Store, tmp_path: Path) 
     """`bridge`, both accounts on saved sessions and unable to log in again by themselves."""
     clock = Clock()
     await (await open_pool(two, tmp_path)).close()  # a login with TOTP saves each session
-    accounts = [make_account(two, tmp_path, name, primary=name == ALPHA, totp=False) for name in (ALPHA, BRAVO)]
+    accounts = [
+        make_account(two, tmp_path, name, primary=name == ALPHA, totp=False) for name in (ALPHA, BRAVO)
+    ]
     pool = await open_pool(two, tmp_path, *accounts, clock=clock, recheck_after=RECHECK)
     async for made in _bridge(two, sqlite_store, pool, clock):
         yield made
@@ -252,3 +267,39 @@ async def test_a_recheck_asks_each_account_about_each_group_once(bridge: Bridge)
     await moves.recheck([bridge.group, bridge.two.neither.id])  # not served: left to its next call
     asked = bridge.two.sim.requests[before:]
     assert sorted(r.path for r in asked) == [f"/groups/{bridge.group}"] * 2
+
+
+async def test_status_names_the_account_the_group_moved_to(bridge: Bridge) -> None:
+    services = Services(GroupRouter(bridge.pool), bridge.store, make_config(bridge.group))
+    (before,) = (await services.bindings.status(GUILD_ID)).groups
+    bridge.take_audit_view(bridge.two.alpha.id)
+    await bridge.feed.run_once()
+    (after,) = (await services.bindings.status(GUILD_ID)).groups
+    assert (before.served_by, after.served_by) == (ALPHA, BRAVO)
+    assert {u.name: u.groups for u in (await services.bindings.status(GUILD_ID)).accounts} == {
+        ALPHA: 0,
+        BRAVO: 1,
+    }
+
+
+async def test_the_dry_run_names_the_account_that_can_serve_the_group_now(
+    two: TwoAccounts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    role = two.sim.state.add_role(two.both.id, "Invites only", permissions=["group-invites-manage"])
+    two.sim.state.add_member(two.both.id, two.alpha.id, [role.id])  # Alpha, the primary, lost the log
+    fast = {"requests_per_second": 10, "burst": 20}
+    text = toml(
+        vrchat=alpha_vrchat(two, tmp_path / "alpha.json", **fast),
+        discord={},
+        database={"url": sqlite_url(tmp_path)},
+        groups=[{"id": two.both.id}],
+        accounts=[bravo_account(two, tmp_path / "bravo.json", **fast)],
+    )
+    try:
+        status = await dry_run(load_config_text(text, env={}, required=()))
+    finally:
+        logs.reset_logging()
+        logs.clear_secrets()
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert f"bot account {BRAVO}: member" in out and f"bot account {ALPHA}" not in out
