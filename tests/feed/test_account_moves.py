@@ -5,8 +5,10 @@ SQLite store and the Discord stand-in."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,10 +104,12 @@ class Bridge:
 
     def take_audit_view(self, user_id: str) -> None:
         """In VRChat, the account keeps its place in the group but its role loses the audit log."""
+        self.restrict(user_id, ["group-invites-manage"])
+
+    def restrict(self, user_id: str, permissions: list[str]) -> None:
+        """The account's role in the group now carries only these permissions."""
         state = self.two.sim.state
-        role = state.add_role(
-            self.group, f"Invites only {user_id[-4:]}", permissions=["group-invites-manage"]
-        )
+        role = state.add_role(self.group, f"Only {' '.join(permissions)}", permissions=permissions)
         state.add_member(self.group, user_id, [role.id])
 
     def give_moderator(self, user_id: str) -> None:
@@ -113,6 +117,7 @@ class Bridge:
         state.add_member(self.group, user_id, [state.add_role(self.group, "Bots again", moderator=True).id])
 
 
+@asynccontextmanager
 async def _bridge(two: TwoAccounts, store: Store, pool: AccountPool, clock: Clock) -> AsyncIterator[Bridge]:
     await store.add_binding(
         BindingIn(group_id=two.both.id, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID)
@@ -133,7 +138,7 @@ async def bridge(two: TwoAccounts, sqlite_store: Store, tmp_path: Path) -> Async
     """`both` (Alpha and Bravo moderators there) bound to the feed channel, served by Alpha."""
     clock = Clock()
     pool = await open_pool(two, tmp_path, clock=clock, recheck_after=RECHECK)
-    async for made in _bridge(two, sqlite_store, pool, clock):
+    async with _bridge(two, sqlite_store, pool, clock) as made:
         yield made
 
 
@@ -205,7 +210,7 @@ async def session_bridge(two: TwoAccounts, sqlite_store: Store, tmp_path: Path) 
         make_account(two, tmp_path, name, primary=name == ALPHA, totp=False) for name in (ALPHA, BRAVO)
     ]
     pool = await open_pool(two, tmp_path, *accounts, clock=clock, recheck_after=RECHECK)
-    async for made in _bridge(two, sqlite_store, pool, clock):
+    async with _bridge(two, sqlite_store, pool, clock) as made:
         yield made
 
 
@@ -223,6 +228,23 @@ async def test_a_group_whose_account_is_blocked_moves_to_the_other(session_bridg
     await bridge.feed.run_once()
     assert bridge.audit_polls_since(mark) == {two.bravo.id: 1}
     assert bridge.delivered() == entries
+
+
+async def test_the_running_feed_looks_again_by_itself(
+    two: TwoAccounts, sqlite_store: Store, tmp_path: Path
+) -> None:
+    pool = await open_pool(two, tmp_path, recheck_after=0.2)  # seconds, on the real clock
+    async with _bridge(two, sqlite_store, pool, Clock()) as bridge:
+        # Alpha still reads the log, so no poll is refused: only the periodic look can tell.
+        bridge.restrict(two.alpha.id, ["group-audit-view"])
+        moved = asyncio.Event()
+        pool.on_move(lambda _move: moved.set())
+        await bridge.feed.start()
+        try:
+            await asyncio.wait_for(moved.wait(), timeout=20)
+        finally:
+            await bridge.feed.stop()  # lets the round that moved it post its notice
+        assert bridge.serving() == BRAVO and len(bridge.notices()) == 1
 
 
 async def test_equal_accounts_never_take_a_group_from_each_other(bridge: Bridge) -> None:
