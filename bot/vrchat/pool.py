@@ -321,26 +321,24 @@ class AccountPool:
         return [m for m in moves if m is not None]
 
     async def call_failed(self, group_id: str, account: Account, error: VRChatError) -> None:
-        """A call for the group, sent on `account`, failed. When VRChat refused it (its own 403) the
-        group is looked at again now; when the account's session is blocked, every group it serves.
-        At most one such look per group and recheck period, so a group nobody can serve better
-        does not cost a look per failed poll."""
+        """A call for the group, sent on `account`, failed. When VRChat refused it (its own 403) or
+        the account's session is blocked, the group is looked at again now, before the caller sees
+        the error. Each group of a blocked account meets the block at its own next call, so each is
+        looked at then. At most one such look per group and recheck period: a group nobody can
+        serve better does not cost a look per failed poll."""
         if len(self._accounts) == 1 or self._served.get(group_id) is not account:
             return
-        if account.client.session_blocked:
-            groups = [g for g, serving in self._served.items() if serving is account]
-        elif isinstance(error, Forbidden) and error.method:  # VRChat's answer, not NoServingAccount
-            groups = [group_id]
-        else:
+        refused = isinstance(error, Forbidden) and bool(error.method)  # VRChat's, not NoServingAccount
+        if not (refused or account.client.session_blocked):
             return
         period = self._period()
-        due = [g for g in groups if self._triggered_in.get(g) != period]
-        for group in due:
-            self._triggered_in[group] = period
+        if self._triggered_in.get(group_id) == period:
+            return
+        self._triggered_in[group_id] = period
         try:
-            await asyncio.gather(*(self._reconsider(g) for g in due))
+            await self._reconsider(group_id)
         except Exception:  # the caller's own error is what it must see
-            log.exception("Looking for a better VRChat account for %s failed", ", ".join(due))
+            log.exception("Looking for a better VRChat account for %s failed", group_id)
 
     async def _reconsider(self, group_id: str) -> Move | None:
         async with self._deciding.setdefault(group_id, asyncio.Lock()):
