@@ -2,7 +2,9 @@
 
 Each group's poller is its own task with its own error handling, so one group's failure never stops
 another's; the outbox worker is woken as soon as a poll queued something. After each poll the
-session alert looks whether the VRChat client has given up on its session (bot.feed.alerts).
+session alert looks whether the VRChat client has given up on its session (bot.feed.alerts). With
+several VRChat accounts, which one serves each polled group is looked at again now and then, and a
+group that moves is told in its channels (bot.feed.account_moves).
 
 With a LeaseKeeper (bot.leases) the service runs pollers only for the groups this process holds,
 and starts and stops them as leases are won and lost; the outbox worker delivers only the channels
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,9 @@ from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from bot.store.leases import LeaseFence
 from bot.store.ports import FeedStore
 from bot.vrchat import VRChatAPI
+from bot.vrchat.router import GroupRouter
 
+from .account_moves import AccountMoves
 from .alerts import SessionAlerts
 from .outbox import DrainResult, OutboxWorker
 from .poller import AuditPoller, PollResult, PollSettings
@@ -65,6 +69,11 @@ class FeedService:
             store,
             worker.sender,
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
+        )
+        self.moves = (
+            AccountMoves(source.pool, store, worker.sender, speaks_for=self.holds_group)
+            if isinstance(source, GroupRouter) and len(source.pool) > 1
+            else None
         )
         self._checks: set[asyncio.Task[list[int]]] = set()
         # Told the group's ID after a poll stored new entries (role sync reads them back at once).
@@ -147,6 +156,8 @@ class FeedService:
         for group_id, result in polls.items():
             self._stored(group_id, result)
         await self.alerts.check()
+        if self.moves is not None:
+            await self.moves.tell()
         return CycleResult(polls=polls, drain=await self.worker.drain_once())
 
     # -- long-running ------------------------------------------------------------------------------
@@ -162,6 +173,11 @@ class FeedService:
         )
         if self.retention_days > 0:
             self._tasks["retention"] = asyncio.create_task(self._retention_loop(), name="retention")
+        if self.moves is not None:
+            self._tasks["accounts"] = asyncio.create_task(
+                self.moves.run(self._stop, lambda: list(self.pollers), self.moves.pool.recheck_after),
+                name="account recheck",
+            )
         self._start_missing_tasks()
 
     def _start_missing_tasks(self) -> None:
@@ -180,15 +196,21 @@ class FeedService:
             if result.queued:
                 self._wake.set()
         if self.alerts.needs_check():
-            task = asyncio.create_task(self._check_session(), name="session alert")
-            self._checks.add(task)
-            task.add_done_callback(self._checks.discard)
+            self._in_background(self._post_quietly(self.alerts.check, "the session alert"), "session alert")
+        if self.moves is not None and self.moves.pending:
+            self._in_background(self._post_quietly(self.moves.tell, "an account change"), "account moves")
 
-    async def _check_session(self) -> list[int]:
+    def _in_background(self, work: Coroutine[Any, Any, list[int]], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    @staticmethod
+    async def _post_quietly(post: Callable[[], Awaitable[list[int]]], what: str) -> list[int]:
         try:
-            return await self.alerts.check()
+            return await post()
         except Exception:  # the store is unreachable, or the like: the next poll tries again
-            log.exception("Checking whether to post the session alert failed")
+            log.exception("Checking whether to post %s failed", what)
             return []
 
     async def _retention_loop(self) -> None:
