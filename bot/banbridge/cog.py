@@ -23,7 +23,7 @@ from discord.ext import commands
 
 from bot import crashpoints
 from bot.banbridge.service import BanBridgeService, BanSettingView
-from bot.banbridge.views import COG_NAME, BanPromptButton, ban_card, close_card, footer, prompt_view
+from bot.banbridge.views import BanPromptButton, ban_card, close_card, footer, prompt_view
 from bot.services.common import KeyedLocks, ServiceError
 from bot.services.registry import Actor
 from bot.services.users import UserDirectory
@@ -52,10 +52,9 @@ MODE_TEXT = {
 }
 
 
-class BanBridge(commands.Cog, name=COG_NAME):
+class BanBridge(commands.Cog):
     def __init__(self, bot: GroupBridgeBot) -> None:
         self.bot = bot
-        self._service: BanBridgeService | None = None
         self._users: UserDirectory | None = None
         self._locks: KeyedLocks[int] = KeyedLocks()
         self._sweeper: asyncio.Task[None] | None = None
@@ -63,11 +62,7 @@ class BanBridge(commands.Cog, name=COG_NAME):
 
     @property
     def service(self) -> BanBridgeService:
-        """Built at first use: `groupbridge sync` loads the cogs without VRChat or a database."""
-        if self._service is None:
-            bot = self.bot
-            self._service = BanBridgeService(bot.vrchat, bot.store, bot.services.access, bot.services.actions)
-        return self._service
+        return self.bot.ban_bridge  # built by bot.bot at start, before any command or event arrives
 
     @property
     def users(self) -> UserDirectory:
@@ -245,7 +240,7 @@ async def bans(
     channel: discord.TextChannel | None = None,
     group: str | None = None,
 ) -> None:
-    service = service_of(interaction)
+    service = interaction.client.ban_bridge
     actor = actor_of(interaction)
     guild_id = interaction.guild_id or 0
     if mode is None and kick is None and channel is None:
@@ -256,12 +251,6 @@ async def bans(
     # What the bot may do in this channel comes with the interaction: no extra request.
     sees_kicks = interaction.app_permissions.view_audit_log
     await send_ephemeral(interaction, setting_text(view, label, sees_kicks))
-
-
-def service_of(interaction: Interaction) -> BanBridgeService:
-    cog = interaction.client.get_cog(COG_NAME)
-    assert isinstance(cog, BanBridge)
-    return cog.service
 
 
 async def setup(bot: GroupBridgeBot) -> None:
