@@ -22,7 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import crashpoints
-from bot.banbridge.service import BanBridgeService, BanSettingView
+from bot.banbridge.service import BanSettingView
 from bot.banbridge.views import BanPromptButton, ban_card, close_card, footer, prompt_view
 from bot.services.common import KeyedLocks, ServiceError
 from bot.services.registry import Actor
@@ -61,10 +61,6 @@ class BanBridge(commands.Cog):
         self._failed: set[int] = set()  # prompts whose card Discord refused (warned about once)
 
     @property
-    def service(self) -> BanBridgeService:
-        return self.bot.ban_bridge  # built by bot.bot at start, before any command or event arrives
-
-    @property
     def users(self) -> UserDirectory:
         if self._users is None:
             self._users = UserDirectory(self.bot.vrchat)
@@ -80,7 +76,7 @@ class BanBridge(commands.Cog):
 
     @commands.Cog.listener()
     async def on_member_ban(self, guild: discord.Guild, user: discord.User | discord.Member) -> None:
-        prompts = await self.service.on_ban(guild.id, user.id)
+        prompts = await self.bot.ban_bridge.on_ban(guild.id, user.id)
         crashpoints.reached("banbridge.after_store")
         for prompt in prompts:
             await self.deliver(prompt)
@@ -91,18 +87,18 @@ class BanBridge(commands.Cog):
         by oneself writes no entry, so only a real kick prompts."""
         if entry.action is not discord.AuditLogAction.kick or entry.target is None:
             return
-        prompts = await self.service.on_kick(entry.guild.id, int(entry.target.id), entry.id)
+        prompts = await self.bot.ban_bridge.on_kick(entry.guild.id, int(entry.target.id), entry.id)
         for prompt in prompts:
             await self.deliver(prompt)
 
     @commands.Cog.listener()
     async def on_member_unban(self, guild: discord.Guild, user: discord.User) -> None:
-        for prompt in await self.service.on_unban(guild.id, user.id):
-            lifted = await self.service.prompt(prompt.id)
+        for prompt in await self.bot.ban_bridge.on_unban(guild.id, user.id):
+            lifted = await self.bot.ban_bridge.prompt(prompt.id)
             if lifted is None or prompt.message_id is None:
                 continue
             message = await self._fetch(prompt.channel_id, prompt.message_id)
-            await close_card(message, lifted, self.service.group_label(prompt.group_id))
+            await close_card(message, lifted, self.bot.ban_bridge.group_label(prompt.group_id))
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -120,7 +116,7 @@ class BanBridge(commands.Cog):
     async def sweep(self) -> int:
         """Post every prompt whose card is not known to be posted; how many were."""
         done = 0
-        for prompt in await self.service.unposted():
+        for prompt in await self.bot.ban_bridge.unposted():
             done += await self.deliver(prompt)
         return done
 
@@ -129,13 +125,15 @@ class BanBridge(commands.Cog):
     async def deliver(self, prompt: BanPrompt) -> bool:
         """Ban first when the binding bans automatically, then post the card, once."""
         async with self._locks.hold(prompt.id):
-            current = await self.service.prompt(prompt.id)
+            current = await self.bot.ban_bridge.prompt(prompt.id)
             if current is None or current.round != prompt.round or current.message_id is not None:
                 return False
             if current.state == "lifted":
                 return False
             if current.state == "auto":
-                current = await self.service.ban_automatically(current, self._bot_actor(current.guild_id))
+                current = await self.bot.ban_bridge.ban_automatically(
+                    current, self._bot_actor(current.guild_id)
+                )
             try:
                 message_id = await self._posted_before(current) or await self._post(current)
             except discord.HTTPException as exc:
@@ -147,12 +145,12 @@ class BanBridge(commands.Cog):
                 )
                 return False
             crashpoints.reached("banbridge.after_post")
-            await self.service.posted(current, message_id)
+            await self.bot.ban_bridge.posted(current, message_id)
             return True
 
     async def _post(self, prompt: BanPrompt) -> int:
         name = await self._display_name(prompt.vrchat_user_id)
-        card = ban_card(prompt, self.service.group_label(prompt.group_id), name)
+        card = ban_card(prompt, self.bot.ban_bridge.group_label(prompt.group_id), name)
         nonce = row_nonce(prompt.channel_id, f"ban:{prompt.id}:{prompt.round}")
         message = await send_once(
             self.bot,

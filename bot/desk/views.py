@@ -12,7 +12,7 @@ import io
 import logging
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -187,4 +187,4 @@ async def with_history(
 
 
 def history_button(group_id: str, user_id: str) -> discord.ui.Item[Any]:
-    return cast("discord.ui.Item[Any]", HistoryButton(group_id, user_id))
+    return HistoryButton(group_id, user_id)

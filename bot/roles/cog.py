@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.roles.loop import FULL_EVERY, RoleSyncLoop
 from bot.roles.plan import Change
-from bot.roles.service import DiscordRole, RoleSyncService, RoleSyncView
+from bot.roles.service import DiscordRole, RoleSyncView
 from bot.store.role_sync import DIRECTIONS, MEMBERSHIP, SYNC_MODES, Side
 from bot.text import clip, safe_text
 from bot.views.context import actor_of
@@ -203,14 +203,10 @@ class RoleSync(commands.Cog):
         self._loop: RoleSyncLoop | None = None
 
     @property
-    def service(self) -> RoleSyncService:
-        return self.bot.role_sync  # built by bot.bot at start, before any command or loop runs
-
-    @property
     def loop(self) -> RoleSyncLoop:
         if self._loop is None:
             self._loop = RoleSyncLoop(
-                self.service, self.bot.store, self.bot.vrchat, holds_group=self.bot.holds_group
+                self.bot.role_sync, self.bot.store, self.bot.vrchat, holds_group=self.bot.holds_group
             )
         return self._loop
 
@@ -237,7 +233,7 @@ class RoleSync(commands.Cog):
 
     async def status_text(self, guild_id: int) -> str | None:
         """Its field of /bridge status (a bot.features.StatusContributor)."""
-        return await self.service.status_text(
+        return await self.bot.role_sync.status_text(
             guild_id, members_intent=self.bot.intents.members, full_every=FULL_EVERY
         )
 
