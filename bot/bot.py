@@ -26,7 +26,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.activity import GroupActivity
+from bot.banbridge.service import BanBridgeService
 from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
+from bot.cogs._status import RecentProblems
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.desk.service import DeskService
@@ -35,9 +37,14 @@ from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
+from bot.instances.service import InstanceService
 from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
 from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
+from bot.roles.discord_side import DiscordRoleAccess
+from bot.roles.service import RoleSyncService
+from bot.roles.sync import RoleSyncEngine
+from bot.services.common import ActionLog
 from bot.services.pipeline_events import PipelineEvents
 from bot.services.registry import Services
 from bot.store import Store
@@ -84,6 +91,9 @@ class GroupBridgeBot(commands.Bot):
     links: LinkService  # verified Discord ↔ VRChat links (bot.links)
     desk: DeskService  # a user's history and moderators' notes (bot.desk)
     watchdog: WatchdogService  # alerts on runaway moderators (bot.watchdog)
+    instances: InstanceService  # opening and closing group instances (bot.instances)
+    ban_bridge: BanBridgeService  # Discord bans that reach VRChat (bot.banbridge)
+    role_sync: RoleSyncService  # VRChat group roles ↔ Discord roles (bot.roles)
     feed: FeedService | None
     leases: LeaseKeeper | None
     # VRChat's pipeline: join requests in seconds where this process runs their groups.
@@ -96,6 +106,8 @@ class GroupBridgeBot(commands.Bot):
     group_activity: GroupActivity
     # The features' parts of /bridge status, registered as they load (bot.features.StatusContributor).
     status_contributors: list[StatusContributor]
+    # The latest warnings for /bridge status, while that command's extension (bot.cogs.bridge) is loaded.
+    recent_problems: RecentProblems | None
 
     def __init__(
         self,
@@ -129,6 +141,7 @@ class GroupBridgeBot(commands.Bot):
         self.work_started = asyncio.Event()
         self.group_activity = GroupActivity()
         self.status_contributors = []
+        self.recent_problems = None
         self._stepping_down: asyncio.Task[None] | None = None
         # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
         self._closing = False
@@ -199,7 +212,16 @@ class GroupBridgeBot(commands.Bot):
             members=members,
         )
         self.desk = DeskService(self.store, self.services.access, self.services.actions)
-        self.watchdog = WatchdogService(self.vrchat, self.store, self.services.access, self.services.actions)
+        access, actions = self.services.access, self.services.actions
+        self.watchdog = WatchdogService(self.vrchat, self.store, access, actions)
+        self.instances = InstanceService(self.vrchat, self.store, access, actions)
+        self.ban_bridge = BanBridgeService(self.vrchat, self.store, access, actions)
+        engine = RoleSyncEngine(
+            self.vrchat, self.store, DiscordRoleAccess(self, list_members=self.intents.members)
+        )
+        # An action log without the group-activity hook, as the roles cog built it: role sync's own
+        # writes have never quickened the feed's polling (bot.activity).
+        self.role_sync = RoleSyncService(self.vrchat, self.store, access, ActionLog(self.store), engine)
         self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
         if self.run_feed or self.role == "gateway":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -24,8 +23,6 @@ log = logging.getLogger(__name__)
 
 # The bot's own loggers, and discord.py's HTTP one: it warns of each 429 it waits out.
 WATCHED_LOGGERS = ("bot", "discord.http")
-# One recorder per bot, dropped with it (tests run many bots in one process, one after another).
-_RECORDERS: weakref.WeakKeyDictionary[discord.Client, RecentProblems] = weakref.WeakKeyDictionary()
 RECENT_LINES = 50  # looked through for /bridge status: repeats collapse, other servers' lines go
 
 
@@ -100,7 +97,7 @@ async def status(interaction: Interaction) -> None:
     # The report may ask VRChat again about a permission it lacked (at most a couple of seconds).
     await interaction.response.defer(ephemeral=True, thinking=True)
     report = await services.bindings.status(interaction.guild_id or 0)
-    recorder = _RECORDERS.get(interaction.client)
+    recorder = interaction.client.recent_problems
     recent = about_this_server(report, recorder.recent(limit=RECENT_LINES)) if recorder else []
     embed = status_embed(report, recent)
     # Not while the database is locked: their queries would wait past Discord's patience, and the
@@ -120,7 +117,8 @@ async def status(interaction: Interaction) -> None:
 
 
 async def setup(bot: GroupBridgeBot) -> None:
-    recorder = _RECORDERS[bot] = RecentProblems()
+    # One recorder per bot (tests run many bots in one process, one after another).
+    recorder = bot.recent_problems = RecentProblems()
     for name in WATCHED_LOGGERS:
         logging.getLogger(name).addHandler(recorder)
     subcommands: tuple[app_commands.Command[Any, ..., None], ...] = (link, unlink, events, resume, status)
@@ -129,7 +127,7 @@ async def setup(bot: GroupBridgeBot) -> None:
 
 
 async def teardown(bot: GroupBridgeBot) -> None:
-    recorder = _RECORDERS.pop(bot, None)
+    recorder, bot.recent_problems = bot.recent_problems, None
     if recorder is not None:
         for name in WATCHED_LOGGERS:
             logging.getLogger(name).removeHandler(recorder)
