@@ -19,21 +19,13 @@ from sqlalchemy import insert
 from bot.roles.discord_side import DiscordRoleAccess
 from bot.roles.sync import RoleSyncEngine, rules_of
 from bot.sandbox.discord import pointed_at
-from bot.sandbox.world import (
-    BOT_PASSWORD,
-    BOT_USERNAME,
-    FEED_CHANNEL_ID,
-    GUILD_ID,
-    TOKEN,
-    USER_AGENT,
-    SandboxWorld,
-    WorldSettings,
-)
+from bot.sandbox.world import FEED_CHANNEL_ID, GUILD_ID, TOKEN, SandboxWorld, WorldSettings
 from bot.store import BindingIn, Store
 from bot.store.models import DiscordLinkRow
-from bot.vrchat import Politeness, VRChatClient
+from bot.vrchat import Politeness
 from bot.vrchat.paging import MAX_PAGE
 from tests.fixtures.discord_standin import fail_on_violations
+from tests.fixtures.vrchat_sim import world_client
 
 pytestmark = pytest.mark.slow
 
@@ -117,15 +109,8 @@ async def test_five_thousand_members_cost_the_page_floor_and_one_write_per_diffe
     world: SandboxWorld, tmp_path: Path
 ) -> None:
     store = await Store.open(f"sqlite+aiosqlite:///{world.database_path}")
-    vrchat = VRChatClient(
-        base_url=world.sim.base_url,
-        user_agent=USER_AGENT,
-        session_path=tmp_path / "session.json",
-        username=BOT_USERNAME,
-        password=BOT_PASSWORD,
-        totp_secret=world.community.totp_secret,
-        politeness=Politeness(requests_per_second=1000, burst=100, base_backoff=0.01, timeout=10),
-    )
+    fast = Politeness(requests_per_second=1000, burst=100, base_backoff=0.01, timeout=10)
+    vrchat = world_client(world, tmp_path / "session.json", fast)
     try:
         seeded = await seed(world, store)
         (binding,) = await store.list_bindings()
