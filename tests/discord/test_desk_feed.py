@@ -115,3 +115,25 @@ async def test_cancel_changes_nothing_and_a_member_gets_no_panel(
         assert cancelled.data["content"] == "Cancelled."
         assert len(seeded_sim.sim.requests) == requests and seeded_sim.sim.state.is_member(group, bob)
         assert await bot.store.list_actions(action="member.ban") == []
+
+
+async def test_unban_from_the_feed_asks_then_lifts_the_ban_and_credits_the_moderator(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    group, dave = seeded_sim.group.id, seeded_sim.outsider.id
+    state = seeded_sim.sim.state
+    state.ban(group, dave, seeded_sim.moderator.id)  # the ban the feed entry is about
+    async with make_bot() as bot:
+        message = await feed_message(bot, gateway_standin, seeded_sim)
+        panel = (await pick(gateway_standin, message, f"ban:{group}:{dave}")).message
+        asked = await click(gateway_standin, component_id(panel, "Unban"), panel)
+        prompt = (await asked.wait(10)).message
+        assert prompt is not None and prompt.ephemeral and prompt.content.startswith("Unban ")
+        banned = state.membership(group, dave)
+        assert banned is not None and banned.status == "banned"  # nothing yet
+        confirmed = await click(gateway_standin, component_id(prompt, "Unban"), prompt)
+        outcome = await confirmed.wait_for_edit(1, timeout=10)
+        assert "Unbanned Dave in Test Group" in outcome.body["content"]
+        assert state.membership(group, dave) is None
+        (unban,) = await bot.store.list_actions(action="member.unban")
+        assert (unban.discord_user_id, unban.target_id, unban.outcome) == (MOD_ID, dave, "ok")
