@@ -30,7 +30,8 @@ from bot.views.reply import NO_MENTIONS, send_ephemeral
 if TYPE_CHECKING:
     from bot.bot import Interaction
 
-TEMPLATE = r"gb:ban:(?P<action>confirm|dismiss):(?P<prompt>[0-9]{1,19}):(?P<round>[0-9]{1,9})"
+# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
+TEMPLATE = r"gb:ban:(?P<action>confirm|dismiss):(?P<prompt>[0-9]{1,18}):(?P<round>[0-9]{1,9})"
 NAME_LIMIT = 100
 PENDING_COLOUR = discord.Colour.orange()
 COLOURS = {

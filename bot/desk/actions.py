@@ -26,6 +26,7 @@ from bot.views.base import ReportedClick
 from bot.views.confirm import confirm_then
 from bot.views.context import actor_of, services_of
 from bot.views.reply import send_ephemeral
+from bot.vrchat.ids import is_user_id
 
 if TYPE_CHECKING:
     from bot.bot import Interaction
@@ -77,7 +78,9 @@ class FeedActionSelect(
 
     async def clicked(self, interaction: Interaction) -> None:
         picked = _VALUE.fullmatch(self.item.values[0]) if self.item.values else None
-        if picked is None:
+        # The value is whatever the click carries: an ID only the template's loose shape takes is no
+        # user of ours, and would end up in a profile link.
+        if picked is None or not is_user_id(picked["user"]):
             await send_ephemeral(interaction, "That choice is not one this bot offers; pick a user again.")
             return
         group_id, user_id = picked["group"], picked["user"]
@@ -121,6 +124,9 @@ class UserActionButton(
     async def clicked(self, interaction: Interaction) -> None:
         services = services_of(interaction)
         verb = _LABELS[self.action]
+        if not is_user_id(self.user_id):  # forged: the feed only offers real user IDs
+            await send_ephemeral(interaction, "That button is not one this bot offers; pick the user again.")
+            return
         # Refuse before asking: someone who may not act never sees a confirmation.
         await services.access.require_moderator(actor_of(interaction), self.group_id)
         moderation = services.moderation

@@ -26,7 +26,8 @@ from bot.vrchat.ids import launch_url
 if TYPE_CHECKING:
     from bot.bot import Interaction
 
-TEMPLATE = r"gb:inst:close:(?P<report>[0-9]{1,19})"
+# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
+TEMPLATE = r"gb:inst:close:(?P<report>[0-9]{1,18})"
 REPORT_COLOUR = discord.Colour.orange()
 CLOSED_COLOUR = discord.Colour.dark_grey()
 

@@ -22,7 +22,8 @@ from bot.views.reply import send_ephemeral
 if TYPE_CHECKING:
     from bot.bot import Interaction
 
-TEMPLATE = r"gb:link:verify:(?P<code_id>[0-9]{1,19})"
+# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
+TEMPLATE = r"gb:link:verify:(?P<code_id>[0-9]{1,18})"
 
 
 def links_of(interaction: discord.Interaction) -> LinkService:

@@ -26,10 +26,11 @@ from .render import alert_embed
 if TYPE_CHECKING:
     from bot.bot import Interaction
 
-KILL_TEMPLATE = r"gb:alert:kill:(?P<alert_id>[0-9]{1,19})"
-DISMISS_TEMPLATE = r"gb:alert:dismiss:(?P<alert_id>[0-9]{1,19})"
+# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
+KILL_TEMPLATE = r"gb:alert:kill:(?P<alert_id>[0-9]{1,18})"
+DISMISS_TEMPLATE = r"gb:alert:dismiss:(?P<alert_id>[0-9]{1,18})"
 KILL_LABEL = "Remove this moderator's group roles"
-ID_PATTERN = re.compile(r"gb:alert:(?:kill|dismiss):([0-9]{1,19})")
+ID_PATTERN = re.compile(r"gb:alert:(?:kill|dismiss):([0-9]{1,18})")
 
 
 def kill_id(alert_id: int) -> str:
