@@ -125,8 +125,7 @@ class CardRounds:
             if clock() >= next_sync:
                 upcoming = CARD_POLL_SECONDS * random.uniform(0.8, 1.2)  # jittered, never on a fixed clock
                 try:
-                    await self._new_request_groups()  # a full round covers whatever they announced
-                    await self.sync_cards(await self._listing_due(upcoming))
+                    await self.full_round(upcoming)
                 except Exception:  # the store is unreachable, or the like
                     log.exception("Updating join-request cards failed; trying again later")
                 next_sync = clock() + upcoming
@@ -138,6 +137,11 @@ class CardRounds:
             delay = min(check_seconds * random.uniform(0.9, 1.1), max(next_sync - clock(), 0.0))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    async def full_round(self, upcoming: float, now: float | None = None) -> int:
+        """The groups the mirror announced since the last look, and those whose listing is due."""
+        announced = await self._new_request_groups()
+        return await self.sync_cards(announced | await self._listing_due(upcoming, now))
 
     async def _listing_due(self, upcoming: float, now: float | None = None) -> set[str]:
         """The linked groups whose requests this full round lists. A group whose audit log this

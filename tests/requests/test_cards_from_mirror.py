@@ -53,8 +53,7 @@ async def full_round(bot: GroupBridgeBot, clock: VirtualClock) -> None:
     assert bot.feed is not None
     clock.now += ROUND
     await bot.feed.run_once()
-    rounds = card_rounds(bot)
-    await rounds.sync_cards(await rounds._listing_due(ROUND, now=clock.now))
+    await card_rounds(bot).full_round(ROUND, now=clock.now)
 
 
 async def test_a_mirrored_group_is_listed_per_reconcile_a_blind_one_every_round(
@@ -103,13 +102,18 @@ async def test_a_new_request_reaches_its_card_through_the_mirror(
             assert len(card_messages(gateway_standin)) == 1
             listed = listings(seeded_sim, group_id)
             await full_round(bot, clock)
-            erin = state.add_user("Erin", bio="Hello")
-            state.request_to_join(group_id, erin.id)
-            await full_round(bot, clock)  # the mirror stores the request's entry; the round lists nothing
+            assert listings(seeded_sim, group_id) == listed  # no periodic listing: the mirror is live
+            state.request_to_join(group_id, state.add_user("Erin", bio="Hello").id)
+            clock.now += ROUND
+            await bot.feed.run_once()  # the mirror stores the request's entry
             assert listings(seeded_sim, group_id) == listed
             assert await rounds.check_feed_events()  # the entry: a round for the group at once
+            assert listings(seeded_sim, group_id) == listed + 1
+            # An entry the full round's own look at the store finds gets its round there too.
+            state.request_to_join(group_id, state.add_user("Frank", bio="Hi").id)
+            await full_round(bot, clock)
         finally:
             bot.feed = None
     titles = [m.embeds[0]["title"] for m in card_messages(gateway_standin)]
-    assert len(titles) == 2 and "Erin" in titles[1]
-    assert listings(seeded_sim, group_id) == listed + 1
+    assert len(titles) == 3 and "Erin" in titles[1] and "Frank" in titles[2]
+    assert listings(seeded_sim, group_id) == listed + 2
