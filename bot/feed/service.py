@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY = 6 * 3600.0  # seconds between retention purges
 OUTBOX_IDLE = 5.0  # seconds between outbox looks when no poll woke it
 OUTBOX_IDLE_SHARED = 1.0
+# A group's mirror is live while its last poll went through within this many intervals (or the quiet
+# ceiling and one interval more, for a quiet group polled at the ceiling).
+LIVE_POLLS = 3
 
 
 @dataclass
@@ -54,7 +57,9 @@ class FeedService:
         *,
         retention_days: int = 0,
         leases: LeaseKeeper | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """`clock`: what `mirror_live` measures with (the event loop's; a virtual one in tests)."""
         self.source = source
         self.store = store
         self.worker = worker
@@ -81,6 +86,32 @@ class FeedService:
         self.leases = leases
         if leases is not None:
             leases.subscribe(self._on_leases)
+        self._clock = clock or (lambda: asyncio.get_running_loop().time())
+        self._went_through: dict[str, float] = {}  # group -> clock time of its last poll that did
+
+    @property
+    def live_window(self) -> float:
+        """How recent a group's last good poll must be for its mirror to count as live (seconds)."""
+        interval = self.settings.interval
+        ceiling = self.settings.quiet_ceiling or interval
+        return max(LIVE_POLLS * interval, ceiling + interval)
+
+    def mirror_live(self, group_id: str) -> bool:
+        """Whether this process mirrors the group's audit log and its last poll went through within
+        `live_window`: then a new join request reaches the store (as a `group.request.*` entry) within
+        one poll, and listing the requests is only a reconcile (bot.requests.loop). False where the
+        account may not view the log (every poll is refused), VRChat or the store keeps failing, or
+        another process, or none, polls the group."""
+        at = self._went_through.get(group_id)
+        return group_id in self.pollers and at is not None and self._clock() - at <= self.live_window
+
+    def _note_poll(self, group_id: str, result: PollResult | None) -> None:
+        # A failed poll ends liveness at once: a refusal (no group-audit-view) or an outage means the
+        # mirror no longer sees new requests, and the card loop goes back to listing them every round.
+        if result is None:
+            self._went_through.pop(group_id, None)
+        else:
+            self._went_through[group_id] = self._clock()
 
     async def bound_groups(self) -> list[str]:
         return sorted({b.group_id for b in await self.store.list_bindings()})
@@ -126,6 +157,7 @@ class FeedService:
             )
         for group_id in set(self.pollers) - wanted:
             del self.pollers[group_id]
+            self._went_through.pop(group_id, None)
             task = self._tasks.pop(group_id, None)
             if task is not None:
                 task.cancel()
@@ -142,6 +174,7 @@ class FeedService:
         await asyncio.gather(*stopping, return_exceptions=True)
         for group_id in groups:
             self.pollers.pop(group_id, None)
+            self._went_through.pop(group_id, None)
         await self.worker.quiesce(int(n.removeprefix(CHANNEL)) for n in lost if n.startswith(CHANNEL))
         if gained:
             await self.sync_pollers()
@@ -154,6 +187,7 @@ class FeedService:
         if any(result is not None for result in polls.values()):
             self.alerts.poll_went_through()
         for group_id, result in polls.items():
+            self._note_poll(group_id, result)
             self._stored(group_id, result)
         await self.alerts.check()
         if self.moves is not None:
@@ -190,6 +224,7 @@ class FeedService:
 
     def _after_poll(self, result: PollResult | None, group_id: str | None = None) -> None:
         if group_id is not None:
+            self._note_poll(group_id, result)
             self._stored(group_id, result)
         if result is not None:
             self.alerts.poll_went_through()
