@@ -25,7 +25,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.activity import GroupActivity
+from bot.activity import GroupActivity, WakeRelay
 from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
 from bot.config import Config
 from bot.config.checks import is_loopback_url
@@ -35,10 +35,11 @@ from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
-from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
+from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names, new_owner_id
 from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
 from bot.services.pipeline_events import PipelineEvents
+from bot.services.processes import ProcessReporter
 from bot.services.registry import Services
 from bot.store import Store
 from bot.views.errors import GroupBridgeTree
@@ -96,6 +97,10 @@ class GroupBridgeBot(commands.Bot):
     group_activity: GroupActivity
     # The features' parts of /bridge status, registered as they load (bot.features.StatusContributor).
     status_contributors: list[StatusContributor]
+    # This process's line in the process table, which /bridge status reads (bot.services.processes).
+    processes: ProcessReporter | None
+    # Carries moderators' commands to the process polling the group (several processes only).
+    wakes: WakeRelay | None
 
     def __init__(
         self,
@@ -129,6 +134,8 @@ class GroupBridgeBot(commands.Bot):
         self.work_started = asyncio.Event()
         self.group_activity = GroupActivity()
         self.status_contributors = []
+        self.processes = None
+        self.wakes = None
         self._stepping_down: asyncio.Task[None] | None = None
         # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
         self._closing = False
@@ -240,11 +247,33 @@ class GroupBridgeBot(commands.Bot):
                 self.leases.subscribe(self.pipeline.on_leases)
             await self.pipeline.start()
         self.work_started.set()
+        await self._start_sharing()
         # Discord would hand every interaction to each un-sharded session: one gateway at a time.
         if self.connects_gateway and self.leases and not await self._become_gateway(self.leases):
             raise RuntimeError("stopped while waiting to become the gateway")
         if self.config.discord.sync_commands_on_start and self.connects_gateway:
             await self.sync_commands()
+
+    async def _start_sharing(self) -> None:
+        """What this process tells the others: its state for /bridge status and, where several
+        processes can share the database (not SQLite), the groups moderators acted on here."""
+        alone = self.store.dialect_name == "sqlite"  # one process only (bot.store.process_lock)
+        self.processes = ProcessReporter(
+            self.store,
+            self.vrchat,
+            owner=self.leases.owner if self.leases is not None else new_owner_id(),
+            role=self.role,
+            polled=self._polled_groups,
+            pipeline=self.pipeline,
+            alone=alone,
+        )
+        await self.processes.start()
+        if not alone:
+            self.wakes = WakeRelay(self.group_activity, self.store, watched=self._polled_groups)
+            await self.wakes.start()
+
+    def _polled_groups(self) -> tuple[str, ...]:
+        return tuple(self.feed.pollers) if self.feed is not None else ()
 
     async def _become_gateway(self, leases: LeaseKeeper) -> bool:
         """Wait until this process may connect to Discord. On PostgreSQL, the gateway lock decides
@@ -329,6 +358,10 @@ class GroupBridgeBot(commands.Bot):
         if starting is not None and not starting.done() and starting is not asyncio.current_task():
             starting.cancel()  # what it opened so far is registered below and closed with the rest
             await asyncio.wait({starting})
+        if self.wakes is not None:
+            await self.wakes.stop()
+        if self.processes is not None:
+            await self.processes.stop()
         if self.pipeline is not None:
             await self.pipeline.stop()
         if self.feed is not None:
