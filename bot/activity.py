@@ -86,8 +86,11 @@ class WakeRelay:
         self._send_now.set()
 
     async def start(self) -> None:
+        """The first read now, so that a command taken from here on is heard however soon it comes."""
         with contextlib.suppress(Exception):  # tidying only
             await self._store.purge_group_wakes(FORGET_WAKES_AFTER)
+        with contextlib.suppress(Exception):  # the loop reads again in a second
+            await self.listen()
         self._activity.relay_to(self._touched_here)
         self._task = asyncio.create_task(self._run(), name="wake relay")
 
@@ -129,14 +132,16 @@ class WakeRelay:
 
     async def listen(self) -> None:
         """Tell this process's listeners of each watched group whose counter moved since the last read.
-        A group newly watched is only read: what was done before it came here is in its first poll."""
+        A group first watched is only read: what was done before it came here is in its first poll.
+        The counters of groups no longer watched are kept: one that comes back is heard of whatever
+        was done meanwhile (one look at the usual pace too many, at worst)."""
         watched = set(self._watched())
         if not watched:
-            self._seen = {}
             return
         counts = await self._store.group_wakes(watched)
-        seen, self._seen = self._seen, {g: counts.get(g, 0) for g in watched}
-        for group_id in sorted(watched & set(seen)):
-            if self._seen[group_id] != seen[group_id]:
+        for group_id in sorted(watched):
+            count, before = counts.get(group_id, 0), self._seen.get(group_id)
+            self._seen[group_id] = count
+            if before is not None and count != before:
                 log.debug("%s was acted on in another process; polling it at the usual pace.", group_id)
                 self._activity.heard(group_id)

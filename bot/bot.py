@@ -258,6 +258,9 @@ class GroupBridgeBot(commands.Bot):
         """What this process tells the others: its state for /bridge status and, where several
         processes can share the database (not SQLite), the groups moderators acted on here."""
         alone = self.store.dialect_name == "sqlite"  # one process only (bot.store.process_lock)
+        if not alone:  # first: once this process shows in the table, commands for it are heard
+            self.wakes = WakeRelay(self.group_activity, self.store, watched=self._polled_groups)
+            await self.wakes.start()
         self.processes = ProcessReporter(
             self.store,
             self.vrchat,
@@ -268,9 +271,6 @@ class GroupBridgeBot(commands.Bot):
             alone=alone,
         )
         await self.processes.start()
-        if not alone:
-            self.wakes = WakeRelay(self.group_activity, self.store, watched=self._polled_groups)
-            await self.wakes.start()
 
     def _polled_groups(self) -> tuple[str, ...]:
         return tuple(self.feed.pollers) if self.feed is not None else ()
