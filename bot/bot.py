@@ -255,8 +255,7 @@ class GroupBridgeBot(commands.Bot):
             await self.sync_commands()
 
     async def _start_sharing(self) -> None:
-        """What this process tells the others: its state for /bridge status and, where several
-        processes can share the database (not SQLite), the groups moderators acted on here."""
+        """Its state for /bridge status and, with several processes, moderators' commands to them."""
         alone = self.store.dialect_name == "sqlite"  # one process only (bot.store.process_lock)
         if not alone:  # first: once this process shows in the table, commands for it are heard
             self.wakes = WakeRelay(self.group_activity, self.store, watched=self._polled_groups)

@@ -174,11 +174,10 @@ class ProcessReporter:
 
     async def stop(self) -> None:
         """Stop the heartbeat and take the row away: a process that stopped cleanly is gone, not silent."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
         try:
             await self._store.forget_process(self.owner)
         except Exception as exc:  # it shows as silent, then is purged
