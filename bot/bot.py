@@ -260,12 +260,14 @@ class GroupBridgeBot(commands.Bot):
         if not alone:  # first: once this process shows in the table, commands for it are heard
             self.wakes = WakeRelay(self.group_activity, self.store, watched=self._polled_groups)
             await self.wakes.start()
+        leases = self.leases
         self.processes = ProcessReporter(
             self.store,
             self.vrchat,
-            owner=self.leases.owner if self.leases is not None else new_owner_id(),
+            owner=leases.owner if leases is not None else new_owner_id(),
             role=self.role,
             polled=self._polled_groups,
+            standby=lambda: self.connects_gateway and leases is not None and not leases.holds(GATEWAY_LEASE),
             pipeline=self.pipeline,
             alone=alone,
         )

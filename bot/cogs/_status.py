@@ -127,11 +127,12 @@ def _process_lines(process: ProcessLine, mine: set[str]) -> list[str]:
     if process.silent:
         # Its accounts are as old as its row: not worth showing as if current.
         return [f"⚠ {head}: silent, last heard {age_text(process.silent_for)} (stopped or stalled)"]
-    work = (
-        "the Discord gateway"
-        if process.role == "gateway"
-        else f"polls {process.groups} of this server's groups"
-    )
+    works = [] if process.kind == "gateway" else [f"polls {process.groups} of this server's groups"]
+    if process.standby:
+        works.append("standing by to take over the Discord gateway")
+    elif process.kind != "worker":
+        works.insert(0, "the Discord gateway")
+    work = ", ".join(works)
     several = len(process.accounts) > 1
     return [f"{head}: {work}", *(_process_account(a, several, mine) for a in process.accounts[:10])]
 

@@ -35,6 +35,7 @@ SILENT_AFTER = timedelta(seconds=60)  # four heartbeats missed: the process is g
 PURGE_AFTER = timedelta(days=1)
 PURGE_EVERY = 240  # heartbeats (an hour at the default)
 ROLE_ORDER = {"gateway": 0, "all": 1, "worker": 2}
+STANDBY = " standby"  # after the role of a process waiting to become the Discord gateway
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,15 @@ class ProcessLine:
     def silent(self) -> bool:
         return self.silent_for >= SILENT_AFTER
 
+    @property
+    def standby(self) -> bool:
+        return self.role.endswith(STANDBY)
+
+    @property
+    def kind(self) -> str:
+        """'gateway', 'all' or 'worker'."""
+        return self.role.removesuffix(STANDBY)
+
 
 class ProcessReporter:
     """This process's heartbeat in the process table, and the table as one server may see it."""
@@ -76,15 +86,17 @@ class ProcessReporter:
         owner: str,
         role: str,
         polled: Callable[[], Collection[str]],
+        standby: Callable[[], bool] = lambda: False,
         pipeline: PipelineEvents | None = None,
         alone: bool = False,
         every: float = HEARTBEAT_EVERY,
         clock: Clock = utcnow,
         rng: random.Random | None = None,
     ) -> None:
-        """`polled`: the groups whose polling this process runs now; `alone`: no other process can
-        share the database (SQLite), so every other row is a dead predecessor's."""
-        self.owner, self.role = owner, role
+        """`polled`: the groups whose polling this process runs now; `standby`: whether it waits to
+        become the Discord gateway; `alone`: no other process can share the database (SQLite), so
+        every other row is a dead predecessor's."""
+        self.owner, self._role, self._standby = owner, role, standby
         self._store, self._vrchat, self._pipeline = store, vrchat, pipeline
         self._polled, self._alone, self._every = polled, alone, every
         self._clock = clock
@@ -99,7 +111,8 @@ class ProcessReporter:
         """This process as of now."""
         now = self._clock()
         polled = tuple(sorted(set(self._polled())))
-        return ProcessState(self.owner, self.role, self._started_at, now, polled, self._accounts(polled))
+        role = self._role + (STANDBY if self._standby() else "")
+        return ProcessState(self.owner, role, self._started_at, now, polled, self._accounts(polled))
 
     def _accounts(self, polled: tuple[str, ...]) -> tuple[ProcessAccount, ...]:
         vrchat = self._vrchat
@@ -192,7 +205,7 @@ class ProcessReporter:
         mine = set(group_ids)
         states = [s for s in await self._store.list_process_states() if s.owner != self.owner]
         lines = [_line(state, mine, now, this_process=False) for state in states]
-        lines.sort(key=lambda line: (line.silent, ROLE_ORDER.get(line.role, 3), line.owner))
+        lines.sort(key=lambda line: (line.silent, ROLE_ORDER.get(line.kind, 3), line.standby, line.owner))
         return (_line(self.snapshot(), mine, now, this_process=True), *lines)
 
 

@@ -86,7 +86,7 @@ async def test_status_shows_each_process_and_marks_the_silent_one(
     shown = fields(status)
     assert "VRChat accounts" not in shown  # this process's accounts are among the processes now
     this, own_account, worker_head, alpha, bravo, silent = unescaped(shown[PROCESSES]).splitlines()
-    assert this == f"**all** {owner} (this process): polls 0 of this server's groups"
+    assert this == f"**all** {owner} (this process): the Discord gateway, polls 0 of this server's groups"
     user_id = bot.vrchat.user_id
     assert own_account == f"• {user_id}: requests not counted, 0 of this server's groups; session OK"
     assert worker_head == f"**worker** {WORKER}: polls 1 of this server's groups"

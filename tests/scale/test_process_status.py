@@ -1,9 +1,10 @@
 """Issue #17: `/bridge status` shows every process from the database, and a moderator's command taken
 by the gateway wakes the worker that polls the group.
 
-A `--role gateway` and a `--role worker` process on PostgreSQL, three bound groups. The gateway
-answers /bridge status with both processes: the worker's line, read from its row in the process
-table, says it polls the three groups and how its account is doing. A /vrc invite typed in Discord
+A `--role gateway`, a standby gateway and a `--role worker` process on PostgreSQL, three bound
+groups. The gateway answers /bridge status with all three: the standby says it stands by, and the
+worker's line, read from its row in the process table, says it polls the three groups and how its
+account is doing. A /vrc invite typed in Discord
 is taken by the gateway; the worker, which polls that group, hears of it through the wake counter.
 """
 
@@ -30,24 +31,27 @@ async def test_status_shows_the_worker_and_a_command_on_the_gateway_wakes_it(
         worker = await fleet.start("w1", "worker")
         store = await Store.open(postgres_db_url)  # migrated by the gateway once it is connected
 
-        async def both_reported() -> bool:
+        async def reported() -> bool:
             rows = {fleet.label_of_owner(s.owner): s for s in await store.list_process_states()}
-            return set(rows) == {"gw", "w1"} and len(rows["w1"].groups) == 3
+            return set(rows) == {"gw", "gw2", "w1"} and len(rows["w1"].groups) == 3
 
         await world.wait_for(
             lambda: world.discord.gateway.identify_count >= 1, "the gateway", 60, process=gateway
         )
-        await wait_until(both_reported, "both processes in the process table", 60, [gateway, worker])
+        standby = await fleet.start("gw2", "gateway")  # once the first is the gateway
+        await wait_until(reported, "every process in the process table", 60, [gateway, worker, standby])
 
         embed = await world.status()
         shown = {f["name"]: f["value"].replace("\\", "") for f in embed["fields"]}
-        lines = shown["Bot processes (2 running)"].splitlines()
+        lines = shown["Bot processes (3 running)"].splitlines()
         heads = [line for line in lines if line.startswith("**")]
         assert heads[0].startswith("**gateway** ") and heads[0].endswith(
             " (this process): the Discord gateway"
         )
-        assert heads[1].startswith("**worker** ") and heads[1].endswith(": polls 3 of this server's groups")
-        worker_accounts = lines[lines.index(heads[1]) + 1 :]
+        assert heads[1].startswith("**gateway standby** ")
+        assert heads[1].endswith(": standing by to take over the Discord gateway")
+        assert heads[2].startswith("**worker** ") and heads[2].endswith(": polls 3 of this server's groups")
+        worker_accounts = lines[lines.index(heads[2]) + 1 :]
         assert len(worker_accounts) == 1 and "3 of this server's groups; session OK" in worker_accounts[0]
         assert "requests in the last minute" in worker_accounts[0]
 
