@@ -211,6 +211,7 @@ def status_embed(
     one, they replace this process's own accounts line."""
     healthy = not report.session_blocked and report.vrchat_user_id and not report.database and not recent
     healthy = healthy and not any(g.permission_problem for g in report.groups)
+    healthy = healthy and not any(p.silent for p in processes)
     embed = discord.Embed(
         title="GroupBridge status",
         colour=discord.Colour.green() if healthy and not report.paused_channels else discord.Colour.orange(),

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import discord
+
 from bot.bot import GroupBridgeBot
 from bot.cogs.bridge import status_embed
 from bot.sandbox.discord import DiscordStandIn
@@ -85,6 +87,8 @@ async def test_status_shows_each_process_and_marks_the_silent_one(
     assert "Bot processes" not in json.dumps(alone) and "VRChat session" in fields(alone)
     shown = fields(status)
     assert "VRChat accounts" not in shown  # this process's accounts are among the processes now
+    assert alone["embeds"][0]["color"] == discord.Colour.green().value
+    assert status["embeds"][0]["color"] == discord.Colour.orange().value  # a process went silent
     this, own_account, worker_head, alpha, bravo, silent = unescaped(shown[PROCESSES]).splitlines()
     assert this == f"**all** {owner} (this process): the Discord gateway, polls 0 of this server's groups"
     user_id = bot.vrchat.user_id
