@@ -10,6 +10,8 @@ from discord import app_commands
 
 from bot.cogs._status import RecentProblems, about_this_server, status_embed
 from bot.events import EVENT_FAMILIES, FAMILY_DESCRIPTIONS
+from bot.services.processes import ProcessLine
+from bot.services.registry import StatusReport
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 from bot.views.group_option import group_option
@@ -99,7 +101,7 @@ async def status(interaction: Interaction) -> None:
     report = await services.bindings.status(interaction.guild_id or 0)
     recorder = interaction.client.recent_problems
     recent = about_this_server(report, recorder.recent(limit=RECENT_LINES)) if recorder else []
-    embed = status_embed(report, recent)
+    embed = status_embed(report, recent, await _processes(interaction.client, report))
     # Not while the database is locked: their queries would wait past Discord's patience, and the
     # status must answer exactly then (the report already says why it cannot look further).
     if report.database is None:
@@ -114,6 +116,18 @@ async def status(interaction: Interaction) -> None:
             if line:
                 embed.add_field(name=contributor.status_title, value=line, inline=False)
     await send_ephemeral(interaction, embed=embed)
+
+
+async def _processes(bot: GroupBridgeBot, report: StatusReport) -> tuple[ProcessLine, ...]:
+    """Every bot process, as this server may see it; none while the database is locked (see below),
+    when this process's own lines say what it knows."""
+    if bot.processes is None or report.database is not None:
+        return ()
+    try:
+        return await bot.processes.board([g.group_id for g in report.groups])
+    except Exception:  # the database went away in between
+        log.warning("The processes of /bridge status could not be read", exc_info=True)
+        return ()
 
 
 async def setup(bot: GroupBridgeBot) -> None:
