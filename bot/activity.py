@@ -2,16 +2,30 @@
 request. Whoever polls the group listens, to look at it at the normal pace again (adaptive polling,
 bot.feed.backoff): what the action did shows up in the group's log soon.
 
-A hub with no imports of its own, so the services can say it and the feed can hear it without either
-importing the other; the bot connects them (bot.bot).
+A hub the services can say it to and the feed can hear it from without either importing the other;
+the bot connects them (bot.bot). In one process that is all. With several (on PostgreSQL), the
+command is often taken by the gateway while a worker polls the group: a WakeRelay carries it there
+through the database's per-group wake counters (bot.store.wakes). Each process with pollers reads the
+counters of its own groups every WATCH_EVERY seconds, a single indexed read, and a counter that moved
+is heard like a local command. That was chosen over PostgreSQL's LISTEN/NOTIFY, which would need a
+connection of its own, kept open and reconnected, for a second or so of latency saved; a read a
+second per worker costs the database next to nothing and works the same on every backend.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import timedelta
+
+from bot.store.ports import WakeStore
 
 log = logging.getLogger(__name__)
+
+WATCH_EVERY = 1.0  # seconds between two reads of this process's groups' wake counters
+FORGET_WAKES_AFTER = timedelta(days=1)
 
 #: Told the id of a group something was just done in.
 ActivityListener = Callable[[str], None]
@@ -20,13 +34,114 @@ ActivityListener = Callable[[str], None]
 class GroupActivity:
     def __init__(self) -> None:
         self._listeners: list[ActivityListener] = []
+        self._relay: ActivityListener | None = None
 
     def subscribe(self, listener: ActivityListener) -> None:
         self._listeners.append(listener)
 
+    def relay_to(self, relay: ActivityListener) -> None:
+        """`relay` is told what is done in this process only, to tell the other processes."""
+        self._relay = relay
+
     def touched(self, group_id: str) -> None:
+        """Something was done in the group, here."""
+        self.heard(group_id)
+        if self._relay is not None:
+            self._tell(self._relay, group_id)
+
+    def heard(self, group_id: str) -> None:
+        """Something was done in the group, here or in another process."""
         for listener in list(self._listeners):
+            self._tell(listener, group_id)
+
+    @staticmethod
+    def _tell(listener: ActivityListener, group_id: str) -> None:
+        try:
+            listener(group_id)
+        except Exception:  # a listener's bug must never fail the command that was done
+            log.exception("An activity listener failed for %s", group_id)
+
+
+class WakeRelay:
+    """Carries GroupActivity between the processes sharing one database."""
+
+    def __init__(
+        self,
+        activity: GroupActivity,
+        store: WakeStore,
+        *,
+        watched: Callable[[], Collection[str]],
+        every: float = WATCH_EVERY,
+    ) -> None:
+        """`watched`: the groups this process polls now (their wakes are the ones it wants to hear)."""
+        self._activity, self._store, self._watched, self._every = activity, store, watched, every
+        self._outgoing: set[str] = set()
+        self._send_now = asyncio.Event()
+        self._seen: dict[str, int] = {}  # the counters at the last read, of the groups watched then
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+
+    def _touched_here(self, group_id: str) -> None:
+        self._outgoing.add(group_id)
+        self._send_now.set()
+
+    async def start(self) -> None:
+        """The first read now, so that a command taken from here on is heard however soon it comes."""
+        with contextlib.suppress(Exception):  # tidying only
+            await self._store.purge_group_wakes(FORGET_WAKES_AFTER)
+        with contextlib.suppress(Exception):  # the loop reads again in a second
+            await self.listen()
+        self._activity.relay_to(self._touched_here)
+        self._task = asyncio.create_task(self._run(), name="wake relay")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._send_now.wait(), timeout=self._every)
+            self._send_now.clear()
             try:
-                listener(group_id)
-            except Exception:  # a listener's bug must never fail the command that was done
-                log.exception("An activity listener failed for %s", group_id)
+                await self.send()
+                await self.listen()
+            except Exception as exc:  # the database is away: the polls carry on at their own pace
+                if not self._failing:
+                    log.warning("Could not pass moderators' commands between processes (%s).", exc)
+                self._failing = True
+            else:
+                self._failing = False
+
+    async def send(self) -> None:
+        """Move the counters of the groups touched here since the last send."""
+        groups, self._outgoing = self._outgoing, set()
+        if not groups:
+            return
+        try:
+            counts = await self._store.wake_groups(groups)
+        except Exception:
+            self._outgoing |= groups  # again next round
+            raise
+        for group_id, count in counts.items():
+            if self._seen.get(group_id) == count - 1:  # ours alone: heard here already
+                self._seen[group_id] = count
+
+    async def listen(self) -> None:
+        """Tell this process's listeners of each watched group whose counter moved since the last read.
+        A group first watched is only read: what was done before it came here is in its first poll.
+        The counters of groups no longer watched are kept: one that comes back is heard of whatever
+        was done meanwhile (one look at the usual pace too many, at worst)."""
+        watched = set(self._watched())
+        if not watched:
+            return
+        counts = await self._store.group_wakes(watched)
+        for group_id in sorted(watched):
+            count, before = counts.get(group_id, 0), self._seen.get(group_id)
+            self._seen[group_id] = count
+            if before is not None and count != before:
+                log.debug("%s was acted on in another process; polling it at the usual pace.", group_id)
+                self._activity.heard(group_id)

@@ -21,6 +21,7 @@ from bot.config import Config
 from bot.config.accounts import AccountLogin, vrchat_accounts
 from bot.discord_endpoint import pointed_at
 from bot.logs import register_secret
+from bot.memory import limit_malloc_arenas
 from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 from bot.terminal import NoAnswer, Terminal
 from bot.vrchat import AuthError, VRChatClient, VRChatError
@@ -187,6 +188,7 @@ async def run_bot(config: Config, *, stop: asyncio.Event | None = None, role: st
     process_role = ROLES.get(role)
     if process_role is None:
         raise ValueError(f"unknown role {role!r}")
+    limit_malloc_arenas()  # before any thread allocates (bot.memory)
     if role != "all" and lock_path(config.database.url) is not None:
         print(
             f"Cannot start: --role {role} needs PostgreSQL. SQLite supports one process, which runs "

@@ -25,8 +25,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.activity import GroupActivity
+from bot.activity import GroupActivity, WakeRelay
+from bot.banbridge.service import BanBridgeService
 from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
+from bot.cogs._status import RecentProblems
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.desk.service import DeskService
@@ -35,10 +37,16 @@ from bot.feed.outbox import OutboxWorker
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
-from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
+from bot.instances.service import InstanceService
+from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names, new_owner_id
 from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
+from bot.roles.discord_side import DiscordRoleAccess
+from bot.roles.service import RoleSyncService
+from bot.roles.sync import RoleSyncEngine
+from bot.services.common import ActionLog
 from bot.services.pipeline_events import PipelineEvents
+from bot.services.processes import ProcessReporter
 from bot.services.registry import Services
 from bot.store import Store
 from bot.views.errors import GroupBridgeTree
@@ -84,6 +92,9 @@ class GroupBridgeBot(commands.Bot):
     links: LinkService  # verified Discord ↔ VRChat links (bot.links)
     desk: DeskService  # a user's history and moderators' notes (bot.desk)
     watchdog: WatchdogService  # alerts on runaway moderators (bot.watchdog)
+    instances: InstanceService  # opening and closing group instances (bot.instances)
+    ban_bridge: BanBridgeService  # Discord bans that reach VRChat (bot.banbridge)
+    role_sync: RoleSyncService  # VRChat group roles ↔ Discord roles (bot.roles)
     feed: FeedService | None
     leases: LeaseKeeper | None
     # VRChat's pipeline: join requests in seconds where this process runs their groups.
@@ -96,6 +107,12 @@ class GroupBridgeBot(commands.Bot):
     group_activity: GroupActivity
     # The features' parts of /bridge status, registered as they load (bot.features.StatusContributor).
     status_contributors: list[StatusContributor]
+    # The latest warnings for /bridge status, while that command's extension (bot.cogs.bridge) is loaded.
+    recent_problems: RecentProblems | None
+    # This process's line in the process table, which /bridge status reads (bot.services.processes).
+    processes: ProcessReporter | None
+    # Carries moderators' commands to the process polling the group (several processes only).
+    wakes: WakeRelay | None
 
     def __init__(
         self,
@@ -129,6 +146,9 @@ class GroupBridgeBot(commands.Bot):
         self.work_started = asyncio.Event()
         self.group_activity = GroupActivity()
         self.status_contributors = []
+        self.recent_problems = None
+        self.processes = None
+        self.wakes = None
         self._stepping_down: asyncio.Task[None] | None = None
         # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
         self._closing = False
@@ -199,7 +219,16 @@ class GroupBridgeBot(commands.Bot):
             members=members,
         )
         self.desk = DeskService(self.store, self.services.access, self.services.actions)
-        self.watchdog = WatchdogService(self.vrchat, self.store, self.services.access, self.services.actions)
+        access, actions = self.services.access, self.services.actions
+        self.watchdog = WatchdogService(self.vrchat, self.store, access, actions)
+        self.instances = InstanceService(self.vrchat, self.store, access, actions)
+        self.ban_bridge = BanBridgeService(self.vrchat, self.store, access, actions)
+        engine = RoleSyncEngine(
+            self.vrchat, self.store, DiscordRoleAccess(self, list_members=self.intents.members)
+        )
+        # An action log without the group-activity hook, as the roles cog built it: role sync's own
+        # writes have never quickened the feed's polling (bot.activity).
+        self.role_sync = RoleSyncService(self.vrchat, self.store, access, ActionLog(self.store), engine)
         self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
@@ -240,11 +269,34 @@ class GroupBridgeBot(commands.Bot):
                 self.leases.subscribe(self.pipeline.on_leases)
             await self.pipeline.start()
         self.work_started.set()
+        await self._start_sharing()
         # Discord would hand every interaction to each un-sharded session: one gateway at a time.
         if self.connects_gateway and self.leases and not await self._become_gateway(self.leases):
             raise RuntimeError("stopped while waiting to become the gateway")
         if self.config.discord.sync_commands_on_start and self.connects_gateway:
             await self.sync_commands()
+
+    async def _start_sharing(self) -> None:
+        """Its state for /bridge status and, with several processes, moderators' commands to them."""
+        alone = self.store.dialect_name == "sqlite"  # one process only (bot.store.process_lock)
+        if not alone:  # first: once this process shows in the table, commands for it are heard
+            self.wakes = WakeRelay(self.group_activity, self.store, watched=self._polled_groups)
+            await self.wakes.start()
+        leases = self.leases
+        self.processes = ProcessReporter(
+            self.store,
+            self.vrchat,
+            owner=leases.owner if leases is not None else new_owner_id(),
+            role=self.role,
+            polled=self._polled_groups,
+            standby=lambda: self.connects_gateway and leases is not None and not leases.holds(GATEWAY_LEASE),
+            pipeline=self.pipeline,
+            alone=alone,
+        )
+        await self.processes.start()
+
+    def _polled_groups(self) -> tuple[str, ...]:
+        return tuple(self.feed.pollers) if self.feed is not None else ()
 
     async def _become_gateway(self, leases: LeaseKeeper) -> bool:
         """Wait until this process may connect to Discord. On PostgreSQL, the gateway lock decides
@@ -329,6 +381,10 @@ class GroupBridgeBot(commands.Bot):
         if starting is not None and not starting.done() and starting is not asyncio.current_task():
             starting.cancel()  # what it opened so far is registered below and closed with the rest
             await asyncio.wait({starting})
+        if self.wakes is not None:
+            await self.wakes.stop()
+        if self.processes is not None:
+            await self.processes.stop()
         if self.pipeline is not None:
             await self.pipeline.stop()
         if self.feed is not None:

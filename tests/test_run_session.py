@@ -18,8 +18,9 @@ import pytest
 
 from bot.feed.alerts import BACK_TITLE, TITLE
 from bot.sandbox.vrchat import Fault
-from bot.sandbox.world import BOT_PASSWORD, BOT_USERNAME, USER_AGENT, BotProcess, SandboxWorld, WorldSettings
-from bot.vrchat import Politeness, VRChatClient
+from bot.sandbox.world import BotProcess, SandboxWorld, WorldSettings
+from bot.vrchat import Politeness
+from tests.fixtures.vrchat_sim import world_client
 
 # `groupbridge run` and `groupbridge login` as real processes.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
@@ -31,15 +32,8 @@ SETTINGS = WorldSettings(poll_interval=0.5, backfill="all", post_backfill=True)
 
 async def first_login(world: SandboxWorld) -> None:
     """What `groupbridge login` left behind earlier: a saved session (one password login)."""
-    async with VRChatClient(
-        base_url=world.sim.base_url,
-        user_agent=USER_AGENT,
-        session_path=world.session_path,
-        username=BOT_USERNAME,
-        password=BOT_PASSWORD,
-        totp_secret=world.community.totp_secret,
-        politeness=Politeness(requests_per_second=50, burst=10),
-    ) as client:
+    polite = Politeness(requests_per_second=50, burst=10)
+    async with world_client(world, world.session_path, polite) as client:
         await client.login()
 
 

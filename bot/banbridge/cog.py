@@ -22,8 +22,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import crashpoints
-from bot.banbridge.service import BanBridgeService, BanSettingView
-from bot.banbridge.views import COG_NAME, BanPromptButton, ban_card, close_card, footer, prompt_view
+from bot.banbridge.service import BanSettingView
+from bot.banbridge.views import BanPromptButton, ban_card, close_card, footer, prompt_view
 from bot.services.common import KeyedLocks, ServiceError
 from bot.services.registry import Actor
 from bot.services.users import UserDirectory
@@ -52,22 +52,13 @@ MODE_TEXT = {
 }
 
 
-class BanBridge(commands.Cog, name=COG_NAME):
+class BanBridge(commands.Cog):
     def __init__(self, bot: GroupBridgeBot) -> None:
         self.bot = bot
-        self._service: BanBridgeService | None = None
         self._users: UserDirectory | None = None
         self._locks: KeyedLocks[int] = KeyedLocks()
         self._sweeper: asyncio.Task[None] | None = None
         self._failed: set[int] = set()  # prompts whose card Discord refused (warned about once)
-
-    @property
-    def service(self) -> BanBridgeService:
-        """Built at first use: `groupbridge sync` loads the cogs without VRChat or a database."""
-        if self._service is None:
-            bot = self.bot
-            self._service = BanBridgeService(bot.vrchat, bot.store, bot.services.access, bot.services.actions)
-        return self._service
 
     @property
     def users(self) -> UserDirectory:
@@ -85,7 +76,7 @@ class BanBridge(commands.Cog, name=COG_NAME):
 
     @commands.Cog.listener()
     async def on_member_ban(self, guild: discord.Guild, user: discord.User | discord.Member) -> None:
-        prompts = await self.service.on_ban(guild.id, user.id)
+        prompts = await self.bot.ban_bridge.on_ban(guild.id, user.id)
         crashpoints.reached("banbridge.after_store")
         for prompt in prompts:
             await self.deliver(prompt)
@@ -96,18 +87,18 @@ class BanBridge(commands.Cog, name=COG_NAME):
         by oneself writes no entry, so only a real kick prompts."""
         if entry.action is not discord.AuditLogAction.kick or entry.target is None:
             return
-        prompts = await self.service.on_kick(entry.guild.id, int(entry.target.id), entry.id)
+        prompts = await self.bot.ban_bridge.on_kick(entry.guild.id, int(entry.target.id), entry.id)
         for prompt in prompts:
             await self.deliver(prompt)
 
     @commands.Cog.listener()
     async def on_member_unban(self, guild: discord.Guild, user: discord.User) -> None:
-        for prompt in await self.service.on_unban(guild.id, user.id):
-            lifted = await self.service.prompt(prompt.id)
+        for prompt in await self.bot.ban_bridge.on_unban(guild.id, user.id):
+            lifted = await self.bot.ban_bridge.prompt(prompt.id)
             if lifted is None or prompt.message_id is None:
                 continue
             message = await self._fetch(prompt.channel_id, prompt.message_id)
-            await close_card(message, lifted, self.service.group_label(prompt.group_id))
+            await close_card(message, lifted, self.bot.ban_bridge.group_label(prompt.group_id))
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -125,7 +116,7 @@ class BanBridge(commands.Cog, name=COG_NAME):
     async def sweep(self) -> int:
         """Post every prompt whose card is not known to be posted; how many were."""
         done = 0
-        for prompt in await self.service.unposted():
+        for prompt in await self.bot.ban_bridge.unposted():
             done += await self.deliver(prompt)
         return done
 
@@ -134,13 +125,15 @@ class BanBridge(commands.Cog, name=COG_NAME):
     async def deliver(self, prompt: BanPrompt) -> bool:
         """Ban first when the binding bans automatically, then post the card, once."""
         async with self._locks.hold(prompt.id):
-            current = await self.service.prompt(prompt.id)
+            current = await self.bot.ban_bridge.prompt(prompt.id)
             if current is None or current.round != prompt.round or current.message_id is not None:
                 return False
             if current.state == "lifted":
                 return False
             if current.state == "auto":
-                current = await self.service.ban_automatically(current, self._bot_actor(current.guild_id))
+                current = await self.bot.ban_bridge.ban_automatically(
+                    current, self._bot_actor(current.guild_id)
+                )
             try:
                 message_id = await self._posted_before(current) or await self._post(current)
             except discord.HTTPException as exc:
@@ -152,12 +145,12 @@ class BanBridge(commands.Cog, name=COG_NAME):
                 )
                 return False
             crashpoints.reached("banbridge.after_post")
-            await self.service.posted(current, message_id)
+            await self.bot.ban_bridge.posted(current, message_id)
             return True
 
     async def _post(self, prompt: BanPrompt) -> int:
         name = await self._display_name(prompt.vrchat_user_id)
-        card = ban_card(prompt, self.service.group_label(prompt.group_id), name)
+        card = ban_card(prompt, self.bot.ban_bridge.group_label(prompt.group_id), name)
         nonce = row_nonce(prompt.channel_id, f"ban:{prompt.id}:{prompt.round}")
         message = await send_once(
             self.bot,
@@ -245,7 +238,7 @@ async def bans(
     channel: discord.TextChannel | None = None,
     group: str | None = None,
 ) -> None:
-    service = service_of(interaction)
+    service = interaction.client.ban_bridge
     actor = actor_of(interaction)
     guild_id = interaction.guild_id or 0
     if mode is None and kick is None and channel is None:
@@ -256,12 +249,6 @@ async def bans(
     # What the bot may do in this channel comes with the interaction: no extra request.
     sees_kicks = interaction.app_permissions.view_audit_log
     await send_ephemeral(interaction, setting_text(view, label, sees_kicks))
-
-
-def service_of(interaction: Interaction) -> BanBridgeService:
-    cog = interaction.client.get_cog(COG_NAME)
-    assert isinstance(cog, BanBridge)
-    return cog.service
 
 
 async def setup(bot: GroupBridgeBot) -> None:

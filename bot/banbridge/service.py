@@ -13,7 +13,7 @@ and the next start finishes the job without doing it twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.config import Config
@@ -29,7 +29,7 @@ from bot.services.common import (
     error_text,
     utcnow,
 )
-from bot.store import BanPrompt, BanSetting, Binding, DiscordBanMode, DiscordKickMode, Store
+from bot.store import BanPrompt, BanPromptState, BanSetting, Binding, DiscordBanMode, DiscordKickMode, Store
 from bot.store.ban_prompts import BAN_TRIGGER
 from bot.vrchat import BadRequest, Forbidden, VRChatAPI, VRChatError
 
@@ -212,19 +212,7 @@ class BanBridgeService:
         """Ban the linked VRChat account in the prompt's group, as `actor` (a moderator of that group,
         checked now). The first click wins; a VRChat refusal reopens the prompt and says why."""
         prompt = await self._decidable(actor, prompt_id, round_)
-        now = self._clock()
-        claimed = await self._store.move_ban_prompt(
-            prompt.id,
-            prompt.round,
-            from_states=("open",),
-            to="banning",
-            by_discord_id=actor.user_id,
-            by_name=actor.name,
-            stale_before=now - CLAIM_TIMEOUT,
-        )
-        if not claimed:
-            current = await self._current(prompt)
-            raise PromptClosed(closed_text(current), current)
+        await self._claim(prompt, actor, "banning", stale_before=self._clock() - CLAIM_TIMEOUT)
         try:
             already = await self._ban(actor, prompt)
         except VRChatError as exc:
@@ -236,20 +224,28 @@ class BanBridgeService:
         )
         return BanDecision(await self._current(prompt), already)
 
-    async def dismiss(self, actor: Actor, prompt_id: int, round_: int) -> BanDecision:
-        """Leave the VRChat account alone; the card is closed with who decided."""
-        prompt = await self._decidable(actor, prompt_id, round_)
+    async def _claim(
+        self, prompt: BanPrompt, actor: Actor, to: BanPromptState, *, stale_before: datetime | None = None
+    ) -> None:
+        """Move an open prompt to `to` in `actor`'s name: the first click wins, a later one is told
+        what became of it (PromptClosed)."""
         moved = await self._store.move_ban_prompt(
             prompt.id,
             prompt.round,
             from_states=("open",),
-            to="dismissed",
+            to=to,
             by_discord_id=actor.user_id,
             by_name=actor.name,
+            stale_before=stale_before,
         )
         if not moved:
             current = await self._current(prompt)
             raise PromptClosed(closed_text(current), current)
+
+    async def dismiss(self, actor: Actor, prompt_id: int, round_: int) -> BanDecision:
+        """Leave the VRChat account alone; the card is closed with who decided."""
+        prompt = await self._decidable(actor, prompt_id, round_)
+        await self._claim(prompt, actor, "dismissed")
         await self._actions.record(
             actor,
             prompt.group_id,

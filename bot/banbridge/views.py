@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
-from discord.ext import commands
 
 from bot.banbridge.service import (
-    BanBridgeService,
     BanDecision,
     PromptClosed,
     was_already_banned,
@@ -25,12 +23,15 @@ from bot.banbridge.service import (
 from bot.requests.cards import with_outcome
 from bot.store import BanPrompt
 from bot.text import profile_link, safe_text
-from bot.views.context import actor_of, bridge_interaction
-from bot.views.errors import report_error
+from bot.views.base import ReportedClick
+from bot.views.context import actor_of
 from bot.views.reply import NO_MENTIONS, send_ephemeral
 
-TEMPLATE = r"gb:ban:(?P<action>confirm|dismiss):(?P<prompt>[0-9]{1,19}):(?P<round>[0-9]{1,9})"
-COG_NAME = "BanBridge"
+if TYPE_CHECKING:
+    from bot.bot import Interaction
+
+# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
+TEMPLATE = r"gb:ban:(?P<action>confirm|dismiss):(?P<prompt>[0-9]{1,18}):(?P<round>[0-9]{1,9})"
 NAME_LIMIT = 100
 PENDING_COLOUR = discord.Colour.orange()
 COLOURS = {
@@ -38,15 +39,6 @@ COLOURS = {
     "dismissed": discord.Colour.light_grey(),
     "lifted": discord.Colour.dark_grey(),
 }
-
-
-def banbridge_of(client: discord.Client) -> BanBridgeService:
-    """The service the cog built (bot.banbridge.cog): the cog module imports this one, not the reverse."""
-    cog = client.get_cog(COG_NAME) if isinstance(client, commands.Bot) else None
-    service = getattr(cog, "service", None)
-    if not isinstance(service, BanBridgeService):
-        raise RuntimeError("the BanBridge cog is not loaded")
-    return service
 
 
 def footer(prompt: BanPrompt) -> str:
@@ -136,7 +128,7 @@ def decision_reply(decision: BanDecision, group_label: str) -> str:
     return f"Banned {prompt.vrchat_user_id} in {group}."
 
 
-class BanPromptButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+class BanPromptButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     def __init__(self, action: str, prompt_id: int, round_: int) -> None:
         self.action, self.prompt_id, self.round = action, prompt_id, round_
         confirm = action == "confirm"
@@ -154,25 +146,20 @@ class BanPromptButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=T
     ) -> BanPromptButton:
         return cls(match["action"], int(match["prompt"]), int(match["round"]))
 
-    async def callback(self, clicked: discord.Interaction) -> None:
-        interaction = bridge_interaction(clicked)
+    async def clicked(self, interaction: Interaction) -> None:
         card = interaction.message
+        await interaction.response.defer(ephemeral=True, thinking=True)  # VRChat may take a while
+        service = interaction.client.ban_bridge
+        actor = actor_of(interaction)
         try:
-            await interaction.response.defer(ephemeral=True, thinking=True)  # VRChat may take a while
-            service = banbridge_of(interaction.client)
-            actor = actor_of(interaction)
             if self.action == "confirm":
                 decision = await service.confirm(actor, self.prompt_id, self.round)
             else:
                 decision = await service.dismiss(actor, self.prompt_id, self.round)
         except PromptClosed as exc:
             if exc.prompt.round == self.round:
-                label = banbridge_of(interaction.client).group_label(exc.prompt.group_id)
-                await close_card(card, exc.prompt, label)
+                await close_card(card, exc.prompt, service.group_label(exc.prompt.group_id))
             await send_ephemeral(interaction, exc.message)
-            return
-        except Exception as exc:
-            await report_error(interaction, exc)
             return
         label = service.group_label(decision.prompt.group_id)
         await close_card(card, decision.prompt, label)  # the card first: "Done" means it shows

@@ -18,10 +18,12 @@ import discord
 
 from bot.logs import redact
 from bot.services.bindings import GroupStatus
+from bot.services.processes import AccountLine, ProcessLine
 from bot.services.registry import StatusReport
-from bot.text import ELLIPSIS, fit_embed, neutralise_mentions, safe_text, text_units
+from bot.text import ELLIPSIS, FIELD_VALUE_LIMIT, fit_embed, neutralise_mentions, safe_text, text_units
 
 SHOWN_PROBLEMS = 4  # distinct recent problems in the embed
+NOTE_ROOM = 40  # kept free in the processes field for "… 3 more processes not shown"
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
@@ -69,6 +71,15 @@ def with_code(value: str, limit: int) -> str:
     return "".join(out)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _login_fix(several: bool) -> str:
+    # The account's name stays out of the code span: escaped markdown would show there literally.
+    return "run `groupbridge login --account` with this name" if several else "run `groupbridge login`"
+
+
 def _accounts(report: StatusReport) -> str:
     """One line per account: its requests in the last minute against what its rate allows."""
     lines = []
@@ -76,18 +87,69 @@ def _accounts(report: StatusReport) -> str:
         name = safe_text(account.name, 60, single_line=True)
         line = (
             f"{name}: {account.used}/{account.budget} requests in the last minute, "
-            f"{account.groups} group{'' if account.groups == 1 else 's'}"
+            f"{_plural(account.groups, 'group')}"
         )
         if account.session_blocked:
-            # The name stays out of the code span: escaped markdown would show there literally.
-            fix = (
-                "groupbridge login --account` with this name"
-                if len(report.accounts) > 1
-                else "groupbridge login`"
-            )
-            line += f"; session expired: run `{fix}"
+            line += f"; session expired: {_login_fix(len(report.accounts) > 1)}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _process_account(account: AccountLine, several: bool, mine: set[str]) -> str:
+    """An account as one process uses it: its budget use there, this server's groups it serves there,
+    its session and its pipeline."""
+    name = safe_text(account.name or account.user_id or "the VRChat account", 60, single_line=True)
+    use = (
+        "requests not counted"
+        if account.used is None or account.budget is None
+        else f"{account.used}/{account.budget} requests in the last minute"
+    )
+    line = f"• {name}: {use}, {account.groups} of this server's groups; "
+    if account.session_blocked:
+        problem = account.session_problem or ""
+        # Why it blocked is shown only when it names no other server's group.
+        why = (
+            f" ({with_code(problem, 120)})" if problem and set(_GROUP_ID_RE.findall(problem)) <= mine else ""
+        )
+        line += f"session expired{why}: {_login_fix(several)}"
+    else:
+        line += "session OK"
+    if account.pipeline is not None:
+        line += "; pipeline connected" if account.pipeline else "; pipeline reconnecting"
+    return line
+
+
+def _process_lines(process: ProcessLine, mine: set[str]) -> list[str]:
+    role = safe_text(process.role, 20, single_line=True)
+    head = f"**{role}** {safe_text(process.owner, 80, single_line=True)}"
+    if process.this_process:
+        head += " (this process)"
+    if process.silent:
+        # Its accounts are as old as its row: not worth showing as if current.
+        return [f"⚠ {head}: silent, last heard {age_text(process.silent_for)} (stopped or stalled)"]
+    works = [] if process.kind == "gateway" else [f"polls {process.groups} of this server's groups"]
+    if process.standby:
+        works.append("standing by to take over the Discord gateway")
+    elif process.kind != "worker":
+        works.insert(0, "the Discord gateway")
+    work = ", ".join(works)
+    several = len(process.accounts) > 1
+    return [f"{head}: {work}", *(_process_account(a, several, mine) for a in process.accounts[:10])]
+
+
+def _processes(report: StatusReport, processes: Sequence[ProcessLine]) -> str:
+    """Every process's lines, whole processes as long as they fit in a field, then how many did not."""
+    mine = {g.group_id for g in report.groups}
+    out: list[str] = []
+    for shown, process in enumerate(processes):
+        block = "\n".join(_process_lines(process, mine))
+        room = FIELD_VALUE_LIMIT - (NOTE_ROOM if shown < len(processes) - 1 else 0)
+        if out and text_units("\n".join([*out, block])) > room:
+            left = len(processes) - shown
+            out.append(f"{ELLIPSIS} {left} more process{'' if left == 1 else 'es'} not shown")
+            break
+        out.append(block)  # the first whole, however long: fit_embed clips the field at worst
+    return "\n".join(out)
 
 
 def _group_lines(report: StatusReport, group: GroupStatus) -> list[str]:
@@ -140,9 +202,16 @@ def collapse(lines: Sequence[tuple[float, str]]) -> list[tuple[float, str, int]]
     return [(float(seen[t][0]), t, int(seen[t][1])) for t in order]
 
 
-def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ()) -> discord.Embed:
+def status_embed(
+    report: StatusReport,
+    recent: Sequence[tuple[float, str]] = (),
+    processes: Sequence[ProcessLine] = (),
+) -> discord.Embed:
+    """`processes`: every known bot process, this one first (bot.services.processes); with more than
+    one, they replace this process's own accounts line."""
     healthy = not report.session_blocked and report.vrchat_user_id and not report.database and not recent
     healthy = healthy and not any(g.permission_problem for g in report.groups)
+    healthy = healthy and not any(p.silent for p in processes)
     embed = discord.Embed(
         title="GroupBridge status",
         colour=discord.Colour.green() if healthy and not report.paused_channels else discord.Colour.orange(),
@@ -157,7 +226,11 @@ def status_embed(report: StatusReport, recent: Sequence[tuple[float, str]] = ())
     embed.add_field(name="VRChat session", value=session, inline=False)
     if report.database:
         embed.add_field(name="Database", value=safe_text(report.database, 300), inline=False)
-    if report.accounts:
+    if len(processes) > 1:
+        silent = sum(1 for p in processes if p.silent)
+        name = f"Bot processes ({len(processes) - silent} running{f', {silent} silent' if silent else ''})"
+        embed.add_field(name=name, value=_processes(report, processes), inline=False)
+    elif report.accounts:
         embed.add_field(name="VRChat accounts", value=_accounts(report), inline=False)
     for group in report.groups[:10]:
         embed.add_field(

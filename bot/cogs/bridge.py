@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -11,6 +10,8 @@ from discord import app_commands
 
 from bot.cogs._status import RecentProblems, about_this_server, status_embed
 from bot.events import EVENT_FAMILIES, FAMILY_DESCRIPTIONS
+from bot.services.processes import ProcessLine
+from bot.services.registry import StatusReport
 from bot.text import safe_text
 from bot.views.context import actor_of, services_of
 from bot.views.group_option import group_option
@@ -24,8 +25,6 @@ log = logging.getLogger(__name__)
 
 # The bot's own loggers, and discord.py's HTTP one: it warns of each 429 it waits out.
 WATCHED_LOGGERS = ("bot", "discord.http")
-# One recorder per bot, dropped with it (tests run many bots in one process, one after another).
-_RECORDERS: weakref.WeakKeyDictionary[discord.Client, RecentProblems] = weakref.WeakKeyDictionary()
 RECENT_LINES = 50  # looked through for /bridge status: repeats collapse, other servers' lines go
 
 
@@ -100,9 +99,9 @@ async def status(interaction: Interaction) -> None:
     # The report may ask VRChat again about a permission it lacked (at most a couple of seconds).
     await interaction.response.defer(ephemeral=True, thinking=True)
     report = await services.bindings.status(interaction.guild_id or 0)
-    recorder = _RECORDERS.get(interaction.client)
+    recorder = interaction.client.recent_problems
     recent = about_this_server(report, recorder.recent(limit=RECENT_LINES)) if recorder else []
-    embed = status_embed(report, recent)
+    embed = status_embed(report, recent, await _processes(interaction.client, report))
     # Not while the database is locked: their queries would wait past Discord's patience, and the
     # status must answer exactly then (the report already says why it cannot look further).
     if report.database is None:
@@ -119,8 +118,21 @@ async def status(interaction: Interaction) -> None:
     await send_ephemeral(interaction, embed=embed)
 
 
+async def _processes(bot: GroupBridgeBot, report: StatusReport) -> tuple[ProcessLine, ...]:
+    """Every bot process, as this server may see it; none while the database is locked (see below),
+    when this process's own lines say what it knows."""
+    if bot.processes is None or report.database is not None:
+        return ()
+    try:
+        return await bot.processes.board([g.group_id for g in report.groups])
+    except Exception:  # the database went away in between
+        log.warning("The processes of /bridge status could not be read", exc_info=True)
+        return ()
+
+
 async def setup(bot: GroupBridgeBot) -> None:
-    recorder = _RECORDERS[bot] = RecentProblems()
+    # One recorder per bot (tests run many bots in one process, one after another).
+    recorder = bot.recent_problems = RecentProblems()
     for name in WATCHED_LOGGERS:
         logging.getLogger(name).addHandler(recorder)
     subcommands: tuple[app_commands.Command[Any, ..., None], ...] = (link, unlink, events, resume, status)
@@ -129,7 +141,7 @@ async def setup(bot: GroupBridgeBot) -> None:
 
 
 async def teardown(bot: GroupBridgeBot) -> None:
-    recorder = _RECORDERS.pop(bot, None)
+    recorder, bot.recent_problems = bot.recent_problems, None
     if recorder is not None:
         for name in WATCHED_LOGGERS:
             logging.getLogger(name).removeHandler(recorder)

@@ -10,7 +10,7 @@ from discord import app_commands
 from bot.cogs.invites import user_autocomplete
 from bot.services.registry import Actor, ModerationOutcome
 from bot.text import safe_text
-from bot.views.confirm import Confirm
+from bot.views.confirm import confirm_then
 from bot.views.context import actor_of, services_of
 from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
@@ -40,21 +40,17 @@ async def _confirm_then(
     # A bad user reference is explained now, not after the moderator confirmed something impossible.
     await interaction.response.defer(ephemeral=True, thinking=True)
     user_id = await services.invites.resolve_user(user)
-    confirm = Confirm(interaction.user.id, verb.capitalize())
     shown = safe_text(user if user == user_id else f"{user} ({user_id})", 150, single_line=True)
-    await send_ephemeral(
-        interaction, f"{verb.capitalize()} {shown}? Reason: {safe_text(reason or '—', 600)}", view=confirm
-    )
-    if not await confirm.wait_for_answer():
-        await confirm.finish("Nothing was changed.", origin=interaction)
-        return
 
-    async def work() -> str:
-        # Checked as the person is at the click, not as they were when they typed the command.
-        clicker = actor_of(confirm.interaction) if confirm.interaction else actor
+    async def work(clicker: Actor) -> str:
         return safe_text((await act(clicker, group_id, user_id, reason)).message, 1900)
 
-    await confirm.finish_with(interaction, work())
+    await confirm_then(
+        interaction,
+        f"{verb.capitalize()} {shown}? Reason: {safe_text(reason or '—', 600)}",
+        verb.capitalize(),
+        work,
+    )
 
 
 def _command(verb: str, description: str, pick: Callable[[GroupBridgeBot], Act]) -> app_commands.Command:

@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 
 from bot.services.posts import TEXT_MAX, TITLE_MAX
-from bot.services.registry import PostDraft
+from bot.services.registry import Actor, PostDraft
 from bot.text import fit_embed, plain_label, safe_text
 from bot.views.base import OwnedView, ReportingModal
-from bot.views.confirm import Confirm
+from bot.views.confirm import confirm_then
 from bot.views.context import actor_of, bridge_interaction, services_of
 from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
@@ -51,23 +51,19 @@ class PostModal(ReportingModal, title="New group post"):
             self.role_ids,
             self.notify,
         )
-        confirm = Confirm(interaction.user.id, "Publish")
-        await send_ephemeral(
+
+        async def work(clicker: Actor) -> str:
+            # Checked as the person is at the click on Publish, not at the submit.
+            return f"Published ({(await services.posts.publish(clicker, draft)).id})."
+
+        await confirm_then(
             interaction,
             "This is how the post will look:",
+            "Publish",
+            work,
             embed=preview(draft, services.access.group_label(draft.group_id)),
-            view=confirm,
+            declined="Not published.",
         )
-        if not await confirm.wait_for_answer():
-            await confirm.finish("Not published.", origin=interaction)
-            return
-
-        async def work() -> str:
-            # Checked as the person is at the click on Publish, not at the submit.
-            actor = actor_of(confirm.interaction or interaction)
-            return f"Published ({(await services.posts.publish(actor, draft)).id})."
-
-        await confirm.finish_with(interaction, work())
 
 
 @app_commands.command(name="post", description="Publish a post in the VRChat group")
@@ -125,18 +121,18 @@ class DeletePost(OwnedView):
         post_id = select.values[0]
         # Refuse before asking: a moderator role taken away counts from the very next click.
         await services_of(interaction).access.require_moderator(actor_of(interaction), self.group_id)
-        confirm = Confirm(interaction.user.id, "Delete")
-        await send_ephemeral(interaction, f"Delete post {post_id}? This cannot be undone.", view=confirm)
-        if not await confirm.wait_for_answer():
-            await confirm.finish("Nothing was deleted.", origin=interaction)
-            return
 
-        async def work() -> str:
-            actor = actor_of(confirm.interaction or interaction)  # as they are at the click on Delete
-            await services_of(interaction).posts.delete(actor, self.group_id, post_id)
+        async def work(clicker: Actor) -> str:  # as they are at the click on Delete
+            await services_of(interaction).posts.delete(clicker, self.group_id, post_id)
             return f"Deleted post {post_id}."
 
-        await confirm.finish_with(interaction, work())
+        await confirm_then(
+            interaction,
+            f"Delete post {post_id}? This cannot be undone.",
+            "Delete",
+            work,
+            declined="Nothing was deleted.",
+        )
 
 
 @app_commands.command(name="posts", description="Recent group posts, with Delete")

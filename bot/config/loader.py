@@ -222,6 +222,7 @@ def _cross_checks(data: dict[str, Any], lines: KeyLines, reported: set[str]) -> 
                 seen_bindings[pair] = j
     problems += _poll_floor(data, lines, reported)
     problems += _quiet_ceiling(data, lines, reported)
+    problems += _reconcile_floor(data, lines, reported)
     return problems
 
 
@@ -255,6 +256,27 @@ def _quiet_ceiling(data: dict[str, Any], lines: KeyLines, reported: set[str]) ->
         "than a busy one, never more; set it equal to the interval to poll every group at the interval"
     )
     return [Problem(key, message, lines.nearest(("feed", "quiet_poll_ceiling_seconds")))]
+
+
+#: The card round's own pace (bot.requests.loop.CARD_POLL_SECONDS): a reconcile cannot come sooner.
+RECONCILE_FLOOR_SECONDS = 60.0
+
+
+def _reconcile_floor(data: dict[str, Any], lines: KeyLines, reported: set[str]) -> list[Problem]:
+    """The join-request reconcile replaces the per-minute listing: set below a minute, it would not."""
+    key = "feed.request_reconcile_seconds"
+    feed = data.get("feed")
+    if key in reported or not isinstance(feed, dict):
+        return []
+    seconds = _seconds(feed.get("request_reconcile_seconds"))
+    if seconds is None or seconds >= RECONCILE_FLOOR_SECONDS:
+        return []
+    message = (
+        f"must be at least {RECONCILE_FLOOR_SECONDS:g} (the card round's own pace): a group whose audit "
+        "log is mirrored has its join requests listed this often instead of every minute; "
+        f"{RECONCILE_FLOOR_SECONDS:g} lists them every minute, as without the mirror"
+    )
+    return [Problem(key, message, lines.nearest(("feed", "request_reconcile_seconds")))]
 
 
 def _poll_floor(data: dict[str, Any], lines: KeyLines, reported: set[str]) -> list[Problem]:

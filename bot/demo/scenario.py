@@ -80,8 +80,18 @@ class DemoResult:
 
     @property
     def out_of_order(self) -> bool:
+        return self.first_disorder is not None
+
+    @property
+    def first_disorder(self) -> str | None:
+        """Where the feed first leaves VRChat's order: the entry it posted and the one VRChat has
+        there (so a failed run says what to look up in the kept database)."""
         first_seen = list(dict.fromkeys(self.feed_ids))
-        return first_seen != [i for i in self.audit_ids if i in set(first_seen)]
+        wanted = [i for i in self.audit_ids if i in set(first_seen)]
+        for at, (posted, expected) in enumerate(zip(first_seen, wanted, strict=True)):
+            if posted != expected:
+                return f"feed position {at}: posted {posted}, VRChat's order has {expected}"
+        return None
 
     def summary(self) -> dict[str, object]:
         """The figures, for ``--json`` (what the tests and CI read)."""
@@ -92,6 +102,7 @@ class DemoResult:
             "duplicates": self.duplicates,
             "lost": self.lost,
             "out_of_order": self.out_of_order,
+            "first_disorder": self.first_disorder,
             "approved": self.approved,
             "blocked": self.blocked,
             "still_pending": self.still_pending,
@@ -307,19 +318,25 @@ async def _post(world: SandboxWorld, result: DemoResult, options: DemoOptions, s
 def _burst(world: SandboxWorld, count: int) -> None:
     state, group = world.sim.state, world.community.group
     actors = [world.community.bot, *world.community.members[:2]]
-    now = datetime.now(UTC)
+    # Strictly increasing times a millisecond apart, ending about now: a real burst. It starts after
+    # the log's newest entry, though: an earlier start would slip entries in before one the bot has
+    # already posted (a ban a scene made a moment ago), and the feed, rightly, posts such late
+    # entries after it, which the demo would count as out of order.
+    log = state.audit(group.id)
+    start = datetime.now(UTC) - timedelta(milliseconds=count)
+    if log:
+        start = max(start, log[0].created_at + timedelta(milliseconds=1))
     for i in range(count):
         kind = ROUTINE_EVENT_TYPES[i % len(ROUTINE_EVENT_TYPES)]
         actor = actors[i % len(actors)]
         target = world.community.members[i % len(world.community.members)]
-        # Strictly increasing times a millisecond apart, all in the last second: a real burst.
         state.add_audit_entry(
             group.id,
             kind,
             actor.id,
             target.id,
             f"Burst entry {i + 1} ({kind})",
-            created_at=now - timedelta(milliseconds=count - i),
+            created_at=start + timedelta(milliseconds=i),
         )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 
@@ -22,10 +22,14 @@ from bot.desk.views import HistoryButton
 from bot.feed.actions import FEED_ACTIONS_ID, KINDS, PLACEHOLDER
 from bot.services.registry import Actor, ModerationOutcome
 from bot.text import profile_link, safe_text
-from bot.views.confirm import Confirm
-from bot.views.context import actor_of, bridge_interaction, services_of
-from bot.views.errors import report_error
+from bot.views.base import ReportedClick
+from bot.views.confirm import confirm_then
+from bot.views.context import actor_of, services_of
 from bot.views.reply import send_ephemeral
+from bot.vrchat.ids import is_user_id
+
+if TYPE_CHECKING:
+    from bot.bot import Interaction
 
 _ID = r"[A-Za-z0-9_-]+"
 _VALUE = re.compile(rf"(?P<kind>{'|'.join(sorted(KINDS))}):(?P<group>grp_{_ID}):(?P<user>{_ID})")
@@ -58,7 +62,9 @@ def panel_view(kind: str, group_id: str, user_id: str) -> discord.ui.View:
     return view
 
 
-class FeedActionSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=FEED_ACTIONS_ID):
+class FeedActionSelect(
+    ReportedClick, discord.ui.DynamicItem[discord.ui.Select[Any]], template=FEED_ACTIONS_ID
+):
     """The select under a feed message: picking a user opens the panel, for moderators only."""
 
     def __init__(self) -> None:
@@ -70,32 +76,30 @@ class FeedActionSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=
     ) -> FeedActionSelect:
         return cls()
 
-    async def callback(self, clicked: discord.Interaction) -> None:
-        interaction = bridge_interaction(clicked)
-        try:
-            picked = _VALUE.fullmatch(self.item.values[0]) if self.item.values else None
-            if picked is None:
-                await send_ephemeral(
-                    interaction, "That choice is not one this bot offers; pick a user again."
-                )
-                return
-            group_id, user_id = picked["group"], picked["user"]
-            services = services_of(interaction)
-            await services.access.require_moderator(actor_of(interaction), group_id)
-            label = safe_text(services.access.group_label(group_id), 100, single_line=True)
-            await send_ephemeral(
-                interaction,
-                f"{profile_link(user_id)} in {label}: what would you like to do?",
-                view=panel_view(picked["kind"], group_id, user_id),
-            )
-        except Exception as exc:
-            await report_error(interaction, exc)
+    async def clicked(self, interaction: Interaction) -> None:
+        picked = _VALUE.fullmatch(self.item.values[0]) if self.item.values else None
+        # The value is whatever the click carries: an ID only the template's loose shape takes is no
+        # user of ours, and would end up in a profile link.
+        if picked is None or not is_user_id(picked["user"]):
+            await send_ephemeral(interaction, "That choice is not one this bot offers; pick a user again.")
+            return
+        group_id, user_id = picked["group"], picked["user"]
+        services = services_of(interaction)
+        await services.access.require_moderator(actor_of(interaction), group_id)
+        label = safe_text(services.access.group_label(group_id), 100, single_line=True)
+        await send_ephemeral(
+            interaction,
+            f"{profile_link(user_id)} in {label}: what would you like to do?",
+            view=panel_view(picked["kind"], group_id, user_id),
+        )
 
 
 Act = Callable[[Actor, str, str, str], Awaitable[ModerationOutcome]]
 
 
-class UserActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ACTION_TEMPLATE):
+class UserActionButton(
+    ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=ACTION_TEMPLATE
+):
     """Ban, Kick or Unban from the feed's panel: permission first, then a confirmation, then the act."""
 
     def __init__(self, action: Action, group_id: str, user_id: str) -> None:
@@ -117,30 +121,21 @@ class UserActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
         )
         return cls(action, match["group"], match["user"])
 
-    async def callback(self, clicked: discord.Interaction) -> None:
-        interaction = bridge_interaction(clicked)
+    async def clicked(self, interaction: Interaction) -> None:
         services = services_of(interaction)
         verb = _LABELS[self.action]
-        try:
-            # Refuse before asking: someone who may not act never sees a confirmation.
-            await services.access.require_moderator(actor_of(interaction), self.group_id)
-            confirm = Confirm(interaction.user.id, verb)
-            await send_ephemeral(interaction, f"{verb} {profile_link(self.user_id)}?", view=confirm)
-        except Exception as exc:
-            await report_error(interaction, exc)
+        if not is_user_id(self.user_id):  # forged: the feed only offers real user IDs
+            await send_ephemeral(interaction, "That button is not one this bot offers; pick the user again.")
             return
-        if not await confirm.wait_for_answer():
-            await confirm.finish("Nothing was changed.", origin=interaction)
-            return
+        # Refuse before asking: someone who may not act never sees a confirmation.
+        await services.access.require_moderator(actor_of(interaction), self.group_id)
         moderation = services.moderation
         act: Act = {"ban": moderation.ban, "kick": moderation.kick, "unban": moderation.unban}[self.action]
 
-        async def work() -> str:
-            # Checked again as the moderator is at the click on Confirm.
-            clicker = actor_of(confirm.interaction) if confirm.interaction else actor_of(interaction)
+        async def work(clicker: Actor) -> str:
             return safe_text((await act(clicker, self.group_id, self.user_id, "")).message, 1900)
 
-        await confirm.finish_with(interaction, work())
+        await confirm_then(interaction, f"{verb} {profile_link(self.user_id)}?", verb, work)
 
 
 ACTION_ITEMS = (FeedActionSelect, UserActionButton)

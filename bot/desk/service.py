@@ -8,13 +8,12 @@ see them); the audit history is the group's.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.services.access import GUILD_ONLY, Access
-from bot.services.audit import EXPORT_CAP, CsvExport
+from bot.services.audit import EXPORT_CAP, CsvExport, RowSink
 from bot.services.common import (
     ActionLog,
     Actor,
@@ -24,10 +23,8 @@ from bot.services.common import (
     checked_group_id,
     utcnow,
 )
+from bot.services.users import require_user_id
 from bot.store import EventTally, HistoryItem, InvalidCursorError, ModeratorNote, Store
-from bot.text import quoted
-from bot.vrchat import InvalidReference, parse_user_id
-from bot.vrchat.ids import USER_FORMS
 
 NOTE_MAX = 1000  # characters; a note is a moderator's remark, not a report
 PAGE_MAX = 25
@@ -55,16 +52,6 @@ class UserHistory:
     items: tuple[HistoryItem, ...]
     next_cursor: str | None  # the next (older) page; None on the last
     summary: UserSummary
-
-
-def user_id_of(text: str) -> str:
-    """A VRChat user ID or profile link; display names are not looked up (that would ask VRChat)."""
-    try:
-        return parse_user_id(text)
-    except InvalidReference:
-        raise InvalidInput(
-            f"{quoted(text)} is not a VRChat user ID or profile link. Use {USER_FORMS}."
-        ) from None
 
 
 def note_text(text: str) -> str:
@@ -163,7 +150,7 @@ class DeskService:
         page_size: int = PAGE_SIZE,
     ) -> UserHistory:
         """One page of what the mirror knows about the user in the group, with the notes, newest first."""
-        user_id = user_id_of(user_text)
+        user_id = require_user_id(user_text)
         if not 1 <= page_size <= PAGE_MAX:
             raise InvalidInput(f"A page shows between 1 and {PAGE_MAX} entries.")
         gid, guild_id = await self._moderated(actor, group_id)
@@ -187,21 +174,18 @@ class DeskService:
             summary,
         )
 
-    async def export_csv(self, actor: Actor, group_id: str, user_text: str) -> CsvExport:
-        """The whole history as a CSV file (the audit export's columns, notes included)."""
-        user_id = user_id_of(user_text)
+    async def export_csv(
+        self, actor: Actor, group_id: str, user_text: str, *, limit: int = EXPORT_CAP
+    ) -> CsvExport:
+        """The whole history as a CSV file (the audit export's columns, notes included), at most
+        `limit` rows (the newest); `capped` says when there were more."""
+        user_id = require_user_id(user_text)
         gid, guild_id = await self._moderated(actor, group_id)
-        sink = io.StringIO()
+        sink = RowSink()
         written = await self._store.export_history_csv(
-            sink, guild_id=guild_id, group_id=gid, user_id=user_id, limit=EXPORT_CAP + 1
+            sink, guild_id=guild_id, group_id=gid, user_id=user_id, limit=limit + 1
         )
-        capped = written > EXPORT_CAP
-        if capped:  # one row more than allowed told us; drop it again
-            lines = sink.getvalue().splitlines(keepends=True)
-            text = "".join(lines[: EXPORT_CAP + 1])
-        else:
-            text = sink.getvalue()
-        rows = min(written, EXPORT_CAP)
+        text, rows, capped = sink.capped(written, limit)
         await self._actions.record(
             actor,
             gid,
@@ -214,7 +198,7 @@ class DeskService:
 
     async def add_note(self, actor: Actor, group_id: str, user_text: str, text: str) -> ModeratorNote:
         """Keep a moderator's note about the user, with who wrote it and when."""
-        user_id = user_id_of(user_text)
+        user_id = require_user_id(user_text)
         body = note_text(text)
         gid, guild_id = await self._moderated(actor, group_id)
         note = await self._store.add_note(

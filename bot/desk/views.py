@@ -12,7 +12,7 @@ import io
 import logging
 import re
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -20,9 +20,12 @@ from bot.desk.service import DeskService, UserHistory, UserSummary
 from bot.feed.render import title_for
 from bot.store import HistoryItem, ModeratorNote
 from bot.text import fit_embed, profile_link, safe_text
+from bot.views.base import OwnedView, ReportedClick
 from bot.views.context import actor_of, bridge_interaction
-from bot.views.errors import report_error
 from bot.views.reply import NO_MENTIONS, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.bot import Interaction
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +78,13 @@ def history_embed(history: UserHistory, number: int) -> discord.Embed:
     return fit_embed(embed)
 
 
-class HistoryPager(discord.ui.View):
+class HistoryPager(OwnedView):
     """◂ Prev / Next ▸ for one moderator's history; the cursors of the pages seen are kept here."""
 
     def __init__(self, owner_id: int, history: UserHistory) -> None:
-        super().__init__(timeout=600)
-        self.owner_id = owner_id
+        super().__init__(
+            owner_id, "Only the moderator who opened this history can page through it.", timeout=600
+        )
         self.group_id, self.user_id = history.group_id, history.user_id
         self.cursors: list[str | None] = [None]  # the cursor each page shown was read with
         self.next_cursor = history.next_cursor
@@ -90,24 +94,12 @@ class HistoryPager(discord.ui.View):
         self.previous_page.disabled = len(self.cursors) == 1
         self.next_page.disabled = self.next_cursor is None
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await send_ephemeral(
-                interaction, "Only the moderator who opened this history can page through it."
-            )
-            return False
-        return True
-
     async def _show(
         self, interaction: discord.Interaction, cursor: str | None, cursors: list[str | None]
     ) -> None:
-        try:
-            history = await desk_of(interaction).history(
-                actor_of(interaction), self.group_id, self.user_id, cursor=cursor
-            )
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
+        history = await desk_of(interaction).history(
+            actor_of(interaction), self.group_id, self.user_id, cursor=cursor
+        )
         self.cursors, self.next_cursor = cursors, history.next_cursor
         self._enable()
         await interaction.response.edit_message(
@@ -144,7 +136,7 @@ async def send_history(
     )
 
 
-class HistoryButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=HISTORY_TEMPLATE):
+class HistoryButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=HISTORY_TEMPLATE):
     def __init__(self, group_id: str, user_id: str) -> None:
         self.group_id, self.user_id = group_id, user_id
         super().__init__(
@@ -161,11 +153,8 @@ class HistoryButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=HIS
     ) -> HistoryButton:
         return cls(match["group"], match["user"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await send_history(interaction, self.group_id, self.user_id)
-        except Exception as exc:
-            await report_error(interaction, exc)
+    async def clicked(self, interaction: Interaction) -> None:
+        await send_history(interaction, self.group_id, self.user_id)
 
 
 # ------------------------------------------------------------------ on a join-request card
@@ -198,4 +187,4 @@ async def with_history(
 
 
 def history_button(group_id: str, user_id: str) -> discord.ui.Item[Any]:
-    return cast("discord.ui.Item[Any]", HistoryButton(group_id, user_id))
+    return HistoryButton(group_id, user_id)

@@ -2,7 +2,9 @@
 
 Each group's poller is its own task with its own error handling, so one group's failure never stops
 another's; the outbox worker is woken as soon as a poll queued something. After each poll the
-session alert looks whether the VRChat client has given up on its session (bot.feed.alerts).
+session alert looks whether the VRChat client has given up on its session (bot.feed.alerts). With
+several VRChat accounts, which one serves each polled group is looked at again now and then, and a
+group that moves is told in its channels (bot.feed.account_moves).
 
 With a LeaseKeeper (bot.leases) the service runs pollers only for the groups this process holds,
 and starts and stops them as leases are won and lost; the outbox worker delivers only the channels
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,9 @@ from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from bot.store.leases import LeaseFence
 from bot.store.ports import FeedStore
 from bot.vrchat import VRChatAPI
+from bot.vrchat.router import GroupRouter
 
+from .account_moves import AccountMoves
 from .alerts import SessionAlerts
 from .outbox import DrainResult, OutboxWorker
 from .poller import AuditPoller, PollResult, PollSettings
@@ -32,6 +36,9 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY = 6 * 3600.0  # seconds between retention purges
 OUTBOX_IDLE = 5.0  # seconds between outbox looks when no poll woke it
 OUTBOX_IDLE_SHARED = 1.0
+# A group's mirror is live while its last poll went through within this many intervals (or the quiet
+# ceiling and one interval more, for a quiet group polled at the ceiling).
+LIVE_POLLS = 3
 
 
 @dataclass
@@ -50,7 +57,9 @@ class FeedService:
         *,
         retention_days: int = 0,
         leases: LeaseKeeper | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """`clock`: what `mirror_live` measures with (the event loop's; a virtual one in tests)."""
         self.source = source
         self.store = store
         self.worker = worker
@@ -66,12 +75,43 @@ class FeedService:
             worker.sender,
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
         )
+        self.moves = (
+            AccountMoves(source.pool, store, worker.sender, speaks_for=self.holds_group)
+            if isinstance(source, GroupRouter) and len(source.pool) > 1
+            else None
+        )
         self._checks: set[asyncio.Task[list[int]]] = set()
         # Told the group's ID after a poll stored new entries (role sync reads them back at once).
         self._ingest_listeners: list[Callable[[str], None]] = []
         self.leases = leases
         if leases is not None:
             leases.subscribe(self._on_leases)
+        self._clock = clock or (lambda: asyncio.get_running_loop().time())
+        self._went_through: dict[str, float] = {}  # group -> clock time of its last poll that did
+
+    @property
+    def live_window(self) -> float:
+        """How recent a group's last good poll must be for its mirror to count as live (seconds)."""
+        interval = self.settings.interval
+        ceiling = self.settings.quiet_ceiling or interval
+        return max(LIVE_POLLS * interval, ceiling + interval)
+
+    def mirror_live(self, group_id: str) -> bool:
+        """Whether this process mirrors the group's audit log and its last poll went through within
+        `live_window`: then a new join request reaches the store (as a `group.request.*` entry) within
+        one poll, and listing the requests is only a reconcile (bot.requests.loop). False where the
+        account may not view the log (every poll is refused), VRChat or the store keeps failing, or
+        another process, or none, polls the group."""
+        at = self._went_through.get(group_id)
+        return group_id in self.pollers and at is not None and self._clock() - at <= self.live_window
+
+    def _note_poll(self, group_id: str, result: PollResult | None) -> None:
+        # A failed poll ends liveness at once: a refusal (no group-audit-view) or an outage means the
+        # mirror no longer sees new requests, and the card loop goes back to listing them every round.
+        if result is None:
+            self._went_through.pop(group_id, None)
+        else:
+            self._went_through[group_id] = self._clock()
 
     async def bound_groups(self) -> list[str]:
         return sorted({b.group_id for b in await self.store.list_bindings()})
@@ -117,6 +157,7 @@ class FeedService:
             )
         for group_id in set(self.pollers) - wanted:
             del self.pollers[group_id]
+            self._went_through.pop(group_id, None)
             task = self._tasks.pop(group_id, None)
             if task is not None:
                 task.cancel()
@@ -133,6 +174,7 @@ class FeedService:
         await asyncio.gather(*stopping, return_exceptions=True)
         for group_id in groups:
             self.pollers.pop(group_id, None)
+            self._went_through.pop(group_id, None)
         await self.worker.quiesce(int(n.removeprefix(CHANNEL)) for n in lost if n.startswith(CHANNEL))
         if gained:
             await self.sync_pollers()
@@ -145,8 +187,11 @@ class FeedService:
         if any(result is not None for result in polls.values()):
             self.alerts.poll_went_through()
         for group_id, result in polls.items():
+            self._note_poll(group_id, result)
             self._stored(group_id, result)
         await self.alerts.check()
+        if self.moves is not None:
+            await self.moves.tell()
         return CycleResult(polls=polls, drain=await self.worker.drain_once())
 
     # -- long-running ------------------------------------------------------------------------------
@@ -162,6 +207,11 @@ class FeedService:
         )
         if self.retention_days > 0:
             self._tasks["retention"] = asyncio.create_task(self._retention_loop(), name="retention")
+        if self.moves is not None:
+            self._tasks["accounts"] = asyncio.create_task(
+                self.moves.run(self._stop, lambda: list(self.pollers), self.moves.pool.recheck_after),
+                name="account recheck",
+            )
         self._start_missing_tasks()
 
     def _start_missing_tasks(self) -> None:
@@ -174,21 +224,28 @@ class FeedService:
 
     def _after_poll(self, result: PollResult | None, group_id: str | None = None) -> None:
         if group_id is not None:
+            self._note_poll(group_id, result)
             self._stored(group_id, result)
         if result is not None:
             self.alerts.poll_went_through()
             if result.queued:
                 self._wake.set()
         if self.alerts.needs_check():
-            task = asyncio.create_task(self._check_session(), name="session alert")
-            self._checks.add(task)
-            task.add_done_callback(self._checks.discard)
+            self._in_background(self._post_quietly(self.alerts.check, "the session alert"), "session alert")
+        if self.moves is not None and self.moves.pending:
+            self._in_background(self._post_quietly(self.moves.tell, "an account change"), "account moves")
 
-    async def _check_session(self) -> list[int]:
+    def _in_background(self, work: Coroutine[Any, Any, list[int]], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    @staticmethod
+    async def _post_quietly(post: Callable[[], Awaitable[list[int]]], what: str) -> list[int]:
         try:
-            return await self.alerts.check()
+            return await post()
         except Exception:  # the store is unreachable, or the like: the next poll tries again
-            log.exception("Checking whether to post the session alert failed")
+            log.exception("Checking whether to post %s failed", what)
             return []
 
     async def _retention_loop(self) -> None:

@@ -16,15 +16,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.instances.age_gate import POLL_SECONDS, AgeGateWatch, Finding
-from bot.instances.service import ACCESS_NAMES, REGION_NAMES, InstanceService
-from bot.instances.views import CloseButton, close_view, instances_of, report_embed
+from bot.instances.service import ACCESS_NAMES, REGION_NAMES
+from bot.instances.views import CloseButton, close_view, report_embed
 from bot.leases import group_lease, lease_guard
+from bot.services.common import Actor
 from bot.store.leases import LeaseGuard
 from bot.text import plain_label, safe_text
-from bot.views.confirm import Confirm
+from bot.views.confirm import confirm_then
 from bot.views.context import actor_of, services_of
 from bot.views.group_option import chosen_group, group_option
-from bot.views.reply import NO_MENTIONS, send_ephemeral
+from bot.views.reply import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
@@ -37,17 +38,9 @@ class GroupInstances(commands.Cog):
         self.bot = bot
         # Built at first use: the commands are also loaded without a client or store (`groupbridge
         # sync`, the command-tree tests), and setup_hook sets those before any command can run.
-        self._service: InstanceService | None = None
         self._watch: AgeGateWatch | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-
-    @property
-    def service(self) -> InstanceService:
-        if self._service is None:
-            bot = self.bot
-            self._service = InstanceService(bot.vrchat, bot.store, bot.services.access, bot.services.actions)
-        return self._service
 
     @property
     def watch(self) -> AgeGateWatch:
@@ -117,7 +110,7 @@ async def _group_of(interaction: Interaction) -> str:
 async def world_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Worlds of the group's recent instances (the database only)."""
     try:
-        worlds = await instances_of(interaction).recent_worlds(
+        worlds = await interaction.client.instances.recent_worlds(
             actor_of(interaction), await _group_of(interaction), current
         )
     except Exception:
@@ -128,7 +121,7 @@ async def world_autocomplete(interaction: Interaction, current: str) -> list[app
 async def instance_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
     """The group's open instances (one VRChat list per group per 30 s at most)."""
     try:
-        found = await instances_of(interaction).open_instances(
+        found = await interaction.client.instances.open_instances(
             actor_of(interaction), await _group_of(interaction), current
         )
     except Exception:
@@ -194,21 +187,15 @@ async def open_instance(
     group_id = await chosen_group(interaction, group)
     await services_of(interaction).access.require_moderator(actor, group_id)  # refused before asking
     await interaction.response.defer(ephemeral=True, thinking=True)
-    service = instances_of(interaction)
+    service = interaction.client.instances
     plan = await service.plan_open(actor, group_id, world, access, region, roles, age_gate)
-    confirm = Confirm(interaction.user.id, "Open")
-    await send_ephemeral(interaction, f"Open {safe_text(plan.summary, 600)}?", view=confirm)
-    if not await confirm.wait_for_answer():
-        await confirm.finish("Nothing was changed.", origin=interaction)
-        return
 
-    async def work() -> str:
-        clicker = actor_of(confirm.interaction) if confirm.interaction else actor
+    async def work(clicker: Actor) -> str:
         opened = await service.open(clicker, plan)
         text = safe_text(opened.message, 1500)
         return f"{text}\n[Launch]({opened.launch_url})" if opened.launch_url else text
 
-    await confirm.finish_with(interaction, work())
+    await confirm_then(interaction, f"Open {safe_text(plan.summary, 600)}?", "Open", work)
 
 
 @app_commands.command(name="close", description="Close one of the group's instances now (asks first)")
@@ -219,23 +206,18 @@ async def close_instance(interaction: Interaction, instance: str, group: str | N
     actor = actor_of(interaction)
     group_id = await chosen_group(interaction, group)
     await services_of(interaction).access.require_moderator(actor, group_id)
-    service = instances_of(interaction)
+    service = interaction.client.instances
     location = await service.check_close(actor, group_id, instance)
-    confirm = Confirm(interaction.user.id, "Close")
-    await send_ephemeral(
-        interaction,
-        f"Close the group instance {safe_text(location.partition(':')[2], 300)} now? Everyone in it leaves.",
-        view=confirm,
-    )
-    if not await confirm.wait_for_answer():
-        await confirm.finish("Nothing was changed.", origin=interaction)
-        return
 
-    async def work() -> str:
-        clicker = actor_of(confirm.interaction) if confirm.interaction else actor
+    async def work(clicker: Actor) -> str:
         return safe_text((await service.close(clicker, group_id, location)).message, 1900)
 
-    await confirm.finish_with(interaction, work())
+    await confirm_then(
+        interaction,
+        f"Close the group instance {safe_text(location.partition(':')[2], 300)} now? Everyone in it leaves.",
+        "Close",
+        work,
+    )
 
 
 async def setup(bot: GroupBridgeBot) -> None:

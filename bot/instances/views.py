@@ -14,29 +14,22 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.instances.age_gate import Finding
-from bot.instances.service import InstanceService
 from bot.requests.cards import with_outcome
+from bot.services.common import Actor
 from bot.text import safe_text
-from bot.views.confirm import Confirm
-from bot.views.context import actor_of, bridge_interaction
-from bot.views.errors import report_error
-from bot.views.reply import NO_MENTIONS, send_ephemeral
+from bot.views.base import ReportedClick
+from bot.views.confirm import confirm_then
+from bot.views.context import actor_of
+from bot.views.reply import NO_MENTIONS
 from bot.vrchat.ids import launch_url
 
 if TYPE_CHECKING:
     from bot.bot import Interaction
 
-TEMPLATE = r"gb:inst:close:(?P<report>[0-9]{1,19})"
+# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
+TEMPLATE = r"gb:inst:close:(?P<report>[0-9]{1,18})"
 REPORT_COLOUR = discord.Colour.orange()
 CLOSED_COLOUR = discord.Colour.dark_grey()
-
-
-def instances_of(interaction: Interaction) -> InstanceService:
-    """The feature's service, kept by its cog (bot.instances.cog.GroupInstances)."""
-    service = getattr(interaction.client.get_cog("GroupInstances"), "service", None)
-    if not isinstance(service, InstanceService):
-        raise RuntimeError("the group instances feature is not loaded")
-    return service
 
 
 def close_id(report_id: int) -> str:
@@ -82,7 +75,7 @@ def close_view(report_id: int) -> discord.ui.View:
     return view
 
 
-class CloseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+class CloseButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     def __init__(self, report_id: int) -> None:
         self.report_id = report_id
         super().__init__(
@@ -95,35 +88,23 @@ class CloseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPL
     ) -> CloseButton:
         return cls(int(match["report"]))
 
-    async def callback(self, clicked: discord.Interaction) -> None:
-        interaction = bridge_interaction(clicked)
+    async def clicked(self, interaction: Interaction) -> None:
         card = interaction.message
-        try:
-            service = instances_of(interaction)
-            # Refused before asking: someone who may not close is never shown a confirmation.
-            report = await service.reported(actor_of(interaction), self.report_id)
-            confirm = Confirm(interaction.user.id, "Close")
-            world = safe_text(report.world_name, 100, single_line=True)
-            await send_ephemeral(
-                interaction, f"Close the group instance of {world} now? Everyone in it leaves.", view=confirm
-            )
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
-        if not await confirm.wait_for_answer():
-            await confirm.finish("Nothing was changed.", origin=interaction)
-            return
+        service = interaction.client.instances
+        # Refused before asking: someone who may not close is never shown a confirmation.
+        report = await service.reported(actor_of(interaction), self.report_id)
+        world = safe_text(report.world_name, 100, single_line=True)
 
-        async def work() -> str:
-            # Checked as the clicker is at the Confirm click.
-            clicker = actor_of(confirm.interaction) if confirm.interaction else actor_of(interaction)
+        async def work(clicker: Actor) -> str:
             outcome = await service.close_reported(clicker, self.report_id)
             await _close_card(
                 card, f"**Closed** by {safe_text(clicker.name, 100, single_line=True)} via Discord"
             )
             return safe_text(outcome.message, 1900)
 
-        await confirm.finish_with(interaction, work())
+        await confirm_then(
+            interaction, f"Close the group instance of {world} now? Everyone in it leaves.", "Close", work
+        )
 
 
 async def _close_card(message: discord.Message | None, line: str) -> None:

@@ -8,7 +8,7 @@ again by the service: only the Discord user the code was issued to can use it.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -16,17 +16,18 @@ from bot.links.service import IssuedCode, LinkService, discord_time
 from bot.store import LinkChange
 from bot.text import profile_link
 from bot.views.base import ReportedClick
-from bot.views.context import actor_of
+from bot.views.context import actor_of, bridge_interaction
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
-    from bot.bot import GroupBridgeBot, Interaction
+    from bot.bot import Interaction
 
-TEMPLATE = r"gb:link:verify:(?P<code_id>[0-9]{1,19})"
+# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
+TEMPLATE = r"gb:link:verify:(?P<code_id>[0-9]{1,18})"
 
 
 def links_of(interaction: discord.Interaction) -> LinkService:
-    return cast("GroupBridgeBot", interaction.client).links
+    return bridge_interaction(interaction).client.links
 
 
 vrchat_user = profile_link  # the name bot.links.cog imports

@@ -1,9 +1,12 @@
 """The card rounds: one card per pending join request in each requests channel, kept in step with
 VRChat (what to post and close comes from the service, bot.requests.reconcile; this posts and edits).
 
-Cards follow VRChat two ways: a full reconcile of every linked group about once a minute (jittered),
-and, every ~10 s, a look in the store for `group.request.*` entries the audit-log mirror has just
-stored (a database query, no VRChat call); only the groups that had one are reconciled early.
+Cards follow VRChat two ways: a full round about once a minute (jittered), and, every ~10 s, a look in
+the store for `group.request.*` entries the audit-log mirror has just stored (a database query, no
+VRChat call); only the groups that had one are reconciled early. A group whose mirror is live here
+(bot.feed.service.FeedService.mirror_live) gets its cards that way, so the full round lists its
+requests only every feed.request_reconcile_seconds (for requests the log does not show, such as
+those from before the bot came); the others are listed at every round (see `_listing_due`).
 With several processes, each reconciles only the groups it holds the lease of (bot.leases).
 A third way, in seconds: VRChat's pipeline says a group has a new request (bot.services.pipeline_events)
 and that group gets its round at once (`refresh_now`; a burst is one round, then one more at most
@@ -68,9 +71,10 @@ class CardRounds:
         self._live_task: asyncio.Task[None] | None = None
         # Adaptive polling of the request listing (bot.feed.backoff), only where the pipeline listens.
         self._quiet = QuietSchedule(CARD_POLL_SECONDS, bot.config.feed.quiet_ceiling)
+        self._reconcile_at: dict[str, float] = {}  # groups whose mirror is live: their next listing
 
     async def start(self) -> None:
-        self.bot.group_activity.subscribe(self._quiet.reset)  # a moderator's action: every round again
+        self.bot.group_activity.subscribe(self._touched)
         if self.bot.run_feed:
             self._task = asyncio.create_task(self._loop(), name="request cards")
             if self.bot.pipeline is not None:
@@ -84,6 +88,12 @@ class CardRounds:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    def _touched(self, group_id: str) -> None:
+        """A moderator's action on the group: its requests are listed at the next round (and, where
+        only the pipeline paces them, at every round until the group is quiet again)."""
+        self._quiet.reset(group_id)
+        self._reconcile_at.pop(group_id, None)
 
     def refresh_now(self, group_id: str) -> None:
         """A new join request in this group (VRChat's pipeline said so): a card round for it now."""
@@ -117,8 +127,7 @@ class CardRounds:
             if clock() >= next_sync:
                 upcoming = CARD_POLL_SECONDS * random.uniform(0.8, 1.2)  # jittered, never on a fixed clock
                 try:
-                    await self._new_request_groups()  # a full round covers whatever they announced
-                    await self.sync_cards(await self._listing_due(upcoming))
+                    await self.full_round(upcoming)
                 except Exception:  # the store is unreachable, or the like
                     log.exception("Updating join-request cards failed; trying again later")
                 next_sync = clock() + upcoming
@@ -131,17 +140,31 @@ class CardRounds:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
 
-    async def _listing_due(self, upcoming: float) -> set[str]:
-        """The linked groups whose requests this full round lists: all of them, except quiet groups
-        whose account's pipeline is connected here; those are listed at the last round before their
-        grown wait (at most feed.quiet_poll_ceiling_seconds) runs out."""
-        now, pipeline = asyncio.get_running_loop().time(), self.bot.pipeline
+    async def full_round(self, upcoming: float, now: float | None = None) -> int:
+        """The groups the mirror announced since the last look, and those whose listing is due."""
+        announced = await self._new_request_groups()
+        return await self.sync_cards(announced | await self._listing_due(upcoming, now))
+
+    async def _listing_due(self, upcoming: float, now: float | None = None) -> set[str]:
+        """The linked groups whose requests this full round lists. A group whose audit log this
+        process mirrors live: once per feed.request_reconcile_seconds (±20 %), the mirror announcing
+        its new requests meanwhile. The others: every round, except quiet groups whose account's
+        pipeline is connected here; those are listed at the last round before their grown wait (at
+        most feed.quiet_poll_ceiling_seconds) runs out. `now`: the loop's time unless a test gives one
+        (the feed's clock, then)."""
+        now = asyncio.get_running_loop().time() if now is None else now
+        pipeline, feed = self.bot.pipeline, self.bot.feed
         linked = {b.group_id for b in await self.bot.store.list_bindings()}
-        return {
-            g
-            for g in linked
-            if pipeline is None or not pipeline.listening_for(g) or self._quiet.due(g, now, upcoming)
-        }
+        due = set()
+        for g in linked:
+            if feed is not None and feed.mirror_live(g):
+                if self._reconcile_at.get(g, now) <= now:
+                    due.add(g)
+                    reconcile = self.bot.config.feed.request_reconcile_seconds
+                    self._reconcile_at[g] = now + reconcile * random.uniform(0.8, 1.2)
+            elif pipeline is None or not pipeline.listening_for(g) or self._quiet.due(g, now, upcoming):
+                due.add(g)
+        return due
 
     async def check_feed_events(self) -> bool:
         """Reconcile the groups whose mirrored audit log gained a join-request entry since the last

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.roles.discord_side import DiscordRoleAccess
 from bot.roles.loop import FULL_EVERY, RoleSyncLoop
 from bot.roles.plan import Change
-from bot.roles.service import DiscordRole, RoleSyncService, RoleSyncView
-from bot.roles.sync import RoleSyncEngine
-from bot.services.common import ActionLog
-from bot.store.role_sync import DIRECTIONS, MEMBERSHIP, SYNC_MODES
+from bot.roles.service import DiscordRole, RoleSyncView
+from bot.store.role_sync import DIRECTIONS, MEMBERSHIP, SYNC_MODES, Side
 from bot.text import clip, safe_text
 from bot.views.context import actor_of
 from bot.views.group_option import LINKED_GROUP_HELP, group_option
@@ -28,14 +24,6 @@ if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
 
 DIFF_LINES = 15  # changes listed per side; the rest are counted
-
-
-# Each bot's cog, for its commands (free functions added to /rolesync); dropped with the bot.
-_COGS: weakref.WeakKeyDictionary[discord.Client, RoleSync] = weakref.WeakKeyDictionary()
-
-
-def _service(interaction: Interaction) -> RoleSyncService:
-    return _COGS[interaction.client].service
 
 
 def _role(interaction: Interaction, role: discord.Role) -> DiscordRole:
@@ -71,7 +59,7 @@ async def map_role(
     group: str | None = None,
 ) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)  # asks VRChat for the roles
-    mapping, role = await _service(interaction).map(
+    mapping, role = await interaction.client.role_sync.map(
         actor_of(interaction),
         interaction.guild_id or 0,
         group,
@@ -96,7 +84,9 @@ async def map_role(
 async def unmap_role(
     interaction: Interaction, role: app_commands.Range[str, 1, 100], group: str | None = None
 ) -> None:
-    removed = await _service(interaction).unmap(actor_of(interaction), interaction.guild_id or 0, group, role)
+    removed = await interaction.client.role_sync.unmap(
+        actor_of(interaction), interaction.guild_id or 0, group, role
+    )
     await send_ephemeral(
         interaction,
         f"Unmapped `{removed.vrchat_role_id}` ↔ <@&{removed.discord_role_id}>; "
@@ -112,7 +102,7 @@ async def unmap_role(
 async def membership(
     interaction: Interaction, role: discord.Role | None = None, group: str | None = None
 ) -> None:
-    await _service(interaction).set_membership_role(
+    await interaction.client.role_sync.set_membership_role(
         actor_of(interaction), interaction.guild_id or 0, group, _role(interaction, role) if role else None
     )
     text = (
@@ -129,7 +119,7 @@ async def membership(
 @app_commands.choices(mode=[app_commands.Choice(name=m, value=m) for m in SYNC_MODES])
 @group_option(LINKED_GROUP_HELP)
 async def mode(interaction: Interaction, mode: str, group: str | None = None) -> None:
-    settings = await _service(interaction).set_mode(
+    settings = await interaction.client.role_sync.set_mode(
         actor_of(interaction), interaction.guild_id or 0, group, mode
     )
     text = {
@@ -144,7 +134,7 @@ async def mode(interaction: Interaction, mode: str, group: str | None = None) ->
 @group_option(LINKED_GROUP_HELP)
 async def list_roles(interaction: Interaction, group: str | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
-    view = await _service(interaction).view(actor_of(interaction), interaction.guild_id or 0, group)
+    view = await interaction.client.role_sync.view(actor_of(interaction), interaction.guild_id or 0, group)
     embed = discord.Embed(title="Role sync", colour=discord.Colour.blurple())
     lines = [
         f"{_vrchat_role(view, m.vrchat_role_id)} ↔ <@&{m.discord_role_id}>: {m.direction}, source "
@@ -176,13 +166,14 @@ def _change_line(change: Change) -> str:
 @group_option(LINKED_GROUP_HELP)
 async def diff(interaction: Interaction, group: str | None = None) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)  # pages the group's members
-    result = await _service(interaction).diff(actor_of(interaction), interaction.guild_id or 0, group)
+    result = await interaction.client.role_sync.diff(actor_of(interaction), interaction.guild_id or 0, group)
     plan = result.outcome.plan
     embed = discord.Embed(
         title=f"Role sync dry run (mode: {result.view.settings.mode})", colour=discord.Colour.blurple()
     )
-    for side, label in (("vrchat", "In VRChat"), ("discord", "In Discord")):
-        changes = plan.on(side)  # type: ignore[arg-type]
+    sides: tuple[tuple[Side, str], ...] = (("vrchat", "In VRChat"), ("discord", "In Discord"))
+    for side, label in sides:
+        changes = plan.on(side)
         shown = [_change_line(c) for c in changes[:DIFF_LINES]]
         if len(changes) > DIFF_LINES:
             shown.append(f"… and {len(changes) - DIFF_LINES} more")
@@ -209,26 +200,13 @@ class RoleSync(commands.Cog):
         self.bot = bot
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._service: RoleSyncService | None = None
         self._loop: RoleSyncLoop | None = None
-
-    @property
-    def service(self) -> RoleSyncService:
-        """Built at first use: the command tree is also built offline, with no VRChat or store."""
-        if self._service is None:
-            bot = self.bot
-            access = DiscordRoleAccess(bot, list_members=bot.intents.members)
-            engine = RoleSyncEngine(bot.vrchat, bot.store, access)
-            self._service = RoleSyncService(
-                bot.vrchat, bot.store, bot.services.access, ActionLog(bot.store), engine
-            )
-        return self._service
 
     @property
     def loop(self) -> RoleSyncLoop:
         if self._loop is None:
             self._loop = RoleSyncLoop(
-                self.service,
+                self.bot.role_sync,
                 self.bot.store,
                 self.bot.vrchat,
                 holds_group=self.bot.holds_group,
@@ -239,7 +217,6 @@ class RoleSync(commands.Cog):
     status_title = "Role sync"
 
     async def cog_load(self) -> None:
-        _COGS[self.bot] = self
         self.bot.status_contributors.append(self)
         if self.bot.run_feed:
             self._task = asyncio.create_task(self._run(), name="role sync")
@@ -252,7 +229,6 @@ class RoleSync(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.status_contributors.remove(self)
-        _COGS.pop(self.bot, None)
         self._stop.set()
         if self._task is not None:
             self._task.cancel()
@@ -261,7 +237,7 @@ class RoleSync(commands.Cog):
 
     async def status_text(self, guild_id: int) -> str | None:
         """Its field of /bridge status (a bot.features.StatusContributor)."""
-        return await self.service.status_text(
+        return await self.bot.role_sync.status_text(
             guild_id, members_intent=self.bot.intents.members, full_every=FULL_EVERY
         )
 

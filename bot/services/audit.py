@@ -125,8 +125,9 @@ def _filters(**query: Unpack[AuditQuery]) -> _Filters:
     return _Filters(actor, target, _event_types(event_type), start, end)
 
 
-class _RowSink:
-    """A text buffer that remembers where each written row ends (csv.writer writes one row per call)."""
+class RowSink:
+    """A text buffer that remembers where each written row ends (csv.writer writes one row per call),
+    so that an export can be cut after a row: a row's quoted field may hold line breaks of its own."""
 
     def __init__(self) -> None:
         self.buffer = io.StringIO()
@@ -136,6 +137,14 @@ class _RowSink:
         written = self.buffer.write(text)
         self.ends.append(self.buffer.tell())
         return written
+
+    def capped(self, written: int, limit: int) -> tuple[str, int, bool]:
+        """The header and at most `limit` rows of the `written` ones, how many rows that is, and
+        whether any were cut (exports ask for one row more than allowed to know)."""
+        text = self.buffer.getvalue()
+        if written > limit:
+            text = text[: self.ends[limit]]  # ends[0] is the header row
+        return text, min(written, limit), written > limit
 
 
 class AuditService:
@@ -177,14 +186,9 @@ class AuditService:
         if not 1 <= limit <= EXPORT_CAP:
             raise InvalidInput(f"An export holds between 1 and {EXPORT_CAP:,} entries.")
         await self._access.require_moderator(actor, gid)
-        sink = _RowSink()
-        # One row more than allowed tells whether there were more; it is cut off again below.
+        sink = RowSink()
         written = await self._store.export_csv(sink, group_id=gid, **flt.as_kwargs(), limit=limit + 1)
-        text = sink.buffer.getvalue()
-        capped = written > limit
-        if capped:
-            text = text[: sink.ends[limit]]  # ends[0] is the header row
-        rows = min(written, limit)
+        text, rows, capped = sink.capped(written, limit)
         await self._actions.record(
             actor,
             gid,

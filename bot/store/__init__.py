@@ -10,6 +10,7 @@ from bot.store.cards import CARD_STATES, NO_CHANNEL, CardState, HandledWhere, Re
 from bot.store.history import EventTally, HistoryItem, HistoryPage
 from bot.store.links import CodeNotClaimable, Link, LinkChange, LinkCode, LinkConflict
 from bot.store.notes import ModeratorNote
+from bot.store.process_state import ProcessAccount, ProcessState
 from bot.store.store import IngestHook, Store
 from bot.store.types import (
     ActionIn,
@@ -79,6 +80,8 @@ __all__ = [
     "OutboxItem",
     "OutboxState",
     "OutboxStats",
+    "ProcessAccount",
+    "ProcessState",
     "RequestCard",
     "SetAside",
     "SetAsideIn",

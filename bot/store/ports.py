@@ -17,6 +17,7 @@ from bot.store.bindings import BindingFilters
 from bot.store.journal import ActionFilters
 from bot.store.leases import FenceReader, Lease, LeaseFence
 from bot.store.links import AttemptKind, Link, LinkChange, LinkCode
+from bot.store.process_state import ProcessAccount, ProcessState
 from bot.store.query import EntryFilters, TextSink
 from bot.store.rules import RequestRule, RuleKind, RuleOutcome
 from bot.store.stats import DailyCounts
@@ -187,6 +188,31 @@ class LeaseStore(BindingReader, Protocol):
     ) -> dict[str, Lease]: ...
     async def release_leases(self, owner: str, names: Iterable[str] | None = None) -> int: ...
     async def purge_leases(self, expired_for: timedelta) -> int: ...
+
+
+class ProcessStateStore(BindingReader, Protocol):
+    """bot.store.process_state: what each bot process runs (bot.services.processes)."""
+
+    async def report_process(
+        self,
+        owner: str,
+        role: str,
+        started_at: datetime,
+        groups: Iterable[str],
+        accounts: Iterable[ProcessAccount],
+    ) -> datetime: ...
+    async def list_process_states(self) -> list[ProcessState]: ...
+    async def forget_process(self, owner: str) -> int: ...
+    async def forget_other_processes(self, owner: str) -> int: ...
+    async def purge_process_states(self, silent_for: timedelta) -> int: ...
+
+
+class WakeStore(Protocol):
+    """bot.store.wakes: a moderator's command reaching the process that polls the group (bot.activity)."""
+
+    async def wake_groups(self, group_ids: Iterable[str]) -> dict[str, int]: ...
+    async def group_wakes(self, group_ids: Iterable[str]) -> dict[str, int]: ...
+    async def purge_group_wakes(self, older_than: timedelta) -> int: ...
 
 
 class SessionNoticeStore(BindingReader, Protocol):

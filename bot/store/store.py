@@ -29,6 +29,7 @@ from bot.store.migrate_process import migrate_in_child
 from bot.store.models import AuditEntryRow, BindingRow, GroupCursorRow, OutboxRow
 from bot.store.moderator_alerts import ModeratorAlertOps
 from bot.store.outbox import OutboxOps
+from bot.store.process_state import ProcessStateOps
 from bot.store.query import QueryOps
 from bot.store.role_sync import RoleSyncOps
 from bot.store.rules import RuleOps
@@ -44,6 +45,7 @@ from bot.store.types import (
     SetAsideIn,
     StoreError,
 )
+from bot.store.wakes import WakeOps
 from bot.store.watchlist import WatchlistOps
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class Store(
     InstanceReportOps,
     ModeratorAlertOps,
     RoleSyncOps,
+    ProcessStateOps,
+    WakeOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""

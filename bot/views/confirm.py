@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.services.common import Actor
 from bot.text import CONTENT_LIMIT, clip
 from bot.views.base import OwnedView
+from bot.views.context import actor_of
 from bot.views.errors import explain
-from bot.views.reply import NO_MENTIONS
+from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import Interaction
@@ -67,3 +69,24 @@ class Confirm(OwnedView):
         except Exception as exc:
             text = explain(self.interaction or origin, exc)
         await self.finish(text, origin=origin)
+
+
+async def confirm_then(
+    interaction: Interaction,
+    prompt: str,
+    confirm_label: str,
+    work: Callable[[Actor], Awaitable[str]],
+    *,
+    embed: discord.Embed | None = None,
+    declined: str = "Nothing was changed.",
+) -> None:
+    """Ask `prompt` (with Confirm labelled `confirm_label`) on an ephemeral reply only the asker can
+    answer. On Confirm, `work` runs as the clicker is at that click (their permission is checked
+    again then, not as it was when they asked) and the prompt ends with its result; on Cancel or no
+    answer it ends with `declined`."""
+    confirm = Confirm(interaction.user.id, confirm_label)
+    await send_ephemeral(interaction, prompt, embed=embed, view=confirm)
+    if not await confirm.wait_for_answer():
+        await confirm.finish(declined, origin=interaction)
+        return
+    await confirm.finish_with(interaction, work(actor_of(confirm.interaction or interaction)))

@@ -9,13 +9,21 @@ fewest groups takes it (ties: the primary, then config order), so the periodic p
 groups only one account can serve are placed first.
 
 When it is decided: `assign()` (the bot passes the allow-list at start), and for a group not seen
-yet (a binding made later with /bridge link) at the first call for it. A served group keeps its
-account until the next `assign()` or restart: when VRChat takes a permission away, the calls
-themselves answer 403, which reaches the feed's last error and /bridge status; moving the group
-quietly would hide that. A group no account can serve is never handed to the primary: its calls
-raise NoServingAccount (a Forbidden, which every caller already handles) without a request, and it
-is looked at again after `recheck_after` seconds, so a role granted in VRChat is picked up without
-a restart.
+yet (a binding made later with /bridge link) at the first call for it. A group no account can serve
+is never handed to the primary: its calls raise NoServingAccount (a Forbidden, which every caller
+already handles) without a request, and it is looked at again after `recheck_after` seconds, so a
+role granted in VRChat is picked up without a restart.
+
+A served group moves to another account without a restart when that account is strictly better
+suited: the serving one is no longer a member with the permissions, or its session is blocked, and
+the other is fine (`recheck()`, which the feed runs every `recheck_after` seconds for the groups it
+polls; and at once, through the router, when a group call is refused with VRChat's 403 or its
+account's session blocks). Each look asks every account about the group once. Against flapping: an
+account merely as good never takes a group over (a session that comes back does not pull its
+groups back), a group moves at most once per `recheck_after` period, and a failed call triggers at
+most one look per group in that period. When no account is better the group stays, and its calls go
+on answering 403, which reaches the feed's last error and /bridge status. Each move is logged and
+told to the listeners (`on_move`): the feed posts a notice in the group's channels.
 
 With one account there is nothing to choose: every group goes to it without asking VRChat, exactly
 as before there were several.
@@ -26,116 +34,51 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
 from .client import VRChatClient
 from .errors import Forbidden, NotFound, VRChatError
-from .models import Group
+from .meter import BUDGET_WINDOW, RequestMeter
+from .serving import PROVEN, REQUIRED_PERMISSIONS, UNFIT, NoServingAccount, Standing
+
+__all__ = [
+    "BUDGET_WINDOW",
+    "REQUIRED_PERMISSIONS",
+    "Account",
+    "AccountPool",
+    "AccountUsage",
+    "Move",
+    "NoServingAccount",
+    "RequestMeter",
+    "Standing",
+]
 
 log = logging.getLogger(__name__)
 
-#: What the bot does in every group it serves: mirror the audit log and handle join requests.
-REQUIRED_PERMISSIONS: tuple[str, ...] = ("group-audit-view", "group-invites-manage")
-BUDGET_WINDOW = 60.0  # seconds: the budget is "requests in the last minute"
-RECHECK_AFTER = 900.0  # seconds before a group no account could serve is looked at again
-
-
-class NoServingAccount(Forbidden):
-    """No account of the bot is a member of the group with the permissions it needs there."""
-
-    def __init__(self, group_id: str, names: Sequence[str], permissions: Sequence[str]) -> None:
-        super().__init__(
-            f"none of the bot's VRChat accounts ({', '.join(names)}) is a member of this group with "
-            f"the permissions {', '.join(permissions)}",
-            status=403,
-            path=f"/groups/{group_id}",
-        )
-        self.group_id = group_id
-
-    def __str__(self) -> str:  # no request was made, so not "VRChat answered 403"
-        return f"No VRChat account can serve {self.group_id}: {self.message}."
+RECHECK_AFTER = 900.0  # seconds between looks at which account should serve a group
 
 
 @dataclass(frozen=True, slots=True)
-class Standing:
-    """An account's place in a group, as VRChat tells that account."""
+class Move:
+    """A group handed to a better-suited account; names only, never a secret."""
 
-    member: bool
-    permissions: tuple[str, ...] | None  # None: VRChat did not say
-
-    @classmethod
-    def of(cls, group: Group) -> Standing:
-        # The client's Group model keeps the fields it does not declare (extra="allow").
-        extra: dict[str, Any] = group.model_extra or {}
-        mine = extra.get("myMember")
-        perms = mine.get("permissions") if isinstance(mine, dict) else None
-        return cls(
-            member=extra.get("membershipStatus") == "member",
-            permissions=tuple(str(p) for p in perms) if isinstance(perms, list) else None,
-        )
-
-    def can_serve(self, required: Sequence[str]) -> bool:
-        if not self.member:
-            return False
-        # Unknown permissions do not rule a member out; the calls will tell (ranked after proven ones).
-        return self.permissions is None or "*" in self.permissions or set(required) <= set(self.permissions)
-
-
-class RequestMeter:
-    """Every HTTP request one account really sent (retries and logins too), over a sliding minute."""
-
-    def __init__(
-        self,
-        requests_per_second: float,
-        *,
-        window: float = BUDGET_WINDOW,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.requests_per_second = requests_per_second
-        self.window = window
-        self.total = 0
-        self._clock = clock
-        self._sent: deque[float] = deque()
+    group_id: str
+    old: str
+    new: str
+    old_blocked: bool  # the old account's session was blocked (else it lost membership or a permission)
 
     @property
-    def budget(self) -> int:
-        """What the account's limiter lets through in one window at its sustained rate."""
-        return int(self.requests_per_second * self.window)
+    def reason(self) -> str:
+        if self.old_blocked:
+            return f"the VRChat session of {self.old} is blocked"
+        return f"{self.old} is no longer a member there with the permissions the bot needs"
 
-    def record(self) -> None:
-        now = self._clock()
-        self._sent.append(now)
-        self.total += 1
-        self._trim(now)
 
-    def used(self) -> int:
-        """Requests sent in the last window."""
-        self._trim(self._clock())
-        return len(self._sent)
-
-    def _trim(self, now: float) -> None:
-        while self._sent and self._sent[0] <= now - self.window:
-            self._sent.popleft()
-
-    def session(self, timeout: float) -> aiohttp.ClientSession:
-        """An HTTP session for the account's client that counts what it sends (call it inside the event
-        loop). No cookie jar, like the client's own: the client keeps each account's cookies itself."""
-
-        async def sent(*_: object) -> None:
-            self.record()
-
-        trace = aiohttp.TraceConfig()
-        trace.on_request_start.append(sent)
-        return aiohttp.ClientSession(
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            trace_configs=[trace],
-        )
+MoveListener = Callable[[Move], None]
 
 
 @dataclass(eq=False)
@@ -177,11 +120,17 @@ class AccountPool:
             raise ValueError("account names must be unique")
         self._accounts = tuple(accounts)
         self.required_permissions = tuple(required_permissions)
-        self._recheck_after = recheck_after
+        self.recheck_after = recheck_after
         self._clock = clock
         self._served: dict[str, Account] = {}
         self._unservable: dict[str, float] = {}  # group -> when no account could serve it
         self._deciding: dict[str, asyncio.Lock] = {}
+        # Per group, the recheck period (see `_period`) of its last move and of its last look
+        # triggered by a failed call: at most one of each per period.
+        self._born = clock()
+        self._moved_in: dict[str, int] = {}
+        self._triggered_in: dict[str, int] = {}
+        self._move_listeners: list[MoveListener] = []
         self.processes = 1  # processes sharing every account's rate (GroupRouter.share_rate)
 
     def __len__(self) -> int:
@@ -259,7 +208,7 @@ class AccountPool:
             if (account := self._served.get(group_id)) is not None:
                 return account
             since = self._unservable.get(group_id)
-            if since is None or self._clock() - since >= self._recheck_after:
+            if since is None or self._clock() - since >= self.recheck_after:
                 account = self._place(group_id, await self._candidates(group_id))
             if account is None:
                 raise NoServingAccount(group_id, [a.name for a in self._accounts], self.required_permissions)
@@ -297,22 +246,28 @@ class AccountPool:
     async def _candidates(self, group_id: str) -> list[tuple[Account, Standing]]:
         """The accounts that can serve the group. Raises what kept an account from answering when no
         other account can serve it: "nobody can" is only said when every account answered."""
-        results = await asyncio.gather(
-            *(self._standing(a, group_id) for a in self._accounts), return_exceptions=True
-        )
-        capable: list[tuple[Account, Standing]] = []
-        failure: BaseException | None = None
-        for account, result in zip(self._accounts, results, strict=True):
-            if isinstance(result, Standing):
-                if result.can_serve(self.required_permissions):
-                    capable.append((account, result))
-            elif isinstance(result, VRChatError):
-                failure = failure or result
-            else:
-                raise result
+        looks = await self._look(group_id)
+        capable = [
+            (account, look)
+            for account, look in looks.items()
+            if isinstance(look, Standing) and look.can_serve(self.required_permissions)
+        ]
+        failure = next((look for look in looks.values() if isinstance(look, VRChatError)), None)
         if not capable and failure is not None:
             raise failure
         return capable
+
+    async def _look(self, group_id: str) -> dict[Account, Standing | VRChatError]:
+        """Each account's standing in the group, or what kept it from answering."""
+        results = await asyncio.gather(
+            *(self._standing(a, group_id) for a in self._accounts), return_exceptions=True
+        )
+        looks: dict[Account, Standing | VRChatError] = {}
+        for account, result in zip(self._accounts, results, strict=True):
+            if not isinstance(result, Standing | VRChatError):
+                raise result
+            looks[account] = result
+        return looks
 
     @staticmethod
     async def _standing(account: Account, group_id: str) -> Standing:
@@ -331,16 +286,104 @@ class AccountPool:
                 ", ".join(self.required_permissions),
             )
             return None
-        load = Counter(self._served.values())
-        order = {a: i for i, a in enumerate(self._accounts)}
-        account, _ = min(
-            capable,
-            key=lambda c: (c[1].permissions is None, load[c[0]], not c[0].primary, order[c[0]]),
-        )
+        account = self._preferred([(a, look.suitability(self.required_permissions)) for a, look in capable])
         self._served[group_id] = account
         self._unservable.pop(group_id, None)
         log.info("VRChat group %s is served by account %s.", group_id, account.name)
         return account
+
+    def _preferred(self, ranked: list[tuple[Account, int]]) -> Account:
+        """The best suited of these accounts; among equals the one serving the fewest groups, then
+        the primary, then config order."""
+        load = Counter(self._served.values())
+        order = {a: i for i, a in enumerate(self._accounts)}
+        account, _ = min(ranked, key=lambda c: (c[1], load[c[0]], not c[0].primary, order[c[0]]))
+        return account
+
+    # -- moving a group to a better-suited account ------------------------------------------------
+
+    def on_move(self, listener: MoveListener) -> None:
+        """`listener(move)` after each group moved to another account."""
+        self._move_listeners.append(listener)
+
+    def _period(self) -> int:
+        """Which recheck period it is: moves and triggered looks are limited per period."""
+        return int((self._clock() - self._born) // self.recheck_after)
+
+    async def recheck(self, group_ids: Iterable[str]) -> list[Move]:
+        """Look again at which account should serve each of these groups (one `GET /groups/{id}`
+        per account and group), and move those a strictly better-suited account can serve. Groups
+        not served (not decided yet, or no account could) are left to their next call."""
+        if len(self._accounts) == 1:
+            return []
+        served = [g for g in dict.fromkeys(group_ids) if g in self._served]
+        moves = await asyncio.gather(*(self._reconsider(g) for g in served))
+        return [m for m in moves if m is not None]
+
+    async def call_failed(self, group_id: str, account: Account, error: VRChatError) -> None:
+        """A call for the group, sent on `account`, failed. When VRChat refused it (its own 403) or
+        the account's session is blocked, the group is looked at again now, before the caller sees
+        the error. Each group of a blocked account meets the block at its own next call, so each is
+        looked at then. At most one such look per group and recheck period: a group nobody can
+        serve better does not cost a look per failed poll."""
+        if len(self._accounts) == 1 or self._served.get(group_id) is not account:
+            return
+        refused = isinstance(error, Forbidden) and bool(error.method)  # VRChat's, not NoServingAccount
+        if not (refused or account.client.session_blocked):
+            return
+        period = self._period()
+        if self._triggered_in.get(group_id) == period:
+            return
+        self._triggered_in[group_id] = period
+        try:
+            await self._reconsider(group_id)
+        except Exception:  # the caller's own error is what it must see
+            log.exception("Looking for a better VRChat account for %s failed", group_id)
+
+    async def _reconsider(self, group_id: str) -> Move | None:
+        async with self._deciding.setdefault(group_id, asyncio.Lock()):
+            current = self._served.get(group_id)
+            if current is None or self._moved_in.get(group_id) == self._period():
+                return None
+            looks = await self._look(group_id)
+            now = self._suitability(current, looks[current])
+            if now is None or now == PROVEN:
+                return None  # nothing to gain, or not known now (an outage): it stays
+            better = [
+                (account, rank)
+                for account, look in looks.items()
+                if account is not current
+                and (rank := self._suitability(account, look)) is not None
+                and rank < now
+            ]
+            if not better:
+                return None
+            account = self._preferred(better)
+            self._served[group_id] = account
+            self._moved_in[group_id] = self._period()
+            move = Move(group_id, current.name, account.name, old_blocked=current.client.session_blocked)
+        log.info(
+            "VRChat group %s moves from account %s to account %s, because %s.",
+            group_id,
+            move.old,
+            move.new,
+            move.reason,
+        )
+        for listener in self._move_listeners:
+            try:
+                listener(move)
+            except Exception:  # one listener's bug must not undo the move or silence the others
+                log.exception("A listener failed to hear that %s moved", group_id)
+        return move
+
+    def _suitability(self, account: Account, look: Standing | VRChatError) -> int | None:
+        """PROVEN, UNPROVEN (a member VRChat told no permissions of) or UNFIT (not a member with
+        the permissions, or its session is blocked); None when it could not be asked (an outage)."""
+        if account.client.session_blocked:
+            return UNFIT
+        if isinstance(look, VRChatError):
+            return None
+        return look.suitability(self.required_permissions)
 
     # -- status -----------------------------------------------------------------------------------
 

@@ -9,8 +9,10 @@ than forwarded by __getattr__: a method added to the API cannot slip past the ro
 mypy checks that the router provides all of VRChatAPI (the end of this module).
 
 Group calls (the group ID comes first) go to the account serving the group (bot.vrchat.pool), or
-raise NoServingAccount. Calls about the bot's own account go to the account that is that user
-(VRChat answers them only for the caller), else to the primary; so do user lookups and searches.
+raise NoServingAccount; one that fails tells the pool first, which may move the group to a
+better-suited account before the error reaches the caller (its next call goes out on that one).
+Calls about the bot's own account go to the account that is that user (VRChat answers them only
+for the caller), else to the primary; so do user lookups and searches.
 `user_id` is the primary's; `user_id_for(group_id)` is the account acting in that group.
 """
 
@@ -23,10 +25,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from .auth import SessionState
 from .client import VRChatClient
+from .errors import VRChatError
 from .models import (
     CurrentUser,
 )
-from .pool import AccountPool
+from .pool import Account, AccountPool
 
 if TYPE_CHECKING:
     from .api import VRChatAPI
@@ -38,7 +41,7 @@ T = TypeVar("T")
 # A client method, unbound, and the router's method made from it: the same parameters after `self`.
 ClientMethod = Callable[Concatenate[VRChatClient, P], Coroutine[Any, Any, R]]
 RouterMethod = Callable[Concatenate["GroupRouter", P], Coroutine[Any, Any, R]]
-Pick = Callable[["GroupRouter", str], Awaitable[VRChatClient]]
+Pick = Callable[["GroupRouter", str], Awaitable[Account]]
 
 
 def _first(method: Callable[..., object]) -> Callable[[tuple[object, ...], dict[str, object]], str]:
@@ -48,16 +51,22 @@ def _first(method: Callable[..., object]) -> Callable[[tuple[object, ...], dict[
     return lambda args, kwargs: cast(str, args[0] if args else kwargs[name])
 
 
-def _forward(method: ClientMethod[P, R], pick: Pick) -> RouterMethod[P, R]:
+def _forward(method: ClientMethod[P, R], pick: Pick, *, in_group: bool = False) -> RouterMethod[P, R]:
     """The router's version of the client's `method`: its signature (so mypy holds the router to
-    VRChatAPI through it), the call sent to the client that `pick` chooses by the first argument.
-    Looked up on that client by name at call time, as `client.method(...)`."""
+    VRChatAPI through it), the call sent to the account that `pick` chooses by the first argument.
+    Looked up on that account's client by name at call time, as `client.method(...)`."""
     name, first = method.__name__, _first(method)
 
     async def routed(self: GroupRouter, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        client = await pick(self, first(args, kwargs))
-        bound: Callable[P, Coroutine[Any, Any, R]] = getattr(client, name)
-        return await bound(*args, **kwargs)
+        key = first(args, kwargs)
+        account = await pick(self, key)
+        bound: Callable[P, Coroutine[Any, Any, R]] = getattr(account.client, name)
+        try:
+            return await bound(*args, **kwargs)
+        except VRChatError as exc:
+            if in_group:
+                await self.pool.call_failed(key, account, exc)
+            raise
 
     routed.__name__ = routed.__qualname__ = name
     routed.__doc__ = method.__doc__
@@ -71,31 +80,36 @@ def _in_group_iter(
     name, first = method.__name__, _first(method)
 
     async def routed(self: GroupRouter, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
-        client = await self._group(first(args, kwargs))
-        items: Callable[P, AsyncIterator[T]] = getattr(client, name)
-        async for item in items(*args, **kwargs):
-            yield item
+        group_id = first(args, kwargs)
+        account = await self.pool.account_for(group_id)
+        items: Callable[P, AsyncIterator[T]] = getattr(account.client, name)
+        try:
+            async for item in items(*args, **kwargs):
+                yield item
+        except VRChatError as exc:
+            await self.pool.call_failed(group_id, account, exc)
+            raise
 
     routed.__name__ = routed.__qualname__ = name
     routed.__doc__ = method.__doc__
     return routed
 
 
-async def _serving(router: GroupRouter, group_id: str) -> VRChatClient:
-    return await router.pool.client_for(group_id)
+async def _serving(router: GroupRouter, group_id: str) -> Account:
+    return await router.pool.account_for(group_id)
 
 
-async def _account_of(router: GroupRouter, user_id: str) -> VRChatClient:
-    return router._self(user_id)
+async def _account_of(router: GroupRouter, user_id: str) -> Account:
+    return router.pool.owner_of(user_id) or router.pool.primary
 
 
-async def _primary(router: GroupRouter, _first: str) -> VRChatClient:
-    return router._primary()
+async def _primary(router: GroupRouter, _first: str) -> Account:
+    return router.pool.primary
 
 
 def _in_group(method: ClientMethod[P, R]) -> RouterMethod[P, R]:
     """A group call (the group ID first): sent on the account serving the group."""
-    return _forward(method, _serving)
+    return _forward(method, _serving, in_group=True)
 
 
 def _as_user(method: ClientMethod[P, R]) -> RouterMethod[P, R]:
@@ -118,13 +132,6 @@ class GroupRouter:
 
     def _primary(self) -> VRChatClient:
         return self.pool.primary.client
-
-    def _self(self, user_id: str) -> VRChatClient:
-        owner = self.pool.owner_of(user_id)
-        return owner.client if owner is not None else self._primary()
-
-    async def _group(self, group_id: str) -> VRChatClient:
-        return await self.pool.client_for(group_id)
 
     # -- session ---------------------------------------------------------------------------------
 

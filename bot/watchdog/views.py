@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.services.common import Actor
 from bot.store.moderator_alerts import ModeratorAlert
 from bot.text import safe_text
-from bot.views.confirm import Confirm
-from bot.views.context import actor_of, bridge_interaction
-from bot.views.errors import report_error
+from bot.views.base import ReportedClick
+from bot.views.confirm import confirm_then
+from bot.views.context import actor_of
 from bot.views.reply import NO_MENTIONS, send_ephemeral
 
 from .render import alert_embed
 
-KILL_TEMPLATE = r"gb:alert:kill:(?P<alert_id>[0-9]{1,19})"
-DISMISS_TEMPLATE = r"gb:alert:dismiss:(?P<alert_id>[0-9]{1,19})"
+if TYPE_CHECKING:
+    from bot.bot import Interaction
+
+# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
+KILL_TEMPLATE = r"gb:alert:kill:(?P<alert_id>[0-9]{1,18})"
+DISMISS_TEMPLATE = r"gb:alert:dismiss:(?P<alert_id>[0-9]{1,18})"
 KILL_LABEL = "Remove this moderator's group roles"
-ID_PATTERN = re.compile(r"gb:alert:(?:kill|dismiss):([0-9]{1,19})")
+ID_PATTERN = re.compile(r"gb:alert:(?:kill|dismiss):([0-9]{1,18})")
 
 
 def kill_id(alert_id: int) -> str:
@@ -36,7 +41,7 @@ def dismiss_id(alert_id: int) -> str:
     return f"gb:alert:dismiss:{alert_id}"
 
 
-class KillSwitchButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=KILL_TEMPLATE):
+class KillSwitchButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=KILL_TEMPLATE):
     def __init__(self, alert_id: int) -> None:
         self.alert_id = alert_id
         super().__init__(
@@ -49,43 +54,29 @@ class KillSwitchButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=
     ) -> KillSwitchButton:
         return cls(int(match["alert_id"]))
 
-    async def callback(self, clicked: discord.Interaction) -> None:
-        interaction = bridge_interaction(clicked)
+    async def clicked(self, interaction: Interaction) -> None:
         watchdog = interaction.client.watchdog
         alert_message = interaction.message  # the alert: after the confirmation, the click is the prompt
-        try:
-            # Refuse before asking: someone who may not use it is never shown a confirmation.
-            alert, user_id = await watchdog.kill_target(actor_of(interaction), self.alert_id)
-            confirm = Confirm(interaction.user.id, "Remove roles")
-            await send_ephemeral(
-                interaction,
-                f"Remove every group role of {safe_text(user_id, 60)} in VRChat? They keep their "
-                "membership; someone with the permission can give the roles back.",
-                view=confirm,
-            )
-            if not await confirm.wait_for_answer():
-                await confirm.finish("Nothing was changed.", origin=interaction)
-                return
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
-        # The permission is checked again inside: the clicker may have lost it while deciding.
-        await confirm.finish_with(
-            interaction, _kill(confirm.interaction or interaction, alert, alert_message)
+        # Refuse before asking: someone who may not use it is never shown a confirmation.
+        alert, user_id = await watchdog.kill_target(actor_of(interaction), self.alert_id)
+
+        async def work(clicker: Actor) -> str:
+            """The kill switch, then the alert shows its outcome (before the moderator reads "Removed").
+            The permission is checked again inside: the clicker may have lost it while deciding."""
+            result = await watchdog.kill_switch(clicker, alert.id)
+            await refresh_alert_message(alert_message, await watchdog.alert(alert.id))
+            return result.text
+
+        await confirm_then(
+            interaction,
+            f"Remove every group role of {safe_text(user_id, 60)} in VRChat? They keep their "
+            "membership; someone with the permission can give the roles back.",
+            "Remove roles",
+            work,
         )
 
 
-async def _kill(
-    interaction: discord.Interaction, alert: ModeratorAlert, alert_message: discord.Message | None
-) -> str:
-    """The kill switch, then the alert shows its outcome (before the moderator reads "Removed")."""
-    watchdog = bridge_interaction(interaction).client.watchdog
-    result = await watchdog.kill_switch(actor_of(interaction), alert.id)
-    await refresh_alert_message(alert_message, await watchdog.alert(alert.id))
-    return result.text
-
-
-class DismissButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DISMISS_TEMPLATE):
+class DismissButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=DISMISS_TEMPLATE):
     def __init__(self, alert_id: int) -> None:
         self.alert_id = alert_id
         super().__init__(
@@ -100,14 +91,9 @@ class DismissButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DIS
     ) -> DismissButton:
         return cls(int(match["alert_id"]))
 
-    async def callback(self, clicked: discord.Interaction) -> None:
-        interaction = bridge_interaction(clicked)
-        try:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            alert = await interaction.client.watchdog.dismiss(actor_of(interaction), self.alert_id)
-        except Exception as exc:
-            await report_error(interaction, exc)
-            return
+    async def clicked(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        alert = await interaction.client.watchdog.dismiss(actor_of(interaction), self.alert_id)
         await refresh_alert_message(interaction.message, alert)
         await send_ephemeral(interaction, "Alert dismissed.")
 

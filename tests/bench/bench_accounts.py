@@ -9,6 +9,12 @@ join-request listing every CARD_POLL_SECONDS (60 s, ±20 %; bot.requests.loop), 
 fewer than 100 requests are pending. So: groups = budget × (1 − HEADROOM) / requests a group costs
 per minute.
 
+Cards from the mirror (bot.requests.loop, where the audit-log mirror is live): the listing comes only
+every feed.request_reconcile_seconds (900 s) plus once per join request the mirror stores, and a quiet
+group's log is polled at the quiet ceiling (180 s; bot.feed.backoff), a busy group's at the interval.
+Worked out for a quiet group, a busy one (a join request every BUSY_REQUEST_EVERY) and a mix; the
+adaptive-polling section (bench_quiet) measures the same with the real poller.
+
 Measured. The real poller (AuditPoller over a real SQLite store) and the card round's listing run
 for every group through the real AccountPool, GroupRouter and per-account limiters against the
 validating simulator, with time scaled down by `scale`: intervals divided by it, rates multiplied by
@@ -45,6 +51,10 @@ HEADROOM = 0.5  # share of each account's budget kept for commands and cards
 DEFAULT_RATE: float = VRChatConfig.model_fields["requests_per_second"].default
 DEFAULT_BURST: int = VRChatConfig.model_fields["burst"].default
 DEFAULT_INTERVAL: float = FeedConfig.model_fields["poll_interval_seconds"].default
+DEFAULT_CEILING: float = FeedConfig.model_fields["quiet_poll_ceiling_seconds"].default
+DEFAULT_RECONCILE: float = FeedConfig.model_fields["request_reconcile_seconds"].default
+BUSY_REQUEST_EVERY = 300.0  # seconds between a busy group's join requests, on average
+MIRROR_BUSY_SHARE = 0.1  # the mix worked out: one group in ten busy (bench_quiet's world)
 # The busiest account may exceed the budget left after the headroom by this much (the jitter of the
 # intervals moves a few requests across the measured window's edges).
 TOLERANCE = 0.05
@@ -68,6 +78,20 @@ class Capacity:
 def worked_out(requests_per_idle_poll: float = 1.0) -> Capacity:
     feed = 60 / DEFAULT_INTERVAL * requests_per_idle_poll
     return Capacity(DEFAULT_RATE * 60, feed + 60 / CARD_POLL_SECONDS, feed)
+
+
+def worked_out_mirror(*, busy: bool) -> Capacity:
+    """Cards from the mirror: a listing per reconcile and one per join request (a busy group's); the
+    log polled at the quiet ceiling (a quiet group) or at the interval (a busy one)."""
+    feed = 60 / (DEFAULT_INTERVAL if busy else DEFAULT_CEILING)
+    listings = 60 / DEFAULT_RECONCILE + (60 / BUSY_REQUEST_EVERY if busy else 0.0)
+    return Capacity(DEFAULT_RATE * 60, feed + listings, feed)
+
+
+def mirror_mix_groups(busy_share: float = MIRROR_BUSY_SHARE) -> int:
+    quiet, busy = worked_out_mirror(busy=False), worked_out_mirror(busy=True)
+    cost = (1 - busy_share) * quiet.per_group_per_minute + busy_share * busy.per_group_per_minute
+    return int(quiet.budget_per_minute * (1 - HEADROOM) // cost)
 
 
 @dataclass
@@ -283,6 +307,34 @@ async def run(
         "groups",
         f"feed polls alone: {plan.groups_feed_only}",
         key="accounts.capacity",
+    )
+    for kind, busy in (("quiet", False), ("busy", True)):
+        mirror = worked_out_mirror(busy=busy)
+        per_request = f" + one per join request (every {BUSY_REQUEST_EVERY:g} s)" if busy else ""
+        report.add(
+            "accounts",
+            f"cards from the mirror: periodic cost of a {kind} group",
+            mirror.per_group_per_minute,
+            "requests/min",
+            f"poll every {DEFAULT_INTERVAL if busy else DEFAULT_CEILING:g} s + a listing every "
+            f"{DEFAULT_RECONCILE:g} s{per_request}",
+            key=f"accounts.mirror.{kind}_per_group_per_minute",
+        )
+        report.add(
+            "accounts",
+            f"cards from the mirror: groups one account can serve, all {kind}",
+            mirror.groups,
+            "groups",
+            f"goal >= 60; today {plan.groups}",
+            key=f"accounts.mirror.capacity_{kind}",
+        )
+    report.add(
+        "accounts",
+        f"cards from the mirror: groups one account can serve, {MIRROR_BUSY_SHARE:.0%} busy",
+        mirror_mix_groups(),
+        "groups",
+        f"goal >= 60; today {plan.groups}",
+        key="accounts.mirror.capacity_mix",
     )
     scenarios = []
     for label, accounts, count, name in (

@@ -5,7 +5,11 @@ feed latency. Three runs of the same simulated world, on a virtual clock:
   requests listed at every card round (60 s ±20 %), a pipeline notice listing them at once;
 - adaptive: the same with feed.quiet_poll_ceiling_seconds (180 s): a quiet group's log polled less
   often, up to the ceiling, and (the pipeline being connected) its request listing likewise;
-- adaptive, pipeline down: the log adaptive, the listing at every round (no notices come).
+- adaptive, pipeline down: the log adaptive, the listing at every round (no notices come);
+- cards from the mirror (pipeline connected, and down): the log adaptive; a group's join requests
+  listed only every feed.request_reconcile_seconds (900 s ±20 %), and once more for each request
+  whose `group.request.create` entry the mirror has stored (the card loop looks every ~10 s), as
+  bot.requests.loop does where the mirror is live; with the pipeline, a notice lists it at once too.
 
 The world: `groups` groups on one account, `busy` of them busy (an audit entry every 30 s on average,
 a join request every 5 minutes), the others quiet (a single entry, at a random moment after ten
@@ -18,7 +22,8 @@ Figures: requests per group per minute, busy and quiet (measured after a warm-up
 groups one account serves with half its 60 requests a minute kept for commands (all quiet, and the
 mix of this world); feed latency (entry made → stored and queued for Discord, virtual seconds) for
 busy groups' entries, p50/p99, beside poll interval + 2 s; the first entry after a quiet spell,
-p50/max, beside the ceiling. Delivery to Discord adds what the latency section measures.
+p50/max, beside the ceiling; join request made → its listing (the card's round), p50/max.
+Delivery to Discord adds what the latency section measures.
 """
 
 from __future__ import annotations
@@ -39,20 +44,20 @@ import pyotp
 from bot.config import FeedConfig
 from bot.feed.backoff import QuietSchedule
 from bot.feed.poller import AuditPoller, PollResult, PollSettings
-from bot.requests.loop import CARD_POLL_SECONDS
+from bot.requests.loop import CARD_POLL_SECONDS, FEED_CHECK_SECONDS
 from bot.sandbox.vrchat import SimState, VRChatSimulator
 from bot.store import BindingIn, Store
 from bot.vrchat import Politeness, VRChatClient, VRChatError
-from tests.bench.bench_accounts import DEFAULT_RATE, HEADROOM
+from tests.bench.bench_accounts import BUSY_REQUEST_EVERY, DEFAULT_RATE, HEADROOM
 from tests.bench.support import Report, percentile, sqlite_store
 from tests.fixtures.clocks import VirtualClock
 from tests.fixtures.vrchat_sim import TEST_USER_AGENT
 
 INTERVAL: float = FeedConfig.model_fields["poll_interval_seconds"].default
 CEILING: float = FeedConfig.model_fields["quiet_poll_ceiling_seconds"].default
+RECONCILE: float = FeedConfig.model_fields["request_reconcile_seconds"].default
 WARMUP = 5 * 60.0  # or a quarter of a shorter run (the smoke test's)
 BUSY_ENTRY_EVERY = 30.0  # seconds, on average (Poisson)
-BUSY_REQUEST_EVERY = 300.0
 QUIET_BEFORE_ENTRY = 10 * 60.0
 BUDGET = DEFAULT_RATE * 60 * (1 - HEADROOM)  # requests a minute left for the periodic work
 
@@ -63,12 +68,15 @@ class Mode:
     label: str
     ceiling: float
     pipeline: bool  # notices come, and the request listing of quiet groups is paced
+    reconcile: float | None = None  # cards from the mirror: the listing only this often, and per entry
 
 
 MODES = (
     Mode("today", "today (every group at the interval)", INTERVAL, pipeline=True),
     Mode("adaptive", "adaptive, pipeline connected", CEILING, pipeline=True),
     Mode("adaptive_no_pipeline", "adaptive, pipeline down", CEILING, pipeline=False),
+    Mode("mirror", "cards from the mirror, pipeline connected", CEILING, True, RECONCILE),
+    Mode("mirror_no_pipeline", "cards from the mirror, pipeline down", CEILING, False, RECONCILE),
 )
 
 
@@ -82,6 +90,7 @@ class Outcome:
     polls: Counter[str] = field(default_factory=Counter)  # of them, audit-log requests
     busy_latency: list[float] = field(default_factory=list)
     quiet_first: list[float] = field(default_factory=list)
+    request_latency: list[float] = field(default_factory=list)  # join request made -> listed
     miscounts: int = 0
     failures: int = 0
     sim_requests: int = 0  # what the simulator saw, for the cross-check
@@ -105,7 +114,7 @@ class Outcome:
 @dataclass(order=True)
 class _Event:
     at: float
-    kind: str = field(compare=False)  # "entry", "request", "round"
+    kind: str = field(compare=False)  # "entry", "request", "round", "mirror" (a request entry seen)
     group_id: str = field(compare=False, default="")
 
 
@@ -152,7 +161,10 @@ class World:
         self.groups = sorted(outcome.busy | outcome.quiet)
         self.unseen: dict[str, list[float]] = {g: [] for g in self.groups}  # made, not yet stored
         self.quiet_spell = set(outcome.quiet)  # quiet groups whose first entry is still to be seen
-        self.pending_requests: Counter[str] = Counter()  # join requests made since the last listing
+        self.pending_requests: dict[str, list[float]] = {}  # made since the group's last listing
+        self.unmirrored: Counter[str] = Counter()  # join requests whose entry the mirror has not stored
+        self.reconcile_at: dict[str, float] = {}  # cards from the mirror: each group's next listing
+        self.queue: list[_Event] = []
         self.schedule = QuietSchedule(CARD_POLL_SECONDS, self.mode.ceiling, rng=random.Random(rng.random()))
         self.pollers: dict[str, AuditPoller] = {}
         self.requesters = 0
@@ -176,7 +188,7 @@ class World:
             self.pollers[group_id] = poller
             on_result = partial(self.after_poll, group_id)
             tasks.append(asyncio.create_task(poller.run(stop, on_result=on_result)))
-        queue = [*events, _Event(self.rng.uniform(0, CARD_POLL_SECONDS), "round")]
+        queue = self.queue = [*events, _Event(self.rng.uniform(0, CARD_POLL_SECONDS), "round")]
         heapq.heapify(queue)
         try:
             while self.clock.now < self.end:
@@ -205,19 +217,31 @@ class World:
             user = state.add_user(f"Requester {self.requesters}")
             state.request_to_join(group_id, user.id)  # the request and its audit entry
             self.unseen[group_id].append(self.clock.now)
-            self.pending_requests[group_id] += 1
+            self.pending_requests.setdefault(group_id, []).append(self.clock.now)
+            self.unmirrored[group_id] += 1
             if self.mode.pipeline:  # the notice: the card loop lists it now, the feed polls soon
                 self.schedule.reset(group_id)
                 await self.listing(group_id)
                 self.pollers[group_id].wake()
+        elif event.kind == "mirror":  # the card loop found the request's entry in the store
+            await self.listing(group_id)
         else:  # a full card round, as the cog's _loop runs it
             upcoming = CARD_POLL_SECONDS * self.rng.uniform(0.8, 1.2)
             now = self.clock.now
             for g in self.groups:
-                if not self.mode.pipeline or self.schedule.due(g, now, upcoming):
+                if self.listing_due(g, now, upcoming):
                     await self.listing(g)
             return _Event(now + upcoming, "round")
         return None
+
+    def listing_due(self, group_id: str, now: float, upcoming: float) -> bool:
+        """As bot.requests.loop.CardRounds._listing_due decides (every mirror here is live)."""
+        if self.mode.reconcile is not None:
+            if self.reconcile_at.get(group_id, now) > now:
+                return False
+            self.reconcile_at[group_id] = now + self.mode.reconcile * self.rng.uniform(0.8, 1.2)
+            return True
+        return not self.mode.pipeline or self.schedule.due(group_id, now, upcoming)
 
     async def listing(self, group_id: str) -> None:
         try:
@@ -226,7 +250,9 @@ class World:
             self.outcome.failures += 1
             return
         self.count(group_id, 1)
-        self.schedule.polled(group_id, self.clock.now, new=bool(self.pending_requests.pop(group_id, 0)))
+        made = self.pending_requests.pop(group_id, [])
+        self.outcome.request_latency += [self.clock.now - t for t in made if t >= self.outcome.warmup]
+        self.schedule.polled(group_id, self.clock.now, new=bool(made))
 
     def after_poll(self, group_id: str, result: PollResult | None) -> None:
         outcome = self.outcome
@@ -234,6 +260,10 @@ class World:
             outcome.failures += 1
             return
         self.count(group_id, result.requests, audit=True)
+        if self.mode.reconcile is not None and result.new and self.unmirrored.pop(group_id, 0):
+            # Stored: the card loop's next look at the store (every ~10 s) runs the group's round.
+            at = self.clock.now + self.rng.uniform(0, FEED_CHECK_SECONDS)
+            heapq.heappush(self.queue, _Event(at, "mirror", group_id))
         unseen = self.unseen[group_id]
         if result.new != len(unseen):  # every entry made before the poll, and nothing else
             outcome.miscounts += 1
@@ -334,81 +364,52 @@ async def run(
             report.problem(
                 f"{label}: counted {outcome.counted} requests, the simulator saw {outcome.sim_requests}"
             )
-        report.add(
-            "quiet",
-            f"{label}: requests per busy group",
-            outcome.per_minute(outcome.busy),
-            "requests/min",
-            "audit-log polls + join-request listings",
-            key=f"{key}.busy_per_min",
-        )
-        report.add(
-            "quiet",
-            f"{label}: requests per quiet group",
-            outcome.per_minute(outcome.quiet),
-            "requests/min",
-            "today: 2 (a poll and a listing a minute)",
-            key=f"{key}.quiet_per_min",
-        )
-        report.add(
-            "quiet",
-            f"{label}: groups one account serves, all quiet",
-            outcome.capacity(0.0),
-            "groups",
-            "goal >= 60; today 15",
-            key=f"{key}.capacity_quiet",
-        )
-        report.add(
-            "quiet",
-            f"{label}: audit-log polls per quiet group",
-            outcome.per_minute(outcome.quiet, outcome.polls),
-            "requests/min",
-            f"alone they would let one account serve {outcome.capacity(0.0, outcome.polls)} quiet groups",
-            key=f"{key}.quiet_polls_per_min",
-        )
-        report.add(
-            "quiet",
-            f"{label}: groups one account serves, mix ({share:.0%} busy)",
-            outcome.capacity(share),
-            "groups",
-            "goal >= 60; today 15",
-            key=f"{key}.capacity_mix",
-        )
-        busy_lat = outcome.busy_latency
-        report.add(
-            "quiet",
-            f"{label}: busy group feed latency p50",
-            _or_zero(percentile(busy_lat, 50)),
-            "s",
-            f"{len(busy_lat)} entries",
-            key=f"{key}.busy_p50_s",
-        )
-        report.add(
-            "quiet",
-            f"{label}: busy group feed latency p99",
-            _or_zero(percentile(busy_lat, 99)),
-            "s",
-            f"target <= poll interval + 2 s = {INTERVAL + 2:g} s",
-            key=f"{key}.busy_p99_s",
-        )
-        first = outcome.quiet_first
-        report.add(
-            "quiet",
-            f"{label}: first entry after a quiet spell, p50",
-            _or_zero(percentile(first, 50)),
-            "s",
-            f"{len(first)} groups" if first else "none in so short a run (0 stands for nothing)",
-            key=f"{key}.first_after_quiet_p50_s",
-        )
-        report.add(
-            "quiet",
-            f"{label}: first entry after a quiet spell, max",
-            max(first, default=0.0),
-            "s",
-            f"at most the longest wait: {max(mode.ceiling, INTERVAL * 1.25):g} s",
-            key=f"{key}.first_after_quiet_max_s",
-        )
+        for name, value, unit, beside, suffix in _rows(outcome, share):
+            report.add("quiet", f"{label}: {name}", value, unit, beside, key=f"{key}.{suffix}")
     return outcomes
+
+
+def _rows(outcome: Outcome, share: float) -> list[tuple[str, float, str, str, str]]:
+    """One mode's figures: (name, value, unit, beside it, key suffix)."""
+    busy_lat, first, asked = outcome.busy_latency, outcome.quiet_first, outcome.request_latency
+    goal, per_min = "goal >= 60; today 15", "requests/min"
+    alone = outcome.capacity(0.0, outcome.polls)
+    longest = max(outcome.mode.ceiling, INTERVAL * 1.25)
+    return [
+        ("requests per busy group", outcome.per_minute(outcome.busy), per_min,
+         "audit-log polls + join-request listings", "busy_per_min"),
+        ("requests per quiet group", outcome.per_minute(outcome.quiet), per_min,
+         "today: 2 (a poll and a listing a minute)", "quiet_per_min"),
+        ("groups one account serves, all quiet", outcome.capacity(0.0), "groups", goal, "capacity_quiet"),
+        ("audit-log polls per quiet group", outcome.per_minute(outcome.quiet, outcome.polls), per_min,
+         f"alone they would let one account serve {alone} quiet groups", "quiet_polls_per_min"),
+        (f"groups one account serves, mix ({share:.0%} busy)", outcome.capacity(share), "groups", goal,
+         "capacity_mix"),
+        ("busy group feed latency p50", _or_zero(percentile(busy_lat, 50)), "s", f"{len(busy_lat)} entries",
+         "busy_p50_s"),
+        ("busy group feed latency p99", _or_zero(percentile(busy_lat, 99)), "s",
+         f"target <= poll interval + 2 s = {INTERVAL + 2:g} s", "busy_p99_s"),
+        ("first entry after a quiet spell, p50", _or_zero(percentile(first, 50)), "s",
+         f"{len(first)} groups" if first else "none in so short a run (0 stands for nothing)",
+         "first_after_quiet_p50_s"),
+        ("first entry after a quiet spell, max", max(first, default=0.0), "s",
+         f"at most the longest wait: {longest:g} s", "first_after_quiet_max_s"),
+        ("join request -> listed for its card, p50", _or_zero(percentile(asked, 50)), "s",
+         f"{len(asked)} requests in busy groups", "request_listed_p50_s"),
+        ("join request -> listed for its card, max", max(asked, default=0.0), "s",
+         _REQUEST_WAIT[outcome.mode.key], "request_listed_max_s"),
+    ]  # fmt: skip
+
+
+_REQUEST_WAIT = {  # what bounds the max, per mode
+    "today": "the pipeline's notice lists it at once",
+    "adaptive": "the pipeline's notice lists it at once",
+    "adaptive_no_pipeline": f"the next card round: at most {CARD_POLL_SECONDS * 1.2:g} s",
+    "mirror": "the pipeline's notice lists it at once",
+    "mirror_no_pipeline": (
+        f"the group's next audit poll (a quiet group's: up to {CEILING:g} s) + {FEED_CHECK_SECONDS * 1.1:g} s"
+    ),
+}
 
 
 def _or_zero(value: float) -> float:

@@ -40,6 +40,7 @@ from typing import Any  # noqa: E402
 from bot.bot import GroupBridgeBot  # noqa: E402
 from bot.config import load_config_text  # noqa: E402
 from bot.discord_endpoint import pointed_at  # noqa: E402
+from bot.memory import limit_malloc_arenas  # noqa: E402
 from bot.vrchat import Politeness, VRChatClient  # noqa: E402
 
 AFTER_IMPORTS_KIB = peak_kib()
@@ -54,6 +55,7 @@ async def read_line() -> str:
 
 
 async def main() -> int:
+    limit_malloc_arenas()  # as `groupbridge run` does first (bot.app.run_bot)
     spec = json.loads(await read_line())
     config = load_config_text(spec["config"])
     vrc = config.vrchat

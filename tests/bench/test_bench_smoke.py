@@ -57,6 +57,17 @@ async def test_the_adaptive_polling_world_sees_every_entry_within_the_ceiling(tm
     assert outcome.busy_latency and outcome.per_minute(outcome.quiet) < outcome.per_minute(outcome.busy)
 
 
+async def test_cards_from_the_mirror_list_a_request_after_the_poll_that_stores_it(tmp_path: Path) -> None:
+    mirror = next(m for m in bench_quiet.MODES if m.key == "mirror_no_pipeline")
+    outcome = await bench_quiet.run_world(tmp_path, mirror, groups=3, busy=1, minutes=14)
+    assert outcome.miscounts == outcome.failures == 0 and outcome.counted == outcome.sim_requests
+    # Virtual seconds: a busy group's poll (at most the interval + jitter), then the card loop's look.
+    assert outcome.request_latency and max(outcome.request_latency) <= bench_quiet.INTERVAL * 1.25 + 11
+    # No listing per minute: in the 10.5 measured minutes a quiet group was listed once at most (a
+    # reconcile, every 900 s ± 20 %), where each card round would have listed it ten times.
+    assert all(outcome.requests[g] - outcome.polls[g] <= 1 for g in outcome.quiet)
+
+
 # Every figure a full run must produce (keys are stable; display names carry the sizes).
 EXPECTED_KEYS = {
     *(
@@ -109,11 +120,12 @@ EXPECTED_KEYS = {
     "rss.duplicated",
     "process.peak_rss_mib",
     *(f"accounts.{k}" for k in ("budget_per_minute", "per_group_per_minute", "capacity")),
+    *(f"accounts.mirror.{k}" for k in ("capacity_quiet", "capacity_busy", "capacity_mix")),
     "accounts.capacity_measured",
     *(f"roles.{k}" for k in ("vrchat_requests", "discord_writes", "discord_reads", "wall_s", "peak_rss_mib")),
     *(
         f"quiet.{mode}.{k}"
-        for mode in ("today", "adaptive", "adaptive_no_pipeline")
+        for mode in ("today", "adaptive", "adaptive_no_pipeline", "mirror", "mirror_no_pipeline")
         for k in (
             "busy_per_min",
             "quiet_per_min",
@@ -124,6 +136,8 @@ EXPECTED_KEYS = {
             "busy_p99_s",
             "first_after_quiet_p50_s",
             "first_after_quiet_max_s",
+            "request_listed_p50_s",
+            "request_listed_max_s",
         )
     ),
     *(

@@ -52,6 +52,20 @@ async def pick(standin: DiscordStandIn, message: StandInMessage, value: str, who
     return await exchange.wait(10)
 
 
+async def ask_on_the_panel(standin: DiscordStandIn, message: StandInMessage, value: str, verb: str):
+    """Pick `value` in the feed's select, click `verb` on the panel: the private confirmation."""
+    panel = (await pick(standin, message, value)).message
+    prompt = (await (await click(standin, component_id(panel, verb), panel)).wait(10)).message
+    assert prompt is not None and prompt.ephemeral and prompt.content.startswith(f"{verb} ")
+    return prompt
+
+
+async def confirm(standin: DiscordStandIn, prompt: StandInMessage, verb: str) -> str:
+    """Click `verb` on the confirmation; what the prompt ends with."""
+    confirmed = await click(standin, component_id(prompt, verb), prompt)
+    return (await confirmed.wait_for_edit(1, timeout=10)).body["content"]
+
+
 async def test_a_packed_feed_message_offers_each_user_once_with_the_fitting_actions(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
@@ -81,14 +95,9 @@ async def test_kick_from_the_feed_asks_then_acts_and_credits_the_moderator(
     group, bob = seeded_sim.group.id, seeded_sim.member.id
     async with make_bot() as bot:
         message = await feed_message(bot, gateway_standin, seeded_sim)
-        panel = (await pick(gateway_standin, message, f"join:{group}:{bob}")).message
-        asked = await click(gateway_standin, component_id(panel, "Kick"), panel)
-        prompt = (await asked.wait(10)).message
-        assert prompt is not None and prompt.ephemeral and prompt.content.startswith("Kick ")
+        prompt = await ask_on_the_panel(gateway_standin, message, f"join:{group}:{bob}", "Kick")
         assert seeded_sim.sim.state.is_member(group, bob)  # nothing yet
-        confirmed = await click(gateway_standin, component_id(prompt, "Kick"), prompt)
-        outcome = await confirmed.wait_for_edit(1, timeout=10)
-        assert "Removed Bob from Test Group" in outcome.body["content"]
+        assert "Removed Bob from Test Group" in await confirm(gateway_standin, prompt, "Kick")
         assert not seeded_sim.sim.state.is_member(group, bob)
         (kick,) = await bot.store.list_actions(action="member.kick")
         assert (kick.discord_user_id, kick.target_id, kick.outcome) == (MOD_ID, bob, "ok")
@@ -115,3 +124,20 @@ async def test_cancel_changes_nothing_and_a_member_gets_no_panel(
         assert cancelled.data["content"] == "Cancelled."
         assert len(seeded_sim.sim.requests) == requests and seeded_sim.sim.state.is_member(group, bob)
         assert await bot.store.list_actions(action="member.ban") == []
+
+
+async def test_unban_from_the_feed_asks_then_lifts_the_ban_and_credits_the_moderator(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    group, dave = seeded_sim.group.id, seeded_sim.outsider.id
+    state = seeded_sim.sim.state
+    state.ban(group, dave, seeded_sim.moderator.id)  # the ban the feed entry is about
+    async with make_bot() as bot:
+        message = await feed_message(bot, gateway_standin, seeded_sim)
+        prompt = await ask_on_the_panel(gateway_standin, message, f"ban:{group}:{dave}", "Unban")
+        banned = state.membership(group, dave)
+        assert banned is not None and banned.status == "banned"  # nothing yet
+        assert "Unbanned Dave in Test Group" in await confirm(gateway_standin, prompt, "Unban")
+        assert state.membership(group, dave) is None
+        (unban,) = await bot.store.list_actions(action="member.unban")
+        assert (unban.discord_user_id, unban.target_id, unban.outcome) == (MOD_ID, dave, "ok")

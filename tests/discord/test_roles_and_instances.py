@@ -4,12 +4,14 @@ Close button after a restart. Every message the bot sends disables mentions."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import load_config_text
 from bot.sandbox.discord import DiscordStandIn, autocomplete
+from bot.store import AuditEntryIn
 from tests.discord.conftest import click, command, component_id, components, first_reply, is_ephemeral
 from tests.fixtures.configs import config_toml
 from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ID, REQUESTS_CHANNEL_ID
@@ -183,3 +185,60 @@ async def test_close_offers_the_open_instances_and_takes_the_offered_value(
         closed = await confirm_prompt(gateway_standin, asked, "Close")
     assert "Closed the group instance" in closed.edits[-1].body["content"]
     assert seeded_sim.sim.state.open_instance_at(instance.location) is None
+
+
+async def test_open_offers_the_recent_worlds_from_the_mirror_and_takes_the_offered_value(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    state, gid, test_world = seeded_sim.sim.state, seeded_sim.group.id, seeded_sim.instance.world
+    club = state.add_world("Club World", world_id=WORLD)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    traces = [
+        AuditEntryIn(
+            "gaud_worlds-1",
+            start,
+            "group.instance.create",
+            "usr_m",
+            "M",
+            seeded_sim.instance.location,
+            "Opened.",
+            {"worldId": test_world.id, "worldName": "Test World"},
+        ),
+        AuditEntryIn(
+            "gaud_worlds-2",
+            start + timedelta(minutes=1),
+            "group.instance.create",
+            "usr_m",
+            "M",
+            f"{club.id}:12345~group({gid})",
+            "Opened.",
+            {"worldId": club.id, "worldName": "Club World"},
+        ),
+    ]
+
+    async def offered(typed: str, who: int = MOD_ID) -> list[tuple[str, str]]:
+        member = gateway_standin.member(GUILD_ID, who)
+        exchange = await gateway_standin.dispatch_interaction(
+            autocomplete(
+                "vrc", "world", typed, channel_id=FEED_CHANNEL_ID, member=member, subcommand="instance open"
+            )
+        )
+        choices = (await exchange.wait(timeout=10)).body["data"]["choices"]
+        return [(c["name"], c["value"]) for c in choices]
+
+    async with make_bot() as bot:
+        await bot.store.ingest(gid, traces, enqueue=False)
+        requests = len(seeded_sim.sim.requests)
+        # Newest first, named as VRChat's log named them.
+        assert await offered("") == [
+            ("Club World", club.id),
+            ("Test World", test_world.id),
+        ]
+        assert await offered("tes") == [("Test World", test_world.id)]
+        assert await offered("", who=MEMBER_ID) == []  # the group's worlds are for its moderators
+        assert len(seeded_sim.sim.requests) == requests  # the database only, not VRChat per keystroke
+        (_, value), _ = await offered("")
+        asked = await command(gateway_standin, "vrc", "instance open", {"world": value})
+        opened = await confirm_prompt(gateway_standin, asked, "Open")
+    assert "Opened the group instance of Club World" in opened.edits[-1].body["content"]
+    assert [i.world.id for i in state.group(gid).instances].count(club.id) == 1  # type: ignore[union-attr]

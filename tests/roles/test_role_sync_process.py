@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.sandbox.discord.intents import GUILD_MEMBERS
-from bot.sandbox.identity import IdentityRoles
+from bot.sandbox.identity import ORDINARY_PERMISSIONS, IdentityRoles
 from bot.sandbox.world import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID, SandboxWorld, WorldSettings
 from bot.store import Store
 from tests.discord.conftest import answered, first_reply
@@ -22,6 +23,7 @@ from tests.fixtures.discord_standin import fail_on_violations
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
 MEMBERSHIP_D = 1_400_000_000_000_000_020
+HELPER_D = 1_400_000_000_000_000_021
 CODE = re.compile(r"`(GB-[^`]+)`")
 CROWD = 24
 
@@ -143,16 +145,56 @@ async def test_link_vrchat_role_and_discord_role_reach_the_other_side(world: San
     await bot.stop()
 
 
-async def test_a_sigkill_in_the_middle_of_a_reconcile_changes_nothing_twice(world: SandboxWorld) -> None:
+def took_on_each_side(
+    world: SandboxWorld, pairs: list[tuple[int, str]], verified: int, helper: str
+) -> tuple[int, int]:
+    """Writes that took: fans with Discord's Verified, fans with VRChat's Helper."""
+    group = world.community.group.id
+    in_vrchat = (world.sim.state.membership(group, v) for _, v in pairs)
+    return sum(holds(world, d, verified) for d, _ in pairs), sum(
+        m is not None and helper in m.role_ids for m in in_vrchat
+    )
+
+
+def writes_per_target(requests: Iterable[Any], method: str, role_id: object) -> Counter[str]:
+    """How often each member's `role_id` got `method`, from a stand-in's record of requests."""
+    return Counter(r.path for r in requests if r.method == method and r.path.endswith(f"/roles/{role_id}"))
+
+
+# The reconcile writes member by member, Discord's Verified then VRChat's Helper: the 7th write is a
+# Discord one, the 8th a VRChat one. Killed with a write journalled but not sent (the restart drops the
+# row and makes it once), or just after it took (the restart finds it done and logs it, once).
+@pytest.mark.parametrize(
+    ("crash_at", "took", "recovered"),
+    [
+        ("after_journal:7", (3, 3), None),
+        ("after_journal:8", (4, 3), None),
+        ("after_write:7", (4, 3), "role.discord.add"),
+    ],
+)
+async def test_a_sigkill_in_the_middle_of_a_reconcile_changes_nothing_twice(
+    world: SandboxWorld, crash_at: str, took: tuple[int, int], recovered: str | None
+) -> None:
     roles = world.seed_identity()
+    group = world.community.group.id
+    # Verified goes VRChat -> Discord, Helper Discord -> VRChat: the reconcile writes on both sides.
+    helper_v = world.sim.state.add_role(group, "Helper", permissions=ORDINARY_PERMISSIONS)
+    world.discord.add_role(GUILD_ID, HELPER_D, "Helper", position=1)
     crowd = world.players.crowd(CROWD, role_ids=[roles.vrchat_verified.id])
     pairs = [(1_600_000_000_000_000_000 + i, user.id) for i, user in enumerate(crowd)]
     for discord_id, _ in pairs:
-        world.discord.add_member(GUILD_ID, discord_id, f"fan{discord_id % 1000}")
+        world.discord.add_member(GUILD_ID, discord_id, f"fan{discord_id % 1000}", (HELPER_D,))
     await seed_links(world, pairs)
     bot = await started(world)
-    verified = world.discord.state.guilds[GUILD_ID].roles[roles.discord_verified]
-    await admin(world, "map", vrchat_role="Verified", discord_role=verified, direction="vrchat_to_discord")
+    guild_roles = world.discord.state.guilds[GUILD_ID].roles
+    for vrchat_role, discord_role, direction in (
+        ("Verified", roles.discord_verified, "vrchat_to_discord"),
+        ("Helper", HELPER_D, "discord_to_vrchat"),
+    ):
+        mapped = await admin(
+            world, "map", vrchat_role=vrchat_role, discord_role=guild_roles[discord_role], direction=direction
+        )
+        assert "Mapped" in mapped
     await bot.stop()
     # Switched on while stopped, so the first full reconcile after the start is the one that dies.
     store = await Store.open(f"sqlite+aiosqlite:///{world.database_path}")
@@ -161,32 +203,37 @@ async def test_a_sigkill_in_the_middle_of_a_reconcile_changes_nothing_twice(worl
         await store.set_role_sync_settings(binding.id, "on", None)
     finally:
         await store.close()
-    await bot.start(env={"GROUPBRIDGE_CRASH_AT": "roles.after_write:7"})
-    await world.wait_for(lambda: not bot.running, "the crash after the 7th write", 60)
-    assert sum(holds(world, d, roles.discord_verified) for d, _ in pairs) == 7
+    await bot.start(env={"GROUPBRIDGE_CRASH_AT": f"roles.{crash_at}"})
+    await world.wait_for(lambda: not bot.running, f"the crash at {crash_at}", 60)
+    assert took_on_each_side(world, pairs, roles.discord_verified, helper_v.id) == took
     await bot.start()
     await world.wait_for(
-        lambda: all(holds(world, d, roles.discord_verified) for d, _ in pairs),
-        "every fan verified",
+        lambda: took_on_each_side(world, pairs, roles.discord_verified, helper_v.id) == (CROWD, CROWD),
+        "every fan verified in Discord and a helper in VRChat",
         60,
         process=bot,
     )
-    # The last write is settled (journal row gone, action logged) just after Discord has it.
+    # The last write is settled (journal row gone, action logged) just after it is sent.
     await world.wait_for(
         lambda: "change(s) made" in bot.log().split("--- start 3 ---")[-1], "the round's end", 30
     )
     await bot.stop()
-    puts = Counter(
-        r.path
-        for r in world.discord.requests
-        if r.method == "PUT" and r.path.endswith(f"/roles/{roles.discord_verified}")
-    )
-    assert len(puts) == CROWD and set(puts.values()) == {1}  # each member's role written once
+    # Each member's role written once on each side, and nothing ever taken.
+    discord_puts = writes_per_target(world.discord.requests, "PUT", roles.discord_verified)
+    vrchat_puts = writes_per_target(world.sim.requests, "PUT", helper_v.id)
+    assert len(discord_puts) == len(vrchat_puts) == CROWD
+    assert set(discord_puts.values()) == set(vrchat_puts.values()) == {1}
+    assert not [r for r in world.discord.requests if r.method == "DELETE"]
+    assert not [r for r in world.sim.requests if r.method == "DELETE"]
     store = await Store.open(f"sqlite+aiosqlite:///{world.database_path}")
     try:
-        logged = await store.list_actions(action="role.discord.add", limit=1000)
-        assert Counter(a.target_id for a in logged) == Counter(v for _, v in pairs)  # logged once each
-        assert sum(1 for a in logged if (a.details or {}).get("recovered")) == 1  # the one the kill cut
+        fans = Counter(v for _, v in pairs)
+        for action in ("role.discord.add", "role.assign"):
+            logged = await store.list_actions(action=action, limit=1000)
+            assert Counter(a.target_id for a in logged) == fans, action  # logged once each
+        every = await store.list_actions(limit=1000)
+        found_done = [a.action for a in every if (a.details or {}).get("recovered")]
+        assert found_done == ([recovered] if recovered else [])
         assert await store.role_writes(binding.id) == []
     finally:
         await store.close()

@@ -10,11 +10,12 @@ import discord
 import pytest
 
 from bot.sandbox.identity import IdentityRoles
-from bot.sandbox.world import BOT_PASSWORD, BOT_USERNAME, GUILD_ID, MEMBER_ID, TOKEN, USER_AGENT, SandboxWorld
+from bot.sandbox.world import GUILD_ID, MEMBER_ID, TOKEN, SandboxWorld
 from bot.vrchat import Politeness, VRChatClient
 from bot.vrchat.permissions import is_management_role
 from tests.fixtures.discord_gateway import connected_bot
 from tests.fixtures.discord_standin import fail_on_violations
+from tests.fixtures.vrchat_sim import world_client
 from tests.sandbox.test_discord_members import RoleBot
 
 
@@ -28,15 +29,8 @@ async def world(tmp_path: Path) -> AsyncIterator[SandboxWorld]:
 
 @pytest.fixture
 async def vrchat(world: SandboxWorld, tmp_path: Path) -> AsyncIterator[VRChatClient]:
-    async with VRChatClient(
-        base_url=world.sim.base_url,
-        user_agent=USER_AGENT,
-        session_path=tmp_path / "client-session.json",
-        username=BOT_USERNAME,
-        password=BOT_PASSWORD,
-        totp_secret=world.community.totp_secret,
-        politeness=Politeness(requests_per_second=500, burst=50, timeout=5),
-    ) as client:
+    fast = Politeness(requests_per_second=500, burst=50, timeout=5)
+    async with world_client(world, tmp_path / "client-session.json", fast) as client:
         await client.login()
         yield client
 

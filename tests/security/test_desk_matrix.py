@@ -1,6 +1,7 @@
 """The desk's components the generic matrix cannot drive by itself, × every kind of person: History on
-a join-request card, the pager of a history reply, the select under a feed message and the Ban on
-its panel. A refusal is private and changes nothing in VRChat or the database, as in the matrix."""
+a join-request card, the pager of a history reply, the select under a feed message and the Ban,
+Kick and Unban on its panel. A refusal is private and changes nothing in VRChat or the database, as
+in the matrix."""
 
 from __future__ import annotations
 
@@ -84,40 +85,66 @@ async def test_history_on_a_card_and_the_history_pager(
     assert not problems, "\n".join(problems)
 
 
-async def _feed_message(world: World, store: Store, client: object) -> StandInMessage:
-    dave = world.seeded.outsider.id
-    left = AuditEntryIn(
-        "gaud_desk-left", datetime.now(UTC), "group.member.leave", dave, "Dave", dave, "Dave left."
-    )
-    await store.ingest(world.group_id, [left])
+async def _feed_message(world: World, store: Store, client: object, heidi: str) -> StandInMessage:
+    """One packed feed message with an entry that offers each of Ban, Kick and Unban: Bob joined (Kick),
+    Dave left (Ban), Heidi was banned (Unban)."""
+    bob, dave = world.seeded.member.id, world.seeded.outsider.id
+    now = datetime.now(UTC)
+    entries = [
+        AuditEntryIn("gaud_desk-joined", now, "group.member.join", bob, "Bob", bob, "Bob joined."),
+        AuditEntryIn(
+            "gaud_desk-left", now + timedelta(seconds=1), "group.member.leave", dave, "Dave", dave, "Left."
+        ),
+        AuditEntryIn(
+            "gaud_desk-banned", now + timedelta(seconds=2), "group.user.ban", "usr_m", "M", heidi, "Ban."
+        ),
+    ]
+    await store.ingest(world.group_id, entries)
     await OutboxWorker(store, DiscordFeedSender(client)).drain_once()  # type: ignore[arg-type]
     (message,) = [m for m in world.standin.messages(FEED_CHANNEL_ID) if m.embeds]
     return message
 
 
+async def _act_from_the_panel(
+    world: World, store: Store, role: Role, message: StandInMessage, value: str, verb: str, marker: str
+) -> list[str]:
+    """The admin opens the panel for `value`; `role` clicks `verb` on it and, if allowed, confirms."""
+    panel = prompt_of(await click_as(world, "admin", message, FEED_ACTIONS_ID, values=[value]))
+    async with Cell(world, store, role, f"UserActionButton {verb}") as cell:
+        exchange = await click_item(cell, panel, labelled(panel, verb))
+        if exchange is not None and allowed("UserActionButton", role):
+            prompt = exchange.callback.message if exchange.callback else None
+            assert prompt is not None
+            exchange = await click_item(cell, prompt, labelled(prompt, verb))
+        await judge(cell, exchange, allowed("UserActionButton", role), marker)
+    await cancel_if_open(world, panel)
+    return cell.problems
+
+
 @pytest.mark.parametrize("role", ROLES)
-async def test_the_feed_select_and_its_ban(
+async def test_the_feed_select_and_its_ban_kick_and_unban(
     role: Role, world: World, make_security_bot, security_store: Store
 ) -> None:
-    dave = world.seeded.outsider.id
-    value = f"leave:{world.group_id}:{dave}"
+    state, group = world.seeded.sim.state, world.group_id
+    bob, dave = world.seeded.member.id, world.seeded.outsider.id
+    heidi = state.add_user("Heidi").id
+    state.ban(group, heidi, world.seeded.moderator.id)
     problems: list[str] = []
     async with make_security_bot() as client:
-        message = await _feed_message(world, security_store, client)
+        message = await _feed_message(world, security_store, client, heidi)
         async with Cell(world, security_store, role, "FeedActionSelect") as cell:
-            exchange = await click_item(cell, message, FEED_ACTIONS_ID, values=[value])
+            exchange = await click_item(cell, message, FEED_ACTIONS_ID, values=[f"leave:{group}:{dave}"])
             await judge(cell, exchange, allowed("FeedActionSelect", role), "what would you like to do")
         problems += cell.problems
-        panel = prompt_of(await click_as(world, "admin", message, FEED_ACTIONS_ID, values=[value]))
-        async with Cell(world, security_store, role, "UserActionButton") as cell:
-            exchange = await click_item(cell, panel, labelled(panel, "Ban"))
-            if exchange is not None and allowed("UserActionButton", role):
-                prompt = exchange.callback.message if exchange.callback else None
-                assert prompt is not None
-                exchange = await click_item(cell, prompt, labelled(prompt, "Ban"))
-            await judge(cell, exchange, allowed("UserActionButton", role), "Banned Dave")
-        problems += cell.problems
-        await cancel_if_open(world, panel)
+        for value, verb, marker in (
+            (f"leave:{group}:{dave}", "Ban", "Banned Dave"),
+            (f"join:{group}:{bob}", "Kick", "Removed Bob"),
+            (f"ban:{group}:{heidi}", "Unban", "Unbanned Heidi"),
+        ):
+            problems += await _act_from_the_panel(world, security_store, role, message, value, verb, marker)
     assert not problems, "\n".join(problems)
-    banned = world.seeded.sim.state.membership(world.group_id, dave)
-    assert (banned is not None and banned.status == "banned") == allowed("UserActionButton", role)
+    acted = allowed("UserActionButton", role)
+    dave_now, bob_now = state.membership(group, dave), state.membership(group, bob)
+    assert (dave_now is not None and dave_now.status == "banned") == acted
+    assert (bob_now is None) == acted
+    assert (state.membership(group, heidi) is None) == acted

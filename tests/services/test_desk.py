@@ -149,3 +149,29 @@ async def test_a_card_shows_the_notes_of_the_server_whose_channel_it_is_in(
     assert theirs.line == "1 earlier request, rejected once" and theirs.latest_note is None
     unknown_channel = await desk.card_summary(group, USER, 1, None)
     assert unknown_channel.line == "2 requests, rejected once" and unknown_channel.notes == 0
+
+
+async def test_a_capped_export_cuts_after_a_row_not_inside_a_multiline_field(
+    desk: DeskService, bound: Store, seeded_sim: SeededSim
+) -> None:
+    group = seeded_sim.group.id
+    await bound.ingest(
+        group,
+        [
+            AuditEntryIn(
+                f"gaud_m-{n}",
+                T0 + timedelta(minutes=n),
+                "group.user.ban",
+                "usr_m",
+                "M",
+                USER,
+                f"ban {n}\nsee",
+            )
+            for n in range(3)
+        ],
+        enqueue=False,
+    )
+    export = await desk.export_csv(MAYA, group, USER, limit=2)
+    rows = list(csv.reader(io.StringIO(export.data.decode())))
+    assert export.capped and export.rows == 2 == len(rows) - 1
+    assert [row[rows[0].index("description")] for row in rows[1:]] == ["ban 2\nsee", "ban 1\nsee"]

@@ -308,3 +308,32 @@ async def test_the_feed_credits_the_moderator_for_actions_of_a_non_primary_accou
         await store.close()
     assert ban.actor_id == two.bravo.id
     assert (ban.discord_actor_id, ban.discord_actor_name) == (4242, "mod_maya")
+
+
+async def test_a_command_refused_on_its_account_moves_the_group_before_the_error_returns(
+    two: TwoAccounts, tmp_path: Path
+) -> None:
+    """A moderator's command meets Alpha's 403 (Alpha left the group in VRChat): the group moves
+    to Bravo before the error reaches the caller, so trying again goes out on Bravo and works."""
+    state = two.sim.state
+    troll = state.add_user("Troll")
+    state.add_member(two.both.id, troll.id)
+    pool = await open_pool(two, tmp_path)
+    router = GroupRouter(pool)
+    try:
+        await pool.assign([two.both.id])
+        assert pool.serving(two.both.id) is pool.account(ALPHA)
+        del two.both.memberships[two.alpha.id]
+        with pytest.raises(Forbidden):
+            await router.kick_member(two.both.id, troll.id)
+        assert pool.serving(two.both.id) is pool.account(BRAVO)
+        assert router.user_id_for(two.both.id) == two.bravo.id
+        await router.kick_member(two.both.id, troll.id)
+        with pytest.raises(Forbidden):  # a refused call about a user is no reason to look at groups
+            await router.update_user(two.requester.id, status_description="not ours")
+    finally:
+        await pool.close()
+    kicks = by_account(two.sim, rf"^/groups/{two.both.id}/members/{troll.id}$")
+    assert {user_id: len(sent) for user_id, sent in kicks.items()} == {two.alpha.id: 1, two.bravo.id: 1}
+    assert not state.is_member(two.both.id, troll.id)
+    assert group_gets(two, two.both.id) == 4  # the start's look and the refusal's: one per account each

@@ -28,6 +28,7 @@ from bot.store.models.people import (
     ModeratorNoteRow,
     SessionNoticeRow,
 )
+from bot.store.models.processes import GroupWakeRow, ProcessStateRow
 from bot.store.models.requests import (
     InstanceReportRow,
     RequestCardRow,
@@ -52,6 +53,7 @@ __all__ = [
     "DiscordLinkRow",
     "GapRow",
     "GroupCursorRow",
+    "GroupWakeRow",
     "InstanceReportRow",
     "JSONValue",
     "LeaseRow",
@@ -60,6 +62,7 @@ __all__ = [
     "ModeratorAlertRow",
     "ModeratorNoteRow",
     "OutboxRow",
+    "ProcessStateRow",
     "RequestCardRow",
     "RequestRuleRow",
     "RoleMappingRow",
