@@ -35,6 +35,7 @@ from tests.fixtures.discord_gateway import (
     MEMBER_ID,
     REQUESTS_CHANNEL_ID,
 )
+from tests.fixtures.snapshots import HEARTBEAT_TABLES
 from tests.fixtures.vrchat_sim import SeededSim
 
 Role = Literal["admin", "moderator", "other_moderator", "member", "dm"]
@@ -238,4 +239,8 @@ async def db_snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
 def changed_tables(
     before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tuple[Any, ...]]]
 ) -> list[str]:
-    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    return sorted(
+        name
+        for name in (before.keys() | after.keys()) - HEARTBEAT_TABLES
+        if before.get(name) != after.get(name)
+    )
