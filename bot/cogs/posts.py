@@ -15,6 +15,7 @@ from bot.views.confirm import confirm_then
 from bot.views.context import actor_of, bridge_interaction, services_of
 from bot.views.group_option import chosen_group, group_option
 from bot.views.reply import send_ephemeral
+from bot.vrchat.ids import is_post_id
 
 if TYPE_CHECKING:
     from bot.bot import GroupBridgeBot, Interaction
@@ -151,10 +152,16 @@ async def posts(interaction: Interaction, group: str | None = None) -> None:
         when = discord.utils.format_dt(item.created_at, "R") if item.created_at else "unknown time"
         embed.add_field(
             name=safe_text(item.title or "(untitled)", 100, single_line=True),
-            value=f"{item.visibility or '?'} · {when} · {item.id}",
+            value=f"{item.visibility or '?'} · {when} · {safe_text(item.id, 100, single_line=True)}",
             inline=False,
         )
-    view = DeletePost(interaction.user.id, group_id, [(p.title or p.id, p.id) for p in recent])
+    # Only a real post ID can be deleted, and Discord refuses a select value over 100 characters:
+    # whatever else VRChat calls an ID is listed but not offered.
+    deletable = [(p.title or p.id, p.id) for p in recent if is_post_id(p.id)]
+    if not deletable:
+        await send_ephemeral(interaction, embed=embed)
+        return
+    view = DeletePost(interaction.user.id, group_id, deletable)
     await send_ephemeral(interaction, embed=embed, view=view)
 
 

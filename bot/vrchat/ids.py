@@ -154,6 +154,10 @@ def require_role_id(value: object) -> str:
     return require("group role ID", value, ROLE_ID_RE, "grol_459d3911-f672-44bc-b84d-e54ffe7960fe")
 
 
+def is_post_id(value: str) -> bool:
+    return POST_ID_RE.match(value) is not None
+
+
 def require_post_id(value: object) -> str:
     return require("group post ID", value, POST_ID_RE, "not_00000000-0000-0000-0000-000000000000")
 

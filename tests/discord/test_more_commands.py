@@ -146,6 +146,25 @@ async def test_posts_lists_and_deletes_after_confirmation(
     ]
 
 
+async def test_posts_offers_only_real_post_ids_for_delete(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    """VRChat's JSON may call anything an ID: one over Discord's 100 characters for a select value
+    made the whole listing fail (found by tests/hostile/test_poison_cards.py)."""
+    state, group = seeded_sim.sim.state, seeded_sim.group
+    odd = state.add_post(group.id, seeded_sim.bot.id, "Odd one", "text")
+    odd.unchecked_json = {"id": "not_" + "x" * 150}
+    async with make_bot():
+        listed = await command(gateway_standin, "vrc", "posts", {})
+        listing = listed.followups[0]
+        assert "Odd one" in str(listing.body["embeds"]) and "Welcome" in str(listing.body["embeds"])
+        (select,) = components(listing.message)
+        assert [o["value"] for o in select["options"]] == [seeded_sim.post.id]
+        del state.groups[group.id].posts[seeded_sim.post.id]
+        only_odd = (await command(gateway_standin, "vrc", "posts", {})).followups[0]
+    assert "Odd one" in str(only_odd.body["embeds"]) and components(only_odd.message) == []
+
+
 # ------------------------------------------------------------------ audit search
 
 
