@@ -6,7 +6,7 @@ limiter, and returns typed models. What the bot calls is the contract in bot.vrc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -111,6 +111,22 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
 
     async def close(self) -> None:
         await self._transport.close()
+
+    def gate(self, may_call: Callable[[], bool], account: str) -> None:
+        """Send nothing for this account unless `may_call()` says this process may now (its lease):
+        checked just before each request and each pipeline connection; a refused call raises
+        AccountNotHeld naming `account`."""
+        self._transport.may_call, self._transport.account_name = may_call, account
+
+    def adopt_saved_identity(self) -> str | None:
+        """The account's user ID from its session file, without calling VRChat: for a process that
+        does not hold the account (bot.leases) but must know who it is. Unchanged once known."""
+        return self._auth.adopt_saved_identity()
+
+    def block_session(self, reason: str) -> None:
+        """Stop calling VRChat with this account until a person logs in, as after an expired session:
+        the session alert tells, and a new session file is picked up by itself."""
+        self._auth.block(reason)
 
     def share_rate(self, processes: int) -> None:
         """Keep to 1/`processes` of the account's rate (see Transport.share_rate)."""

@@ -37,12 +37,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
 from .client import VRChatClient
-from .errors import Forbidden, NotFound, VRChatError
+from .errors import AuthError, Forbidden, NotFound, VRChatError
 from .meter import BUDGET_WINDOW, RequestMeter
+from .remote import AccountCalls, encode_arguments, outcome_of
 from .serving import PROVEN, REQUIRED_PERMISSIONS, UNFIT, NoServingAccount, Standing
 
 __all__ = [
@@ -132,6 +134,8 @@ class AccountPool:
         self._triggered_in: dict[str, int] = {}
         self._move_listeners: list[MoveListener] = []
         self.processes = 1  # processes sharing every account's rate (GroupRouter.share_rate)
+        # With several processes: how a call reaches the process holding its account (bot.vrchat.remote).
+        self.calls: AccountCalls | None = None
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -176,6 +180,37 @@ class AccountPool:
                 log.error("VRChat account %s could not log in; run `%s`.", account.name, fix)
                 raise
         return user_ids
+
+    async def take_up(self, account: Account) -> bool:
+        """This process now holds `account` (bot.leases): its saved session again (another process
+        may have renewed it), checked with one `GET /auth`; a refused one gets one password login
+        where one is configured, else the session is blocked and the session alert tells. Never more
+        than one login per take-up. True when the session works."""
+        try:
+            user_id = await account.client.login()
+        except AuthError as exc:
+            log.error("VRChat account %s has no usable session here: %s", account.name, exc)
+            account.client.block_session(str(exc))
+            return False
+        except VRChatError as exc:  # VRChat did not answer: the session is tried at the next call
+            log.warning("Could not check the VRChat session of %s yet: %s", account.name, exc)
+            return False
+        log.info(
+            "VRChat session OK for %s (%s); this process now calls VRChat with it.", account.name, user_id
+        )
+        return True
+
+    async def call(self, account: Account, method: str, *args: Any, **kwargs: Any) -> Any:
+        """`account.client.<method>(*args, **kwargs)`, here when this process holds the account (or
+        there are no leases), else in the process that holds it (`calls`, bot.vrchat.remote)."""
+        calls = self.calls
+        if calls is None or calls.holds(account.name):
+            return await getattr(account.client, method)(*args, **kwargs)
+        encoded = encode_arguments(method, args, kwargs)
+        return outcome_of(method, await calls.call(account.name, method, encoded))
+
+    def held_here(self, account: Account) -> bool:
+        return self.calls is None or self.calls.holds(account.name)
 
     async def close(self) -> None:
         for account in self._accounts:
@@ -269,10 +304,9 @@ class AccountPool:
             looks[account] = result
         return looks
 
-    @staticmethod
-    async def _standing(account: Account, group_id: str) -> Standing:
+    async def _standing(self, account: Account, group_id: str) -> Standing:
         try:
-            group = await account.client.get_group(group_id)
+            group = await self.call(account, "get_group", group_id)
         except (NotFound, Forbidden):  # a private group, or none: this account cannot serve it
             return Standing(member=False, permissions=None)
         return Standing.of(group)
