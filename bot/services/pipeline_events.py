@@ -86,6 +86,7 @@ class PipelineEvents:
         self._listeners: list[JoinRequestListener] = []
         self._deciding = asyncio.Lock()
         self._rechecking: asyncio.Task[None] | None = None
+        self._stopped = False
         self.url = url
 
     def subscribe(self, listener: JoinRequestListener) -> None:
@@ -112,10 +113,12 @@ class PipelineEvents:
     # -- which accounts -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopped = False
         await self.recheck()
         self._rechecking = asyncio.create_task(self._recheck_loop(), name="pipeline recheck")
 
     async def stop(self) -> None:
+        self._stopped = True  # the lease listener may still hear of leases going: no restart then
         tasks = [t for t in (self._rechecking, *(a.task for a in self._accounts)) if t is not None]
         self._rechecking = None
         for account in self._accounts:
@@ -133,6 +136,8 @@ class PipelineEvents:
     async def recheck(self) -> None:
         """Run the pipelines of the accounts held here that serve a bound group; stop the others."""
         async with self._deciding:
+            if self._stopped:
+                return
             groups = await self._bound_groups()
             for account in self._accounts:
                 serves = any(self._serving(g) == account.name for g in groups)
