@@ -1,4 +1,4 @@
-"""VRChat calls: what one process asks of the process holding a VRChat account (one account, one egress).
+"""VRChat calls: what one process asks of the process holding a VRChat account (bot.accounts.desk).
 
 Revision ID: 0015
 Revises: 0014
