@@ -104,16 +104,22 @@ async def build_world(
     extra = []
     for i in range(1, groups):
         group = state.add_group(f"Scale {i}", short_code=f"SC{i:03d}", owner_id=bot_id)
-        channel = FEED_BASE + i
-        world.discord.add_channel(channel, guild_id=GUILD_ID, name=f"feed-{i}")
-        channels[group.id] = channel
-        extra.append(
-            f'\n[[groups]]\nid = "{group.id}"\n\n[[bindings]]\ngroup_id = "{group.id}"\n'
-            f"guild_id = {GUILD_ID}\nfeed_channel_id = {channel}\n"
-        )
+        extra.append(bind_to_new_channel(world, channels, group.id, FEED_BASE + i, f"feed-{i}"))
     world.settings.extra_config += "".join(extra)
     world.config_path.write_text(world.config_text(), encoding="utf-8")
     return Fleet(world, channels)
+
+
+def bind_to_new_channel(
+    world: SandboxWorld, channels: dict[str, int], group_id: str, channel: int, name: str
+) -> str:
+    """A new feed channel for the group (recorded in `channels`); the config text that binds them."""
+    world.discord.add_channel(channel, guild_id=GUILD_ID, name=name)
+    channels[group_id] = channel
+    return (
+        f'\n[[groups]]\nid = "{group_id}"\n\n[[bindings]]\ngroup_id = "{group_id}"\n'
+        f"guild_id = {GUILD_ID}\nfeed_channel_id = {channel}\n"
+    )
 
 
 async def wait_until(

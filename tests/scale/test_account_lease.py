@@ -19,10 +19,10 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from bot.sandbox.world import GUILD_ID, BotProcess, WorldSettings
+from bot.sandbox.world import BotProcess, WorldSettings
 from bot.store import Store
 from tests.fixtures.vrchat_accounts import account_of
-from tests.scale.fleet import FEED_BASE, Fleet, build_world, owners, wait_until
+from tests.scale.fleet import FEED_BASE, Fleet, bind_to_new_channel, build_world, owners, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
@@ -46,14 +46,8 @@ def add_second_account(fleet: Fleet, directory: Path) -> tuple[dict[str, str], s
     served = dict.fromkeys(fleet.groups, world.community.bot.username or "")
     for i in range(GROUPS_PER_ACCOUNT):
         group = state.add_group(f"Second {i}", short_code=f"SEC{i:02d}", owner_id=second.id)
-        channel = FEED_BASE + 100 + i
-        world.discord.add_channel(channel, guild_id=GUILD_ID, name=f"second-{i}")
-        fleet.channels[group.id] = channel
         served[group.id] = SECOND
-        extra.append(
-            f'\n[[groups]]\nid = "{group.id}"\n\n[[bindings]]\ngroup_id = "{group.id}"\n'
-            f"guild_id = {GUILD_ID}\nfeed_channel_id = {channel}\n"
-        )
+        extra.append(bind_to_new_channel(world, fleet.channels, group.id, FEED_BASE + 100 + i, f"second-{i}"))
     world.settings.extra_config += "".join(extra)
     world.config_path.write_text(world.config_text(), encoding="utf-8")
     return served, second.id
