@@ -9,8 +9,8 @@ comes and goes never makes a loop of logins, as a take-up is never retried befor
 and gained again (a lease time at least), and the client's own re-login interval still applies.
 
 Losing the lease needs nothing here: the gate closes by itself, and the pipeline of the account stops
-(bot.services.pipeline_events listens to the same changes). Each process that does not hold an
-account learns its user ID from the session file, without a request (who "the bot" is, in commands).
+(bot.services.pipeline_events listens to the same changes). A process that does not hold an account
+learns its user ID from the session file, without a request (who "the bot" is, in commands).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ class AccountHolding:
         self._taking: dict[str, asyncio.Task[bool]] = {}
         for account in pool.accounts:
             account.client.gate(partial(leases.holds, account_lease(account.name)), account.name)
-            account.client.adopt_saved_identity()
 
     async def on_leases(self, gained: frozenset[str], lost: frozenset[str]) -> None:
         """A LeaseKeeper listener. The take-up runs in the background: a slow VRChat must not hold

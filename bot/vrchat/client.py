@@ -118,11 +118,6 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
         AccountNotHeld naming `account`."""
         self._transport.may_call, self._transport.account_name = may_call, account
 
-    def adopt_saved_identity(self) -> str | None:
-        """The account's user ID from its session file, without calling VRChat: for a process that
-        does not hold the account (bot.leases) but must know who it is. Unchanged once known."""
-        return self._auth.adopt_saved_identity()
-
     def block_session(self, reason: str) -> None:
         """Stop calling VRChat with this account until a person logs in, as after an expired session:
         the session alert tells, and a new session file is picked up by itself."""
@@ -136,8 +131,9 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
 
     @property
     def user_id(self) -> str | None:
-        """The bot account's own user ID, known after login."""
-        return self._auth.user_id
+        """The bot account's own user ID, known after login, or from the session file in a process
+        that does not hold the account (SessionManager.adopt_saved_identity): read until known."""
+        return self._auth.user_id or self._auth.adopt_saved_identity()
 
     def user_id_for(self, group_id: str) -> str | None:
         """One account acts in every group: its own user ID."""
