@@ -99,8 +99,9 @@ async def bound_lease_names(
     polls then go out on its own account instead of through the account's holder, and the poller wakes
     its own outbox worker at once, where another process would only notice on its next idle round."""
     wanted: dict[str, str | None] = dict.fromkeys(map(account_lease, accounts))
+    held_accounts = bool(wanted)  # without account leases a group pairs with nothing
     for b in sorted(await store.list_bindings(), key=lambda b: (b.group_id, b.feed_channel_id)):
-        account = serving(b.group_id) if wanted else None
+        account = serving(b.group_id) if held_accounts else None
         wanted.setdefault(group_lease(b.group_id), account_lease(account) if account is not None else None)
         wanted.setdefault(channel_lease(b.feed_channel_id), group_lease(b.group_id))
     return wanted
