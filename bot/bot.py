@@ -25,7 +25,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.accounts.desk import AccountDesk
 from bot.accounts.holding import AccountHolding
 from bot.activity import GroupActivity, WakeRelay
 from bot.banbridge.service import BanBridgeService
@@ -57,7 +56,13 @@ from bot.vrchat.pool import AccountPool
 from bot.vrchat.router import GroupRouter
 from bot.watchdog.service import WatchdogService
 from bot.watchdog.settings import apply_declared_alerts
-from bot.wiring import apply_declared_rules, config_bindings, config_bindings_text, open_account_pool
+from bot.wiring import (
+    apply_declared_rules,
+    config_bindings,
+    config_bindings_text,
+    log_in_every_account,
+    open_account_pool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +164,7 @@ class GroupBridgeBot(commands.Bot):
         # The accounts this process opened itself; with several processes each is used by the holder
         # of its lease only (bot.accounts), else all of them here.
         self._pool: AccountPool | None = None
-        self._desk_start: Callable[[], Awaitable[None]] | None = None
+        self._holding: AccountHolding | None = None
 
     @property
     def connects_gateway(self) -> bool:
@@ -176,18 +181,6 @@ class GroupBridgeBot(commands.Bot):
         self._closers.append(pool.close)
         return GroupRouter(pool)
 
-    async def _log_in_alone(self) -> None:
-        """A lone process (SQLite) uses every account: each logs in at start. With several processes
-        an account is taken up only by the process that gains its lease (bot.accounts.holding)."""
-        pool = self._pool
-        if pool is None or not self._alone:
-            return
-        # Saved sessions; never a password loop (see bot.vrchat.auth).
-        for name, user_id in (await pool.login()).items():
-            log.info("VRChat session OK for %s (%s).", name, user_id)
-        if len(pool) > 1:
-            await pool.assign(self.config.group_ids)  # the allow-list; later bindings at first use
-
     @property
     def _alone(self) -> bool:
         return self.store.dialect_name == "sqlite"  # one process only (bot.store.process_lock)
@@ -195,16 +188,9 @@ class GroupBridgeBot(commands.Bot):
     def _hold_accounts(self, leases: LeaseKeeper) -> None:
         """Several processes: each account is used from the process holding its lease; others hand
         their calls for it to that process (bot.accounts)."""
-        pool = self._pool
-        if pool is None or self._alone:
-            return
-        desk = AccountDesk(self.store, leases, pool, leases.owner)
-        holding = AccountHolding(pool, leases)
-        pool.calls = desk
-        leases.subscribe(holding.on_leases)
-        self._closers.append(holding.stop)
-        self._closers.append(desk.stop)
-        self._desk_start = desk.start
+        if self._pool is not None and not self._alone:
+            self._holding = AccountHolding(self._pool, leases, self.store)
+            self._closers.append(self._holding.stop)
 
     def _holds_account(self, name: str) -> bool:
         """Whether this process calls VRChat with the account itself (always when alone)."""
@@ -243,7 +229,8 @@ class GroupBridgeBot(commands.Bot):
     async def _start(self) -> None:
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
-        await self._log_in_alone()
+        if self._pool is not None and self._alone:  # else each account on gaining its lease
+            await log_in_every_account(self._pool, self.config.group_ids)
         members = DiscordMembers(self)
         self.services = Services(
             self.vrchat, self.store, self.config, members=members, activity=self.group_activity
@@ -290,8 +277,8 @@ class GroupBridgeBot(commands.Bot):
                 retention_days=feed.retention_days,
                 leases=self.leases,
             )
-        if self._desk_start is not None:
-            await self._desk_start()
+        if self._holding is not None:
+            await self._holding.start()
         if self.leases is not None:
             await self.leases.start()
         if self.feed is not None:

@@ -42,7 +42,7 @@ from typing import Any
 import aiohttp
 
 from .client import VRChatClient
-from .errors import AuthError, Forbidden, NotFound, VRChatError
+from .errors import AccountNotHeld, Forbidden, NotFound, VRChatError
 from .meter import BUDGET_WINDOW, RequestMeter
 from .remote import AccountCalls, encode_arguments, outcome_of
 from .serving import PROVEN, REQUIRED_PERMISSIONS, UNFIT, NoServingAccount, Standing
@@ -181,31 +181,21 @@ class AccountPool:
                 raise
         return user_ids
 
-    async def take_up(self, account: Account) -> bool:
-        """This process now holds `account` (bot.leases): its saved session again (another process
-        may have renewed it), checked with one `GET /auth`; a refused one gets one password login
-        where one is configured, else the session is blocked and the session alert tells. Never more
-        than one login per take-up. True when the session works."""
-        try:
-            user_id = await account.client.login()
-        except AuthError as exc:
-            log.error("VRChat account %s has no usable session here: %s", account.name, exc)
-            account.client.block_session(str(exc))
-            return False
-        except VRChatError as exc:  # VRChat did not answer: the session is tried at the next call
-            log.warning("Could not check the VRChat session of %s yet: %s", account.name, exc)
-            return False
-        log.info(
-            "VRChat session OK for %s (%s); this process now calls VRChat with it.", account.name, user_id
-        )
-        return True
-
     async def call(self, account: Account, method: str, *args: Any, **kwargs: Any) -> Any:
         """`account.client.<method>(*args, **kwargs)`, here when this process holds the account (or
         there are no leases), else in the process that holds it (`calls`, bot.vrchat.remote)."""
         calls = self.calls
-        if calls is None or calls.holds(account.name):
+        if calls is None:
             return await getattr(account.client, method)(*args, **kwargs)
+        if calls.holds(account.name):
+            try:
+                return await getattr(account.client, method)(*args, **kwargs)
+            except AccountNotHeld:
+                # The lease moved while the call waited its turn. The gate refused before sending,
+                # and nothing sent earlier in this call can have taken effect (a write is never
+                # repeated, a 429 was not processed): the new holder makes it.
+                if calls.holds(account.name):
+                    raise
         encoded = encode_arguments(method, args, kwargs)
         return outcome_of(method, await calls.call(account.name, method, encoded))
 
