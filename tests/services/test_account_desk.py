@@ -13,12 +13,14 @@ import pytest
 
 from bot.accounts.desk import AccountDesk
 from bot.leases import LeaseKeeper, account_lease
+from bot.services.processes import ProcessReporter
 from bot.store import Store
 from bot.vrchat.errors import AccountNotHeld, NotFound
 from bot.vrchat.models import Group
 from bot.vrchat.pool import AccountPool
 from bot.vrchat.remote import decode_result, outcome_of
-from tests.fixtures.vrchat_accounts import BRAVO, TwoAccounts, make_account, open_pool
+from bot.vrchat.router import GroupRouter
+from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, TwoAccounts, make_account, open_pool
 
 
 async def keeper(store: Store, owner: str, accounts: list[str]) -> LeaseKeeper:
@@ -83,3 +85,22 @@ async def test_a_call_nobody_takes_is_withdrawn(
     finally:
         await pool.close()
     assert two.sim.requests == []
+
+
+async def test_a_process_reports_only_the_accounts_it_holds(
+    sqlite_store: Store, two: TwoAccounts, tmp_path: Path
+) -> None:
+    """/bridge status's row of a process lists the accounts it calls VRChat with: those it holds."""
+    pool = AccountPool(
+        [make_account(two, tmp_path, ALPHA, primary=True), make_account(two, tmp_path, BRAVO, primary=False)]
+    )
+    await pool.open()
+    try:
+        pool.calls = AccountDesk(sqlite_store, await keeper(sqlite_store, "here", [BRAVO]), pool, "here")
+        reporter = ProcessReporter(sqlite_store, GroupRouter(pool), owner="here", role="worker", polled=tuple)
+        assert [a.name for a in reporter.snapshot().accounts] == [BRAVO]
+        (usage,) = [u for u in pool.usage() if u.name == BRAVO]
+        GroupRouter(pool).share_rate(3)  # three processes: the holder still has the whole rate
+        assert pool.usage()[1].budget == usage.budget
+    finally:
+        await pool.close()
