@@ -9,8 +9,9 @@ records says which process sent it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,6 +139,16 @@ async def wait_until(
                         f"a bot process exited ({process.returncode}) while waiting for {what}"
                     )
             await asyncio.sleep(0.1)
+
+
+def collapse(labels: Iterable[str | None]) -> list[str | None]:
+    """Each stretch of one label collapsed to one item."""
+    return [label for label, _ in itertools.groupby(labels)]
+
+
+def is_subsequence(short: Sequence[str | None], long: Sequence[str | None]) -> bool:
+    rest = iter(long)
+    return all(item in rest for item in short)
 
 
 def owners(leases: Iterable[Lease], prefix: str) -> dict[str, str]:

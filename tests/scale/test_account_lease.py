@@ -11,7 +11,6 @@ time, polls its groups again, and every audit entry reaches its channel exactly 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 import time
 from pathlib import Path
@@ -22,7 +21,16 @@ import pytest
 from bot.sandbox.world import BotProcess, WorldSettings
 from bot.store import Store
 from tests.fixtures.vrchat_accounts import account_of
-from tests.scale.fleet import FEED_BASE, Fleet, bind_to_new_channel, build_world, owners, wait_until
+from tests.scale.fleet import (
+    FEED_BASE,
+    Fleet,
+    bind_to_new_channel,
+    build_world,
+    collapse,
+    is_subsequence,
+    owners,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
@@ -65,7 +73,7 @@ def senders_by_account(fleet: Fleet, since: float = 0.0) -> dict[str, list[tuple
 
 def runs(senders: list[tuple[float, str | None]]) -> list[str | None]:
     """The senders in time order, each stretch of one sender collapsed to one item."""
-    return [label for label, _ in itertools.groupby(label for _, label in sorted(senders))]
+    return collapse(label for _, label in sorted(senders))
 
 
 async def account_holders(store: Store, fleet: Fleet) -> dict[str, str | None]:
@@ -172,13 +180,18 @@ async def test_each_account_is_used_by_one_process_and_taken_over_after_a_sigkil
         for group, ids in expected.items():
             assert fleet.delivered(fleet.channels[group]) == ids, group  # once each, in order
 
-        # One sender per account at a time: each process's requests for an account form one stretch.
+        # One sender per account at a time: the stretches of each sender follow the account's lease
+        # tenures (a process sends with it only in a tenure of its own), none held by two processes.
         by_account = senders_by_account(fleet)
-        assert set(by_account) == {fleet.world.community.bot.id, second_id}
+        names = {fleet.world.community.bot.id: primary, second_id: SECOND}
+        assert set(by_account) == set(names)
+        acquired = sorted(fleet.acquisitions().items())
+        assert {key: who for key, who in acquired if len(who) > 1} == {}
         for user, senders in by_account.items():
             stretches = runs(senders)
+            tenures = collapse(who[0] for (name, _), who in acquired if name == f"account:{names[user]}")
             assert None not in stretches and "gw" not in stretches, (user, stretches)
-            assert len(stretches) == len(set(stretches)), (user, stretches)
+            assert is_subsequence(stretches, tenures), (user, stretches, tenures)
         assert runs(by_account[fleet.world.community.bot.id])[-1] == survivor_label
 
         for process in survivors:

@@ -10,7 +10,6 @@ ever acquired by two processes.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 import time
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ import pytest
 
 from bot.sandbox.world import WorldSettings
 from bot.store import Store
-from tests.scale.fleet import Fleet, build_world, owners, shares, wait_until
+from tests.scale.fleet import Fleet, build_world, collapse, is_subsequence, owners, shares, wait_until
 
 # Worker processes on PostgreSQL, one of them killed.
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("bot-process")]
@@ -30,15 +29,6 @@ WORKERS = ("w1", "w2", "w3")
 LEASE = 3.0
 STREAM = 600  # entries, ten per group on average
 STREAM_SECONDS = 6.0
-
-
-def collapse(labels: list[str | None]) -> list[str | None]:
-    return [label for label, _ in itertools.groupby(labels)]
-
-
-def is_subsequence(short: list[str | None], long: list[str | None]) -> bool:
-    rest = iter(long)
-    return all(item in rest for item in short)
 
 
 async def stream(fleet: Fleet, expected: dict[str, list[str]], kill_after: int, kill: asyncio.Event) -> None:
