@@ -61,6 +61,7 @@ def make_vrchat_client(
             timeout=vrc.request_timeout_seconds,
         ),
         http_session=http_session,
+        source_address=vrc.source_address,
     )
 
 
@@ -70,7 +71,7 @@ async def open_account_pool(config: Config) -> AccountPool:
     accounts = []
     for login in vrchat_accounts(config):
         meter = RequestMeter(login.requests_per_second)
-        session = meter.session(config.vrchat.request_timeout_seconds)
+        session = meter.session(config.vrchat.request_timeout_seconds, config.vrchat.source_address)
         client = make_vrchat_client(config, account=login, http_session=session)
         accounts.append(Account(login.name, client, meter, primary=login.primary, http_session=session))
     pool = AccountPool(accounts)
