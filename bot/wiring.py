@@ -18,6 +18,7 @@ from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
 from bot.services.rules import apply_config_rules
 from bot.store import Binding, BindingIn, ConfigSyncResult, Store
+from bot.store.ports import BindingReader
 from bot.vrchat import Politeness, VRChatClient
 from bot.vrchat.pool import Account, AccountPool, RequestMeter
 
@@ -113,7 +114,9 @@ def config_bindings_text(synced: ConfigSyncResult, linked: int) -> str:
     return f"Bindings: {count(declared, 'binding')} from the config file ({', '.join(changes)}); {commands}."
 
 
-async def declared_bindings(store: Store, config: Config) -> AsyncIterator[tuple[BindingConfig, Binding]]:
+async def declared_bindings(
+    store: BindingReader, config: Config
+) -> AsyncIterator[tuple[BindingConfig, Binding]]:
     """Each [[bindings]] entry with its binding in the store: what the start walks to apply the
     settings an entry declares (rules, alerts, ban settings) over what commands set."""
     for declared in config.bindings:

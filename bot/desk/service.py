@@ -24,7 +24,8 @@ from bot.services.common import (
     utcnow,
 )
 from bot.services.users import require_user_id
-from bot.store import EventTally, HistoryItem, InvalidCursorError, ModeratorNote, Store
+from bot.store import EventTally, HistoryItem, InvalidCursorError, ModeratorNote
+from bot.store.feature_ports import MemberHistory
 
 NOTE_MAX = 1000  # characters; a note is a moderator's remark, not a report
 PAGE_MAX = 25
@@ -127,7 +128,9 @@ def _either(tallies: Mapping[str, EventTally], *types: str) -> EventTally | None
 
 
 class DeskService:
-    def __init__(self, store: Store, access: Access, actions: ActionLog, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, store: MemberHistory, access: Access, actions: ActionLog, clock: Clock = utcnow
+    ) -> None:
         self._store = store
         self._access = access
         self._actions = actions
