@@ -224,7 +224,8 @@ class World:
                 await self.listing(group_id)
                 self.pollers[group_id].wake()
         elif event.kind == "mirror":  # the card loop found the request's entry in the store
-            await self.listing(group_id)
+            if self.pending_requests.get(group_id):  # a request whose card is up needs no round
+                await self.listing(group_id)
         else:  # a full card round, as the cog's _loop runs it
             upcoming = CARD_POLL_SECONDS * self.rng.uniform(0.8, 1.2)
             now = self.clock.now
