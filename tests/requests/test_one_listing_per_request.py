@@ -6,9 +6,11 @@ live round is run as its task runs it, once the notice has reached the loop."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from bot.requests.announced import UntoldRequests
 from bot.requests.loop import CardRounds
+from bot.sandbox.discord import DiscordStandIn
 from bot.services.pipeline_events import PipelineEvents
 from bot.store import Store
 from bot.vrchat import VRChatClient
@@ -28,7 +30,7 @@ async def live_round(rounds: CardRounds) -> None:
     await rounds.sync_cards(groups)
 
 
-async def until(condition, what: str) -> None:  # type: ignore[no-untyped-def]
+async def until(condition: Callable[[], bool], what: str) -> None:
     async with asyncio.timeout(10):
         while not condition():  # noqa: ASYNC110 - the pipeline's own task delivers it
             await asyncio.sleep(0.01)
@@ -40,7 +42,7 @@ async def test_a_request_told_by_the_pipeline_and_the_mirror_is_listed_once(
     bot_vrchat: VRChatClient,
     bot_store: Store,
     seeded_sim: SeededSim,
-    gateway_standin,  # type: ignore[no-untyped-def]
+    gateway_standin: DiscordStandIn,
 ) -> None:
     sim, group_id = seeded_sim.sim, seeded_sim.group.id
     state = sim.state
