@@ -142,7 +142,7 @@ class FeedConfig(Section):
     quiet_poll_ceiling_seconds: Number = Field(default=180.0, gt=0, le=86400)
     # Where the audit-log mirror is live, join-request cards come from it and the request listing is
     # only a reconcile, this often. At least a minute (the loader checks it, saying why).
-    request_reconcile_seconds: Number = Field(default=900.0, gt=0, le=86400)
+    request_reconcile_seconds: Number = Field(default=1800.0, gt=0, le=86400)
     backfill: Literal["none", "last", "all"] = "none"
     backfill_count: Count = Field(default=100, ge=1, le=100_000)
     post_backfill: bool = False
