@@ -18,8 +18,9 @@ Entries of the other `group.request.*` types (accept, reject, block, withdraw) a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from bot.store import NO_CHANNEL, Store, StoredEntry
+from bot.store import NO_CHANNEL, RequestCard, StoredEntry
 
 REQUEST_CREATE = "group.request.create"
 MATCH_SECONDS = 120.0
@@ -28,7 +29,11 @@ MATCH_SECONDS = 120.0
 REQUEST_TIME_SLACK = timedelta(minutes=1)
 
 
-async def already_carded(store: Store, entry: StoredEntry) -> bool:
+class CardLookup(Protocol):
+    async def cards_for(self, group_id: str, user_id: str) -> list[RequestCard]: ...
+
+
+async def already_carded(store: CardLookup, entry: StoredEntry) -> bool:
     """True when `entry` tells of a new request whose card is posted and still pending."""
     if entry.event_type != REQUEST_CREATE or not entry.target_id:
         return False
