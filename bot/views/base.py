@@ -83,9 +83,11 @@ class RowButton(
     prefix: ClassVar[str]
     label: ClassVar[str]
     style: ClassVar[discord.ButtonStyle]
+    TEMPLATE: ClassVar[str]  # what the subclass's custom_ids match
 
     def __init_subclass__(cls, *, prefix: str, label: str, style: discord.ButtonStyle) -> None:
-        super().__init_subclass__(template=re.escape(prefix) + r"(?P<row_id>[0-9]{1,18})")
+        cls.TEMPLATE = re.escape(prefix) + r"(?P<row_id>[0-9]{1,18})"
+        super().__init_subclass__(template=cls.TEMPLATE)
         cls.prefix, cls.label, cls.style = prefix, label, style
 
     def __init__(self, row_id: int) -> None:
