@@ -19,6 +19,7 @@ from bot.events import EVENT_FAMILIES
 from bot.logs import register_secret
 from bot.services.rules import apply_config_rules
 from bot.store import Binding, BindingIn, ConfigSyncResult, Store
+from bot.store.ports import BindingReader
 from bot.vrchat import Politeness, VRChatClient
 from bot.vrchat.pool import Account, AccountPool, RequestMeter
 
@@ -64,6 +65,7 @@ def make_vrchat_client(
             timeout=vrc.request_timeout_seconds,
         ),
         http_session=http_session,
+        source_address=vrc.source_address,
     )
 
 
@@ -73,7 +75,7 @@ async def open_account_pool(config: Config) -> AccountPool:
     accounts = []
     for login in vrchat_accounts(config):
         meter = RequestMeter(login.requests_per_second)
-        session = meter.session(config.vrchat.request_timeout_seconds)
+        session = meter.session(config.vrchat.request_timeout_seconds, config.vrchat.source_address)
         client = make_vrchat_client(config, account=login, http_session=session)
         accounts.append(Account(login.name, client, meter, primary=login.primary, http_session=session))
     pool = AccountPool(accounts)
@@ -125,7 +127,9 @@ def config_bindings_text(synced: ConfigSyncResult, linked: int) -> str:
     return f"Bindings: {count(declared, 'binding')} from the config file ({', '.join(changes)}); {commands}."
 
 
-async def declared_bindings(store: Store, config: Config) -> AsyncIterator[tuple[BindingConfig, Binding]]:
+async def declared_bindings(
+    store: BindingReader, config: Config
+) -> AsyncIterator[tuple[BindingConfig, Binding]]:
     """Each [[bindings]] entry with its binding in the store: what the start walks to apply the
     settings an entry declares (rules, alerts, ban settings) over what commands set."""
     for declared in config.bindings:

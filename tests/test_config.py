@@ -576,6 +576,28 @@ def test_each_bad_value_gives_one_specific_problem_on_its_line(old, new, key, fr
     assert problem.line == line
 
 
+@pytest.mark.parametrize(
+    ("key", "wrong", "right", "fragment"),
+    [
+        (
+            "api_base_url",
+            "ws://127.0.0.1:8080/api/v10",
+            "http://127.0.0.1:8080/api/v10",
+            "http:// or https://",
+        ),
+        ("gateway_url", "http://127.0.0.1:8080", "ws://127.0.0.1:8080", "ws:// or wss://"),
+    ],
+)
+def test_each_stand_in_url_is_checked_for_its_own_scheme(key, wrong, right, fragment):
+    def with_url(url: str) -> str:
+        return VALID.replace("[discord]\n", f'[discord]\n{key} = "{url}"\n')
+
+    (problem,) = problems_of(with_url(wrong))
+    assert problem.key == f"discord.{key}"
+    assert fragment in problem.message
+    assert getattr(load_config_text(with_url(right), env={}).discord, key) == right
+
+
 def test_bad_value_messages_never_quote_the_value():
     text = VALID.replace('level = "debug"', 'level = "secret-ish-value-1"')
     text = text.replace(f'totp_secret = "{TOTP}"', 'totp_secret = "not base32 at all 0189"')

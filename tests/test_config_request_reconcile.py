@@ -22,7 +22,7 @@ def refused(text: str, env: dict[str, str] | None = None) -> list[Problem]:
     return info.value.problems
 
 
-@pytest.mark.parametrize(("lines", "seconds"), [((), 900), (("request_reconcile_seconds = 60",), 60)])
+@pytest.mark.parametrize(("lines", "seconds"), [((), 1800), (("request_reconcile_seconds = 60",), 60)])
 def test_the_reconcile_in_force(lines: tuple[str, ...], seconds: float) -> None:
     assert load_config_text(config_text(*lines), env={}).feed.request_reconcile_seconds == seconds
 

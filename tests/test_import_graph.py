@@ -1,4 +1,5 @@
-"""The import graph of bot/: no cycles, not even deferred ones, and no production import of the sandbox.
+"""The import graph of bot/: no cycles, not even deferred ones, and no production import of the sandbox;
+and only the modules that build the services take the whole Store (the rest take a port of it).
 
 Read from the source with `ast`, not by importing: every `import` counts wherever it stands (module
 level, inside a function, under `if TYPE_CHECKING:`), because a cycle hidden in a function body is
@@ -165,3 +166,80 @@ def test_production_imports_nothing_from_the_sandbox():
         if target.startswith("bot.sandbox")
     )
     assert not offending, "production code imports the sandbox:\n" + "\n".join(offending)
+
+
+# Where the whole Store may be a parameter's type: the store itself and the places that build the
+# services from it. Everything else takes the narrow port it uses (bot.store.ports, feature_ports).
+STORE_BUILDERS = ("bot.store", "bot.bot", "bot.wiring", "bot.services.registry")
+
+
+def _store_names(tree: ast.Module) -> set[str]:
+    """The names the module binds to the Store class (`from bot.store import Store as S` included)."""
+    return {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module in ("bot.store", "bot.store.store")
+        for alias in node.names
+        if alias.name == "Store"
+    }
+
+
+def parameters_typed_store(path: Path) -> Iterator[str]:
+    """`function(parameter)` for each parameter of a function or method at `path` whose annotation
+    names the whole Store (`Store`, `Store | None`, `bot.store.Store`, under an alias too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = _store_names(tree) | {"Store"}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        arguments = node.args
+        for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+            if argument.annotation is None:
+                continue
+            if _named_in(argument.annotation) & names:
+                yield f"{node.name}({argument.arg}) line {argument.lineno}"
+
+
+def _named_in(annotation: ast.expr) -> set[str]:
+    """The names an annotation uses (`a.b.C` names C), inside a string annotation too."""
+    named: set[str] = set()
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Name):
+            named.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            named.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            named |= _named_in(ast.parse(node.value, mode="eval").body)
+    return named
+
+
+def test_the_store_parameter_finder_sees_aliases_unions_and_strings(tmp_path):
+    source = tmp_path / "mod.py"
+    source.write_text(
+        "from bot.store import Store as Whole\nimport bot.store\n"
+        "class S:\n    def __init__(self, a: Whole, b: 'Store | None', c: int) -> None: ...\n"
+        "async def f(*, d: bot.store.Store, e: SimStore) -> None: ...\n"
+    )
+    assert sorted(parameters_typed_store(source)) == [
+        "__init__(a) line 4",
+        "__init__(b) line 4",
+        "f(d) line 5",
+    ]
+
+
+def test_only_the_builders_take_the_whole_store():
+    """A service handed the whole Store (63 public methods) hides what it touches: it takes the port
+    it uses instead, and mypy checks at the builders that Store provides it."""
+    offending = sorted(
+        f"{name}: {found}"
+        for name, path in _modules().items()
+        if not any(name == b or name.startswith(f"{b}.") for b in STORE_BUILDERS)
+        for found in parameters_typed_store(path)
+    )
+    assert not offending, "these take the whole Store, not a port of it:\n" + "\n".join(offending)
+
+
+def test_the_builders_still_name_the_store():
+    """The rule above looks at the right modules: the bot and the registry do take the Store."""
+    assert list(parameters_typed_store(_modules()["bot.services.registry"]))
+    assert list(parameters_typed_store(_modules()["bot.bot"]))

@@ -29,8 +29,9 @@ from bot.services.common import (
     error_text,
     utcnow,
 )
-from bot.store import BanPrompt, BanPromptState, BanSetting, Binding, DiscordBanMode, DiscordKickMode, Store
+from bot.store import BanPrompt, BanPromptState, BanSetting, Binding, DiscordBanMode, DiscordKickMode
 from bot.store.ban_prompts import BAN_TRIGGER
+from bot.store.feature_ports import BanPrompts, BanSettings
 from bot.vrchat import BadRequest, Forbidden, VRChatAPI, VRChatError
 
 # A moderator's Confirm holds the prompt while VRChat answers; a claim older than this belonged to a
@@ -102,7 +103,7 @@ def closed_text(prompt: BanPrompt) -> str:
 
 class BanBridgeService:
     def __init__(
-        self, vrchat: VRChatAPI, store: Store, access: Access, actions: ActionLog, clock: Clock = utcnow
+        self, vrchat: VRChatAPI, store: BanPrompts, access: Access, actions: ActionLog, clock: Clock = utcnow
     ) -> None:
         self._vrchat = vrchat
         self._store = store
@@ -345,7 +346,7 @@ def _choose(given: str | None, allowed: tuple[Mode, ...], current: Mode, what: s
     raise InvalidInput(f"The {what} must be one of {', '.join(allowed)}, not {given[:20]!r}.")
 
 
-async def apply_config_settings(store: Store, config: Config) -> None:
+async def apply_config_settings(store: BanSettings, config: Config) -> None:
     """The [[bindings]] that declare discord_ban, discord_kick or ban_prompt_channel_id get them at
     start (what they leave out stays as /bridge bans set it)."""
     for declared in config.bindings:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -62,6 +63,9 @@ class VRChatConfig(_AccountSection):
     max_backoff_seconds: Number = Field(default=1800.0, ge=1)
     relogin_interval_seconds: Number = Field(default=900.0, ge=60)
     request_timeout_seconds: Number = Field(default=30.0, gt=0, le=600)
+    # Send every account's requests from this local address (a host with several): VRChat ties a
+    # session to the address that logged in. Empty: whatever the system routes from.
+    source_address: str | None = None
     # VRChat's pipeline websocket: join requests in seconds (bot.vrchat.pipeline). Empty URL: derived.
     pipeline: bool = True
     pipeline_url: str | None = None
@@ -85,6 +89,19 @@ class VRChatConfig(_AccountSection):
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         return check_http_url(value)
+
+    @field_validator("source_address", mode="before")
+    @classmethod
+    def _check_source_address(cls, value: Any) -> Any:
+        value = blank_to_none(value)
+        if isinstance(value, str):
+            try:
+                return str(ipaddress.ip_address(value.strip()))
+            except ValueError:
+                raise ValueError(
+                    "must be an IP address of this host, e.g. 192.0.2.10 or 2001:db8::10"
+                ) from None
+        return value
 
     @field_validator("pipeline_url", mode="before")
     @classmethod

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from bot.config.checks import check_totp_secret
 from bot.config.locate import KeyLines
-from bot.config.models import ENV_NAME_RE, Config, VRChatConfig
+from bot.config.models import ENV_NAME_RE, AccountConfig, Config, VRChatConfig
 from bot.config.problems import Problem
 
 #: Each secret of an [[accounts]] table and the key that may name its environment variable instead.
@@ -53,30 +53,23 @@ class AccountLogin:
 def vrchat_accounts(config: Config) -> tuple[AccountLogin, ...]:
     """[vrchat] first, then each [[accounts]] table, rates it leaves out taken from [vrchat]."""
     vrc = config.vrchat
-    primary = AccountLogin(
-        name=vrc.username or "(primary)",
-        username=vrc.username,
-        password=vrc.password,
-        totp_secret=vrc.totp_secret,
-        session_file=vrc.session_file,
-        requests_per_second=vrc.requests_per_second,
-        burst=vrc.burst,
-        primary=True,
+    primary = _login(vrc, vrc.username or "(primary)", vrc, primary=True)
+    return (primary, *(_login(a, a.username, vrc, primary=False) for a in config.accounts))
+
+
+def _login(
+    account: VRChatConfig | AccountConfig, name: str, vrc: VRChatConfig, *, primary: bool
+) -> AccountLogin:
+    return AccountLogin(
+        name=name,
+        username=account.username,
+        password=account.password,
+        totp_secret=account.totp_secret,
+        session_file=account.session_file,
+        requests_per_second=account.requests_per_second or vrc.requests_per_second,
+        burst=account.burst or vrc.burst,
+        primary=primary,
     )
-    extra = (
-        AccountLogin(
-            name=a.username,
-            username=a.username,
-            password=a.password,
-            totp_secret=a.totp_secret,
-            session_file=a.session_file,
-            requests_per_second=a.requests_per_second or vrc.requests_per_second,
-            burst=a.burst or vrc.burst,
-            primary=False,
-        )
-        for a in config.accounts
-    )
-    return (primary, *extra)
 
 
 def _account_tables(data: Mapping[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:

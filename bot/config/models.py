@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationInfo, field_validator
 
 from bot.config.account_models import ENV_NAME_RE, AccountConfig, VRChatConfig
 from bot.config.binding_models import AlertsConfig, BindingConfig, RuleConfig
@@ -69,18 +69,18 @@ class DiscordConfig(Section):
     api_base_url: str | None = None
     gateway_url: str | None = None
 
-    @field_validator("api_base_url")
-    @classmethod
-    def _check_api_base(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL ending in /api/v10")
-        return value
+    # The stand-in URLs: the schemes each accepts, and what the operator is told otherwise.
+    _URL_SCHEMES: ClassVar[dict[str, tuple[tuple[str, ...], str]]] = {
+        "api_base_url": (("http://", "https://"), "an http:// or https:// URL ending in /api/v10"),
+        "gateway_url": (("ws://", "wss://"), "a ws:// or wss:// URL"),
+    }
 
-    @field_validator("gateway_url")
+    @field_validator("api_base_url", "gateway_url")
     @classmethod
-    def _check_gateway(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("ws://", "wss://")):
-            raise ValueError("must be a ws:// or wss:// URL")
+    def _check_url_scheme(cls, value: str | None, info: ValidationInfo) -> str | None:
+        schemes, expected = cls._URL_SCHEMES[info.field_name or ""]
+        if value is not None and not value.startswith(schemes):
+            raise ValueError(f"must be {expected}")
         return value
 
     @field_validator("token", mode="before")
@@ -142,7 +142,7 @@ class FeedConfig(Section):
     quiet_poll_ceiling_seconds: Number = Field(default=180.0, gt=0, le=86400)
     # Where the audit-log mirror is live, join-request cards come from it and the request listing is
     # only a reconcile, this often. At least a minute (the loader checks it, saying why).
-    request_reconcile_seconds: Number = Field(default=900.0, gt=0, le=86400)
+    request_reconcile_seconds: Number = Field(default=1800.0, gt=0, le=86400)
     backfill: Literal["none", "last", "all"] = "none"
     backfill_count: Count = Field(default=100, ge=1, le=100_000)
     post_backfill: bool = False

@@ -24,7 +24,8 @@ from bot.services.common import (
     utcnow,
 )
 from bot.services.users import require_user_id
-from bot.store import EventTally, HistoryItem, InvalidCursorError, ModeratorNote, Store
+from bot.store import EventTally, HistoryItem, InvalidCursorError, ModeratorNote
+from bot.store.feature_ports import MemberHistory
 
 NOTE_MAX = 1000  # characters; a note is a moderator's remark, not a report
 PAGE_MAX = 25
@@ -127,7 +128,9 @@ def _either(tallies: Mapping[str, EventTally], *types: str) -> EventTally | None
 
 
 class DeskService:
-    def __init__(self, store: Store, access: Access, actions: ActionLog, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, store: MemberHistory, access: Access, actions: ActionLog, clock: Clock = utcnow
+    ) -> None:
         self._store = store
         self._access = access
         self._actions = actions
@@ -185,16 +188,9 @@ class DeskService:
         written = await self._store.export_history_csv(
             sink, guild_id=guild_id, group_id=gid, user_id=user_id, limit=limit + 1
         )
-        text, rows, capped = sink.capped(written, limit)
-        await self._actions.record(
-            actor,
-            gid,
-            "history.export",
-            target_id=user_id,
-            details={"rows": rows, "capped": capped},
-        )
-        stamp = self._clock().strftime("%Y%m%d-%H%M%S")
-        return CsvExport(text.encode("utf-8"), rows, capped, f"history-{user_id}-{stamp}.csv")
+        export = sink.export(written, limit, f"history-{user_id}", self._clock())
+        await self._actions.record(actor, gid, "history.export", target_id=user_id, details=export.logged)
+        return export
 
     async def add_note(self, actor: Actor, group_id: str, user_text: str, text: str) -> ModeratorNote:
         """Keep a moderator's note about the user, with who wrote it and when."""

@@ -69,21 +69,7 @@ def group_label(group: Group | None, target: GroupTarget) -> str:
 
 def stored(entry: AuditLogEntry, group_id: str, fetched_at: datetime) -> StoredEntry:
     """An entry as the feed renderer takes it: what the poller would store, never credited to Discord."""
-    raw = to_entry_in(entry)
-    return StoredEntry(
-        id=raw.id,
-        group_id=group_id,
-        created_at=raw.created_at,
-        event_type=raw.event_type,
-        actor_id=raw.actor_id,
-        actor_display_name=raw.actor_display_name,
-        target_id=raw.target_id,
-        description=raw.description,
-        data=raw.data,
-        fetched_at=fetched_at,
-        discord_actor_id=None,
-        discord_actor_name=None,
-    )
+    return to_entry_in(entry).stored(group_id, fetched_at)
 
 
 def explain(error: VRChatError, what: str, permission: str | None = None) -> str:

@@ -30,7 +30,7 @@ from bot.vrchat.models import AuditLogPage
 from bot.vrchat.permissions import AUDIT_VIEW, refused_because
 
 from .attribution import credit_from_store
-from .backoff import QuietBackoff
+from .backoff import JITTER_SECONDS, QuietBackoff
 from .reading import MAX_FUTURE, claim_keys, page_entries, to_entry_in
 
 __all__ = ["MAX_FUTURE", "AuditPoller", "LoopClock", "PollClock", "PollResult", "PollSettings", "to_entry_in"]
@@ -44,7 +44,9 @@ PAGE_SIZE = 100  # the API's maximum
 @dataclass(frozen=True)
 class PollSettings:
     interval: float = 60.0
-    jitter: float = 0.25  # each wait is interval × (1 ± jitter): never on a fixed clock
+    # Each wait is moved by up to this many seconds either way (never on a fixed clock); a wait at
+    # the interval stays within interval + jitter_seconds (bot.feed.backoff).
+    jitter_seconds: float = JITTER_SECONDS
     backfill: Literal["none", "last", "all"] = "none"
     backfill_count: int = 100
     post_backfill: bool = False
@@ -68,7 +70,7 @@ class PollSettings:
 
     def backoff(self) -> QuietBackoff:
         ceiling = self.interval if self.quiet_ceiling is None else self.quiet_ceiling
-        return QuietBackoff(self.interval, ceiling, jitter=self.jitter, floor=self.floor)
+        return QuietBackoff(self.interval, ceiling, jitter_seconds=self.jitter_seconds, floor=self.floor)
 
 
 class PollClock(Protocol):

@@ -22,7 +22,8 @@ from typing import Literal
 from bot.config import Config
 from bot.services.binding_settings import age_gate_policy
 from bot.services.common import Clock, utcnow
-from bot.store import Binding, Store
+from bot.store import Binding
+from bot.store.feature_ports import AgeGateReports
 from bot.store.instance_reports import InstanceReport
 from bot.store.leases import UNFENCED, LeaseGuard, LeaseLost
 from bot.vrchat import NotFound, VRChatAPI, VRChatError
@@ -60,7 +61,9 @@ class Finding:
 
 
 class AgeGateWatch:
-    def __init__(self, client: VRChatAPI, store: Store, config: Config, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, client: VRChatAPI, store: AgeGateReports, config: Config, *, clock: Clock = utcnow
+    ) -> None:
         self._client = client
         self._store = store
         self._config = config

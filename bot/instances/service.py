@@ -26,7 +26,7 @@ from bot.services.common import (
     checked_group_id,
 )
 from bot.services.member_roles import find_role
-from bot.store import Store
+from bot.store.feature_ports import InstanceReportDesk
 from bot.store.instance_reports import InstanceReport
 from bot.text import quoted
 from bot.vrchat import Forbidden, InvalidReference, NotFound, VRChatAPI, VRChatError
@@ -126,7 +126,7 @@ class InstanceService:
     def __init__(
         self,
         client: VRChatAPI,
-        store: Store,
+        store: InstanceReportDesk,
         access: Access,
         actions: ActionLog,
         *,

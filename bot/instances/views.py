@@ -8,8 +8,7 @@ is checked again (a moderator of that group's binding in this server), then conf
 from __future__ import annotations
 
 import contextlib
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -17,7 +16,7 @@ from bot.instances.age_gate import Finding
 from bot.requests.cards import with_outcome
 from bot.services.common import Actor
 from bot.text import safe_text
-from bot.views.base import ReportedClick
+from bot.views.base import RowButton
 from bot.views.confirm import confirm_then
 from bot.views.context import actor_of
 from bot.views.reply import NO_MENTIONS
@@ -26,14 +25,8 @@ from bot.vrchat.ids import launch_url
 if TYPE_CHECKING:
     from bot.bot import Interaction
 
-# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
-TEMPLATE = r"gb:inst:close:(?P<report>[0-9]{1,18})"
 REPORT_COLOUR = discord.Colour.orange()
 CLOSED_COLOUR = discord.Colour.dark_grey()
-
-
-def close_id(report_id: int) -> str:
-    return f"gb:inst:close:{report_id}"
 
 
 def report_embed(finding: Finding, group_name: str) -> discord.Embed:
@@ -75,28 +68,18 @@ def close_view(report_id: int) -> discord.ui.View:
     return view
 
 
-class CloseButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
-    def __init__(self, report_id: int) -> None:
-        self.report_id = report_id
-        super().__init__(
-            discord.ui.Button(label="Close", style=discord.ButtonStyle.danger, custom_id=close_id(report_id))
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> CloseButton:
-        return cls(int(match["report"]))
+class CloseButton(RowButton, prefix="gb:inst:close:", label="Close", style=discord.ButtonStyle.danger):
+    """On the age-gate report; `row_id` is the report's."""
 
     async def clicked(self, interaction: Interaction) -> None:
         card = interaction.message
         service = interaction.client.instances
         # Refused before asking: someone who may not close is never shown a confirmation.
-        report = await service.reported(actor_of(interaction), self.report_id)
+        report = await service.reported(actor_of(interaction), self.row_id)
         world = safe_text(report.world_name, 100, single_line=True)
 
         async def work(clicker: Actor) -> str:
-            outcome = await service.close_reported(clicker, self.report_id)
+            outcome = await service.close_reported(clicker, self.row_id)
             await _close_card(
                 card, f"**Closed** by {safe_text(clicker.name, 100, single_line=True)} via Discord"
             )

@@ -7,23 +7,19 @@ again by the service: only the Discord user the code was issued to can use it.
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.links.service import IssuedCode, LinkService, discord_time
 from bot.store import LinkChange
 from bot.text import profile_link
-from bot.views.base import ReportedClick
+from bot.views.base import RowButton
 from bot.views.context import actor_of, bridge_interaction
 from bot.views.reply import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import Interaction
-
-# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
-TEMPLATE = r"gb:link:verify:(?P<code_id>[0-9]{1,18})"
 
 
 def links_of(interaction: discord.Interaction) -> LinkService:
@@ -62,25 +58,13 @@ def linked_text(change: LinkChange) -> str:
     return "\n".join(lines)
 
 
-class VerifyButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
-    def __init__(self, code_id: int) -> None:
-        self.code_id = code_id
-        super().__init__(
-            discord.ui.Button(
-                label="Verify", style=discord.ButtonStyle.success, custom_id=f"gb:link:verify:{code_id}"
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> VerifyButton:
-        return cls(int(match["code_id"]))
+class VerifyButton(RowButton, prefix="gb:link:verify:", label="Verify", style=discord.ButtonStyle.success):
+    """Under the link code; `row_id` is the code's."""
 
     async def clicked(self, interaction: Interaction) -> None:
         # VRChat may take a few seconds; the refusals that need no VRChat come just as quickly.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        change = await links_of(interaction).verify(actor_of(interaction), self.code_id)
+        change = await links_of(interaction).verify(actor_of(interaction), self.row_id)
         await send_ephemeral(interaction, linked_text(change))
 
 

@@ -10,7 +10,8 @@ those from before the bot came); the others are listed at every round (see `_lis
 With several processes, each reconciles only the groups it holds the lease of (bot.leases).
 A third way, in seconds: VRChat's pipeline says a group has a new request (bot.services.pipeline_events)
 and that group gets its round at once (`refresh_now`; a burst is one round, then one more at most
-every LIVE_ROUND_GAP seconds). Rounds of one group never overlap, whoever starts them.
+every LIVE_ROUND_GAP seconds). Rounds of one group never overlap, whoever starts them. A request
+told both ways (the notice and the mirrored entry) gets one listing, not two (bot.requests.announced).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,10 +32,12 @@ from bot.desk.views import history_button, with_history
 from bot.feed.backoff import QuietSchedule
 from bot.feed.pacing import message_nonce
 from bot.leases import group_lease, lease_guard
+from bot.requests.announced import REQUEST_CREATE, UntoldRequests, already_carded
 from bot.requests.cards import Closing, close_card, request_card
 from bot.requests.reconcile import CardChange
 from bot.requests.views import card_view
 from bot.services.common import KeyedLocks
+from bot.store import StoredEntry
 from bot.store.leases import UNFENCED, LeaseGuard, LeaseLost
 from bot.views.reply import NO_MENTIONS
 from bot.vrchat import VRChatError
@@ -72,6 +76,7 @@ class CardRounds:
         # Adaptive polling of the request listing (bot.feed.backoff), only where the pipeline listens.
         self._quiet = QuietSchedule(CARD_POLL_SECONDS, bot.config.feed.quiet_ceiling)
         self._reconcile_at: dict[str, float] = {}  # groups whose mirror is live: their next listing
+        self._untold = UntoldRequests()  # new requests an entry's round listed before their notice
 
     async def start(self) -> None:
         self.bot.group_activity.subscribe(self._touched)
@@ -96,8 +101,12 @@ class CardRounds:
         self._reconcile_at.pop(group_id, None)
 
     def refresh_now(self, group_id: str) -> None:
-        """A new join request in this group (VRChat's pipeline said so): a card round for it now."""
+        """A new join request in this group (VRChat's pipeline said so): a card round for it now,
+        unless the mirror's entry of that request has had its round already."""
         self._quiet.reset(group_id)
+        if self._untold.told(group_id, time.monotonic()):
+            log.debug("Join-request notice for %s: its request's card is up already.", group_id)
+            return
         self._asked.add(group_id)
         self._ask.set()
 
@@ -175,11 +184,12 @@ class CardRounds:
         return bool(groups)
 
     async def _new_request_groups(self) -> set[str]:
-        """Linked groups with `group.request.*` entries not seen before; marks those entries seen."""
+        """Linked groups with `group.request.*` entries not seen before; marks those entries seen.
+        A new request's entry whose card is up already (the pipeline's round) needs no round."""
         now = datetime.now(UTC)
         since = self._feed_checked_at - FEED_LOOKBACK
         store = self.bot.store
-        fresh: dict[str, str] = {}  # entry id -> group id
+        fresh: dict[str, StoredEntry] = {}
         cursor: str | None = None
         for _ in range(FEED_MAX_PAGES):
             page = await store.search_entries(
@@ -188,7 +198,7 @@ class CardRounds:
             for entry in page.entries:
                 if entry.id not in self._feed_seen:
                     self._feed_seen[entry.id] = entry.created_at
-                    fresh[entry.id] = entry.group_id
+                    fresh[entry.id] = entry
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -198,7 +208,17 @@ class CardRounds:
         if not fresh:
             return set()
         linked = {b.group_id for b in await store.list_bindings()}
-        return set(fresh.values()) & linked
+        untold = [e for e in fresh.values() if e.group_id in linked and not await already_carded(store, e)]
+        self._note_untold(e for e in untold if e.event_type == REQUEST_CREATE)
+        return {e.group_id for e in untold}
+
+    def _note_untold(self, created: Iterable[StoredEntry]) -> None:
+        """New requests whose entry's round is about to list them, where the pipeline listens: their
+        notices, when they come, need no round of their own."""
+        pipeline, now = self.bot.pipeline, time.monotonic()
+        for entry in created:
+            if pipeline is not None and pipeline.listening_for(entry.group_id):
+                self._untold.listed(entry.group_id, now)
 
     async def sync_cards(self, group_ids: Iterable[str] | None = None) -> int:
         """One round for every linked group (or just `group_ids`): post new cards, close those VRChat

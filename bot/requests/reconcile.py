@@ -18,8 +18,10 @@ from bot.links.requesters import DiscordLink, MemberLookup, discord_links
 from bot.requests.model import GroupSummary, JoinRequest, build_request
 from bot.services.common import Clock, Where
 from bot.services.users import UserDirectory
-from bot.store import NO_CHANNEL, Binding, CardState, RequestCard, Store
+from bot.store import NO_CHANNEL, Binding, CardState, RequestCard
+from bot.store.feature_ports import RequestCards
 from bot.store.leases import UNFENCED, LeaseGuard, LeaseLost
+from bot.store.ports import EntrySearch, LinkLookup
 from bot.vrchat import VRChatAPI, VRChatError
 from bot.vrchat.ids import is_user_id
 from bot.vrchat.models import GroupMember, User
@@ -78,7 +80,7 @@ class CardChange:
 
 
 async def with_discord_links(
-    store: Store, members: MemberLookup | None, bindings: Iterable[Binding], changes: list[CardChange]
+    store: LinkLookup, members: MemberLookup | None, bindings: Iterable[Binding], changes: list[CardChange]
 ) -> list[CardChange]:
     """Cards about to be posted get the requester's linked Discord member as the card's server sees
     them (bot.links): in this server, not in it, not linked, or unknown when the lookup failed."""
@@ -112,7 +114,7 @@ def outcome_since(cards: Iterable[RequestCard], now: datetime) -> datetime:
 
 async def vrchat_outcome(
     client: VRChatAPI,
-    store: Store,
+    store: EntrySearch,
     group_id: str,
     user_id: str,
     since: datetime,
@@ -152,7 +154,7 @@ async def vrchat_outcome(
 
 
 class CardReconciler:
-    def __init__(self, client: VRChatAPI, store: Store, users: UserDirectory, clock: Clock) -> None:
+    def __init__(self, client: VRChatAPI, store: RequestCards, users: UserDirectory, clock: Clock) -> None:
         self._client = client
         self._store = store
         self._users = users

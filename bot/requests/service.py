@@ -43,7 +43,8 @@ from bot.services.common import (
 from bot.services.rule_flow import RuleRunner
 from bot.services.users import UserDirectory, require_user_id
 from bot.services.watchlist import with_group_summaries
-from bot.store import NO_CHANNEL, CardState, RequestCard, Store
+from bot.store import NO_CHANNEL, CardState, RequestCard
+from bot.store.feature_ports import JoinRequestStore
 from bot.store.leases import UNFENCED, LeaseGuard
 from bot.vrchat import (
     BadRequest,
@@ -82,7 +83,7 @@ class JoinRequestService:
     def __init__(
         self,
         client: VRChatAPI,
-        store: Store,
+        store: JoinRequestStore,
         access: Access,
         users: UserDirectory,
         actions: ActionLog,

@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.leases import LeaseView, group_lease, lease_guard
 from bot.roles.service import RoleSyncService
-from bot.store import Binding, Store
+from bot.store import Binding
+from bot.store.feature_ports import RoleSyncFeed
 from bot.store.leases import LeaseLost
 from bot.vrchat import VRChatAPI, VRChatError
 
@@ -49,7 +50,7 @@ class RoleSyncLoop:
     def __init__(
         self,
         service: RoleSyncService,
-        store: Store,
+        store: RoleSyncFeed,
         vrchat: VRChatAPI,
         *,
         holds_group: Callable[[str], bool],

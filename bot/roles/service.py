@@ -16,7 +16,8 @@ from typing import Literal
 from bot.roles.sync import RoleSyncEngine, SyncOutcome, rules_of
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, KeyedLocks, NotFoundError, ServiceError
-from bot.store import Binding, Store
+from bot.store import Binding
+from bot.store.feature_ports import RoleMappings
 from bot.store.leases import UNFENCED, LeaseGuard
 from bot.store.role_sync import (
     DIRECTIONS,
@@ -101,7 +102,12 @@ def _find_role(roles: list[GroupRole], text: str) -> GroupRole:
 
 class RoleSyncService:
     def __init__(
-        self, vrchat: VRChatAPI, store: Store, access: Access, actions: ActionLog, engine: RoleSyncEngine
+        self,
+        vrchat: VRChatAPI,
+        store: RoleMappings,
+        access: Access,
+        actions: ActionLog,
+        engine: RoleSyncEngine,
     ) -> None:
         self._vrchat = vrchat
         self._store = store

@@ -18,7 +18,8 @@ from typing import Protocol
 
 from bot import crashpoints
 from bot.roles.plan import Change, Plan, Snapshot, SyncRule, plan
-from bot.store import ActionIn, Binding, Store
+from bot.store import ActionIn, Binding
+from bot.store.feature_ports import RoleWrites
 from bot.store.leases import UNFENCED, LeaseGuard
 from bot.store.role_sync import MEMBERSHIP, HeldKey, RoleMapping, RoleSyncSettings, RoleWrite
 from bot.vrchat import VRChatAPI, VRChatError
@@ -84,7 +85,7 @@ def rules_of(settings: RoleSyncSettings, mappings: Sequence[RoleMapping]) -> lis
 
 
 class RoleSyncEngine:
-    def __init__(self, vrchat: VRChatAPI, store: Store, discord: DiscordRoles) -> None:
+    def __init__(self, vrchat: VRChatAPI, store: RoleWrites, discord: DiscordRoles) -> None:
         self._vrchat = vrchat
         self._store = store
         self._discord = discord

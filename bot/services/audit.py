@@ -46,6 +46,11 @@ class CsvExport:
             )
         return f"Exported {self.rows:,} matching {'entry' if self.rows == 1 else 'entries'}."
 
+    @property
+    def logged(self) -> dict[str, Any]:
+        """What the action log keeps of an export."""
+        return {"rows": self.rows, "capped": self.capped}
+
 
 @dataclass(frozen=True, slots=True)
 class _Filters:
@@ -138,13 +143,14 @@ class RowSink:
         self.ends.append(self.buffer.tell())
         return written
 
-    def capped(self, written: int, limit: int) -> tuple[str, int, bool]:
-        """The header and at most `limit` rows of the `written` ones, how many rows that is, and
+    def export(self, written: int, limit: int, name: str, at: datetime) -> CsvExport:
+        """The file `<name>-<at>.csv`: the header and at most `limit` rows of the `written` ones, and
         whether any were cut (exports ask for one row more than allowed to know)."""
         text = self.buffer.getvalue()
         if written > limit:
             text = text[: self.ends[limit]]  # ends[0] is the header row
-        return text, min(written, limit), written > limit
+        filename = f"{name}-{at.strftime('%Y%m%d-%H%M%S')}.csv"
+        return CsvExport(text.encode("utf-8"), min(written, limit), written > limit, filename)
 
 
 class AuditService:
@@ -188,13 +194,7 @@ class AuditService:
         await self._access.require_moderator(actor, gid)
         sink = RowSink()
         written = await self._store.export_csv(sink, group_id=gid, **flt.as_kwargs(), limit=limit + 1)
-        text, rows, capped = sink.capped(written, limit)
-        await self._actions.record(
-            actor,
-            gid,
-            "audit.export",
-            target_id=gid,
-            details={"rows": rows, "capped": capped, "event_types": flt.event_types},
-        )
-        stamp = self._clock().strftime("%Y%m%d-%H%M%S")
-        return CsvExport(text.encode("utf-8"), rows, capped, f"audit-{gid}-{stamp}.csv")
+        export = sink.export(written, limit, f"audit-{gid}", self._clock())
+        details = export.logged | {"event_types": flt.event_types}
+        await self._actions.record(actor, gid, "audit.export", target_id=gid, details=details)
+        return export

@@ -16,7 +16,7 @@ from bot.requests.reconcile import CardChange
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError
 from bot.store import Binding, DuplicateWatchError, WatchEntry
-from bot.store.ports import Watchlists
+from bot.store.ports import WatchlistReader, Watchlists
 from bot.store.watchlist import NOTE_MAX
 from bot.text import quoted
 from bot.vrchat import Forbidden, InvalidReference, VRChatAPI, VRChatError
@@ -94,7 +94,7 @@ async def user_groups(client: VRChatAPI, user_id: str) -> list[UserGroup] | None
     return None
 
 
-async def watch_for_channel(store: Watchlists, group_id: str, channel_id: int) -> list[WatchEntry]:
+async def watch_for_channel(store: WatchlistReader, group_id: str, channel_id: int) -> list[WatchEntry]:
     """The watchlists that apply to a card in this requests channel: those of the group's bindings in
     the server(s) owning the channel. Never another server's."""
     bindings = await store.list_bindings(group_id=group_id)
@@ -116,7 +116,7 @@ def summarise(groups: list[UserGroup] | None, watch: Iterable[WatchEntry]) -> Gr
 
 
 async def with_group_summaries(
-    client: VRChatAPI, store: Watchlists, changes: list[CardChange]
+    client: VRChatAPI, store: WatchlistReader, changes: list[CardChange]
 ) -> list[CardChange]:
     """Cards about to be posted get the requester's groups (one lookup per requester) and the
     watchlist hits of the server each card is posted in."""

@@ -7,17 +7,14 @@ from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 
-from bot.store._base import StoreBase, binding_from_row, equal_where_given
+from bot.store._base import StoreBase, binding_from_row, equal_where_given, fields_of
 from bot.store.models import BindingRow
 from bot.store.types import Binding, BindingIn, BindingSource, ConfigSyncResult, DuplicateBindingError
 
 
 def _columns(b: BindingIn) -> dict[str, Any]:
-    return {
-        "group_id": b.group_id,
-        "guild_id": b.guild_id,
-        "feed_channel_id": b.feed_channel_id,
-        "requests_channel_id": b.requests_channel_id,
+    """The row's columns, the tuples as the JSON lists they are stored as."""
+    return fields_of(b) | {
         "moderator_role_ids": [int(r) for r in b.moderator_role_ids],
         "event_families": [str(f) for f in b.event_families],
     }

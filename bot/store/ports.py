@@ -3,7 +3,8 @@
 `Store` provides every one of them (mypy checks it where the services are built: bot.services, the
 feed, bot.bot); a service declares the port it needs, never the whole Store. A port lists only the
 methods its users call; one that needs another's methods extends it. Each method's meaning is in its
-implementation (the module named beside each port).
+implementation (the module named beside each port). The feature packages' ports (bot/requests,
+bot/roles, ...) are in bot.store.feature_ports.
 """
 
 from __future__ import annotations
@@ -45,12 +46,17 @@ class ActionReader(Protocol):
     ) -> list[t.ActionRecord]: ...
 
 
-class AuditArchive(Protocol):
-    """bot.store.query: search and export of the stored audit log (services.audit)."""
+class EntrySearch(Protocol):
+    """bot.store.query: a page of the stored audit log (what a card, role sync or /audit looks up)."""
 
     async def search_entries(
         self, *, limit: int = 25, before_cursor: str | None = None, **filters: Unpack[EntryFilters]
     ) -> t.EntryPage: ...
+
+
+class AuditArchive(EntrySearch, Protocol):
+    """bot.store.query: search and export of the stored audit log (services.audit)."""
+
     async def export_csv(
         self, stream: TextSink, *, limit: int | None = None, **filters: Unpack[EntryFilters]
     ) -> int: ...
@@ -91,12 +97,17 @@ class RuleBook(RuleReader, Protocol):
     async def set_rules_shadow(self, binding_id: int, shadow: bool) -> None: ...
 
 
-class Watchlists(BindingReader, Protocol):
+class WatchlistReader(BindingReader, Protocol):
+    """bot.store.watchlist: the watchlist hits a join-request card shows (services.watchlist)."""
+
+    async def list_watch(self, binding_ids: Iterable[int]) -> list[WatchEntry]: ...
+
+
+class Watchlists(WatchlistReader, Protocol):
     """bot.store.watchlist: /watchlist (services.watchlist)."""
 
     async def add_watch(self, binding_id: int, group_id: str, note: str, added_by: int) -> WatchEntry: ...
     async def remove_watch(self, binding_id: int, group_id: str) -> bool: ...
-    async def list_watch(self, binding_ids: Iterable[int]) -> list[WatchEntry]: ...
 
 
 class DailyCounter(Protocol):
@@ -113,10 +124,15 @@ class LinkLookup(Protocol):
     async def links_of_vrchat(self, vrchat_user_ids: Iterable[str]) -> dict[str, Link]: ...
 
 
-class LinkBook(LinkLookup, Protocol):
-    """bot.store.links: /link and its codes, and who is linked (links.service)."""
+class MemberLinkLookup(Protocol):
+    """bot.store.links: the VRChat account a Discord member linked (role sync, bans, alerts)."""
 
     async def link_of_discord(self, discord_user_id: int) -> Link | None: ...
+
+
+class LinkBook(LinkLookup, MemberLinkLookup, Protocol):
+    """bot.store.links: /link and its codes, and who is linked (links.service)."""
+
     async def remove_link(self, discord_user_id: int) -> Link | None: ...
     async def link_code(self, code_id: int) -> LinkCode | None: ...
     async def link_code_of(self, discord_user_id: int) -> LinkCode | None: ...

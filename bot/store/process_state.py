@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.store._base import StoreBase, table
+from bot.store._base import StoreBase, from_row, table
 from bot.store.models import ProcessStateRow
 
 
@@ -104,11 +104,9 @@ class ProcessStateOps(StoreBase):
         async with self._sessions() as session:
             rows = list((await session.execute(stmt)).scalars())
         return [
-            ProcessState(
-                owner=r.owner,
-                role=r.role,
-                started_at=r.started_at,
-                heartbeat_at=r.heartbeat_at,
+            from_row(
+                ProcessState,
+                r,
                 groups=_strings(r.groups),
                 accounts=tuple(ProcessAccount.of(a) for a in r.accounts if isinstance(a, dict)),
             )

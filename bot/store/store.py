@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import bot.store.health as health
 import bot.store.schema_version as schema_version
 from bot import crashpoints
-from bot.store._base import StoreBase, binding_from_row, chunked, cursor_from_row, ids_list, table, utcnow
+from bot.store._base import (
+    StoreBase,
+    binding_from_row,
+    chunked,
+    cursor_from_row,
+    fields_of,
+    ids_list,
+    table,
+    utcnow,
+)
 from bot.store.ban_prompts import BanPromptOps
 from bot.store.bindings import BindingOps
 from bot.store.cards import CardOps
@@ -244,23 +253,7 @@ class Store(
     ) -> list[str]:
         if not unique:
             return []
-        rows = [
-            {
-                "id": e.id,
-                "group_id": group_id,
-                "created_at": e.created_at,
-                "event_type": e.event_type,
-                "actor_id": e.actor_id,
-                "actor_display_name": e.actor_display_name,
-                "target_id": e.target_id,
-                "description": e.description,
-                "data": dict(e.data) if e.data is not None else None,
-                "fetched_at": now,
-                "discord_actor_id": e.discord_actor_id,
-                "discord_actor_name": e.discord_actor_name,
-            }
-            for e in unique.values()
-        ]
+        rows = [fields_of(e.stored(group_id, now)) for e in unique.values()]
         entries = table(AuditEntryRow)
         # One multi-row INSERT per ~1000 rows (SQLAlchemy "insertmanyvalues"); RETURNING tells us
         # which rows were new, because ON CONFLICT DO NOTHING silently drops the known ones.

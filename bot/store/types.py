@@ -82,6 +82,23 @@ class AuditEntryIn:
     discord_actor_name: str | None = None
     set_aside: SetAsideIn | None = None
 
+    def stored(self, group_id: str, fetched_at: datetime) -> StoredEntry:
+        """This entry as the store keeps it for `group_id` (the dry run shows the same, unstored)."""
+        return StoredEntry(
+            id=self.id,
+            group_id=group_id,
+            created_at=self.created_at,
+            event_type=self.event_type,
+            actor_id=self.actor_id,
+            actor_display_name=self.actor_display_name,
+            target_id=self.target_id,
+            description=self.description,
+            data=dict(self.data) if self.data is not None else None,
+            fetched_at=fetched_at,
+            discord_actor_id=self.discord_actor_id,
+            discord_actor_name=self.discord_actor_name,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class StoredEntry:

@@ -4,11 +4,13 @@ the user through the one funnel (bot.views.errors), and a view on one member's r
 - `OwnedView`: pagers, pickers, confirmations on a member's ephemeral reply.
 - `ReportingModal`: a modal whose `on_submit` may raise.
 - `ReportedClick`: mixed into a restart-safe button (a DynamicItem), which implements `clicked`.
+- `RowButton`: a restart-safe button whose custom_id is a prefix and one row id.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
@@ -67,3 +69,35 @@ class ReportedClick:
 
     async def clicked(self, interaction: Interaction) -> None:
         raise NotImplementedError
+
+
+class RowButton(
+    ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"gb:[a-z]+:[a-z]+:[0-9]{1,18}"
+):
+    """A restart-safe button whose custom_id is a prefix and a row id (`gb:alert:kill:<id>`), so a click
+    needs no lookup table after a restart. A subclass names all it differs in on its class line
+    (`class B(RowButton, prefix="gb:alert:kill:", label=..., style=...)`) and implements `clicked`,
+    which reads the id in `row_id`. At most 18 digits: every such id fits SQLite's 64-bit integer
+    (a forged 19-digit one would not)."""
+
+    prefix: ClassVar[str]
+    label: ClassVar[str]
+    style: ClassVar[discord.ButtonStyle]
+    TEMPLATE: ClassVar[str]  # what the subclass's custom_ids match
+
+    def __init_subclass__(cls, *, prefix: str, label: str, style: discord.ButtonStyle) -> None:
+        cls.TEMPLATE = re.escape(prefix) + r"(?P<row_id>[0-9]{1,18})"
+        super().__init_subclass__(template=cls.TEMPLATE)
+        cls.prefix, cls.label, cls.style = prefix, label, style
+
+    def __init__(self, row_id: int) -> None:
+        self.row_id = row_id
+        super().__init__(
+            discord.ui.Button(label=self.label, style=self.style, custom_id=f"{self.prefix}{row_id}")
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["row_id"]))

@@ -83,11 +83,18 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
         politeness: Politeness | None = None,
         relogin_interval: float = 900.0,
         http_session: aiohttp.ClientSession | None = None,
+        source_address: str | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
-        self._transport = Transport(base_url, user_agent, politeness or Politeness(), session=http_session)
+        self._transport = Transport(
+            base_url,
+            user_agent,
+            politeness or Politeness(),
+            session=http_session,
+            source_address=source_address,
+        )
         self._auth = SessionManager(
             self._transport,
             Path(session_path),

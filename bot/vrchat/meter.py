@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import aiohttp
 
+from .transport import http_session
+
 BUDGET_WINDOW = 60.0  # seconds: the budget is "requests in the last minute"
 
 
@@ -47,17 +49,13 @@ class RequestMeter:
         while self._sent and self._sent[0] <= now - self.window:
             self._sent.popleft()
 
-    def session(self, timeout: float) -> aiohttp.ClientSession:
+    def session(self, timeout: float, source_address: str | None = None) -> aiohttp.ClientSession:
         """An HTTP session for the account's client that counts what it sends (call it inside the event
-        loop). No cookie jar, like the client's own: the client keeps each account's cookies itself."""
+        loop); otherwise like the client's own (bot.vrchat.transport.http_session)."""
 
         async def sent(*_: object) -> None:
             self.record()
 
         trace = aiohttp.TraceConfig()
         trace.on_request_start.append(sent)
-        return aiohttp.ClientSession(
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            trace_configs=[trace],
-        )
+        return http_session(timeout, source_address, trace=trace)

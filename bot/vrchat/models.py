@@ -15,93 +15,43 @@ failing the page.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    ValidatorFunctionWrapHandler,
-    field_validator,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AliasChoices, Field
 
-from .errors import MalformedResponse
+from .audit_page import EARLIEST, LATEST, MAX_ENTRY_ID, AuditLogEntry, AuditLogPage, UnreadableEntry
+from .model_base import VRChatModel, brief_error, parse_items, parse_one
 
-log = logging.getLogger(__name__)
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class VRChatModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=False)
-
-    @field_validator("*", mode="wrap")
-    @classmethod
-    def _liberal(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        try:
-            return handler(value)
-        except ValidationError:
-            field = cls.model_fields.get(info.field_name or "")
-            required = field is None or field.is_required()
-            # A number where text was expected reads as its digits; a list or object where optional
-            # text was expected as its JSON (identifying fields take no JSON: that is no id).
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                as_text: str | None = str(value)
-            elif isinstance(value, list | dict) and not required:
-                as_text = json.dumps(value, ensure_ascii=False, default=str)
-            else:
-                as_text = None
-            if as_text is not None:
-                try:
-                    return handler(as_text)
-                except ValidationError:
-                    pass
-            if field is None or required:
-                raise
-            return field.get_default(call_default_factory=True)
-
-
-def brief_error(exc: ValidationError) -> str:
-    """The first problem of a validation error in one line, without the input (it can be huge)."""
-    errors = exc.errors(include_url=False, include_input=False)
-    if not errors:
-        return "unreadable"
-    first = errors[0]
-    where = ".".join(str(part) for part in first.get("loc", ())) or "value"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where}: {first.get('msg', 'invalid')}{more}"
-
-
-def parse_one(model: type[M], data: Any, what: str = "") -> M:
-    """`data` as `model`; MalformedResponse (a VRChatError) when even a liberal reading fails."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise MalformedResponse(f"unreadable {what or model.__name__}: {brief_error(exc)}") from None
-
-
-def parse_items(model: type[M], data: Any, what: str = "") -> list[M]:
-    """Each item of a JSON list as `model`; items that cannot be read are logged and skipped, so one
-    broken item never costs the others. Anything but a list reads as no items."""
-    out: list[M] = []
-    for index, item in enumerate(data if isinstance(data, list) else []):
-        try:
-            out.append(model.model_validate(item))
-        except ValidationError as exc:
-            log.info(
-                "Skipped unreadable %s #%d from VRChat: %s", what or model.__name__, index, brief_error(exc)
-            )
-    return out
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "MAX_ENTRY_ID",
+    "AuditLogEntry",
+    "AuditLogPage",
+    "CurrentUser",
+    "Group",
+    "GroupInstance",
+    "GroupMember",
+    "GroupMemberUser",
+    "GroupPost",
+    "GroupRole",
+    "Instance",
+    "JoinRequestAction",
+    "LimitedUser",
+    "MemberSort",
+    "PostVisibility",
+    "UnreadableEntry",
+    "User",
+    "UserGroup",
+    "UserGroupInstances",
+    "UserStatus",
+    "VRChatModel",
+    "World",
+    "brief_error",
+    "parse_items",
+    "parse_one",
+]
 
 
 class UserStatus(StrEnum):
@@ -231,129 +181,6 @@ class GroupPost(VRChatModel):
     # VRChat answers `roleId` (a list) even though the request field is `roleIds`.
     role_ids: list[str] = Field(default_factory=list, validation_alias=AliasChoices("roleId", "roleIds"))
     created_at: datetime | None = None
-
-
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2199, 12, 31)
-MAX_ENTRY_ID = 200  # longer "ids" are not VRChat's: such an entry is unreadable, keyed by a digest
-
-
-class AuditLogEntry(VRChatModel):
-    id: str = Field(min_length=1, max_length=MAX_ENTRY_ID)
-    group_id: str | None = None
-    created_at: datetime = Field(alias="created_at")
-    event_type: str = ""
-    actor_id: str | None = None
-    actor_display_name: str | None = None
-    target_id: str | None = None
-    description: str = ""
-    # VRChat documents no shape for it; anything but an object is kept as {"value": ...}.
-    data: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("created_at")
-    @classmethod
-    def _plausible_time(cls, value: datetime) -> datetime:
-        # Beyond these a poller's arithmetic (overlap windows) would overflow; VRChat has no such entries.
-        if not EARLIEST.year <= value.year <= LATEST.year:
-            raise ValueError(f"implausible time {value.isoformat()}")
-        return value
-
-    @field_validator("data", mode="before")
-    @classmethod
-    def _data_object(cls, value: Any) -> Any:
-        if value is None:
-            return {}
-        return value if isinstance(value, dict) else {"value": value}
-
-
-class UnreadableEntry(BaseModel):
-    """An audit-log entry not even a liberal reading could make sense of (no id, no usable time...).
-
-    `raw` is what VRChat sent (already made safe); `position` its index in the page's results, so it
-    can be set aside in its place; `key` identifies it: its own id when it has a usable one, else a
-    digest of its content, the same on every poll.
-    """
-
-    raw: Any
-    reason: str
-    position: int
-    key: str
-    id: str | None = None
-    created_at: datetime | None = None
-    event_type: str | None = None
-
-    @classmethod
-    def of(cls, raw: Any, reason: str, position: int) -> UnreadableEntry:
-        fields = raw if isinstance(raw, dict) else {}
-        own_id = fields.get("id")
-        usable = own_id if isinstance(own_id, str) and 0 < len(own_id) <= MAX_ENTRY_ID else None
-        digest = hashlib.sha256(
-            json.dumps(raw, sort_keys=True, ensure_ascii=True, default=str).encode()
-        ).hexdigest()[:32]
-        event_type = fields.get("eventType")
-        return cls(
-            raw=raw,
-            reason=reason,
-            position=position,
-            key=usable or f"unreadable:{digest}",
-            id=usable,
-            created_at=_moment(fields.get("created_at")),
-            event_type=event_type if isinstance(event_type, str) and event_type else None,
-        )
-
-
-class _Moment(BaseModel):
-    at: datetime
-
-
-def _moment(value: Any) -> datetime | None:
-    """A plausible time from a value, or None."""
-    if value is None:
-        return None
-    try:
-        moment = _Moment(at=value).at
-    except ValidationError:
-        return None
-    return moment if EARLIEST.year <= moment.year <= LATEST.year else None
-
-
-class AuditLogPage(VRChatModel):
-    """One page of the log. `results` holds the entries that could be read; `unreadable` the others,
-    each with its position in the page (`in_order` puts both back in VRChat's order)."""
-
-    results: list[AuditLogEntry] = Field(default_factory=list)
-    unreadable: list[UnreadableEntry] = Field(default_factory=list)
-    total_count: int | None = None
-    has_next: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _split_results(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or "unreadable" in data:
-            return data
-        items = data.get("results")
-        if not isinstance(items, list):
-            return data
-        readable: list[AuditLogEntry] = []
-        unreadable: list[UnreadableEntry] = []
-        for position, item in enumerate(items):
-            try:
-                readable.append(AuditLogEntry.model_validate(item))
-            except ValidationError as exc:
-                unreadable.append(UnreadableEntry.of(item, brief_error(exc), position))
-        return {**data, "results": readable, "unreadable": unreadable}
-
-    @property
-    def size(self) -> int:
-        """How many entries VRChat sent in this page, readable or not (what paging counts)."""
-        return len(self.results) + len(self.unreadable)
-
-    def in_order(self) -> list[AuditLogEntry | UnreadableEntry]:
-        """Every entry of the page in VRChat's order (newest first)."""
-        out: list[AuditLogEntry | UnreadableEntry] = list(self.results)
-        for item in self.unreadable:  # positions ascend, so each insert lands where it came from
-            out.insert(item.position, item)
-        return out
 
 
 class World(VRChatModel):

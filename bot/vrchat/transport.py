@@ -77,6 +77,20 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def http_session(
+    timeout: float, source_address: str | None = None, *, trace: aiohttp.TraceConfig | None = None
+) -> aiohttp.ClientSession:
+    """An HTTP session for one account: no cookie jar (aiohttp's drops cookies of IP hosts, and the
+    client keeps and saves them itself) and, where configured, every connection from one local
+    address, since VRChat ties a session to the address that logged in."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(local_addr=(source_address, 0)) if source_address else None,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        trace_configs=[trace] if trace is not None else None,
+    )
+
+
 class Transport:
     def __init__(
         self,
@@ -85,6 +99,7 @@ class Transport:
         politeness: Politeness,
         *,
         session: aiohttp.ClientSession | None = None,
+        source_address: str | None = None,
     ) -> None:
         if not user_agent.strip():
             raise ValueError("VRChat requires a descriptive User-Agent with contact information")
@@ -94,6 +109,7 @@ class Transport:
         self.cookies: dict[str, str] = {}
         self._session = session
         self._owns_session = session is None
+        self._source_address = source_address
         self._processes = 1
         self._limiter = self._make_limiter()
         # Shared by every call of the account: after a 429 nobody calls until the cool-down is over.
@@ -118,10 +134,7 @@ class Transport:
     async def open(self) -> None:
         if self._session is None:
             # Cookies are kept by hand: aiohttp's jar drops cookies of IP hosts, and they must be persisted.
-            self._session = aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=self.politeness.timeout),
-            )
+            self._session = http_session(self.politeness.timeout, self._source_address)
 
     @property
     def http_session(self) -> aiohttp.ClientSession:

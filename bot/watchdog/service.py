@@ -27,7 +27,8 @@ from bot.services.common import (
     ServiceError,
     utcnow,
 )
-from bot.store import Binding, Store
+from bot.store import Binding
+from bot.store.feature_ports import ModeratorAlerts
 from bot.store.moderator_alerts import ENTRY_IDS_KEPT, AlertSettingsRecord, EpisodeWrite, ModeratorAlert
 from bot.vrchat import Forbidden, VRChatAPI, VRChatError
 from bot.vrchat.permissions import ROLES_ASSIGN, refused_because
@@ -81,7 +82,12 @@ class AlertChanges:
 
 class WatchdogService:
     def __init__(
-        self, vrchat: VRChatAPI, store: Store, access: Access, actions: ActionLog, clock: Clock = utcnow
+        self,
+        vrchat: VRChatAPI,
+        store: ModeratorAlerts,
+        access: Access,
+        actions: ActionLog,
+        clock: Clock = utcnow,
     ) -> None:
         self._vrchat = vrchat
         self._store = store

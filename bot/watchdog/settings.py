@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import AlertsConfig, Config
-from bot.store import Binding, Store
+from bot.store import Binding
+from bot.store.feature_ports import AlertSettingsWriter
 from bot.store.moderator_alerts import AlertSettingsRecord
 from bot.wiring import declared_bindings
 
@@ -58,7 +59,7 @@ def effective(binding: Binding, record: AlertSettingsRecord | None) -> Effective
     return EffectiveAlerts(binding, record, alert_channel(binding, record))
 
 
-async def apply_declared_alerts(store: Store, config: Config) -> None:
+async def apply_declared_alerts(store: AlertSettingsWriter, config: Config) -> None:
     """The [[bindings]] that declare `[bindings.alerts]` get exactly those settings at start."""
     async for declared, binding in declared_bindings(store, config):
         if declared.alerts is not None:

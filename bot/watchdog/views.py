@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.services.common import Actor
 from bot.store.moderator_alerts import ModeratorAlert
 from bot.text import safe_text
-from bot.views.base import ReportedClick
+from bot.views.base import RowButton
 from bot.views.confirm import confirm_then
 from bot.views.context import actor_of
 from bot.views.reply import NO_MENTIONS, send_ephemeral
@@ -26,39 +26,20 @@ from .render import alert_embed
 if TYPE_CHECKING:
     from bot.bot import Interaction
 
-# At most 18 digits: every such row ID fits SQLite's 64-bit integer (a forged 19-digit one would not).
-KILL_TEMPLATE = r"gb:alert:kill:(?P<alert_id>[0-9]{1,18})"
-DISMISS_TEMPLATE = r"gb:alert:dismiss:(?P<alert_id>[0-9]{1,18})"
 KILL_LABEL = "Remove this moderator's group roles"
 ID_PATTERN = re.compile(r"gb:alert:(?:kill|dismiss):([0-9]{1,18})")
 
 
-def kill_id(alert_id: int) -> str:
-    return f"gb:alert:kill:{alert_id}"
-
-
-def dismiss_id(alert_id: int) -> str:
-    return f"gb:alert:dismiss:{alert_id}"
-
-
-class KillSwitchButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=KILL_TEMPLATE):
-    def __init__(self, alert_id: int) -> None:
-        self.alert_id = alert_id
-        super().__init__(
-            discord.ui.Button(label=KILL_LABEL, style=discord.ButtonStyle.danger, custom_id=kill_id(alert_id))
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> KillSwitchButton:
-        return cls(int(match["alert_id"]))
+class KillSwitchButton(
+    RowButton, prefix="gb:alert:kill:", label=KILL_LABEL, style=discord.ButtonStyle.danger
+):
+    """On the alert; `row_id` is the alert's."""
 
     async def clicked(self, interaction: Interaction) -> None:
         watchdog = interaction.client.watchdog
         alert_message = interaction.message  # the alert: after the confirmation, the click is the prompt
         # Refuse before asking: someone who may not use it is never shown a confirmation.
-        alert, user_id = await watchdog.kill_target(actor_of(interaction), self.alert_id)
+        alert, user_id = await watchdog.kill_target(actor_of(interaction), self.row_id)
 
         async def work(clicker: Actor) -> str:
             """The kill switch, then the alert shows its outcome (before the moderator reads "Removed").
@@ -76,24 +57,14 @@ class KillSwitchButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[A
         )
 
 
-class DismissButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=DISMISS_TEMPLATE):
-    def __init__(self, alert_id: int) -> None:
-        self.alert_id = alert_id
-        super().__init__(
-            discord.ui.Button(
-                label="Dismiss", style=discord.ButtonStyle.secondary, custom_id=dismiss_id(alert_id)
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> DismissButton:
-        return cls(int(match["alert_id"]))
+class DismissButton(
+    RowButton, prefix="gb:alert:dismiss:", label="Dismiss", style=discord.ButtonStyle.secondary
+):
+    """On the alert; `row_id` is the alert's."""
 
     async def clicked(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        alert = await interaction.client.watchdog.dismiss(actor_of(interaction), self.alert_id)
+        alert = await interaction.client.watchdog.dismiss(actor_of(interaction), self.row_id)
         await refresh_alert_message(interaction.message, alert)
         await send_ephemeral(interaction, "Alert dismissed.")
 

@@ -3,14 +3,14 @@
 Worked out. An account's budget is its limiter's sustained rate, VRChatConfig's default 1 request/s:
 60 a minute. HEADROOM (half of it) is kept for what comes in bursts: commands, join-request cards
 (profile and group lookups per new request), decisions, posts. The periodic work of one bound group
-is its audit-log poll every feed.poll_interval_seconds (default 60 s, ±25 % jitter around it), one
+is its audit-log poll every feed.poll_interval_seconds (default 60 s, ±2 s jitter around it), one
 request when idle (bench_poll measures it; this run measures it again), plus the card round's
 join-request listing every CARD_POLL_SECONDS (60 s, ±20 %; bot.requests.loop), one request while
 fewer than 100 requests are pending. So: groups = budget × (1 − HEADROOM) / requests a group costs
 per minute.
 
 Cards from the mirror (bot.requests.loop, where the audit-log mirror is live): the listing comes only
-every feed.request_reconcile_seconds (900 s) plus once per join request the mirror stores, and a quiet
+every feed.request_reconcile_seconds (1800 s) plus once per join request the mirror stores, and a quiet
 group's log is polled at the quiet ceiling (180 s; bot.feed.backoff), a busy group's at the interval.
 Worked out for a quiet group, a busy one (a join request every BUSY_REQUEST_EVERY) and a mix; the
 adaptive-polling section (bench_quiet) measures the same with the real poller.

@@ -10,8 +10,9 @@ channel wait and what is measured is the processes.
 
 The account's rate (vrchat.requests_per_second, 10/s here, the most the config allows) is its
 holder's: one process at a time calls VRChat with the account and makes the others' calls for them
-(bot.accounts), so three workers on one account poll no faster than one. What three buy is delivery spread over three
-processes and surviving the loss of one; more polling needs more accounts ([[accounts]]).
+(bot.accounts), so three workers on one account poll no faster than one. What three buy is delivery
+spread over three processes and surviving the loss of one; more polling needs more accounts
+([[accounts]]).
 """
 
 from __future__ import annotations

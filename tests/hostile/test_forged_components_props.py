@@ -23,12 +23,12 @@ from bot.banbridge.views import TEMPLATE as BAN_PROMPT_TEMPLATE
 from bot.desk.actions import ACTION_TEMPLATE
 from bot.desk.views import HISTORY_TEMPLATE
 from bot.feed.actions import FEED_ACTIONS_ID, KINDS
-from bot.instances.views import TEMPLATE as CLOSE_TEMPLATE
-from bot.links.views import TEMPLATE as VERIFY_TEMPLATE
+from bot.instances.views import CloseButton
+from bot.links.views import VerifyButton
 from bot.requests.views import TEMPLATE as CARD_TEMPLATE
 from bot.sandbox.discord import InteractionExchange, StandInMessage, button_click
 from bot.views.errors import UNEXPECTED
-from bot.watchdog.views import DISMISS_TEMPLATE, KILL_TEMPLATE
+from bot.watchdog.views import DismissButton, KillSwitchButton
 from tests.discord.conftest import answered, card_messages, components, is_ephemeral, post_cards
 from tests.fixtures.discord_gateway import GUILD_ID, MEMBER_ID, MOD_ID
 from tests.hostile.bot_driver import OWN_TOKENS, SETTLE_SECONDS, Harness
@@ -42,12 +42,12 @@ TEMPLATES = tuple(
     for t in (
         ACTION_TEMPLATE,
         HISTORY_TEMPLATE,
-        KILL_TEMPLATE,
-        DISMISS_TEMPLATE,
-        CLOSE_TEMPLATE,
+        KillSwitchButton.TEMPLATE,
+        DismissButton.TEMPLATE,
+        CloseButton.TEMPLATE,
         BAN_PROMPT_TEMPLATE,
         CARD_TEMPLATE,
-        VERIFY_TEMPLATE,
+        VerifyButton.TEMPLATE,
         re.escape(FEED_ACTIONS_ID),
     )
 )

@@ -72,25 +72,19 @@ class PendingInteraction:
     loading: bool = False
 
 
+@dataclass(eq=False)
 class InteractionDesk:
-    def __init__(
-        self,
-        state: StandInState,
-        registry: CommandRegistry,
-        gateway: GatewayServer,
-        render: Callable[[StandInMessage], dict[str, Any]],
-    ) -> None:
-        self.state = state
-        self.registry = registry
-        self.gateway = gateway
-        self.render = render
-        self.require_synced = True
-        self.response_deadline = 3.0
-        self.token_lifetime = 15 * 60.0
-        self.pending: dict[int, PendingInteraction] = {}
-        self.by_token: dict[str, PendingInteraction] = {}
-        self.modals: dict[tuple[int, str], tuple[dict[str, Any], PendingInteraction]] = {}
-        self.exchanges: list[InteractionExchange] = []
+    state: StandInState
+    registry: CommandRegistry
+    gateway: GatewayServer
+    render: Callable[[StandInMessage], dict[str, Any]]
+    require_synced: bool = True
+    response_deadline: float = 3.0
+    token_lifetime: float = 15 * 60.0
+    pending: dict[int, PendingInteraction] = field(default_factory=dict)
+    by_token: dict[str, PendingInteraction] = field(default_factory=dict)
+    modals: dict[tuple[int, str], tuple[dict[str, Any], PendingInteraction]] = field(default_factory=dict)
+    exchanges: list[InteractionExchange] = field(default_factory=list)
 
     # ------------------------------------------------------------ dispatch
     async def dispatch(self, payload: dict[str, Any], *, force: bool = False) -> InteractionExchange:

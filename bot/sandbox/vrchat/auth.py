@@ -4,6 +4,9 @@
 For accounts with a second factor the session stays *pending* (unusable) until one of the
 ``/auth/twofactorauth/.../verify`` endpoints accepts a code; that also sets a ``twoFactorAuth``
 cookie which lets later password logins from the same client skip the second factor.
+
+Like VRChat, a session belongs to the address that logged in: its cookie (and its pipeline token)
+sent from another address is refused as if it had expired (`SessionStore.bind_to_address`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Session:
     token: str
     user_id: str
     verified: bool
+    address: str | None = None  # the peer address of the login that created it
 
 
 class SessionStore:
@@ -47,12 +51,23 @@ class SessionStore:
         self.sessions: dict[str, Session] = {}
         self.devices: dict[str, str] = {}  # twoFactorAuth token -> user id
         self.password_logins = 0
+        # VRChat ties a session to the IP that logged in; a test may turn that off.
+        self.bind_to_address = True
 
-    def create(self, user: SimUser, *, verified: bool) -> Session:
+    def create(self, user: SimUser, *, verified: bool, address: str | None = None) -> Session:
         """A new session from a password login (counted: VRChat rate-limits these)."""
-        session = Session(token=f"authcookie_{uuid.uuid4()}", user_id=user.id, verified=verified)
+        session = Session(
+            token=f"authcookie_{uuid.uuid4()}", user_id=user.id, verified=verified, address=address
+        )
         self.sessions[session.token] = session
         self.password_logins += 1
+        return session
+
+    def lookup(self, token: str, address: str | None) -> Session | None:
+        """The session of `token` as seen from `address`: none when it was made from another one."""
+        session = self.sessions.get(token)
+        if session is None or (self.bind_to_address and session.address != address):
+            return None
         return session
 
     def remember_device(self, user_id: str) -> str:
@@ -75,7 +90,18 @@ def _session(request: web.Request) -> Session | None:
     token = request.cookies.get("auth")
     if not token:
         return None
-    return request.app[SESSIONS_KEY].sessions.get(token)
+    return request.app[SESSIONS_KEY].lookup(token, request.remote)
+
+
+def account_of(request: web.Request) -> str | None:
+    """Whose account a request uses: its cookie's session (from whatever address), else the user its
+    Basic credentials name; None for neither."""
+    session = request.app[SESSIONS_KEY].sessions.get(request.cookies.get("auth", ""))
+    if session is not None:
+        return session.user_id
+    credentials = _basic_credentials(request)
+    user = state_of(request).find_login(credentials[0]) if credentials else None
+    return user.id if user is not None else None
 
 
 def require_user(request: web.Request) -> SimUser:
@@ -131,7 +157,7 @@ async def get_current_user(request: web.Request) -> web.StreamResponse:
         raise ApiError(401, MSG_INVALID_LOGIN)
     remembered = store.devices.get(request.cookies.get("twoFactorAuth", "")) == user.id
     needs_second_factor = bool(user.two_factor_methods) and not remembered
-    session = store.create(user, verified=not needs_second_factor)
+    session = store.create(user, verified=not needs_second_factor, address=request.remote)
     if needs_second_factor:
         response = web.json_response({"requiresTwoFactorAuth": user.two_factor_methods})
     else:

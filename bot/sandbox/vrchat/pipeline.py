@@ -215,7 +215,7 @@ class SimPipeline:
             attempt.outcome = "not a websocket"
             return web.Response(status=400, text="Expected a websocket upgrade")
         await ws.prepare(request)
-        session = self._sessions.sessions.get(request.query.get("authToken", ""))
+        session = self._sessions.lookup(request.query.get("authToken", ""), request.remote)
         reason = self._reject_message
         if reason is None and (session is None or not session.verified):
             reason = MSG_NOT_ACTIVE

@@ -14,6 +14,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 import bot.sandbox.vrchat.auth as auth
+import bot.sandbox.vrchat.callers as callers
 import bot.sandbox.vrchat.group_content as group_content
 import bot.sandbox.vrchat.groups as groups
 import bot.sandbox.vrchat.instances as instances
@@ -51,6 +53,9 @@ class RecordedRequest:
     at: float
     body: bytes = b""
     status: int | None = field(default=None)
+    remote: str | None = None  # the caller's address, as VRChat sees it
+    account: str | None = None  # the user the request acts as (its session's, or its login's)
+    ended: float | None = None  # when its answer was ready (callers.overlaps)
 
 
 def _decode_json(raw: bytes) -> Any:
@@ -101,6 +106,12 @@ class VRChatSimulator(AppServer):
         """Invalidate every ``auth`` cookie; ``forget_devices`` also drops twoFactorAuth cookies."""
         self._sessions.expire(forget_devices=forget_devices)
 
+    def account_overlaps(
+        self, caller: Callable[[RecordedRequest], str | None] = callers.by_address
+    ) -> list[callers.Overlap]:
+        """Each moment one account was used by two callers at once (by address, or another key)."""
+        return callers.overlaps(self.requests, caller)
+
     def requests_to(self, method: str, path_regex: str) -> list[RecordedRequest]:
         """Recorded requests with that method whose path matches the regex (search)."""
         pattern = re.compile(path_regex)
@@ -143,6 +154,8 @@ class VRChatSimulator(AppServer):
             json=_decode_json(body),
             at=time.monotonic(),
             body=body,
+            remote=request.remote,
+            account=auth.account_of(request),
         )
         self.requests.append(record)
         if rel is None:
@@ -150,7 +163,7 @@ class VRChatSimulator(AppServer):
             response: web.StreamResponse = envelope(404, '"Not Found"')
         else:
             response = await self._handle(request, handler, rel, body)
-        record.status = response.status
+        record.status, record.ended = response.status, time.monotonic()
         return response
 
     async def _handle(
