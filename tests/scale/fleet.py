@@ -41,13 +41,17 @@ class Fleet:
     def groups(self) -> list[str]:
         return list(self.channels)
 
-    async def start(self, label: str, role: str) -> BotProcess:
+    async def start(self, label: str, role: str, *, source_address: str | None = None) -> BotProcess:
+        """`source_address`: where this process's VRChat requests leave from, as if on a host of its own
+        (an address on 127.0.0.0/8; the simulator ties each session to the address that logged in)."""
         env = {
             **self.world.settings.env,
             "GROUPBRIDGE_VRCHAT__USER_AGENT": f"{USER_AGENT} {label}",
             # "Leases acquired: name#generation ..." (which process held each lease when) is a DEBUG line.
             "GROUPBRIDGE_LOGGING__LEVEL": "DEBUG",
         }
+        if source_address is not None:
+            env["GROUPBRIDGE_VRCHAT__SOURCE_ADDRESS"] = source_address
         process = BotProcess(self.world.config_path, self.world.directory / f"{label}.log", env=env)
         await process.start("--role", role)
         self.processes[label] = process

@@ -1,11 +1,14 @@
 """One account, one egress: a gateway and two workers on PostgreSQL, two VRChat accounts.
 
-Each account is held by one worker at a time (its `account:` lease) and every request made with it
-comes from that worker: the simulator records each request's account (its session) and sender (the
-User-Agent suffix each process gets), and the senders of one account never interleave. The gateway
-holds no account: a slash command it takes for a group is sent by the worker holding the group's
-account. A SIGKILL of one account's holder: the other worker takes the account over within the lease
-time, polls its groups again, and every audit entry reaches its channel exactly once, in order.
+Each process has an address of its own, as on hosts of their own. Each account is held by one worker
+at a time (its `account:` lease) and every request made with it comes from that worker: the
+simulator records each request's account, address and time in flight, and no two callers of one
+account are ever in flight together; each process's requests for an account fall in its own tenures
+of the account's lease. The gateway holds no account and sends nothing: a slash command it takes for
+a group is sent by the worker holding the group's account. A SIGKILL of one account's holder: the
+other worker takes the account over within the lease time (logging in again there, as the saved
+session belongs to the dead worker's address), polls its groups again, and every audit entry reaches
+its channel exactly once, in order.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from pathlib import Path
 import pyotp
 import pytest
 
+import bot.sandbox.vrchat.callers as callers
 from bot.sandbox.world import BotProcess, WorldSettings
 from bot.store import Store
-from tests.fixtures.vrchat_accounts import account_of
 from tests.scale.fleet import (
     FEED_BASE,
     Fleet,
@@ -38,6 +41,9 @@ GROUPS_PER_ACCOUNT = 3
 LEASE = 3.0
 SECOND = "second-bot"  # the second account's username, and its lease's name
 STREAM = 90  # audit entries over all groups
+# Each process on a host of its own, as VRChat sees it: a session works only from the address that
+# logged in, so an account taken over is logged in again there (its password is configured).
+ADDRESSES = {"w1": "127.0.0.2", "w2": "127.0.0.3", "gw": "127.0.0.4"}
 STREAM_SECONDS = 6.0
 
 
@@ -65,7 +71,7 @@ def senders_by_account(fleet: Fleet, since: float = 0.0) -> dict[str, list[tuple
     """(time, sender label) of every request, by the account (user ID) it was made with."""
     out: dict[str, list[tuple[float, str | None]]] = {}
     for request in fleet.world.sim.requests:
-        user = account_of(fleet.world.sim, request)
+        user = request.account
         if user is not None and request.at >= since:
             out.setdefault(user, []).append((request.at, fleet.sender(request.headers.get("User-Agent", ""))))
     return out
@@ -98,9 +104,9 @@ async def test_each_account_is_used_by_one_process_and_taken_over_after_a_sigkil
     store: Store | None = None
     try:
         store = await Store.open(postgres_db_url)
-        first = await fleet.start("w1", "worker")
+        first = await fleet.start("w1", "worker", source_address=ADDRESSES["w1"])
         await fleet.world.wait_for(lambda: "Leases acquired" in first.log(), "w1 to start", 60, process=first)
-        await fleet.start("w2", "worker")
+        await fleet.start("w2", "worker", source_address=ADDRESSES["w2"])
         workers = [fleet.processes["w1"], fleet.processes["w2"]]
 
         async def one_account_each() -> bool:
@@ -112,7 +118,7 @@ async def test_each_account_is_used_by_one_process_and_taken_over_after_a_sigkil
 
         await wait_until(one_account_each, "one account for each worker", 60, workers)
         await wait_until(first_polls_done, "every group's first poll", 60, workers)
-        gateway = await fleet.start("gw", "gateway")
+        gateway = await fleet.start("gw", "gateway", source_address=ADDRESSES["gw"])
         standin = fleet.world.discord.gateway
         await fleet.world.wait_for(lambda: standin.identify_count >= 1, "the gateway", 60, process=gateway)
 
@@ -180,6 +186,10 @@ async def test_each_account_is_used_by_one_process_and_taken_over_after_a_sigkil
         for group, ids in expected.items():
             assert fleet.delivered(fleet.channels[group]) == ids, group  # once each, in order
 
+        # Never two callers of one account in flight at once, by address or by process.
+        assert fleet.world.sim.account_overlaps() == []
+        assert fleet.world.sim.account_overlaps(callers.by_user_agent) == []
+        assert ADDRESSES["gw"] not in {r.remote for r in fleet.world.sim.requests}
         # One sender per account at a time: the stretches of each sender follow the account's lease
         # tenures (a process sends with it only in a tenure of its own), none held by two processes.
         by_account = senders_by_account(fleet)
