@@ -370,13 +370,9 @@ class GroupBridgeBot(commands.Bot):
             self._stepping_down = asyncio.create_task(self.close(), name="gateway lost")
 
     def _lease_keeper(self) -> LeaseKeeper:
-        pool = self._pool
-        accounts = [a.name for a in pool.accounts] if pool is not None and not self._alone else []
-
-        def serving(group_id: str) -> str | None:
-            account = pool.serving(group_id) if pool is not None else None
-            return account.name if account is not None else None
-
+        pool = self._pool if not self._alone else None  # alone: every account is this process's
+        accounts = [a.name for a in pool.accounts] if pool is not None else []
+        serving = pool.serving_name if pool is not None else lambda _: None
         return LeaseKeeper(
             self.store,
             partial(bound_lease_names, self.store, accounts, serving),

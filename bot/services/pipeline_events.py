@@ -65,10 +65,7 @@ class PipelineEvents:
         if isinstance(vrchat, GroupRouter):
             pool = vrchat.pool
             clients = [(a.name, a.client) for a in pool.accounts]
-
-            def serving(group_id: str) -> str | None:
-                account = pool.serving(group_id)
-                return account.name if account is not None else None
+            serving: Callable[[str], str | None] = pool.serving_name
 
         else:
             clients = [("", vrchat)]

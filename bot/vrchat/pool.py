@@ -216,6 +216,11 @@ class AccountPool:
             return self._accounts[0]
         return self._served.get(group_id)
 
+    def serving_name(self, group_id: str) -> str | None:
+        """The name of the account decided for the group (None: not decided, or nobody)."""
+        account = self.serving(group_id)
+        return account.name if account is not None else None
+
     def unservable(self, group_id: str) -> bool:
         """True when, at the last look, no account could serve the group."""
         return group_id in self._unservable
