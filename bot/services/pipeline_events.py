@@ -36,6 +36,9 @@ from bot.vrchat.router import GroupRouter
 log = logging.getLogger(__name__)
 
 RECHECK_EVERY = 60.0
+# While a bound group's account is not known yet (a process that just gained an account decides its
+# groups at their first call), look again this soon: its pipeline starts seconds, not a minute, later.
+RECHECK_UNDECIDED = 5.0
 
 #: Told the id of a bound group, held here, that VRChat says has a new join request.
 JoinRequestListener = Callable[[str], None]
@@ -84,6 +87,7 @@ class PipelineEvents:
         self._deciding = asyncio.Lock()
         self._rechecking: asyncio.Task[None] | None = None
         self._stopped = False
+        self._undecided = False
         self.url = url
 
     def subscribe(self, listener: JoinRequestListener) -> None:
@@ -136,6 +140,7 @@ class PipelineEvents:
             if self._stopped:
                 return
             groups = await self._bound_groups()
+            self._undecided = any(self._serving(g) is None for g in groups)
             for account in self._accounts:
                 serves = any(self._serving(g) == account.name for g in groups)
                 wanted = serves and self._holds_account(account.name)
@@ -154,7 +159,10 @@ class PipelineEvents:
 
     async def _recheck_loop(self) -> None:
         while True:
-            await asyncio.sleep(self._recheck_every)
+            undecided = self._undecided and any(a.task is None for a in self._accounts)
+            await asyncio.sleep(
+                min(RECHECK_UNDECIDED, self._recheck_every) if undecided else self._recheck_every
+            )
             try:
                 await self.recheck()
             except Exception:  # the store is unreachable, or the like: the pipelines run on as they are
