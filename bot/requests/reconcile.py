@@ -185,10 +185,11 @@ class CardReconciler:
             offset += len(page)
 
     async def reconcile(
-        self, group_id: str, channels: list[int], guard: LeaseGuard = UNFENCED
+        self, group_id: str, channels: list[int], guard: LeaseGuard = UNFENCED, *, new_tenure: bool = False
     ) -> list[CardChange]:
         """`guard`: the group's lease, asked before each VRChat call and each write that decides
-        something; LeaseLost (raised) once another process holds the group."""
+        something; LeaseLost (raised) once another process holds the group. `new_tenure`: this process
+        has just (re)gained the group, so cards another holder left open are looked at again."""
         # VRChat first, cards second: a click landing in between has then already claimed its card,
         # so it is neither reopened nor closed as "handled elsewhere" here.
         pending = {r.user_id: r for r in await self._all_pending(group_id, guard)}
@@ -218,7 +219,7 @@ class CardReconciler:
                 raise
             except Exception:
                 log.exception("Could not close the card of join request %s in %s", user_id, group_id)
-        if group_id not in self._reclosed:
+        if new_tenure or group_id not in self._reclosed:
             self._reclosed.add(group_id)
             changes += self._reclose(group_id, cards.values(), pending)
         return changes
@@ -227,10 +228,11 @@ class CardReconciler:
         self, group_id: str, cards: Iterable[RequestCard], pending: Collection[str]
     ) -> list[CardChange]:
         """A crash between claiming a card and editing its message (or between posting the card and
-        storing its id) leaves the message open with buttons while the database says handled, and
-        nothing edits it later. So the first round of a process closes again the handled cards whose
-        message is not known to be closed (RequestCard.left_open: the poster marks each card once its
-        message shows it closed) and whose request VRChat no longer lists."""
+        storing its id), or the group's lease moving to another process in between, leaves the
+        message open with buttons while the database says handled, and nothing edits it later. So the
+        first round of a process, and its first round of each tenure of the group's lease, closes again
+        the handled cards whose message is not known to be closed (RequestCard.left_open: the poster
+        marks each card once its message shows it closed) and whose request VRChat no longer lists."""
         return [
             CardChange(
                 "update",

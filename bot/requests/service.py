@@ -149,12 +149,15 @@ class JoinRequestService:
         except (ServiceError, VRChatError):
             return user_id
 
-    async def reconcile(self, group_id: str, guard: LeaseGuard = UNFENCED) -> list[CardChange]:
+    async def reconcile(
+        self, group_id: str, guard: LeaseGuard = UNFENCED, *, new_tenure: bool = False
+    ) -> list[CardChange]:
         """For the card poller: cards to post for new requests, cards to close for vanished ones.
 
         `guard`: the group's lease, asked of the database before each step that calls VRChat or
         Discord or decides a request; LeaseLost once it has passed to another process, which then
-        does the round instead."""
+        does the round instead. `new_tenure`: the first round since this process (re)gained the
+        group: cards the previous holder claimed but did not edit are closed too."""
         gid = checked_group_id(group_id)
         try:
             self._access.require_allowed_group(gid)
@@ -163,7 +166,7 @@ class JoinRequestService:
             return []
         bindings = await self._store.list_bindings(group_id=gid)
         channels = sorted({b.requests_channel_id for b in bindings if b.requests_channel_id})
-        changes = await self._reconciler.reconcile(gid, channels, guard)
+        changes = await self._reconciler.reconcile(gid, channels, guard, new_tenure=new_tenure)
         await guard.check()
         changes = await with_group_summaries(self._client, self._store, changes)
         await guard.check()
