@@ -31,7 +31,7 @@ from bot import crashpoints
 from bot.desk.views import history_button, with_history
 from bot.feed.backoff import QuietSchedule
 from bot.feed.pacing import message_nonce
-from bot.leases import group_lease, lease_guard
+from bot.leases import GATEWAY_LEASE, MEMBER, group_lease, lease_guard
 from bot.requests.announced import REQUEST_CREATE, UntoldRequests, already_carded
 from bot.requests.cards import Closing, close_card, request_card
 from bot.requests.reconcile import CardChange
@@ -262,11 +262,25 @@ class CardRounds:
         meanwhile, and claimed a card it then had no time to edit."""
         return self._tenures.get(group_id, NO_TENURE) != self._tenure(group_id)
 
+    async def _others_since(self) -> datetime | None:
+        """When the oldest other live process that can decide a join request (a click, a command, a
+        rule) took its member or gateway lease; None when there is none: on SQLite this process is
+        alone, and a claim it is not making itself is a dead process's (bot.requests.claims)."""
+        leases = self.bot.leases
+        if leases is None or leases.exclusive:
+            return None
+        starts = [
+            x.acquired_at
+            for x in await self.bot.store.list_leases()
+            if x.live and x.owner != leases.owner and (x.name.startswith(MEMBER) or x.name == GATEWAY_LEASE)
+        ]
+        return min(starts, default=None)
+
     async def _group_round(self, services: Services, group_id: str, guard: LeaseGuard) -> int:
         tenure = self._tenure(group_id)
         try:
             changes = await services.requests.reconcile(
-                group_id, guard, new_tenure=self._new_tenure(group_id)
+                group_id, guard, new_tenure=self._new_tenure(group_id), others_since=self._others_since
             )
             self._tenures[group_id] = tenure
             self._quiet.polled(group_id, asyncio.get_running_loop().time(), new=bool(changes))
