@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import discord
+import pytest
 
 from bot.bot import GroupBridgeBot
 from bot.cogs.bridge import status_embed
@@ -108,6 +109,7 @@ async def test_status_shows_each_process_and_marks_the_silent_one(
     assert owner not in gone  # a clean stop takes its row away
 
 
+@pytest.mark.slow  # the real bot on two accounts, waiting for each group's first poll
 async def test_a_single_process_reports_its_accounts_groups_and_budget(
     two: TwoAccounts, gateway_standin: DiscordStandIn, tmp_path: Path
 ) -> None:

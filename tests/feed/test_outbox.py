@@ -82,6 +82,7 @@ async def worker(store: Store, standin: DiscordStandIn) -> AsyncIterator[OutboxW
         yield OutboxWorker(store, DiscordFeedSender(client), pacer_factory=fast_pacer)
 
 
+@pytest.mark.slow  # a thousand entries delivered at Discord's (scaled) pace
 async def test_a_1000_entry_burst_arrives_complete_in_order_packed(
     store: Store, standin: DiscordStandIn, worker: OutboxWorker
 ) -> None:
