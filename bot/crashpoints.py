@@ -30,6 +30,7 @@ POINTS: tuple[str, ...] = (
     "cards.after_post",  # the card is in the channel; its message id is not stored yet
     "cards.after_claim",  # a request that left VRChat's list is claimed; its card not edited yet
     "cards.after_close",  # a handled card's message is closed; the row does not say so yet
+    "requests.after_claim",  # a moderator's decision is claimed in the store; VRChat not asked yet
     "banbridge.after_store",  # a Discord ban's prompts are stored; no card posted, nothing banned
     "banbridge.after_post",  # the ban card is in the channel; its message id is not stored yet
     "watchdog.after_detect",  # a runaway-moderator alert is recorded; nothing posted yet

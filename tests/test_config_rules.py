@@ -51,6 +51,7 @@ def test_bad_rules_are_reported_with_key_and_line(rule: str, needle: str) -> Non
     assert problem.line is not None
 
 
+@pytest.mark.slow  # migrates a new SQLite file in a child process (bot.store.migrate)
 async def test_declared_rules_replace_the_bindings_rules_at_start(tmp_path: Path) -> None:
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'rules.db'}")
     try:

@@ -60,6 +60,7 @@ def names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
+@pytest.mark.slow  # migrates a new SQLite file in a child process (bot.store.migrate)
 async def test_bindings_come_from_the_database_which_is_only_read(
     seeded_sim: SeededSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,6 +85,7 @@ async def test_bindings_come_from_the_database_which_is_only_read(
     assert names(tmp_path) == sorted([*files, "session.json"])
 
 
+@pytest.mark.slow  # migrates a new SQLite file in a child process (bot.store.migrate)
 async def test_a_running_bots_database_is_read_through_its_write_ahead_log(
     seeded_sim: SeededSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -53,6 +53,7 @@ def arenas(mode: str) -> int:
     return int(done.stdout)
 
 
+@pytest.mark.slow  # two fresh interpreters
 @pytest.mark.skipif(not is_glibc(), reason="the arena cap is glibc's")
 def test_threads_share_the_capped_arenas() -> None:
     assert arenas("free") > ARENA_LIMIT  # each allocating thread got its own

@@ -28,6 +28,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.slow  # migrates a new SQLite file in a child process (bot.store.migrate)
 @pytest.mark.usefixtures("permissive_umask")
 async def test_the_sqlite_database_and_its_wal_and_shm_are_0600(tmp_path: Path) -> None:
     database = tmp_path / "groupbridge.db"

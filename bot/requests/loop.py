@@ -31,7 +31,7 @@ from bot import crashpoints
 from bot.desk.views import history_button, with_history
 from bot.feed.backoff import QuietSchedule
 from bot.feed.pacing import message_nonce
-from bot.leases import group_lease, lease_guard
+from bot.leases import GATEWAY_LEASE, MEMBER, group_lease, lease_guard
 from bot.requests.announced import REQUEST_CREATE, UntoldRequests, already_carded
 from bot.requests.cards import Closing, close_card, request_card
 from bot.requests.reconcile import CardChange
@@ -58,6 +58,7 @@ FEED_MAX_PAGES = 5
 REQUEST_EVENT_PREFIX = "group.request"
 CARD_LOOKBACK = 100  # messages searched for a card whose id a crash kept from being stored
 LIVE_ROUND_GAP = 1.0  # seconds between rounds the pipeline asks for: what arrives meanwhile is one round
+NO_TENURE = -1  # lease generations start at 1
 
 
 class CardRounds:
@@ -77,6 +78,8 @@ class CardRounds:
         self._quiet = QuietSchedule(CARD_POLL_SECONDS, bot.config.feed.quiet_ceiling)
         self._reconcile_at: dict[str, float] = {}  # groups whose mirror is live: their next listing
         self._untold = UntoldRequests()  # new requests an entry's round listed before their notice
+        # Per group, the tenure of its lease (see _tenure) this process last did a round in.
+        self._tenures: dict[str, int | None] = {}
 
     async def start(self) -> None:
         self.bot.group_activity.subscribe(self._touched)
@@ -166,12 +169,20 @@ class CardRounds:
         linked = {b.group_id for b in await self.bot.store.list_bindings()}
         due = set()
         for g in linked:
+            # A group just (re)gained is listed at once: its first round closes what the last holder
+            # left open (bot.requests.reconcile, CardReconciler._reclose).
+            gained = self.bot.holds_group(g) and self._new_tenure(g)
             if feed is not None and feed.mirror_live(g):
-                if self._reconcile_at.get(g, now) <= now:
+                if gained or self._reconcile_at.get(g, now) <= now:
                     due.add(g)
                     reconcile = self.bot.config.feed.request_reconcile_seconds
                     self._reconcile_at[g] = now + reconcile * random.uniform(0.8, 1.2)
-            elif pipeline is None or not pipeline.listening_for(g) or self._quiet.due(g, now, upcoming):
+            elif (
+                gained
+                or pipeline is None
+                or not pipeline.listening_for(g)
+                or self._quiet.due(g, now, upcoming)
+            ):
                 due.add(g)
         return due
 
@@ -240,12 +251,41 @@ class CardRounds:
         is this process's own, and a process frozen past its lease wakes up still believing it."""
         return lease_guard(self.bot.leases, self.bot.store, group_lease(group_id))
 
+    def _tenure(self, group_id: str) -> int | None:
+        """The tenure of the group's lease this process is in: the lease's generation, which moves
+        each time the lease changes hands; None without leases (a lone process holds it for good)."""
+        lease = self.bot.leases.lease(group_lease(group_id)) if self.bot.leases is not None else None
+        return lease.generation if lease is not None else None
+
+    def _new_tenure(self, group_id: str) -> bool:
+        """No round of the group yet in this tenure of its lease: another process may have held it
+        meanwhile, and claimed a card it then had no time to edit."""
+        return self._tenures.get(group_id, NO_TENURE) != self._tenure(group_id)
+
+    async def _others_since(self) -> datetime | None:
+        """When the oldest other live process that can decide a join request (a click, a command, a
+        rule) took its member or gateway lease; None when there is none: on SQLite this process is
+        alone, and a claim it is not making itself is a dead process's (bot.requests.claims)."""
+        leases = self.bot.leases
+        if leases is None or leases.exclusive:
+            return None
+        starts = [
+            x.acquired_at
+            for x in await self.bot.store.list_leases()
+            if x.live and x.owner != leases.owner and (x.name.startswith(MEMBER) or x.name == GATEWAY_LEASE)
+        ]
+        return min(starts, default=None)
+
     async def _group_round(self, services: Services, group_id: str, guard: LeaseGuard) -> int:
+        tenure = self._tenure(group_id)
         try:
-            changes = await services.requests.reconcile(group_id, guard)
+            changes = await services.requests.reconcile(
+                group_id, guard, new_tenure=self._new_tenure(group_id), others_since=self._others_since
+            )
+            self._tenures[group_id] = tenure
             self._quiet.polled(group_id, asyncio.get_running_loop().time(), new=bool(changes))
         except LeaseLost as exc:
-            _log_dropped(group_id, exc)
+            self._lost(group_id, exc)
             return 0
         except VRChatError as exc:
             # Expected trouble (a lost session, a 403, VRChat down): one line per round, as the
@@ -261,7 +301,7 @@ class CardRounds:
                 await self.apply(change, guard)
                 done += 1
             except LeaseLost as exc:
-                _log_dropped(group_id, exc)  # what is left is the new holder's round's
+                self._lost(group_id, exc)  # what is left is the new holder's round's
                 break
             except discord.HTTPException as exc:
                 log.warning(
@@ -333,9 +373,13 @@ class CardRounds:
             pass  # someone deleted the card (or the channel); nothing to edit
         return None
 
-
-def _log_dropped(group_id: str, exc: LeaseLost) -> None:
-    log.info("Join-request cards of %s: left to the process that holds the group now (%s).", group_id, exc)
+    def _lost(self, group_id: str, exc: LeaseLost) -> None:
+        # A card this round claimed may be left open: whichever process holds the group next, this
+        # one included, closes it in its first round (even in the same generation of the lease).
+        self._tenures.pop(group_id, None)
+        log.info(
+            "Join-request cards of %s: left to the process that holds the group now (%s).", group_id, exc
+        )
 
 
 def card_nonce(change: CardChange) -> str:

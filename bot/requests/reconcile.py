@@ -15,6 +15,7 @@ from typing import Literal
 
 from bot import crashpoints
 from bot.links.requesters import DiscordLink, MemberLookup, discord_links
+from bot.requests.claims import ClaimSettler, OthersSince, settle_claims
 from bot.requests.model import GroupSummary, JoinRequest, build_request
 from bot.services.common import Clock, Where
 from bot.services.users import UserDirectory
@@ -154,8 +155,16 @@ async def vrchat_outcome(
 
 
 class CardReconciler:
-    def __init__(self, client: VRChatAPI, store: RequestCards, users: UserDirectory, clock: Clock) -> None:
+    def __init__(
+        self,
+        client: VRChatAPI,
+        store: RequestCards,
+        users: UserDirectory,
+        clock: Clock,
+        settle: ClaimSettler | None = None,
+    ) -> None:
         self._client = client
+        self._settle = settle  # a claim whose process is gone (bot.requests.claims)
         self._store = store
         self._users = users
         self._clock = clock
@@ -185,18 +194,32 @@ class CardReconciler:
             offset += len(page)
 
     async def reconcile(
-        self, group_id: str, channels: list[int], guard: LeaseGuard = UNFENCED
+        self,
+        group_id: str,
+        channels: list[int],
+        guard: LeaseGuard = UNFENCED,
+        *,
+        new_tenure: bool = False,
+        others_since: OthersSince | None = None,
     ) -> list[CardChange]:
         """`guard`: the group's lease, asked before each VRChat call and each write that decides
-        something; LeaseLost (raised) once another process holds the group."""
+        something; LeaseLost (raised) once another process holds the group. `new_tenure`: this process
+        has just (re)gained the group, so cards another holder left open are looked at again.
+        `others_since`: when the other live processes started; with it, claims that only a process
+        gone since can have made are settled (bot.requests.claims)."""
         # VRChat first, cards second: a click landing in between has then already claimed its card,
         # so it is neither reopened nor closed as "handled elsewhere" here.
         pending = {r.user_id: r for r in await self._all_pending(group_id, guard)}
         now = self._clock()
         changes: list[CardChange] = []
-        cards: dict[tuple[str, int], RequestCard] = {
-            (c.user_id, c.channel_id): c for c in await self._store.list_cards(group_id)
-        }
+        cards = await self._cards(group_id)
+        settled = {}
+        if others_since is not None and self._settle is not None:
+            settled = await settle_claims(self._settle, pending, cards.values(), others_since, guard)
+        if settled:
+            cards = await self._cards(group_id)
+            decided = [c for c in cards.values() if settled.get(c.user_id) == "decided"]
+            changes += self._reclose(group_id, decided, ())
         for request in pending.values():
             # One request that fails (a profile or name the database refuses, a bug on odd data) is
             # logged; the others still get their cards this round, and it is tried again next round.
@@ -218,19 +241,28 @@ class CardReconciler:
                 raise
             except Exception:
                 log.exception("Could not close the card of join request %s in %s", user_id, group_id)
-        if group_id not in self._reclosed:
+        if new_tenure or group_id not in self._reclosed:
             self._reclosed.add(group_id)
-            changes += self._reclose(group_id, cards.values(), pending)
+            closing = {(c.user_id, c.channel_id) for c in changes if c.kind == "update"}
+            changes += [
+                c
+                for c in self._reclose(group_id, cards.values(), pending)
+                if (c.user_id, c.channel_id) not in closing
+            ]
         return changes
+
+    async def _cards(self, group_id: str) -> dict[tuple[str, int], RequestCard]:
+        return {(c.user_id, c.channel_id): c for c in await self._store.list_cards(group_id)}
 
     def _reclose(
         self, group_id: str, cards: Iterable[RequestCard], pending: Collection[str]
     ) -> list[CardChange]:
         """A crash between claiming a card and editing its message (or between posting the card and
-        storing its id) leaves the message open with buttons while the database says handled, and
-        nothing edits it later. So the first round of a process closes again the handled cards whose
-        message is not known to be closed (RequestCard.left_open: the poster marks each card once its
-        message shows it closed) and whose request VRChat no longer lists."""
+        storing its id), or the group's lease moving to another process in between, leaves the
+        message open with buttons while the database says handled, and nothing edits it later. So the
+        first round of a process, and its first round of each tenure of the group's lease, closes again
+        the handled cards whose message is not known to be closed (RequestCard.left_open: the poster
+        marks each card once its message shows it closed) and whose request VRChat no longer lists."""
         return [
             CardChange(
                 "update",

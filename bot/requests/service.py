@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
+from bot import crashpoints
 from bot.links.requesters import MemberLookup
+from bot.requests.claims import OthersSince, Settlement
 from bot.requests.model import JoinRequest, build_request
 from bot.requests.reconcile import (
     CardChange,
@@ -59,6 +61,7 @@ log = logging.getLogger(__name__)
 
 DecisionKind = Literal["accept", "reject", "block"]
 STATE_OF: dict[str, CardState] = {"accept": "accepted", "reject": "rejected", "block": "blocked"}
+DECISION_OF: dict[str, DecisionKind] = {"accepted": "accept", "rejected": "reject", "blocked": "block"}
 # The membership status VRChat shows once each decision has been applied (reject leaves no record).
 _STATUS_AFTER: dict[str, str | None] = {"accept": "member", "reject": None, "block": "userblocked"}
 # A decision older than this, on a request VRChat still lists, may be redone (asked again, or lost).
@@ -99,7 +102,7 @@ class JoinRequestService:
         self._clock = clock
         self._members = members
         self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
-        self._reconciler = CardReconciler(client, store, users, clock)
+        self._reconciler = CardReconciler(client, store, users, clock, settle=self.settle_claim)
         self._rules = RuleRunner(store, users, clock)
 
     async def card_closed(self, group_id: str, user_id: str, channel_id: int) -> None:
@@ -149,12 +152,21 @@ class JoinRequestService:
         except (ServiceError, VRChatError):
             return user_id
 
-    async def reconcile(self, group_id: str, guard: LeaseGuard = UNFENCED) -> list[CardChange]:
+    async def reconcile(
+        self,
+        group_id: str,
+        guard: LeaseGuard = UNFENCED,
+        *,
+        new_tenure: bool = False,
+        others_since: OthersSince | None = None,
+    ) -> list[CardChange]:
         """For the card poller: cards to post for new requests, cards to close for vanished ones.
 
         `guard`: the group's lease, asked of the database before each step that calls VRChat or
         Discord or decides a request; LeaseLost once it has passed to another process, which then
-        does the round instead."""
+        does the round instead. `new_tenure`: the first round since this process (re)gained the
+        group: cards the previous holder claimed but did not edit are closed too. `others_since`: when
+        the other live processes started, for claims whose process is gone (bot.requests.claims)."""
         gid = checked_group_id(group_id)
         try:
             self._access.require_allowed_group(gid)
@@ -163,7 +175,9 @@ class JoinRequestService:
             return []
         bindings = await self._store.list_bindings(group_id=gid)
         channels = sorted({b.requests_channel_id for b in bindings if b.requests_channel_id})
-        changes = await self._reconciler.reconcile(gid, channels, guard)
+        changes = await self._reconciler.reconcile(
+            gid, channels, guard, new_tenure=new_tenure, others_since=others_since
+        )
         await guard.check()
         changes = await with_group_summaries(self._client, self._store, changes)
         await guard.check()
@@ -204,7 +218,48 @@ class JoinRequestService:
         binding = await self._access.require_moderator(actor, gid)
         async with self._locks.hold((gid, uid)):
             await self._claim(actor, gid, uid, STATE_OF[decision], binding.requests_channel_id)
+            crashpoints.reached("requests.after_claim")
             return await self._respond(actor, gid, uid, decision, automated or {})
+
+    async def settle_claim(self, card: RequestCard, guard: LeaseGuard) -> Settlement:
+        """A decision claimed in Discord whose process is gone, or is this one (bot.requests.claims):
+        VRChat says what became of the request; nothing is sent to VRChat on the claim's behalf."""
+        gid, uid = card.group_id, card.user_id
+        decision = DECISION_OF.get(card.state)
+        if decision is None or card.handled_by_discord_id is None:
+            return "kept"
+        async with self._locks.hold((gid, uid)):  # this process's own decision, still in flight, ends first
+            if not any(
+                c.state == card.state and c.handled_at == card.handled_at
+                for c in await self._store.cards_for(gid, uid)
+            ):
+                return "kept"  # settled meanwhile
+            await guard.check()
+            status = await self._membership_status(gid, uid)
+            if status == "unknown":
+                return "kept"  # VRChat could not say: the next round asks again
+            actor = Actor(card.handled_by_discord_id, card.handled_by_name or "", None, frozenset(), False)
+            if status is not None and status == _STATUS_AFTER[decision]:
+                details = {"display_name": card.display_name or uid, "confirmed_after_restart": "yes"}
+                await self._actions.record(actor, gid, f"request.{decision}", target_id=uid, details=details)
+                log.info(
+                    "The %s of %s's join request in %s went through before its process stopped.",
+                    decision,
+                    uid,
+                    gid,
+                )
+                return "decided"
+            await guard.check()
+            await self._store.release_claim(gid, uid, card.state, actor.user_id, handled_at=card.handled_at)
+        if status == "requested":
+            log.info(
+                "Released the %s of %s's join request in %s: its process stopped before VRChat heard of it.",
+                decision,
+                uid,
+                gid,
+            )
+            return "pending"
+        return "ended"
 
     async def _claim(
         self, actor: Actor, group_id: str, user_id: str, state: CardState, channel_id: int | None

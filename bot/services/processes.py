@@ -3,7 +3,8 @@ of them all.
 
 Each process writes its own row every HEARTBEAT_EVERY seconds: its role, the groups it polls and its
 VRChat accounts (budget use, session, pipeline), so the gateway that answers /bridge status can show
-the workers' accounts too. The status shows this process from a snapshot taken there and then, not
+the workers' accounts too. A process alone on its database (SQLite) writes no row: no other process
+can read it. The status shows this process from a snapshot taken there and then, not
 from its row, so its own line is never a heartbeat old. A process not heard from for SILENT_AFTER is
 shown as silent (crashed or frozen: a cleanly stopped one takes its row away); a day later its row
 is purged.
@@ -159,11 +160,14 @@ class ProcessReporter:
 
     async def start(self) -> None:
         """The first heartbeat (a failure is only logged: the status is no reason not to start), then
-        one every HEARTBEAT_EVERY seconds in the background."""
+        one every HEARTBEAT_EVERY seconds in the background; none when alone, whose own line comes
+        from the snapshot and whose row no other process could read."""
         with contextlib.suppress(Exception):  # tidying only
             if self._alone:
                 await self._store.forget_other_processes(self.owner)
             await self._store.purge_process_states(PURGE_AFTER)
+        if self._alone:
+            return
         await self._beat()
         self._task = asyncio.create_task(self._run(), name="process heartbeat")
 

@@ -185,18 +185,31 @@ class CardOps(StoreBase):
             )
         )
 
-    async def release_claim(self, group_id: str, user_id: str, state: CardState, by_discord_id: int) -> int:
-        """Undo a Discord claim whose VRChat call failed, so the request can be decided again."""
+    async def release_claim(
+        self,
+        group_id: str,
+        user_id: str,
+        state: CardState,
+        by_discord_id: int,
+        *,
+        handled_at: datetime | None = None,
+    ) -> int:
+        """Undo a Discord claim whose VRChat call failed (or whose process died before making it), so
+        the request can be decided again. `handled_at`: only the claim made at that moment, never a
+        newer one of the same moderator."""
         now = self._now()
         rc = RequestCardRow
+        conditions = [
+            *_of_request(group_id, user_id),
+            rc.state == state,
+            rc.handled_where == "Discord",
+            rc.handled_by_discord_id == by_discord_id,
+        ]
+        if handled_at is not None:
+            conditions.append(rc.handled_at == handled_at)
         return await self._update(
             rc,
-            [
-                *_of_request(group_id, user_id),
-                rc.state == state,
-                rc.handled_where == "Discord",
-                rc.handled_by_discord_id == by_discord_id,
-            ],
+            conditions,
             state="pending",
             updated_at=now,
             **_CLEARED,

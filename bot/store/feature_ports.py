@@ -146,7 +146,13 @@ class JoinRequestStore(RequestCards, RuleReader, WatchlistReader, LinkLookup, Pr
     card gets (requests.service)."""
 
     async def release_claim(
-        self, group_id: str, user_id: str, state: CardState, by_discord_id: int
+        self,
+        group_id: str,
+        user_id: str,
+        state: CardState,
+        by_discord_id: int,
+        *,
+        handled_at: datetime | None = None,
     ) -> int: ...
     async def set_card_closed(self, group_id: str, user_id: str, channel_id: int) -> bool: ...
 

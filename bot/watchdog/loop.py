@@ -21,7 +21,8 @@ import aiohttp
 import discord
 
 from bot import crashpoints
-from bot.leases import group_lease
+from bot.leases import group_lease, lease_guard
+from bot.store.leases import LeaseLost
 from bot.store.moderator_alerts import ModeratorAlert
 from bot.views.durable_post import custom_ids, find_own_message, has_footer, row_nonce, send_once
 
@@ -101,6 +102,21 @@ class WatchdogLoop:
 
     async def deliver(self, alert: ModeratorAlert) -> int:
         store = self.bot.store
+        # The database, not this process's own view, says whether the group is still ours: a process
+        # frozen past its lease wakes up believing it is, and must neither remove a moderator's roles
+        # in VRChat nor post the alert the new holder now delivers.
+        guard = lease_guard(self.bot.leases, store, group_lease(alert.group_id))
+        if guard is None:
+            return 0
+        try:
+            await guard.check()
+        except LeaseLost as exc:
+            log.info(
+                "Runaway-moderator alert %s: left to the process that holds its group now (%s).",
+                alert.id,
+                exc,
+            )
+            return 0
         if alert.state == "sending":
             found = await self._find_posted(alert)
             if found is not None:
@@ -112,12 +128,7 @@ class WatchdogLoop:
             await self.bot.watchdog.auto_kill(alert.id)
             alert = await store.get_alert(alert.id) or alert
         nonce = alert_nonce(alert)
-        fence = None
-        if self.bot.leases is not None:
-            fence = self.bot.leases.fence(group_lease(alert.group_id))
-            if fence is None:
-                return 0
-        if not await store.claim_alert(alert.id, nonce, fence=fence):
+        if not await store.claim_alert(alert.id, nonce, fence=guard.fence):
             return 0
         record = (await store.alert_settings([alert.binding_id])).get(alert.binding_id)
         ping = record.ping_role_id if record is not None else None

@@ -8,6 +8,8 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
+
 from bot.bot import GroupBridgeBot
 from bot.feed.account_moves import TITLE
 from bot.sandbox.discord import DiscordStandIn
@@ -30,6 +32,7 @@ def feed_text(standin: DiscordStandIn) -> str:
     return json.dumps([m.embeds for m in standin.messages(FEED_CHANNEL_ID)])
 
 
+@pytest.mark.slow  # the real bot's feed running until the group moves
 async def test_the_running_bot_moves_a_group_whose_account_lost_the_audit_log(
     two: TwoAccounts, gateway_standin: DiscordStandIn, tmp_path: Path
 ) -> None:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.bot import GroupBridgeBot
 from bot.cogs.bridge import status_embed
 from bot.config import Config, load_config_text
@@ -92,6 +94,7 @@ def fields(message: dict[str, Any]) -> dict[str, str]:
     return {f["name"]: f["value"] for f in embed["fields"]}
 
 
+@pytest.mark.slow  # the whole bot (its own store and migrations) waiting for real polls
 async def test_groups_are_polled_by_their_account_and_status_shows_it(
     two: TwoAccounts, gateway_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
@@ -127,6 +130,7 @@ async def test_groups_are_polled_by_their_account_and_status_shows_it(
     assert by_account(two.sim, rf"^/groups/{two.neither.id}/(auditLogs|requests)$") == {}
 
 
+@pytest.mark.slow  # the whole bot (its own store and migrations) waiting for a real poll
 async def test_a_single_account_config_works_as_before(
     two: TwoAccounts, gateway_standin: DiscordStandIn, tmp_path: Path
 ) -> None:

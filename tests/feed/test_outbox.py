@@ -8,7 +8,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import discord
 import pytest
@@ -64,14 +63,11 @@ def delivered_ids(standin: DiscordStandIn, channel: int = FEED_CHANNEL_ID) -> li
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
-    await opened.upgrade()
-    await opened.add_binding(BindingIn(group_id=GROUP, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID))
-    try:
-        yield opened
-    finally:
-        await opened.close()
+async def store(sqlite_store: Store) -> Store:
+    await sqlite_store.add_binding(
+        BindingIn(group_id=GROUP, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID)
+    )
+    return sqlite_store
 
 
 @pytest.fixture
@@ -86,6 +82,7 @@ async def worker(store: Store, standin: DiscordStandIn) -> AsyncIterator[OutboxW
         yield OutboxWorker(store, DiscordFeedSender(client), pacer_factory=fast_pacer)
 
 
+@pytest.mark.slow  # a thousand entries delivered at Discord's (scaled) pace
 async def test_a_1000_entry_burst_arrives_complete_in_order_packed(
     store: Store, standin: DiscordStandIn, worker: OutboxWorker
 ) -> None:
@@ -162,11 +159,11 @@ async def test_a_gap_is_announced_once(store: Store, standin: DiscordStandIn, wo
 @pytest.mark.parametrize("mode", ["after-send", "before-send"])
 @pytest.mark.parametrize("crash_at", [1, 4])
 async def test_sigkill_mid_delivery_neither_loses_nor_duplicates(
-    tmp_path: Path, store: Store, standin: DiscordStandIn, mode: str, crash_at: int
+    sqlite_url: str, store: Store, standin: DiscordStandIn, mode: str, crash_at: int
 ) -> None:
     entries = make_entries(95)  # ten messages' worth
     await store.ingest(GROUP, entries)
-    db_url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"
+    db_url = sqlite_url  # the store's file
 
     async def bot_process(crash: str) -> int:
         proc = await asyncio.create_subprocess_exec(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.feed.poller import AuditPoller, PollSettings
 from bot.store import Store
 from bot.vrchat import VRChatClient
@@ -20,6 +22,7 @@ async def polls_reach(seeded: SeededSim, count: int) -> None:
             await asyncio.sleep(0.01)
 
 
+@pytest.mark.slow  # real-time waits: the first poll's spread, then the wake
 async def test_a_woken_poller_polls_now_instead_of_at_the_interval(
     seeded_sim: SeededSim, vrc: VRChatClient, sqlite_store: Store
 ) -> None:
@@ -42,6 +45,7 @@ async def test_a_woken_poller_polls_now_instead_of_at_the_interval(
         await asyncio.wait_for(task, 5)  # a stop still ends the loop at once
 
 
+@pytest.mark.slow  # real-time waits: a one-second floor
 async def test_a_wake_waits_out_the_floor_after_the_last_poll(
     seeded_sim: SeededSim, vrc: VRChatClient, sqlite_store: Store
 ) -> None:

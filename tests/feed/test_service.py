@@ -48,6 +48,7 @@ async def service(
         yield FeedService(vrc, sqlite_store, worker)
 
 
+@pytest.mark.slow  # a thousand entries polled and delivered at Discord's (scaled) pace
 async def test_a_vrchat_burst_reaches_discord_complete_and_in_order(
     service: FeedService, sqlite_store: Store, standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
+import pytest
+
 from bot.bot import GroupBridgeBot
 from bot.config import load_config_text
 from bot.feed.outbox import OutboxWorker
@@ -56,6 +58,7 @@ async def full_round(bot: GroupBridgeBot, clock: VirtualClock) -> None:
     await card_rounds(bot).full_round(ROUND, now=clock.now)
 
 
+@pytest.mark.slow  # thirty rounds of the real bot's card loop
 async def test_a_mirrored_group_is_listed_per_reconcile_a_blind_one_every_round(
     make_bot: BotFactory, bot_store: Store, seeded_sim: SeededSim, tmp_path: Path
 ) -> None:

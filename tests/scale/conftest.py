@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.store import Store
+from tests.fixtures.postgres import copy_migrated
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -33,14 +35,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def open_store(db_url: str, clock: Clock) -> AsyncIterator[OpenStore]:
+async def open_store(db_url: str, clock: Clock, migrated_sqlite: Path) -> AsyncIterator[OpenStore]:
     """Opens another Store (own engine and pool, as another process has) on the test's database,
-    migrated once; all are closed at the end."""
+    migrated once (SQLite: a copy of the session's migrated file); all are closed at the end."""
     opened: list[Store] = []
+    migrated = copy_migrated(db_url, migrated_sqlite)
 
     async def opener() -> Store:
         store = await Store.open(db_url, clock=clock)
-        if not opened:
+        if not opened and not migrated:
             await store.upgrade()
         opened.append(store)
         return store

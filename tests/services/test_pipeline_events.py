@@ -7,8 +7,7 @@ real SQLite store with bindings; "holds" stands for the lease keeper's answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -29,13 +28,8 @@ def two(vrchat_sim: VRChatSimulator) -> TwoAccounts:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    await store.upgrade()
-    try:
-        yield store
-    finally:
-        await store.close()
+def store(sqlite_store: Store) -> Store:
+    return sqlite_store
 
 
 @pytest.fixture

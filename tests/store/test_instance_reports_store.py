@@ -60,6 +60,7 @@ async def test_a_state_outside_the_list_is_refused_by_the_database(store: Store)
             await conn.execute(text("UPDATE instance_reports SET state = 'nonsense'"))
 
 
+@pytest.mark.slow  # migrations down and up, in child processes
 async def test_revision_0011_goes_down_and_up(store: Store) -> None:
     one = await store.add_binding(binding(1))
     await store.claim_instance_report(one.id, GID, LOC, "Club", "reported")

@@ -130,6 +130,7 @@ async def test_attempts_are_capped_per_user_and_kind_within_the_window(store: St
     assert await count_rows(store, "link_attempts") == 3
 
 
+@pytest.mark.slow  # migrations down and up, in child processes
 async def test_revision_0006_goes_down_and_up_with_a_linked_in_server_rule(store: Store) -> None:
     one = await store.add_binding(binding(1))
     await store.add_rule(one.id, "age_verified", None, "hold", 5)

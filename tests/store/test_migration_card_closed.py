@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import bindparam, text
 
 from bot.store import Store
@@ -15,6 +16,7 @@ INSERT = text(
 ).bindparams(bindparam("handled", type_=UTCDateTime()), bindparam("created", type_=UTCDateTime()))
 
 
+@pytest.mark.slow  # migrations down and up, in child processes
 async def test_cards_handled_over_a_day_ago_count_as_closed_the_recent_ones_do_not(db_url: str) -> None:
     now = datetime.now(UTC)
     cards = {

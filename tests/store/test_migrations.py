@@ -81,6 +81,7 @@ async def test_models_and_migrations_agree(db_url: str) -> None:
         await store.close()
 
 
+@pytest.mark.slow  # every migration up, down and up again, in child processes
 async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     store = await Store.open(db_url)
     try:

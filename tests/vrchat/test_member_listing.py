@@ -47,6 +47,7 @@ async def test_bad_sort_or_role_is_refused_before_anything_is_sent(
     assert len(seeded_sim.sim.requests) == before
 
 
+@pytest.mark.slow  # 5,002 members through the validating simulator
 async def test_five_thousand_members_are_walked_once_each_at_the_largest_page(
     client: VRChatClient, seeded_sim: SeededSim
 ) -> None:

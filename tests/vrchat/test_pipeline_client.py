@@ -114,6 +114,7 @@ async def test_only_managers_of_the_group_are_notified(
     assert run.events == [] and sim.pipeline.notifications[-1].delivered == 0
 
 
+@pytest.mark.slow  # two seconds of real back-off
 async def test_a_refusal_while_the_session_is_valid_backs_off_and_checks_the_session_once(
     seeded_sim: SeededSim, client: VRChatClient
 ) -> None:

@@ -274,6 +274,7 @@ def test_the_meter_counts_the_last_minute_against_the_rate() -> None:
     assert meter.used() == 2 and meter.total == 3
 
 
+@pytest.mark.slow  # migrates a new SQLite file in a child process (bot.store.migrate)
 async def test_the_feed_credits_the_moderator_for_actions_of_a_non_primary_account(
     two: TwoAccounts, tmp_path: Path
 ) -> None:
