@@ -25,6 +25,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.accounts.holding import AccountHolding
 from bot.activity import GroupActivity, WakeRelay
 from bot.banbridge.service import BanBridgeService
 from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
@@ -51,10 +52,17 @@ from bot.services.registry import Services
 from bot.store import Store
 from bot.views.errors import GroupBridgeTree
 from bot.vrchat import VRChatAPI, VRChatClient
+from bot.vrchat.pool import AccountPool
 from bot.vrchat.router import GroupRouter
 from bot.watchdog.service import WatchdogService
 from bot.watchdog.settings import apply_declared_alerts
-from bot.wiring import apply_declared_rules, config_bindings, config_bindings_text, open_account_pool
+from bot.wiring import (
+    apply_declared_rules,
+    config_bindings,
+    config_bindings_text,
+    log_in_every_account,
+    open_account_pool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +161,10 @@ class GroupBridgeBot(commands.Bot):
         # Set when close() begins: the leases it gives back are then a clean stop, not a loss.
         self._closing = False
         self._starting: asyncio.Task[None] | None = None
+        # The accounts this process opened itself; with several processes each is used by the holder
+        # of its lease only (bot.accounts), else all of them here.
+        self._pool: AccountPool | None = None
+        self._holding: AccountHolding | None = None
 
     @property
     def connects_gateway(self) -> bool:
@@ -165,14 +177,24 @@ class GroupBridgeBot(commands.Bot):
     async def _open_vrchat(self) -> VRChatAPI:
         if self._given_vrchat is not None:
             return self._given_vrchat
-        pool = await open_account_pool(self.config)
+        self._pool = pool = await open_account_pool(self.config)
         self._closers.append(pool.close)
-        # Saved sessions; never a password loop (see bot.vrchat.auth).
-        for name, user_id in (await pool.login()).items():
-            log.info("VRChat session OK for %s (%s).", name, user_id)
-        if len(pool) > 1:
-            await pool.assign(self.config.group_ids)  # the allow-list; later bindings at first use
         return GroupRouter(pool)
+
+    @property
+    def _alone(self) -> bool:
+        return self.store.dialect_name == "sqlite"  # one process only (bot.store.process_lock)
+
+    def _hold_accounts(self, leases: LeaseKeeper) -> None:
+        """Several processes: each account is used from the process holding its lease; others hand
+        their calls for it to that process (bot.accounts)."""
+        if self._pool is not None and not self._alone:
+            self._holding = AccountHolding(self._pool, leases, self.store)
+            self._closers.append(self._holding.stop)
+
+    def _holds_account(self, name: str) -> bool:
+        """Whether this process calls VRChat with the account itself (always when alone)."""
+        return self._pool is None or self._pool.calls is None or self._pool.calls.holds(name)
 
     async def _open_store(self) -> Store:
         if self._given_store is not None:
@@ -207,6 +229,8 @@ class GroupBridgeBot(commands.Bot):
     async def _start(self) -> None:
         self.vrchat = await self._open_vrchat()
         self.store = await self._open_store()
+        if self._pool is not None and self._alone:  # else each account on gaining its lease
+            await log_in_every_account(self._pool, self.config.group_ids)
         members = DiscordMembers(self)
         self.services = Services(
             self.vrchat, self.store, self.config, members=members, activity=self.group_activity
@@ -235,6 +259,7 @@ class GroupBridgeBot(commands.Bot):
             self.leases = self._lease_keeper()
             if self.connects_gateway:
                 self.leases.subscribe(self._watch_gateway_lease)
+            self._hold_accounts(self.leases)
         if self.run_feed:
             feed = self.config.feed
             self.feed = FeedService(
@@ -252,6 +277,8 @@ class GroupBridgeBot(commands.Bot):
                 retention_days=feed.retention_days,
                 leases=self.leases,
             )
+        if self._holding is not None:
+            await self._holding.start()
         if self.leases is not None:
             await self.leases.start()
         if self.feed is not None:
@@ -278,7 +305,7 @@ class GroupBridgeBot(commands.Bot):
 
     async def _start_sharing(self) -> None:
         """Its state for /bridge status and, with several processes, moderators' commands to them."""
-        alone = self.store.dialect_name == "sqlite"  # one process only (bot.store.process_lock)
+        alone = self._alone
         if not alone:  # first: once this process shows in the table, commands for it are heard
             self.wakes = WakeRelay(self.group_activity, self.store, watched=self._polled_groups)
             await self.wakes.start()
@@ -343,9 +370,12 @@ class GroupBridgeBot(commands.Bot):
             self._stepping_down = asyncio.create_task(self.close(), name="gateway lost")
 
     def _lease_keeper(self) -> LeaseKeeper:
+        pool = self._pool if not self._alone else None  # alone: every account is this process's
+        accounts = [a.name for a in pool.accounts] if pool is not None else []
+        serving = pool.serving_name if pool is not None else lambda _: None
         return LeaseKeeper(
             self.store,
-            partial(bound_lease_names, self.store),
+            partial(bound_lease_names, self.store, accounts, serving),
             ttl=self.config.feed.lease_seconds,
             member=self.run_feed,
             # SQLite admits one process (bot.store.process_lock): it holds everything, at once.
@@ -366,7 +396,13 @@ class GroupBridgeBot(commands.Bot):
             return None
         if not isinstance(self.vrchat, VRChatClient | GroupRouter):
             return None  # the pipeline is per account: it needs the accounts themselves, not a stand-in
-        return PipelineEvents(self.vrchat, self.store, vrc.pipeline_endpoint, holds_group=self.holds_group)
+        return PipelineEvents(
+            self.vrchat,
+            self.store,
+            vrc.pipeline_endpoint,
+            holds_group=self.holds_group,
+            holds_account=self._holds_account,
+        )
 
     def _poll_floor(self) -> float:
         # Mirrors the config check: a simulator on loopback (the offline demo) is not VRChat.

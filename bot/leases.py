@@ -1,6 +1,8 @@
 """Sharing the work between processes: each piece is run by the one process holding its lease.
 
-Names: `group:<group id>` (the group's audit-log poller and its join-request cards),
+Names: `account:<account name>` (calling VRChat with that account: one process at a time, since
+VRChat ties a session to the address that logged in; bot.accounts), `group:<group id>` (the group's
+audit-log poller and its join-request cards),
 `channel:<channel id>` (delivering the channel's outbox: one sender per channel keeps its order),
 `member:<owner>` (a process doing that work is alive: how many share it), `gateway` (the one process
 connected to Discord's gateway, bot.bot). Not the feed's alone, so not in bot/feed: the feed, the
@@ -8,8 +10,10 @@ join-request cards and the bot's gateway all ask this module.
 
 Each process runs a LeaseKeeper. Every third of the lease time (jittered) it reads the lease table and
 the bindings, and in one statement renews what it holds and takes what it should (bot.store.leases).
-"What it should" is a fair share: ⌈leases of a kind / live members⌉. Below it, a process takes free
-or expired leases; above it (a process joined), it gives leases back, stopping that work first.
+"What it should" is a fair share: ⌈leases of a kind / live members⌉, accounts first, then groups
+(each paired with its serving account), then channels (each paired with a group that feeds it).
+Below it, a process takes free or expired leases; above it (a process joined), it gives leases
+back, stopping that work first.
 When a holder dies, its leases expire and the survivors, who look again right after the earliest
 expiry, take them within the lease time.
 
@@ -45,14 +49,16 @@ from typing import Protocol
 
 from bot.store.leases import UNFENCED, FenceReader, Lease, LeaseFence, LeaseGuard
 from bot.store.ports import BindingReader, LeaseStore
+from bot.store.vrchat_calls import ACCOUNT_LEASE
 
 log = logging.getLogger(__name__)
 
+ACCOUNT = ACCOUNT_LEASE  # "account:"
 GROUP = "group:"
 CHANNEL = "channel:"
 MEMBER = "member:"
 GATEWAY_LEASE = "gateway"
-POOLS = (GROUP, CHANNEL)  # shared out between the members
+POOLS = (ACCOUNT, GROUP, CHANNEL)  # shared out between the members, in this order (pairs follow)
 
 # A lease counts as held for this fraction of its time after the renewal was sent: the rest is the
 # margin for clock skew between hosts and for work already under way when a renewal fails.
@@ -63,6 +69,10 @@ PURGE_AFTER = timedelta(days=1)  # forget leases nobody has held for this long
 Listener = Callable[[frozenset[str], frozenset[str]], Awaitable[None]]  # (gained, lost)
 # The work to share: lease names, or names mapped to the lease each would rather share a process with.
 Wanted = Callable[[], Awaitable[Mapping[str, str | None] | Iterable[str]]]
+
+
+def account_lease(name: str) -> str:
+    return f"{ACCOUNT}{name}"
 
 
 def group_lease(group_id: str) -> str:
@@ -78,13 +88,21 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-async def bound_lease_names(store: BindingReader) -> dict[str, str | None]:
-    """The mirror's work: a lease per bound group and per feed channel. A channel is paired with a
-    group that feeds it, so that one process tends to hold both: the poller then wakes its own
-    outbox worker at once, where another process would only notice on its next idle round."""
-    wanted: dict[str, str | None] = {}
+async def bound_lease_names(
+    store: BindingReader,
+    accounts: Iterable[str] = (),
+    serving: Callable[[str], str | None] = lambda _: None,
+) -> dict[str, str | None]:
+    """The mirror's work: a lease per VRChat account (`accounts`: with several processes only), per
+    bound group and per feed channel. A group is paired with the account serving it (`serving`, once
+    known) and a channel with a group that feeds it, so that one process tends to hold all three: its
+    polls then go out on its own account instead of through the account's holder, and the poller wakes
+    its own outbox worker at once, where another process would only notice on its next idle round."""
+    wanted: dict[str, str | None] = dict.fromkeys(map(account_lease, accounts))
+    held_accounts = bool(wanted)  # without account leases a group pairs with nothing
     for b in sorted(await store.list_bindings(), key=lambda b: (b.group_id, b.feed_channel_id)):
-        wanted.setdefault(group_lease(b.group_id), None)
+        account = serving(b.group_id) if held_accounts else None
+        wanted.setdefault(group_lease(b.group_id), account_lease(account) if account is not None else None)
         wanted.setdefault(channel_lease(b.feed_channel_id), group_lease(b.group_id))
     return wanted
 
@@ -103,6 +121,8 @@ def describe_work(names: Iterable[str]) -> str | None:
         return f"{len(ids)} {noun}{'' if len(ids) == 1 else 's'} ({shown})"
 
     parts = []
+    if accounts := listed(ACCOUNT, "VRChat account"):
+        parts.append(f"the VRChat calls of {accounts}")
     if GATEWAY_LEASE in names:
         parts.append("the Discord gateway (slash commands and buttons)")
     if groups := listed(GROUP, "group"):
@@ -266,7 +286,7 @@ class LeaseKeeper:
         if self.exclusive:
             return set(wanted) - mine, give
         take: set[str] = set()
-        for prefix in POOLS:  # groups first: a channel follows the group it is paired with
+        for prefix in POOLS:  # accounts first, then groups: each follows what it is paired with
             names = {n for n in wanted if n.startswith(prefix)}
             have = sorted(mine & names)
             share = math.ceil(len(names) / members)

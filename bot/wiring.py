@@ -8,7 +8,8 @@ bot.config already reads VRChat's ID formats from it, so the reverse would be a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterable
 
 import aiohttp
 
@@ -21,6 +22,8 @@ from bot.store import Binding, BindingIn, ConfigSyncResult, Store
 from bot.store.ports import BindingReader
 from bot.vrchat import Politeness, VRChatClient
 from bot.vrchat.pool import Account, AccountPool, RequestMeter
+
+log = logging.getLogger(__name__)
 
 
 def secret_text(value: object) -> str | None:
@@ -78,6 +81,16 @@ async def open_account_pool(config: Config) -> AccountPool:
     pool = AccountPool(accounts)
     await pool.open()
     return pool
+
+
+async def log_in_every_account(pool: AccountPool, group_ids: Iterable[str]) -> None:
+    """A lone process (SQLite) uses every account: each logs in at start (its saved session; never a
+    password loop, see bot.vrchat.auth), and the allow-list's groups are placed on the accounts. With
+    several processes an account is taken up only by the process gaining its lease (bot.accounts)."""
+    for name, user_id in (await pool.login()).items():
+        log.info("VRChat session OK for %s (%s).", name, user_id)
+    if len(pool) > 1:
+        await pool.assign(group_ids)  # later bindings at their first use
 
 
 def config_bindings(config: Config) -> list[BindingIn]:

@@ -1,16 +1,17 @@
 """Join requests in seconds: VRChat's pipeline (bot.vrchat.pipeline), for the groups this process serves.
 
-One connection per account, from the process that serves the account's groups: the process holding
-the lease of the account's first bound group (in sorted order) runs that account's pipeline. Group
-leases are exclusive, so two processes never both run one account's pipeline for long (a lease
-moving between them may overlap for a moment); a lease for the whole account would make it exact.
-A lone process holds every group, so it runs every account that serves a bound group. What decides
-is looked at again on every lease change and every RECHECK_EVERY seconds (bindings come and go, and
-with several accounts a group's account is known only once it has been decided).
+One connection per account serving a bound group, from the process holding the account's lease
+(bot.leases, bot.accounts): the one process that calls VRChat with that account at all, so two
+processes never run one account's pipeline, and the connection leaves from the address the session
+belongs to (each client's gate also refuses to connect without the lease). A lone process holds
+every account. What decides is looked at again on every lease change and every RECHECK_EVERY
+seconds (bindings come and go, and with several accounts a group's account is known only once it
+has been decided).
 
-A join-request notice for a bound group this process holds tells the listeners, with the group's
-id: the card loop fetches that group's pending requests and posts their cards now, and the feed polls
-the group soon. A notice that names no group tells them about every held group the account serves.
+A join-request notice for a bound group this process also holds (its cards and polling) tells the
+listeners, with the group's id: the card loop fetches that group's pending requests and posts their
+cards now, and the feed polls the group soon. A notice that names no group tells them about every
+held group the account serves.
 Nothing from the notice itself is trusted beyond "look at this group now": the requests are fetched
 from the API, which stays the source of truth. Notices about other groups (not bound, or held by
 another process) are left to polling, as is everything while the pipeline is away.
@@ -35,6 +36,9 @@ from bot.vrchat.router import GroupRouter
 log = logging.getLogger(__name__)
 
 RECHECK_EVERY = 60.0
+# While a bound group's account is not known yet (a process that just gained an account decides its
+# groups at their first call), look again this soon: its pipeline starts seconds, not a minute, later.
+RECHECK_UNDECIDED = 5.0
 
 #: Told the id of a bound group, held here, that VRChat says has a new join request.
 JoinRequestListener = Callable[[str], None]
@@ -56,6 +60,7 @@ class PipelineEvents:
         url: str,
         *,
         holds_group: Callable[[str], bool] = lambda _: True,
+        holds_account: Callable[[str], bool] = lambda _: True,
         recheck_every: float = RECHECK_EVERY,
         pipeline_options: dict[str, Any] | None = None,
     ) -> None:
@@ -63,10 +68,7 @@ class PipelineEvents:
         if isinstance(vrchat, GroupRouter):
             pool = vrchat.pool
             clients = [(a.name, a.client) for a in pool.accounts]
-
-            def serving(group_id: str) -> str | None:
-                account = pool.serving(group_id)
-                return account.name if account is not None else None
+            serving: Callable[[str], str | None] = pool.serving_name
 
         else:
             clients = [("", vrchat)]
@@ -79,10 +81,13 @@ class PipelineEvents:
         self._several = len(clients) > 1  # then the log lines name the account
         self._store = store
         self._holds_group = holds_group
+        self._holds_account = holds_account
         self._recheck_every = recheck_every
         self._listeners: list[JoinRequestListener] = []
         self._deciding = asyncio.Lock()
         self._rechecking: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._undecided = False
         self.url = url
 
     def subscribe(self, listener: JoinRequestListener) -> None:
@@ -109,10 +114,12 @@ class PipelineEvents:
     # -- which accounts -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopped = False
         await self.recheck()
         self._rechecking = asyncio.create_task(self._recheck_loop(), name="pipeline recheck")
 
     async def stop(self) -> None:
+        self._stopped = True  # the lease listener may still hear of leases going: no restart then
         tasks = [t for t in (self._rechecking, *(a.task for a in self._accounts)) if t is not None]
         self._rechecking = None
         for account in self._accounts:
@@ -128,12 +135,15 @@ class PipelineEvents:
         await self.recheck()
 
     async def recheck(self) -> None:
-        """Run the pipelines of the accounts whose first bound group this process holds; stop others."""
+        """Run the pipelines of the accounts held here that serve a bound group; stop the others."""
         async with self._deciding:
+            if self._stopped:
+                return
             groups = await self._bound_groups()
+            self._undecided = any(self._serving(g) is None for g in groups)
             for account in self._accounts:
-                mine = [g for g in groups if self._serving(g) == account.name]
-                wanted = bool(mine) and self._holds_group(mine[0])
+                serves = any(self._serving(g) == account.name for g in groups)
+                wanted = serves and self._holds_account(account.name)
                 if wanted and account.task is None:
                     log.info("Listening to VRChat's pipeline%s for new join requests.", self._of(account))
                     account.task = asyncio.create_task(
@@ -149,7 +159,10 @@ class PipelineEvents:
 
     async def _recheck_loop(self) -> None:
         while True:
-            await asyncio.sleep(self._recheck_every)
+            undecided = self._undecided and any(a.task is None for a in self._accounts)
+            await asyncio.sleep(
+                min(RECHECK_UNDECIDED, self._recheck_every) if undecided else self._recheck_every
+            )
             try:
                 await self.recheck()
             except Exception:  # the store is unreachable, or the like: the pipelines run on as they are

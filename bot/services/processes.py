@@ -127,6 +127,8 @@ class ProcessReporter:
         usage = {u.name: u for u in pool.usage()}
         accounts = []
         for account in pool.accounts:
+            if not pool.held_here(account):  # another process calls VRChat with it: that one tells
+                continue
             use, state = usage[account.name], account.client.session_state
             serves = tuple(g for g in polled if pool.serving(g) is account)
             accounts.append(

@@ -54,6 +54,7 @@ from bot.store.types import (
     SetAsideIn,
     StoreError,
 )
+from bot.store.vrchat_calls import VRChatCallOps
 from bot.store.wakes import WakeOps
 from bot.store.watchlist import WatchlistOps
 
@@ -83,6 +84,7 @@ class Store(
     RoleSyncOps,
     ProcessStateOps,
     WakeOps,
+    VRChatCallOps,
     StoreBase,
 ):
     """Async access to the GroupBridge database. Create with ``await Store.open(url)``."""

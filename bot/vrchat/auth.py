@@ -142,6 +142,13 @@ class SessionManager:
             self._unblock("a new login")
             return self.user_id or ""
 
+    def adopt_saved_identity(self) -> str | None:
+        """The user ID in the session file, when not known yet; no request (see VRChatClient)."""
+        if self.user_id is None and self._username:
+            saved = load_session(self._path, self._username)
+            self.user_id = saved.user_id if saved is not None else None
+        return self.user_id
+
     def _confirm_saved_session(self) -> None:
         saved = load_session(self._path, self._username or "")
         if saved is None or saved.cookies.get("auth") != self._transport.cookies.get("auth"):

@@ -6,7 +6,7 @@ limiter, and returns typed models. What the bot calls is the contract in bot.vrc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -119,6 +119,17 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
     async def close(self) -> None:
         await self._transport.close()
 
+    def gate(self, may_call: Callable[[], bool], account: str) -> None:
+        """Send nothing for this account unless `may_call()` says this process may now (its lease):
+        checked just before each request and each pipeline connection; a refused call raises
+        AccountNotHeld naming `account`."""
+        self._transport.may_call, self._transport.account_name = may_call, account
+
+    def block_session(self, reason: str) -> None:
+        """Stop calling VRChat with this account until a person logs in, as after an expired session:
+        the session alert tells, and a new session file is picked up by itself."""
+        self._auth.block(reason)
+
     def share_rate(self, processes: int) -> None:
         """Keep to 1/`processes` of the account's rate (see Transport.share_rate)."""
         self._transport.share_rate(processes)
@@ -127,8 +138,9 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
 
     @property
     def user_id(self) -> str | None:
-        """The bot account's own user ID, known after login."""
-        return self._auth.user_id
+        """The bot account's own user ID, known after login, or from the session file in a process
+        that does not hold the account (SessionManager.adopt_saved_identity): read until known."""
+        return self._auth.user_id or self._auth.adopt_saved_identity()
 
     def user_id_for(self, group_id: str) -> str | None:
         """One account acts in every group: its own user ID."""

@@ -82,6 +82,18 @@ class OutcomeUnknown(VRChatError):
     """
 
 
+class AccountNotHeld(VRChatError):
+    """This process may not call VRChat with this account now: another process holds it (bot.leases'
+    `account:` lease), or nobody does. Nothing was sent. The text names the account, never a secret."""
+
+    def __init__(self, message: str, *, account: str = "") -> None:
+        super().__init__(message)
+        self.account = account
+
+    def __str__(self) -> str:  # no request was made, so not "VRChat request failed"
+        return self.message
+
+
 class AlreadyMember(BadRequest):
     """invite_user: the user is already a member of the group."""
 

@@ -273,7 +273,8 @@ class PipelineClient:
         the token VRChat said was gone. Looks again every few seconds; never calls VRChat."""
         while True:
             token = self._transport.cookies.get("auth")
-            if token and not self._auth.blocked and token != self._dead_token:
+            held = self._transport.may_call()  # another process holds the account: not from here
+            if token and held and not self._auth.blocked and token != self._dead_token:
                 if self._on_token is not None:
                     self._on_token(token)
                 return token

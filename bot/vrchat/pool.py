@@ -37,12 +37,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
 from .client import VRChatClient
-from .errors import Forbidden, NotFound, VRChatError
+from .errors import AccountNotHeld, Forbidden, NotFound, VRChatError
 from .meter import BUDGET_WINDOW, RequestMeter
+from .remote import AccountCalls, encode_arguments, outcome_of
 from .serving import PROVEN, REQUIRED_PERMISSIONS, UNFIT, NoServingAccount, Standing
 
 __all__ = [
@@ -132,6 +134,8 @@ class AccountPool:
         self._triggered_in: dict[str, int] = {}
         self._move_listeners: list[MoveListener] = []
         self.processes = 1  # processes sharing every account's rate (GroupRouter.share_rate)
+        # With several processes: how a call reaches the process holding its account (bot.vrchat.remote).
+        self.calls: AccountCalls | None = None
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -177,6 +181,27 @@ class AccountPool:
                 raise
         return user_ids
 
+    async def call(self, account: Account, method: str, *args: Any, **kwargs: Any) -> Any:
+        """`account.client.<method>(*args, **kwargs)`, here when this process holds the account (or
+        there are no leases), else in the process that holds it (`calls`, bot.vrchat.remote)."""
+        calls = self.calls
+        if calls is None:
+            return await getattr(account.client, method)(*args, **kwargs)
+        if calls.holds(account.name):
+            try:
+                return await getattr(account.client, method)(*args, **kwargs)
+            except AccountNotHeld:
+                # The lease moved while the call waited its turn. The gate refused before sending,
+                # and nothing sent earlier in this call can have taken effect (a write is never
+                # repeated, a 429 was not processed): the new holder makes it.
+                if calls.holds(account.name):
+                    raise
+        encoded = encode_arguments(method, args, kwargs)
+        return outcome_of(method, await calls.call(account.name, method, encoded))
+
+    def held_here(self, account: Account) -> bool:
+        return self.calls is None or self.calls.holds(account.name)
+
     async def close(self) -> None:
         for account in self._accounts:
             await account.client.close()
@@ -190,6 +215,11 @@ class AccountPool:
         if len(self._accounts) == 1:
             return self._accounts[0]
         return self._served.get(group_id)
+
+    def serving_name(self, group_id: str) -> str | None:
+        """The name of the account decided for the group (None: not decided, or nobody)."""
+        account = self.serving(group_id)
+        return account.name if account is not None else None
 
     def unservable(self, group_id: str) -> bool:
         """True when, at the last look, no account could serve the group."""
@@ -269,10 +299,9 @@ class AccountPool:
             looks[account] = result
         return looks
 
-    @staticmethod
-    async def _standing(account: Account, group_id: str) -> Standing:
+    async def _standing(self, account: Account, group_id: str) -> Standing:
         try:
-            group = await account.client.get_group(group_id)
+            group = await self.call(account, "get_group", group_id)
         except (NotFound, Forbidden):  # a private group, or none: this account cannot serve it
             return Standing(member=False, permissions=None)
         return Standing.of(group)

@@ -8,6 +8,11 @@ the client's own method (`_in_group(VRChatClient.kick_member)`) so that it keeps
 than forwarded by __getattr__: a method added to the API cannot slip past the routing unnoticed, as
 mypy checks that the router provides all of VRChatAPI (the end of this module).
 
+With several processes each account is used by one process at a time, the holder of its lease
+(bot.leases): a call for an account held elsewhere is handed to that process (`AccountPool.call`,
+bot.vrchat.remote) and its result or error comes back as if made here. A walk over pages
+(`iter_group_members`) runs here, each page one such call.
+
 Group calls (the group ID comes first) go to the account serving the group (bot.vrchat.pool), or
 raise NoServingAccount; one that fails tells the pool first, which may move the group to a
 better-suited account before the error reaches the caller (its next call goes out on that one).
@@ -21,6 +26,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from .auth import SessionState
@@ -60,9 +66,8 @@ def _forward(method: ClientMethod[P, R], pick: Pick, *, in_group: bool = False) 
     async def routed(self: GroupRouter, /, *args: P.args, **kwargs: P.kwargs) -> R:
         key = first(args, kwargs)
         account = await pick(self, key)
-        bound: Callable[P, Coroutine[Any, Any, R]] = getattr(account.client, name)
         try:
-            return await bound(*args, **kwargs)
+            return cast(R, await self.pool.call(account, name, *args, **kwargs))
         except VRChatError as exc:
             if in_group:
                 await self.pool.call_failed(key, account, exc)
@@ -82,7 +87,13 @@ def _in_group_iter(
     async def routed(self: GroupRouter, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
         group_id = first(args, kwargs)
         account = await self.pool.account_for(group_id)
-        items: Callable[P, AsyncIterator[T]] = getattr(account.client, name)
+        # Held elsewhere: the client's own walk, run here on the router, so each page it asks for is
+        # one routed call to the account's holder.
+        items: Callable[P, AsyncIterator[T]] = (
+            getattr(account.client, name)
+            if self.pool.held_here(account)
+            else partial(getattr(VRChatClient, name), self)
+        )
         try:
             async for item in items(*args, **kwargs):
                 yield item
@@ -146,7 +157,10 @@ class GroupRouter:
         return account.client.user_id if account is not None else self.user_id
 
     def share_rate(self, processes: int) -> None:
-        """Every account is used by every process, so each keeps to 1/`processes` of each rate."""
+        """Without account leases every account is used by every process, so each keeps to
+        1/`processes` of each rate. With them (`pool.calls`), an account is used by its holder alone,
+        which keeps to the account's whole rate."""
+        processes = 1 if self.pool.calls is not None else processes
         self.pool.processes = max(1, processes)
         for account in self.pool.accounts:
             account.client.share_rate(processes)
@@ -178,7 +192,7 @@ class GroupRouter:
     # -- account ---------------------------------------------------------------------------------
 
     async def get_current_user(self) -> CurrentUser:
-        return await self._primary().get_current_user()
+        return cast(CurrentUser, await self.pool.call(self.pool.primary, "get_current_user"))
 
     update_user = _as_user(VRChatClient.update_user)
 

@@ -11,7 +11,7 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 
 from .errors import (
+    AccountNotHeld,
     MalformedResponse,
     OutcomeUnknown,
     RateLimited,
@@ -115,6 +116,20 @@ class Transport:
         self._cooldown_until = 0.0
         self._consecutive_429 = 0
         self.request_count = 0
+        # "May this process call VRChat with this account now?" (the account's lease, bot.leases):
+        # asked just before each request leaves, so a process frozen past its lease sends nothing
+        # for the account when it wakes. Without leases, always.
+        self.may_call: Callable[[], bool] = lambda: True
+        self.account_name = ""
+
+    def refuse_unless_held(self) -> None:
+        """Raise AccountNotHeld when the gate is closed."""
+        if not self.may_call():
+            name = self.account_name or "this VRChat account"
+            raise AccountNotHeld(
+                f"another process holds {name}; this one may not call VRChat with it now",
+                account=self.account_name,
+            )
 
     async def open(self) -> None:
         if self._session is None:
@@ -201,6 +216,7 @@ class Transport:
         rate_limit_retries = server_retries = 0
         while True:
             await self._wait_turn()
+            self.refuse_unless_held()  # after the wait: the lease may have moved while queued
             try:
                 status, body, content_type, resp_headers = await self._send(
                     method, path, query, json, headers, use_cookies

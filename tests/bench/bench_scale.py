@@ -8,10 +8,11 @@ when every entry is in Discord (delivery). The stand-in keeps Discord's 5-per-5-
 with at most 50 entries per group a channel needs at most 5 messages, so the bucket never makes a
 channel wait and what is measured is the processes.
 
-The account's rate (vrchat.requests_per_second, 10/s here, the most the config allows) is shared:
-each process keeps to 1/N of it, N the live processes (bot.leases, Transport.share_rate), so
-three workers on one account poll no faster than one. What three buy is delivery spread over three
-processes and surviving the loss of one; more polling needs more accounts ([[accounts]]).
+The account's rate (vrchat.requests_per_second, 10/s here, the most the config allows) is its
+holder's: one process at a time calls VRChat with the account and makes the others' calls for them
+(bot.accounts), so three workers on one account poll no faster than one. What three buy is delivery
+spread over three processes and surviving the loss of one; more polling needs more accounts
+([[accounts]]).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ async def run(report: Report, tmp: Path, *, groups: int = 60, per_group: int = 4
         f"Processes: {groups} groups, {per_group} new entries each at once ({groups * per_group} in all), "
         f"workers on one PostgreSQL database, a poll every {POLL_INTERVAL:g} s; seconds from the burst "
         "to every entry stored, and to every entry in its channel. The three workers share one account's "
-        "10 requests/s (each keeps to a third)."
+        "10 requests/s (its holder makes every call with it)."
     )
     cluster = _Cluster(bin_dir)
     runs: list[BurstRun] = []

@@ -9,8 +9,9 @@ records says which process sent it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +41,17 @@ class Fleet:
     def groups(self) -> list[str]:
         return list(self.channels)
 
-    async def start(self, label: str, role: str) -> BotProcess:
+    async def start(self, label: str, role: str, *, source_address: str | None = None) -> BotProcess:
+        """`source_address`: where this process's VRChat requests leave from, as if on a host of its own
+        (an address on 127.0.0.0/8; the simulator ties each session to the address that logged in)."""
         env = {
             **self.world.settings.env,
             "GROUPBRIDGE_VRCHAT__USER_AGENT": f"{USER_AGENT} {label}",
             # "Leases acquired: name#generation ..." (which process held each lease when) is a DEBUG line.
             "GROUPBRIDGE_LOGGING__LEVEL": "DEBUG",
         }
+        if source_address is not None:
+            env["GROUPBRIDGE_VRCHAT__SOURCE_ADDRESS"] = source_address
         process = BotProcess(self.world.config_path, self.world.directory / f"{label}.log", env=env)
         await process.start("--role", role)
         self.processes[label] = process
@@ -104,16 +109,22 @@ async def build_world(
     extra = []
     for i in range(1, groups):
         group = state.add_group(f"Scale {i}", short_code=f"SC{i:03d}", owner_id=bot_id)
-        channel = FEED_BASE + i
-        world.discord.add_channel(channel, guild_id=GUILD_ID, name=f"feed-{i}")
-        channels[group.id] = channel
-        extra.append(
-            f'\n[[groups]]\nid = "{group.id}"\n\n[[bindings]]\ngroup_id = "{group.id}"\n'
-            f"guild_id = {GUILD_ID}\nfeed_channel_id = {channel}\n"
-        )
+        extra.append(bind_to_new_channel(world, channels, group.id, FEED_BASE + i, f"feed-{i}"))
     world.settings.extra_config += "".join(extra)
     world.config_path.write_text(world.config_text(), encoding="utf-8")
     return Fleet(world, channels)
+
+
+def bind_to_new_channel(
+    world: SandboxWorld, channels: dict[str, int], group_id: str, channel: int, name: str
+) -> str:
+    """A new feed channel for the group (recorded in `channels`); the config text that binds them."""
+    world.discord.add_channel(channel, guild_id=GUILD_ID, name=name)
+    channels[group_id] = channel
+    return (
+        f'\n[[groups]]\nid = "{group_id}"\n\n[[bindings]]\ngroup_id = "{group_id}"\n'
+        f"guild_id = {GUILD_ID}\nfeed_channel_id = {channel}\n"
+    )
 
 
 async def wait_until(
@@ -132,6 +143,16 @@ async def wait_until(
                         f"a bot process exited ({process.returncode}) while waiting for {what}"
                     )
             await asyncio.sleep(0.1)
+
+
+def collapse(labels: Iterable[str | None]) -> list[str | None]:
+    """Each stretch of one label collapsed to one item."""
+    return [label for label, _ in itertools.groupby(labels)]
+
+
+def is_subsequence(short: Sequence[str | None], long: Sequence[str | None]) -> bool:
+    rest = iter(long)
+    return all(item in rest for item in short)
 
 
 def owners(leases: Iterable[Lease], prefix: str) -> dict[str, str]:

@@ -97,15 +97,20 @@ async def test_a_notice_without_a_group_wakes_every_group_the_account_serves_her
     assert set(woken) == served_by_alpha and two.only_b.id not in woken
 
 
-async def test_only_the_process_holding_an_accounts_first_group_connects_it(
+async def test_only_the_process_holding_an_account_connects_its_pipeline(
     two: TwoAccounts, router: GroupRouter, store: Store
 ) -> None:
-    """Several processes: the first bound group of the account (sorted) decides which one connects."""
+    """Several processes: the holder of the account's lease connects it, whoever holds its groups."""
     await bind(store, two.only_a.id, two.only_b.id)
     await router.pool.assign([two.only_a.id, two.only_b.id])
-    held = {two.only_b.id}  # this process holds Bravo's group; another holds Alpha's
+    held = {BRAVO}  # this process holds Bravo; another holds Alpha
     events = PipelineEvents(
-        router, store, two.sim.pipeline_url, holds_group=lambda g: g in held, pipeline_options=FAST
+        router,
+        store,
+        two.sim.pipeline_url,
+        holds_group=lambda g: False,
+        holds_account=lambda name: name in held,
+        pipeline_options=FAST,
     )
     woken: list[str] = []
     events.subscribe(woken.append)
@@ -114,11 +119,11 @@ async def test_only_the_process_holding_an_accounts_first_group_connects_it(
         assert events.running == [BRAVO]
         await until(lambda: two.sim.pipeline.open_connections == 1, "Bravo's pipeline")
         held.clear()  # the lease moved away
-        await events.on_leases(frozenset(), frozenset({f"group:{two.only_b.id}"}))
+        await events.on_leases(frozenset(), frozenset({f"account:{BRAVO}"}))
         assert events.running == []
         await until(lambda: two.sim.pipeline.open_connections == 0, "no pipeline")
-        held.add(two.only_a.id)
-        await events.on_leases(frozenset({f"group:{two.only_a.id}"}), frozenset())
+        held.add(ALPHA)
+        await events.on_leases(frozenset({f"account:{ALPHA}"}), frozenset())
         assert events.running == [ALPHA]
         await until(lambda: two.sim.pipeline.open_connections == 1, "Alpha's pipeline")
     finally:

@@ -49,6 +49,7 @@ TABLES = {
     "role_sync_writes",
     "rule_settings",
     "session_notices",
+    "vrchat_calls",
     "watchlist",
 }
 

@@ -28,7 +28,7 @@ from bot.store.models.people import (
     ModeratorNoteRow,
     SessionNoticeRow,
 )
-from bot.store.models.processes import GroupWakeRow, ProcessStateRow
+from bot.store.models.processes import GroupWakeRow, ProcessStateRow, VRChatCallRow
 from bot.store.models.requests import (
     InstanceReportRow,
     RequestCardRow,
@@ -73,6 +73,7 @@ __all__ = [
     "SessionNoticeRow",
     "SetAsideRow",
     "UTCDateTime",
+    "VRChatCallRow",
     "WatchlistRow",
     "metadata",
 ]

@@ -1,15 +1,16 @@
 """The tables the bot's processes share about themselves: what each one runs (for /bridge status),
-and the per-group wake counters that carry a moderator's command to the process polling the group."""
+the per-group wake counters that carry a moderator's command to the process polling the group, and
+the VRChat calls handed to the process holding an account."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base
+from bot.store.models.base import Base, surrogate_id
 
 
 class ProcessStateRow(Base):
@@ -39,3 +40,28 @@ class GroupWakeRow(Base):
     # commit order between processes.
     wakes: Mapped[int] = mapped_column(BigInteger)
     woken_at: Mapped[datetime]  # for purging rows of groups nobody touched for long
+
+
+class VRChatCallRow(Base):
+    """A VRChat call one process asks of the process holding the account (bot.accounts.desk): pending
+    until the holder takes it (one UPDATE, so it runs at most once), then done with its outcome."""
+
+    __tablename__ = "vrchat_calls"
+
+    id: Mapped[int] = surrogate_id()
+    account: Mapped[str] = mapped_column(String)  # the account's name in the config
+    method: Mapped[str] = mapped_column(String)  # a VRChatClient method (bot.vrchat.remote)
+    arguments: Mapped[str] = mapped_column(Text)  # JSON, by parameter name
+    state: Mapped[str] = mapped_column(String(8))  # pending, taken, done, dropped (nobody took it)
+    taken_by: Mapped[str | None] = mapped_column(String)  # the lease owner that ran it
+    outcome: Mapped[str | None] = mapped_column(Text)  # JSON: {"result": …} or {"error": …}
+    created_at: Mapped[datetime]
+    taken_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(None, "state", "account"),
+        Index(None, "created_at"),
+        CheckConstraint("state IN ('pending', 'taken', 'done', 'dropped')", name="state"),
+        {"sqlite_autoincrement": True},  # a caller waits on its id: never another call's
+    )

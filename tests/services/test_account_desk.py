@@ -1,0 +1,106 @@
+"""The desk (bot.accounts.desk) over a real SQLite file: a call for an account this process does not
+hold is run by the process holding it, and a call nobody takes is withdrawn with a clear error.
+
+"Here" is a gateway-like process holding no account; "there" holds Bravo's lease and runs its calls
+on its own logged-in client, against the simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.accounts.desk import AccountDesk
+from bot.leases import LeaseKeeper, account_lease
+from bot.services.processes import ProcessReporter
+from bot.store import Store
+from bot.vrchat.errors import AccountNotHeld, NotFound
+from bot.vrchat.models import Group
+from bot.vrchat.pool import AccountPool
+from bot.vrchat.remote import decode_result, outcome_of
+from bot.vrchat.router import GroupRouter
+from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, TwoAccounts, make_account, open_pool
+
+
+async def keeper(store: Store, owner: str, accounts: list[str]) -> LeaseKeeper:
+    async def wanted() -> dict[str, str | None]:
+        return dict.fromkeys(map(account_lease, accounts))
+
+    leases = LeaseKeeper(store, wanted, ttl=30.0, owner=owner, member=bool(accounts))
+    await leases.tick()
+    return leases
+
+
+async def test_a_call_is_run_by_the_accounts_holder(
+    sqlite_store: Store, two: TwoAccounts, tmp_path: Path
+) -> None:
+    there_pool = await open_pool(two, tmp_path)
+    here_pool = AccountPool([make_account(two, tmp_path, BRAVO, primary=True)])
+    await here_pool.open()
+    there = AccountDesk(
+        sqlite_store, await keeper(sqlite_store, "there", [BRAVO]), there_pool, "there", take_every=0.01
+    )
+    here = AccountDesk(
+        sqlite_store, await keeper(sqlite_store, "here", []), here_pool, "here", poll_every=0.01
+    )
+    await there.start()
+    try:
+        assert there.holds(BRAVO) and not here.holds(BRAVO)
+        outcome = await here.call(BRAVO, "get_group", {"group_id": two.only_b.id})
+        group = outcome_of("get_group", outcome)
+        assert isinstance(group, Group) and group.id == two.only_b.id
+        assert group == decode_result("get_group", json.loads(json.dumps(outcome["result"])))
+        with pytest.raises(NotFound):  # VRChat's own error, raised here as if called from here
+            outcome_of(
+                "get_group", await here.call(BRAVO, "get_group", {"group_id": two.neither.id[:-4] + "0000"})
+            )
+        # Through the pool, as the router calls: nothing leaves from here.
+        here_pool.calls = here
+        assert (
+            await here_pool.call(here_pool.account(BRAVO), "get_group", two.only_b.id)
+        ).id == two.only_b.id
+        assert here_pool.account(BRAVO).client.request_count == 0
+        assert there.served == 3
+    finally:
+        await there.stop()
+        await here_pool.close()
+        await there_pool.close()
+
+
+async def test_a_call_nobody_takes_is_withdrawn(
+    sqlite_store: Store, two: TwoAccounts, tmp_path: Path
+) -> None:
+    pool = AccountPool([make_account(two, tmp_path, BRAVO, primary=True)])
+    await pool.open()
+    here = AccountDesk(
+        sqlite_store, await keeper(sqlite_store, "here", []), pool, "here", deadline=0.3, poll_every=0.05
+    )
+    try:
+        with pytest.raises(AccountNotHeld, match=f"no running process holds VRChat account {BRAVO}"):
+            await here.call(BRAVO, "get_group", {"group_id": two.only_b.id})
+        # Withdrawn: a holder that comes later never runs it.
+        await sqlite_store.acquire_leases([account_lease(BRAVO)], "late", 30.0)
+        assert await sqlite_store.take_vrchat_calls("late", [BRAVO]) == []
+    finally:
+        await pool.close()
+    assert two.sim.requests == []
+
+
+async def test_a_process_reports_only_the_accounts_it_holds(
+    sqlite_store: Store, two: TwoAccounts, tmp_path: Path
+) -> None:
+    """/bridge status's row of a process lists the accounts it calls VRChat with: those it holds."""
+    pool = AccountPool(
+        [make_account(two, tmp_path, ALPHA, primary=True), make_account(two, tmp_path, BRAVO, primary=False)]
+    )
+    await pool.open()
+    try:
+        pool.calls = AccountDesk(sqlite_store, await keeper(sqlite_store, "here", [BRAVO]), pool, "here")
+        reporter = ProcessReporter(sqlite_store, GroupRouter(pool), owner="here", role="worker", polled=tuple)
+        assert [a.name for a in reporter.snapshot().accounts] == [BRAVO]
+        (usage,) = [u for u in pool.usage() if u.name == BRAVO]
+        GroupRouter(pool).share_rate(3)  # three processes: the holder still has the whole rate
+        assert pool.usage()[1].budget == usage.budget
+    finally:
+        await pool.close()
