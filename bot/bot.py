@@ -265,14 +265,11 @@ class GroupBridgeBot(commands.Bot):
         self.work_started.set()
         await self._start_sharing()
         # Discord would hand every interaction to each un-sharded session: one gateway at a time.
-        if (
-            self.connects_gateway
-            and self.leases
-            and not await become_gateway(
+        if self.connects_gateway and self.leases is not None:
+            if not await become_gateway(
                 self.store, self.leases, closing=lambda: self._closing, on_lock=self._closers.append
-            )
-        ):
-            raise RuntimeError("stopped while waiting to become the gateway")
+            ):
+                raise RuntimeError("stopped while waiting to become the gateway")
         if self.config.discord.sync_commands_on_start and self.connects_gateway:
             await self.sync_commands()
 
