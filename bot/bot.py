@@ -265,11 +265,8 @@ class GroupBridgeBot(commands.Bot):
         self.work_started.set()
         await self._start_sharing()
         # Discord would hand every interaction to each un-sharded session: one gateway at a time.
-        if self.connects_gateway and self.leases is not None:
-            if not await become_gateway(
-                self.store, self.leases, closing=lambda: self._closing, on_lock=self._closers.append
-            ):
-                raise RuntimeError("stopped while waiting to become the gateway")
+        if self.connects_gateway and self.leases and not await self._become_gateway(self.leases):
+            raise RuntimeError("stopped while waiting to become the gateway")
         if self.config.discord.sync_commands_on_start and self.connects_gateway:
             await self.sync_commands()
 
@@ -294,6 +291,11 @@ class GroupBridgeBot(commands.Bot):
 
     def _polled_groups(self) -> tuple[str, ...]:
         return tuple(self.feed.pollers) if self.feed is not None else ()
+
+    async def _become_gateway(self, leases: LeaseKeeper) -> bool:
+        return await become_gateway(
+            self.store, leases, closing=lambda: self._closing, on_lock=self._closers.append
+        )
 
     async def _watch_gateway_lease(self, gained: frozenset[str], lost: frozenset[str]) -> None:
         """Another process holds the gateway now (ours lapsed: the database was away too long): step
