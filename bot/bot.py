@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
 from typing import Literal, TypeAlias
 
 import discord
@@ -28,47 +27,33 @@ from discord.ext import commands
 from bot.accounts.holding import AccountHolding
 from bot.activity import GroupActivity, WakeRelay
 from bot.banbridge.service import BanBridgeService
-from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
 from bot.cogs._status import RecentProblems
 from bot.config import Config
-from bot.config.checks import is_loopback_url
 from bot.desk.service import DeskService
 from bot.features import CommandGroups, StatusContributor, load_features, make_groups
 from bot.feed.outbox import OutboxWorker
-from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.instances.service import InstanceService
-from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names, new_owner_id
+from bot.leases import GATEWAY_LEASE, LeaseKeeper, new_owner_id
 from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
 from bot.roles.discord_side import DiscordRoleAccess
 from bot.roles.service import RoleSyncService
 from bot.roles.sync import RoleSyncEngine
-from bot.services.common import ActionLog
 from bot.services.pipeline_events import PipelineEvents
 from bot.services.processes import ProcessReporter
 from bot.services.registry import Services
+from bot.startup import become_gateway, lease_keeper, open_store, pipeline_events, poll_settings
 from bot.store import Store
 from bot.views.errors import GroupBridgeTree
-from bot.vrchat import VRChatAPI, VRChatClient
+from bot.vrchat import VRChatAPI
 from bot.vrchat.pool import AccountPool
 from bot.vrchat.router import GroupRouter
 from bot.watchdog.service import WatchdogService
-from bot.watchdog.settings import apply_declared_alerts
-from bot.wiring import (
-    apply_declared_rules,
-    config_bindings,
-    config_bindings_text,
-    log_in_every_account,
-    open_account_pool,
-)
+from bot.wiring import log_in_every_account, open_account_pool
 
 log = logging.getLogger(__name__)
-
-LOOPBACK_POLL_FLOOR = 0.1
-# How often a standby gateway asks for the gateway lock: the failover time after a gateway dies.
-GATEWAY_LOCK_POLL = 1.0
 
 Role = Literal["all", "gateway", "worker"]
 
@@ -199,16 +184,8 @@ class GroupBridgeBot(commands.Bot):
     async def _open_store(self) -> Store:
         if self._given_store is not None:
             return self._given_store
-        store = await Store.open(self.config.database.url)
+        store = await open_store(self.config)
         self._closers.append(store.close)
-        async with store.startup_lock():  # processes starting together must not race on these
-            await store.upgrade()
-            synced = await store.apply_config_bindings(config_bindings(self.config))
-            log.debug("Bindings from the config: %s", synced)
-            log.info(config_bindings_text(synced, len(await store.list_bindings(source="command"))))
-            await apply_declared_rules(store, self.config)
-            await apply_config_ban_settings(store, self.config)
-            await apply_declared_alerts(store, self.config)
         return store
 
     async def setup_hook(self) -> None:
@@ -250,9 +227,7 @@ class GroupBridgeBot(commands.Bot):
         engine = RoleSyncEngine(
             self.vrchat, self.store, DiscordRoleAccess(self, list_members=self.intents.members)
         )
-        # An action log without the group-activity hook, as the roles cog built it: role sync's own
-        # writes have never quickened the feed's polling (bot.activity).
-        self.role_sync = RoleSyncService(self.vrchat, self.store, access, ActionLog(self.store), engine)
+        self.role_sync = RoleSyncService(self.vrchat, self.store, access, actions, engine)
         self.pipeline = self._pipeline()  # before the cogs load: the card loop listens to it
         await install_commands(self)
         if self.run_feed or self.role == "gateway":
@@ -261,20 +236,12 @@ class GroupBridgeBot(commands.Bot):
                 self.leases.subscribe(self._watch_gateway_lease)
             self._hold_accounts(self.leases)
         if self.run_feed:
-            feed = self.config.feed
             self.feed = FeedService(
                 self.vrchat,
                 self.store,
                 OutboxWorker(self.store, DiscordFeedSender(self), leases=self.leases),
-                PollSettings(
-                    interval=feed.poll_interval_seconds,
-                    backfill=feed.backfill,
-                    backfill_count=feed.backfill_count,
-                    post_backfill=feed.post_backfill,
-                    floor=self._poll_floor(),
-                    quiet_ceiling=feed.quiet_ceiling,
-                ),
-                retention_days=feed.retention_days,
+                poll_settings(self.config),
+                retention_days=self.config.feed.retention_days,
                 leases=self.leases,
             )
         if self._holding is not None:
@@ -326,33 +293,9 @@ class GroupBridgeBot(commands.Bot):
         return tuple(self.feed.pollers) if self.feed is not None else ()
 
     async def _become_gateway(self, leases: LeaseKeeper) -> bool:
-        """Wait until this process may connect to Discord. On PostgreSQL, the gateway lock decides
-        in seconds when the gateway dies; then the lease is taken over at once."""
-        lock = self.store.gateway_lock()
-        if lock is None:
-            return await leases.wait_for(GATEWAY_LEASE)
-        self._closers.append(lock.release)
-        told = False
-        while True:
-            try:
-                if await lock.try_acquire():
-                    break
-            except Exception as exc:  # the database is away: the lease keeper says so too
-                log.warning("Could not ask for the gateway lock (%s); trying again.", exc)
-            if not told:
-                log.warning(
-                    "Standing by: another process is the Discord gateway. This one takes over within "
-                    "about %g s of that process stopping.",
-                    GATEWAY_LOCK_POLL,
-                )
-                told = True
-            if self._closing:
-                return False
-            await asyncio.sleep(GATEWAY_LOCK_POLL)
-        if told:
-            log.info("The gateway process is gone; taking over the Discord gateway.")
-        await leases.take_over(GATEWAY_LEASE)
-        return True
+        return await become_gateway(
+            self.store, leases, closing=lambda: self._closing, on_lock=self._closers.append
+        )
 
     async def _watch_gateway_lease(self, gained: frozenset[str], lost: frozenset[str]) -> None:
         """Another process holds the gateway now (ours lapsed: the database was away too long): step
@@ -370,43 +313,25 @@ class GroupBridgeBot(commands.Bot):
             self._stepping_down = asyncio.create_task(self.close(), name="gateway lost")
 
     def _lease_keeper(self) -> LeaseKeeper:
-        pool = self._pool if not self._alone else None  # alone: every account is this process's
-        accounts = [a.name for a in pool.accounts] if pool is not None else []
-        serving = pool.serving_name if pool is not None else lambda _: None
-        return LeaseKeeper(
+        return lease_keeper(
             self.store,
-            partial(bound_lease_names, self.store, accounts, serving),
-            ttl=self.config.feed.lease_seconds,
+            self.config,
+            self.vrchat,
+            self._pool if not self._alone else None,  # alone: every account is this process's
             member=self.run_feed,
-            # SQLite admits one process (bot.store.process_lock): it holds everything, at once.
-            exclusive=self.store.dialect_name == "sqlite",
-            # On PostgreSQL the gateway lease is taken when the gateway lock is (_become_gateway).
-            pinned=(GATEWAY_LEASE,) if self.connects_gateway and self.store.gateway_lock() is None else (),
-            on_processes=self.vrchat.share_rate,
+            connects_gateway=self.connects_gateway,
         )
 
     def _pipeline(self) -> PipelineEvents | None:
-        vrc = self.config.vrchat
-        if not self.run_feed or not vrc.pipeline:
+        if not self.run_feed:
             return None
-        if vrc.pipeline_endpoint is None:
-            log.info(
-                "No VRChat pipeline for base_url %s (set vrchat.pipeline_url): polling only.", vrc.base_url
-            )
-            return None
-        if not isinstance(self.vrchat, VRChatClient | GroupRouter):
-            return None  # the pipeline is per account: it needs the accounts themselves, not a stand-in
-        return PipelineEvents(
+        return pipeline_events(
+            self.config,
             self.vrchat,
             self.store,
-            vrc.pipeline_endpoint,
             holds_group=self.holds_group,
             holds_account=self._holds_account,
         )
-
-    def _poll_floor(self) -> float:
-        # Mirrors the config check: a simulator on loopback (the offline demo) is not VRChat.
-        return LOOPBACK_POLL_FLOOR if is_loopback_url(self.config.vrchat.base_url) else POLL_FLOOR_SECONDS
 
     async def sync_commands(self, *, allow_global: bool = False) -> list[int]:
         return await sync_tree(self.tree, self.config.discord.guild_ids, allow_global=allow_global)

@@ -170,7 +170,7 @@ def test_production_imports_nothing_from_the_sandbox():
 
 # Where the whole Store may be a parameter's type: the store itself and the places that build the
 # services from it. Everything else takes the narrow port it uses (bot.store.ports, feature_ports).
-STORE_BUILDERS = ("bot.store", "bot.bot", "bot.wiring", "bot.services.registry")
+STORE_BUILDERS = ("bot.store", "bot.bot", "bot.startup", "bot.wiring", "bot.services.registry")
 
 
 def _store_names(tree: ast.Module) -> set[str]:

@@ -24,7 +24,6 @@ from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
 from bot.store.leases import LeaseFence
 from bot.store.ports import FeedStore
 from bot.vrchat import VRChatAPI
-from bot.vrchat.router import GroupRouter
 
 from .account_moves import AccountMoves
 from .alerts import SessionAlerts
@@ -75,9 +74,10 @@ class FeedService:
             worker.sender,
             speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
         )
+        pool = source.accounts
         self.moves = (
-            AccountMoves(source.pool, store, worker.sender, speaks_for=self.holds_group)
-            if isinstance(source, GroupRouter) and len(source.pool) > 1
+            AccountMoves(pool, store, worker.sender, speaks_for=self.holds_group)
+            if pool is not None and len(pool) > 1
             else None
         )
         self._checks: set[asyncio.Task[list[int]]] = set()

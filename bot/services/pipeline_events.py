@@ -29,9 +29,8 @@ from typing import Any
 
 from bot.logs import register_secret
 from bot.store.ports import BindingReader
-from bot.vrchat import VRChatClient
+from bot.vrchat import VRChatAPI
 from bot.vrchat.pipeline import JoinRequestNotice, PipelineClient, PipelineEvent, PipelineStats
-from bot.vrchat.router import GroupRouter
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,6 @@ JoinRequestListener = Callable[[str], None]
 @dataclass(eq=False)
 class _Account:
     name: str
-    client: VRChatClient
     pipeline: PipelineClient
     task: asyncio.Task[None] | None = None
 
@@ -55,7 +53,7 @@ class _Account:
 class PipelineEvents:
     def __init__(
         self,
-        vrchat: VRChatClient | GroupRouter,
+        vrchat: VRChatAPI,
         store: BindingReader,
         url: str,
         *,
@@ -65,20 +63,19 @@ class PipelineEvents:
         pipeline_options: dict[str, Any] | None = None,
     ) -> None:
         options = {"on_token": register_secret, **(pipeline_options or {})}
-        if isinstance(vrchat, GroupRouter):
-            pool = vrchat.pool
-            clients = [(a.name, a.client) for a in pool.accounts]
+        pool = vrchat.accounts
+        if pool is not None:
             serving: Callable[[str], str | None] = pool.serving_name
 
         else:
-            clients = [("", vrchat)]
 
             def serving(group_id: str) -> str | None:
                 return ""  # one account serves every group
 
         self._serving = serving
-        self._accounts = [_Account(name, c, c.pipeline(url, **options)) for name, c in clients]
-        self._several = len(clients) > 1  # then the log lines name the account
+        pipelines = vrchat.pipelines(url, **options)
+        self._accounts = [_Account(name, pipeline) for name, pipeline in pipelines.items()]
+        self._several = len(pipelines) > 1  # then the log lines name the account
         self._store = store
         self._holds_group = holds_group
         self._holds_account = holds_account

@@ -27,7 +27,6 @@ from bot.services.pipeline_events import PipelineEvents
 from bot.store import ProcessAccount, ProcessState
 from bot.store.ports import ProcessStateStore
 from bot.vrchat import VRChatAPI
-from bot.vrchat.router import GroupRouter
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +116,13 @@ class ProcessReporter:
 
     def _accounts(self, polled: tuple[str, ...]) -> tuple[ProcessAccount, ...]:
         vrchat = self._vrchat
-        if not isinstance(vrchat, GroupRouter):  # one client: no meter, and it serves every group
+        pool = vrchat.accounts
+        if pool is None:  # one client: no meter, and it serves every group
             state = vrchat.session_state
             lone = ProcessAccount(
                 "", vrchat.user_id, None, None, polled, state.blocked, state.reason, self._pipeline_of("")
             )
             return (lone,)
-        pool = vrchat.pool
         usage = {u.name: u for u in pool.usage()}
         accounts = []
         for account in pool.accounts:

@@ -44,7 +44,6 @@ from bot.services.users import UserDirectory
 from bot.services.watchlist import WatchlistService
 from bot.store import Store
 from bot.vrchat import VRChatAPI
-from bot.vrchat.router import GroupRouter
 
 
 class Services:
@@ -69,7 +68,7 @@ class Services:
         # Each service takes only its port of the store (bot.store.ports: Access a BindingReader, the
         # rules a RuleBook, ...); handing it `store` here is where mypy checks Store provides each one.
         # /bridge status lists the accounts when there are several.
-        accounts = vrchat.pool if isinstance(vrchat, GroupRouter) else None
+        accounts = vrchat.accounts
         # One action log for every feature, so each action reaches the activity hub (bot.activity).
         self.actions = actions = ActionLog(store, activity)
         users = UserDirectory(vrchat, monotonic=monotonic)

@@ -3,8 +3,9 @@
 Two classes provide it: `VRChatClient` (one account) and `GroupRouter` (several accounts, each call
 sent to the account that should make it). The services, the feed and the session alert take a
 `VRChatAPI`, so either fits without a cast, and mypy proves that both provide every method with a
-compatible signature (the checks at the end of client.py and router.py). A method added to the
-client for the bot to call belongs here too; the router must then route it, or mypy fails.
+compatible signature (the checks at the end of this module). A method added to the client for the
+bot to call belongs here too; the router must then route it, or mypy fails. Callers never ask which
+of the two they hold: what differs between one account and several is asked of `accounts`.
 
 Logging in and closing are not part of it: they are per account, done by whoever opened the account
 (the pool, `groupbridge login`, the dry run).
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .auth import SessionState
 from .instances import GroupAccess, InstanceRegion
@@ -37,9 +38,24 @@ from .models import (
     UserStatus,
 )
 from .paging import MAX_PAGE
+from .pipeline import PipelineClient
+
+if TYPE_CHECKING:
+    from .pool import AccountPool
 
 
 class VRChatAPI(Protocol):
+    # -- accounts --------------------------------------------------------------------------------
+
+    @property
+    def accounts(self) -> AccountPool | None:
+        """The several accounts behind this API (the router's pool: /bridge status, account moves,
+        leases); None for one account's client, which serves every group itself."""
+
+    def pipelines(self, url: str, **options: Any) -> dict[str, PipelineClient]:
+        """One VRChat pipeline per account (bot.vrchat.pipeline), by account name ("" for one
+        account's client). `options` go to PipelineClient."""
+
     # -- session ---------------------------------------------------------------------------------
 
     @property
@@ -168,3 +184,13 @@ class VRChatAPI(Protocol):
     async def search_users(self, query: str, *, n: int = 10, offset: int = 0) -> list[LimitedUser]: ...
     async def list_user_groups(self, user_id: str) -> list[UserGroup]: ...
     async def list_user_group_instances(self, user_id: str) -> UserGroupInstances: ...
+
+
+if TYPE_CHECKING:
+    from .client import VRChatClient
+    from .router import GroupRouter
+
+    # mypy proves both providers give all of VRChatAPI, with compatible signatures. Here, not beside
+    # each class: the protocol names AccountPool, whose module imports the client.
+    _the_client_provides_the_api: type[VRChatAPI] = VRChatClient
+    _the_router_provides_the_api: type[VRChatAPI] = GroupRouter

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -53,9 +53,6 @@ from .paging import segment as _seg
 from .pipeline import DEFAULT_PIPELINE_URL, PipelineClient
 from .profile import profile_update_body
 from .transport import Politeness, Response, Transport
-
-if TYPE_CHECKING:
-    from .api import VRChatAPI
 
 DEFAULT_BASE_URL = "https://api.vrchat.cloud/api/1"
 
@@ -135,6 +132,15 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
         self._transport.share_rate(processes)
 
     # -- session ---------------------------------------------------------------------------------
+
+    @property
+    def accounts(self) -> None:
+        """One account, not a pool (VRChatAPI.accounts)."""
+        return None
+
+    def pipelines(self, url: str = DEFAULT_PIPELINE_URL, **options: Any) -> dict[str, PipelineClient]:
+        """This account's pipeline alone, under the name "" (VRChatAPI.pipelines)."""
+        return {"": self.pipeline(url, **options)}
 
     @property
     def user_id(self) -> str | None:
@@ -403,8 +409,3 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
         """Only the bot's own user ID works; VRChat answers 403 (Forbidden) for anyone else."""
         data = await self._get(f"/users/{_seg(require_user_id(user_id))}/instances/groups")
         return parse_one(UserGroupInstances, data or {})
-
-
-if TYPE_CHECKING:
-    # mypy proves the client provides all of VRChatAPI, with compatible signatures.
-    _provides_the_api: type[VRChatAPI] = VRChatClient

@@ -22,7 +22,10 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 
-from . import errors
+# The module itself, not `from . import errors`: that reads the package's __init__, which imports
+# this module (through api and pool), a cycle.
+import bot.vrchat.errors as errors
+
 from .client import VRChatClient
 from .errors import VRChatError
 

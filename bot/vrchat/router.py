@@ -6,7 +6,7 @@ methods by name. An object that provides it changes none of them, and there is e
 that decides which account a group's call goes out on. Each method is named in the class, made from
 the client's own method (`_in_group(VRChatClient.kick_member)`) so that it keeps that signature, rather
 than forwarded by __getattr__: a method added to the API cannot slip past the routing unnoticed, as
-mypy checks that the router provides all of VRChatAPI (the end of this module).
+mypy checks that the router provides all of VRChatAPI (the end of bot.vrchat.api).
 
 With several processes each account is used by one process at a time, the holder of its lease
 (bot.leases): a call for an account held elsewhere is handed to that process (`AccountPool.call`,
@@ -27,7 +27,7 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from .auth import SessionState
 from .client import VRChatClient
@@ -35,11 +35,8 @@ from .errors import VRChatError
 from .models import (
     CurrentUser,
 )
+from .pipeline import PipelineClient
 from .pool import Account, AccountPool
-
-if TYPE_CHECKING:
-    from .api import VRChatAPI
-
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -144,6 +141,17 @@ class GroupRouter:
     def _primary(self) -> VRChatClient:
         return self.pool.primary.client
 
+    # -- accounts --------------------------------------------------------------------------------
+
+    @property
+    def accounts(self) -> AccountPool:
+        """The pool it routes over (VRChatAPI.accounts)."""
+        return self.pool
+
+    def pipelines(self, url: str, **options: Any) -> dict[str, PipelineClient]:
+        """Each account's own pipeline, by account name (VRChatAPI.pipelines)."""
+        return {a.name: a.client.pipeline(url, **options) for a in self.pool.accounts}
+
     # -- session ---------------------------------------------------------------------------------
 
     @property
@@ -232,8 +240,3 @@ class GroupRouter:
     search_users = _on_primary(VRChatClient.search_users)
     list_user_groups = _on_primary(VRChatClient.list_user_groups)
     list_user_group_instances = _as_user(VRChatClient.list_user_group_instances)
-
-
-if TYPE_CHECKING:
-    # mypy proves the router provides all of VRChatAPI, with compatible signatures.
-    _provides_the_api: type[VRChatAPI] = GroupRouter

@@ -282,3 +282,15 @@ async def test_bad_mappings_are_refused_in_one_line_and_change_nothing(
         assert await bot_store.role_mappings(binding.id) == []
         actions = [a.action for a in await bot_store.list_actions(action="roles")]
         assert sorted(actions) == ["roles.map", "roles.unmap"]
+
+
+async def test_a_role_sync_command_is_activity_on_its_group(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    """Role sync logs through the same action log as every feature: the feed hears of its actions too
+    (bot.activity), as of any moderator's command on the group."""
+    async with make_bot() as bot:
+        heard: list[str] = []
+        bot.group_activity.subscribe(heard.append)
+        assert "shadow mode" in await roles_cmd(gateway_standin, "mode", mode="shadow")
+    assert heard == [seeded_sim.group.id]
