@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .auth import SessionManager, SessionState, TwoFactorPrompt
+from .auth import SessionManager, SessionState
 from .errors import (
     AlreadyInvited,
     AlreadyMember,
@@ -53,6 +53,7 @@ from .paging import segment as _seg
 from .pipeline import DEFAULT_PIPELINE_URL, PipelineClient
 from .profile import profile_update_body
 from .transport import Politeness, Response, Transport
+from .two_factor import TwoFactorPrompt
 
 if TYPE_CHECKING:
     from .api import VRChatAPI
