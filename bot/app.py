@@ -25,7 +25,7 @@ from bot.memory import limit_malloc_arenas
 from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 from bot.terminal import NoAnswer, Terminal
 from bot.vrchat import AuthError, VRChatClient, VRChatError
-from bot.vrchat.auth import TWO_FACTOR_TRIES, method_name
+from bot.vrchat.two_factor import TWO_FACTOR_TRIES, method_name
 from bot.wiring import make_vrchat_client, secret_text
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,8 @@ from bot.feed.outbox import OutboxWorker
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.instances.service import InstanceService
-from bot.leases import GATEWAY_LEASE, LeaseKeeper, new_owner_id
+from bot.lease_names import GATEWAY_LEASE
+from bot.leases import LeaseKeeper, new_owner_id
 from bot.links.members import DiscordMembers
 from bot.links.service import LinkService
 from bot.roles.discord_side import DiscordRoleAccess

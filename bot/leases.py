@@ -1,12 +1,7 @@
 """Sharing the work between processes: each piece is run by the one process holding its lease.
 
-Names: `account:<account name>` (calling VRChat with that account: one process at a time, since
-VRChat ties a session to the address that logged in; bot.accounts), `group:<group id>` (the group's
-audit-log poller and its join-request cards),
-`channel:<channel id>` (delivering the channel's outbox: one sender per channel keeps its order),
-`member:<owner>` (a process doing that work is alive: how many share it), `gateway` (the one process
-connected to Discord's gateway, bot.bot). Not the feed's alone, so not in bot/feed: the feed, the
-join-request cards and the bot's gateway all ask this module.
+The lease names, and the work behind each, are in bot.lease_names. Not the feed's alone, so not in
+bot/feed: the feed, the join-request cards and the bot's gateway all ask this module.
 
 Each process runs a LeaseKeeper. Every third of the lease time (jittered) it reads the lease table and
 the bindings, and in one statement renews what it holds and takes what it should (bot.store.leases).
@@ -24,8 +19,8 @@ storing audit entries is idempotent, an outbox row is claimed only while 'pendin
 lease is held in the database, and a message in flight carries its nonce, which Discord de-duplicates.
 A process frozen past its lease (SIGSTOP, a paused VM) wakes up with work half done and its own view
 not yet renewed: so each step of that work that goes out (a VRChat call, a Discord post or edit, a
-decision) first asks the database whether the lease is still this process's (`lease_guard`), and a
-lost one ends the work, which the new holder does.
+decision) first asks the database whether the lease is still this process's
+(bot.store.leases.lease_guard), and a lost one ends the work, which the new holder does.
 
 On SQLite only one process may run (bot.store.process_lock), so it holds everything, taking over its
 own dead predecessor's leases at once instead of waiting for them to expire.
@@ -45,19 +40,23 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
 
-from bot.store.leases import UNFENCED, FenceReader, Lease, LeaseFence, LeaseGuard
+from bot.lease_names import (
+    ACCOUNT,
+    CHANNEL,
+    GATEWAY_LEASE,
+    GROUP,
+    MEMBER,
+    account_lease,
+    channel_lease,
+    describe_work,
+    group_lease,
+)
+from bot.store.leases import Lease, LeaseFence
 from bot.store.ports import BindingReader, LeaseStore
-from bot.store.vrchat_calls import ACCOUNT_LEASE
 
 log = logging.getLogger(__name__)
 
-ACCOUNT = ACCOUNT_LEASE  # "account:"
-GROUP = "group:"
-CHANNEL = "channel:"
-MEMBER = "member:"
-GATEWAY_LEASE = "gateway"
 POOLS = (ACCOUNT, GROUP, CHANNEL)  # shared out between the members, in this order (pairs follow)
 
 # A lease counts as held for this fraction of its time after the renewal was sent: the rest is the
@@ -69,18 +68,6 @@ PURGE_AFTER = timedelta(days=1)  # forget leases nobody has held for this long
 Listener = Callable[[frozenset[str], frozenset[str]], Awaitable[None]]  # (gained, lost)
 # The work to share: lease names, or names mapped to the lease each would rather share a process with.
 Wanted = Callable[[], Awaitable[Mapping[str, str | None] | Iterable[str]]]
-
-
-def account_lease(name: str) -> str:
-    return f"{ACCOUNT}{name}"
-
-
-def group_lease(group_id: str) -> str:
-    return f"{GROUP}{group_id}"
-
-
-def channel_lease(channel_id: int) -> str:
-    return f"{CHANNEL}{channel_id}"
 
 
 def new_owner_id() -> str:
@@ -105,50 +92,6 @@ async def bound_lease_names(
         wanted.setdefault(group_lease(b.group_id), account_lease(account) if account is not None else None)
         wanted.setdefault(channel_lease(b.feed_channel_id), group_lease(b.group_id))
     return wanted
-
-
-def describe_work(names: Iterable[str]) -> str | None:
-    """The work behind lease names, for operators: "the Discord gateway, the audit log and join
-    requests of 2 groups (grp_…, grp_…) and the feed of 1 channel (123…)". A process's own member
-    lease is no work: None when there is nothing else."""
-    names = set(names)
-
-    def listed(prefix: str, noun: str) -> str | None:
-        ids = sorted(n.removeprefix(prefix) for n in names if n.startswith(prefix))
-        if not ids:
-            return None
-        shown = ", ".join(ids[:3]) + (", …" if len(ids) > 3 else "")
-        return f"{len(ids)} {noun}{'' if len(ids) == 1 else 's'} ({shown})"
-
-    parts = []
-    if accounts := listed(ACCOUNT, "VRChat account"):
-        parts.append(f"the VRChat calls of {accounts}")
-    if GATEWAY_LEASE in names:
-        parts.append("the Discord gateway (slash commands and buttons)")
-    if groups := listed(GROUP, "group"):
-        parts.append(f"the audit-log polling and join-request cards of {groups}")
-    if channels := listed(CHANNEL, "channel"):
-        parts.append(f"the feed delivery to {channels}")
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-class LeaseView(Protocol):
-    """What the workers ask before doing a piece of work."""
-
-    def holds(self, name: str) -> bool: ...
-
-    def fence(self, name: str) -> LeaseFence | None: ...
-
-
-def lease_guard(leases: LeaseView | None, store: FenceReader, name: str) -> LeaseGuard | None:
-    """What a piece of work on lease `name` runs under: a guard that asks the database before each step
-    going out, UNFENCED without leases (a lone process), None when this process does not hold it."""
-    if leases is None:
-        return UNFENCED
-    fence = leases.fence(name)
-    return None if fence is None else LeaseGuard(store, fence)
 
 
 @dataclass

@@ -16,7 +16,8 @@ from bot.banbridge.service import apply_config_settings as apply_config_ban_sett
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings
-from bot.leases import GATEWAY_LEASE, LeaseKeeper, bound_lease_names
+from bot.lease_names import GATEWAY_LEASE
+from bot.leases import LeaseKeeper, bound_lease_names
 from bot.services.pipeline_events import PipelineEvents
 from bot.store import Store
 from bot.store.ports import BindingReader

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.leases import LeaseView, account_lease
+from bot.lease_names import account_lease
+from bot.store.leases import LeaseView
 from bot.store.ports import VRChatCallStore
 from bot.store.vrchat_calls import VRChatCall
 from bot.vrchat.errors import AccountNotHeld, OutcomeUnknown, VRChatError

@@ -20,7 +20,8 @@ import logging
 from functools import partial
 
 from bot.accounts.desk import AccountDesk
-from bot.leases import ACCOUNT, LeaseKeeper, account_lease
+from bot.lease_names import ACCOUNT, account_lease
+from bot.leases import LeaseKeeper
 from bot.store.ports import VRChatCallStore
 from bot.vrchat.errors import AuthError, VRChatError
 from bot.vrchat.pool import Account, AccountPool

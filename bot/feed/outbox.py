@@ -27,9 +27,9 @@ from itertools import groupby
 import discord
 
 from bot import crashpoints
-from bot.leases import LeaseView, channel_lease, group_lease, lease_guard
+from bot.lease_names import channel_lease, group_lease
 from bot.store import OutboxItem, SetAside, SetAsideStage
-from bot.store.leases import LeaseGuard, LeaseLost
+from bot.store.leases import LeaseGuard, LeaseLost, LeaseView, lease_guard
 from bot.store.ports import OutboxStore
 
 from .actions import feed_actions

@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.leases import CHANNEL, GROUP, LeaseKeeper, group_lease
+from bot.lease_names import CHANNEL, GROUP, group_lease
+from bot.leases import LeaseKeeper
 from bot.store.leases import LeaseFence
 from bot.store.ports import FeedStore
 from bot.vrchat import VRChatAPI

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 120.0  # per group with the policy on: one list request every two minutes
 KEEP_REPORTS = timedelta(days=30)
 FindingKind = Literal["report", "closed", "close_failed"]
-# The lease a group's round runs under (bot.leases.lease_guard); None: another process holds the group.
+# The lease a group's round runs under (bot.store.leases.lease_guard); None: another process holds the group.
 GuardFor = Callable[[str], LeaseGuard | None]
 
 

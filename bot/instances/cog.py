@@ -18,9 +18,9 @@ from discord.ext import commands
 from bot.instances.age_gate import POLL_SECONDS, AgeGateWatch, Finding
 from bot.instances.service import ACCESS_NAMES, REGION_NAMES
 from bot.instances.views import CloseButton, close_view, report_embed
-from bot.leases import group_lease, lease_guard
+from bot.lease_names import group_lease
 from bot.services.common import Actor
-from bot.store.leases import LeaseGuard
+from bot.store.leases import LeaseGuard, lease_guard
 from bot.text import plain_label, safe_text
 from bot.views.confirm import confirm_then
 from bot.views.context import actor_of, services_of

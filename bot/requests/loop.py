@@ -31,14 +31,14 @@ from bot import crashpoints
 from bot.desk.views import history_button, with_history
 from bot.feed.backoff import QuietSchedule
 from bot.feed.pacing import message_nonce
-from bot.leases import GATEWAY_LEASE, MEMBER, group_lease, lease_guard
+from bot.lease_names import GATEWAY_LEASE, MEMBER, group_lease
 from bot.requests.announced import REQUEST_CREATE, UntoldRequests, already_carded
 from bot.requests.cards import Closing, close_card, request_card
 from bot.requests.reconcile import CardChange
 from bot.requests.views import card_view
 from bot.services.common import KeyedLocks
 from bot.store import StoredEntry
-from bot.store.leases import UNFENCED, LeaseGuard, LeaseLost
+from bot.store.leases import UNFENCED, LeaseGuard, LeaseLost, lease_guard
 from bot.views.reply import NO_MENTIONS
 from bot.vrchat import VRChatError
 

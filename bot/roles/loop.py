@@ -21,11 +21,11 @@ import random
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
-from bot.leases import LeaseView, group_lease, lease_guard
+from bot.lease_names import group_lease
 from bot.roles.service import RoleSyncService
 from bot.store import Binding
 from bot.store.feature_ports import RoleSyncFeed
-from bot.store.leases import LeaseLost
+from bot.store.leases import LeaseLost, LeaseView, lease_guard
 from bot.vrchat import VRChatAPI, VRChatError
 
 log = logging.getLogger(__name__)

@@ -104,6 +104,23 @@ class LeaseGuard:
 UNFENCED = LeaseGuard()
 
 
+class LeaseView(Protocol):
+    """What the workers ask before doing a piece of work."""
+
+    def holds(self, name: str) -> bool: ...
+
+    def fence(self, name: str) -> LeaseFence | None: ...
+
+
+def lease_guard(leases: LeaseView | None, store: FenceReader, name: str) -> LeaseGuard | None:
+    """What a piece of work on lease `name` runs under: a guard that asks the database before each step
+    going out, UNFENCED without leases (a lone process), None when this process does not hold it."""
+    if leases is None:
+        return UNFENCED
+    fence = leases.fence(name)
+    return None if fence is None else LeaseGuard(store, fence)
+
+
 class LeaseOps(StoreBase):
     async def still_holds(self, fence: LeaseFence) -> bool:
         """Whether the database still gives `fence.name` to `fence.owner` (one indexed read)."""

@@ -1,7 +1,7 @@
 """Async client for the VRChat Web API (group moderation). Knows nothing of Discord or the database."""
 
 from .api import VRChatAPI
-from .auth import SessionState, TwoFactorPrompt
+from .auth import SessionState
 from .client import DEFAULT_BASE_URL, VRChatClient
 from .errors import (
     AlreadyInvited,
@@ -25,6 +25,7 @@ from .errors import (
 from .ids import GroupRef, GroupShortCode, InvalidReference, parse_group_id, parse_group_ref, parse_user_id
 from .profile import profile_update_body
 from .transport import Politeness
+from .two_factor import TwoFactorPrompt
 
 __all__ = [
     "DEFAULT_BASE_URL",

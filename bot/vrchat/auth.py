@@ -1,11 +1,12 @@
 """Logging the bot's VRChat account in, and keeping it logged in without hammering VRChat.
 
 Order of preference at start: the saved cookies (one `GET /auth` to check them), then — only if they are
-gone — the password, with 2FA answered by the TOTP secret or by a person at `groupbridge login`.
-Mid-run, a 401 is first checked with one `GET /auth` (VRChat answers 401 now and then for other
-reasons): a valid session means only that call was refused. A session VRChat really ended leads to at
-most one re-login per interval, and only when no person is needed; otherwise the account blocks
-(no VRChat calls) until `groupbridge login` saves or confirms a session in the session file.
+gone — the password, with 2FA answered by the TOTP secret or by a person at `groupbridge login`
+(bot.vrchat.two_factor). Mid-run, a 401 is first checked with one `GET /auth` (VRChat answers 401
+now and then for other reasons): a valid session means only that call was refused. A session VRChat
+really ended leads to at most one re-login per interval, and only when no person is needed;
+otherwise the account blocks (no VRChat calls) until `groupbridge login` saves or confirms a session
+in the session file.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,42 +24,22 @@ from urllib.parse import quote
 import pyotp
 
 from .errors import (
-    BadRequest,
     CallRefused,
     LoginFailed,
     SessionExpired,
-    TwoFactorRequired,
     Unauthorized,
     VRChatError,
 )
 from .models import CurrentUser, parse_one
 from .session_file import SavedSession, load_session, save_session
 from .transport import Transport
+from .two_factor import TwoFactorPrompt, answer_second_factor
 
 log = logging.getLogger(__name__)
-
-# A person answers 2FA: given the methods VRChat offers, return (method, code). When VRChat does not
-# accept the code it is called again, up to TWO_FACTOR_TRIES times in one login, so a typo costs no
-# new password login (which VRChat counts against the account).
-TwoFactorPrompt = Callable[[list[str]], Awaitable[tuple[str, str]]]
-TWO_FACTOR_TRIES = 3
-
-# The methods in words, for people: the API's names (totp, otp, emailOtp) mean nothing to them.
-METHOD_NAMES = {"totp": "authenticator code", "otp": "recovery code", "emailOtp": "code from the e-mail"}
 
 # At most one `GET /auth` per this many seconds to tell a refused call from a lost session, so a call
 # VRChat keeps refusing cannot turn into a stream of session checks.
 SESSION_CHECK_INTERVAL = 60.0
-
-VERIFY_PATHS = {
-    "totp": "/auth/twofactorauth/totp/verify",
-    "otp": "/auth/twofactorauth/otp/verify",
-    "emailOtp": "/auth/twofactorauth/emailotp/verify",
-}
-
-
-def method_name(method: str) -> str:
-    return METHOD_NAMES.get(method, f"{method} code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +188,7 @@ class SessionManager:
         data = response.data if isinstance(response.data, dict) else {}
         methods = data.get("requiresTwoFactorAuth")
         if methods is not None:
-            await self._second_factor([str(m) for m in methods], prompt)
+            await answer_second_factor(self._transport, [str(m) for m in methods], prompt, self._totp)
             response = await self._transport.request("GET", "/auth/user")
             data = response.data if isinstance(response.data, dict) else {}
             if "requiresTwoFactorAuth" in data:
@@ -217,38 +197,6 @@ class SessionManager:
                 )
         self.user_id = parse_one(CurrentUser, data, "current user").id
         self._new_session(save=True)
-
-    async def _second_factor(self, methods: list[str], prompt: TwoFactorPrompt | None) -> None:
-        if "totp" in methods and self._totp is not None:
-            # A configured secret that VRChat refuses will not do better a second time.
-            if not await self._verify("totp", self._totp.now(), methods):
-                raise LoginFailed("VRChat did not accept the authenticator code made from the TOTP secret.")
-            return
-        if prompt is None:
-            raise TwoFactorRequired(methods)
-        for _ in range(TWO_FACTOR_TRIES):  # a person may mistype: ask again, same password login
-            method, code = await prompt(methods)
-            if await self._verify(method, code, methods):
-                return
-            log.debug("VRChat did not accept the %s.", method_name(method))  # the prompt tells the person
-        raise LoginFailed(f"VRChat did not accept the {method_name(method)} ({TWO_FACTOR_TRIES} tries).")
-
-    async def _verify(self, method: str, code: str, methods: list[str]) -> bool:
-        path = VERIFY_PATHS.get(method)
-        if path is None:
-            raise LoginFailed(f"Unknown two-factor method {method!r}; VRChat offered {', '.join(methods)}.")
-        code = code.strip().replace(" ", "")
-        try:
-            response = await self._transport.request(
-                "POST", path, json={"code": code}, idempotent=False, retry_rate_limited=False
-            )
-        except BadRequest:
-            return False  # a malformed code: as good as a wrong one
-        except Unauthorized as exc:  # the half-done login itself is gone: another code will not help
-            raise LoginFailed(
-                f"VRChat ended the login while it waited for the {method_name(method)} (HTTP {exc.status})."
-            ) from None
-        return isinstance(response.data, dict) and bool(response.data.get("verified"))
 
     def _session_record(self, **times: str | None) -> SavedSession:
         """What the session file keeps of the current session (its cookies, whose they are)."""

@@ -15,14 +15,13 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .auth import SessionManager, SessionState, TwoFactorPrompt
+from .auth import SessionManager, SessionState
 from .errors import (
     AlreadyInvited,
     AlreadyMember,
     BadRequest,
     CannotInvite,
     Forbidden,
-    MalformedResponse,
     NotFound,
     SessionExpired,
     Unauthorized,
@@ -32,18 +31,12 @@ from .instances import InstanceCalls
 from .members import GroupMemberCalls
 from .models import (
     AuditLogPage,
-    CurrentUser,
     Group,
     GroupInstance,
     GroupMember,
     GroupPost,
     JoinRequestAction,
-    LimitedUser,
     PostVisibility,
-    User,
-    UserGroup,
-    UserGroupInstances,
-    UserStatus,
     parse_items,
     parse_one,
 )
@@ -51,8 +44,9 @@ from .paging import MAX_PAGE
 from .paging import page_params as _page
 from .paging import segment as _seg
 from .pipeline import DEFAULT_PIPELINE_URL, PipelineClient
-from .profile import profile_update_body
 from .transport import Politeness, Response, Transport
+from .two_factor import TwoFactorPrompt
+from .users import UserCalls
 
 DEFAULT_BASE_URL = "https://api.vrchat.cloud/api/1"
 
@@ -65,7 +59,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class VRChatClient(GroupMemberCalls, InstanceCalls):
+class VRChatClient(GroupMemberCalls, InstanceCalls, UserCalls):
     """One VRChat account. Use as `async with VRChatClient(...) as vrc:`; then `await vrc.login()`."""
 
     def __init__(
@@ -202,32 +196,6 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
 
     async def _get(self, path: str, **params: Any) -> Any:
         return (await self._call("GET", path, params=params)).data
-
-    # -- account ---------------------------------------------------------------------------------
-
-    async def get_current_user(self) -> CurrentUser:
-        return parse_one(CurrentUser, await self._get("/auth/user"))
-
-    async def update_user(
-        self,
-        user_id: str,
-        *,
-        status: UserStatus | str | None = None,
-        status_description: str | None = None,
-        bio: str | None = None,
-        bio_links: Sequence[str] | None = None,
-        pronouns: str | None = None,
-    ) -> CurrentUser:
-        """Change the bot account's own profile. Every value is checked before the request."""
-        body = profile_update_body(
-            status=status,
-            status_description=status_description,
-            bio=bio,
-            bio_links=bio_links,
-            pronouns=pronouns,
-        )
-        path = f"/users/{_seg(require_user_id(user_id))}"
-        return parse_one(CurrentUser, (await self._call("PUT", path, json=body, idempotent=True)).data)
 
     # -- groups ----------------------------------------------------------------------------------
 
@@ -382,30 +350,3 @@ class VRChatClient(GroupMemberCalls, InstanceCalls):
     async def list_group_instances(self, group_id: str) -> list[GroupInstance]:
         data = await self._get(f"/groups/{_seg(require_group_id(group_id))}/instances")
         return parse_items(GroupInstance, data)
-
-    # -- users -----------------------------------------------------------------------------------
-
-    async def get_user(self, user_id: str) -> User:
-        uid = require_user_id(user_id)
-        user = parse_one(User, await self._get(f"/users/{_seg(uid)}"))
-        if user.id.casefold() != uid.casefold():  # links and buttons are built from it: who was asked for
-            raise MalformedResponse(f"asked for user {uid}, VRChat answered with {user.id[:100]!r}")
-        return user
-
-    async def search_users(self, query: str, *, n: int = 10, offset: int = 0) -> list[LimitedUser]:
-        query = query.strip()
-        if not query:
-            raise ValueError("a user search needs some text")
-        if len(query) > 100:
-            raise ValueError("a user search is limited to 100 characters")
-        data = await self._get("/users", search=query, **_page(n, offset))
-        return parse_items(LimitedUser, data)
-
-    async def list_user_groups(self, user_id: str) -> list[UserGroup]:
-        data = await self._get(f"/users/{_seg(require_user_id(user_id))}/groups")
-        return parse_items(UserGroup, data)
-
-    async def list_user_group_instances(self, user_id: str) -> UserGroupInstances:
-        """Only the bot's own user ID works; VRChat answers 403 (Forbidden) for anyone else."""
-        data = await self._get(f"/users/{_seg(require_user_id(user_id))}/instances/groups")
-        return parse_one(UserGroupInstances, data or {})

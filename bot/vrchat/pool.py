@@ -27,6 +27,9 @@ told to the listeners (`on_move`): the feed posts a notice in the group's channe
 
 With one account there is nothing to choose: every group goes to it without asking VRChat, exactly
 as before there were several.
+
+The accounts themselves (lookup, login, lifetime) and where a call made with one goes, here or to
+the process holding it, are the base class's: bot.vrchat.account_set.
 """
 
 from __future__ import annotations
@@ -37,14 +40,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import aiohttp
-
+from .account_set import Account, AccountSet
 from .client import VRChatClient
-from .errors import AccountNotHeld, Forbidden, NotFound, VRChatError
+from .errors import Forbidden, NotFound, VRChatError
 from .meter import BUDGET_WINDOW, RequestMeter
-from .remote import AccountCalls, encode_arguments, outcome_of
 from .serving import PROVEN, REQUIRED_PERMISSIONS, UNFIT, NoServingAccount, Standing
 
 __all__ = [
@@ -83,17 +83,6 @@ class Move:
 MoveListener = Callable[[Move], None]
 
 
-@dataclass(eq=False)
-class Account:
-    """One account of the pool; `name` (the username) is what status and `login --account` show."""
-
-    name: str
-    client: VRChatClient
-    meter: RequestMeter
-    primary: bool = False
-    http_session: aiohttp.ClientSession | None = None  # the pool closes it; the client does not own it
-
-
 @dataclass(frozen=True, slots=True)
 class AccountUsage:
     """One account's line in /bridge status."""
@@ -106,7 +95,7 @@ class AccountUsage:
     budget: int  # what its rate allows this process in a minute
 
 
-class AccountPool:
+class AccountPool(AccountSet):
     def __init__(
         self,
         accounts: Sequence[Account],
@@ -115,12 +104,7 @@ class AccountPool:
         recheck_after: float = RECHECK_AFTER,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not accounts:
-            raise ValueError("an AccountPool needs at least one account")
-        names = [a.name.casefold() for a in accounts]
-        if len(set(names)) != len(names):
-            raise ValueError("account names must be unique")
-        self._accounts = tuple(accounts)
+        super().__init__(accounts)
         self.required_permissions = tuple(required_permissions)
         self.recheck_after = recheck_after
         self._clock = clock
@@ -134,79 +118,6 @@ class AccountPool:
         self._triggered_in: dict[str, int] = {}
         self._move_listeners: list[MoveListener] = []
         self.processes = 1  # processes sharing every account's rate (GroupRouter.share_rate)
-        # With several processes: how a call reaches the process holding its account (bot.vrchat.remote).
-        self.calls: AccountCalls | None = None
-
-    def __len__(self) -> int:
-        return len(self._accounts)
-
-    def __repr__(self) -> str:
-        return f"<AccountPool {', '.join(a.name for a in self._accounts)}>"
-
-    @property
-    def accounts(self) -> tuple[Account, ...]:
-        return self._accounts
-
-    @property
-    def primary(self) -> Account:
-        return next((a for a in self._accounts if a.primary), self._accounts[0])
-
-    def account(self, name: str) -> Account:
-        wanted = name.casefold()
-        for account in self._accounts:
-            if account.name.casefold() == wanted:
-                return account
-        raise KeyError(f"no account {name!r}; the accounts are {', '.join(a.name for a in self._accounts)}")
-
-    def owner_of(self, user_id: str) -> Account | None:
-        """The account that is this VRChat user (known once logged in)."""
-        return next((a for a in self._accounts if a.client.user_id == user_id), None)
-
-    # -- lifetime ---------------------------------------------------------------------------------
-
-    async def open(self) -> None:
-        for account in self._accounts:
-            await account.client.__aenter__()
-
-    async def login(self) -> dict[str, str]:
-        """Log each account in, in turn: its saved session, else (unattended) password and TOTP. The
-        first failure is raised, after a log line naming the account and how to fix it."""
-        user_ids: dict[str, str] = {}
-        for account in self._accounts:
-            try:
-                user_ids[account.name] = await account.client.login()
-            except VRChatError:
-                fix = "groupbridge login" + (f" --account {account.name}" if len(self) > 1 else "")
-                log.error("VRChat account %s could not log in; run `%s`.", account.name, fix)
-                raise
-        return user_ids
-
-    async def call(self, account: Account, method: str, *args: Any, **kwargs: Any) -> Any:
-        """`account.client.<method>(*args, **kwargs)`, here when this process holds the account (or
-        there are no leases), else in the process that holds it (`calls`, bot.vrchat.remote)."""
-        calls = self.calls
-        if calls is None:
-            return await getattr(account.client, method)(*args, **kwargs)
-        if calls.holds(account.name):
-            try:
-                return await getattr(account.client, method)(*args, **kwargs)
-            except AccountNotHeld:
-                # The lease moved while the call waited its turn. The gate refused before sending,
-                # and nothing sent earlier in this call can have taken effect (a write is never
-                # repeated, a 429 was not processed): the new holder makes it.
-                if calls.holds(account.name):
-                    raise
-        encoded = encode_arguments(method, args, kwargs)
-        return outcome_of(method, await calls.call(account.name, method, encoded))
-
-    def held_here(self, account: Account) -> bool:
-        return self.calls is None or self.calls.holds(account.name)
-
-    async def close(self) -> None:
-        for account in self._accounts:
-            await account.client.close()
-            if account.http_session is not None:
-                await account.http_session.close()
 
     # -- which account serves a group -------------------------------------------------------------
 

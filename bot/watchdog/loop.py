@@ -21,8 +21,8 @@ import aiohttp
 import discord
 
 from bot import crashpoints
-from bot.leases import group_lease, lease_guard
-from bot.store.leases import LeaseLost
+from bot.lease_names import group_lease
+from bot.store.leases import LeaseLost, lease_guard
 from bot.store.moderator_alerts import ModeratorAlert
 from bot.views.durable_post import custom_ids, find_own_message, has_footer, row_nonce, send_once
 

@@ -8,7 +8,7 @@ process that had held the group before (and had done its once-per-process pass o
 
 from __future__ import annotations
 
-from bot.leases import group_lease
+from bot.lease_names import group_lease
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import Store
 from tests.discord.conftest import card_messages, components

@@ -5,7 +5,7 @@ the dead claim's behalf, and no second card is posted."""
 
 from __future__ import annotations
 
-from bot.leases import group_lease
+from bot.lease_names import group_lease
 from bot.sandbox.discord import DiscordStandIn, button_click
 from bot.store import Store
 from tests.discord.conftest import card_messages, component_id, components, post_cards

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.leases import group_lease
+from bot.lease_names import group_lease
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store

@@ -98,7 +98,7 @@ def test_the_spec_is_parsed_once_per_process() -> None:
 
 
 def test_the_faster_unions_give_the_spec_s_own_verdicts() -> None:
-    # openapi.py rewrites tagged oneOf/anyOf into if/then (and constant unions into enums) for speed;
+    # unions.py rewrites tagged oneOf/anyOf into if/then (and constant unions into enums) for speed;
     # on every body of the rule catalogue, valid and invalid, the verdict must be the spec's own.
     from tests.sandbox.test_discord_limits import COMMAND_CASES, MESSAGE_CASES
 

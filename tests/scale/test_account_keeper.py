@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import random
 
-from bot.leases import LeaseKeeper, account_lease, bound_lease_names, describe_work, group_lease
+from bot.lease_names import account_lease, describe_work, group_lease
+from bot.leases import LeaseKeeper, bound_lease_names
 from bot.store import BindingIn, Store
 from tests.scale.conftest import OpenStore
 

@@ -15,7 +15,8 @@ from bot.feed.pacing import SlidingWindowPacer
 from bot.feed.poller import AuditPoller
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
-from bot.leases import LeaseKeeper, bound_lease_names, channel_lease, group_lease
+from bot.lease_names import channel_lease, group_lease
+from bot.leases import LeaseKeeper, bound_lease_names
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import BindingIn, Store

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.leases import GATEWAY_LEASE
+from bot.lease_names import GATEWAY_LEASE
 from bot.sandbox.world import WorldSettings
 from bot.store import Store
 from tests.scale.fleet import build_world, wait_until

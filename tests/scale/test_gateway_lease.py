@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.app import _run_until
 from bot.bot import GroupBridgeBot
-from bot.leases import GATEWAY_LEASE, group_lease
+from bot.lease_names import GATEWAY_LEASE, group_lease
 from tests.fixtures.bridge import bot_config
 from tests.fixtures.vrchat_sim import SeededSim
 

@@ -11,7 +11,8 @@ import asyncio
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.leases import GATEWAY_LEASE, LeaseKeeper
+from bot.lease_names import GATEWAY_LEASE
+from bot.leases import LeaseKeeper
 from bot.store import Store
 from bot.store.gateway_lock import GATEWAY_LOCK_KEY, GatewayLock
 

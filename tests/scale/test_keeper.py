@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from bot.leases import GATEWAY_LEASE, LeaseKeeper, channel_lease, group_lease
+from bot.lease_names import GATEWAY_LEASE, channel_lease, group_lease
+from bot.leases import LeaseKeeper
 from bot.store import Store
 from tests.scale.conftest import Clock, OpenStore
 

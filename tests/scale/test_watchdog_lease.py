@@ -7,7 +7,7 @@ frozen past its lease has: it still believes it holds the group. Only the databa
 
 from __future__ import annotations
 
-from bot.leases import group_lease
+from bot.lease_names import group_lease
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import Store
 from tests.fixtures.discord_gateway import REQUESTS_CHANNEL_ID

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.accounts.desk import AccountDesk
-from bot.leases import LeaseKeeper, account_lease
+from bot.lease_names import account_lease
+from bot.leases import LeaseKeeper
 from bot.services.processes import ProcessReporter
 from bot.store import Store
 from bot.vrchat.errors import AccountNotHeld, NotFound

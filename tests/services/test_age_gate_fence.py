@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.instances.age_gate import AgeGateWatch, GuardFor
-from bot.leases import group_lease
+from bot.lease_names import group_lease
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store
 from bot.store.leases import LeaseFence, LeaseGuard
@@ -18,7 +18,7 @@ from tests.services.test_instances import with_policy
 
 
 def as_holder(store: Store, owner: str) -> GuardFor:
-    """The guards of a process `owner` (as bot.leases.lease_guard makes them), whatever it holds."""
+    """The guards of a process `owner` (as bot.store.leases.lease_guard makes them), whatever it holds."""
     return lambda group_id: LeaseGuard(store, LeaseFence(group_lease(group_id), owner))
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from aiohttp import web
 
 import bot.sandbox.vrchat.render as render
+import bot.sandbox.vrchat.render_instances as render_instances
 
 from .auth import require_user
 from .common import (
@@ -120,7 +121,7 @@ async def get_instances(request: web.Request) -> web.StreamResponse:
     actor = require_user(request)
     group = group_or_404(request)
     require_member(request, group, actor)
-    return web.json_response([render.group_instance(i) for i in group.instances])
+    return web.json_response([render_instances.group_instance(i) for i in group.instances])
 
 
 def add_routes(app: web.Application, prefix: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-import bot.sandbox.vrchat.render as render
+import bot.sandbox.vrchat.render_instances as render_instances
 
 from .auth import require_user
 from .common import ApiError, read_json, state_of
@@ -62,7 +62,7 @@ async def create_instance(request: web.Request) -> web.StreamResponse:
         role_ids=role_ids,
         age_gate=age_gate,
     )
-    return web.json_response(render.instance(instance))
+    return web.json_response(render_instances.instance(instance))
 
 
 async def close_instance(request: web.Request) -> web.StreamResponse:
@@ -78,7 +78,7 @@ async def close_instance(request: web.Request) -> web.StreamResponse:
     group = state.group(instance.group_id)
     assert group is not None
     require_permission(request, group, actor, "group-instance-manage")
-    return web.json_response(render.instance(state.close_instance(location, actor.id)))
+    return web.json_response(render_instances.instance(state.close_instance(location, actor.id)))
 
 
 def add_routes(app: web.Application, prefix: str) -> None:

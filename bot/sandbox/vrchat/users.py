@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 import bot.sandbox.vrchat.render as render
+import bot.sandbox.vrchat.render_instances as render_instances
 
 from .auth import require_user
 from .common import MSG_MUST_BE_OWN, ApiError, page_params, read_json, state_of
@@ -58,7 +59,7 @@ async def get_user_group_instances(request: web.Request) -> web.StreamResponse:
         raise ApiError(403, MSG_MUST_BE_OWN)
     state = state_of(request)
     instances = [
-        render.instance(inst)
+        render_instances.instance(inst)
         for group in state.groups.values()
         if state.is_member(group.id, actor.id)
         for inst in group.instances
