@@ -6,6 +6,7 @@ whose claim the database refuses."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ async def opened_pool(two: TwoAccounts, directory: Path, *, totp: bool) -> Accou
 async def start_process(two: TwoAccounts, store: Store, directory: Path, owner: str) -> Process:
     """Sessions saved by a login with TOTP, as `groupbridge login` leaves them; the running process
     has no TOTP secret, so a session VRChat ends stays blocked until a person logs in."""
-    directory.mkdir()
+    await asyncio.to_thread(directory.mkdir)
     await (await opened_pool(two, directory, totp=True)).close()
     pool = await opened_pool(two, directory, totp=False)
     await pool.assign([two.only_a.id, two.only_b.id])
