@@ -21,7 +21,7 @@ from bot.store import BindingIn, Store
 from bot.vrchat import VRChatError
 from bot.vrchat.pool import AccountPool
 from bot.vrchat.router import GroupRouter
-from tests.feed.test_session_alert_accounts import Channels
+from tests.feed.test_session_alert_accounts import Channels, opened
 from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, TwoAccounts, expire_sessions_of, make_account
 from tests.scale.conftest import Clock, OpenStore
 from tests.scale.test_feed_leases import Mono
@@ -45,24 +45,12 @@ class Process:
         return self.keeper.holds(account_lease(account))
 
 
-async def opened_pool(two: TwoAccounts, directory: Path, *, totp: bool) -> AccountPool:
-    pool = AccountPool(
-        [
-            make_account(two, directory, ALPHA, primary=True, totp=totp),
-            make_account(two, directory, BRAVO, primary=False, totp=totp),
-        ]
-    )
-    await pool.open()
-    await pool.login()
-    return pool
-
-
 async def start_process(two: TwoAccounts, store: Store, directory: Path, owner: str) -> Process:
     """Sessions saved by a login with TOTP, as `groupbridge login` leaves them; the running process
     has no TOTP secret, so a session VRChat ends stays blocked until a person logs in."""
     await asyncio.to_thread(directory.mkdir)
-    await (await opened_pool(two, directory, totp=True)).close()
-    pool = await opened_pool(two, directory, totp=False)
+    await (await opened(two, directory, totp=True)).close()
+    pool = await opened(two, directory, totp=False)
     await pool.assign([two.only_a.id, two.only_b.id])
     keeper = LeaseKeeper(
         store,
