@@ -10,7 +10,8 @@ alarm is not the last word there. They mention nobody and, like the feed, go thr
 With several VRChat accounts (bot.vrchat.pool) only the groups of the account that lost its session
 are on hold: the alert names that account (its configured name, never a secret) and goes to the
 channels of the groups it serves; an account that loses its session later in the same episode gets an
-alert of its own, in its groups' channels that have not heard one.
+alert of its own, in its groups' channels that have not heard one. With several processes, each
+account's notices come from the one process holding it, fenced in the database by its lease.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
+from dataclasses import dataclass
 
 import discord
 
+from bot.lease_names import account_lease
+from bot.store.leases import LeaseFence, LeaseLost, LeaseView
 from bot.store.ports import SessionNoticeStore
 from bot.text import safe_text
 from bot.vrchat import VRChatAPI
-from bot.vrchat.router import GroupRouter
 
 from .pacing import message_nonce
 from .sender import FeedSender, SendError
@@ -71,21 +74,13 @@ def session_alert(accounts: Collection[str] = ()) -> discord.Embed:
     return discord.Embed(title=TITLE, description=text, colour=discord.Colour.red())
 
 
-def blocked_accounts(vrchat: VRChatAPI) -> frozenset[str]:
-    """The names of the accounts whose session is blocked, when there are several to tell apart (a
-    lone account, or a bare client, is the bot's only one: the alert then names none)."""
-    if isinstance(vrchat, GroupRouter) and len(vrchat.pool) > 1:
-        return frozenset(a.name for a in vrchat.pool.accounts if a.client.session_blocked)
-    return frozenset()
+@dataclass(frozen=True)
+class HeldAccount:
+    """An account this process calls VRChat with, as the alerts see it."""
 
-
-def held_by(vrchat: VRChatAPI, accounts: Collection[str], group_id: str) -> bool:
-    """The group is on hold because of these accounts: one of them serves it (or, not yet decided,
-    it may be any of them). With no names, every group."""
-    if not accounts or not isinstance(vrchat, GroupRouter):
-        return True
-    serving = vrchat.pool.serving(group_id)
-    return serving is None or serving.name in accounts
+    name: str  # "" for a bare client
+    blocked: bool
+    fence: LeaseFence | None  # its `account:` lease, where accounts have leases (several processes)
 
 
 def session_back() -> discord.Embed:
@@ -95,9 +90,13 @@ def session_back() -> discord.Embed:
 class SessionAlerts:
     """Posts the notices once per episode; `check()` is cheap (no VRChat call) and safe to call often.
 
-    The channels that heard an episode's alarm are kept in the database (bot.store.session_notices):
-    a process restarted during the episode does not sound it again, and once a poll has gone through
-    after the restart it tells those channels the session is back.
+    Each account's notices come from the process holding the account (its `account:` lease,
+    bot.accounts): that process alone calls VRChat with it, so it is the one that meets the lost
+    session, and it learns first when the session is back. Every notice is claimed in the database
+    before it is posted (bot.store.session_notices), fenced by that lease: a process frozen past its
+    lease wakes up still seeing the account as its own, and claims nothing. The claims also keep which
+    channels heard an episode's alarm: a process restarted during the episode (or taking the account
+    over) does not sound it again, and once a poll has gone through it tells them the session is back.
     """
 
     def __init__(
@@ -106,64 +105,91 @@ class SessionAlerts:
         store: SessionNoticeStore,
         sender: FeedSender,
         *,
-        speaks_for: Callable[[str], bool] = lambda _group_id: True,
+        leases: LeaseView | None = None,
     ) -> None:
         self._vrchat = vrchat
-        # With several processes the notice for a group's channels comes from the process polling
-        # that group: it is the one that meets the lost session, and there is one per group.
-        self._speaks_for = speaks_for
+        self._pool = vrchat.accounts
+        self._leases = leases  # None: a lone process, holding every account
         self._store = store
         self._sender = sender
         self._lock = asyncio.Lock()
-        self._alerted = False
-        self._named: frozenset[str] = frozenset()  # the accounts this episode's alerts named
-        # Until a poll has gone through in this process, an alarm an earlier life left open is not
-        # known to be over: a session that is still expired blocks the client only at its first call.
-        self._left_open_checked = False
+        self._alerted: set[str] = set()  # the held accounts whose alarm was claimed this episode
+        # Held accounts that may have an alarm left open by an earlier life or an earlier holder, and
+        # that were looked at once a poll had gone through here: a session that is still expired
+        # blocks the client only at its first call, so before that, "not blocked" proves nothing.
+        self._settled: set[str] = set()
         self._polled = False
         self.episodes = 0
 
     def poll_went_through(self) -> None:
         self._polled = True
 
+    def _held(self) -> list[HeldAccount]:
+        """The accounts this process calls VRChat with, as its own (in-memory) view has them."""
+        if self._pool is None:
+            return [HeldAccount("", self._vrchat.session_blocked, None)]
+        pool, leases = self._pool, self._leases
+        held = [
+            HeldAccount(
+                account.name,
+                account.client.session_blocked,
+                leases.fence(account_lease(account.name)) if leases is not None else None,
+            )
+            for account in pool.accounts
+            if pool.held_here(account)
+        ]
+        names = {a.name for a in held}
+        self._alerted &= names  # an account gone to another process: its holder tells the end
+        self._settled &= names  # gained again later: looked at again
+        return held
+
+    def _due_back(self, account: HeldAccount) -> bool:
+        return not account.blocked and (
+            account.name in self._alerted or (self._polled and account.name not in self._settled)
+        )
+
     def needs_check(self) -> bool:
         """An episode began or ended since the last check (a local read, no I/O)."""
-        blocked = self._vrchat.session_blocked
-        if blocked and not blocked_accounts(self._vrchat) <= self._named:
-            return True  # another account lost its session
-        return blocked != self._alerted or (self._polled and not blocked and not self._left_open_checked)
+        return any((a.blocked and a.name not in self._alerted) or self._due_back(a) for a in self._held())
 
     async def check(self) -> list[int]:
-        """Post the alert if a new episode began, or the "back" notice if one ended; returns the
-        channels it reached."""
+        """Post the alert for each held account whose session is newly blocked, and the "back"
+        notice for each whose episode ended; returns the channels it reached."""
         async with self._lock:  # concurrent pollers must not both announce the same episode
-            blocked = self._vrchat.session_blocked
-            if blocked:
-                newly = blocked_accounts(self._vrchat) - self._named
-                return await self._alert(newly) if newly or not self._alerted else []
-            if self._alerted or (self._polled and not self._left_open_checked):
-                return await self._back()
-            return []
+            reached: list[int] = []
+            for account in self._held():
+                if account.blocked and account.name not in self._alerted:
+                    reached += await self._alert(account)
+                elif self._due_back(account):
+                    reached += await self._back(account)
+            return reached
 
-    async def _my_open_channels(self, accounts: Collection[str] = ()) -> list[int]:
-        # A paused channel answered 403/404 before; it is not probed (see the outbox).
-        bindings = await self._store.list_bindings()
+    async def _open_channels(self, account: str) -> list[int]:
+        """The channels of the groups `account` serves (or may: not decided yet). A paused channel
+        answered 403/404 before; it is not probed (see the outbox)."""
+        pool = self._pool
         return [
             b.feed_channel_id
-            for b in bindings
-            if not b.paused and self._speaks_for(b.group_id) and held_by(self._vrchat, accounts, b.group_id)
+            for b in await self._store.list_bindings()
+            if not b.paused and (pool is None or pool.serving_name(b.group_id) in (account, None))
         ]
 
-    async def _alert(self, accounts: frozenset[str]) -> list[int]:
+    async def _alert(self, account: HeldAccount) -> list[int]:
+        channels = await self._open_channels(account.name)
+        try:
+            claimed = await self._store.claim_session_alarm(channels, fence=account.fence)
+        except LeaseLost:
+            log.info("The session alert of %s is left to the account's new holder.", account.name)
+            return []
         if not self._alerted:
             self.episodes += 1
-        self._alerted = True
-        self._named |= accounts
-        heard = await self._store.session_alerted_channels()
-        mine = [c for c in await self._my_open_channels(accounts) if c not in heard]
-        reached = await self._post(mine, session_alert(accounts), "session", "the session alert")
-        await self._store.record_session_alert(reached)
-        whose = f" of {', '.join(sorted(accounts))}" if accounts else ""
+        self._alerted.add(account.name)
+        named = (account.name,) if self._pool is not None and len(self._pool) > 1 else ()
+        reached = await self._post(claimed, session_alert(named), "session", "the session alert")
+        if unreached := [c for c in claimed if c not in reached]:
+            # Given back: a channel the alarm never reached gets no "back" notice either.
+            await self._store.claim_session_alerts(unreached)
+        whose = f" of {account.name}" if named else ""
         log.error(
             "The VRChat session%s is blocked: no VRChat calls with it until `groupbridge login`; "
             "alert posted in %d channel(s).",
@@ -172,12 +198,16 @@ class SessionAlerts:
         )
         return reached
 
-    async def _back(self) -> list[int]:
-        self._alerted = False
-        self._named = frozenset()
-        self._left_open_checked = self._polled
-        # Only where the alarm arrived, and each channel from one process: the one that claims it.
-        back = await self._store.claim_session_alerts(await self._my_open_channels())
+    async def _back(self, account: HeldAccount) -> list[int]:
+        channels = await self._open_channels(account.name)
+        try:  # only where the alarm arrived, and each channel from one process: the one that claims it
+            back = await self._store.claim_session_alerts(channels, fence=account.fence)
+        except LeaseLost:
+            log.info("The session-back notice of %s is left to the account's new holder.", account.name)
+            return []
+        self._alerted.discard(account.name)
+        if self._polled:
+            self._settled.add(account.name)
         if not back:
             return []
         reached = await self._post(back, session_back(), "session-back", "the session-back notice")

@@ -69,12 +69,7 @@ class FeedService:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
-        self.alerts = SessionAlerts(
-            source,
-            store,
-            worker.sender,
-            speaks_for=lambda group_id: leases is None or leases.holds(group_lease(group_id)),
-        )
+        self.alerts = SessionAlerts(source, store, worker.sender, leases=leases)
         pool = source.accounts
         self.moves = (
             AccountMoves(pool, store, worker.sender, speaks_for=self.holds_group)
