@@ -62,6 +62,7 @@ async def start_process(two: TwoAccounts, store: Store, directory: Path, owner: 
         rng=random.Random(owner),
     )
     holding = AccountHolding(pool, keeper, store)
+    await holding.start()  # the desk: a blocked session makes the pool ask the other account about its groups
     router, channels = GroupRouter(pool), Channels()
     alerts = SessionAlerts(router, store, channels, leases=keeper)
     return Process(store, pool, router, keeper, holding, channels, alerts, directory)
