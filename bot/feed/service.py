@@ -232,6 +232,9 @@ class FeedService:
             self._in_background(self._post_quietly(self.moves.tell, "an account change"), "account moves")
 
     def _in_background(self, work: Coroutine[Any, Any, list[int]], name: str) -> None:
+        if self._stop.is_set():  # a poll that ended during stop(): its follow-up would outlive the feed
+            work.close()
+            return
         task = asyncio.create_task(work, name=name)
         self._checks.add(task)
         task.add_done_callback(self._checks.discard)
