@@ -302,6 +302,30 @@ def group(grp: SimGroup, state: SimState, viewer_id: str, *, include_roles: bool
     return out
 
 
+def limited_group(grp: SimGroup, viewer_id: str) -> JSON:
+    """LimitedGroup for ``GET /groups?query=`` (the search)."""
+    mine = grp.memberships.get(viewer_id)
+    return {
+        "bannerId": None,
+        "bannerUrl": None,
+        "createdAt": iso(grp.created_at),
+        "description": grp.description,
+        "discriminator": grp.discriminator,
+        "galleries": [],
+        "iconId": None,
+        "iconUrl": None,
+        "id": grp.id,
+        "isSearchable": True,
+        "memberCount": grp.member_count,
+        "membershipStatus": mine.status if mine else "inactive",
+        "name": grp.name,
+        "ownerId": grp.owner_id,
+        "rules": grp.rules,
+        "shortCode": grp.short_code,
+        "tags": [],
+    }
+
+
 def limited_user_group(record: SimMembership, grp: SimGroup) -> JSON:
     """LimitedUserGroups for ``GET /users/{id}/groups``."""
     latest_post = max((p.created_at for p in grp.posts.values()), default=None)
