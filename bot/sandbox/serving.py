@@ -41,6 +41,10 @@ class AppServer(LocalServer):
             raise RuntimeError(f"{type(self).__name__} is not started")
         return self._origin
 
+    def websocket_url(self, path: str) -> str:
+        """``ws://<host>:<port><path>`` once started: a websocket the app serves."""
+        return self.origin.replace("http://", "ws://", 1) + path
+
     def _refuse_second_start(self) -> None:
         if self._runner is not None:
             raise RuntimeError(f"{type(self).__name__} already started")

@@ -30,6 +30,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from bot.sandbox.spec_paths import PathTemplates
+
 from .unions import dispatch_tagged_unions
 from .validation import FormErrors
 
@@ -71,13 +73,9 @@ class DiscordSpec:
         if fast_unions:
             dispatch_tagged_unions(raw)
         self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(raw))
-        self._routes: list[tuple[int, re.Pattern[str], str, list[str]]] = []
+        self._templates = PathTemplates(raw["paths"])
         self._operations: dict[tuple[str, str], Operation] = {}
         for template, item in raw["paths"].items():
-            names = re.findall(r"\{([^/]+?)\}", template)
-            pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "([^/]+)", re.escape(template)) + "$")
-            literal = sum(1 for seg in template.split("/") if seg and not seg.startswith("{"))
-            self._routes.append((literal, pattern, template, names))
             shared = item.get("parameters", [])
             for method in _METHODS:
                 op = item.get(method)
@@ -99,8 +97,6 @@ class DiscordSpec:
                     ),
                     body_required=bool(body and body.get("required")),
                 )
-        # Most literal segments first: /messages/@original beats /messages/{message_id}.
-        self._routes.sort(key=lambda r: -r[0])
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -116,12 +112,11 @@ class DiscordSpec:
     def find(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], str | None]:
         """The operation for ``method path`` (``path`` without /api/v10), its path parameters, and the
         template matched (None when no path matches)."""
-        for _, pattern, template, names in self._routes:
-            match = pattern.match(path)
-            if match:
-                values = dict(zip(names, match.groups(), strict=True))
-                return self._operations.get((template, method.lower())), values, template
-        return None, {}, None
+        matched = self._templates.match(path)
+        if matched is None:
+            return None, {}, None
+        template, values = matched
+        return self._operations.get((template, method.lower())), values, template
 
     def _body(self, op: Operation, pointer: str) -> Draft202012Validator:
         if op.body_validator is None:

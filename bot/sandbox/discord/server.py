@@ -152,7 +152,7 @@ class DiscordStandIn(GuildControls, AppServer):
     @property
     def gateway_url(self) -> str:
         """The gateway websocket (what ``/gateway`` answers and READY's ``resume_gateway_url``)."""
-        return self.origin.replace("http://", "ws://", 1) + "/gateway"
+        return self.websocket_url("/gateway")
 
     @property
     def bot_user(self) -> StandInUser:

@@ -6,6 +6,8 @@ carrying ``*`` or the specific GroupPermissions value VRChat uses for the action
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 import bot.sandbox.vrchat.render as render
@@ -91,6 +93,17 @@ def _path_user_with(
     if _status_of(group, target) != status:
         raise otherwise
     return actor, group, target
+
+
+async def _body_user(
+    request: web.Request, permission: str
+) -> tuple[SimUser, SimGroup, SimUser, dict[str, Any]]:
+    """Caller, group, the user the body's ``userId`` names, and the body: what banning and inviting
+    start from (401, 404, 403, then 400 or 404 for the body, in VRChat's order)."""
+    actor, group = permitted(request, permission)
+    body = await read_json(request)
+    target = user_or_404(request, required_str(body, "userId"))
+    return actor, group, target, body
 
 
 def _member_list(request: web.Request, group: SimGroup, status: str) -> web.Response:
@@ -180,9 +193,7 @@ async def get_bans(request: web.Request) -> web.StreamResponse:
 
 async def ban_member(request: web.Request) -> web.StreamResponse:
     """``POST /groups/{groupId}/bans`` with ``{"userId"}``; members and non-members alike."""
-    actor, group = permitted(request, "group-bans-manage")
-    body = await read_json(request)
-    target = user_or_404(request, required_str(body, "userId"))
+    actor, group, target, _body = await _body_user(request, "group-bans-manage")
     if target.id == group.owner_id:
         raise ApiError(403, MSG_CANT_REMOVE_OWNER)
     if _status_of(group, target) == "banned":
@@ -208,9 +219,7 @@ async def get_invites(request: web.Request) -> web.StreamResponse:
 
 async def create_invite(request: web.Request) -> web.StreamResponse:
     """``POST /groups/{groupId}/invites`` with ``{"userId", "confirmOverrideBlock"?}``; 200, no body."""
-    actor, group = permitted(request, "group-invites-manage")
-    body = await read_json(request)
-    target = user_or_404(request, required_str(body, "userId"))
+    actor, group, target, body = await _body_user(request, "group-invites-manage")
     status = _status_of(group, target)
     if status == "member":
         raise ApiError(400, f"User {target.display_name} is already a member of this group\u2024")

@@ -95,7 +95,7 @@ class VRChatSimulator(AppServer):
     @property
     def pipeline_url(self) -> str:
         """``ws://<host>:<port>/`` once started: the pipeline, like ``wss://pipeline.vrchat.cloud/``."""
-        return self.origin.replace("http://", "ws://", 1) + PIPELINE_PATH
+        return self.websocket_url(PIPELINE_PATH)
 
     @property
     def password_logins(self) -> int:

@@ -10,7 +10,7 @@ import bot.sandbox.vrchat.render_instances as render_instances
 from .auth import require_user
 from .common import MSG_MUST_BE_OWN, ApiError, page_params, read_json, state_of
 from .groups import user_or_404
-from .models import iso
+from .models import SimUser, iso
 
 # UpdateUserRequest fields the simulator applies; other valid fields are accepted and ignored.
 _UPDATABLE = {
@@ -20,6 +20,14 @@ _UPDATABLE = {
     "bioLinks": "bio_links",
     "pronouns": "pronouns",
 }
+
+
+def _path_self(request: web.Request) -> SimUser:
+    """The signed-in caller, when the path's ``userId`` is their own (403 otherwise, like VRChat)."""
+    actor = require_user(request)
+    if request.match_info["userId"] != actor.id:
+        raise ApiError(403, MSG_MUST_BE_OWN)
+    return actor
 
 
 async def get_user(request: web.Request) -> web.StreamResponse:
@@ -54,9 +62,7 @@ async def get_user_groups(request: web.Request) -> web.StreamResponse:
 
 async def get_user_group_instances(request: web.Request) -> web.StreamResponse:
     """``GET /users/{userId}/instances/groups``: only for your own id, else 403 like VRChat."""
-    actor = require_user(request)
-    if request.match_info["userId"] != actor.id:
-        raise ApiError(403, MSG_MUST_BE_OWN)
+    actor = _path_self(request)
     state = state_of(request)
     instances = [
         render_instances.instance(inst)
@@ -69,9 +75,7 @@ async def get_user_group_instances(request: web.Request) -> web.StreamResponse:
 
 async def update_user(request: web.Request) -> web.StreamResponse:
     """``PUT /users/{userId}``: own profile only (status, statusDescription, bio, bioLinks, pronouns)."""
-    actor = require_user(request)
-    if request.match_info["userId"] != actor.id:
-        raise ApiError(403, MSG_MUST_BE_OWN)
+    actor = _path_self(request)
     body = await read_json(request)
     for key, attr in _UPDATABLE.items():
         if key in body:

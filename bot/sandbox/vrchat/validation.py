@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,8 @@ from openapi_core.validation.request.validators import V30RequestBodyValidator, 
 from openapi_core.validation.response.validators import V30ResponseValidator
 from openapi_schema_validator import OAS30Validator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from bot.sandbox.spec_paths import PathTemplates
 
 # A vendored copy of the community spec (MIT): the tests must not depend on files outside the repo.
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "openapi.yaml"
@@ -131,7 +132,7 @@ class SpecValidator:
         self._params = V30RequestParametersValidator(spec)
         self._body = V30RequestBodyValidator(spec, forbid_unspecified_additional_properties=True)
         self._response = V30ResponseValidator(spec)
-        self._routes: list[tuple[int, re.Pattern[str], str]] = []
+        self._templates = PathTemplates(raw["paths"])
         self._operations: dict[tuple[str, str], Operation] = {}
         components = raw.get("components", {}).get("parameters", {})
 
@@ -141,9 +142,6 @@ class SpecValidator:
 
         for template, item in raw["paths"].items():
             shared = [resolve(p) for p in item.get("parameters", [])]
-            pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
-            literal = sum(1 for seg in template.split("/") if seg and not seg.startswith("{"))
-            self._routes.append((literal, pattern, template))
             for method in _METHODS:
                 op = item.get(method)
                 if op is None:
@@ -156,15 +154,14 @@ class SpecValidator:
                     takes_body="requestBody" in op,
                     statuses=frozenset(str(code) for code in op.get("responses", {})),
                 )
-        # Most literal segments first, so /groups/roleTemplates beats /groups/{groupId}.
-        self._routes.sort(key=lambda r: -r[0])
 
     def find(self, method: str, path: str) -> tuple[str | None, Operation | None]:
         """The spec template matching ``path`` (without /api/1) and its operation for ``method``."""
-        for _, pattern, template in self._routes:
-            if pattern.match(path):
-                return template, self._operations.get((template, method.lower()))
-        return None, None
+        matched = self._templates.match(path)
+        if matched is None:
+            return None, None
+        template, _values = matched
+        return template, self._operations.get((template, method.lower()))
 
     def check_request(
         self,
