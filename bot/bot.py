@@ -178,10 +178,6 @@ class GroupBridgeBot(commands.Bot):
             self._holding = AccountHolding(self._pool, leases, self.store)
             self._closers.append(self._holding.stop)
 
-    def _holds_account(self, name: str) -> bool:
-        """Whether this process calls VRChat with the account itself (always when alone)."""
-        return self._pool is None or self._pool.calls is None or self._pool.calls.holds(name)
-
     async def _open_store(self) -> Store:
         if self._given_store is not None:
             return self._given_store
@@ -331,7 +327,6 @@ class GroupBridgeBot(commands.Bot):
             self.vrchat,
             self.store,
             holds_group=self.holds_group,
-            holds_account=self._holds_account,
         )
 
     async def sync_commands(self, *, allow_global: bool = False) -> list[int]:
