@@ -255,7 +255,8 @@ class GroupBridgeBot(commands.Bot):
             log.info("Audit-log mirror running for %d group(s)%s.", len(self.feed.pollers), others)
         if self.pipeline is not None:
             if self.feed is not None:
-                self.pipeline.subscribe(self.feed.wake)  # an active group is polled soon
+                feed = self.feed  # an active group is polled soon
+                self.pipeline.subscribe(lambda group_id, _requester: feed.wake(group_id))
             if self.leases is not None:
                 self.leases.subscribe(self.pipeline.on_leases)
             await self.pipeline.start()

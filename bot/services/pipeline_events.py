@@ -9,9 +9,9 @@ change and every RECHECK_EVERY seconds (bindings come and go, and with several a
 account is known only once it has been decided).
 
 A join-request notice for a bound group this process also holds (its cards and polling) tells the
-listeners, with the group's id: the card loop fetches that group's pending requests and posts their
-cards now, and the feed polls the group soon. A notice that names no group tells them about every
-held group the account serves.
+listeners, with the group's id and the requester's user ID when the notice names one: the card
+loop fetches that group's pending requests and posts their cards now, and the feed polls the group
+soon. A notice that names no group tells them about every held group the account serves.
 Nothing from the notice itself is trusted beyond "look at this group now": the requests are fetched
 from the API, which stays the source of truth. Notices about other groups (not bound, or held by
 another process) are left to polling, as is everything while the pipeline is away.
@@ -39,8 +39,9 @@ RECHECK_EVERY = 60.0
 # groups at their first call), look again this soon: its pipeline starts seconds, not a minute, later.
 RECHECK_UNDECIDED = 5.0
 
-#: Told the id of a bound group, held here, that VRChat says has a new join request.
-JoinRequestListener = Callable[[str], None]
+#: Told the id of a bound group, held here, that VRChat says has a new join request, and the VRChat
+#: user ID of the requester when the notice named them.
+JoinRequestListener = Callable[[str, str | None], None]
 
 
 @dataclass(eq=False)
@@ -189,7 +190,7 @@ class PipelineEvents:
         for group_id in sorted(targets):
             for listener in self._listeners:
                 try:
-                    listener(group_id)
+                    listener(group_id, event.user_id)
                 except Exception:  # one listener's bug must not keep the others from hearing it
                     log.exception("A join-request listener failed for %s", group_id)
 

@@ -73,8 +73,8 @@ async def test_each_account_with_a_held_group_runs_its_pipeline_and_wakes_only_i
     await bind(store, two.only_a.id, two.only_b.id)
     await router.pool.assign([two.only_a.id, two.only_b.id])
     events = PipelineEvents(router, store, two.sim.pipeline_url, pipeline_options=FAST)
-    woken: list[str] = []
-    events.subscribe(woken.append)
+    woken: list[tuple[str, str | None]] = []
+    events.subscribe(lambda group_id, requester: woken.append((group_id, requester)))
     await events.start()
     try:
         assert sorted(events.running) == [ALPHA, BRAVO]
@@ -85,7 +85,7 @@ async def test_each_account_with_a_held_group_runs_its_pipeline_and_wakes_only_i
         two.sim.state.request_to_join(two.neither.id, newcomer.id)  # no bot's group: nobody is told
         await until(lambda: bool(woken), "the notice")
         await asyncio.sleep(0.2)
-        assert woken == [two.only_b.id]
+        assert woken == [(two.only_b.id, newcomer.id)]  # the card loop matches it by requester
     finally:
         await events.stop()
     assert events.running == []
@@ -100,7 +100,7 @@ async def test_a_notice_without_a_group_wakes_every_group_the_account_serves_her
     two.sim.pipeline.payload = "bare"
     events = PipelineEvents(router, store, two.sim.pipeline_url, pipeline_options=FAST)
     woken: list[str] = []
-    events.subscribe(woken.append)
+    events.subscribe(lambda group_id, _requester: woken.append(group_id))
     await events.start()
     try:
         await until(lambda: two.sim.pipeline.open_connections == 2, "both pipelines")
@@ -123,7 +123,7 @@ async def test_only_the_process_holding_an_account_connects_its_pipeline(
         router, store, two.sim.pipeline_url, holds_group=lambda g: False, pipeline_options=FAST
     )
     woken: list[str] = []
-    events.subscribe(woken.append)
+    events.subscribe(lambda group_id, _requester: woken.append(group_id))
     await events.start()
     try:
         assert events.running == [BRAVO]
