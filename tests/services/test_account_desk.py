@@ -129,20 +129,21 @@ async def test_a_process_reports_only_the_accounts_it_holds(
         await pool.close()
 
 
+async def holder_of_bravo(
+    store: Store, pool: AccountPool, *, take_every: float, take_idle_cap: float
+) -> AccountDesk:
+    """ "There": the desk of a process holding Bravo's lease, looking for calls at the pace given."""
+    leases = await keeper(store, "there", [BRAVO])
+    return AccountDesk(store, leases, pool, "there", take_every=take_every, take_idle_cap=take_idle_cap)
+
+
 async def test_an_idle_holder_looks_for_calls_ever_more_rarely(
     sqlite_store: Store, two: TwoAccounts, tmp_path: Path
 ) -> None:
     """Nobody hands it a call: each empty look doubles the wait (0.01 s up to 0.16 s here), where a
     look every 0.01 s would have made about a hundred in the second."""
     pool = AccountPool([make_account(two, tmp_path, BRAVO, primary=True)])
-    there = AccountDesk(
-        sqlite_store,
-        await keeper(sqlite_store, "there", [BRAVO]),
-        pool,
-        "there",
-        take_every=0.01,
-        take_idle_cap=0.16,
-    )
+    there = await holder_of_bravo(sqlite_store, pool, take_every=0.01, take_idle_cap=0.16)
     with looks_for_calls(sqlite_store) as looks:
         await there.start()
         try:
@@ -161,14 +162,7 @@ async def test_a_call_written_in_the_same_process_wakes_an_idle_holder(
     own memory rings it, each time, and it is taken at once (no look before that)."""
     there_pool = await open_pool(two, tmp_path)
     here_pool = AccountPool([make_account(two, tmp_path, BRAVO, primary=True)])
-    there = AccountDesk(
-        sqlite_store,
-        await keeper(sqlite_store, "there", [BRAVO]),
-        there_pool,
-        "there",
-        take_every=60.0,
-        take_idle_cap=60.0,
-    )
+    there = await holder_of_bravo(sqlite_store, there_pool, take_every=60.0, take_idle_cap=60.0)
     here = AccountDesk(
         sqlite_store, await keeper(sqlite_store, "here", []), here_pool, "here", deadline=5.0, poll_every=0.01
     )
