@@ -178,10 +178,6 @@ class GroupBridgeBot(commands.Bot):
             self._holding = AccountHolding(self._pool, leases, self.store)
             self._closers.append(self._holding.stop)
 
-    def _holds_account(self, name: str) -> bool:
-        """Whether this process calls VRChat with the account itself (always when alone)."""
-        return self._pool is None or self._pool.calls is None or self._pool.calls.holds(name)
-
     async def _open_store(self) -> Store:
         if self._given_store is not None:
             return self._given_store
@@ -259,7 +255,8 @@ class GroupBridgeBot(commands.Bot):
             log.info("Audit-log mirror running for %d group(s)%s.", len(self.feed.pollers), others)
         if self.pipeline is not None:
             if self.feed is not None:
-                self.pipeline.subscribe(self.feed.wake)  # an active group is polled soon
+                feed = self.feed  # an active group is polled soon
+                self.pipeline.subscribe(lambda group_id, _requester: feed.wake(group_id))
             if self.leases is not None:
                 self.leases.subscribe(self.pipeline.on_leases)
             await self.pipeline.start()
@@ -331,7 +328,6 @@ class GroupBridgeBot(commands.Bot):
             self.vrchat,
             self.store,
             holds_group=self.holds_group,
-            holds_account=self._holds_account,
         )
 
     async def sync_commands(self, *, allow_global: bool = False) -> list[int]:

@@ -97,7 +97,6 @@ def pipeline_events(
     store: BindingReader,
     *,
     holds_group: Callable[[str], bool],
-    holds_account: Callable[[str], bool],
 ) -> PipelineEvents | None:
     """VRChat's pipeline, if the config asks for it and there is one for its base URL."""
     vrc = config.vrchat
@@ -106,9 +105,7 @@ def pipeline_events(
     if vrc.pipeline_endpoint is None:
         log.info("No VRChat pipeline for base_url %s (set vrchat.pipeline_url): polling only.", vrc.base_url)
         return None
-    return PipelineEvents(
-        vrchat, store, vrc.pipeline_endpoint, holds_group=holds_group, holds_account=holds_account
-    )
+    return PipelineEvents(vrchat, store, vrc.pipeline_endpoint, holds_group=holds_group)
 
 
 async def become_gateway(

@@ -9,8 +9,14 @@ caller decodes into the same result or VRChatError a local call would have given
 
 The caller looks for the outcome every POLL_EVERY seconds up to CALL_DEADLINE. Nobody took the call by
 then: it is withdrawn (so it never runs late) and AccountNotHeld says no running process holds the
-account. Taken but no outcome: OutcomeUnknown, as for a request that timed out. The holder looks for
-calls every TAKE_EVERY seconds, only while it holds an account: one indexed query.
+account. Taken but no outcome: OutcomeUnknown, as for a request that timed out.
+
+The holder looks for calls only while it holds an account (one indexed query a look): TAKE_EVERY
+seconds after a look that took a call, twice as long after each empty one up to TAKE_IDLE_CAP, so a
+quiet holder asks the database a few times a minute rather than four times a second. A call written by
+another process waits TAKE_IDLE_CAP seconds at most before it is taken, well within its caller's
+CALL_DEADLINE. A call written in this very process (where desks share memory: tests, a lease that
+moved while the call was being handed over) rings the holder's doorbell, which looks at once.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -34,7 +41,8 @@ from bot.vrchat.remote import JSON, encode_error, run_encoded
 log = logging.getLogger(__name__)
 
 POLL_EVERY = 0.1  # seconds between a caller's looks at its call
-TAKE_EVERY = 0.25  # seconds between the holder's looks for calls
+TAKE_EVERY = 0.25  # seconds between the holder's looks for calls while it is taking some
+TAKE_IDLE_CAP = 2.0  # seconds between them at most, when idle: a tenth of CALL_DEADLINE
 CALL_DEADLINE = 20.0  # seconds a caller waits for the holder
 PURGE_EVERY = 600.0
 PURGE_AFTER = timedelta(hours=1)
@@ -54,13 +62,17 @@ class AccountDesk:
         deadline: float = CALL_DEADLINE,
         poll_every: float = POLL_EVERY,
         take_every: float = TAKE_EVERY,
+        take_idle_cap: float = TAKE_IDLE_CAP,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._store, self._leases, self._pool, self.owner = store, leases, pool, owner
         self._deadline, self._poll_every, self._take_every = deadline, poll_every, take_every
+        self._take_idle_cap = max(take_idle_cap, take_every)
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._doorbell = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.served = 0  # calls run here for other processes
 
     # -- the caller's side --------------------------------------------------------------------------
@@ -70,6 +82,7 @@ class AccountDesk:
 
     async def call(self, account: str, method: str, arguments: dict[str, JSON]) -> JSON:
         call_id = await self._store.request_vrchat_call(account, method, json.dumps(arguments))
+        _ring_holders(account)
         now = self._clock or asyncio.get_running_loop().time
         give_up = now() + self._deadline
         try:
@@ -95,9 +108,12 @@ class AccountDesk:
     # -- the holder's side --------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        _HOLDERS.add(self)
         self._task = asyncio.create_task(self._run(), name="account desk")
 
     async def stop(self) -> None:
+        _HOLDERS.discard(self)
         tasks = [t for t in (self._task, *self._running) if t is not None]
         self._task = None
         for task in tasks:
@@ -107,16 +123,31 @@ class AccountDesk:
     def _held(self) -> list[str]:
         return [a.name for a in self._pool.accounts if self.holds(a.name)]
 
+    def _ring(self, account: str) -> None:
+        """A call for `account` was just written in this process's memory: look now if it is ours."""
+        if self._loop is asyncio.get_running_loop() and self.holds(account):
+            self._doorbell.set()
+
+    async def _until_next_look(self, wait: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await self._doorbell.wait()
+        self._doorbell.clear()  # before the look: a ring during it makes the next look at once
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         purge_at = loop.time() + PURGE_EVERY
         failing = False
+        wait = self._take_every
         while True:
-            await asyncio.sleep(self._take_every)
+            await self._until_next_look(wait)
             if not (held := self._held()):
+                wait = self._take_every  # no query made: an account gained is looked for soon
                 continue
+            took = False
             try:
                 for call in await self._store.take_vrchat_calls(self.owner, held):
+                    took = True
                     task = asyncio.create_task(self._serve(call), name=f"vrchat call {call.id}")
                     self._running.add(task)
                     task.add_done_callback(self._running.discard)
@@ -129,6 +160,7 @@ class AccountDesk:
                 failing = True
             else:
                 failing = False
+            wait = self._take_every if took else min(2 * wait, self._take_idle_cap)
 
     async def _serve(self, call: VRChatCall) -> None:
         outcome: dict[str, Any]
@@ -143,3 +175,12 @@ class AccountDesk:
             await self._store.finish_vrchat_call(call.id, self.owner, json.dumps(outcome))
         except Exception as exc:
             log.warning("Could not record the outcome of VRChat call %d (%s).", call.id, exc)
+
+
+# The desks of this process that hold accounts (several only where processes share memory: tests).
+_HOLDERS: weakref.WeakSet[AccountDesk] = weakref.WeakSet()
+
+
+def _ring_holders(account: str) -> None:
+    for desk in list(_HOLDERS):
+        desk._ring(account)

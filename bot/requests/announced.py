@@ -6,11 +6,12 @@ poll). Each runs the group's card round, and each round lists the group's reques
 request). The second is skipped:
 
 - the entry, when its request already has its card posted and pending (the notice's round did it);
-- the notice, when an entry's round listed a new request of that group that no notice had told of,
-  within MATCH_SECONDS: the notice is about that request. It names only the group when it reaches
-  the card loop, so this is a count per group; an entry whose notice never came (the pipeline
-  dropped it) stops counting after MATCH_SECONDS, so the worst a wrong match costs is one request's
-  card at the group's next poll (the notice wakes the poller) instead of in seconds.
+- the notice, when an entry's round listed the request it names (group and requester) and no notice
+  had told of it yet. A notice that names no requester always gets its round. A listed request
+  whose notice never comes (the pipeline dropped it) is forgotten when a later entry of that
+  requester is mirrored (the request was accepted, rejected, withdrawn), or once KEEP newer ones
+  are listed; until then a new request of the same user, should its notice come before its own
+  entry, waits for that entry's round (the group's next poll, which the notice hastens).
 
 Entries of the other `group.request.*` types (accept, reject, block, withdraw) always get their round.
 """
@@ -23,7 +24,7 @@ from typing import Protocol
 from bot.store import NO_CHANNEL, RequestCard, StoredEntry
 
 REQUEST_CREATE = "group.request.create"
-MATCH_SECONDS = 120.0
+KEEP = 1000  # listed requests remembered at most (each is a few dozen bytes)
 # A card made for an earlier request of the same user is not this entry's: VRChat's request time and
 # its entry's time lie within seconds of each other.
 REQUEST_TIME_SLACK = timedelta(minutes=1)
@@ -49,22 +50,26 @@ def _same_request(requested_at: datetime | None, entry_at: datetime) -> bool:
 
 
 class UntoldRequests:
-    """Per group, when an entry's round listed a new request that no pipeline notice had told of."""
+    """The new requests, by (group, requester), an entry's round listed that no notice told of yet."""
 
-    def __init__(self, window: float = MATCH_SECONDS) -> None:
-        self._window = window
-        self._listed: dict[str, list[float]] = {}
+    def __init__(self, keep: int = KEEP) -> None:
+        self._keep = keep
+        self._listed: dict[tuple[str, str], None] = {}  # oldest first
 
-    def listed(self, group_id: str, now: float) -> None:
-        recent = [at for at in self._listed.get(group_id, []) if now - at <= self._window]
-        self._listed[group_id] = [*recent, now]
+    def listed(self, group_id: str, user_id: str) -> None:
+        self._listed.pop((group_id, user_id), None)
+        self._listed[group_id, user_id] = None
+        while len(self._listed) > self._keep:
+            del self._listed[next(iter(self._listed))]
 
-    def told(self, group_id: str, now: float) -> bool:
-        """A notice for the group: True when it tells of a request an entry's round listed already
-        (that entry is then matched); False when the notice needs its own round."""
-        recent = [at for at in self._listed.pop(group_id, []) if now - at <= self._window]
-        if not recent:
+    def resolved(self, group_id: str, user_id: str) -> None:
+        """Another entry of the request: a later request of the user's is a new one."""
+        self._listed.pop((group_id, user_id), None)
+
+    def told(self, group_id: str, user_id: str | None) -> bool:
+        """A notice: True when an entry's round listed its request already (the notice is then
+        matched and forgotten); False when the notice needs its own round."""
+        if user_id is None or (group_id, user_id) not in self._listed:
             return False
-        if len(recent) > 1:
-            self._listed[group_id] = recent[1:]
+        del self._listed[group_id, user_id]
         return True

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -103,11 +102,12 @@ class CardRounds:
         self._quiet.reset(group_id)
         self._reconcile_at.pop(group_id, None)
 
-    def refresh_now(self, group_id: str) -> None:
-        """A new join request in this group (VRChat's pipeline said so): a card round for it now,
-        unless the mirror's entry of that request has had its round already."""
+    def refresh_now(self, group_id: str, user_id: str | None = None) -> None:
+        """A new join request in this group, of `user_id` when the notice named them (VRChat's
+        pipeline said so): a card round for it now, unless the mirror's entry of that request has had
+        its round already."""
         self._quiet.reset(group_id)
-        if self._untold.told(group_id, time.monotonic()):
+        if self._untold.told(group_id, user_id):
             log.debug("Join-request notice for %s: its request's card is up already.", group_id)
             return
         self._asked.add(group_id)
@@ -220,16 +220,20 @@ class CardRounds:
             return set()
         linked = {b.group_id for b in await store.list_bindings()}
         untold = [e for e in fresh.values() if e.group_id in linked and not await already_carded(store, e)]
-        self._note_untold(e for e in untold if e.event_type == REQUEST_CREATE)
+        self._note_untold(untold)
         return {e.group_id for e in untold}
 
-    def _note_untold(self, created: Iterable[StoredEntry]) -> None:
+    def _note_untold(self, entries: Iterable[StoredEntry]) -> None:
         """New requests whose entry's round is about to list them, where the pipeline listens: their
-        notices, when they come, need no round of their own."""
-        pipeline, now = self.bot.pipeline, time.monotonic()
-        for entry in created:
-            if pipeline is not None and pipeline.listening_for(entry.group_id):
-                self._untold.listed(entry.group_id, now)
+        notices, when they come, need no round of their own. Any other entry of a request ends it."""
+        pipeline = self.bot.pipeline
+        for entry in sorted(entries, key=lambda e: e.created_at):  # a request's end after its start
+            if not entry.target_id:
+                continue
+            if entry.event_type != REQUEST_CREATE:
+                self._untold.resolved(entry.group_id, entry.target_id)
+            elif pipeline is not None and pipeline.listening_for(entry.group_id):
+                self._untold.listed(entry.group_id, entry.target_id)
 
     async def sync_cards(self, group_ids: Iterable[str] | None = None) -> int:
         """One round for every linked group (or just `group_ids`): post new cards, close those VRChat

@@ -1,17 +1,17 @@
 """Join requests in seconds: VRChat's pipeline (bot.vrchat.pipeline), for the groups this process serves.
 
 One connection per account serving a bound group, from the process holding the account's lease
-(bot.leases, bot.accounts): the one process that calls VRChat with that account at all, so two
-processes never run one account's pipeline, and the connection leaves from the address the session
-belongs to (each client's gate also refuses to connect without the lease). A lone process holds
-every account. What decides is looked at again on every lease change and every RECHECK_EVERY
-seconds (bindings come and go, and with several accounts a group's account is known only once it
-has been decided).
+(bot.leases, bot.accounts; the pool's `held_here` says which): the one process that calls VRChat
+with that account at all, so two processes never run one account's pipeline, and the connection
+leaves from the address the session belongs to (each client's gate also refuses to connect without
+the lease). A lone process holds every account. What decides is looked at again on every lease
+change and every RECHECK_EVERY seconds (bindings come and go, and with several accounts a group's
+account is known only once it has been decided).
 
 A join-request notice for a bound group this process also holds (its cards and polling) tells the
-listeners, with the group's id: the card loop fetches that group's pending requests and posts their
-cards now, and the feed polls the group soon. A notice that names no group tells them about every
-held group the account serves.
+listeners, with the group's id and the requester's user ID when the notice names one: the card
+loop fetches that group's pending requests and posts their cards now, and the feed polls the group
+soon. A notice that names no group tells them about every held group the account serves.
 Nothing from the notice itself is trusted beyond "look at this group now": the requests are fetched
 from the API, which stays the source of truth. Notices about other groups (not bound, or held by
 another process) are left to polling, as is everything while the pipeline is away.
@@ -39,8 +39,9 @@ RECHECK_EVERY = 60.0
 # groups at their first call), look again this soon: its pipeline starts seconds, not a minute, later.
 RECHECK_UNDECIDED = 5.0
 
-#: Told the id of a bound group, held here, that VRChat says has a new join request.
-JoinRequestListener = Callable[[str], None]
+#: Told the id of a bound group, held here, that VRChat says has a new join request, and the VRChat
+#: user ID of the requester when the notice named them.
+JoinRequestListener = Callable[[str, str | None], None]
 
 
 @dataclass(eq=False)
@@ -58,7 +59,6 @@ class PipelineEvents:
         url: str,
         *,
         holds_group: Callable[[str], bool] = lambda _: True,
-        holds_account: Callable[[str], bool] = lambda _: True,
         recheck_every: float = RECHECK_EVERY,
         pipeline_options: dict[str, Any] | None = None,
     ) -> None:
@@ -67,18 +67,24 @@ class PipelineEvents:
         if pool is not None:
             serving: Callable[[str], str | None] = pool.serving_name
 
+            def holds(name: str) -> bool:
+                return pool.held_here(pool.account(name))
+
         else:
 
             def serving(group_id: str) -> str | None:
                 return ""  # one account serves every group
 
+            def holds(name: str) -> bool:
+                return True  # a lone client is this process's own
+
         self._serving = serving
+        self._holds_account = holds
         pipelines = vrchat.pipelines(url, **options)
         self._accounts = [_Account(name, pipeline) for name, pipeline in pipelines.items()]
         self._several = len(pipelines) > 1  # then the log lines name the account
         self._store = store
         self._holds_group = holds_group
-        self._holds_account = holds_account
         self._recheck_every = recheck_every
         self._listeners: list[JoinRequestListener] = []
         self._deciding = asyncio.Lock()
@@ -184,7 +190,7 @@ class PipelineEvents:
         for group_id in sorted(targets):
             for listener in self._listeners:
                 try:
-                    listener(group_id)
+                    listener(group_id, event.user_id)
                 except Exception:  # one listener's bug must not keep the others from hearing it
                     log.exception("A join-request listener failed for %s", group_id)
 

@@ -2,12 +2,18 @@
 
 The class is chosen by HTTP status (and, for a few calls, by a follow-up lookup), never by the text of
 VRChat's message: VRChat's messages change and use look-alike punctuation ("you can't invite that user․").
+
+An error met in the process holding an account crosses to the caller's process (bot.vrchat.remote) as
+`to_encoded()`, its text and fields, and comes back as the same class by `from_encoded()`: a class
+with fields of its own extends both. Messages and fields never hold a secret (a password, code,
+cookie or token), so they may be written to the database and logged.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Self
 
 from .text_safety import safe_str
 
@@ -23,6 +29,28 @@ class VRChatError(Exception):
         where = f" ({method} {path})" if method else ""
         prefix = f"VRChat answered {status}" if status else "VRChat request failed"
         super().__init__(f"{prefix}{where}: {message}")
+
+    def to_encoded(self) -> dict[str, Any]:
+        """This error as JSON: what another process needs to raise the same one (`from_encoded`)."""
+        return {
+            "status": self.status,
+            "message": self.message,
+            "method": self.method,
+            "path": self.path,
+            "text": str(self),
+        }
+
+    @classmethod
+    def from_encoded(cls, encoded: Mapping[str, Any]) -> Self:
+        """The error `to_encoded` gave, of this class. Built without __init__: the text is kept as it
+        was, not worded again here (the other process may run another version)."""
+        error = cls.__new__(cls)
+        Exception.__init__(error, str(encoded.get("text") or encoded.get("message") or "VRChat call failed"))
+        error.status = int(encoded.get("status") or 0)
+        error.message = str(encoded.get("message") or "")
+        error.method = str(encoded.get("method") or "")
+        error.path = str(encoded.get("path") or "")
+        return error
 
 
 class BadRequest(VRChatError):
@@ -66,6 +94,16 @@ class RateLimited(VRChatError):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
+    def to_encoded(self) -> dict[str, Any]:
+        return {**super().to_encoded(), "retry_after": self.retry_after}
+
+    @classmethod
+    def from_encoded(cls, encoded: Mapping[str, Any]) -> Self:
+        error = super().from_encoded(encoded)
+        retry_after = encoded.get("retry_after")
+        error.retry_after = None if retry_after is None else float(retry_after)
+        return error
+
 
 class ServerError(VRChatError):
     """5xx that did not clear up within the retries allowed for this call."""
@@ -92,6 +130,15 @@ class AccountNotHeld(VRChatError):
 
     def __str__(self) -> str:  # no request was made, so not "VRChat request failed"
         return self.message
+
+    def to_encoded(self) -> dict[str, Any]:
+        return {**super().to_encoded(), "account": self.account}
+
+    @classmethod
+    def from_encoded(cls, encoded: Mapping[str, Any]) -> Self:
+        error = super().from_encoded(encoded)
+        error.account = str(encoded.get("account") or "")
+        return error
 
 
 class AlreadyMember(BadRequest):
@@ -129,6 +176,15 @@ class TwoFactorRequired(AuthError):
             f"({', '.join(methods) or 'unknown method'}); run `groupbridge login` to enter a code, "
             "or configure vrchat.totp_secret for unattended logins."
         )
+
+    def to_encoded(self) -> dict[str, Any]:
+        return {**super().to_encoded(), "methods": list(self.methods)}
+
+    @classmethod
+    def from_encoded(cls, encoded: Mapping[str, Any]) -> Self:
+        error = super().from_encoded(encoded)
+        error.methods = [str(method) for method in encoded.get("methods") or ()]
+        return error
 
 
 class SessionExpired(AuthError):

@@ -9,7 +9,8 @@ Arguments and results are encoded from the client method's own type hints (pydan
 JSON mode), so a method added to the client is routable without a wrapper, and what comes back is the
 same typed model the local call would have returned. Errors come back as the same VRChatError class
 (by name, from the classes of bot.vrchat.errors; an unknown name gives a plain VRChatError) with the
-same status, message and text: callers handle a routed call's failure exactly as a local one's.
+same text and fields (each class encodes and decodes its own): callers handle a routed call's
+failure exactly as a local one's.
 """
 
 from __future__ import annotations
@@ -97,36 +98,13 @@ def decode_result(name: str, value: JSON) -> Any:
 
 
 def encode_error(error: VRChatError) -> dict[str, JSON]:
-    """What the caller needs to raise the same error: its class, status, message and text."""
-    encoded: dict[str, JSON] = {
-        "kind": type(error).__name__,
-        "status": error.status,
-        "message": error.message,
-        "method": error.method,
-        "path": error.path,
-        "text": str(error),
-    }
-    if (retry_after := getattr(error, "retry_after", None)) is not None:
-        encoded["retry_after"] = retry_after
-    return encoded
+    """What the caller needs to raise the same error: its class's name, and its text and fields."""
+    return {"kind": type(error).__name__, **error.to_encoded()}
 
 
 def decode_error(encoded: dict[str, JSON]) -> VRChatError:
     """The error a routed call met in its holder, as the same class (VRChatError when unknown here)."""
-    cls = ERRORS.get(str(encoded.get("kind")), VRChatError)
-    # Built without its __init__: subclasses take different arguments, and the text must be the
-    # holder's exactly (a message never holds a secret: see bot.vrchat.errors).
-    error = cls.__new__(cls)
-    Exception.__init__(error, str(encoded.get("text") or encoded.get("message") or "VRChat call failed"))
-    error.status = int(encoded.get("status") or 0)
-    error.message = str(encoded.get("message") or "")
-    error.method = str(encoded.get("method") or "")
-    error.path = str(encoded.get("path") or "")
-    if cls is errors.RateLimited or "retry_after" in encoded:
-        error.retry_after = encoded.get("retry_after")  # type: ignore[attr-defined]
-    if cls is errors.AccountNotHeld:
-        error.account = ""  # type: ignore[attr-defined]
-    return error
+    return ERRORS.get(str(encoded.get("kind")), VRChatError).from_encoded(encoded)
 
 
 async def run_encoded(client: VRChatClient, name: str, arguments: dict[str, JSON]) -> dict[str, JSON]:

@@ -50,10 +50,10 @@ async def test_a_request_told_by_the_pipeline_and_the_mirror_is_listed_once(
         rounds = card_rounds(bot)
         clock = VirtualClock(start=10_000.0)
         bot.feed = mirror(bot, clock)
-        told: list[str] = []
+        told: list[str | None] = []
         events = PipelineEvents(bot_vrchat, bot_store, sim.pipeline_url, pipeline_options=FAST)
         events.subscribe(rounds.refresh_now)  # as the card loop subscribes where the pipeline runs
-        events.subscribe(told.append)
+        events.subscribe(lambda _group_id, requester: told.append(requester))
         await events.start()
         bot.pipeline = events
         try:
@@ -73,7 +73,7 @@ async def test_a_request_told_by_the_pipeline_and_the_mirror_is_listed_once(
             assert listings(seeded_sim, group_id) == listed + 1
 
             # The entry first (the notice is late): the entry's round lists it and posts Frank's
-            # card; the notice, when it comes, runs no round.
+            # card; his notice, when it comes, runs no round.
             sim.pipeline.go_silent()
             frank = state.add_user("Frank", bio="Hi")
             state.request_to_join(group_id, frank.id)
@@ -82,14 +82,15 @@ async def test_a_request_told_by_the_pipeline_and_the_mirror_is_listed_once(
             assert await rounds.check_feed_events()
             assert listings(seeded_sim, group_id) == listed + 2
             sim.pipeline.restore()
-            sim.pipeline.notify_join_request(group_id, frank.id)
-            await until(lambda: len(told) == 2, "Frank's late notice")
-            await live_round(rounds)
-            assert listings(seeded_sim, group_id) == listed + 2
 
-            # The next request's notice is its own: listed at once.
+            # Gina's notice comes before Frank's late one: it is her request's, not his, and is
+            # listed at once (matched by requester, not by a count per group).
             state.request_to_join(group_id, state.add_user("Gina", bio="Hey").id)
-            await until(lambda: len(told) == 3, "Gina's notice")
+            await until(lambda: len(told) == 2, "Gina's notice")
+            await live_round(rounds)
+            assert listings(seeded_sim, group_id) == listed + 3
+            sim.pipeline.notify_join_request(group_id, frank.id)
+            await until(lambda: len(told) == 3, "Frank's late notice")
             await live_round(rounds)
             assert listings(seeded_sim, group_id) == listed + 3
         finally:
@@ -99,14 +100,25 @@ async def test_a_request_told_by_the_pipeline_and_the_mirror_is_listed_once(
     titles = [m.embeds[0]["title"] for m in card_messages(gateway_standin)]
     assert len(titles) == 4, titles
     assert all(name in title for name, title in zip(("Carol", "Erin", "Frank", "Gina"), titles, strict=True))
+    assert None not in told  # each notice named its requester
 
 
-def test_an_entry_whose_notice_never_came_stops_counting() -> None:
-    untold = UntoldRequests(window=120)
-    untold.listed("grp_a", 0.0)
-    untold.listed("grp_a", 10.0)
-    assert untold.told("grp_a", 20.0) and untold.told("grp_a", 20.0)  # one notice per listed entry
-    assert not untold.told("grp_a", 20.0)  # a third is a new request's
-    untold.listed("grp_a", 100.0)
-    assert not untold.told("grp_b", 101.0)  # another group's notice is its own
-    assert not untold.told("grp_a", 221.0)  # the notice never came: a later one is a new request's
+def test_a_notice_matches_only_the_request_of_its_group_and_requester() -> None:
+    untold = UntoldRequests()
+    untold.listed("grp_a", "usr_frank")
+    assert not untold.told("grp_a", "usr_gina")  # another requester's notice is its own
+    assert not untold.told("grp_b", "usr_frank")  # so is another group's
+    assert not untold.told("grp_a", None)  # a notice that names nobody gets its round
+    assert untold.told("grp_a", "usr_frank")
+    assert not untold.told("grp_a", "usr_frank")  # matched once: a second notice is a new request's
+
+
+def test_a_listed_request_whose_notice_never_came_is_forgotten() -> None:
+    untold = UntoldRequests(keep=2)
+    untold.listed("grp_a", "usr_frank")
+    untold.resolved("grp_a", "usr_frank")  # accepted, say: his next request is a new one
+    assert not untold.told("grp_a", "usr_frank")
+    for user in ("usr_1", "usr_2", "usr_3"):
+        untold.listed("grp_a", user)
+    assert not untold.told("grp_a", "usr_1")  # the oldest, past `keep`
+    assert untold.told("grp_a", "usr_2") and untold.told("grp_a", "usr_3")

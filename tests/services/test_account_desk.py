@@ -6,10 +6,15 @@ on its own logged-in client, against the simulator."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from bot.accounts.desk import AccountDesk
 from bot.lease_names import account_lease
@@ -31,6 +36,23 @@ async def keeper(store: Store, owner: str, accounts: list[str]) -> LeaseKeeper:
     leases = LeaseKeeper(store, wanted, ttl=30.0, owner=owner, member=bool(accounts))
     await leases.tick()
     return leases
+
+
+@contextmanager
+def looks_for_calls(store: Store) -> Iterator[list[str]]:
+    """The statements a holder's looks send (taking calls), as the database is asked them."""
+    looks: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "vrchat_calls" in statement and "taken_by" in statement and "RETURNING" in statement.upper():
+            looks.append(statement)
+
+    engine = store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield looks
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
 
 
 async def test_a_call_is_run_by_the_accounts_holder(
@@ -105,3 +127,55 @@ async def test_a_process_reports_only_the_accounts_it_holds(
         assert pool.usage()[1].budget == usage.budget
     finally:
         await pool.close()
+
+
+async def holder_of_bravo(
+    store: Store, pool: AccountPool, *, take_every: float, take_idle_cap: float
+) -> AccountDesk:
+    """ "There": the desk of a process holding Bravo's lease, looking for calls at the pace given."""
+    leases = await keeper(store, "there", [BRAVO])
+    return AccountDesk(store, leases, pool, "there", take_every=take_every, take_idle_cap=take_idle_cap)
+
+
+async def test_an_idle_holder_looks_for_calls_ever_more_rarely(
+    sqlite_store: Store, two: TwoAccounts, tmp_path: Path
+) -> None:
+    """Nobody hands it a call: each empty look doubles the wait (0.01 s up to 0.16 s here), where a
+    look every 0.01 s would have made about a hundred in the second."""
+    pool = AccountPool([make_account(two, tmp_path, BRAVO, primary=True)])
+    there = await holder_of_bravo(sqlite_store, pool, take_every=0.01, take_idle_cap=0.16)
+    with looks_for_calls(sqlite_store) as looks:
+        await there.start()
+        try:
+            await asyncio.sleep(1.0)
+        finally:
+            await there.stop()
+            await pool.close()
+    # 0.01 + 0.02 + 0.04 + 0.08 s, then one look per 0.16 s: 4 + 6 at most.
+    assert 2 <= len(looks) <= 12
+
+
+async def test_a_call_written_in_the_same_process_wakes_an_idle_holder(
+    sqlite_store: Store, two: TwoAccounts, tmp_path: Path
+) -> None:
+    """The holder's next look is a minute off, past the caller's deadline: the call written in its
+    own memory rings it, each time, and it is taken at once (no look before that)."""
+    there_pool = await open_pool(two, tmp_path)
+    here_pool = AccountPool([make_account(two, tmp_path, BRAVO, primary=True)])
+    there = await holder_of_bravo(sqlite_store, there_pool, take_every=60.0, take_idle_cap=60.0)
+    here = AccountDesk(
+        sqlite_store, await keeper(sqlite_store, "here", []), here_pool, "here", deadline=5.0, poll_every=0.01
+    )
+    with looks_for_calls(sqlite_store) as looks:
+        await there.start()
+        try:
+            for _ in range(2):
+                group = outcome_of(
+                    "get_group", await here.call(BRAVO, "get_group", {"group_id": two.only_b.id})
+                )
+                assert group.id == two.only_b.id
+        finally:
+            await there.stop()
+            await here_pool.close()
+            await there_pool.close()
+    assert there.served == 2 and len(looks) == 2

@@ -1,7 +1,8 @@
 """PipelineEvents: which accounts' pipelines a process runs, and which groups their notices wake.
 
 Two real accounts in the simulator (tests/fixtures/vrchat_accounts), the real pool and router, a
-real SQLite store with bindings; "holds" stands for the lease keeper's answer.
+real SQLite store with bindings; `HeldHere` stands for the lease keeper's answer, as the pool's
+`calls` port (bot.vrchat.remote.AccountCalls) gives it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.sandbox.vrchat import VRChatSimulator
 from bot.services.pipeline_events import PipelineEvents
 from bot.store import BindingIn, Store
 from bot.vrchat.pipeline import Backoff
+from bot.vrchat.remote import JSON
 from bot.vrchat.router import GroupRouter
 from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, TwoAccounts, seed_two_accounts
 
@@ -35,6 +37,19 @@ def store(sqlite_store: Store) -> Store:
 @pytest.fixture
 def router(two_router: GroupRouter) -> GroupRouter:
     return two_router
+
+
+class HeldHere:
+    """The accounts this process holds; a call for another one is never made in these tests."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = set(names)
+
+    def holds(self, account: str) -> bool:
+        return account in self.names
+
+    async def call(self, account: str, method: str, arguments: dict[str, JSON]) -> JSON:
+        raise AssertionError(f"{method} was handed over for {account}")
 
 
 async def bind(store: Store, *group_ids: str) -> None:
@@ -58,8 +73,8 @@ async def test_each_account_with_a_held_group_runs_its_pipeline_and_wakes_only_i
     await bind(store, two.only_a.id, two.only_b.id)
     await router.pool.assign([two.only_a.id, two.only_b.id])
     events = PipelineEvents(router, store, two.sim.pipeline_url, pipeline_options=FAST)
-    woken: list[str] = []
-    events.subscribe(woken.append)
+    woken: list[tuple[str, str | None]] = []
+    events.subscribe(lambda group_id, requester: woken.append((group_id, requester)))
     await events.start()
     try:
         assert sorted(events.running) == [ALPHA, BRAVO]
@@ -70,7 +85,7 @@ async def test_each_account_with_a_held_group_runs_its_pipeline_and_wakes_only_i
         two.sim.state.request_to_join(two.neither.id, newcomer.id)  # no bot's group: nobody is told
         await until(lambda: bool(woken), "the notice")
         await asyncio.sleep(0.2)
-        assert woken == [two.only_b.id]
+        assert woken == [(two.only_b.id, newcomer.id)]  # the card loop matches it by requester
     finally:
         await events.stop()
     assert events.running == []
@@ -85,7 +100,7 @@ async def test_a_notice_without_a_group_wakes_every_group_the_account_serves_her
     two.sim.pipeline.payload = "bare"
     events = PipelineEvents(router, store, two.sim.pipeline_url, pipeline_options=FAST)
     woken: list[str] = []
-    events.subscribe(woken.append)
+    events.subscribe(lambda group_id, _requester: woken.append(group_id))
     await events.start()
     try:
         await until(lambda: two.sim.pipeline.open_connections == 2, "both pipelines")
@@ -103,26 +118,21 @@ async def test_only_the_process_holding_an_account_connects_its_pipeline(
     """Several processes: the holder of the account's lease connects it, whoever holds its groups."""
     await bind(store, two.only_a.id, two.only_b.id)
     await router.pool.assign([two.only_a.id, two.only_b.id])
-    held = {BRAVO}  # this process holds Bravo; another holds Alpha
+    held = router.pool.calls = HeldHere(BRAVO)  # this process holds Bravo; another holds Alpha
     events = PipelineEvents(
-        router,
-        store,
-        two.sim.pipeline_url,
-        holds_group=lambda g: False,
-        holds_account=lambda name: name in held,
-        pipeline_options=FAST,
+        router, store, two.sim.pipeline_url, holds_group=lambda g: False, pipeline_options=FAST
     )
     woken: list[str] = []
-    events.subscribe(woken.append)
+    events.subscribe(lambda group_id, _requester: woken.append(group_id))
     await events.start()
     try:
         assert events.running == [BRAVO]
         await until(lambda: two.sim.pipeline.open_connections == 1, "Bravo's pipeline")
-        held.clear()  # the lease moved away
+        held.names.clear()  # the lease moved away
         await events.on_leases(frozenset(), frozenset({f"account:{BRAVO}"}))
         assert events.running == []
         await until(lambda: two.sim.pipeline.open_connections == 0, "no pipeline")
-        held.add(ALPHA)
+        held.names.add(ALPHA)
         await events.on_leases(frozenset({f"account:{ALPHA}"}), frozenset())
         assert events.running == [ALPHA]
         await until(lambda: two.sim.pipeline.open_connections == 1, "Alpha's pipeline")

@@ -15,11 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.vrchat import Forbidden, NotFound, VRChatError
-from bot.vrchat.errors import AccountNotHeld, RateLimited, SessionExpired
+from bot.vrchat import VRChatError
+from bot.vrchat.errors import (
+    AccountNotHeld,
+    AuthError,
+    CallRefused,
+    RateLimited,
+    TwoFactorRequired,
+    Unauthorized,
+)
 from bot.vrchat.models import AuditLogPage, JoinRequestAction
 from bot.vrchat.pool import AccountPool
-from bot.vrchat.remote import JSON, decode_error, encode_arguments, encode_error, run_encoded
+from bot.vrchat.remote import ERRORS, JSON, decode_error, encode_arguments, encode_error, run_encoded
 from bot.vrchat.router import GroupRouter
 from tests.fixtures.vrchat_accounts import ALPHA, BRAVO, TwoAccounts, by_account, make_account, open_pool
 
@@ -112,28 +119,39 @@ async def test_a_walk_over_pages_is_routed_page_by_page(
     assert port.handed.count("list_group_members") >= len(members)
 
 
-def test_errors_round_trip_by_class_name() -> None:
-    cases: list[VRChatError] = [
-        RateLimited("slow down", retry_after=12.0, status=429, method="GET", path="/groups/x"),
-        SessionExpired("The VRChat session has expired; run `groupbridge login`."),
-        Forbidden("no", status=403, method="POST", path="/groups/x/bans"),
-        NotFound("gone", status=404, method="GET", path="/users/x"),
-        AccountNotHeld("no running process holds VRChat account bot-bravo", account="bot-bravo"),
-    ]
-    for error in cases:
-        back = decode_error(json.loads(json.dumps(encode_error(error))))
-        assert type(back) is type(error)
-        assert (str(back), back.status, back.message, back.method, back.path) == (
-            str(error),
-            error.status,
-            error.message,
-            error.method,
-            error.path,
-        )
-    slow = decode_error(encode_error(cases[0]))
-    assert isinstance(slow, RateLimited) and slow.retry_after == 12.0
-    unknown = decode_error({"kind": "SomethingNew", "status": 418, "message": "teapot", "text": "teapot"})
-    assert type(unknown) is VRChatError and unknown.status == 418
+def example_of(cls: type[VRChatError]) -> VRChatError:
+    """One error of the class, every field set to something other than its default."""
+    if issubclass(cls, TwoFactorRequired):
+        return cls(["totp", "emailOtp"])
+    if issubclass(cls, AuthError):
+        return cls("The VRChat session has expired; run `groupbridge login`.")
+    if issubclass(cls, AccountNotHeld):
+        return cls("no running process holds VRChat account bot-bravo", account="bot-bravo")
+    if issubclass(cls, CallRefused):
+        return cls.of(Unauthorized("Missing Credentials", status=401, method="GET", path="/groups/x"))
+    if issubclass(cls, RateLimited):
+        return cls("slow down", retry_after=12.5, status=429, method="GET", path="/groups/x")
+    return cls("it went wrong", status=418, method="POST", path="/groups/x/invites")
+
+
+@pytest.mark.parametrize("cls", [ERRORS[name] for name in sorted(ERRORS)], ids=sorted(ERRORS))
+def test_every_error_class_round_trips_with_its_fields(cls: type[VRChatError]) -> None:
+    """Each class of bot.vrchat.errors comes back from JSON as itself, with the same text and every
+    field (its own too: `vars` holds them all), so a field added to a class without encoding it fails."""
+    error = example_of(cls)
+    assert type(error) is cls
+    back = decode_error(json.loads(json.dumps(encode_error(error))))
+    assert type(back) is cls
+    assert str(back) == str(error) and back.status == error.status
+    assert vars(back) == vars(error)
+
+
+def test_an_error_class_unknown_here_comes_back_as_a_plain_vrchat_error() -> None:
+    unknown = decode_error(
+        {"kind": "SomethingNew", "status": 418, "message": "teapot", "text": "VRChat: teapot"}
+    )
+    assert type(unknown) is VRChatError
+    assert (unknown.status, unknown.message, str(unknown)) == (418, "teapot", "VRChat: teapot")
 
 
 def test_only_client_calls_are_routable() -> None:
