@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Table, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, Select, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,7 +24,7 @@ from bot.store.models import (
 )
 
 T = TypeVar("T")
-D = TypeVar("D")  # a frozen dataclass of bot.store.types
+D = TypeVar("D")  # a frozen dataclass of bot.store.types (or of an Ops module): what callers get
 M = TypeVar("M")  # an ORM row class of bot.store.models
 
 # Keeps IN (...) lists well below SQLite's bound-parameter limit and PostgreSQL's 32767.
@@ -87,20 +87,40 @@ class StoreBase:
             )
             return changed_rows(result)
 
+    async def _add(self, row: M) -> M:
+        """Insert `row` in a transaction of its own; the row, with its generated id, is returned."""
+        async with self._sessions.begin() as session:
+            session.add(row)
+        return row
+
     async def _add_unique(self, row: M, conflict: Exception) -> M:
         """Insert `row` in a transaction of its own; `conflict` is raised when a unique constraint
         refuses it (the constraint decides a race between processes, not a read before)."""
         try:
-            async with self._sessions.begin() as session:
-                session.add(row)
+            return await self._add(row)
         except IntegrityError as exc:
             raise conflict from exc
-        return row
 
     async def _row(self, model: type[M], key: Any) -> M | None:
         """The row of `model` with this primary key, if there is one."""
         async with self._sessions() as session:
             return await session.get(model, key)
+
+    async def _get(self, model: type[M], key: Any, convert: Callable[[M], D]) -> D | None:
+        """The row of `model` with this primary key, converted, if there is one."""
+        row = await self._row(model, key)
+        return convert(row) if row is not None else None
+
+    async def _all(self, stmt: Select[M], convert: Callable[[M], D]) -> list[D]:
+        """Every row `stmt` selects, converted, in its order."""
+        async with self._sessions() as session:
+            return [convert(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def _one_or_none(self, stmt: Select[M], convert: Callable[[M], D]) -> D | None:
+        """The one row `stmt` selects (a unique key), converted, if there is one."""
+        async with self._sessions() as session:
+            row = (await session.execute(stmt)).scalar_one_or_none()
+            return convert(row) if row is not None else None
 
     async def _put_binding_settings(self, model: type[Any], binding_id: int, **values: Any) -> datetime:
         """Insert or overwrite the one settings row of a binding (`model`'s primary key is binding_id),

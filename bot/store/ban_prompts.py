@@ -169,27 +169,18 @@ class BanPromptOps(StoreBase):
             return prompt_from_row(row)
 
     async def ban_prompt(self, prompt_id: int) -> BanPrompt | None:
-        async with self._sessions() as session:
-            row = await session.get(BanPromptRow, prompt_id, populate_existing=True)
-            return prompt_from_row(row) if row is not None else None
+        return await self._get(BanPromptRow, prompt_id, prompt_from_row)
 
     async def unposted_ban_prompts(self) -> list[BanPrompt]:
         """Prompts whose card was never confirmed posted (a crash, or Discord refused it), oldest first."""
         bp = BanPromptRow
         stmt = select(bp).where(bp.message_id.is_(None), bp.state != "lifted").order_by(bp.id)
-        async with self._sessions() as session:
-            return [prompt_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, prompt_from_row)
 
     async def set_ban_prompt_message(self, prompt_id: int, round_: int, message_id: int) -> bool:
         bp = BanPromptRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(bp)
-                .where(bp.id == prompt_id, bp.round == round_)
-                .values(message_id=message_id, updated_at=self._now()),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        this_round = [bp.id == prompt_id, bp.round == round_]
+        return bool(await self._update(bp, this_round, message_id=message_id, updated_at=self._now()))
 
     async def move_ban_prompt(
         self,
@@ -216,12 +207,7 @@ class BanPromptOps(StoreBase):
             values.update(handled_by_discord_id=by_discord_id, handled_by_name=by_name, handled_at=now)
         if note is not None:
             values["note"] = note
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(bp).where(bp.id == prompt_id, bp.round == round_, allowed).values(**values),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        return bool(await self._update(bp, [bp.id == prompt_id, bp.round == round_, allowed], **values))
 
     async def lift_ban_prompts(self, guild_id: int, discord_user_id: int) -> list[BanPrompt]:
         """The Discord ban ended: every prompt of this user in this server is 'lifted' (a new ban will

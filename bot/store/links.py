@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Literal
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, chunked, from_row, ids_list
+from bot.store._base import StoreBase, changed_rows, from_row
 from bot.store.models import DiscordLinkRow, LinkAttemptRow, LinkCodeRow
 from bot.store.types import StoreError
 
@@ -65,10 +65,6 @@ def code_from_row(row: LinkCodeRow) -> LinkCode:
     return from_row(LinkCode, row)
 
 
-def _rowcount(result: Any) -> int:
-    return cast(CursorResult[Any], result).rowcount
-
-
 class LinkOps(StoreBase):
     # ------------------------------------------------------------------ codes
 
@@ -102,16 +98,12 @@ class LinkOps(StoreBase):
         return code_from_row(row)
 
     async def link_code(self, code_id: int) -> LinkCode | None:
-        async with self._sessions() as session:
-            row = await session.get(LinkCodeRow, code_id)
-            return code_from_row(row) if row is not None else None
+        return await self._get(LinkCodeRow, code_id, code_from_row)
 
     async def link_code_of(self, discord_user_id: int) -> LinkCode | None:
         """The Discord user's current code (open, expired or used), if any."""
-        async with self._sessions() as session:
-            stmt = select(LinkCodeRow).where(LinkCodeRow.discord_user_id == discord_user_id)
-            row = (await session.execute(stmt)).scalar_one_or_none()
-            return code_from_row(row) if row is not None else None
+        stmt = select(LinkCodeRow).where(LinkCodeRow.discord_user_id == discord_user_id)
+        return await self._one_or_none(stmt, code_from_row)
 
     # ------------------------------------------------------------------ caps
 
@@ -154,7 +146,7 @@ class LinkOps(StoreBase):
                     .values(used_at=now),
                     execution_options={"synchronize_session": False},
                 )
-                if _rowcount(claimed) != 1:
+                if changed_rows(claimed) != 1:
                     raise CodeNotClaimable(f"link code {code_id} is not open for {discord_user_id}")
                 either = or_(dl.discord_user_id == discord_user_id, dl.vrchat_user_id == vrchat_user_id)
                 old = [link_from_row(r) for r in (await session.execute(select(dl).where(either))).scalars()]
@@ -177,22 +169,15 @@ class LinkOps(StoreBase):
         return LinkChange(link_from_row(row), replaced)
 
     async def link_of_discord(self, discord_user_id: int) -> Link | None:
-        async with self._sessions() as session:
-            row = await session.get(DiscordLinkRow, discord_user_id)
-            return link_from_row(row) if row is not None else None
+        return await self._get(DiscordLinkRow, discord_user_id, link_from_row)
 
     async def link_of_vrchat(self, vrchat_user_id: str) -> Link | None:
         return (await self.links_of_vrchat([vrchat_user_id])).get(vrchat_user_id)
 
     async def links_of_vrchat(self, vrchat_user_ids: Iterable[str]) -> dict[str, Link]:
         """The links of these VRChat accounts, by VRChat user ID (accounts without one are left out)."""
-        out: dict[str, Link] = {}
-        async with self._sessions() as session:
-            for chunk in chunked(ids_list(vrchat_user_ids)):
-                stmt = select(DiscordLinkRow).where(DiscordLinkRow.vrchat_user_id.in_(chunk))
-                for row in (await session.execute(stmt)).scalars():
-                    out[row.vrchat_user_id] = link_from_row(row)
-        return out
+        rows = await self._rows_in(DiscordLinkRow, DiscordLinkRow.vrchat_user_id, vrchat_user_ids)
+        return {row.vrchat_user_id: link_from_row(row) for row in rows}
 
     async def remove_link(self, discord_user_id: int) -> Link | None:
         """Delete the Discord user's link and their code (open or used); the link that was, if any."""

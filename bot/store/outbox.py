@@ -172,12 +172,7 @@ class OutboxOps(StoreBase):
             if binding_id is not None
             else BindingRow.feed_channel_id == channel_id
         )
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(BindingRow).where(target).values(paused=paused, paused_reason=reason),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+        return await self._update(BindingRow, [target], paused=paused, paused_reason=reason)
 
     async def pause_binding(
         self, *, binding_id: int | None = None, channel_id: int | None = None, reason: str

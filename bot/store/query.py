@@ -117,9 +117,7 @@ def _type_matches(pattern: str) -> ColumnElement[bool]:
 
 class QueryOps(StoreBase):
     async def get_entry(self, entry_id: str) -> StoredEntry | None:
-        async with self._sessions() as session:
-            row = await session.get(AuditEntryRow, entry_id)
-            return entry_from_row(row) if row is not None else None
+        return await self._get(AuditEntryRow, entry_id, entry_from_row)
 
     async def set_discord_actor(self, entry_id: str, discord_user_id: int, discord_user_name: str) -> bool:
         """Attribute an entry the bot caused to the Discord moderator who asked for it."""
@@ -141,8 +139,7 @@ class QueryOps(StoreBase):
             # Keyset: strictly "older" than the last row shown, ties on created_at broken by id.
             conditions.append(or_(e.created_at < at, and_(e.created_at == at, e.id < entry_id)))
         stmt = select(e).where(*conditions).order_by(e.created_at.desc(), e.id.desc()).limit(limit + 1)
-        async with self._sessions() as session:
-            rows = [entry_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        rows = await self._all(stmt, entry_from_row)
         return rows[:limit], len(rows) > limit
 
     async def search_entries(

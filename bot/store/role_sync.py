@@ -86,6 +86,18 @@ def write_from_row(row: RoleSyncWriteRow) -> RoleWrite:
     return from_row(RoleWrite, row)
 
 
+def _held_values(binding_id: int, key: HeldKey, held: bool, now: datetime) -> dict[str, Any]:
+    """The role_sync_held row recording that the two sides agree on `key` (`held`: the role is held)."""
+    return {
+        "binding_id": binding_id,
+        "mapping_id": key.mapping_id,
+        "vrchat_user_id": key.vrchat_user_id,
+        "discord_user_id": key.discord_user_id,
+        "held": held,
+        "updated_at": now,
+    }
+
+
 class RoleSyncOps(StoreBase):
     # ------------------------------------------------------------------ settings
 
@@ -155,10 +167,8 @@ class RoleSyncOps(StoreBase):
         return removed
 
     async def role_mappings(self, binding_id: int) -> list[RoleMapping]:
-        async with self._sessions() as session:
-            stmt = select(RoleMappingRow).where(RoleMappingRow.binding_id == binding_id)
-            rows = (await session.execute(stmt)).scalars()
-            return sorted((mapping_from_row(r) for r in rows), key=lambda m: m.id)
+        stmt = select(RoleMappingRow).where(RoleMappingRow.binding_id == binding_id)
+        return sorted(await self._all(stmt, mapping_from_row), key=lambda m: m.id)
 
     # ------------------------------------------------------------------ what both sides agreed on
 
@@ -190,17 +200,7 @@ class RoleSyncOps(StoreBase):
                         ),
                         execution_options={"synchronize_session": False},
                     )
-            rows = [
-                {
-                    "binding_id": binding_id,
-                    "mapping_id": k.mapping_id,
-                    "vrchat_user_id": k.vrchat_user_id,
-                    "discord_user_id": k.discord_user_id,
-                    "held": held,
-                    "updated_at": now,
-                }
-                for k, held in agreed.items()
-            ]
+            rows = [_held_values(binding_id, key, held, now) for key, held in agreed.items()]
             for chunk_rows in chunked(rows, HELD_CHUNK):
                 await session.execute(self._insert(table(rh)), list(chunk_rows))
 
@@ -221,9 +221,7 @@ class RoleSyncOps(StoreBase):
             details=dict(details),
             created_at=self._now(),
         )
-        async with self._sessions.begin() as session:
-            session.add(row)
-        return write_from_row(row)
+        return write_from_row(await self._add(row))
 
     async def finish_role_write(
         self, write_id: int, action: ActionIn | None, agreed: tuple[int, HeldKey, bool | None] | None = None
@@ -256,16 +254,7 @@ class RoleSyncOps(StoreBase):
                     delete(rh).where(*gone), execution_options={"synchronize_session": False}
                 )
                 if held is not None:
-                    session.add(
-                        RoleSyncHeldRow(
-                            binding_id=binding_id,
-                            mapping_id=key.mapping_id,
-                            vrchat_user_id=key.vrchat_user_id,
-                            discord_user_id=key.discord_user_id,
-                            held=held,
-                            updated_at=self._now(),
-                        )
-                    )
+                    session.add(RoleSyncHeldRow(**_held_values(binding_id, key, held, self._now())))
         return True
 
     async def refuse_role_write(self, write_id: int, reason: str) -> bool:
@@ -298,8 +287,7 @@ class RoleSyncOps(StoreBase):
         stmt = select(rw).where(rw.binding_id == binding_id)
         if state is not None:
             stmt = stmt.where(rw.state == state)
-        async with self._sessions() as session:
-            return [write_from_row(r) for r in (await session.execute(stmt.order_by(rw.id))).scalars()]
+        return await self._all(stmt.order_by(rw.id), write_from_row)
 
     async def clear_role_refusals(self, binding_id: int, role_ids: Iterable[str] | None = None) -> int:
         """Forget refusals (all of the binding's, or those of these roles): they are tried again."""
