@@ -73,19 +73,26 @@ class StoreBase:
     async def _delete(self, model: type[Any], *where: ColumnElement[bool]) -> int:
         """DELETE the rows of `model` that match `where`, in a transaction of its own; how many went."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(model).where(*where), execution_options={"synchronize_session": False}
-            )
-            return changed_rows(result)
+            return await delete_rows(session, model, *where)
 
     async def _update(self, model: type[Any], where: Sequence[ColumnElement[bool]], **values: Any) -> int:
         """UPDATE the rows of `model` that match `where` to `values`, in a transaction of its own; how
         many changed. One statement, so its WHERE decides a race (see CardOps.claim_card)."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(model).where(*where).values(**values), execution_options={"synchronize_session": False}
-            )
-            return changed_rows(result)
+            return await update_rows(session, model, where, **values)
+
+    async def _update_in(
+        self,
+        model: type[Any],
+        column: Any,
+        keys: Iterable[Any],
+        where: Sequence[ColumnElement[bool]] = (),
+        /,
+        **values: Any,
+    ) -> int:
+        """update_in, in a transaction of its own."""
+        async with self._sessions.begin() as session:
+            return await update_in(session, model, column, keys, where, **values)
 
     async def _add(self, row: M) -> M:
         """Insert `row` in a transaction of its own; the row, with its generated id, is returned."""
@@ -140,6 +147,54 @@ class StoreBase:
             for chunk in chunked(ids_list(values)):
                 out.extend((await session.execute(select(model).where(column.in_(chunk)))).scalars())
         return out
+
+
+# The statements below run with synchronize_session off: their WHERE says what they change, and a
+# caller that reads a changed row back in the same session re-reads it (populate_existing) rather
+# than trusting the session's copy.
+
+
+async def delete_rows(session: AsyncSession, model: type[Any], *where: ColumnElement[bool]) -> int:
+    """DELETE the rows of `model` that match `where`, in the session's transaction; how many went."""
+    result = await session.execute(
+        delete(model).where(*where), execution_options={"synchronize_session": False}
+    )
+    return changed_rows(result)
+
+
+async def update_rows(
+    session: AsyncSession, model: type[Any], where: Sequence[ColumnElement[bool]], /, **values: Any
+) -> int:
+    """UPDATE the rows of `model` that match `where` to `values`, in the session's transaction; how
+    many changed."""
+    result = await session.execute(
+        update(model).where(*where).values(**values), execution_options={"synchronize_session": False}
+    )
+    return changed_rows(result)
+
+
+async def update_in(
+    session: AsyncSession,
+    model: type[Any],
+    column: Any,
+    keys: Iterable[Any],
+    where: Sequence[ColumnElement[bool]] = (),
+    /,
+    **values: Any,
+) -> int:
+    """UPDATE the rows of `model` whose `column` is one of `keys` (in their order, each once) and that
+    match `where` to `values`, IN-list chunk by chunk in the session's transaction; how many changed."""
+    changed = 0
+    for chunk in chunked(ids_list(keys)):
+        changed += await update_rows(session, model, [column.in_(chunk), *where], **values)
+    return changed
+
+
+async def reread(session: AsyncSession, model: type[M], *where: ColumnElement[bool]) -> M:
+    """The one row of `model` that matches `where`, as the database has it now (after the session's
+    own INSERT ... ON CONFLICT and UPDATE statements, which its copy does not follow)."""
+    stmt = select(model).where(*where).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one()
 
 
 def table(model: type[Any]) -> Table:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select
 
-from bot.store._base import StoreBase, changed_rows, from_row, table
+from bot.store._base import StoreBase, changed_rows, from_row, reread, table, update_rows
 from bot.store.models import BanPromptRow, BanSettingRow
 
 BanPromptState = Literal["auto", "open", "banning", "banned", "dismissed", "lifted"]
@@ -153,20 +153,10 @@ class BanPromptOps(StoreBase):
                 .on_conflict_do_nothing(index_elements=["guild_id", "group_id", "discord_user_id"])
             )
             if not changed_rows(inserted):
-                restarted = await session.execute(
-                    update(bp)
-                    .where(
-                        *key, or_(bp.state == "lifted", and_(bp.state == "dismissed", bp.trigger != trigger))
-                    )
-                    .values(round=bp.round + 1, **fresh, **_CLEARED),
-                    execution_options={"synchronize_session": False},
-                )
-                if not changed_rows(restarted):
+                over = or_(bp.state == "lifted", and_(bp.state == "dismissed", bp.trigger != trigger))
+                if not await update_rows(session, bp, [*key, over], round=bp.round + 1, **fresh, **_CLEARED):
                     return None
-            row = (
-                await session.execute(select(bp).where(*key).execution_options(populate_existing=True))
-            ).scalar_one()
-            return prompt_from_row(row)
+            return prompt_from_row(await reread(session, bp, *key))
 
     async def ban_prompt(self, prompt_id: int) -> BanPrompt | None:
         return await self._get(BanPromptRow, prompt_id, prompt_from_row)
@@ -217,8 +207,5 @@ class BanPromptOps(StoreBase):
         async with self._sessions.begin() as session:
             rows = (await session.execute(select(bp).where(*key).with_for_update())).scalars().all()
             before = [prompt_from_row(row) for row in rows]
-            await session.execute(
-                update(bp).where(*key).values(state="lifted", updated_at=self._now()),
-                execution_options={"synchronize_session": False},
-            )
+            await update_rows(session, bp, key, state="lifted", updated_at=self._now())
         return before

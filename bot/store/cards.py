@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select
 
-from bot.store._base import StoreBase, from_row, table
+from bot.store._base import StoreBase, from_row, reread, table, update_rows
 from bot.store.models import RequestCardRow
 
 CardState = Literal["pending", "accepted", "rejected", "blocked", "gone"]
@@ -120,14 +120,8 @@ class CardOps(StoreBase):
                 changes["requested_at"] = requested_at
             key = _card(group_id, user_id, channel_id)
             if changes:
-                await session.execute(
-                    update(rc).where(*key).values(**changes, updated_at=now),
-                    execution_options={"synchronize_session": False},
-                )
-            row = (
-                await session.execute(select(rc).where(*key).execution_options(populate_existing=True))
-            ).scalar_one()
-            return card_from_row(row)
+                await update_rows(session, rc, key, **changes, updated_at=now)
+            return card_from_row(await reread(session, rc, *key))
 
     async def get_card(self, group_id: str, user_id: str, channel_id: int) -> RequestCard | None:
         rc = RequestCardRow

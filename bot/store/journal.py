@@ -6,17 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict, Unpack
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.store._base import (
     StoreBase,
     action_from_row,
     action_row,
-    changed_rows,
-    chunked,
     equal_where_given,
     gap_from_row,
-    ids_list,
     like_escape,
 )
 from bot.store.models import ActionLogRow, GapRow
@@ -56,15 +53,7 @@ class JournalOps(StoreBase):
         return await self._all(stmt, gap_from_row)
 
     async def mark_gap_notified(self, gap_ids: Iterable[int]) -> int:
-        changed = 0
-        async with self._sessions.begin() as session:
-            for chunk in chunked(ids_list(gap_ids)):
-                result = await session.execute(
-                    update(GapRow).where(GapRow.id.in_(chunk)).values(notified=True),
-                    execution_options={"synchronize_session": False},
-                )
-                changed += changed_rows(result)
-        return changed
+        return await self._update_in(GapRow, GapRow.id, gap_ids, notified=True)
 
     # ---------------------------------------------------------------- action log
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, changed_rows, from_row
+from bot.store._base import StoreBase, delete_rows, from_row, update_rows
 from bot.store.models import DiscordLinkRow, LinkAttemptRow, LinkCodeRow
 from bot.store.types import StoreError
 
@@ -82,9 +82,8 @@ class LinkOps(StoreBase):
         Codes that expired before `purge_before` (anyone's) are deleted on the way."""
         lc = LinkCodeRow
         async with self._sessions.begin() as session:
-            await session.execute(
-                delete(lc).where(or_(lc.discord_user_id == discord_user_id, lc.expires_at < purge_before)),
-                execution_options={"synchronize_session": False},
+            await delete_rows(
+                session, lc, or_(lc.discord_user_id == discord_user_id, lc.expires_at < purge_before)
             )
             row = LinkCodeRow(
                 discord_user_id=discord_user_id,
@@ -123,9 +122,7 @@ class LinkOps(StoreBase):
             count, oldest = (await session.execute(select(func.count(), func.min(la.at)).where(*mine))).one()
             if count >= cap:  # refused: nothing is written
                 return oldest + (now - since)
-            await session.execute(
-                delete(la).where(la.at < since), execution_options={"synchronize_session": False}
-            )
+            await delete_rows(session, la, la.at < since)
             session.add(LinkAttemptRow(discord_user_id=discord_user_id, kind=kind, at=now))
         return None
 
@@ -140,19 +137,12 @@ class LinkOps(StoreBase):
         lc, dl = LinkCodeRow, DiscordLinkRow
         try:
             async with self._sessions.begin() as session:
-                claimed = await session.execute(
-                    update(lc)
-                    .where(lc.id == code_id, lc.discord_user_id == discord_user_id, lc.used_at.is_(None))
-                    .values(used_at=now),
-                    execution_options={"synchronize_session": False},
-                )
-                if changed_rows(claimed) != 1:
+                unused = [lc.id == code_id, lc.discord_user_id == discord_user_id, lc.used_at.is_(None)]
+                if await update_rows(session, lc, unused, used_at=now) != 1:
                     raise CodeNotClaimable(f"link code {code_id} is not open for {discord_user_id}")
                 either = or_(dl.discord_user_id == discord_user_id, dl.vrchat_user_id == vrchat_user_id)
                 old = [link_from_row(r) for r in (await session.execute(select(dl).where(either))).scalars()]
-                await session.execute(
-                    delete(dl).where(either), execution_options={"synchronize_session": False}
-                )
+                await delete_rows(session, dl, either)
                 # The deletes must reach the database before the insert: the unit of work would
                 # otherwise order the INSERT first and trip the unique constraints itself.
                 await session.flush()
@@ -185,12 +175,6 @@ class LinkOps(StoreBase):
         async with self._sessions.begin() as session:
             row = await session.get(dl, discord_user_id)
             removed = link_from_row(row) if row is not None else None
-            await session.execute(
-                delete(dl).where(dl.discord_user_id == discord_user_id),
-                execution_options={"synchronize_session": False},
-            )
-            await session.execute(
-                delete(LinkCodeRow).where(LinkCodeRow.discord_user_id == discord_user_id),
-                execution_options={"synchronize_session": False},
-            )
+            await delete_rows(session, dl, dl.discord_user_id == discord_user_id)
+            await delete_rows(session, LinkCodeRow, LinkCodeRow.discord_user_id == discord_user_id)
         return removed

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from bot.store._base import StoreBase, entry_from_row, fields_of, from_row, ids_list, table
+from bot.store._base import StoreBase, entry_from_row, fields_of, from_row, ids_list, table, update_rows
 from bot.store.leases import LeaseFence, lease_held
 from bot.store.models import AlertSettingsRow, AuditEntryRow, ModeratorAlertRow
 from bot.store.types import StoredEntry
@@ -170,16 +170,12 @@ class ModeratorAlertOps(StoreBase):
                     )
                     inserted.extend((await session.execute(stmt)).scalars())
                 else:
-                    await session.execute(
-                        update(ModeratorAlertRow)
-                        .where(
-                            ModeratorAlertRow.binding_id == ep.binding_id,
-                            ModeratorAlertRow.actor_key == ep.actor_key,
-                            ModeratorAlertRow.started_at == ep.started_at,
-                        )
-                        .values(**values),
-                        execution_options={"synchronize_session": False},
-                    )
+                    same_episode = [
+                        ModeratorAlertRow.binding_id == ep.binding_id,
+                        ModeratorAlertRow.actor_key == ep.actor_key,
+                        ModeratorAlertRow.started_at == ep.started_at,
+                    ]
+                    await update_rows(session, ModeratorAlertRow, same_episode, **values)
         return inserted
 
     # -- delivery ----------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
-from bot.store._base import StoreBase, changed_rows, entry_from_row, like_escape
+from bot.store._base import StoreBase, delete_rows, entry_from_row, like_escape
 from bot.store.models import AuditEntryRow, OutboxRow, SetAsideRow
 from bot.store.types import EntryPage, InvalidCursorError, StoredEntry
 
@@ -195,15 +195,8 @@ class QueryOps(StoreBase):
             # Explicit rather than relying on ON DELETE CASCADE, which SQLite only honours with
             # PRAGMA foreign_keys on; a connection opened by some other tool might not have it.
             for child in (o, SetAsideRow):
-                await session.execute(
-                    delete(child).where(child.entry_id.in_(doomed)),
-                    execution_options={"synchronize_session": False},
-                )
-            result = await session.execute(
-                delete(e).where(e.created_at < cutoff, ~undelivered),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+                await delete_rows(session, child, child.entry_id.in_(doomed))
+            return await delete_rows(session, e, e.created_at < cutoff, ~undelivered)
 
 
 def _csv_row(entry: StoredEntry) -> Iterable[str]:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from bot.store._base import StoreBase, action_row, changed_rows, chunked, from_row, ids_list, table
+from bot.store._base import StoreBase, action_row, chunked, delete_rows, from_row, ids_list, table
 from bot.store.models import (
     RoleMappingRow,
     RoleSyncHeldRow,
@@ -160,10 +160,7 @@ class RoleSyncOps(StoreBase):
             removed = mapping_from_row(row)
             await session.delete(row)
             rh = RoleSyncHeldRow
-            await session.execute(
-                delete(rh).where(rh.binding_id == binding_id, rh.mapping_id == mapping_id),
-                execution_options={"synchronize_session": False},
-            )
+            await delete_rows(session, rh, rh.binding_id == binding_id, rh.mapping_id == mapping_id)
         return removed
 
     async def role_mappings(self, binding_id: int) -> list[RoleMapping]:
@@ -191,15 +188,9 @@ class RoleSyncOps(StoreBase):
             for mapping_id, user in gone:
                 by_mapping.setdefault(mapping_id, []).append(user)
             for mapping_id, users in by_mapping.items():
+                mapped = (rh.binding_id == binding_id, rh.mapping_id == mapping_id)
                 for chunk in chunked(ids_list(users)):
-                    await session.execute(
-                        delete(rh).where(
-                            rh.binding_id == binding_id,
-                            rh.mapping_id == mapping_id,
-                            rh.vrchat_user_id.in_(chunk),
-                        ),
-                        execution_options={"synchronize_session": False},
-                    )
+                    await delete_rows(session, rh, *mapped, rh.vrchat_user_id.in_(chunk))
             rows = [_held_values(binding_id, key, held, now) for key, held in agreed.items()]
             for chunk_rows in chunked(rows, HELD_CHUNK):
                 await session.execute(self._insert(table(rh)), list(chunk_rows))
@@ -230,13 +221,8 @@ class RoleSyncOps(StoreBase):
         line and what both sides now agree on (held None: forget the pair). False (nothing written) when
         another run settled it."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(RoleSyncWriteRow).where(
-                    RoleSyncWriteRow.id == write_id, RoleSyncWriteRow.state == "pending"
-                ),
-                execution_options={"synchronize_session": False},
-            )
-            if not changed_rows(result):
+            rw = RoleSyncWriteRow
+            if not await delete_rows(session, rw, rw.id == write_id, rw.state == "pending"):
                 return False
             if action is not None:
                 session.add(action_row(action, self._now()))
@@ -250,9 +236,7 @@ class RoleSyncOps(StoreBase):
                 )
                 # None: forget the pair's agreement, only if it still names this Discord user.
                 gone = same if held is not None else (*same, rh.discord_user_id == key.discord_user_id)
-                await session.execute(
-                    delete(rh).where(*gone), execution_options={"synchronize_session": False}
-                )
+                await delete_rows(session, rh, *gone)
                 if held is not None:
                     session.add(RoleSyncHeldRow(**_held_values(binding_id, key, held, self._now())))
         return True
@@ -292,8 +276,7 @@ class RoleSyncOps(StoreBase):
     async def clear_role_refusals(self, binding_id: int, role_ids: Iterable[str] | None = None) -> int:
         """Forget refusals (all of the binding's, or those of these roles): they are tried again."""
         rw = RoleSyncWriteRow
-        stmt = delete(rw).where(rw.binding_id == binding_id, rw.state == "refused")
+        refused = [rw.binding_id == binding_id, rw.state == "refused"]
         if role_ids is not None:
-            stmt = stmt.where(rw.role_id.in_(ids_list(role_ids)))
-        async with self._sessions.begin() as session:
-            return changed_rows(await session.execute(stmt, execution_options={"synchronize_session": False}))
+            refused.append(rw.role_id.in_(ids_list(role_ids)))
+        return await self._delete(rw, *refused)
