@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -129,15 +129,19 @@ class StoreBase:
             row = (await session.execute(stmt)).scalar_one_or_none()
             return convert(row) if row is not None else None
 
-    async def _put_binding_settings(self, model: type[Any], binding_id: int, **values: Any) -> datetime:
-        """Insert or overwrite the one settings row of a binding (`model`'s primary key is binding_id),
-        stamped with updated_at, in one upsert: two admins saving at once leave one of their rows, whole.
-        The stamp is returned."""
-        values["updated_at"] = now = self._now()
-        stmt = self._insert(table(model)).values(binding_id=binding_id, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["binding_id"], set_=values)
+    async def _upsert(self, model: type[Any], key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """Insert the row of `model` with this primary `key`, or overwrite its `values`, in one
+        statement of its own transaction: two writers at once leave one of their rows, whole."""
+        stmt = self._insert(table(model)).values(**key, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=values)
         async with self._sessions.begin() as session:
             await session.execute(stmt)
+
+    async def _put_binding_settings(self, model: type[Any], binding_id: int, **values: Any) -> datetime:
+        """Insert or overwrite the one settings row of a binding (`model`'s primary key is binding_id),
+        stamped with updated_at (returned)."""
+        values["updated_at"] = now = self._now()
+        await self._upsert(model, {"binding_id": binding_id}, values)
         return now
 
     async def _rows_in(self, model: type[M], column: Any, values: Iterable[Any]) -> list[M]:
