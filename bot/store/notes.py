@@ -58,10 +58,7 @@ class NoteOps(StoreBase):
             author_name=author_name,
             created_at=now or self._now(),
         )
-        async with self._sessions.begin() as session:
-            session.add(row)
-            await session.flush()
-            return note_from_row(row)
+        return note_from_row(await self._add(row))
 
     async def notes_page(
         self,
@@ -84,8 +81,7 @@ class NoteOps(StoreBase):
                 older = or_(older, and_(n.created_at == at, n.id < note_id))
             conditions.append(older)
         stmt = select(n).where(*conditions).order_by(n.created_at.desc(), n.id.desc()).limit(limit)
-        async with self._sessions() as session:
-            return [note_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, note_from_row)
 
     async def note_count(self, guild_id: int, group_id: str, user_id: str) -> int:
         stmt = select(func.count()).select_from(ModeratorNoteRow).where(*_about(guild_id, group_id, user_id))
