@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Table, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, Select, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,7 +24,7 @@ from bot.store.models import (
 )
 
 T = TypeVar("T")
-D = TypeVar("D")  # a frozen dataclass of bot.store.types
+D = TypeVar("D")  # a frozen dataclass of bot.store.types (or of an Ops module): what callers get
 M = TypeVar("M")  # an ORM row class of bot.store.models
 
 # Keeps IN (...) lists well below SQLite's bound-parameter limit and PostgreSQL's 32767.
@@ -73,44 +73,75 @@ class StoreBase:
     async def _delete(self, model: type[Any], *where: ColumnElement[bool]) -> int:
         """DELETE the rows of `model` that match `where`, in a transaction of its own; how many went."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(model).where(*where), execution_options={"synchronize_session": False}
-            )
-            return changed_rows(result)
+            return await delete_rows(session, model, *where)
 
     async def _update(self, model: type[Any], where: Sequence[ColumnElement[bool]], **values: Any) -> int:
         """UPDATE the rows of `model` that match `where` to `values`, in a transaction of its own; how
         many changed. One statement, so its WHERE decides a race (see CardOps.claim_card)."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(model).where(*where).values(**values), execution_options={"synchronize_session": False}
-            )
-            return changed_rows(result)
+            return await update_rows(session, model, where, **values)
+
+    async def _update_in(
+        self,
+        model: type[Any],
+        column: Any,
+        keys: Iterable[Any],
+        where: Sequence[ColumnElement[bool]] = (),
+        /,
+        **values: Any,
+    ) -> int:
+        """update_in, in a transaction of its own."""
+        async with self._sessions.begin() as session:
+            return await update_in(session, model, column, keys, where, **values)
+
+    async def _add(self, row: M) -> M:
+        """Insert `row` in a transaction of its own; the row, with its generated id, is returned."""
+        async with self._sessions.begin() as session:
+            session.add(row)
+        return row
 
     async def _add_unique(self, row: M, conflict: Exception) -> M:
         """Insert `row` in a transaction of its own; `conflict` is raised when a unique constraint
         refuses it (the constraint decides a race between processes, not a read before)."""
         try:
-            async with self._sessions.begin() as session:
-                session.add(row)
+            return await self._add(row)
         except IntegrityError as exc:
             raise conflict from exc
-        return row
 
     async def _row(self, model: type[M], key: Any) -> M | None:
         """The row of `model` with this primary key, if there is one."""
         async with self._sessions() as session:
             return await session.get(model, key)
 
-    async def _put_binding_settings(self, model: type[Any], binding_id: int, **values: Any) -> datetime:
-        """Insert or overwrite the one settings row of a binding (`model`'s primary key is binding_id),
-        stamped with updated_at, in one upsert: two admins saving at once leave one of their rows, whole.
-        The stamp is returned."""
-        values["updated_at"] = now = self._now()
-        stmt = self._insert(table(model)).values(binding_id=binding_id, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["binding_id"], set_=values)
+    async def _get(self, model: type[M], key: Any, convert: Callable[[M], D]) -> D | None:
+        """The row of `model` with this primary key, converted, if there is one."""
+        row = await self._row(model, key)
+        return convert(row) if row is not None else None
+
+    async def _all(self, stmt: Select[M], convert: Callable[[M], D]) -> list[D]:
+        """Every row `stmt` selects, converted, in its order."""
+        async with self._sessions() as session:
+            return [convert(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def _one_or_none(self, stmt: Select[M], convert: Callable[[M], D]) -> D | None:
+        """The one row `stmt` selects (a unique key), converted, if there is one."""
+        async with self._sessions() as session:
+            row = (await session.execute(stmt)).scalar_one_or_none()
+            return convert(row) if row is not None else None
+
+    async def _upsert(self, model: type[Any], key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """Insert the row of `model` with this primary `key`, or overwrite its `values`, in one
+        statement of its own transaction: two writers at once leave one of their rows, whole."""
+        stmt = self._insert(table(model)).values(**key, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=values)
         async with self._sessions.begin() as session:
             await session.execute(stmt)
+
+    async def _put_binding_settings(self, model: type[Any], binding_id: int, **values: Any) -> datetime:
+        """Insert or overwrite the one settings row of a binding (`model`'s primary key is binding_id),
+        stamped with updated_at (returned)."""
+        values["updated_at"] = now = self._now()
+        await self._upsert(model, {"binding_id": binding_id}, values)
         return now
 
     async def _rows_in(self, model: type[M], column: Any, values: Iterable[Any]) -> list[M]:
@@ -120,6 +151,54 @@ class StoreBase:
             for chunk in chunked(ids_list(values)):
                 out.extend((await session.execute(select(model).where(column.in_(chunk)))).scalars())
         return out
+
+
+# The statements below run with synchronize_session off: their WHERE says what they change, and a
+# caller that reads a changed row back in the same session re-reads it (populate_existing) rather
+# than trusting the session's copy.
+
+
+async def delete_rows(session: AsyncSession, model: type[Any], *where: ColumnElement[bool]) -> int:
+    """DELETE the rows of `model` that match `where`, in the session's transaction; how many went."""
+    result = await session.execute(
+        delete(model).where(*where), execution_options={"synchronize_session": False}
+    )
+    return changed_rows(result)
+
+
+async def update_rows(
+    session: AsyncSession, model: type[Any], where: Sequence[ColumnElement[bool]], /, **values: Any
+) -> int:
+    """UPDATE the rows of `model` that match `where` to `values`, in the session's transaction; how
+    many changed."""
+    result = await session.execute(
+        update(model).where(*where).values(**values), execution_options={"synchronize_session": False}
+    )
+    return changed_rows(result)
+
+
+async def update_in(
+    session: AsyncSession,
+    model: type[Any],
+    column: Any,
+    keys: Iterable[Any],
+    where: Sequence[ColumnElement[bool]] = (),
+    /,
+    **values: Any,
+) -> int:
+    """UPDATE the rows of `model` whose `column` is one of `keys` (in their order, each once) and that
+    match `where` to `values`, IN-list chunk by chunk in the session's transaction; how many changed."""
+    changed = 0
+    for chunk in chunked(ids_list(keys)):
+        changed += await update_rows(session, model, [column.in_(chunk), *where], **values)
+    return changed
+
+
+async def reread(session: AsyncSession, model: type[M], *where: ColumnElement[bool]) -> M:
+    """The one row of `model` that matches `where`, as the database has it now (after the session's
+    own INSERT ... ON CONFLICT and UPDATE statements, which its copy does not follow)."""
+    stmt = select(model).where(*where).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one()
 
 
 def table(model: type[Any]) -> Table:

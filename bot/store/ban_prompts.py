@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select
 
-from bot.store._base import StoreBase, changed_rows, from_row, table
+from bot.store._base import StoreBase, changed_rows, from_row, reread, table, update_rows
 from bot.store.models import BanPromptRow, BanSettingRow
 
 BanPromptState = Literal["auto", "open", "banning", "banned", "dismissed", "lifted"]
@@ -153,43 +153,24 @@ class BanPromptOps(StoreBase):
                 .on_conflict_do_nothing(index_elements=["guild_id", "group_id", "discord_user_id"])
             )
             if not changed_rows(inserted):
-                restarted = await session.execute(
-                    update(bp)
-                    .where(
-                        *key, or_(bp.state == "lifted", and_(bp.state == "dismissed", bp.trigger != trigger))
-                    )
-                    .values(round=bp.round + 1, **fresh, **_CLEARED),
-                    execution_options={"synchronize_session": False},
-                )
-                if not changed_rows(restarted):
+                over = or_(bp.state == "lifted", and_(bp.state == "dismissed", bp.trigger != trigger))
+                if not await update_rows(session, bp, [*key, over], round=bp.round + 1, **fresh, **_CLEARED):
                     return None
-            row = (
-                await session.execute(select(bp).where(*key).execution_options(populate_existing=True))
-            ).scalar_one()
-            return prompt_from_row(row)
+            return prompt_from_row(await reread(session, bp, *key))
 
     async def ban_prompt(self, prompt_id: int) -> BanPrompt | None:
-        async with self._sessions() as session:
-            row = await session.get(BanPromptRow, prompt_id, populate_existing=True)
-            return prompt_from_row(row) if row is not None else None
+        return await self._get(BanPromptRow, prompt_id, prompt_from_row)
 
     async def unposted_ban_prompts(self) -> list[BanPrompt]:
         """Prompts whose card was never confirmed posted (a crash, or Discord refused it), oldest first."""
         bp = BanPromptRow
         stmt = select(bp).where(bp.message_id.is_(None), bp.state != "lifted").order_by(bp.id)
-        async with self._sessions() as session:
-            return [prompt_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, prompt_from_row)
 
     async def set_ban_prompt_message(self, prompt_id: int, round_: int, message_id: int) -> bool:
         bp = BanPromptRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(bp)
-                .where(bp.id == prompt_id, bp.round == round_)
-                .values(message_id=message_id, updated_at=self._now()),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        this_round = [bp.id == prompt_id, bp.round == round_]
+        return bool(await self._update(bp, this_round, message_id=message_id, updated_at=self._now()))
 
     async def move_ban_prompt(
         self,
@@ -216,12 +197,7 @@ class BanPromptOps(StoreBase):
             values.update(handled_by_discord_id=by_discord_id, handled_by_name=by_name, handled_at=now)
         if note is not None:
             values["note"] = note
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(bp).where(bp.id == prompt_id, bp.round == round_, allowed).values(**values),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        return bool(await self._update(bp, [bp.id == prompt_id, bp.round == round_, allowed], **values))
 
     async def lift_ban_prompts(self, guild_id: int, discord_user_id: int) -> list[BanPrompt]:
         """The Discord ban ended: every prompt of this user in this server is 'lifted' (a new ban will
@@ -231,8 +207,5 @@ class BanPromptOps(StoreBase):
         async with self._sessions.begin() as session:
             rows = (await session.execute(select(bp).where(*key).with_for_update())).scalars().all()
             before = [prompt_from_row(row) for row in rows]
-            await session.execute(
-                update(bp).where(*key).values(state="lifted", updated_at=self._now()),
-                execution_options={"synchronize_session": False},
-            )
+            await update_rows(session, bp, key, state="lifted", updated_at=self._now())
         return before

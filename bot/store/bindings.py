@@ -43,9 +43,7 @@ class BindingOps(StoreBase):
         return bool(await self._delete(BindingRow, BindingRow.id == binding_id))
 
     async def get_binding(self, binding_id: int) -> Binding | None:
-        async with self._sessions() as session:
-            row = await session.get(BindingRow, binding_id)
-            return binding_from_row(row) if row is not None else None
+        return await self._get(BindingRow, binding_id, binding_from_row)
 
     async def list_bindings(self, **where: Unpack[BindingFilters]) -> list[Binding]:
         b = BindingRow
@@ -57,8 +55,7 @@ class BindingOps(StoreBase):
         }
         given = [(column, where.get(name)) for name, column in columns.items()]
         stmt = select(b).where(*equal_where_given(given)).order_by(b.id)
-        async with self._sessions() as session:
-            return [binding_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, binding_from_row)
 
     async def set_event_families(self, binding_id: int, families: Iterable[str]) -> Binding | None:
         """Replace a binding's event-family filter (empty = everything). None if no such binding."""

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select
 
-from bot.store._base import StoreBase, from_row, table
+from bot.store._base import StoreBase, from_row, reread, table, update_rows
 from bot.store.models import RequestCardRow
 
 CardState = Literal["pending", "accepted", "rejected", "blocked", "gone"]
@@ -120,36 +120,26 @@ class CardOps(StoreBase):
                 changes["requested_at"] = requested_at
             key = _card(group_id, user_id, channel_id)
             if changes:
-                await session.execute(
-                    update(rc).where(*key).values(**changes, updated_at=now),
-                    execution_options={"synchronize_session": False},
-                )
-            row = (
-                await session.execute(select(rc).where(*key).execution_options(populate_existing=True))
-            ).scalar_one()
-            return card_from_row(row)
+                await update_rows(session, rc, key, **changes, updated_at=now)
+            return card_from_row(await reread(session, rc, *key))
 
     async def get_card(self, group_id: str, user_id: str, channel_id: int) -> RequestCard | None:
         rc = RequestCardRow
         stmt = select(rc).where(*_card(group_id, user_id, channel_id))
-        async with self._sessions() as session:
-            row = (await session.execute(stmt)).scalar_one_or_none()
-            return card_from_row(row) if row is not None else None
+        return await self._one_or_none(stmt, card_from_row)
 
     async def cards_for(self, group_id: str, user_id: str) -> list[RequestCard]:
         """Every card of one request (one per channel it was posted to), oldest first."""
         rc = RequestCardRow
         stmt = select(rc).where(*_of_request(group_id, user_id)).order_by(rc.id)
-        async with self._sessions() as session:
-            return [card_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, card_from_row)
 
     async def list_cards(self, group_id: str, state: CardState | None = None) -> list[RequestCard]:
         rc = RequestCardRow
         stmt = select(rc).where(rc.group_id == group_id).order_by(rc.id)
         if state is not None:
             stmt = stmt.where(rc.state == state)
-        async with self._sessions() as session:
-            return [card_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, card_from_row)
 
     async def claim_card(
         self,

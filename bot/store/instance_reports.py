@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, changed_rows, from_row
+from bot.store._base import StoreBase, from_row
 from bot.store.models import AuditEntryRow, InstanceReportRow
 
 ReportState = Literal["pending", "reported", "closing", "closed", "gone"]
@@ -96,16 +96,12 @@ class InstanceReportOps(StoreBase):
             created_at=self._now(),
         )
         try:
-            async with self._sessions.begin() as session:
-                session.add(row)
+            return report_from_row(await self._add(row))
         except IntegrityError:
             return None
-        return report_from_row(row)
 
     async def instance_report(self, report_id: int) -> InstanceReport | None:
-        async with self._sessions() as session:
-            row = await session.get(InstanceReportRow, report_id)
-            return report_from_row(row) if row is not None else None
+        return await self._get(InstanceReportRow, report_id, report_from_row)
 
     async def instance_reports(
         self, binding_ids: Iterable[int], states: Iterable[ReportState] | None = None
@@ -115,19 +111,14 @@ class InstanceReportOps(StoreBase):
         stmt = select(r).where(r.binding_id.in_(list(binding_ids))).order_by(r.id)
         if states is not None:
             stmt = stmt.where(r.state.in_(list(states)))
-        async with self._sessions() as session:
-            return [report_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, report_from_row)
 
     async def set_report_message(self, report_id: int, channel_id: int, message_id: int) -> None:
         """The report is posted: its message, and the state `reported` (from `pending` only)."""
         r = InstanceReportRow
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(r)
-                .where(r.id == report_id)
-                .values(channel_id=channel_id, message_id=message_id, state="reported"),
-                execution_options={"synchronize_session": False},
-            )
+        await self._update(
+            r, [r.id == report_id], channel_id=channel_id, message_id=message_id, state="reported"
+        )
 
     async def move_instance_report(
         self,
@@ -143,18 +134,8 @@ class InstanceReportOps(StoreBase):
         values: dict[str, object] = {"state": to_state}
         if to_state in ("closed", "gone"):
             values.update(handled_at=self._now(), handled_by_discord_id=by_discord_id)
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(r).where(r.id == report_id, r.state.in_(list(from_states))).values(**values),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        return bool(await self._update(r, [r.id == report_id, r.state.in_(list(from_states))], **values))
 
     async def prune_instance_reports(self, before: datetime) -> int:
         """Forget reports made before `before` (instance IDs carry a nonce: an old one never returns)."""
-        r = InstanceReportRow
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(r).where(r.created_at < before), execution_options={"synchronize_session": False}
-            )
-            return changed_rows(result)
+        return await self._delete(InstanceReportRow, InstanceReportRow.created_at < before)

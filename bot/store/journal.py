@@ -6,17 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict, Unpack
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.store._base import (
     StoreBase,
     action_from_row,
     action_row,
-    changed_rows,
-    chunked,
     equal_where_given,
     gap_from_row,
-    ids_list,
     like_escape,
 )
 from bot.store.models import ActionLogRow, GapRow
@@ -47,35 +44,21 @@ class JournalOps(StoreBase):
         row = GapRow(
             group_id=group_id, start=start, end=end, reason=reason, created_at=self._now(), notified=False
         )
-        async with self._sessions.begin() as session:
-            session.add(row)
-        return gap_from_row(row)
+        return gap_from_row(await self._add(row))
 
     async def unnotified_gaps(self, group_id: str | None = None) -> list[Gap]:
         stmt = select(GapRow).where(GapRow.notified.is_(False)).order_by(GapRow.start, GapRow.id)
         if group_id is not None:
             stmt = stmt.where(GapRow.group_id == group_id)
-        async with self._sessions() as session:
-            return [gap_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, gap_from_row)
 
     async def mark_gap_notified(self, gap_ids: Iterable[int]) -> int:
-        changed = 0
-        async with self._sessions.begin() as session:
-            for chunk in chunked(ids_list(gap_ids)):
-                result = await session.execute(
-                    update(GapRow).where(GapRow.id.in_(chunk)).values(notified=True),
-                    execution_options={"synchronize_session": False},
-                )
-                changed += changed_rows(result)
-        return changed
+        return await self._update_in(GapRow, GapRow.id, gap_ids, notified=True)
 
     # ---------------------------------------------------------------- action log
 
     async def record_action(self, action: ActionIn) -> ActionRecord:
-        row = action_row(action, self._now())
-        async with self._sessions.begin() as session:
-            session.add(row)
-        return action_from_row(row)
+        return action_from_row(await self._add(action_row(action, self._now())))
 
     async def list_actions(self, *, limit: int = 50, **where: Unpack[ActionFilters]) -> list[ActionRecord]:
         """Newest first. `action` matches exactly or as a dotted prefix ('request' -> 'request.accept')."""
@@ -89,5 +72,4 @@ class JournalOps(StoreBase):
         if (until := where.get("until")) is not None:
             stmt = stmt.where(a.created_at < until)
         stmt = stmt.order_by(ActionLogRow.created_at.desc(), ActionLogRow.id.desc()).limit(limit)
-        async with self._sessions() as session:
-            return [action_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, action_from_row)

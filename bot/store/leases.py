@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store._base import StoreBase, changed_rows, chunked, ids_list, table
+from bot.store._base import StoreBase, chunked, ids_list, table
 from bot.store.models import LeaseRow
 from bot.store.types import StoreError
 
@@ -193,17 +193,10 @@ class LeaseOps(StoreBase):
         """Let others take these leases (all of `owner`'s when names is None) at once; returns how many
         were still `owner`'s. The rows stay, so the next holder continues the generation count."""
         now = self._now()
-        released = 0
-        async with self._sessions.begin() as session:
-            base = update(LeaseRow).where(LeaseRow.owner == owner, LeaseRow.expires_at > now)
-            chunks = [None] if names is None else list(chunked(sorted(ids_list(names))))
-            for chunk in chunks:
-                stmt = base if chunk is None else base.where(LeaseRow.name.in_(chunk))
-                result = await session.execute(
-                    stmt.values(expires_at=now), execution_options={"synchronize_session": False}
-                )
-                released += changed_rows(result)
-        return released
+        mine = [LeaseRow.owner == owner, LeaseRow.expires_at > now]
+        if names is None:
+            return await self._update(LeaseRow, mine, expires_at=now)
+        return await self._update_in(LeaseRow, LeaseRow.name, sorted(ids_list(names)), mine, expires_at=now)
 
     async def list_leases(self, prefix: str | None = None) -> list[Lease]:
         """Every lease (or those whose name starts with `prefix`), by name, live or expired."""

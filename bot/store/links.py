@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Literal
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.store._base import StoreBase, chunked, from_row, ids_list
+from bot.store._base import StoreBase, delete_rows, from_row, update_rows
 from bot.store.models import DiscordLinkRow, LinkAttemptRow, LinkCodeRow
 from bot.store.types import StoreError
 
@@ -65,10 +65,6 @@ def code_from_row(row: LinkCodeRow) -> LinkCode:
     return from_row(LinkCode, row)
 
 
-def _rowcount(result: Any) -> int:
-    return cast(CursorResult[Any], result).rowcount
-
-
 class LinkOps(StoreBase):
     # ------------------------------------------------------------------ codes
 
@@ -86,9 +82,8 @@ class LinkOps(StoreBase):
         Codes that expired before `purge_before` (anyone's) are deleted on the way."""
         lc = LinkCodeRow
         async with self._sessions.begin() as session:
-            await session.execute(
-                delete(lc).where(or_(lc.discord_user_id == discord_user_id, lc.expires_at < purge_before)),
-                execution_options={"synchronize_session": False},
+            await delete_rows(
+                session, lc, or_(lc.discord_user_id == discord_user_id, lc.expires_at < purge_before)
             )
             row = LinkCodeRow(
                 discord_user_id=discord_user_id,
@@ -102,16 +97,12 @@ class LinkOps(StoreBase):
         return code_from_row(row)
 
     async def link_code(self, code_id: int) -> LinkCode | None:
-        async with self._sessions() as session:
-            row = await session.get(LinkCodeRow, code_id)
-            return code_from_row(row) if row is not None else None
+        return await self._get(LinkCodeRow, code_id, code_from_row)
 
     async def link_code_of(self, discord_user_id: int) -> LinkCode | None:
         """The Discord user's current code (open, expired or used), if any."""
-        async with self._sessions() as session:
-            stmt = select(LinkCodeRow).where(LinkCodeRow.discord_user_id == discord_user_id)
-            row = (await session.execute(stmt)).scalar_one_or_none()
-            return code_from_row(row) if row is not None else None
+        stmt = select(LinkCodeRow).where(LinkCodeRow.discord_user_id == discord_user_id)
+        return await self._one_or_none(stmt, code_from_row)
 
     # ------------------------------------------------------------------ caps
 
@@ -131,9 +122,7 @@ class LinkOps(StoreBase):
             count, oldest = (await session.execute(select(func.count(), func.min(la.at)).where(*mine))).one()
             if count >= cap:  # refused: nothing is written
                 return oldest + (now - since)
-            await session.execute(
-                delete(la).where(la.at < since), execution_options={"synchronize_session": False}
-            )
+            await delete_rows(session, la, la.at < since)
             session.add(LinkAttemptRow(discord_user_id=discord_user_id, kind=kind, at=now))
         return None
 
@@ -148,19 +137,12 @@ class LinkOps(StoreBase):
         lc, dl = LinkCodeRow, DiscordLinkRow
         try:
             async with self._sessions.begin() as session:
-                claimed = await session.execute(
-                    update(lc)
-                    .where(lc.id == code_id, lc.discord_user_id == discord_user_id, lc.used_at.is_(None))
-                    .values(used_at=now),
-                    execution_options={"synchronize_session": False},
-                )
-                if _rowcount(claimed) != 1:
+                unused = [lc.id == code_id, lc.discord_user_id == discord_user_id, lc.used_at.is_(None)]
+                if await update_rows(session, lc, unused, used_at=now) != 1:
                     raise CodeNotClaimable(f"link code {code_id} is not open for {discord_user_id}")
                 either = or_(dl.discord_user_id == discord_user_id, dl.vrchat_user_id == vrchat_user_id)
                 old = [link_from_row(r) for r in (await session.execute(select(dl).where(either))).scalars()]
-                await session.execute(
-                    delete(dl).where(either), execution_options={"synchronize_session": False}
-                )
+                await delete_rows(session, dl, either)
                 # The deletes must reach the database before the insert: the unit of work would
                 # otherwise order the INSERT first and trip the unique constraints itself.
                 await session.flush()
@@ -177,22 +159,15 @@ class LinkOps(StoreBase):
         return LinkChange(link_from_row(row), replaced)
 
     async def link_of_discord(self, discord_user_id: int) -> Link | None:
-        async with self._sessions() as session:
-            row = await session.get(DiscordLinkRow, discord_user_id)
-            return link_from_row(row) if row is not None else None
+        return await self._get(DiscordLinkRow, discord_user_id, link_from_row)
 
     async def link_of_vrchat(self, vrchat_user_id: str) -> Link | None:
         return (await self.links_of_vrchat([vrchat_user_id])).get(vrchat_user_id)
 
     async def links_of_vrchat(self, vrchat_user_ids: Iterable[str]) -> dict[str, Link]:
         """The links of these VRChat accounts, by VRChat user ID (accounts without one are left out)."""
-        out: dict[str, Link] = {}
-        async with self._sessions() as session:
-            for chunk in chunked(ids_list(vrchat_user_ids)):
-                stmt = select(DiscordLinkRow).where(DiscordLinkRow.vrchat_user_id.in_(chunk))
-                for row in (await session.execute(stmt)).scalars():
-                    out[row.vrchat_user_id] = link_from_row(row)
-        return out
+        rows = await self._rows_in(DiscordLinkRow, DiscordLinkRow.vrchat_user_id, vrchat_user_ids)
+        return {row.vrchat_user_id: link_from_row(row) for row in rows}
 
     async def remove_link(self, discord_user_id: int) -> Link | None:
         """Delete the Discord user's link and their code (open or used); the link that was, if any."""
@@ -200,12 +175,6 @@ class LinkOps(StoreBase):
         async with self._sessions.begin() as session:
             row = await session.get(dl, discord_user_id)
             removed = link_from_row(row) if row is not None else None
-            await session.execute(
-                delete(dl).where(dl.discord_user_id == discord_user_id),
-                execution_options={"synchronize_session": False},
-            )
-            await session.execute(
-                delete(LinkCodeRow).where(LinkCodeRow.discord_user_id == discord_user_id),
-                execution_options={"synchronize_session": False},
-            )
+            await delete_rows(session, dl, dl.discord_user_id == discord_user_id)
+            await delete_rows(session, LinkCodeRow, LinkCodeRow.discord_user_id == discord_user_id)
         return removed

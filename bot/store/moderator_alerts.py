@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import select
 
-from bot.store._base import StoreBase, changed_rows, entry_from_row, fields_of, from_row, table
+from bot.store._base import StoreBase, entry_from_row, fields_of, from_row, ids_list, table, update_rows
 from bot.store.leases import LeaseFence, lease_held
 from bot.store.models import AlertSettingsRow, AuditEntryRow, ModeratorAlertRow
 from bot.store.types import StoredEntry
@@ -108,14 +108,8 @@ class ModeratorAlertOps(StoreBase):
 
     async def alert_settings(self, binding_ids: Iterable[int]) -> dict[int, AlertSettingsRecord]:
         """The stored settings of these bindings (a binding without a row has alerts off)."""
-        wanted = list(dict.fromkeys(binding_ids))
-        if not wanted:
-            return {}
-        async with self._sessions() as session:
-            rows = (
-                await session.execute(select(AlertSettingsRow).where(AlertSettingsRow.binding_id.in_(wanted)))
-            ).scalars()
-            return {row.binding_id: settings_from_row(row) for row in rows}
+        rows = await self._rows_in(AlertSettingsRow, AlertSettingsRow.binding_id, binding_ids)
+        return {row.binding_id: settings_from_row(row) for row in rows}
 
     async def put_alert_settings(self, settings: AlertSettingsRecord) -> AlertSettingsRecord:
         """Insert or replace a binding's settings."""
@@ -125,12 +119,7 @@ class ModeratorAlertOps(StoreBase):
         return replace(settings, updated_at=updated_at)
 
     async def delete_alert_settings(self, binding_id: int) -> bool:
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(AlertSettingsRow).where(AlertSettingsRow.binding_id == binding_id),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        return bool(await self._delete(AlertSettingsRow, AlertSettingsRow.binding_id == binding_id))
 
     # -- what the watchdog counts ------------------------------------------------------------------
 
@@ -149,13 +138,12 @@ class ModeratorAlertOps(StoreBase):
             .order_by(AuditEntryRow.created_at.desc(), AuditEntryRow.id.desc())
             .limit(limit)
         )
-        async with self._sessions() as session:
-            newest_first = [entry_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        newest_first = await self._all(stmt, entry_from_row)
         return newest_first[::-1]
 
     async def latest_alerts(self, binding_id: int, actor_keys: Iterable[str]) -> dict[str, ModeratorAlert]:
         """Each actor's most recent episode in this binding (the one a new entry may extend)."""
-        keys = list(dict.fromkeys(actor_keys))
+        keys = ids_list(actor_keys)
         if not keys:
             return {}
         stmt = (
@@ -189,24 +177,24 @@ class ModeratorAlertOps(StoreBase):
                     )
                     inserted.extend((await session.execute(stmt)).scalars())
                 else:
-                    await session.execute(
-                        update(ModeratorAlertRow)
-                        .where(
-                            ModeratorAlertRow.binding_id == ep.binding_id,
-                            ModeratorAlertRow.actor_key == ep.actor_key,
-                            ModeratorAlertRow.started_at == ep.started_at,
-                        )
-                        .values(**values, revision=ModeratorAlertRow.revision + 1),
-                        execution_options={"synchronize_session": False},
+                    same_episode = [
+                        ModeratorAlertRow.binding_id == ep.binding_id,
+                        ModeratorAlertRow.actor_key == ep.actor_key,
+                        ModeratorAlertRow.started_at == ep.started_at,
+                    ]
+                    await update_rows(
+                        session,
+                        ModeratorAlertRow,
+                        same_episode,
+                        **values,
+                        revision=ModeratorAlertRow.revision + 1,
                     )
         return inserted
 
     # -- delivery ----------------------------------------------------------------------------------
 
     async def get_alert(self, alert_id: int) -> ModeratorAlert | None:
-        async with self._sessions() as session:
-            row = await session.get(ModeratorAlertRow, alert_id)
-            return alert_from_row(row) if row is not None else None
+        return await self._get(ModeratorAlertRow, alert_id, alert_from_row)
 
     async def undelivered_alerts(self, group_ids: Iterable[str] | None = None) -> list[ModeratorAlert]:
         """Alerts not yet confirmed posted ('pending', and 'sending' ones a crash left), oldest first."""
@@ -214,8 +202,7 @@ class ModeratorAlertOps(StoreBase):
         if group_ids is not None:
             conditions.append(ModeratorAlertRow.group_id.in_(list(group_ids)))
         stmt = select(ModeratorAlertRow).where(*conditions).order_by(ModeratorAlertRow.id)
-        async with self._sessions() as session:
-            return [alert_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, alert_from_row)
 
     async def claim_alert(self, alert_id: int, nonce: str, *, fence: LeaseFence | None = None) -> bool:
         """'pending' or 'sending' -> 'sending' with this nonce, only while `fence` (when given) still
@@ -223,14 +210,10 @@ class ModeratorAlertOps(StoreBase):
         conditions = [ModeratorAlertRow.id == alert_id, ModeratorAlertRow.state.in_(("pending", "sending"))]
         if fence is not None:
             conditions.append(lease_held(fence, self._now()))
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(ModeratorAlertRow)
-                .where(and_(*conditions))
-                .values(state="sending", nonce=nonce, attempts=ModeratorAlertRow.attempts + 1),
-                execution_options={"synchronize_session": False},
-            )
-            return bool(changed_rows(result))
+        attempts = ModeratorAlertRow.attempts + 1
+        return bool(
+            await self._update(ModeratorAlertRow, conditions, state="sending", nonce=nonce, attempts=attempts)
+        )
 
     async def mark_alert_sent(self, alert_id: int, message_id: int, *, shown_revision: int = 0) -> None:
         """Posted as `message_id`, showing the episode as it was at `shown_revision`."""
@@ -245,43 +228,35 @@ class ModeratorAlertOps(StoreBase):
             .where(ma.state == "sent", ma.message_id.is_not(None), ma.shown_revision < ma.revision)
             .order_by(ma.id)
         )
-        async with self._sessions() as session:
-            return [alert_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, alert_from_row)
 
     async def mark_alert_shown(self, alert_id: int, revision: int) -> None:
         """Its message now shows `revision` (never moved back by a slower, older edit)."""
         ma = ModeratorAlertRow
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(ma)
-                .where(ma.id == alert_id, ma.shown_revision < revision)
-                .values(shown_revision=revision),
-                execution_options={"synchronize_session": False},
-            )
+        await self._update(ma, [ma.id == alert_id, ma.shown_revision < revision], shown_revision=revision)
 
     async def mark_alert_failed(self, alert_id: int, error: str, *, give_up: bool = False) -> None:
         """A send failed: back to 'pending' for another try, or 'failed' for good."""
         await self._set_alert(alert_id, state="failed" if give_up else "pending", last_error=error[:500])
 
     async def _set_alert(self, alert_id: int, **values: object) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(ModeratorAlertRow).where(ModeratorAlertRow.id == alert_id).values(**values),
-                execution_options={"synchronize_session": False},
-            )
+        await self._update(ModeratorAlertRow, [ModeratorAlertRow.id == alert_id], **values)
 
     async def resolve_alert(
         self, alert_id: int, resolution: Resolution, by: int | None, note: str | None = None
     ) -> bool:
         """Close the alert once: True for the first resolution, False when it was resolved already."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(ModeratorAlertRow)
-                .where(ModeratorAlertRow.id == alert_id, ModeratorAlertRow.resolution.is_(None))
-                .values(resolution=resolution, resolved_by=by, resolution_note=note, resolved_at=self._now()),
-                execution_options={"synchronize_session": False},
+        unresolved = [ModeratorAlertRow.id == alert_id, ModeratorAlertRow.resolution.is_(None)]
+        return bool(
+            await self._update(
+                ModeratorAlertRow,
+                unresolved,
+                resolution=resolution,
+                resolved_by=by,
+                resolution_note=note,
+                resolved_at=self._now(),
             )
-            return bool(changed_rows(result))
+        )
 
     async def reopen_alert(self, alert_id: int, note: str) -> None:
         """Undo a resolution that did not happen after all (the automatic kill switch failed): the

@@ -60,10 +60,7 @@ class NoteOps(StoreBase):
             author_name=author_name,
             created_at=now or self._now(),
         )
-        async with self._sessions.begin() as session:
-            session.add(row)
-            await session.flush()
-            return note_from_row(row)
+        return note_from_row(await self._add(row))
 
     async def notes_page(
         self,
@@ -86,8 +83,7 @@ class NoteOps(StoreBase):
                 older = or_(older, and_(n.created_at == at, n.id < note_id))
             conditions.append(older)
         stmt = select(n).where(*conditions).order_by(n.created_at.desc(), n.id.desc()).limit(limit)
-        async with self._sessions() as session:
-            return [note_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, note_from_row)
 
     async def note_count(self, guild_id: int, group_id: str, user_id: str) -> int:
         stmt = select(func.count()).select_from(ModeratorNoteRow).where(*_about(guild_id, group_id, user_id))
@@ -95,8 +91,7 @@ class NoteOps(StoreBase):
             return int((await session.execute(stmt)).scalar_one())
 
     async def get_note(self, note_id: int) -> ModeratorNote | None:
-        row = await self._row(ModeratorNoteRow, note_id)
-        return note_from_row(row) if row is not None else None
+        return await self._get(ModeratorNoteRow, note_id, note_from_row)
 
     async def edit_note(self, note_id: int, text: str, *, at: datetime) -> ModeratorNote | None:
         """The note with its new text; None when it is gone."""
@@ -125,5 +120,4 @@ class NoteOps(StoreBase):
                 or_(n.text.ilike(pattern, escape="\\"), n.vrchat_user_id.ilike(pattern, escape="\\"))
             )
         stmt = select(n).where(*conditions).order_by(n.created_at.desc(), n.id.desc()).limit(limit)
-        async with self._sessions() as session:
-            return [note_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, note_from_row)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
-from bot.store._base import StoreBase, changed_rows, chunked, ids_list, outbox_from_rows
+from bot.store._base import StoreBase, ids_list, outbox_from_rows, update_in
 from bot.store.leases import LeaseFence, lease_held
 from bot.store.models import AuditEntryRow, BindingRow, OutboxRow, SetAsideRow
 from bot.store.types import ChannelBacklog, OutboxItem, OutboxStats
@@ -86,16 +86,7 @@ class OutboxOps(StoreBase):
     async def _update_rows(
         self, row_ids: Iterable[int], *conditions: ColumnElement[bool], **values: object
     ) -> int:
-        ids = ids_list(row_ids)
-        changed = 0
-        async with self._sessions.begin() as session:
-            for chunk in chunked(ids):
-                result = await session.execute(
-                    update(OutboxRow).where(OutboxRow.id.in_(chunk), *conditions).values(**values),
-                    execution_options={"synchronize_session": False},
-                )
-                changed += changed_rows(result)
-        return changed
+        return await self._update_in(OutboxRow, OutboxRow.id, row_ids, conditions, **values)
 
     async def mark_packed(self, row_ids: Iterable[int], nonce: str) -> int:
         """Rows are about to go out in one message with this nonce: 'sending', attempts + 1."""
@@ -119,19 +110,20 @@ class OutboxOps(StoreBase):
         """
         ids = ids_list(row_ids)
         conditions = [OutboxRow.state == "pending"]
-        claimed = 0
         try:
             async with self._sessions.begin() as session:
                 if fence is not None:
                     conditions.append(lease_held(fence, self._now()))
-                for chunk in chunked(ids):
-                    result = await session.execute(
-                        update(OutboxRow)
-                        .where(OutboxRow.id.in_(chunk), *conditions)
-                        .values(state="sending", attempts=OutboxRow.attempts + 1, nonce=nonce),
-                        execution_options={"synchronize_session": False},
-                    )
-                    claimed += changed_rows(result)
+                claimed = await update_in(
+                    session,
+                    OutboxRow,
+                    OutboxRow.id,
+                    ids,
+                    conditions,
+                    state="sending",
+                    attempts=OutboxRow.attempts + 1,
+                    nonce=nonce,
+                )
                 if claimed != len(ids):
                     raise _ClaimLost  # rolls the partial claim back
         except _ClaimLost:
@@ -172,12 +164,7 @@ class OutboxOps(StoreBase):
             if binding_id is not None
             else BindingRow.feed_channel_id == channel_id
         )
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(BindingRow).where(target).values(paused=paused, paused_reason=reason),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+        return await self._update(BindingRow, [target], paused=paused, paused_reason=reason)
 
     async def pause_binding(
         self, *, binding_id: int | None = None, channel_id: int | None = None, reason: str

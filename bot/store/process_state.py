@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.store._base import StoreBase, from_row, table
+from bot.store._base import StoreBase, from_row
 from bot.store.models import ProcessStateRow
 
 
@@ -92,10 +92,7 @@ class ProcessStateOps(StoreBase):
             "groups": sorted(set(groups)),
             "accounts": [{**asdict(a), "groups": sorted(set(a.groups))} for a in accounts],
         }
-        stmt = self._insert(table(ProcessStateRow)).values(owner=owner, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=["owner"], set_=values)
-        async with self._sessions.begin() as session:
-            await session.execute(stmt)
+        await self._upsert(ProcessStateRow, {"owner": owner}, values)
         return now
 
     async def list_process_states(self) -> list[ProcessState]:

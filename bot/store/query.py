@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
-from bot.store._base import StoreBase, changed_rows, entry_from_row, like_escape
+from bot.store._base import StoreBase, delete_rows, entry_from_row, like_escape
 from bot.store.models import AuditEntryRow, OutboxRow, SetAsideRow
 from bot.store.types import EntryPage, InvalidCursorError, StoredEntry
 
@@ -117,9 +117,7 @@ def _type_matches(pattern: str) -> ColumnElement[bool]:
 
 class QueryOps(StoreBase):
     async def get_entry(self, entry_id: str) -> StoredEntry | None:
-        async with self._sessions() as session:
-            row = await session.get(AuditEntryRow, entry_id)
-            return entry_from_row(row) if row is not None else None
+        return await self._get(AuditEntryRow, entry_id, entry_from_row)
 
     async def set_discord_actor(self, entry_id: str, discord_user_id: int, discord_user_name: str) -> bool:
         """Attribute an entry the bot caused to the Discord moderator who asked for it."""
@@ -141,8 +139,7 @@ class QueryOps(StoreBase):
             # Keyset: strictly "older" than the last row shown, ties on created_at broken by id.
             conditions.append(or_(e.created_at < at, and_(e.created_at == at, e.id < entry_id)))
         stmt = select(e).where(*conditions).order_by(e.created_at.desc(), e.id.desc()).limit(limit + 1)
-        async with self._sessions() as session:
-            rows = [entry_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        rows = await self._all(stmt, entry_from_row)
         return rows[:limit], len(rows) > limit
 
     async def search_entries(
@@ -198,15 +195,8 @@ class QueryOps(StoreBase):
             # Explicit rather than relying on ON DELETE CASCADE, which SQLite only honours with
             # PRAGMA foreign_keys on; a connection opened by some other tool might not have it.
             for child in (o, SetAsideRow):
-                await session.execute(
-                    delete(child).where(child.entry_id.in_(doomed)),
-                    execution_options={"synchronize_session": False},
-                )
-            result = await session.execute(
-                delete(e).where(e.created_at < cutoff, ~undelivered),
-                execution_options={"synchronize_session": False},
-            )
-            return changed_rows(result)
+                await delete_rows(session, child, child.entry_id.in_(doomed))
+            return await delete_rows(session, e, e.created_at < cutoff, ~undelivered)
 
 
 def _csv_row(entry: StoredEntry) -> Iterable[str]:

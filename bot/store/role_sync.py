@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from bot.store._base import StoreBase, action_row, changed_rows, chunked, from_row, ids_list, table
+from bot.store._base import StoreBase, action_row, chunked, delete_rows, from_row, ids_list, table
 from bot.store.models import (
     RoleMappingRow,
     RoleSyncHeldRow,
@@ -86,6 +86,18 @@ def write_from_row(row: RoleSyncWriteRow) -> RoleWrite:
     return from_row(RoleWrite, row)
 
 
+def _held_values(binding_id: int, key: HeldKey, held: bool, now: datetime) -> dict[str, Any]:
+    """The role_sync_held row recording that the two sides agree on `key` (`held`: the role is held)."""
+    return {
+        "binding_id": binding_id,
+        "mapping_id": key.mapping_id,
+        "vrchat_user_id": key.vrchat_user_id,
+        "discord_user_id": key.discord_user_id,
+        "held": held,
+        "updated_at": now,
+    }
+
+
 class RoleSyncOps(StoreBase):
     # ------------------------------------------------------------------ settings
 
@@ -148,17 +160,12 @@ class RoleSyncOps(StoreBase):
             removed = mapping_from_row(row)
             await session.delete(row)
             rh = RoleSyncHeldRow
-            await session.execute(
-                delete(rh).where(rh.binding_id == binding_id, rh.mapping_id == mapping_id),
-                execution_options={"synchronize_session": False},
-            )
+            await delete_rows(session, rh, rh.binding_id == binding_id, rh.mapping_id == mapping_id)
         return removed
 
     async def role_mappings(self, binding_id: int) -> list[RoleMapping]:
-        async with self._sessions() as session:
-            stmt = select(RoleMappingRow).where(RoleMappingRow.binding_id == binding_id)
-            rows = (await session.execute(stmt)).scalars()
-            return sorted((mapping_from_row(r) for r in rows), key=lambda m: m.id)
+        stmt = select(RoleMappingRow).where(RoleMappingRow.binding_id == binding_id)
+        return sorted(await self._all(stmt, mapping_from_row), key=lambda m: m.id)
 
     # ------------------------------------------------------------------ what both sides agreed on
 
@@ -181,26 +188,10 @@ class RoleSyncOps(StoreBase):
             for mapping_id, user in gone:
                 by_mapping.setdefault(mapping_id, []).append(user)
             for mapping_id, users in by_mapping.items():
+                mapped = (rh.binding_id == binding_id, rh.mapping_id == mapping_id)
                 for chunk in chunked(ids_list(users)):
-                    await session.execute(
-                        delete(rh).where(
-                            rh.binding_id == binding_id,
-                            rh.mapping_id == mapping_id,
-                            rh.vrchat_user_id.in_(chunk),
-                        ),
-                        execution_options={"synchronize_session": False},
-                    )
-            rows = [
-                {
-                    "binding_id": binding_id,
-                    "mapping_id": k.mapping_id,
-                    "vrchat_user_id": k.vrchat_user_id,
-                    "discord_user_id": k.discord_user_id,
-                    "held": held,
-                    "updated_at": now,
-                }
-                for k, held in agreed.items()
-            ]
+                    await delete_rows(session, rh, *mapped, rh.vrchat_user_id.in_(chunk))
+            rows = [_held_values(binding_id, key, held, now) for key, held in agreed.items()]
             for chunk_rows in chunked(rows, HELD_CHUNK):
                 await session.execute(self._insert(table(rh)), list(chunk_rows))
 
@@ -221,9 +212,7 @@ class RoleSyncOps(StoreBase):
             details=dict(details),
             created_at=self._now(),
         )
-        async with self._sessions.begin() as session:
-            session.add(row)
-        return write_from_row(row)
+        return write_from_row(await self._add(row))
 
     async def finish_role_write(
         self, write_id: int, action: ActionIn | None, agreed: tuple[int, HeldKey, bool | None] | None = None
@@ -232,13 +221,8 @@ class RoleSyncOps(StoreBase):
         line and what both sides now agree on (held None: forget the pair). False (nothing written) when
         another run settled it."""
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(RoleSyncWriteRow).where(
-                    RoleSyncWriteRow.id == write_id, RoleSyncWriteRow.state == "pending"
-                ),
-                execution_options={"synchronize_session": False},
-            )
-            if not changed_rows(result):
+            rw = RoleSyncWriteRow
+            if not await delete_rows(session, rw, rw.id == write_id, rw.state == "pending"):
                 return False
             if action is not None:
                 session.add(action_row(action, self._now()))
@@ -252,20 +236,9 @@ class RoleSyncOps(StoreBase):
                 )
                 # None: forget the pair's agreement, only if it still names this Discord user.
                 gone = same if held is not None else (*same, rh.discord_user_id == key.discord_user_id)
-                await session.execute(
-                    delete(rh).where(*gone), execution_options={"synchronize_session": False}
-                )
+                await delete_rows(session, rh, *gone)
                 if held is not None:
-                    session.add(
-                        RoleSyncHeldRow(
-                            binding_id=binding_id,
-                            mapping_id=key.mapping_id,
-                            vrchat_user_id=key.vrchat_user_id,
-                            discord_user_id=key.discord_user_id,
-                            held=held,
-                            updated_at=self._now(),
-                        )
-                    )
+                    session.add(RoleSyncHeldRow(**_held_values(binding_id, key, held, self._now())))
         return True
 
     async def refuse_role_write(self, write_id: int, reason: str) -> bool:
@@ -298,14 +271,12 @@ class RoleSyncOps(StoreBase):
         stmt = select(rw).where(rw.binding_id == binding_id)
         if state is not None:
             stmt = stmt.where(rw.state == state)
-        async with self._sessions() as session:
-            return [write_from_row(r) for r in (await session.execute(stmt.order_by(rw.id))).scalars()]
+        return await self._all(stmt.order_by(rw.id), write_from_row)
 
     async def clear_role_refusals(self, binding_id: int, role_ids: Iterable[str] | None = None) -> int:
         """Forget refusals (all of the binding's, or those of these roles): they are tried again."""
         rw = RoleSyncWriteRow
-        stmt = delete(rw).where(rw.binding_id == binding_id, rw.state == "refused")
+        refused = [rw.binding_id == binding_id, rw.state == "refused"]
         if role_ids is not None:
-            stmt = stmt.where(rw.role_id.in_(ids_list(role_ids)))
-        async with self._sessions.begin() as session:
-            return changed_rows(await session.execute(stmt, execution_options={"synchronize_session": False}))
+            refused.append(rw.role_id.in_(ids_list(role_ids)))
+        return await self._delete(rw, *refused)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import select
 
@@ -42,12 +43,11 @@ class RoleSyncAskOps(StoreBase):
             return []
         ask = RoleSyncAskRow
         stmt = select(ask).where(ask.binding_id.in_(wanted)).order_by(ask.id).limit(ASKS_READ)
-        async with self._sessions() as session:
-            return [from_row(RoleSyncAsk, row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, partial(from_row, RoleSyncAsk))
 
     async def drop_role_sync_asks(self, ask_ids: Iterable[int]) -> int:
         dropped = 0
-        for chunk in chunked(ids_list(ask_ids)):
+        for chunk in chunked(ids_list(ask_ids)):  # at most ASKS_READ: one chunk, in practice
             dropped += await self._delete(RoleSyncAskRow, RoleSyncAskRow.id.in_(chunk))
         return dropped
 

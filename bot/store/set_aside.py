@@ -115,5 +115,4 @@ class SetAsideOps(StoreBase):
         stmt = select(SetAsideRow).order_by(SetAsideRow.created_at, SetAsideRow.entry_id).limit(limit)
         if group_id is not None:
             stmt = stmt.where(SetAsideRow.group_id == group_id)
-        async with self._sessions() as session:
-            return [set_aside_from_row(row) for row in (await session.execute(stmt)).scalars()]
+        return await self._all(stmt, set_aside_from_row)

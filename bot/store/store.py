@@ -339,14 +339,10 @@ class Store(
             )
 
     async def get_cursor(self, group_id: str) -> GroupCursor | None:
-        async with self._sessions() as session:
-            row = await session.get(GroupCursorRow, group_id)
-            return cursor_from_row(row) if row is not None else None
+        return await self._get(GroupCursorRow, group_id, cursor_from_row)
 
     async def list_cursors(self) -> list[GroupCursor]:
-        async with self._sessions() as session:
-            result = await session.execute(select(GroupCursorRow).order_by(GroupCursorRow.group_id))
-            return [cursor_from_row(row) for row in result.scalars()]
+        return await self._all(select(GroupCursorRow).order_by(GroupCursorRow.group_id), cursor_from_row)
 
     async def record_poll(self, group_id: str, ok: bool, error: str | None = None) -> None:
         """Stamp a poll attempt; a failure keeps last_success_at and records the error text."""

@@ -43,13 +43,10 @@ class VRChatCallOps(StoreBase):
         row = VRChatCallRow(
             account=account, method=method, arguments=arguments, state="pending", created_at=self._now()
         )
-        async with self._sessions.begin() as session:
-            session.add(row)
-        return row.id
+        return (await self._add(row)).id
 
     async def vrchat_call(self, call_id: int) -> VRChatCall | None:
-        row = await self._row(VRChatCallRow, call_id)
-        return _call(row) if row is not None else None
+        return await self._get(VRChatCallRow, call_id, _call)
 
     async def drop_vrchat_call(self, call_id: int) -> bool:
         """Withdraw a call nobody has taken; False when it was taken meanwhile."""
