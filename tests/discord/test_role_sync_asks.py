@@ -31,17 +31,25 @@ async def loop_of(bot: GroupBridgeBot, store: Store, owner: str, *, exclusive: b
     )
 
 
+async def sync_verified_from_discord(standin: DiscordStandIn, verified: str) -> None:
+    """Role sync on, the Discord role "Verified" giving the VRChat one."""
+    await roles_cmd(
+        standin,
+        "map",
+        vrchat_role=verified,
+        discord_role=role(standin, VERIFIED_D),
+        direction="discord_to_vrchat",
+    )
+    await roles_cmd(standin, "mode", mode="on")
+
+
 async def test_a_discord_change_heard_elsewhere_is_reconciled_by_the_holder(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
 ) -> None:
     bob, group = seeded_sim.member, seeded_sim.group.id
     await link(bot_store, MEMBER_ID, bob.id)
     async with make_bot() as bot:
-        await roles_cmd(
-            gateway_standin, "map", vrchat_role=roles_world, discord_role=role(gateway_standin, VERIFIED_D),
-            direction="discord_to_vrchat",
-        )  # fmt: skip
-        await roles_cmd(gateway_standin, "mode", mode="on")
+        await sync_verified_from_discord(gateway_standin, roles_world)
         await take_over(bot_store, group_lease(group), "worker")
         gateway = await loop_of(bot, bot_store, "gateway")  # holds nothing: the worker has the group
 
@@ -64,11 +72,7 @@ async def test_the_holder_reconciles_at_once_and_asks_nothing(
     bob, group = seeded_sim.member, seeded_sim.group.id
     await link(bot_store, MEMBER_ID, bob.id)
     async with make_bot() as bot:
-        await roles_cmd(
-            gateway_standin, "map", vrchat_role=roles_world, discord_role=role(gateway_standin, VERIFIED_D),
-            direction="discord_to_vrchat",
-        )  # fmt: skip
-        await roles_cmd(gateway_standin, "mode", mode="on")
+        await sync_verified_from_discord(gateway_standin, roles_world)
         alone = await loop_of(bot, bot_store, "all", exclusive=True)
         await gateway_standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
         assert await alone.discord_member_changed(GUILD_ID, MEMBER_ID) == 1

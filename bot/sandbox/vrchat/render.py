@@ -264,37 +264,24 @@ def my_member(record: SimMembership, state: SimState) -> JSON:
 
 
 def group(grp: SimGroup, state: SimState, viewer_id: str, *, include_roles: bool = False) -> JSON:
-    """Group as seen by ``viewer_id`` (``membershipStatus``/``myMember`` depend on the viewer)."""
-    mine = grp.memberships.get(viewer_id)
+    """Group as seen by ``viewer_id`` (``membershipStatus``/``myMember`` depend on the viewer): the
+    search's LimitedGroup and what only a group's own page has."""
+    out = limited_group(grp, viewer_id)
+    del out["isSearchable"]  # the search's alone
     latest_post = max((p.created_at for p in grp.posts.values()), default=None)
-    out: JSON = {
+    out |= {
         "badges": [],
-        "bannerId": None,
-        "bannerUrl": None,
-        "createdAt": iso(grp.created_at),
-        "description": grp.description,
-        "discriminator": grp.discriminator,
-        "galleries": [],
-        "iconId": None,
-        "iconUrl": None,
-        "id": grp.id,
         "isVerified": False,
         "joinState": grp.join_state,
         "languages": ["eng"],
         "lastPostCreatedAt": iso(latest_post) if latest_post else None,
         "links": [],
-        "memberCount": grp.member_count,
         "memberCountSyncedAt": iso(state.clock()),
-        "membershipStatus": mine.status if mine else "inactive",
-        "name": grp.name,
         "onlineMemberCount": 0,
-        "ownerId": grp.owner_id,
         "privacy": grp.privacy,
-        "rules": grp.rules,
-        "shortCode": grp.short_code,
-        "tags": [],
         "updatedAt": iso(grp.updated_at),
     }
+    mine = grp.memberships.get(viewer_id)
     if mine is not None and mine.status == "member":
         out["myMember"] = my_member(mine, state)
     if include_roles:
