@@ -22,9 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Alerts posted before this revision show what they show: both start at 0, nothing to edit.
     for column in ("revision", "shown_revision"):
-        op.add_column(
-            "moderator_alerts", sa.Column(column, sa.Integer(), server_default="0", nullable=False)
-        )
+        op.add_column("moderator_alerts", sa.Column(column, sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
