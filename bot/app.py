@@ -15,13 +15,16 @@ from collections.abc import Coroutine
 from typing import Any
 
 import discord
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.bot import GroupBridgeBot, Role, install_commands, sync_tree
 from bot.config import Config
 from bot.config.accounts import AccountLogin, vrchat_accounts
+from bot.config.checks import check_database_url, database_password, mask_database_url
 from bot.discord_endpoint import pointed_at
 from bot.logs import register_secret
 from bot.memory import limit_malloc_arenas
+from bot.store.copy import CopyError, copy_database, rows_text
 from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
 from bot.terminal import NoAnswer, Terminal
 from bot.vrchat import AuthError, VRChatClient, VRChatError
@@ -164,6 +167,45 @@ async def db_upgrade(config: Config) -> int:
         return refused
     await asyncio.to_thread(upgrade, config.database.url)
     print("Database is at the newest schema.")
+    return 0
+
+
+async def db_copy(config: Config, *, to: str) -> int:
+    """`groupbridge db copy --to URL`: the configured database, whole, into a new empty one."""
+    try:
+        check_database_url(to)
+    except ValueError as exc:
+        print(f"groupbridge db copy: --to {exc}", file=sys.stderr)
+        return 2
+    if (password := database_password(to)) is not None:
+        register_secret(password)
+    if (refused := refuse_damaged_database(config)) is not None:
+        return refused
+    try:
+        lock = acquire_process_lock(config.database.url)  # no bot may write the SQLite file meanwhile
+    except ProcessLockError as exc:
+        print(f"Cannot copy: {exc}. Stop the bot first.", file=sys.stderr)
+        return 1
+    target = mask_database_url(to)
+    try:
+        report = await copy_database(config.database.url, to)
+    except CopyError as exc:
+        print(f"Cannot copy: {exc}. Nothing was written to {target}.", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+        print(f"The copy failed ({reason}); nothing was kept in {target}.", file=sys.stderr)
+        return 1
+    finally:
+        if lock is not None:
+            lock.release()
+    for table, rows in report.rows.items():
+        if rows:
+            print(f"  {table}: {rows_text(rows)}")
+    print(
+        f"Copied {rows_text(report.total)} from {config.database.masked_url} to {target}. Set database.url "
+        "in the config file to the new database, then start the bot."
+    )
     return 0
 
 

@@ -64,6 +64,12 @@ def _db_upgrade(config: Config) -> Awaitable[int]:
     return db_upgrade(config)
 
 
+def _db_copy(config: Config, *, to: str) -> Awaitable[int]:
+    from bot.app import db_copy
+
+    return db_copy(config, to=to)
+
+
 def _sync(config: Config) -> Awaitable[int]:
     from bot.app import sync_commands
 
@@ -77,6 +83,7 @@ _APP_COMMANDS: dict[str, tuple[Callable[..., Awaitable[int]], tuple[str, ...]]] 
     "run --dry-run": (_dry_run, ("vrchat.username",)),  # never uses the Discord token
     "login": (_login, ()),  # asks for the username and password when they are not set
     "db upgrade": (_db_upgrade, ()),
+    "db copy": (_db_copy, ()),
     "sync": (_sync, ("discord.token",)),
 }
 
@@ -174,8 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.path = getattr(args, "path", None) or DEFAULT_CONFIG
     if args.command == "db":
         if args.db_command is None:
-            print("groupbridge db: choose a subcommand: upgrade", file=sys.stderr)
+            print("groupbridge db: choose a subcommand: upgrade, copy", file=sys.stderr)
             return EXIT_CONFIG
+        if args.db_command == "copy":
+            return run_app_command("db copy", args.path, to=args.to)
         return run_app_command(f"db {args.db_command}", args.path)
     if args.command == "login":
         chosen = {} if args.account is None else {"account": args.account}

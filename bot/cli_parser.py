@@ -214,4 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
             "in one transaction), and exit. `run` does the same at every start.",
         )
     )
+    copy = with_config(
+        command(
+            db_commands,
+            "copy",
+            "copy the whole database into a new, empty one (SQLite to PostgreSQL)",
+            "Copy every row of the configured database into the empty database at --to, which is "
+            "brought to the newest schema first, and exit; then point database.url at it. Stop the "
+            "bot first: what it writes during the copy would be missing. A copy that fails leaves "
+            "the target empty.",
+        )
+    )
+    copy.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="the target, e.g. postgresql+asyncpg://user:password@host/dbname",
+    )
     return parser

@@ -364,7 +364,7 @@ def test_db_upgrade_creates_the_schema_in_a_real_sqlite_file(tmp_path: Path) -> 
 
 # --- help: what each command is for, and the order of a first run ----------------------------------------
 
-SUBCOMMANDS = [["check-config"], ["run"], ["login"], ["sync"], ["db"], ["db", "upgrade"]]
+SUBCOMMANDS = [["check-config"], ["run"], ["login"], ["sync"], ["db"], ["db", "upgrade"], ["db", "copy"]]
 
 
 def help_text(capsys, *argv: str) -> str:

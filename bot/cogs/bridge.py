@@ -30,7 +30,7 @@ RECENT_LINES = 50  # looked through for /bridge status: repeats collapse, other 
 
 @app_commands.command(name="link", description="Link a VRChat group to this server")
 @app_commands.describe(
-    group="The group's ID (grp_…) or its vrchat.com link",
+    group="The group's ID (grp_…), its vrchat.com link, or its short code (ABCDE.1234)",
     feed="Channel for the group's audit log",
     requests="Channel for join-request cards",
     moderator_role="Role whose members may moderate (admins always can)",

@@ -38,7 +38,7 @@ def watch_lines(entries: list[WatchEntry]) -> str:
 
 @app_commands.command(name="add", description="Flag join requests from members of a VRChat group")
 @app_commands.describe(
-    watched="The watched group's ID (grp_…) or vrchat.com link; short codes are not accepted",
+    watched="The watched group's ID (grp_…), its vrchat.com link, or its short code (ABCDE.1234)",
     note=f"Why it is watched (shown on the cards, at most {NOTE_MAX} characters)",
 )
 @group_option(LINKED_GROUP_HELP)
@@ -57,7 +57,7 @@ async def add(
 
 @app_commands.command(name="remove", description="Stop flagging a VRChat group")
 @app_commands.describe(
-    watched="The watched group's ID (grp_…) or vrchat.com link",
+    watched="The watched group's ID (grp_…), its vrchat.com link, or its short code",
 )
 @group_option(LINKED_GROUP_HELP)
 async def remove(interaction: Interaction, watched: str, group: str | None = None) -> None:

@@ -19,7 +19,9 @@ from bot.services.common import (
     Actor,
     Clock,
     InvalidInput,
+    NotFoundError,
     PermissionDenied,
+    ServiceError,
     checked_group_id,
     utcnow,
 )
@@ -28,6 +30,7 @@ from bot.store import EventTally, HistoryItem, InvalidCursorError, ModeratorNote
 from bot.store.feature_ports import MemberHistory
 
 NOTE_MAX = 1000  # characters; a note is a moderator's remark, not a report
+NOTE_GONE = "There is no such note in this server (it may have been deleted)."
 PAGE_MAX = 25
 PAGE_SIZE = 10
 # VRChat's request time and its audit entry for the request come from different clocks: an entry this
@@ -207,6 +210,62 @@ class DeskService:
             now=self._clock(),
         )
         await self._actions.record(actor, gid, "note.add", target_id=user_id, details={"note_id": note.id})
+        return note
+
+    async def edit_note(self, actor: Actor, note_ref: str, text: str) -> ModeratorNote:
+        """Change a note's text (its author, or a member with Manage Server); the action log keeps
+        what it said before."""
+        body = note_text(text)
+        note = await self._changeable_note(actor, note_ref)
+        edited = await self._store.edit_note(note.id, body, at=self._clock())
+        if edited is None:
+            raise NotFoundError(NOTE_GONE)
+        await self._actions.record(
+            actor, note.group_id, "note.edit", target_id=note.vrchat_user_id,
+            details={"note_id": note.id, "before": note.text},
+        )  # fmt: skip
+        return edited
+
+    async def delete_note(self, actor: Actor, note_ref: str) -> ModeratorNote:
+        """Delete a note (its author, or a member with Manage Server); the action log keeps it."""
+        note = await self._changeable_note(actor, note_ref)
+        if not await self._store.delete_note(note.id):
+            raise NotFoundError(NOTE_GONE)
+        await self._actions.record(
+            actor, note.group_id, "note.delete", target_id=note.vrchat_user_id,
+            details={"note_id": note.id, "text": note.text, "author": note.author_name},
+        )  # fmt: skip
+        return note
+
+    async def notes_to_change(self, actor: Actor, containing: str = "") -> list[ModeratorNote]:
+        """The server's newest notes this actor may change, in groups they moderate (the choices of
+        /vrc note-edit and note-delete): their own, or every one with Manage Server."""
+        if actor.guild_id is None:
+            return []
+        author = None if actor.manage_guild else actor.user_id
+        notes = await self._store.recent_notes(
+            actor.guild_id, author_discord_id=author, containing=containing
+        )
+        moderated: dict[str, bool] = {}
+        for group_id in {n.group_id for n in notes}:
+            try:
+                await self._access.require_moderator(actor, group_id)
+                moderated[group_id] = True
+            except ServiceError:
+                moderated[group_id] = False
+        return [n for n in notes if moderated[n.group_id]]
+
+    async def _changeable_note(self, actor: Actor, note_ref: str) -> ModeratorNote:
+        if actor.guild_id is None:
+            raise PermissionDenied(GUILD_ONLY)
+        if not note_ref.strip().isdigit():
+            raise InvalidInput("Pick the note from the list (its number).")
+        note = await self._store.get_note(int(note_ref))
+        if note is None or note.guild_id != actor.guild_id:
+            raise NotFoundError(NOTE_GONE)  # another server's note is as unknown as a deleted one
+        await self._access.require_moderator(actor, note.group_id)
+        if note.author_discord_id != actor.user_id and not actor.manage_guild:
+            raise PermissionDenied("Only the note's author or a member with Manage Server can change it.")
         return note
 
     async def summary(

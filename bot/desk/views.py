@@ -46,7 +46,8 @@ def _when(moment: datetime) -> str:
 def note_line(note: ModeratorNote, limit: int) -> str:
     """A note as moderators read it: the text, who wrote it, when."""
     who = safe_text(note.author_name, 80, single_line=True)
-    return f"{safe_text(note.text, limit)}\n— {who}, {_when(note.created_at)}"
+    edited = f" (edited {_when(note.edited_at)})" if note.edited_at is not None else ""
+    return f"{safe_text(note.text, limit)}\n— {who}, {_when(note.created_at)}{edited}"
 
 
 def _item_field(item: HistoryItem) -> tuple[str, str]:

@@ -243,8 +243,9 @@ class RoleSync(commands.Cog):
 
     @commands.Cog.listener()
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
-        """Only with the Server Members intent: a member's roles changed in Discord."""
-        if self._task is None or {r.id for r in before.roles} == {r.id for r in after.roles}:
+        """Only with the Server Members intent: a member's roles changed in Discord. Heard also by a
+        gateway process that runs no role sync itself: it asks the groups' holders."""
+        if {r.id for r in before.roles} == {r.id for r in after.roles}:
             return
         await self.loop.discord_member_changed(after.guild.id, after.id)
 

@@ -6,8 +6,11 @@
    VRChat account wrote are skipped: they are the bot's writes coming back.
 2. Links made or removed (the action log's link.* lines): those members, at the next tick.
 3. A full reconcile of every binding that is not off, about every FULL_EVERY seconds (jittered),
-   paging the group's members; and Discord member updates when the Server Members intent is on
-   (the cog calls `discord_member_changed`).
+   paging the group's members.
+4. Discord member updates when the Server Members intent is on (the cog calls
+   `discord_member_changed`). They reach only the process connected to Discord's gateway: for a
+   group another process holds, it writes an ask (bot.store.role_sync_asks), which the holder reads
+   at its next tick.
 Only groups this process holds (bot.leases) are run here, and each run asks the database for the
 group's lease before it writes (a process frozen past its lease wakes up still believing it holds it).
 """
@@ -31,6 +34,7 @@ from bot.vrchat import VRChatAPI, VRChatError
 log = logging.getLogger(__name__)
 
 FULL_EVERY = 900.0  # seconds between full reconciles of a binding
+FORGET_ASKS_AFTER = timedelta(days=1)  # asks nobody read: their binding stopped syncing
 FIRST_FULL_AFTER = 5.0  # the first full round, soon after the start
 LOOKBACK = timedelta(minutes=10)  # entries reach the mirror after the event; seen ones are skipped by id
 EVENT_TYPES = (
@@ -84,8 +88,10 @@ class RoleSyncLoop:
             try:
                 await self.check_events()
                 await self.check_links()
+                await self.check_asks()
                 if clock() >= next_full:
                     await self.full_round()
+                    await self._store.purge_role_sync_asks(FORGET_ASKS_AFTER)
                     next_full = clock() + self._full_every * random.uniform(0.8, 1.2)
             except Exception:  # the store is unreachable, or the like: the next tick tries again
                 log.exception("Role sync failed; trying again later")
@@ -184,12 +190,34 @@ class RoleSyncLoop:
         return done
 
     async def discord_member_changed(self, guild_id: int, discord_user_id: int) -> int:
-        """A member's roles changed in Discord (the Server Members intent): reconcile their link."""
+        """A member's roles changed in Discord (the Server Members intent): reconcile their link here
+        in the bindings this process holds, and ask the holders of the others."""
         link = await self._store.link_of_discord(discord_user_id)
         if link is None:
             return 0
+        synced = set(await self._store.role_synced_bindings())
         done = 0
-        for binding in await self._bindings():
-            if binding.guild_id == guild_id:
+        for binding in await self._store.list_bindings():
+            if binding.guild_id != guild_id or binding.id not in synced:
+                continue
+            if self._holds(binding.group_id):
                 done += await self._run(binding, {link.vrchat_user_id})
+            else:
+                await self._store.ask_role_sync(binding.id, link.vrchat_user_id)
+        return done
+
+    async def check_asks(self) -> int:
+        """Reconcile the members other processes asked about, in the bindings this one holds; the
+        asks are dropped once their runs are over (bot.store.role_sync_asks)."""
+        bindings = {b.id: b for b in await self._bindings()}
+        asks = await self._store.role_sync_asks(bindings)
+        if not asks:
+            return 0
+        users: dict[int, set[str]] = {}
+        for ask in asks:
+            users.setdefault(ask.binding_id, set()).add(ask.vrchat_user_id)
+        done = 0
+        for binding_id, members in users.items():
+            done += await self._run(bindings[binding_id], members)
+        await self._store.drop_role_sync_asks(a.id for a in asks)
         return done

@@ -19,17 +19,16 @@ from bot.services.common import (
     age,
     checked_group_id,
 )
+from bot.services.group_refs import group_id_of, group_ref
 from bot.store import Binding, BindingIn, DuplicateBindingError, Gap
 from bot.store.ports import BindingAdmin
 from bot.text import quoted
 from bot.vrchat import (
     Forbidden,
-    InvalidReference,
     NotFound,
     SessionState,
     VRChatAPI,
     VRChatError,
-    parse_group_id,
 )
 from bot.vrchat.permissions import GroupStanding
 from bot.vrchat.pool import AccountPool, AccountUsage, NoServingAccount
@@ -171,13 +170,11 @@ class BindingService:
         The link is made even when the bot's VRChat account lacks a permission there (an operator
         can fix its role afterwards), but the result says what is missing."""
         self._admin_here(actor, guild_id)
-        try:
-            group_id = parse_group_id(group_id_text)
-        except InvalidReference as exc:
-            raise InvalidInput(str(exc)) from None
+        ref = group_ref(group_id_text)
         feed = _snowflake(feed_channel_id, "channel")
         requests = _snowflake(requests_channel_id, "channel") if requests_channel_id is not None else None
         roles = tuple(dict.fromkeys(_snowflake(r, "role") for r in moderator_role_ids))
+        group_id = await group_id_of(self._client, ref)  # a short code costs one search, only now
         self._access.require_allowed_group(group_id)
         if await self._store.list_bindings(group_id=group_id, channel_id=feed):
             raise InvalidInput(f"{self._access.group_label(group_id)} already posts to <#{feed}>.")

@@ -82,7 +82,7 @@ class Services:
         self.audit = AuditService(store, self.access, actions, clock)
         self.lookups = LookupService(vrchat, self.access, users, clock)
         self.profile = ProfileService(vrchat, self.access, actions)
-        self.watchlist = WatchlistService(store, self.access, actions)
+        self.watchlist = WatchlistService(vrchat, store, self.access, actions)
         self.rules = RulesService(store, self.access, actions)
         self.stats = StatsService(store, self.access, clock)
 

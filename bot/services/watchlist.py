@@ -15,37 +15,22 @@ from bot.requests.model import SUMMARY_NAMES, UNAVAILABLE, GroupSummary, WatchHi
 from bot.requests.reconcile import CardChange
 from bot.services.access import Access
 from bot.services.common import ActionLog, Actor, InvalidInput, NotFoundError
+from bot.services.group_refs import group_id_of, group_ref
 from bot.store import Binding, DuplicateWatchError, WatchEntry
 from bot.store.ports import WatchlistReader, Watchlists
 from bot.store.watchlist import NOTE_MAX
-from bot.text import quoted
-from bot.vrchat import Forbidden, InvalidReference, VRChatAPI, VRChatError
-from bot.vrchat.ids import parse_group_ref
+from bot.vrchat import Forbidden, VRChatAPI, VRChatError
 from bot.vrchat.models import UserGroup
 
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 100
 GROUPS_TIMEOUT = 15.0  # seconds for GET /users/{id}/groups when a card is posted
-WATCHED_FORMS = "a group ID like grp_71a7ff59-… or the group's link https://vrchat.com/home/group/grp_…"
-
-
-def watched_group_id(text: str) -> str:
-    """The grp_ ID in an ID or a vrchat.com group link; short codes cannot be watched."""
-    try:
-        ref = parse_group_ref(text)
-    except InvalidReference:
-        raise InvalidInput(f"{quoted(text)} is not a VRChat group ID or link. Use {WATCHED_FORMS}.") from None
-    if ref.group_id is None:
-        raise InvalidInput(
-            f"{ref.short_code} is a short code, which can change; a group ID or link is needed here. "
-            f"Use {WATCHED_FORMS} (open the group page and copy its link)."
-        )
-    return ref.group_id
 
 
 class WatchlistService:
-    def __init__(self, store: Watchlists, access: Access, actions: ActionLog) -> None:
+    def __init__(self, client: VRChatAPI, store: Watchlists, access: Access, actions: ActionLog) -> None:
+        self._client = client
         self._store = store
         self._access = access
         self._actions = actions
@@ -53,11 +38,12 @@ class WatchlistService:
     async def add(
         self, actor: Actor, guild_id: int, group: str | None, watched: str, note: str = ""
     ) -> WatchEntry:
-        watched_id = watched_group_id(watched)
+        ref = group_ref(watched)
         note = " ".join(note.split())
         if len(note) > NOTE_MAX:
             raise InvalidInput(f"A note is at most {NOTE_MAX} characters (this one has {len(note)}).")
         binding = await self._access.admin_binding(actor, guild_id, group)
+        watched_id = await group_id_of(self._client, ref)  # a short code: VRChat's search, only now
         if len(await self._store.list_watch([binding.id])) >= MAX_ENTRIES:
             raise InvalidInput(f"A watchlist holds at most {MAX_ENTRIES} groups; remove one first.")
         try:
@@ -70,8 +56,9 @@ class WatchlistService:
         return entry
 
     async def remove(self, actor: Actor, guild_id: int, group: str | None, watched: str) -> None:
-        watched_id = watched_group_id(watched)
+        ref = group_ref(watched)
         binding = await self._access.admin_binding(actor, guild_id, group)
+        watched_id = await group_id_of(self._client, ref)
         if not await self._store.remove_watch(binding.id, watched_id):
             raise NotFoundError(f"{watched_id} is not on this server's watchlist.")
         await self._actions.record(actor, binding.group_id, "watchlist.remove", target_id=watched_id)

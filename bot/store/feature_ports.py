@@ -9,7 +9,7 @@ never the whole Store (tests/test_import_graph.py fails on a parameter typed `St
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import bot.store.types as t
@@ -49,6 +49,7 @@ from bot.store.role_sync import (
     WriteOp,
     WriteState,
 )
+from bot.store.role_sync_asks import RoleSyncAsk
 
 
 class MemberHistory(BindingReader, Protocol):
@@ -76,6 +77,12 @@ class MemberHistory(BindingReader, Protocol):
         author_name: str,
         now: datetime | None = None,
     ) -> ModeratorNote: ...
+    async def get_note(self, note_id: int) -> ModeratorNote | None: ...
+    async def edit_note(self, note_id: int, text: str, *, at: datetime) -> ModeratorNote | None: ...
+    async def delete_note(self, note_id: int) -> bool: ...
+    async def recent_notes(
+        self, guild_id: int, *, author_discord_id: int | None, containing: str = "", limit: int = 25
+    ) -> list[ModeratorNote]: ...
 
 
 class InstanceReportMover(BindingReader, Protocol):
@@ -208,6 +215,10 @@ class RoleSyncFeed(BindingReader, ActionReader, EntrySearch, MemberLinkLookup, F
     start a sync (roles.loop)."""
 
     async def role_synced_bindings(self) -> list[int]: ...
+    async def ask_role_sync(self, binding_id: int, vrchat_user_id: str) -> None: ...
+    async def role_sync_asks(self, binding_ids: Iterable[int]) -> list[RoleSyncAsk]: ...
+    async def drop_role_sync_asks(self, ask_ids: Iterable[int]) -> int: ...
+    async def purge_role_sync_asks(self, older_than: timedelta) -> int: ...
 
 
 class BanSettings(BindingReader, Protocol):

@@ -81,6 +81,13 @@ class ModeratorAlert:
     resolution_note: str | None
     resolved_at: datetime | None
     created_at: datetime
+    revision: int = 0  # +1 each time the episode grew after it was recorded
+    shown_revision: int = 0  # the revision its message shows
+
+    @property
+    def behind(self) -> bool:
+        """Posted, and the episode has grown since its message was last written."""
+        return self.state == "sent" and self.message_id is not None and self.shown_revision < self.revision
 
 
 def settings_from_row(row: AlertSettingsRow) -> AlertSettingsRecord:
@@ -175,7 +182,13 @@ class ModeratorAlertOps(StoreBase):
                         ModeratorAlertRow.actor_key == ep.actor_key,
                         ModeratorAlertRow.started_at == ep.started_at,
                     ]
-                    await update_rows(session, ModeratorAlertRow, same_episode, **values)
+                    await update_rows(
+                        session,
+                        ModeratorAlertRow,
+                        same_episode,
+                        **values,
+                        revision=ModeratorAlertRow.revision + 1,
+                    )
         return inserted
 
     # -- delivery ----------------------------------------------------------------------------------
@@ -202,8 +215,25 @@ class ModeratorAlertOps(StoreBase):
             await self._update(ModeratorAlertRow, conditions, state="sending", nonce=nonce, attempts=attempts)
         )
 
-    async def mark_alert_sent(self, alert_id: int, message_id: int) -> None:
+    async def mark_alert_sent(self, alert_id: int, message_id: int, *, shown_revision: int = 0) -> None:
+        """Posted as `message_id`, showing the episode as it was at `shown_revision`."""
         await self._set_alert(alert_id, state="sent", message_id=message_id, last_error=None)
+        await self.mark_alert_shown(alert_id, shown_revision)
+
+    async def alerts_behind(self) -> list[ModeratorAlert]:
+        """Posted alerts whose episode grew since their message was written, oldest first."""
+        ma = ModeratorAlertRow
+        stmt = (
+            select(ma)
+            .where(ma.state == "sent", ma.message_id.is_not(None), ma.shown_revision < ma.revision)
+            .order_by(ma.id)
+        )
+        return await self._all(stmt, alert_from_row)
+
+    async def mark_alert_shown(self, alert_id: int, revision: int) -> None:
+        """Its message now shows `revision` (never moved back by a slower, older edit)."""
+        ma = ModeratorAlertRow
+        await self._update(ma, [ma.id == alert_id, ma.shown_revision < revision], shown_revision=revision)
 
     async def mark_alert_failed(self, alert_id: int, error: str, *, give_up: bool = False) -> None:
         """A send failed: back to 'pending' for another try, or 'failed' for good."""

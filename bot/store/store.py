@@ -41,6 +41,7 @@ from bot.store.outbox import OutboxOps
 from bot.store.process_state import ProcessStateOps
 from bot.store.query import QueryOps
 from bot.store.role_sync import RoleSyncOps
+from bot.store.role_sync_asks import RoleSyncAskOps
 from bot.store.rules import RuleOps
 from bot.store.session_notices import SessionNoticeOps
 from bot.store.set_aside import SetAsideOps, describe, may_be_the_data, placeholder_for
@@ -82,6 +83,7 @@ class Store(
     InstanceReportOps,
     ModeratorAlertOps,
     RoleSyncOps,
+    RoleSyncAskOps,
     ProcessStateOps,
     WakeOps,
     VRChatCallOps,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.bot import Interaction
 
 F = TypeVar("F")  # a command's callback, or the command
-GROUP_HELP = "The VRChat group (defaults to this server's only linked group)"
+GROUP_HELP = "The linked group (default: the server's only one)"
 # The wording of the commands that configure a binding (rules, watchlist, role sync, alerts).
 LINKED_GROUP_HELP = "Which of this server's linked groups (defaults to the only one)"
 

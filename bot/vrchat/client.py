@@ -203,6 +203,16 @@ class VRChatClient(GroupMemberCalls, InstanceCalls, UserCalls):
         gid = require_group_id(group_id)
         return parse_one(Group, await self._get(f"/groups/{_seg(gid)}", includeRoles=include_roles or None))
 
+    async def search_groups(self, query: str, *, n: int = 10, offset: int = 0) -> list[Group]:
+        """Groups whose name or short code matches (VRChat's search: a group that is not
+        searchable is not found this way)."""
+        query = query.strip()
+        if not query:
+            raise ValueError("a group search needs some text")
+        if len(query) > 100:
+            raise ValueError("a group search is limited to 100 characters")
+        return parse_items(Group, await self._get("/groups", query=query, **_page(n, offset)))
+
     async def kick_member(self, group_id: str, user_id: str) -> None:
         path = f"/groups/{_seg(require_group_id(group_id))}/members/{_seg(require_user_id(user_id))}"
         await self._call("DELETE", path)

@@ -238,5 +238,6 @@ class GroupRouter:
 
     get_user = _on_primary(VRChatClient.get_user)
     search_users = _on_primary(VRChatClient.search_users)
+    search_groups = _on_primary(VRChatClient.search_groups)
     list_user_groups = _on_primary(VRChatClient.list_user_groups)
     list_user_group_instances = _as_user(VRChatClient.list_user_group_instances)

@@ -22,9 +22,10 @@ import discord
 
 from bot import crashpoints
 from bot.lease_names import group_lease
-from bot.store.leases import LeaseLost, lease_guard
+from bot.store.leases import LeaseGuard, LeaseLost, lease_guard
 from bot.store.moderator_alerts import ModeratorAlert
 from bot.views.durable_post import custom_ids, find_own_message, has_footer, row_nonce, send_once
+from bot.views.reply import NO_MENTIONS
 
 from .render import FOOTER_PREFIX, alert_embed, allowed_mentions, content
 from .views import alert_id_in, alert_view
@@ -91,6 +92,7 @@ class WatchdogLoop:
         if recorded:
             crashpoints.reached("watchdog.after_detect")
         await self.deliver_all()
+        await self.refresh_all()
         return recorded
 
     async def deliver_all(self) -> int:
@@ -100,14 +102,13 @@ class WatchdogLoop:
                 posted += await self.deliver(alert)
         return posted
 
-    async def deliver(self, alert: ModeratorAlert) -> int:
-        store = self.bot.store
-        # The database, not this process's own view, says whether the group is still ours: a process
-        # frozen past its lease wakes up believing it is, and must neither remove a moderator's roles
-        # in VRChat nor post the alert the new holder now delivers.
-        guard = lease_guard(self.bot.leases, store, group_lease(alert.group_id))
+    async def _still_ours(self, alert: ModeratorAlert) -> LeaseGuard | None:
+        """The database, not this process's own view, says whether the group is still ours: a process
+        frozen past its lease wakes up believing it is, and must neither remove a moderator's roles in
+        VRChat nor post (or edit) the alert the new holder now delivers."""
+        guard = lease_guard(self.bot.leases, self.bot.store, group_lease(alert.group_id))
         if guard is None:
-            return 0
+            return None
         try:
             await guard.check()
         except LeaseLost as exc:
@@ -116,6 +117,13 @@ class WatchdogLoop:
                 alert.id,
                 exc,
             )
+            return None
+        return guard
+
+    async def deliver(self, alert: ModeratorAlert) -> int:
+        store = self.bot.store
+        guard = await self._still_ours(alert)
+        if guard is None:
             return 0
         if alert.state == "sending":
             found = await self._find_posted(alert)
@@ -155,7 +163,39 @@ class WatchdogLoop:
             await store.mark_alert_failed(alert.id, f"network error: {type(exc).__name__}")
             return 0
         crashpoints.reached("watchdog.after_send")
-        await store.mark_alert_sent(alert.id, message.id)
+        await store.mark_alert_sent(alert.id, message.id, shown_revision=alert.revision)
+        return 1
+
+    async def refresh_all(self) -> int:
+        """Edit the posted alerts whose episode grew since (the same burst went on): the counts and
+        entries a moderator reads are the episode's, not the first minute's."""
+        edited = 0
+        for alert in await self.bot.store.alerts_behind():
+            if self.bot.holds_group(alert.group_id):
+                edited += await self.refresh(alert)
+        return edited
+
+    async def refresh(self, alert: ModeratorAlert) -> int:
+        store = self.bot.store
+        if alert.message_id is None or await self._still_ours(alert) is None:
+            return 0
+        record = (await store.alert_settings([alert.binding_id])).get(alert.binding_id)
+        message = self.bot.get_partial_messageable(alert.channel_id).get_partial_message(alert.message_id)
+        try:
+            # The content (and its one ping) stays as posted: an edit pings nobody again.
+            await message.edit(
+                embed=alert_embed(alert, record), view=alert_view(alert), allowed_mentions=NO_MENTIONS
+            )
+        except (discord.Forbidden, discord.NotFound) as exc:
+            log.warning(
+                "Could not update runaway-moderator alert %s in %s: %s", alert.id, alert.channel_id, exc
+            )
+            await store.mark_alert_shown(alert.id, alert.revision)  # nothing more can be shown there
+            return 0
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("Updating runaway-moderator alert %s failed; trying again later: %s", alert.id, exc)
+            return 0
+        await store.mark_alert_shown(alert.id, alert.revision)
         return 1
 
     async def _find_posted(self, alert: ModeratorAlert) -> int | None:

@@ -47,7 +47,7 @@ async def test_bad_input_gets_a_specific_message_and_changes_nothing(
     ("name", "sub", "options", "needle"),
     [
         ("audit", "search", {"since": "yesterday"}, "2026-11-25"),
-        ("bridge", "link", {"group": "ABCDE.1234", "feed": "FEED"}, "short code"),
+        ("bridge", "link", {"group": "ABCDE.1234", "feed": "FEED"}, "finds no group ABCDE.1234"),
         ("bridge", "events", {"group": "", "families": "memes"}, "memes"),
         ("bridge", "unlink", {"group": "grp_00000000-0000-0000-0000-000000000000"}, "not linked"),
         ("bridge", "resume", {"channel": "FEED"}, "not paused"),

@@ -34,30 +34,60 @@ async def one_alert(bot: Any, seeded: SeededSim, standin: DiscordStandIn, bans: 
     return alert
 
 
-async def test_a_burst_posts_one_alert_that_pings_only_its_role(
+def fields_of(embed: dict[str, Any]) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in embed["fields"]}
+
+
+async def test_a_burst_posts_one_alert_that_pings_only_its_role_and_grows_with_it(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store
 ) -> None:
     gateway_standin.state.allowed_ping_roles = frozenset({MOD_ROLE_ID})
     await turn_on(bot_store, seeded_sim.group.id, max_bans=3, ping_role_id=MOD_ROLE_ID)
     async with make_bot() as bot:
         alert = await one_alert(bot, seeded_sim, gateway_standin)
-        # More of the same burst, and the checks again: still the one alert.
+        posted_content = alert.content
+        # More of the same burst, and the checks again: still the one alert, edited to show it all.
+        ban_spree(seeded_sim, seeded_sim.moderator.id, 3, prefix="Later")
+        await mirror(bot, seeded_sim.group.id)
+        await watchdog(bot).loop.run_once()
+        await watchdog(bot).loop.run_once()  # shown already: no second edit
+    assert alerts_in(gateway_standin) == [alert]
+    assert alert.content == posted_content
+    assert alert.content.startswith(f"<@&{MOD_ROLE_ID}> Possible runaway moderator")
+    (posted,) = gateway_standin.message_creations(REQUESTS_CHANNEL_ID)
+    mentions = posted.json["allowed_mentions"]
+    assert mentions["parse"] == [] and [int(r) for r in mentions["roles"]] == [MOD_ROLE_ID]
+    assert not mentions.get("users") and not mentions.get("replied_user")
+    fields = fields_of(posted.json["embeds"][0])  # as first posted
+    assert seeded_sim.moderator.id.replace("_", "\\_") in fields["Who"]
+    assert fields["Counted"].startswith("6 bans")
+    assert fields["Audit entries"].count("gaud") == 6
+    (edit,) = gateway_standin.requests_to("PATCH", f"/channels/{REQUESTS_CHANNEL_ID}/messages/{alert.id}")
+    assert edit.json["allowed_mentions"] == {"parse": []}  # the edit pings nobody again
+    assert fields_of(alert.embeds[0])["Counted"].startswith("9 bans")
+    assert fields_of(alert.embeds[0])["Audit entries"].count("gaud") == 9
+    assert [c["label"] for c in components(alert)] == [KILL, "Dismiss"]
+    stored = await bot_store.get_alert(1)
+    assert stored is not None and (stored.revision, stored.shown_revision) == (1, 1)
+    assert gateway_standin.violations == []
+    assert await bot_store.undelivered_alerts() == []
+
+
+async def test_an_alert_whose_message_is_gone_is_not_edited_again(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store
+) -> None:
+    await turn_on(bot_store, seeded_sim.group.id, max_bans=3)
+    async with make_bot() as bot:
+        alert = await one_alert(bot, seeded_sim, gateway_standin)
+        gateway_standin.state.delete_message(REQUESTS_CHANNEL_ID, alert.id)
         ban_spree(seeded_sim, seeded_sim.moderator.id, 3, prefix="Later")
         await mirror(bot, seeded_sim.group.id)
         await watchdog(bot).loop.run_once()
         await watchdog(bot).loop.run_once()
-    assert alerts_in(gateway_standin) == [alert]
-    assert alert.content.startswith(f"<@&{MOD_ROLE_ID}> Possible runaway moderator")
-    mentions = alert.allowed_mentions
-    assert mentions["parse"] == [] and [int(r) for r in mentions["roles"]] == [MOD_ROLE_ID]
-    assert not mentions.get("users") and not mentions.get("replied_user")
-    fields = {f["name"]: f["value"] for f in alert.embeds[0]["fields"]}
-    assert seeded_sim.moderator.id.replace("_", "\\_") in fields["Who"]
-    assert fields["Counted"].startswith("6 bans")
-    assert fields["Audit entries"].count("gaud") == 6
-    assert [c["label"] for c in components(alert)] == [KILL, "Dismiss"]
-    assert gateway_standin.violations == []
-    assert await bot_store.undelivered_alerts() == []
+    edits = gateway_standin.requests_to("PATCH", f"/channels/{REQUESTS_CHANNEL_ID}/messages/{alert.id}")
+    assert len(edits) == 1  # tried once, found gone, given up
+    assert alerts_in(gateway_standin) == []  # and never posted again
+    assert await bot_store.alerts_behind() == []
 
 
 async def test_below_the_threshold_or_switched_off_no_alert(

@@ -79,9 +79,14 @@ async def test_members_without_manage_server_cannot_use_the_watchlist(
         assert await bot.store.list_watch([b.id for b in await bot.store.list_bindings()]) == []
 
 
-async def test_a_short_code_is_refused_in_discord(
+async def test_a_short_code_is_looked_up_in_discord(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
 ) -> None:
-    async with make_bot():
-        reply = await watch(gateway_standin, watched="RAID.6666")
-    assert "ID or link is needed" in reply["content"]
+    watched = raiders(seeded_sim)
+    async with make_bot() as bot:
+        missing = await watch(gateway_standin, watched="RAID.6667")
+        assert "finds no group RAID.6667" in missing["content"]
+        assert await bot.store.list_watch([b.id for b in await bot.store.list_bindings()]) == []
+        await watch(gateway_standin, watched="RAID.6666", note="raid crew")
+        (entry,) = await bot.store.list_watch([b.id for b in await bot.store.list_bindings()])
+    assert (entry.group_id, entry.note) == (watched, "raid crew")

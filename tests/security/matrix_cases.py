@@ -14,7 +14,7 @@ from typing import Any
 from bot.services.access import GUILD_ONLY
 from bot.store import Store
 from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ROLE_ID
-from tests.security.conftest import SPARE_FEED_ID, Role, World
+from tests.security.conftest import GROUP_MOD_ID, SPARE_FEED_ID, Role, World
 
 ADMINS: frozenset[Role] = frozenset({"admin"})
 # Moderators of the binding the command names, and anyone with Manage Server.
@@ -81,6 +81,25 @@ async def _matrix_world(world: World, store: Store) -> None:
     state = world.seeded.sim.state
     if MATRIX_WORLD not in state.worlds:
         state.add_world("Matrix World", world_id=MATRIX_WORLD)
+
+
+_NOTES: dict[int, int] = {}  # world -> the note its moderator wrote (prepare runs before options)
+
+
+async def _moderators_note(world: World, store: Store) -> None:
+    note = await store.add_note(
+        guild_id=GUILD_ID,
+        group_id=world.group_id,
+        vrchat_user_id=world.seeded.requester.id,
+        text="matrix",
+        author_discord_id=GROUP_MOD_ID,
+        author_name="group moderator",
+    )
+    _NOTES[id(world)] = note.id
+
+
+def _note_of(world: World) -> str:
+    return str(_NOTES[id(world)])
 
 
 def _group(world: World) -> dict[str, Any]:
@@ -177,6 +196,16 @@ EXPECTED_COMMANDS: dict[str, CommandCase] = {
     "audit search": CommandCase(MODERATORS, _group, "Audit log"),
     "vrc note": CommandCase(
         MODERATORS, lambda w: {"user": w.seeded.requester.id, "text": "matrix", **_group(w)}, "Noted about"
+    ),
+    # A note the binding's moderator wrote: theirs to change, and any admin's.
+    "vrc note-edit": CommandCase(
+        MODERATORS,
+        lambda w: {"note": _note_of(w), "text": "matrix, edited"},
+        "changed",
+        prepare=_moderators_note,
+    ),
+    "vrc note-delete": CommandCase(
+        MODERATORS, lambda w: {"note": _note_of(w)}, "Deleted the note", prepare=_moderators_note
     ),
     "vrc history": CommandCase(
         MODERATORS, lambda w: {"user": w.seeded.requester.id, **_group(w)}, "History in Test Group"

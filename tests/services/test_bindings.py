@@ -51,17 +51,48 @@ async def test_link_by_group_link(services: Services, bound: Store, seeded_sim: 
         await services.bindings.link(ADA, GUILD, gid, NEW_FEED)
 
 
+@pytest.mark.parametrize("code", ["TESTG.1234", "testg.1234", "https://vrc.group/TESTG.1234"])
+async def test_link_by_short_code(services: Services, bound: Store, seeded_sim: SeededSim, code: str) -> None:
+    state = seeded_sim.sim.state
+    # Groups the search also finds, which are not the one named: the same code with another
+    # discriminator, and a group whose name holds the code.
+    state.add_group("Other", short_code="TESTG", discriminator="0001", owner_id=seeded_sim.bot.id)
+    state.add_group("TESTG fans", short_code="FANS", discriminator="1234", owner_id=seeded_sim.bot.id)
+    linked = await services.bindings.link(ADA, GUILD, code, NEW_FEED)
+    assert linked.binding.group_id == seeded_sim.group.id
+    (search,) = seeded_sim.sim.requests_to("GET", "/groups$")
+    assert search.query == {"query": "TESTG", "n": "100", "offset": "0"}
+
+
+async def test_a_short_code_is_looked_for_only_after_the_rest_is_checked(
+    services: Services, bound: Store, seeded_sim: SeededSim
+) -> None:
+    with pytest.raises(InvalidInput, match="not a valid Discord channel ID"):
+        await services.bindings.link(ADA, GUILD, "TESTG.1234", -1)
+    assert seeded_sim.sim.requests_to("GET", "/groups$") == []
+
+
+async def test_a_short_code_search_stops_after_two_pages(
+    services: Services, bound: Store, seeded_sim: SeededSim
+) -> None:
+    state = seeded_sim.sim.state
+    for i in range(250):  # all "TESTG", none with the discriminator asked for
+        state.add_group(
+            f"Twin {i}", short_code="TESTG", discriminator=f"{i + 2000:04d}", owner_id=seeded_sim.bot.id
+        )
+    with pytest.raises(NotFoundError, match=re.escape("finds no group TESTG.0042")):
+        await services.bindings.link(ADA, GUILD, "TESTG.0042", NEW_FEED)
+    offsets = [r.query["offset"] for r in seeded_sim.sim.requests_to("GET", "/groups$")]
+    assert offsets == ["0", "100"]
+    assert await count_rows(bound, "bindings") == 1
+
+
 @pytest.mark.parametrize(
     ("actor", "group_text", "error", "message"),
     [
         (MAYA, "{gid}", PermissionDenied, "Only members with the Manage Server permission"),
         (dataclasses.replace(ADA, guild_id=OTHER_GUILD), "{gid}", PermissionDenied, "the server you are in"),
-        (
-            ADA,
-            "TESTG.1234",
-            InvalidInput,
-            "TESTG.1234 is a group short code; a group ID (grp_…) is needed here",
-        ),
+        (ADA, "TESTG.9999", NotFoundError, "VRChat's group search finds no group TESTG.9999"),
         (ADA, "Test Group", InvalidInput, "is not a VRChat group ID, short code or link"),
         (ADA, "grp_00000000-0000-4000-8000-0000000000aa", PermissionDenied, "not one of the groups this bot"),
         (ADA, GHOST_GROUP, NotFoundError, "VRChat has no group grp_00000000-0000-4000-8000-00000000dead, or"),

@@ -66,15 +66,28 @@ async def test_moderators_are_not_admins(services: Services, bound: Store, seede
 
 
 @pytest.mark.parametrize("text", ["RAID.6666", "https://vrc.group/RAID.6666"])
-async def test_a_short_code_is_refused(services: Services, bound: Store, text: str) -> None:
-    with pytest.raises(InvalidInput, match="ID or link is needed"):
-        await services.watchlist.add(ADA, GUILD, None, text, "")
+async def test_a_short_code_is_looked_up_and_the_id_kept(
+    services: Services, bound: Store, seeded_sim: SeededSim, text: str
+) -> None:
+    watched = raiders(seeded_sim)
+    entry = await services.watchlist.add(ADA, GUILD, None, text, "")
+    assert entry.group_id == watched
+    await services.watchlist.remove(ADA, GUILD, None, text)
+    assert await bound.list_watch([b.id for b in await bound.list_bindings()]) == []
+
+
+async def test_a_short_code_vrchat_does_not_find_is_refused(
+    services: Services, bound: Store, seeded_sim: SeededSim
+) -> None:
+    raiders(seeded_sim)
+    with pytest.raises(NotFoundError, match=r"finds no group RAID\.6667"):
+        await services.watchlist.add(ADA, GUILD, None, "RAID.6667", "")
     assert await bound.list_watch([b.id for b in await bound.list_bindings()]) == []
 
 
 @pytest.mark.parametrize("text", ["raiders", "usr_c1644b5b-3ca4-45b4-97c6-a2a0de70d469", ""])
 async def test_other_text_is_refused(services: Services, text: str) -> None:
-    with pytest.raises(InvalidInput, match="not a VRChat group ID or link"):
+    with pytest.raises(InvalidInput, match="not a VRChat group ID, short code or link"):
         await services.watchlist.add(ADA, GUILD, None, text, "")
 
 

@@ -44,6 +44,7 @@ TABLES = {
     "request_cards",
     "request_rules",
     "role_mappings",
+    "role_sync_asks",
     "role_sync_held",
     "role_sync_settings",
     "role_sync_writes",

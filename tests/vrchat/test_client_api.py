@@ -215,6 +215,16 @@ async def test_users(client: VRChatClient, seeded_sim: SeededSim) -> None:
     assert await client.list_user_groups(seeded_sim.outsider.id) == []
 
 
+async def test_search_groups(client: VRChatClient, seeded_sim: SeededSim) -> None:
+    found = await client.search_groups("testg")
+    assert [(g.id, g.short_code, g.discriminator) for g in found] == [(seeded_sim.group.id, "TESTG", "1234")]
+    assert await client.search_groups("no such group") == []
+    for bad in ("  ", "x" * 101):
+        with pytest.raises(ValueError, match="group search"):
+            await client.search_groups(bad)
+    assert len(seeded_sim.sim.requests_to("GET", "/groups$")) == 2  # nothing sent for bad input
+
+
 async def test_update_own_profile(client: VRChatClient, seeded_sim: SeededSim) -> None:
     me = await client.update_user(
         seeded_sim.bot.id, status="busy", status_description="Moderating", pronouns="it/its", bio_links=[]

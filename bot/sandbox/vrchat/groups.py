@@ -261,9 +261,26 @@ async def respond_request(request: web.Request) -> web.StreamResponse:
     return ok_empty()
 
 
+async def search_groups(request: web.Request) -> web.StreamResponse:
+    """``GET /groups?query=``: a name substring, or a short code (its discriminator too, if given)."""
+    actor = require_user(request)
+    n, offset = page_params(request)
+    needle = request.query.get("query", "").strip().casefold()
+    if not needle:
+        return web.json_response([])
+    hits = [
+        g
+        for g in state_of(request).groups.values()
+        if needle in g.name.casefold()
+        or needle in (g.short_code.casefold(), f"{g.short_code}.{g.discriminator}".casefold())
+    ]
+    return web.json_response([render.limited_group(g, actor.id) for g in hits[offset : offset + n]])
+
+
 def add_routes(app: web.Application, prefix: str) -> None:
     """Register the group endpoints under ``prefix`` (``/api/1``)."""
     base = prefix + GROUP
+    app.router.add_get(f"{prefix}/groups", search_groups)
     app.router.add_get(base, get_group)
     app.router.add_get(f"{base}/roles", get_roles)
     app.router.add_get(f"{base}/members", get_members)

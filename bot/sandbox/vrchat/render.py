@@ -264,11 +264,35 @@ def my_member(record: SimMembership, state: SimState) -> JSON:
 
 
 def group(grp: SimGroup, state: SimState, viewer_id: str, *, include_roles: bool = False) -> JSON:
-    """Group as seen by ``viewer_id`` (``membershipStatus``/``myMember`` depend on the viewer)."""
-    mine = grp.memberships.get(viewer_id)
+    """Group as seen by ``viewer_id`` (``membershipStatus``/``myMember`` depend on the viewer): the
+    search's LimitedGroup and what only a group's own page has."""
+    out = limited_group(grp, viewer_id)
+    del out["isSearchable"]  # the search's alone
     latest_post = max((p.created_at for p in grp.posts.values()), default=None)
-    out: JSON = {
+    out |= {
         "badges": [],
+        "isVerified": False,
+        "joinState": grp.join_state,
+        "languages": ["eng"],
+        "lastPostCreatedAt": iso(latest_post) if latest_post else None,
+        "links": [],
+        "memberCountSyncedAt": iso(state.clock()),
+        "onlineMemberCount": 0,
+        "privacy": grp.privacy,
+        "updatedAt": iso(grp.updated_at),
+    }
+    mine = grp.memberships.get(viewer_id)
+    if mine is not None and mine.status == "member":
+        out["myMember"] = my_member(mine, state)
+    if include_roles:
+        out["roles"] = [role(r) for r in sorted(grp.roles.values(), key=lambda r: r.order)]
+    return out
+
+
+def limited_group(grp: SimGroup, viewer_id: str) -> JSON:
+    """LimitedGroup for ``GET /groups?query=`` (the search)."""
+    mine = grp.memberships.get(viewer_id)
+    return {
         "bannerId": None,
         "bannerUrl": None,
         "createdAt": iso(grp.created_at),
@@ -278,28 +302,15 @@ def group(grp: SimGroup, state: SimState, viewer_id: str, *, include_roles: bool
         "iconId": None,
         "iconUrl": None,
         "id": grp.id,
-        "isVerified": False,
-        "joinState": grp.join_state,
-        "languages": ["eng"],
-        "lastPostCreatedAt": iso(latest_post) if latest_post else None,
-        "links": [],
+        "isSearchable": True,
         "memberCount": grp.member_count,
-        "memberCountSyncedAt": iso(state.clock()),
         "membershipStatus": mine.status if mine else "inactive",
         "name": grp.name,
-        "onlineMemberCount": 0,
         "ownerId": grp.owner_id,
-        "privacy": grp.privacy,
         "rules": grp.rules,
         "shortCode": grp.short_code,
         "tags": [],
-        "updatedAt": iso(grp.updated_at),
     }
-    if mine is not None and mine.status == "member":
-        out["myMember"] = my_member(mine, state)
-    if include_roles:
-        out["roles"] = [role(r) for r in sorted(grp.roles.values(), key=lambda r: r.order)]
-    return out
 
 
 def limited_user_group(record: SimMembership, grp: SimGroup) -> JSON:

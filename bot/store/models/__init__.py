@@ -36,7 +36,13 @@ from bot.store.models.requests import (
     RuleSettingsRow,
     WatchlistRow,
 )
-from bot.store.models.roles import RoleMappingRow, RoleSyncHeldRow, RoleSyncSettingsRow, RoleSyncWriteRow
+from bot.store.models.roles import (
+    RoleMappingRow,
+    RoleSyncAskRow,
+    RoleSyncHeldRow,
+    RoleSyncSettingsRow,
+    RoleSyncWriteRow,
+)
 
 metadata = Base.metadata
 
@@ -66,6 +72,7 @@ __all__ = [
     "RequestCardRow",
     "RequestRuleRow",
     "RoleMappingRow",
+    "RoleSyncAskRow",
     "RoleSyncHeldRow",
     "RoleSyncSettingsRow",
     "RoleSyncWriteRow",

@@ -55,6 +55,10 @@ class ModeratorAlertRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     nonce: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # +1 each time the episode grows after it was recorded; the message shows `shown_revision`, and
+    # the loop edits it while it is behind (bot.watchdog.loop).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    shown_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     resolution: Mapped[str | None] = mapped_column(String(16))
     resolved_by: Mapped[int | None] = mapped_column(BigInteger)

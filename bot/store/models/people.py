@@ -140,7 +140,8 @@ class ModeratorNoteRow(Base):
 
     Kept per server and group: notes are the server's moderators' own words, so another server
     bound to the same VRChat group does not see them. Who wrote it is kept as the Discord ID and the
-    name they had then; notes are never edited.
+    name they had then; the author or an admin may change the text (`edited_at`) or delete the note,
+    and the action log keeps what it said before.
     """
 
     __tablename__ = "moderator_notes"
@@ -153,6 +154,7 @@ class ModeratorNoteRow(Base):
     author_discord_id: Mapped[int] = mapped_column(BigInteger)
     author_name: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index(None, "guild_id", "group_id", "vrchat_user_id", "created_at"),

@@ -90,3 +90,18 @@ class RoleSyncWriteRow(Base):
         CheckConstraint("state IN ('pending', 'refused')", name="state"),
         {"sqlite_autoincrement": True},
     )
+
+
+class RoleSyncAskRow(Base):
+    """A Discord member's roles changed where the group's role sync does not run: the process holding
+    the group reconciles that member at its next tick (bot.roles.loop). Ids only grow, so a reader
+    keeps the last id it read; rows are forgotten after a day (the full reconcile covers the rest)."""
+
+    __tablename__ = "role_sync_asks"
+
+    id: Mapped[int] = surrogate_id()
+    binding_id: Mapped[int] = binding_fk()
+    vrchat_user_id: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index(None, "created_at"), {"sqlite_autoincrement": True})

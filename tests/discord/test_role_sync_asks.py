@@ -1,0 +1,91 @@
+"""A Discord member's roles change in a process that does not hold the group (the gateway, with the
+group's role sync in a worker): it asks through the database, and the holder reconciles that member
+at its next tick, without waiting for the full reconcile. Two role-sync loops on one database, each
+seeing the leases of its own process."""
+
+from __future__ import annotations
+
+from bot.bot import GroupBridgeBot
+from bot.lease_names import group_lease
+from bot.roles.loop import RoleSyncLoop
+from bot.sandbox.discord import DiscordStandIn
+from bot.store import Store
+from tests.discord.test_role_sync import VERIFIED_D, link, role, roles_cmd, roles_world
+from tests.fixtures.discord_gateway import GUILD_ID, MEMBER_ID
+from tests.fixtures.lease_moves import holder, take_over
+from tests.fixtures.vrchat_sim import SeededSim
+from tests.store.helpers import count_rows
+
+__all__ = ["roles_world"]  # the fixture, used by name
+
+
+async def loop_of(bot: GroupBridgeBot, store: Store, owner: str, *, exclusive: bool = False) -> RoleSyncLoop:
+    """The role-sync loop of the process `owner`, holding what the leases give that one."""
+    keeper = await holder(store, owner, exclusive=exclusive)
+    return RoleSyncLoop(
+        bot.role_sync,
+        store,
+        bot.vrchat,
+        holds_group=lambda group_id: keeper.holds(group_lease(group_id)),
+        leases=lambda: keeper,
+    )
+
+
+async def sync_verified_from_discord(standin: DiscordStandIn, verified: str) -> None:
+    """Role sync on, the Discord role "Verified" giving the VRChat one."""
+    await roles_cmd(
+        standin,
+        "map",
+        vrchat_role=verified,
+        discord_role=role(standin, VERIFIED_D),
+        direction="discord_to_vrchat",
+    )
+    await roles_cmd(standin, "mode", mode="on")
+
+
+async def test_a_discord_change_heard_elsewhere_is_reconciled_by_the_holder(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
+) -> None:
+    bob, group = seeded_sim.member, seeded_sim.group.id
+    await link(bot_store, MEMBER_ID, bob.id)
+    async with make_bot() as bot:
+        await sync_verified_from_discord(gateway_standin, roles_world)
+        await take_over(bot_store, group_lease(group), "worker")
+        gateway = await loop_of(bot, bot_store, "gateway")  # holds nothing: the worker has the group
+
+        await gateway_standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
+        assert await gateway.discord_member_changed(GUILD_ID, MEMBER_ID) == 0
+        assert roles_world not in seeded_sim.sim.state.membership(group, bob.id).role_ids  # not from here
+        assert await count_rows(bot_store, "role_sync_asks") == 1
+        assert await gateway.check_asks() == 0  # the asker does not answer its own ask
+
+        worker = await loop_of(bot, bot_store, "worker", exclusive=True)
+        assert await worker.check_asks() == 1
+        assert roles_world in seeded_sim.sim.state.membership(group, bob.id).role_ids
+        assert await count_rows(bot_store, "role_sync_asks") == 0  # read, run, dropped
+        assert await worker.check_asks() == 0
+
+
+async def test_the_holder_reconciles_at_once_and_asks_nothing(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
+) -> None:
+    bob, group = seeded_sim.member, seeded_sim.group.id
+    await link(bot_store, MEMBER_ID, bob.id)
+    async with make_bot() as bot:
+        await sync_verified_from_discord(gateway_standin, roles_world)
+        alone = await loop_of(bot, bot_store, "all", exclusive=True)
+        await gateway_standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
+        assert await alone.discord_member_changed(GUILD_ID, MEMBER_ID) == 1
+    assert roles_world in seeded_sim.sim.state.membership(group, bob.id).role_ids
+    assert await count_rows(bot_store, "role_sync_asks") == 0
+
+
+async def test_an_unlinked_member_asks_nothing(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
+) -> None:
+    async with make_bot() as bot:
+        await roles_cmd(gateway_standin, "mode", mode="on")
+        await take_over(bot_store, group_lease(seeded_sim.group.id), "worker")
+        gateway = await loop_of(bot, bot_store, "gateway")
+        assert await gateway.discord_member_changed(GUILD_ID, MEMBER_ID) == 0
+    assert await count_rows(bot_store, "role_sync_asks") == 0
