@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,27 @@ from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_POOL_SIZE = 2
+
+
+class _UnlockingConnection(sqlite3.Connection):
+    """A sqlite3 connection that ends its transaction when it is closed, whatever is still open on it.
+
+    A task cancelled mid-statement (a stopped poller, a lease renewal cut short by stop()) makes
+    SQLAlchemy close its connection as it stands, with no ROLLBACK: it cannot tell how far the
+    statement got. sqlite3 closes with sqlite3_close_v2, which keeps a connection that still has a
+    statement open (the cancelled query's cursor, held by the CancelledError's traceback) alive as a
+    "zombie" until that statement is freed, its transaction and so the one write lock included. Every
+    other connection then failed with "database is locked" until the garbage collector came by.
+    close() runs in aiosqlite's thread, so only once the interrupted statement has finished.
+    """
+
+    def close(self) -> None:
+        try:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # closed already: nothing left to end
+                if self.in_transaction:  # a read holds the write lock too (BEGIN IMMEDIATE below)
+                    self.rollback()  # aborts the open statements and releases the lock
+        finally:
+            super().close()
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -77,6 +99,8 @@ def create_engine(url: str | URL, *, foreign_keys: bool = True, echo: bool = Fal
     if database is not None:
         create_private_file(database)
     kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"factory": _UnlockingConnection}
     if parsed.get_backend_name() == "sqlite" and is_memory_sqlite(parsed):
         # Every pooled connection to ':memory:' would otherwise be its own empty database.
         kwargs["poolclass"] = StaticPool

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 
@@ -14,7 +16,7 @@ from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import BindingIn, Store
-from bot.vrchat import VRChatClient
+from bot.vrchat import VRChatAPI, VRChatClient
 from tests.feed.conftest import seed_history
 from tests.feed.test_outbox import delivered_ids
 from tests.fixtures.discord_standin import (
@@ -109,3 +111,66 @@ async def test_start_and_stop_cleanly(
     await asyncio.sleep(0)
     await asyncio.wait_for(service.stop(), timeout=15)
     assert service._tasks == {}
+
+
+class HeldAuditLog:
+    """The bot's client, except that an audit-log read waits, once under way (`entered`), until the
+    test lets it go on (`release`)."""
+
+    def __init__(self, client: VRChatClient) -> None:
+        self.client = client
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    async def get_audit_logs(self, group_id: str, n: int = 100, offset: int = 0) -> Any:
+        self.entered.set()
+        await self.release.wait()
+        return await self.client.get_audit_logs(group_id, n=n, offset=offset)
+
+
+@contextlib.contextmanager
+def tasks_created() -> Generator[list[asyncio.Task[Any]]]:
+    """The tasks created on the running loop meanwhile."""
+    loop = asyncio.get_running_loop()
+    created: list[asyncio.Task[Any]] = []
+    before = loop.get_task_factory()
+
+    def recording(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], /, **kwargs: Any) -> Any:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        created.append(task)  # named by create_task once this returns
+        return task
+
+    loop.set_task_factory(recording)
+    try:
+        yield created
+    finally:
+        loop.set_task_factory(before)
+
+
+async def test_a_poll_that_ends_during_stop_starts_no_follow_up(
+    vrc: VRChatClient, sqlite_store: Store, standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    """stop() waits for the tasks it listed; a session-alert check that a poll ending meanwhile
+    started would outlive the feed (CI's stop-during-start test caught one once)."""
+    await sqlite_store.add_binding(
+        BindingIn(group_id=seeded_sim.group.id, guild_id=GUILD_ID, feed_channel_id=FEED_CHANNEL_ID)
+    )
+    source = HeldAuditLog(vrc)
+    async with logged_in_client(standin) as client:
+        worker = OutboxWorker(sqlite_store, DiscordFeedSender(client))
+        service = FeedService(cast(VRChatAPI, source), sqlite_store, worker)
+        await service.start()
+        service.wake(seeded_sim.group.id)  # its first poll now, not after the spread of first polls
+        await source.entered.wait()
+        stopping = asyncio.create_task(service.stop())
+        await asyncio.sleep(0)  # stop() has listed the tasks it waits for, the poll among them
+        assert service._tasks == {} and not stopping.done()
+        with tasks_created() as created:
+            source.release.set()
+            await stopping
+        # The first poll through asks for a look at an alarm an earlier life may have left open...
+        assert service.alerts.needs_check()
+        # ...but nothing is started once the feed is stopping.
+        assert [t.get_name() for t in created if t.get_name() == "session alert"] == []

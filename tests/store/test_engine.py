@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
@@ -87,3 +90,57 @@ async def test_concurrent_overlapping_ingests(store: Store) -> None:
     assert sum(r.queued for r in results) == 500
     assert await count_rows(store, "audit_entries") == 500
     assert await count_rows(store, "outbox") == 500
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["SELECT hold()", "INSERT INTO t (x) VALUES (hold()) RETURNING x"],
+    ids=["reading", "writing"],
+)
+async def test_a_task_cancelled_mid_statement_leaves_sqlites_write_lock_free(
+    tmp_path: Path, statement: str
+) -> None:
+    """A stopped poller or lease renewal is a task cancelled wherever it is, often inside a
+    transaction (each holds the write lock: BEGIN IMMEDIATE). SQLAlchemy then closes that connection
+    without a ROLLBACK; a statement still open on it (the cancelled query's cursor, kept by the
+    CancelledError's traceback) used to keep the connection, its transaction and the write lock alive
+    until the garbage collector came by, and every other writer failed with "database is locked"."""
+    path = tmp_path / "p.db"
+    engine = create_engine(f"sqlite:///{path}")
+    in_statement, finish = threading.Event(), threading.Event()
+
+    def hold() -> int:  # runs in aiosqlite's thread: the statement is under way until finish is set
+        in_statement.set()
+        finish.wait(timeout=30)
+        return 1
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def add_hold(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.create_function("hold", 0, hold)
+
+    async def one_transaction() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        task = asyncio.create_task(one_transaction())
+        await asyncio.to_thread(in_statement.wait, 30)
+        task.cancel()
+        finish.set()
+        with pytest.raises(asyncio.CancelledError) as cancelled:
+            await task
+        another_process = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            another_process.execute("BEGIN IMMEDIATE")  # "database is locked" at once if still held
+            another_process.execute("INSERT INTO t (x) VALUES (2)")
+            another_process.execute("COMMIT")
+        finally:
+            another_process.close()
+        assert cancelled.value is not None  # kept to the end, as a log record or a task may keep it
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT x FROM t"))).scalars().all() == [2]
+    finally:
+        finish.set()
+        await engine.dispose()
