@@ -244,13 +244,13 @@ class WakeStore(Protocol):
 
 
 class SessionNoticeStore(BindingReader, Protocol):
-    """bot.store.session_notices, bindings: which channels heard the session alarm (feed.alerts)."""
+    """bot.store.session_notices, bindings: which channels heard each account's alarm (feed.alerts)."""
 
     async def claim_session_alarm(
-        self, channel_ids: Iterable[int], *, fence: LeaseFence | None = None
+        self, channel_ids: Iterable[int], *, account: str = "", fence: LeaseFence | None = None
     ) -> list[int]: ...
     async def claim_session_alerts(
-        self, channel_ids: Iterable[int], *, fence: LeaseFence | None = None
+        self, channel_ids: Iterable[int], *, account: str = "", fence: LeaseFence | None = None
     ) -> list[int]: ...
 
 
