@@ -123,6 +123,17 @@ class BanSettingRow(Base):
     )
 
 
+class DiscordAuditMarkRow(Base):
+    """Per Discord server, the newest audit log entry the bot has taken in (bot.banbridge): at the next
+    connection, the bans, unbans and kicks after it are what happened while no process listened."""
+
+    __tablename__ = "discord_audit_marks"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_entry_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
 class SessionNoticeRow(Base):
     """A feed channel that got an account's "VRChat session expired" notice of the episode still open
     (bot.feed.alerts): it gets that account's "back" notice when the session returns, after a restart
