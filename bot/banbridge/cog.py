@@ -59,6 +59,8 @@ class BanBridge(commands.Cog):
         self._users: UserDirectory | None = None
         self._locks: KeyedLocks[int] = KeyedLocks()
         self._sweeper: asyncio.Task[None] | None = None
+        self._catching_up: asyncio.Task[None] | None = None
+        self._caught_up = asyncio.Event()  # set once this connection's catch-up is over
         self._failed: set[int] = set()  # prompts whose card Discord refused (warned about once)
 
     @property
@@ -68,10 +70,11 @@ class BanBridge(commands.Cog):
         return self._users
 
     async def cog_unload(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for task in (self._sweeper, self._catching_up):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     # ------------------------------------------------------------------ gateway events
 
@@ -99,11 +102,21 @@ class BanBridge(commands.Cog):
     async def on_ready(self) -> None:
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ban prompt cards")
+        if self._catching_up is None or self._catching_up.done():  # a task of ours: stopped with the cog
+            self._caught_up.clear()
+            self._catching_up = asyncio.create_task(self._catch_up_all(), name="bans made while away")
+
+    async def caught_up(self) -> None:
+        """Until what was done while no process listened has been acted on (after a connection)."""
+        await self._caught_up.wait()
+
+    async def _catch_up_all(self) -> None:
         for guild in self.bot.guilds:
             try:
                 await self.catch_up(guild)
             except Exception:  # the store is away, or the like: the next connection tries again
                 log.exception("Catching up on the bans and kicks of %s made while away failed", guild.id)
+        self._caught_up.set()
 
     async def _banned(self, guild_id: int, user_id: int) -> int:
         posted = 0

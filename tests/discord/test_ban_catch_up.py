@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 
+from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import Store
 from tests.discord.conftest import command
@@ -21,8 +23,10 @@ pytestmark = pytest.mark.usefixtures("every_message_without_mentions")
 BYSTANDER_ID = 1_500_000_000_000_000_078
 
 
-async def settled() -> None:
-    await asyncio.sleep(0.3)  # what a catch-up posts, it posts while connecting: give it the time
+async def caught_up(bot: GroupBridgeBot) -> None:
+    """Until the bot has acted on what its audit log says happened while it was away."""
+    cog: Any = bot.get_cog("BanBridge")
+    await asyncio.wait_for(cog.caught_up(), timeout=10)
 
 
 async def test_a_ban_made_while_away_prompts_at_the_next_connection_once(
@@ -30,14 +34,15 @@ async def test_a_ban_made_while_away_prompts_at_the_next_connection_once(
 ) -> None:
     allow_audit_log(gateway_standin)
     await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
-    async with make_bot():
-        pass  # the first connection: from now on
+    async with make_bot() as bot:
+        await caught_up(bot)  # the first connection: from now on
     await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)  # nobody listening
-    async with make_bot():
+    async with make_bot() as bot:
+        await caught_up(bot)
         (card,) = await wait_for_cards(gateway_standin)
     assert card.embeds[0]["title"] == "Banned in Discord: also ban in VRChat?"
-    async with make_bot():
-        await settled()
+    async with make_bot() as bot:
+        await caught_up(bot)
     assert len(ban_cards(gateway_standin)) == 1  # read again, prompted once
 
 
@@ -48,14 +53,14 @@ async def test_what_was_undone_while_away_prompts_nothing_and_a_kick_does(
     gateway_standin.add_member(GUILD_ID, BYSTANDER_ID, "bystander")
     await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
     await link_directly(bot_store, BYSTANDER_ID, seeded_sim.moderator.id)
-    async with make_bot():
+    async with make_bot() as bot:
+        await caught_up(bot)
         await command(gateway_standin, "bridge", "bans", {"kick": "prompt"}, who=ADMIN_ID)
     await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)
     await gateway_standin.unban(GUILD_ID, MEMBER_ID, by=MOD_ID)  # lifted before anyone saw it
     await gateway_standin.kick(GUILD_ID, BYSTANDER_ID, by=MOD_ID)
-    async with make_bot():
-        await wait_for_cards(gateway_standin)
-        await settled()
+    async with make_bot() as bot:
+        await caught_up(bot)
     (card,) = ban_cards(gateway_standin)
     assert card.embeds[0]["title"] == "Kicked from Discord: also ban in VRChat?"
     assert len(ban_cards(gateway_standin)) == 1
@@ -69,8 +74,8 @@ async def test_a_ban_from_before_the_bot_watched_is_not_replayed(
     allow_audit_log(gateway_standin)
     await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
     await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)  # before the first connection
-    async with make_bot():
-        await settled()
+    async with make_bot() as bot:
+        await caught_up(bot)
     assert ban_cards(gateway_standin) == []
     assert await bot_store.audit_mark(GUILD_ID) is not None
 
@@ -79,11 +84,11 @@ async def test_without_view_audit_log_it_says_so_and_prompts_nothing(
     make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim, caplog
 ) -> None:
     await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
-    async with make_bot():
-        pass
+    async with make_bot() as bot:
+        await caught_up(bot)
     await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)
     with caplog.at_level(logging.WARNING, logger="bot.banbridge.cog"):
-        async with make_bot():
-            await settled()
+        async with make_bot() as bot:
+            await caught_up(bot)
     assert ban_cards(gateway_standin) == []
     assert "needs View Audit Log" in caplog.text
