@@ -6,8 +6,8 @@ process connected to the gateway, and so do kicks, as GUILD_AUDIT_LOG_ENTRY_CREA
 View Audit Log; that process posts the cards. A prompt is stored before its card
 is posted (bot.banbridge.service), and a sweep on connect and then every SWEEP_SECONDS posts what a
 crash or a Discord error left unposted: found in the channel by its footer when the card made it,
-else sent with the prompt's nonce. Discord sends no events for the time the bot was away, so a ban
-made then is not prompted.
+else sent with the prompt's nonce. Discord sends no events for the time the bot was away: at each
+connection its audit log says what happened meanwhile (bot.banbridge.catch_up).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import crashpoints
+from bot.banbridge.catch_up import CATCH_UP_LIMIT, missed, now_mark
 from bot.banbridge.service import BanSettingView
 from bot.banbridge.views import BanPromptButton, ban_card, close_card, footer, prompt_view
 from bot.services.common import KeyedLocks, ServiceError
@@ -58,6 +59,8 @@ class BanBridge(commands.Cog):
         self._users: UserDirectory | None = None
         self._locks: KeyedLocks[int] = KeyedLocks()
         self._sweeper: asyncio.Task[None] | None = None
+        self._catching_up: asyncio.Task[None] | None = None
+        self._caught_up = asyncio.Event()  # set once this connection's catch-up is over
         self._failed: set[int] = set()  # prompts whose card Discord refused (warned about once)
 
     @property
@@ -67,10 +70,11 @@ class BanBridge(commands.Cog):
         return self._users
 
     async def cog_unload(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for task in (self._sweeper, self._catching_up):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     # ------------------------------------------------------------------ gateway events
 
@@ -84,26 +88,98 @@ class BanBridge(commands.Cog):
     @commands.Cog.listener()
     async def on_audit_log_entry_create(self, entry: discord.AuditLogEntry) -> None:
         """A kick, as Discord's audit log tells it (Guild Moderation intent and View Audit Log): leaving
-        by oneself writes no entry, so only a real kick prompts."""
-        if entry.action is not discord.AuditLogAction.kick or entry.target is None:
-            return
-        prompts = await self.bot.ban_bridge.on_kick(entry.guild.id, int(entry.target.id), entry.id)
-        for prompt in prompts:
-            await self.deliver(prompt)
+        by oneself writes no entry, so only a real kick prompts. Every entry heard live moves the
+        server's mark: the next catch-up starts after it."""
+        if entry.action is discord.AuditLogAction.kick and entry.target is not None:
+            await self._kicked(entry.guild.id, int(entry.target.id), entry.id)
+        await self.bot.ban_bridge.move_audit_mark(entry.guild.id, entry.id)
 
     @commands.Cog.listener()
     async def on_member_unban(self, guild: discord.Guild, user: discord.User) -> None:
-        for prompt in await self.bot.ban_bridge.on_unban(guild.id, user.id):
+        await self._unbanned(guild.id, user.id)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="ban prompt cards")
+        if self._catching_up is None or self._catching_up.done():  # a task of ours: stopped with the cog
+            self._caught_up.clear()
+            self._catching_up = asyncio.create_task(self._catch_up_all(), name="bans made while away")
+
+    async def caught_up(self) -> None:
+        """Until what was done while no process listened has been acted on (after a connection)."""
+        await self._caught_up.wait()
+
+    async def _catch_up_all(self) -> None:
+        for guild in self.bot.guilds:
+            try:
+                await self.catch_up(guild)
+            except Exception:  # the store is away, or the like: the next connection tries again
+                log.exception("Catching up on the bans and kicks of %s made while away failed", guild.id)
+        self._caught_up.set()
+
+    async def _banned(self, guild_id: int, user_id: int) -> int:
+        posted = 0
+        for prompt in await self.bot.ban_bridge.on_ban(guild_id, user_id):
+            posted += await self.deliver(prompt)
+        return posted
+
+    async def _kicked(self, guild_id: int, user_id: int, entry_id: int) -> int:
+        posted = 0
+        for prompt in await self.bot.ban_bridge.on_kick(guild_id, user_id, entry_id):
+            posted += await self.deliver(prompt)
+        return posted
+
+    async def _unbanned(self, guild_id: int, user_id: int) -> None:
+        for prompt in await self.bot.ban_bridge.on_unban(guild_id, user_id):
             lifted = await self.bot.ban_bridge.prompt(prompt.id)
             if lifted is None or prompt.message_id is None:
                 continue
             message = await self._fetch(prompt.channel_id, prompt.message_id)
             await close_card(message, lifted, self.bot.ban_bridge.group_label(prompt.group_id))
 
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        if self._sweeper is None or self._sweeper.done():
-            self._sweeper = asyncio.create_task(self._sweep_forever(), name="ban prompt cards")
+    async def catch_up(self, guild: discord.Guild) -> int:
+        """Act on the bans, unbans and kicks the server's audit log shows after its mark (made while
+        no process listened); how many cards were posted. A server whose bans prompt nothing only
+        has its mark moved to now."""
+        bridge = self.bot.ban_bridge
+        mark = await bridge.audit_mark(guild.id)
+        if mark is None or not await bridge.watches(guild.id):
+            await bridge.move_audit_mark(guild.id, now_mark())  # from now on
+            return 0
+        try:
+            read = guild.audit_logs(limit=CATCH_UP_LIMIT, after=discord.Object(id=mark), oldest_first=True)
+            entries = [entry async for entry in read]
+        except discord.Forbidden:
+            log.warning(
+                "Bans and kicks in server %s made while the bot was away are not caught up: the bot "
+                "needs View Audit Log there.",
+                guild.id,
+            )
+            return 0
+        found = missed(entries)
+        posted = sum([await self._banned(guild.id, user) for user in found.banned])
+        for user in found.unbanned:
+            await self._unbanned(guild.id, user)
+        posted += sum([await self._kicked(guild.id, user, entry) for user, entry in found.kicks])
+        if found.newest is not None:
+            await bridge.move_audit_mark(guild.id, found.newest)
+        if len(entries) == CATCH_UP_LIMIT:
+            log.warning(
+                "Server %s: caught up on %d audit entries; the rest at the next connection.",
+                guild.id,
+                CATCH_UP_LIMIT,
+            )
+        if found.banned or found.unbanned or found.kicks:
+            log.info(
+                "Server %s, while the bot was away: %d ban(s), %d unban(s), %d kick(s); %d card(s) posted.",
+                guild.id,
+                len(found.banned),
+                len(found.unbanned),
+                len(found.kicks),
+                posted,
+            )
+        return posted
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -245,6 +321,8 @@ async def bans(
         view = await service.setting(actor, guild_id, group)
     else:
         view = await service.configure(actor, guild_id, group, mode, channel.id if channel else None, kick)
+        # Bans made before this change were made under the old setting: no catch-up prompts for them.
+        await service.move_audit_mark(guild_id, now_mark())
     label = service.group_label(view.group_id)
     # What the bot may do in this channel comes with the interaction: no extra request.
     sees_kicks = interaction.app_permissions.view_audit_log

@@ -169,6 +169,23 @@ class BanBridgeService:
         lifted = await self._store.lift_ban_prompts(guild_id, discord_user_id)
         return [p for p in lifted if p.message_id is not None and p.state in ("open", "auto")]
 
+    async def watches(self, guild_id: int) -> bool:
+        """Whether a ban or a kick in this server would prompt (or ban): worth catching up on."""
+        for binding in await self._store.list_bindings(guild_id=guild_id):
+            setting = await self._store.ban_setting(binding.id)
+            if (setting.discord_ban != "off" or setting.discord_kick != "off") and self._allowed(
+                binding.group_id
+            ):
+                return True
+        return False
+
+    async def audit_mark(self, guild_id: int) -> int | None:
+        """The newest entry of the server's Discord audit log taken in (bot.banbridge.catch_up)."""
+        return await self._store.audit_mark(guild_id)
+
+    async def move_audit_mark(self, guild_id: int, entry_id: int) -> None:
+        await self._store.move_audit_mark(guild_id, entry_id)
+
     async def unposted(self) -> list[BanPrompt]:
         """Prompts whose card is not known to be posted: the start (or a crash) cut them short."""
         return await self._store.unposted_ban_prompts()

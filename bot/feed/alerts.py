@@ -10,7 +10,8 @@ alarm is not the last word there. They mention nobody and, like the feed, go thr
 With several VRChat accounts (bot.vrchat.pool) only the groups of the account that lost its session
 are on hold: the alert names that account (its configured name, never a secret) and goes to the
 channels of the groups it serves; an account that loses its session later in the same episode gets an
-alert of its own, in its groups' channels that have not heard one. With several processes, each
+alert of its own, in its groups' channels, a channel shared with the first account's groups too (the
+database keeps which account's alarm each channel heard). With several processes, each
 account's notices come from the one process holding it, fenced in the database by its lease.
 """
 
@@ -177,7 +178,9 @@ class SessionAlerts:
     async def _alert(self, account: HeldAccount) -> list[int]:
         channels = await self._open_channels(account.name)
         try:
-            claimed = await self._store.claim_session_alarm(channels, fence=account.fence)
+            claimed = await self._store.claim_session_alarm(
+                channels, account=account.name, fence=account.fence
+            )
         except LeaseLost:
             log.info("The session alert of %s is left to the account's new holder.", account.name)
             return []
@@ -188,7 +191,7 @@ class SessionAlerts:
         reached = await self._post(claimed, session_alert(named), "session", "the session alert")
         if unreached := [c for c in claimed if c not in reached]:
             # Given back: a channel the alarm never reached gets no "back" notice either.
-            await self._store.claim_session_alerts(unreached)
+            await self._store.claim_session_alerts(unreached, account=account.name)
         whose = f" of {account.name}" if named else ""
         log.error(
             "The VRChat session%s is blocked: no VRChat calls with it until `groupbridge login`; "
@@ -201,7 +204,7 @@ class SessionAlerts:
     async def _back(self, account: HeldAccount) -> list[int]:
         channels = await self._open_channels(account.name)
         try:  # only where the alarm arrived, and each channel from one process: the one that claims it
-            back = await self._store.claim_session_alerts(channels, fence=account.fence)
+            back = await self._store.claim_session_alerts(channels, account=account.name, fence=account.fence)
         except LeaseLost:
             log.info("The session-back notice of %s is left to the account's new holder.", account.name)
             return []

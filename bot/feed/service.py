@@ -18,10 +18,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from bot.lease_names import CHANNEL, GROUP, group_lease
 from bot.leases import LeaseKeeper
+from bot.store._base import utcnow
 from bot.store.leases import LeaseFence
 from bot.store.ports import FeedStore
 from bot.vrchat import VRChatAPI
@@ -250,10 +252,18 @@ class FeedService:
     async def _retention_loop(self) -> None:
         while not self._stop.is_set():
             try:
+                cutoff = utcnow() - timedelta(days=self.retention_days)
                 purged = await self.store.purge_older_than(self.retention_days)
-                if purged:
+                cards = await self.store.purge_closed_cards(cutoff)
+                gaps = await self.store.purge_notified_gaps(cutoff)
+                if purged or cards or gaps:
                     log.info(
-                        "Retention: purged %d audit entries older than %d days", purged, self.retention_days
+                        "Retention: purged %d audit entries, %d closed join-request cards and %d announced "
+                        "gaps older than %d days",
+                        purged,
+                        cards,
+                        gaps,
+                        self.retention_days,
                     )
             except Exception:
                 log.exception("Retention purge failed")

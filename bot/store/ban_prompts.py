@@ -19,7 +19,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from bot.store._base import StoreBase, changed_rows, from_row, reread, table, update_rows
-from bot.store.models import BanPromptRow, BanSettingRow
+from bot.store.models import BanPromptRow, BanSettingRow, DiscordAuditMarkRow
 
 BanPromptState = Literal["auto", "open", "banning", "banned", "dismissed", "lifted"]
 DiscordBanMode = Literal["off", "prompt", "ban"]
@@ -209,3 +209,22 @@ class BanPromptOps(StoreBase):
             before = [prompt_from_row(row) for row in rows]
             await update_rows(session, bp, key, state="lifted", updated_at=self._now())
         return before
+
+    # -- how far Discord's audit log was taken in ---------------------------------------------------
+
+    async def audit_mark(self, guild_id: int) -> int | None:
+        """The newest audit log entry of the server the bot took in; None before the first."""
+        row = await self._row(DiscordAuditMarkRow, guild_id)
+        return row.last_entry_id if row is not None else None
+
+    async def move_audit_mark(self, guild_id: int, entry_id: int) -> None:
+        """Forward only: a slower caller with an older entry leaves a newer mark alone."""
+        marks = table(DiscordAuditMarkRow)
+        insert = self._insert(marks).values(guild_id=guild_id, last_entry_id=entry_id, updated_at=self._now())
+        stmt = insert.on_conflict_do_update(
+            index_elements=[marks.c.guild_id],
+            set_={"last_entry_id": insert.excluded.last_entry_id, "updated_at": insert.excluded.updated_at},
+            where=marks.c.last_entry_id < insert.excluded.last_entry_id,
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(stmt)

@@ -254,3 +254,9 @@ class CardOps(StoreBase):
                 updated_at=now,
             )
         )
+
+    async def purge_closed_cards(self, before: datetime) -> int:
+        """Retention (feed.retention_days): forget the cards decided before `before` whose message
+        already shows it; a pending card, or one still to be closed, stays whatever its age."""
+        c = RequestCardRow
+        return await self._delete(c, c.state != "pending", c.closed_at.is_not(None), c.closed_at < before)

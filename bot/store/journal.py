@@ -57,6 +57,10 @@ class JournalOps(StoreBase):
 
     # ---------------------------------------------------------------- action log
 
+    async def purge_notified_gaps(self, before: datetime) -> int:
+        """Retention (feed.retention_days): forget gaps that ended before `before` and were announced."""
+        return await self._delete(GapRow, GapRow.notified.is_(True), GapRow.end < before)
+
     async def record_action(self, action: ActionIn) -> ActionRecord:
         return action_from_row(await self._add(action_row(action, self._now())))
 

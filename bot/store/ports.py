@@ -244,13 +244,13 @@ class WakeStore(Protocol):
 
 
 class SessionNoticeStore(BindingReader, Protocol):
-    """bot.store.session_notices, bindings: which channels heard the session alarm (feed.alerts)."""
+    """bot.store.session_notices, bindings: which channels heard each account's alarm (feed.alerts)."""
 
     async def claim_session_alarm(
-        self, channel_ids: Iterable[int], *, fence: LeaseFence | None = None
+        self, channel_ids: Iterable[int], *, account: str = "", fence: LeaseFence | None = None
     ) -> list[int]: ...
     async def claim_session_alerts(
-        self, channel_ids: Iterable[int], *, fence: LeaseFence | None = None
+        self, channel_ids: Iterable[int], *, account: str = "", fence: LeaseFence | None = None
     ) -> list[int]: ...
 
 
@@ -258,3 +258,5 @@ class FeedStore(PollerStore, OutboxStore, SessionNoticeStore, Protocol):
     """Everything the feed's loops use, and retention (feed.service)."""
 
     async def purge_older_than(self, days: float, *, now: datetime | None = None) -> int: ...
+    async def purge_closed_cards(self, before: datetime) -> int: ...
+    async def purge_notified_gaps(self, before: datetime) -> int: ...

@@ -1,4 +1,6 @@
-"""Which feed channels heard the open episode's "VRChat session expired" notice (bot.feed.alerts).
+"""Which feed channels heard an account's "VRChat session expired" notice of the open episode
+(bot.feed.alerts), per account: a channel fed by groups of two accounts hears each account's alarm
+and each one's "back" notice.
 
 Kept in the database rather than in memory so a bot restarted while its session was blocked still
 tells those channels when the session is back, and so no channel hears the alarm twice in one
@@ -20,15 +22,19 @@ from bot.store.models import SessionNoticeRow
 
 
 class SessionNoticeOps(StoreBase):
-    async def session_alerted_channels(self) -> set[int]:
+    async def session_alerted_channels(self, account: str | None = None) -> set[int]:
+        """The channels that heard an alarm of this episode (of `account`'s, when given)."""
+        stmt = select(SessionNoticeRow.channel_id)
+        if account is not None:
+            stmt = stmt.where(SessionNoticeRow.account == account)
         async with self._sessions() as session:
-            return set((await session.scalars(select(SessionNoticeRow.channel_id))).all())
+            return set((await session.scalars(stmt)).all())
 
     async def claim_session_alarm(
-        self, channel_ids: Iterable[int], *, fence: LeaseFence | None = None
+        self, channel_ids: Iterable[int], *, account: str = "", fence: LeaseFence | None = None
     ) -> list[int]:
-        """Record that these channels hear the alarm; returns the ones that had not heard it yet,
-        which the caller (alone) posts it in. Nothing is claimed once `fence` no longer holds
+        """Record that these channels hear `account`'s alarm; returns the ones that had not heard it
+        yet, which the caller (alone) posts it in. Nothing is claimed once `fence` no longer holds
         (LeaseLost)."""
         now = self._now()
         claimed: list[int] = []
@@ -38,8 +44,8 @@ class SessionNoticeOps(StoreBase):
             for channel_id in sorted(set(channel_ids)):  # one lock order for every caller
                 insert = (
                     self._insert(table(SessionNoticeRow))
-                    .values(channel_id=channel_id, alerted_at=now)
-                    .on_conflict_do_nothing(index_elements=["channel_id"])
+                    .values(channel_id=channel_id, account=account, alerted_at=now)
+                    .on_conflict_do_nothing(index_elements=["channel_id", "account"])
                     .returning(SessionNoticeRow.channel_id)
                 )
                 if (await session.execute(insert)).first() is not None:
@@ -47,12 +53,12 @@ class SessionNoticeOps(StoreBase):
         return claimed
 
     async def claim_session_alerts(
-        self, channel_ids: Iterable[int], *, fence: LeaseFence | None = None
+        self, channel_ids: Iterable[int], *, account: str = "", fence: LeaseFence | None = None
     ) -> list[int]:
-        """Forget these channels' alarms and return the ones that had one: only the claimer of a
-        channel posts its "back" notice, so two processes never both do. Nothing is claimed once
-        `fence` no longer holds (LeaseLost). Without a fence, also how an alarm that could not be
-        posted is given back."""
+        """Forget these channels' alarms of `account` (and any from before accounts were told apart,
+        kept as '') and return the ones that had one: only the claimer of a channel posts its "back"
+        notice, so two processes never both do. Nothing is claimed once `fence` no longer holds
+        (LeaseLost). Without a fence, also how an alarm that could not be posted is given back."""
         now = self._now()
         claimed: list[int] = []
         async with self._sessions.begin() as session:
@@ -61,7 +67,9 @@ class SessionNoticeOps(StoreBase):
             # In one order for every caller: two claimers locking rows in opposite orders deadlock.
             for channel_id in sorted(set(channel_ids)):
                 gone = await session.execute(
-                    delete(SessionNoticeRow).where(SessionNoticeRow.channel_id == channel_id)
+                    delete(SessionNoticeRow).where(
+                        SessionNoticeRow.channel_id == channel_id, SessionNoticeRow.account.in_({account, ""})
+                    )
                 )
                 if changed_rows(gone):
                     claimed.append(channel_id)

@@ -98,3 +98,23 @@ async def test_the_alert_names_the_account_and_reaches_its_groups(
     assert ALPHA in str(alert.description) and BRAVO not in str(alert.description)
     assert not alerts.needs_check() and await alerts.check() == []  # each account alerted once
     assert alerts.episodes == 1
+
+
+async def test_a_channel_shared_by_both_accounts_hears_each_ones_alert(
+    two: TwoAccounts, router: GroupRouter, sqlite_store: Store
+) -> None:
+    for group in (two.only_a, two.only_b):
+        await sqlite_store.add_binding(BindingIn(group_id=group.id, guild_id=1, feed_channel_id=FEED_A))
+    channels = Channels()
+    alerts = SessionAlerts(router, sqlite_store, channels)
+    expire_sessions_of(two.sim, two.bravo)
+    await lose_session(router, two.only_b.id)
+    assert await alerts.check() == [FEED_A]
+    expire_sessions_of(two.sim, two.alpha)
+    await lose_session(router, two.only_a.id)
+    assert await alerts.check() == [FEED_A]  # the same channel, the other account's alarm
+    first, second = channels.sent[FEED_A]
+    assert BRAVO in str(first.description) and ALPHA not in str(first.description)
+    assert ALPHA in str(second.description) and BRAVO not in str(second.description)
+    assert await sqlite_store.session_alerted_channels(ALPHA) == {FEED_A}
+    assert await sqlite_store.session_alerted_channels(BRAVO) == {FEED_A}

@@ -165,3 +165,12 @@ async def test_kick_setting_defaults_to_off_and_is_kept_apart(store: Store) -> N
     assert (setting.discord_ban, setting.discord_kick) == ("ban", "prompt")
     with pytest.raises(ValueError, match="discord_kick"):
         await store.set_ban_setting(b.id, "ban", None, by=ANNA, discord_kick="ban")  # type: ignore[arg-type]
+
+
+async def test_the_audit_mark_moves_forward_only(store: Store) -> None:
+    assert await store.audit_mark(7) is None
+    await store.move_audit_mark(7, 100)
+    await store.move_audit_mark(7, 90)  # a slower caller with an older entry
+    assert await store.audit_mark(7) == 100
+    await store.move_audit_mark(7, 120)
+    assert (await store.audit_mark(7), await store.audit_mark(8)) == (120, None)

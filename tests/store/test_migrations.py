@@ -28,6 +28,7 @@ TABLES = {
     "ban_settings",
     "audit_entries",
     "bindings",
+    "discord_audit_marks",
     "discord_links",
     "instance_reports",
     "gaps",

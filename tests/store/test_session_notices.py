@@ -52,3 +52,22 @@ async def test_a_claim_is_refused_once_the_account_lease_is_another_process(stor
         await store.claim_session_alerts([1], fence=stale)
     assert await store.session_alerted_channels() == {1}  # the stale claim left the row alone
     assert await store.claim_session_alerts([1], fence=holder) == [1]
+
+
+async def test_each_account_has_its_own_alarm_and_back_notice_in_a_shared_channel(store: Store) -> None:
+    assert await store.claim_session_alarm([1, 2], account="alpha") == [1, 2]
+    assert await store.claim_session_alarm([2, 3], account="bravo") == [2, 3]  # 2 hears bravo's too
+    assert await store.claim_session_alarm([2], account="bravo") == []
+    assert await store.claim_session_alerts([1, 2], account="alpha") == [1, 2]  # alpha is back
+    assert await store.session_alerted_channels() == {2, 3}  # bravo's episode goes on there
+    assert await store.session_alerted_channels("alpha") == set()
+    assert await store.claim_session_alerts([2, 3], account="bravo") == [2, 3]
+
+
+async def test_an_alarm_from_before_accounts_were_told_apart_is_ended_by_the_first_back(
+    store: Store,
+) -> None:
+    await store.claim_session_alarm([1])  # as migration 0019 keeps an open episode's rows: account ''
+    assert await store.claim_session_alarm([1], account="alpha") == [1]
+    assert await store.claim_session_alerts([1], account="alpha") == [1]  # its own and the old one
+    assert await store.session_alerted_channels() == set()

@@ -26,6 +26,7 @@ from .state import StandInState
 _KEEP: Any = object()  # "leave the nickname as it is" (None clears it)
 MEMBER_KICK = 20  # Discord's audit log action types
 MEMBER_BAN_ADD = 22
+MEMBER_BAN_REMOVE = 23
 
 
 def member_event(member: StandInMember) -> dict[str, Any]:
@@ -209,23 +210,30 @@ class GuildControls:
     async def _audit_entry(
         self, guild: StandInGuild, action: int, *, by: int | None, target: int, reason: str | None
     ) -> None:
-        """GUILD_AUDIT_LOG_ENTRY_CREATE, sent only to a bot that may View Audit Log in the guild."""
-        # The owner and Administrator hold every bit.
-        if by is None or not bot_permissions(self.state, guild) & VIEW_AUDIT_LOG:
+        """Kept in the guild's audit log (read back with GET /guilds/{g}/audit-logs), and sent as
+        GUILD_AUDIT_LOG_ENTRY_CREATE only to a bot that may View Audit Log in the guild."""
+        if by is None:
             return
-        entry = {
+        entry: dict[str, Any] = {
             "id": str(self.state.snowflakes.next()),
-            "guild_id": str(guild.id),
             "user_id": str(by),
             "target_id": str(target),
             "action_type": action,
             "changes": [],
-            "reason": reason,
         }
-        await self.gateway.emit("GUILD_AUDIT_LOG_ENTRY_CREATE", entry, intent=GUILD_MODERATION)
+        if reason is not None:  # Discord leaves it out rather than send null
+            entry["reason"] = reason
+        guild.audit_log.append(entry)
+        # The owner and Administrator hold every bit.
+        if bot_permissions(self.state, guild) & VIEW_AUDIT_LOG:
+            event = {**entry, "guild_id": str(guild.id), "reason": reason}
+            await self.gateway.emit("GUILD_AUDIT_LOG_ENTRY_CREATE", event, intent=GUILD_MODERATION)
 
-    async def unban(self, guild_id: int, user_id: int) -> None:
-        """A moderator lifts a ban: GUILD_BAN_REMOVE."""
-        user = self._guild(guild_id).bans.pop(user_id)
+    async def unban(self, guild_id: int, user_id: int, *, by: int | None = None) -> None:
+        """A moderator lifts a ban: GUILD_BAN_REMOVE, then, when ``by`` names the moderator, the audit
+        log's MEMBER_BAN_REMOVE entry."""
+        guild = self._guild(guild_id)
+        user = guild.bans.pop(user_id)
         data = {"guild_id": str(guild_id), "user": user.to_payload()}
         await self.gateway.emit("GUILD_BAN_REMOVE", data, intent=GUILD_MODERATION)
+        await self._audit_entry(guild, MEMBER_BAN_REMOVE, by=by, target=user_id, reason=None)

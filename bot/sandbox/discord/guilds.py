@@ -142,6 +142,8 @@ class StandInGuild:
     roles: dict[int, StandInRole] = field(default_factory=dict)
     members: dict[int, StandInMember] = field(default_factory=dict)
     bans: dict[int, StandInUser] = field(default_factory=dict)
+    # The audit log's entries as Discord keeps them (the spec's AuditLogEntryResponse), oldest first.
+    audit_log: list[dict[str, Any]] = field(default_factory=list)
     locale: str = "en-US"
 
     def ranked_roles(self) -> list[StandInRole]:

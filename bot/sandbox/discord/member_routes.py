@@ -3,11 +3,15 @@
 ``GET /guilds/{g}/members`` (``limit`` 1-1000, default 1, ``after`` a user id: Discord's paging by
 user id), ``GET /guilds/{g}/members/{u}``, ``PUT|DELETE /guilds/{g}/members/{u}/roles/{r}`` (204;
 a change also sends GUILD_MEMBER_UPDATE to a bot with the GUILD_MEMBERS intent),
-``GET /guilds/{g}/roles``, ``GET /guilds/{g}/bans`` (``limit`` default 1000, ``before``/``after``)
-and ``GET /guilds/{g}/bans/{u}``.  Parameter types and ranges are checked against the spec first.
+``GET /guilds/{g}/roles``, ``GET /guilds/{g}/bans`` (``limit`` default 1000, ``before``/``after``),
+``GET /guilds/{g}/bans/{u}`` and ``GET /guilds/{g}/audit-logs`` (View Audit Log; ``limit`` default
+50, ``before``/``after``, ``action_type``, ``user_id``).  Parameter types and ranges are checked
+against the spec first.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
@@ -87,6 +91,37 @@ async def get_ban(request: web.Request) -> web.Response:
     return json_response({"user": user.to_payload(), "reason": None})
 
 
+async def audit_log(request: web.Request) -> web.Response:
+    state = _state(request)
+    guild = roster.guild_of(state, _id(request, "guild_id"))
+    action = request.query.get("action_type")
+    entries = roster.audit_log(
+        state,
+        guild.id,
+        limit=int(request.query.get("limit", "50")),
+        before=_query_id(request, "before"),
+        after=_query_id(request, "after"),
+        action_type=int(action) if action is not None else None,
+        user_id=_query_id(request, "user_id"),
+    )
+    named = {int(e[key]) for e in entries for key in ("user_id", "target_id")}
+    users = [m.user.to_payload() for m in guild.members.values() if m.id in named]
+    users += [u.to_payload() for u in guild.bans.values() if u.id in named and u.id not in guild.members]
+    empty: list[Any] = []
+    return json_response(
+        {
+            "audit_log_entries": entries,
+            "users": users,
+            "integrations": empty,
+            "webhooks": empty,
+            "guild_scheduled_events": empty,
+            "threads": empty,
+            "application_commands": empty,
+            "auto_moderation_rules": empty,
+        }
+    )
+
+
 def add_routes(app: web.Application, gateway: GatewayServer) -> None:
     guild = f"{API_PREFIX}/guilds/{{guild_id}}"
     app[GATEWAY_KEY] = gateway
@@ -97,3 +132,4 @@ def add_routes(app: web.Application, gateway: GatewayServer) -> None:
     app.router.add_get(f"{guild}/roles", list_roles)
     app.router.add_get(f"{guild}/bans", list_bans)
     app.router.add_get(f"{guild}/bans/{{user_id}}", get_ban)
+    app.router.add_get(f"{guild}/audit-logs", audit_log)

@@ -22,6 +22,7 @@ CHECKED = frozenset(
         "GET /guilds/{guild_id}/roles",
         "GET /guilds/{guild_id}/bans",
         "GET /guilds/{guild_id}/bans/{user_id}",
+        "GET /guilds/{guild_id}/audit-logs",
     }
 )
 

@@ -14,9 +14,17 @@ they are not added to ``violations``; the recorded request keeps the status.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from .guilds import ADMINISTRATOR, BAN_MEMBERS, MANAGE_ROLES, StandInGuild, StandInMember, StandInRole
+from .guilds import (
+    ADMINISTRATOR,
+    BAN_MEMBERS,
+    MANAGE_ROLES,
+    VIEW_AUDIT_LOG,
+    StandInGuild,
+    StandInMember,
+    StandInRole,
+)
 from .intents import GUILD_MEMBERS
 from .models import StandInUser
 from .state import ApiError, StandInState
@@ -125,3 +133,30 @@ def get_ban(state: StandInState, guild_id: int, user_id: int) -> StandInUser:
     if user is None:
         raise ApiError(404, 10026, "Unknown Ban")
     return user
+
+
+def audit_log(
+    state: StandInState,
+    guild_id: int,
+    *,
+    limit: int,
+    before: int | None,
+    after: int | None,
+    action_type: int | None,
+    user_id: int | None,
+) -> list[dict[str, Any]]:
+    """Audit log entries (needs View Audit Log): ``after`` the ``limit`` next ones up, oldest first
+    (as Discord pages forward), else the ``limit`` closest below ``before`` (or the newest), newest
+    first."""
+    guild = guild_of(state, guild_id)
+    require_bot_permission(state, guild, VIEW_AUDIT_LOG)
+    wanted = [
+        e
+        for e in guild.audit_log
+        if (action_type is None or e["action_type"] == action_type)
+        and (user_id is None or e["user_id"] == str(user_id))
+    ]
+    ordered = sorted(wanted, key=lambda e: int(e["id"]))
+    if after is not None:
+        return [e for e in ordered if int(e["id"]) > after][:limit]
+    return [e for e in ordered if before is None or int(e["id"]) < before][-limit:][::-1]

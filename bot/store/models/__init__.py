@@ -22,6 +22,7 @@ from bot.store.models.feed import (
 from bot.store.models.people import (
     BanPromptRow,
     BanSettingRow,
+    DiscordAuditMarkRow,
     DiscordLinkRow,
     LinkAttemptRow,
     LinkCodeRow,
@@ -56,6 +57,7 @@ __all__ = [
     "Base",
     "BigIntPK",
     "BindingRow",
+    "DiscordAuditMarkRow",
     "DiscordLinkRow",
     "GapRow",
     "GroupCursorRow",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.models.base import Base, binding_fk, surrogate_id
@@ -123,14 +123,27 @@ class BanSettingRow(Base):
     )
 
 
+class DiscordAuditMarkRow(Base):
+    """Per Discord server, the newest audit log entry the bot has taken in (bot.banbridge): at the next
+    connection, the bans, unbans and kicks after it are what happened while no process listened."""
+
+    __tablename__ = "discord_audit_marks"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_entry_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
 class SessionNoticeRow(Base):
-    """A feed channel that got the "VRChat session expired" notice of the episode still open
-    (bot.feed.alerts): it gets the "back" notice when the session returns, after a restart too, and
-    not a second alarm while the episode lasts."""
+    """A feed channel that got an account's "VRChat session expired" notice of the episode still open
+    (bot.feed.alerts): it gets that account's "back" notice when the session returns, after a restart
+    too, and not a second alarm for that account while the episode lasts. `account` is the account's
+    configured name ('' for a lone client, and for rows from before accounts were told apart)."""
 
     __tablename__ = "session_notices"
 
     channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    account: Mapped[str] = mapped_column(String, primary_key=True, server_default=text("''"))
     alerted_at: Mapped[datetime]
 
 
