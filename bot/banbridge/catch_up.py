@@ -10,8 +10,9 @@ one, so a ban lifted meanwhile prompts nothing and an older unban never lifts a 
 Between a lost session and the end of the next one's catch-up (or a RESUME, after which Discord
 replays the gap itself) live entries leave the mark alone, so that one heard first cannot move it past
 the entries the catch-up is still to read. The first connection to a server only sets the mark: what
-happened before the bot watched is not replayed. Changing a server's ban settings moves the mark to that moment too, so bans made while
-they were off are not prompted once they are on. Reading the log needs View Audit Log.
+happened before the bot watched is not replayed. Changing a server's ban settings moves the mark to
+that moment too, so bans made while they were off are not prompted once they are on. Reading the log
+needs View Audit Log.
 """
 
 from __future__ import annotations
