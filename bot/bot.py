@@ -207,7 +207,12 @@ class GroupBridgeBot(commands.Bot):
             await log_in_every_account(self._pool, self.config.group_ids)
         members = DiscordMembers(self)
         self.services = Services(
-            self.vrchat, self.store, self.config, members=members, activity=self.group_activity
+            self.vrchat,
+            self.store,
+            self.config,
+            members=members,
+            activity=self.group_activity,
+            claimer=lambda: self.leases.owner if self.leases is not None else None,
         )
         self.links = LinkService(
             self.vrchat,

@@ -7,9 +7,12 @@ and acts on them as if heard live. Each action is safe to repeat (a ban already 
 prompted again, a kick is keyed by its entry), and a user's bans and unbans are reduced to the last
 one, so a ban lifted meanwhile prompts nothing and an older unban never lifts a newer ban.
 
-The first connection to a server only sets the mark: what happened before the bot watched is not
-replayed. Changing a server's ban settings moves the mark to that moment too, so bans made while
-they were off are not prompted once they are on. Reading the log needs View Audit Log.
+Between a lost session and the end of the next one's catch-up (or a RESUME, after which Discord
+replays the gap itself) live entries leave the mark alone, so that one heard first cannot move it past
+the entries the catch-up is still to read. The first connection to a server only sets the mark: what
+happened before the bot watched is not replayed. Changing a server's ban settings moves the mark to
+that moment too, so bans made while they were off are not prompted once they are on. Reading the log
+needs View Audit Log.
 """
 
 from __future__ import annotations

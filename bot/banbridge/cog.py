@@ -92,7 +92,8 @@ class BanBridge(commands.Cog):
         server's mark: the next catch-up starts after it."""
         if entry.action is discord.AuditLogAction.kick and entry.target is not None:
             await self._kicked(entry.guild.id, int(entry.target.id), entry.id)
-        await self.bot.ban_bridge.move_audit_mark(entry.guild.id, entry.id)
+        if self._caught_up.is_set():  # before that, the mark must stay where the catch-up starts
+            await self.bot.ban_bridge.move_audit_mark(entry.guild.id, entry.id)
 
     @commands.Cog.listener()
     async def on_member_unban(self, guild: discord.Guild, user: discord.User) -> None:
@@ -105,6 +106,17 @@ class BanBridge(commands.Cog):
         if self._catching_up is None or self._catching_up.done():  # a task of ours: stopped with the cog
             self._caught_up.clear()
             self._catching_up = asyncio.create_task(self._catch_up_all(), name="bans made while away")
+
+    @commands.Cog.listener()
+    async def on_disconnect(self) -> None:
+        # Until a RESUME replays what was missed, or the next session's catch-up has read it, the mark
+        # stays: an entry heard first must not move it past the ones the catch-up is still to read.
+        self._caught_up.clear()
+
+    @commands.Cog.listener()
+    async def on_resumed(self) -> None:
+        if self._catching_up is None or self._catching_up.done():
+            self._caught_up.set()  # Discord replayed the events the gap missed
 
     async def caught_up(self) -> None:
         """Until what was done while no process listened has been acted on (after a connection)."""

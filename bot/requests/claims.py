@@ -6,11 +6,14 @@ lists it pending: the card keeps its buttons, a click on it within a minute was 
 accepted", and only after STALE_DECISION (bot.requests.reconcile) was the card started over, as a new
 message beside the old one.
 
-The card round settles such a claim as soon as it is sure the claim's process is gone: every other
-live process that can decide (its member or gateway lease, bot.leases) started after the claim, so
-the claim is this process's own or a dead one's; this process's own decision still in flight is
-waited for (the service's lock per request). Then VRChat is asked about that one request
-(JoinRequestService.settle_claim), and nothing is ever sent to VRChat on the claim's behalf:
+The card round settles such a claim as soon as it is sure the claim's process is gone. The card row
+names that process (``claimed_by``, its bot.leases owner id): it is gone once it holds no unexpired
+lease, and a lone process (SQLite, bot.store.process_lock) has no other process to wait for. A claim
+made before the column existed names no process: it is settled once every other live process that
+can decide (its member or gateway lease) started after the claim, so the claim is this process's own
+or a dead one's. This process's own decision still in flight is waited for (the service's lock per
+request). Then VRChat is asked about that one request (JoinRequestService.settle_claim), and nothing
+is ever sent to VRChat on the claim's behalf:
 
 - still pending: the claim is released, and the card's buttons work again (the same message);
 - accepted or blocked as the claim said: the decision went through before the process died; it is
@@ -22,6 +25,7 @@ waited for (the service's lock per request). Then VRChat is asked about that one
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -33,8 +37,18 @@ from bot.vrchat.models import GroupMember
 # decision reached VRChat; "ended" released, the request left VRChat's list another way; "kept"
 # nothing done (settled meanwhile, or VRChat could not say).
 Settlement = Literal["pending", "decided", "ended", "kept"]
-# When the oldest other live process that can decide requests started; None when none is live.
-OthersSince = Callable[[], Awaitable[datetime | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class OtherProcesses:
+    """The other live processes, as the leases table shows them when the round asks."""
+
+    owners: frozenset[str]  # every owner holding an unexpired lease, this process excepted
+    since: datetime | None  # when the oldest of those that can decide requests started; None: none
+
+
+ALONE = OtherProcesses(frozenset(), None)  # a lone process: a claim not its own is a dead one's
+OthersNow = Callable[[], Awaitable[OtherProcesses]]
 # The processes' clocks (a claim's time, a lease's) may differ this much between hosts.
 CLOCK_SKEW = timedelta(seconds=5)
 
@@ -56,20 +70,20 @@ def in_doubt(card: RequestCard, request: GroupMember) -> bool:
     )
 
 
-def maybe_alive(card: RequestCard, others_since: datetime | None) -> bool:
-    """Another live process, started before this claim, may have made it and be calling VRChat."""
-    return (
-        others_since is not None
-        and card.handled_at is not None
-        and card.handled_at >= others_since - CLOCK_SKEW
-    )
+def maybe_alive(card: RequestCard, others: OtherProcesses) -> bool:
+    """Another live process may have made this claim and be calling VRChat: the one named on the row
+    still holds a lease, or (a claim from before the row named its process) one started before it."""
+    if card.claimed_by is not None:
+        return card.claimed_by in others.owners
+    since = others.since
+    return since is not None and card.handled_at is not None and card.handled_at >= since - CLOCK_SKEW
 
 
 async def settle_claims(
     settle: ClaimSettler,
     pending: dict[str, GroupMember],
     cards: Iterable[RequestCard],
-    others_since: OthersSince,
+    others: OthersNow,
     guard: LeaseGuard,
 ) -> dict[str, Settlement]:
     """Settle the claims on the listed requests (`pending`, by requester) that only a process gone
@@ -79,10 +93,10 @@ async def settle_claims(
     doubtful = {c.user_id: c for c in cards if c.user_id in pending and in_doubt(c, pending[c.user_id])}
     if not doubtful:
         return {}
-    since = await others_since()  # asked only when there is a claim in doubt: one query
+    processes = await others()  # asked only when there is a claim in doubt: one query
     settled: dict[str, Settlement] = {}
     for user_id, claim in sorted(doubtful.items()):
-        if maybe_alive(claim, since):
+        if maybe_alive(claim, processes):
             continue  # its process may still be answering VRChat: STALE_DECISION, as before
         outcome = await settle(claim, guard)
         if outcome in ("decided", "ended"):

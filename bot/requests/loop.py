@@ -33,6 +33,7 @@ from bot.feed.pacing import message_nonce
 from bot.lease_names import GATEWAY_LEASE, MEMBER, group_lease
 from bot.requests.announced import REQUEST_CREATE, UntoldRequests, already_carded
 from bot.requests.cards import Closing, close_card, request_card
+from bot.requests.claims import ALONE, OtherProcesses
 from bot.requests.reconcile import CardChange
 from bot.requests.views import card_view
 from bot.services.common import KeyedLocks
@@ -266,25 +267,23 @@ class CardRounds:
         meanwhile, and claimed a card it then had no time to edit."""
         return self._tenures.get(group_id, NO_TENURE) != self._tenure(group_id)
 
-    async def _others_since(self) -> datetime | None:
-        """When the oldest other live process that can decide a join request (a click, a command, a
-        rule) took its member or gateway lease; None when there is none: on SQLite this process is
-        alone, and a claim it is not making itself is a dead process's (bot.requests.claims)."""
+    async def _others(self) -> OtherProcesses:
+        """The other live processes (one read of the leases table): every owner of an unexpired lease
+        but this process, and when the oldest that can decide a join request (a click, a command, a
+        rule) took its member or gateway lease. On SQLite this process is alone, and a claim it is not
+        making itself is a dead process's (bot.requests.claims)."""
         leases = self.bot.leases
         if leases is None or leases.exclusive:
-            return None
-        starts = [
-            x.acquired_at
-            for x in await self.bot.store.list_leases()
-            if x.live and x.owner != leases.owner and (x.name.startswith(MEMBER) or x.name == GATEWAY_LEASE)
-        ]
-        return min(starts, default=None)
+            return ALONE
+        others = [x for x in await self.bot.store.list_leases() if x.live and x.owner != leases.owner]
+        starts = [x.acquired_at for x in others if x.name.startswith(MEMBER) or x.name == GATEWAY_LEASE]
+        return OtherProcesses(frozenset(x.owner for x in others), min(starts, default=None))
 
     async def _group_round(self, services: Services, group_id: str, guard: LeaseGuard) -> int:
         tenure = self._tenure(group_id)
         try:
             changes = await services.requests.reconcile(
-                group_id, guard, new_tenure=self._new_tenure(group_id), others_since=self._others_since
+                group_id, guard, new_tenure=self._new_tenure(group_id), others=self._others
             )
             self._tenures[group_id] = tenure
             self._quiet.polled(group_id, asyncio.get_running_loop().time(), new=bool(changes))

@@ -15,7 +15,7 @@ from typing import Literal
 
 from bot import crashpoints
 from bot.links.requesters import DiscordLink, MemberLookup, discord_links
-from bot.requests.claims import ClaimSettler, OthersSince, settle_claims
+from bot.requests.claims import ClaimSettler, OthersNow, settle_claims
 from bot.requests.model import GroupSummary, JoinRequest, build_request
 from bot.services.common import Clock, Where
 from bot.services.users import UserDirectory
@@ -200,13 +200,13 @@ class CardReconciler:
         guard: LeaseGuard = UNFENCED,
         *,
         new_tenure: bool = False,
-        others_since: OthersSince | None = None,
+        others: OthersNow | None = None,
     ) -> list[CardChange]:
         """`guard`: the group's lease, asked before each VRChat call and each write that decides
         something; LeaseLost (raised) once another process holds the group. `new_tenure`: this process
         has just (re)gained the group, so cards another holder left open are looked at again.
-        `others_since`: when the other live processes started; with it, claims that only a process
-        gone since can have made are settled (bot.requests.claims)."""
+        `others`: the other live processes; with it, claims whose process is gone are settled
+        (bot.requests.claims)."""
         # VRChat first, cards second: a click landing in between has then already claimed its card,
         # so it is neither reopened nor closed as "handled elsewhere" here.
         pending = {r.user_id: r for r in await self._all_pending(group_id, guard)}
@@ -214,8 +214,8 @@ class CardReconciler:
         changes: list[CardChange] = []
         cards = await self._cards(group_id)
         settled = {}
-        if others_since is not None and self._settle is not None:
-            settled = await settle_claims(self._settle, pending, cards.values(), others_since, guard)
+        if others is not None and self._settle is not None:
+            settled = await settle_claims(self._settle, pending, cards.values(), others, guard)
         if settled:
             cards = await self._cards(group_id)
             decided = [c for c in cards.values() if settled.get(c.user_id) == "decided"]

@@ -12,7 +12,7 @@ First click wins, in two layers:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from bot import crashpoints
 from bot.links.requesters import MemberLookup
-from bot.requests.claims import OthersSince, Settlement
+from bot.requests.claims import OthersNow, Settlement
 from bot.requests.model import JoinRequest, build_request
 from bot.requests.reconcile import (
     CardChange,
@@ -93,8 +93,12 @@ class JoinRequestService:
         clock: Clock,
         *,
         members: MemberLookup | None = None,
+        claimer: Callable[[], str | None] = lambda: None,
     ) -> None:
+        """`claimer`: this process's lease owner id (bot.leases), written on each claim it makes so
+        that the card round can tell when the claim's process is gone (bot.requests.claims)."""
         self._client = client
+        self._claimer = claimer
         self._store = store
         self._access = access
         self._users = users
@@ -158,15 +162,15 @@ class JoinRequestService:
         guard: LeaseGuard = UNFENCED,
         *,
         new_tenure: bool = False,
-        others_since: OthersSince | None = None,
+        others: OthersNow | None = None,
     ) -> list[CardChange]:
         """For the card poller: cards to post for new requests, cards to close for vanished ones.
 
         `guard`: the group's lease, asked of the database before each step that calls VRChat or
         Discord or decides a request; LeaseLost once it has passed to another process, which then
         does the round instead. `new_tenure`: the first round since this process (re)gained the
-        group: cards the previous holder claimed but did not edit are closed too. `others_since`: when
-        the other live processes started, for claims whose process is gone (bot.requests.claims)."""
+        group: cards the previous holder claimed but did not edit are closed too. `others`: the other
+        live processes, for claims whose process is gone (bot.requests.claims)."""
         gid = checked_group_id(group_id)
         try:
             self._access.require_allowed_group(gid)
@@ -175,9 +179,7 @@ class JoinRequestService:
             return []
         bindings = await self._store.list_bindings(group_id=gid)
         channels = sorted({b.requests_channel_id for b in bindings if b.requests_channel_id})
-        changes = await self._reconciler.reconcile(
-            gid, channels, guard, new_tenure=new_tenure, others_since=others_since
-        )
+        changes = await self._reconciler.reconcile(gid, channels, guard, new_tenure=new_tenure, others=others)
         await guard.check()
         changes = await with_group_summaries(self._client, self._store, changes)
         await guard.check()
@@ -304,6 +306,7 @@ class JoinRequestService:
             by_name=actor.name,
             where="Discord",
             at=self._clock(),
+            claimed_by=self._claimer(),
         )
 
     async def _membership_status(self, group_id: str, user_id: str) -> str | None:

@@ -144,7 +144,7 @@ async def list_roles(interaction: Interaction, group: str | None = None) -> None
     member_role = view.settings.membership_role_id
     lines.append(f"Membership role: {f'<@&{member_role}>' if member_role else 'none'}")
     lines.extend(
-        f"⚠ refused: {'<@&' + w.role_id + '>' if w.side == 'discord' else '`' + w.role_id + '`'} "
+        f"⚠ refused: {'<@&' + w.role_id + '>' if w.side == 'discord' else _vrchat_role(view, w.role_id)} "
         f"({clip(str((w.details or {}).get('reason', '')), 120)})"
         for w in view.refusals
     )

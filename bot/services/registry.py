@@ -59,12 +59,14 @@ class Services:
         monotonic: Callable[[], float] = time.monotonic,
         members: MemberLookup | None = None,
         activity: GroupActivity | None = None,
+        claimer: Callable[[], str | None] = lambda: None,
     ) -> None:
         """`vrchat` is one account's client, or the router of several (bot.vrchat.router): both are a
         VRChatAPI; `clock` dates decisions and reports; `monotonic` times the caches and the search
         rate limit; `members` says whether a Discord user is in a server (join-request cards show a
         requester's linked member; without it, linked requesters show as unknown); `activity` hears
-        of every action taken on a group (bot.activity)."""
+        of every action taken on a group (bot.activity); `claimer` names this process (its lease
+        owner id) on the join requests it claims."""
         # Each service takes only its port of the store (bot.store.ports: Access a BindingReader, the
         # rules a RuleBook, ...); handing it `store` here is where mypy checks Store provides each one.
         # /bridge status lists the accounts when there are several.
@@ -73,7 +75,9 @@ class Services:
         self.actions = actions = ActionLog(store, activity)
         users = UserDirectory(vrchat, monotonic=monotonic)
         self.access = Access(store, config)
-        self.requests = JoinRequestService(vrchat, store, self.access, users, actions, clock, members=members)
+        self.requests = JoinRequestService(
+            vrchat, store, self.access, users, actions, clock, members=members, claimer=claimer
+        )
         self.invites = InviteService(vrchat, self.access, users, actions)
         self.posts = PostService(vrchat, self.access, actions, monotonic=monotonic)
         self.moderation = ModerationService(vrchat, self.access, users, actions)

@@ -43,6 +43,7 @@ class RequestCard:
     closed_at: datetime | None  # when its message was last seen closed: the start-up pass skips it
     created_at: datetime
     updated_at: datetime
+    claimed_by: str | None  # the process whose Discord decision claimed it (None: unknown, or none)
 
     @property
     def pending(self) -> bool:
@@ -64,6 +65,7 @@ _CLEARED: dict[str, Any] = {
     "handled_where": None,
     "handled_at": None,
     "closed_at": None,
+    "claimed_by": None,
 }
 
 
@@ -151,8 +153,10 @@ class CardOps(StoreBase):
         by_name: str | None,
         where: HandledWhere,
         at: datetime | None = None,
+        claimed_by: str | None = None,
     ) -> bool:
         """Move every pending card of this request to new_state, atomically; False if none was pending.
+        `claimed_by`: the process making the claim (bot.leases owner id), for a Discord decision.
 
         The WHERE state = 'pending' condition is what decides a race: on PostgreSQL the second UPDATE
         waits for the first transaction's row lock and then re-checks the condition; on SQLite the
@@ -171,6 +175,7 @@ class CardOps(StoreBase):
                 handled_by_name=by_name,
                 handled_where=where,
                 handled_at=at or now,
+                claimed_by=claimed_by,
                 updated_at=now,
             )
         )

@@ -11,7 +11,7 @@ process lock (bot.app.db_copy).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -75,10 +75,10 @@ async def copy_database(source_url: str | URL, target_url: str | URL, *, batch: 
 async def _copy_into(source: AsyncEngine, target_at: URL, batch: int) -> CopyReport:
     target = create_engine(target_at)
     try:
-        await _refuse_foreign_tables(target)
+        await _refuse_used_target(target)  # before the migrations touch it: a refusal changes nothing
         await run_upgrade(target)
         async with target.begin() as out:
-            await _refuse_rows(out)
+            await _refuse_rows(out, metadata.sorted_tables)
             rows = await _copy_tables(source, out, batch)
             if target_at.get_backend_name() == "postgresql":
                 await _move_sequences(out)
@@ -87,20 +87,21 @@ async def _copy_into(source: AsyncEngine, target_at: URL, batch: int) -> CopyRep
         await target.dispose()
 
 
-async def _refuse_foreign_tables(target: AsyncEngine) -> None:
-    """Migrating a database that holds another application's tables would mix the two."""
+async def _refuse_used_target(target: AsyncEngine) -> None:
+    """Another application's tables (migrating would mix the two), or rows in GroupBridge's own."""
     async with target.connect() as conn:
         names = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
-    foreign = sorted(names - set(metadata.tables) - {"alembic_version"})
-    if foreign:
-        raise CopyError(
-            f"the target database holds tables that are not GroupBridge's ({', '.join(foreign[:5])}); "
-            "copy into a new, empty database"
-        )
+        foreign = sorted(names - set(metadata.tables) - {"alembic_version"})
+        if foreign:
+            raise CopyError(
+                f"the target database holds tables that are not GroupBridge's ({', '.join(foreign[:5])}); "
+                "copy into a new, empty database"
+            )
+        await _refuse_rows(conn, [t for t in metadata.sorted_tables if t.name in names])
 
 
-async def _refuse_rows(out: AsyncConnection) -> None:
-    for table in metadata.sorted_tables:
+async def _refuse_rows(out: AsyncConnection, tables: Iterable[Table]) -> None:
+    for table in tables:
         held = (await out.execute(select(func.count()).select_from(table))).scalar_one()
         if held:
             raise CopyError(

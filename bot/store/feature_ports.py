@@ -145,6 +145,7 @@ class RequestCards(EntrySearch, Protocol):
         by_name: str | None,
         where: HandledWhere,
         at: datetime | None = None,
+        claimed_by: str | None = None,
     ) -> bool: ...
 
 

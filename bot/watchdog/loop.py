@@ -186,6 +186,13 @@ class WatchdogLoop:
             await message.edit(
                 embed=alert_embed(alert, record), view=alert_view(alert), allowed_mentions=NO_MENTIONS
             )
+            # A Dismiss or kill switch may have been decided while this edit was on its way, and its
+            # own edit may have come first: read again, and show the decision if one came.
+            fresh = await store.get_alert(alert.id)
+            if fresh is not None and fresh.resolution != alert.resolution:
+                await message.edit(
+                    embed=alert_embed(fresh, record), view=alert_view(fresh), allowed_mentions=NO_MENTIONS
+                )
         except (discord.Forbidden, discord.NotFound) as exc:
             log.warning(
                 "Could not update runaway-moderator alert %s in %s: %s", alert.id, alert.channel_id, exc

@@ -92,3 +92,27 @@ async def test_without_view_audit_log_it_says_so_and_prompts_nothing(
             await caught_up(bot)
     assert ban_cards(gateway_standin) == []
     assert "needs View Audit Log" in caplog.text
+
+
+async def test_an_entry_heard_before_the_catch_up_read_leaves_the_mark_where_it_starts(
+    make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim
+) -> None:
+    allow_audit_log(gateway_standin)
+    gateway_standin.add_member(GUILD_ID, BYSTANDER_ID, "bystander")
+    async with make_bot() as bot:
+        await caught_up(bot)
+        cog: Any = bot.get_cog("BanBridge")
+        mark = await bot_store.audit_mark(GUILD_ID)
+        await cog.on_disconnect()  # the session is gone: the next one's catch-up starts at `mark`
+        await gateway_standin.kick(GUILD_ID, BYSTANDER_ID, by=MOD_ID)  # an entry heard meanwhile
+        await asyncio.sleep(0.2)
+        assert await bot_store.audit_mark(GUILD_ID) == mark
+        await cog.on_resumed()  # Discord replayed the gap: live entries move it again
+        await gateway_standin.join(GUILD_ID, BYSTANDER_ID, "bystander")
+        await gateway_standin.kick(GUILD_ID, BYSTANDER_ID, by=MOD_ID)
+        for _ in range(100):
+            if await bot_store.audit_mark(GUILD_ID) != mark:
+                break
+            await asyncio.sleep(0.05)
+    newest = int(gateway_standin.state.guilds[GUILD_ID].audit_log[-1]["id"])
+    assert await bot_store.audit_mark(GUILD_ID) == newest

@@ -13,6 +13,7 @@ from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.discord.guilds import MANAGE_ROLES
 from bot.sandbox.vrchat.crowd import add_crowd
+from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store
 from bot.vrchat import VRChatClient
 from bot.vrchat.errors import ServerError
@@ -173,6 +174,24 @@ async def test_discord_to_vrchat_and_the_management_role_refusal(
         await cog(bot).loop.full_round()
         assert roles_world not in seeded_sim.sim.state.membership(group, bob.id).role_ids
         assert not holds(gateway_standin, MEMBER_ID, VERIFIED_D)
+
+
+async def test_a_vrchat_role_vrchat_refuses_is_listed_by_name(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
+) -> None:
+    group = seeded_sim.group.id
+    await link(bot_store, MEMBER_ID, seeded_sim.member.id)
+    seeded_sim.sim.faults.add(Fault(method="PUT", path=rf"^/groups/{group}/members/.+/roles/", status=403))
+    async with make_bot() as bot:
+        await roles_cmd(
+            gateway_standin, "map", vrchat_role=roles_world, discord_role=role(gateway_standin, VERIFIED_D),
+            direction="discord_to_vrchat",
+        )  # fmt: skip
+        await roles_cmd(gateway_standin, "mode", mode="on")
+        await gateway_standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
+        await cog(bot).loop.full_round()
+        listed = await roles_cmd(gateway_standin, "list")
+    assert f"⚠ refused: Verified (`{roles_world}`)" in listed
 
 
 async def test_a_role_above_the_bots_is_reported_once_and_not_retried(

@@ -73,6 +73,23 @@ async def test_a_burst_posts_one_alert_that_pings_only_its_role_and_grows_with_i
     assert await bot_store.undelivered_alerts() == []
 
 
+async def test_a_decision_made_while_the_alert_grows_is_what_it_shows(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store
+) -> None:
+    await turn_on(bot_store, seeded_sim.group.id, max_bans=3)
+    async with make_bot() as bot:
+        alert = await one_alert(bot, seeded_sim, gateway_standin)
+        ban_spree(seeded_sim, seeded_sim.moderator.id, 3, prefix="Later")
+        await mirror(bot, seeded_sim.group.id)
+        await bot.watchdog.check_group(seeded_sim.group.id)  # the episode grew: its alert is behind
+        (behind,) = await bot_store.alerts_behind()
+        # Dismissed between the loop's read and its edit: the edit it sends shows the old buttons.
+        assert await bot_store.resolve_alert(behind.id, "dismissed", ADMIN_ID)
+        assert await watchdog(bot).loop.refresh(behind) == 1
+    assert components(alert) == []  # read again after the edit: the decision is what it shows
+    assert fields_of(alert.embeds[0])["Counted"].startswith("9 bans")
+
+
 async def test_an_alert_whose_message_is_gone_is_not_edited_again(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store
 ) -> None:

@@ -3,13 +3,14 @@ and all, or nothing at all."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from bot.store import ActionIn, BindingIn, Store
+from bot.store import ActionIn, BindingIn, Store, migrate
 from bot.store.copy import CopyError, copy_database
 from bot.store.engine import create_engine
 from bot.store.models import metadata
@@ -99,6 +100,28 @@ async def test_a_target_holding_data_is_refused_and_left_as_it_was(
     async with opened_store(postgres_db_url) as target:
         assert await count_rows(target, "bindings") == 1
         assert await count_rows(target, "audit_entries") == 0
+
+
+async def test_an_older_target_holding_data_is_refused_before_it_is_migrated(tmp_path: Path) -> None:
+    source_url = SQLITE_PREFIX + str(tmp_path / "bot.db")
+    async with opened_store(source_url):
+        pass
+    target_url = SQLITE_PREFIX + str(tmp_path / "old.db")
+    await asyncio.to_thread(migrate.upgrade, target_url, "0015")
+    engine = create_engine(target_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    'INSERT INTO gaps (group_id, start, "end", reason, created_at, notified) '
+                    "VALUES ('g', '2026-01-01', '2026-01-02', 'r', '2026-01-02', 0)"
+                )
+            )
+    finally:
+        await engine.dispose()
+    with pytest.raises(CopyError, match=r"already holds data \(gaps: 1 row\)"):
+        await copy_database(source_url, target_url)
+    assert await asyncio.to_thread(migrate.current, target_url) == "0015"  # left as it was
 
 
 async def test_a_copy_that_fails_midway_leaves_the_target_empty(tmp_path: Path, postgres_db_url: str) -> None:

@@ -38,6 +38,9 @@ class RequestCardRow(Base):
     closed_at: Mapped[datetime | None]  # when the message took its closed look (None: not known to)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The process (bot.leases owner id) whose Discord decision claimed the card: once it holds no lease,
+    # its claim can be settled (bot.requests.claims). None: no such claim, or made before 0021.
+    claimed_by: Mapped[str | None] = mapped_column(String)
 
     __table_args__ = (
         UniqueConstraint("group_id", "user_id", "channel_id"),
