@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "db",
         "database maintenance",
-        "Database maintenance. `run` upgrades the schema by itself at start; this does it alone.",
+        "Database maintenance: `upgrade` brings the schema to the newest revision (`run` does it by "
+        "itself at start), `copy` moves everything to a new database (SQLite to PostgreSQL).",
     )
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
     with_config(

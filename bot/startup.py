@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
+from bot.banbridge.catch_up import now_mark
 from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
 from bot.config import Config
 from bot.config.checks import is_loopback_url
@@ -43,7 +44,8 @@ async def open_store(config: Config) -> Store:
             log.debug("Bindings from the config: %s", synced)
             log.info(config_bindings_text(synced, len(await store.list_bindings(source="command"))))
             await apply_declared_rules(store, config)
-            await apply_config_ban_settings(store, config)
+            for guild_id in await apply_config_ban_settings(store, config):
+                await store.move_audit_mark(guild_id, now_mark())  # as /bridge bans does
             await apply_declared_alerts(store, config)
     except BaseException:  # a failed or cancelled start: nothing else holds the store to close it
         await store.close()

@@ -363,9 +363,12 @@ def _choose(given: str | None, allowed: tuple[Mode, ...], current: Mode, what: s
     raise InvalidInput(f"The {what} must be one of {', '.join(allowed)}, not {given[:20]!r}.")
 
 
-async def apply_config_settings(store: BanSettings, config: Config) -> None:
+async def apply_config_settings(store: BanSettings, config: Config) -> set[int]:
     """The [[bindings]] that declare discord_ban, discord_kick or ban_prompt_channel_id get them at
-    start (what they leave out stays as /bridge bans set it)."""
+    start (what they leave out stays as /bridge bans set it). Returns the servers where what bans or
+    kicks do changed: bans made there before must not be caught up under the new setting
+    (bot.banbridge.catch_up)."""
+    changed: set[int] = set()
     for declared in config.bindings:
         if (
             declared.discord_ban is None
@@ -377,10 +380,17 @@ async def apply_config_settings(store: BanSettings, config: Config) -> None:
             group_id=declared.group_id, channel_id=declared.feed_channel_id
         ):
             current = await store.ban_setting(binding.id)
+            ban, kick = (
+                declared.discord_ban or current.discord_ban,
+                declared.discord_kick or current.discord_kick,
+            )
             await store.set_ban_setting(
                 binding.id,
-                declared.discord_ban or current.discord_ban,
+                ban,
                 declared.ban_prompt_channel_id or current.prompt_channel_id,
                 by=CONFIG_AUTHOR,
-                discord_kick=declared.discord_kick or current.discord_kick,
+                discord_kick=kick,
             )
+            if (ban, kick) != (current.discord_ban, current.discord_kick):
+                changed.add(binding.guild_id)
+    return changed

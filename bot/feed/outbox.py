@@ -316,19 +316,27 @@ class OutboxWorker:
         await self.store.mark_failed([item.id], str(error), give_up=True)
         result.failed += 1
 
-    async def run(self, stop: asyncio.Event, wake: asyncio.Event, *, idle: float = 5.0) -> None:
-        """Drain until `stop`; sleep `idle` seconds or until `wake` (set by the poller after an ingest)."""
+    async def run(
+        self, stop: asyncio.Event, wake: asyncio.Event, *, idle: float = 5.0, idle_cap: float | None = None
+    ) -> None:
+        """Drain until `stop`; sleep `idle` seconds or until `wake` (set by the poller after an ingest).
+        With `idle_cap`, each drain that delivered nothing doubles the sleep, up to the cap, and one
+        that delivered something (or failed) brings it back to `idle`."""
+        pause = idle
         while not stop.is_set():
             # Cleared before the drain: rows queued while it runs wake the next one at once, rather
             # than waiting out the idle time.
             wake.clear()
+            busy = True
             try:
-                await self.drain_once()
+                result = await self.drain_once()
+                busy = bool(result.messages or result.failed or result.paused)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("Outbox delivery failed; trying again shortly")
+            pause = idle if busy or idle_cap is None else min(pause * 2, idle_cap)
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()

@@ -198,10 +198,12 @@ class FeedService:
         self._stop.clear()
         await self.sync_pollers()
         # Rows another process's poller queued for a channel held here wake nothing in this process:
-        # with shared leases, look for them every second rather than every five.
-        idle = OUTBOX_IDLE_SHARED if self.leases is not None and not self.leases.exclusive else OUTBOX_IDLE
+        # with shared leases, look for them every second while rows come, backing off to every five
+        # once none has come for a while (a local ingest still wakes it at once).
+        shared = self.leases is not None and not self.leases.exclusive
+        idle, cap = (OUTBOX_IDLE_SHARED, OUTBOX_IDLE) if shared else (OUTBOX_IDLE, None)
         self._tasks["outbox"] = asyncio.create_task(
-            self.worker.run(self._stop, self._wake, idle=idle), name="outbox"
+            self.worker.run(self._stop, self._wake, idle=idle, idle_cap=cap), name="outbox"
         )
         if self.retention_days > 0:
             self._tasks["retention"] = asyncio.create_task(self._retention_loop(), name="retention")

@@ -67,6 +67,8 @@ async def copy_database(source_url: str | URL, target_url: str | URL, *, batch: 
             raise CopyError(
                 "the source database is not at the newest schema: run `groupbridge db upgrade` first"
             )
+        async with source.connect() as read:  # before the target is touched; again in the snapshot
+            await _refuse_running_bot(read)
         return await _copy_into(source, target_at, batch)
     finally:
         await source.dispose()

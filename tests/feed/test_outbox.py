@@ -25,6 +25,7 @@ from tests.fixtures.discord_standin import (
     logged_in_client,
     strict_standin,
 )
+from tests.fixtures.statements import statements
 
 GROUP = "grp_6e0c3f6e-6f1f-4b43-9f39-3c1c2a6f8a11"
 GAUD = re.compile(r"gaud\\?_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -250,3 +251,26 @@ async def test_a_message_sent_again_after_a_crash_carries_the_same_select(
     (select,) = first.json["components"][0]["components"]
     assert select["custom_id"] == "gb:fa" and len(select["options"]) == 1  # one user, three entries
     assert len(standin.messages(FEED_CHANNEL_ID)) == 1
+
+
+async def test_an_idle_worker_looks_ever_more_rarely_and_a_delivery_brings_it_back(
+    store: Store, standin: DiscordStandIn, worker: OutboxWorker
+) -> None:
+    """With several processes nothing wakes the worker for rows another process queued: it looks on
+    its own, every `idle` seconds while rows come and up to `idle_cap` apart when none do."""
+    stop, wake = asyncio.Event(), asyncio.Event()
+    with statements(store) as sent:
+        running = asyncio.create_task(worker.run(stop, wake, idle=0.01, idle_cap=0.16))
+        await asyncio.sleep(1.0)
+    idle_looks = len([sql for sql, _ in sent if "FROM gaps" in sql])  # each look begins with the gaps
+    try:
+        # 0.01 + 0.02 + 0.04 + 0.08 s, then one look per 0.16 s: 4 + 6 at most; 100 without backing off.
+        assert 1 <= idle_looks <= 12
+        await store.ingest(GROUP, make_entries(1))  # as another process's poller: no wake here
+        async with asyncio.timeout(10):
+            while not delivered_ids(standin):  # noqa: ASYNC110 - the worker finds it on its own
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await running
+    assert len(delivered_ids(standin)) == 1

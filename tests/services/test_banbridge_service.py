@@ -224,8 +224,9 @@ async def test_config_bindings_set_what_they_declare_at_start(bound: Store, seed
             "bindings": [{**declared, "discord_ban": "ban"}],
         }
     )
-    await apply_config_settings(bound, config)
+    assert await apply_config_settings(bound, config) == {GUILD}  # what bans do changed there
     setting = await bound.ban_setting(binding.id)
     assert (setting.discord_ban, setting.discord_kick, setting.prompt_channel_id) == ("ban", "prompt", 555)
+    assert await apply_config_settings(bound, config) == set()  # the next start: nothing changes
     with pytest.raises(ValueError, match="discord_ban"):
         Config.model_validate({**config.model_dump(), "bindings": [{**declared, "discord_ban": "maybe"}]})
