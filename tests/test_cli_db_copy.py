@@ -4,6 +4,7 @@ the command line, with the target's password kept out of everything printed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -73,5 +74,5 @@ def test_a_bad_target_url_is_refused_before_anything(
     assert main(["db", "upgrade", "-c", str(config_on(tmp_path, database))]) == 0
     assert main(["db", "copy", "-c", str(config_on(tmp_path, database)), "--to", to]) == 2
     assert said in capsys.readouterr().err
-    with sqlite3.connect(database) as conn:
+    with contextlib.closing(sqlite3.connect(database)) as conn:  # `with connect()` alone never closes it
         assert conn.execute("SELECT COUNT(*) FROM bindings").fetchone() == (0,)
