@@ -8,6 +8,7 @@ see them); the audit history is the group's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from bot.store.feature_ports import MemberHistory
 
 NOTE_MAX = 1000  # characters; a note is a moderator's remark, not a report
 NOTE_GONE = "There is no such note in this server (it may have been deleted)."
+NOTE_REF = re.compile(r"[0-9]{1,18}")  # a note's id as the choices carry it
 PAGE_MAX = 25
 PAGE_SIZE = 10
 # VRChat's request time and its audit entry for the request come from different clocks: an entry this
@@ -258,9 +260,11 @@ class DeskService:
     async def _changeable_note(self, actor: Actor, note_ref: str) -> ModeratorNote:
         if actor.guild_id is None:
             raise PermissionDenied(GUILD_ONLY)
-        if not note_ref.strip().isdigit():
+        ref = note_ref.strip()
+        # ASCII digits, and few enough for the database's integers: "²", "٣" or 6,000 digits are no note.
+        if not NOTE_REF.fullmatch(ref):
             raise InvalidInput("Pick the note from the list (its number).")
-        note = await self._store.get_note(int(note_ref))
+        note = await self._store.get_note(int(ref))
         if note is None or note.guild_id != actor.guild_id:
             raise NotFoundError(NOTE_GONE)  # another server's note is as unknown as a deleted one
         await self._access.require_moderator(actor, note.group_id)

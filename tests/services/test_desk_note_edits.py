@@ -87,6 +87,9 @@ async def test_another_servers_note_is_unknown_here(
     ("ref", "text", "error", "said"),
     [
         ("twelve", "x", InvalidInput, "Pick the note from the list"),
+        ("²", "x", InvalidInput, "Pick the note from the list"),  # a digit to str.isdigit, no number
+        ("9" * 6000, "x", InvalidInput, "Pick the note from the list"),  # past int() and the database
+        ("9" * 18, "x", NotFoundError, "no such note"),
         ("1", "", InvalidInput, "A note needs some text."),
         ("1", "x" * (NOTE_MAX + 1), InvalidInput, f"the limit is {NOTE_MAX:,}"),
     ],
