@@ -64,10 +64,11 @@ class UserHistory:
 
 @dataclass(frozen=True, slots=True)
 class PagedHistory:
-    """Page `number` (from 1) of a history reply whose pages the pager `pager_id` keeps."""
+    """Page `number` (from 1) of a history reply whose pages the pager `pager_id` keeps (None: the
+    history fits on one page, and there is nothing to page)."""
 
     history: UserHistory
-    pager_id: int
+    pager_id: int | None
     number: int
 
 
@@ -194,16 +195,18 @@ class DeskService:
         )
 
     async def open_history(self, actor: Actor, group_id: str, user_text: str) -> PagedHistory:
-        """The first page of the history, and a pager that lets its opener page on after a restart."""
+        """The first page of the history and, when there are more, a pager that lets its opener page
+        on after a restart too. A history of one page writes nothing: reading it stays a read."""
         history = await self.history(actor, group_id, user_text)
+        if history.next_cursor is None:
+            return PagedHistory(history, None, 1)
         assert actor.guild_id is not None  # history() refuses outside a server
-        known = [None] if history.next_cursor is None else [None, history.next_cursor]
         pager = await self._store.open_history_pager(
             guild_id=actor.guild_id,
             group_id=history.group_id,
             user_id=history.user_id,
             opener_discord_id=actor.user_id,
-            cursors=known,
+            cursors=[None, history.next_cursor],
             now=self._clock(),
         )
         return PagedHistory(history, pager.id, 1)

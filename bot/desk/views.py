@@ -115,12 +115,13 @@ class HistoryPageButton(
 
 
 def pager_view(shown: PagedHistory) -> discord.ui.View:
-    """◂ Prev / Next ▸ for page `shown.number`; on the first and the last page one of them is off."""
+    """◂ Prev / Next ▸ for page `shown.number`; on the first and the last page one of them is off (a
+    history of one page has no pager: both are off, and id 0 is no pager's)."""
     view = discord.ui.View(timeout=None)
-    number = shown.number
-    view.add_item(HistoryPageButton(shown.pager_id, number - 1, "◂ Prev", disabled=number == 1))
+    pager_id, number = shown.pager_id or 0, shown.number
+    view.add_item(HistoryPageButton(pager_id, number - 1, "◂ Prev", disabled=number == 1))
     last = shown.history.next_cursor is None
-    view.add_item(HistoryPageButton(shown.pager_id, number + 1, "Next ▸", disabled=last))
+    view.add_item(HistoryPageButton(pager_id, number + 1, "Next ▸", disabled=last))
     return view
 
 

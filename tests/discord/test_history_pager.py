@@ -8,11 +8,13 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.desk.service import NOT_OPENER, PAGER_GONE
 from bot.sandbox.discord import DiscordStandIn, ExchangeEvent, StandInMessage
 from bot.store import Store
 from bot.store.history_pagers import PAGER_KEPT, HistoryPager
+from bot.store.models import HistoryPagerRow
 from tests.discord.conftest import click, command, component_id, components, is_ephemeral
 from tests.discord.test_desk import field_lines, mirror_history
 from tests.fixtures.discord_gateway import GUILD_ID, MOD_ID, MOD_ROLE_ID
@@ -115,3 +117,22 @@ async def test_a_forgotten_pager_says_so_and_changes_nothing(
         answer = await _press(gateway_standin, first, "Next ▸")
         assert answer.data["content"] == PAGER_GONE and is_ephemeral(answer.data)
         assert await bot.store.history_pager(later.id, now=later.used_at) == later
+
+
+async def _pagers(store: Store) -> int:
+    async with store.engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(HistoryPagerRow)) or 0)
+
+
+async def test_a_history_of_one_page_keeps_no_pager(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    carol = seeded_sim.requester.id
+    async with make_bot() as bot:
+        await mirror_history(bot.store, seeded_sim.group.id, carol, 3)
+        first = await _open(gateway_standin, carol)
+        assert [c.get("disabled") for c in components(first)] == [True, True]
+        assert await _pagers(bot.store) == 0
+        await mirror_history(bot.store, seeded_sim.group.id, carol, 12)
+        await _open(gateway_standin, carol)
+        assert await _pagers(bot.store) == 1

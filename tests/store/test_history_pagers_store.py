@@ -24,7 +24,12 @@ async def test_a_pager_keeps_whose_history_it_pages_and_the_cursors_known(store:
     read = await store.history_pager(opened.id, now=T0)
     assert read == opened
     assert read is not None and read.cursors == (None, "1767268800000000:e:gaud_a")
-    assert (read.guild_id, read.group_id, read.user_id, read.opener_discord_id) == (GUILD, GROUP, CAROL, OPENER)
+    assert (read.guild_id, read.group_id, read.user_id, read.opener_discord_id) == (
+        GUILD,
+        GROUP,
+        CAROL,
+        OPENER,
+    )
     assert await store.history_pager(opened.id + 1, now=T0) is None
 
 
