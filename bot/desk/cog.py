@@ -12,7 +12,7 @@ from discord import app_commands
 
 from bot.desk.actions import ACTION_ITEMS
 from bot.desk.service import NOTE_MAX
-from bot.desk.views import HistoryButton, desk_of, send_history
+from bot.desk.views import HistoryButton, HistoryPageButton, desk_of, send_history
 from bot.text import plain_label, safe_text
 from bot.views.context import actor_of
 from bot.views.group_option import chosen_group, group_option
@@ -87,8 +87,8 @@ async def setup(bot: GroupBridgeBot) -> None:
     bot.groups.vrc.add_command(note)
     bot.groups.vrc.add_command(note_edit)
     bot.groups.vrc.add_command(note_delete)
-    bot.add_dynamic_items(HistoryButton, *ACTION_ITEMS)
+    bot.add_dynamic_items(HistoryButton, HistoryPageButton, *ACTION_ITEMS)
 
 
 async def teardown(bot: GroupBridgeBot) -> None:
-    bot.remove_dynamic_items(HistoryButton, *ACTION_ITEMS)
+    bot.remove_dynamic_items(HistoryButton, HistoryPageButton, *ACTION_ITEMS)

@@ -38,6 +38,8 @@ PAGE_SIZE = 10
 # VRChat's request time and its audit entry for the request come from different clocks: an entry this
 # close before the request is the request itself, not an earlier one.
 SAME_REQUEST = timedelta(minutes=1)
+PAGER_GONE = "This history is too old to page; run /vrc history again."
+NOT_OPENER = "Only the moderator who opened this history can page through it."
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,16 @@ class UserHistory:
     items: tuple[HistoryItem, ...]
     next_cursor: str | None  # the next (older) page; None on the last
     summary: UserSummary
+
+
+@dataclass(frozen=True, slots=True)
+class PagedHistory:
+    """Page `number` (from 1) of a history reply whose pages the pager `pager_id` keeps (None: the
+    history fits on one page, and there is nothing to page)."""
+
+    history: UserHistory
+    pager_id: int | None
+    number: int
 
 
 def note_text(text: str) -> str:
@@ -181,6 +193,41 @@ class DeskService:
             page.next_cursor,
             summary,
         )
+
+    async def open_history(self, actor: Actor, group_id: str, user_text: str) -> PagedHistory:
+        """The first page of the history and, when there are more, a pager that lets its opener page
+        on after a restart too. A history of one page writes nothing: reading it stays a read."""
+        history = await self.history(actor, group_id, user_text)
+        if history.next_cursor is None:
+            return PagedHistory(history, None, 1)
+        assert actor.guild_id is not None  # history() refuses outside a server
+        pager = await self._store.open_history_pager(
+            guild_id=actor.guild_id,
+            group_id=history.group_id,
+            user_id=history.user_id,
+            opener_discord_id=actor.user_id,
+            cursors=[None, history.next_cursor],
+            now=self._clock(),
+        )
+        return PagedHistory(history, pager.id, 1)
+
+    async def history_page(self, actor: Actor, pager_id: int, number: int) -> PagedHistory:
+        """Page `number` of a history reply, for its opener while they moderate the group; the pager
+        learns the next page's cursor the first time a page shows there is one."""
+        now = self._clock()
+        pager = await self._store.history_pager(pager_id, now=now)
+        if pager is None:
+            raise NotFoundError(PAGER_GONE)
+        if pager.opener_discord_id != actor.user_id or pager.guild_id != actor.guild_id:
+            raise PermissionDenied(NOT_OPENER)
+        if not 1 <= number <= len(pager.cursors):
+            raise NotFoundError(PAGER_GONE)  # only a forged button asks for a page not reached
+        history = await self.history(actor, pager.group_id, pager.user_id, cursor=pager.cursors[number - 1])
+        known = pager.cursors
+        if number == len(known) and history.next_cursor is not None:
+            known = (*known, history.next_cursor)
+        await self._store.history_page_seen(pager.id, seen=pager.cursors, cursors=known, now=now)
+        return PagedHistory(history, pager.id, number)
 
     async def export_csv(
         self, actor: Actor, group_id: str, user_text: str, *, limit: int = EXPORT_CAP

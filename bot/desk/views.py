@@ -3,7 +3,8 @@ cards, the feed's action panel) and the summary fields on a join-request card.
 
 The History button is a DynamicItem (`gb:uh:<grp_…>:<usr_…>`, at most 87 characters), so it works
 after a restart with no lookup table; the service checks the clicker's permission on every click.
-Prev/Next sit on the clicker's own ephemeral reply and serve only them.
+Prev/Next (`gb:hp:<pager id>:<page>`) sit on the clicker's own ephemeral reply and serve only them;
+the pager row (bot.store.history_pagers) keeps the reply's cursors, so they too outlive a restart.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.desk.service import DeskService, UserHistory, UserSummary
+from bot.desk.service import DeskService, PagedHistory, UserHistory, UserSummary
 from bot.feed.render import title_for
 from bot.store import HistoryItem, ModeratorNote
 from bot.text import fit_embed, profile_link, safe_text
-from bot.views.base import OwnedView, ReportedClick
+from bot.views.base import ReportedClick
 from bot.views.context import actor_of, bridge_interaction
 from bot.views.reply import NO_MENTIONS, send_ephemeral
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 _ID = r"[A-Za-z0-9_-]+"
 HISTORY_TEMPLATE = rf"gb:uh:(?P<group>grp_{_ID}):(?P<user>{_ID})"
+# At most 18 digits: every pager id fits SQLite's 64-bit integer (a forged 19-digit one would not).
+PAGE_TEMPLATE = r"gb:hp:(?P<pager>[0-9]{1,18}):(?P<number>[0-9]{1,6})"
 NOTE_SHOWN = 300  # characters of a note on a card
 ITEM_SHOWN = 500  # characters of an entry's description or a note in the history
 
@@ -79,42 +82,47 @@ def history_embed(history: UserHistory, number: int) -> discord.Embed:
     return fit_embed(embed)
 
 
-class HistoryPager(OwnedView):
-    """◂ Prev / Next ▸ for one moderator's history; the cursors of the pages seen are kept here."""
+class HistoryPageButton(
+    ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGE_TEMPLATE
+):
+    """◂ Prev or Next ▸ under a history reply: the page it shows, of the pager row that keeps the
+    reply's cursors; the service checks on every click that the clicker opened it and moderates."""
 
-    def __init__(self, owner_id: int, history: UserHistory) -> None:
+    def __init__(self, pager_id: int, number: int, label: str, *, disabled: bool = False) -> None:
+        self.pager_id, self.number = pager_id, number
         super().__init__(
-            owner_id, "Only the moderator who opened this history can page through it.", timeout=600
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"gb:hp:{pager_id}:{number}",
+                disabled=disabled,
+            )
         )
-        self.group_id, self.user_id = history.group_id, history.user_id
-        self.cursors: list[str | None] = [None]  # the cursor each page shown was read with
-        self.next_cursor = history.next_cursor
-        self._enable()
 
-    def _enable(self) -> None:
-        self.previous_page.disabled = len(self.cursors) == 1
-        self.next_page.disabled = self.next_cursor is None
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> HistoryPageButton:
+        return cls(int(match["pager"]), int(match["number"]), getattr(item, "label", None) or "Page")
 
-    async def _show(
-        self, interaction: discord.Interaction, cursor: str | None, cursors: list[str | None]
-    ) -> None:
-        history = await desk_of(interaction).history(
-            actor_of(interaction), self.group_id, self.user_id, cursor=cursor
-        )
-        self.cursors, self.next_cursor = cursors, history.next_cursor
-        self._enable()
+    async def clicked(self, interaction: Interaction) -> None:
+        shown = await desk_of(interaction).history_page(actor_of(interaction), self.pager_id, self.number)
         await interaction.response.edit_message(
-            embed=history_embed(history, len(self.cursors)), view=self, allowed_mentions=NO_MENTIONS
+            embed=history_embed(shown.history, shown.number),
+            view=pager_view(shown),
+            allowed_mentions=NO_MENTIONS,
         )
 
-    @discord.ui.button(label="◂ Prev", style=discord.ButtonStyle.secondary)
-    async def previous_page(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        cursors = self.cursors[:-1] or [None]
-        await self._show(interaction, cursors[-1], cursors)
 
-    @discord.ui.button(label="Next ▸", style=discord.ButtonStyle.secondary)
-    async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, self.next_cursor, [*self.cursors, self.next_cursor])
+def pager_view(shown: PagedHistory) -> discord.ui.View:
+    """◂ Prev / Next ▸ for page `shown.number`; on the first and the last page one of them is off (a
+    history of one page has no pager: both are off, and id 0 is no pager's)."""
+    view = discord.ui.View(timeout=None)
+    pager_id, number = shown.pager_id or 0, shown.number
+    view.add_item(HistoryPageButton(pager_id, number - 1, "◂ Prev", disabled=number == 1))
+    last = shown.history.next_cursor is None
+    view.add_item(HistoryPageButton(pager_id, number + 1, "Next ▸", disabled=last))
+    return view
 
 
 async def send_history(
@@ -129,12 +137,8 @@ async def send_history(
         file = discord.File(io.BytesIO(export.data), filename=export.filename)
         await send_ephemeral(interaction, export.note, file=file)
         return
-    history = await desk.history(actor, group_id, user)
-    await send_ephemeral(
-        interaction,
-        embed=history_embed(history, 1),
-        view=HistoryPager(interaction.user.id, history),
-    )
+    shown = await desk.open_history(actor, group_id, user)
+    await send_ephemeral(interaction, embed=history_embed(shown.history, 1), view=pager_view(shown))
 
 
 class HistoryButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=HISTORY_TEMPLATE):

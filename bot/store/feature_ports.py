@@ -24,6 +24,7 @@ from bot.store.ban_prompts import (
 )
 from bot.store.cards import CardState, HandledWhere, RequestCard
 from bot.store.history import EventTally, HistoryPage
+from bot.store.history_pagers import HistoryPager
 from bot.store.instance_reports import InstanceReport, InstanceTrace, ReportState
 from bot.store.leases import FenceReader
 from bot.store.moderator_alerts import AlertSettingsRecord, EpisodeWrite, ModeratorAlert, Resolution
@@ -53,7 +54,8 @@ from bot.store.role_sync_asks import RoleSyncAsk
 
 
 class MemberHistory(BindingReader, Protocol):
-    """bot.store.history, notes: a member's history and the moderators' notes on them (desk.service)."""
+    """bot.store.history, notes, history_pagers: a member's history, the moderators' notes on them and
+    the pages of a history reply seen (desk.service)."""
 
     async def user_history(
         self, *, guild_id: int, group_id: str, user_id: str, limit: int = 10, before_cursor: str | None = None
@@ -83,6 +85,20 @@ class MemberHistory(BindingReader, Protocol):
     async def recent_notes(
         self, guild_id: int, *, author_discord_id: int | None, containing: str = "", limit: int = 25
     ) -> list[ModeratorNote]: ...
+    async def open_history_pager(
+        self,
+        *,
+        guild_id: int,
+        group_id: str,
+        user_id: str,
+        opener_discord_id: int,
+        cursors: Sequence[str | None],
+        now: datetime,
+    ) -> HistoryPager: ...
+    async def history_pager(self, pager_id: int, *, now: datetime) -> HistoryPager | None: ...
+    async def history_page_seen(
+        self, pager_id: int, *, seen: Sequence[str | None], cursors: Sequence[str | None], now: datetime
+    ) -> bool: ...
 
 
 class InstanceReportMover(BindingReader, Protocol):

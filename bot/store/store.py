@@ -30,6 +30,7 @@ from bot.store.cards import CardOps
 from bot.store.engine import create_engine, is_memory_sqlite, normalise_url, sqlite_location_problem
 from bot.store.gateway_lock import GatewayLock
 from bot.store.history import HistoryOps
+from bot.store.history_pagers import HistoryPagerOps
 from bot.store.instance_reports import InstanceReportOps
 from bot.store.journal import JournalOps
 from bot.store.leases import LeaseFence, LeaseOps, check_fence
@@ -71,6 +72,7 @@ class Store(
     CardOps,
     JournalOps,
     HistoryOps,  # before QueryOps and NoteOps, which it extends
+    HistoryPagerOps,
     QueryOps,
     WatchlistOps,
     RuleOps,

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from bot.banbridge.views import TEMPLATE as BAN_PROMPT_TEMPLATE
 from bot.desk.actions import ACTION_TEMPLATE
-from bot.desk.views import HISTORY_TEMPLATE
+from bot.desk.views import HISTORY_TEMPLATE, PAGE_TEMPLATE
 from bot.feed.actions import FEED_ACTIONS_ID, KINDS
 from bot.instances.views import CloseButton
 from bot.links.views import VerifyButton
@@ -42,6 +42,7 @@ TEMPLATES = tuple(
     for t in (
         ACTION_TEMPLATE,
         HISTORY_TEMPLATE,
+        PAGE_TEMPLATE,
         KillSwitchButton.TEMPLATE,
         DismissButton.TEMPLATE,
         CloseButton.TEMPLATE,
@@ -56,6 +57,7 @@ PREFIXES = (
     "gb:ua:kick:",
     "gb:ua:unban:",
     "gb:uh:",
+    "gb:hp:",
     "gb:alert:kill:",
     "gb:alert:dismiss:",
     "gb:inst:close:",
@@ -102,6 +104,7 @@ def forged_custom_ids(draw: st.DrawFn, harness: Harness) -> str:
     shaped = [
         *(f"gb:ua:{action}:{group}:{user}" for action in ("ban", "kick", "unban")),
         f"gb:uh:{group}:{user}",
+        f"gb:hp:{number}:{round_}",
         f"gb:alert:kill:{number}",
         f"gb:alert:dismiss:{number}",
         f"gb:inst:close:{number}",
@@ -223,6 +226,8 @@ FOUND_BUTTONS = (
     "gb:ua:ban:{group}:0",
     "gb:ua:unban:{group}:ABC-_",
     "gb:uh:{group}:0",
+    "gb:hp:0:2",  # not found, tried anyway: the Next of a history that fits on one page (no pager)
+    "gb:hp:999999999999999999:1",
 )
 FOUND_VALUES = ("ban:{group}:0", "join:{group}:usr_")
 

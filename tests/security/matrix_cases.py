@@ -271,8 +271,7 @@ EXPECTED_ITEMS: dict[str, ItemCase] = {
     "UserActionButton": ItemCase(
         MODERATORS, "the feed panel's Ban/Kick/Unban", actions=("ban", "kick", "unban")
     ),
-    "HistoryPager.previous_page": ItemCase(OPENER, "/vrc history paging"),
-    "HistoryPager.next_page": ItemCase(OPENER),
+    "HistoryPageButton": ItemCase(OPENER, "/vrc history paging: ◂ Prev and Next ▸ (restart-safe)"),
     # tests/security/test_instances_matrix.py: the Close button under an age-gate report.
     "CloseButton": ItemCase(MODERATORS, "Close under an age-gate report (then a confirmation)"),
     # A runaway-moderator alert's buttons: Manage Server in the alert's server (tests/security/

@@ -68,9 +68,9 @@ async def test_history_on_a_card_and_the_history_pager(
                 world.standin, "admin", "vrc history", {"user": carol.id, "group": world.group_id}
             )
         )
-        async with Cell(world, security_store, role, "HistoryPager.next_page") as cell:
+        async with Cell(world, security_store, role, "History Next ▸") as cell:
             exchange = await click_item(cell, opened, labelled(opened, "Next ▸"))
-            await judge(cell, exchange, allowed("HistoryPager.next_page", role), "page 2")
+            await judge(cell, exchange, allowed("HistoryPageButton", role), "page 2")
         problems += cell.problems
         opened = prompt_of(
             await run_command(
@@ -78,9 +78,9 @@ async def test_history_on_a_card_and_the_history_pager(
             )
         )
         await click_as(world, "admin", opened, labelled(opened, "Next ▸"))  # so Prev is enabled
-        async with Cell(world, security_store, role, "HistoryPager.previous_page") as cell:
+        async with Cell(world, security_store, role, "History ◂ Prev") as cell:
             exchange = await click_item(cell, opened, labelled(opened, "◂ Prev"))
-            await judge(cell, exchange, allowed("HistoryPager.previous_page", role), "page 1")
+            await judge(cell, exchange, allowed("HistoryPageButton", role), "page 1")
         problems += cell.problems
     assert not problems, "\n".join(problems)
 

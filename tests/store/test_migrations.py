@@ -34,6 +34,7 @@ TABLES = {
     "gaps",
     "group_cursors",
     "group_wakes",
+    "history_pagers",
     "leases",
     "link_attempts",
     "link_codes",

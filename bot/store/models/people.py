@@ -1,5 +1,5 @@
 """The tables about people: Discord ↔ VRChat links and their codes, ban prompts and settings, moderator
-notes, and the session-expired notices."""
+notes and the pages of their histories seen, and the session-expired notices."""
 
 from __future__ import annotations
 
@@ -173,3 +173,23 @@ class ModeratorNoteRow(Base):
         Index(None, "guild_id", "group_id", "vrchat_user_id", "created_at"),
         {"sqlite_autoincrement": True},
     )
+
+
+class HistoryPagerRow(Base):
+    """The pages of one `/vrc history` reply seen so far (bot.desk): its ◂ Prev / Next ▸ buttons carry
+    only this row's id and a page number, so they keep working after a restart. `cursors` is a JSON
+    list: the history cursor each page is read with (the first is null), and the next page's once it
+    is known. Rows not used for a week are forgotten (bot.store.history_pagers)."""
+
+    __tablename__ = "history_pagers"
+
+    id: Mapped[int] = surrogate_id()
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    group_id: Mapped[str] = mapped_column(String)
+    user_id: Mapped[str] = mapped_column(String)
+    opener_discord_id: Mapped[int] = mapped_column(BigInteger)
+    cursors: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime]
+
+    __table_args__ = (Index(None, "used_at"), {"sqlite_autoincrement": True})
