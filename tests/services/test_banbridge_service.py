@@ -150,11 +150,11 @@ async def test_automatic_mode_bans_as_the_bot(
     await bound.set_ban_setting(binding.id, "ban", None, by=ADA.user_id)
     prompt = await banned_linked(banbridge, bound, seeded_sim)
     assert prompt.state == "auto"
-    done = await banbridge.ban_automatically(prompt, BOT)
+    done = await banbridge.ban_automatically(prompt, BOT, credited=False)
     assert was_automatic(done) and status(seeded_sim, seeded_sim.member.id) == "banned"
     (ban,) = await actions(bound, action="member.ban")
     assert ban.discord_user_id == BOT.user_id
-    assert await banbridge.ban_automatically(done, BOT) == done  # once
+    assert await banbridge.ban_automatically(done, BOT, credited=False) == done  # once
 
 
 async def test_a_failed_automatic_ban_becomes_a_prompt(
@@ -164,7 +164,7 @@ async def test_a_failed_automatic_ban_becomes_a_prompt(
     await bound.set_ban_setting(binding.id, "ban", None, by=ADA.user_id)
     prompt = await banned_linked(banbridge, bound, seeded_sim)
     seeded_sim.sim.faults.add(Fault(method="POST", path=r"^/groups/[^/]+/bans$", status=403, times=1))
-    reopened = await banbridge.ban_automatically(prompt, BOT)
+    reopened = await banbridge.ban_automatically(prompt, BOT, credited=False)
     assert reopened.state == "open" and "The automatic ban failed" in (reopened.note or "")
 
 
