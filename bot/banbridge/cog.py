@@ -23,7 +23,7 @@ from discord.ext import commands
 
 from bot import crashpoints
 from bot.banbridge.catch_up import CATCH_UP_LIMIT, TRACKED, missed, now_mark
-from bot.banbridge.moderators import BanAuthor, BanAuthors
+from bot.banbridge.moderators import BanAuthor, BanAuthors, named
 from bot.banbridge.service import BanSettingView
 from bot.banbridge.views import BanPromptButton, ban_card, close_card, footer, prompt_view
 from bot.services.common import KeyedLocks, ServiceError
@@ -292,15 +292,12 @@ class BanBridge(commands.Cog):
         if author is None and guild is not None:
             author = await self.authors.find(guild, prompt.discord_user_id, prompt.created_at)
         me = self.bot.user
-        bot = BanAuthor(me.id, me.name) if me is not None else BanAuthor(0, "GroupBridge")
-        credited = author is not None and author.user_id != bot.user_id
-        who = author if author is not None and credited else bot
+        who, name = (me.id, me.name) if me is not None else (0, "GroupBridge")
+        credited = author is not None and guild is not None and author.user_id != who
+        if author is not None and guild is not None and credited:
+            who, name = author.user_id, await named(guild, author)
         actor = Actor(
-            user_id=who.user_id,
-            name=who.name,
-            guild_id=prompt.guild_id,
-            role_ids=frozenset(),
-            manage_guild=False,
+            user_id=who, name=name, guild_id=prompt.guild_id, role_ids=frozenset(), manage_guild=False
         )
         return await self.bot.ban_bridge.ban_automatically(prompt, actor, credited=credited)
 

@@ -34,15 +34,24 @@ class BanAuthor:
     """The Discord user an audit entry names as who banned."""
 
     user_id: int
-    name: str
+    name: str | None  # None when the entry came without its user (a live one, the member not cached)
 
 
 def author_of(entry: discord.AuditLogEntry) -> BanAuthor | None:
     if entry.user_id is None:
         return None
-    user = entry.user
-    name = user.display_name if user is not None else f"Discord user {entry.user_id}"
-    return BanAuthor(entry.user_id, name)
+    return BanAuthor(entry.user_id, entry.user.display_name if entry.user is not None else None)
+
+
+async def named(guild: discord.Guild, author: BanAuthor) -> str:
+    """The author's name as the server shows it (one request when the entry did not carry it)."""
+    if author.name is not None:
+        return author.name
+    member = guild.get_member(author.user_id)
+    if member is None:
+        with contextlib.suppress(discord.HTTPException):
+            member = await guild.fetch_member(author.user_id)
+    return member.display_name if member is not None else f"Discord user {author.user_id}"
 
 
 def _target(entry: discord.AuditLogEntry) -> int | None:
