@@ -88,17 +88,14 @@ class BanAuthors:
     async def find(self, guild: discord.Guild, user_id: int, since: datetime) -> BanAuthor | None:
         """Who banned `user_id` in `guild` (the ban stored as a prompt at `since`), or None when the
         audit log cannot be read or does not say."""
-        if not guild.me.guild_permissions.view_audit_log:
+        me: discord.Member | None = guild.me  # None while the server is still loading
+        if me is None or not me.guild_permissions.view_audit_log:
             return None  # Discord sends no entries and refuses the log: nothing to wait for
         left = self.wait - (discord.utils.utcnow() - since).total_seconds()
-        found = await self._live(guild.id, user_id, since, min(max(left, 0.0), self.wait))
-        if found is not None:
-            return found[0]
-        return await self._in_log(guild, user_id, since)
+        heard = await self._live(guild.id, user_id, since, min(max(left, 0.0), self.wait))
+        return heard or await self._in_log(guild, user_id, since)
 
-    async def _live(
-        self, guild_id: int, user_id: int, since: datetime, seconds: float
-    ) -> tuple[BanAuthor | None] | None:
+    async def _live(self, guild_id: int, user_id: int, since: datetime, seconds: float) -> BanAuthor | None:
         key = (guild_id, user_id)
         arrived = self._arrived.setdefault(key, asyncio.Event())
         try:
@@ -110,11 +107,11 @@ class BanAuthors:
                 del self._arrived[key]
         return self._heard_since(key, since)
 
-    def _heard_since(self, key: tuple[int, int], since: datetime) -> tuple[BanAuthor | None] | None:
+    def _heard_since(self, key: tuple[int, int], since: datetime) -> BanAuthor | None:
         heard = self._heard.get(key)
         if heard is None or not heard[0] or not _same_ban(heard[0], since):
             return None
-        return (heard[1],)
+        return heard[1]
 
     @staticmethod
     async def _in_log(guild: discord.Guild, user_id: int, since: datetime) -> BanAuthor | None:

@@ -61,6 +61,28 @@ async def test_the_automatic_ban_is_credited_to_the_discord_moderator(
     assert (ban.discord_user_id, ban.discord_user_name, ban.outcome) == (MOD_ID, CREDITED, "ok")
     assert "automatically" in outcome(card) and "because moderator banned them in Discord" in outcome(card)
     assert seeded_sim.group.memberships[seeded_sim.member.id].status == "banned"
+    assert audit_log_reads(gateway_standin) == []  # the entry heard live was enough
+
+
+def audit_log_reads(standin: DiscordStandIn) -> list[Any]:
+    """The reads of the newest ban entries (the catch-up's reads page with `after`)."""
+    reads = standin.requests_to("GET", f"/guilds/{GUILD_ID}/audit-logs")
+    return [r for r in reads if "after" not in r.query]
+
+
+async def test_a_discord_ban_the_bot_made_itself_is_credited_to_the_bot_once(
+    make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim
+) -> None:
+    allow_audit_log(gateway_standin)
+    async with make_bot() as bot:
+        await automatic(gateway_standin, bot_store, seeded_sim)
+        await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=gateway_standin.bot_user.id)
+        card = await closed_card(gateway_standin)
+        await asyncio.sleep(0.3)
+        bot_id = bot.user.id if bot.user else None
+    (ban,) = await vrchat_bans(bot_store, seeded_sim)
+    assert ban.discord_user_id == bot_id and "not known" in outcome(card)
+    assert len(ban_cards(gateway_standin)) == 1
 
 
 async def test_without_view_audit_log_the_bot_is_credited_at_once_and_the_card_says_who_is_unknown(
@@ -88,6 +110,7 @@ async def test_when_no_entry_comes_the_ban_waits_a_moment_then_falls_back_to_the
         card = await closed_card(gateway_standin)
     (ban,) = await vrchat_bans(bot_store, seeded_sim)
     assert ban.discord_user_id != MOD_ID and "not known" in outcome(card)
+    assert len(audit_log_reads(gateway_standin)) == 1  # after the wait, the log itself was asked once
     assert seeded_sim.group.memberships[seeded_sim.member.id].status == "banned"
 
 
