@@ -15,10 +15,16 @@ from bot.feed.attribution import credit_from_store
 from bot.feed.outbox import OutboxWorker
 from bot.feed.sender import DiscordFeedSender
 from bot.sandbox.discord import DiscordStandIn
-from bot.store import ActionRecord, AuditEntryIn, BanPrompt, Store
+from bot.store import ActionRecord, AuditEntryIn, Store
 from tests.discord.conftest import command, first_reply
 from tests.discord.test_ban_catch_up import caught_up
-from tests.discord.test_ban_prompts import allow_audit_log, ban_cards, outcome, wait_for_cards
+from tests.discord.test_ban_prompts import (
+    allow_audit_log,
+    ban_cards,
+    outcome,
+    stored_prompt,
+    wait_for_cards,
+)
 from tests.discord.test_link_cards import link_directly
 from tests.fixtures.discord_gateway import ADMIN_ID, FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
@@ -48,15 +54,29 @@ async def closed_card(standin: DiscordStandIn) -> Any:
     return card
 
 
+async def banned_automatically(
+    standin: DiscordStandIn,
+    store: Store,
+    seeded: SeededSim,
+    *,
+    by: int | None = None,
+    audit_first: bool = False,
+) -> Any:
+    """The binding bans automatically; its linked member is banned in Discord (by `by`): the card."""
+    await automatic(standin, store, seeded)
+    await standin.ban(GUILD_ID, MEMBER_ID, by=by, audit_first=audit_first)
+    return await closed_card(standin)
+
+
 @pytest.mark.parametrize("audit_first", [False, True], ids=["entry after the ban", "entry before the ban"])
 async def test_the_automatic_ban_is_credited_to_the_discord_moderator(
     make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim, audit_first: bool
 ) -> None:
     allow_audit_log(gateway_standin)
     async with make_bot():
-        await automatic(gateway_standin, bot_store, seeded_sim)
-        await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID, audit_first=audit_first)
-        card = await closed_card(gateway_standin)
+        card = await banned_automatically(
+            gateway_standin, bot_store, seeded_sim, by=MOD_ID, audit_first=audit_first
+        )
     (ban,) = await vrchat_bans(bot_store, seeded_sim)
     assert (ban.discord_user_id, ban.discord_user_name, ban.outcome) == (MOD_ID, CREDITED, "ok")
     assert "automatically" in outcome(card) and "because moderator banned them in Discord" in outcome(card)
@@ -75,9 +95,9 @@ async def test_a_discord_ban_the_bot_made_itself_is_credited_to_the_bot_once(
 ) -> None:
     allow_audit_log(gateway_standin)
     async with make_bot() as bot:
-        await automatic(gateway_standin, bot_store, seeded_sim)
-        await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=gateway_standin.bot_user.id)
-        card = await closed_card(gateway_standin)
+        card = await banned_automatically(
+            gateway_standin, bot_store, seeded_sim, by=gateway_standin.bot_user.id
+        )
         await asyncio.sleep(0.3)
         bot_id = bot.user.id if bot.user else None
     (ban,) = await vrchat_bans(bot_store, seeded_sim)
@@ -90,9 +110,7 @@ async def test_without_view_audit_log_the_bot_is_credited_at_once_and_the_card_s
 ) -> None:
     async with make_bot() as bot:
         cog(bot).authors.wait = 3600.0  # would hang the test if the bot waited for an entry it cannot get
-        await automatic(gateway_standin, bot_store, seeded_sim)
-        await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)
-        card = await closed_card(gateway_standin)
+        card = await banned_automatically(gateway_standin, bot_store, seeded_sim, by=MOD_ID)
         bot_id = bot.user.id if bot.user else None
     (ban,) = await vrchat_bans(bot_store, seeded_sim)
     assert ban.discord_user_id == bot_id and ban.discord_user_name.endswith("(automatic: Discord ban)")
@@ -105,23 +123,29 @@ async def test_when_no_entry_comes_the_ban_waits_a_moment_then_falls_back_to_the
     allow_audit_log(gateway_standin)
     async with make_bot() as bot:
         cog(bot).authors.wait = 0.3
-        await automatic(gateway_standin, bot_store, seeded_sim)
-        await gateway_standin.ban(GUILD_ID, MEMBER_ID)  # nobody named: no audit entry at all
-        card = await closed_card(gateway_standin)
+        card = await banned_automatically(
+            gateway_standin, bot_store, seeded_sim
+        )  # nobody named: no audit entry at all
     (ban,) = await vrchat_bans(bot_store, seeded_sim)
     assert ban.discord_user_id != MOD_ID and "not known" in outcome(card)
     assert len(audit_log_reads(gateway_standin)) == 1  # after the wait, the log itself was asked once
     assert seeded_sim.group.memberships[seeded_sim.member.id].status == "banned"
 
 
+async def banned_while_away(make_bot, standin: DiscordStandIn, store: Store, seeded: SeededSim) -> None:
+    """The bot has watched the server (its mark is set) and bans automatically; then, with no process
+    listening, the moderator bans the linked member: the entry, naming them, is in the audit log."""
+    allow_audit_log(standin)
+    async with make_bot() as bot:
+        await caught_up(bot)
+        await automatic(standin, store, seeded)
+    await standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)
+
+
 async def test_a_ban_made_while_away_is_credited_to_its_moderator_at_the_catch_up(
     make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim
 ) -> None:
-    allow_audit_log(gateway_standin)
-    async with make_bot() as bot:
-        await caught_up(bot)
-        await automatic(gateway_standin, bot_store, seeded_sim)
-    await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)  # nobody listening
+    await banned_while_away(make_bot, gateway_standin, bot_store, seeded_sim)
     async with make_bot() as bot:
         await caught_up(bot)
         card = await closed_card(gateway_standin)
@@ -130,31 +154,11 @@ async def test_a_ban_made_while_away_is_credited_to_its_moderator_at_the_catch_u
     assert "because moderator banned them in Discord" in outcome(card)
 
 
-async def stored_auto_prompt(store: Store, seeded: SeededSim) -> BanPrompt:
-    """What a process that died while waiting for the audit entry left: the 'auto' prompt, nothing else."""
-    (binding,) = await store.list_bindings(guild_id=GUILD_ID)
-    prompt = await store.open_ban_prompt(
-        binding_id=binding.id,
-        guild_id=GUILD_ID,
-        group_id=seeded.group.id,
-        discord_user_id=MEMBER_ID,
-        vrchat_user_id=seeded.member.id,
-        channel_id=binding.requests_channel_id or binding.feed_channel_id,
-        state="auto",
-    )
-    assert prompt is not None
-    return prompt
-
-
 async def test_a_restart_during_the_wait_bans_once_credited_to_the_moderator(
     make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim
 ) -> None:
-    allow_audit_log(gateway_standin)
-    async with make_bot() as bot:
-        await caught_up(bot)
-        await automatic(gateway_standin, bot_store, seeded_sim)
-    await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)  # its entry is in the audit log
-    prompt = await stored_auto_prompt(bot_store, seeded_sim)
+    await banned_while_away(make_bot, gateway_standin, bot_store, seeded_sim)
+    prompt = await stored_prompt(bot_store, seeded_sim, "auto")  # the process died waiting
     bans_asked = len([r for r in seeded_sim.sim.requests if r.method == "POST" and r.path.endswith("/bans")])
     async with make_bot() as bot:
         await caught_up(bot)  # reads the same ban again: it must not start a second one
@@ -174,9 +178,7 @@ async def test_the_feed_and_history_show_the_moderator_for_the_automatic_ban(
 ) -> None:
     allow_audit_log(gateway_standin)
     async with make_bot() as bot:
-        await automatic(gateway_standin, bot_store, seeded_sim)
-        await gateway_standin.ban(GUILD_ID, MEMBER_ID, by=MOD_ID)
-        await closed_card(gateway_standin)
+        await banned_automatically(gateway_standin, bot_store, seeded_sim, by=MOD_ID)
         group = seeded_sim.group.id
         (made,) = [e for e in seeded_sim.sim.state.audit(group) if e.event_type == "group.user.ban"]
         mirrored = AuditEntryIn(
