@@ -293,9 +293,9 @@ class BanBridge(commands.Cog):
             author = await self.authors.find(guild, prompt.discord_user_id, prompt.created_at)
         me = self.bot.user
         who, name = (me.id, me.name) if me is not None else (0, "GroupBridge")
-        credited = author is not None and guild is not None and author.user_id != who
-        if author is not None and guild is not None and credited:
-            who, name = author.user_id, await named(guild, author)
+        credited = False
+        if author is not None and guild is not None and author.user_id != who:
+            who, name, credited = author.user_id, await named(guild, author), True
         actor = Actor(
             user_id=who, name=name, guild_id=prompt.guild_id, role_ids=frozenset(), manage_guild=False
         )

@@ -46,7 +46,7 @@ KICK_MODES: tuple[DiscordKickMode, ...] = ("off", "prompt")
 # A banned prompt's note: how it was banned, for the card.
 ALREADY = "already banned in VRChat"
 AUTOMATIC = "banned automatically"
-UNCREDITED = "who banned in Discord is not known"  # no audit entry named them in time
+CREDITED = "credited to who banned in Discord"  # an audit entry named them (handled_by_*); else the bot
 
 
 def automatic_name(name: str) -> str:
@@ -60,7 +60,7 @@ def was_automatic(prompt: BanPrompt) -> bool:
 
 def was_credited(prompt: BanPrompt) -> bool:
     """An automatic ban whose handled_by_* name the Discord moderator who banned (not the bot)."""
-    return was_automatic(prompt) and UNCREDITED not in (prompt.note or "")
+    return was_automatic(prompt) and CREDITED in (prompt.note or "")
 
 
 def was_already_banned(prompt: BanPrompt) -> bool:
@@ -227,7 +227,7 @@ class BanBridgeService:
                 prompt.id, prompt.round, from_states=("auto",), to="open", note=note
             )
         else:
-            notes = [AUTOMATIC, *([] if credited else [UNCREDITED]), *([ALREADY] if already else [])]
+            notes = [AUTOMATIC, *([CREDITED] if credited else []), *([ALREADY] if already else [])]
             await self._store.move_ban_prompt(
                 prompt.id,
                 prompt.round,
