@@ -7,7 +7,8 @@ View Audit Log; that process posts the cards. A prompt is stored before its card
 is posted (bot.banbridge.service), and a sweep on connect and then every SWEEP_SECONDS posts what a
 crash or a Discord error left unposted: found in the channel by its footer when the card made it,
 else sent with the prompt's nonce. Discord sends no events for the time the bot was away: at each
-connection its audit log says what happened meanwhile (bot.banbridge.catch_up).
+connection its audit log says what happened meanwhile (bot.banbridge.catch_up). An automatic ban is
+credited to the moderator whom the ban's audit entry names (bot.banbridge.moderators).
 """
 
 from __future__ import annotations
