@@ -1,11 +1,13 @@
 """What happened in a server while no bot process was connected to Discord's gateway.
 
 Discord replays nothing to a new gateway session, but its audit log keeps every ban, unban and kick
-(for 45 days). The bot keeps, per server, the newest entry it has taken in (a live audit entry moves
-it, so does each catch-up); at each connection it reads the entries after that mark, oldest first,
-and acts on them as if heard live. Each action is safe to repeat (a ban already prompted is not
-prompted again, a kick is keyed by its entry), and a user's bans and unbans are reduced to the last
-one, so a ban lifted meanwhile prompts nothing and an older unban never lifts a newer ban.
+(for 45 days). The bot keeps, per server, the newest entry it has taken in (a live ban, unban or kick
+entry moves it, so does each catch-up); at each connection it reads the entries after that mark,
+oldest first, and acts on them as if heard live, an automatic ban credited to the moderator the entry
+names. Each action is safe to repeat (a ban already prompted is not prompted again, a kick is keyed by
+its entry), and a user's bans and unbans are reduced to the last one, so a ban lifted meanwhile
+prompts nothing and an older unban never lifts a newer ban. Entries of other kinds do not move the
+mark when heard live, so a catch-up may read a few of them again: it skips them.
 
 Between a lost session and the end of the next one's catch-up (or a RESUME, after which Discord
 replays the gap itself) live entries leave the mark alone, so that one heard first cannot move it past
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.banbridge.moderators import BanAuthor, author_of
+
 CATCH_UP_LIMIT = 2000  # entries read per server and connection at most (20 requests)
 TRACKED = (discord.AuditLogAction.ban, discord.AuditLogAction.unban, discord.AuditLogAction.kick)
 
@@ -30,7 +34,7 @@ TRACKED = (discord.AuditLogAction.ban, discord.AuditLogAction.unban, discord.Aud
 class Missed:
     """What the entries after the mark ask for."""
 
-    banned: tuple[int, ...]  # users whose last ban-or-unban entry is a ban
+    banned: tuple[tuple[int, BanAuthor | None], ...]  # (user, who banned): the last ban-or-unban is a ban
     unbanned: tuple[int, ...]  # users whose last one is an unban
     kicks: tuple[tuple[int, int], ...]  # (user, audit entry id)
     newest: int | None  # the newest entry read (any kind): the next mark
@@ -38,7 +42,7 @@ class Missed:
 
 def missed(entries: Iterable[discord.AuditLogEntry]) -> Missed:
     """The entries reduced to what is still to do, taken in the order they were made."""
-    last: dict[int, discord.AuditLogAction] = {}
+    last: dict[int, discord.AuditLogEntry] = {}
     kicks: list[tuple[int, int]] = []
     newest: int | None = None
     for entry in sorted(entries, key=lambda e: e.id):
@@ -50,9 +54,9 @@ def missed(entries: Iterable[discord.AuditLogEntry]) -> Missed:
             kicks.append((int(target), entry.id))
         else:
             last.pop(int(target), None)  # keeps the insertion order of the last action
-            last[int(target)] = entry.action
-    banned = tuple(u for u, a in last.items() if a is discord.AuditLogAction.ban)
-    unbanned = tuple(u for u, a in last.items() if a is discord.AuditLogAction.unban)
+            last[int(target)] = entry
+    banned = tuple((u, author_of(e)) for u, e in last.items() if e.action is discord.AuditLogAction.ban)
+    unbanned = tuple(u for u, e in last.items() if e.action is discord.AuditLogAction.unban)
     return Missed(banned, unbanned, tuple(kicks), newest)
 
 

@@ -7,7 +7,8 @@ View Audit Log; that process posts the cards. A prompt is stored before its card
 is posted (bot.banbridge.service), and a sweep on connect and then every SWEEP_SECONDS posts what a
 crash or a Discord error left unposted: found in the channel by its footer when the card made it,
 else sent with the prompt's nonce. Discord sends no events for the time the bot was away: at each
-connection its audit log says what happened meanwhile (bot.banbridge.catch_up).
+connection its audit log says what happened meanwhile (bot.banbridge.catch_up). An automatic ban is
+credited to the moderator whom the ban's audit entry names (bot.banbridge.moderators).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import crashpoints
-from bot.banbridge.catch_up import CATCH_UP_LIMIT, missed, now_mark
+from bot.banbridge.catch_up import CATCH_UP_LIMIT, TRACKED, missed, now_mark
+from bot.banbridge.moderators import BanAuthor, BanAuthors, named
 from bot.banbridge.service import BanSettingView
 from bot.banbridge.views import BanPromptButton, ban_card, close_card, footer, prompt_view
 from bot.services.common import KeyedLocks, ServiceError
@@ -48,7 +50,8 @@ KICK_TEXT = {
 }
 MODE_TEXT = {
     "prompt": "a card asks the moderators whether to ban the linked VRChat account too",
-    "ban": "the linked VRChat account is banned at once (automatic), and a card says so",
+    "ban": "the linked VRChat account is banned at once (automatic), credited to whoever banned in "
+    "Discord, and a card says so",
     "off": "nothing happens in VRChat",
 }
 
@@ -62,6 +65,7 @@ class BanBridge(commands.Cog):
         self._catching_up: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()  # set once this connection's catch-up is over
         self._failed: set[int] = set()  # prompts whose card Discord refused (warned about once)
+        self.authors = BanAuthors()  # who made each Discord ban, from the audit entries heard
 
     @property
     def users(self) -> UserDirectory:
@@ -83,15 +87,23 @@ class BanBridge(commands.Cog):
         prompts = await self.bot.ban_bridge.on_ban(guild.id, user.id)
         crashpoints.reached("banbridge.after_store")
         for prompt in prompts:
-            await self.deliver(prompt)
+            await self.deliver(prompt)  # an automatic ban waits a moment for who banned (moderators.py)
 
     @commands.Cog.listener()
     async def on_audit_log_entry_create(self, entry: discord.AuditLogEntry) -> None:
-        """A kick, as Discord's audit log tells it (Guild Moderation intent and View Audit Log): leaving
-        by oneself writes no entry, so only a real kick prompts. Every entry heard live moves the
-        server's mark: the next catch-up starts after it."""
-        if entry.action is discord.AuditLogAction.kick and entry.target is not None:
-            await self._kicked(entry.guild.id, int(entry.target.id), entry.id)
+        """A ban, unban or kick as Discord's audit log tells it (Guild Moderation intent and View Audit
+        Log). A ban's entry names who banned, for the automatic ban; a kick prompts (leaving by oneself
+        writes no entry, so only a real kick does). Only these entries move the server's mark: the
+        next catch-up starts after the last one acted on (one write per entry the bridge uses)."""
+        if entry.action not in TRACKED or entry.target is None:
+            return
+        target = int(entry.target.id)
+        if entry.action is discord.AuditLogAction.kick:
+            await self._kicked(entry.guild.id, target, entry.id)
+        elif entry.action is discord.AuditLogAction.ban:
+            self.authors.heard(entry)
+        else:
+            self.authors.forget(entry.guild.id, target)
         if self._caught_up.is_set():  # before that, the mark must stay where the catch-up starts
             await self.bot.ban_bridge.move_audit_mark(entry.guild.id, entry.id)
 
@@ -130,10 +142,10 @@ class BanBridge(commands.Cog):
                 log.exception("Catching up on the bans and kicks of %s made while away failed", guild.id)
         self._caught_up.set()
 
-    async def _banned(self, guild_id: int, user_id: int) -> int:
+    async def _banned(self, guild_id: int, user_id: int, author: BanAuthor | None) -> int:
         posted = 0
         for prompt in await self.bot.ban_bridge.on_ban(guild_id, user_id):
-            posted += await self.deliver(prompt)
+            posted += await self.deliver(prompt, author)
         return posted
 
     async def _kicked(self, guild_id: int, user_id: int, entry_id: int) -> int:
@@ -143,6 +155,7 @@ class BanBridge(commands.Cog):
         return posted
 
     async def _unbanned(self, guild_id: int, user_id: int) -> None:
+        self.authors.forget(guild_id, user_id)
         for prompt in await self.bot.ban_bridge.on_unban(guild_id, user_id):
             lifted = await self.bot.ban_bridge.prompt(prompt.id)
             if lifted is None or prompt.message_id is None:
@@ -170,7 +183,7 @@ class BanBridge(commands.Cog):
             )
             return 0
         found = missed(entries)
-        posted = sum([await self._banned(guild.id, user) for user in found.banned])
+        posted = sum([await self._banned(guild.id, user, author) for user, author in found.banned])
         for user in found.unbanned:
             await self._unbanned(guild.id, user)
         posted += sum([await self._kicked(guild.id, user, entry) for user, entry in found.kicks])
@@ -210,8 +223,9 @@ class BanBridge(commands.Cog):
 
     # ------------------------------------------------------------------ cards
 
-    async def deliver(self, prompt: BanPrompt) -> bool:
-        """Ban first when the binding bans automatically, then post the card, once."""
+    async def deliver(self, prompt: BanPrompt, author: BanAuthor | None = None) -> bool:
+        """Ban first when the binding bans automatically (credited to `author`, who made the Discord
+        ban, when the caller knows; else found out here), then post the card, once."""
         async with self._locks.hold(prompt.id):
             current = await self.bot.ban_bridge.prompt(prompt.id)
             if current is None or current.round != prompt.round or current.message_id is not None:
@@ -219,9 +233,9 @@ class BanBridge(commands.Cog):
             if current.state == "lifted":
                 return False
             if current.state == "auto":
-                current = await self.bot.ban_bridge.ban_automatically(
-                    current, self._bot_actor(current.guild_id)
-                )
+                current = await self._ban_automatically(current, author)
+                if current.state == "lifted":  # the Discord ban was lifted while we waited
+                    return False
             try:
                 message_id = await self._posted_before(current) or await self._post(current)
             except discord.HTTPException as exc:
@@ -272,16 +286,21 @@ class BanBridge(commands.Cog):
         except (VRChatError, ServiceError):
             return None
 
-    def _bot_actor(self, guild_id: int) -> Actor:
-        """Who the action log names for an automatic ban: the bot itself."""
-        user = self.bot.user
-        return Actor(
-            user_id=user.id if user else 0,
-            name=f"{user.name if user else 'GroupBridge'} (automatic: Discord ban)",
-            guild_id=guild_id,
-            role_ids=frozenset(),
-            manage_guild=False,
+    async def _ban_automatically(self, prompt: BanPrompt, author: BanAuthor | None) -> BanPrompt:
+        """The automatic ban, credited to the Discord moderator who banned; to the bot when no audit
+        entry says who in time, or the bot made the Discord ban itself."""
+        guild = self.bot.get_guild(prompt.guild_id)
+        if author is None and guild is not None:
+            author = await self.authors.find(guild, prompt.discord_user_id, prompt.created_at)
+        me = self.bot.user
+        who, name = (me.id, me.name) if me is not None else (0, "GroupBridge")
+        credited = False
+        if author is not None and guild is not None and author.user_id != who:
+            who, name, credited = author.user_id, await named(guild, author), True
+        actor = Actor(
+            user_id=who, name=name, guild_id=prompt.guild_id, role_ids=frozenset(), manage_guild=False
         )
+        return await self.bot.ban_bridge.ban_automatically(prompt, actor, credited=credited)
 
 
 def setting_text(view: BanSettingView, label: str, sees_kicks: bool) -> str:

@@ -12,7 +12,7 @@ and the next start finishes the job without doing it twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -46,10 +46,21 @@ KICK_MODES: tuple[DiscordKickMode, ...] = ("off", "prompt")
 # A banned prompt's note: how it was banned, for the card.
 ALREADY = "already banned in VRChat"
 AUTOMATIC = "banned automatically"
+CREDITED = "credited to who banned in Discord"  # an audit entry named them (handled_by_*); else the bot
+
+
+def automatic_name(name: str) -> str:
+    """How the action log (and so the feed and /vrc history) names who an automatic ban is credited to."""
+    return f"{name} (automatic: Discord ban)"
 
 
 def was_automatic(prompt: BanPrompt) -> bool:
     return prompt.state == "banned" and (prompt.note or "").startswith(AUTOMATIC)
+
+
+def was_credited(prompt: BanPrompt) -> bool:
+    """An automatic ban whose handled_by_* name the Discord moderator who banned (not the bot)."""
+    return was_automatic(prompt) and CREDITED in (prompt.note or "")
 
 
 def was_already_banned(prompt: BanPrompt) -> bool:
@@ -198,29 +209,33 @@ class BanBridgeService:
 
     # ------------------------------------------------------------------ the automatic ban
 
-    async def ban_automatically(self, prompt: BanPrompt, bot: Actor) -> BanPrompt:
-        """Carry out an 'auto' prompt (the binding has discord_ban = "ban"), as `bot` (the bot's own
-        Discord user, recorded as who did it). A refusal turns it into an open prompt for a moderator,
-        with VRChat's answer as its note."""
-        if prompt.state != "auto":
-            return prompt
+    async def ban_automatically(self, prompt: BanPrompt, actor: Actor, *, credited: bool) -> BanPrompt:
+        """Carry out an 'auto' prompt (the binding has discord_ban = "ban"). `actor` is who the action log
+        and the card name: the Discord moderator who made the Discord ban (`credited`), or the bot itself
+        when who banned is not known. That is credit only: the admin who chose the mode authorized it.
+        A refusal turns the prompt into an open one for a moderator, with VRChat's answer as its note."""
+        current = await self._current(prompt)  # the Discord ban may have been lifted while we waited
+        if current.round != prompt.round or current.state != "auto":
+            return current
+        prompt = current
         label = self.group_label(prompt.group_id)
         try:
-            already = await self._ban(bot, prompt)
+            already = await self._ban(replace(actor, name=automatic_name(actor.name)), prompt)
         except VRChatError as exc:
             note = f"The automatic ban failed: {self._refusal(exc, label)}"
             await self._store.move_ban_prompt(
                 prompt.id, prompt.round, from_states=("auto",), to="open", note=note
             )
         else:
+            notes = [AUTOMATIC, *([CREDITED] if credited else []), *([ALREADY] if already else [])]
             await self._store.move_ban_prompt(
                 prompt.id,
                 prompt.round,
                 from_states=("auto",),
                 to="banned",
-                by_discord_id=bot.user_id,
-                by_name=bot.name,
-                note=f"{AUTOMATIC}; {ALREADY}" if already else AUTOMATIC,
+                by_discord_id=actor.user_id,
+                by_name=actor.name,
+                note="; ".join(notes),
             )
         return await self._current(prompt)
 

@@ -19,6 +19,7 @@ from bot.banbridge.service import (
     PromptClosed,
     was_already_banned,
     was_automatic,
+    was_credited,
 )
 from bot.requests.cards import with_outcome
 from bot.store import BanPrompt
@@ -61,8 +62,16 @@ def outcome_line(prompt: BanPrompt, group_label: str) -> str | None:
     """How the prompt ended, for the card; None while it waits."""
     group = safe_text(group_label, NAME_LIMIT, single_line=True)
     already = " (they were already banned there)" if was_already_banned(prompt) else ""
+    if was_credited(prompt):
+        return (
+            f"**Banned in VRChat** automatically in {group} (this binding's setting), because "
+            f"{_name(prompt.handled_by_name)} banned them in Discord{already}"
+        )
     if was_automatic(prompt):
-        return f"**Banned in VRChat** automatically in {group}, as this binding is set to{already}"
+        return (
+            f"**Banned in VRChat** automatically in {group} (this binding's setting); who banned them "
+            f"in Discord is not known (the bot needs View Audit Log to tell){already}"
+        )
     if prompt.state == "banned":
         return f"**Banned in VRChat** in {group} by {_name(prompt.handled_by_name)} via Discord{already}"
     if prompt.state == "dismissed":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -15,7 +15,7 @@ from bot.bot import GroupBridgeBot
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange
 from bot.sandbox.discord.guilds import VIEW_AUDIT_LOG
 from bot.sandbox.discord.intents import GUILD_MODERATION
-from bot.store import Store
+from bot.store import BanPrompt, Store
 from tests.discord.conftest import click, command, component_id, first_reply
 from tests.discord.test_link_cards import link_directly
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID, REQUESTS_CHANNEL_ID
@@ -173,23 +173,29 @@ async def test_off_means_no_card(
     assert ban_cards(gateway_standin) == []
 
 
+async def stored_prompt(store: Store, seeded: SeededSim, state: Literal["auto", "open"]) -> BanPrompt:
+    """The prompt a ban of MEMBER_ID stores, as a process that died before its card left it."""
+    (binding,) = await store.list_bindings(guild_id=GUILD_ID)
+    prompt = await store.open_ban_prompt(
+        binding_id=binding.id,
+        guild_id=GUILD_ID,
+        group_id=seeded.group.id,
+        discord_user_id=MEMBER_ID,
+        vrchat_user_id=seeded.member.id,
+        channel_id=REQUESTS_CHANNEL_ID,
+        state=state,
+    )
+    assert prompt is not None
+    return prompt
+
+
 async def test_a_card_lost_to_a_crash_is_posted_once_at_the_next_start(
     make_bot, gateway_standin: DiscordStandIn, bot_store: Store, seeded_sim: SeededSim
 ) -> None:
     """The prompt is stored, then the process dies before the card (or before its id is stored): the
     next start posts it, exactly once either way."""
     await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
-    (binding,) = await bot_store.list_bindings(guild_id=GUILD_ID)
-    prompt = await bot_store.open_ban_prompt(
-        binding_id=binding.id,
-        guild_id=GUILD_ID,
-        group_id=seeded_sim.group.id,
-        discord_user_id=MEMBER_ID,
-        vrchat_user_id=seeded_sim.member.id,
-        channel_id=REQUESTS_CHANNEL_ID,
-        state="open",
-    )
-    assert prompt is not None
+    prompt = await stored_prompt(bot_store, seeded_sim, "open")
     async with make_bot():
         await wait_for_cards(gateway_standin)
     await bot_store.set_ban_prompt_message(prompt.id, prompt.round, 0)  # as if the id never got stored

@@ -13,6 +13,7 @@ from bot.banbridge.service import (
     apply_config_settings,
     was_already_banned,
     was_automatic,
+    was_credited,
 )
 from bot.config import Config
 from bot.sandbox.vrchat.faults import Fault
@@ -38,7 +39,7 @@ LINKED = 3_000_000_000_000_000_001
 UNLINKED = 3_000_000_000_000_000_002
 BOT = Actor(
     user_id=99,
-    name="GroupBridge (automatic: Discord ban)",
+    name="GroupBridge",
     guild_id=GUILD,
     role_ids=frozenset(),
     manage_guild=False,
@@ -143,28 +144,55 @@ async def test_already_banned_in_vrchat_counts_as_done(
     assert decision.already and was_already_banned(decision.prompt)
 
 
+async def automatic_prompt(banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim) -> BanPrompt:
+    """The binding bans automatically, and its linked member was banned in Discord."""
+    (binding,) = await bound.list_bindings(guild_id=GUILD)
+    await bound.set_ban_setting(binding.id, "ban", None, by=ADA.user_id)
+    return await banned_linked(banbridge, bound, seeded_sim)
+
+
 async def test_automatic_mode_bans_as_the_bot(
     banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim
 ) -> None:
-    (binding,) = await bound.list_bindings(guild_id=GUILD)
-    await bound.set_ban_setting(binding.id, "ban", None, by=ADA.user_id)
-    prompt = await banned_linked(banbridge, bound, seeded_sim)
+    prompt = await automatic_prompt(banbridge, bound, seeded_sim)
     assert prompt.state == "auto"
-    done = await banbridge.ban_automatically(prompt, BOT)
+    done = await banbridge.ban_automatically(prompt, BOT, credited=False)
     assert was_automatic(done) and status(seeded_sim, seeded_sim.member.id) == "banned"
+    assert not was_credited(done)
     (ban,) = await actions(bound, action="member.ban")
-    assert ban.discord_user_id == BOT.user_id
-    assert await banbridge.ban_automatically(done, BOT) == done  # once
+    assert (ban.discord_user_id, ban.discord_user_name) == (
+        BOT.user_id,
+        "GroupBridge (automatic: Discord ban)",
+    )
+    assert await banbridge.ban_automatically(done, BOT, credited=False) == done  # once
+
+
+async def test_an_automatic_ban_credited_to_the_discord_moderator_names_them_but_needs_no_role(
+    banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim
+) -> None:
+    prompt = await automatic_prompt(banbridge, bound, seeded_sim)
+    stranger = Actor(user_id=77, name="Rin", guild_id=GUILD, role_ids=frozenset(), manage_guild=False)
+    done = await banbridge.ban_automatically(prompt, stranger, credited=True)  # the admin's mode decides
+    assert was_credited(done) and (done.handled_by_discord_id, done.handled_by_name) == (77, "Rin")
+    (ban,) = await actions(bound, action="member.ban")
+    assert (ban.discord_user_id, ban.discord_user_name) == (77, "Rin (automatic: Discord ban)")
+
+
+async def test_an_automatic_ban_lifted_before_it_was_made_bans_nothing(
+    banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim
+) -> None:
+    prompt = await automatic_prompt(banbridge, bound, seeded_sim)
+    await banbridge.on_unban(GUILD, LINKED)  # while the cog waited for the audit entry
+    done = await banbridge.ban_automatically(prompt, BOT, credited=False)
+    assert done.state == "lifted" and writes(seeded_sim) == []
 
 
 async def test_a_failed_automatic_ban_becomes_a_prompt(
     banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim
 ) -> None:
-    (binding,) = await bound.list_bindings(guild_id=GUILD)
-    await bound.set_ban_setting(binding.id, "ban", None, by=ADA.user_id)
-    prompt = await banned_linked(banbridge, bound, seeded_sim)
+    prompt = await automatic_prompt(banbridge, bound, seeded_sim)
     seeded_sim.sim.faults.add(Fault(method="POST", path=r"^/groups/[^/]+/bans$", status=403, times=1))
-    reopened = await banbridge.ban_automatically(prompt, BOT)
+    reopened = await banbridge.ban_automatically(prompt, BOT, credited=False)
     assert reopened.state == "open" and "The automatic ban failed" in (reopened.note or "")
 
 

@@ -179,22 +179,32 @@ class GuildControls:
         await self.gateway.emit("GUILD_MEMBER_REMOVE", data, intent=GUILD_MEMBERS)
 
     async def ban(
-        self, guild_id: int, user_id: int, name: str | None = None, *, by: int | None = None
+        self,
+        guild_id: int,
+        user_id: int,
+        name: str | None = None,
+        *,
+        by: int | None = None,
+        audit_first: bool = False,
     ) -> StandInUser:
         """A moderator bans a user, member or not: GUILD_BAN_ADD, then GUILD_MEMBER_REMOVE for a
         member (in that order, as discord.py expects), then, when ``by`` names the moderator, the audit
-        log's MEMBER_BAN_ADD entry (as for a kick).  ``name`` names a user who is no member."""
+        log's MEMBER_BAN_ADD entry (as for a kick), or before the rest with ``audit_first`` (Discord
+        does not order the two).  ``name`` names a user who is no member."""
         guild = self._guild(guild_id)
         member = guild.members.get(user_id)
         if member is None and name is None:
             raise ValueError(f"user {user_id} is not a member of guild {guild_id}: give their name")
         user = member.user if member is not None else StandInUser(id=user_id, username=name or "", bot=False)
         guild.bans[user_id] = user
+        if audit_first:
+            await self._audit_entry(guild, MEMBER_BAN_ADD, by=by, target=user_id, reason=None)
         data = {"guild_id": str(guild_id), "user": user.to_payload()}
         await self.gateway.emit("GUILD_BAN_ADD", data, intent=GUILD_MODERATION)
         if member is not None:
             await self.leave(guild_id, user_id)
-        await self._audit_entry(guild, MEMBER_BAN_ADD, by=by, target=user_id, reason=None)
+        if not audit_first:
+            await self._audit_entry(guild, MEMBER_BAN_ADD, by=by, target=user_id, reason=None)
         return user
 
     async def kick(self, guild_id: int, user_id: int, *, by: int, reason: str | None = None) -> None:
