@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from bot.banbridge.catch_up import now_mark
-from bot.banbridge.service import apply_config_settings as apply_config_ban_settings
+from bot.banbridge.config_settings import apply_config_settings as apply_config_ban_settings
 from bot.config import Config
 from bot.config.checks import is_loopback_url
 from bot.feed.poller import POLL_FLOOR_SECONDS, PollSettings

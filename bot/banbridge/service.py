@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot.config import Config
 from bot.services.access import GUILD_ONLY, Access
 from bot.services.common import (
     ActionLog,
@@ -31,7 +30,7 @@ from bot.services.common import (
 )
 from bot.store import BanPrompt, BanPromptState, BanSetting, Binding, DiscordBanMode, DiscordKickMode
 from bot.store.ban_prompts import BAN_TRIGGER
-from bot.store.feature_ports import BanPrompts, BanSettings
+from bot.store.feature_ports import BanPrompts
 from bot.vrchat import BadRequest, Forbidden, VRChatAPI, VRChatError
 
 # A moderator's Confirm holds the prompt while VRChat answers; a claim older than this belonged to a
@@ -40,7 +39,6 @@ CLAIM_TIMEOUT = timedelta(minutes=2)
 REASON = "Banned in Discord"
 BAN_ACTION = "member.ban"  # as /vrc ban: the feed credits the VRChat entry to whoever is recorded
 DISMISS_ACTION = "ban_prompt.dismiss"
-CONFIG_AUTHOR = 0  # updated_by of a setting config.toml declared
 MODES: tuple[DiscordBanMode, ...] = ("off", "prompt", "ban")
 KICK_MODES: tuple[DiscordKickMode, ...] = ("off", "prompt")
 # A banned prompt's note: how it was banned, for the card.
@@ -376,36 +374,3 @@ def _choose(given: str | None, allowed: tuple[Mode, ...], current: Mode, what: s
         if known == given:
             return known
     raise InvalidInput(f"The {what} must be one of {', '.join(allowed)}, not {given[:20]!r}.")
-
-
-async def apply_config_settings(store: BanSettings, config: Config) -> set[int]:
-    """The [[bindings]] that declare discord_ban, discord_kick or ban_prompt_channel_id get them at
-    start (what they leave out stays as /bridge bans set it). Returns the servers where what bans or
-    kicks do changed: bans made there before must not be caught up under the new setting
-    (bot.banbridge.catch_up)."""
-    changed: set[int] = set()
-    for declared in config.bindings:
-        if (
-            declared.discord_ban is None
-            and declared.discord_kick is None
-            and not declared.ban_prompt_channel_id
-        ):
-            continue
-        for binding in await store.list_bindings(
-            group_id=declared.group_id, channel_id=declared.feed_channel_id
-        ):
-            current = await store.ban_setting(binding.id)
-            ban, kick = (
-                declared.discord_ban or current.discord_ban,
-                declared.discord_kick or current.discord_kick,
-            )
-            await store.set_ban_setting(
-                binding.id,
-                ban,
-                declared.ban_prompt_channel_id or current.prompt_channel_id,
-                by=CONFIG_AUTHOR,
-                discord_kick=kick,
-            )
-            if (ban, kick) != (current.discord_ban, current.discord_kick):
-                changed.add(binding.guild_id)
-    return changed

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.banbridge.config_settings import apply_config_settings
 from bot.banbridge.service import (
     BanBridgeService,
     PromptClosed,
-    apply_config_settings,
     was_already_banned,
     was_automatic,
     was_credited,
