@@ -9,28 +9,11 @@ import pytest
 from bot.config import ConfigError, load_config_text
 from bot.store import BindingIn, Store
 from bot.wiring import apply_declared_rules
-
-GROUP = "grp_71a7ff59-112c-4e78-a990-c7cc650776e5"
+from tests.fixtures.configs import BOUND_GROUP, one_binding_text
 
 
 def config_text(rules: str, shadow: str = "false") -> str:
-    return f"""
-[vrchat]
-username = "bot"
-user_agent = "GroupBridge/0.1 (admin@mygroup.net)"
-
-[discord]
-
-[[groups]]
-id = "{GROUP}"
-
-[[bindings]]
-group_id = "{GROUP}"
-guild_id = 111111111111111111
-feed_channel_id = 333333333333333333
-{rules}
-rules_shadow = {shadow}
-"""
+    return one_binding_text(f"{rules}\nrules_shadow = {shadow}")
 
 
 @pytest.mark.parametrize(
@@ -56,7 +39,7 @@ async def test_declared_rules_replace_the_bindings_rules_at_start(tmp_path: Path
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'rules.db'}")
     try:
         await store.upgrade()
-        binding = await store.add_binding(BindingIn(GROUP, 111111111111111111, 333333333333333333))
+        binding = await store.add_binding(BindingIn(BOUND_GROUP, 111111111111111111, 333333333333333333))
         await store.add_rule(binding.id, "keyword", "old", "reject", 42)  # made with /bridge rules
 
         declared = load_config_text(

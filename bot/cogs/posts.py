@@ -44,7 +44,7 @@ class PostModal(ReportingModal, title="New group post"):
     async def on_submit(self, submitted: discord.Interaction) -> None:
         interaction = bridge_interaction(submitted)
         services = services_of(interaction)
-        draft = await services.posts.draft_checked(
+        draft = services.posts.draft(
             self.group_id,
             str(self.post_title.value),
             str(self.text.value),
@@ -52,6 +52,7 @@ class PostModal(ReportingModal, title="New group post"):
             self.role_ids,
             self.notify,
         )
+        await services.posts.check_roles(draft)
 
         async def work(clicker: Actor) -> str:
             # Checked as the person is at the click on Publish, not at the submit.

@@ -80,6 +80,24 @@ class CardChange:
     discord_link: DiscordLink | None = None  # the requester's linked Discord member (posts only)
 
 
+def _closing(
+    card: RequestCard, state: CardState, by: str | None, where: Where | None, at: datetime | None
+) -> CardChange:
+    """The edit that shows the card's message closed: `state`, decided by `by` in `where` at `at`."""
+    return CardChange(
+        "update",
+        card.group_id,
+        card.user_id,
+        card.channel_id,
+        card.message_id,
+        state,
+        display_name=card.display_name,
+        handled_by=by,
+        handled_where=where,
+        handled_at=at,
+    )
+
+
 async def with_discord_links(
     store: LinkLookup, members: MemberLookup | None, bindings: Iterable[Binding], changes: list[CardChange]
 ) -> list[CardChange]:
@@ -219,7 +237,7 @@ class CardReconciler:
         if settled:
             cards = await self._cards(group_id)
             decided = [c for c in cards.values() if settled.get(c.user_id) == "decided"]
-            changes += self._reclose(group_id, decided, ())
+            changes += self._reclose(decided, ())
         for request in pending.values():
             # One request that fails (a profile or name the database refuses, a bug on odd data) is
             # logged; the others still get their cards this round, and it is tried again next round.
@@ -245,18 +263,14 @@ class CardReconciler:
             self._reclosed.add(group_id)
             closing = {(c.user_id, c.channel_id) for c in changes if c.kind == "update"}
             changes += [
-                c
-                for c in self._reclose(group_id, cards.values(), pending)
-                if (c.user_id, c.channel_id) not in closing
+                c for c in self._reclose(cards.values(), pending) if (c.user_id, c.channel_id) not in closing
             ]
         return changes
 
     async def _cards(self, group_id: str) -> dict[tuple[str, int], RequestCard]:
         return {(c.user_id, c.channel_id): c for c in await self._store.list_cards(group_id)}
 
-    def _reclose(
-        self, group_id: str, cards: Iterable[RequestCard], pending: Collection[str]
-    ) -> list[CardChange]:
+    def _reclose(self, cards: Iterable[RequestCard], pending: Collection[str]) -> list[CardChange]:
         """A crash between claiming a card and editing its message (or between posting the card and
         storing its id), or the group's lease moving to another process in between, leaves the
         message open with buttons while the database says handled, and nothing edits it later. So the
@@ -264,18 +278,7 @@ class CardReconciler:
         the handled cards whose message is not known to be closed (RequestCard.left_open: the poster
         marks each card once its message shows it closed) and whose request VRChat no longer lists."""
         return [
-            CardChange(
-                "update",
-                group_id,
-                card.user_id,
-                card.channel_id,
-                card.message_id,
-                card.state,
-                display_name=card.display_name,
-                handled_by=card.handled_by_name,
-                handled_where=card.handled_where,
-                handled_at=card.handled_at,
-            )
+            _closing(card, card.state, card.handled_by_name, card.handled_where, card.handled_at)
             for card in cards
             if card.left_open and card.user_id not in pending
         ]
@@ -363,18 +366,7 @@ class CardReconciler:
             return []
         crashpoints.reached("cards.after_claim")
         return [
-            CardChange(
-                "update",
-                group_id,
-                user_id,
-                card.channel_id,
-                card.message_id,
-                outcome.state,
-                display_name=card.display_name,
-                handled_by=outcome.by,
-                handled_where=outcome.where,
-                handled_at=outcome.at,
-            )
+            _closing(card, outcome.state, outcome.by, outcome.where, outcome.at)
             for card in cards
             # Without a message id too: the poster then looks for the card in the channel.
             if card.pending and card.channel_id != NO_CHANNEL

@@ -1,12 +1,28 @@
-"""What the sandbox's local servers share: `async with` around start/close, and serving an aiohttp
-app on a local port (0: a free one) with the origin it was bound to, from start until close."""
+"""What the sandbox's local servers share: `async with` around start/close, serving an aiohttp
+app on a local port (0: a free one) with the origin it was bound to, from start until close, and the
+record each keeps of the requests it received."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from aiohttp import web
+
+
+@dataclass
+class RecordedRequest:
+    """What a local server received: ``path`` is without the API prefix, ``json`` the parsed body,
+    ``at`` a clock reading; ``status`` is what it answered (None until it has)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    at: float
+    status: int | None = None
 
 
 class LocalServer:

@@ -50,47 +50,6 @@ class PostDraft:
     send_notification: bool = False
 
 
-def _validate(
-    group_id: str,
-    title: str,
-    text: str,
-    visibility: str,
-    role_ids: Iterable[str],
-    send_notification: bool,
-) -> PostDraft:
-    gid = checked_group_id(group_id)
-    title = title.strip() if isinstance(title, str) else ""
-    text = text.strip() if isinstance(text, str) else ""
-    if not title:
-        raise InvalidInput("A post needs a title.")
-    if len(title) > TITLE_MAX:
-        raise InvalidInput(f"The title is {len(title)} characters long; the limit is {TITLE_MAX}.")
-    if not text:
-        raise InvalidInput("A post needs some text.")
-    if len(text) > TEXT_MAX:
-        raise InvalidInput(f"The text is {len(text)} characters long; the limit is {TEXT_MAX}.")
-    checked_visibility = _VISIBILITIES.get(visibility) if isinstance(visibility, str) else None
-    if checked_visibility is None:
-        raise InvalidInput(
-            f"Visibility must be “group” (members only) or “public” (anyone), not {quoted(str(visibility))}."
-        )
-    if not isinstance(send_notification, bool):
-        raise InvalidInput("Whether to notify members must be yes or no.")
-    roles = tuple(dict.fromkeys(r.strip() for r in role_ids if isinstance(r, str) and r.strip()))
-    if roles and visibility != "group":
-        raise InvalidInput("Roles can only be chosen for a post visible to the group, not for a public one.")
-    if len(roles) > ROLES_MAX:
-        raise InvalidInput(f"A group has at most {ROLES_MAX} roles; {len(roles)} were given.")
-    for role in roles:
-        try:
-            require_role_id(role)
-        except InvalidReference:
-            raise InvalidInput(
-                f"{quoted(role)} is not a VRChat role ID (grol_…); pick roles from the list."
-            ) from None
-    return PostDraft(gid, title, text, checked_visibility, roles, send_notification)
-
-
 class PostService:
     def __init__(
         self,
@@ -114,22 +73,42 @@ class PostService:
         role_ids: Iterable[str] = (),
         send_notification: bool = False,
     ) -> PostDraft:
-        """Check a post without any request; InvalidInput says what is wrong with which value."""
-        return _validate(group_id, title, text, visibility, role_ids, send_notification)
-
-    async def draft_checked(
-        self,
-        group_id: str,
-        title: str,
-        text: str,
-        visibility: str = "group",
-        role_ids: Iterable[str] = (),
-        send_notification: bool = False,
-    ) -> PostDraft:
-        """draft(), plus: every role is one of the group's roles (fetched, cached for a minute)."""
-        draft = self.draft(group_id, title, text, visibility, role_ids, send_notification)
-        await self._check_roles(draft)
-        return draft
+        """Check a post without any request; InvalidInput says what is wrong with which value.
+        (``check_roles`` then asks VRChat whether its roles are the group's.)"""
+        gid = checked_group_id(group_id)
+        title = title.strip() if isinstance(title, str) else ""
+        text = text.strip() if isinstance(text, str) else ""
+        if not title:
+            raise InvalidInput("A post needs a title.")
+        if len(title) > TITLE_MAX:
+            raise InvalidInput(f"The title is {len(title)} characters long; the limit is {TITLE_MAX}.")
+        if not text:
+            raise InvalidInput("A post needs some text.")
+        if len(text) > TEXT_MAX:
+            raise InvalidInput(f"The text is {len(text)} characters long; the limit is {TEXT_MAX}.")
+        checked_visibility = _VISIBILITIES.get(visibility) if isinstance(visibility, str) else None
+        if checked_visibility is None:
+            raise InvalidInput(
+                "Visibility must be “group” (members only) or “public” (anyone), "
+                f"not {quoted(str(visibility))}."
+            )
+        if not isinstance(send_notification, bool):
+            raise InvalidInput("Whether to notify members must be yes or no.")
+        roles = tuple(dict.fromkeys(r.strip() for r in role_ids if isinstance(r, str) and r.strip()))
+        if roles and visibility != "group":
+            raise InvalidInput(
+                "Roles can only be chosen for a post visible to the group, not for a public one."
+            )
+        if len(roles) > ROLES_MAX:
+            raise InvalidInput(f"A group has at most {ROLES_MAX} roles; {len(roles)} were given.")
+        for role in roles:
+            try:
+                require_role_id(role)
+            except InvalidReference:
+                raise InvalidInput(
+                    f"{quoted(role)} is not a VRChat role ID (grol_…); pick roles from the list."
+                ) from None
+        return PostDraft(gid, title, text, checked_visibility, roles, send_notification)
 
     async def group_roles(self, group_id: str) -> list[GroupRole]:
         gid = checked_group_id(group_id)
@@ -139,7 +118,9 @@ class PostService:
             self._roles.put(gid, roles)
         return roles
 
-    async def _check_roles(self, draft: PostDraft) -> None:
+    async def check_roles(self, draft: PostDraft) -> None:
+        """InvalidInput unless every role of the draft is one of the group's roles (fetched, cached for
+        a minute)."""
         if not draft.role_ids:
             return
         known = {r.id for r in await self.group_roles(draft.group_id)}
@@ -164,7 +145,7 @@ class PostService:
             draft.group_id, draft.title, draft.text, draft.visibility, draft.role_ids, draft.send_notification
         )
         await self._access.require_moderator(actor, d.group_id)
-        await self._check_roles(d)
+        await self.check_roles(d)
         details: dict[str, object] = {
             "title": d.title,
             "visibility": d.visibility,

@@ -5,33 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.discord.state import ApiError
-from bot.store import Store
 from tests.discord.conftest import card_messages, command, components, first_reply
 from tests.discord.linking import link_through_bot
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim
+from tests.store.helpers import link_directly
 
 ELSEWHERE_ID = 1_500_000_000_000_000_088  # linked, but not in this server
 
 
 def card_fields(message: object) -> dict[str, str]:
     return {f["name"]: f["value"] for f in message.embeds[0]["fields"]}  # type: ignore[attr-defined]
-
-
-async def link_directly(store: Store, discord_id: int, vrchat_id: str) -> None:
-    """A link made through another server: the store's own calls, as the Verify button makes them."""
-    now = datetime.now(UTC)
-    code = await store.issue_link_code(
-        discord_id, vrchat_id, "0" * 64, now=now, expires_at=now + timedelta(minutes=10), purge_before=now
-    )
-    await store.complete_link(code.id, discord_id, vrchat_id, now=now)
 
 
 class _Refusing(dict[int, Any]):

@@ -4,7 +4,6 @@ membership role, Discord's hierarchy refusal reported once, and loop-proofing.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from bot.vrchat.errors import ServerError
 from tests.discord.conftest import assert_messages_disable_mentions, command, first_reply
 from tests.fixtures.discord_gateway import ADMIN_ID, FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
+from tests.store.helpers import link_directly
 
 VERIFIED_D = 1_400_000_000_000_000_201  # below the bot's role
 MEMBER_D = 1_400_000_000_000_000_202  # below the bot's role
@@ -45,14 +45,6 @@ def roles_world(gateway_standin: DiscordStandIn, seeded_sim: SeededSim) -> str:
 def replies_private_and_silent(gateway_standin: DiscordStandIn):
     yield
     assert_messages_disable_mentions(gateway_standin)
-
-
-async def link(store: Store, discord_id: int, vrchat_id: str) -> None:
-    now = datetime.now(UTC)
-    code = await store.issue_link_code(
-        discord_id, vrchat_id, "0" * 64, now=now, expires_at=now + timedelta(minutes=10), purge_before=now
-    )
-    await store.complete_link(code.id, discord_id, vrchat_id, now=now)
 
 
 def role(standin: DiscordStandIn, role_id: int) -> object:
@@ -91,8 +83,8 @@ async def test_map_diff_shadow_and_on_copy_vrchat_roles_and_membership_to_discor
 ) -> None:
     bob, alice = seeded_sim.member, seeded_sim.moderator
     seeded_sim.sim.state.assign_role(seeded_sim.group.id, bob.id, roles_world, seeded_sim.bot.id)
-    await link(bot_store, MEMBER_ID, bob.id)
-    await link(bot_store, MOD_ID, alice.id)
+    await link_directly(bot_store, MEMBER_ID, bob.id)
+    await link_directly(bot_store, MOD_ID, alice.id)
     async with make_bot() as bot:
         mapped = await roles_cmd(
             gateway_standin, "map", vrchat_role="Verified", discord_role=role(gateway_standin, VERIFIED_D),
@@ -142,7 +134,7 @@ async def test_discord_to_vrchat_and_the_management_role_refusal(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
 ) -> None:
     bob, group = seeded_sim.member, seeded_sim.group.id
-    await link(bot_store, MEMBER_ID, bob.id)
+    await link_directly(bot_store, MEMBER_ID, bob.id)
     async with make_bot() as bot:
         refused = await roles_cmd(
             gateway_standin, "map", vrchat_role="Moderator", discord_role=role(gateway_standin, VERIFIED_D),
@@ -180,7 +172,7 @@ async def test_a_vrchat_role_vrchat_refuses_is_listed_by_name(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
 ) -> None:
     group = seeded_sim.group.id
-    await link(bot_store, MEMBER_ID, seeded_sim.member.id)
+    await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
     seeded_sim.sim.faults.add(Fault(method="PUT", path=rf"^/groups/{group}/members/.+/roles/", status=403))
     async with make_bot() as bot:
         await roles_cmd(
@@ -197,8 +189,8 @@ async def test_a_vrchat_role_vrchat_refuses_is_listed_by_name(
 async def test_a_role_above_the_bots_is_reported_once_and_not_retried(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
 ) -> None:
-    await link(bot_store, MEMBER_ID, seeded_sim.member.id)
-    await link(bot_store, MOD_LINK_D, seeded_sim.moderator.id)
+    await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
+    await link_directly(bot_store, MOD_LINK_D, seeded_sim.moderator.id)
     async with make_bot() as bot:
         await roles_cmd(gateway_standin, "membership", role=role(gateway_standin, HIGH_D))
         await roles_cmd(gateway_standin, "mode", mode="on")
@@ -244,15 +236,15 @@ async def test_a_partial_vrchat_listing_removes_nothing_but_still_adds(
     bob, dave = seeded_sim.member, seeded_sim.outsider
     state.add_member(group, dave.id)
     crowd = add_crowd(state, group, 150)
-    await link(bot_store, MOD_ID, dave.id)
+    await link_directly(bot_store, MOD_ID, dave.id)
     async with make_bot() as bot:
         await roles_cmd(gateway_standin, "membership", role=role(gateway_standin, MEMBER_D))
         await roles_cmd(gateway_standin, "mode", mode="on")
         await cog(bot).loop.full_round()
         assert holds(gateway_standin, MOD_ID, MEMBER_D)
         state.leave(group, dave.id)  # Dave leaves; the oldest member (page 1) and Bob (page 2) link
-        await link(bot_store, MEMBER_ID, crowd[0].id)
-        await link(bot_store, ADMIN_ID, bob.id)
+        await link_directly(bot_store, MEMBER_ID, crowd[0].id)
+        await link_directly(bot_store, ADMIN_ID, bob.id)
         assert f"take <@&{MEMBER_D}> from <@{MOD_ID}>" in await roles_cmd(gateway_standin, "diff")
 
         bot.vrchat.__class__ = SecondPageFails  # from here on, page 2 of the members fails

@@ -10,11 +10,11 @@ from bot.lease_names import group_lease
 from bot.roles.loop import RoleSyncLoop
 from bot.sandbox.discord import DiscordStandIn
 from bot.store import Store
-from tests.discord.test_role_sync import VERIFIED_D, link, role, roles_cmd, roles_world
+from tests.discord.test_role_sync import VERIFIED_D, role, roles_cmd, roles_world
 from tests.fixtures.discord_gateway import GUILD_ID, MEMBER_ID
 from tests.fixtures.lease_moves import holder, take_over
 from tests.fixtures.vrchat_sim import SeededSim
-from tests.store.helpers import count_rows
+from tests.store.helpers import count_rows, link_directly
 
 __all__ = ["roles_world"]  # the fixture, used by name
 
@@ -47,7 +47,7 @@ async def test_a_discord_change_heard_elsewhere_is_reconciled_by_the_holder(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
 ) -> None:
     bob, group = seeded_sim.member, seeded_sim.group.id
-    await link(bot_store, MEMBER_ID, bob.id)
+    await link_directly(bot_store, MEMBER_ID, bob.id)
     async with make_bot() as bot:
         await sync_verified_from_discord(gateway_standin, roles_world)
         await take_over(bot_store, group_lease(group), "worker")
@@ -70,7 +70,7 @@ async def test_the_holder_reconciles_at_once_and_asks_nothing(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
 ) -> None:
     bob, group = seeded_sim.member, seeded_sim.group.id
-    await link(bot_store, MEMBER_ID, bob.id)
+    await link_directly(bot_store, MEMBER_ID, bob.id)
     async with make_bot() as bot:
         await sync_verified_from_discord(gateway_standin, roles_world)
         alone = await loop_of(bot, bot_store, "all", exclusive=True)

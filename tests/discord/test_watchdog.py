@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.discord import DiscordStandIn, button_click
+from bot.sandbox.discord import DiscordStandIn, StandInMessage, button_click
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store
 from tests.discord.conftest import click, command, component_id, components, first_reply
@@ -34,6 +34,29 @@ async def one_alert(bot: Any, seeded: SeededSim, standin: DiscordStandIn, bans: 
     return alert
 
 
+async def grow_burst(bot: Any, seeded: SeededSim) -> None:
+    """Three more bans by the same moderator, mirrored: the episode of `one_alert` grows."""
+    ban_spree(seeded, seeded.moderator.id, 3, prefix="Later")
+    await mirror(bot, seeded.group.id)
+
+
+async def kill_switch_prompt(standin: DiscordStandIn, alert: Any) -> StandInMessage:
+    """An admin presses the kill switch on the alert: the confirmation it answers with."""
+    exchange = await click(standin, component_id(alert, KILL), alert, who=ADMIN_ID)
+    await exchange.wait_for(lambda ex: ex.callback is not None, timeout=10, what="the prompt")
+    assert exchange.callback is not None and exchange.callback.message is not None
+    return exchange.callback.message
+
+
+async def confirm_removal(standin: DiscordStandIn, prompt: Any) -> str:
+    """The admin confirms the prompt: what the bot edits it to say."""
+    done = await standin.dispatch_interaction(
+        button_click(component_id(prompt, "Remove roles"), prompt, member=standin.member(GUILD_ID, ADMIN_ID))
+    )
+    await done.wait_for(lambda ex: bool(ex.edits), timeout=10, what="the outcome")
+    return str(done.edits[-1].data["content"])
+
+
 def fields_of(embed: dict[str, Any]) -> dict[str, str]:
     return {f["name"]: f["value"] for f in embed["fields"]}
 
@@ -47,8 +70,7 @@ async def test_a_burst_posts_one_alert_that_pings_only_its_role_and_grows_with_i
         alert = await one_alert(bot, seeded_sim, gateway_standin)
         posted_content = alert.content
         # More of the same burst, and the checks again: still the one alert, edited to show it all.
-        ban_spree(seeded_sim, seeded_sim.moderator.id, 3, prefix="Later")
-        await mirror(bot, seeded_sim.group.id)
+        await grow_burst(bot, seeded_sim)
         await watchdog(bot).loop.run_once()
         await watchdog(bot).loop.run_once()  # shown already: no second edit
     assert alerts_in(gateway_standin) == [alert]
@@ -79,8 +101,7 @@ async def test_a_decision_made_while_the_alert_grows_is_what_it_shows(
     await turn_on(bot_store, seeded_sim.group.id, max_bans=3)
     async with make_bot() as bot:
         alert = await one_alert(bot, seeded_sim, gateway_standin)
-        ban_spree(seeded_sim, seeded_sim.moderator.id, 3, prefix="Later")
-        await mirror(bot, seeded_sim.group.id)
+        await grow_burst(bot, seeded_sim)
         await bot.watchdog.check_group(seeded_sim.group.id)  # the episode grew: its alert is behind
         (behind,) = await bot_store.alerts_behind()
         # Dismissed between the loop's read and its edit: the edit it sends shows the old buttons.
@@ -97,8 +118,7 @@ async def test_an_alert_whose_message_is_gone_is_not_edited_again(
     async with make_bot() as bot:
         alert = await one_alert(bot, seeded_sim, gateway_standin)
         gateway_standin.state.delete_message(REQUESTS_CHANNEL_ID, alert.id)
-        ban_spree(seeded_sim, seeded_sim.moderator.id, 3, prefix="Later")
-        await mirror(bot, seeded_sim.group.id)
+        await grow_burst(bot, seeded_sim)
         await watchdog(bot).loop.run_once()
         await watchdog(bot).loop.run_once()
     edits = gateway_standin.requests_to("PATCH", f"/channels/{REQUESTS_CHANNEL_ID}/messages/{alert.id}")
@@ -128,16 +148,9 @@ async def test_the_kill_switch_confirms_then_removes_the_roles(
     await turn_on(bot_store, seeded_sim.group.id, max_bans=3)
     async with make_bot() as bot:
         alert = await one_alert(bot, seeded_sim, gateway_standin)
-        exchange = await click(gateway_standin, component_id(alert, KILL), alert, who=ADMIN_ID)
-        await exchange.wait_for(lambda ex: ex.callback is not None, timeout=10, what="the prompt")
-        prompt = exchange.callback.message
-        assert prompt is not None and member_roles(seeded_sim, mod)  # nothing yet: asked first
-        confirm = component_id(prompt, "Remove roles")
-        done = await gateway_standin.dispatch_interaction(
-            button_click(confirm, prompt, member=gateway_standin.member(GUILD_ID, ADMIN_ID))
-        )
-        await done.wait_for(lambda ex: bool(ex.edits), timeout=10, what="the outcome")
-        assert "Removed 1 group role(s)" in done.edits[-1].data["content"]
+        prompt = await kill_switch_prompt(gateway_standin, alert)
+        assert member_roles(seeded_sim, mod)  # nothing yet: asked first
+        assert "Removed 1 group role(s)" in await confirm_removal(gateway_standin, prompt)
         actions = await bot_store.list_actions(action="alert.kill_switch")
     assert member_roles(seeded_sim, mod) == []
     assert [(a.discord_user_id, a.target_id, a.outcome) for a in actions] == [(ADMIN_ID, mod, "ok")]
@@ -215,18 +228,8 @@ async def test_without_group_roles_assign_the_kill_switch_says_so_and_the_alert_
     async with make_bot() as bot:
         alert = await one_alert(bot, seeded_sim, gateway_standin)
         seeded_sim.sim.faults.add(Fault(method="DELETE", path=r"/roles/grol_", status=403))
-        exchange = await click(gateway_standin, component_id(alert, KILL), alert, who=ADMIN_ID)
-        await exchange.wait_for(lambda ex: ex.callback is not None, timeout=10, what="the prompt")
-        prompt = exchange.callback.message
-        done = await gateway_standin.dispatch_interaction(
-            button_click(
-                component_id(prompt, "Remove roles"),
-                prompt,
-                member=gateway_standin.member(GUILD_ID, ADMIN_ID),
-            )
-        )
-        await done.wait_for(lambda ex: bool(ex.edits), timeout=10, what="the outcome")
-        assert "group-roles-assign" in done.edits[-1].data["content"]
+        prompt = await kill_switch_prompt(gateway_standin, alert)
+        assert "group-roles-assign" in await confirm_removal(gateway_standin, prompt)
     assert member_roles(seeded_sim, mod) != []
     stored = await bot_store.get_alert(1)
     assert stored is not None and stored.resolution is None  # still open: someone can try again

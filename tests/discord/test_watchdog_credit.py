@@ -4,15 +4,15 @@ automatic kill switch is an opt-in, and never touches the group's owner."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.sandbox.discord import DiscordStandIn, button_click
 from bot.store import Store
 from tests.discord.conftest import click, command, component_id
-from tests.discord.test_watchdog import KILL, alerts_in, member_roles
+from tests.discord.test_watchdog import KILL, alerts_in, confirm_removal, fields_of, member_roles
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
+from tests.store.helpers import link_directly
 from tests.watchdog.helpers import ban_spree, mirror, turn_on, watchdog
 
 
@@ -28,25 +28,13 @@ async def ban_through_the_bot(standin: DiscordStandIn, seeded: SeededSim, count:
         await clicked.wait_for_edit(1, timeout=10)
 
 
-async def link(store: Store, discord_id: int, vrchat_id: str) -> None:
-    now = datetime.now(UTC)
-    code = await store.issue_link_code(
-        discord_id, vrchat_id, "0" * 64, now=now, expires_at=now + timedelta(minutes=10), purge_before=now
-    )
-    await store.complete_link(code.id, discord_id, vrchat_id, now=now)
-
-
 async def kill_and_confirm(standin: DiscordStandIn, alert: Any) -> str:
     exchange = await click(standin, component_id(alert, KILL), alert, who=ADMIN_ID)
     await exchange.wait_for(lambda ex: ex.callback is not None, timeout=10, what="an answer")
     prompt = exchange.callback.message
     if prompt is None or not prompt.components:
         return str(exchange.callback.body["data"]["content"])
-    done = await standin.dispatch_interaction(
-        button_click(component_id(prompt, "Remove roles"), prompt, member=standin.member(GUILD_ID, ADMIN_ID))
-    )
-    await done.wait_for(lambda ex: bool(ex.edits), timeout=10, what="the outcome")
-    return str(done.edits[-1].data["content"])
+    return await confirm_removal(standin, prompt)
 
 
 async def test_bans_through_the_bot_alert_on_the_discord_moderator(
@@ -60,14 +48,14 @@ async def test_bans_through_the_bot_alert_on_the_discord_moderator(
         await mirror(bot, seeded_sim.group.id)  # credits the bot's entries from the action log
         await watchdog(bot).loop.run_once()
         (alert,) = alerts_in(gateway_standin)
-        who = {f["name"]: f["value"] for f in alert.embeds[0]["fields"]}["Who"]
+        who = fields_of(alert.embeds[0])["Who"]
         assert who.startswith(f"<@{MOD_ID}>") and "through GroupBridge" in who
         assert seeded_sim.bot.id.replace("_", "\\_") not in who  # not the bot's own account
 
         refused = await kill_and_confirm(gateway_standin, alert)
         assert "no linked VRChat account" in refused and member_roles(seeded_sim, alice) != []
 
-        await link(bot_store, MOD_ID, alice)  # the moderator's own VRChat account
+        await link_directly(bot_store, MOD_ID, alice)  # the moderator's own VRChat account
         outcome = await kill_and_confirm(gateway_standin, alert)
     assert "Removed 1 group role(s)" in outcome
     assert member_roles(seeded_sim, alice) == []
@@ -88,7 +76,7 @@ async def test_the_automatic_kill_switch_is_opt_in_and_spares_the_owner(
         group.owner_id = seeded_sim.bot.id
         (spared,) = alerts_in(gateway_standin)
         assert member_roles(seeded_sim, alice) != []
-        outcome = {f["name"]: f["value"] for f in spared.embeds[0]["fields"]}["Outcome"]
+        outcome = fields_of(spared.embeds[0])["Outcome"]
         assert "not applied" in outcome and "owns the group" in outcome
         assert [c["label"] for c in spared.components[0]["components"]] == [KILL, "Dismiss"]
 
@@ -99,6 +87,6 @@ async def test_the_automatic_kill_switch_is_opt_in_and_spares_the_owner(
         await watchdog(bot).loop.run_once()
         stripped = alerts_in(gateway_standin)[-1]
     assert member_roles(seeded_sim, member) == []
-    outcome = {f["name"]: f["value"] for f in stripped.embeds[0]["fields"]}["Outcome"]
+    outcome = fields_of(stripped.embeds[0])["Outcome"]
     assert outcome.startswith("Automatic kill switch: Removed 1 group role(s)")
     assert not stripped.components  # handled: no buttons

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +12,26 @@ from bot.feed.poller import AuditPoller, PollSettings
 from bot.sandbox.vrchat import Fault
 from bot.store import Store
 from bot.vrchat import VRChatClient
+from bot.vrchat.models import AuditLogPage
 from tests.feed.conftest import FEED_CHANNEL, bind, seed_history, started_poller
 from tests.fixtures.vrchat_sim import SeededSim
+
+
+class BeforeRequest:
+    """The client as the poller's audit-log source, running `happen` just before its `nth` request."""
+
+    def __init__(self, client: VRChatClient, nth: int, happen: Callable[[], object]) -> None:
+        self._client, self._nth, self._happen = client, nth, happen
+        self.calls = 0
+
+    def user_id_for(self, group_id: str) -> str | None:
+        return self._client.user_id_for(group_id)
+
+    async def get_audit_logs(self, group_id: str, n: int = 100, offset: int = 0) -> AuditLogPage:
+        self.calls += 1
+        if self.calls == self._nth:
+            self._happen()
+        return await self._client.get_audit_logs(group_id, n=n, offset=offset)
 
 
 async def stored_ids(store: Store) -> list[str]:
@@ -141,20 +160,10 @@ async def test_pages_shifting_under_the_poller_neither_lose_nor_duplicate(
     seed_history(seeded_sim, 3)
     await bind(sqlite_store, seeded_sim.group.id)
 
-    class ShiftingSource:
-        def __init__(self) -> None:
-            self.calls = 0
+    def forty_more() -> None:  # between page 1 and 2 of the second poll
+        seed_history(seeded_sim, 40, start=datetime.now(UTC) - timedelta(minutes=1), step=0.01)
 
-        def user_id_for(self, group_id: str) -> str | None:
-            return vrc.user_id_for(group_id)
-
-        async def get_audit_logs(self, group_id: str, n: int = 100, offset: int = 0):
-            self.calls += 1
-            if self.calls == 3:  # between page 1 and 2 of the second poll, 40 more arrive
-                seed_history(seeded_sim, 40, start=datetime.now(UTC) - timedelta(minutes=1), step=0.01)
-            return await vrc.get_audit_logs(group_id, n=n, offset=offset)
-
-    poller = AuditPoller(ShiftingSource(), sqlite_store, seeded_sim.group.id)
+    poller = AuditPoller(BeforeRequest(vrc, 3, forty_more), sqlite_store, seeded_sim.group.id)
     await poller.poll_once()
     seed_history(seeded_sim, 150, start=datetime.now(UTC) - timedelta(minutes=30), step=1)
     await poller.poll_once()
@@ -196,20 +205,8 @@ async def test_a_failed_page_stores_nothing_and_the_next_poll_catches_up(
     # The second page fails for good (500 is not retried): the poll fails as a whole.
     failing = Fault(method="GET", path=r"/auditLogs$", status=500, times=1)
 
-    class SecondPageFails:
-        def __init__(self) -> None:
-            self.calls = 0
-
-        def user_id_for(self, group_id: str) -> str | None:
-            return vrc.user_id_for(group_id)
-
-        async def get_audit_logs(self, group_id: str, n: int = 100, offset: int = 0):
-            self.calls += 1
-            if self.calls == 2:
-                seeded_sim.sim.faults.add(failing)
-            return await vrc.get_audit_logs(group_id, n=n, offset=offset)
-
-    flaky = AuditPoller(SecondPageFails(), sqlite_store, seeded_sim.group.id)
+    second_page_fails = BeforeRequest(vrc, 2, lambda: seeded_sim.sim.faults.add(failing))
+    flaky = AuditPoller(second_page_fails, sqlite_store, seeded_sim.group.id)
     assert await flaky.poll_safely() is None
     assert failing.hits == 1
     assert len(await stored_ids(sqlite_store)) == 1  # nothing of the burst was stored

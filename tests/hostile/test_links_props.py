@@ -6,20 +6,14 @@ test_commands_props.py, with every other command's free-text options.)"""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.links.codes import new_code
-from bot.sandbox.discord import DiscordStandIn
 from tests.discord.linking import Clock, link_start, press_verify, use_clock
 from tests.fixtures.discord_gateway import FEED_CHANNEL_ID, MEMBER_ID, MOD_ROLE_ID, REQUESTS_CHANNEL_ID
 from tests.fixtures.vrchat_profiles import edit_profile
-from tests.fixtures.vrchat_sim import SeededSim
 from tests.hostile.bot_driver import Harness
 from tests.hostile.checks import message_problems
 from tests.hostile.strategies import SHARED_FIXTURES, examples, hostile_text
@@ -30,14 +24,6 @@ OWN_TOKENS = (
 )
 # Where the issued code goes: standing alone, glued to a neighbour (not a token), or not there at all.
 PLACES = ("alone", "glued before", "glued after", "absent", "another code")
-
-
-@pytest.fixture
-async def harness(
-    make_bot: Any, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    async with make_bot() as bot:
-        yield Harness(bot, gateway_standin, seeded_sim, tmp_path / "bot.db")
 
 
 def placed(code: str, place: str, text: str) -> str:

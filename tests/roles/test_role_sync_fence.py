@@ -9,10 +9,11 @@ from bot.lease_names import group_lease
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
 from bot.store import Store
-from tests.discord.test_role_sync import MEMBER_D, VERIFIED_D, cog, holds, link, role, roles_cmd, roles_world
+from tests.discord.test_role_sync import MEMBER_D, VERIFIED_D, cog, holds, role, roles_cmd, roles_world
 from tests.fixtures.discord_gateway import MEMBER_ID, MOD_ID
 from tests.fixtures.lease_moves import holder, take_over, until_asked
 from tests.fixtures.vrchat_sim import SeededSim
+from tests.store.helpers import link_directly
 
 __all__ = ["roles_world"]  # the fixture, used by name
 
@@ -22,8 +23,8 @@ async def test_a_run_whose_group_moved_while_it_read_the_members_writes_nothing(
 ) -> None:
     group = seeded_sim.group.id
     seeded_sim.sim.state.assign_role(group, seeded_sim.member.id, roles_world, seeded_sim.bot.id)
-    await link(bot_store, MEMBER_ID, seeded_sim.member.id)
-    await link(bot_store, MOD_ID, seeded_sim.moderator.id)
+    await link_directly(bot_store, MEMBER_ID, seeded_sim.member.id)
+    await link_directly(bot_store, MOD_ID, seeded_sim.moderator.id)
     lease = group_lease(group)
     async with make_bot() as bot:
         await roles_cmd(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from bot.sandbox.world import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID, SandboxWorl
 from bot.store import Store
 from tests.discord.conftest import answered, first_reply
 from tests.fixtures.discord_standin import fail_on_violations
+from tests.store.helpers import link_directly
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bot-process")]
 
@@ -62,17 +62,8 @@ async def seed_links(world: SandboxWorld, pairs: list[tuple[int, str]]) -> None:
     store = await Store.open(f"sqlite+aiosqlite:///{world.database_path}")
     try:
         await store.upgrade()
-        now = datetime.now(UTC)
         for discord_id, vrchat_id in pairs:
-            code = await store.issue_link_code(
-                discord_id,
-                vrchat_id,
-                "0" * 64,
-                now=now,
-                expires_at=now + timedelta(minutes=10),
-                purge_before=now,
-            )
-            await store.complete_link(code.id, discord_id, vrchat_id, now=now)
+            await link_directly(store, discord_id, vrchat_id)
     finally:
         await store.close()
 

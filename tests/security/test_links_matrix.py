@@ -5,7 +5,6 @@ A refusal is private and changes nothing in VRChat or the database, as in the ma
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +14,7 @@ from tests.fixtures.vrchat_profiles import edit_profile
 from tests.security.conftest import ROLES, Role, World, first_answer, reply_text, run_command
 from tests.security.matrix_cases import EXPECTED_COMMANDS, EXPECTED_ITEMS
 from tests.security.test_authorization_matrix import Cell, click_item, judge, labelled, prompt_of
+from tests.store.helpers import link_directly
 
 LINKED_ID = 1_500_000_000_000_000_111  # a member of the server whose account is linked
 
@@ -42,16 +42,7 @@ async def test_unlinking_someone_else_is_for_the_servers_moderators(
     role: Role, world: World, make_security_bot, security_store: Store
 ) -> None:
     world.standin.add_member(GUILD_ID, LINKED_ID, "linked-person")
-    now = datetime.now(UTC)
-    code = await security_store.issue_link_code(
-        LINKED_ID,
-        world.seeded.outsider.id,
-        "0" * 64,
-        now=now,
-        expires_at=now + timedelta(minutes=10),
-        purge_before=now,
-    )
-    await security_store.complete_link(code.id, LINKED_ID, world.seeded.outsider.id, now=now)
+    await link_directly(security_store, LINKED_ID, world.seeded.outsider.id)
     allowed = EXPECTED_COMMANDS["whois member"].allowed  # the same people who may look members up
     async with make_security_bot(), Cell(world, security_store, role, "/unlink member:") as cell:
         options = {"member": world.standin.member(GUILD_ID, LINKED_ID)}

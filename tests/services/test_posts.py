@@ -54,7 +54,8 @@ async def test_bad_drafts_send_nothing(
     if values["role_ids"] == ["ROLE"]:
         values["role_ids"] = [seeded_sim.moderator_role.id]
     with pytest.raises(InvalidInput) as refused:
-        draft = await services.posts.draft_checked(**values)  # type: ignore[arg-type]
+        draft = services.posts.draft(**values)  # type: ignore[arg-type]
+        await services.posts.check_roles(draft)
         await services.posts.publish(MAYA, draft)
     assert str(refused.value).startswith(message)
     # A hand-built draft with the same values is refused by publish() too.
@@ -66,7 +67,8 @@ async def test_bad_drafts_send_nothing(
 
 async def test_publish_recent_delete(services: Services, bound: Store, seeded_sim: SeededSim) -> None:
     gid, role = seeded_sim.group.id, seeded_sim.moderator_role.id
-    draft = await services.posts.draft_checked(gid, "  Meetup ", "Saturday 8pm", "group", [role, role], True)
+    draft = services.posts.draft(gid, "  Meetup ", "Saturday 8pm", "group", [role, role], True)
+    await services.posts.check_roles(draft)
     assert (draft.title, draft.role_ids, draft.send_notification) == ("Meetup", (role,), True)
     post = await services.posts.publish(MAYA, draft)
     sent = seeded_sim.sim.requests_to("POST", "/posts")[0].json
@@ -115,5 +117,7 @@ async def test_role_choices_are_cached(services: Services, seeded_sim: SeededSim
     assert await services.posts.role_choices(gid, "HOST") == [
         ("Event Hosts", next(r.id for r in seeded_sim.group.roles.values() if r.name == "Event Hosts"))
     ]
-    await services.posts.draft_checked(gid, "a", "b", role_ids=[seeded_sim.moderator_role.id])
+    await services.posts.check_roles(
+        services.posts.draft(gid, "a", "b", role_ids=[seeded_sim.moderator_role.id])
+    )
     assert len(seeded_sim.sim.requests_to("GET", "/roles$")) == 1

@@ -66,3 +66,13 @@ async def count_rows(store: Store, table: str, where: str = "") -> int:
     sql = f"SELECT COUNT(*) FROM {table}" + (f" WHERE {where}" if where else "")  # noqa: S608 - test-only, fixed names
     async with store.engine.connect() as conn:
         return int((await conn.execute(text(sql))).scalar_one())
+
+
+async def link_directly(store: Store, discord_id: int, vrchat_id: str) -> None:
+    """A link between the two accounts made with the store's own calls, as the Verify button makes
+    them (what /link does around them is tested elsewhere)."""
+    now = datetime.now(UTC)
+    code = await store.issue_link_code(
+        discord_id, vrchat_id, "0" * 64, now=now, expires_at=now + timedelta(minutes=10), purge_before=now
+    )
+    await store.complete_link(code.id, discord_id, vrchat_id, now=now)

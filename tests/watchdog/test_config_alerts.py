@@ -5,29 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError, load_config_text
-
-GROUP = "grp_71a7ff59-112c-4e78-a990-c7cc650776e5"
+from tests.fixtures.configs import one_binding_text
 
 
 def config_text(alerts: str) -> str:
-    return f"""
-[vrchat]
-username = "bot"
-user_agent = "GroupBridge/0.1 (admin@mygroup.net)"
-
-[discord]
-
-[[groups]]
-id = "{GROUP}"
-
-[[bindings]]
-group_id = "{GROUP}"
-guild_id = 111111111111111111
-feed_channel_id = 333333333333333333
-
-[bindings.alerts]
-{alerts}
-"""
+    return one_binding_text(f"\n[bindings.alerts]\n{alerts}")
 
 
 def test_a_table_turns_alerts_on_with_the_defaults() -> None:

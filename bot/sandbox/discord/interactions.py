@@ -28,10 +28,20 @@ OptionValue = str | int | float | bool | StandInMember | StandInUser | StandInRo
 Options = Mapping[str, OptionValue] | Sequence[dict[str, Any]]
 
 
-def _actor(member: StandInMember) -> dict[str, Any]:
-    """Who acted: a guild member, with the permissions discord.py turns into ``interaction.permissions``.
-    (DM interactions - a top-level ``user`` instead - are not modelled.)"""
-    return {"guild_id": str(member.guild_id), "member": member.to_payload(with_permissions=True)}
+def _interaction(
+    kind: int, data: dict[str, Any], channel_id: int, member: StandInMember, locale: str
+) -> dict[str, Any]:
+    """What every interaction carries besides its ``data``; who acted is a guild member, with the
+    permissions discord.py turns into ``interaction.permissions``. (DM interactions - a top-level
+    ``user`` instead - are not modelled.)"""
+    return {
+        "type": kind,
+        "data": data,
+        "channel_id": str(channel_id),
+        "locale": locale,
+        "guild_id": str(member.guild_id),
+        "member": member.to_payload(with_permissions=True),
+    }
 
 
 def _options(options: Options, resolved: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -88,13 +98,7 @@ def _command(
     data: dict[str, Any] = {"name": name, "type": 1, "options": _nest(subcommand, opts)}
     if resolved:
         data["resolved"] = resolved
-    return {
-        "type": kind,
-        "data": data,
-        "channel_id": str(channel_id),
-        "locale": locale,
-        **_actor(member),
-    }
+    return _interaction(kind, data, channel_id, member, locale)
 
 
 def slash_command(
@@ -145,14 +149,7 @@ def button_click(
     data: dict[str, Any] = {"custom_id": custom_id, "component_type": BUTTON}
     if values is not None:
         data.update(component_type=STRING_SELECT, values=list(values))
-    return {
-        "type": MESSAGE_COMPONENT,
-        "data": data,
-        "message": message,
-        "channel_id": str(message.channel_id),
-        "locale": locale,
-        **_actor(member),
-    }
+    return {**_interaction(MESSAGE_COMPONENT, data, message.channel_id, member, locale), "message": message}
 
 
 def modal_submit(
@@ -173,13 +170,9 @@ def modal_submit(
         else:
             component = {"type": STRING_SELECT, "custom_id": field_id, "values": list(value)}
             rows.append({"type": 1, "components": [component]})
-    return {
-        "type": MODAL_SUBMIT,
-        "data": {"custom_id": custom_id, "components": rows},
-        "channel_id": str(channel_id),
-        "locale": locale,
-        **_actor(member),
-    }
+    return _interaction(
+        MODAL_SUBMIT, {"custom_id": custom_id, "components": rows}, channel_id, member, locale
+    )
 
 
 # ------------------------------------------------------------------ the exchange

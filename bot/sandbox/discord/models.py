@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.sandbox import serving
+
 Clock = Callable[[], float]
 """Seconds since the Unix epoch; overridable so tests can move time (nonce window, buckets)."""
 
@@ -206,15 +208,8 @@ class MessageWrite:
 
 
 @dataclass
-class RecordedRequest:
+class RecordedRequest(serving.RecordedRequest):
     """What the stand-in received; ``path`` is without ``/api/v10``, ``json`` is the parsed body
-    (``payload_json`` for multipart), ``at`` a clock reading, ``status`` what it answered."""
+    (``payload_json`` for multipart)."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-    at: float
     files: list[RecordedFile] = field(default_factory=list)
-    status: int | None = None

@@ -15,7 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import bot.sandbox.vrchat.groups as groups
 import bot.sandbox.vrchat.instances as instances
 import bot.sandbox.vrchat.member_roles as member_roles
 import bot.sandbox.vrchat.users as users
+from bot.sandbox import serving
 from bot.sandbox.serving import AppServer
 
 from .common import STATE_KEY, ApiError, envelope
@@ -36,23 +37,16 @@ from .faults import FAULT_MARK, FaultSet
 from .pipeline import PIPELINE_PATH, SimPipeline
 from .render import UNCHECKED_SERVED
 from .state import SimState
-from .validation import SpecValidator, load_validator
+from .validation import SpecRequest, SpecValidator, load_validator
 
 API_PREFIX = "/api/1"
 
 
 @dataclass
-class RecordedRequest:
-    """What the simulator received (``path`` is without /api/1); ``status`` is what it answered."""
+class RecordedRequest(serving.RecordedRequest):
+    """What the simulator received (``path`` is without /api/1)."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-    at: float
     body: bytes = b""
-    status: int | None = field(default=None)
     remote: str | None = None  # the caller's address, as VRChat sees it
     account: str | None = None  # the user the request acts as (its session's, or its login's)
     ended: float | None = None  # when its answer was ready (callers.overlaps)
@@ -174,12 +168,14 @@ class VRChatSimulator(AppServer):
         if validator is not None:
             template, _ = validator.find(request.method, rel)
             problems = validator.check_request(
-                request.method,
-                rel,
-                list(request.query.items()),
-                dict(request.headers.items()),
-                body,
-                request.headers.get("Content-Type", ""),
+                SpecRequest(
+                    request.method,
+                    rel,
+                    list(request.query.items()),
+                    dict(request.headers.items()),
+                    body,
+                    request.headers.get("Content-Type", ""),
+                )
             )
             if problems:
                 self.violations.extend(f"request: {p}" for p in problems)

@@ -58,8 +58,9 @@ class Operation:
         return f"{self.method.upper()} {self.template}"
 
 
-class _SpecRequest:
-    """openapi-core Request protocol over already-read request data, rebased onto the spec host."""
+class SpecRequest:
+    """A request as read (``path`` without /api/1; no content type: JSON), and the openapi-core
+    Request protocol over it, rebased onto the spec host."""
 
     def __init__(
         self,
@@ -70,11 +71,12 @@ class _SpecRequest:
         body: bytes,
         ctype: str,
     ) -> None:
+        self.api_method, self.api_path, self.query = method, path, query
         self.host_url = SPEC_HOST
         self.path = SPEC_BASE_PATH + path
         self.method = method.lower()
         self.body = body
-        self.content_type = ctype.lower()
+        self.content_type = (ctype or "application/json").lower()
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(query), header=Headers(list(headers.items()))
         )
@@ -163,16 +165,9 @@ class SpecValidator:
         template, _values = matched
         return template, self._operations.get((template, method.lower()))
 
-    def check_request(
-        self,
-        method: str,
-        path: str,
-        query: list[tuple[str, str]],
-        headers: dict[str, str],
-        body: bytes,
-        content_type: str,
-    ) -> list[str]:
+    def check_request(self, request: SpecRequest) -> list[str]:
         """Problems with a request; empty when it conforms."""
+        method, path = request.api_method, request.api_path
         template, op = self.find(method, path)
         if template is None:
             return [f"{method} {path}: no such path in the VRChat API spec"]
@@ -180,12 +175,11 @@ class SpecValidator:
             return [f"{method} {path}: method not allowed on {template} by the spec"]
         problems = [
             f"{op.label}: unknown query parameter {name!r} (declared: {sorted(op.query_params) or 'none'})"
-            for name in dict.fromkeys(k for k, _ in query)
+            for name in dict.fromkeys(k for k, _ in request.query)
             if name not in op.query_params
         ]
-        if body and not op.takes_body:
+        if request.body and not op.takes_body:
             problems.append(f"{op.label}: the operation takes no request body but one was sent")
-        request = _SpecRequest(method, path, query, headers, body, content_type or "application/json")
         problems += [f"{op.label}: {describe(e)}" for e in self._params.iter_errors(request)]
         if op.takes_body:
             problems += [f"{op.label}: {describe(e)}" for e in self._body.iter_errors(request)]
@@ -228,7 +222,7 @@ class SpecValidator:
                 )
             return problems
         response = _SpecResponse(status, data, content_type, headers)
-        request = _SpecRequest(method, path, [], {}, b"", "application/json")
+        request = SpecRequest(method, path, [], {}, b"", "")
         problems += [
             f"{op.label} -> {status}: {describe(e)}" for e in self._response.iter_errors(request, response)
         ]
