@@ -31,6 +31,7 @@ from bot.services.common import (
 from bot.store import BanPrompt, BanPromptState, BanSetting, Binding, DiscordBanMode, DiscordKickMode
 from bot.store.ban_prompts import BAN_TRIGGER
 from bot.store.feature_ports import BanPrompts
+from bot.text import safe_text
 from bot.vrchat import BadRequest, Forbidden, VRChatAPI, VRChatError
 
 # A moderator's Confirm holds the prompt while VRChat answers; a claim older than this belonged to a
@@ -98,7 +99,7 @@ def prompt_channel(binding: Binding, setting: BanSetting) -> int:
 
 def closed_text(prompt: BanPrompt) -> str:
     """Why a click found nothing left to decide, in one line."""
-    who = prompt.handled_by_name or "someone"
+    who = safe_text(prompt.handled_by_name or "someone", 100, single_line=True)
     if prompt.state == "banned":
         return f"Already banned in VRChat (by {who})."
     if prompt.state == "dismissed":

@@ -17,7 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 from bot.activity import GroupActivity
 from bot.store import ActionIn, ActionOutcome
 from bot.store.ports import ActionJournal
-from bot.text import clip  # the one clipping helper (UTF-16 units, as Discord counts)
+from bot.text import clip, safe_text  # clip: the one clipping helper (UTF-16 units, as Discord counts)
 from bot.vrchat import InvalidReference
 from bot.vrchat.ids import require_group_id
 
@@ -101,7 +101,8 @@ class AlreadyHandled(ServiceError):
         if outcome == "gone" or by is None:
             text = f"This request is no longer pending in {where} (withdrawn or handled elsewhere)."
         else:
-            name = clip(" ".join(by.split()), 100)  # a VRChat display name can be 2,000 characters
+            # A VRChat display name can be 2,000 characters and carry markdown: one inert line.
+            name = safe_text(by, 100, single_line=True)
             who = f"@{name}" if where == "Discord" else name
             place = "Discord" if where == "Discord" else "in VRChat"
             ago = f" {time_ago(when, now)}" if when is not None else ""

@@ -14,9 +14,9 @@ from bot.sandbox.discord import DiscordStandIn
 from bot.store import Store
 from tests.discord.conftest import command
 from tests.discord.test_ban_prompts import allow_audit_log, ban_cards, wait_for_cards
-from tests.discord.test_link_cards import link_directly
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
+from tests.store.helpers import link_directly
 
 pytestmark = pytest.mark.usefixtures("every_message_without_mentions")
 

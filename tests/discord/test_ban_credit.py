@@ -25,9 +25,9 @@ from tests.discord.test_ban_prompts import (
     stored_prompt,
     wait_for_cards,
 )
-from tests.discord.test_link_cards import link_directly
 from tests.fixtures.discord_gateway import ADMIN_ID, FEED_CHANNEL_ID, GUILD_ID, MEMBER_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
+from tests.store.helpers import link_directly
 
 pytestmark = pytest.mark.usefixtures("every_message_without_mentions")
 

@@ -17,9 +17,9 @@ from bot.sandbox.discord.guilds import VIEW_AUDIT_LOG
 from bot.sandbox.discord.intents import GUILD_MODERATION
 from bot.store import BanPrompt, Store
 from tests.discord.conftest import click, command, component_id, first_reply
-from tests.discord.test_link_cards import link_directly
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID, MOD_ID, REQUESTS_CHANNEL_ID
 from tests.fixtures.vrchat_sim import SeededSim
+from tests.store.helpers import link_directly
 
 pytestmark = pytest.mark.usefixtures("every_message_without_mentions")
 

@@ -3,7 +3,7 @@ decide them, the VRChat ban as the deciding moderator, the automatic mode, refus
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +11,7 @@ from bot.banbridge.config_settings import apply_config_settings
 from bot.banbridge.service import (
     BanBridgeService,
     PromptClosed,
+    closed_text,
     was_already_banned,
     was_automatic,
     was_credited,
@@ -34,6 +35,7 @@ from tests.services.conftest import (
     actions,
     writes,
 )
+from tests.store.helpers import link_directly
 
 LINKED = 3_000_000_000_000_000_001
 UNLINKED = 3_000_000_000_000_000_002
@@ -51,16 +53,8 @@ def banbridge(vrc: VRChatClient, bound: Store, services: Services) -> BanBridgeS
     return BanBridgeService(vrc, bound, services.access, ActionLog(bound))
 
 
-async def link(store: Store, discord_id: int, vrchat_id: str) -> None:
-    now = datetime.now(UTC)
-    code = await store.issue_link_code(
-        discord_id, vrchat_id, "0" * 64, now=now, expires_at=now + timedelta(minutes=10), purge_before=now
-    )
-    await store.complete_link(code.id, discord_id, vrchat_id, now=now)
-
-
 async def banned_linked(banbridge: BanBridgeService, store: Store, seeded: SeededSim) -> BanPrompt:
-    await link(store, LINKED, seeded.member.id)
+    await link_directly(store, LINKED, seeded.member.id)
     (prompt,) = await banbridge.on_ban(GUILD, LINKED)
     return prompt
 
@@ -74,7 +68,7 @@ async def test_only_a_linked_member_banned_in_a_bound_server_is_prompted_once(
     banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim
 ) -> None:
     assert await banbridge.on_ban(GUILD, UNLINKED) == []
-    await link(bound, LINKED, seeded_sim.member.id)
+    await link_directly(bound, LINKED, seeded_sim.member.id)
     assert await banbridge.on_ban(OTHER_GUILD, LINKED) == []  # no binding there
     (prompt,) = await banbridge.on_ban(GUILD, LINKED)
     assert (prompt.state, prompt.channel_id, prompt.vrchat_user_id) == (
@@ -101,6 +95,14 @@ async def test_confirm_bans_as_the_moderator_and_logs_it(
     assert (ban.discord_user_id, ban.target_id, ban.outcome) == (MAYA.user_id, seeded_sim.member.id, "ok")
     with pytest.raises(PromptClosed, match="Already banned in VRChat \\(by maya\\)"):
         await banbridge.dismiss(SAM, prompt.id, prompt.round)
+
+
+async def test_a_closed_prompts_text_shows_the_deciders_name_inert(
+    banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim
+) -> None:
+    prompt = await banned_linked(banbridge, bound, seeded_sim)
+    text = closed_text(replace(prompt, state="dismissed", handled_by_name="**maya** [x](https://e.example)"))
+    assert "**maya**" not in text and "\\*\\*maya\\*\\*" in text
 
 
 async def test_refusals_change_nothing(
@@ -203,7 +205,7 @@ async def test_off_and_the_setting_are_for_admins(
         await banbridge.configure(MAYA, GUILD, None, "off", None)
     view = await banbridge.configure(ADA, GUILD, None, "off", None)
     assert (view.setting.discord_ban, view.channel_id) == ("off", REQUESTS)
-    await link(bound, LINKED, seeded_sim.member.id)
+    await link_directly(bound, LINKED, seeded_sim.member.id)
     assert await banbridge.on_ban(GUILD, LINKED) == []
     view = await banbridge.configure(ADA, GUILD, None, None, 123)
     assert (view.setting.discord_ban, view.channel_id) == ("off", 123)
@@ -225,7 +227,7 @@ async def test_an_unban_lifts_the_prompt(
 async def test_kicks_prompt_only_where_the_binding_asks_and_never_ban_by_themselves(
     banbridge: BanBridgeService, bound: Store, seeded_sim: SeededSim
 ) -> None:
-    await link(bound, LINKED, seeded_sim.member.id)
+    await link_directly(bound, LINKED, seeded_sim.member.id)
     assert await banbridge.on_kick(GUILD, LINKED, 111) == []  # kicks are off by default
     await banbridge.configure(ADA, GUILD, None, "ban", None, kick="prompt")
     (prompt,) = await banbridge.on_kick(GUILD, LINKED, 111)

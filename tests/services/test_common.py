@@ -45,6 +45,15 @@ def test_already_handled_sentences() -> None:
     assert str(gone) == "This request is no longer pending in VRChat (withdrawn or handled elsewhere)."
 
 
+def test_an_already_handled_name_is_one_inert_line() -> None:
+    """A display name is someone else's text: its markdown must not format the clicker's reply."""
+    marked = AlreadyHandled.describe(
+        outcome="accepted", by="**maya**\n# big", when=None, where="VRChat", now=NOW
+    )
+    assert "**maya**" not in str(marked) and "\\*\\*maya\\*\\*" in str(marked)
+    assert "\n" not in str(marked)
+
+
 def test_clip() -> None:
     assert clip("abc", 3) == "abc"
     assert clip("abcdef", 4) == "abc…"
