@@ -16,7 +16,7 @@ from functools import partial
 
 from sqlalchemy import select
 
-from bot.store._base import StoreBase, chunked, from_row, ids_list
+from bot.store._base import StoreBase, from_row, ids_list
 from bot.store.models import RoleSyncAskRow
 
 ASKS_READ = 500  # at a time: a burst of member updates is read over a few ticks
@@ -46,10 +46,8 @@ class RoleSyncAskOps(StoreBase):
         return await self._all(stmt, partial(from_row, RoleSyncAsk))
 
     async def drop_role_sync_asks(self, ask_ids: Iterable[int]) -> int:
-        dropped = 0
-        for chunk in chunked(ids_list(ask_ids)):  # at most ASKS_READ: one chunk, in practice
-            dropped += await self._delete(RoleSyncAskRow, RoleSyncAskRow.id.in_(chunk))
-        return dropped
+        """Drop asks read by role_sync_asks: at most ASKS_READ, so one statement."""
+        return await self._delete(RoleSyncAskRow, RoleSyncAskRow.id.in_(ids_list(ask_ids)))
 
     async def purge_role_sync_asks(self, older_than: timedelta) -> int:
         """Forget asks nobody read (their binding's role sync was switched off): the full reconcile
