@@ -5,6 +5,7 @@ seeing the leases of its own process."""
 
 from __future__ import annotations
 
+from bot.activity import GroupActivity, WakeRelay
 from bot.bot import GroupBridgeBot
 from bot.lease_names import group_lease
 from bot.roles.loop import RoleSyncLoop
@@ -13,6 +14,7 @@ from bot.store import Store
 from tests.discord.test_role_sync import VERIFIED_D, role, roles_cmd, roles_world
 from tests.fixtures.discord_gateway import GUILD_ID, MEMBER_ID
 from tests.fixtures.lease_moves import holder, take_over
+from tests.fixtures.statements import Sent, statements
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.store.helpers import count_rows, link_directly
 
@@ -89,3 +91,59 @@ async def test_an_unlinked_member_asks_nothing(
         gateway = await loop_of(bot, bot_store, "gateway")
         assert await gateway.discord_member_changed(GUILD_ID, MEMBER_ID) == 0
     assert await count_rows(bot_store, "role_sync_asks") == 0
+
+
+def selects(sent: list[Sent]) -> list[str]:
+    return [
+        sql.split("FROM", 1)[-1].split()[0] for sql, _ in sent if sql.lstrip().upper().startswith("SELECT")
+    ]
+
+
+async def test_an_idle_holder_asks_the_database_nothing_about_asks(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
+) -> None:
+    async with make_bot() as bot:
+        await sync_verified_from_discord(gateway_standin, roles_world)
+        holder = await loop_of(bot, bot_store, "all", exclusive=True)
+        assert await holder.check_asks() == 0  # its first tick reads what came before it
+        with statements(bot_store) as sent:
+            await holder.check_events()
+            await holder.check_links()
+            await holder.check_asks()
+    # A tick with nothing new: the mirrored entries and the action log, nothing else.
+    assert selects(sent) == ["audit_entries", "action_log"]
+
+
+async def test_an_ask_is_read_once_its_counter_moved_or_the_group_came_here(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
+) -> None:
+    bob, group = seeded_sim.member, seeded_sim.group.id
+    await link(bot_store, MEMBER_ID, bob.id)
+    async with make_bot() as bot:
+        await sync_verified_from_discord(gateway_standin, roles_world)
+        await take_over(bot_store, group_lease(group), "worker")
+        gateway = await loop_of(bot, bot_store, "gateway")
+        worker = await loop_of(bot, bot_store, "worker", exclusive=True)
+        activity = GroupActivity()  # the worker process's hub, and its relay reading the counters
+        activity.subscribe_asked(worker.asked)
+        relay = WakeRelay(activity, bot_store, watched=lambda: [group])
+        await relay.listen()
+        assert await worker.check_asks() == 0
+
+        await gateway_standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
+        await gateway.discord_member_changed(GUILD_ID, MEMBER_ID)
+        with statements(bot_store) as sent:
+            assert await worker.check_asks() == 0  # not heard yet: not read
+        assert sent == []
+        await relay.listen()  # within WATCH_EVERY in the bot: its relay's loop
+        assert await worker.check_asks() == 1
+        assert roles_world in seeded_sim.sim.state.membership(group, bob.id).role_ids
+        assert await count_rows(bot_store, "role_sync_asks") == 0
+
+        # An ask left for a group before it came to this process: read once the lease is gained.
+        await gateway_standin.take_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
+        await gateway.discord_member_changed(GUILD_ID, MEMBER_ID)
+        assert await worker.check_asks() == 0 and await count_rows(bot_store, "role_sync_asks") == 1
+        await worker.leases_changed(frozenset({group_lease(group)}), frozenset())
+        assert await worker.check_asks() == 1
+        assert roles_world not in seeded_sim.sim.state.membership(group, bob.id).role_ids
