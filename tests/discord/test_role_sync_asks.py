@@ -1,9 +1,13 @@
 """A Discord member's roles change in a process that does not hold the group (the gateway, with the
-group's role sync in a worker): it asks through the database, and the holder reconciles that member
-at its next tick, without waiting for the full reconcile. Two role-sync loops on one database, each
-seeing the leases of its own process."""
+group's role sync in a worker): it asks through the database and moves the group's asked counter, and
+the holder, once its relay heard the counter move, reconciles that member, without waiting for the
+full reconcile; a holder nobody asks reads no asks. Two role-sync loops on one database, each seeing
+the leases of its own process."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from bot.activity import GroupActivity, WakeRelay
 from bot.bot import GroupBridgeBot
@@ -45,27 +49,18 @@ async def sync_verified_from_discord(standin: DiscordStandIn, verified: str) -> 
     await roles_cmd(standin, "mode", mode="on")
 
 
-async def test_a_discord_change_heard_elsewhere_is_reconciled_by_the_holder(
-    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
-) -> None:
-    bob, group = seeded_sim.member, seeded_sim.group.id
-    await link_directly(bot_store, MEMBER_ID, bob.id)
+@asynccontextmanager
+async def gateway_and_worker(
+    make_bot, standin: DiscordStandIn, seeded_sim: SeededSim, store: Store, verified: str
+) -> AsyncIterator[tuple[RoleSyncLoop, RoleSyncLoop]]:
+    """The member linked, role sync on, and the role-sync loops of two processes: the gateway, which
+    holds nothing, and the worker, which holds the group."""
+    await link_directly(store, MEMBER_ID, seeded_sim.member.id)
     async with make_bot() as bot:
-        await sync_verified_from_discord(gateway_standin, roles_world)
-        await take_over(bot_store, group_lease(group), "worker")
-        gateway = await loop_of(bot, bot_store, "gateway")  # holds nothing: the worker has the group
-
-        await gateway_standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
-        assert await gateway.discord_member_changed(GUILD_ID, MEMBER_ID) == 0
-        assert roles_world not in seeded_sim.sim.state.membership(group, bob.id).role_ids  # not from here
-        assert await count_rows(bot_store, "role_sync_asks") == 1
-        assert await gateway.check_asks() == 0  # the asker does not answer its own ask
-
-        worker = await loop_of(bot, bot_store, "worker", exclusive=True)
-        assert await worker.check_asks() == 1
-        assert roles_world in seeded_sim.sim.state.membership(group, bob.id).role_ids
-        assert await count_rows(bot_store, "role_sync_asks") == 0  # read, run, dropped
-        assert await worker.check_asks() == 0
+        await sync_verified_from_discord(standin, verified)
+        await take_over(store, group_lease(seeded_sim.group.id), "worker")
+        gateway = await loop_of(bot, store, "gateway")
+        yield gateway, await loop_of(bot, store, "worker", exclusive=True)
 
 
 async def test_the_holder_reconciles_at_once_and_asks_nothing(
@@ -114,16 +109,14 @@ async def test_an_idle_holder_asks_the_database_nothing_about_asks(
     assert selects(sent) == ["audit_entries", "action_log"]
 
 
-async def test_an_ask_is_read_once_its_counter_moved_or_the_group_came_here(
+async def test_a_discord_change_heard_elsewhere_is_reconciled_once_the_holder_hears_of_it(
     make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim, bot_store: Store, roles_world: str
 ) -> None:
     bob, group = seeded_sim.member, seeded_sim.group.id
-    await link(bot_store, MEMBER_ID, bob.id)
-    async with make_bot() as bot:
-        await sync_verified_from_discord(gateway_standin, roles_world)
-        await take_over(bot_store, group_lease(group), "worker")
-        gateway = await loop_of(bot, bot_store, "gateway")
-        worker = await loop_of(bot, bot_store, "worker", exclusive=True)
+    async with gateway_and_worker(make_bot, gateway_standin, seeded_sim, bot_store, roles_world) as (
+        gateway,
+        worker,
+    ):
         activity = GroupActivity()  # the worker process's hub, and its relay reading the counters
         activity.subscribe_asked(worker.asked)
         relay = WakeRelay(activity, bot_store, watched=lambda: [group])
@@ -131,14 +124,17 @@ async def test_an_ask_is_read_once_its_counter_moved_or_the_group_came_here(
         assert await worker.check_asks() == 0
 
         await gateway_standin.give_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
-        await gateway.discord_member_changed(GUILD_ID, MEMBER_ID)
+        assert await gateway.discord_member_changed(GUILD_ID, MEMBER_ID) == 0
+        assert roles_world not in seeded_sim.sim.state.membership(group, bob.id).role_ids  # not from here
+        assert await count_rows(bot_store, "role_sync_asks") == 1
+        assert await gateway.check_asks() == 0  # the asker does not answer its own ask
         with statements(bot_store) as sent:
             assert await worker.check_asks() == 0  # not heard yet: not read
         assert sent == []
         await relay.listen()  # within WATCH_EVERY in the bot: its relay's loop
         assert await worker.check_asks() == 1
         assert roles_world in seeded_sim.sim.state.membership(group, bob.id).role_ids
-        assert await count_rows(bot_store, "role_sync_asks") == 0
+        assert await count_rows(bot_store, "role_sync_asks") == 0  # read, run, dropped
 
         # An ask left for a group before it came to this process: read once the lease is gained.
         await gateway_standin.take_role(GUILD_ID, MEMBER_ID, VERIFIED_D)
