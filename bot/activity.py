@@ -10,6 +10,10 @@ counters of its own groups every WATCH_EVERY seconds, a single indexed read, and
 is heard like a local command. That was chosen over PostgreSQL's LISTEN/NOTIFY, which would need a
 connection of its own, kept open and reconnected, for a second or so of latency saved; a read a
 second per worker costs the database next to nothing and works the same on every backend.
+
+The same read carries the groups' asked counters (bot.store.wakes.asked_wake): work another process
+wrote for the group's holder (a role-sync ask). A moved one is told to the `asked` listeners only: it
+is no moderator's command, and changes neither the polling pace nor the request listing.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from bot.store.ports import WakeStore
+from bot.store.wakes import asked_wake
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +39,19 @@ ActivityListener = Callable[[str], None]
 class GroupActivity:
     def __init__(self) -> None:
         self._listeners: list[ActivityListener] = []
+        self._asked_listeners: list[ActivityListener] = []
         self._relay: ActivityListener | None = None
 
     def subscribe(self, listener: ActivityListener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_asked(self, listener: ActivityListener) -> None:
+        """`listener(group_id)`: another process may have written work for the group's holder."""
+        self._asked_listeners.append(listener)
+
+    def asked(self, group_id: str) -> None:
+        for listener in list(self._asked_listeners):
+            self._tell(listener, group_id)
 
     def relay_to(self, relay: ActivityListener) -> None:
         """`relay` is told what is done in this process only, to tell the other processes."""
@@ -138,10 +152,16 @@ class WakeRelay:
         watched = set(self._watched())
         if not watched:
             return
-        counts = await self._store.group_wakes(watched)
+        asked = {asked_wake(g): g for g in watched}
+        counts = await self._store.group_wakes(watched | set(asked))
         for group_id in sorted(watched):
             count, before = counts.get(group_id, 0), self._seen.get(group_id)
             self._seen[group_id] = count
             if before is not None and count != before:
                 log.debug("%s was acted on in another process; polling it at the usual pace.", group_id)
                 self._activity.heard(group_id)
+        for key, group_id in sorted(asked.items()):
+            count, before = counts.get(key, 0), self._seen.get(key)
+            self._seen[key] = count
+            if count != before:  # a first read too: work may have been asked before the group came here
+                self._activity.asked(group_id)

@@ -64,6 +64,7 @@ POOLS = (ACCOUNT, GROUP, CHANNEL)  # shared out between the members, in this ord
 VALID_FRACTION = 5 / 6
 RETRY_SOON = (0.1, 0.3)  # seconds: another try right away when others took what we reached for
 PURGE_AFTER = timedelta(days=1)  # forget leases nobody has held for this long
+STOP_GRACE = 5.0  # seconds a round under way may take to finish at a stop before it is cut short
 
 Listener = Callable[[frozenset[str], frozenset[str]], Awaitable[None]]  # (gained, lost)
 # The work to share: lease names, or names mapped to the lease each would rather share a process with.
@@ -124,8 +125,10 @@ class LeaseKeeper:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_processes: Callable[[int], None] | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self.store = store
+        self._stop_grace = stop_grace
         # Told every round how many live processes share the VRChat account(s): see share_rate.
         self._on_processes = on_processes
         self.ttl = ttl
@@ -363,11 +366,15 @@ class LeaseKeeper:
         """Clean shutdown: stop renewing, let the listeners stop the work, then release everything so
         other processes take over at once instead of after the lease time."""
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            # An idle loop ends by itself at once on _stop. A round under way (its listeners stopping
+            # the work of a missed renewal, say) is let finish, within the grace: cancelled, that
+            # work would be left half stopped, and the leases it lost are no longer ours to tell of.
+            await asyncio.wait({task}, timeout=self._stop_grace)
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
         async with self._lock:
             held, self._held = frozenset(self._held), {}
             if not held:

@@ -225,6 +225,9 @@ class RoleSync(commands.Cog):
         await self.bot.work_started.wait()  # the leases and the mirror
         if self.bot.feed is not None:
             self.bot.feed.subscribe_ingest(self.loop.nudge)
+        self.bot.group_activity.subscribe_asked(self.loop.asked)  # heard through the WakeRelay
+        if self.bot.leases is not None:
+            self.bot.leases.subscribe(self.loop.leases_changed)
         await self.loop.run(self._stop)
 
     async def cog_unload(self) -> None:

@@ -10,7 +10,9 @@
 4. Discord member updates when the Server Members intent is on (the cog calls
    `discord_member_changed`). They reach only the process connected to Discord's gateway: for a
    group another process holds, it writes an ask (bot.store.role_sync_asks), which the holder reads
-   at its next tick.
+   at its next tick. Not at every tick: only after the group's asked counter moved (heard within a
+   second through bot.activity's WakeRelay, which wakes the loop), after this process gained a
+   group, at its start, and after each full round (a last resort, should a move go unheard).
 Only groups this process holds (bot.leases) are run here, and each run asks the database for the
 group's lease before it writes (a process frozen past its lease wakes up still believing it holds it).
 """
@@ -24,11 +26,12 @@ import random
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
-from bot.lease_names import group_lease
+from bot.lease_names import GROUP, group_lease
 from bot.roles.service import RoleSyncService
 from bot.store import Binding
 from bot.store.feature_ports import RoleSyncFeed
 from bot.store.leases import LeaseLost, LeaseView, lease_guard
+from bot.store.role_sync_asks import ASKS_READ
 from bot.vrchat import VRChatAPI, VRChatError
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ class RoleSyncLoop:
         self._full_every = full_every
         self._nudged: set[str] = set()
         self._wake = asyncio.Event()
+        self._asks_waiting = True  # asks written before this process started are read at its first tick
         self._seen: dict[str, datetime] = {}
         now = datetime.now(UTC)
         self._entries_checked_at = now
@@ -80,6 +84,17 @@ class RoleSyncLoop:
         """The mirror stored new entries for this group: look at them now."""
         self._nudged.add(group_id)
         self._wake.set()
+
+    def asked(self, group_id: str) -> None:
+        """Another process may have asked about members of this group (bot.activity): read the asks."""
+        if self._holds(group_id):
+            self._asks_waiting = True
+            self._wake.set()
+
+    async def leases_changed(self, gained: frozenset[str], lost: frozenset[str]) -> None:
+        """A LeaseKeeper listener: a group gained may have asks waiting for its holder."""
+        if any(name.startswith(GROUP) for name in gained):
+            self._asks_waiting = True
 
     async def run(self, stop: asyncio.Event) -> None:
         clock = asyncio.get_running_loop().time
@@ -113,6 +128,7 @@ class RoleSyncLoop:
         done = 0
         for binding in await self._bindings():
             done += await self._run(binding, None)
+        self._asks_waiting = True  # the asks it covered are dropped, and any whose counter went unheard
         return done
 
     async def _run(self, binding: Binding, scope: Collection[str] | None) -> int:
@@ -171,6 +187,8 @@ class RoleSyncLoop:
         self._entries_checked_at = now
         self._seen = {k: at for k, at in self._seen.items() if at >= now - LOOKBACK}
         del groups  # the nudge only woke us: the store says what is new
+        if not targets:
+            return 0
         done = 0
         for binding in await self._bindings(set(targets)):
             done += await self._run(binding, targets[binding.group_id])
@@ -203,12 +221,23 @@ class RoleSyncLoop:
             if self._holds(binding.group_id):
                 done += await self._run(binding, {link.vrchat_user_id})
             else:
-                await self._store.ask_role_sync(binding.id, link.vrchat_user_id)
+                await self._store.ask_role_sync(binding.id, binding.group_id, link.vrchat_user_id)
         return done
 
     async def check_asks(self) -> int:
         """Reconcile the members other processes asked about, in the bindings this one holds; the
-        asks are dropped once their runs are over (bot.store.role_sync_asks)."""
+        asks are dropped once their runs are over (bot.store.role_sync_asks). Only when some may be
+        waiting: an idle tick asks the database nothing here."""
+        if not self._asks_waiting:
+            return 0
+        self._asks_waiting = False  # cleared before the read: an ask heard meanwhile is read next tick
+        try:
+            return await self._answer_asks()
+        except BaseException:
+            self._asks_waiting = True  # the asks are still there: read them again next tick
+            raise
+
+    async def _answer_asks(self) -> int:
         bindings = {b.id: b for b in await self._bindings()}
         asks = await self._store.role_sync_asks(bindings)
         if not asks:
@@ -220,4 +249,6 @@ class RoleSyncLoop:
         for binding_id, members in users.items():
             done += await self._run(bindings[binding_id], members)
         await self._store.drop_role_sync_asks(a.id for a in asks)
+        if len(asks) >= ASKS_READ:  # a burst: the rest at the next tick
+            self._asks_waiting = True
         return done

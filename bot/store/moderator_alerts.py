@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from bot.store._base import StoreBase, entry_from_row, fields_of, from_row, ids_list, table, update_rows
 from bot.store.leases import LeaseFence, lease_held
@@ -40,8 +40,9 @@ class AlertSettingsRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class EpisodeWrite:
-    """An episode to insert (`new`) or extend (matched by binding, actor and start)."""
+class ActorEpisode:
+    """Who ran away, in which binding and group, and from when to when: what an episode is, whether
+    being written (EpisodeWrite) or read back with its delivery (ModeratorAlert)."""
 
     binding_id: int
     group_id: str
@@ -51,6 +52,12 @@ class EpisodeWrite:
     actor_name: str | None
     started_at: datetime
     last_entry_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeWrite(ActorEpisode):
+    """An episode to insert (`new`) or extend (matched by binding, actor and start)."""
+
     counts: Mapping[str, int]
     entry_ids: Sequence[str]
     channel_id: int
@@ -58,16 +65,8 @@ class EpisodeWrite:
 
 
 @dataclass(frozen=True, slots=True)
-class ModeratorAlert:
+class ModeratorAlert(ActorEpisode):
     id: int
-    binding_id: int
-    group_id: str
-    actor_key: str
-    actor_vrchat_id: str | None
-    actor_discord_id: int | None
-    actor_name: str | None
-    started_at: datetime
-    last_entry_at: datetime
     counts: dict[str, int]
     entry_ids: tuple[str, ...]
     channel_id: int
@@ -216,9 +215,12 @@ class ModeratorAlertOps(StoreBase):
         )
 
     async def mark_alert_sent(self, alert_id: int, message_id: int, *, shown_revision: int = 0) -> None:
-        """Posted as `message_id`, showing the episode as it was at `shown_revision`."""
-        await self._set_alert(alert_id, state="sent", message_id=message_id, last_error=None)
-        await self.mark_alert_shown(alert_id, shown_revision)
+        """Posted as `message_id`, showing the episode as it was at `shown_revision` (one statement: a
+        crash cannot leave it sent without what its message shows)."""
+        ma = ModeratorAlertRow
+        shown = case((ma.shown_revision < shown_revision, shown_revision), else_=ma.shown_revision)
+        sent = {"state": "sent", "message_id": message_id, "last_error": None}
+        await self._update(ma, [ma.id == alert_id], **sent, shown_revision=shown)
 
     async def alerts_behind(self) -> list[ModeratorAlert]:
         """Posted alerts whose episode grew since their message was written, oldest first."""

@@ -5,6 +5,10 @@ The process that polls the group reads the counters of its groups every second o
 WakeRelay) and looks at a group whose counter moved at the usual pace again. A counter rather than a
 timestamp or a log of events: it is compared only for change, so it needs neither synchronised clocks
 between hosts nor an order between concurrent commits, and it stays one small row per group.
+
+Beside it, each group may have a second counter (`asked_wake`), moved in the same transaction as work
+written for the group's holder to pick up (a role-sync ask, bot.store.role_sync_asks): the holder reads
+that work only when the counter moved, in the same read, rather than looking for it at every tick.
 """
 
 from __future__ import annotations
@@ -12,29 +16,39 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.store._base import StoreBase, chunked, ids_list, table
 from bot.store.models import GroupWakeRow
+
+
+def asked_wake(group_id: str) -> str:
+    """The counter of work asked of the group's holder by another process (a group id has no '#')."""
+    return f"{group_id}#asked"
 
 
 class WakeOps(StoreBase):
     async def wake_groups(self, group_ids: Iterable[str]) -> dict[str, int]:
         """Move each group's counter on by one; returns the counters as they are now."""
-        wanted = sorted(ids_list(group_ids))  # one lock order for every process: no deadlocks
-        if not wanted:
+        keys = ids_list(group_ids)
+        if not keys:
             return {}
+        async with self._sessions.begin() as session:
+            return await self._move_wakes(session, keys)
+
+    async def _move_wakes(self, session: AsyncSession, keys: Iterable[str]) -> dict[str, int]:
+        """Move these counters on by one, in the caller's transaction; the counters as they are now."""
+        wanted = sorted(ids_list(keys))  # one lock order for every process: no deadlocks
         now = self._now()
         wakes = table(GroupWakeRow)
         counts: dict[str, int] = {}
-        async with self._sessions.begin() as session:
-            for chunk in chunked(wanted):
-                insert = self._insert(wakes).values(
-                    [{"group_id": g, "wakes": 1, "woken_at": now} for g in chunk]
-                )
-                stmt = insert.on_conflict_do_update(
-                    index_elements=[wakes.c.group_id],
-                    set_={"wakes": wakes.c.wakes + 1, "woken_at": insert.excluded.woken_at},
-                ).returning(wakes.c.group_id, wakes.c.wakes)
-                counts.update({g: int(n) for g, n in (await session.execute(stmt)).all()})
+        for chunk in chunked(wanted):
+            insert = self._insert(wakes).values([{"group_id": g, "wakes": 1, "woken_at": now} for g in chunk])
+            stmt = insert.on_conflict_do_update(
+                index_elements=[wakes.c.group_id],
+                set_={"wakes": wakes.c.wakes + 1, "woken_at": insert.excluded.woken_at},
+            ).returning(wakes.c.group_id, wakes.c.wakes)
+            counts.update({g: int(n) for g, n in (await session.execute(stmt)).all()})
         return counts
 
     async def group_wakes(self, group_ids: Iterable[str]) -> dict[str, int]:

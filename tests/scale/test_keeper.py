@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import pytest
 
 from bot.lease_names import GATEWAY_LEASE, channel_lease, group_lease
-from bot.leases import LeaseKeeper
+from bot.leases import STOP_GRACE, LeaseKeeper, Listener
 from bot.store import Store
 from tests.scale.conftest import Clock, OpenStore
 
@@ -281,3 +281,69 @@ async def test_what_a_member_keeps_is_renewed_before_it_gives_anything_back(
     a.subscribe(slow_to_stop)
     round_ = await a.tick()
     assert len(round_.released) == 2 and renewed_first == [True]
+
+
+async def keeper_missing_a_renewal(
+    open_store: OpenStore, listener: Listener, *, stop_grace: float = STOP_GRACE
+) -> LeaseKeeper:
+    """A keeper whose own loop misses its next renewal (the database is away) and so tells `listener`
+    of the loss: a short lease time brings that round soon, its monotonic clock is moved by hand."""
+    mono = Mono()
+    store, names = await open_store(), Names(GROUPS[:2])
+    keeper = LeaseKeeper(store, names, ttl=0.3, owner="p0", clock=mono, stop_grace=stop_grace)
+    keeper.subscribe(listener)
+    await keeper.start()
+
+    async def unreachable() -> list[str]:
+        raise OSError("database unreachable")
+
+    keeper._wanted = unreachable
+    mono.now += 1.0  # past the local deadline
+    return keeper
+
+
+async def test_a_stop_lets_the_work_of_a_missed_renewal_finish_stopping(open_store: OpenStore) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+    stopped: list[frozenset[str]] = []
+
+    async def slow_to_stop(gained: frozenset[str], lost: frozenset[str]) -> None:
+        if lost:
+            entered.set()
+            await release.wait()  # e.g. a message in flight on a channel given up
+            stopped.append(lost)
+
+    keeper = await keeper_missing_a_renewal(open_store, slow_to_stop)
+    async with asyncio.timeout(10):
+        await entered.wait()
+        stopping = asyncio.create_task(keeper.stop())
+        await asyncio.sleep(0)  # the stop has begun while the listener is still at work
+        release.set()
+        await stopping
+    assert len(stopped) == 1 and set(GROUPS[:2]) <= stopped[0]  # told, and not cut short
+
+
+async def test_a_stop_cuts_a_stuck_round_short_after_the_grace(open_store: OpenStore) -> None:
+    entered, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def stuck(gained: frozenset[str], lost: frozenset[str]) -> None:
+        if lost:
+            entered.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
+    keeper = await keeper_missing_a_renewal(open_store, stuck, stop_grace=0.05)
+    async with asyncio.timeout(10):
+        await entered.wait()
+        await keeper.stop()
+    assert cancelled.is_set()
+
+
+async def test_an_idle_keeper_stops_without_waiting_for_the_grace(open_store: OpenStore) -> None:
+    (keeper,) = await keepers(open_store, Names(GROUPS[:2]), 1, stop_grace=3600.0)
+    await keeper.start()
+    async with asyncio.timeout(10):  # fails, rather than hangs, if the stop waited for the grace
+        await keeper.stop()
+    assert keeper.held == frozenset()

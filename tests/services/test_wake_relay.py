@@ -15,6 +15,7 @@ from bot.store import Store
 from bot.vrchat import VRChatClient
 from tests.fixtures.vrchat_sim import SeededSim
 from tests.services.conftest import MAYA
+from tests.store.helpers import GROUP, binding
 
 FAST = 0.02  # seconds between reads: the test waits for what it expects, never for this
 
@@ -23,9 +24,12 @@ class Process:
     """One bot process's hub and relay, with its own connection to the database."""
 
     def __init__(self, store: Store, watched: set[str]) -> None:
+        self.store = store
         self.heard: list[str] = []
+        self.asked: list[str] = []  # work another process asked of this one (a role-sync ask)
         self.activity = GroupActivity()
         self.activity.subscribe(self.heard.append)
+        self.activity.subscribe_asked(self.asked.append)
         self.watched = watched
         self.relay = WakeRelay(self.activity, store, watched=lambda: self.watched, every=FAST)
 
@@ -121,3 +125,12 @@ async def test_a_group_first_watched_hears_nothing_older_and_one_back_hears_what
     await worker.relay.listen()
     await worker.relay.listen()
     assert worker.heard == ["grp_taken"]
+
+
+async def test_work_asked_of_the_holder_is_told_to_its_asked_listeners_only(store: Store) -> None:
+    bound = await store.add_binding(binding(1))
+    async with process(url_of(store), watched={GROUP}) as worker, process(url_of(store), set()) as gateway:
+        assert worker.asked == [GROUP]  # its first read: asks may be older than its holding the group
+        await gateway.store.ask_role_sync(bound.id, GROUP, "usr_member")
+        await until(lambda: worker.asked == [GROUP] * 2, "the holder told of the ask")
+        assert worker.heard == [] and gateway.asked == []  # no moderator's command: the pace is left alone

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.store import Store
 from bot.store.moderator_alerts import AlertSettingsRecord, EpisodeWrite
+from tests.fixtures.statements import statements
 from tests.store.helpers import GROUP, T0, binding, count_rows, entries
 
 ACTOR = "vrchat:usr_actor"
@@ -91,6 +92,24 @@ async def test_delivery_is_claimed_then_marked_and_a_crash_leaves_it_in_flight(s
     assert await store.undelivered_alerts() == []
     sent = await store.get_alert(alert_id)
     assert sent is not None and (sent.state, sent.message_id) == ("sent", 1234)
+
+
+async def test_marking_sent_is_one_update_and_never_moves_the_shown_revision_back(store: Store) -> None:
+    one = await store.add_binding(binding(1))
+    (alert_id,) = await store.record_episodes([episode(one.id)])
+    for last in (6, 7):
+        await store.record_episodes([episode(one.id, new=False, last=last)])  # revision 2
+    await store.claim_alert(alert_id, "n")
+    await store.mark_alert_shown(alert_id, 2)  # a newer edit landed first
+    with statements(store) as sent:
+        await store.mark_alert_sent(alert_id, 1234, shown_revision=1)
+    writes = [sql for sql, _ in sent if sql.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+    assert len(writes) == 1  # state and shown revision together: no crash can split them
+    marked = await store.get_alert(alert_id)
+    assert marked is not None and (marked.state, marked.message_id) == ("sent", 1234)
+    assert marked.shown_revision == 2
+    await store.mark_alert_sent(alert_id, 1234, shown_revision=3)
+    assert (await store.get_alert(alert_id)).shown_revision == 3  # type: ignore[union-attr]
 
 
 async def test_a_failed_send_goes_back_or_gives_up(store: Store) -> None:
