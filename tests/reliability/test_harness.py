@@ -159,7 +159,7 @@ async def test_the_database_probe_names_a_lock_held_by_another_process(tmp_path:
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-        assert problem is not None and problem.startswith("locked for more than half a second")
+        assert problem is not None and problem.startswith("locked for more than 2 seconds")
         assert await store.write_problem() is None
     finally:
         await store.close()
