@@ -32,6 +32,7 @@ from bot.config import Config
 from bot.desk.service import DeskService
 from bot.features import CommandGroups, StatusContributor, load_features, make_groups
 from bot.feed.outbox import OutboxWorker
+from bot.feed.retention import RetentionSettings
 from bot.feed.sender import DiscordFeedSender
 from bot.feed.service import FeedService
 from bot.instances.service import InstanceService
@@ -243,7 +244,11 @@ class GroupBridgeBot(commands.Bot):
                 self.store,
                 OutboxWorker(self.store, DiscordFeedSender(self), leases=self.leases),
                 poll_settings(self.config),
-                retention_days=self.config.feed.retention_days,
+                retention=RetentionSettings(
+                    entries_days=self.config.feed.retention_days,
+                    action_log_days=self.config.feed.action_log_retention_days,
+                    decided_days=self.config.feed.decided_retention_days,
+                ),
                 leases=self.leases,
             )
         if self._holding is not None:

@@ -156,6 +156,8 @@ def test_example_config_with_secrets_from_env_loads_with_documented_defaults(tmp
     feed = config.feed
     assert (feed.poll_interval_seconds, feed.backfill, feed.backfill_count) == (60, "none", 100)
     assert (feed.post_backfill, feed.retention_days) == (False, 0)
+    # The bot's own records: the action log kept forever, decided prompts and alerts half a year.
+    assert (feed.action_log_retention_days, feed.decided_retention_days) == (0, 180)
     assert [g.id for g in config.groups] == [GROUP_A]
     assert config.bindings == []
 
@@ -523,6 +525,14 @@ BAD_VALUES = [
     ('backfill = "last"', 'backfill = "some"', "feed.backfill", "'none', 'last' or 'all'"),
     ('backfill = "last"', "backfill_count = 0", "feed.backfill_count", "at least 1"),
     ('backfill = "last"', "retention_days = -1", "feed.retention_days", "at least 0"),
+    ('backfill = "last"', "action_log_retention_days = -5", "feed.action_log_retention_days", "at least 0"),
+    ('backfill = "last"', "decided_retention_days = -1", "feed.decided_retention_days", "at least 0"),
+    (
+        'backfill = "last"',
+        "decided_retention_days = 3",
+        "feed.decided_retention_days",
+        "0 (kept forever) or at least 7 days",
+    ),
     ('backfill = "last"', 'post_backfill = "no way"', "feed.post_backfill", "true or false"),
     (f'id = "{GROUP_B}"', 'id = "grp_123"', "groups[1].id", "grp_ followed by a lowercase UUID"),
     (

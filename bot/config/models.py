@@ -131,6 +131,12 @@ class LoggingConfig(Section):
         return value
 
 
+# Decided ban prompts and resolved alerts: half a year by default (their cards keep the outcome in
+# Discord); never less than a week, past the watchdog's longest look back (two windows of a day).
+DECIDED_RETENTION_DEFAULT = 180
+DECIDED_RETENTION_FLOOR = 7
+
+
 class FeedConfig(Section):
     SECTION: ClassVar[str] = "feed"
 
@@ -147,6 +153,11 @@ class FeedConfig(Section):
     backfill_count: Count = Field(default=100, ge=1, le=100_000)
     post_backfill: bool = False
     retention_days: Count = Field(default=0, ge=0)
+    # The bot's own records (bot.feed.retention): who did what through the bot (0: kept forever, the
+    # default, as an accountability record is), and ban prompts decided and runaway-moderator alerts
+    # resolved, whose cards already show the outcome in Discord.
+    action_log_retention_days: Count = Field(default=0, ge=0)
+    decided_retention_days: Count = Field(default=DECIDED_RETENTION_DEFAULT, ge=0)
     # Several processes: how long a dead process's groups and channels wait for a new holder.
     lease_seconds: Number = Field(default=30.0, ge=1, le=3600)
 
@@ -154,6 +165,15 @@ class FeedConfig(Section):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("decided_retention_days")
+    @classmethod
+    def _decided_floor(cls, value: int) -> int:
+        # Younger, a decided prompt is still how a replayed Discord ban is known as seen, and a
+        # resolved alert how the watchdog knows a burst it still counts was alerted on.
+        if 0 < value < DECIDED_RETENTION_FLOOR:
+            raise ValueError(f"must be 0 (kept forever) or at least {DECIDED_RETENTION_FLOOR} days")
+        return value
 
     @property
     def quiet_ceiling(self) -> float:

@@ -110,10 +110,14 @@ def describe_config(config: Config) -> list[str]:
     out.append(
         f"logging: {config.logging.level}" + (f" to {config.logging.file}" if config.logging.file else "")
     )
+    feed = config.feed
     out.append(
-        f"feed: poll every {config.feed.poll_interval_seconds:g}s (quiet groups up to "
-        f"{config.feed.quiet_ceiling:g}s), backfill {config.feed.backfill}, "
-        f"retention {f'{config.feed.retention_days} days' if config.feed.retention_days else 'forever'}"
+        f"feed: poll every {feed.poll_interval_seconds:g}s (quiet groups up to "
+        f"{feed.quiet_ceiling:g}s), backfill {feed.backfill}, retention {_kept(feed.retention_days)}"
+    )
+    out.append(
+        f"retention of the bot's records: action log {_kept(feed.action_log_retention_days)}, decided "
+        f"ban prompts and resolved alerts {_kept(feed.decided_retention_days)}, moderator notes forever"
     )
     sources = []
     for key in SECRET_KEYS:
@@ -128,3 +132,7 @@ def describe_config(config: Config) -> list[str]:
     if others:
         out.append("also from the environment: " + ", ".join(others))
     return out
+
+
+def _kept(days: int) -> str:
+    return f"{days} days" if days else "forever"

@@ -18,7 +18,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from bot.lease_names import CHANNEL, GROUP, group_lease
@@ -32,6 +31,7 @@ from .account_moves import AccountMoves
 from .alerts import SessionAlerts
 from .outbox import DrainResult, OutboxWorker
 from .poller import AuditPoller, PollResult, PollSettings
+from .retention import RetentionSettings, purge_once
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class FeedService:
         worker: OutboxWorker,
         settings: PollSettings | None = None,
         *,
-        retention_days: int = 0,
+        retention: RetentionSettings | None = None,
         leases: LeaseKeeper | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -66,7 +66,7 @@ class FeedService:
         self.store = store
         self.worker = worker
         self.settings = settings or PollSettings()
-        self.retention_days = retention_days
+        self.retention = retention or RetentionSettings()
         self.pollers: dict[str, AuditPoller] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
@@ -205,7 +205,7 @@ class FeedService:
         self._tasks["outbox"] = asyncio.create_task(
             self.worker.run(self._stop, self._wake, idle=idle, idle_cap=cap), name="outbox"
         )
-        if self.retention_days > 0:
+        if self.retention.purges_anything:
             self._tasks["retention"] = asyncio.create_task(self._retention_loop(), name="retention")
         if self.moves is not None:
             self._tasks["accounts"] = asyncio.create_task(
@@ -254,19 +254,8 @@ class FeedService:
     async def _retention_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                cutoff = utcnow() - timedelta(days=self.retention_days)
-                purged = await self.store.purge_older_than(self.retention_days)
-                cards = await self.store.purge_closed_cards(cutoff)
-                gaps = await self.store.purge_notified_gaps(cutoff)
-                if purged or cards or gaps:
-                    log.info(
-                        "Retention: purged %d audit entries, %d closed join-request cards and %d announced "
-                        "gaps older than %d days",
-                        purged,
-                        cards,
-                        gaps,
-                        self.retention_days,
-                    )
+                if purged := (await purge_once(self.store, self.retention, utcnow())).describe():
+                    log.info("Retention: purged %s", purged)
             except Exception:
                 log.exception("Retention purge failed")
             with contextlib.suppress(TimeoutError):

@@ -75,6 +75,21 @@ class StoreBase:
         async with self._sessions.begin() as session:
             return await delete_rows(session, model, *where)
 
+    async def _delete_in_batches(self, model: type[Any], *where: ColumnElement[bool]) -> int:
+        """Retention's DELETE: the rows of `model` (keyed by `id`) that match `where`, IN_CHUNK at a
+        time, each batch in a transaction of its own, so a purge of months of rows never holds the
+        database's write lock (SQLite's is the whole file) for long while other processes work. The
+        DELETE repeats `where`: a row that changed since it was read (reopened, claimed) stays."""
+        gone = 0
+        while True:
+            async with self._sessions.begin() as session:
+                found = await session.execute(select(model.id).where(*where).limit(IN_CHUNK))
+                batch = found.scalars().all()
+                if batch:
+                    gone += await delete_rows(session, model, model.id.in_(batch), *where)
+            if len(batch) < IN_CHUNK:
+                return gone
+
     async def _update(self, model: type[Any], where: Sequence[ColumnElement[bool]], **values: Any) -> int:
         """UPDATE the rows of `model` that match `where` to `values`, in a transaction of its own; how
         many changed. One statement, so its WHERE decides a race (see CardOps.claim_card)."""

@@ -30,6 +30,7 @@ DISCORD_KICK_MODES: tuple[DiscordKickMode, ...] = ("off", "prompt")
 DEFAULT_DISCORD_BAN: DiscordBanMode = "prompt"
 DEFAULT_DISCORD_KICK: DiscordKickMode = "off"  # a kick is lighter than a ban: prompting is opt-in
 BAN_TRIGGER = "ban"
+_CLOSED: tuple[BanPromptState, ...] = ("banned", "dismissed", "lifted")  # nothing is left to decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,16 @@ class BanPromptOps(StoreBase):
             before = [prompt_from_row(row) for row in rows]
             await update_rows(session, bp, key, state="lifted", updated_at=self._now())
         return before
+
+    async def purge_decided_ban_prompts(self, before: datetime) -> int:
+        """Retention (feed.decided_retention_days): forget the prompts decided (banned, dismissed) or
+        lifted before `before` whose card is posted, so it shows the outcome; a lifted one never had to
+        be. An 'auto', 'open' or 'banning' prompt stays whatever its age, and so does a decided one
+        whose card the sweep still has to post. A button of a forgotten card answers that the prompt
+        no longer exists; the same member banned again is prompted anew, in round 1."""
+        bp = BanPromptRow
+        shown = or_(bp.message_id.is_not(None), bp.state == "lifted")
+        return await self._delete_in_batches(bp, bp.state.in_(_CLOSED), shown, bp.updated_at < before)
 
     # -- how far Discord's audit log was taken in ---------------------------------------------------
 

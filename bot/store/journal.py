@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Collection, Iterable
+from datetime import datetime, timedelta
 from typing import TypedDict, Unpack
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from bot.store._base import (
     StoreBase,
@@ -16,7 +17,7 @@ from bot.store._base import (
     gap_from_row,
     like_escape,
 )
-from bot.store.models import ActionLogRow, GapRow
+from bot.store.models import ActionLogRow, GapRow, GroupCursorRow
 from bot.store.types import ActionIn, ActionOutcome, ActionRecord, Gap
 
 
@@ -60,6 +61,28 @@ class JournalOps(StoreBase):
     async def purge_notified_gaps(self, before: datetime) -> int:
         """Retention (feed.retention_days): forget gaps that ended before `before` and were announced."""
         return await self._delete(GapRow, GapRow.notified.is_(True), GapRow.end < before)
+
+    async def purge_actions(
+        self, before: datetime, *, credit_margin: timedelta, keep_latest: Collection[str] = ()
+    ) -> int:
+        """Retention (feed.action_log_retention_days): forget the action records older than `before`.
+
+        A group's record stays while an audit entry it could credit may still be read: until the
+        group's poller has read entries `credit_margin` newer than it (bot.feed.attribution), and
+        always while the group has never been polled (its backfill may still bring its history). Of
+        each action in `keep_latest`, the newest per server and group stays, whatever its age."""
+        a, c = ActionLogRow, GroupCursorRow
+        newest = aliased(ActionLogRow)
+        latest = select(func.max(newest.id)).where(newest.action.in_(list(keep_latest)))
+        kept = a.id.not_in(latest.group_by(newest.guild_id, newest.group_id).scalar_subquery())
+        async with self._sessions() as session:
+            cursors = (await session.execute(select(c.group_id, c.newest_created_at))).all()
+        gone = await self._delete_in_batches(a, a.group_id.is_(None), a.created_at < before, kept)
+        for group_id, read_up_to in cursors:
+            if read_up_to is not None:
+                cutoff = min(before, read_up_to - credit_margin)
+                gone += await self._delete_in_batches(a, a.group_id == group_id, a.created_at < cutoff, kept)
+        return gone
 
     async def record_action(self, action: ActionIn) -> ActionRecord:
         return action_from_row(await self._add(action_row(action, self._now())))

@@ -270,3 +270,12 @@ class ModeratorAlertOps(StoreBase):
     async def note_alert(self, alert_id: int, note: str) -> None:
         """What the kill switch did, once it is done (shown on the alert)."""
         await self._set_alert(alert_id, resolution_note=note[:1000])
+
+    async def purge_resolved_alerts(self, before: datetime) -> int:
+        """Retention (feed.decided_retention_days): forget the alerts resolved before `before` whose
+        burst ended before it too, once their message shows the episode as it is (or was given up on).
+        An unresolved alert, one still to be posted, and one whose message is behind stay."""
+        ma = ModeratorAlertRow
+        shown = (ma.state == "failed") | ((ma.state == "sent") & (ma.shown_revision >= ma.revision))
+        resolved = (ma.resolution.is_not(None), ma.resolved_at < before, ma.last_entry_at < before)
+        return await self._delete_in_batches(ma, *resolved, shown)
