@@ -46,8 +46,8 @@ def feed_table(world: SandboxWorld, started: float) -> Table:
 
 
 def _card_state(message: StandInMessage) -> str:
-    if message.components:
-        labels = [c.get("label", "") for row in message.components for c in row.get("components", [])]
+    labels = [c.get("label", "") for row in message.components or [] for c in row.get("components", [])]
+    if set(labels) - {"History"}:  # a closed join-request card keeps its History button
         return "open: " + " / ".join(labels)
     embed = message.embeds[0]
     fields = {str(f.get("name", "")): str(f.get("value", "")) for f in embed.get("fields", [])}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.desk.views import history_button
 from bot.links.requesters import DiscordLink, card_line
 from bot.requests.model import GroupSummary, JoinRequest
 from bot.requests.reconcile import CardChange
@@ -33,6 +34,7 @@ OUTCOME_COLOURS = {
 WATCH_HITS_SHOWN = 3
 OUTCOME = "Outcome"
 NAME_LIMIT = 100  # a display name in an outcome line
+DECISION_PREFIX = "gb:jr:"  # the custom_ids of a card's decision buttons
 
 
 def groups_text(groups: GroupSummary) -> str:
@@ -145,14 +147,41 @@ def closed_card(previous: discord.Embed | None, closing: Closing) -> discord.Emb
     return with_outcome(embed, outcome_line(closing))
 
 
+def decision_id(action: str, group_id: str, user_id: str) -> str:
+    """The custom_id of a card's Approve / Reject / Reject & Block button (bot.requests.views)."""
+    return f"{DECISION_PREFIX}{action}:{group_id}:{user_id}"
+
+
+def is_open_card(message: discord.Message) -> bool:
+    """Whether the card still offers a decision. Its History button stays when it closes, so the
+    decision buttons, not the presence of any button, tell an open card from a closed one."""
+    return any(
+        str(getattr(item, "custom_id", None) or "").startswith(DECISION_PREFIX)
+        for row in message.components
+        for item in getattr(row, "children", ())
+    )
+
+
+def closed_view(group_id: str, user_id: str) -> discord.ui.View:
+    """What a closed card keeps: the History button (bot.desk), which checks its clicker itself."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(history_button(group_id, user_id))
+    return view
+
+
 async def close_card(message: discord.Message, closing: Closing) -> bool:
-    """Close the card `message` (the one function that does): its buttons go, it takes the closed
-    look. False when it was closed already: a click and a round, or two rounds, may both get here, and
-    a second Outcome would be wrong. Raises discord.HTTPException (the card may be gone)."""
-    if not message.components:
+    """Close the card `message` (the one function that does): its decision buttons go, its History
+    button stays, it takes the closed look. False when it was closed already: a click and a round, or
+    two rounds, may both get here, and a second Outcome would be wrong. Raises discord.HTTPException
+    (the card may be gone)."""
+    if not is_open_card(message):
         return False
     previous = message.embeds[0] if message.embeds else None
-    await message.edit(embed=closed_card(previous, closing), view=None, allowed_mentions=NO_MENTIONS)
+    await message.edit(
+        embed=closed_card(previous, closing),
+        view=closed_view(closing.group_id, closing.user_id),
+        allowed_mentions=NO_MENTIONS,
+    )
     return True
 
 

@@ -32,7 +32,7 @@ from bot.feed.backoff import QuietSchedule
 from bot.feed.pacing import message_nonce
 from bot.lease_names import GATEWAY_LEASE, MEMBER, group_lease
 from bot.requests.announced import REQUEST_CREATE, UntoldRequests, already_carded
-from bot.requests.cards import Closing, close_card, request_card
+from bot.requests.cards import Closing, close_card, closed_view, is_open_card, request_card
 from bot.requests.claims import ALONE, OtherProcesses
 from bot.requests.reconcile import CardChange
 from bot.requests.views import card_view
@@ -318,10 +318,12 @@ class CardRounds:
         """Post or close one card, only while `guard`'s lease is this process's (LeaseLost if not)."""
         channel = self.bot.get_partial_messageable(change.channel_id)
         if change.kind == "post" and change.request is not None:
-            # A card a rule has already decided is posted closed, without buttons.
-            buttons = card_view(change.group_id, change.user_id) if change.state == "pending" else None
-            if buttons is not None:
+            # A card a rule has already decided is posted closed: its History button alone.
+            if change.state == "pending":
+                buttons = card_view(change.group_id, change.user_id)
                 buttons.add_item(history_button(change.group_id, change.user_id))  # bot.desk
+            else:
+                buttons = closed_view(change.group_id, change.user_id)
             embed = request_card(
                 change.request, change.groups, change.rule_note, change.state, change.discord_link
             )
@@ -337,7 +339,7 @@ class CardRounds:
             await guard.check()
             message = await channel.send(
                 embed=embed,
-                view=buttons,  # type: ignore[arg-type]  # typed View-only; None sends no buttons
+                view=buttons,
                 allowed_mentions=NO_MENTIONS,
                 # A crash before the message id is stored posts the card again after the restart;
                 # with the same nonce Discord hands back the first card instead of showing two.
@@ -370,7 +372,7 @@ class CardRounds:
             me = self.bot.user.id if self.bot.user else None
             async for message in channel.history(limit=CARD_LOOKBACK):
                 card = message.embeds[0] if message.embeds else None
-                if message.author.id == me and card and card.footer.text == footer and message.components:
+                if message.author.id == me and card and card.footer.text == footer and is_open_card(message):
                     return message
         except discord.NotFound:
             pass  # someone deleted the card (or the channel); nothing to edit

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.requests.cards import Closing, close_card
+from bot.requests.cards import DECISION_PREFIX, Closing, close_card, decision_id
 from bot.requests.service import Decision, DecisionKind
 from bot.services.common import AlreadyHandled
 from bot.text import safe_text
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from bot.bot import Interaction
 
 _ID = r"[A-Za-z0-9_-]+"
-TEMPLATE = rf"gb:jr:(?P<action>accept|reject|block):(?P<group>grp_{_ID}):(?P<user>{_ID})"
+TEMPLATE = rf"{DECISION_PREFIX}(?P<action>accept|reject|block):(?P<group>grp_{_ID}):(?P<user>{_ID})"
 
 NAME_LIMIT = 100  # a display name in a reply
 _ACTIONS: dict[str, DecisionKind] = {"accept": "accept", "reject": "reject", "block": "block"}
@@ -39,16 +39,12 @@ _STYLES = {
 }
 
 
-def custom_id(action: str, group_id: str, user_id: str) -> str:
-    return f"gb:jr:{action}:{group_id}:{user_id}"
-
-
 class RequestButton(ReportedClick, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     def __init__(self, action: DecisionKind, group_id: str, user_id: str) -> None:
         self.action, self.group_id, self.user_id = action, group_id, user_id
         super().__init__(
             discord.ui.Button(
-                label=_LABELS[action], style=_STYLES[action], custom_id=custom_id(action, group_id, user_id)
+                label=_LABELS[action], style=_STYLES[action], custom_id=decision_id(action, group_id, user_id)
             )
         )
 

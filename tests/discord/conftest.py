@@ -48,6 +48,15 @@ def components(message: object) -> list[dict]:
     return [c for row in rows for c in row.get("components", [])]
 
 
+# A closed join-request card keeps only its History button (bot.requests.cards.closed_view).
+CLOSED_CARD = ["History"]
+
+
+def labels(message: object) -> list[str]:
+    """The labels of a stored stand-in message's buttons, in order."""
+    return [str(c.get("label")) for c in components(message)]
+
+
 def card_messages(standin: DiscordStandIn) -> list:
     return [m for m in standin.messages(REQUESTS_CHANNEL_ID) if m.embeds]
 

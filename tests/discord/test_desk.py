@@ -212,3 +212,23 @@ async def _press(standin: DiscordStandIn, card, who: int):
     exchange = await click(standin, component_id(card, "History"), card, who=who)
     await exchange.wait_for(lambda ex: ex.callback is not None, timeout=10, what="an answer")
     return exchange
+
+
+async def test_a_closed_card_keeps_its_history_button_for_moderators(
+    make_bot, gateway_standin: DiscordStandIn, seeded_sim: SeededSim
+) -> None:
+    group_id, carol = seeded_sim.group.id, seeded_sim.requester.id
+    async with make_bot() as bot:
+        await _cards(bot, gateway_standin)
+        # Alice rejects in VRChat; the next round closes the card.
+        seeded_sim.sim.state.respond_request(group_id, carol, seeded_sim.moderator.id, "reject")
+        (card,) = await _cards(bot, gateway_standin)
+        assert "Rejected" in str(card.embeds)
+        assert [c["custom_id"] for c in components(card)] == [f"gb:uh:{group_id}:{carol}"]
+        opened = first_reply(await _press(gateway_standin, card, MOD_ID))
+        assert "History in Test Group" in opened["embeds"][0]["title"]
+        refused = first_reply(await _press(gateway_standin, card, MEMBER_ID))
+        assert "moderator roles" in refused["content"] and "embeds" not in refused
+        await _cards(bot, gateway_standin)  # another round leaves the closed card as it is
+    (again,) = [m for m in card_messages(gateway_standin) if m.id == card.id]  # replies are messages too
+    assert again.embeds == card.embeds and components(again) == components(card)

@@ -17,6 +17,7 @@ from bot.store.query import CSV_FIELDS
 from bot.views.confirm import Confirm
 from bot.views.errors import UNEXPECTED
 from tests.discord.conftest import (
+    CLOSED_CARD,
     HELPER_ROLE_ID,
     OTHER_FEED_ID,
     card_messages,
@@ -26,6 +27,7 @@ from tests.discord.conftest import (
     components,
     first_reply,
     is_ephemeral,
+    labels,
     link,
     posted_card,
 )
@@ -83,7 +85,7 @@ async def test_reject_and_block_confirmed_blocks_and_closes_the_card(
     assert [r.user_id for r in blocked] == [carol] and pending == []
     assert len(seeded_sim.sim.requests_to("PUT", r"/requests/usr_")) == 1
     (closed,) = card_messages(gateway_standin)
-    assert components(closed) == []
+    assert labels(closed) == CLOSED_CARD
     assert "Blocked" in str(closed.embeds) and "via Discord" in str(closed.embeds)
 
 
@@ -102,7 +104,7 @@ async def test_block_confirmed_after_vrchat_handled_it_closes_the_card_with_the_
     assert answer.body["content"].startswith("Already rejected by Alice")
     assert seeded_sim.sim.state.membership(seeded_sim.group.id, seeded_sim.requester.id) is None
     (closed,) = card_messages(gateway_standin)
-    assert components(closed) == []  # the card, not the prompt, shows how it ended
+    assert labels(closed) == CLOSED_CARD  # the card, not the prompt, shows how it ended
     assert "Rejected" in str(closed.embeds) and "Alice" in str(closed.embeds)
 
 

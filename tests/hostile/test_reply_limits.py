@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from bot.sandbox.discord import DiscordStandIn, InteractionExchange, autocomplete
 from bot.store import AuditEntryIn
-from tests.discord.conftest import card_messages, click, component_id, components, post_cards
+from tests.discord.conftest import (
+    CLOSED_CARD,
+    card_messages,
+    click,
+    component_id,
+    labels,
+    post_cards,
+)
 from tests.fixtures.discord_gateway import (
     ADMIN_ID,
     FEED_CHANNEL_ID,
@@ -69,7 +76,7 @@ async def test_approving_a_2100_character_display_name_answers_the_moderator(har
     assert done.body["content"].startswith("Done: ") and done.body["content"].endswith(" was accepted.")
     assert units(done.body["content"]) <= 2000
     assert state.is_member(group.id, user.id)
-    assert components(card_of(harness.standin, user.id)) == []  # the card closed too
+    assert labels(card_of(harness.standin, user.id)) == CLOSED_CARD  # the card closed too
     assert_all_sent_fits(harness.standin, [exchange])
 
 
@@ -120,7 +127,7 @@ async def test_a_request_handled_in_vrchat_by_a_long_name_is_told_and_closed_wit
     await exchange.wait_for_followup(1, timeout=SETTLE)
     assert exchange.followups[0].body["content"].startswith("Already accepted by ")
     await post_cards(harness.bot)  # the card round closes any card still open
-    assert components(card_of(harness.standin, user.id)) == []
+    assert labels(card_of(harness.standin, user.id)) == CLOSED_CARD
     assert_all_sent_fits(harness.standin, [exchange])
 
 

@@ -11,6 +11,7 @@ from bot.sandbox.discord import StandInMessage
 from bot.sandbox.world import SandboxWorld
 
 BUTTONS = ["Approve", "Reject", "Reject & Block", "History"]  # History: bot.desk
+DECISIONS = set(BUTTONS) - {"History"}  # what a closed card no longer shows (it keeps History)
 
 
 def card_user(message: StandInMessage) -> str:
@@ -75,7 +76,8 @@ class Requesters:
         waiting = set(self.pending())
         if unclicked:
             waiting -= set(self.clicked)
-        cards = [c for c in self.world.cards() if c.components and card_user(c) in waiting]
+        open_cards = [c for c in self.world.cards() if DECISIONS & set(button_labels(c))]
+        cards = [c for c in open_cards if card_user(c) in waiting]
         return self.rng.choice(cards) if cards else None
 
     async def click(self, card: StandInMessage) -> str:
@@ -106,7 +108,7 @@ class Requesters:
             if len(cards) > 1:
                 found.append(f"{name} (handled): {len(cards)} cards for one request")
             for card in cards:
-                if card.components:
+                if DECISIONS & set(button_labels(card)):
                     found.append(f"{name} (handled): the card still has buttons {button_labels(card)}")
                 elif outcome_fields(card) != 1:
                     found.append(f"{name} (handled): the card was closed {outcome_fields(card)} times")

@@ -7,7 +7,7 @@ import pytest
 
 from bot.requests.cards import OUTCOME, Closing, closed_card, outcome_line
 from bot.sandbox.discord import DiscordStandIn, button_click
-from tests.discord.conftest import card_messages, components, post_cards
+from tests.discord.conftest import CLOSED_CARD, card_messages, components, labels, post_cards
 from tests.fixtures.discord_gateway import GUILD_ID, MOD_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
@@ -52,7 +52,7 @@ async def test_a_card_closed_by_a_click_looks_like_one_closed_by_the_round(
         await post_cards(bot)
         await post_cards(bot)  # a round after the click leaves both cards as they are
     by_click, by_round = card_of(gateway_standin, "Erin"), card_of(gateway_standin, "Finn")
-    assert components(by_click) == [] and components(by_round) == []
+    assert labels(by_click) == CLOSED_CARD and labels(by_round) == CLOSED_CARD
     click_embed, round_embed = by_click.embeds[0], by_round.embeds[0]
     assert structure(click_embed) == structure(round_embed)
     assert structure(click_embed)["fields"] == [*opened["fields"], OUTCOME]  # one Outcome, last
