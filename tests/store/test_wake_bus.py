@@ -4,7 +4,6 @@ made again (polling delivering meanwhile), and the URL's password never reaches 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,16 +13,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.store import Store
-from bot.store.wake_bus import OUTBOX, VRCHAT_CALL, WakeBus
+from bot.store.wake_bus import OUTBOX, WakeBus
 from tests.fixtures.postgres import opened_store
 from tests.fixtures.vrchat_accounts import BRAVO, TwoAccounts, open_pool
 from tests.services.test_account_desk import holder_of_bravo
+from tests.services.test_wake_relay import until
 from tests.store.helpers import GROUP, binding, entries
 
 pytestmark = [pytest.mark.postgres]
 
 NEVER = 3600.0  # a poll interval no test waits out: only a wake can make the loop look
-GIVE_UP = 60.0  # a wake that never comes fails the test instead of hanging it (not a speed bound)
 PASSWORD = "wake-bus-Secret-4711"  # the cluster trusts every login, so any password connects
 
 
@@ -35,27 +34,20 @@ async def stores(postgres_db_url: str) -> AsyncIterator[tuple[Store, Store]]:
 
 
 class Heard:
-    """A wake-bus listener that keeps the keys it was told, and an event per new key."""
+    """A wake-bus listener that keeps the keys it was told."""
 
     def __init__(self) -> None:
         self.keys: list[str | None] = []
-        self.changed = asyncio.Event()
 
     def __call__(self, key: str | None) -> None:
         self.keys.append(key)
-        self.changed.set()
 
-    async def until(self, check: Callable[[list[str | None]], bool]) -> None:
-        async with asyncio.timeout(GIVE_UP):
-            while not check(self.keys):
-                self.changed.clear()
-                await self.changed.wait()
+    async def until(self, check: Callable[[list[str | None]], bool], what: str) -> None:
+        await until(lambda: check(self.keys), what)
 
 
 async def connected(bus: WakeBus, connections: int = 1) -> None:
-    async with asyncio.timeout(GIVE_UP):
-        while not (bus.listening and bus.connections >= connections):
-            await asyncio.sleep(0.01)
+    await until(lambda: bus.listening and bus.connections >= connections, f"connection {connections}")
 
 
 async def terminate(store: Store, pid: int) -> None:
@@ -68,19 +60,19 @@ async def test_rows_queued_by_one_process_wake_the_other(stores: tuple[Store, St
     heard = Heard()
     here.wake_bus.subscribe(OUTBOX, heard)
     await here.wake_bus.start()
-    await heard.until(lambda keys: None in keys)  # (re)connected: "look now"
+    await heard.until(lambda keys: None in keys, "connected")  # (re)connected: "look now"
     await there.add_binding(binding(501))
     await there.add_binding(binding(502))
 
     await there.ingest(GROUP, entries(range(1, 4)))
 
-    await heard.until(lambda keys: {"501", "502"} <= set(keys))
+    await heard.until(lambda keys: {"501", "502"} <= set(keys), "both channels")
     assert heard.keys == [None, "501", "502"]  # one notice per channel, not per row
     assert here.wake_bus.heard == 2
     await there.ingest(GROUP, entries(range(1, 4)))  # nothing new, nothing queued: no notice
     await there.ingest(GROUP, entries([4]), enqueue=False)
     await there.ingest(GROUP, entries([5]))
-    await heard.until(lambda keys: len(keys) == 5)
+    await heard.until(lambda keys: len(keys) == 5, "the second ingest")
     assert heard.keys[3:] == ["501", "502"]
 
 
@@ -97,9 +89,9 @@ async def test_a_call_handed_over_by_another_process_wakes_an_idle_holder(
     try:
         await connected(there.wake_bus)
         call = await here.request_vrchat_call(BRAVO, "get_group", f'{{"group_id": "{two.only_b.id}"}}')
-        async with asyncio.timeout(GIVE_UP):
-            while (done := await here.vrchat_call(call)) is None or done.state != "done":
-                await asyncio.sleep(0.01)
+        await until(lambda: _done(here, call), "the call done")
+        done = await here.vrchat_call(call)
+        assert done is not None
         assert done.taken_by == "there" and two.only_b.id in (done.outcome or "")
         assert holder.served == 1
     finally:
@@ -127,10 +119,12 @@ async def test_a_dropped_listener_is_made_again_and_polling_delivers_meanwhile(
 
     await connected(here.wake_bus, connections=2)
     assert here.wake_bus.backend_pid not in (None, first)
-    await heard.until(lambda keys: keys.count(None) == 2)  # told to look after reconnecting
+    await heard.until(
+        lambda keys: keys.count(None) == 2, "the look after reconnecting"
+    )  # told to look after reconnecting
     before = here.wake_bus.heard
     await there.ingest(GROUP, entries([2]))
-    await heard.until(lambda keys: keys[-1] == "501")
+    await heard.until(lambda keys: keys[-1] == "501", "the notice after reconnecting")
     assert here.wake_bus.heard == before + 1
 
 
@@ -169,11 +163,14 @@ async def test_the_password_never_reaches_the_log(
     away = Store(url.set(port=unused_tcp_port))  # nothing listens there
     away.wake_bus = WakeBus(away.engine, retry_after=0.05, retry_cap=0.05)
     await away.wake_bus.start()
-    try:
-        async with asyncio.timeout(GIVE_UP):
-            while caplog.text.count("Not listening") < 2:  # the dropped connection, the refused one
-                await asyncio.sleep(0.01)
+    try:  # the dropped connection is told, then the refused one
+        await until(lambda: caplog.text.count("Not listening") >= 2, "both failures logged")
     finally:
         await away.close()
     assert "Listening for other processes' wakes again." in caplog.text
     assert PASSWORD not in caplog.text
+
+
+async def _done(store: Store, call: int) -> bool:
+    found = await store.vrchat_call(call)
+    return found is not None and found.state == "done"
