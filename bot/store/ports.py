@@ -183,6 +183,10 @@ class WakeBusOwner(Protocol):
     def wake_bus(self) -> WakeBus: ...
 
 
+class PipelineStore(BindingReader, WakeBusOwner, Protocol):
+    """bindings and the wake bus: join-request notices passed to the process holding the group."""
+
+
 class OutboxStore(BindingReader, FenceReader, WakeBusOwner, Protocol):
     """bot.store.outbox, journal, set_aside: the feed's Discord outbox (feed.outbox)."""
 

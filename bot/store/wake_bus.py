@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "groupbridge_wake"
 OUTBOX = "outbox"  # key: the feed channel's ID, whose queue got rows
 VRCHAT_CALL = "vrchat-call"  # key: the account whose holder has a call to take
+PIPELINE = "pipeline"  # key: "<group ID>:<requester's user ID or nothing>", a join-request notice
 RETRY_AFTER = 1.0  # seconds before the first reconnection; doubles up to RETRY_CAP
 RETRY_CAP = 30.0
 PING_EVERY = 30.0  # seconds between checks of an idle listening connection (a half-open TCP link)
@@ -42,11 +43,15 @@ PING_TIMEOUT = 10.0
 WakeListener = Callable[[str | None], None]
 
 
+def _notify(kind: str, key: object) -> Select[tuple[Any]]:
+    return select(func.pg_notify(CHANNEL, f"{kind}:{key}"))
+
+
 async def announce(session: AsyncSession, kind: str, key: object) -> None:
     """Within `session`'s transaction: wake the listeners of `kind` in every process once it commits
     (nothing on SQLite, where the writer's own process is the only one)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_notify(CHANNEL, f"{kind}:{key}")))
+        await session.execute(_notify(kind, key))
 
 
 class WakeBus:
@@ -61,7 +66,7 @@ class WakeBus:
         retry_cap: float = RETRY_CAP,
         ping_every: float = PING_EVERY,
     ) -> None:
-        self._url = engine.url
+        self._engine, self._url = engine, engine.url
         self.enabled = engine.dialect.name == "postgresql"
         self._retry_after, self._retry_cap, self._ping_every = retry_after, retry_cap, ping_every
         self._listeners: dict[str, list[WakeListener]] = {}
@@ -80,6 +85,13 @@ class WakeBus:
         listeners = self._listeners.setdefault(kind, [])
         listeners.append(listener)
         return lambda: listeners.remove(listener) if listener in listeners else None
+
+    async def send(self, kind: str, key: object) -> None:
+        """Wake the listeners of `kind` in every listening process, this one included, with nothing
+        written: for news whose only fallback is the listeners' own polling (nothing on SQLite)."""
+        if self.enabled:
+            async with self._engine.begin() as connection:
+                await connection.execute(_notify(kind, key))
 
     async def start(self) -> None:
         if self.enabled and self._task is None:
