@@ -247,7 +247,7 @@ class VRChatCallStore(WakeBusOwner, Protocol):
     async def purge_vrchat_calls(self, older_than: timedelta) -> int: ...
 
 
-class WakeStore(Protocol):
+class WakeStore(WakeBusOwner, Protocol):
     """bot.store.wakes: a moderator's command reaching the process that polls the group (bot.activity)."""
 
     async def wake_groups(self, group_ids: Iterable[str]) -> dict[str, int]: ...

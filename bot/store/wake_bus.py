@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "groupbridge_wake"
 OUTBOX = "outbox"  # key: the feed channel's ID, whose queue got rows
 VRCHAT_CALL = "vrchat-call"  # key: the account whose holder has a call to take
+GROUP_WAKE = "group"  # key: a group wake counter that moved (bot.store.wakes), "<group ID>[#asked]"
 PIPELINE = "pipeline"  # key: "<group ID>:<requester's user ID or nothing>", a join-request notice
 RETRY_AFTER = 1.0  # seconds before the first reconnection; doubles up to RETRY_CAP
 RETRY_CAP = 30.0
