@@ -28,6 +28,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from bot.store.set_aside import describe
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "groupbridge_wake"
@@ -144,7 +146,7 @@ class WakeBus:
                     if not failing:
                         log.warning(
                             "Not listening for other processes' wakes (%s); polling only, retrying.",
-                            type(exc).__name__,
+                            describe(exc),
                         )
                     failing = True
                 finally:
