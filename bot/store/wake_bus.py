@@ -129,6 +129,7 @@ class WakeBus:
         # Its own engine without a pool: the listening connection is never lent to anything else, and
         # the URL's options (SSL and the like) apply as they do to the store's connections.
         engine = create_async_engine(self._url, poolclass=NullPool)
+        self._lost = asyncio.Event()  # of this task's loop (a Store may outlive an event loop in tests)
         wait = self._retry_after
         failing = False
         try:
