@@ -7,9 +7,9 @@ the bot connects them (bot.bot). In one process that is all. With several (on Po
 command is often taken by the gateway while a worker polls the group: a WakeRelay carries it there
 through the database's per-group wake counters (bot.store.wakes). Each process with pollers reads the
 counters of its own groups every WATCH_EVERY seconds, a single indexed read, and a counter that moved
-is heard like a local command. That was chosen over PostgreSQL's LISTEN/NOTIFY, which would need a
-connection of its own, kept open and reconnected, for a second or so of latency saved; a read a
-second per worker costs the database next to nothing and works the same on every backend.
+is heard like a local command. A counter's move also wakes the relays through the wake bus
+(bot.store.wake_bus: LISTEN/NOTIFY), which then read at once; the read a second stays, as the
+fallback for a notice that was lost (a NOTIFY nobody heard, a listening connection being remade).
 
 The same read carries the groups' asked counters (bot.store.wakes.asked_wake): work another process
 wrote for the group's holder (a role-sync ask). A moved one is told to the `asked` listeners only: it
@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from bot.store.ports import WakeStore
+from bot.store.wake_bus import GROUP_WAKE
 from bot.store.wakes import asked_wake
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class WakeRelay:
         self._seen: dict[str, int] = {}  # the counters at the last read, of the groups watched then
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        self._unsubscribe: Callable[[], None] | None = None
 
     def _touched_here(self, group_id: str) -> None:
         self._outgoing.add(group_id)
@@ -106,14 +108,23 @@ class WakeRelay:
         with contextlib.suppress(Exception):  # the loop reads again in a second
             await self.listen()
         self._activity.relay_to(self._touched_here)
+        self._unsubscribe = self._store.wake_bus.subscribe(GROUP_WAKE, self._moved_elsewhere)
         self._task = asyncio.create_task(self._run(), name="wake relay")
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def _moved_elsewhere(self, key: str | None) -> None:
+        """A wake counter moved (None: some may have while nobody listened): read now if it is ours."""
+        if key is None or key.partition("#")[0] in self._watched():
+            self._send_now.set()
 
     async def _run(self) -> None:
         while True:

@@ -251,6 +251,9 @@ class GroupBridgeBot(commands.Bot):
                 ),
                 leases=self.leases,
             )
+        if not self._alone:  # rows other processes write for this one wake it at once
+            await self.store.wake_bus.start()
+            self._closers.append(self.store.wake_bus.stop)
         if self._holding is not None:
             await self._holding.start()
         if self.leases is not None:

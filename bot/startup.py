@@ -21,7 +21,7 @@ from bot.lease_names import GATEWAY_LEASE
 from bot.leases import LeaseKeeper, bound_lease_names
 from bot.services.pipeline_events import PipelineEvents
 from bot.store import Store
-from bot.store.ports import BindingReader
+from bot.store.ports import PipelineStore
 from bot.vrchat import VRChatAPI
 from bot.vrchat.pool import AccountPool
 from bot.watchdog.settings import apply_declared_alerts
@@ -96,7 +96,7 @@ def lease_keeper(
 def pipeline_events(
     config: Config,
     vrchat: VRChatAPI,
-    store: BindingReader,
+    store: PipelineStore,
     *,
     holds_group: Callable[[str], bool],
 ) -> PipelineEvents | None:

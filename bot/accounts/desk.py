@@ -16,7 +16,9 @@ seconds after a look that took a call, twice as long after each empty one up to 
 quiet holder asks the database a few times a minute rather than four times a second. A call written by
 another process waits TAKE_IDLE_CAP seconds at most before it is taken, well within its caller's
 CALL_DEADLINE. A call written in this very process (where desks share memory: tests, a lease that
-moved while the call was being handed over) rings the holder's doorbell, which looks at once.
+moved while the call was being handed over) rings the holder's doorbell, which looks at once; so
+does a call written by another process on PostgreSQL, through the wake bus (bot.store.wake_bus), the
+polling above staying as the fallback for a notice that was lost.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.lease_names import account_lease
 from bot.store.leases import LeaseView
 from bot.store.ports import VRChatCallStore
 from bot.store.vrchat_calls import VRChatCall
+from bot.store.wake_bus import VRCHAT_CALL
 from bot.vrchat.errors import AccountNotHeld, OutcomeUnknown, VRChatError
 from bot.vrchat.pool import AccountPool
 from bot.vrchat.remote import JSON, encode_error, run_encoded
@@ -73,6 +76,7 @@ class AccountDesk:
         self._running: set[asyncio.Task[None]] = set()
         self._doorbell = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self.served = 0  # calls run here for other processes
 
     # -- the caller's side --------------------------------------------------------------------------
@@ -110,10 +114,14 @@ class AccountDesk:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         _HOLDERS.add(self)
+        self._unsubscribe = self._store.wake_bus.subscribe(VRCHAT_CALL, self._on_call_elsewhere)
         self._task = asyncio.create_task(self._run(), name="account desk")
 
     async def stop(self) -> None:
         _HOLDERS.discard(self)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         tasks = [t for t in (self._task, *self._running) if t is not None]
         self._task = None
         for task in tasks:
@@ -127,6 +135,13 @@ class AccountDesk:
         """A call for `account` was just written in this process's memory: look now if it is ours."""
         if self._loop is asyncio.get_running_loop() and self.holds(account):
             self._doorbell.set()
+
+    def _on_call_elsewhere(self, account: str | None) -> None:
+        """Another process wrote a call for `account` (None: calls may have come while nobody listened)."""
+        if account is None:
+            self._doorbell.set()
+        else:
+            self._ring(account)
 
     async def _until_next_look(self, wait: float) -> None:
         with contextlib.suppress(TimeoutError):

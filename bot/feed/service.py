@@ -20,11 +20,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.lease_names import CHANNEL, GROUP, group_lease
+from bot.lease_names import CHANNEL, GROUP, channel_lease, group_lease
 from bot.leases import LeaseKeeper
 from bot.store._base import utcnow
 from bot.store.leases import LeaseFence
 from bot.store.ports import FeedStore
+from bot.store.wake_bus import OUTBOX
 from bot.vrchat import VRChatAPI
 
 from .account_moves import AccountMoves
@@ -86,6 +87,7 @@ class FeedService:
             leases.subscribe(self._on_leases)
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._went_through: dict[str, float] = {}  # group -> clock time of its last poll that did
+        self._unsubscribe: Callable[[], None] | None = None
 
     @property
     def live_window(self) -> float:
@@ -197,9 +199,10 @@ class FeedService:
     async def start(self) -> None:
         self._stop.clear()
         await self.sync_pollers()
-        # Rows another process's poller queued for a channel held here wake nothing in this process:
-        # with shared leases, look for them every second while rows come, backing off to every five
-        # once none has come for a while (a local ingest still wakes it at once).
+        # Rows another process's poller queued for a channel held here wake the worker through the
+        # wake bus (PostgreSQL). A notice can be lost, so with shared leases it still looks for them
+        # every second while rows come, backing off to every five once none has come for a while.
+        self._unsubscribe = self.store.wake_bus.subscribe(OUTBOX, self._on_queued_elsewhere)
         shared = self.leases is not None and not self.leases.exclusive
         idle, cap = (OUTBOX_IDLE_SHARED, OUTBOX_IDLE) if shared else (OUTBOX_IDLE, None)
         self._tasks["outbox"] = asyncio.create_task(
@@ -213,6 +216,14 @@ class FeedService:
                 name="account recheck",
             )
         self._start_missing_tasks()
+
+    def _on_queued_elsewhere(self, channel: str | None) -> None:
+        """A process queued rows for `channel` (None: rows may have come while nobody listened)."""
+        if channel is None or not channel.isdigit() or self.holds_channel(int(channel)):
+            self._wake.set()
+
+    def holds_channel(self, channel_id: int) -> bool:
+        return self.leases is None or self.leases.holds(channel_lease(channel_id))
 
     def _start_missing_tasks(self) -> None:
         for group_id, poller in self.pollers.items():
@@ -263,6 +274,9 @@ class FeedService:
 
     async def stop(self) -> None:
         self._stop.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         tasks: list[asyncio.Task[Any]] = [*self._tasks.values(), *self._checks]
         self._tasks.clear()
         done, pending = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())

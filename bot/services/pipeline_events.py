@@ -13,8 +13,10 @@ listeners, with the group's id and the requester's user ID when the notice names
 loop fetches that group's pending requests and posts their cards now, and the feed polls the group
 soon. A notice that names no group tells them about every held group the account serves.
 Nothing from the notice itself is trusted beyond "look at this group now": the requests are fetched
-from the API, which stays the source of truth. Notices about other groups (not bound, or held by
-another process) are left to polling, as is everything while the pipeline is away.
+from the API, which stays the source of truth. A notice about a bound group another process holds
+is passed on to it through the wake bus (bot.store.wake_bus, PostgreSQL), whose listeners are then
+told as if its own pipeline had heard it; a pass that is lost leaves the group to that process's
+polling, as notices about unbound groups are, and everything while the pipeline is away.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from functools import partial
 from typing import Any
 
 from bot.logs import register_secret
-from bot.store.ports import BindingReader
+from bot.store.ports import PipelineStore
+from bot.store.wake_bus import PIPELINE
 from bot.vrchat import VRChatAPI
 from bot.vrchat.pipeline import JoinRequestNotice, PipelineClient, PipelineEvent, PipelineStats
 
@@ -55,7 +58,7 @@ class PipelineEvents:
     def __init__(
         self,
         vrchat: VRChatAPI,
-        store: BindingReader,
+        store: PipelineStore,
         url: str,
         *,
         holds_group: Callable[[str], bool] = lambda _: True,
@@ -91,6 +94,7 @@ class PipelineEvents:
         self._rechecking: asyncio.Task[None] | None = None
         self._stopped = False
         self._undecided = False
+        self._unsubscribe: Callable[[], None] | None = None
         self.url = url
 
     def subscribe(self, listener: JoinRequestListener) -> None:
@@ -118,11 +122,16 @@ class PipelineEvents:
 
     async def start(self) -> None:
         self._stopped = False
+        if self._unsubscribe is None:
+            self._unsubscribe = self._store.wake_bus.subscribe(PIPELINE, self._on_passed_on)
         await self.recheck()
         self._rechecking = asyncio.create_task(self._recheck_loop(), name="pipeline recheck")
 
     async def stop(self) -> None:
         self._stopped = True  # the lease listener may still hear of leases going: no restart then
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         tasks = [t for t in (self._rechecking, *(a.task for a in self._accounts)) if t is not None]
         self._rechecking = None
         for account in self._accounts:
@@ -179,18 +188,34 @@ class PipelineEvents:
     async def _handle(self, account: _Account, event: PipelineEvent) -> None:
         if not isinstance(event, JoinRequestNotice):
             return  # a refusal: the pipeline client deals with it (and logs it)
-        served = [
-            g for g in await self._bound_groups() if self._serving(g) == account.name and self._holds_group(g)
-        ]
-        targets: Collection[str] = served if event.group_id is None else {event.group_id} & set(served)
+        bound = [g for g in await self._bound_groups() if self._serving(g) == account.name]
+        if event.group_id is not None:
+            bound = [g for g in bound if g == event.group_id]
+        targets = [g for g in bound if self._holds_group(g)]
+        for group_id in (g for g in bound if g not in targets):  # its cards are another process's
+            try:
+                await self._store.wake_bus.send(PIPELINE, f"{group_id}:{event.user_id or ''}")
+            except Exception as exc:  # the database is away: the group's holder polls it anyway
+                log.debug("Could not pass the notice for %s on (%s).", group_id, type(exc).__name__)
         if not targets:
-            log.debug("A join-request notice for %s is not for a group served here.", event.group_id)
+            log.debug("A join-request notice for %s is not for a group held here.", event.group_id)
             return
-        log.debug("VRChat says %s has a new join request; looking now.", ", ".join(sorted(targets)))
-        for group_id in sorted(targets):
+        log.debug("VRChat says %s has a new join request; looking now.", ", ".join(targets))
+        self._tell(targets, event.user_id)
+
+    def _on_passed_on(self, key: str | None) -> None:
+        """Another process's pipeline heard of a join request in a group (key None: a reconnection,
+        after which polling finds what was missed)."""
+        group_id, _, user_id = (key or "").partition(":")
+        if group_id and self._holds_group(group_id):
+            log.debug("Another process's pipeline says %s has a new join request; looking now.", group_id)
+            self._tell([group_id], user_id or None)
+
+    def _tell(self, group_ids: Collection[str], user_id: str | None) -> None:
+        for group_id in group_ids:
             for listener in self._listeners:
                 try:
-                    listener(group_id, event.user_id)
+                    listener(group_id, user_id)
                 except Exception:  # one listener's bug must not keep the others from hearing it
                     log.exception("A join-request listener failed for %s", group_id)
 

@@ -23,6 +23,7 @@ from bot.store.query import EntryFilters, TextSink
 from bot.store.rules import RequestRule, RuleKind, RuleOutcome
 from bot.store.stats import DailyCounts
 from bot.store.vrchat_calls import VRChatCall
+from bot.store.wake_bus import WakeBus
 from bot.store.watchlist import WatchEntry
 
 
@@ -175,7 +176,18 @@ class PollerStore(ActionReader, Protocol):
     async def entry_groups(self, ids: Iterable[str]) -> dict[str, str]: ...
 
 
-class OutboxStore(BindingReader, FenceReader, Protocol):
+class WakeBusOwner(Protocol):
+    """bot.store.wake_bus: told at once of rows other processes write for this one (PostgreSQL)."""
+
+    @property
+    def wake_bus(self) -> WakeBus: ...
+
+
+class PipelineStore(BindingReader, WakeBusOwner, Protocol):
+    """bindings and the wake bus: join-request notices passed to the process holding the group."""
+
+
+class OutboxStore(BindingReader, FenceReader, WakeBusOwner, Protocol):
     """bot.store.outbox, journal, set_aside: the feed's Discord outbox (feed.outbox)."""
 
     async def pending_channels(self) -> list[int]: ...
@@ -224,7 +236,7 @@ class ProcessStateStore(BindingReader, Protocol):
     async def purge_process_states(self, silent_for: timedelta) -> int: ...
 
 
-class VRChatCallStore(Protocol):
+class VRChatCallStore(WakeBusOwner, Protocol):
     """bot.store.vrchat_calls: VRChat calls handed to the process holding the account (bot.accounts)."""
 
     async def request_vrchat_call(self, account: str, method: str, arguments: str) -> int: ...
@@ -235,7 +247,7 @@ class VRChatCallStore(Protocol):
     async def purge_vrchat_calls(self, older_than: timedelta) -> int: ...
 
 
-class WakeStore(Protocol):
+class WakeStore(WakeBusOwner, Protocol):
     """bot.store.wakes: a moderator's command reaching the process that polls the group (bot.activity)."""
 
     async def wake_groups(self, group_ids: Iterable[str]) -> dict[str, int]: ...

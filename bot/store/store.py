@@ -57,6 +57,7 @@ from bot.store.types import (
     StoreError,
 )
 from bot.store.vrchat_calls import VRChatCallOps
+from bot.store.wake_bus import OUTBOX, WakeBus, announce
 from bot.store.wakes import WakeOps
 from bot.store.watchlist import WatchlistOps
 
@@ -97,6 +98,8 @@ class Store(
         self._engine = create_engine(url, echo=echo)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._clock = clock
+        # Wakes this process when another one writes rows for it (PostgreSQL; a no-op on SQLite).
+        self.wake_bus = WakeBus(self._engine)
         # Test seam: awaited after each of ingest's steps ('entries', 'outbox', 'cursor') with the
         # open session, inside the transaction. Whatever fails there must leave no trace of the batch.
         self.ingest_hook: IngestHook | None = None
@@ -125,6 +128,7 @@ class Store(
         return self._engine
 
     async def close(self) -> None:
+        await self.wake_bus.stop()
         await self._engine.dispose()
 
     def gateway_lock(self) -> GatewayLock | None:
@@ -298,9 +302,12 @@ class Store(
         stmt = (
             self._insert(outbox)
             .on_conflict_do_nothing(index_elements=["entry_id", "channel_id"])
-            .returning(outbox.c.id)
+            .returning(outbox.c.channel_id)
         )
-        return len((await session.execute(stmt, rows)).all())
+        channels = list((await session.execute(stmt, rows)).scalars())
+        for channel_id in sorted(set(channels)):  # the channel's worker may be another process
+            await announce(session, OUTBOX, channel_id)
+        return len(channels)
 
     # ---------------------------------------------------------------- cursors
 

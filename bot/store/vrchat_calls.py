@@ -18,6 +18,7 @@ from sqlalchemy import exists, literal, update
 
 from bot.store._base import StoreBase, ids_list
 from bot.store.models import LeaseRow, VRChatCallRow
+from bot.store.wake_bus import VRCHAT_CALL, announce
 
 ACCOUNT_LEASE = "account:"  # the lease name's prefix (bot.leases)
 
@@ -43,7 +44,10 @@ class VRChatCallOps(StoreBase):
         row = VRChatCallRow(
             account=account, method=method, arguments=arguments, state="pending", created_at=self._now()
         )
-        return (await self._add(row)).id
+        async with self._sessions.begin() as session:
+            session.add(row)
+            await announce(session, VRCHAT_CALL, account)  # the holder is usually another process
+        return row.id
 
     async def vrchat_call(self, call_id: int) -> VRChatCall | None:
         return await self._get(VRChatCallRow, call_id, _call)

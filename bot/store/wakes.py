@@ -9,6 +9,9 @@ between hosts nor an order between concurrent commits, and it stays one small ro
 Beside it, each group may have a second counter (`asked_wake`), moved in the same transaction as work
 written for the group's holder to pick up (a role-sync ask, bot.store.role_sync_asks): the holder reads
 that work only when the counter moved, in the same read, rather than looking for it at every tick.
+
+On PostgreSQL each move also wakes the relays through the wake bus (bot.store.wake_bus) once it
+commits: the holder reads at once rather than within its second, which stays the fallback.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store._base import StoreBase, chunked, ids_list, table
 from bot.store.models import GroupWakeRow
+from bot.store.wake_bus import GROUP_WAKE, announce
 
 
 def asked_wake(group_id: str) -> str:
@@ -49,6 +53,8 @@ class WakeOps(StoreBase):
                 set_={"wakes": wakes.c.wakes + 1, "woken_at": insert.excluded.woken_at},
             ).returning(wakes.c.group_id, wakes.c.wakes)
             counts.update({g: int(n) for g, n in (await session.execute(stmt)).all()})
+        for key in wanted:
+            await announce(session, GROUP_WAKE, key)
         return counts
 
     async def group_wakes(self, group_ids: Iterable[str]) -> dict[str, int]:
