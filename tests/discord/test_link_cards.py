@@ -11,7 +11,7 @@ import pytest
 
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.discord.state import ApiError
-from tests.discord.conftest import card_messages, command, components, first_reply
+from tests.discord.conftest import CLOSED_CARD, card_messages, command, components, first_reply, labels
 from tests.discord.linking import link_through_bot
 from tests.fixtures.discord_gateway import ADMIN_ID, GUILD_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim
@@ -108,7 +108,7 @@ async def test_the_linked_in_server_rule_accepts_a_linked_member(
         assert added == "Added rule #1: linked and in this Discord server → accept."
         await post_cards(bot)
     (card,) = card_messages(gateway_standin)
-    assert components(card) == []
+    assert labels(card) == CLOSED_CARD
     assert (
         card_fields(card)["Rules"] == "Automatically accepted by rule #1 (linked and in this Discord server)."
     )

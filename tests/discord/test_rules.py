@@ -6,7 +6,15 @@ import pytest
 
 from bot.sandbox.discord import DiscordStandIn
 from bot.sandbox.vrchat.faults import Fault
-from tests.discord.conftest import card_messages, command, components, first_reply, post_cards
+from tests.discord.conftest import (
+    CLOSED_CARD,
+    card_messages,
+    command,
+    components,
+    first_reply,
+    labels,
+    post_cards,
+)
 from tests.fixtures.discord_gateway import ADMIN_ID, MEMBER_ID
 from tests.fixtures.vrchat_sim import SeededSim
 
@@ -42,7 +50,7 @@ async def test_a_rule_accepts_and_the_card_is_posted_closed(
         assert "#1 trust at least New User" in listing["embeds"][0]["description"]
         await post_cards(bot)
     (card,) = card_messages(gateway_standin)
-    assert components(card) == []  # nothing left to click
+    assert labels(card) == CLOSED_CARD  # nothing left to click
     assert rules_field(card) == "Automatically accepted by rule #1 (trust at least New User: was User)."
     assert seeded_sim.sim.state.is_member(seeded_sim.group.id, seeded_sim.requester.id)
     assert puts_to_requests(seeded_sim) == 1
