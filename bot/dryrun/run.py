@@ -32,8 +32,8 @@ from bot.vrchat.router import GroupRouter
 from bot.wiring import open_account_pool
 
 from .bindings import ShownBinding, read_bindings
-from .session import log_in_accounts
 from .groups import GroupPass, GroupReader, GroupTarget, Seen, group_label, targets_from
+from .session import log_in_accounts
 from .terminal import INDENT, embed_text, line
 
 DEFAULT_LIMIT = 10
