@@ -59,6 +59,11 @@ async def group_id(config: Path, ref: str) -> int:
     return await asyncio.to_thread(main, ["group-id", ref, "-c", str(config)])
 
 
+async def look_up_with_a_saved_session(seeded: SeededSim, tmp_path: Path, ref: str) -> int:
+    await save_session(seeded, tmp_path)
+    return await group_id(write_config(tmp_path, seeded), ref)
+
+
 def pasted_entry(out: str) -> dict[str, Any]:
     """The [[groups]] entry printed, read back as TOML would read it from config.toml."""
     snippet = out[out.index("[[groups]]") :]
@@ -79,10 +84,7 @@ def pasted_entry(out: str) -> dict[str, Any]:
 async def test_each_form_prints_the_id_and_a_groups_entry(
     ref: str, seeded_sim: SeededSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    await save_session(seeded_sim, tmp_path)
-    config = write_config(tmp_path, seeded_sim)
-
-    assert await group_id(config, ref.format(id=seeded_sim.group.id)) == 0
+    assert await look_up_with_a_saved_session(seeded_sim, tmp_path, ref.format(id=seeded_sim.group.id)) == 0
 
     captured = capsys.readouterr()
     assert f"ID:    {seeded_sim.group.id}" in captured.out
@@ -101,9 +103,7 @@ async def test_a_name_with_quotes_and_a_backslash_reads_back_from_the_entry(
     club = seeded_sim.sim.state.add_group(
         QUOTED_NAME, short_code="QUIET", discriminator="0042", owner_id=seeded_sim.outsider.id
     )
-    await save_session(seeded_sim, tmp_path)
-
-    assert await group_id(write_config(tmp_path, seeded_sim), "QUIET.0042") == 0
+    assert await look_up_with_a_saved_session(seeded_sim, tmp_path, "QUIET.0042") == 0
 
     assert pasted_entry(capsys.readouterr().out) == {"id": club.id, "name": QUOTED_NAME}
 
@@ -126,9 +126,7 @@ async def test_the_config_may_still_hold_the_short_code_being_looked_up(
 async def test_a_bad_ref_exits_2_and_sends_nothing(
     ref: str, seeded_sim: SeededSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    await save_session(seeded_sim, tmp_path)
-
-    assert await group_id(write_config(tmp_path, seeded_sim), ref) == 2
+    assert await look_up_with_a_saved_session(seeded_sim, tmp_path, ref) == 2
 
     captured = capsys.readouterr()
     assert "is not a VRChat group ID, short code or link" in captured.err
@@ -140,9 +138,7 @@ async def test_a_bad_ref_exits_2_and_sends_nothing(
 async def test_a_group_vrchat_does_not_have_exits_1(
     ref: str, seeded_sim: SeededSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    await save_session(seeded_sim, tmp_path)
-
-    assert await group_id(write_config(tmp_path, seeded_sim), ref) == 1
+    assert await look_up_with_a_saved_session(seeded_sim, tmp_path, ref) == 1
 
     captured = capsys.readouterr()
     expected = "VRChat's group search finds no group NOPE.9999" if "." in ref else f"no group {ABSENT_GROUP}"
