@@ -70,6 +70,12 @@ def _db_copy(config: Config, *, to: str) -> Awaitable[int]:
     return db_copy(config, to=to)
 
 
+def _group_id(config: Config, *, ref: str) -> Awaitable[int]:
+    from bot.dryrun.group_id import group_id_command
+
+    return group_id_command(config, ref=ref)
+
+
 def _sync(config: Config) -> Awaitable[int]:
     from bot.app import sync_commands
 
@@ -85,7 +91,11 @@ _APP_COMMANDS: dict[str, tuple[Callable[..., Awaitable[int]], tuple[str, ...]]] 
     "db upgrade": (_db_upgrade, ()),
     "db copy": (_db_copy, ()),
     "sync": (_sync, ("discord.token",)),
+    "group-id": (_group_id, ("vrchat.username",)),
 }
+# Tables a command reads past: `group-id` is how a [[groups]] entry holding a short code or a link
+# gets its ID, so the problems that entry has (and the [[bindings]] naming it) must not stop it.
+_SKIPPED_TABLES: dict[str, tuple[str, ...]] = {"group-id": ("groups", "bindings")}
 
 
 def _print_problems(error: ConfigError, *, with_notes: bool = False) -> None:
@@ -100,9 +110,15 @@ def _print_problems(error: ConfigError, *, with_notes: bool = False) -> None:
     )
 
 
-def _load(path: str, required: Sequence[str] = REQUIRED_KEYS, *, with_notes: bool = False) -> Config | None:
+def _load(
+    path: str,
+    required: Sequence[str] = REQUIRED_KEYS,
+    *,
+    with_notes: bool = False,
+    skipped: Sequence[str] = (),
+) -> Config | None:
     try:
-        return load_config(Path(path), required=required)
+        return load_config(Path(path), required=required, skipped=skipped)
     except ConfigError as error:
         _print_problems(error, with_notes=with_notes)
         return None
@@ -127,7 +143,7 @@ def check_config(path: str) -> int:
 def run_app_command(name: str, path: str, **options: Any) -> int:
     """Load the config, set up logging, then run the command's function with the config and options."""
     function, required = _APP_COMMANDS[name]
-    config = _load(path, required)
+    config = _load(path, required, skipped=_SKIPPED_TABLES.get(name, ()))
     if config is None:
         return EXIT_CONFIG
 
@@ -147,7 +163,7 @@ def run_app_command(name: str, path: str, **options: Any) -> int:
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
     except ModuleNotFoundError as exc:
-        if exc.name not in ("bot.app", "bot.dryrun"):
+        if exc.name not in ("bot.app", "bot.dryrun", "bot.dryrun.group_id"):
             raise
         print(f"groupbridge: the application module {exc.name} is not installed", file=sys.stderr)
         return EXIT_FAILURE
@@ -189,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "login":
         chosen = {} if args.account is None else {"account": args.account}
         return run_app_command("login", args.path, fresh=args.fresh, **chosen)
+    if args.command == "group-id":
+        return run_app_command("group-id", args.path, ref=args.ref)
     if args.command == "run" and args.dry_run and args.role != "all":
         print("groupbridge run: --role does not go with --dry-run", file=sys.stderr)
         return EXIT_CONFIG

@@ -34,12 +34,14 @@ first run, in this order:
                                  and fill it in (every option is explained there)
   2. groupbridge check-config    every problem with its line; exit 0 when usable
   3. groupbridge login           log the bot's VRChat account in once (2FA too)
-  4. groupbridge run --dry-run   check against VRChat: membership, permissions,
+  4. groupbridge group-id REF    only with a group's short code or link: its ID
+                                 and a [[groups]] entry for {DEFAULT_CONFIG}
+  5. groupbridge run --dry-run   check against VRChat: membership, permissions,
                                  newest audit entries, join requests; no Discord
-  5. groupbridge sync            only without discord.guild_ids: register the
+  6. groupbridge sync            only without discord.guild_ids: register the
                                  slash commands globally (`run` registers them
                                  in the configured servers by itself)
-  6. groupbridge run             then, in Discord: /bridge link, /bridge status
+  7. groupbridge run             then, in Discord: /bridge link, /bridge status
 
 Every command takes -c/--config PATH (default: {DEFAULT_CONFIG}). Settings can
 also come from GROUPBRIDGE_<SECTION>__<KEY> environment variables, which win
@@ -130,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         command(
             commands,
             "run",
-            "run the bot (first-run step 6); --dry-run to check a setup first (step 4)",
+            "run the bot (first-run step 7); --dry-run to check a setup first (step 5)",
             "Run the bot until SIGINT (Ctrl-C) or SIGTERM: check the saved VRChat session, bring the "
             "database schema up to date, apply the config's [[bindings]], start the audit-log "
             "mirror and the join-request cards, connect to Discord and register the slash commands "
@@ -185,6 +187,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--account",
         metavar="NAME",
         help="only this VRChat account (its username); default: every configured account in turn",
+    )
+    group_id = with_config(
+        command(
+            commands,
+            "group-id",
+            "look up a group's ID by its short code or link (first-run step 4)",
+            "Print the ID and name of the VRChat group REF names, and a [[groups]] entry ready to "
+            "paste into the config file, which takes only group IDs. REF is a group ID, a "
+            "vrchat.com group link, a vrc.group link or a short code like ABCDE.1234; a short code "
+            "is found with VRChat's group search (a group that is not searchable is found only by "
+            "its ID or link). It logs in with the saved session of the first VRChat account (or "
+            "the configured password and TOTP secret) and never asks: run `groupbridge login` "
+            "first. The config's [[groups]] and [[bindings]] are not checked here, so an entry "
+            "still holding a short code does not stop it. Exit status: 0 found, 1 not found or no "
+            "VRChat session, 2 REF is not a group reference (nothing is sent).",
+        )
+    )
+    group_id.add_argument(
+        "ref",
+        metavar="REF",
+        help="grp_…, https://vrchat.com/home/group/grp_…, https://vrc.group/ABCDE.1234 or ABCDE.1234",
     )
     with_config(
         command(

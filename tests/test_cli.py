@@ -364,7 +364,16 @@ def test_db_upgrade_creates_the_schema_in_a_real_sqlite_file(tmp_path: Path) -> 
 
 # --- help: what each command is for, and the order of a first run ----------------------------------------
 
-SUBCOMMANDS = [["check-config"], ["run"], ["login"], ["sync"], ["db"], ["db", "upgrade"], ["db", "copy"]]
+SUBCOMMANDS = [
+    ["check-config"],
+    ["run"],
+    ["login"],
+    ["group-id"],
+    ["sync"],
+    ["db"],
+    ["db", "upgrade"],
+    ["db", "copy"],
+]
 
 
 def help_text(capsys, *argv: str) -> str:
@@ -379,6 +388,7 @@ def test_top_level_help_gives_the_first_run_steps_in_order(capsys):
         "cp config.example.toml config.toml",
         "groupbridge check-config",
         "groupbridge login",
+        "groupbridge group-id",
         "groupbridge run --dry-run",
         "groupbridge sync",
         "groupbridge run  ",

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator
 
-from bot.vrchat.ids import GROUP_ID_RE
+from bot.vrchat.ids import GROUP_ID_RE, InvalidReference, parse_group_ref
 
 MIN_TOTP_SECRET_LENGTH = 16
 FEED_POLL_FLOOR_SECONDS = 30
@@ -172,10 +172,28 @@ def check_group_id(value: str) -> str:
         return value
     if GROUP_ID_RE.match(value.lower()):
         raise ValueError("must be lowercase (grp_ followed by a lowercase UUID)")
+    _refuse_other_group_forms(value)
     raise ValueError(
         "must be grp_ followed by a lowercase UUID, like grp_0a1b2c3d-4e5f-6789-abcd-ef0123456789 "
         "(copy it from the group's page URL on vrchat.com)"
     )
+
+
+def _refuse_other_group_forms(value: str) -> None:
+    """A short code or a group link, refused with what to do instead. What the message repeats is
+    only what the parser took out of it (a short code, a group ID), never the value as written."""
+    try:
+        ref = parse_group_ref(value)
+    except InvalidReference:
+        return
+    if ref.short_code is not None:
+        what = "a vrc.group link, which holds a short code" if "://" in value else "a group short code"
+        raise ValueError(
+            f"is {what}; the config needs the group's ID: run "
+            f"`groupbridge group-id {ref.short_code}` to look it up"
+        )
+    if ref.group_id is not None and ref.group_id != value.strip():
+        raise ValueError(f"is a link: use the ID in it, {ref.group_id}")
 
 
 # Field types that carry their check, so a model declares them without a validator method of its own.

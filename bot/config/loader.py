@@ -36,13 +36,18 @@ REQUIRED_KEYS: tuple[str, ...] = ("vrchat.username", "discord.token")
 
 
 def load_config(
-    path: Path | str, env: Mapping[str, str] | None = None, *, required: Iterable[str] = REQUIRED_KEYS
+    path: Path | str,
+    env: Mapping[str, str] | None = None,
+    *,
+    required: Iterable[str] = REQUIRED_KEYS,
+    skipped: Iterable[str] = (),
 ) -> Config:
     """Read, validate and return the configuration at ``path``.
 
     ``env`` (default: ``os.environ``) supplies ``GROUPBRIDGE_<SECTION>__<KEY>`` overrides, which win over
     the file. ``required`` lists dotted keys of ``CREDENTIAL_KEYS`` that must be set (by default
-    ``REQUIRED_KEYS``). Raises ``ConfigError`` listing every problem, with ``notes_from_data`` notes.
+    ``REQUIRED_KEYS``). ``skipped`` names array tables read as if absent, for a command that does not
+    use them (``group-id``). Raises ``ConfigError`` listing every problem, with ``notes_from_data`` notes.
     """
     path = Path(path)
     try:
@@ -58,7 +63,7 @@ def load_config(
         raise ConfigError([Problem("", "cannot be read (permission denied)")], path) from None
     except UnicodeDecodeError:
         raise ConfigError([Problem("", "is not UTF-8 text")], path) from None
-    return load_config_text(text, source=path, env=env, required=required)
+    return load_config_text(text, source=path, env=env, required=required, skipped=skipped)
 
 
 def load_config_text(
@@ -67,6 +72,7 @@ def load_config_text(
     source: Path | str = "config.toml",
     env: Mapping[str, str] | None = None,
     required: Iterable[str] = REQUIRED_KEYS,
+    skipped: Iterable[str] = (),
 ) -> Config:
     """Like ``load_config`` but for TOML text already in memory (``source`` names it in messages)."""
     try:
@@ -79,6 +85,8 @@ def load_config_text(
     lines = KeyLines(text)
     environ = os.environ if env is None else env
     data, env_keys, problems = apply_env_overrides(data, environ)
+    for table in skipped:
+        data.pop(table, None)
     data, account_env_keys, account_env_problems = secrets_from_env(data, environ, lines)
     env_keys += account_env_keys
     problems += account_env_problems

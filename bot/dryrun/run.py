@@ -25,7 +25,7 @@ from bot.config.accounts import vrchat_accounts
 from bot.events import EVENT_FAMILIES
 from bot.feed.render import render_entry
 from bot.requests.cards import request_card
-from bot.vrchat import AuthError, VRChatError
+from bot.vrchat import AuthError
 from bot.vrchat.permissions import NEEDED_PERMISSIONS, GroupStanding
 from bot.vrchat.pool import AccountPool
 from bot.vrchat.router import GroupRouter
@@ -33,6 +33,7 @@ from bot.wiring import open_account_pool
 
 from .bindings import ShownBinding, read_bindings
 from .groups import GroupPass, GroupReader, GroupTarget, Seen, group_label, targets_from
+from .session import log_in_accounts
 from .terminal import INDENT, embed_text, line
 
 DEFAULT_LIMIT = 10
@@ -94,7 +95,8 @@ async def dry_run(
     # decides it, bot.vrchat.pool): a group only a second account is in reads as it will in the bot.
     pool = await open_account_pool(config)
     try:
-        if not await _log_in(pool, config, out):
+        logins = zip(vrchat_accounts(config), pool.accounts, strict=True)
+        if not await log_in_accounts(logins, out, several=len(pool) > 1):
             return EXIT_FAILURE
         await _assign(pool, [t.group_id for t in targets], out)
         signals = _stop_on_signals() if follow and stop is None else contextlib.nullcontext(stop)
@@ -109,27 +111,6 @@ async def dry_run(
             return EXIT_FAILURE if polls.any_failing else EXIT_OK
     finally:
         await pool.close()
-
-
-async def _log_in(pool: AccountPool, config: Config, out: Console) -> bool:
-    for login, account in zip(vrchat_accounts(config), pool.accounts, strict=True):
-        client = account.client
-        try:
-            user_id = await client.login()
-            me = await client.get_current_user()
-        except VRChatError as exc:
-            # AuthError texts name the way out (`groupbridge login` when a person must answer 2FA) and
-            # never carry the password, codes or cookies.
-            whose = f" as {account.name}" if len(pool) > 1 else ""
-            print(f"Cannot log in to VRChat{whose}: {exc}", file=sys.stderr)
-            return False
-        how = (
-            f"logged in with the password; session saved to {login.session_file}"
-            if client.password_logins
-            else f"reused the saved session in {login.session_file}"
-        )
-        out.print(line("VRChat account: ", (me.display_name or user_id, "bold"), f" ({user_id}), {how}."))
-    return True
 
 
 async def _assign(pool: AccountPool, group_ids: list[str], out: Console) -> None:
