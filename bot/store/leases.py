@@ -50,17 +50,26 @@ class Lease:
 
 @dataclass(frozen=True)
 class LeaseFence:
-    """Proof to hand to a write that must happen only while `owner` still holds lease `name`."""
+    """Proof to hand to a write that must happen only while `owner` still holds lease `name`, and
+    still in the tenure `generation` (when given): a lease that went to another process and came back
+    is a new tenure, and what the old one had begun (a message the other process has sent since) is
+    not this process's to finish."""
 
     name: str
     owner: str
+    generation: int | None = None
 
 
 def lease_held(fence: LeaseFence, now: datetime) -> ColumnElement[bool]:
     """SQL condition: `fence.owner` holds `fence.name` at `now` (for conditional UPDATEs elsewhere)."""
-    return exists().where(
-        LeaseRow.name == fence.name, LeaseRow.owner == fence.owner, LeaseRow.expires_at > now
-    )
+    return exists().where(*_fence_conditions(fence, now))
+
+
+def _fence_conditions(fence: LeaseFence, now: datetime) -> list[ColumnElement[bool]]:
+    conditions = [LeaseRow.name == fence.name, LeaseRow.owner == fence.owner, LeaseRow.expires_at > now]
+    if fence.generation is not None:
+        conditions.append(LeaseRow.generation == fence.generation)
+    return conditions
 
 
 class LeaseLost(StoreError):
@@ -72,9 +81,7 @@ async def check_fence(session: AsyncSession, fence: LeaseFence, now: datetime) -
     """Raise LeaseLost unless `fence` still holds, inside the caller's transaction. On PostgreSQL the
     lease row stays share-locked until that transaction ends, so a takeover (an UPDATE of the row)
     waits for it: the write lands wholly before the new holder's first step, or not at all."""
-    held = select(LeaseRow.name).where(
-        LeaseRow.name == fence.name, LeaseRow.owner == fence.owner, LeaseRow.expires_at > now
-    )
+    held = select(LeaseRow.name).where(*_fence_conditions(fence, now))
     if (await session.execute(held.with_for_update(read=True))).first() is None:
         raise LeaseLost(f"lease {fence.name} is no longer held by this process")
 

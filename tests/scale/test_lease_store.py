@@ -121,6 +121,24 @@ async def test_a_claim_is_all_or_nothing_and_fenced_by_the_lease(open_store: Ope
     ]
 
 
+async def test_a_fence_from_an_earlier_tenure_fails_once_the_lease_came_back(
+    open_store: OpenStore, clock: Clock
+) -> None:
+    a, b = await open_store(), await open_store()
+    first = (await a.acquire_leases(["channel:10"], "A", TTL))["channel:10"]
+    before = LeaseFence("channel:10", "A", first.generation)
+    assert await a.still_holds(before)
+
+    clock.advance(TTL + 1)  # A paused past its lease; B takes the channel, then hands it back
+    await b.acquire_leases(["channel:10"], "B", TTL)
+    await b.release_leases("B", ["channel:10"])
+    again = (await a.acquire_leases(["channel:10"], "A", TTL))["channel:10"]
+
+    assert again.generation == first.generation + 2
+    assert not await a.still_holds(before)  # what A began before the pause is not A's to finish
+    assert await a.still_holds(LeaseFence("channel:10", "A", again.generation))
+
+
 async def test_purge_forgets_only_long_expired_leases(open_store: OpenStore, clock: Clock) -> None:
     a = await open_store()
     await a.acquire_leases(["member:dead"], "dead", TTL)
