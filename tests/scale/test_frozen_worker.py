@@ -44,6 +44,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("b
 GROUPS = 4
 WORKERS = ("w1", "w2")
 LEASE = 3.0
+# README: a frozen process's leases run out and the other takes them at its next round, which it
+# times for their expiry (every third of the lease at the latest).
+TAKEOVER = LEASE + LEASE / 3
 PACED_MESSAGES = 5  # the bot's own pacing of a feed channel: five messages per five seconds
 
 
@@ -82,14 +85,9 @@ class Pair:
                 and await self.holder(f"channel:{self.feed}") == self.new
             )
 
-        try:
-            await wait_until(taken_over, "the other worker to take the group and its feed over", 8 * LEASE)
-        except TimeoutError:  # TEMP-DIAG
-            from sqlalchemy import text  # TEMP-DIAG
-            async with self.store.engine.connect() as c:  # TEMP-DIAG
-                rows = (await c.execute(text("select pid, state, wait_event_type, wait_event, now()-xact_start, left(query, 300) from pg_stat_activity where datname = current_database()"))).all()
-            print("TEMP-DIAG", *rows, await self.store.list_leases(), sep="\n")  # TEMP-DIAG
-            raise
+        # Idle or loaded, the takeover is quick (its lease runs out, the other's next round takes it):
+        # the room is for a machine running the rest of the suite beside it.
+        await wait_until(taken_over, "the other worker to take the group and its feed over", 6 * TAKEOVER)
 
     def repeated_nonces(self, channel_id: int) -> dict[str, int]:
         """Nonces POSTed to the channel more than once (a 429 is sent again, so not counted): Discord
