@@ -158,7 +158,7 @@ class LeaseKeeper:
         return name in self._held and self._clock() < self._valid_until
 
     def fence(self, name: str) -> LeaseFence | None:
-        return LeaseFence(name, self.owner) if self.holds(name) else None
+        return LeaseFence(name, self.owner, self._held[name].generation) if self.holds(name) else None
 
     def lease(self, name: str) -> Lease | None:
         return self._held.get(name)

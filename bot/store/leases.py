@@ -32,6 +32,8 @@ from bot.store.types import StoreError
 
 # Any constant works; it only has to be the same in every process of this application.
 _STARTUP_LOCK_KEY = 0x6772_6F75_7062_7267  # "groupbrg"
+# A live process's transaction never idles this long between its statements; a frozen one's is ended.
+MIN_IDLE_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,26 @@ class Lease:
 
 @dataclass(frozen=True)
 class LeaseFence:
-    """Proof to hand to a write that must happen only while `owner` still holds lease `name`."""
+    """Proof to hand to a write that must happen only while `owner` still holds lease `name`, and
+    still in the tenure `generation` (when given): a lease that went to another process and came back
+    is a new tenure, and what the old one had begun (a message the other process has sent since) is
+    not this process's to finish."""
 
     name: str
     owner: str
+    generation: int | None = None
 
 
 def lease_held(fence: LeaseFence, now: datetime) -> ColumnElement[bool]:
     """SQL condition: `fence.owner` holds `fence.name` at `now` (for conditional UPDATEs elsewhere)."""
-    return exists().where(
-        LeaseRow.name == fence.name, LeaseRow.owner == fence.owner, LeaseRow.expires_at > now
-    )
+    return exists().where(*_fence_conditions(fence, now))
+
+
+def _fence_conditions(fence: LeaseFence, now: datetime) -> list[ColumnElement[bool]]:
+    conditions = [LeaseRow.name == fence.name, LeaseRow.owner == fence.owner, LeaseRow.expires_at > now]
+    if fence.generation is not None:
+        conditions.append(LeaseRow.generation == fence.generation)
+    return conditions
 
 
 class LeaseLost(StoreError):
@@ -72,11 +83,24 @@ async def check_fence(session: AsyncSession, fence: LeaseFence, now: datetime) -
     """Raise LeaseLost unless `fence` still holds, inside the caller's transaction. On PostgreSQL the
     lease row stays share-locked until that transaction ends, so a takeover (an UPDATE of the row)
     waits for it: the write lands wholly before the new holder's first step, or not at all."""
-    held = select(LeaseRow.name).where(
-        LeaseRow.name == fence.name, LeaseRow.owner == fence.owner, LeaseRow.expires_at > now
-    )
-    if (await session.execute(held.with_for_update(read=True))).first() is None:
+    held = select(LeaseRow.expires_at).where(*_fence_conditions(fence, now))
+    expires_at = (await session.execute(held.with_for_update(read=True))).scalar()
+    if expires_at is None:
         raise LeaseLost(f"lease {fence.name} is no longer held by this process")
+    await end_if_idle_past(session, (expires_at - now).total_seconds())
+
+
+async def end_if_idle_past(session: AsyncSession, seconds: float) -> None:
+    """On PostgreSQL, have the server end this transaction's session once it sits idle in it for
+    `seconds` (the lease's time left). A process frozen mid-transaction (SIGSTOP, a paused VM) would
+    otherwise keep its locks on lease rows for as long as it stays frozen, and hold the takeover that
+    its lease's expiry promises up with them."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        milliseconds = str(max(MIN_IDLE_MS, int(seconds * 1000)))
+        await session.execute(
+            select(func.set_config("idle_in_transaction_session_timeout", milliseconds, True))
+        )
 
 
 class FenceReader(Protocol):
@@ -159,6 +183,7 @@ class LeaseOps(StoreBase):
         expires = now + timedelta(seconds=ttl)
         held: dict[str, Lease] = {}
         async with self._sessions.begin() as session:
+            await end_if_idle_past(session, ttl)  # the renewed rows stay locked until the commit
             for chunk in chunked(wanted):
                 stmt = self._upsert_leases(chunk, owner, now, expires, force=force)
                 for name, holder, acquired_at, expires_at, generation in (await session.execute(stmt)).all():

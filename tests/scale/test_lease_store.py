@@ -7,13 +7,16 @@ Two owners are two Store instances (two engines, two connection pools), as two p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store import BindingIn, Store
-from bot.store.leases import LeaseFence
+from bot.store.leases import LeaseFence, check_fence
 from tests.scale.conftest import T0, Clock, OpenStore
 from tests.store.helpers import GROUP, entries
 
@@ -119,6 +122,44 @@ async def test_a_claim_is_all_or_nothing_and_fenced_by_the_lease(open_store: Ope
         *((r, "n1", 1) for r in rows[:2]),
         *((r, "n3", 1) for r in rows[2:4]),
     ]
+
+
+async def test_a_fence_from_an_earlier_tenure_fails_once_the_lease_came_back(
+    open_store: OpenStore, clock: Clock
+) -> None:
+    a, b = await open_store(), await open_store()
+    first = (await a.acquire_leases(["channel:10"], "A", TTL))["channel:10"]
+    before = LeaseFence("channel:10", "A", first.generation)
+    assert await a.still_holds(before)
+
+    clock.advance(TTL + 1)  # A paused past its lease; B takes the channel, then hands it back
+    await b.acquire_leases(["channel:10"], "B", TTL)
+    await b.release_leases("B", ["channel:10"])
+    again = (await a.acquire_leases(["channel:10"], "A", TTL))["channel:10"]
+
+    assert again.generation == first.generation + 2
+    assert not await a.still_holds(before)  # what A began before the pause is not A's to finish
+    assert await a.still_holds(LeaseFence("channel:10", "A", again.generation))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_a_transaction_left_open_under_a_fence_does_not_hold_the_takeover_up(
+    open_store: OpenStore, clock: Clock
+) -> None:
+    """A process frozen inside a fenced write keeps the lease row share-locked; the server ends that
+    transaction once it idles past the lease's time left, so the takeover waits no longer than that."""
+    a, b = await open_store(), await open_store()
+    await a.acquire_leases(["channel:10"], "A", 1.0)
+    frozen = AsyncSession(a.engine)
+    await check_fence(frozen, LeaseFence("channel:10", "A"), clock())  # ...and nothing more from A
+
+    clock.advance(2.0)
+    async with asyncio.timeout(30):  # without the limit, for as long as A's transaction stays open
+        taken = await b.acquire_leases(["channel:10"], "B", TTL)
+    assert taken["channel:10"].owner == "B"
+    with contextlib.suppress(DBAPIError):  # the server ended A's session
+        await frozen.close()
 
 
 async def test_purge_forgets_only_long_expired_leases(open_store: OpenStore, clock: Clock) -> None:
