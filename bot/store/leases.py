@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, case, exists, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, String, case, cast, exists, extract, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store._base import StoreBase, chunked, ids_list, table
@@ -82,25 +82,28 @@ class LeaseLost(StoreError):
 async def check_fence(session: AsyncSession, fence: LeaseFence, now: datetime) -> None:
     """Raise LeaseLost unless `fence` still holds, inside the caller's transaction. On PostgreSQL the
     lease row stays share-locked until that transaction ends, so a takeover (an UPDATE of the row)
-    waits for it: the write lands wholly before the new holder's first step, or not at all."""
+    waits for it: the write lands wholly before the new holder's first step, or not at all. The same
+    statement has the server end the transaction once it idles past the lease's time left (see
+    end_if_idle_past), so that wait is never longer than the lease promises."""
     held = select(LeaseRow.expires_at).where(*_fence_conditions(fence, now))
-    expires_at = (await session.execute(held.with_for_update(read=True))).scalar()
-    if expires_at is None:
+    if session.get_bind().dialect.name == "postgresql":
+        left_ms = func.greatest(MIN_IDLE_MS, func.floor(extract("epoch", LeaseRow.expires_at - now) * 1000))
+        held = held.add_columns(_idle_timeout(cast(cast(left_ms, BigInteger), String)))
+    if (await session.execute(held.with_for_update(read=True))).first() is None:
         raise LeaseLost(f"lease {fence.name} is no longer held by this process")
-    await end_if_idle_past(session, (expires_at - now).total_seconds())
+
+
+def _idle_timeout(milliseconds: object) -> ColumnElement[Any]:
+    return func.set_config("idle_in_transaction_session_timeout", milliseconds, True)
 
 
 async def end_if_idle_past(session: AsyncSession, seconds: float) -> None:
     """On PostgreSQL, have the server end this transaction's session once it sits idle in it for
-    `seconds` (the lease's time left). A process frozen mid-transaction (SIGSTOP, a paused VM) would
-    otherwise keep its locks on lease rows for as long as it stays frozen, and hold the takeover that
-    its lease's expiry promises up with them."""
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        milliseconds = str(max(MIN_IDLE_MS, int(seconds * 1000)))
-        await session.execute(
-            select(func.set_config("idle_in_transaction_session_timeout", milliseconds, True))
-        )
+    `seconds`. A process frozen mid-transaction (SIGSTOP, a paused VM) would otherwise keep its locks
+    on lease rows for as long as it stays frozen, and hold the takeover that its lease's expiry
+    promises up with them."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(_idle_timeout(str(max(MIN_IDLE_MS, int(seconds * 1000))))))
 
 
 class FenceReader(Protocol):
