@@ -63,7 +63,7 @@ POOLS = (ACCOUNT, GROUP, CHANNEL)  # shared out between the members, in this ord
 # margin for clock skew between hosts and for work already under way when a renewal fails.
 VALID_FRACTION = 5 / 6
 RETRY_SOON = (0.1, 0.3)  # seconds: another try right away when others took what we reached for
-PURGE_AFTER = timedelta(days=1)  # forget leases nobody has held for this long
+PURGE_AFTER = timedelta(days=1)  # forget dead processes' presence leases unheld for this long
 STOP_GRACE = 5.0  # seconds a round under way may take to finish at a stop before it is cut short
 
 Listener = Callable[[frozenset[str], frozenset[str]], Awaitable[None]]  # (gained, lost)
@@ -298,7 +298,7 @@ class LeaseKeeper:
     async def start(self) -> LeaseRound:
         """The first round (its errors are the caller's), then renewals in the background."""
         with contextlib.suppress(Exception):  # tidying only; never a reason not to start
-            await self.store.purge_leases(PURGE_AFTER)
+            await self.store.purge_leases(PURGE_AFTER, prefix=MEMBER)
         first = await self.tick()
         self._stop.clear()
         self._task = asyncio.create_task(self._run(first.next_delay), name="leases")

@@ -236,10 +236,14 @@ class LeaseOps(StoreBase):
         now = self._now()
         return [self._lease(r.name, r.owner, r.acquired_at, r.expires_at, r.generation, now) for r in rows]
 
-    async def purge_leases(self, expired_for: timedelta) -> int:
-        """Forget leases that nobody has held for `expired_for` (dead processes' presence rows)."""
+    async def purge_leases(self, expired_for: timedelta, *, prefix: str) -> int:
+        """Forget the leases named `prefix`… that nobody has held for `expired_for`: dead processes'
+        presence rows, whose names never come back. Any other row stays, whatever its age: taken
+        again, a new row would count its generation from 1 anew, and a fence of a tenure from before
+        it was forgotten (a process paused for days) could pass for a later one."""
         cutoff = self._now() - expired_for
-        return await self._delete(LeaseRow, LeaseRow.expires_at < cutoff)
+        named = LeaseRow.name.startswith(prefix, autoescape=True)
+        return await self._delete(LeaseRow, named, LeaseRow.expires_at < cutoff)
 
     @asynccontextmanager
     async def startup_lock(self) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.leases import LeaseKeeper
 from bot.store import BindingIn, Store
 from bot.store.leases import LeaseFence, check_fence
 from tests.scale.conftest import T0, Clock, OpenStore
@@ -142,6 +143,38 @@ async def test_a_fence_from_an_earlier_tenure_fails_once_the_lease_came_back(
     assert await a.still_holds(LeaseFence("channel:10", "A", again.generation))
 
 
+async def test_a_fence_from_an_earlier_tenure_fails_once_the_lease_came_back_days_later(
+    open_store: OpenStore, clock: Clock
+) -> None:
+    """A process paused for days: another took its lease and went, a process starting since tidied
+    the lease table up, and the paused one takes the lease again. Its tenure before the pause must
+    not pass for the one after (the generation must not have started over)."""
+    a, b = await open_store(), await open_store()
+
+    async def channel() -> list[str]:
+        return ["channel:10"]
+
+    keeper = LeaseKeeper(a, channel, ttl=TTL, owner="A", clock=lambda: 0.0)
+    await keeper.tick()
+    before = keeper.fence("channel:10")
+    assert before is not None and await a.still_holds(before)
+
+    clock.advance(TTL + 1)  # A paused past its lease; B takes the channel (and does what A began)
+    other = LeaseKeeper(b, channel, ttl=TTL, owner="B", clock=lambda: 0.0)
+    await other.start()
+    await other.stop()
+    clock.advance(2 * 86400)
+    starting = LeaseKeeper(b, channel, ttl=TTL, owner="C", member=False, clock=lambda: 0.0)
+    await starting.start()  # tidies the table up, then takes the channel...
+    await starting.stop()  # ...and stops again at once
+    await keeper.tick()  # A wakes up and takes the channel anew
+
+    assert keeper.lease("channel:10") is not None
+    assert not await a.still_holds(before)  # what A began before the pause is not A's to finish
+    after = keeper.fence("channel:10")
+    assert after is not None and await a.still_holds(after)
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_a_transaction_left_open_under_a_fence_does_not_hold_the_takeover_up(
@@ -164,11 +197,12 @@ async def test_a_transaction_left_open_under_a_fence_does_not_hold_the_takeover_
 
 async def test_purge_forgets_only_long_expired_leases(open_store: OpenStore, clock: Clock) -> None:
     a = await open_store()
-    await a.acquire_leases(["member:dead"], "dead", TTL)
+    await a.acquire_leases(["member:dead", "channel:10"], "dead", TTL)
     clock.advance(3600)
     await a.acquire_leases(["member:alive"], "alive", TTL)
-    assert await a.purge_leases(timedelta(minutes=30)) == 1
-    assert [x.name for x in await a.list_leases()] == ["member:alive"]
+    assert await a.purge_leases(timedelta(minutes=30), prefix="member:") == 1
+    # A work lease stays: its generation goes on counting when it is taken again.
+    assert [x.name for x in await a.list_leases()] == ["channel:10", "member:alive"]
 
 
 @pytest.mark.postgres
