@@ -264,4 +264,6 @@ class CardOps(StoreBase):
         """Retention (feed.retention_days): forget the cards decided before `before` whose message
         already shows it; a pending card, or one still to be closed, stays whatever its age."""
         c = RequestCardRow
-        return await self._delete(c, c.state != "pending", c.closed_at.is_not(None), c.closed_at < before)
+        return await self._delete_in_batches(
+            c, c.state != "pending", c.closed_at.is_not(None), c.closed_at < before
+        )

@@ -60,7 +60,7 @@ class JournalOps(StoreBase):
 
     async def purge_notified_gaps(self, before: datetime) -> int:
         """Retention (feed.retention_days): forget gaps that ended before `before` and were announced."""
-        return await self._delete(GapRow, GapRow.notified.is_(True), GapRow.end < before)
+        return await self._delete_in_batches(GapRow, GapRow.notified.is_(True), GapRow.end < before)
 
     async def purge_actions(
         self, before: datetime, *, credit_margin: timedelta, keep_latest: Collection[str] = ()

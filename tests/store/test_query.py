@@ -11,6 +11,7 @@ import pytest
 
 from bot.store import InvalidCursorError, Store
 from bot.store.query import csv_safe, decode_cursor, encode_cursor
+from tests.fixtures.statements import statements
 from tests.store.helpers import GROUP, OTHER_GROUP, T0, binding, count_rows, entries, entry
 
 
@@ -210,3 +211,18 @@ async def test_set_discord_actor(store: Store) -> None:
     stored = await store.get_entry("gaud_00000001")
     assert stored is not None
     assert (stored.discord_actor_id, stored.discord_actor_name) == (987654321098765432, "mod#0001")
+
+
+async def test_purge_deletes_entries_a_batch_at_a_time(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first purge over years of mirror must not hold the write lock in one transaction."""
+    monkeypatch.setattr("bot.store.query.IN_CHUNK", 3)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    old = now - timedelta(days=100)
+    await store.ingest(GROUP, [entry(n, at=old + timedelta(minutes=n)) for n in range(7)])
+    await store.ingest(GROUP, [entry(50, at=now)])
+
+    with statements(store) as sent:
+        assert await store.purge_older_than(30, now=now) == 7
+    deletes = [sql for sql, _ in sent if sql.lstrip().upper().startswith("DELETE FROM AUDIT_ENTRIES")]
+    assert len(deletes) == 3  # 3 + 3 + 1, each batch its own statement and transaction
+    assert [e.id for e in (await store.search_entries(limit=100)).entries] == ["gaud_00000050"]
