@@ -74,7 +74,7 @@ class JournalOps(StoreBase):
         a, c = ActionLogRow, GroupCursorRow
         newest = aliased(ActionLogRow)
         latest = select(func.max(newest.id)).where(newest.action.in_(list(keep_latest)))
-        kept = a.id.not_in(latest.group_by(newest.guild_id, newest.group_id).scalar_subquery())
+        kept = a.id.not_in(latest.group_by(newest.action, newest.guild_id, newest.group_id).scalar_subquery())
         async with self._sessions() as session:
             cursors = (await session.execute(select(c.group_id, c.newest_created_at))).all()
         gone = await self._delete_in_batches(a, a.group_id.is_(None), a.created_at < before, kept)

@@ -77,6 +77,23 @@ async def test_old_actions_go_but_not_what_an_entry_may_still_be_credited_with(s
     assert await store.purge_actions(before, credit_margin=MARGIN, keep_latest=(LINK,)) == 0
 
 
+async def test_each_kept_action_keeps_its_own_newest_record(store: Store) -> None:
+    await store.ingest(GROUP, [entry(0)], cursor_update=CursorUpdate("gaud_a", T0 + timedelta(days=30)))
+    at(store, T0)
+    link = await act(store, LINK)
+    rules = await act(store, "binding.rules")  # newer than the link, but another action
+    await act(store, "binding.rules")  # ...whose newest is this one
+    kept = await act(store, "binding.rules")
+    assert (
+        await store.purge_actions(
+            T0 + timedelta(days=10), credit_margin=MARGIN, keep_latest=(LINK, "binding.rules")
+        )
+        == 2
+    )
+    assert {a.id for a in await store.list_actions(limit=1000)} == {link, kept}
+    assert rules not in {a.id for a in await store.list_actions(limit=1000)}
+
+
 async def test_a_purge_larger_than_a_batch_goes_batch_by_batch(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
