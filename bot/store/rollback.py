@@ -13,11 +13,13 @@ import re
 from dataclasses import dataclass
 
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.engine import create_engine, normalise_url, sqlite_file
 from bot.store.migrate import alembic_config, current_revision_async, newer_database_text, run_downgrade
+from bot.store.models import LeaseRow
 from bot.store.running_bot import STOP_EVERY_PROCESS, running_bot
 
 BASE = "base"  # every table dropped
@@ -60,7 +62,9 @@ def known_revisions() -> list[str]:
 
 async def plan_downgrade(url: str | URL, target: str) -> DowngradePlan:
     database = normalise_url(url)
-    if (path := sqlite_file(database)) is not None and not path.is_file():
+    path = sqlite_file(database)
+    # Empty: what the caller's process lock makes of a missing file (removed again on release).
+    if path is not None and (not path.is_file() or path.stat().st_size == 0):
         raise RollbackError(f"there is no database at {path}")  # and none is made by asking
     engine = create_engine(database)
     try:
@@ -87,7 +91,9 @@ async def _plan(engine: AsyncEngine, target: str) -> DowngradePlan:
             f"revision {target} is above the database's ({current}): `groupbridge db upgrade` goes up"
         )
     async with engine.connect() as conn:
-        if (owner := await running_bot(conn)) is not None:
+        # Below 0004 there are no leases to ask; the SQLite process lock is then what a bot holds.
+        has_leases = await conn.run_sync(lambda sync: inspect(sync).has_table(LeaseRow.__tablename__))
+        if has_leases and (owner := await running_bot(conn)) is not None:
             raise RollbackError(f"a bot process ({owner}) is running on the database; {STOP_EVERY_PROCESS}")
     undone = tuple(
         UndoneMigration(script.revision, next(iter((script.doc or "").strip().splitlines()), ""))
