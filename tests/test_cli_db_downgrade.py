@@ -24,6 +24,7 @@ from bot.store.engine import create_engine
 from bot.store.process_lock import acquire_process_lock
 from tests.fixtures.postgres import SQLITE_PREFIX, migrated_store, opened_store
 from tests.store.helpers import GROUP, GUILD, binding, entries
+from tests.test_cli import clean_environment  # noqa: F401 - autouse: the commands' logging is reset after each test
 from tests.test_cli_db_copy import config_on
 from tests.test_config import DB_PASSWORD, VALID, write
 
