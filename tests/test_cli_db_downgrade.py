@@ -24,12 +24,20 @@ from bot.store.engine import create_engine
 from bot.store.process_lock import acquire_process_lock
 from tests.fixtures.postgres import SQLITE_PREFIX, migrated_store, opened_store
 from tests.store.helpers import GROUP, GUILD, binding, entries
-from tests.test_cli import clean_environment  # noqa: F401 - autouse: the commands' logging is reset after each test
+from tests.test_cli import clean_environment  # noqa: F401 - the commands' logging is reset after each test
 from tests.test_cli_db_copy import config_on
 from tests.test_config import DB_PASSWORD, VALID, write
 
 HEAD = "0022"
 HELD_BY = "host:1:abc"
+
+
+@pytest.fixture(autouse=True)
+def quiet_logging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not the test config's debug level: aiosqlite's thread logs each operation a moment after it
+    returns, which could land after the test's captured stderr is closed."""
+    request.getfixturevalue("clean_environment")  # first: it removes every GROUPBRIDGE_* variable
+    monkeypatch.setenv("GROUPBRIDGE_LOGGING__LEVEL", "warning")
 
 
 @dataclass(frozen=True)
