@@ -39,8 +39,7 @@ async def _downgrade_locked(config: Config, to: str, *, yes: bool) -> int:
     try:
         plan = await plan_downgrade(config.database.url, to)
     except RollbackError as exc:
-        print(f"Cannot downgrade: {exc}. Nothing was changed.", file=sys.stderr)
-        return 2 if isinstance(exc, UnknownRevision) else 1
+        return _refused(exc)
     _say_plan(config, plan)
     terminal = Terminal()
     if not yes:
@@ -60,6 +59,8 @@ async def _downgrade_locked(config: Config, to: str, *, yes: bool) -> int:
             return 1
     try:
         await run_plan(config.database.url, plan)
+    except RollbackError as exc:  # what the plan's checks find again just before
+        return _refused(exc)
     except (MigrationError, SQLAlchemyError) as exc:
         reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
         print(
@@ -69,6 +70,11 @@ async def _downgrade_locked(config: Config, to: str, *, yes: bool) -> int:
         return 1
     print(f"The database is at revision {plan.target}. Now install the older GroupBridge version.")
     return 0
+
+
+def _refused(exc: RollbackError) -> int:
+    print(f"Cannot downgrade: {exc}. Nothing was changed.", file=sys.stderr)
+    return 2 if isinstance(exc, UnknownRevision) else 1
 
 
 def _say_plan(config: Config, plan: DowngradePlan) -> None:

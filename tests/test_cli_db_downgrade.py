@@ -22,6 +22,7 @@ from bot.cli import main
 from bot.store import Store, migrate
 from bot.store.engine import create_engine
 from bot.store.process_lock import acquire_process_lock
+from bot.store.rollback import RollbackError, plan_downgrade, run_plan
 from tests.fixtures.postgres import SQLITE_PREFIX, migrated_store, opened_store
 from tests.store.helpers import GROUP, GUILD, binding, entries
 from tests.test_cli import clean_environment  # noqa: F401 - the commands' logging is reset after each test
@@ -198,6 +199,20 @@ def test_a_running_bot_is_refused_by_its_leases_and_by_the_sqlite_lock(
     assert downgrade(config, "0021", "--yes") == 1
     assert f"a bot process ({HELD_BY}) is running on the database" in capsys.readouterr().err
     assert state(url).revision == HEAD and "history_pagers" in state(url).tables
+
+
+async def test_a_bot_started_while_the_operator_was_asked_is_refused_still(filled: tuple[Path, str]) -> None:
+    database, _ = filled
+    url = SQLITE_PREFIX + str(database)
+    plan = await plan_downgrade(url, "0021")
+    store = await Store.open(url)
+    try:
+        await store.acquire_leases(["group:" + GROUP], HELD_BY, 30)
+    finally:
+        await store.close()
+    with pytest.raises(RollbackError, match=r"a bot process \(host:1:abc\) is running"):
+        await run_plan(url, plan)
+    assert await asyncio.to_thread(migrate.current, url) == HEAD
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_done(

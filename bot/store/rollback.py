@@ -103,8 +103,12 @@ async def _plan(engine: AsyncEngine, target: str) -> DowngradePlan:
 
 
 async def run_plan(url: str | URL, plan: DowngradePlan) -> None:
+    """Undo what `plan` says, after the same checks again: the operator may have been asked in
+    between, long enough for a bot to start or another downgrade to run."""
     engine = create_engine(url)
     try:
+        if await _plan(engine, plan.target) != plan:
+            raise RollbackError(f"the database changed since it was at revision {plan.current}; run it again")
         await run_downgrade(engine, plan.target)
     finally:
         await engine.dispose()
