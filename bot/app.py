@@ -25,7 +25,8 @@ from bot.discord_endpoint import pointed_at
 from bot.logs import register_secret
 from bot.memory import limit_malloc_arenas
 from bot.store.copy import CopyError, copy_database, rows_text
-from bot.store.process_lock import ProcessLockError, acquire_process_lock, lock_path
+from bot.store.migrate import MigrationError, upgrade
+from bot.store.process_lock import ProcessLock, ProcessLockError, acquire_process_lock, lock_path
 from bot.terminal import NoAnswer, Terminal
 from bot.vrchat import AuthError, VRChatClient, VRChatError
 from bot.vrchat.two_factor import TWO_FACTOR_TRIES, method_name
@@ -161,13 +162,24 @@ def refuse_damaged_database(config: Config) -> int | None:
 
 
 async def db_upgrade(config: Config) -> int:
-    from bot.store.migrate import upgrade
-
     if (refused := refuse_damaged_database(config)) is not None:
         return refused
-    await asyncio.to_thread(upgrade, config.database.url)
+    try:
+        await asyncio.to_thread(upgrade, config.database.url)
+    except MigrationError as exc:
+        print(f"Cannot upgrade: {exc}.", file=sys.stderr)
+        return 1
     print("Database is at the newest schema.")
     return 0
+
+
+def lock_out_the_bot(config: Config, cannot: str) -> ProcessLock | None:
+    """The SQLite process lock a running bot holds (None on PostgreSQL); ProcessLockError says
+    `cannot` and why."""
+    try:
+        return acquire_process_lock(config.database.url)
+    except ProcessLockError as exc:
+        raise ProcessLockError(f"Cannot {cannot}: {exc}. Stop the bot first.") from None
 
 
 async def db_copy(config: Config, *, to: str) -> int:
@@ -182,9 +194,9 @@ async def db_copy(config: Config, *, to: str) -> int:
     if (refused := refuse_damaged_database(config)) is not None:
         return refused
     try:
-        lock = acquire_process_lock(config.database.url)  # no bot may write the SQLite file meanwhile
+        lock = lock_out_the_bot(config, "copy")  # no bot may write the SQLite file meanwhile
     except ProcessLockError as exc:
-        print(f"Cannot copy: {exc}. Stop the bot first.", file=sys.stderr)
+        print(exc, file=sys.stderr)
         return 1
     target = mask_database_url(to)
     try:

@@ -3,7 +3,7 @@
 Every command loads and validates the configuration first; if it has problems they are all printed
 to stderr and the command exits with status 2 without doing anything else. ``check-config`` and
 ``run`` also require the VRChat username and the Discord token; ``login`` asks for the VRChat
-credentials when they are missing, ``sync`` needs only the Discord token and ``db upgrade`` none.
+credentials when they are missing, ``sync`` needs only the Discord token and the ``db`` commands none.
 The VRChat password is never required: ``login`` saves a session that ``run`` reuses. What follows
 from a missing password or session is printed by ``check-config`` as notes (``bot.config.config_notes``),
 which do not change its exit status, and logged by ``run``. The application itself (``bot.app``,
@@ -70,6 +70,12 @@ def _db_copy(config: Config, *, to: str) -> Awaitable[int]:
     return db_copy(config, to=to)
 
 
+def _db_downgrade(config: Config, *, to: str, yes: bool) -> Awaitable[int]:
+    from bot.downgrade import db_downgrade
+
+    return db_downgrade(config, to=to, yes=yes)
+
+
 def _group_id(config: Config, *, ref: str) -> Awaitable[int]:
     from bot.dryrun.group_id import group_id_command
 
@@ -90,6 +96,7 @@ _APP_COMMANDS: dict[str, tuple[Callable[..., Awaitable[int]], tuple[str, ...]]] 
     "login": (_login, ()),  # asks for the username and password when they are not set
     "db upgrade": (_db_upgrade, ()),
     "db copy": (_db_copy, ()),
+    "db downgrade": (_db_downgrade, ()),
     "sync": (_sync, ("discord.token",)),
     "group-id": (_group_id, ("vrchat.username",)),
 }
@@ -163,7 +170,7 @@ def run_app_command(name: str, path: str, **options: Any) -> int:
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
     except ModuleNotFoundError as exc:
-        if exc.name not in ("bot.app", "bot.dryrun", "bot.dryrun.group_id"):
+        if exc.name not in ("bot.app", "bot.downgrade", "bot.dryrun", "bot.dryrun.group_id"):
             raise
         print(f"groupbridge: the application module {exc.name} is not installed", file=sys.stderr)
         return EXIT_FAILURE
@@ -197,10 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.path = getattr(args, "path", None) or DEFAULT_CONFIG
     if args.command == "db":
         if args.db_command is None:
-            print("groupbridge db: choose a subcommand: upgrade, copy", file=sys.stderr)
+            print("groupbridge db: choose a subcommand: upgrade, downgrade, copy", file=sys.stderr)
             return EXIT_CONFIG
         if args.db_command == "copy":
             return run_app_command("db copy", args.path, to=args.to)
+        if args.db_command == "downgrade":
+            return run_app_command("db downgrade", args.path, to=args.to, yes=args.yes)
         return run_app_command(f"db {args.db_command}", args.path)
     if args.command == "login":
         chosen = {} if args.account is None else {"account": args.account}

@@ -19,6 +19,12 @@ def _limit(text: str) -> int:
     return value
 
 
+def _revision(text: str) -> str:
+    if text == "base" or (len(text) == 4 and text.isascii() and text.isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"must be a revision like 0021, or base, not {text!r}")
+
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -226,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         "db",
         "database maintenance",
         "Database maintenance: `upgrade` brings the schema to the newest revision (`run` does it by "
-        "itself at start), `copy` moves everything to a new database (SQLite to PostgreSQL).",
+        "itself at start), `downgrade` rolls it back before an older version is installed, `copy` "
+        "moves everything to a new database (SQLite to PostgreSQL).",
     )
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
     with_config(
@@ -237,6 +244,31 @@ def build_parser() -> argparse.ArgumentParser:
             "Create the database schema, or bring it to the newest revision (Alembic migrations, "
             "in one transaction), and exit. `run` does the same at every start.",
         )
+    )
+    downgrade = with_config(
+        command(
+            db_commands,
+            "downgrade",
+            "roll the database schema back, before installing an older version",
+            "Roll the schema back to revision --to, undoing the newer migrations (in one "
+            "transaction: a failure leaves the database as it was), so that an older GroupBridge can "
+            "use it. It first says the current revision and each migration it would undo; what they "
+            "added is deleted, so back up the database first (README, Backups). Stop the bot first. "
+            "Without --yes it asks you to type the revision; without a terminal it refuses. Then "
+            "install the older version. Exit status: 0 done, 1 refused or failed, 2 unknown revision "
+            "or no confirmation possible.",
+        )
+    )
+    downgrade.add_argument(
+        "--to",
+        required=True,
+        type=_revision,
+        metavar="REV",
+        help="the revision to go back to: the newest the older version knows, e.g. 0021; base drops "
+        "every table",
+    )
+    downgrade.add_argument(
+        "--yes", action="store_true", help="do not ask for confirmation (for scripts; back up first)"
     )
     copy = with_config(
         command(

@@ -39,6 +39,11 @@ class Terminal:
             return None
         return fd if os.isatty(fd) else None
 
+    @property
+    def interactive(self) -> bool:
+        """Whether standard input is a terminal, so someone there can answer."""
+        return self._tty() is not None
+
     def say(self, text: str) -> None:
         print(text, file=self._stdout, flush=True)
 

@@ -372,6 +372,7 @@ SUBCOMMANDS = [
     ["sync"],
     ["db"],
     ["db", "upgrade"],
+    ["db", "downgrade"],
     ["db", "copy"],
 ]
 

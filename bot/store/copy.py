@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Table, func, inspect, select
 from sqlalchemy.engine import URL
@@ -21,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.engine import create_engine, normalise_url, sqlite_file, sqlite_location_problem
 from bot.store.migrate import run_upgrade
-from bot.store.models import LeaseRow, metadata
+from bot.store.models import metadata
+from bot.store.running_bot import STOP_EVERY_PROCESS, running_bot
 from bot.store.schema_version import at_head
 
 BATCH = 1000  # rows read and written at a time: the audit log may hold millions
@@ -127,12 +127,9 @@ async def _copy_tables(source: AsyncEngine, out: AsyncConnection, batch: int) ->
 
 async def _refuse_running_bot(read: AsyncConnection) -> None:
     """A process that still holds a lease may write after the snapshot: its rows would be lost."""
-    running = select(LeaseRow.owner).where(LeaseRow.expires_at > datetime.now(UTC)).limit(1)
-    owner = (await read.execute(running)).scalar_one_or_none()
-    if owner is not None:
+    if (owner := await running_bot(read)) is not None:
         raise CopyError(
-            f"a bot process ({owner}) is running on the source database; stop every process, wait for "
-            "its leases to expire (feed.lease_seconds), then copy"
+            f"a bot process ({owner}) is running on the source database; {STOP_EVERY_PROCESS}, then copy"
         )
 
 

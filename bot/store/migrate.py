@@ -95,9 +95,33 @@ def _migrate_sync(conn: Connection, step: Callable[[Config], None]) -> None:
             _set_sqlite_foreign_keys(conn, True)
 
 
+def newer_database_text(current: str, head: str) -> str:
+    """What an older GroupBridge says of a database a newer one migrated."""
+    return (
+        f"the database is at revision {current}, which this GroupBridge does not know (its newest is "
+        f"{head}): a newer version upgraded it. Install that version again, run `groupbridge db "
+        f"downgrade --to {head}` with it, then install this one"
+    )
+
+
+def _refuse_newer_database(cfg: Config) -> None:
+    """Alembic alone would say only "Can't locate revision": the operator installed an older version
+    over a database a newer one migrated, and needs to hear how to go back."""
+    connection: Connection = cfg.attributes["connection"]
+    current = MigrationContext.configure(connection).get_current_revision()
+    scripts = ScriptDirectory.from_config(cfg)
+    if current is not None and current not in {script.revision for script in scripts.walk_revisions()}:
+        raise MigrationError(newer_database_text(current, head_revision()))
+
+
+def _upgrade(cfg: Config, revision: str) -> None:
+    _refuse_newer_database(cfg)
+    command.upgrade(cfg, revision)
+
+
 async def run_upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.connect() as conn:
-        await conn.run_sync(_migrate_sync, lambda cfg: command.upgrade(cfg, revision))
+        await conn.run_sync(_migrate_sync, lambda cfg: _upgrade(cfg, revision))
 
 
 async def run_downgrade(engine: AsyncEngine, revision: str) -> None:
