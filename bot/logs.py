@@ -43,6 +43,9 @@ _LIBRARY_FLOORS = {
     "aiohttp": logging.WARNING,
     "asyncio": logging.INFO,
     "sqlalchemy.engine": logging.WARNING,  # INFO echoes every SQL statement
+    # DEBUG logs every call on a connection twice, from its worker thread; the last one comes after
+    # close() has returned, so it can reach a handler whose stream its owner has already closed.
+    "aiosqlite": logging.INFO,
     # INFO names each of alembic's plugins as it is imported: seven lines on every command, even
     # the dry run that opens no database. Its "Running upgrade ..." lines (alembic.runtime.migration)
     # stay: they say when the schema changed.

@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.discord_gateway",
     "tests.fixtures.clocks",
     "tests.fixtures.bridge",
+    "tests.fixtures.sqlite_threads",
 ]

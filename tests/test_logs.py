@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
+import aiosqlite
 import pytest
 from pydantic import SecretStr
 
@@ -192,6 +193,13 @@ def test_library_loggers_are_kept_quiet_at_debug(output):
     logging.getLogger("discord.gateway").info("shard connected")
     assert "gateway payload" not in output.getvalue()
     assert "shard connected" in output.getvalue()
+
+
+async def test_aiosqlite_says_nothing_at_debug_about_each_call_on_a_connection(output):
+    async with aiosqlite.connect(":memory:") as connection:
+        await connection.execute("select 1")
+
+    assert "aiosqlite" not in output.getvalue()
 
 
 def test_library_levels_follow_a_stricter_root_level():
