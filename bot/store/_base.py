@@ -75,17 +75,26 @@ class StoreBase:
         async with self._sessions.begin() as session:
             return await delete_rows(session, model, *where)
 
-    async def _delete_in_batches(self, model: type[Any], *where: ColumnElement[bool]) -> int:
+    async def _delete_in_batches(
+        self, model: type[Any], *where: ColumnElement[bool], children: Sequence[Any] = ()
+    ) -> int:
         """Retention's DELETE: the rows of `model` (keyed by `id`) that match `where`, IN_CHUNK at a
         time, each batch in a transaction of its own, so a purge of months of rows never holds the
         database's write lock (SQLite's is the whole file) for long while other processes work. The
-        DELETE repeats `where`: a row that changed since it was read (reopened, claimed) stays."""
+        DELETE repeats `where`: a row that changed since it was read (reopened, claimed) stays.
+
+        `children`: the foreign-key columns of rows that go with a deleted row, deleted first in its
+        batch's transaction. Explicit rather than ON DELETE CASCADE, which SQLite honours only with
+        PRAGMA foreign_keys on, and a connection opened by another tool might not have it."""
         gone = 0
         while True:
             async with self._sessions.begin() as session:
                 found = await session.execute(select(model.id).where(*where).limit(IN_CHUNK))
                 batch = found.scalars().all()
                 if batch:
+                    still_matching = select(model.id).where(model.id.in_(batch), *where)
+                    for column in children:
+                        await delete_rows(session, column.class_, column.in_(still_matching))
                     gone += await delete_rows(session, model, model.id.in_(batch), *where)
             if len(batch) < IN_CHUNK:
                 return gone

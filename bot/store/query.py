@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypedDict, Unpack
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
-from bot.store._base import IN_CHUNK, StoreBase, delete_rows, entry_from_row, like_escape
+from bot.store._base import StoreBase, entry_from_row, like_escape
 from bot.store.models import AuditEntryRow, OutboxRow, SetAsideRow
 from bot.store.types import EntryPage, InvalidCursorError, StoredEntry
 
@@ -182,9 +182,9 @@ class QueryOps(StoreBase):
         """Delete entries older than `days`, except those still waiting to be posted. Returns count.
 
         Their sent/failed/skipped outbox rows go too; pending and in-flight ones keep their entry.
-        IN_CHUNK entries at a time, each batch in a transaction of its own: the first purge after
-        feed.retention_days is set may meet years of a mirror, and one transaction would hold the
-        database's write lock (SQLite's is the whole file) while the poller waits to store entries.
+        In batches (StoreBase._delete_in_batches): the first purge after feed.retention_days is set
+        may meet years of a mirror, and one transaction would hold the database's write lock while
+        the poller waits to store what it fetched.
         """
         if days < 0:
             raise ValueError("days must not be negative")
@@ -193,23 +193,9 @@ class QueryOps(StoreBase):
         # An alias, so the subquery cannot be auto-correlated to the outer DELETE FROM outbox.
         owed = aliased(OutboxRow)
         undelivered = exists().where(owed.entry_id == e.id, owed.state.in_(_UNDELIVERED))
-        doomed = (e.created_at < cutoff, ~undelivered)
-        gone = 0
-        while True:
-            async with self._sessions.begin() as session:
-                found = await session.execute(select(e.id).where(*doomed).limit(IN_CHUNK))
-                batch = found.scalars().all()
-                if batch:
-                    # Each DELETE asks again whether the entry is still doomed: one given a new
-                    # outbox row since the batch was read keeps it and its entry.
-                    still_doomed = select(e.id).where(e.id.in_(batch), *doomed)
-                    # Explicit rather than relying on ON DELETE CASCADE, which SQLite only honours
-                    # with PRAGMA foreign_keys on; a connection opened by another tool might not.
-                    for child in (o, SetAsideRow):
-                        await delete_rows(session, child, child.entry_id.in_(still_doomed))
-                    gone += await delete_rows(session, e, e.id.in_(batch), *doomed)
-            if len(batch) < IN_CHUNK:
-                return gone
+        return await self._delete_in_batches(
+            e, e.created_at < cutoff, ~undelivered, children=(o.entry_id, SetAsideRow.entry_id)
+        )
 
 
 def _csv_row(entry: StoredEntry) -> Iterable[str]:

@@ -215,7 +215,7 @@ async def test_set_discord_actor(store: Store) -> None:
 
 async def test_purge_deletes_entries_a_batch_at_a_time(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A first purge over years of mirror must not hold the write lock in one transaction."""
-    monkeypatch.setattr("bot.store.query.IN_CHUNK", 3)
+    monkeypatch.setattr("bot.store._base.IN_CHUNK", 3)
     now = datetime(2026, 6, 1, tzinfo=UTC)
     old = now - timedelta(days=100)
     await store.ingest(GROUP, [entry(n, at=old + timedelta(minutes=n)) for n in range(7)])
