@@ -107,6 +107,7 @@ def test_down_to_0021_drops_the_history_pagers_keeps_the_rest_and_upgrade_brings
     out = capsys.readouterr().out
     assert f"is at revision {HEAD}." in out
     assert "Rolling back to 0021 undoes, newest first:\n  0022  History pagers: the pages" in out
+    assert "Prev / Next ▸ buttons (which carry only the row's id and a page number) keep working" in out
     assert 'Back up the database first (README, "Backups")' in out
     after = state(url)
     assert after.revision == "0021" and "history_pagers" not in after.tables

@@ -37,7 +37,7 @@ class UnknownRevision(RollbackError):
 @dataclass(frozen=True, slots=True)
 class UndoneMigration:
     revision: str
-    summary: str  # the first line of the migration's docstring
+    summary: str  # the first paragraph of the migration's docstring, on one line
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,11 @@ class DowngradePlan:
     current: str
     target: str
     undone: tuple[UndoneMigration, ...]  # newest first, the order they are undone in
+
+
+def first_paragraph(doc: str) -> str:
+    """A docstring's first paragraph on one line: its first line alone may stop mid-sentence."""
+    return " ".join(doc.strip().split("\n\n", 1)[0].split())
 
 
 def is_revision_text(text: str) -> bool:
@@ -96,7 +101,7 @@ async def _plan(engine: AsyncEngine, target: str) -> DowngradePlan:
         if has_leases and (owner := await running_bot(conn)) is not None:
             raise RollbackError(f"a bot process ({owner}) is running on the database; {STOP_EVERY_PROCESS}")
     undone = tuple(
-        UndoneMigration(script.revision, next(iter((script.doc or "").strip().splitlines()), ""))
+        UndoneMigration(script.revision, first_paragraph(script.doc or ""))
         for script in _scripts().iterate_revisions(current, target)
     )
     return DowngradePlan(current, target, undone)
