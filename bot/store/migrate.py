@@ -95,6 +95,12 @@ def _migrate_sync(conn: Connection, step: Callable[[Config], None]) -> None:
             _set_sqlite_foreign_keys(conn, True)
 
 
+def known_revisions(cfg: Config | None = None) -> list[str]:
+    """Every revision this code has a migration for, oldest first."""
+    scripts = ScriptDirectory.from_config(cfg or alembic_config())
+    return [script.revision for script in reversed(list(scripts.walk_revisions()))]
+
+
 def newer_database_text(current: str, head: str) -> str:
     """What an older GroupBridge says of a database a newer one migrated."""
     return (
@@ -109,9 +115,9 @@ def _refuse_newer_database(cfg: Config) -> None:
     over a database a newer one migrated, and needs to hear how to go back."""
     connection: Connection = cfg.attributes["connection"]
     current = MigrationContext.configure(connection).get_current_revision()
-    scripts = ScriptDirectory.from_config(cfg)
-    if current is not None and current not in {script.revision for script in scripts.walk_revisions()}:
-        raise MigrationError(newer_database_text(current, head_revision()))
+    known = known_revisions(cfg)
+    if current is not None and current not in known:
+        raise MigrationError(newer_database_text(current, known[-1]))
 
 
 def _upgrade(cfg: Config, revision: str) -> None:

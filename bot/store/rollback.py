@@ -9,7 +9,6 @@ one transaction (bot.store.migrate): a step that fails leaves the database at it
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from alembic.script import ScriptDirectory
@@ -18,12 +17,17 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.engine import create_engine, normalise_url, sqlite_file
-from bot.store.migrate import alembic_config, current_revision_async, newer_database_text, run_downgrade
+from bot.store.migrate import (
+    alembic_config,
+    current_revision_async,
+    known_revisions,
+    newer_database_text,
+    run_downgrade,
+)
 from bot.store.models import LeaseRow
 from bot.store.running_bot import STOP_EVERY_PROCESS, running_bot
 
 BASE = "base"  # every table dropped
-REVISION_SHAPE = re.compile(r"\d{4}")
 
 
 class RollbackError(RuntimeError):
@@ -52,17 +56,8 @@ def first_paragraph(doc: str) -> str:
     return " ".join(doc.strip().split("\n\n", 1)[0].split())
 
 
-def is_revision_text(text: str) -> bool:
-    return text == BASE or REVISION_SHAPE.fullmatch(text) is not None
-
-
 def _scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
-
-
-def known_revisions() -> list[str]:
-    """Every revision this code has a migration for, oldest first."""
-    return [script.revision for script in reversed(list(_scripts().walk_revisions()))]
 
 
 async def plan_downgrade(url: str | URL, target: str) -> DowngradePlan:
